@@ -1,0 +1,452 @@
+/*
+ * Configuration loading. The schema table below is the whole grammar:
+ * each key has a type, an offset into struct config and a range. One loop
+ * walks the file, so an unknown key, a wrong type or a value out of range
+ * is reported as "file:line - key: text" and nothing is half-applied.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "config.h"
+#include "proto.h"
+#include "util.h"
+#include "valid.h"
+
+enum ktype { K_STR, K_DOUBLE, K_LONG, K_LIST, K_GROUP, K_MODE, K_LEVEL, K_SYNC };
+
+struct key {
+	const char	*path;		/* dotted path */
+	enum ktype	 type;
+	size_t		 off;		/* offset in struct config */
+	double		 min, max;	/* numbers: inclusive range */
+};
+
+#define O(f)	offsetof(struct config, f)
+
+static const struct key schema[] = {
+	{ "mode", K_MODE, O(mode), 0, 0 },
+	{ "data_dir", K_STR, O(data_dir), 0, 0 },
+	{ "control_socket", K_STR, O(control_socket), 0, 0 },
+	{ "listen", K_STR, O(listen), 0, 0 },
+	{ "advertise", K_STR, O(advertise), 0, 0 },
+	{ "log_level", K_LEVEL, O(log_level), 0, 0 },
+	{ "gestor", K_GROUP, 0, 0, 0 },
+	{ "gestor.addresses", K_LIST, O(gestor_addresses), 0, 0 },
+	{ "gestor.fingerprint", K_STR, O(gestor_fingerprint), 0, 0 },
+	{ "heartbeat", K_GROUP, 0, 0, 0 },
+	{ "heartbeat.interval", K_DOUBLE, O(hb_interval), 0.05, 3600 },
+	{ "heartbeat.timeout", K_DOUBLE, O(hb_timeout), 0.1, 86400 },
+	{ "retry", K_GROUP, 0, 0, 0 },
+	{ "retry.initial", K_DOUBLE, O(retry_initial), 0.01, 3600 },
+	{ "retry.max", K_DOUBLE, O(retry_max), 0.01, 86400 },
+	{ "limits", K_GROUP, 0, 0, 0 },
+	{ "limits.max_message_bytes", K_LONG, O(max_message_bytes), 1, 16777216 },
+	{ "limits.max_frame_bytes", K_LONG, O(max_frame_bytes), 1024, 67108864 },
+	{ "limits.max_connections", K_LONG, O(max_connections), 1, 1000000 },
+	{ "limits.login_attempts_per_minute", K_LONG,
+	    O(login_attempts_per_minute), 1, 100000 },
+	{ "limits.handshake_timeout", K_DOUBLE, O(handshake_timeout), 0.1, 600 },
+	{ "storage", K_GROUP, 0, 0, 0 },
+	{ "storage.synchronous", K_SYNC, O(sync_full), 0, 0 },
+};
+
+static char *
+xasprintf_path(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 1;
+	char *p = malloc(n);
+
+	if (p == NULL)
+		abort();
+	snprintf(p, n, "%s%s", a, b);
+	return p;
+}
+
+static bool
+file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+char *
+config_find(void)
+{
+	const char *env = getenv("P2PCHAT_CONFIG");
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	char *p;
+
+	if (env != NULL && *env != '\0')
+		return xstrdup(env);
+	if (xdg != NULL && *xdg != '\0')
+		p = xasprintf_path(xdg, "/p2pchat/p2pchatd.conf");
+	else if (home != NULL && *home != '\0')
+		p = xasprintf_path(home, "/.config/p2pchat/p2pchatd.conf");
+	else
+		p = NULL;
+	if (p != NULL && file_exists(p))
+		return p;
+	free(p);
+	if (file_exists("/etc/p2pchat/p2pchatd.conf"))
+		return xstrdup("/etc/p2pchat/p2pchatd.conf");
+	return NULL;
+}
+
+static void
+set_defaults(struct config *c)
+{
+	c->mode = MODE_PEER;
+	c->log_level = 2;	/* info */
+	c->hb_interval = 10.0;
+	c->hb_timeout = 30.0;
+	c->retry_initial = 1.0;
+	c->retry_max = 300.0;
+	c->max_message_bytes = 65536;
+	c->max_frame_bytes = 1048576;
+	c->max_connections = 1024;
+	c->login_attempts_per_minute = 5;
+	c->handshake_timeout = 10.0;
+	c->sync_full = true;
+}
+
+static const struct key *
+schema_find(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(schema) / sizeof(schema[0]); i++)
+		if (strcmp(schema[i].path, path) == 0)
+			return &schema[i];
+	return NULL;
+}
+
+static int
+fail(char *err, size_t errlen, const char *file, config_setting_t *s,
+    const char *path, const char *text)
+{
+	snprintf(err, errlen, "%s:%d - %s: %s", file,
+	    s != NULL ? config_setting_source_line(s) : 0, path, text);
+	return -1;
+}
+
+static int
+set_string_list(struct config *c, const struct key *k, config_setting_t *s,
+    const char *file, char *err, size_t errlen)
+{
+	int i, n = config_setting_length(s);
+	char ***lp = (char ***)((char *)c + k->off);
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST)
+		return fail(err, errlen, file, s, k->path,
+		    "must be a list of \"host:port\" strings");
+	if (n > 64)
+		return fail(err, errlen, file, s, k->path, "more than 64 entries");
+	*lp = calloc((size_t)n + 1, sizeof(char *));
+	if (*lp == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = config_setting_get_string(e);
+		char host[256];
+		int port;
+
+		if (v == NULL || config_split_hostport(v, host, sizeof(host),
+		    &port, P2P_DEFAULT_GESTOR_PORT) == -1)
+			return fail(err, errlen, file, s, k->path,
+			    "entries must be \"host:port\" strings");
+		(*lp)[i] = xstrdup(v);
+	}
+	c->n_gestor_addresses = (size_t)n;
+	return 0;
+}
+
+static int
+get_number(config_setting_t *s, double *out)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		*out = config_setting_get_int(s);
+		return 0;
+	case CONFIG_TYPE_INT64:
+		*out = (double)config_setting_get_int64(s);
+		return 0;
+	case CONFIG_TYPE_FLOAT:
+		*out = config_setting_get_float(s);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Apply one scalar setting described by k. */
+static int
+apply(struct config *c, const struct key *k, config_setting_t *s,
+    const char *file, char *err, size_t errlen)
+{
+	void *dst = (char *)c + k->off;
+	const char *str = config_setting_get_string(s);
+	char msg[128];
+	double d;
+
+	switch (k->type) {
+	case K_GROUP:
+		if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+			return fail(err, errlen, file, s, k->path, "must be a group { ... }");
+		return 0;
+	case K_LIST:
+		return set_string_list(c, k, s, file, err, errlen);
+	case K_STR:
+		if (str == NULL)
+			return fail(err, errlen, file, s, k->path, "must be a string");
+		free(*(char **)dst);
+		*(char **)dst = xstrdup(str);
+		return 0;
+	case K_MODE:
+		if (str == NULL || (strcmp(str, "peer") && strcmp(str, "gestor")))
+			return fail(err, errlen, file, s, k->path,
+			    "must be \"peer\" or \"gestor\"");
+		c->mode = strcmp(str, "peer") == 0 ? MODE_PEER : MODE_GESTOR;
+		return 0;
+	case K_LEVEL:
+		if (str == NULL || (!strcmp(str, "error") ? (c->log_level = 0, 0) :
+		    !strcmp(str, "warn") ? (c->log_level = 1, 0) :
+		    !strcmp(str, "info") ? (c->log_level = 2, 0) :
+		    !strcmp(str, "debug") ? (c->log_level = 3, 0) : 1))
+			return fail(err, errlen, file, s, k->path,
+			    "must be \"error\", \"warn\", \"info\" or \"debug\"");
+		return 0;
+	case K_SYNC:
+		if (str == NULL || (strcmp(str, "full") && strcmp(str, "normal")))
+			return fail(err, errlen, file, s, k->path,
+			    "must be \"full\" or \"normal\"");
+		c->sync_full = strcmp(str, "full") == 0;
+		return 0;
+	case K_DOUBLE:
+	case K_LONG:
+		if (get_number(s, &d) == -1 || !isfinite(d))
+			return fail(err, errlen, file, s, k->path, "must be a number");
+		if (k->type == K_LONG && config_setting_type(s) == CONFIG_TYPE_FLOAT)
+			return fail(err, errlen, file, s, k->path, "must be an integer");
+		if (d < k->min || d > k->max) {
+			snprintf(msg, sizeof(msg), "must be between %g and %g",
+			    k->min, k->max);
+			return fail(err, errlen, file, s, k->path, msg);
+		}
+		if (k->type == K_DOUBLE)
+			*(double *)dst = d;
+		else
+			*(long *)dst = (long)d;
+		return 0;
+	}
+	return 0;
+}
+
+/* Walk a group: every member must be in the schema. */
+static int
+walk(struct config *c, config_setting_t *group, const char *prefix,
+    const char *file, char *err, size_t errlen)
+{
+	int i, n = config_setting_length(group);
+
+	for (i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		char path[128];
+		const struct key *k;
+
+		snprintf(path, sizeof(path), "%s%s%s", prefix,
+		    *prefix ? "." : "", name != NULL ? name : "?");
+		if ((k = schema_find(path)) == NULL)
+			return fail(err, errlen, file, s, path, "unknown key");
+		if (apply(c, k, s, file, err, errlen) == -1)
+			return -1;
+		if (k->type == K_GROUP &&
+		    walk(c, s, path, file, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+config_split_hostport(const char *s, char *host, size_t hostlen, int *port,
+    int default_port)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	char *end;
+	long p;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL)
+			return -1;
+		h = s + 1;
+		hl = (size_t)(rb - h);
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+		if (rb[1] != '\0' && colon == NULL)
+			return -1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon != NULL && strchr(s, ':') != colon)
+			return -1;	/* bare IPv6 needs brackets */
+		hl = colon != NULL ? (size_t)(colon - s) : strlen(s);
+	}
+	if (hl == 0 || hl >= hostlen)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (colon == NULL) {
+		*port = default_port;
+		return 0;
+	}
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < 0 || p > 65535)
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
+/* Fill defaults that depend on other settings and check cross-key rules. */
+static int
+finish(struct config *c, const char *file, char *err, size_t errlen)
+{
+	const char *xdg_data = getenv("XDG_DATA_HOME");
+	const char *xdg_run = getenv("XDG_RUNTIME_DIR");
+	const char *home = getenv("HOME");
+	char host[256];
+	int port;
+
+	if (c->data_dir == NULL || *c->data_dir == '\0') {
+		free(c->data_dir);
+		if (xdg_data != NULL && *xdg_data != '\0')
+			c->data_dir = xasprintf_path(xdg_data, "/p2pchat");
+		else if (home != NULL && *home != '\0')
+			c->data_dir = xasprintf_path(home, "/.local/share/p2pchat");
+		else
+			c->data_dir = xstrdup("/var/lib/p2pchat");
+	}
+	if (c->control_socket == NULL || *c->control_socket == '\0') {
+		free(c->control_socket);
+		if (xdg_run != NULL && *xdg_run != '\0')
+			c->control_socket = xasprintf_path(xdg_run, "/p2pchat/ctl.sock");
+		else
+			c->control_socket = xasprintf_path(c->data_dir, "/ctl.sock");
+	}
+	if (c->listen == NULL || *c->listen == '\0') {
+		free(c->listen);
+		c->listen = xstrdup(c->mode == MODE_GESTOR ? "0.0.0.0:7000" :
+		    "0.0.0.0:7001");
+	}
+	if (c->advertise == NULL)
+		c->advertise = xstrdup("");
+	if (c->gestor_fingerprint == NULL)
+		c->gestor_fingerprint = xstrdup("");
+	if (c->gestor_addresses == NULL) {
+		c->gestor_addresses = calloc(2, sizeof(char *));
+		if (c->gestor_addresses == NULL)
+			abort();
+		c->gestor_addresses[0] = xstrdup("localhost:7000");
+		c->n_gestor_addresses = 1;
+	}
+	file = file != NULL ? file : "(defaults)";
+	if (config_split_hostport(c->listen, host, sizeof(host), &port,
+	    c->mode == MODE_GESTOR ? P2P_DEFAULT_GESTOR_PORT :
+	    P2P_DEFAULT_PEER_PORT) == -1)
+		return fail(err, errlen, file, NULL, "listen",
+		    "must be \"address:port\"");
+	if (*c->advertise != '\0' && config_split_hostport(c->advertise, host,
+	    sizeof(host), &port, P2P_DEFAULT_PEER_PORT) == -1)
+		return fail(err, errlen, file, NULL, "advertise",
+		    "must be \"\" or \"address:port\"");
+	if (*c->gestor_fingerprint != '\0' &&
+	    !valid_fingerprint(c->gestor_fingerprint))
+		return fail(err, errlen, file, NULL, "gestor.fingerprint",
+		    "must be \"\" or \"sha256:\" and 64 lowercase hex digits");
+	if (c->hb_timeout <= c->hb_interval)
+		return fail(err, errlen, file, NULL, "heartbeat.timeout",
+		    "must be greater than heartbeat.interval");
+	if (c->retry_max < c->retry_initial)
+		return fail(err, errlen, file, NULL, "retry.max",
+		    "must be at least retry.initial");
+	if (c->max_message_bytes + 4096 > c->max_frame_bytes)
+		return fail(err, errlen, file, NULL, "limits.max_message_bytes",
+		    "must leave 4096 bytes of room below limits.max_frame_bytes");
+	if (strlen(c->control_socket) >= 108)
+		return fail(err, errlen, file, NULL, "control_socket",
+		    "path longer than a Unix socket allows (107 bytes)");
+	return 0;
+}
+
+struct config *
+config_load(const char *file, int mode, char *err, size_t errlen)
+{
+	struct config *c;
+	char *found = NULL;
+	config_t cf;
+	int rc = 0;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		abort();
+	set_defaults(c);
+	if (file == NULL)
+		file = found = config_find();
+	if (file != NULL) {
+		config_init(&cf);
+		if (config_read_file(&cf, file) != CONFIG_TRUE) {
+			if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+				snprintf(err, errlen, "%s: cannot read: %s", file,
+				    strerror(errno != 0 ? errno : ENOENT));
+			else
+				snprintf(err, errlen, "%s:%d - %s",
+				    config_error_file(&cf) ? config_error_file(&cf) : file,
+				    config_error_line(&cf), config_error_text(&cf));
+			rc = -1;
+		} else
+			rc = walk(c, config_root_setting(&cf), "", file, err, errlen);
+		config_destroy(&cf);
+		c->path = xstrdup(file);
+	}
+	if (rc == 0 && mode != CONFIG_MODE_DEFAULT)
+		c->mode = (enum p2p_mode)mode;
+	if (rc == 0)
+		rc = finish(c, file, err, errlen);
+	free(found);
+	if (rc == -1) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+config_free(struct config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->data_dir);
+	free(c->control_socket);
+	free(c->listen);
+	free(c->advertise);
+	for (i = 0; c->gestor_addresses != NULL && c->gestor_addresses[i]; i++)
+		free(c->gestor_addresses[i]);
+	free(c->gestor_addresses);
+	free(c->gestor_fingerprint);
+	free(c);
+}

@@ -1,0 +1,217 @@
+/*
+ * The control command table and the argument checks every request passes
+ * before a daemon handler sees it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctlcmd.h"
+#include "proto.h"
+#include "valid.h"
+
+#define P	CTL_MODE_PEER
+#define G	CTL_MODE_GESTOR
+#define OPT	ARGF_OPTION
+#define OPTL	(ARGF_OPTION | ARGF_OPTIONAL)
+
+const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
+	[CMD_REGISTER] = { "register", P, CTLF_PASSWORD, "USER",
+	    "create an account at the gestor and log in",
+	    { { "user", ARG_USER, 0 }, { "password", ARG_PASSWORD, ARGF_HIDDEN } },
+	    SHAPE_KV, { "user", "fingerprint" } },
+	[CMD_LOGIN] = { "login", P, CTLF_PASSWORD, "USER",
+	    "log in (binds this daemon's key to the account)",
+	    { { "user", ARG_USER, 0 }, { "password", ARG_PASSWORD, ARGF_HIDDEN } },
+	    SHAPE_KV, { "user", "fingerprint", "key_changed" } },
+	[CMD_LOGOUT] = { "logout", P, 0, "",
+	    "log out and forget the session", { { NULL } }, SHAPE_NONE, { NULL } },
+	[CMD_STATUS] = { "status", P | G, 0, "",
+	    "show the daemon's state", { { NULL } }, SHAPE_KV,
+	    { "mode", "user", "state", "gestor", "gestor_state", "last_heartbeat",
+	      "listen", "advertise", "fingerprint", "pending" } },
+	[CMD_SEND] = { "send", P, 0, "USER [TEXT|-] [--wait[=SECONDS]] [--id ID]",
+	    "queue a message and print its id",
+	    { { "user", ARG_USER, 0 }, { "text", ARG_TEXT, 0 },
+	      { "wait", ARG_SECONDS, OPTL | ARGF_OPTVAL },
+	      { "id", ARG_MSGID, OPTL } },
+	    SHAPE_VALUE, { "id", "state" } },
+	[CMD_CHATS] = { "chats", P, 0, "",
+	    "list chats", { { NULL } }, SHAPE_LIST,
+	    { "user", "unread", "last_activity", "preview" } },
+	[CMD_HISTORY] = { "history", P, 0, "USER [--limit N]",
+	    "show a chat's messages, oldest first, and mark it read",
+	    { { "user", ARG_USER, 0 }, { "limit", ARG_UINT, OPTL } },
+	    SHAPE_LIST, { "ts", "direction", "state", "id", "text" } },
+	[CMD_PENDING] = { "pending", P, 0, "",
+	    "list messages waiting for delivery", { { NULL } }, SHAPE_LIST,
+	    { "id", "user", "attempts", "next_try", "reason", "text" } },
+	[CMD_LOOKUP] = { "lookup", P | G, 0, "USER",
+	    "show a user's presence, address and key",
+	    { { "user", ARG_USER, 0 } }, SHAPE_KV,
+	    { "user", "online", "addr", "port", "last_seen", "fingerprint",
+	      "verified", "warning" } },
+	[CMD_FINGERPRINT] = { "fingerprint", P, 0, "[USER]",
+	    "print this daemon's or a contact's key fingerprint",
+	    { { "user", ARG_USER, ARGF_OPTIONAL } }, SHAPE_KV,
+	    { "user", "fingerprint", "groups" } },
+	[CMD_TRUST] = { "trust", P, 0, "USER [FINGERPRINT]",
+	    "mark a contact's key as verified",
+	    { { "user", ARG_USER, 0 }, { "fingerprint", ARG_FP, ARGF_OPTIONAL } },
+	    SHAPE_KV, { "user", "fingerprint", "verified" } },
+	[CMD_WATCH] = { "watch", P, 0, "[--since SEQ]",
+	    "stream events (replaying stored ones after SEQ)",
+	    { { "since", ARG_UINT, OPTL } }, SHAPE_STREAM, { NULL } },
+	[CMD_CHAT] = { "chat", P, CTLF_LOCAL, "USER",
+	    "interactive chat: lines typed are sent, incoming ones printed",
+	    { { "user", ARG_USER, 0 } }, SHAPE_STREAM, { NULL } },
+	[CMD_WAIT] = { "wait", P, 0, "ID... [--timeout SECONDS]",
+	    "wait until every given message is delivered",
+	    { { "ids", ARG_MSGID, ARGF_MULTI }, { "timeout", ARG_SECONDS, OPTL } },
+	    SHAPE_LIST, { "id", "state" } },
+	[CMD_SEARCH] = { "search", P, 0, "TEXT [--user USER] [--limit N]",
+	    "full-text search over messages, newest first",
+	    { { "text", ARG_STR, 0 }, { "user", ARG_USER, OPTL },
+	      { "limit", ARG_UINT, OPTL } },
+	    SHAPE_LIST, { "user", "ts", "direction", "state", "id", "text" } },
+	[CMD_EXPORT] = { "export", P, 0, "[USER]",
+	    "write messages as JSON Lines", { { "user", ARG_USER, ARGF_OPTIONAL } },
+	    SHAPE_STREAM, { NULL } },
+	[CMD_IMPORT] = { "import", P, 0, "FILE|-",
+	    "read messages from JSON Lines (ids kept)",
+	    { { "data", ARG_DATA, 0 } }, SHAPE_KV, { "imported", "skipped" } },
+	[CMD_USERS] = { "users", G, 0, "",
+	    "list registered users", { { NULL } }, SHAPE_LIST,
+	    { "user", "online", "addr", "port", "last_seen", "fingerprint" } },
+	[CMD_STATS] = { "stats", P | G, 0, "",
+	    "show counters", { { NULL } }, SHAPE_KV,
+	    { "uptime", "users", "online", "connections", "registrations",
+	      "logins", "login_failures", "rate_limited", "frames_in", "frames_out" } },
+	[CMD_RELOAD] = { "reload", P | G, 0, "",
+	    "reload the configuration file", { { NULL } }, SHAPE_NONE, { NULL } },
+	[CMD_SHUTDOWN] = { "shutdown", P | G, 0, "",
+	    "stop the daemon", { { NULL } }, SHAPE_NONE, { NULL } },
+	[CMD_VERSION] = { "version", P | G, 0, "",
+	    "print the daemon's version", { { NULL } }, SHAPE_VALUE,
+	    { "version", "mode" } },
+};
+
+int
+ctlcmd_lookup(const char *name)
+{
+	int i;
+
+	for (i = 0; i < CMD__MAX; i++)
+		if (strcmp(ctl_cmds[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+const struct ctl_arg *
+ctlcmd_arg(const struct ctl_cmd_desc *cd, const char *name)
+{
+	int i;
+
+	for (i = 0; i < CTL_MAX_ARGS && cd->args[i].name != NULL; i++)
+		if (strcmp(cd->args[i].name, name) == 0)
+			return &cd->args[i];
+	return NULL;
+}
+
+/* Check one scalar value against its type; 0 or -1 with err filled. */
+static int
+check_value(const struct ctl_arg *a, const json_t *v, unsigned maxbody,
+    char *err, size_t errlen)
+{
+	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+	size_t len = s != NULL ? json_string_length(v) : 0;
+	const char *why = NULL;
+
+	switch (a->type) {
+	case ARG_UINT:
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			why = "must be a non-negative integer";
+		break;
+	case ARG_SECONDS:
+		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+		    json_number_value(v) < 0 || json_number_value(v) > 1e9)
+			why = "must be a non-negative number of seconds";
+		break;
+	case ARG_USER:
+		if (s == NULL || !valid_username(s))
+			why = "is not a valid username (^[a-z0-9][a-z0-9._-]{0,31}$)";
+		break;
+	case ARG_MSGID:
+		if (s == NULL || !valid_msgid(s))
+			why = "is not a message id (32 lowercase hex digits)";
+		break;
+	case ARG_FP:
+		if (s == NULL || !valid_fingerprint(s))
+			why = "is not a fingerprint (sha256:<64 hex digits>)";
+		break;
+	case ARG_PASSWORD:
+		if (s == NULL || !valid_password(s, len))
+			why = "must be 8 to 1024 bytes without NUL";
+		break;
+	case ARG_TEXT:
+		if (s == NULL || !valid_body(s, len, maxbody))
+			why = "must be non-empty UTF-8 without NUL, within max_message_bytes";
+		break;
+	case ARG_STR:
+	case ARG_DATA:
+		if (s == NULL || len == 0 || !valid_utf8(s, len))
+			why = "must be a non-empty UTF-8 string";
+		break;
+	}
+	if (why == NULL)
+		return 0;
+	snprintf(err, errlen, "argument '%s' %s", a->name, why);
+	return -1;
+}
+
+int
+ctlcmd_check_args(const struct ctl_cmd_desc *cd, const json_t *args,
+    unsigned maxbody, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v, *item;
+	const struct ctl_arg *a;
+	size_t i;
+	int n;
+
+	if (args != NULL && !json_is_object(args)) {
+		snprintf(err, errlen, "'args' must be an object");
+		return -1;
+	}
+	json_object_foreach((json_t *)args, key, v) {
+		if ((a = ctlcmd_arg(cd, key)) == NULL) {
+			snprintf(err, errlen, "unknown argument '%s' for %s",
+			    key, cd->name);
+			return -1;
+		}
+		if (!(a->flags & ARGF_MULTI)) {
+			if (check_value(a, v, maxbody, err, errlen) == -1)
+				return -1;
+			continue;
+		}
+		if (!json_is_array(v) || json_array_size(v) == 0) {
+			snprintf(err, errlen, "argument '%s' must be a non-empty array",
+			    key);
+			return -1;
+		}
+		json_array_foreach(v, i, item)
+			if (check_value(a, item, maxbody, err, errlen) == -1)
+				return -1;
+	}
+	for (n = 0; n < CTL_MAX_ARGS && cd->args[n].name != NULL; n++) {
+		a = &cd->args[n];
+		if (a->flags & ARGF_OPTIONAL)
+			continue;
+		if (args == NULL || json_object_get(args, a->name) == NULL) {
+			snprintf(err, errlen, "missing argument '%s' for %s",
+			    a->name, cd->name);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,29 @@
+/*
+ * Small helpers shared by daemon and ctl: time stamps, output escaping,
+ * secure zeroing and allocation that cannot fail quietly.
+ */
+#ifndef P2P_UTIL_H
+#define P2P_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Wall-clock milliseconds since the epoch. */
+int64_t	 util_now_ms(void);
+/* Monotonic seconds, for timers and rates. */
+double	 util_mono(void);
+/* "2026-11-25T18:30:00Z" for unix seconds, into out (>= 21 bytes). */
+void	 util_iso8601(int64_t secs, char *out, size_t outlen);
+/*
+ * Escape tab, newline, carriage return and backslash as \t \n \r \\ so a
+ * value fits in one tab-separated field. Returns malloc'd string.
+ */
+char	*util_escape(const char *, size_t);
+/* Overwrite memory in a way the compiler keeps. */
+void	 util_zero(void *, size_t);
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+char	*xstrdup(const char *);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * A connection that sends and receives whole frames over TLS 1.3: the
+ * only code in p2pchatd that talks to GnuTLS's record layer. GnuTLS owns
+ * the non-blocking socket; libevent tells us when it is readable or
+ * writable. Frames are a 4-byte big-endian length and one JSON object.
+ *
+ * Callbacks may call conn_close() (or anything else) on the connection
+ * they are given; the connection is freed only after the callback returns.
+ * After conn_close() or after on_close no callback is made again.
+ */
+#ifndef P2P_CONN_H
+#define P2P_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "identity.h"
+
+struct conn;
+struct tlsctx;
+
+struct conn_cbs {
+	/* Handshake done: conn_peer_fingerprint() is valid. */
+	void	(*on_ready)(struct conn *, void *arg);
+	/* One frame: a JSON object with a string member "t" (borrowed). */
+	void	(*on_frame)(struct conn *, json_t *frame, void *arg);
+	/* The connection is gone (peer closed, error, timeout, bad frame);
+	 * reason is for the log. The conn is freed after this returns. */
+	void	(*on_close)(struct conn *, const char *reason, void *arg);
+};
+
+/* TLS context: our credentials, the priority string, ALPN. */
+struct tlsctx	*tlsctx_new(const struct identity *, char **cause);
+void		 tlsctx_free(struct tlsctx *);
+
+/* Non-blocking connect to addr; the handshake starts when it completes. */
+struct conn	*conn_connect(struct event_base *, struct tlsctx *,
+		    const struct sockaddr *, socklen_t, size_t max_frame,
+		    double handshake_timeout, const struct conn_cbs *, void *arg);
+/* Take an accepted socket (made non-blocking here) as TLS server. */
+struct conn	*conn_accept(struct event_base *, struct tlsctx *, int fd,
+		    const struct sockaddr *, socklen_t, size_t max_frame,
+		    double handshake_timeout, const struct conn_cbs *, void *arg);
+/*
+ * Queue a frame (serialised compactly). Frames queued in one loop turn
+ * are coalesced into as few TLS records as possible. 0 or -1 (closed,
+ * or the frame is over max_frame).
+ */
+int		 conn_send(struct conn *, const json_t *frame);
+/* Queue {"t":"error","code":code,"message":message}. */
+int		 conn_send_error(struct conn *, const char *code, const char *message);
+/* Flush what is queued, send TLS close_notify, then free. No callbacks. */
+void		 conn_close(struct conn *);
+/* Free at once, with no callbacks (shutdown paths). */
+void		 conn_abort(struct conn *);
+
+void		 conn_set_arg(struct conn *, void *arg);
+bool		 conn_is_ready(const struct conn *);
+/* SHA-256 fingerprint of the peer certificate's key, valid after on_ready. */
+const char	*conn_peer_fingerprint(const struct conn *);
+/* Peer's numeric address and port as seen on the socket. */
+const char	*conn_peer_addr(const struct conn *);
+int		 conn_peer_port(const struct conn *);
+/* Bytes queued and not yet written (for back-pressure). */
+size_t		 conn_pending_bytes(const struct conn *);
+/* Stop/resume delivering frames (e.g. while a slow operation runs). */
+void		 conn_pause(struct conn *, bool);
+
+#endif

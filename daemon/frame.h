@@ -1,0 +1,30 @@
+/*
+ * Frame codec: a 4-byte big-endian length, then one UTF-8 JSON object
+ * with a string member "t". Pure functions over byte buffers, shared by
+ * the TLS glue (conn.c), the unit tests and the fuzz targets.
+ */
+#ifndef P2P_FRAME_H
+#define P2P_FRAME_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define FRAME_HDR	4
+
+enum frame_status { FRAME_OK, FRAME_NEED_MORE, FRAME_TOO_BIG, FRAME_BAD };
+
+/*
+ * Decode one frame from buf[0..len). FRAME_OK sets *obj (caller decrefs)
+ * and *used (header + payload). FRAME_TOO_BIG: the announced length is
+ * over max_frame (the connection must close). FRAME_BAD: malformed JSON,
+ * not an object, no string "t", or an empty payload; *used is set so the
+ * caller may skip it, and err says why.
+ */
+enum frame_status frame_decode(const unsigned char *buf, size_t len,
+		    size_t max_frame, json_t **obj, size_t *used,
+		    char *err, size_t errlen);
+/* Encode: malloc'd buffer (header + compact JSON), or NULL if over max_frame. */
+unsigned char	*frame_encode(const json_t *obj, size_t max_frame, size_t *outlen);
+
+#endif

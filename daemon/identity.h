@@ -1,0 +1,40 @@
+/*
+ * The daemon's identity: an Ed25519 key kept in data_dir/identity.key
+ * (PKCS#8 PEM, mode 0600), generated on first use, and the self-signed
+ * X.509 certificate made from it at start. Also fingerprint helpers:
+ * "sha256:" + hex SHA-256 of a SubjectPublicKeyInfo.
+ */
+#ifndef P2P_IDENTITY_H
+#define P2P_IDENTITY_H
+
+#include <stddef.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "proto.h"
+
+struct identity;
+
+/*
+ * Load data_dir/<name> or generate and store it (0600, written to a
+ * temporary file and renamed). A key file readable by group or others is
+ * refused. Returns NULL with *cause set (caller frees) on failure.
+ */
+struct identity	*identity_load(const char *dir, const char *name, char **cause);
+void		 identity_free(struct identity *);
+/* "sha256:<64 hex>" of our own key. */
+const char	*identity_fingerprint(const struct identity *);
+/* Credentials for gnutls_credentials_set(GNUTLS_CRD_CERTIFICATE). */
+gnutls_certificate_credentials_t identity_credentials(const struct identity *);
+
+/* Fingerprint of a DER certificate's public key into out (P2P_FP_LEN+1). */
+int	identity_cert_fingerprint(const gnutls_datum_t *der, char *out, size_t outlen);
+/*
+ * Fingerprint in groups people can read to each other: the first 40 hex
+ * digits as 8 groups of 5 decimal digits (like Signal's safety numbers),
+ * "12345 67890 ...". out needs 48 bytes.
+ */
+void	identity_fp_groups(const char *fp, char *out, size_t outlen);
+
+#endif

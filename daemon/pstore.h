@@ -1,0 +1,57 @@
+/*
+ * The peer's store, data_dir/peer.db (SQLite, WAL): the one place that
+ * holds SQL for the account, settings, contacts, chats and messages.
+ * Statements are prepared once per store; schema changes are numbered
+ * migrations under PRAGMA user_version.
+ */
+#ifndef P2P_PSTORE_H
+#define P2P_PSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct pstore;
+
+enum pstore_rc { PSTORE_OK = 0, PSTORE_NOTFOUND = 1, PSTORE_EXISTS = 2,
+    PSTORE_ERR = -1 };
+
+struct pcontact {
+	char	 name[P2P_USERNAME_MAX + 1];
+	char	 fingerprint[P2P_FP_LEN + 1];	/* pinned key, "" if unknown */
+	bool	 verified;			/* the user ran `trust` */
+	char	 addr[64];			/* last known address, "" if none */
+	int	 port;
+	int64_t	 last_seen;			/* unix seconds, 0 = never */
+	char	 prev_fingerprint[P2P_FP_LEN + 1];	/* before a key change, "" */
+};
+
+/* Open (creating 0600, migrating) path; NULL with *cause (caller frees). */
+struct pstore	*pstore_open(const char *path, bool sync_full, char **cause);
+void		 pstore_close(struct pstore *);
+
+/* Small key/value settings: account.user, gestor.fingerprint, ... */
+enum pstore_rc	 pstore_setting_get(struct pstore *, const char *key,
+		    char *out, size_t outlen);
+/* value NULL deletes the key. */
+enum pstore_rc	 pstore_setting_set(struct pstore *, const char *key,
+		    const char *value);
+
+enum pstore_rc	 pstore_contact_get(struct pstore *, const char *name,
+		    struct pcontact *);
+/* Insert or replace the whole row. */
+enum pstore_rc	 pstore_contact_put(struct pstore *, const struct pcontact *);
+/* Calls fn for every contact in name order; stops if fn returns -1. */
+enum pstore_rc	 pstore_contact_foreach(struct pstore *,
+		    int (*fn)(const struct pcontact *, void *), void *arg);
+
+/* Explicit transactions, for callers that batch several writes. */
+enum pstore_rc	 pstore_begin(struct pstore *);
+enum pstore_rc	 pstore_commit(struct pstore *);
+void		 pstore_rollback(struct pstore *);
+/* The underlying database handle, for pstore_msg.c only. */
+struct sqlite3	*pstore_db(struct pstore *);
+
+#endif
