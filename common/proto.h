@@ -30,4 +30,27 @@ enum ctl_exit {
 	CTL_EXIT_NODAEMON = 4,
 };
 
+/*
+ * Error codes, the same on the wire ({"t":"error","code":...}) and on the
+ * control socket ({"ok":false,"error":{"code":...}}).
+ */
+#define ERR_BAD_REQUEST		"bad_request"		/* malformed JSON or request */
+#define ERR_UNKNOWN_COMMAND	"unknown_command"
+#define ERR_UNKNOWN_TYPE	"unknown_type"		/* wire frame type */
+#define ERR_BAD_FRAME		"bad_frame"
+#define ERR_INVALID_ARGUMENT	"invalid_argument"
+#define ERR_UNSUPPORTED		"unsupported"		/* not in this mode/release */
+#define ERR_USER_EXISTS		"user_exists"
+#define ERR_BAD_CREDENTIALS	"bad_credentials"	/* unknown user or wrong password */
+#define ERR_RATE_LIMITED	"rate_limited"
+#define ERR_NOT_LOGGED_IN	"not_logged_in"
+#define ERR_NOT_AUTHENTICATED	"not_authenticated"	/* wire: login/auth first */
+#define ERR_KEY_MISMATCH	"key_mismatch"
+#define ERR_NO_SUCH_USER	"no_such_user"
+#define ERR_GESTOR_UNAVAILABLE	"gestor_unavailable"
+#define ERR_GESTOR_KEY_CHANGED	"gestor_key_changed"
+#define ERR_TIMEOUT		"timeout"
+#define ERR_BUSY		"busy"
+#define ERR_INTERNAL		"internal"
+
 #endif

@@ -1,0 +1,521 @@
+/*
+ * Control socket. Each client is a bufferevent on a Unix stream socket.
+ * Requests queue in arrival order; a reply (and any lines streamed with
+ * it) is held until every earlier request has been answered, so pipelined
+ * requests are answered in order even when a handler waits on the
+ * network. Only the daemon's own uid (or root) may connect.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "ctlsock.h"
+#include "proto.h"
+#include "util.h"
+
+struct ctlclient;
+
+struct ctlreq {
+	TAILQ_ENTRY(ctlreq)	 entry;
+	struct ctlclient	*client;	/* NULL once the client is gone */
+	json_t			*id;
+	enum ctl_cmd		 cmd;
+	int			 done;
+	int			 subscribe;
+	struct evbuffer		*reply;
+	struct evbuffer		*tail;		/* streamed lines after the reply */
+};
+
+struct ctlclient {
+	TAILQ_ENTRY(ctlclient)	 entry;
+	struct ctlsock		*cs;
+	struct bufferevent	*bev;
+	TAILQ_HEAD(ctlreq_q, ctlreq) reqs;
+	int			 subscribed;
+	int			 closing;	/* close once output drains */
+};
+
+struct ctlsock {
+	struct event_base	*base;
+	struct evconnlistener	*listener;
+	char			*path;
+	unsigned		 mode_bit;
+	const ctl_handler	*handlers;
+	void			*ctx;
+	size_t			 max_body;
+	TAILQ_HEAD(, ctlclient)	 clients;
+	int			 nclients;
+};
+
+#define CTL_MAX_CLIENTS		256
+#define CTL_MAX_QUEUED		1024	/* unanswered requests per client */
+
+static void	on_accept(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static void	on_read(struct bufferevent *, void *);
+static void	on_write(struct bufferevent *, void *);
+static void	on_event(struct bufferevent *, short, void *);
+static void	client_free(struct ctlclient *);
+static void	client_flush(struct ctlclient *);
+
+static void
+put_line(struct evbuffer *buf, const json_t *obj)
+{
+	char *s = json_dumps(obj, JSON_COMPACT);
+
+	if (s == NULL)
+		return;
+	evbuffer_add(buf, s, strlen(s));
+	evbuffer_add(buf, "\n", 1);
+	free(s);
+}
+
+/* Make the socket's directory (0700) or check an existing one. */
+static int
+prepare_dir(const char *path, char **cause)
+{
+	char *copy = xstrdup(path), *dir = dirname(copy);
+	struct stat st;
+	int rc = -1;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		if (asprintf(cause, "cannot create %s: %s", dir, strerror(errno)) < 0)
+			*cause = NULL;
+	} else if (stat(dir, &st) == -1) {
+		if (asprintf(cause, "%s: %s", dir, strerror(errno)) < 0)
+			*cause = NULL;
+	} else if (!S_ISDIR(st.st_mode) || (st.st_mode & 077) != 0 ||
+	    st.st_uid != geteuid()) {
+		if (asprintf(cause, "control socket directory %s must be a "
+		    "directory owned by uid %u with mode 0700 (it has %04o)", dir,
+		    (unsigned)geteuid(), (unsigned)(st.st_mode & 07777)) < 0)
+			*cause = NULL;
+	} else
+		rc = 0;
+	free(copy);
+	return rc;
+}
+
+/* Refuse a socket another daemon is serving; remove a stale one. */
+static int
+clear_stale(const struct sockaddr_un *sun, char **cause)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int live;
+
+	if (fd == -1)
+		return 0;
+	live = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	if (live) {
+		if (asprintf(cause, "%s: another daemon is already serving this "
+		    "control socket", sun->sun_path) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	if (unlink(sun->sun_path) == -1 && errno != ENOENT) {
+		if (asprintf(cause, "cannot remove stale %s: %s", sun->sun_path,
+		    strerror(errno)) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+struct ctlsock *
+ctlsock_open(struct event_base *base, const char *path, unsigned mode_bit,
+    const ctl_handler *handlers, void *ctx, size_t max_body, char **cause)
+{
+	struct ctlsock *cs;
+	struct sockaddr_un sun;
+	mode_t old;
+
+	*cause = NULL;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		if (asprintf(cause, "control socket path too long: %s", path) < 0)
+			*cause = NULL;
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	if (prepare_dir(path, cause) == -1 || clear_stale(&sun, cause) == -1)
+		return NULL;
+	cs = xcalloc(1, sizeof(*cs));
+	cs->base = base;
+	cs->path = xstrdup(path);
+	cs->mode_bit = mode_bit;
+	cs->handlers = handlers;
+	cs->ctx = ctx;
+	cs->max_body = max_body;
+	TAILQ_INIT(&cs->clients);
+	old = umask(0177);
+	cs->listener = evconnlistener_new_bind(base, on_accept, cs,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
+	    (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (cs->listener == NULL || chmod(path, 0600) == -1) {
+		if (asprintf(cause, "cannot listen on %s: %s", path,
+		    strerror(errno)) < 0)
+			*cause = NULL;
+		ctlsock_close(cs);
+		return NULL;
+	}
+	log_info("ctlsock: listening on %s", path);
+	return cs;
+}
+
+void
+ctlsock_close(struct ctlsock *cs)
+{
+	struct ctlclient *c;
+
+	if (cs == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&cs->clients)) != NULL) {
+		/* Best effort: hand what is queued to the kernel. */
+		evbuffer_write(bufferevent_get_output(c->bev),
+		    bufferevent_getfd(c->bev));
+		client_free(c);
+	}
+	if (cs->listener != NULL) {
+		evconnlistener_free(cs->listener);
+		unlink(cs->path);
+	}
+	free(cs->path);
+	free(cs);
+}
+
+void
+ctlsock_set_max_body(struct ctlsock *cs, size_t max_body)
+{
+	cs->max_body = max_body;
+}
+
+int
+ctlsock_nclients(const struct ctlsock *cs)
+{
+	return cs->nclients;
+}
+
+void
+ctlsock_broadcast(struct ctlsock *cs, const json_t *event)
+{
+	struct ctlclient *c;
+	struct ctlreq *last;
+
+	TAILQ_FOREACH(c, &cs->clients, entry) {
+		if (!c->subscribed || c->closing)
+			continue;
+		/* Behind any answer still queued, so nothing overtakes it. */
+		if ((last = TAILQ_LAST(&c->reqs, ctlreq_q)) != NULL)
+			put_line(last->tail, event);
+		else
+			put_line(bufferevent_get_output(c->bev), event);
+	}
+}
+
+/* Only the daemon's own uid, or root, may use the socket. */
+static int
+peer_allowed(evutil_socket_t fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("ctlsock: SO_PEERCRED");
+		return 0;
+	}
+	if (cred.uid == geteuid() || cred.uid == 0)
+		return 1;
+	log_warnx("ctlsock: refused connection from uid %u pid %d (daemon uid %u)",
+	    (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid());
+	return 0;
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct ctlsock *cs = arg;
+	struct ctlclient *c;
+
+	if (!peer_allowed(fd) || cs->nclients >= CTL_MAX_CLIENTS) {
+		if (cs->nclients >= CTL_MAX_CLIENTS)
+			log_warnx("ctlsock: too many clients (%d)", cs->nclients);
+		evutil_closesocket(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->cs = cs;
+	TAILQ_INIT(&c->reqs);
+	c->bev = bufferevent_socket_new(cs->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&cs->clients, c, entry);
+	cs->nclients++;
+	log_debug("ctlsock: client connected");
+}
+
+static void
+req_free(struct ctlreq *r)
+{
+	json_decref(r->id);
+	evbuffer_free(r->reply);
+	evbuffer_free(r->tail);
+	free(r);
+}
+
+static void
+client_free(struct ctlclient *c)
+{
+	struct ctlreq *r;
+
+	while ((r = TAILQ_FIRST(&c->reqs)) != NULL) {
+		TAILQ_REMOVE(&c->reqs, r, entry);
+		if (r->done)
+			req_free(r);
+		else
+			r->client = NULL;	/* the handler still holds it */
+	}
+	TAILQ_REMOVE(&c->cs->clients, c, entry);
+	c->cs->nclients--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/* Move every answered request at the head of the queue to the socket. */
+static void
+client_flush(struct ctlclient *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct ctlreq *r;
+
+	while ((r = TAILQ_FIRST(&c->reqs)) != NULL && r->done) {
+		TAILQ_REMOVE(&c->reqs, r, entry);
+		evbuffer_add_buffer(out, r->reply);
+		evbuffer_add_buffer(out, r->tail);
+		if (r->subscribe)
+			c->subscribed = 1;
+		req_free(r);
+	}
+}
+
+/* Reply to a request the client sent badly, then keep reading. */
+static void
+reply_bad(struct ctlclient *c, json_t *id, const char *code, const char *msg)
+{
+	json_t *o = json_pack("{s:O?,s:b,s:{s:s,s:s}}", "id", id, "ok", 0,
+	    "error", "code", code, "message", msg);
+
+	if (o == NULL)
+		return;
+	if (TAILQ_EMPTY(&c->reqs))
+		put_line(bufferevent_get_output(c->bev), o);
+	else
+		put_line(TAILQ_LAST(&c->reqs, ctlreq_q)->tail, o);
+	json_decref(o);
+}
+
+static void
+dispatch(struct ctlclient *c, json_t *msg)
+{
+	struct ctlsock *cs = c->cs;
+	json_t *id = json_object_get(msg, "id"), *args;
+	const char *name = json_string_value(json_object_get(msg, "cmd"));
+	struct ctlreq *r;
+	char err[256];
+	int cmd;
+
+	if (id != NULL && !json_is_integer(id) && !json_is_string(id)) {
+		reply_bad(c, NULL, ERR_BAD_REQUEST, "'id' must be an integer or string");
+		return;
+	}
+	if (name == NULL) {
+		reply_bad(c, id, ERR_BAD_REQUEST, "missing string member 'cmd'");
+		return;
+	}
+	if ((cmd = ctlcmd_lookup(name)) == -1 ||
+	    !(ctl_cmds[cmd].modes & cs->mode_bit) ||
+	    (ctl_cmds[cmd].flags & CTLF_LOCAL)) {
+		snprintf(err, sizeof(err), "no command '%.64s' in this daemon's mode",
+		    name);
+		reply_bad(c, id, ERR_UNKNOWN_COMMAND, err);
+		return;
+	}
+	args = json_object_get(msg, "args");
+	if (ctlcmd_check_args(&ctl_cmds[cmd], args, (unsigned)cs->max_body, err,
+	    sizeof(err)) == -1) {
+		reply_bad(c, id, ERR_INVALID_ARGUMENT, err);
+		return;
+	}
+	if (cs->handlers[cmd] == NULL) {
+		reply_bad(c, id, ERR_UNSUPPORTED, "command not supported yet");
+		return;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->client = c;
+	r->id = json_incref(id);
+	r->cmd = (enum ctl_cmd)cmd;
+	r->reply = evbuffer_new();
+	r->tail = evbuffer_new();
+	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
+	log_debug("ctlsock: %s", ctl_cmds[cmd].name);
+	if (args == NULL) {
+		args = json_object();
+		cs->handlers[cmd](r, args, cs->ctx);
+		json_decref(args);
+	} else
+		cs->handlers[cmd](r, args, cs->ctx);
+}
+
+static int
+queued(const struct ctlclient *c)
+{
+	const struct ctlreq *r;
+	int n = 0;
+
+	TAILQ_FOREACH(r, &c->reqs, entry)
+		n++;
+	return n;
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct ctlclient *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	json_error_t jerr;
+	size_t len;
+	char *line;
+	json_t *msg;
+
+	while (!c->closing && queued(c) < CTL_MAX_QUEUED &&
+	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+		if (len == 0) {
+			free(line);
+			continue;
+		}
+		msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+		util_zero(line, len);	/* may hold a password */
+		free(line);
+		if (!json_is_object(msg))
+			reply_bad(c, NULL, ERR_BAD_REQUEST,
+			    "each line must be one JSON object");
+		else
+			dispatch(c, msg);
+		json_decref(msg);
+	}
+	if (evbuffer_get_length(in) > P2P_CTL_LINE_MAX) {
+		reply_bad(c, NULL, ERR_BAD_REQUEST, "request line too long");
+		c->closing = 1;
+		bufferevent_disable(bev, EV_READ);
+	}
+	client_flush(c);
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct ctlclient *c = arg;
+
+	if (c->closing && TAILQ_EMPTY(&c->reqs))
+		client_free(c);
+	else if (queued(c) < CTL_MAX_QUEUED &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		on_read(bev, c);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct ctlclient *c = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		log_debug("ctlsock: client gone");
+		client_free(c);
+	}
+}
+
+static void
+req_finish(struct ctlreq *r, json_t *reply)
+{
+	struct ctlclient *c = r->client;
+
+	r->done = 1;
+	if (c == NULL) {
+		json_decref(reply);
+		req_free(r);
+		return;
+	}
+	put_line(r->reply, reply);
+	json_decref(reply);
+	client_flush(c);
+}
+
+void
+ctlreq_reply(struct ctlreq *r, json_t *result)
+{
+	json_t *o = json_pack("{s:O?,s:b,s:o}", "id", r->id, "ok", 1,
+	    "result", result != NULL ? result : json_object());
+
+	req_finish(r, o);
+}
+
+void
+ctlreq_error(struct ctlreq *r, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	req_finish(r, json_pack("{s:O?,s:b,s:{s:s,s:s}}", "id", r->id, "ok", 0,
+	    "error", "code", code, "message", msg));
+}
+
+void
+ctlreq_subscribe(struct ctlreq *r)
+{
+	r->subscribe = 1;
+}
+
+void
+ctlreq_stream(struct ctlreq *r, const json_t *line)
+{
+	if (r->client != NULL)
+		put_line(r->tail, line);
+}
+
+enum ctl_cmd
+ctlreq_cmd(const struct ctlreq *r)
+{
+	return r->cmd;
+}
+
+int
+ctlreq_alive(const struct ctlreq *r)
+{
+	return r->client != NULL;
+}

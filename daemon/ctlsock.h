@@ -1,0 +1,55 @@
+/*
+ * The control socket: a Unix stream socket (directory 0700, socket 0600)
+ * speaking one JSON object per line each way. Every request is checked
+ * against the shared command table (common/ctlcmd.h) before its handler
+ * runs; replies go out in request order even when handlers answer late.
+ * A connection that ran `watch` also receives event lines.
+ */
+#ifndef P2P_CTLSOCK_H
+#define P2P_CTLSOCK_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "ctlcmd.h"
+#include "log.h"
+
+struct ctlsock;
+struct ctlreq;
+
+/* A handler must eventually call ctlreq_reply or ctlreq_error exactly once. */
+typedef void (*ctl_handler)(struct ctlreq *, json_t *args, void *ctx);
+
+/*
+ * Create the socket at path (refusing a live one, replacing a stale one).
+ * handlers[CMD__MAX]: NULL slots answer "unsupported". mode_bit is
+ * CTL_MODE_PEER or CTL_MODE_GESTOR. NULL with *cause (caller frees).
+ */
+struct ctlsock	*ctlsock_open(struct event_base *, const char *path,
+		    unsigned mode_bit, const ctl_handler *handlers, void *ctx,
+		    size_t max_body, char **cause);
+/* Flush what can be flushed, close every client, unlink the socket. */
+void		 ctlsock_close(struct ctlsock *);
+void		 ctlsock_set_max_body(struct ctlsock *, size_t);
+/* Send an event line to every subscriber (event is borrowed). */
+void		 ctlsock_broadcast(struct ctlsock *, const json_t *event);
+int		 ctlsock_nclients(const struct ctlsock *);
+
+/* Reply ok with result (stolen; NULL means {}). Frees the request. */
+void		 ctlreq_reply(struct ctlreq *, json_t *result);
+void		 ctlreq_error(struct ctlreq *, const char *code, const char *fmt, ...)
+		    LOG_PRINTF(3, 4);
+/*
+ * Before replying: after the reply, this connection receives event lines.
+ * Lines given to ctlreq_stream (borrowed) follow the reply, in order,
+ * before any later event.
+ */
+void		 ctlreq_subscribe(struct ctlreq *);
+void		 ctlreq_stream(struct ctlreq *, const json_t *line);
+enum ctl_cmd	 ctlreq_cmd(const struct ctlreq *);
+/* False once the client has gone away (the reply will be dropped). */
+int		 ctlreq_alive(const struct ctlreq *);
+
+#endif

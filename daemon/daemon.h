@@ -1,0 +1,44 @@
+/*
+ * What main hands to the mode it runs: the one event loop, the current
+ * configuration (swapped whole on reload), the identity and TLS context,
+ * and the control socket. Peer and gestor code see only this.
+ */
+#ifndef P2P_DAEMON_H
+#define P2P_DAEMON_H
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "conn.h"
+#include "ctlsock.h"
+#include "identity.h"
+
+struct gestor;
+struct peer;
+
+struct daemon {
+	struct event_base	*base;
+	const struct config	*cfg;
+	struct identity		*id;
+	struct tlsctx		*tls;
+	struct ctlsock		*ctl;
+	double			 started;	/* util_mono() at start */
+	struct gestor		*gestor;	/* set in gestor mode */
+	struct peer		*peer;		/* set in peer mode */
+};
+
+/* Ask main to shut down gracefully once the current callback returns. */
+void	daemon_stop(struct daemon *);
+/*
+ * Reload the configuration file: 0, or -1 with a message in err (the old
+ * configuration stays in force).
+ */
+int	daemon_reload(struct daemon *, char *err, size_t errlen);
+
+/* Control handlers every mode shares (ctx is the struct daemon). */
+void	daemon_ctl_reload(struct ctlreq *, json_t *, void *);
+void	daemon_ctl_shutdown(struct ctlreq *, json_t *, void *);
+void	daemon_ctl_version(struct ctlreq *, json_t *, void *);
+
+#endif

@@ -1,0 +1,355 @@
+/*
+ * p2pchatd: start-up, the one event loop, signals, reload and shutdown.
+ * main builds everything in order (config, log, data directory, identity,
+ * TLS, mode, control socket), runs the loop, and frees in reverse.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <gnutls/gnutls.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "config.h"
+#include "daemon.h"
+#include "gestor.h"
+#include "log.h"
+#include "peer.h"
+#include "util.h"
+
+struct options {
+	const char	*file;
+	int		 mode;
+	int		 verbose;
+	int		 check;
+};
+
+static struct event	*ev_sigterm, *ev_sigint, *ev_sighup, *ev_stop;
+static struct options	 opts = { NULL, CONFIG_MODE_DEFAULT, 0, 0 };
+static struct config	*cur_cfg;
+
+static void	on_signal(evutil_socket_t, short, void *);
+static void	on_stop(evutil_socket_t, short, void *);
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: p2pchatd [-v] [-c file] [-m peer|gestor] [--check-config] "
+	    "[--version]\n");
+	exit(status);
+}
+
+static void
+parse_options(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:m:vhn", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opts.file = optarg;
+			break;
+		case 'm':
+			if (strcmp(optarg, "peer") == 0)
+				opts.mode = MODE_PEER;
+			else if (strcmp(optarg, "gestor") == 0)
+				opts.mode = MODE_GESTOR;
+			else {
+				fprintf(stderr, "p2pchatd: -m must be peer or gestor\n");
+				usage(2);
+			}
+			break;
+		case 'v':
+			opts.verbose = 1;
+			break;
+		case 'n':
+			opts.check = 1;
+			break;
+		case 'V':
+			printf("p2pchatd %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+}
+
+/* Create data_dir (0700, with parents) or refuse one others can enter. */
+static int
+prepare_data_dir(const char *dir, char **cause)
+{
+	char *p = xstrdup(dir), *s;
+	struct stat st;
+	int rc = 0;
+
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) == -1 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0700) == -1 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	if (rc == -1 || stat(dir, &st) == -1) {
+		if (asprintf(cause, "cannot create data_dir %s: %s", dir,
+		    strerror(errno)) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || (st.st_mode & 077) != 0) {
+		if (asprintf(cause, "data_dir %s has mode %04o; it must be a "
+		    "directory with mode 0700 (chmod 700 %s)", dir,
+		    (unsigned)(st.st_mode & 07777), dir) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* No core dumps: the process holds passwords and private keys. */
+static void
+harden(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	umask(077);
+	setrlimit(RLIMIT_CORE, &rl);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void
+daemon_stop(struct daemon *d)
+{
+	event_active(ev_stop, EV_TIMEOUT, 0);
+}
+
+static void
+on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval grace = { 1, 500000 };
+
+	log_info("main: shutting down");
+	if (d->cfg->mode == MODE_GESTOR)
+		gestor_stop(d);
+	else
+		peer_stop(d);
+	ctlsock_close(d->ctl);
+	d->ctl = NULL;
+	event_del(ev_sigterm);
+	event_del(ev_sigint);
+	event_del(ev_sighup);
+	/* TLS sessions finish closing, then the loop runs out of events. */
+	event_base_loopexit(d->base, &grace);
+}
+
+/* Settings that need a restart are named, the rest apply now. */
+static void
+log_restart_needed(const struct config *o, const struct config *n)
+{
+	if (o->mode != n->mode)
+		log_warnx("main: reload: mode changes need a restart");
+	if (strcmp(o->data_dir, n->data_dir) != 0)
+		log_warnx("main: reload: data_dir changes need a restart");
+	if (strcmp(o->control_socket, n->control_socket) != 0)
+		log_warnx("main: reload: control_socket changes need a restart");
+	if (strcmp(o->listen, n->listen) != 0)
+		log_warnx("main: reload: listen changes need a restart");
+	if (o->sync_full != n->sync_full)
+		log_warnx("main: reload: storage.synchronous changes need a restart");
+}
+
+int
+daemon_reload(struct daemon *d, char *err, size_t errlen)
+{
+	struct config *n, *old = cur_cfg;
+
+	if ((n = config_load(opts.file != NULL ? opts.file : old->path, opts.mode,
+	    err, errlen)) == NULL) {
+		log_warnx("main: reload failed, keeping the running configuration: %s",
+		    err);
+		return -1;
+	}
+	log_restart_needed(old, n);
+	/* Keep what cannot change live. */
+	n->mode = old->mode;
+	free(n->data_dir);
+	n->data_dir = xstrdup(old->data_dir);
+	free(n->control_socket);
+	n->control_socket = xstrdup(old->control_socket);
+	free(n->listen);
+	n->listen = xstrdup(old->listen);
+	n->sync_full = old->sync_full;
+	cur_cfg = n;
+	d->cfg = n;
+	log_setlevel(opts.verbose ? LOG_LVL_DEBUG : (enum log_level)n->log_level);
+	if (n->mode == MODE_GESTOR)
+		gestor_reload(d);
+	else
+		peer_reload(d);
+	if (d->ctl != NULL)
+		ctlsock_set_max_body(d->ctl, (size_t)n->max_message_bytes);
+	config_free(old);
+	log_info("main: configuration reloaded from %s",
+	    n->path != NULL ? n->path : "(defaults)");
+	return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char err[512];
+
+	if (sig == SIGHUP) {
+		log_info("main: SIGHUP, reloading");
+		daemon_reload(d, err, sizeof(err));
+		return;
+	}
+	log_info("main: signal %d", (int)sig);
+	daemon_stop(d);
+}
+
+void
+daemon_ctl_reload(struct ctlreq *r, json_t *args, void *ctx)
+{
+	char err[512];
+
+	if (daemon_reload(ctx, err, sizeof(err)) == -1)
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "%s", err);
+	else
+		ctlreq_reply(r, NULL);
+}
+
+void
+daemon_ctl_shutdown(struct ctlreq *r, json_t *args, void *ctx)
+{
+	ctlreq_reply(r, NULL);
+	daemon_stop(ctx);
+}
+
+void
+daemon_ctl_version(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	ctlreq_reply(r, json_pack("{s:s,s:s}", "version", PACKAGE_VERSION,
+	    "mode", d->cfg->mode == MODE_GESTOR ? "gestor" : "peer"));
+}
+
+/* Everything up to the point where the daemon can serve; exits on error. */
+static void
+start(struct daemon *d)
+{
+	const struct config *c = d->cfg;
+	char *cause = NULL;
+	int rc;
+
+	if (prepare_data_dir(c->data_dir, &cause) == -1)
+		fatalx("main: %s", cause != NULL ? cause : "data_dir");
+	if ((d->id = identity_load(c->data_dir, "identity.key", &cause)) == NULL)
+		fatalx("main: %s", cause != NULL ? cause : "identity");
+	if ((d->tls = tlsctx_new(d->id, &cause)) == NULL)
+		fatalx("main: %s", cause != NULL ? cause : "tls");
+	log_info("main: identity %s", identity_fingerprint(d->id));
+	rc = c->mode == MODE_GESTOR ? gestor_start(d, &cause) :
+	    peer_start(d, &cause);
+	if (rc == -1)
+		fatalx("main: %s", cause != NULL ? cause : "start failed");
+	d->ctl = ctlsock_open(d->base, c->control_socket,
+	    c->mode == MODE_GESTOR ? CTL_MODE_GESTOR : CTL_MODE_PEER,
+	    c->mode == MODE_GESTOR ? gestor_ctl_handlers : peer_ctl_handlers, d,
+	    (size_t)c->max_message_bytes, &cause);
+	if (d->ctl == NULL)
+		fatalx("main: %s", cause != NULL ? cause : "control socket");
+}
+
+static void
+add_signals(struct daemon *d)
+{
+	ev_sigterm = evsignal_new(d->base, SIGTERM, on_signal, d);
+	ev_sigint = evsignal_new(d->base, SIGINT, on_signal, d);
+	ev_sighup = evsignal_new(d->base, SIGHUP, on_signal, d);
+	ev_stop = event_new(d->base, -1, 0, on_stop, d);
+	if (ev_sigterm == NULL || ev_sigint == NULL || ev_sighup == NULL ||
+	    ev_stop == NULL || event_add(ev_sigterm, NULL) == -1 ||
+	    event_add(ev_sigint, NULL) == -1 || event_add(ev_sighup, NULL) == -1)
+		fatalx("main: cannot install signal handlers");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	char err[1024];
+
+	parse_options(argc, argv);
+	harden();
+	if ((cur_cfg = config_load(opts.file, opts.mode, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "p2pchatd: %s\n", err);
+		return 1;
+	}
+	if (opts.check) {
+		printf("p2pchatd: configuration OK (%s, mode %s)\n",
+		    cur_cfg->path != NULL ? cur_cfg->path : "built-in defaults",
+		    cur_cfg->mode == MODE_GESTOR ? "gestor" : "peer");
+		config_free(cur_cfg);
+		return 0;
+	}
+	log_init(opts.verbose ? LOG_LVL_DEBUG : (enum log_level)cur_cfg->log_level);
+	memset(&d, 0, sizeof(d));
+	d.cfg = cur_cfg;
+	d.started = util_mono();
+	if ((d.base = event_base_new()) == NULL)
+		fatalx("main: event_base_new failed");
+	add_signals(&d);
+	start(&d);
+	log_info("main: p2pchatd %s ready (%s mode, config %s)", PACKAGE_VERSION,
+	    cur_cfg->mode == MODE_GESTOR ? "gestor" : "peer",
+	    cur_cfg->path != NULL ? cur_cfg->path : "built-in defaults");
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, "READY=1");
+#endif
+	event_base_dispatch(d.base);
+	if (cur_cfg->mode == MODE_GESTOR)
+		gestor_free(&d);
+	else
+		peer_free(&d);
+	ctlsock_close(d.ctl);
+	event_free(ev_stop);
+	event_free(ev_sighup);
+	event_free(ev_sigint);
+	event_free(ev_sigterm);
+	tlsctx_free(d.tls);
+	identity_free(d.id);
+	event_base_free(d.base);
+	config_free(cur_cfg);
+	log_info("main: exiting");
+	return 0;
+}

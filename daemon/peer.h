@@ -1,0 +1,18 @@
+/*
+ * Peer mode: one user's daemon. Holds the account session with the
+ * gestor, the message store, the direct-message listener and delivery.
+ */
+#ifndef P2P_PEER_H
+#define P2P_PEER_H
+
+#include "ctlsock.h"
+#include "daemon.h"
+
+int	peer_start(struct daemon *, char **cause);
+void	peer_reload(struct daemon *);
+void	peer_stop(struct daemon *);
+void	peer_free(struct daemon *);
+
+extern const ctl_handler peer_ctl_handlers[CMD__MAX];
+
+#endif

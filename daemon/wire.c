@@ -1,0 +1,279 @@
+/*
+ * Wire frame parsing: every member a handler will read is checked here,
+ * for presence, type, length and syntax, so handlers see only valid data.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "proto.h"
+#include "valid.h"
+#include "wire.h"
+
+typedef int (*wire_parser)(json_t *, struct wire_msg *, size_t, char *, size_t);
+
+static int parse_ok(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_error(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_cred(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_user(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_hb(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_watch(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_presence(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_hello(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_msg(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_ack(json_t *, struct wire_msg *, size_t, char *, size_t);
+
+static const struct {
+	const char	*name;
+	wire_parser	 parse;
+} wire_types[W__MAX] = {
+	[W_OK] = { "ok", parse_ok },
+	[W_ERROR] = { "error", parse_error },
+	[W_REGISTER] = { "register", parse_cred },
+	[W_LOGIN] = { "login", parse_cred },
+	[W_AUTH] = { "auth", parse_user },
+	[W_HB] = { "hb", parse_hb },
+	[W_LOOKUP] = { "lookup", parse_user },
+	[W_WATCH] = { "watch", parse_watch },
+	[W_PRESENCE] = { "presence", parse_presence },
+	[W_HELLO] = { "hello", parse_hello },
+	[W_MSG] = { "msg", parse_msg },
+	[W_ACK] = { "ack", parse_ack },
+};
+
+const char *
+wire_type_name(enum wire_type t)
+{
+	return t < W__MAX ? wire_types[t].name : "?";
+}
+
+/* A string member, NULL (with err set) if absent or not a string. */
+static const char *
+get_str(json_t *o, const char *key, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v)) {
+		snprintf(err, errlen, "member '%s' must be a string", key);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static const char *
+get_user(json_t *o, const char *key, char *err, size_t errlen)
+{
+	const char *s = get_str(o, key, err, errlen);
+
+	if (s != NULL && !valid_username(s)) {
+		snprintf(err, errlen, "member '%s' is not a valid username", key);
+		return NULL;
+	}
+	return s;
+}
+
+static int
+get_port(json_t *o, const char *key, int *port, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > 65535) {
+		snprintf(err, errlen, "member '%s' must be a port number", key);
+		return -1;
+	}
+	*port = (int)json_integer_value(v);
+	return 0;
+}
+
+static int
+parse_ok(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	return 0;
+}
+
+static int
+parse_error(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	json_t *msg = json_object_get(f, "message");
+
+	if ((m->u.error.code = get_str(f, "code", err, errlen)) == NULL)
+		return -1;
+	m->u.error.message = json_is_string(msg) ? json_string_value(msg) : "";
+	return 0;
+}
+
+static int
+parse_cred(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	json_t *pw = json_object_get(f, "password");
+
+	if ((m->u.cred.user = get_user(f, "user", err, errlen)) == NULL)
+		return -1;
+	if (!json_is_string(pw) ||
+	    !valid_password(json_string_value(pw), json_string_length(pw))) {
+		snprintf(err, errlen, "password must be 8 to 1024 bytes");
+		return -1;
+	}
+	m->u.cred.password = json_string_value(pw);
+	m->u.cred.password_len = json_string_length(pw);
+	return 0;
+}
+
+static int
+parse_user(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	m->u.user.user = get_user(f, "user", err, errlen);
+	return m->u.user.user != NULL ? 0 : -1;
+}
+
+static int
+parse_hb(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	json_t *addr = json_object_get(f, "addr");
+
+	if (get_port(f, "port", &m->u.hb.port, err, errlen) == -1)
+		return -1;
+	if (addr == NULL)
+		return 0;
+	if (!json_is_string(addr) || json_string_length(addr) == 0 ||
+	    json_string_length(addr) >= 64 ||
+	    strspn(json_string_value(addr), "0123456789abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ.:-") != json_string_length(addr)) {
+		snprintf(err, errlen, "member 'addr' must be a host name or address");
+		return -1;
+	}
+	m->u.hb.addr = json_string_value(addr);
+	return 0;
+}
+
+static int
+parse_watch(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	json_t *users = json_object_get(f, "users"), *u;
+	size_t i;
+
+	if (!json_is_array(users) || json_array_size(users) > WIRE_MAX_WATCH) {
+		snprintf(err, errlen, "member 'users' must be an array of at most %d",
+		    WIRE_MAX_WATCH);
+		return -1;
+	}
+	json_array_foreach(users, i, u) {
+		if (!json_is_string(u) || !valid_username(json_string_value(u))) {
+			snprintf(err, errlen, "users[%zu] is not a valid username", i);
+			return -1;
+		}
+	}
+	m->u.watch.users = users;
+	return 0;
+}
+
+static int
+parse_presence(json_t *f, struct wire_msg *m, size_t max, char *err,
+    size_t errlen)
+{
+	struct w_presence *p = &m->u.presence;
+	json_t *on = json_object_get(f, "online");
+	json_t *ls = json_object_get(f, "last_seen");
+
+	if ((p->user = get_user(f, "user", err, errlen)) == NULL ||
+	    (p->addr = get_str(f, "addr", err, errlen)) == NULL ||
+	    (p->key = get_str(f, "key", err, errlen)) == NULL ||
+	    get_port(f, "port", &p->port, err, errlen) == -1)
+		return -1;
+	if (!json_is_boolean(on)) {
+		snprintf(err, errlen, "member 'online' must be a boolean");
+		return -1;
+	}
+	if (*p->key != '\0' && !valid_fingerprint(p->key)) {
+		snprintf(err, errlen, "member 'key' is not a fingerprint");
+		return -1;
+	}
+	if (strlen(p->addr) >= 64) {
+		snprintf(err, errlen, "member 'addr' is too long");
+		return -1;
+	}
+	p->online = json_is_true(on);
+	p->last_seen = json_is_integer(ls) ? json_integer_value(ls) : 0;
+	return 0;
+}
+
+static int
+parse_hello(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(f, "v");
+
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > 1000) {
+		snprintf(err, errlen, "member 'v' must be a protocol version");
+		return -1;
+	}
+	m->u.hello.v = (int)json_integer_value(v);
+	m->u.hello.user = get_user(f, "user", err, errlen);
+	return m->u.hello.user != NULL ? 0 : -1;
+}
+
+static int
+parse_msg(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	struct w_msg *msg = &m->u.msg;
+	json_t *ts = json_object_get(f, "ts"), *body = json_object_get(f, "body");
+
+	if ((msg->id = get_str(f, "id", err, errlen)) == NULL ||
+	    (msg->from = get_user(f, "from", err, errlen)) == NULL ||
+	    (msg->to = get_user(f, "to", err, errlen)) == NULL)
+		return -1;
+	if (!valid_msgid(msg->id)) {
+		snprintf(err, errlen, "member 'id' must be 32 lowercase hex digits");
+		return -1;
+	}
+	if (!json_is_integer(ts) || json_integer_value(ts) < 0) {
+		snprintf(err, errlen, "member 'ts' must be a timestamp in ms");
+		return -1;
+	}
+	if (!json_is_string(body) || !valid_body(json_string_value(body),
+	    json_string_length(body), max)) {
+		snprintf(err, errlen, "member 'body' must be 1 to %zu bytes of UTF-8",
+		    max);
+		return -1;
+	}
+	msg->ts = json_integer_value(ts);
+	msg->body = json_string_value(body);
+	msg->body_len = json_string_length(body);
+	return 0;
+}
+
+static int
+parse_ack(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	if ((m->u.ack.id = get_str(f, "id", err, errlen)) == NULL)
+		return -1;
+	if (!valid_msgid(m->u.ack.id)) {
+		snprintf(err, errlen, "member 'id' must be 32 lowercase hex digits");
+		return -1;
+	}
+	return 0;
+}
+
+int
+wire_parse(json_t *frame, struct wire_msg *m, size_t max_body,
+    const char **code, char *err, size_t errlen)
+{
+	const char *t = json_string_value(json_object_get(frame, "t"));
+	int i;
+
+	memset(m, 0, sizeof(*m));
+	m->frame = frame;
+	for (i = 0; t != NULL && i < W__MAX; i++) {
+		if (strcmp(t, wire_types[i].name) != 0)
+			continue;
+		m->type = (enum wire_type)i;
+		if (wire_types[i].parse(frame, m, max_body, err, errlen) == -1) {
+			*code = ERR_BAD_FRAME;
+			return -1;
+		}
+		return 0;
+	}
+	*code = ERR_UNKNOWN_TYPE;
+	snprintf(err, errlen, "unknown frame type");
+	return -1;
+}

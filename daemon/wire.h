@@ -1,0 +1,79 @@
+/*
+ * The wire protocol inside TLS: one enum of frame types, and one parse
+ * function per type that turns a JSON frame into a checked C struct.
+ * Handlers are tables indexed by enum wire_type; an empty slot means the
+ * type is not accepted in that role and gets an "unknown_type" error.
+ * Strings in a parsed struct point into the frame and live as long as it.
+ */
+#ifndef P2P_WIRE_H
+#define P2P_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+enum wire_type {
+	W_OK,
+	W_ERROR,
+	W_REGISTER,
+	W_LOGIN,
+	W_AUTH,
+	W_HB,
+	W_LOOKUP,
+	W_WATCH,
+	W_PRESENCE,
+	W_HELLO,
+	W_MSG,
+	W_ACK,
+	W__MAX
+};
+
+struct w_error	 { const char *code, *message; };
+struct w_cred	 { const char *user, *password; size_t password_len; };
+struct w_user	 { const char *user; };
+struct w_hb	 { int port; const char *addr; };	/* addr: advertised, or NULL */
+struct w_watch	 { json_t *users; };	/* array of valid usernames */
+struct w_presence {
+	const char	*user, *addr, *key;	/* addr/key "" when unknown */
+	bool		 online;
+	int		 port;
+	int64_t		 last_seen;
+};
+struct w_hello	 { int v; const char *user; };
+struct w_msg {
+	const char	*id, *from, *to, *body;
+	size_t		 body_len;
+	int64_t		 ts;		/* sender's clock, unix ms */
+};
+struct w_ack	 { const char *id; };
+
+struct wire_msg {
+	enum wire_type	 type;
+	json_t		*frame;
+	union {
+		struct w_error		 error;
+		struct w_cred		 cred;		/* register, login */
+		struct w_user		 user;		/* auth, lookup */
+		struct w_hb		 hb;
+		struct w_watch		 watch;
+		struct w_presence	 presence;
+		struct w_hello		 hello;
+		struct w_msg		 msg;
+		struct w_ack		 ack;
+	} u;
+};
+
+#define WIRE_MAX_WATCH	4096	/* users in one watch frame */
+
+const char	*wire_type_name(enum wire_type);
+/*
+ * Parse a frame (an object with a string "t", as conn delivers it).
+ * Returns 0, or -1 with *code (ERR_UNKNOWN_TYPE or ERR_BAD_FRAME) and a
+ * message in err. max_body bounds msg bodies.
+ */
+int		 wire_parse(json_t *frame, struct wire_msg *, size_t max_body,
+		    const char **code, char *err, size_t errlen);
+
+#endif
