@@ -24,7 +24,10 @@ enum frame_status { FRAME_OK, FRAME_NEED_MORE, FRAME_TOO_BIG, FRAME_BAD };
 enum frame_status frame_decode(const unsigned char *buf, size_t len,
 		    size_t max_frame, json_t **obj, size_t *used,
 		    char *err, size_t errlen);
-/* Encode: malloc'd buffer (header + compact JSON), or NULL if over max_frame. */
+/*
+ * Encode: malloc'd buffer (header + compact JSON), or NULL if the payload
+ * is over max_frame or obj is not an object with a string "t".
+ */
 unsigned char	*frame_encode(const json_t *obj, size_t max_frame, size_t *outlen);
 
 #endif

@@ -1,0 +1,434 @@
+/*
+ * The daemon's identity: one Ed25519 key, kept as unencrypted PKCS#8 PEM
+ * in a file only its owner may read, and a self-signed certificate made
+ * from it in memory at every start. Peers never check a CA: they compare
+ * the SHA-256 of the certificate's SubjectPublicKeyInfo with the key they
+ * expect, so the fingerprint helpers live here too.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "identity.h"
+#include "log.h"
+#include "util.h"
+
+#define IDENTITY_KEY_MAX	(64 * 1024)	/* a PEM key file is ~120 bytes */
+#define IDENTITY_CN		"p2pchat"
+#define IDENTITY_NOT_AFTER	((time_t)2524607999)	/* 2049-12-31 23:59:59Z */
+
+struct identity {
+	gnutls_certificate_credentials_t cred;
+	char				 fp[P2P_FP_LEN + 1];
+};
+
+static void	identity_cause(char **, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+identity_cause(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		abort();
+	va_end(ap);
+}
+
+/* Zero and free a datum that held private key material. */
+static void
+identity_datum_clear(gnutls_datum_t *d)
+{
+	if (d->data != NULL) {
+		gnutls_memset(d->data, 0, d->size);
+		gnutls_free(d->data);
+	}
+	d->data = NULL;
+	d->size = 0;
+}
+
+/* Read a whole key file; refuse it if group or others may access it. */
+static int
+identity_read(const char *path, int fd, gnutls_datum_t *out, char **cause)
+{
+	struct stat st;
+	unsigned char *buf;
+	ssize_t n = 0;
+	size_t len = 0;
+
+	if (fstat(fd, &st) != 0) {
+		identity_cause(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		identity_cause(cause, "%s is not a regular file", path);
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		identity_cause(cause, "%s has mode %04o; must be 0600 "
+		    "(chmod 600 %s)", path, (unsigned)(st.st_mode & 07777),
+		    path);
+		return -1;
+	}
+	if (st.st_size <= 0 || st.st_size > IDENTITY_KEY_MAX) {
+		identity_cause(cause, "%s: bad size %lld", path,
+		    (long long)st.st_size);
+		return -1;
+	}
+	buf = xmalloc(IDENTITY_KEY_MAX);
+	while (len < IDENTITY_KEY_MAX) {
+		n = read(fd, buf + len, IDENTITY_KEY_MAX - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (n == -1 || len == 0 || len == IDENTITY_KEY_MAX) {
+		identity_cause(cause, "%s: %s", path,
+		    n == -1 ? strerror(errno) : "bad size");
+		util_zero(buf, IDENTITY_KEY_MAX);
+		free(buf);
+		return -1;
+	}
+	out->data = buf;
+	out->size = (unsigned int)len;
+	return 0;
+}
+
+/* Import an existing key file (fd open for reading). */
+static int
+identity_import(const char *path, int fd, gnutls_x509_privkey_t key,
+    char **cause)
+{
+	gnutls_datum_t pem;
+	int r;
+
+	if (identity_read(path, fd, &pem, cause) != 0)
+		return -1;
+	r = gnutls_x509_privkey_import_pkcs8(key, &pem, GNUTLS_X509_FMT_PEM,
+	    NULL, GNUTLS_PKCS_PLAIN);
+	util_zero(pem.data, pem.size);
+	free(pem.data);
+	if (r < 0) {
+		identity_cause(cause, "%s: not a PKCS#8 PEM key: %s", path,
+		    gnutls_strerror(r));
+		return -1;
+	}
+	if (gnutls_x509_privkey_get_pk_algorithm(key) !=
+	    GNUTLS_PK_EDDSA_ED25519) {
+		identity_cause(cause, "%s: not an Ed25519 key", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+identity_write_all(int fd, const unsigned char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+identity_sync_dir(const char *dir)
+{
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if (fsync(fd) != 0)
+		log_warn("%s: fsync %s", __func__, dir);
+	close(fd);
+}
+
+/* Write the PEM to a new 0600 file beside path, then rename it in place. */
+static int
+identity_store(const char *dir, const char *path, const gnutls_datum_t *pem,
+    char **cause)
+{
+	char *tmp;
+	int fd, saved;
+
+	if (asprintf(&tmp, "%s.XXXXXX", path) == -1)
+		abort();
+	/* mkostemp: O_CREAT | O_EXCL, mode 0600 whatever the umask. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		identity_cause(cause, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (identity_write_all(fd, pem->data, pem->size) != 0 ||
+	    fsync(fd) != 0) {
+		saved = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		saved = errno;
+		goto fail;
+	}
+	free(tmp);
+	identity_sync_dir(dir);
+	return 0;
+
+fail:
+	identity_cause(cause, "%s: %s", tmp, strerror(saved));
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+/* Make a new Ed25519 key and store it at path. */
+static int
+identity_generate(const char *dir, const char *path, gnutls_x509_privkey_t key,
+    char **cause)
+{
+	gnutls_datum_t pem = { NULL, 0 };
+	int r;
+
+	if ((r = gnutls_x509_privkey_generate(key, GNUTLS_PK_EDDSA_ED25519, 0,
+	    0)) < 0) {
+		identity_cause(cause, "generating key: %s", gnutls_strerror(r));
+		return -1;
+	}
+	if ((r = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM,
+	    NULL, GNUTLS_PKCS_PLAIN, &pem)) < 0) {
+		identity_cause(cause, "exporting key: %s", gnutls_strerror(r));
+		return -1;
+	}
+	r = identity_store(dir, path, &pem, cause);
+	identity_datum_clear(&pem);
+	if (r == 0)
+		log_info("%s: new identity key in %s", __func__, path);
+	return r;
+}
+
+/* Open the key file, or make one if there is none. */
+static int
+identity_key(const char *dir, const char *name, gnutls_x509_privkey_t key,
+    char **cause)
+{
+	char *path;
+	int fd, r;
+
+	if (asprintf(&path, "%s/%s", dir, name) == -1)
+		abort();
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT)
+		r = identity_generate(dir, path, key, cause);
+	else if (fd == -1) {
+		identity_cause(cause, "%s: %s", path, strerror(errno));
+		r = -1;
+	} else {
+		r = identity_import(path, fd, key, cause);
+		close(fd);
+	}
+	free(path);
+	return r;
+}
+
+/* SHA-256 of a certificate's DER SubjectPublicKeyInfo as "sha256:<hex>". */
+static int
+identity_crt_fp(gnutls_x509_crt_t crt, char *out, size_t outlen)
+{
+	gnutls_pubkey_t pub;
+	gnutls_datum_t spki = { NULL, 0 };
+	unsigned char md[32];
+	size_t i;
+	int r;
+
+	if (outlen < P2P_FP_LEN + 1 || gnutls_pubkey_init(&pub) < 0)
+		return -1;
+	r = gnutls_pubkey_import_x509(pub, crt, 0);
+	if (r >= 0)
+		r = gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &spki);
+	if (r >= 0)
+		r = gnutls_hash_fast(GNUTLS_DIG_SHA256, spki.data, spki.size,
+		    md);
+	gnutls_free(spki.data);
+	gnutls_pubkey_deinit(pub);
+	if (r < 0)
+		return -1;
+	memcpy(out, P2P_FP_PREFIX, strlen(P2P_FP_PREFIX));
+	for (i = 0; i < sizeof(md); i++)
+		snprintf(out + strlen(P2P_FP_PREFIX) + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* Self-signed X.509 v3 certificate for key, valid until 2049. */
+static int
+identity_make_crt(gnutls_x509_privkey_t key, gnutls_x509_crt_t crt)
+{
+	unsigned char serial[16];
+	time_t now = time(NULL);
+	int r;
+
+	if ((r = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial))) < 0)
+		return r;
+	serial[0] = (serial[0] & 0x7f) | 0x40;	/* positive, 16 bytes */
+	if ((r = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
+	    (r = gnutls_x509_crt_set_serial(crt, serial, sizeof(serial))) < 0 ||
+	    (r = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME,
+	    0, IDENTITY_CN, strlen(IDENTITY_CN))) < 0 ||
+	    (r = gnutls_x509_crt_set_activation_time(crt, now - 86400)) < 0 ||
+	    (r = gnutls_x509_crt_set_expiration_time(crt,
+	    IDENTITY_NOT_AFTER)) < 0 ||
+	    (r = gnutls_x509_crt_set_key(crt, key)) < 0 ||
+	    (r = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
+	    (r = gnutls_x509_crt_set_key_usage(crt,
+	    GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0)
+		return r;
+	return gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_UNKNOWN, 0);
+}
+
+/* Certificate, fingerprint and credentials for a loaded key. */
+static int
+identity_setup(struct identity *id, gnutls_x509_privkey_t key, char **cause)
+{
+	gnutls_x509_crt_t crt;
+	int r;
+
+	if ((r = gnutls_x509_crt_init(&crt)) < 0) {
+		identity_cause(cause, "certificate: %s", gnutls_strerror(r));
+		return -1;
+	}
+	if ((r = identity_make_crt(key, crt)) < 0 ||
+	    (r = gnutls_certificate_allocate_credentials(&id->cred)) < 0 ||
+	    (r = gnutls_certificate_set_x509_key(id->cred, &crt, 1, key)) < 0) {
+		identity_cause(cause, "certificate: %s", gnutls_strerror(r));
+		gnutls_x509_crt_deinit(crt);
+		return -1;
+	}
+	r = identity_crt_fp(crt, id->fp, sizeof(id->fp));
+	gnutls_x509_crt_deinit(crt);
+	if (r != 0) {
+		identity_cause(cause, "cannot compute fingerprint");
+		return -1;
+	}
+	return 0;
+}
+
+struct identity *
+identity_load(const char *dir, const char *name, char **cause)
+{
+	struct identity *id;
+	gnutls_x509_privkey_t key;
+	int r;
+
+	*cause = NULL;
+	if ((r = gnutls_x509_privkey_init(&key)) < 0) {
+		identity_cause(cause, "key: %s", gnutls_strerror(r));
+		return NULL;
+	}
+	id = xcalloc(1, sizeof(*id));
+	if (identity_key(dir, name, key, cause) != 0 ||
+	    identity_setup(id, key, cause) != 0) {
+		gnutls_x509_privkey_deinit(key);
+		identity_free(id);
+		return NULL;
+	}
+	gnutls_x509_privkey_deinit(key);
+	log_debug("%s: %s", __func__, id->fp);
+	return id;
+}
+
+void
+identity_free(struct identity *id)
+{
+	if (id == NULL)
+		return;
+	if (id->cred != NULL)
+		gnutls_certificate_free_credentials(id->cred);
+	free(id);
+}
+
+const char *
+identity_fingerprint(const struct identity *id)
+{
+	return id->fp;
+}
+
+gnutls_certificate_credentials_t
+identity_credentials(const struct identity *id)
+{
+	return id->cred;
+}
+
+int
+identity_cert_fingerprint(const gnutls_datum_t *der, char *out, size_t outlen)
+{
+	gnutls_x509_crt_t crt;
+	int r;
+
+	if (der == NULL || der->data == NULL || der->size == 0)
+		return -1;
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return -1;
+	r = gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER);
+	if (r >= 0)
+		r = identity_crt_fp(crt, out, outlen);
+	gnutls_x509_crt_deinit(crt);
+	return r < 0 ? -1 : 0;
+}
+
+static int
+identity_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void
+identity_fp_groups(const char *fp, char *out, size_t outlen)
+{
+	char buf[8 * 6];
+	unsigned long v;
+	size_t plen = strlen(P2P_FP_PREFIX);
+	int i, j, d;
+
+	if (outlen == 0)
+		return;
+	*out = '\0';
+	if (strncmp(fp, P2P_FP_PREFIX, plen) == 0)
+		fp += plen;
+	for (i = 0; i < 8; i++) {
+		v = 0;
+		for (j = 0; j < 5; j++) {
+			if ((d = identity_hexval(fp[i * 5 + j])) == -1)
+				return;
+			v = v * 16 + (unsigned long)d;
+		}
+		snprintf(buf + i * 6, 7, "%05lu%s", v % 100000,
+		    i < 7 ? " " : "");
+	}
+	snprintf(out, outlen, "%s", buf);
+}
