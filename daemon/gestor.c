@@ -1,0 +1,665 @@
+/*
+ * Gestor mode: the directory. Peers keep one TLS connection each; on it
+ * they register or log in (password), or resume with auth (their TLS key
+ * must be the account's key), then heartbeat, look users up and watch
+ * their contacts' presence. A session missed for heartbeat.timeout, or
+ * whose connection closes, is offline at once and its watchers are told.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gestor.h"
+#include "gestor_int.h"
+#include "listener.h"
+#include "log.h"
+#include "passwd.h"
+#include "util.h"
+#include "valid.h"
+#include "wire.h"
+
+struct gwatch {
+	char		 name[P2P_USERNAME_MAX + 1];
+	struct gconn	*watcher;
+	struct gwatch	*hnext;		/* chain of watchers[hash(name)] */
+	struct gwatch	*cnext;		/* chain of watcher->watches */
+};
+
+typedef void (*gframe_handler)(struct gconn *, struct wire_msg *);
+
+static void	on_accept(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static void	on_ready(struct conn *, void *);
+static void	on_frame(struct conn *, json_t *, void *);
+static void	on_close(struct conn *, const char *, void *);
+static void	on_hb_timeout(evutil_socket_t, short, void *);
+static void	on_register(struct gconn *, struct wire_msg *);
+static void	on_login(struct gconn *, struct wire_msg *);
+static void	on_auth(struct gconn *, struct wire_msg *);
+static void	on_hb(struct gconn *, struct wire_msg *);
+static void	on_lookup(struct gconn *, struct wire_msg *);
+static void	on_watch(struct gconn *, struct wire_msg *);
+
+static const struct conn_cbs gconn_cbs = { on_ready, on_frame, on_close };
+
+/* Frames a connection may send, and whether it must be authenticated. */
+static const struct {
+	gframe_handler	 fn;
+	bool		 authed;
+} gframes[W__MAX] = {
+	[W_REGISTER] = { on_register, false },
+	[W_LOGIN] = { on_login, false },
+	[W_AUTH] = { on_auth, false },
+	[W_HB] = { on_hb, true },
+	[W_LOOKUP] = { on_lookup, true },
+	[W_WATCH] = { on_watch, true },
+};
+
+static unsigned
+bucket(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % GESTOR_BUCKETS;
+}
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* ---------------------------------------------------------------- replies */
+
+static json_t *
+reply_new(json_t *req, const char *t)
+{
+	json_t *o = json_pack("{s:s}", "t", t), *n = json_object_get(req, "n");
+
+	if (n != NULL)
+		json_object_set(o, "n", n);
+	return o;
+}
+
+/* Send {"t":"ok",...extra} echoing the request's "n"; extra is stolen. */
+static void
+reply_ok(struct gconn *gc, struct wire_msg *m, json_t *extra)
+{
+	json_t *o = reply_new(m != NULL ? m->frame : NULL, "ok");
+
+	if (extra != NULL) {
+		json_object_update(o, extra);
+		json_decref(extra);
+	}
+	conn_send(gc->c, o);
+	json_decref(o);
+	gc->g->stats.frames_out++;
+}
+
+static void
+reply_err(struct gconn *gc, json_t *req, const char *code, const char *msg)
+{
+	json_t *o = reply_new(req, "error");
+
+	json_object_set_new(o, "code", json_string(code));
+	json_object_set_new(o, "message", json_string(msg));
+	conn_send(gc->c, o);
+	json_decref(o);
+	gc->g->stats.frames_out++;
+}
+
+/* ---------------------------------------------------------------- presence */
+
+struct gconn *
+gestor_session(struct gestor *g, const char *user)
+{
+	struct gconn *gc;
+
+	for (gc = g->sessions[bucket(user)]; gc != NULL; gc = gc->hnext)
+		if (strcmp(gc->user, user) == 0)
+			return gc;
+	return NULL;
+}
+
+json_t *
+gestor_user_json(struct gestor *g, const struct guser *u)
+{
+	struct gconn *s = gestor_session(g, u->name);
+	bool online = s != NULL && s->online;
+	int64_t seen = s != NULL && s->last_seen > u->last_seen ? s->last_seen :
+	    u->last_seen;
+
+	return json_pack("{s:s,s:b,s:s,s:i,s:I,s:s}", "user", u->name,
+	    "online", online, "addr", online ? s->pub_addr : u->addr,
+	    "port", online ? s->pub_port : u->port, "last_seen", (json_int_t)seen,
+	    "fingerprint", u->fingerprint);
+}
+
+/* Tell everyone watching user about its presence now. */
+static void
+notify_watchers(struct gestor *g, const char *user)
+{
+	struct guser u;
+	struct gwatch *w;
+	json_t *info, *p;
+
+	if (g->watchers[bucket(user)] == NULL ||
+	    gstore_user_get(g->store, user, &u) != GSTORE_OK)
+		return;
+	info = gestor_user_json(g, &u);
+	p = json_pack("{s:s,s:O,s:O,s:O,s:O,s:O}", "t", "presence",
+	    "user", json_object_get(info, "user"),
+	    "online", json_object_get(info, "online"),
+	    "addr", json_object_get(info, "addr"),
+	    "port", json_object_get(info, "port"),
+	    "last_seen", json_object_get(info, "last_seen"));
+	json_object_set(p, "key", json_object_get(info, "fingerprint"));
+	for (w = g->watchers[bucket(user)]; w != NULL; w = w->hnext) {
+		if (strcmp(w->name, user) != 0 || w->watcher->state != GC_AUTHED)
+			continue;
+		conn_send(w->watcher->c, p);
+		g->stats.frames_out++;
+	}
+	json_decref(p);
+	json_decref(info);
+}
+
+static void
+store_seen(struct gconn *gc)
+{
+	gc->last_seen = now_s();
+	gc->last_stored = gc->last_seen;
+	gstore_user_seen(gc->g->store, gc->user, gc->pub_addr, gc->pub_port,
+	    gc->last_seen);
+}
+
+static void
+set_offline(struct gconn *gc, const char *why)
+{
+	if (!gc->online)
+		return;
+	gc->online = false;
+	gc->g->nonline--;
+	store_seen(gc);
+	log_info("gestor: %s offline (%s)", gc->user, why);
+	notify_watchers(gc->g, gc->user);
+}
+
+static void
+session_remove(struct gconn *gc)
+{
+	struct gconn **pp;
+
+	for (pp = &gc->g->sessions[bucket(gc->user)]; *pp != NULL;
+	    pp = &(*pp)->hnext) {
+		if (*pp == gc) {
+			*pp = gc->hnext;
+			break;
+		}
+	}
+	gc->hnext = NULL;
+}
+
+static void
+watches_clear(struct gconn *gc)
+{
+	struct gwatch *w, **pp;
+
+	while ((w = gc->watches) != NULL) {
+		gc->watches = w->cnext;
+		for (pp = &gc->g->watchers[bucket(w->name)]; *pp != NULL;
+		    pp = &(*pp)->hnext) {
+			if (*pp == w) {
+				*pp = w->hnext;
+				break;
+			}
+		}
+		free(w);
+	}
+}
+
+/* ------------------------------------------------------------- connections */
+
+static void
+gconn_free(struct gconn *gc)
+{
+	struct gestor *g = gc->g;
+
+	set_offline(gc, "connection closed");
+	if (gc->state == GC_AUTHED)
+		session_remove(gc);
+	watches_clear(gc);
+	if (gc->hb_timer != NULL)
+		event_free(gc->hb_timer);
+	TAILQ_REMOVE(&g->conns, gc, entry);
+	g->nconns--;
+	free(gc);
+}
+
+/* Close a connection from our side (the conn is freed by conn_close). */
+static void
+gconn_drop(struct gconn *gc, const char *why)
+{
+	struct conn *c = gc->c;
+
+	log_info("gestor: closing %s%s%s: %s", gc->addr, *gc->user ? " user " : "",
+	    gc->user, why);
+	gconn_free(gc);
+	conn_close(c);
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct gestor *g = arg;
+	const struct config *cfg = g->d->cfg;
+	struct gconn *gc;
+
+	if (g->nconns >= cfg->max_connections) {
+		log_warnx("gestor: refusing connection: max_connections (%ld) reached",
+		    cfg->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	gc = xcalloc(1, sizeof(*gc));
+	gc->g = g;
+	gc->c = conn_accept(g->d->base, g->d->tls, fd, sa, (socklen_t)salen,
+	    (size_t)cfg->max_frame_bytes, cfg->handshake_timeout, &gconn_cbs, gc);
+	if (gc->c == NULL) {
+		free(gc);
+		return;
+	}
+	snprintf(gc->addr, sizeof(gc->addr), "%s", conn_peer_addr(gc->c));
+	TAILQ_INSERT_TAIL(&g->conns, gc, entry);
+	g->nconns++;
+	g->stats.connections_total++;
+	log_info("gestor: connection from %s", gc->addr);
+}
+
+static void
+on_ready(struct conn *c, void *arg)
+{
+	struct gconn *gc = arg;
+
+	snprintf(gc->fp, sizeof(gc->fp), "%s", conn_peer_fingerprint(c));
+	gc->state = GC_ANON;
+	log_debug("gestor: %s: TLS up, key %s", gc->addr, gc->fp);
+}
+
+static void
+on_close(struct conn *c, const char *reason, void *arg)
+{
+	struct gconn *gc = arg;
+
+	log_info("gestor: disconnect %s%s%s: %s", gc->addr,
+	    *gc->user ? " user " : "", gc->user, reason);
+	gconn_free(gc);
+}
+
+static void
+on_frame(struct conn *c, json_t *frame, void *arg)
+{
+	struct gconn *gc = arg;
+	struct wire_msg m;
+	const char *code = NULL;
+	char err[256];
+
+	gc->g->stats.frames_in++;
+	if (wire_parse(frame, &m, (size_t)gc->g->d->cfg->max_message_bytes,
+	    &code, err, sizeof(err)) == 0 && gframes[m.type].fn == NULL) {
+		code = ERR_UNKNOWN_TYPE;
+		snprintf(err, sizeof(err), "frame type '%s' is not for the gestor",
+		    wire_type_name(m.type));
+	} else if (code == NULL)
+		goto ok;
+	log_warnx("gestor: %s: %s: %s", gc->addr, code, err);
+	reply_err(gc, frame, code, err);
+	return;
+ok:
+	if (gframes[m.type].authed && gc->state != GC_AUTHED) {
+		reply_err(gc, frame, ERR_NOT_AUTHENTICATED,
+		    "log in, register or auth first");
+		return;
+	}
+	gframes[m.type].fn(gc, &m);
+}
+
+/* ------------------------------------------------------------ authentication */
+
+static void
+arm_hb_timer(struct gconn *gc)
+{
+	double t = gc->g->d->cfg->hb_timeout;
+	struct timeval tv = { (time_t)t, (suseconds_t)((t - (time_t)t) * 1e6) };
+
+	if (gc->hb_timer == NULL)
+		gc->hb_timer = evtimer_new(gc->g->d->base, on_hb_timeout, gc);
+	evtimer_add(gc->hb_timer, &tv);
+}
+
+static void
+on_hb_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct gconn *gc = arg;
+
+	log_info("gestor: %s missed heartbeats for %.1f s", gc->user,
+	    gc->g->d->cfg->hb_timeout);
+	gconn_drop(gc, "heartbeat timeout");
+}
+
+/* gc is now user's session; an older session of the user is closed. */
+static void
+bind_session(struct gconn *gc, const char *user)
+{
+	struct gconn *old = gestor_session(gc->g, user);
+
+	if (old != NULL && old != gc) {
+		json_t *o = json_pack("{s:s,s:s,s:s}", "t", "error", "code",
+		    "session_replaced", "message",
+		    "this account logged in from another connection");
+
+		conn_send(old->c, o);
+		json_decref(o);
+		gconn_drop(old, "session replaced by a new login");
+	}
+	snprintf(gc->user, sizeof(gc->user), "%s", user);
+	gc->state = GC_AUTHED;
+	gc->hnext = gc->g->sessions[bucket(user)];
+	gc->g->sessions[bucket(user)] = gc;
+	arm_hb_timer(gc);
+}
+
+/* Rate-limit check before a password or key check; true = refused. */
+static bool
+limited(struct gconn *gc, struct wire_msg *m, const char *user)
+{
+	struct gestor *g = gc->g;
+	long lim = g->d->cfg->login_attempts_per_minute;
+	double now = util_mono();
+	char msg[128];
+
+	if (!ratelimit_blocked(g->rl_user, user, lim, now) &&
+	    !ratelimit_blocked(g->rl_addr, gc->addr, lim, now))
+		return false;
+	g->stats.rate_limited++;
+	snprintf(msg, sizeof(msg), "too many failed attempts; try again in %.0f s",
+	    ratelimit_retry_after(g->rl_user, user, now) >
+	    ratelimit_retry_after(g->rl_addr, gc->addr, now) ?
+	    ratelimit_retry_after(g->rl_user, user, now) :
+	    ratelimit_retry_after(g->rl_addr, gc->addr, now));
+	log_warnx("gestor: rate limited %s from %s", user, gc->addr);
+	reply_err(gc, m->frame, ERR_RATE_LIMITED, msg);
+	return true;
+}
+
+static void
+count_failure(struct gconn *gc, const char *user)
+{
+	double now = util_mono();
+
+	gc->g->stats.login_failures++;
+	ratelimit_fail(gc->g->rl_user, user, now);
+	ratelimit_fail(gc->g->rl_addr, gc->addr, now);
+}
+
+static bool
+already_authed(struct gconn *gc, struct wire_msg *m)
+{
+	if (gc->state != GC_AUTHED)
+		return false;
+	reply_err(gc, m->frame, ERR_BAD_REQUEST,
+	    "this connection is already authenticated");
+	return true;
+}
+
+static void
+on_register(struct gconn *gc, struct wire_msg *m)
+{
+	struct guser u;
+	enum gstore_rc rc;
+
+	if (already_authed(gc, m) || limited(gc, m, m->u.cred.user))
+		return;
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "%s", m->u.cred.user);
+	snprintf(u.fingerprint, sizeof(u.fingerprint), "%s", gc->fp);
+	u.created = now_s();
+	if (passwd_hash(m->u.cred.password, m->u.cred.password_len, u.hash,
+	    sizeof(u.hash)) == -1) {
+		reply_err(gc, m->frame, ERR_INTERNAL, "cannot hash the password");
+		return;
+	}
+	rc = gstore_user_add(gc->g->store, &u);
+	util_zero(u.hash, sizeof(u.hash));
+	if (rc == GSTORE_EXISTS) {
+		/* Counted, so registration cannot probe names quickly. */
+		ratelimit_fail(gc->g->rl_addr, gc->addr, util_mono());
+		log_info("gestor: register %s from %s: name taken", u.name, gc->addr);
+		reply_err(gc, m->frame, ERR_USER_EXISTS, "that username is taken");
+		return;
+	}
+	if (rc != GSTORE_OK) {
+		reply_err(gc, m->frame, ERR_INTERNAL, "cannot store the account");
+		return;
+	}
+	gc->g->stats.registrations++;
+	log_info("gestor: registered %s from %s, key %s", u.name, gc->addr, gc->fp);
+	bind_session(gc, u.name);
+	reply_ok(gc, m, json_pack("{s:s,s:s}", "user", u.name, "fingerprint",
+	    gc->fp));
+}
+
+static void
+on_login(struct gconn *gc, struct wire_msg *m)
+{
+	const char *user = m->u.cred.user;
+	bool changed;
+	struct guser u;
+
+	if (already_authed(gc, m) || limited(gc, m, user))
+		return;
+	if (gstore_user_get(gc->g->store, user, &u) != GSTORE_OK ||
+	    !passwd_verify(m->u.cred.password, m->u.cred.password_len, u.hash)) {
+		util_zero(u.hash, sizeof(u.hash));
+		count_failure(gc, user);
+		log_warnx("gestor: login failed for %s from %s", user, gc->addr);
+		reply_err(gc, m->frame, ERR_BAD_CREDENTIALS,
+		    "unknown user or wrong password");
+		return;
+	}
+	util_zero(u.hash, sizeof(u.hash));
+	changed = strcmp(u.fingerprint, gc->fp) != 0;
+	if (changed && gstore_user_set_key(gc->g->store, user, gc->fp) != GSTORE_OK) {
+		reply_err(gc, m->frame, ERR_INTERNAL, "cannot store the new key");
+		return;
+	}
+	gc->g->stats.logins++;
+	log_info("gestor: login %s from %s%s", user, gc->addr,
+	    changed ? " with a new key" : "");
+	bind_session(gc, user);
+	if (changed) {
+		log_info("gestor: %s key changed to %s", user, gc->fp);
+		notify_watchers(gc->g, user);
+	}
+	reply_ok(gc, m, json_pack("{s:s,s:s,s:b}", "user", user, "fingerprint",
+	    gc->fp, "key_changed", changed));
+}
+
+static void
+on_auth(struct gconn *gc, struct wire_msg *m)
+{
+	const char *user = m->u.user.user;
+	struct guser u;
+
+	if (already_authed(gc, m) || limited(gc, m, user))
+		return;
+	if (gstore_user_get(gc->g->store, user, &u) != GSTORE_OK ||
+	    strcmp(u.fingerprint, gc->fp) != 0) {
+		util_zero(u.hash, sizeof(u.hash));
+		count_failure(gc, user);
+		log_warnx("gestor: auth failed for %s from %s: key is not the "
+		    "account's", user, gc->addr);
+		reply_err(gc, m->frame, ERR_KEY_MISMATCH,
+		    "this key is not bound to the account; log in with the password");
+		return;
+	}
+	util_zero(u.hash, sizeof(u.hash));
+	gc->g->stats.logins++;
+	log_info("gestor: auth %s from %s", user, gc->addr);
+	bind_session(gc, user);
+	reply_ok(gc, m, json_pack("{s:s,s:s}", "user", user, "fingerprint", gc->fp));
+}
+
+/* ------------------------------------------------------------ authed frames */
+
+static void
+on_hb(struct gconn *gc, struct wire_msg *m)
+{
+	const char *addr = m->u.hb.addr != NULL ? m->u.hb.addr : gc->addr;
+	bool moved = strcmp(addr, gc->pub_addr) != 0 ||
+	    m->u.hb.port != gc->pub_port;
+
+	snprintf(gc->pub_addr, sizeof(gc->pub_addr), "%s", addr);
+	gc->pub_port = m->u.hb.port;
+	gc->last_seen = now_s();
+	arm_hb_timer(gc);
+	if (!gc->online) {
+		gc->online = true;
+		gc->g->nonline++;
+		store_seen(gc);
+		log_info("gestor: %s online at %s:%d", gc->user, gc->pub_addr,
+		    gc->pub_port);
+		notify_watchers(gc->g, gc->user);
+	} else if (moved) {
+		store_seen(gc);
+		log_info("gestor: %s moved to %s:%d", gc->user, gc->pub_addr,
+		    gc->pub_port);
+		notify_watchers(gc->g, gc->user);
+	} else if (gc->last_seen - gc->last_stored >= 60)
+		store_seen(gc);
+	reply_ok(gc, m, NULL);
+}
+
+static void
+on_lookup(struct gconn *gc, struct wire_msg *m)
+{
+	struct guser u;
+
+	if (gstore_user_get(gc->g->store, m->u.user.user, &u) != GSTORE_OK) {
+		reply_err(gc, m->frame, ERR_NO_SUCH_USER, "no such user");
+		return;
+	}
+	util_zero(u.hash, sizeof(u.hash));
+	reply_ok(gc, m, gestor_user_json(gc->g, &u));
+}
+
+static void
+on_watch(struct gconn *gc, struct wire_msg *m)
+{
+	struct gestor *g = gc->g;
+	struct gwatch *w;
+	json_t *name;
+	size_t i;
+
+	watches_clear(gc);
+	json_array_foreach(m->u.watch.users, i, name) {
+		w = xcalloc(1, sizeof(*w));
+		snprintf(w->name, sizeof(w->name), "%s", json_string_value(name));
+		w->watcher = gc;
+		w->cnext = gc->watches;
+		gc->watches = w;
+		w->hnext = g->watchers[bucket(w->name)];
+		g->watchers[bucket(w->name)] = w;
+	}
+	reply_ok(gc, m, NULL);
+	/* The current state of each, so the watcher starts right. */
+	json_array_foreach(m->u.watch.users, i, name) {
+		struct guser u;
+		json_t *p;
+
+		if (gstore_user_get(g->store, json_string_value(name), &u) !=
+		    GSTORE_OK)
+			continue;
+		p = gestor_user_json(g, &u);
+		json_object_set_new(p, "t", json_string("presence"));
+		json_object_set(p, "key", json_object_get(p, "fingerprint"));
+		json_object_del(p, "fingerprint");
+		conn_send(gc->c, p);
+		json_decref(p);
+		g->stats.frames_out++;
+	}
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+int
+gestor_start(struct daemon *d, char **cause)
+{
+	struct gestor *g = xcalloc(1, sizeof(*g));
+	char path[4096];
+
+	g->d = d;
+	TAILQ_INIT(&g->conns);
+	snprintf(path, sizeof(path), "%s/gestor.db", d->cfg->data_dir);
+	if ((g->store = gstore_open(path, d->cfg->sync_full, cause)) == NULL) {
+		free(g);
+		return -1;
+	}
+	g->rl_user = ratelimit_new();
+	g->rl_addr = ratelimit_new();
+	d->gestor = g;
+	g->listener = listener_open(d->base, d->cfg->listen,
+	    P2P_DEFAULT_GESTOR_PORT, on_accept, g, g->listen_addr,
+	    sizeof(g->listen_addr), cause);
+	if (g->listener == NULL)
+		return -1;
+	log_info("gestor: listening on %s, %ld users", g->listen_addr,
+	    gstore_user_count(g->store));
+	return 0;
+}
+
+void
+gestor_reload(struct daemon *d)
+{
+	struct gconn *gc;
+
+	/* New heartbeat timeout applies from each session's next beat. */
+	TAILQ_FOREACH(gc, &d->gestor->conns, entry)
+		if (gc->state == GC_AUTHED)
+			arm_hb_timer(gc);
+}
+
+void
+gestor_stop(struct daemon *d)
+{
+	struct gestor *g = d->gestor;
+	struct gconn *gc;
+
+	if (g == NULL)
+		return;
+	if (g->listener != NULL) {
+		evconnlistener_free(g->listener);
+		g->listener = NULL;
+	}
+	while ((gc = TAILQ_FIRST(&g->conns)) != NULL)
+		gconn_drop(gc, "gestor shutting down");
+}
+
+void
+gestor_free(struct daemon *d)
+{
+	struct gestor *g = d->gestor;
+
+	if (g == NULL)
+		return;
+	gestor_stop(d);
+	gstore_close(g->store);
+	ratelimit_free(g->rl_user);
+	ratelimit_free(g->rl_addr);
+	free(g);
+	d->gestor = NULL;
+}

@@ -1,0 +1,69 @@
+/*
+ * Gestor internals shared by gestor.c (connections and the wire protocol)
+ * and gestor_ctl.c (control commands). Nothing outside gestor*.c sees it.
+ */
+#ifndef P2P_GESTOR_INT_H
+#define P2P_GESTOR_INT_H
+
+#include <sys/queue.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/listener.h>
+
+#include "conn.h"
+#include "daemon.h"
+#include "gstore.h"
+#include "proto.h"
+#include "ratelimit.h"
+
+#define GESTOR_BUCKETS	1024
+
+enum gconn_state { GC_HANDSHAKE, GC_ANON, GC_AUTHED };
+
+struct gwatch;
+
+struct gconn {
+	TAILQ_ENTRY(gconn)	 entry;
+	struct gestor		*g;
+	struct conn		*c;
+	enum gconn_state	 state;
+	char			 fp[P2P_FP_LEN + 1];
+	char			 addr[64];	/* observed source address */
+	char			 user[P2P_USERNAME_MAX + 1];
+	bool			 online;	/* authed and heartbeating */
+	char			 pub_addr[64];	/* published address */
+	int			 pub_port;
+	int64_t			 last_seen;	/* unix seconds */
+	int64_t			 last_stored;	/* last_seen written to the store */
+	struct gconn		*hnext;		/* session table chain */
+	struct gwatch		*watches;	/* what this connection watches */
+	struct event		*hb_timer;
+};
+
+struct gestor_stats {
+	unsigned long	 registrations, logins, login_failures, rate_limited;
+	unsigned long	 frames_in, frames_out, connections_total;
+};
+
+struct gestor {
+	struct daemon		*d;
+	struct gstore		*store;
+	struct evconnlistener	*listener;
+	char			 listen_addr[80];
+	TAILQ_HEAD(, gconn)	 conns;
+	int			 nconns;
+	int			 nonline;
+	struct gconn		*sessions[GESTOR_BUCKETS];
+	struct gwatch		*watchers[GESTOR_BUCKETS];
+	struct ratelimit	*rl_user, *rl_addr;
+	struct gestor_stats	 stats;
+};
+
+/* The authenticated session of user, or NULL. */
+struct gconn	*gestor_session(struct gestor *, const char *user);
+/* {"user","online","addr","port","last_seen","fingerprint"} for a user. */
+json_t		*gestor_user_json(struct gestor *, const struct guser *);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * TCP listeners for the gestor and the peer: parse "address:port", bind,
+ * and report the address actually bound (port 0 picks one).
+ */
+#ifndef P2P_LISTENER_H
+#define P2P_LISTENER_H
+
+#include <stddef.h>
+
+#include <event2/listener.h>
+
+/*
+ * Listen on hostport (numeric address, "*" or "localhost"). NULL with
+ * *cause (caller frees) on failure. bound gets "address:port".
+ */
+struct evconnlistener *listener_open(struct event_base *, const char *hostport,
+		    int default_port, evconnlistener_cb, void *arg,
+		    char *bound, size_t boundlen, char **cause);
+/* The port a listener is bound to, or -1. */
+int	listener_port(struct evconnlistener *);
+
+#endif
