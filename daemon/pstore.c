@@ -1,0 +1,536 @@
+/*
+ * The peer's store: data_dir/peer.db on SQLite in WAL mode, created 0600
+ * and refused if group or others may read it. This file opens and
+ * migrates the database and holds the account settings and contacts;
+ * pstore_msg.c holds chats and messages on the same handle. The schema
+ * is the numbered list of migrations below, under PRAGMA user_version;
+ * every statement is prepared once per store.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "pstore.h"
+#include "util.h"
+
+/*
+ * Migration i takes user_version from i to i + 1, in its own
+ * transaction. To change the schema, append one string (it may hold
+ * several statements); never edit a migration that has shipped. The
+ * chats and messages tables used by pstore_msg.c are migration 2.
+ */
+static const char *const pstore_migrations[] = {
+	/* 0 -> 1: settings and contacts */
+	"CREATE TABLE settings ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	");"
+	"CREATE TABLE contacts ("
+	"  name TEXT PRIMARY KEY,"
+	"  fingerprint TEXT NOT NULL DEFAULT '',"
+	"  verified INTEGER NOT NULL DEFAULT 0,"
+	"  addr TEXT NOT NULL DEFAULT '',"
+	"  port INTEGER NOT NULL DEFAULT 0,"
+	"  last_seen INTEGER NOT NULL DEFAULT 0,"
+	"  prev_fingerprint TEXT NOT NULL DEFAULT ''"
+	");",
+	/* 1 -> 2: chats and messages (pstore_msg.c) go here. */
+};
+#define PSTORE_VERSION \
+	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))
+
+enum pstore_stmt {
+	PS_BEGIN,
+	PS_COMMIT,
+	PS_ROLLBACK,
+	PS_SETTING_GET,
+	PS_SETTING_SET,
+	PS_SETTING_DEL,
+	PS_CONTACT_GET,
+	PS_CONTACT_PUT,
+	PS_CONTACT_LIST,
+	PS_MAX
+};
+
+#define PSTORE_CONTACT_COLS \
+	"name, fingerprint, verified, addr, port, last_seen, prev_fingerprint"
+
+static const char *const pstore_sql[PS_MAX] = {
+	[PS_BEGIN] = "BEGIN IMMEDIATE",
+	[PS_COMMIT] = "COMMIT",
+	[PS_ROLLBACK] = "ROLLBACK",
+	[PS_SETTING_GET] = "SELECT value FROM settings WHERE key = ?",
+	[PS_SETTING_SET] = "INSERT INTO settings (key, value) VALUES (?, ?)"
+	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[PS_SETTING_DEL] = "DELETE FROM settings WHERE key = ?",
+	[PS_CONTACT_GET] = "SELECT " PSTORE_CONTACT_COLS " FROM contacts"
+	    " WHERE name = ?",
+	/* An upsert, not REPLACE: the row is never deleted, so rows that
+	 * refer to the contact are left alone. */
+	[PS_CONTACT_PUT] = "INSERT INTO contacts (" PSTORE_CONTACT_COLS ")"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+	    " fingerprint = excluded.fingerprint,"
+	    " verified = excluded.verified, addr = excluded.addr,"
+	    " port = excluded.port, last_seen = excluded.last_seen,"
+	    " prev_fingerprint = excluded.prev_fingerprint",
+	[PS_CONTACT_LIST] = "SELECT " PSTORE_CONTACT_COLS " FROM contacts"
+	    " ORDER BY name",
+};
+
+struct pstore {
+	sqlite3		*db;
+	sqlite3_stmt	*stmt[PS_MAX];
+};
+
+static void pstore_cause(char **, const char *, ...) LOG_PRINTF(2, 3);
+
+static void
+pstore_cause(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cause == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = xstrdup("out of memory");
+	va_end(ap);
+}
+
+/* Create path 0600 if it is missing; refuse a file others may read. */
+static int
+pstore_check_file(const char *path, char **cause)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd == -1) {
+		pstore_cause(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		pstore_cause(cause, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (!S_ISREG(st.st_mode)) {
+		pstore_cause(cause, "%s: not a regular file", path);
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		pstore_cause(cause, "%s: mode %04o gives group or others "
+		    "access; chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pstore_user_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Apply migration v (v -> v + 1) inside an open transaction. */
+static int
+pstore_apply(sqlite3 *db, int v)
+{
+	char sql[64];
+
+	if (sqlite3_exec(db, pstore_migrations[v], NULL, NULL,
+	    NULL) != SQLITE_OK)
+		return -1;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/*
+ * Bring the schema to PSTORE_VERSION, one migration per transaction.
+ * The version is read inside the write transaction, so two processes
+ * opening the same file never apply a migration twice.
+ */
+static int
+pstore_migrate(sqlite3 *db, const char *path, char **cause)
+{
+	int v;
+
+	for (;;) {
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL,
+		    NULL) != SQLITE_OK)
+			goto fail;
+		if (pstore_user_version(db, &v) == -1)
+			goto fail;
+		if (v > PSTORE_VERSION) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			pstore_cause(cause, "%s: schema version %d is newer "
+			    "than this p2pchatd knows (%d)", path, v,
+			    PSTORE_VERSION);
+			return -1;
+		}
+		if (v == PSTORE_VERSION)
+			break;
+		if (pstore_apply(db, v) == -1 ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			goto fail;
+		log_info("%s: %s: migrated to schema version %d", __func__,
+		    path, v + 1);
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	pstore_cause(cause, "%s: migration: %s", path, sqlite3_errmsg(db));
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* WAL, the chosen durability, foreign keys; WAL must really be on. */
+static int
+pstore_pragmas(sqlite3 *db, bool sync_full, const char *path, char **cause)
+{
+	sqlite3_stmt *st;
+	const char *mode;
+	int ok;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st,
+	    NULL) != SQLITE_OK)
+		goto fail;
+	ok = sqlite3_step(st) == SQLITE_ROW &&
+	    (mode = (const char *)sqlite3_column_text(st, 0)) != NULL &&
+	    strcasecmp(mode, "wal") == 0;
+	sqlite3_finalize(st);
+	if (!ok) {
+		pstore_cause(cause, "%s: cannot use WAL mode: %s", path,
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	if (sqlite3_exec(db, sync_full ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	pstore_cause(cause, "%s: %s", path, sqlite3_errmsg(db));
+	return -1;
+}
+
+static int
+pstore_prepare(struct pstore *ps, const char *path, char **cause)
+{
+	int i;
+
+	for (i = 0; i < PS_MAX; i++) {
+		if (sqlite3_prepare_v3(ps->db, pstore_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &ps->stmt[i], NULL) !=
+		    SQLITE_OK) {
+			pstore_cause(cause, "%s: prepare: %s", path,
+			    sqlite3_errmsg(ps->db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct pstore *
+pstore_open(const char *path, bool sync_full, char **cause)
+{
+	struct pstore *ps;
+	int flags;
+
+	if (pstore_check_file(path, cause) == -1)
+		return NULL;
+	ps = xcalloc(1, sizeof(*ps));
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(path, &ps->db, flags, NULL) != SQLITE_OK) {
+		pstore_cause(cause, "%s: %s", path, ps->db != NULL ?
+		    sqlite3_errmsg(ps->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(ps->db, 1);
+	sqlite3_busy_timeout(ps->db, 5000);
+	if (pstore_pragmas(ps->db, sync_full, path, cause) == -1 ||
+	    pstore_migrate(ps->db, path, cause) == -1 ||
+	    pstore_prepare(ps, path, cause) == -1)
+		goto fail;
+	return ps;
+fail:
+	pstore_close(ps);
+	return NULL;
+}
+
+/* Statements pstore_msg.c prepared on the handle must be gone by now. */
+void
+pstore_close(struct pstore *ps)
+{
+	int i;
+
+	if (ps == NULL)
+		return;
+	if (ps->db != NULL && !sqlite3_get_autocommit(ps->db)) {
+		log_warnx("%s: transaction still open, rolled back", __func__);
+		sqlite3_exec(ps->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	for (i = 0; i < PS_MAX; i++)
+		sqlite3_finalize(ps->stmt[i]);
+	if (sqlite3_close(ps->db) != SQLITE_OK) {
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
+		sqlite3_close_v2(ps->db);
+	}
+	free(ps);
+}
+
+struct sqlite3 *
+pstore_db(struct pstore *ps)
+{
+	return ps->db;
+}
+
+/* The statement, reset and unbound, ready for this call. */
+static sqlite3_stmt *
+pstore_stmt(struct pstore *ps, enum pstore_stmt which)
+{
+	sqlite3_stmt *st = ps->stmt[which];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+/* Step a statement that returns no rows: OK or ERR, logged once. */
+static enum pstore_rc
+pstore_exec(struct pstore *ps, sqlite3_stmt *st, const char *func)
+{
+	int rc;
+
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("%s: %s", func, sqlite3_errmsg(ps->db));
+		return PSTORE_ERR;
+	}
+	return PSTORE_OK;
+}
+
+enum pstore_rc
+pstore_begin(struct pstore *ps)
+{
+	return pstore_exec(ps, pstore_stmt(ps, PS_BEGIN), __func__);
+}
+
+/* On PSTORE_ERR the transaction may still be open: call pstore_rollback. */
+enum pstore_rc
+pstore_commit(struct pstore *ps)
+{
+	return pstore_exec(ps, pstore_stmt(ps, PS_COMMIT), __func__);
+}
+
+/* Safe to call whether or not a transaction is still open. */
+void
+pstore_rollback(struct pstore *ps)
+{
+	if (sqlite3_get_autocommit(ps->db))
+		return;
+	pstore_exec(ps, pstore_stmt(ps, PS_ROLLBACK), __func__);
+}
+
+/* Copy a text column into dst[size]; -1 if it is NULL or too long. */
+static int
+pstore_column_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (s == NULL || n < 0 || (size_t)n >= size)
+		return -1;
+	memcpy(dst, s, (size_t)n + 1);
+	return 0;
+}
+
+/* Bind a struct field; -1 if it is not NUL-terminated within size. */
+static int
+pstore_bind_field(sqlite3_stmt *st, int col, const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	if (n == size)
+		return -1;
+	return sqlite3_bind_text(st, col, s, (int)n, SQLITE_STATIC) ==
+	    SQLITE_OK ? 0 : -1;
+}
+
+enum pstore_rc
+pstore_setting_get(struct pstore *ps, const char *key, char *out,
+    size_t outlen)
+{
+	sqlite3_stmt *st = pstore_stmt(ps, PS_SETTING_GET);
+	enum pstore_rc ret = PSTORE_ERR;
+	int rc;
+
+	if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) {
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
+		return PSTORE_ERR;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (pstore_column_copy(st, 0, out, outlen) == 0)
+			ret = PSTORE_OK;
+		else
+			log_warnx("%s: %s: value too long", __func__, key);
+	} else if (rc == SQLITE_DONE)
+		ret = PSTORE_NOTFOUND;
+	else
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
+	sqlite3_reset(st);
+	return ret;
+}
+
+enum pstore_rc
+pstore_setting_set(struct pstore *ps, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+
+	if (value == NULL) {
+		st = pstore_stmt(ps, PS_SETTING_DEL);
+		if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) !=
+		    SQLITE_OK)
+			goto fail;
+		return pstore_exec(ps, st, __func__);
+	}
+	st = pstore_stmt(ps, PS_SETTING_SET);
+	if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC) != SQLITE_OK)
+		goto fail;
+	return pstore_exec(ps, st, __func__);
+fail:
+	log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
+	return PSTORE_ERR;
+}
+
+/* The current row of a contacts SELECT into c; -1 if it cannot fit. */
+static int
+pstore_contact_row(sqlite3_stmt *st, struct pcontact *c)
+{
+	sqlite3_int64 port;
+
+	memset(c, 0, sizeof(*c));
+	if (pstore_column_copy(st, 0, c->name, sizeof(c->name)) == -1) {
+		log_warnx("%s: a contact name is missing or too long",
+		    __func__);
+		return -1;
+	}
+	if (pstore_column_copy(st, 1, c->fingerprint,
+	    sizeof(c->fingerprint)) == -1 ||
+	    pstore_column_copy(st, 3, c->addr, sizeof(c->addr)) == -1 ||
+	    pstore_column_copy(st, 6, c->prev_fingerprint,
+	    sizeof(c->prev_fingerprint)) == -1) {
+		log_warnx("%s: contact %s: a value is missing or too long",
+		    __func__, c->name);
+		return -1;
+	}
+	c->verified = sqlite3_column_int64(st, 2) != 0;
+	port = sqlite3_column_int64(st, 4);
+	if (port < 0 || port > 65535) {
+		log_warnx("%s: contact %s: bad port %lld", __func__, c->name,
+		    (long long)port);
+		return -1;
+	}
+	c->port = (int)port;
+	c->last_seen = sqlite3_column_int64(st, 5);
+	return 0;
+}
+
+enum pstore_rc
+pstore_contact_get(struct pstore *ps, const char *name, struct pcontact *c)
+{
+	sqlite3_stmt *st = pstore_stmt(ps, PS_CONTACT_GET);
+	enum pstore_rc ret;
+	int rc;
+
+	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
+		return PSTORE_ERR;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = pstore_contact_row(st, c) == 0 ? PSTORE_OK : PSTORE_ERR;
+	else if (rc == SQLITE_DONE)
+		ret = PSTORE_NOTFOUND;
+	else {
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
+		ret = PSTORE_ERR;
+	}
+	sqlite3_reset(st);
+	return ret;
+}
+
+enum pstore_rc
+pstore_contact_put(struct pstore *ps, const struct pcontact *c)
+{
+	sqlite3_stmt *st = pstore_stmt(ps, PS_CONTACT_PUT);
+
+	if (pstore_bind_field(st, 1, c->name, sizeof(c->name)) == -1 ||
+	    c->name[0] == '\0' ||
+	    pstore_bind_field(st, 2, c->fingerprint,
+	    sizeof(c->fingerprint)) == -1 ||
+	    sqlite3_bind_int(st, 3, c->verified ? 1 : 0) != SQLITE_OK ||
+	    pstore_bind_field(st, 4, c->addr, sizeof(c->addr)) == -1 ||
+	    c->port < 0 || c->port > 65535 ||
+	    sqlite3_bind_int(st, 5, c->port) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 6, c->last_seen) != SQLITE_OK ||
+	    pstore_bind_field(st, 7, c->prev_fingerprint,
+	    sizeof(c->prev_fingerprint)) == -1) {
+		log_warnx("%s: bad contact record", __func__);
+		return PSTORE_ERR;
+	}
+	return pstore_exec(ps, st, __func__);
+}
+
+enum pstore_rc
+pstore_contact_foreach(struct pstore *ps, int (*fn)(const struct pcontact *,
+    void *), void *arg)
+{
+	sqlite3_stmt *st = pstore_stmt(ps, PS_CONTACT_LIST);
+	struct pcontact c;
+	enum pstore_rc ret = PSTORE_OK;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (pstore_contact_row(st, &c) == -1) {
+			ret = PSTORE_ERR;
+			break;
+		}
+		if (fn(&c, arg) == -1)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
+		ret = PSTORE_ERR;
+	}
+	sqlite3_reset(st);
+	return ret;
+}

@@ -1,0 +1,418 @@
+/*
+ * Unit tests for gstore_sqlite.c: users added, read, updated and listed;
+ * data and schema version kept across reopen; the file's permissions,
+ * WAL mode, and refusal of loose modes and newer schemas.
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "gstore.h"
+
+#define FP_A	"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define FP_B	"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define HASH	"$y$j9T$abcdefghijklmnopqrstu.$0123456789012345678901234567890123456789012"
+
+static char dir[64];
+static char path[128];
+
+static void
+setup(void)
+{
+	strcpy(dir, "/tmp/test_gstore.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/gestor.db", dir);
+}
+
+static void
+teardown(void)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static struct gstore *
+open_ok(void)
+{
+	struct gstore *gs;
+	char *cause = NULL;
+
+	gs = gstore_open(path, true, &cause);
+	ck_assert_msg(gs != NULL, "gstore_open: %s", cause);
+	ck_assert_ptr_null(cause);
+	return gs;
+}
+
+/* gstore_open must fail; returns its cause for the caller to check. */
+static char *
+open_fails(void)
+{
+	char *cause = NULL;
+
+	ck_assert_ptr_null(gstore_open(path, true, &cause));
+	ck_assert_ptr_nonnull(cause);
+	return cause;
+}
+
+static void
+make_user(struct guser *u, const char *name, const char *fp, int64_t created)
+{
+	memset(u, 0, sizeof(*u));
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	snprintf(u->hash, sizeof(u->hash), "%s", HASH);
+	snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", fp);
+	u->created = created;
+}
+
+/* Run one SQL statement on the file directly; the first column as int. */
+static int
+raw_int(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int v = -1;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+START_TEST(test_add_get)
+{
+	struct gstore *gs = open_ok();
+	struct guser u, got;
+
+	make_user(&u, "alice", FP_A, 1700000000);
+	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
+	ck_assert_int_eq(gstore_user_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_str_eq(got.name, "alice");
+	ck_assert_str_eq(got.hash, HASH);
+	ck_assert_str_eq(got.fingerprint, FP_A);
+	ck_assert_int_eq(got.created, 1700000000);
+	ck_assert_int_eq(got.last_seen, 0);
+	ck_assert_str_eq(got.addr, "");
+	ck_assert_int_eq(got.port, 0);
+
+	ck_assert_int_eq(gstore_user_get(gs, "bob", &got), GSTORE_NOTFOUND);
+	ck_assert_int_eq(gstore_user_get(gs, "Alice", &got), GSTORE_NOTFOUND);
+	gstore_close(gs);
+}
+END_TEST
+
+START_TEST(test_duplicate)
+{
+	struct gstore *gs = open_ok();
+	struct guser u, got;
+
+	make_user(&u, "alice", FP_A, 1);
+	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
+	make_user(&u, "alice", FP_B, 2);
+	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_EXISTS);
+	/* The first record is untouched and the store still works. */
+	ck_assert_int_eq(gstore_user_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_str_eq(got.fingerprint, FP_A);
+	ck_assert_int_eq(got.created, 1);
+	ck_assert_int_eq(gstore_user_count(gs), 1);
+	make_user(&u, "bob", FP_B, 3);
+	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
+	ck_assert_int_eq(gstore_user_count(gs), 2);
+	gstore_close(gs);
+}
+END_TEST
+
+START_TEST(test_unterminated_field)
+{
+	struct gstore *gs = open_ok();
+	struct guser u;
+
+	make_user(&u, "alice", FP_A, 1);
+	memset(u.fingerprint, 'f', sizeof(u.fingerprint));
+	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_ERR);
+	ck_assert_int_eq(gstore_user_count(gs), 0);
+	gstore_close(gs);
+}
+END_TEST
+
+START_TEST(test_set_key_seen)
+{
+	struct gstore *gs = open_ok();
+	struct guser u, got;
+	char longaddr[100];
+
+	make_user(&u, "alice", FP_A, 1);
+	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
+
+	ck_assert_int_eq(gstore_user_set_key(gs, "alice", FP_B), GSTORE_OK);
+	ck_assert_int_eq(gstore_user_set_key(gs, "nobody", FP_B),
+	    GSTORE_NOTFOUND);
+	ck_assert_int_eq(gstore_user_seen(gs, "alice", "198.18.0.2", 7001,
+	    1700000100), GSTORE_OK);
+	ck_assert_int_eq(gstore_user_seen(gs, "nobody", "198.18.0.2", 7001,
+	    1700000100), GSTORE_NOTFOUND);
+
+	ck_assert_int_eq(gstore_user_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_str_eq(got.fingerprint, FP_B);
+	ck_assert_str_eq(got.addr, "198.18.0.2");
+	ck_assert_int_eq(got.port, 7001);
+	ck_assert_int_eq(got.last_seen, 1700000100);
+	ck_assert_str_eq(got.hash, HASH);
+	ck_assert_int_eq(got.created, 1);
+
+	/* Values that would not fit or make no sense are refused. */
+	memset(longaddr, 'x', sizeof(longaddr) - 1);
+	longaddr[sizeof(longaddr) - 1] = '\0';
+	ck_assert_int_eq(gstore_user_seen(gs, "alice", longaddr, 1, 2),
+	    GSTORE_ERR);
+	ck_assert_int_eq(gstore_user_seen(gs, "alice", "::1", 70000, 2),
+	    GSTORE_ERR);
+	ck_assert_int_eq(gstore_user_set_key(gs, "alice", FP_A "0"),
+	    GSTORE_ERR);
+	ck_assert_int_eq(gstore_user_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_str_eq(got.fingerprint, FP_B);
+	ck_assert_str_eq(got.addr, "198.18.0.2");
+	gstore_close(gs);
+}
+END_TEST
+
+struct collect {
+	char	names[8][P2P_USERNAME_MAX + 1];
+	int	n;
+	int	stop_after;
+};
+
+static int
+collect_cb(const struct guser *u, void *arg)
+{
+	struct collect *c = arg;
+
+	ck_assert_int_lt(c->n, 8);
+	strcpy(c->names[c->n++], u->name);
+	return c->n == c->stop_after ? -1 : 0;
+}
+
+START_TEST(test_foreach_count)
+{
+	static const char *const names[] = { "carol", "alice", "dave", "bob" };
+	struct gstore *gs = open_ok();
+	struct collect c;
+	struct guser u;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(gstore_user_count(gs), 0);
+	ck_assert_int_eq(gstore_user_foreach(gs, collect_cb, &c), GSTORE_OK);
+	ck_assert_int_eq(c.n, 0);
+
+	for (i = 0; i < 4; i++) {
+		make_user(&u, names[i], FP_A, (int64_t)i);
+		ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
+	}
+	ck_assert_int_eq(gstore_user_count(gs), 4);
+	ck_assert_int_eq(gstore_user_foreach(gs, collect_cb, &c), GSTORE_OK);
+	ck_assert_int_eq(c.n, 4);
+	ck_assert_str_eq(c.names[0], "alice");
+	ck_assert_str_eq(c.names[1], "bob");
+	ck_assert_str_eq(c.names[2], "carol");
+	ck_assert_str_eq(c.names[3], "dave");
+
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 2;
+	ck_assert_int_eq(gstore_user_foreach(gs, collect_cb, &c), GSTORE_OK);
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_str_eq(c.names[1], "bob");
+	/* An interrupted walk leaves the store usable. */
+	ck_assert_int_eq(gstore_user_count(gs), 4);
+	gstore_close(gs);
+}
+END_TEST
+
+START_TEST(test_reopen)
+{
+	struct gstore *gs = open_ok();
+	struct guser u, got;
+
+	make_user(&u, "alice", FP_A, 42);
+	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
+	ck_assert_int_eq(gstore_user_seen(gs, "alice", "127.0.0.1", 7001, 43),
+	    GSTORE_OK);
+	gstore_close(gs);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
+
+	gs = gstore_open(path, false, NULL);
+	ck_assert_ptr_nonnull(gs);
+	ck_assert_int_eq(gstore_user_count(gs), 1);
+	ck_assert_int_eq(gstore_user_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_int_eq(got.created, 42);
+	ck_assert_int_eq(got.last_seen, 43);
+	ck_assert_str_eq(got.addr, "127.0.0.1");
+	gstore_close(gs);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
+}
+END_TEST
+
+START_TEST(test_file_mode_wal)
+{
+	struct gstore *gs;
+	struct guser u;
+	struct stat st;
+	char wal[256];
+	mode_t old;
+
+	/* 0600 comes from the store, not from a lucky umask. */
+	old = umask(0);
+	gs = open_ok();
+	umask(old);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+
+	make_user(&u, "alice", FP_A, 1);
+	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ck_assert_int_eq(stat(wal, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	gstore_close(gs);
+
+	ck_assert_int_eq(raw_int("SELECT journal_mode = 'wal' FROM "
+	    "pragma_journal_mode"), 1);
+}
+END_TEST
+
+START_TEST(test_loose_mode_refused)
+{
+	char *cause;
+	int fd;
+
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	cause = open_fails();
+	ck_assert_msg(strstr(cause, "0644") != NULL, "cause: %s", cause);
+	free(cause);
+
+	ck_assert_int_eq(chmod(path, 0660), 0);
+	free(open_fails());
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	gstore_close(open_ok());
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+	char *cause;
+	int fd;
+
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	raw_exec("PRAGMA user_version = 999");
+	cause = open_fails();
+	ck_assert_msg(strstr(cause, "999") != NULL &&
+	    strstr(cause, "newer") != NULL, "cause: %s", cause);
+	free(cause);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 999);
+}
+END_TEST
+
+START_TEST(test_not_a_database)
+{
+	char junk[4096];
+	int fd;
+
+	memset(junk, 'x', sizeof(junk));
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	free(open_fails());
+}
+END_TEST
+
+/* A value too long for struct guser is an error, never an overflow. */
+START_TEST(test_too_long_in_db)
+{
+	struct gstore *gs = open_ok();
+	struct guser u;
+	struct collect c;
+
+	gstore_close(gs);
+	raw_exec("INSERT INTO users (name, hash, fingerprint, created) "
+	    "VALUES ('alice', 'h', 'sha256:" "0123456789012345678901234567890123"
+	    "4567890123456789012345678901234567890123456789', 1)");
+	gs = open_ok();
+	ck_assert_int_eq(gstore_user_get(gs, "alice", &u), GSTORE_ERR);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(gstore_user_foreach(gs, collect_cb, &c), GSTORE_ERR);
+	ck_assert_int_eq(c.n, 0);
+	gstore_close(gs);
+}
+END_TEST
+
+static Suite *
+gstore_suite(void)
+{
+	Suite *s = suite_create("gstore");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_add_get);
+	tcase_add_test(tc, test_duplicate);
+	tcase_add_test(tc, test_unterminated_field);
+	tcase_add_test(tc, test_set_key_seen);
+	tcase_add_test(tc, test_foreach_count);
+	tcase_add_test(tc, test_reopen);
+	tcase_add_test(tc, test_file_mode_wal);
+	tcase_add_test(tc, test_loose_mode_refused);
+	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_not_a_database);
+	tcase_add_test(tc, test_too_long_in_db);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(gstore_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

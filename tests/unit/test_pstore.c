@@ -1,0 +1,461 @@
+/*
+ * Unit tests for pstore.c: settings, contacts, explicit transactions,
+ * data kept across reopen, the pragmas the store sets, the file's mode
+ * and refusal of loose modes and newer schemas.
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "pstore.h"
+
+#define FP_A	"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define FP_B	"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static char dir[64];
+static char path[128];
+
+static void
+setup(void)
+{
+	strcpy(dir, "/tmp/test_pstore.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/peer.db", dir);
+}
+
+static void
+teardown(void)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static struct pstore *
+open_ok(bool sync_full)
+{
+	struct pstore *ps;
+	char *cause = NULL;
+
+	ps = pstore_open(path, sync_full, &cause);
+	ck_assert_msg(ps != NULL, "pstore_open: %s", cause);
+	ck_assert_ptr_null(cause);
+	return ps;
+}
+
+static char *
+open_fails(void)
+{
+	char *cause = NULL;
+
+	ck_assert_ptr_null(pstore_open(path, true, &cause));
+	ck_assert_ptr_nonnull(cause);
+	return cause;
+}
+
+/* The first column of one SQL statement on a handle, as an int. */
+static int
+db_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+raw_int(const char *sql)
+{
+	sqlite3 *db;
+	int v;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	v = db_int(db, sql);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+make_contact(struct pcontact *c, const char *name, const char *fp)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->fingerprint, sizeof(c->fingerprint), "%s", fp);
+}
+
+START_TEST(test_settings)
+{
+	struct pstore *ps = open_ok(true);
+	char out[128], small[4];
+
+	ck_assert_int_eq(pstore_setting_get(ps, "account.user", out,
+	    sizeof(out)), PSTORE_NOTFOUND);
+	ck_assert_int_eq(pstore_setting_set(ps, "account.user", "alice"),
+	    PSTORE_OK);
+	ck_assert_int_eq(pstore_setting_get(ps, "account.user", out,
+	    sizeof(out)), PSTORE_OK);
+	ck_assert_str_eq(out, "alice");
+
+	/* Overwrite. */
+	ck_assert_int_eq(pstore_setting_set(ps, "account.user", "bob"),
+	    PSTORE_OK);
+	ck_assert_int_eq(pstore_setting_get(ps, "account.user", out,
+	    sizeof(out)), PSTORE_OK);
+	ck_assert_str_eq(out, "bob");
+
+	/* An empty value is a value, not a deletion. */
+	ck_assert_int_eq(pstore_setting_set(ps, "gestor.fingerprint", ""),
+	    PSTORE_OK);
+	ck_assert_int_eq(pstore_setting_get(ps, "gestor.fingerprint", out,
+	    sizeof(out)), PSTORE_OK);
+	ck_assert_str_eq(out, "");
+
+	/* A buffer too small is an error, and nothing is overrun. */
+	memset(small, 'z', sizeof(small));
+	ck_assert_int_eq(pstore_setting_get(ps, "account.user", small,
+	    3), PSTORE_ERR);
+	ck_assert_int_eq(small[3], 'z');
+	ck_assert_int_eq(pstore_setting_get(ps, "account.user", small,
+	    4), PSTORE_OK);
+	ck_assert_str_eq(small, "bob");
+
+	/* Delete; deleting again is fine. */
+	ck_assert_int_eq(pstore_setting_set(ps, "account.user", NULL),
+	    PSTORE_OK);
+	ck_assert_int_eq(pstore_setting_get(ps, "account.user", out,
+	    sizeof(out)), PSTORE_NOTFOUND);
+	ck_assert_int_eq(pstore_setting_set(ps, "account.user", NULL),
+	    PSTORE_OK);
+	ck_assert_int_eq(pstore_setting_get(ps, "gestor.fingerprint", out,
+	    sizeof(out)), PSTORE_OK);
+	pstore_close(ps);
+}
+END_TEST
+
+START_TEST(test_contacts)
+{
+	struct pstore *ps = open_ok(true);
+	struct pcontact c, got;
+
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_NOTFOUND);
+	make_contact(&c, "bob", "");
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
+	ck_assert_str_eq(got.name, "bob");
+	ck_assert_str_eq(got.fingerprint, "");
+	ck_assert(!got.verified);
+	ck_assert_str_eq(got.addr, "");
+	ck_assert_int_eq(got.port, 0);
+	ck_assert_int_eq(got.last_seen, 0);
+	ck_assert_str_eq(got.prev_fingerprint, "");
+
+	/* Put replaces the whole row. */
+	make_contact(&c, "bob", FP_B);
+	c.verified = true;
+	snprintf(c.addr, sizeof(c.addr), "198.18.0.7");
+	c.port = 7001;
+	c.last_seen = 1700000000;
+	snprintf(c.prev_fingerprint, sizeof(c.prev_fingerprint), "%s", FP_A);
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
+	ck_assert_str_eq(got.fingerprint, FP_B);
+	ck_assert(got.verified);
+	ck_assert_str_eq(got.addr, "198.18.0.7");
+	ck_assert_int_eq(got.port, 7001);
+	ck_assert_int_eq(got.last_seen, 1700000000);
+	ck_assert_str_eq(got.prev_fingerprint, FP_A);
+
+	make_contact(&c, "bob", FP_A);
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
+	ck_assert_str_eq(got.fingerprint, FP_A);
+	ck_assert(!got.verified);
+	ck_assert_str_eq(got.addr, "");
+	ck_assert_str_eq(got.prev_fingerprint, "");
+	pstore_close(ps);
+}
+END_TEST
+
+START_TEST(test_contact_bad_record)
+{
+	struct pstore *ps = open_ok(true);
+	struct pcontact c, got;
+
+	make_contact(&c, "bob", FP_A);
+	c.port = 65536;
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_ERR);
+	make_contact(&c, "", FP_A);
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_ERR);
+	make_contact(&c, "bob", FP_A);
+	memset(c.addr, 'x', sizeof(c.addr));
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_ERR);
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_NOTFOUND);
+	pstore_close(ps);
+}
+END_TEST
+
+struct collect {
+	char	names[8][P2P_USERNAME_MAX + 1];
+	int	n;
+	int	stop_after;
+};
+
+static int
+collect_cb(const struct pcontact *c, void *arg)
+{
+	struct collect *cl = arg;
+
+	ck_assert_int_lt(cl->n, 8);
+	strcpy(cl->names[cl->n++], c->name);
+	return cl->n == cl->stop_after ? -1 : 0;
+}
+
+START_TEST(test_contact_foreach)
+{
+	static const char *const names[] = { "zed", "bob", "carol", "amy" };
+	struct pstore *ps = open_ok(true);
+	struct collect cl;
+	struct pcontact c;
+	size_t i;
+
+	memset(&cl, 0, sizeof(cl));
+	ck_assert_int_eq(pstore_contact_foreach(ps, collect_cb, &cl),
+	    PSTORE_OK);
+	ck_assert_int_eq(cl.n, 0);
+	for (i = 0; i < 4; i++) {
+		make_contact(&c, names[i], FP_A);
+		ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
+	}
+	/* Replacing one does not add a row. */
+	make_contact(&c, "bob", FP_B);
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
+
+	ck_assert_int_eq(pstore_contact_foreach(ps, collect_cb, &cl),
+	    PSTORE_OK);
+	ck_assert_int_eq(cl.n, 4);
+	ck_assert_str_eq(cl.names[0], "amy");
+	ck_assert_str_eq(cl.names[1], "bob");
+	ck_assert_str_eq(cl.names[2], "carol");
+	ck_assert_str_eq(cl.names[3], "zed");
+
+	memset(&cl, 0, sizeof(cl));
+	cl.stop_after = 1;
+	ck_assert_int_eq(pstore_contact_foreach(ps, collect_cb, &cl),
+	    PSTORE_OK);
+	ck_assert_int_eq(cl.n, 1);
+	ck_assert_str_eq(cl.names[0], "amy");
+	pstore_close(ps);
+}
+END_TEST
+
+START_TEST(test_transactions)
+{
+	struct pstore *ps = open_ok(true);
+	struct pcontact c, got;
+	char out[64];
+
+	/* Rollback discards every write since begin. */
+	ck_assert_int_eq(pstore_begin(ps), PSTORE_OK);
+	ck_assert_int_eq(pstore_setting_set(ps, "k", "v1"), PSTORE_OK);
+	make_contact(&c, "bob", FP_A);
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
+	pstore_rollback(ps);
+	ck_assert_int_eq(pstore_setting_get(ps, "k", out, sizeof(out)),
+	    PSTORE_NOTFOUND);
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got),
+	    PSTORE_NOTFOUND);
+
+	/* Commit keeps them, seen from another connection. */
+	ck_assert_int_eq(pstore_begin(ps), PSTORE_OK);
+	ck_assert_int_eq(pstore_begin(ps), PSTORE_ERR);
+	ck_assert_int_eq(pstore_setting_set(ps, "k", "v2"), PSTORE_OK);
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM contacts"), 0);
+	ck_assert_int_eq(pstore_commit(ps), PSTORE_OK);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM contacts"), 1);
+	ck_assert_int_eq(pstore_setting_get(ps, "k", out, sizeof(out)),
+	    PSTORE_OK);
+	ck_assert_str_eq(out, "v2");
+
+	/* Commit or rollback with no transaction open. */
+	ck_assert_int_eq(pstore_commit(ps), PSTORE_ERR);
+	pstore_rollback(ps);
+	ck_assert_int_eq(pstore_setting_get(ps, "k", out, sizeof(out)),
+	    PSTORE_OK);
+
+	/* Closing with a transaction open rolls it back. */
+	ck_assert_int_eq(pstore_begin(ps), PSTORE_OK);
+	ck_assert_int_eq(pstore_setting_set(ps, "k", "v3"), PSTORE_OK);
+	pstore_close(ps);
+	ps = open_ok(true);
+	ck_assert_int_eq(pstore_setting_get(ps, "k", out, sizeof(out)),
+	    PSTORE_OK);
+	ck_assert_str_eq(out, "v2");
+	pstore_close(ps);
+}
+END_TEST
+
+START_TEST(test_reopen)
+{
+	struct pstore *ps = open_ok(true);
+	struct pcontact c, got;
+	char out[64];
+
+	ck_assert_int_eq(pstore_setting_set(ps, "account.user", "alice"),
+	    PSTORE_OK);
+	make_contact(&c, "bob", FP_B);
+	c.port = 7001;
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
+	pstore_close(ps);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
+
+	ps = open_ok(false);
+	ck_assert_int_eq(pstore_setting_get(ps, "account.user", out,
+	    sizeof(out)), PSTORE_OK);
+	ck_assert_str_eq(out, "alice");
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
+	ck_assert_str_eq(got.fingerprint, FP_B);
+	ck_assert_int_eq(got.port, 7001);
+	pstore_close(ps);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
+}
+END_TEST
+
+/* The pragmas, read back through the store's own handle. */
+START_TEST(test_pragmas)
+{
+	struct pstore *ps = open_ok(true);
+	sqlite3 *db = pstore_db(ps);
+
+	ck_assert_ptr_nonnull(db);
+	ck_assert_int_eq(db_int(db, "SELECT journal_mode = 'wal' FROM "
+	    "pragma_journal_mode"), 1);
+	ck_assert_int_eq(db_int(db, "PRAGMA synchronous"), 2);	/* FULL */
+	ck_assert_int_eq(db_int(db, "PRAGMA foreign_keys"), 1);
+	ck_assert_int_eq(db_int(db, "PRAGMA busy_timeout"), 5000);
+	pstore_close(ps);
+
+	ps = open_ok(false);
+	ck_assert_int_eq(db_int(pstore_db(ps), "PRAGMA synchronous"), 1);
+	pstore_close(ps);
+}
+END_TEST
+
+START_TEST(test_file_mode)
+{
+	struct pstore *ps;
+	struct stat st;
+	char wal[256], *cause;
+	mode_t old;
+
+	old = umask(0);
+	ps = open_ok(true);
+	umask(old);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(pstore_setting_set(ps, "k", "v"), PSTORE_OK);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ck_assert_int_eq(stat(wal, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	pstore_close(ps);
+
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	cause = open_fails();
+	ck_assert_msg(strstr(cause, "0640") != NULL, "cause: %s", cause);
+	free(cause);
+	ck_assert_int_eq(chmod(path, 0604), 0);
+	free(open_fails());
+
+	/* Put right, the same file opens with its data. */
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	pstore_close(open_ok(true));
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM settings"), 1);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+	sqlite3 *db;
+	char *cause;
+
+	pstore_close(open_ok(true));
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 999", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	cause = open_fails();
+	ck_assert_msg(strstr(cause, "999") != NULL &&
+	    strstr(cause, "newer") != NULL, "cause: %s", cause);
+	free(cause);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 999);
+}
+END_TEST
+
+START_TEST(test_missing_dir)
+{
+	char *cause;
+
+	snprintf(path, sizeof(path), "%s/no/such/peer.db", dir);
+	cause = open_fails();
+	ck_assert_msg(strstr(cause, "peer.db") != NULL, "cause: %s", cause);
+	free(cause);
+}
+END_TEST
+
+static Suite *
+pstore_suite(void)
+{
+	Suite *s = suite_create("pstore");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_settings);
+	tcase_add_test(tc, test_contacts);
+	tcase_add_test(tc, test_contact_bad_record);
+	tcase_add_test(tc, test_contact_foreach);
+	tcase_add_test(tc, test_transactions);
+	tcase_add_test(tc, test_reopen);
+	tcase_add_test(tc, test_pragmas);
+	tcase_add_test(tc, test_file_mode);
+	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_missing_dir);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(pstore_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
