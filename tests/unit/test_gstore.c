@@ -18,9 +18,14 @@
 
 #include "gstore.h"
 
-#define FP_A	"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define FP_B	"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define HASH	"$y$j9T$abcdefghijklmnopqrstu.$0123456789012345678901234567890123456789012"
+#define FP_A	"sha256:" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define FP_B	"sha256:" \
+	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
+	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define HASH	"$y$j9T$abcdefghijklmnopqrstu.$" \
+	"0123456789012345678901234567890123456789012"
 
 static char dir[64];
 static char path[128];

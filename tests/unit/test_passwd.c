@@ -15,7 +15,8 @@
 /* The crypt_blowfish test vector; bcrypt reads only the first 72 bytes. */
 #define BCRYPT_PW	"0123456789abcdefghijklmnopqrstuvwxyz" \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789chars after 72 are ignored"
-#define BCRYPT_HASH	"$2b$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"
+#define BCRYPT_HASH	"$2b$05$abcdefghijklmnopqrstuu" \
+	"5s2v8.iXieOjg/.AySBTTZIIVFJeBui"
 
 START_TEST(test_roundtrip)
 {
