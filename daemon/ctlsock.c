@@ -389,6 +389,16 @@ dispatch(struct ctlclient *c, json_t *msg)
 		cs->handlers[cmd](r, args, cs->ctx);
 }
 
+/* Overwrite a password in a request before it is freed. */
+static void
+scrub(json_t *msg)
+{
+	json_t *pw = json_object_get(json_object_get(msg, "args"), "password");
+
+	if (json_is_string(pw))
+		util_zero((char *)json_string_value(pw), json_string_length(pw));
+}
+
 static int
 queued(const struct ctlclient *c)
 {
@@ -422,8 +432,10 @@ on_read(struct bufferevent *bev, void *arg)
 		if (!json_is_object(msg))
 			reply_bad(c, NULL, ERR_BAD_REQUEST,
 			    "each line must be one JSON object");
-		else
+		else {
 			dispatch(c, msg);
+			scrub(msg);
+		}
 		json_decref(msg);
 	}
 	if (evbuffer_get_length(in) > P2P_CTL_LINE_MAX) {

@@ -62,7 +62,7 @@ log_levelname(enum log_level level)
 }
 
 /* One line: tag, message, optional strerror; control characters masked. */
-static void
+static void __attribute__((format(printf, 3, 0)))
 vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
 	char buf[2048];

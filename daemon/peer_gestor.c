@@ -1,0 +1,703 @@
+/*
+ * The peer's link to the gestor. A small state machine:
+ *
+ *   DISCONNECTED -> RESOLVING -> CONNECTING -> CONNECTED [-> AUTHING] -> ONLINE
+ *
+ * Every failure moves on to the next configured address; when all have
+ * failed the link waits (exponential backoff with jitter) and starts over
+ * from the first. Names are re-resolved on every attempt with evdns, after
+ * reloading /etc/hosts, so a moved gestor is found again. Requests carry
+ * a number "n" that the gestor echoes; replies come back in order.
+ */
+#include <sys/queue.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/dns.h>
+#include <gnutls/crypto.h>
+
+#include "log.h"
+#include "peer_gestor.h"
+#include "util.h"
+
+#define PG_BACKOFF_CAP	30.0	/* seconds, at most, between rounds */
+#define PG_TICK		0.5
+
+struct pg_req {
+	TAILQ_ENTRY(pg_req)	 entry;
+	json_t			*frame;
+	bool			 need_session;
+	pg_reply_cb		 cb;
+	void			*arg;
+	json_int_t		 n;
+	double			 deadline;
+};
+TAILQ_HEAD(pg_reqq, pg_req);
+
+struct pgestor {
+	struct daemon		*d;
+	struct pstore		*ps;
+	struct pgestor_cbs	 cbs;
+	void			*arg;
+	struct evdns_base	*dns;
+	struct evdns_getaddrinfo_request *dnsreq;
+	struct conn		*c;
+	enum pg_state		 state;
+	size_t			 idx;		/* address being tried */
+	int			 rounds;	/* failed rounds in a row */
+	char			 addr[300];
+	char			 account[P2P_USERNAME_MAX + 1];
+	int			 port;
+	char			 adv[64];
+	json_t			*watch;
+	struct event		*retry_ev, *hb_ev, *tick_ev;
+	struct pg_reqq		 queue, inflight;
+	json_int_t		 next_n;
+	int64_t			 last_hb;
+	double			 last_rx;
+	char			 last_error[768];
+	bool			 stopped;
+};
+
+static const char *const pg_state_names[] = {
+	[PG_DISCONNECTED] = "disconnected",
+	[PG_RESOLVING] = "resolving",
+	[PG_CONNECTING] = "connecting",
+	[PG_CONNECTED] = "connected",
+	[PG_AUTHING] = "authenticating",
+	[PG_ONLINE] = "online",
+	[PG_KEY_REFUSED] = "key_refused",
+};
+
+static void	on_resolved(int, struct evutil_addrinfo *, void *);
+static void	on_ready(struct conn *, void *);
+static void	on_frame(struct conn *, json_t *, void *);
+static void	on_close(struct conn *, const char *, void *);
+static void	on_retry(evutil_socket_t, short, void *);
+static void	on_hb(evutil_socket_t, short, void *);
+static void	on_tick(evutil_socket_t, short, void *);
+static void	attempt(struct pgestor *);
+static void	link_down(struct pgestor *, const char *why, bool next_address);
+static void	flush_queue(struct pgestor *);
+
+static const struct conn_cbs pg_conn_cbs = { on_ready, on_frame, on_close };
+
+static struct timeval
+tv_of(double s)
+{
+	struct timeval tv = { (time_t)s, (suseconds_t)((s - floor(s)) * 1e6) };
+
+	return tv;
+}
+
+static double
+jitter(void)
+{
+	uint32_t r;
+
+	gnutls_rnd(GNUTLS_RND_NONCE, &r, sizeof(r));
+	return 0.5 + 0.5 * (r / 4294967296.0);
+}
+
+struct pgestor *
+pgestor_new(struct daemon *d, struct pstore *ps, const struct pgestor_cbs *cbs,
+    void *arg)
+{
+	struct pgestor *pg = xcalloc(1, sizeof(*pg));
+	struct timeval tick = tv_of(PG_TICK);
+
+	pg->d = d;
+	pg->ps = ps;
+	pg->cbs = *cbs;
+	pg->arg = arg;
+	pg->watch = json_array();
+	pg->next_n = 1;
+	TAILQ_INIT(&pg->queue);
+	TAILQ_INIT(&pg->inflight);
+	pg->dns = evdns_base_new(d->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (pg->dns == NULL)
+		pg->dns = evdns_base_new(d->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	pg->retry_ev = evtimer_new(d->base, on_retry, pg);
+	pg->hb_ev = evtimer_new(d->base, on_hb, pg);
+	pg->tick_ev = event_new(d->base, -1, EV_PERSIST, on_tick, pg);
+	if (pg->dns == NULL || pg->retry_ev == NULL || pg->hb_ev == NULL ||
+	    pg->tick_ev == NULL)
+		fatalx("%s: out of memory", __func__);
+	event_add(pg->tick_ev, &tick);
+	return pg;
+}
+
+/* Requests may carry a password: overwrite it before freeing. */
+static void
+req_free(struct pg_req *r)
+{
+	json_t *pw = json_object_get(r->frame, "password");
+
+	if (json_is_string(pw))
+		util_zero((char *)json_string_value(pw), json_string_length(pw));
+	json_decref(r->frame);
+	free(r);
+}
+
+static void
+req_fail_all(struct pgestor *pg, struct pg_reqq *q, const char *code,
+    const char *msg)
+{
+	struct pg_req *r;
+
+	while ((r = TAILQ_FIRST(q)) != NULL) {
+		TAILQ_REMOVE(q, r, entry);
+		if (r->cb != NULL)
+			r->cb(NULL, code, msg, r->arg);
+		req_free(r);
+	}
+}
+
+void
+pgestor_stop(struct pgestor *pg)
+{
+	pg->stopped = true;
+	if (pg->dnsreq != NULL) {
+		evdns_getaddrinfo_cancel(pg->dnsreq);
+		pg->dnsreq = NULL;
+	}
+	if (pg->c != NULL) {
+		conn_close(pg->c);
+		pg->c = NULL;
+	}
+	event_del(pg->retry_ev);
+	event_del(pg->hb_ev);
+	event_del(pg->tick_ev);
+	req_fail_all(pg, &pg->inflight, ERR_GESTOR_UNAVAILABLE, "shutting down");
+	req_fail_all(pg, &pg->queue, ERR_GESTOR_UNAVAILABLE, "shutting down");
+	pg->state = PG_DISCONNECTED;
+}
+
+void
+pgestor_free(struct pgestor *pg)
+{
+	if (pg == NULL)
+		return;
+	pgestor_stop(pg);
+	event_free(pg->retry_ev);
+	event_free(pg->hb_ev);
+	event_free(pg->tick_ev);
+	evdns_base_free(pg->dns, 1);
+	json_decref(pg->watch);
+	free(pg);
+}
+
+/* ------------------------------------------------------------- connecting */
+
+void
+pgestor_start(struct pgestor *pg)
+{
+	pg->stopped = false;
+	if (pg->state != PG_DISCONNECTED && pg->state != PG_KEY_REFUSED)
+		return;
+	event_del(pg->retry_ev);
+	pg->idx = 0;
+	attempt(pg);
+}
+
+static void
+schedule_round(struct pgestor *pg)
+{
+	const struct config *cfg = pg->d->cfg;
+	double cap = fmin(cfg->retry_max, PG_BACKOFF_CAP);
+	double delay = fmin(cap, cfg->retry_initial * pow(2, pg->rounds));
+	struct timeval tv;
+
+	delay = fmax(0.05, delay * jitter());
+	pg->rounds = pg->rounds < 30 ? pg->rounds + 1 : 30;
+	pg->idx = 0;
+	tv = tv_of(delay);
+	evtimer_add(pg->retry_ev, &tv);
+	log_info("peer_gestor: no gestor reachable, retrying in %.1f s", delay);
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	attempt(arg);
+}
+
+/* Try the address at idx, or wait for the next round after the last. */
+static void
+attempt(struct pgestor *pg)
+{
+	const struct config *cfg = pg->d->cfg;
+	struct evutil_addrinfo hints;
+	char host[256], port[16];
+	int p;
+
+	if (pg->stopped)
+		return;
+	if (pg->idx >= cfg->n_gestor_addresses) {
+		pg->state = PG_DISCONNECTED;
+		schedule_round(pg);
+		return;
+	}
+	snprintf(pg->addr, sizeof(pg->addr), "%s", cfg->gestor_addresses[pg->idx]);
+	if (config_split_hostport(pg->addr, host, sizeof(host), &p,
+	    P2P_DEFAULT_GESTOR_PORT) == -1) {
+		pg->idx++;
+		attempt(pg);
+		return;
+	}
+	snprintf(port, sizeof(port), "%d", p);
+	pg->state = PG_RESOLVING;
+	/* A moved gestor may be named in a rewritten hosts file. */
+	evdns_base_clear_host_addresses(pg->dns);
+	evdns_base_load_hosts(pg->dns, "/etc/hosts");
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
+	log_debug("peer_gestor: resolving %s", pg->addr);
+	pg->dnsreq = evdns_getaddrinfo(pg->dns, host, port, &hints, on_resolved, pg);
+}
+
+static void
+on_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct pgestor *pg = arg;
+	const struct config *cfg = pg->d->cfg;
+	char why[700];
+
+	pg->dnsreq = NULL;
+	if (result == EVUTIL_EAI_CANCEL)
+		return;
+	if (result != 0 || res == NULL) {
+		snprintf(why, sizeof(why), "cannot resolve %s: %s", pg->addr,
+		    evutil_gai_strerror(result));
+		link_down(pg, why, true);
+		return;
+	}
+	pg->state = PG_CONNECTING;
+	pg->c = conn_connect(pg->d->base, pg->d->tls, res->ai_addr,
+	    (socklen_t)res->ai_addrlen, (size_t)cfg->max_frame_bytes,
+	    cfg->handshake_timeout, &pg_conn_cbs, pg);
+	evutil_freeaddrinfo(res);
+	if (pg->c == NULL) {
+		snprintf(why, sizeof(why), "cannot connect to %s", pg->addr);
+		link_down(pg, why, true);
+	}
+}
+
+/*
+ * The gestor's key must be the pinned one: from the configuration, else
+ * the one recorded on first use.
+ */
+static bool
+gestor_key_ok(struct pgestor *pg, const char *fp)
+{
+	const char *pin = pg->d->cfg->gestor_fingerprint;
+	char known[P2P_FP_LEN + 1] = "";
+
+	if (*pin != '\0') {
+		if (strcmp(pin, fp) == 0) {
+			pstore_setting_set(pg->ps, "gestor.fingerprint", fp);
+			return true;
+		}
+		log_error("peer_gestor: gestor at %s has key %s but gestor.fingerprint "
+		    "pins %s; refusing it", pg->addr, fp, pin);
+		snprintf(pg->last_error, sizeof(pg->last_error),
+		    "gestor key %s does not match gestor.fingerprint", fp);
+		return false;
+	}
+	if (pstore_setting_get(pg->ps, "gestor.fingerprint", known,
+	    sizeof(known)) != PSTORE_OK) {
+		log_warnx("peer_gestor: trusting gestor key %s on first use "
+		    "(pin it with gestor.fingerprint)", fp);
+		pstore_setting_set(pg->ps, "gestor.fingerprint", fp);
+		return true;
+	}
+	if (strcmp(known, fp) == 0)
+		return true;
+	log_error("peer_gestor: the gestor's key changed from %s to %s; refusing "
+	    "it. If this change is expected, set gestor.fingerprint = \"%s\" in "
+	    "%s and reload", known, fp, fp,
+	    pg->d->cfg->path != NULL ? pg->d->cfg->path : "the configuration");
+	snprintf(pg->last_error, sizeof(pg->last_error),
+	    "gestor key changed to %s; set gestor.fingerprint to accept it", fp);
+	return false;
+}
+
+/* Send a frame now, numbered, with its reply expected in order. */
+static void
+send_req(struct pgestor *pg, struct pg_req *r)
+{
+	r->n = pg->next_n++;
+	json_object_set_new(r->frame, "n", json_integer(r->n));
+	TAILQ_INSERT_TAIL(&pg->inflight, r, entry);
+	conn_send(pg->c, r->frame);
+}
+
+static void
+internal_req(struct pgestor *pg, json_t *frame, pg_reply_cb cb)
+{
+	struct pg_req *r = xcalloc(1, sizeof(*r));
+
+	r->frame = frame;
+	r->cb = cb;
+	r->arg = pg;
+	r->deadline = util_mono() + PG_REQUEST_TIMEOUT;
+	send_req(pg, r);
+}
+
+static void
+send_hb(struct pgestor *pg);
+
+static void
+went_online(struct pgestor *pg)
+{
+	struct timeval tv = tv_of(pg->d->cfg->hb_interval);
+
+	pg->state = PG_ONLINE;
+	pg->rounds = 0;
+	*pg->last_error = '\0';
+	log_info("peer_gestor: online as %s via %s", pg->account, pg->addr);
+	send_hb(pg);
+	evtimer_add(pg->hb_ev, &tv);
+	if (json_array_size(pg->watch) > 0)
+		internal_req(pg, json_pack("{s:s,s:O}", "t", "watch", "users",
+		    pg->watch), NULL);
+	flush_queue(pg);
+	if (pg->cbs.online != NULL)
+		pg->cbs.online(pg->arg);
+}
+
+static void
+on_auth_reply(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	struct pgestor *pg = arg;
+
+	if (reply != NULL) {
+		went_online(pg);
+		return;
+	}
+	if (pg->c == NULL)
+		return;		/* link lost; it will retry */
+	log_warnx("peer_gestor: cannot resume %s: %s: %s", pg->account, code, msg);
+	snprintf(pg->last_error, sizeof(pg->last_error), "%s: %s", code, msg);
+	if (strcmp(code, ERR_RATE_LIMITED) == 0) {
+		link_down(pg, "rate limited", false);
+		return;
+	}
+	*pg->account = '\0';
+	pg->state = PG_CONNECTED;
+	if (pg->cbs.session_lost != NULL)
+		pg->cbs.session_lost(code, msg, pg->arg);
+	flush_queue(pg);
+}
+
+static void
+on_ready(struct conn *c, void *arg)
+{
+	struct pgestor *pg = arg;
+
+	if (!gestor_key_ok(pg, conn_peer_fingerprint(c))) {
+		conn_close(c);
+		pg->c = NULL;
+		pg->state = PG_KEY_REFUSED;
+		schedule_round(pg);
+		return;
+	}
+	pg->last_rx = util_mono();
+	pg->state = PG_CONNECTED;
+	log_info("peer_gestor: connected to %s", pg->addr);
+	if (*pg->account != '\0') {
+		pg->state = PG_AUTHING;
+		internal_req(pg, json_pack("{s:s,s:s}", "t", "auth", "user",
+		    pg->account), on_auth_reply);
+	} else
+		pg->rounds = 0;
+	flush_queue(pg);
+}
+
+/* ------------------------------------------------------------------ frames */
+
+static void
+on_reply(struct pgestor *pg, struct wire_msg *m)
+{
+	json_t *n = json_object_get(m->frame, "n");
+	struct pg_req *r = TAILQ_FIRST(&pg->inflight);
+
+	if (n == NULL && m->type == W_ERROR) {
+		log_warnx("peer_gestor: gestor says %s: %s", m->u.error.code,
+		    m->u.error.message);
+		if (strcmp(m->u.error.code, "session_replaced") == 0 &&
+		    pg->cbs.session_lost != NULL) {
+			*pg->account = '\0';
+			pg->cbs.session_lost(m->u.error.code, m->u.error.message,
+			    pg->arg);
+		}
+		return;
+	}
+	if (r == NULL || !json_is_integer(n) || json_integer_value(n) != r->n) {
+		link_down(pg, "reply out of order from the gestor", false);
+		return;
+	}
+	TAILQ_REMOVE(&pg->inflight, r, entry);
+	if (r->cb != NULL) {
+		if (m->type == W_OK)
+			r->cb(m->frame, NULL, NULL, r->arg);
+		else
+			r->cb(NULL, m->u.error.code, m->u.error.message, r->arg);
+	}
+	req_free(r);
+}
+
+static void
+on_frame(struct conn *c, json_t *frame, void *arg)
+{
+	struct pgestor *pg = arg;
+	struct wire_msg m;
+	const char *code;
+	char err[256];
+
+	pg->last_rx = util_mono();
+	if (wire_parse(frame, &m, (size_t)pg->d->cfg->max_message_bytes, &code,
+	    err, sizeof(err)) == -1) {
+		log_warnx("peer_gestor: bad frame from gestor: %s: %s", code, err);
+		return;
+	}
+	switch (m.type) {
+	case W_OK:
+	case W_ERROR:
+		on_reply(pg, &m);
+		break;
+	case W_PRESENCE:
+		if (pg->cbs.presence != NULL)
+			pg->cbs.presence(&m.u.presence, pg->arg);
+		break;
+	default:
+		log_warnx("peer_gestor: unexpected '%s' frame from the gestor",
+		    wire_type_name(m.type));
+		break;
+	}
+}
+
+static void
+on_close(struct conn *c, const char *reason, void *arg)
+{
+	struct pgestor *pg = arg;
+	char why[700];
+
+	pg->c = NULL;
+	snprintf(why, sizeof(why), "%s: %s", pg->addr, reason);
+	/* A link that never came up: try the next address. */
+	link_down(pg, why, pg->state == PG_CONNECTING);
+}
+
+/* The link is gone: fail what waits on it and reconnect. */
+static void
+link_down(struct pgestor *pg, const char *why, bool next_address)
+{
+	bool was_online = pg->state == PG_ONLINE;
+	struct timeval tv;
+
+	if (pg->c != NULL) {
+		conn_close(pg->c);
+		pg->c = NULL;
+	}
+	event_del(pg->hb_ev);
+	snprintf(pg->last_error, sizeof(pg->last_error), "%s", why);
+	log_info("peer_gestor: %s", why);
+	pg->state = PG_DISCONNECTED;
+	req_fail_all(pg, &pg->inflight, ERR_GESTOR_UNAVAILABLE,
+	    "the connection to the gestor was lost");
+	if (was_online && pg->cbs.offline != NULL)
+		pg->cbs.offline(pg->arg);
+	if (pg->stopped)
+		return;
+	if (next_address) {
+		pg->idx++;
+		attempt(pg);
+		return;
+	}
+	/* It was working: start over from the first address, soon. */
+	pg->idx = 0;
+	tv = tv_of(fmin(pg->d->cfg->retry_initial, 1.0) * jitter());
+	evtimer_add(pg->retry_ev, &tv);
+}
+
+/* --------------------------------------------------------------- requests */
+
+static bool
+can_send(const struct pgestor *pg, const struct pg_req *r)
+{
+	if (r->need_session)
+		return pg->state == PG_ONLINE;
+	return pg->state == PG_CONNECTED || pg->state == PG_ONLINE;
+}
+
+static void
+flush_queue(struct pgestor *pg)
+{
+	struct pg_req *r, *next;
+
+	for (r = TAILQ_FIRST(&pg->queue); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (!can_send(pg, r) || pg->c == NULL)
+			continue;
+		TAILQ_REMOVE(&pg->queue, r, entry);
+		send_req(pg, r);
+	}
+}
+
+void
+pgestor_request(struct pgestor *pg, json_t *frame, bool need_session,
+    pg_reply_cb cb, void *arg)
+{
+	struct pg_req *r = xcalloc(1, sizeof(*r));
+
+	r->frame = frame;
+	r->need_session = need_session;
+	r->cb = cb;
+	r->arg = arg;
+	r->deadline = util_mono() + PG_REQUEST_TIMEOUT;
+	TAILQ_INSERT_TAIL(&pg->queue, r, entry);
+	flush_queue(pg);
+}
+
+/* Expire queued requests; a gestor that stops answering is dropped. */
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgestor *pg = arg;
+	double now = util_mono();
+	struct pg_req *r, *next;
+	char msg[1024];
+
+	for (r = TAILQ_FIRST(&pg->queue); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (r->deadline > now)
+			continue;
+		TAILQ_REMOVE(&pg->queue, r, entry);
+		snprintf(msg, sizeof(msg), "no gestor reachable%s%s",
+		    *pg->last_error ? ": " : "", pg->last_error);
+		if (r->cb != NULL)
+			r->cb(NULL, r->need_session && *pg->account == '\0' ?
+			    ERR_NOT_LOGGED_IN : ERR_GESTOR_UNAVAILABLE, msg, r->arg);
+		req_free(r);
+	}
+	r = TAILQ_FIRST(&pg->inflight);
+	if (r != NULL && r->deadline <= now)
+		link_down(pg, "the gestor did not answer in time", false);
+}
+
+static void
+on_hb_reply(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	struct pgestor *pg = arg;
+
+	if (reply != NULL)
+		pg->last_hb = (int64_t)time(NULL);
+	else if (code != NULL && strcmp(code, ERR_GESTOR_UNAVAILABLE) != 0)
+		log_warnx("peer_gestor: heartbeat refused: %s: %s", code, msg);
+}
+
+static void
+send_hb(struct pgestor *pg)
+{
+	json_t *hb = json_pack("{s:s,s:i}", "t", "hb", "port", pg->port);
+
+	if (*pg->adv != '\0')
+		json_object_set_new(hb, "addr", json_string(pg->adv));
+	internal_req(pg, hb, on_hb_reply);
+}
+
+static void
+on_hb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgestor *pg = arg;
+	const struct config *cfg = pg->d->cfg;
+	struct timeval tv = tv_of(cfg->hb_interval);
+
+	if (pg->state != PG_ONLINE)
+		return;
+	if (util_mono() - pg->last_rx > cfg->hb_timeout) {
+		link_down(pg, "the gestor went silent", false);
+		return;
+	}
+	send_hb(pg);
+	evtimer_add(pg->hb_ev, &tv);
+}
+
+/* ------------------------------------------------------------------ setters */
+
+void
+pgestor_set_account(struct pgestor *pg, const char *user)
+{
+	snprintf(pg->account, sizeof(pg->account), "%s", user != NULL ? user : "");
+}
+
+void
+pgestor_session_started(struct pgestor *pg, const char *user)
+{
+	pgestor_set_account(pg, user);
+	if (pg->state == PG_CONNECTED)
+		went_online(pg);
+}
+
+void
+pgestor_reset(struct pgestor *pg)
+{
+	*pg->account = '\0';
+	if (pg->c != NULL)
+		link_down(pg, "logged out", false);
+}
+
+void
+pgestor_watch(struct pgestor *pg, json_t *users)
+{
+	json_decref(pg->watch);
+	pg->watch = json_deep_copy(users);
+	if (pg->state == PG_ONLINE)
+		internal_req(pg, json_pack("{s:s,s:O}", "t", "watch", "users",
+		    pg->watch), NULL);
+}
+
+void
+pgestor_set_listen(struct pgestor *pg, int port, const char *addr)
+{
+	pg->port = port;
+	snprintf(pg->adv, sizeof(pg->adv), "%s", addr != NULL ? addr : "");
+}
+
+enum pg_state
+pgestor_state(const struct pgestor *pg)
+{
+	return pg->state;
+}
+
+const char *
+pgestor_state_name(const struct pgestor *pg)
+{
+	return pg_state_names[pg->state];
+}
+
+const char *
+pgestor_address(const struct pgestor *pg)
+{
+	return pg->addr;
+}
+
+int64_t
+pgestor_last_heartbeat(const struct pgestor *pg)
+{
+	return pg->last_hb;
+}
+
+const char *
+pgestor_last_error(const struct pgestor *pg)
+{
+	return pg->last_error;
+}

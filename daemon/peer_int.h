@@ -1,0 +1,53 @@
+/*
+ * Peer internals shared by peer.c (lifecycle, account, control commands)
+ * and peer_msg.c (direct connections and delivery).
+ */
+#ifndef P2P_PEER_INT_H
+#define P2P_PEER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/listener.h>
+
+#include "daemon.h"
+#include "peer.h"
+#include "peer_gestor.h"
+#include "pstore.h"
+#include "wire.h"
+
+struct peer_msgs;
+
+struct peer {
+	struct daemon		*d;
+	struct pstore		*store;
+	struct pgestor		*pg;
+	struct evconnlistener	*listener;
+	char			 listen_addr[80];
+	int			 listen_port;
+	char			 user[P2P_USERNAME_MAX + 1];	/* "" = logged out */
+	struct peer_msgs	*msgs;
+};
+
+/*
+ * Record what the gestor says of a contact. A key different from the
+ * pinned one is a key change: remembered, logged, announced as a
+ * "key-changed" event. Returns 1 on a key change, 0 otherwise, -1 on a
+ * store error.
+ */
+int	peer_contact_update(struct peer *, const char *user, const char *fp,
+	    const char *addr, int port, int64_t last_seen);
+/* Send an event line to every `watch` subscriber (borrowed). */
+void	peer_event(struct peer *, const json_t *event);
+
+/* peer_msg.c */
+int	peer_msgs_start(struct peer *, char **cause);
+void	peer_msgs_stop(struct peer *);
+void	peer_msgs_free(struct peer *);
+void	peer_msgs_accept(struct peer *, int fd, const struct sockaddr *,
+	    socklen_t);
+void	peer_msgs_presence(struct peer *, const struct w_presence *);
+void	peer_msgs_online(struct peer *);
+long	peer_msgs_pending_count(struct peer *);
+
+#endif

@@ -1,0 +1,498 @@
+/*
+ * Message storage for the peer. Every statement is prepared once in
+ * pmsg_open; writes that belong together run in one transaction, and
+ * the receive and delivered paths run inside the caller's transaction so
+ * that a whole loop turn of frames is one commit (group commit).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "log.h"
+#include "pstore_msg.h"
+#include "util.h"
+
+enum stmt {
+	S_INSERT,
+	S_PENDING_ADD,
+	S_CHAT_TOUCH,
+	S_CHAT_UNREAD,
+	S_GET,
+	S_RECEIVE,
+	S_DELIVERED,
+	S_PENDING_DEL,
+	S_EVENT,
+	S_FAILED,
+	S_PENDING_FOR,
+	S_PENDING_ALL,
+	S_PENDING_PEERS,
+	S_PENDING_NOTE,
+	S_COUNT,
+	S_HOLD,
+	S_HISTORY,
+	S_MARK_READ,
+	S_CHATS,
+	S__MAX
+};
+
+static const char *const sql[S__MAX] = {
+	[S_INSERT] = "INSERT INTO messages (id, peer, direction, body, ts_sent,"
+	    " ts_received, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_PENDING_ADD] = "INSERT INTO pending_messages (id, peer, seq)"
+	    " VALUES (?1, ?2, ?3)",
+	[S_CHAT_TOUCH] = "INSERT INTO chats (peer, last_activity) VALUES (?1, ?2)"
+	    " ON CONFLICT (peer) DO UPDATE SET last_activity ="
+	    " max(last_activity, excluded.last_activity)",
+	[S_CHAT_UNREAD] = "UPDATE chats SET unread = unread + 1 WHERE peer = ?1",
+	[S_GET] = "SELECT seq, id, peer, direction, body, ts_sent, ts_received,"
+	    " state FROM messages WHERE id = ?1",
+	[S_RECEIVE] = "INSERT OR IGNORE INTO messages (id, peer, direction, body,"
+	    " ts_sent, ts_received, state) VALUES (?1, ?2, 'in', ?3, ?4, ?5,"
+	    " 'received')",
+	[S_DELIVERED] = "UPDATE messages SET state = 'delivered', ts_received = ?2"
+	    " WHERE id = ?1 AND direction = 'out' AND state IN ('pending',"
+	    " 'sent', 'held') RETURNING peer",
+	[S_PENDING_DEL] = "DELETE FROM pending_messages WHERE id = ?1",
+	[S_EVENT] = "INSERT INTO events (type, data) VALUES (?1, ?2)",
+	[S_FAILED] = "UPDATE messages SET state = 'failed' WHERE id = ?1 AND"
+	    " direction = 'out' AND state != 'delivered'",
+	[S_PENDING_FOR] = "SELECT m.seq, m.id, m.peer, m.direction, m.body,"
+	    " m.ts_sent, m.ts_received, m.state FROM pending_messages p"
+	    " JOIN messages m ON m.id = p.id WHERE p.peer = ?1 AND p.seq > ?2"
+	    " AND m.state = 'pending' ORDER BY p.seq LIMIT ?3",
+	[S_PENDING_ALL] = "SELECT m.seq, m.id, m.peer, m.direction, m.body,"
+	    " m.ts_sent, m.ts_received, m.state, p.attempts, p.next_try, p.reason"
+	    " FROM pending_messages p JOIN messages m ON m.id = p.id"
+	    " ORDER BY p.seq",
+	[S_PENDING_PEERS] = "SELECT DISTINCT p.peer FROM pending_messages p"
+	    " JOIN messages m ON m.id = p.id WHERE m.state = 'pending'",
+	[S_PENDING_NOTE] = "UPDATE pending_messages SET attempts = ?2,"
+	    " next_try = ?3, reason = ?4 WHERE peer = ?1",
+	[S_COUNT] = "SELECT count(*) FROM messages WHERE state = ?1",
+	[S_HOLD] = "UPDATE messages SET state = ?2 WHERE peer = ?1 AND"
+	    " direction = 'out' AND state = ?3",
+	[S_HISTORY] = "SELECT * FROM (SELECT seq, id, peer, direction, body,"
+	    " ts_sent, ts_received, state FROM messages WHERE peer = ?1"
+	    " ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+	[S_MARK_READ] = "UPDATE chats SET unread = 0 WHERE peer = ?1",
+	[S_CHATS] = "SELECT c.peer, c.unread, c.last_activity, (SELECT body FROM"
+	    " messages m WHERE m.peer = c.peer ORDER BY seq DESC LIMIT 1)"
+	    " FROM chats c ORDER BY c.last_activity DESC, c.peer",
+};
+
+struct pmsg_store {
+	struct pstore	*ps;
+	sqlite3		*db;
+	sqlite3_stmt	*st[S__MAX];
+};
+
+struct pmsg_store *
+pmsg_open(struct pstore *ps, char **cause)
+{
+	struct pmsg_store *ms = xcalloc(1, sizeof(*ms));
+	int i;
+
+	ms->ps = ps;
+	ms->db = pstore_db(ps);
+	for (i = 0; i < S__MAX; i++) {
+		if (sqlite3_prepare_v3(ms->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		    &ms->st[i], NULL) != SQLITE_OK) {
+			if (asprintf(cause, "peer store: cannot prepare statement "
+			    "%d: %s", i, sqlite3_errmsg(ms->db)) < 0)
+				*cause = NULL;
+			pmsg_close(ms);
+			return NULL;
+		}
+	}
+	return ms;
+}
+
+void
+pmsg_close(struct pmsg_store *ms)
+{
+	int i;
+
+	if (ms == NULL)
+		return;
+	for (i = 0; i < S__MAX; i++)
+		sqlite3_finalize(ms->st[i]);
+	free(ms);
+}
+
+/* The statement, reset and unbound, ready for new parameters. */
+static sqlite3_stmt *
+st(struct pmsg_store *ms, enum stmt s)
+{
+	sqlite3_reset(ms->st[s]);
+	sqlite3_clear_bindings(ms->st[s]);
+	return ms->st[s];
+}
+
+static enum pstore_rc
+fail(struct pmsg_store *ms, const char *what)
+{
+	log_warnx("pstore_msg: %s: %s", what, sqlite3_errmsg(ms->db));
+	return PSTORE_ERR;
+}
+
+/* Run a statement that returns no rows. */
+static enum pstore_rc
+run(struct pmsg_store *ms, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? PSTORE_OK : fail(ms, what);
+}
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Fill m from a row of (seq, id, peer, direction, body, ts_sent, ts_received, state). */
+static void
+row_msg(sqlite3_stmt *s, struct pmsg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->seq = sqlite3_column_int64(s, 0);
+	snprintf(m->id, sizeof(m->id), "%s", sqlite3_column_text(s, 1));
+	snprintf(m->peer, sizeof(m->peer), "%s", sqlite3_column_text(s, 2));
+	m->outgoing = strcmp((const char *)sqlite3_column_text(s, 3), "out") == 0;
+	m->body = (const char *)sqlite3_column_text(s, 4);
+	m->body_len = (size_t)sqlite3_column_bytes(s, 4);
+	m->ts_sent = sqlite3_column_int64(s, 5);
+	m->ts_received = sqlite3_column_int64(s, 6);
+	snprintf(m->state, sizeof(m->state), "%s", sqlite3_column_text(s, 7));
+}
+
+enum pstore_rc
+pmsg_get(struct pmsg_store *ms, const char *id, struct pmsg *m, char **body)
+{
+	sqlite3_stmt *s = st(ms, S_GET);
+	int rc;
+
+	bind_text(s, 1, id);
+	if ((rc = sqlite3_step(s)) == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return PSTORE_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return fail(ms, "get");
+	}
+	row_msg(s, m);
+	if (body != NULL)
+		*body = xstrdup(m->body);
+	m->body = NULL;
+	sqlite3_reset(s);
+	return PSTORE_OK;
+}
+
+static enum pstore_rc
+chat_touch(struct pmsg_store *ms, const char *peer, int64_t when)
+{
+	sqlite3_stmt *s = st(ms, S_CHAT_TOUCH);
+
+	bind_text(s, 1, peer);
+	sqlite3_bind_int64(s, 2, when);
+	return run(ms, s, "chat");
+}
+
+enum pstore_rc
+pmsg_queue(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing,
+    char **existing_body)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (pstore_begin(ms->ps) != PSTORE_OK)
+		return PSTORE_ERR;
+	s = st(ms, S_INSERT);
+	bind_text(s, 1, m->id);
+	bind_text(s, 2, m->peer);
+	bind_text(s, 3, "out");
+	sqlite3_bind_text(s, 4, m->body, (int)m->body_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, m->ts_sent);
+	sqlite3_bind_int64(s, 6, 0);
+	bind_text(s, 7, m->state);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_CONSTRAINT) {
+		pstore_rollback(ms->ps);
+		return pmsg_get(ms, m->id, existing, existing_body) == PSTORE_OK ?
+		    PSTORE_EXISTS : PSTORE_ERR;
+	}
+	if (rc != SQLITE_DONE)
+		goto err;
+	s = st(ms, S_PENDING_ADD);
+	bind_text(s, 1, m->id);
+	bind_text(s, 2, m->peer);
+	sqlite3_bind_int64(s, 3, sqlite3_last_insert_rowid(ms->db));
+	if (run(ms, s, "queue") != PSTORE_OK ||
+	    chat_touch(ms, m->peer, m->ts_sent) != PSTORE_OK)
+		goto err;
+	return pstore_commit(ms->ps);
+err:
+	fail(ms, "queue");
+	pstore_rollback(ms->ps);
+	return PSTORE_ERR;
+}
+
+enum pstore_rc
+pmsg_event(struct pmsg_store *ms, const char *type, const char *json,
+    int64_t *seq)
+{
+	sqlite3_stmt *s = st(ms, S_EVENT);
+
+	bind_text(s, 1, type);
+	bind_text(s, 2, json);
+	if (run(ms, s, "event") != PSTORE_OK)
+		return PSTORE_ERR;
+	*seq = sqlite3_last_insert_rowid(ms->db);
+	return PSTORE_OK;
+}
+
+/* The event's JSON text for a message or a delivery. */
+static char *
+event_json(const char *fmt, ...)
+{
+	json_t *o;
+	char *s;
+	va_list ap;
+
+	va_start(ap, fmt);
+	o = json_vpack_ex(NULL, 0, fmt, ap);
+	va_end(ap);
+	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
+}
+
+enum pstore_rc
+pmsg_receive(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
+{
+	sqlite3_stmt *s = st(ms, S_RECEIVE);
+	enum pstore_rc rc;
+	char *ev;
+
+	bind_text(s, 1, m->id);
+	bind_text(s, 2, m->peer);
+	sqlite3_bind_text(s, 3, m->body, (int)m->body_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, m->ts_sent);
+	sqlite3_bind_int64(s, 5, m->ts_received);
+	if (run(ms, s, "receive") != PSTORE_OK)
+		return PSTORE_ERR;
+	if (sqlite3_changes(ms->db) == 0)
+		return PSTORE_EXISTS;
+	if (chat_touch(ms, m->peer, m->ts_received) != PSTORE_OK)
+		return PSTORE_ERR;
+	s = st(ms, S_CHAT_UNREAD);
+	bind_text(s, 1, m->peer);
+	if (run(ms, s, "unread") != PSTORE_OK)
+		return PSTORE_ERR;
+	ev = event_json("{s:s,s:s,s:I,s:s%}", "from", m->peer, "id", m->id,
+	    "ts", (json_int_t)m->ts_sent, "text", m->body, m->body_len);
+	rc = ev != NULL ? pmsg_event(ms, "message", ev, seq) : PSTORE_ERR;
+	free(ev);
+	return rc;
+}
+
+enum pstore_rc
+pmsg_delivered(struct pmsg_store *ms, const char *id, int64_t ts, char *peer,
+    size_t peerlen, int64_t *seq)
+{
+	sqlite3_stmt *s = st(ms, S_DELIVERED);
+	enum pstore_rc rc;
+	char *ev;
+	int step;
+
+	bind_text(s, 1, id);
+	sqlite3_bind_int64(s, 2, ts);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		snprintf(peer, peerlen, "%s", sqlite3_column_text(s, 0));
+	sqlite3_reset(s);
+	if (step == SQLITE_DONE)
+		return PSTORE_NOTFOUND;		/* unknown, or delivered before */
+	if (step != SQLITE_ROW)
+		return fail(ms, "delivered");
+	s = st(ms, S_PENDING_DEL);
+	bind_text(s, 1, id);
+	if (run(ms, s, "unqueue") != PSTORE_OK)
+		return PSTORE_ERR;
+	ev = event_json("{s:s,s:s,s:I}", "user", peer, "id", id, "ts",
+	    (json_int_t)ts);
+	rc = ev != NULL ? pmsg_event(ms, "delivered", ev, seq) : PSTORE_ERR;
+	free(ev);
+	return rc;
+}
+
+enum pstore_rc
+pmsg_failed(struct pmsg_store *ms, const char *id, const char *why)
+{
+	sqlite3_stmt *s;
+
+	if (pstore_begin(ms->ps) != PSTORE_OK)
+		return PSTORE_ERR;
+	s = st(ms, S_FAILED);
+	bind_text(s, 1, id);
+	if (run(ms, s, "failed") != PSTORE_OK)
+		goto err;
+	s = st(ms, S_PENDING_DEL);
+	bind_text(s, 1, id);
+	if (run(ms, s, "unqueue") != PSTORE_OK)
+		goto err;
+	log_warnx("pstore_msg: message %s failed: %s", id, why);
+	return pstore_commit(ms->ps);
+err:
+	pstore_rollback(ms->ps);
+	return PSTORE_ERR;
+}
+
+/* Step through rows of a message query, calling fn for each. */
+static enum pstore_rc
+each_msg(struct pmsg_store *ms, sqlite3_stmt *s, pmsg_fn fn, void *arg)
+{
+	struct pmsg m;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row_msg(s, &m);
+		if (fn(&m, arg) == -1)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
+	    fail(ms, "select");
+}
+
+enum pstore_rc
+pmsg_pending_for(struct pmsg_store *ms, const char *peer, int64_t after,
+    int limit, pmsg_fn fn, void *arg)
+{
+	sqlite3_stmt *s = st(ms, S_PENDING_FOR);
+
+	bind_text(s, 1, peer);
+	sqlite3_bind_int64(s, 2, after);
+	sqlite3_bind_int(s, 3, limit);
+	return each_msg(ms, s, fn, arg);
+}
+
+enum pstore_rc
+pmsg_pending_all(struct pmsg_store *ms,
+    int (*fn)(const struct ppending *, void *), void *arg)
+{
+	sqlite3_stmt *s = st(ms, S_PENDING_ALL);
+	struct ppending p;
+	struct pmsg m;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row_msg(s, &m);
+		p.msg = &m;
+		p.attempts = sqlite3_column_int(s, 8);
+		p.next_try = sqlite3_column_int64(s, 9);
+		p.reason = (const char *)sqlite3_column_text(s, 10);
+		if (fn(&p, arg) == -1)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
+	    fail(ms, "pending");
+}
+
+enum pstore_rc
+pmsg_pending_peers(struct pmsg_store *ms, int (*fn)(const char *, void *),
+    void *arg)
+{
+	sqlite3_stmt *s = st(ms, S_PENDING_PEERS);
+	char peer[P2P_USERNAME_MAX + 1];
+	int rc;
+
+	/* Copy each name first: fn may run other statements. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		snprintf(peer, sizeof(peer), "%s", sqlite3_column_text(s, 0));
+		if (fn(peer, arg) == -1)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
+	    fail(ms, "pending peers");
+}
+
+enum pstore_rc
+pmsg_pending_note(struct pmsg_store *ms, const char *peer, int attempts,
+    int64_t next_try, const char *reason)
+{
+	sqlite3_stmt *s = st(ms, S_PENDING_NOTE);
+
+	bind_text(s, 1, peer);
+	sqlite3_bind_int(s, 2, attempts);
+	sqlite3_bind_int64(s, 3, next_try);
+	bind_text(s, 4, reason);
+	return run(ms, s, "note");
+}
+
+long
+pmsg_count(struct pmsg_store *ms, const char *state)
+{
+	sqlite3_stmt *s = st(ms, S_COUNT);
+	long n = -1;
+
+	bind_text(s, 1, state);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return n;
+}
+
+enum pstore_rc
+pmsg_hold(struct pmsg_store *ms, const char *peer, bool hold)
+{
+	sqlite3_stmt *s = st(ms, S_HOLD);
+
+	bind_text(s, 1, peer);
+	bind_text(s, 2, hold ? "held" : "pending");
+	bind_text(s, 3, hold ? "pending" : "held");
+	return run(ms, s, "hold");
+}
+
+enum pstore_rc
+pmsg_history(struct pmsg_store *ms, const char *peer, int limit, pmsg_fn fn,
+    void *arg)
+{
+	sqlite3_stmt *s = st(ms, S_HISTORY);
+	enum pstore_rc rc;
+
+	bind_text(s, 1, peer);
+	sqlite3_bind_int(s, 2, limit);
+	if ((rc = each_msg(ms, s, fn, arg)) != PSTORE_OK)
+		return rc;
+	s = st(ms, S_MARK_READ);
+	bind_text(s, 1, peer);
+	return run(ms, s, "mark read");
+}
+
+enum pstore_rc
+pmsg_chats(struct pmsg_store *ms,
+    int (*fn)(const char *, long, int64_t, const char *, void *), void *arg)
+{
+	sqlite3_stmt *s = st(ms, S_CHATS);
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (fn((const char *)sqlite3_column_text(s, 0),
+		    (long)sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+		    (const char *)sqlite3_column_text(s, 3), arg) == -1)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
+	    fail(ms, "chats");
+}

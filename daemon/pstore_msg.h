@@ -1,0 +1,95 @@
+/*
+ * Messages in the peer's store: the outgoing queue (messages plus
+ * pending_messages), received messages with dedup by id, chats with
+ * unread counts, and the event log whose seq numbers `watch --since`
+ * resumes from. Statements are prepared once in pmsg_open.
+ */
+#ifndef P2P_PSTORE_MSG_H
+#define P2P_PSTORE_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "pstore.h"
+
+struct pmsg_store;
+
+struct pmsg {
+	int64_t		 seq;
+	char		 id[P2P_MSGID_HEX + 1];
+	char		 peer[P2P_USERNAME_MAX + 1];
+	bool		 outgoing;
+	const char	*body;		/* borrowed */
+	size_t		 body_len;
+	int64_t		 ts_sent;	/* unix ms */
+	int64_t		 ts_received;	/* unix ms, 0 = not yet */
+	char		 state[12];	/* pending sent delivered held failed received */
+};
+
+struct ppending {
+	const struct pmsg	*msg;
+	int			 attempts;
+	int64_t			 next_try;	/* unix ms */
+	const char		*reason;
+};
+
+typedef int (*pmsg_fn)(const struct pmsg *, void *);
+
+struct pmsg_store *pmsg_open(struct pstore *, char **cause);
+void	pmsg_close(struct pmsg_store *);
+
+/*
+ * Queue an outgoing message (state "pending" or "held") in one
+ * transaction. PSTORE_EXISTS if the id is taken: *existing is filled
+ * (body copied into a malloc'd string the caller frees).
+ */
+enum pstore_rc pmsg_queue(struct pmsg_store *, const struct pmsg *,
+	    struct pmsg *existing, char **existing_body);
+/* Look a message up by id; body malloc'd into *body if body != NULL. */
+enum pstore_rc pmsg_get(struct pmsg_store *, const char *id, struct pmsg *,
+	    char **body);
+
+/*
+ * Inside a transaction (pstore_begin/commit): store one received
+ * message; PSTORE_EXISTS for a duplicate id (nothing stored). *seq gets
+ * the event's seq.
+ */
+enum pstore_rc pmsg_receive(struct pmsg_store *, const struct pmsg *,
+	    int64_t *seq);
+/* Inside a transaction: mark an outgoing message delivered at ts (ms). */
+enum pstore_rc pmsg_delivered(struct pmsg_store *, const char *id,
+	    int64_t ts, char *peer, size_t peerlen, int64_t *seq);
+/* Outside a transaction: give up on a message (state failed). */
+enum pstore_rc pmsg_failed(struct pmsg_store *, const char *id, const char *why);
+
+/* Pending messages to peer in order, seq > after, at most limit. */
+enum pstore_rc pmsg_pending_for(struct pmsg_store *, const char *peer,
+	    int64_t after, int limit, pmsg_fn, void *);
+/* Every pending message (all peers) with its retry bookkeeping. */
+enum pstore_rc pmsg_pending_all(struct pmsg_store *,
+	    int (*)(const struct ppending *, void *), void *);
+/* Peers with messages waiting (state pending). */
+enum pstore_rc pmsg_pending_peers(struct pmsg_store *,
+	    int (*)(const char *peer, void *), void *);
+/* Record a failed attempt for all of peer's pending messages. */
+enum pstore_rc pmsg_pending_note(struct pmsg_store *, const char *peer,
+	    int attempts, int64_t next_try, const char *reason);
+long	pmsg_count(struct pmsg_store *, const char *state);
+
+/* held <-> pending for one peer's outgoing queue. */
+enum pstore_rc pmsg_hold(struct pmsg_store *, const char *peer, bool hold);
+
+/* The last limit messages with peer, oldest first; marks the chat read. */
+enum pstore_rc pmsg_history(struct pmsg_store *, const char *peer, int limit,
+	    pmsg_fn, void *);
+/* Chats, most recent first: fn(peer, unread, last_activity ms, last body). */
+enum pstore_rc pmsg_chats(struct pmsg_store *,
+	    int (*)(const char *, long, int64_t, const char *, void *), void *);
+
+/* Append an event (type, JSON data); *seq gets its number. */
+enum pstore_rc pmsg_event(struct pmsg_store *, const char *type,
+	    const char *json, int64_t *seq);
+
+#endif
