@@ -123,10 +123,12 @@ write_conf() {
 		say "control_socket = \"$(sock_of "$name")\";"
 		say "listen = \"127.0.0.1:$(port_of "$name")\";"
 		say "log_level = \"info\";"
-		say "gestor = {"
-		say "  addresses = [ \"127.0.0.1:$base_port\" ];"
-		say "  fingerprint = \"$fp\";"
-		say "};"
+		if [[ $mode == peer ]]; then
+			say "gestor = {"
+			say "  addresses = [ \"127.0.0.1:$base_port\" ];"
+			say "  fingerprint = \"$fp\";"
+			say "};"
+		fi
 		say "# Short timers so that presence and retries show quickly."
 		say "heartbeat = { interval = 2.0; timeout = 6.0; };"
 		say "retry = { initial = 0.5; max = 10.0; };"
@@ -222,9 +224,11 @@ shown() {
 }
 
 instructions() {
-	local c a b
+	local c a b s
 	c=$(shown "$top/p2pchatctl")
 	[[ $c == */* ]] || c=./$c
+	s=$(shown "$top/startup.sh")
+	[[ $s == */* ]] || s=./$s
 	a=$(shown "$(conf_of alice)")
 	b=$(shown "$(conf_of bob)")
 	cat <<EOF
@@ -237,13 +241,13 @@ Try:
   $c -c $a send bob "hello"
   $c -c $b history alice
   $c -c $b chats
-  $c -c $b watch                  # events as they come; Ctrl-C to stop
-  $c -c $b chat alice             # interactive; Ctrl-D to leave
+  $c -c $b watch            (events as they come; Ctrl-C stops)
+  $c -c $b chat alice       (interactive; Ctrl-D leaves)
   $c -c $a status
   $c -c $a lookup bob
   $c -c $(shown "$(conf_of gestor)") users
 
-Stop it with: $(shown "$top/startup.sh") stop
+Stop it with: $s stop
 EOF
 }
 
