@@ -69,7 +69,7 @@ build() {
 		./configure
 	fi
 	say "==> make"
-	make -j"$(nproc)"
+	make -j"$(nproc)" || die "the build failed; see the errors above"
 }
 
 # ---------------------------------------------------------------- (c) demo
