@@ -50,4 +50,14 @@ void	peer_msgs_presence(struct peer *, const struct w_presence *);
 void	peer_msgs_online(struct peer *);
 long	peer_msgs_pending_count(struct peer *);
 
+/* peer_ctl.c: control commands for messages */
+void	peer_ctl_send(struct ctlreq *, json_t *, void *);
+void	peer_ctl_wait(struct ctlreq *, json_t *, void *);
+void	peer_ctl_history(struct ctlreq *, json_t *, void *);
+void	peer_ctl_chats(struct ctlreq *, json_t *, void *);
+void	peer_ctl_pending(struct ctlreq *, json_t *, void *);
+void	peer_ctl_trust(struct ctlreq *, json_t *, void *);
+void	peer_ctl_watch(struct ctlreq *, json_t *, void *);
+void	peer_ctl_stats(struct ctlreq *, json_t *, void *);
+
 #endif

@@ -36,6 +36,7 @@ enum stmt {
 	S_HISTORY,
 	S_MARK_READ,
 	S_CHATS,
+	S_EVENTS_SINCE,
 	S__MAX
 };
 
@@ -54,8 +55,8 @@ static const char *const sql[S__MAX] = {
 	    " ts_sent, ts_received, state) VALUES (?1, ?2, 'in', ?3, ?4, ?5,"
 	    " 'received')",
 	[S_DELIVERED] = "UPDATE messages SET state = 'delivered', ts_received = ?2"
-	    " WHERE id = ?1 AND direction = 'out' AND state IN ('pending',"
-	    " 'sent', 'held') RETURNING peer",
+	    " WHERE id = ?1 AND peer = ?3 AND direction = 'out' AND state IN"
+	    " ('pending', 'sent', 'held')",
 	[S_PENDING_DEL] = "DELETE FROM pending_messages WHERE id = ?1",
 	[S_EVENT] = "INSERT INTO events (type, data) VALUES (?1, ?2)",
 	[S_FAILED] = "UPDATE messages SET state = 'failed' WHERE id = ?1 AND"
@@ -79,6 +80,8 @@ static const char *const sql[S__MAX] = {
 	    " ts_sent, ts_received, state FROM messages WHERE peer = ?1"
 	    " ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
 	[S_MARK_READ] = "UPDATE chats SET unread = 0 WHERE peer = ?1",
+	[S_EVENTS_SINCE] = "SELECT seq, type, data FROM events WHERE seq > ?1"
+	    " ORDER BY seq",
 	[S_CHATS] = "SELECT c.peer, c.unread, c.last_activity, (SELECT body FROM"
 	    " messages m WHERE m.peer = c.peer ORDER BY seq DESC LIMIT 1)"
 	    " FROM chats c ORDER BY c.last_activity DESC, c.peer",
@@ -304,24 +307,20 @@ pmsg_receive(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
 }
 
 enum pstore_rc
-pmsg_delivered(struct pmsg_store *ms, const char *id, int64_t ts, char *peer,
-    size_t peerlen, int64_t *seq)
+pmsg_delivered(struct pmsg_store *ms, const char *id, const char *peer,
+    int64_t ts, int64_t *seq)
 {
 	sqlite3_stmt *s = st(ms, S_DELIVERED);
 	enum pstore_rc rc;
 	char *ev;
-	int step;
 
 	bind_text(s, 1, id);
 	sqlite3_bind_int64(s, 2, ts);
-	step = sqlite3_step(s);
-	if (step == SQLITE_ROW)
-		snprintf(peer, peerlen, "%s", sqlite3_column_text(s, 0));
-	sqlite3_reset(s);
-	if (step == SQLITE_DONE)
-		return PSTORE_NOTFOUND;		/* unknown, or delivered before */
-	if (step != SQLITE_ROW)
-		return fail(ms, "delivered");
+	bind_text(s, 3, peer);
+	if (run(ms, s, "delivered") != PSTORE_OK)
+		return PSTORE_ERR;
+	if (sqlite3_changes(ms->db) == 0)
+		return PSTORE_NOTFOUND;	/* unknown, not theirs, or delivered before */
 	s = st(ms, S_PENDING_DEL);
 	bind_text(s, 1, id);
 	if (run(ms, s, "unqueue") != PSTORE_OK)
@@ -495,4 +494,23 @@ pmsg_chats(struct pmsg_store *ms,
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
 	    fail(ms, "chats");
+}
+
+enum pstore_rc
+pmsg_events_since(struct pmsg_store *ms, int64_t after,
+    int (*fn)(int64_t, const char *, const char *, void *), void *arg)
+{
+	sqlite3_stmt *s = st(ms, S_EVENTS_SINCE);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, after);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (fn(sqlite3_column_int64(s, 0),
+		    (const char *)sqlite3_column_text(s, 1),
+		    (const char *)sqlite3_column_text(s, 2), arg) == -1)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
+	    fail(ms, "events");
 }

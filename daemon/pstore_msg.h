@@ -58,9 +58,12 @@ enum pstore_rc pmsg_get(struct pmsg_store *, const char *id, struct pmsg *,
  */
 enum pstore_rc pmsg_receive(struct pmsg_store *, const struct pmsg *,
 	    int64_t *seq);
-/* Inside a transaction: mark an outgoing message delivered at ts (ms). */
+/*
+ * Inside a transaction: mark an outgoing message to peer delivered at ts
+ * (ms). PSTORE_NOTFOUND if unknown, not to peer, or delivered before.
+ */
 enum pstore_rc pmsg_delivered(struct pmsg_store *, const char *id,
-	    int64_t ts, char *peer, size_t peerlen, int64_t *seq);
+	    const char *peer, int64_t ts, int64_t *seq);
 /* Outside a transaction: give up on a message (state failed). */
 enum pstore_rc pmsg_failed(struct pmsg_store *, const char *id, const char *why);
 
@@ -91,5 +94,9 @@ enum pstore_rc pmsg_chats(struct pmsg_store *,
 /* Append an event (type, JSON data); *seq gets its number. */
 enum pstore_rc pmsg_event(struct pmsg_store *, const char *type,
 	    const char *json, int64_t *seq);
+
+/* Stored events after seq, in order: fn(seq, type, json data). */
+enum pstore_rc pmsg_events_since(struct pmsg_store *, int64_t after,
+	    int (*)(int64_t, const char *, const char *, void *), void *);
 
 #endif

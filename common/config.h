@@ -1,0 +1,57 @@
+/*
+ * Configuration: the libconfig file described in p2pchatd.conf(5), read
+ * through one schema table into an immutable struct. p2pchatd loads it at
+ * start and on SIGHUP; p2pchatctl reads it to find the control socket.
+ */
+#ifndef P2P_CONFIG_H
+#define P2P_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum p2p_mode { MODE_PEER, MODE_GESTOR };
+
+struct config {
+	char		*path;		/* file read, or NULL for built-in defaults */
+	enum p2p_mode	 mode;
+	char		*data_dir;
+	char		*control_socket;
+	char		*listen;	/* "host:port" */
+	char		*advertise;	/* "" or "host:port" */
+	int		 log_level;	/* enum log_level */
+	char		**gestor_addresses;
+	size_t		 n_gestor_addresses;
+	char		*gestor_fingerprint;	/* "" or "sha256:..." */
+	double		 hb_interval;
+	double		 hb_timeout;
+	double		 retry_initial;
+	double		 retry_max;
+	long		 max_message_bytes;
+	long		 max_frame_bytes;
+	long		 max_connections;
+	long		 login_attempts_per_minute;
+	double		 handshake_timeout;
+	bool		 sync_full;
+};
+
+#define CONFIG_MODE_DEFAULT	(-1)
+
+/*
+ * The file p2pchatd and p2pchatctl would read when none is given: the
+ * first of $P2PCHAT_CONFIG, $XDG_CONFIG_HOME/p2pchat/p2pchatd.conf (or
+ * ~/.config/...), /etc/p2pchat/p2pchatd.conf that exists. Caller frees;
+ * NULL means built-in defaults.
+ */
+char	*config_find(void);
+/*
+ * Load FILE (NULL: config_find()), applying mode (CONFIG_MODE_DEFAULT or
+ * an enum p2p_mode) over the file's. Returns NULL with "file:line - text"
+ * in err on any unknown key, bad type or out-of-range value.
+ */
+struct config *config_load(const char *file, int mode, char *err, size_t errlen);
+void	config_free(struct config *);
+/* Split "host:port" or "[v6]:port"; 0 or -1. host buffer >= 256. */
+int	config_split_hostport(const char *, char *host, size_t hostlen,
+	    int *port, int default_port);
+
+#endif

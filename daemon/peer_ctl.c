@@ -1,0 +1,308 @@
+/*
+ * Control commands for messages: send, chats, history, pending, trust,
+ * watch, wait, stats.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/crypto.h>
+
+#include "identity.h"
+#include "log.h"
+#include "peer_msg.h"
+#include "util.h"
+#include "valid.h"
+
+#define HISTORY_DEFAULT	50
+#define PREVIEW_CHARS	40
+
+static struct peer_msgs *
+msgs_of(void *ctx)
+{
+	return ((struct daemon *)ctx)->peer->msgs;
+}
+
+static json_t *
+iso_ms(int64_t ms)
+{
+	char ts[32];
+
+	if (ms <= 0)
+		return json_null();
+	util_iso8601(ms / 1000, ts, sizeof(ts));
+	return json_string(ts);
+}
+
+static void
+new_id(char *out)
+{
+	unsigned char r[P2P_MSGID_HEX / 2];
+	size_t i;
+
+	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/* Reply for a send whose id already exists: same message, or a conflict. */
+static void
+send_existing(struct ctlreq *r, const struct pmsg *m, const char *body,
+    const char *user, const char *text)
+{
+	if (!m->outgoing || strcmp(m->peer, user) != 0 || strcmp(body, text) != 0)
+		ctlreq_error(r, "id_conflict", "message id %s is already used by "
+		    "another message", m->id);
+	else
+		ctlreq_reply(r, json_pack("{s:s,s:s,s:b}", "id", m->id, "state",
+		    m->state, "duplicate", 1));
+}
+
+void
+peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = msgs_of(ctx);
+	const char *user = json_string_value(json_object_get(args, "user"));
+	json_t *text = json_object_get(args, "text"), *wait, *ids;
+	struct pmsg m, old;
+	char *oldbody = NULL;
+	enum pstore_rc rc;
+
+	if (*pm->p->user == '\0') {
+		ctlreq_error(r, ERR_NOT_LOGGED_IN, "not logged in; run login first");
+		return;
+	}
+	if (strcmp(user, pm->p->user) == 0) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "cannot send to yourself");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	if (json_object_get(args, "id") != NULL)
+		snprintf(m.id, sizeof(m.id), "%s",
+		    json_string_value(json_object_get(args, "id")));
+	else
+		new_id(m.id);
+	snprintf(m.peer, sizeof(m.peer), "%s", user);
+	m.outgoing = true;
+	m.body = json_string_value(text);
+	m.body_len = json_string_length(text);
+	m.ts_sent = util_now_ms();
+	snprintf(m.state, sizeof(m.state), "pending");
+	rc = pmsg_queue(pm->ms, &m, &old, &oldbody);
+	if (rc == PSTORE_EXISTS) {
+		send_existing(r, &old, oldbody, user, m.body);
+		free(oldbody);
+		return;
+	}
+	if (rc != PSTORE_OK) {
+		ctlreq_error(r, ERR_INTERNAL, "cannot store the message (see the "
+		    "daemon's log)");
+		return;
+	}
+	pm->stats.sent++;
+	pm_kick(pm, user, false);
+	if ((wait = json_object_get(args, "wait")) == NULL) {
+		ctlreq_reply(r, json_pack("{s:s,s:s}", "id", m.id, "state",
+		    "pending"));
+		return;
+	}
+	ids = json_pack("[s]", m.id);
+	pm_waiter_add(pm, r, ids, json_number_value(wait), true);
+	json_decref(ids);
+}
+
+void
+peer_ctl_wait(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = msgs_of(ctx);
+	json_t *ids = json_object_get(args, "ids"), *v;
+	struct pmsg m;
+	size_t i;
+
+	json_array_foreach(ids, i, v) {
+		if (pmsg_get(pm->ms, json_string_value(v), &m, NULL) != PSTORE_OK ||
+		    !m.outgoing) {
+			ctlreq_error(r, "unknown_id", "no sent message with id %s",
+			    json_string_value(v));
+			return;
+		}
+	}
+	pm_waiter_add(pm, r, ids, json_number_value(json_object_get(args,
+	    "timeout")), false);
+}
+
+static int
+add_history(const struct pmsg *m, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:o,s:s,s:s,s:s,s:s%}",
+	    "ts", iso_ms(m->ts_sent), "direction", m->outgoing ? "out" : "in",
+	    "state", m->state, "id", m->id, "text", m->body, m->body_len));
+	return 0;
+}
+
+void
+peer_ctl_history(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = msgs_of(ctx);
+	const char *user = json_string_value(json_object_get(args, "user"));
+	json_t *lim = json_object_get(args, "limit"), *items = json_array(), *res;
+	int limit = lim != NULL ? (int)json_integer_value(lim) : HISTORY_DEFAULT;
+	struct pcontact c;
+
+	if (lim != NULL && json_integer_value(lim) > 1000000)
+		limit = 1000000;
+	if (pmsg_history(pm->ms, user, limit, add_history, items) != PSTORE_OK) {
+		json_decref(items);
+		ctlreq_error(r, ERR_INTERNAL, "cannot read the history");
+		return;
+	}
+	res = json_pack("{s:o}", "items", items);
+	if (pstore_contact_get(pm->p->store, user, &c) == PSTORE_OK &&
+	    *c.prev_fingerprint != '\0')
+		json_object_set_new(res, "warning", json_pack("s+++", user,
+		    "'s key changed; compare fingerprints (p2pchatctl fingerprint ",
+		    user, ") and run trust"));
+	ctlreq_reply(r, res);
+}
+
+/* The first PREVIEW_CHARS characters of body, whole UTF-8 sequences only. */
+static json_t *
+preview(const char *body)
+{
+	size_t n = 0, chars = 0;
+
+	if (body == NULL)
+		return json_null();
+	while (body[n] != '\0' && chars < PREVIEW_CHARS) {
+		n++;
+		while (((unsigned char)body[n] & 0xc0) == 0x80)
+			n++;
+		chars++;
+	}
+	return json_stringn(body, n);
+}
+
+static int
+add_chat(const char *peer, long unread, int64_t last, const char *body,
+    void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s,s:i,s:o,s:o}", "user", peer,
+	    "unread", (int)unread, "last_activity", iso_ms(last), "preview",
+	    preview(body)));
+	return 0;
+}
+
+void
+peer_ctl_chats(struct ctlreq *r, json_t *args, void *ctx)
+{
+	json_t *items = json_array();
+
+	if (pmsg_chats(msgs_of(ctx)->ms, add_chat, items) != PSTORE_OK) {
+		json_decref(items);
+		ctlreq_error(r, ERR_INTERNAL, "cannot read the chats");
+		return;
+	}
+	ctlreq_reply(r, json_pack("{s:o}", "items", items));
+}
+
+static int
+add_pending(const struct ppending *p, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:s%}",
+	    "id", p->msg->id, "user", p->msg->peer, "attempts", p->attempts,
+	    "next_try", iso_ms(p->next_try), "reason", *p->reason ? p->reason :
+	    strcmp(p->msg->state, "held") == 0 ? "held: key changed" : "queued",
+	    "state", p->msg->state, "text", p->msg->body, p->msg->body_len));
+	return 0;
+}
+
+void
+peer_ctl_pending(struct ctlreq *r, json_t *args, void *ctx)
+{
+	json_t *items = json_array();
+
+	if (pmsg_pending_all(msgs_of(ctx)->ms, add_pending, items) != PSTORE_OK) {
+		json_decref(items);
+		ctlreq_error(r, ERR_INTERNAL, "cannot read the queue");
+		return;
+	}
+	ctlreq_reply(r, json_pack("{s:o}", "items", items));
+}
+
+void
+peer_ctl_trust(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = msgs_of(ctx);
+	const char *user = json_string_value(json_object_get(args, "user"));
+	const char *fp = json_string_value(json_object_get(args, "fingerprint"));
+	struct pcontact c;
+
+	if (pstore_contact_get(pm->p->store, user, &c) != PSTORE_OK ||
+	    *c.fingerprint == '\0') {
+		ctlreq_error(r, ERR_NO_SUCH_USER, "no key known for %s; run lookup "
+		    "%s first", user, user);
+		return;
+	}
+	if (fp != NULL && strcmp(fp, c.fingerprint) != 0) {
+		ctlreq_error(r, ERR_KEY_MISMATCH, "%s's key is %s, not %s", user,
+		    c.fingerprint, fp);
+		return;
+	}
+	c.verified = true;
+	*c.prev_fingerprint = '\0';
+	if (pstore_contact_put(pm->p->store, &c) != PSTORE_OK ||
+	    pmsg_hold(pm->ms, user, false) != PSTORE_OK) {
+		ctlreq_error(r, ERR_INTERNAL, "cannot store the contact");
+		return;
+	}
+	log_info("peer_ctl: %s's key %s marked verified", user, c.fingerprint);
+	pm_kick(pm, user, true);
+	ctlreq_reply(r, json_pack("{s:s,s:s,s:b}", "user", user, "fingerprint",
+	    c.fingerprint, "verified", 1));
+}
+
+static int
+replay_one(int64_t seq, const char *type, const char *data, void *arg)
+{
+	json_t *line = pm_event_line(seq, type, data);
+
+	ctlreq_stream(arg, line);
+	json_decref(line);
+	return 0;
+}
+
+void
+peer_ctl_watch(struct ctlreq *r, json_t *args, void *ctx)
+{
+	json_t *since = json_object_get(args, "since");
+
+	if (since != NULL && pmsg_events_since(msgs_of(ctx)->ms,
+	    json_integer_value(since), replay_one, r) != PSTORE_OK) {
+		ctlreq_error(r, ERR_INTERNAL, "cannot read the stored events");
+		return;
+	}
+	ctlreq_subscribe(r);
+	ctlreq_reply(r, NULL);
+}
+
+void
+peer_ctl_stats(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct peer_msgs *pm = d->peer->msgs;
+	struct plink *l;
+	int links = 0;
+
+	TAILQ_FOREACH(l, &pm->links, entry)
+		links += l->state == L_READY;
+	ctlreq_reply(r, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}",
+	    "uptime", (json_int_t)(util_mono() - d->started),
+	    "sent", (json_int_t)pm->stats.sent,
+	    "received", (json_int_t)pm->stats.received,
+	    "delivered", (json_int_t)pm->stats.delivered,
+	    "pending", (json_int_t)pmsg_count(pm->ms, "pending"),
+	    "held", (json_int_t)pmsg_count(pm->ms, "held"),
+	    "retries", (json_int_t)pm->stats.retries,
+	    "duplicates", (json_int_t)pm->stats.duplicates,
+	    "connections_out", links, "connections_in", pm->nins));
+}

@@ -1,0 +1,629 @@
+/*
+ * Direct delivery between peers. Outgoing: one link per recipient, which
+ * finds the recipient's address (contact cache, else the gestor), opens
+ * a TLS connection, checks the recipient's key against the key the
+ * gestor published, says hello, and pipelines up to PM_WINDOW messages
+ * from the queue; acks mark them delivered. Incoming: a connection says
+ * hello with a username, its TLS key must be that user's, then its msg
+ * frames are stored and acknowledged.
+ *
+ * Group commit: every msg and ack frame read in one loop turn is
+ * collected and written in one transaction by a deferred event; acks go
+ * out only after that commit, so kill -9 at any point loses nothing
+ * acknowledged, and ids make redelivery harmless.
+ */
+#include <sys/queue.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <gnutls/crypto.h>
+
+#include "log.h"
+#include "peer_msg.h"
+#include "util.h"
+#include "valid.h"
+
+static void	link_connect(struct plink *);
+static void	link_failed(struct plink *, const char *why);
+static void	link_pump(struct plink *);
+static void	on_link_retry(evutil_socket_t, short, void *);
+static void	on_link_resolved(int, struct evutil_addrinfo *, void *);
+static void	on_link_ready(struct conn *, void *);
+static void	on_link_frame(struct conn *, json_t *, void *);
+static void	on_link_close(struct conn *, const char *, void *);
+static void	on_in_ready(struct conn *, void *);
+static void	on_in_frame(struct conn *, json_t *, void *);
+static void	on_in_close(struct conn *, const char *, void *);
+
+static const struct conn_cbs link_cbs = { on_link_ready, on_link_frame,
+    on_link_close };
+static const struct conn_cbs in_cbs = { on_in_ready, on_in_frame, on_in_close };
+
+static double
+jitter(void)
+{
+	uint32_t r;
+
+	gnutls_rnd(GNUTLS_RND_NONCE, &r, sizeof(r));
+	return 0.5 + 0.5 * (r / 4294967296.0);
+}
+
+static struct timeval
+tv_of(double s)
+{
+	struct timeval tv = { (time_t)s, (suseconds_t)((s - floor(s)) * 1e6) };
+
+	return tv;
+}
+
+static json_t *
+iso_ms(int64_t ms)
+{
+	char ts[32];
+
+	util_iso8601(ms / 1000, ts, sizeof(ts));
+	return json_string(ts);
+}
+
+/* ------------------------------------------------------------------ events */
+
+/* An event line from a stored event: {"event":type,"seq":n,...data}. */
+json_t *
+pm_event_line(int64_t seq, const char *type, const char *data)
+{
+	json_t *o = json_loads(data, 0, NULL), *ts;
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	json_object_set_new(o, "event", json_string(type));
+	json_object_set_new(o, "seq", json_integer(seq));
+	if (json_is_integer(ts = json_object_get(o, "ts")))
+		json_object_set_new(o, "ts", iso_ms(json_integer_value(ts)));
+	return o;
+}
+
+/* ------------------------------------------------------------------- links */
+
+static struct plink *
+link_find(struct peer_msgs *pm, const char *user, bool create)
+{
+	struct plink *l;
+
+	TAILQ_FOREACH(l, &pm->links, entry)
+		if (strcmp(l->user, user) == 0)
+			return l;
+	if (!create)
+		return NULL;
+	l = xcalloc(1, sizeof(*l));
+	l->pm = pm;
+	snprintf(l->user, sizeof(l->user), "%s", user);
+	l->retry = evtimer_new(pm->p->d->base, on_link_retry, l);
+	TAILQ_INSERT_TAIL(&pm->links, l, entry);
+	return l;
+}
+
+static void
+link_free(struct plink *l)
+{
+	if (l->dnsreq != NULL)
+		evdns_getaddrinfo_cancel(l->dnsreq);
+	if (l->c != NULL)
+		conn_abort(l->c);
+	event_free(l->retry);
+	TAILQ_REMOVE(&l->pm->links, l, entry);
+	free(l);
+}
+
+/* Start delivering to user now, unless a connection is already busy. */
+void
+pm_kick(struct peer_msgs *pm, const char *user, bool now)
+{
+	struct plink *l = link_find(pm, user, true);
+
+	if (l->state == L_READY) {
+		link_pump(l);
+		return;
+	}
+	if (l->state != L_IDLE)
+		return;
+	if (now) {
+		evtimer_del(l->retry);
+		l->attempts = 0;
+	} else if (evtimer_pending(l->retry, NULL))
+		return;
+	link_connect(l);
+}
+
+static void
+on_link_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct plink *l = arg;
+
+	if (l->state == L_IDLE)
+		link_connect(l);
+}
+
+static int
+count_one(const struct pmsg *m, void *arg)
+{
+	(*(int *)arg)++;
+	return -1;
+}
+
+static bool
+has_pending(struct plink *l)
+{
+	int n = 0;
+
+	pmsg_pending_for(l->pm->ms, l->user, 0, 1, count_one, &n);
+	return n > 0;
+}
+
+static void
+on_link_lookup(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	struct plink *l = arg;
+	struct peer *p = l->pm->p;
+
+	l->lookup_pending = false;
+	if (reply == NULL && code != NULL && strcmp(code, ERR_NO_SUCH_USER) == 0) {
+		struct pending_fail pf = { l->pm, "no such user" };
+
+		pmsg_pending_for(l->pm->ms, l->user, 0, 1000000, pm_fail_one, &pf);
+		return;
+	}
+	if (reply != NULL) {
+		peer_contact_update(p, l->user,
+		    json_string_value(json_object_get(reply, "fingerprint")),
+		    json_string_value(json_object_get(reply, "addr")),
+		    (int)json_integer_value(json_object_get(reply, "port")),
+		    json_integer_value(json_object_get(reply, "last_seen")));
+		pm_watch_contacts(l->pm);
+		l->known_online = json_is_true(json_object_get(reply, "online"));
+	}
+	l->looked_up = true;
+	link_connect(l);
+}
+
+/* Next step towards a connection: key and address, then TCP + TLS. */
+static void
+link_connect(struct plink *l)
+{
+	struct peer_msgs *pm = l->pm;
+	struct evutil_addrinfo hints;
+	struct pcontact c;
+	char port[16];
+	bool known = pstore_contact_get(pm->p->store, l->user, &c) == PSTORE_OK;
+
+	if (l->lookup_pending || !has_pending(l))
+		return;
+	if (known && c.verified && *c.prev_fingerprint != '\0') {
+		pmsg_hold(pm->ms, l->user, true);
+		log_warnx("peer_msg: holding messages to %s: their verified key "
+		    "changed; run 'p2pchatctl trust %s' after checking it", l->user,
+		    l->user);
+		return;
+	}
+	/* Ask the gestor first, once per attempt, when it can answer. */
+	if (!l->looked_up && *pm->p->user != '\0' &&
+	    pgestor_state(pm->p->pg) == PG_ONLINE) {
+		l->lookup_pending = true;
+		pgestor_request(pm->p->pg, json_pack("{s:s,s:s}", "t", "lookup",
+		    "user", l->user), true, on_link_lookup, l);
+		return;
+	}
+	l->looked_up = false;
+	if (!known || *c.fingerprint == '\0' || *c.addr == '\0' || c.port == 0) {
+		link_failed(l, "address unknown (gestor unreachable)");
+		return;
+	}
+	snprintf(l->fp, sizeof(l->fp), "%s", c.fingerprint);
+	snprintf(l->addr, sizeof(l->addr), "%s:%d", c.addr, c.port);
+	snprintf(port, sizeof(port), "%d", c.port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	l->state = L_RESOLVING;
+	l->dnsreq = evdns_getaddrinfo(pm->dns, c.addr, port, &hints,
+	    on_link_resolved, l);
+}
+
+static void
+on_link_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct plink *l = arg;
+	const struct config *cfg = l->pm->p->d->cfg;
+
+	l->dnsreq = NULL;
+	if (result == EVUTIL_EAI_CANCEL)
+		return;
+	if (result != 0 || res == NULL) {
+		l->state = L_IDLE;
+		link_failed(l, "cannot resolve the recipient's address");
+		return;
+	}
+	l->state = L_CONNECTING;
+	l->c = conn_connect(l->pm->p->d->base, l->pm->p->d->tls, res->ai_addr,
+	    (socklen_t)res->ai_addrlen, (size_t)cfg->max_frame_bytes,
+	    cfg->handshake_timeout, &link_cbs, l);
+	evutil_freeaddrinfo(res);
+	if (l->c == NULL) {
+		l->state = L_IDLE;
+		link_failed(l, "cannot connect");
+	}
+}
+
+/* Note a failed attempt and try again after a backoff with jitter. */
+static void
+link_failed(struct plink *l, const char *why)
+{
+	const struct config *cfg = l->pm->p->d->cfg;
+	double delay;
+	struct timeval tv;
+
+	l->attempts++;
+	delay = fmin(cfg->retry_max, cfg->retry_initial *
+	    pow(2, fmin(l->attempts - 1, 30))) * jitter();
+	delay = fmax(delay, 0.01);
+	snprintf(l->reason, sizeof(l->reason), "%s", why);
+	log_info("peer_msg: %s: %s; retry %d in %.1f s", l->user, why,
+	    l->attempts, delay);
+	pmsg_pending_note(l->pm->ms, l->user, l->attempts,
+	    util_now_ms() + (int64_t)(delay * 1000), why);
+	l->pm->stats.retries++;
+	tv = tv_of(delay);
+	evtimer_add(l->retry, &tv);
+}
+
+static void
+on_link_ready(struct conn *c, void *arg)
+{
+	struct plink *l = arg;
+	const char *fp = conn_peer_fingerprint(c);
+	char why[256];
+	json_t *hello;
+
+	if (strcmp(fp, l->fp) != 0) {
+		snprintf(why, sizeof(why), "the daemon at %s has key %s, not %s's "
+		    "key %s; refusing it", l->addr, fp, l->user, l->fp);
+		log_warnx("peer_msg: %s", why);
+		conn_close(c);
+		l->c = NULL;
+		l->state = L_IDLE;
+		link_failed(l, "key mismatch at the last known address");
+		return;
+	}
+	hello = json_pack("{s:s,s:i,s:s}", "t", "hello", "v", P2P_PROTO_VERSION,
+	    "user", l->pm->p->user);
+	conn_send(c, hello);
+	json_decref(hello);
+	l->state = L_HELLO;
+}
+
+/* Fill the window with queued messages not yet sent on this connection. */
+static int
+send_one(const struct pmsg *m, void *arg)
+{
+	struct plink *l = arg;
+	json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s%}", "t", "msg", "id", m->id,
+	    "from", l->pm->p->user, "to", l->user, "ts", (json_int_t)m->ts_sent,
+	    "body", m->body, m->body_len);
+
+	conn_send(l->c, f);
+	json_decref(f);
+	l->sent_upto = m->seq;
+	l->inflight++;
+	return 0;
+}
+
+static void
+link_pump(struct plink *l)
+{
+	if (l->state != L_READY || l->inflight >= PM_WINDOW)
+		return;
+	pmsg_pending_for(l->pm->ms, l->user, l->sent_upto, PM_WINDOW - l->inflight,
+	    send_one, l);
+}
+
+static void
+on_link_frame(struct conn *c, json_t *frame, void *arg)
+{
+	struct plink *l = arg;
+	struct wire_msg m;
+	const char *code;
+	char err[256];
+
+	if (wire_parse(frame, &m, 0, &code, err, sizeof(err)) == -1) {
+		log_warnx("peer_msg: %s sent a bad frame: %s", l->user, err);
+		return;
+	}
+	if (m.type == W_HELLO && l->state == L_HELLO &&
+	    strcmp(m.u.hello.user, l->user) == 0) {
+		l->state = L_READY;
+		l->attempts = 0;
+		*l->reason = '\0';
+		log_info("peer_msg: connected to %s at %s", l->user, l->addr);
+		link_pump(l);
+	} else if (m.type == W_ACK && l->state == L_READY) {
+		pm_ack(l->pm, l, m.u.ack.id);
+	} else if (m.type == W_ERROR) {
+		log_warnx("peer_msg: %s refused: %s: %s", l->user, m.u.error.code,
+		    m.u.error.message);
+		snprintf(l->reason, sizeof(l->reason), "refused: %s", m.u.error.code);
+	} else
+		log_warnx("peer_msg: unexpected '%s' from %s", wire_type_name(m.type),
+		    l->user);
+}
+
+static void
+on_link_close(struct conn *c, const char *reason, void *arg)
+{
+	struct plink *l = arg;
+	char why[600];
+
+	l->c = NULL;
+	l->state = L_IDLE;
+	l->inflight = 0;
+	l->sent_upto = 0;
+	snprintf(why, sizeof(why), "%s%s%s", *l->reason ? l->reason : "",
+	    *l->reason ? "; " : "", reason);
+	if (has_pending(l))
+		link_failed(l, why);
+}
+
+/* --------------------------------------------------------------- incoming */
+
+void
+peer_msgs_accept(struct peer *p, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct peer_msgs *pm = p->msgs;
+	const struct config *cfg = p->d->cfg;
+	struct pin *in;
+
+	if (pm->nins >= cfg->max_connections) {
+		log_warnx("peer_msg: refusing connection: max_connections (%ld)",
+		    cfg->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	in = xcalloc(1, sizeof(*in));
+	in->pm = pm;
+	in->refs = 1;
+	in->c = conn_accept(p->d->base, p->d->tls, fd, sa, salen,
+	    (size_t)cfg->max_frame_bytes, cfg->handshake_timeout, &in_cbs, in);
+	if (in->c == NULL) {
+		free(in);
+		return;
+	}
+	snprintf(in->addr, sizeof(in->addr), "%s", conn_peer_addr(in->c));
+	TAILQ_INSERT_TAIL(&pm->ins, in, entry);
+	pm->nins++;
+}
+
+void
+pm_pin_unref(struct pin *in)
+{
+	if (--in->refs > 0)
+		return;
+	free(in);
+}
+
+static void
+in_drop(struct pin *in, const char *code, const char *why)
+{
+	struct peer_msgs *pm = in->pm;
+
+	log_warnx("peer_msg: closing %s (%s): %s", in->addr,
+	    *in->user ? in->user : "no hello", why);
+	if (in->c != NULL) {
+		if (code != NULL)
+			conn_send_error(in->c, code, why);
+		conn_close(in->c);
+		in->c = NULL;
+		TAILQ_REMOVE(&pm->ins, in, entry);
+		pm->nins--;
+		pm_pin_unref(in);
+	}
+}
+
+static void
+on_in_ready(struct conn *c, void *arg)
+{
+	struct pin *in = arg;
+
+	snprintf(in->fp, sizeof(in->fp), "%s", conn_peer_fingerprint(c));
+}
+
+static void
+in_accept_hello(struct pin *in)
+{
+	json_t *hello = json_pack("{s:s,s:i,s:s}", "t", "hello", "v",
+	    P2P_PROTO_VERSION, "user", in->pm->p->user);
+
+	in->state = IN_READY;
+	conn_send(in->c, hello);
+	json_decref(hello);
+	log_info("peer_msg: %s connected from %s", in->user, in->addr);
+}
+
+static void
+on_in_lookup(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	struct pin *in = arg;
+	const char *fp = json_string_value(json_object_get(reply, "fingerprint"));
+	char why[300];
+
+	if (in->c == NULL) {
+		pm_pin_unref(in);
+		return;
+	}
+	conn_pause(in->c, false);
+	if (reply == NULL) {
+		snprintf(why, sizeof(why), "cannot check the key of %s: %s", in->user,
+		    msg);
+		in_drop(in, code, why);
+	} else if (fp == NULL || strcmp(fp, in->fp) != 0) {
+		snprintf(why, sizeof(why), "claims to be %s but its key %s is not "
+		    "the key the gestor published for %s", in->user, in->fp, in->user);
+		in_drop(in, ERR_KEY_MISMATCH, why);
+	} else {
+		peer_contact_update(in->pm->p, in->user, fp,
+		    json_string_value(json_object_get(reply, "addr")),
+		    (int)json_integer_value(json_object_get(reply, "port")),
+		    json_integer_value(json_object_get(reply, "last_seen")));
+		in_accept_hello(in);
+	}
+	pm_pin_unref(in);
+}
+
+/* A hello: the TLS key must be the claimed user's pinned or published key. */
+static void
+in_hello(struct pin *in, struct wire_msg *m)
+{
+	struct peer *p = in->pm->p;
+	struct pcontact c;
+
+	snprintf(in->user, sizeof(in->user), "%s", m->u.hello.user);
+	if (*p->user == '\0') {
+		in_drop(in, ERR_NOT_LOGGED_IN, "this daemon has no account");
+		return;
+	}
+	if (strcmp(in->user, p->user) == 0) {
+		in_drop(in, ERR_KEY_MISMATCH, "a peer cannot claim our own name");
+		return;
+	}
+	if (pstore_contact_get(p->store, in->user, &c) == PSTORE_OK &&
+	    strcmp(c.fingerprint, in->fp) == 0) {
+		in_accept_hello(in);
+		return;
+	}
+	in->state = IN_VERIFYING;
+	in->refs++;
+	conn_pause(in->c, true);
+	pgestor_request(p->pg, json_pack("{s:s,s:s}", "t", "lookup", "user",
+	    in->user), true, on_in_lookup, in);
+}
+
+static void
+on_in_frame(struct conn *c, json_t *frame, void *arg)
+{
+	struct pin *in = arg;
+	struct peer_msgs *pm = in->pm;
+	struct wire_msg m;
+	const char *code;
+	char err[256];
+
+	if (wire_parse(frame, &m, (size_t)pm->p->d->cfg->max_message_bytes, &code,
+	    err, sizeof(err)) == -1) {
+		log_warnx("peer_msg: %s: %s: %s", in->addr, code, err);
+		conn_send_error(c, code, err);
+		return;
+	}
+	if (in->state == IN_HELLO && m.type == W_HELLO)
+		in_hello(in, &m);
+	else if (in->state == IN_READY && m.type == W_MSG) {
+		if (strcmp(m.u.msg.from, in->user) != 0 ||
+		    strcmp(m.u.msg.to, pm->p->user) != 0) {
+			in_drop(in, ERR_BAD_FRAME, "message not from this connection's "
+			    "user or not for this daemon's user");
+			return;
+		}
+		pm_receive(pm, in, &m);
+	} else if (m.type == W_ERROR)
+		log_warnx("peer_msg: %s says %s: %s", in->addr, m.u.error.code,
+		    m.u.error.message);
+	else
+		in_drop(in, ERR_UNKNOWN_TYPE, "unexpected frame");
+}
+
+static void
+on_in_close(struct conn *c, const char *reason, void *arg)
+{
+	struct pin *in = arg;
+
+	log_debug("peer_msg: %s (%s) closed: %s", in->addr,
+	    *in->user ? in->user : "no hello", reason);
+	in->c = NULL;
+	TAILQ_REMOVE(&in->pm->ins, in, entry);
+	in->pm->nins--;
+	pm_pin_unref(in);
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+int
+peer_msgs_start(struct peer *p, char **cause)
+{
+	struct peer_msgs *pm = xcalloc(1, sizeof(*pm));
+
+	pm->p = p;
+	p->msgs = pm;
+	TAILQ_INIT(&pm->links);
+	TAILQ_INIT(&pm->ins);
+	TAILQ_INIT(&pm->waiters);
+	if ((pm->ms = pmsg_open(p->store, cause)) == NULL)
+		return -1;
+	pm->dns = evdns_base_new(p->d->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	pm->flush_ev = event_new(p->d->base, -1, 0, on_flush, pm);
+	if (pm->dns == NULL || pm->flush_ev == NULL)
+		fatalx("%s: out of memory", __func__);
+	evdns_base_load_hosts(pm->dns, "/etc/hosts");
+	pm_kick_all(pm);
+	return 0;
+}
+
+void
+peer_msgs_stop(struct peer *p)
+{
+	struct peer_msgs *pm = p->msgs;
+	struct plink *l;
+	struct pin *in;
+
+	if (pm == NULL)
+		return;
+	if (evtimer_pending(pm->flush_ev, NULL) || pm->nrx > 0 || pm->nacks > 0)
+		on_flush(-1, 0, pm);	/* finish the transaction in flight */
+	TAILQ_FOREACH(l, &pm->links, entry) {
+		evtimer_del(l->retry);
+		if (l->c != NULL) {
+			conn_close(l->c);
+			l->c = NULL;
+			l->state = L_IDLE;
+		}
+	}
+	while ((in = TAILQ_FIRST(&pm->ins)) != NULL) {
+		conn_close(in->c);
+		in->c = NULL;
+		TAILQ_REMOVE(&pm->ins, in, entry);
+		pm->nins--;
+		pm_pin_unref(in);
+	}
+	pm_waiters_fail(pm);
+}
+
+void
+peer_msgs_free(struct peer *p)
+{
+	struct peer_msgs *pm = p->msgs;
+	struct plink *l;
+
+	if (pm == NULL)
+		return;
+	peer_msgs_stop(p);
+	while ((l = TAILQ_FIRST(&pm->links)) != NULL)
+		link_free(l);
+	event_free(pm->flush_ev);
+	evdns_base_free(pm->dns, 1);
+	pmsg_close(pm->ms);
+	free(pm->rx);
+	free(pm->acks);
+	free(pm);
+	p->msgs = NULL;
+}

@@ -1,0 +1,117 @@
+/*
+ * Internals of peer messaging, shared by peer_msg.c (connections),
+ * peer_queue.c (group commit, acks, waiters) and peer_ctl.c (control
+ * commands for messages).
+ */
+#ifndef P2P_PEER_MSG_H
+#define P2P_PEER_MSG_H
+
+#include <sys/queue.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "peer_int.h"
+#include "pstore_msg.h"
+
+#define PM_WINDOW	256	/* unacknowledged messages per connection */
+
+enum link_state { L_IDLE, L_RESOLVING, L_CONNECTING, L_HELLO, L_READY };
+
+/* Outgoing link to one recipient. */
+struct plink {
+	TAILQ_ENTRY(plink)	 entry;
+	struct peer_msgs	*pm;
+	char			 user[P2P_USERNAME_MAX + 1];
+	enum link_state		 state;
+	struct conn		*c;
+	struct evdns_getaddrinfo_request *dnsreq;
+	char			 fp[P2P_FP_LEN + 1];	/* expected key */
+	char			 addr[80];
+	int64_t			 sent_upto;	/* last seq sent on c */
+	int			 inflight;
+	int			 attempts;
+	bool			 lookup_pending, looked_up, known_online;
+	char			 reason[256];
+	struct event		*retry;
+};
+
+enum in_state { IN_HELLO, IN_VERIFYING, IN_READY };
+
+/* Incoming connection from another peer. */
+struct pin {
+	TAILQ_ENTRY(pin)	 entry;
+	struct peer_msgs	*pm;
+	struct conn		*c;		/* NULL once closed */
+	int			 refs;
+	enum in_state		 state;
+	char			 user[P2P_USERNAME_MAX + 1];
+	char			 fp[P2P_FP_LEN + 1];
+	char			 addr[64];
+};
+
+/* A received message waiting for the group commit. */
+struct rx {
+	struct pin	*in;
+	json_t		*frame;		/* keeps the strings in m alive */
+	struct pmsg	 m;
+};
+
+struct ackq {
+	char	 user[P2P_USERNAME_MAX + 1];
+	char	 id[P2P_MSGID_HEX + 1];
+};
+
+/* A control request waiting for messages to be delivered. */
+struct waiter {
+	TAILQ_ENTRY(waiter)	 entry;
+	struct peer_msgs	*pm;
+	struct ctlreq		*r;
+	json_t			*ids;		/* still waiting for */
+	json_t			*all;		/* every id asked for */
+	struct event		*timer;
+	bool			 send;		/* send --wait: reply {id,state} */
+};
+
+struct pm_stats {
+	unsigned long	 sent, received, delivered, retries, duplicates;
+};
+
+struct peer_msgs {
+	struct peer		*p;
+	struct pmsg_store	*ms;
+	struct evdns_base	*dns;
+	TAILQ_HEAD(, plink)	 links;
+	TAILQ_HEAD(, pin)	 ins;
+	int			 nins;
+	TAILQ_HEAD(, waiter)	 waiters;
+	struct event		*flush_ev;
+	struct rx		*rx;
+	size_t			 nrx, rxcap;
+	struct ackq		*acks;
+	size_t			 nacks, ackcap;
+	struct pm_stats		 stats;
+};
+
+struct pending_fail {
+	struct peer_msgs	*pm;
+	const char		*why;
+};
+
+/* peer_msg.c */
+void	 pm_kick(struct peer_msgs *, const char *user, bool now);
+void	 pm_pin_unref(struct pin *);
+json_t	*pm_event_line(int64_t seq, const char *type, const char *data);
+
+/* peer_queue.c */
+void	 pm_receive(struct peer_msgs *, struct pin *, const struct wire_msg *);
+void	 pm_ack(struct peer_msgs *, struct plink *, const char *id);
+void	 pm_kick_all(struct peer_msgs *);
+void	 pm_watch_contacts(struct peer_msgs *);
+int	 pm_fail_one(const struct pmsg *, void *);
+void	 pm_waiter_add(struct peer_msgs *, struct ctlreq *, json_t *ids,
+	    double timeout, bool send);
+void	 pm_waiters_fail(struct peer_msgs *);
+void	 on_flush(evutil_socket_t, short, void *);
+
+#endif

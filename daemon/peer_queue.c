@@ -1,0 +1,391 @@
+/*
+ * The delivery queue's bookkeeping: the group commit of everything read
+ * in one loop turn (received messages and acks), the acks sent after it,
+ * the events it produces, the requests waiting for deliveries, and the
+ * reactions to presence.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "peer_msg.h"
+#include "util.h"
+
+static void
+schedule_flush(struct peer_msgs *pm)
+{
+	/* Runs after every other callback of this loop turn. */
+	event_active(pm->flush_ev, EV_TIMEOUT, 0);
+}
+
+void
+pm_receive(struct peer_msgs *pm, struct pin *in, const struct wire_msg *w)
+{
+	struct rx *rx;
+
+	if (pm->nrx == pm->rxcap) {
+		pm->rxcap = pm->rxcap ? pm->rxcap * 2 : 64;
+		pm->rx = realloc(pm->rx, pm->rxcap * sizeof(*pm->rx));
+		if (pm->rx == NULL)
+			fatalx("%s: out of memory", __func__);
+	}
+	rx = &pm->rx[pm->nrx++];
+	memset(rx, 0, sizeof(*rx));
+	rx->in = in;
+	in->refs++;
+	rx->frame = json_incref(w->frame);
+	snprintf(rx->m.id, sizeof(rx->m.id), "%s", w->u.msg.id);
+	snprintf(rx->m.peer, sizeof(rx->m.peer), "%s", w->u.msg.from);
+	rx->m.body = w->u.msg.body;
+	rx->m.body_len = w->u.msg.body_len;
+	rx->m.ts_sent = w->u.msg.ts;
+	rx->m.ts_received = util_now_ms();
+	schedule_flush(pm);
+}
+
+void
+pm_ack(struct peer_msgs *pm, struct plink *l, const char *id)
+{
+	struct ackq *a;
+
+	if (l->inflight > 0)
+		l->inflight--;
+	if (pm->nacks == pm->ackcap) {
+		pm->ackcap = pm->ackcap ? pm->ackcap * 2 : 64;
+		pm->acks = realloc(pm->acks, pm->ackcap * sizeof(*pm->acks));
+		if (pm->acks == NULL)
+			fatalx("%s: out of memory", __func__);
+	}
+	a = &pm->acks[pm->nacks++];
+	snprintf(a->user, sizeof(a->user), "%s", l->user);
+	snprintf(a->id, sizeof(a->id), "%s", id);
+	schedule_flush(pm);
+}
+
+/* Store every received message and every ack in one transaction. */
+static int
+commit_batch(struct peer_msgs *pm, int64_t *seqs, int64_t *dseqs)
+{
+	int64_t now = util_now_ms();
+	enum pstore_rc rc;
+	size_t i;
+
+	if (pstore_begin(pm->p->store) != PSTORE_OK)
+		return -1;
+	for (i = 0; i < pm->nrx; i++) {
+		rc = pmsg_receive(pm->ms, &pm->rx[i].m, &seqs[i]);
+		if (rc == PSTORE_ERR)
+			goto fail;
+		if (rc == PSTORE_EXISTS) {
+			seqs[i] = 0;
+			pm->stats.duplicates++;
+		}
+	}
+	for (i = 0; i < pm->nacks; i++) {
+		rc = pmsg_delivered(pm->ms, pm->acks[i].id, pm->acks[i].user, now,
+		    &dseqs[i]);
+		if (rc == PSTORE_ERR)
+			goto fail;
+		if (rc == PSTORE_NOTFOUND)
+			dseqs[i] = 0;
+	}
+	if (pstore_commit(pm->p->store) == PSTORE_OK)
+		return 0;
+fail:
+	pstore_rollback(pm->p->store);
+	return -1;
+}
+
+static void
+waiters_delivered(struct peer_msgs *pm, const char *id);
+
+static json_t *
+iso_ms(int64_t ms)
+{
+	char ts[32];
+
+	util_iso8601(ms / 1000, ts, sizeof(ts));
+	return json_string(ts);
+}
+
+/* The same line watch --since replays from the store. */
+static void
+emit_message(struct peer_msgs *pm, const struct rx *rx, int64_t seq)
+{
+	json_t *ev = json_pack("{s:s,s:I,s:s,s:s,s:o,s:s%}", "event", "message",
+	    "seq", (json_int_t)seq, "from", rx->m.peer, "id", rx->m.id,
+	    "ts", iso_ms(rx->m.ts_sent), "text", rx->m.body, rx->m.body_len);
+
+	peer_event(pm->p, ev);
+	json_decref(ev);
+}
+
+static void
+emit_delivered(struct peer_msgs *pm, const struct ackq *a, int64_t seq,
+    int64_t now)
+{
+	json_t *ev = json_pack("{s:s,s:I,s:s,s:s,s:o}", "event", "delivered",
+	    "seq", (json_int_t)seq, "user", a->user, "id", a->id, "ts",
+	    iso_ms(now));
+
+	peer_event(pm->p, ev);
+	json_decref(ev);
+}
+
+/* After the commit: acks out, events to subscribers, waiters, windows. */
+static void
+after_commit(struct peer_msgs *pm, const int64_t *seqs, const int64_t *dseqs)
+{
+	int64_t now = util_now_ms();
+	struct plink *l;
+	json_t *ack;
+	size_t i;
+
+	for (i = 0; i < pm->nrx; i++) {
+		struct rx *rx = &pm->rx[i];
+
+		if (rx->in->c != NULL) {
+			ack = json_pack("{s:s,s:s}", "t", "ack", "id", rx->m.id);
+			conn_send(rx->in->c, ack);
+			json_decref(ack);
+		}
+		if (seqs[i] == 0)
+			continue;
+		pm->stats.received++;
+		emit_message(pm, rx, seqs[i]);
+	}
+	for (i = 0; i < pm->nacks; i++) {
+		if (dseqs[i] == 0)
+			continue;
+		pm->stats.delivered++;
+		emit_delivered(pm, &pm->acks[i], dseqs[i], now);
+		waiters_delivered(pm, pm->acks[i].id);
+	}
+	TAILQ_FOREACH(l, &pm->links, entry)
+		if (l->state == L_READY)
+			pm_kick(pm, l->user, false);
+}
+
+void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_msgs *pm = arg;
+	int64_t *seqs, *dseqs;
+	size_t i;
+
+	if (pm->nrx == 0 && pm->nacks == 0)
+		return;
+	seqs = xcalloc(pm->nrx + 1, sizeof(*seqs));
+	dseqs = xcalloc(pm->nacks + 1, sizeof(*dseqs));
+	if (commit_batch(pm, seqs, dseqs) == 0)
+		after_commit(pm, seqs, dseqs);
+	else
+		log_error("peer_queue: cannot commit %zu messages and %zu acks; "
+		    "nothing acknowledged, the senders will retry", pm->nrx,
+		    pm->nacks);
+	for (i = 0; i < pm->nrx; i++) {
+		json_decref(pm->rx[i].frame);
+		pm_pin_unref(pm->rx[i].in);
+	}
+	pm->nrx = 0;
+	pm->nacks = 0;
+	free(seqs);
+	free(dseqs);
+}
+
+/* ------------------------------------------------------------------ kicks */
+
+static int
+kick_one(const char *user, void *arg)
+{
+	pm_kick(arg, user, false);
+	return 0;
+}
+
+void
+pm_kick_all(struct peer_msgs *pm)
+{
+	pmsg_pending_peers(pm->ms, kick_one, pm);
+}
+
+int
+pm_fail_one(const struct pmsg *m, void *arg)
+{
+	struct pending_fail *pf = arg;
+
+	pmsg_failed(pf->pm->ms, m->id, pf->why);
+	return 0;
+}
+
+static int
+add_contact(const struct pcontact *c, void *arg)
+{
+	json_array_append_new(arg, json_string(c->name));
+	return json_array_size(arg) < WIRE_MAX_WATCH ? 0 : -1;
+}
+
+/* Subscribe to the presence of every contact. */
+void
+pm_watch_contacts(struct peer_msgs *pm)
+{
+	json_t *users = json_array();
+
+	pstore_contact_foreach(pm->p->store, add_contact, users);
+	pgestor_watch(pm->p->pg, users);
+	json_decref(users);
+}
+
+void
+peer_msgs_online(struct peer *p)
+{
+	struct plink *l;
+
+	pm_watch_contacts(p->msgs);
+	/* A fresh lookup for every link that waits. */
+	TAILQ_FOREACH(l, &p->msgs->links, entry)
+		l->looked_up = false;
+	pm_kick_all(p->msgs);
+}
+
+void
+peer_msgs_presence(struct peer *p, const struct w_presence *pr)
+{
+	struct plink *l = NULL;
+
+	TAILQ_FOREACH(l, &p->msgs->links, entry)
+		if (strcmp(l->user, pr->user) == 0)
+			break;
+	if (l == NULL || !pr->online)
+		return;
+	/* Back online, maybe elsewhere: retry now with the new address. */
+	l->looked_up = true;
+	if (l->state != L_READY)
+		pm_kick(p->msgs, pr->user, true);
+}
+
+long
+peer_msgs_pending_count(struct peer *p)
+{
+	return pmsg_count(p->msgs->ms, "pending") + pmsg_count(p->msgs->ms, "held");
+}
+
+/* ---------------------------------------------------------------- waiters */
+
+static void
+waiter_free(struct waiter *w)
+{
+	TAILQ_REMOVE(&w->pm->waiters, w, entry);
+	event_free(w->timer);
+	json_decref(w->ids);
+	json_decref(w->all);
+	free(w);
+}
+
+static json_t *
+states_of(struct peer_msgs *pm, json_t *ids)
+{
+	json_t *items = json_array(), *id;
+	struct pmsg m;
+	size_t i;
+
+	json_array_foreach(ids, i, id) {
+		const char *state = pmsg_get(pm->ms, json_string_value(id), &m,
+		    NULL) == PSTORE_OK ? m.state : "unknown";
+
+		json_array_append_new(items, json_pack("{s:O,s:s}", "id", id,
+		    "state", state));
+	}
+	return items;
+}
+
+static void
+waiter_done(struct waiter *w)
+{
+	json_t *items = states_of(w->pm, w->all);
+
+	if (w->send)
+		ctlreq_reply(w->r, json_deep_copy(json_array_get(items, 0)));
+	else
+		ctlreq_reply(w->r, json_pack("{s:O}", "items", items));
+	json_decref(items);
+	waiter_free(w);
+}
+
+static void
+on_waiter_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct waiter *w = arg;
+	char *list = json_dumps(w->ids, JSON_COMPACT);
+
+	ctlreq_error(w->r, ERR_TIMEOUT, "still pending: %s",
+	    list != NULL ? list : "?");
+	free(list);
+	waiter_free(w);
+}
+
+static void
+waiters_delivered(struct peer_msgs *pm, const char *id)
+{
+	struct waiter *w, *next;
+	json_t *v;
+	size_t i;
+
+	for (w = TAILQ_FIRST(&pm->waiters); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		json_array_foreach(w->ids, i, v) {
+			if (strcmp(json_string_value(v), id) == 0) {
+				json_array_remove(w->ids, i);
+				break;
+			}
+		}
+		if (json_array_size(w->ids) == 0)
+			waiter_done(w);
+	}
+}
+
+/*
+ * Reply once every id in ids (borrowed) is delivered, or with a timeout
+ * error after timeout seconds (0: no limit).
+ */
+void
+pm_waiter_add(struct peer_msgs *pm, struct ctlreq *r, json_t *ids,
+    double timeout, bool send)
+{
+	struct waiter *w = xcalloc(1, sizeof(*w));
+	struct timeval tv = { (time_t)timeout,
+	    (suseconds_t)((timeout - floor(timeout)) * 1e6) };
+	struct pmsg m;
+	json_t *v;
+	size_t i;
+
+	w->pm = pm;
+	w->r = r;
+	w->send = send;
+	w->all = json_deep_copy(ids);
+	w->ids = json_array();
+	json_array_foreach(ids, i, v)
+		if (pmsg_get(pm->ms, json_string_value(v), &m, NULL) != PSTORE_OK ||
+		    strcmp(m.state, "delivered") != 0)
+			json_array_append(w->ids, v);
+	w->timer = evtimer_new(pm->p->d->base, on_waiter_timeout, w);
+	TAILQ_INSERT_TAIL(&pm->waiters, w, entry);
+	if (json_array_size(w->ids) == 0) {
+		waiter_done(w);
+		return;
+	}
+	if (timeout > 0)
+		evtimer_add(w->timer, &tv);
+}
+
+void
+pm_waiters_fail(struct peer_msgs *pm)
+{
+	struct waiter *w;
+
+	while ((w = TAILQ_FIRST(&pm->waiters)) != NULL) {
+		ctlreq_error(w->r, ERR_TIMEOUT, "the daemon is shutting down");
+		waiter_free(w);
+	}
+}
