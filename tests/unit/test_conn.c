@@ -1,0 +1,763 @@
+/*
+ * Unit tests for the TLS connection glue (daemon/conn.c) on 127.0.0.1:
+ * mutual authentication, frames both ways, limits, timeouts, refusal of
+ * TLS 1.2, a foreign ALPN and a client without a certificate, and closing
+ * from inside callbacks. Raw GnuTLS clients run in a thread so that the
+ * event loop keeps serving the conn under test.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <event2/event.h>
+#include <gnutls/gnutls.h>
+#include <jansson.h>
+
+#include "conn.h"
+#include "identity.h"
+#include "log.h"
+#include "util.h"
+
+#define MIB		(1024 * 1024)
+
+struct side {
+	struct conn	*c;
+	bool		 ready;
+	bool		 closed;
+	char		 reason[256];
+	int		 nframes;
+	int		 next;		/* expected "n" */
+	bool		 out_of_order;
+	size_t		 bodylen;	/* of the last "body" */
+	bool		 body_bad;
+	char		 last_t[32];
+	char		 last_code[32];
+	/* behaviour */
+	size_t		 max_frame;
+	double		 timeout;
+	int		 send_on_ready;	/* numbered frames sent at ready */
+	bool		 close_on_ready;
+	int		 close_at;	/* conn_close after this many frames */
+	int		 abort_at;	/* conn_abort after this many frames */
+	struct side	*other;		/* ... and close this side's conn */
+	int		 pause_at;	/* pause after this many frames */
+	bool		 paused;
+	bool		 frame_while_paused;
+};
+
+struct rawcli {
+	const char	*prio;
+	const char	*alpn;		/* NULL: offer none */
+	bool		 cert;
+	const void	*payload;	/* written after the handshake */
+	size_t		 paylen;
+	int		 hs;		/* handshake result */
+	int		 rc;		/* last record_recv result */
+	char		 buf[4096];
+	size_t		 got;
+	int		 done;
+	int		 wake[2];	/* pipe: tells the loop it is done */
+};
+
+static struct event_base *base;
+static struct identity	*id_srv, *id_cli;
+static struct tlsctx	*ctx_srv, *ctx_cli;
+static struct event	*lev, *safety, *resume_ev;
+static int		 lfd = -1, port;
+static bool		 timed_out;
+static char		 dir_srv[64], dir_cli[64];
+static struct side	 srv, cli;
+
+static void	on_ready(struct conn *, void *);
+static void	on_frame(struct conn *, json_t *, void *);
+static void	on_close(struct conn *, const char *, void *);
+
+static const struct conn_cbs cbs = { on_ready, on_frame, on_close };
+
+/* Run the loop until cond holds, failing the test after secs. */
+#define RUN_UNTIL(cond, secs) do {					\
+	struct timeval tv_ = { (secs), 0 };				\
+	timed_out = false;						\
+	evtimer_add(safety, &tv_);					\
+	while (!(cond) && !timed_out)					\
+		event_base_loop(base, EVLOOP_ONCE);			\
+	evtimer_del(safety);						\
+	ck_assert_msg((cond), "timed out waiting for: %s", #cond);	\
+} while (0)
+
+/* ------------------------------------------------------------- helpers */
+
+static void
+send_numbered(struct conn *c, int count)
+{
+	json_t *f;
+	int i;
+
+	for (i = 0; i < count; i++) {
+		f = json_pack("{s:s, s:i}", "t", "n", "n", i);
+		ck_assert_int_eq(conn_send(c, f), 0);
+		json_decref(f);
+	}
+}
+
+static void
+send_body(struct conn *c, size_t len)
+{
+	json_t *f;
+	char *s = malloc(len + 1);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		s[i] = 'a' + i % 26;
+	s[len] = '\0';
+	f = json_pack("{s:s, s:s}", "t", "big", "body", s);
+	ck_assert_int_eq(conn_send(c, f), 0);
+	json_decref(f);
+	free(s);
+}
+
+static void
+check_body(struct side *sd, json_t *f)
+{
+	const char *s = json_string_value(json_object_get(f, "body"));
+	size_t i;
+
+	if (s == NULL)
+		return;
+	sd->bodylen = json_string_length(json_object_get(f, "body"));
+	for (i = 0; i < sd->bodylen; i++)
+		if (s[i] != (char)('a' + i % 26))
+			sd->body_bad = true;
+}
+
+static void
+on_ready(struct conn *c, void *arg)
+{
+	struct side *sd = arg;
+
+	sd->ready = true;
+	if (sd->send_on_ready > 0)
+		send_numbered(c, sd->send_on_ready);
+	if (sd->close_on_ready) {
+		conn_close(c);
+		sd->c = NULL;
+	}
+}
+
+static void
+on_frame(struct conn *c, json_t *f, void *arg)
+{
+	struct side *sd = arg;
+	json_t *n = json_object_get(f, "n");
+	const char *code;
+
+	if (sd->paused)
+		sd->frame_while_paused = true;
+	sd->nframes++;
+	snprintf(sd->last_t, sizeof(sd->last_t), "%s",
+	    json_string_value(json_object_get(f, "t")));
+	if ((code = json_string_value(json_object_get(f, "code"))) != NULL)
+		snprintf(sd->last_code, sizeof(sd->last_code), "%s", code);
+	if (json_is_integer(n) && json_integer_value(n) != sd->next++)
+		sd->out_of_order = true;
+	check_body(sd, f);
+
+	if (sd->close_at > 0 && sd->nframes == sd->close_at) {
+		conn_close(c);
+		conn_close(c);		/* twice is harmless */
+		ck_assert_int_eq(conn_send(c, f), -1);
+		sd->c = NULL;
+	}
+	if (sd->abort_at > 0 && sd->nframes == sd->abort_at) {
+		if (sd->other != NULL) {
+			conn_close(sd->other->c);
+			sd->other->c = NULL;
+		}
+		conn_abort(c);
+		sd->c = NULL;
+	}
+	if (sd->pause_at > 0 && sd->nframes == sd->pause_at) {
+		struct timeval tv = { 0, 100000 };
+
+		conn_pause(c, true);
+		sd->paused = true;
+		evtimer_add(resume_ev, &tv);
+	}
+}
+
+static void
+on_close(struct conn *c, const char *reason, void *arg)
+{
+	struct side *sd = arg;
+
+	(void)c;
+	ck_assert_msg(!sd->closed, "on_close twice");
+	sd->closed = true;
+	sd->c = NULL;
+	snprintf(sd->reason, sizeof(sd->reason), "%s", reason);
+}
+
+static void
+resume_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	srv.paused = false;
+	if (srv.c != NULL)
+		conn_pause(srv.c, false);
+}
+
+static void
+safety_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	timed_out = true;
+}
+
+static void
+accept_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int s;
+
+	(void)ev;
+	(void)arg;
+	if ((s = accept(fd, (struct sockaddr *)&ss, &len)) == -1)
+		return;
+	ck_assert_ptr_null(srv.c);
+	srv.c = conn_accept(base, ctx_srv, s, (struct sockaddr *)&ss, len,
+	    srv.max_frame, srv.timeout, &cbs, &srv);
+	ck_assert_ptr_nonnull(srv.c);
+}
+
+static struct sockaddr_in
+loopback(int p)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(p);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sin;
+}
+
+static void
+client_connect(void)
+{
+	struct sockaddr_in sin = loopback(port);
+
+	cli.c = conn_connect(base, ctx_cli, (struct sockaddr *)&sin,
+	    sizeof(sin), cli.max_frame, cli.timeout, &cbs, &cli);
+	ck_assert_ptr_nonnull(cli.c);
+}
+
+static void
+rm_dir(const char *dir)
+{
+	struct dirent *de;
+	char path[512];
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static struct identity *
+make_identity(char *dir)
+{
+	struct identity *id;
+	char *cause = NULL;
+
+	strcpy(dir, "/tmp/p2p-conn-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	id = identity_load(dir, "identity.key", &cause);
+	ck_assert_msg(id != NULL, "identity: %s", cause);
+	return id;
+}
+
+static void
+setup(void)
+{
+	struct sockaddr_in sin = loopback(0);
+	socklen_t len = sizeof(sin);
+	char *cause = NULL;
+	int one = 1;
+
+	base = event_base_new();
+	id_srv = make_identity(dir_srv);
+	id_cli = make_identity(dir_cli);
+	ctx_srv = tlsctx_new(id_srv, &cause);
+	ck_assert_ptr_nonnull(ctx_srv);
+	ctx_cli = tlsctx_new(id_cli, &cause);
+	ck_assert_ptr_nonnull(ctx_cli);
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	ck_assert_int_ne(lfd, -1);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(lfd, 16), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	lev = event_new(base, lfd, EV_READ | EV_PERSIST, accept_cb, NULL);
+	event_add(lev, NULL);
+	safety = evtimer_new(base, safety_cb, NULL);
+	resume_ev = evtimer_new(base, resume_cb, NULL);
+
+	memset(&srv, 0, sizeof(srv));
+	memset(&cli, 0, sizeof(cli));
+	srv.max_frame = cli.max_frame = MIB;
+	srv.timeout = cli.timeout = 5.0;
+}
+
+static void
+teardown(void)
+{
+	struct timeval tv = { 3, 0 };
+
+	/* Abort what is open, then let closing conns finish. */
+	if (srv.c != NULL)
+		conn_abort(srv.c);
+	if (cli.c != NULL)
+		conn_abort(cli.c);
+	event_free(lev);
+	event_free(resume_ev);
+	timed_out = false;
+	evtimer_add(safety, &tv);
+	while (event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED |
+	    EVENT_BASE_COUNT_ACTIVE) > 1 && !timed_out)
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(safety);
+	if (lfd != -1)
+		close(lfd);
+	tlsctx_free(ctx_srv);
+	tlsctx_free(ctx_cli);
+	identity_free(id_srv);
+	identity_free(id_cli);
+	event_base_free(base);
+	rm_dir(dir_srv);
+	rm_dir(dir_cli);
+}
+
+/* A blocking GnuTLS client, run in a thread. */
+static void *
+rawcli_main(void *arg)
+{
+	struct rawcli *rc = arg;
+	struct sockaddr_in sin = loopback(port);
+	struct timeval tv = { 5, 0 };
+	gnutls_certificate_credentials_t cred = NULL;
+	gnutls_session_t s;
+	gnutls_datum_t alpn;
+	ssize_t n;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+		rc->hs = -1;
+		goto out;
+	}
+	gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NO_SIGNAL);
+	gnutls_priority_set_direct(s, rc->prio, NULL);
+	if (rc->cert)
+		gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE,
+		    identity_credentials(id_cli));
+	else {
+		gnutls_certificate_allocate_credentials(&cred);
+		gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
+	}
+	if (rc->alpn != NULL) {
+		alpn.data = (unsigned char *)rc->alpn;
+		alpn.size = strlen(rc->alpn);
+		gnutls_alpn_set_protocols(s, &alpn, 1, 0);
+	}
+	gnutls_transport_set_int(s, fd);
+	do {
+		rc->hs = gnutls_handshake(s);
+	} while (rc->hs == GNUTLS_E_INTERRUPTED);
+	if (rc->hs == 0 && rc->payload != NULL)
+		gnutls_record_send(s, rc->payload, rc->paylen);
+	while (rc->hs == 0 && rc->got < sizeof(rc->buf)) {
+		n = gnutls_record_recv(s, rc->buf + rc->got,
+		    sizeof(rc->buf) - rc->got);
+		rc->rc = (int)n;
+		if (n <= 0)
+			break;
+		rc->got += (size_t)n;
+	}
+	gnutls_deinit(s);
+	if (cred != NULL)
+		gnutls_certificate_free_credentials(cred);
+out:
+	close(fd);
+	__atomic_store_n(&rc->done, 1, __ATOMIC_RELEASE);
+	if (write(rc->wake[1], "", 1) != 1)
+		abort();
+	return NULL;
+}
+
+static void
+wake_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	char c;
+
+	(void)ev;
+	(void)arg;
+	if (read(fd, &c, 1) != 1)
+		abort();
+}
+
+/* Run a raw client to completion while the loop serves the server side. */
+static void
+rawcli_run(struct rawcli *rc)
+{
+	struct event *ev;
+	pthread_t t;
+
+	ck_assert_int_eq(pipe2(rc->wake, O_CLOEXEC), 0);
+	ev = event_new(base, rc->wake[0], EV_READ, wake_cb, NULL);
+	event_add(ev, NULL);
+	ck_assert_int_eq(pthread_create(&t, NULL, rawcli_main, rc), 0);
+	RUN_UNTIL(__atomic_load_n(&rc->done, __ATOMIC_ACQUIRE) && srv.closed,
+	    8);
+	pthread_join(t, NULL);
+	event_free(ev);
+	close(rc->wake[0]);
+	close(rc->wake[1]);
+}
+
+/* --------------------------------------------------------------- tests */
+
+START_TEST(test_handshake)
+{
+	client_connect();
+	ck_assert(!conn_is_ready(cli.c));
+	RUN_UNTIL(srv.ready && cli.ready, 5);
+	ck_assert(conn_is_ready(srv.c) && conn_is_ready(cli.c));
+	ck_assert_str_eq(conn_peer_fingerprint(srv.c),
+	    identity_fingerprint(id_cli));
+	ck_assert_str_eq(conn_peer_fingerprint(cli.c),
+	    identity_fingerprint(id_srv));
+	ck_assert_str_ne(identity_fingerprint(id_srv),
+	    identity_fingerprint(id_cli));
+	ck_assert_str_eq(conn_peer_addr(srv.c), "127.0.0.1");
+	ck_assert_str_eq(conn_peer_addr(cli.c), "127.0.0.1");
+	ck_assert_int_eq(conn_peer_port(cli.c), port);
+	ck_assert_int_gt(conn_peer_port(srv.c), 0);
+	ck_assert(!srv.closed && !cli.closed);
+}
+END_TEST
+
+START_TEST(test_many_frames)
+{
+	const int n = 10000;
+
+	srv.send_on_ready = n;
+	client_connect();
+	send_numbered(cli.c, n);	/* queued before the handshake */
+	ck_assert_uint_gt(conn_pending_bytes(cli.c), 0);
+	RUN_UNTIL(srv.nframes == n && cli.nframes == n, 8);
+	ck_assert(!srv.out_of_order && !cli.out_of_order);
+	RUN_UNTIL(conn_pending_bytes(cli.c) == 0 &&
+	    conn_pending_bytes(srv.c) == 0, 5);
+	/* And a second burst on the live connection. */
+	srv.next = cli.next = 0;
+	send_numbered(srv.c, n);
+	send_numbered(cli.c, n);
+	RUN_UNTIL(srv.nframes == 2 * n && cli.nframes == 2 * n, 8);
+	ck_assert(!srv.out_of_order && !cli.out_of_order);
+	ck_assert(!srv.closed && !cli.closed);
+}
+END_TEST
+
+START_TEST(test_big_frame)
+{
+	const size_t len = 200 * 1024;
+
+	client_connect();
+	RUN_UNTIL(srv.ready && cli.ready, 5);
+	send_body(cli.c, len);
+	send_body(srv.c, len);
+	send_numbered(cli.c, 1);
+	RUN_UNTIL(srv.nframes == 2 && cli.nframes == 1, 5);
+	ck_assert_uint_eq(srv.bodylen, len);
+	ck_assert_uint_eq(cli.bodylen, len);
+	ck_assert(!srv.body_bad && !cli.body_bad);
+	ck_assert(!srv.out_of_order);
+}
+END_TEST
+
+START_TEST(test_too_big)
+{
+	json_t *f;
+
+	srv.max_frame = 1024;
+	client_connect();
+	RUN_UNTIL(srv.ready && cli.ready, 5);
+
+	send_numbered(cli.c, 3);
+	RUN_UNTIL(srv.nframes == 3, 5);
+	{
+		char *s = calloc(1, 2001);
+
+		memset(s, 'x', 2000);
+		/* Over our own limit: refused locally, the conn stays up. */
+		f = json_pack("{s:s, s:s}", "t", "big", "body", s);
+		ck_assert_int_eq(conn_send(srv.c, f), -1);
+		ck_assert(conn_is_ready(srv.c));
+		ck_assert_int_eq(conn_send(cli.c, f), 0);
+		json_decref(f);
+		free(s);
+	}
+	RUN_UNTIL(srv.closed, 5);
+	ck_assert_msg(strstr(srv.reason, "too big") != NULL, "reason: %s",
+	    srv.reason);
+	ck_assert_int_eq(srv.nframes, 3);
+	/* The client is told why, then sees the close. */
+	RUN_UNTIL(cli.closed, 5);
+	ck_assert_str_eq(cli.last_t, "error");
+	ck_assert_str_eq(cli.last_code, "frame_too_big");
+}
+END_TEST
+
+START_TEST(test_handshake_timeout)
+{
+	struct sockaddr_in sin = loopback(port);
+	double t0;
+	int fd;
+
+	srv.timeout = 0.3;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	t0 = util_mono();
+	RUN_UNTIL(srv.closed, 5);
+	ck_assert_str_eq(srv.reason, "handshake timeout");
+	ck_assert(!srv.ready);
+	ck_assert_msg(util_mono() - t0 >= 0.25 && util_mono() - t0 < 2.0,
+	    "took %.3f s", util_mono() - t0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_tls12_refused)
+{
+	struct rawcli rc = { .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2",
+	    .alpn = P2P_ALPN, .cert = true };
+
+	rawcli_run(&rc);
+	ck_assert(!srv.ready);
+	ck_assert_int_lt(rc.hs, 0);
+}
+END_TEST
+
+START_TEST(test_alpn_refused)
+{
+	struct rawcli rc = { .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3",
+	    .alpn = "http/1.1", .cert = true };
+
+	rawcli_run(&rc);
+	ck_assert(!srv.ready);
+	ck_assert_uint_eq(rc.got, 0);
+}
+END_TEST
+
+START_TEST(test_no_alpn_refused)
+{
+	struct rawcli rc = { .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3",
+	    .alpn = NULL, .cert = true };
+
+	rawcli_run(&rc);
+	ck_assert(!srv.ready);
+	ck_assert_uint_eq(rc.got, 0);
+}
+END_TEST
+
+START_TEST(test_no_cert_refused)
+{
+	struct rawcli rc = { .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3",
+	    .alpn = P2P_ALPN, .cert = false };
+
+	rawcli_run(&rc);
+	ck_assert(!srv.ready);
+	/* In TLS 1.3 the client may finish first; its next read fails. */
+	ck_assert_uint_eq(rc.got, 0);
+	ck_assert(rc.hs < 0 || rc.rc < 0);
+}
+END_TEST
+
+START_TEST(test_bad_frame)
+{
+	static const unsigned char bad[] = { 0, 0, 0, 2, '[', ']' };
+	struct rawcli rc = { .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3",
+	    .alpn = P2P_ALPN, .cert = true, .payload = bad,
+	    .paylen = sizeof(bad) };
+	json_t *f;
+	json_error_t err;
+
+	rawcli_run(&rc);
+	ck_assert(srv.ready);
+	ck_assert_msg(strstr(srv.reason, "bad frame") != NULL, "reason: %s",
+	    srv.reason);
+	/* One error frame, then a clean close_notify. */
+	ck_assert_int_eq(rc.hs, 0);
+	ck_assert_int_eq(rc.rc, 0);
+	ck_assert_uint_gt(rc.got, 4);
+	ck_assert_uint_eq(rc.got, 4 + ((size_t)(unsigned char)rc.buf[2] << 8 |
+	    (unsigned char)rc.buf[3]));
+	f = json_loadb(rc.buf + 4, rc.got - 4, 0, &err);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(json_string_value(json_object_get(f, "t")), "error");
+	ck_assert_str_eq(json_string_value(json_object_get(f, "code")),
+	    "bad_frame");
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(f,
+	    "message")));
+	json_decref(f);
+}
+END_TEST
+
+START_TEST(test_close_in_frame)
+{
+	srv.close_at = 1;
+	client_connect();
+	send_numbered(cli.c, 100);
+	RUN_UNTIL(cli.closed, 5);
+	ck_assert_int_eq(srv.nframes, 1);
+	ck_assert(!srv.closed);		/* no on_close after conn_close */
+	ck_assert_str_eq(cli.reason, "closed by peer");
+}
+END_TEST
+
+START_TEST(test_abort_in_frame)
+{
+	srv.abort_at = 2;
+	client_connect();
+	send_numbered(cli.c, 100);
+	RUN_UNTIL(cli.closed, 5);
+	ck_assert_int_eq(srv.nframes, 2);
+	ck_assert(!srv.closed);
+}
+END_TEST
+
+START_TEST(test_close_both_in_frame)
+{
+	/* The server closes the client's conn, then aborts its own. */
+	srv.abort_at = 1;
+	srv.other = &cli;
+	client_connect();
+	send_numbered(cli.c, 100);
+	RUN_UNTIL(srv.nframes == 1 && srv.c == NULL && cli.c == NULL, 5);
+	ck_assert(!srv.closed && !cli.closed);
+}
+END_TEST
+
+START_TEST(test_close_flushes)
+{
+	/* Frames queued just before conn_close all arrive. */
+	srv.send_on_ready = 1000;
+	srv.close_on_ready = true;
+	client_connect();
+	RUN_UNTIL(cli.closed, 5);
+	ck_assert_int_eq(cli.nframes, 1000);
+	ck_assert(!cli.out_of_order);
+	ck_assert_str_eq(cli.reason, "closed by peer");
+	ck_assert(!srv.closed);
+}
+END_TEST
+
+START_TEST(test_pause)
+{
+	srv.pause_at = 10;
+	client_connect();
+	send_numbered(cli.c, 1000);
+	RUN_UNTIL(srv.nframes == 10, 5);
+	ck_assert(srv.paused);
+	RUN_UNTIL(srv.nframes == 1000, 5);
+	ck_assert(!srv.frame_while_paused);
+	ck_assert(!srv.out_of_order);
+}
+END_TEST
+
+START_TEST(test_connect_refused)
+{
+	struct sockaddr_in sin = loopback(port);
+
+	close(lfd);		/* nothing listens on port any more */
+	lfd = -1;
+	cli.c = conn_connect(base, ctx_cli, (struct sockaddr *)&sin,
+	    sizeof(sin), MIB, 5.0, &cbs, &cli);
+	ck_assert_ptr_nonnull(cli.c);
+	RUN_UNTIL(cli.closed, 5);
+	ck_assert(!cli.ready);
+	ck_assert_msg(strstr(cli.reason, "connect") != NULL, "reason: %s",
+	    cli.reason);
+}
+END_TEST
+
+static Suite *
+conn_suite(void)
+{
+	Suite *s = suite_create("conn");
+	TCase *tc = tcase_create("tls");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_handshake);
+	tcase_add_test(tc, test_many_frames);
+	tcase_add_test(tc, test_big_frame);
+	tcase_add_test(tc, test_too_big);
+	tcase_add_test(tc, test_handshake_timeout);
+	tcase_add_test(tc, test_tls12_refused);
+	tcase_add_test(tc, test_alpn_refused);
+	tcase_add_test(tc, test_no_alpn_refused);
+	tcase_add_test(tc, test_no_cert_refused);
+	tcase_add_test(tc, test_bad_frame);
+	tcase_add_test(tc, test_close_in_frame);
+	tcase_add_test(tc, test_abort_in_frame);
+	tcase_add_test(tc, test_close_both_in_frame);
+	tcase_add_test(tc, test_close_flushes);
+	tcase_add_test(tc, test_pause);
+	tcase_add_test(tc, test_connect_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(conn_suite());
+	int failed;
+
+	log_init(getenv("P2P_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG :
+	    LOG_LVL_WARN);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
