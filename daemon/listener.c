@@ -4,6 +4,7 @@
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -13,13 +14,35 @@
 #include "config.h"
 #include "listener.h"
 
+/* Numeric IPv4 or IPv6 address and port (0 allowed) to a sockaddr. */
+static int
+to_sockaddr(const char *host, int port, struct sockaddr_storage *ss, int *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*len = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
 struct evconnlistener *
 listener_open(struct event_base *base, const char *hostport, int default_port,
     evconnlistener_cb cb, void *arg, char *bound, size_t boundlen, char **cause)
 {
 	struct sockaddr_storage ss;
 	struct evconnlistener *l;
-	char host[256], text[300];
+	char host[256];
 	int port, sslen = sizeof(ss);
 
 	*cause = NULL;
@@ -30,10 +53,8 @@ listener_open(struct event_base *base, const char *hostport, int default_port,
 		strcpy(host, "0.0.0.0");
 	else if (strcmp(host, "localhost") == 0)
 		strcpy(host, "127.0.0.1");
-	snprintf(text, sizeof(text), strchr(host, ':') ? "[%s]:%d" : "%s:%d",
-	    host, port);
 	memset(&ss, 0, sizeof(ss));
-	if (evutil_parse_sockaddr_port(text, (struct sockaddr *)&ss, &sslen) == -1)
+	if (to_sockaddr(host, port, &ss, &sslen) == -1)
 		goto bad;
 	l = evconnlistener_new_bind(base, cb, arg, LEV_OPT_CLOSE_ON_FREE |
 	    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 128,

@@ -1,0 +1,146 @@
+# Helpers for the integration tests: start real gestors and peers on
+# 127.0.0.1 with port 0 and temporary directories, drive them only through
+# p2pchatctl, and always clean up. Source it; set -eu is expected.
+
+: "${P2PCHATD:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/p2pchatd}"
+: "${P2PCHATCTL:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/p2pchatctl}"
+TEST_NAME=$(basename "$0" .sh)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/p2pchat-$TEST_NAME.XXXXXX")
+chmod 700 "$TMP"
+declare -A PIDS=()
+# Short timers so that heartbeat timeouts and retries happen in seconds.
+HB_INTERVAL=${HB_INTERVAL:-0.2}
+HB_TIMEOUT=${HB_TIMEOUT:-1.5}
+
+log() { printf '%s: %s\n' "$TEST_NAME" "$*" >&2; }
+
+cleanup() {
+	local name
+	for name in "${!PIDS[@]}"; do
+		kill -KILL "${PIDS[$name]}" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	if [ "${KEEP_TMP:-0}" = 1 ]; then
+		log "kept $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+
+dump_logs() {
+	local f
+	for f in "$TMP"/*.log; do
+		[ -e "$f" ] || continue
+		printf -- '--- %s (last 30 lines)\n' "$f" >&2
+		tail -n 30 "$f" >&2
+	done
+}
+
+fail() {
+	log "FAIL: $*"
+	dump_logs
+	exit 1
+}
+
+# wait_for DESCRIPTION SECONDS COMMAND...: poll COMMAND until it succeeds.
+wait_for() {
+	local what=$1 limit=$2 deadline
+	shift 2
+	deadline=$(( $(date +%s%N) / 1000000 + ${limit%.*} * 1000 ))
+	until "$@" >/dev/null 2>&1; do
+		if [ $(( $(date +%s%N) / 1000000 )) -ge "$deadline" ]; then
+			fail "timed out after ${limit}s waiting for: $what"
+		fi
+		sleep 0.05
+	done
+}
+
+ctl() {
+	local name=$1
+	shift
+	"$P2PCHATCTL" -c "$TMP/$name.conf" "$@"
+}
+
+# field NAME KEY: one value from `status` (tab-separated key/value lines).
+field() {
+	ctl "$1" status | awk -F'\t' -v k="$2" '$1 == k { print $2 }'
+}
+
+write_conf() {
+	local name=$1 mode=$2 extra=$3
+	cat >"$TMP/$name.conf" <<CONF
+mode = "$mode";
+data_dir = "$TMP/$name";
+control_socket = "$TMP/$name.ctl/ctl.sock";
+listen = "127.0.0.1:${PORT_OF[$name]:-0}";
+log_level = "debug";
+heartbeat = { interval = $HB_INTERVAL; timeout = $HB_TIMEOUT; };
+retry = { initial = 0.1; max = 1.0; };
+limits = { handshake_timeout = 5.0; };
+$extra
+CONF
+}
+
+declare -A PORT_OF=()
+
+# start NAME: (re)start the daemon of an existing config; wait until ready.
+start() {
+	local name=$1
+	"$P2PCHATD" -c "$TMP/$name.conf" >>"$TMP/$name.log" 2>&1 &
+	PIDS[$name]=$!
+	wait_for "$name to serve its control socket" 20 ctl "$name" status
+}
+
+# start_gestor NAME: a gestor on 127.0.0.1, port chosen by the kernel.
+start_gestor() {
+	local name=$1
+	write_conf "$name" gestor "${2:-}"
+	start "$name"
+	PORT_OF[$name]=$(field "$name" listen | sed 's/.*://')
+	# Restarts keep the same port, so peers find it again.
+	write_conf "$name" gestor "${2:-}"
+}
+
+# start_peer NAME GESTOR [EXTRA CONFIG]: a peer using that gestor.
+start_peer() {
+	local name=$1 gestor=$2
+	write_conf "$name" peer "gestor = { addresses = [ \"127.0.0.1:${PORT_OF[$gestor]}\" ]; };
+${3:-}"
+	start "$name"
+	PORT_OF[$name]=$(field "$name" listen | sed 's/.*://')
+	write_conf "$name" peer "gestor = { addresses = [ \"127.0.0.1:${PORT_OF[$gestor]}\" ]; };
+${3:-}"
+}
+
+# stop NAME [SIGNAL]: stop a daemon and wait for it to exit.
+stop() {
+	local name=$1 sig=${2:-TERM} pid=${PIDS[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -"$sig" "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset "PIDS[$name]"
+}
+
+# password NAME: a password file for NAME's account (0600).
+password() {
+	local f="$TMP/$1.password"
+	[ -e "$f" ] || { umask 077; printf 'pw-%s-%s\n' "$1" "$RANDOM$RANDOM" >"$f"; }
+	printf '%s\n' "$f"
+}
+
+register() {
+	ctl "$1" register "$1" --password-file "$(password "$1")"
+}
+
+gestor_state_is() {
+	[ "$(field "$1" gestor_state)" = "$2" ]
+}
+
+# expect_exit CODE COMMAND...: run COMMAND, require that exit status.
+expect_exit() {
+	local want=$1 rc=0
+	shift
+	"$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+	[ "$rc" = "$want" ] || fail "expected exit $want, got $rc from: $* (stderr: $(cat "$TMP/err"))"
+}
