@@ -74,11 +74,13 @@ peer_contact_update(struct peer *p, const char *user, const char *fp,
 {
 	struct pcontact c;
 	int changed = 0;
+	bool is_new = false;
 	json_t *ev;
 
 	if (pstore_contact_get(p->store, user, &c) != PSTORE_OK) {
 		memset(&c, 0, sizeof(c));
 		snprintf(c.name, sizeof(c.name), "%s", user);
+		is_new = true;
 	}
 	if (*fp != '\0' && *c.fingerprint != '\0' && strcmp(fp, c.fingerprint)) {
 		changed = 1;
@@ -98,6 +100,8 @@ peer_contact_update(struct peer *p, const char *user, const char *fp,
 		c.last_seen = last_seen;
 	if (pstore_contact_put(p->store, &c) != PSTORE_OK)
 		return -1;
+	if (is_new)
+		peer_msgs_contacts_changed(p);
 	if (changed) {
 		ev = json_pack("{s:s,s:s,s:s,s:s}", "event", "key-changed", "user",
 		    user, "fingerprint", fp, "previous", c.prev_fingerprint);

@@ -49,6 +49,8 @@ void	peer_msgs_accept(struct peer *, int fd, const struct sockaddr *,
 void	peer_msgs_presence(struct peer *, const struct w_presence *);
 void	peer_msgs_online(struct peer *);
 long	peer_msgs_pending_count(struct peer *);
+/* A contact was added: subscribe to its presence too. */
+void	peer_msgs_contacts_changed(struct peer *);
 
 /* peer_ctl.c: control commands for messages */
 void	peer_ctl_send(struct ctlreq *, json_t *, void *);

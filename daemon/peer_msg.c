@@ -184,7 +184,6 @@ on_link_lookup(json_t *reply, const char *code, const char *msg, void *arg)
 		    json_string_value(json_object_get(reply, "addr")),
 		    (int)json_integer_value(json_object_get(reply, "port")),
 		    json_integer_value(json_object_get(reply, "last_seen")));
-		pm_watch_contacts(l->pm);
 		l->known_online = json_is_true(json_object_get(reply, "online"));
 	}
 	l->looked_up = true;

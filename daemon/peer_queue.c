@@ -238,6 +238,12 @@ pm_watch_contacts(struct peer_msgs *pm)
 }
 
 void
+peer_msgs_contacts_changed(struct peer *p)
+{
+	pm_watch_contacts(p->msgs);
+}
+
+void
 peer_msgs_online(struct peer *p)
 {
 	struct plink *l;

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Accounts: register, login, bad input, passwords from stdin and files,
+# sessions that survive restarts of the peer and of the gestor.
+set -eu
+. "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
+
+start_gestor g
+start_peer alice g
+start_peer bob g
+
+# Register alice from a password file; bob from stdin.
+register alice >"$TMP/out" || fail "register alice"
+grep -q "^user	alice$" "$TMP/out" || fail "register output: $(cat "$TMP/out")"
+grep -q "^fingerprint	sha256:" "$TMP/out" || fail "no fingerprint in register output"
+printf 'bob-password-1\n' | ctl bob register bob >/dev/null || fail "register bob from stdin"
+wait_for "alice online" 10 gestor_state_is alice online
+wait_for "bob online" 10 gestor_state_is bob online
+[ "$(field alice user)" = alice ] || fail "status user"
+[ "$(field alice state)" = logged_in ] || fail "status state"
+
+# The gestor sees both, online.
+ctl g users >"$TMP/users"
+[ "$(awk -F'\t' '$1=="alice"{print $2}' "$TMP/users")" = online ] || fail "alice not online at the gestor: $(cat "$TMP/users")"
+ctl g lookup bob | grep -q "^online	online$" || fail "gestor lookup bob"
+
+# Duplicate user, wrong password, invalid names, short password.
+start_peer carol g
+expect_exit 1 ctl carol register alice --password-file "$(password carol)"
+grep -q "user_exists" "$TMP/err" || fail "duplicate register message: $(cat "$TMP/err")"
+printf 'wrong-password\n' >"$TMP/wrong"
+expect_exit 1 ctl carol login alice --password-file "$TMP/wrong"
+grep -q "bad_credentials" "$TMP/err" || fail "wrong password message: $(cat "$TMP/err")"
+for bad in Alice "-x" "a b" "$(printf 'x%.0s' $(seq 33))" "é"; do
+	expect_exit 1 ctl carol register "$bad" --password-file "$(password carol)"
+	grep -q "invalid_argument" "$TMP/err" || fail "invalid name '$bad': $(cat "$TMP/err")"
+done
+printf 'short\n' >"$TMP/short"
+expect_exit 1 ctl carol register carol --password-file "$TMP/short"
+expect_exit 2 ctl carol register
+expect_exit 2 ctl carol frobnicate
+# The password never appears in the daemons' logs.
+! grep -q "wrong-password\|bob-password-1" "$TMP"/*.log || fail "a password is in a log"
+
+# The same password through a pipe logs in on a new device: key rebinds.
+start_peer alice2 g
+printf '%s\n' "$(cat "$(password alice)")" | ctl alice2 login alice >"$TMP/out" ||
+	fail "login alice from a second daemon"
+grep -q "^key_changed	yes$" "$TMP/out" || fail "login output: $(cat "$TMP/out")"
+# The first daemon's session was replaced: it is logged out.
+wait_for "old alice daemon logged out" 10 sh -c "[ \"\$($P2PCHATCTL -c $TMP/alice.conf status | awk -F'\t' '\$1==\"state\"{print \$2}')\" = logged_out ]"
+stop alice2
+printf '%s\n' "$(cat "$(password alice)")" | ctl alice login alice >/dev/null || fail "login back"
+wait_for "alice online again" 10 gestor_state_is alice online
+
+# A restarted peer resumes its session with its key, no command needed.
+stop alice
+start alice
+wait_for "alice resumes after restart" 10 gestor_state_is alice online
+[ "$(field alice user)" = alice ] || fail "user after restart"
+
+# A restarted gestor: peers come back by themselves.
+stop g
+wait_for "alice sees the gestor gone" 10 sh -c "! $P2PCHATCTL -c $TMP/alice.conf status | grep -q '^gestor_state	online$'"
+start g
+wait_for "alice back online" 20 gestor_state_is alice online
+wait_for "bob back online" 20 gestor_state_is bob online
+
+# Logout: offline at the gestor at once.
+ctl bob logout || fail "logout"
+[ "$(field bob state)" = logged_out ] || fail "state after logout"
+wait_for "bob offline at the gestor" 5 sh -c "$P2PCHATCTL -c $TMP/g.conf lookup bob | grep -q '^online	offline$'"
+expect_exit 1 ctl bob logout
+grep -q not_logged_in "$TMP/err" || fail "second logout message"
+
+log "ok"
