@@ -226,7 +226,7 @@ pmsg_queue(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing,
 	bind_text(s, 7, m->state);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	if (rc == SQLITE_CONSTRAINT) {
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
 		pstore_rollback(ms->ps);
 		return pmsg_get(ms, m->id, existing, existing_body) == PSTORE_OK ?
 		    PSTORE_EXISTS : PSTORE_ERR;

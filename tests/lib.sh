@@ -144,3 +144,15 @@ expect_exit() {
 	"$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
 	[ "$rc" = "$want" ] || fail "expected exit $want, got $rc from: $* (stderr: $(cat "$TMP/err"))"
 }
+
+# watch_bg NAME FILE [WATCH ARGS...]: `watch` in the background into FILE,
+# returning once the daemon has taken the subscription; pid in WATCH_PID.
+watch_bg() {
+	local name=$1 file=$2 before
+	shift 2
+	before=$(grep -c "ctlsock: watch" "$TMP/$name.log" || true)
+	ctl "$name" "$@" watch >"$file" &
+	WATCH_PID=$!
+	wait_for "$name's watch subscription" 5 sh -c \
+	    "[ \$(grep -c 'ctlsock: watch' '$TMP/$name.log') -gt $before ]"
+}

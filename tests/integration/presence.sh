@@ -20,9 +20,8 @@ wait_for "bob online" 10 online_at_gestor bob online
 ctl alice lookup bob >"$TMP/lookup" || fail "lookup"
 grep -q "^online	online$" "$TMP/lookup" || fail "lookup output: $(cat "$TMP/lookup")"
 grep -q "^fingerprint	$(field bob fingerprint)$" "$TMP/lookup" || fail "lookup fingerprint"
-ctl alice watch >"$TMP/events" &
-WATCH=$!
-wait_for "watch subscribed" 5 test -e "$TMP/events"
+watch_bg alice "$TMP/events"
+WATCH=$WATCH_PID
 
 # SIGTERM: offline at once (well within the heartbeat timeout).
 t0=$(date +%s%N)
