@@ -84,9 +84,10 @@ peer_contact_update(struct peer *p, const char *user, const char *fp,
 	}
 	if (*fp != '\0' && *c.fingerprint != '\0' && strcmp(fp, c.fingerprint)) {
 		changed = 1;
+		/* verified stays set: with prev_fingerprint it means "hold
+		 * messages until the user trusts the new key". */
 		snprintf(c.prev_fingerprint, sizeof(c.prev_fingerprint), "%s",
 		    c.fingerprint);
-		c.verified = false;
 		log_warnx("peer: the key of %s changed from %s to %s", user,
 		    c.fingerprint, fp);
 	}
@@ -302,7 +303,7 @@ contact_row(struct peer *p, const char *user, bool online, bool known_online)
 	    "online", !known_online ? "unknown" : online ? "online" : "offline",
 	    "addr", *c.addr ? c.addr : NULL, "port", c.port,
 	    "last_seen", iso_or_null(c.last_seen), "fingerprint", c.fingerprint,
-	    "verified", c.verified);
+	    "verified", c.verified && *c.prev_fingerprint == '\0');
 	if (*c.prev_fingerprint != '\0')
 		json_object_set_new(o, "warning", json_pack("s++", "key changed (was ",
 		    c.prev_fingerprint, "); compare fingerprints, then run trust"));
