@@ -463,6 +463,8 @@ conn_deliver(struct conn *c)
 	char err[160];
 
 	while (c->state == CONN_READY && !c->paused) {
+		if (conn_buf_used(&c->in) == 0)
+			break;
 		st = frame_decode(c->in.data + c->in.off, conn_buf_used(&c->in),
 		    c->max_frame, &obj, &used, err, sizeof(err));
 		switch (st) {

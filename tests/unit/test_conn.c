@@ -42,6 +42,7 @@ struct side {
 	int		 next;		/* expected "n" */
 	bool		 out_of_order;
 	size_t		 bodylen;	/* of the last "body" */
+	size_t		 bodymax;	/* longest "body" */
 	bool		 body_bad;
 	char		 last_t[32];
 	char		 last_code[32];
@@ -77,6 +78,7 @@ static struct identity	*id_srv, *id_cli;
 static struct tlsctx	*ctx_srv, *ctx_cli;
 static struct event	*lev, *safety, *resume_ev;
 static int		 lfd = -1, port;
+static size_t		 cli_pending_at_resume;
 static bool		 timed_out;
 static char		 dir_srv[64], dir_cli[64];
 static struct side	 srv, cli;
@@ -113,8 +115,9 @@ send_numbered(struct conn *c, int count)
 	}
 }
 
+/* A frame {"t":"big","n":n,"body":"abc..."} with a len-byte body. */
 static void
-send_body(struct conn *c, size_t len)
+send_body(struct conn *c, size_t len, int n)
 {
 	json_t *f;
 	char *s = malloc(len + 1);
@@ -123,7 +126,7 @@ send_body(struct conn *c, size_t len)
 	for (i = 0; i < len; i++)
 		s[i] = 'a' + i % 26;
 	s[len] = '\0';
-	f = json_pack("{s:s, s:s}", "t", "big", "body", s);
+	f = json_pack("{s:s, s:i, s:s}", "t", "big", "n", n, "body", s);
 	ck_assert_int_eq(conn_send(c, f), 0);
 	json_decref(f);
 	free(s);
@@ -138,6 +141,8 @@ check_body(struct side *sd, json_t *f)
 	if (s == NULL)
 		return;
 	sd->bodylen = json_string_length(json_object_get(f, "body"));
+	if (sd->bodylen > sd->bodymax)
+		sd->bodymax = sd->bodylen;
 	for (i = 0; i < sd->bodylen; i++)
 		if (s[i] != (char)('a' + i % 26))
 			sd->body_bad = true;
@@ -190,7 +195,7 @@ on_frame(struct conn *c, json_t *f, void *arg)
 		sd->c = NULL;
 	}
 	if (sd->pause_at > 0 && sd->nframes == sd->pause_at) {
-		struct timeval tv = { 0, 100000 };
+		struct timeval tv = { 0, 200000 };
 
 		conn_pause(c, true);
 		sd->paused = true;
@@ -217,6 +222,8 @@ resume_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	srv.paused = false;
+	if (cli.c != NULL)
+		cli_pending_at_resume = conn_pending_bytes(cli.c);
 	if (srv.c != NULL)
 		conn_pause(srv.c, false);
 }
@@ -489,9 +496,9 @@ START_TEST(test_many_frames)
 	    conn_pending_bytes(srv.c) == 0, 5);
 	/* And a second burst on the live connection. */
 	srv.next = cli.next = 0;
-	send_numbered(srv.c, n);
-	send_numbered(cli.c, n);
-	RUN_UNTIL(srv.nframes == 2 * n && cli.nframes == 2 * n, 8);
+	send_numbered(srv.c, n / 10);
+	send_numbered(cli.c, n / 10);
+	RUN_UNTIL(srv.nframes == n + n / 10 && cli.nframes == n + n / 10, 8);
 	ck_assert(!srv.out_of_order && !cli.out_of_order);
 	ck_assert(!srv.closed && !cli.closed);
 }
@@ -503,11 +510,12 @@ START_TEST(test_big_frame)
 
 	client_connect();
 	RUN_UNTIL(srv.ready && cli.ready, 5);
-	send_body(cli.c, len);
-	send_body(srv.c, len);
-	send_numbered(cli.c, 1);
+	send_body(cli.c, len, 0);
+	send_body(srv.c, len, 0);
+	send_body(cli.c, 10, 1);
 	RUN_UNTIL(srv.nframes == 2 && cli.nframes == 1, 5);
-	ck_assert_uint_eq(srv.bodylen, len);
+	ck_assert_uint_eq(srv.bodymax, len);
+	ck_assert_uint_eq(srv.bodylen, 10);
 	ck_assert_uint_eq(cli.bodylen, len);
 	ck_assert(!srv.body_bad && !cli.body_bad);
 	ck_assert(!srv.out_of_order);
@@ -704,6 +712,28 @@ START_TEST(test_pause)
 }
 END_TEST
 
+START_TEST(test_backpressure)
+{
+	const int n = 96;
+	const size_t len = 64 * 1024;
+	int i, small = 64 * 1024;
+
+	/* A small receive window, so the sender meets GNUTLS_E_AGAIN. */
+	ck_assert_int_eq(setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small,
+	    sizeof(small)), 0);
+	srv.pause_at = 1;
+	client_connect();
+	for (i = 0; i < n; i++)
+		send_body(cli.c, len, i);
+	RUN_UNTIL(srv.nframes == n, 8);
+	ck_assert(!srv.frame_while_paused && !srv.out_of_order);
+	ck_assert(!srv.body_bad);
+	ck_assert_uint_eq(srv.bodylen, len);
+	ck_assert_uint_gt(cli_pending_at_resume, 0);
+	RUN_UNTIL(conn_pending_bytes(cli.c) == 0, 5);
+}
+END_TEST
+
 START_TEST(test_connect_refused)
 {
 	struct sockaddr_in sin = loopback(port);
@@ -743,6 +773,7 @@ conn_suite(void)
 	tcase_add_test(tc, test_close_both_in_frame);
 	tcase_add_test(tc, test_close_flushes);
 	tcase_add_test(tc, test_pause);
+	tcase_add_test(tc, test_backpressure);
 	tcase_add_test(tc, test_connect_refused);
 	suite_add_tcase(s, tc);
 	return s;
