@@ -317,8 +317,13 @@ run_check() {
 	cd "$top"
 	say "==> make check"
 	if ! make check; then
-		say "startup.sh: make check failed; end of test-suite.log:" >&2
-		tail -n 60 test-suite.log >&2 2>/dev/null || true
+		if [[ -f test-suite.log ]]; then
+			say "startup.sh: make check failed; end of test-suite.log:" >&2
+			tail -n 60 test-suite.log >&2
+		else
+			say "startup.sh: make check failed before the tests ran;" \
+			    "see the errors above" >&2
+		fi
 		exit 1
 	fi
 }
