@@ -21,7 +21,8 @@
 #include "util.h"
 #include "valid.h"
 
-enum ktype { K_STR, K_DOUBLE, K_LONG, K_LIST, K_GROUP, K_MODE, K_LEVEL, K_SYNC };
+enum ktype { K_STR, K_DOUBLE, K_LONG, K_LIST, K_GROUP, K_MODE, K_LEVEL, K_SYNC,
+    K_ADDR, K_FP, K_SOCK };
 
 struct key {
 	const char	*path;		/* dotted path */
@@ -35,13 +36,13 @@ struct key {
 static const struct key schema[] = {
 	{ "mode", K_MODE, O(mode), 0, 0 },
 	{ "data_dir", K_STR, O(data_dir), 0, 0 },
-	{ "control_socket", K_STR, O(control_socket), 0, 0 },
-	{ "listen", K_STR, O(listen), 0, 0 },
-	{ "advertise", K_STR, O(advertise), 0, 0 },
+	{ "control_socket", K_SOCK, O(control_socket), 0, 0 },
+	{ "listen", K_ADDR, O(listen), 0, 0 },
+	{ "advertise", K_ADDR, O(advertise), 0, 0 },
 	{ "log_level", K_LEVEL, O(log_level), 0, 0 },
 	{ "gestor", K_GROUP, 0, 0, 0 },
 	{ "gestor.addresses", K_LIST, O(gestor_addresses), 0, 0 },
-	{ "gestor.fingerprint", K_STR, O(gestor_fingerprint), 0, 0 },
+	{ "gestor.fingerprint", K_FP, O(gestor_fingerprint), 0, 0 },
 	{ "heartbeat", K_GROUP, 0, 0, 0 },
 	{ "heartbeat.interval", K_DOUBLE, O(hb_interval), 0.05, 3600 },
 	{ "heartbeat.timeout", K_DOUBLE, O(hb_timeout), 0.1, 86400 },
@@ -190,13 +191,40 @@ get_number(config_setting_t *s, double *out)
 	}
 }
 
+/* What is wrong with the string value v of a key of type t, or NULL. */
+static const char *
+check_string(enum ktype t, const char *v)
+{
+	char host[256];
+	int port;
+
+	switch (t) {
+	case K_ADDR:
+		if (*v != '\0' && config_split_hostport(v, host, sizeof(host),
+		    &port, 0) == -1)
+			return "must be \"\" or \"address:port\"";
+		break;
+	case K_FP:
+		if (*v != '\0' && !valid_fingerprint(v))
+			return "must be \"\" or \"sha256:\" and 64 lowercase hex digits";
+		break;
+	case K_SOCK:
+		if (strlen(v) >= 108)
+			return "path longer than a Unix socket allows (107 bytes)";
+		break;
+	default:
+		break;
+	}
+	return NULL;
+}
+
 /* Apply one scalar setting described by k. */
 static int
 apply(struct config *c, const struct key *k, config_setting_t *s,
     const char *file, char *err, size_t errlen)
 {
 	void *dst = (char *)c + k->off;
-	const char *str = config_setting_get_string(s);
+	const char *str = config_setting_get_string(s), *why;
 	char msg[128];
 	double d;
 
@@ -208,8 +236,13 @@ apply(struct config *c, const struct key *k, config_setting_t *s,
 	case K_LIST:
 		return set_string_list(c, k, s, file, err, errlen);
 	case K_STR:
+	case K_ADDR:
+	case K_FP:
+	case K_SOCK:
 		if (str == NULL)
 			return fail(err, errlen, file, s, k->path, "must be a string");
+		if ((why = check_string(k->type, str)) != NULL)
+			return fail(err, errlen, file, s, k->path, why);
 		free(*(char **)dst);
 		*(char **)dst = xstrdup(str);
 		return 0;
@@ -327,8 +360,7 @@ finish(struct config *c, const char *file, char *err, size_t errlen)
 	const char *xdg_data = getenv("XDG_DATA_HOME");
 	const char *xdg_run = getenv("XDG_RUNTIME_DIR");
 	const char *home = getenv("HOME");
-	char host[256];
-	int port;
+	const char *why;
 
 	if (c->data_dir == NULL || *c->data_dir == '\0') {
 		free(c->data_dir);
@@ -363,19 +395,6 @@ finish(struct config *c, const char *file, char *err, size_t errlen)
 		c->n_gestor_addresses = 1;
 	}
 	file = file != NULL ? file : "(defaults)";
-	if (config_split_hostport(c->listen, host, sizeof(host), &port,
-	    c->mode == MODE_GESTOR ? P2P_DEFAULT_GESTOR_PORT :
-	    P2P_DEFAULT_PEER_PORT) == -1)
-		return fail(err, errlen, file, NULL, "listen",
-		    "must be \"address:port\"");
-	if (*c->advertise != '\0' && config_split_hostport(c->advertise, host,
-	    sizeof(host), &port, P2P_DEFAULT_PEER_PORT) == -1)
-		return fail(err, errlen, file, NULL, "advertise",
-		    "must be \"\" or \"address:port\"");
-	if (*c->gestor_fingerprint != '\0' &&
-	    !valid_fingerprint(c->gestor_fingerprint))
-		return fail(err, errlen, file, NULL, "gestor.fingerprint",
-		    "must be \"\" or \"sha256:\" and 64 lowercase hex digits");
 	if (c->hb_timeout <= c->hb_interval)
 		return fail(err, errlen, file, NULL, "heartbeat.timeout",
 		    "must be greater than heartbeat.interval");
@@ -385,9 +404,9 @@ finish(struct config *c, const char *file, char *err, size_t errlen)
 	if (c->max_message_bytes + 4096 > c->max_frame_bytes)
 		return fail(err, errlen, file, NULL, "limits.max_message_bytes",
 		    "must leave 4096 bytes of room below limits.max_frame_bytes");
-	if (strlen(c->control_socket) >= 108)
-		return fail(err, errlen, file, NULL, "control_socket",
-		    "path longer than a Unix socket allows (107 bytes)");
+	/* A socket path from the file was checked; a default may be too long. */
+	if ((why = check_string(K_SOCK, c->control_socket)) != NULL)
+		return fail(err, errlen, file, NULL, "control_socket", why);
 	return 0;
 }
 
