@@ -153,9 +153,19 @@ conn_buf_used(const struct conn_buf *b)
 
 /* ------------------------------------------------------------ life cycle */
 
+/* Connections allocated and not yet freed, for a clean shutdown. */
+static int conn_nlive;
+
+int
+conn_live(void)
+{
+	return conn_nlive;
+}
+
 static void
 conn_free(struct conn *c)
 {
+	conn_nlive--;
 	log_debug("%s: %s port %d", __func__, c->peer_addr, c->peer_port);
 	if (c->rev != NULL)
 		event_free(c->rev);
@@ -723,6 +733,7 @@ conn_new(struct event_base *base, struct tlsctx *ctx, int fd, bool server,
 	struct conn *c = xcalloc(1, sizeof(*c));
 	struct timeval tv;
 
+	conn_nlive++;
 	c->base = base;
 	c->fd = fd;
 	c->max_frame = max_frame;

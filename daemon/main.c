@@ -28,6 +28,8 @@
 #include "peer.h"
 #include "util.h"
 
+#define STOP_GRACE	1.5	/* seconds for connections to close cleanly */
+
 struct options {
 	const char	*file;
 	int		 mode;
@@ -35,12 +37,14 @@ struct options {
 	int		 check;
 };
 
-static struct event	*ev_sigterm, *ev_sigint, *ev_sighup, *ev_stop;
+static struct event	*ev_sigterm, *ev_sigint, *ev_sighup, *ev_stop, *ev_drain;
+static double		 stop_deadline;
 static struct options	 opts = { NULL, CONFIG_MODE_DEFAULT, 0, 0 };
 static struct config	*cur_cfg;
 
 static void	on_signal(evutil_socket_t, short, void *);
 static void	on_stop(evutil_socket_t, short, void *);
+static void	on_drain(evutil_socket_t, short, void *);
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -153,7 +157,7 @@ static void
 on_stop(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	struct timeval grace = { 1, 500000 };
+	struct timeval tick = { 0, 10000 };
 
 	log_info("main: shutting down");
 	if (d->cfg->mode == MODE_GESTOR)
@@ -165,8 +169,24 @@ on_stop(evutil_socket_t fd, short what, void *arg)
 	event_del(ev_sigterm);
 	event_del(ev_sigint);
 	event_del(ev_sighup);
-	/* TLS sessions finish closing, then the loop runs out of events. */
-	event_base_loopexit(d->base, &grace);
+	/* Let TLS sessions finish closing, for at most STOP_GRACE seconds. */
+	stop_deadline = util_mono() + STOP_GRACE;
+	ev_drain = event_new(d->base, -1, EV_PERSIST, on_drain, d);
+	event_add(ev_drain, &tick);
+}
+
+static void
+on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (conn_live() > 0 && util_mono() < stop_deadline)
+		return;
+	if (conn_live() > 0)
+		log_warnx("main: %d connections still closing; exiting anyway",
+		    conn_live());
+	event_del(ev_drain);
+	event_base_loopbreak(d->base);
 }
 
 /* Settings that need a restart are named, the rest apply now. */
@@ -342,6 +362,8 @@ main(int argc, char **argv)
 	else
 		peer_free(&d);
 	ctlsock_close(d.ctl);
+	if (ev_drain != NULL)
+		event_free(ev_drain);
 	event_free(ev_stop);
 	event_free(ev_sighup);
 	event_free(ev_sigint);

@@ -1,0 +1,177 @@
+/*
+ * Archive queries over the peer store: search, export, import.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "pstore_archive.h"
+#include "util.h"
+
+enum { A_SEARCH, A_EXPORT, A_IMPORT, A_QUEUE, A_CHAT, A__MAX };
+
+static const char *const asql[A__MAX] = {
+	[A_SEARCH] = "SELECT m.seq, m.id, m.peer, m.direction, m.body, m.ts_sent,"
+	    " m.ts_received, m.state FROM messages_fts f JOIN messages m"
+	    " ON m.seq = f.rowid WHERE messages_fts MATCH ?1"
+	    " AND (?2 IS NULL OR m.peer = ?2) ORDER BY m.seq DESC LIMIT ?3",
+	[A_EXPORT] = "SELECT seq, id, peer, direction, body, ts_sent, ts_received,"
+	    " state FROM messages WHERE (?1 IS NULL OR peer = ?1) ORDER BY seq",
+	[A_IMPORT] = "INSERT OR IGNORE INTO messages (id, peer, direction, body,"
+	    " ts_sent, ts_received, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[A_QUEUE] = "INSERT INTO pending_messages (id, peer, seq)"
+	    " VALUES (?1, ?2, ?3)",
+	[A_CHAT] = "INSERT INTO chats (peer, last_activity) VALUES (?1, ?2)"
+	    " ON CONFLICT (peer) DO UPDATE SET last_activity ="
+	    " max(last_activity, excluded.last_activity)",
+};
+
+struct parch {
+	sqlite3		*db;
+	sqlite3_stmt	*st[A__MAX];
+};
+
+struct parch *
+parch_open(struct pstore *ps, char **cause)
+{
+	struct parch *a = xcalloc(1, sizeof(*a));
+	int i;
+
+	a->db = pstore_db(ps);
+	for (i = 0; i < A__MAX; i++) {
+		if (sqlite3_prepare_v3(a->db, asql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &a->st[i], NULL) != SQLITE_OK) {
+			if (asprintf(cause, "peer store: cannot prepare archive "
+			    "statement %d: %s", i, sqlite3_errmsg(a->db)) < 0)
+				*cause = NULL;
+			parch_close(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+void
+parch_close(struct parch *a)
+{
+	int i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < A__MAX; i++)
+		sqlite3_finalize(a->st[i]);
+	free(a);
+}
+
+static sqlite3_stmt *
+st(struct parch *a, int i)
+{
+	sqlite3_reset(a->st[i]);
+	sqlite3_clear_bindings(a->st[i]);
+	return a->st[i];
+}
+
+static void
+row_msg(sqlite3_stmt *s, struct pmsg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->seq = sqlite3_column_int64(s, 0);
+	snprintf(m->id, sizeof(m->id), "%s", sqlite3_column_text(s, 1));
+	snprintf(m->peer, sizeof(m->peer), "%s", sqlite3_column_text(s, 2));
+	m->outgoing = strcmp((const char *)sqlite3_column_text(s, 3), "out") == 0;
+	m->body = (const char *)sqlite3_column_text(s, 4);
+	m->body_len = (size_t)sqlite3_column_bytes(s, 4);
+	m->ts_sent = sqlite3_column_int64(s, 5);
+	m->ts_received = sqlite3_column_int64(s, 6);
+	snprintf(m->state, sizeof(m->state), "%s", sqlite3_column_text(s, 7));
+}
+
+static enum pstore_rc
+each(struct parch *a, sqlite3_stmt *s, pmsg_fn fn, void *arg, char *err,
+    size_t errlen)
+{
+	struct pmsg m;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row_msg(s, &m);
+		if (fn(&m, arg) == -1)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE && err != NULL)
+		snprintf(err, errlen, "%s", sqlite3_errmsg(a->db));
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK : PSTORE_ERR;
+}
+
+enum pstore_rc
+parch_search(struct parch *a, const char *query, const char *peer, int limit,
+    pmsg_fn fn, void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = st(a, A_SEARCH);
+
+	sqlite3_bind_text(s, 1, query, -1, SQLITE_STATIC);
+	if (peer != NULL)
+		sqlite3_bind_text(s, 2, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, limit);
+	return each(a, s, fn, arg, err, errlen);
+}
+
+enum pstore_rc
+parch_export(struct parch *a, const char *peer, pmsg_fn fn, void *arg)
+{
+	sqlite3_stmt *s = st(a, A_EXPORT);
+
+	if (peer != NULL)
+		sqlite3_bind_text(s, 1, peer, -1, SQLITE_STATIC);
+	return each(a, s, fn, arg, NULL, 0);
+}
+
+static enum pstore_rc
+step_done(struct parch *a, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return PSTORE_OK;
+	log_warnx("pstore_archive: %s", sqlite3_errmsg(a->db));
+	return PSTORE_ERR;
+}
+
+enum pstore_rc
+parch_import(struct parch *a, const struct pmsg *m)
+{
+	sqlite3_stmt *s = st(a, A_IMPORT);
+	int64_t seq;
+
+	sqlite3_bind_text(s, 1, m->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, m->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, m->outgoing ? "out" : "in", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, m->body, (int)m->body_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, m->ts_sent);
+	sqlite3_bind_int64(s, 6, m->ts_received);
+	sqlite3_bind_text(s, 7, m->state, -1, SQLITE_STATIC);
+	if (step_done(a, s) != PSTORE_OK)
+		return PSTORE_ERR;
+	if (sqlite3_changes(a->db) == 0)
+		return PSTORE_EXISTS;
+	seq = sqlite3_last_insert_rowid(a->db);
+	s = st(a, A_CHAT);
+	sqlite3_bind_text(s, 1, m->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, m->ts_received > m->ts_sent ? m->ts_received :
+	    m->ts_sent);
+	if (step_done(a, s) != PSTORE_OK)
+		return PSTORE_ERR;
+	if (!m->outgoing || (strcmp(m->state, "pending") != 0 &&
+	    strcmp(m->state, "held") != 0))
+		return PSTORE_OK;
+	s = st(a, A_QUEUE);
+	sqlite3_bind_text(s, 1, m->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, m->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, seq);
+	return step_done(a, s);
+}

@@ -1,0 +1,33 @@
+/*
+ * The peer store's archive queries: full-text search (SQLite FTS5 over
+ * message bodies, kept in step by triggers), export of messages as
+ * records, and import of records with their ids kept.
+ */
+#ifndef P2P_PSTORE_ARCHIVE_H
+#define P2P_PSTORE_ARCHIVE_H
+
+#include <stddef.h>
+
+#include "pstore_msg.h"
+
+struct parch;
+
+struct parch	*parch_open(struct pstore *, char **cause);
+void		 parch_close(struct parch *);
+
+/*
+ * Messages matching an FTS5 query, newest first, optionally with one
+ * peer. PSTORE_ERR with err filled for a query syntax error.
+ */
+enum pstore_rc	 parch_search(struct parch *, const char *query,
+		    const char *peer, int limit, pmsg_fn, void *,
+		    char *err, size_t errlen);
+/* Every message (with peer, or all when NULL) in store order. */
+enum pstore_rc	 parch_export(struct parch *, const char *peer, pmsg_fn, void *);
+/*
+ * Inside a transaction: store one record unless its id exists
+ * (PSTORE_EXISTS). Undelivered outgoing messages are queued again.
+ */
+enum pstore_rc	 parch_import(struct parch *, const struct pmsg *);
+
+#endif
