@@ -36,6 +36,9 @@ const ctl_handler peer_ctl_handlers[CMD__MAX] = {
 	[CMD_TRUST] = peer_ctl_trust,
 	[CMD_WATCH] = peer_ctl_watch,
 	[CMD_STATS] = peer_ctl_stats,
+	[CMD_SEARCH] = peer_ctl_search,
+	[CMD_EXPORT] = peer_ctl_export,
+	[CMD_IMPORT] = peer_ctl_import,
 	[CMD_RELOAD] = daemon_ctl_reload,
 	[CMD_SHUTDOWN] = daemon_ctl_shutdown,
 	[CMD_VERSION] = daemon_ctl_version,
@@ -104,9 +107,9 @@ peer_contact_update(struct peer *p, const char *user, const char *fp,
 	if (is_new)
 		peer_msgs_contacts_changed(p);
 	if (changed) {
-		ev = json_pack("{s:s,s:s,s:s,s:s}", "event", "key-changed", "user",
-		    user, "fingerprint", fp, "previous", c.prev_fingerprint);
-		peer_event(p, ev);
+		ev = json_pack("{s:s,s:s,s:s}", "user", user, "fingerprint", fp,
+		    "previous", c.prev_fingerprint);
+		peer_msgs_event(p, "key-changed", ev);
 		json_decref(ev);
 	}
 	return changed;

@@ -49,6 +49,8 @@ void	peer_msgs_accept(struct peer *, int fd, const struct sockaddr *,
 void	peer_msgs_presence(struct peer *, const struct w_presence *);
 void	peer_msgs_online(struct peer *);
 long	peer_msgs_pending_count(struct peer *);
+/* Store an event (data borrowed) and send it to watch subscribers. */
+void	peer_msgs_event(struct peer *, const char *type, json_t *data);
 /* A contact was added: subscribe to its presence too. */
 void	peer_msgs_contacts_changed(struct peer *);
 
@@ -61,5 +63,9 @@ void	peer_ctl_pending(struct ctlreq *, json_t *, void *);
 void	peer_ctl_trust(struct ctlreq *, json_t *, void *);
 void	peer_ctl_watch(struct ctlreq *, json_t *, void *);
 void	peer_ctl_stats(struct ctlreq *, json_t *, void *);
+/* peer_archive.c */
+void	peer_ctl_search(struct ctlreq *, json_t *, void *);
+void	peer_ctl_export(struct ctlreq *, json_t *, void *);
+void	peer_ctl_import(struct ctlreq *, json_t *, void *);
 
 #endif

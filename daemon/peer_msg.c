@@ -567,7 +567,8 @@ peer_msgs_start(struct peer *p, char **cause)
 	TAILQ_INIT(&pm->links);
 	TAILQ_INIT(&pm->ins);
 	TAILQ_INIT(&pm->waiters);
-	if ((pm->ms = pmsg_open(p->store, cause)) == NULL)
+	if ((pm->ms = pmsg_open(p->store, cause)) == NULL ||
+	    (pm->arch = parch_open(p->store, cause)) == NULL)
 		return -1;
 	pm->dns = evdns_base_new(p->d->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	pm->flush_ev = event_new(p->d->base, -1, 0, on_flush, pm);
@@ -620,6 +621,7 @@ peer_msgs_free(struct peer *p)
 		link_free(l);
 	event_free(pm->flush_ev);
 	evdns_base_free(pm->dns, 1);
+	parch_close(pm->arch);
 	pmsg_close(pm->ms);
 	free(pm->rx);
 	free(pm->acks);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "peer_int.h"
+#include "pstore_archive.h"
 #include "pstore_msg.h"
 
 #define PM_WINDOW	256	/* unacknowledged messages per connection */
@@ -80,6 +81,7 @@ struct pm_stats {
 struct peer_msgs {
 	struct peer		*p;
 	struct pmsg_store	*ms;
+	struct parch		*arch;
 	struct evdns_base	*dns;
 	TAILQ_HEAD(, plink)	 links;
 	TAILQ_HEAD(, pin)	 ins;

@@ -238,6 +238,21 @@ pm_watch_contacts(struct peer_msgs *pm)
 }
 
 void
+peer_msgs_event(struct peer *p, const char *type, json_t *data)
+{
+	char *text = json_dumps(data, JSON_COMPACT);
+	int64_t seq = 0;
+	json_t *line;
+
+	if (text == NULL || pmsg_event(p->msgs->ms, type, text, &seq) != PSTORE_OK)
+		log_warnx("peer_queue: cannot store a %s event", type);
+	line = pm_event_line(seq, type, text != NULL ? text : "{}");
+	peer_event(p, line);
+	json_decref(line);
+	free(text);
+}
+
+void
 peer_msgs_contacts_changed(struct peer *p)
 {
 	pm_watch_contacts(p->msgs);

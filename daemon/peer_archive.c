@@ -1,0 +1,218 @@
+/*
+ * Control commands over the message archive: search (FTS5), export
+ * (JSON Lines) and import (the same lines; ids kept, so importing twice
+ * adds nothing; every line is checked before anything is written, and
+ * the whole import is one transaction).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer_msg.h"
+#include "pstore_archive.h"
+#include "util.h"
+#include "valid.h"
+
+#define SEARCH_DEFAULT	50
+
+static struct peer_msgs *
+msgs_of(void *ctx)
+{
+	return ((struct daemon *)ctx)->peer->msgs;
+}
+
+static json_t *
+iso_ms(int64_t ms)
+{
+	char ts[32];
+
+	util_iso8601(ms / 1000, ts, sizeof(ts));
+	return json_string(ts);
+}
+
+static int
+add_found(const struct pmsg *m, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s,s:o,s:s,s:s,s:s,s:s%}",
+	    "user", m->peer, "ts", iso_ms(m->ts_sent), "direction",
+	    m->outgoing ? "out" : "in", "state", m->state, "id", m->id,
+	    "text", m->body, m->body_len));
+	return 0;
+}
+
+void
+peer_ctl_search(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = msgs_of(ctx);
+	json_t *items = json_array(), *lim = json_object_get(args, "limit");
+	int limit = lim != NULL ? (int)json_integer_value(lim) : SEARCH_DEFAULT;
+	char err[256];
+
+	if (lim != NULL && json_integer_value(lim) > 1000000)
+		limit = 1000000;
+	if (parch_search(pm->arch, json_string_value(json_object_get(args, "text")),
+	    json_string_value(json_object_get(args, "user")), limit, add_found,
+	    items, err, sizeof(err)) != PSTORE_OK) {
+		json_decref(items);
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "bad search query: %s (FTS5 "
+		    "syntax: words, \"phrases\", AND OR NOT, prefix*)", err);
+		return;
+	}
+	ctlreq_reply(r, json_pack("{s:o}", "items", items));
+}
+
+/* One message as an export line; import reads the same members. */
+static int
+export_one(const struct pmsg *m, void *arg)
+{
+	struct ctlreq *r = arg;
+	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s%}", "id", m->id,
+	    "user", m->peer, "direction", m->outgoing ? "out" : "in",
+	    "ts", (json_int_t)m->ts_sent, "received", (json_int_t)m->ts_received,
+	    "state", m->state, "text", m->body, m->body_len);
+
+	ctlreq_stream(r, o);
+	json_decref(o);
+	return 0;
+}
+
+void
+peer_ctl_export(struct ctlreq *r, json_t *args, void *ctx)
+{
+	json_t *end = json_pack("{s:b}", "end", 1);
+
+	if (parch_export(msgs_of(ctx)->arch,
+	    json_string_value(json_object_get(args, "user")), export_one,
+	    r) != PSTORE_OK) {
+		json_decref(end);
+		ctlreq_error(r, ERR_INTERNAL, "cannot read the messages");
+		return;
+	}
+	ctlreq_stream(r, end);
+	json_decref(end);
+	ctlreq_reply(r, NULL);
+}
+
+static const char *const out_states[] = { "pending", "sent", "delivered",
+    "held", "failed", NULL };
+
+static bool
+valid_state(const char *s, bool outgoing)
+{
+	int i;
+
+	if (!outgoing)
+		return strcmp(s, "received") == 0;
+	for (i = 0; out_states[i] != NULL; i++)
+		if (strcmp(s, out_states[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Check one import line and fill m (strings borrowed from o); NULL if ok. */
+static const char *
+check_record(json_t *o, struct pmsg *m, size_t maxbody)
+{
+	const char *id = json_string_value(json_object_get(o, "id"));
+	const char *user = json_string_value(json_object_get(o, "user"));
+	const char *dir = json_string_value(json_object_get(o, "direction"));
+	const char *state = json_string_value(json_object_get(o, "state"));
+	json_t *text = json_object_get(o, "text"), *ts = json_object_get(o, "ts");
+	json_t *rcv = json_object_get(o, "received");
+
+	if (!json_is_object(o))
+		return "not a JSON object";
+	if (id == NULL || !valid_msgid(id))
+		return "'id' must be 32 lowercase hex digits";
+	if (user == NULL || !valid_username(user))
+		return "'user' is not a valid username";
+	if (dir == NULL || (strcmp(dir, "in") != 0 && strcmp(dir, "out") != 0))
+		return "'direction' must be \"in\" or \"out\"";
+	if (!json_is_integer(ts) || json_integer_value(ts) < 0 ||
+	    (rcv != NULL && (!json_is_integer(rcv) || json_integer_value(rcv) < 0)))
+		return "'ts' and 'received' must be non-negative integers (ms)";
+	if (!json_is_string(text) || !valid_body(json_string_value(text),
+	    json_string_length(text), maxbody))
+		return "'text' must be 1 to max_message_bytes of UTF-8";
+	memset(m, 0, sizeof(*m));
+	m->outgoing = strcmp(dir, "out") == 0;
+	if (state == NULL || !valid_state(state, m->outgoing))
+		return "'state' is not a state for that direction";
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	snprintf(m->peer, sizeof(m->peer), "%s", user);
+	snprintf(m->state, sizeof(m->state), "%s", state);
+	m->body = json_string_value(text);
+	m->body_len = json_string_length(text);
+	m->ts_sent = json_integer_value(ts);
+	m->ts_received = rcv != NULL ? json_integer_value(rcv) : 0;
+	return NULL;
+}
+
+/* Parse every non-empty line into recs; -1 with the first bad line. */
+static int
+parse_lines(const char *data, size_t maxbody, json_t *recs, char *err,
+    size_t errlen)
+{
+	const char *p = data, *nl, *why;
+	struct pmsg m;
+	size_t line = 0;
+	json_t *o;
+
+	for (; *p != '\0'; p = *nl != '\0' ? nl + 1 : nl) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			nl = p + strlen(p);
+		line++;
+		if (strspn(p, " \t\r") >= (size_t)(nl - p))
+			continue;
+		o = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, NULL);
+		if ((why = o == NULL ? "not valid JSON" :
+		    check_record(o, &m, maxbody)) != NULL) {
+			snprintf(err, errlen, "line %zu: %s", line, why);
+			json_decref(o);
+			return -1;
+		}
+		json_array_append_new(recs, o);
+	}
+	return 0;
+}
+
+void
+peer_ctl_import(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = msgs_of(ctx);
+	json_t *recs = json_array(), *o;
+	long imported = 0, skipped = 0;
+	enum pstore_rc rc = PSTORE_OK;
+	struct pmsg m;
+	char err[300];
+	size_t i;
+
+	if (parse_lines(json_string_value(json_object_get(args, "data")),
+	    (size_t)pm->p->d->cfg->max_message_bytes, recs, err,
+	    sizeof(err)) == -1) {
+		json_decref(recs);
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "%s; nothing imported", err);
+		return;
+	}
+	if (pstore_begin(pm->p->store) != PSTORE_OK)
+		rc = PSTORE_ERR;
+	json_array_foreach(recs, i, o) {
+		if (rc == PSTORE_ERR)
+			break;
+		check_record(o, &m, (size_t)pm->p->d->cfg->max_message_bytes);
+		rc = parch_import(pm->arch, &m);
+		imported += rc == PSTORE_OK;
+		skipped += rc == PSTORE_EXISTS;
+	}
+	json_decref(recs);
+	if (rc == PSTORE_ERR || pstore_commit(pm->p->store) != PSTORE_OK) {
+		pstore_rollback(pm->p->store);
+		ctlreq_error(r, ERR_INTERNAL, "cannot store the messages; nothing "
+		    "imported");
+		return;
+	}
+	pm_kick_all(pm);
+	ctlreq_reply(r, json_pack("{s:I,s:I}", "imported", (json_int_t)imported,
+	    "skipped", (json_int_t)skipped));
+}
