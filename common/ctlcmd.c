@@ -127,6 +127,9 @@ check_value(const struct ctl_arg *a, const json_t *v, unsigned maxbody,
 	size_t len = s != NULL ? json_string_length(v) : 0;
 	const char *why = NULL;
 
+	/* A NUL inside would make the C string say less than the JSON did. */
+	if (s != NULL && memchr(s, '\0', len) != NULL)
+		s = NULL;
 	switch (a->type) {
 	case ARG_UINT:
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
