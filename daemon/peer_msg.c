@@ -184,7 +184,7 @@ on_link_lookup(json_t *reply, const char *code, const char *msg, void *arg)
 		    json_string_value(json_object_get(reply, "addr")),
 		    (int)json_integer_value(json_object_get(reply, "port")),
 		    json_integer_value(json_object_get(reply, "last_seen")));
-		l->known_online = json_is_true(json_object_get(reply, "online"));
+		l->said_offline = !json_is_true(json_object_get(reply, "online"));
 	}
 	l->looked_up = true;
 	link_connect(l);
@@ -270,11 +270,13 @@ link_failed(struct plink *l, const char *why)
 	delay = fmin(cfg->retry_max, cfg->retry_initial *
 	    pow(2, fmin(l->attempts - 1, 30))) * jitter();
 	delay = fmax(delay, 0.01);
-	snprintf(l->reason, sizeof(l->reason), "%s", why);
-	log_info("peer_msg: %s: %s; retry %d in %.1f s", l->user, why,
+	snprintf(l->reason, sizeof(l->reason), "%s%s%s", l->said_offline ?
+	    "recipient offline (" : "unreachable: ", why,
+	    l->said_offline ? ")" : "");
+	log_info("peer_msg: %s: %s; retry %d in %.1f s", l->user, l->reason,
 	    l->attempts, delay);
 	pmsg_pending_note(l->pm->ms, l->user, l->attempts,
-	    util_now_ms() + (int64_t)(delay * 1000), why);
+	    util_now_ms() + (int64_t)(delay * 1000), l->reason);
 	l->pm->stats.retries++;
 	tv = tv_of(delay);
 	evtimer_add(l->retry, &tv);
@@ -354,7 +356,8 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 	} else if (m.type == W_ERROR) {
 		log_warnx("peer_msg: %s refused: %s: %s", l->user, m.u.error.code,
 		    m.u.error.message);
-		snprintf(l->reason, sizeof(l->reason), "refused: %s", m.u.error.code);
+		snprintf(l->refused, sizeof(l->refused), "refused: %s: %s",
+		    m.u.error.code, m.u.error.message);
 	} else
 		log_warnx("peer_msg: unexpected '%s' from %s", wire_type_name(m.type),
 		    l->user);
@@ -370,8 +373,9 @@ on_link_close(struct conn *c, const char *reason, void *arg)
 	l->state = L_IDLE;
 	l->inflight = 0;
 	l->sent_upto = 0;
-	snprintf(why, sizeof(why), "%s%s%s", *l->reason ? l->reason : "",
-	    *l->reason ? "; " : "", reason);
+	snprintf(why, sizeof(why), "%s%s%s", l->refused, *l->refused ? "; " : "",
+	    reason);
+	*l->refused = '\0';
 	if (has_pending(l))
 		link_failed(l, why);
 }

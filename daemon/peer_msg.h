@@ -32,8 +32,10 @@ struct plink {
 	int64_t			 sent_upto;	/* last seq sent on c */
 	int			 inflight;
 	int			 attempts;
-	bool			 lookup_pending, looked_up, known_online;
-	char			 reason[256];
+	bool			 lookup_pending, looked_up;
+	bool			 said_offline;	/* the gestor's last word */
+	char			 reason[400];	/* why it waits, for `pending` */
+	char			 refused[128];	/* error frame from the recipient */
 	struct event		*retry;
 };
 

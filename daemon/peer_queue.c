@@ -282,6 +282,7 @@ peer_msgs_presence(struct peer *p, const struct w_presence *pr)
 		return;
 	/* Back online, maybe elsewhere: retry now with the new address. */
 	l->looked_up = true;
+	l->said_offline = false;
 	if (l->state != L_READY)
 		pm_kick(p->msgs, pr->user, true);
 }

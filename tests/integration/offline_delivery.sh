@@ -28,6 +28,9 @@ ctl alice pending >"$TMP/pending"
 [ "$(field alice pending)" = 3 ] || fail "status pending"
 expect_exit 3 ctl alice send --wait=0.5 bob "queued 4"
 wait_for "a retry recorded" 10 sh -c "$P2PCHATCTL -c $TMP/alice.conf pending | awk -F'\t' '\$3 > 0' | grep -q ."
+ctl alice pending | head -1 | cut -f5 | grep -q "^recipient offline" ||
+	fail "pending reason: $(ctl alice pending | head -1)"
+ctl alice pending | head -1 | cut -f4 | grep -q "^20[0-9-]*T" || fail "pending next_try"
 
 # bob comes back: everything arrives at once, in order, once.
 start bob
