@@ -1,0 +1,619 @@
+/*
+ * Unit tests for wire.c: every frame type parses into the right struct,
+ * every required member missing or of the wrong type is refused with
+ * "bad_frame", an unknown type with "unknown_type", and the syntax checks
+ * of each member (names, ids, ports, addresses, bodies, keys) hold at
+ * their boundaries.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "proto.h"
+#include "wire.h"
+
+#define ID1	"0123456789abcdef0123456789abcdef"
+#define FP	"sha256:" \
+	"0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef"
+#define MAXBODY	64
+
+static struct wire_msg m;
+static const char *code;
+static char err[256];
+static json_t *frame;
+
+static void
+teardown(void)
+{
+	json_decref(frame);
+	frame = NULL;
+}
+
+/* Parse a frame from JSON text; the frame lives until the next call. */
+static int
+parse_max(const char *json, size_t max)
+{
+	json_error_t jerr;
+
+	json_decref(frame);
+	frame = json_loads(json, 0, &jerr);
+	ck_assert_msg(frame != NULL, "bad test JSON %s: %s", json, jerr.text);
+	code = NULL;
+	err[0] = '\0';
+	return wire_parse(frame, &m, max, &code, err, sizeof(err));
+}
+
+static int
+parse(const char *json)
+{
+	return parse_max(json, MAXBODY);
+}
+
+/* Parse an already built frame (reference taken). */
+static int
+parse_obj(json_t *f)
+{
+	json_decref(frame);
+	frame = f;
+	code = NULL;
+	err[0] = '\0';
+	return wire_parse(frame, &m, MAXBODY, &code, err, sizeof(err));
+}
+
+#define PARSES(j) do { \
+	ck_assert_msg(parse(j) == 0, "refused %s: %s", (j), err); \
+	ck_assert_ptr_eq(m.frame, frame); \
+} while (0)
+#define BAD_FRAME(j) do { \
+	ck_assert_msg(parse(j) == -1, "accepted %s", (j)); \
+	ck_assert_msg(code != NULL && strcmp(code, ERR_BAD_FRAME) == 0, \
+	    "%s: code %s", (j), code != NULL ? code : "(null)"); \
+	ck_assert_msg(err[0] != '\0', "%s: no message", (j)); \
+} while (0)
+
+START_TEST(test_type_names)
+{
+	static const char *const names[W__MAX] = {
+		[W_OK] = "ok", [W_ERROR] = "error", [W_REGISTER] = "register",
+		[W_LOGIN] = "login", [W_AUTH] = "auth", [W_HB] = "hb",
+		[W_LOOKUP] = "lookup", [W_WATCH] = "watch",
+		[W_PRESENCE] = "presence", [W_HELLO] = "hello",
+		[W_MSG] = "msg", [W_ACK] = "ack",
+	};
+	int i;
+
+	for (i = 0; i < W__MAX; i++)
+		ck_assert_str_eq(wire_type_name((enum wire_type)i), names[i]);
+	ck_assert_str_eq(wire_type_name(W__MAX), "?");
+}
+END_TEST
+
+START_TEST(test_unknown_type)
+{
+	static const char *const frames[] = {
+		"{\"t\":\"nosuch\"}",
+		"{\"t\":\"\"}",
+		"{\"t\":\"OK\"}",
+		"{\"t\":\"msg \"}",
+		"{\"t\":5}",
+		"{\"t\":null}",
+		"{\"t\":[\"msg\"]}",
+		"{\"type\":\"msg\"}",
+		"{}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+		ck_assert_int_eq(parse(frames[i]), -1);
+		ck_assert_msg(code != NULL && strcmp(code, ERR_UNKNOWN_TYPE) == 0,
+		    "%s: code %s", frames[i], code);
+		ck_assert(err[0] != '\0');
+	}
+}
+END_TEST
+
+START_TEST(test_ok_error)
+{
+	PARSES("{\"t\":\"ok\"}");
+	ck_assert_int_eq(m.type, W_OK);
+	PARSES("{\"t\":\"ok\",\"extra\":[1,2]}");	/* extra members ignored */
+	ck_assert_int_eq(m.type, W_OK);
+	PARSES("{\"t\":\"error\",\"code\":\"bad_credentials\","
+	    "\"message\":\"wrong password\"}");
+	ck_assert_int_eq(m.type, W_ERROR);
+	ck_assert_str_eq(m.u.error.code, "bad_credentials");
+	ck_assert_str_eq(m.u.error.message, "wrong password");
+	PARSES("{\"t\":\"error\",\"code\":\"x\"}");
+	ck_assert_str_eq(m.u.error.message, "");
+	PARSES("{\"t\":\"error\",\"code\":\"x\",\"message\":5}");
+	ck_assert_str_eq(m.u.error.message, "");
+	BAD_FRAME("{\"t\":\"error\"}");
+	BAD_FRAME("{\"t\":\"error\",\"code\":5}");
+	BAD_FRAME("{\"t\":\"error\",\"code\":null,\"message\":\"m\"}");
+}
+END_TEST
+
+START_TEST(test_cred)
+{
+	char pw[P2P_PASSWORD_MAX + 2];
+	json_t *f;
+
+	PARSES("{\"t\":\"register\",\"user\":\"alice\",\"password\":\"secret123\"}");
+	ck_assert_int_eq(m.type, W_REGISTER);
+	ck_assert_str_eq(m.u.cred.user, "alice");
+	ck_assert_str_eq(m.u.cred.password, "secret123");
+	ck_assert_uint_eq(m.u.cred.password_len, 9);
+	PARSES("{\"t\":\"login\",\"user\":\"bob\",\"password\":\"12345678\"}");
+	ck_assert_int_eq(m.type, W_LOGIN);
+	ck_assert_str_eq(m.u.cred.user, "bob");
+	ck_assert_uint_eq(m.u.cred.password_len, 8);
+	BAD_FRAME("{\"t\":\"login\",\"user\":\"bob\",\"password\":\"1234567\"}");
+	BAD_FRAME("{\"t\":\"login\",\"user\":\"bob\",\"password\":\"\"}");
+	BAD_FRAME("{\"t\":\"login\",\"user\":\"bob\"}");
+	BAD_FRAME("{\"t\":\"login\",\"user\":\"bob\",\"password\":12345678}");
+	BAD_FRAME("{\"t\":\"login\",\"password\":\"12345678\"}");
+	BAD_FRAME("{\"t\":\"register\",\"user\":\"Bob\",\"password\":\"12345678\"}");
+	BAD_FRAME("{\"t\":\"register\",\"user\":5,\"password\":\"12345678\"}");
+	memset(pw, 'p', sizeof(pw));
+	pw[P2P_PASSWORD_MAX] = '\0';
+	f = json_pack("{s:s,s:s,s:s}", "t", "login", "user", "bob",
+	    "password", pw);
+	ck_assert_int_eq(parse_obj(f), 0);
+	ck_assert_uint_eq(m.u.cred.password_len, P2P_PASSWORD_MAX);
+	pw[P2P_PASSWORD_MAX] = 'p';
+	pw[P2P_PASSWORD_MAX + 1] = '\0';
+	f = json_pack("{s:s,s:s,s:s}", "t", "login", "user", "bob",
+	    "password", pw);
+	ck_assert_int_eq(parse_obj(f), -1);
+	ck_assert_str_eq(code, ERR_BAD_FRAME);
+	/* A password with a NUL inside (if JSON ever carried one). */
+	f = json_pack("{s:s,s:s,s:s#}", "t", "login", "user", "bob",
+	    "password", "pass\0word", (int)9);
+	ck_assert_int_eq(parse_obj(f), -1);
+	ck_assert_str_eq(code, ERR_BAD_FRAME);
+}
+END_TEST
+
+START_TEST(test_user_frames)
+{
+	PARSES("{\"t\":\"auth\",\"user\":\"carol\"}");
+	ck_assert_int_eq(m.type, W_AUTH);
+	ck_assert_str_eq(m.u.user.user, "carol");
+	PARSES("{\"t\":\"lookup\",\"user\":\"d.e_f-9\"}");
+	ck_assert_int_eq(m.type, W_LOOKUP);
+	ck_assert_str_eq(m.u.user.user, "d.e_f-9");
+	PARSES("{\"t\":\"lookup\",\"user\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}");
+	BAD_FRAME("{\"t\":\"lookup\",\"user\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}");
+	BAD_FRAME("{\"t\":\"auth\"}");
+	BAD_FRAME("{\"t\":\"auth\",\"user\":\"\"}");
+	BAD_FRAME("{\"t\":\"auth\",\"user\":\"_x\"}");
+	BAD_FRAME("{\"t\":\"auth\",\"user\":[\"x\"]}");
+	BAD_FRAME("{\"t\":\"lookup\",\"user\":null}");
+	BAD_FRAME("{\"t\":\"lookup\",\"user\":\"a/b\"}");
+}
+END_TEST
+
+START_TEST(test_hb)
+{
+	PARSES("{\"t\":\"hb\",\"port\":7001}");
+	ck_assert_int_eq(m.type, W_HB);
+	ck_assert_int_eq(m.u.hb.port, 7001);
+	ck_assert_ptr_null(m.u.hb.addr);
+	PARSES("{\"t\":\"hb\",\"port\":0}");
+	ck_assert_int_eq(m.u.hb.port, 0);
+	PARSES("{\"t\":\"hb\",\"port\":65535,\"addr\":\"198.18.0.5\"}");
+	ck_assert_int_eq(m.u.hb.port, 65535);
+	ck_assert_str_eq(m.u.hb.addr, "198.18.0.5");
+	PARSES("{\"t\":\"hb\",\"port\":1,\"addr\":\"Host-1.Example.org\"}");
+	ck_assert_str_eq(m.u.hb.addr, "Host-1.Example.org");
+	PARSES("{\"t\":\"hb\",\"port\":1,\"addr\":\"fe80::1\"}");
+	ck_assert_str_eq(m.u.hb.addr, "fe80::1");
+	/* 63 bytes is the longest address. */
+	PARSES("{\"t\":\"hb\",\"port\":1,\"addr\":\""
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}");
+	ck_assert_uint_eq(strlen(m.u.hb.addr), 63);
+	BAD_FRAME("{\"t\":\"hb\",\"port\":1,\"addr\":\""
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":1,\"addr\":\"\"}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":1,\"addr\":\"a b\"}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":1,\"addr\":\"[::1]\"}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":1,\"addr\":\"host_name\"}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":1,\"addr\":\"h;rm -rf\"}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":1,\"addr\":\"h\\n\"}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":1,\"addr\":\"caf\\u00e9\"}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":1,\"addr\":5}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":1,\"addr\":null}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":1,\"addr\":[\"h\"]}");
+	BAD_FRAME("{\"t\":\"hb\"}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":-1}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":65536}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":7001.0}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":\"7001\"}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":true}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":null}");
+	BAD_FRAME("{\"t\":\"hb\",\"port\":4294974297}");
+}
+END_TEST
+
+START_TEST(test_watch)
+{
+	json_t *f, *users;
+	char name[16];
+	int i;
+
+	PARSES("{\"t\":\"watch\",\"users\":[\"alice\",\"bob\"]}");
+	ck_assert_int_eq(m.type, W_WATCH);
+	ck_assert_ptr_eq(m.u.watch.users, json_object_get(frame, "users"));
+	ck_assert_uint_eq(json_array_size(m.u.watch.users), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(m.u.watch.users, 1)),
+	    "bob");
+	PARSES("{\"t\":\"watch\",\"users\":[]}");
+	ck_assert_uint_eq(json_array_size(m.u.watch.users), 0);
+	BAD_FRAME("{\"t\":\"watch\"}");
+	BAD_FRAME("{\"t\":\"watch\",\"users\":\"alice\"}");
+	BAD_FRAME("{\"t\":\"watch\",\"users\":{\"alice\":1}}");
+	BAD_FRAME("{\"t\":\"watch\",\"users\":null}");
+	BAD_FRAME("{\"t\":\"watch\",\"users\":[\"alice\",\"Bob\"]}");
+	BAD_FRAME("{\"t\":\"watch\",\"users\":[\"alice\",\"\"]}");
+	BAD_FRAME("{\"t\":\"watch\",\"users\":[\"alice\",5]}");
+	BAD_FRAME("{\"t\":\"watch\",\"users\":[[\"alice\"]]}");
+	BAD_FRAME("{\"t\":\"watch\",\"users\":[null]}");
+	/* WIRE_MAX_WATCH names are fine, one more is not. */
+	users = json_array();
+	for (i = 0; i < WIRE_MAX_WATCH; i++) {
+		snprintf(name, sizeof(name), "u%d", i);
+		json_array_append_new(users, json_string(name));
+	}
+	f = json_pack("{s:s,s:O}", "t", "watch", "users", users);
+	ck_assert_msg(parse_obj(f) == 0, "%s", err);
+	ck_assert_uint_eq(json_array_size(m.u.watch.users), WIRE_MAX_WATCH);
+	json_array_append_new(users, json_string("onemore"));
+	f = json_pack("{s:s,s:O}", "t", "watch", "users", users);
+	ck_assert_int_eq(parse_obj(f), -1);
+	ck_assert_str_eq(code, ERR_BAD_FRAME);
+	json_decref(users);
+}
+END_TEST
+
+START_TEST(test_presence)
+{
+	PARSES("{\"t\":\"presence\",\"user\":\"bob\",\"online\":true,"
+	    "\"addr\":\"198.18.0.5\",\"port\":7001,\"key\":\"" FP "\","
+	    "\"last_seen\":1700000000}");
+	ck_assert_int_eq(m.type, W_PRESENCE);
+	ck_assert_str_eq(m.u.presence.user, "bob");
+	ck_assert(m.u.presence.online);
+	ck_assert_str_eq(m.u.presence.addr, "198.18.0.5");
+	ck_assert_int_eq(m.u.presence.port, 7001);
+	ck_assert_str_eq(m.u.presence.key, FP);
+	ck_assert_int_eq(m.u.presence.last_seen, 1700000000);
+	/* Offline, nothing known, no last_seen. */
+	PARSES("{\"t\":\"presence\",\"user\":\"bob\",\"online\":false,"
+	    "\"addr\":\"\",\"port\":0,\"key\":\"\"}");
+	ck_assert(!m.u.presence.online);
+	ck_assert_str_eq(m.u.presence.addr, "");
+	ck_assert_str_eq(m.u.presence.key, "");
+	ck_assert_int_eq(m.u.presence.port, 0);
+	ck_assert_int_eq(m.u.presence.last_seen, 0);
+	/* Bad key. */
+	BAD_FRAME("{\"t\":\"presence\",\"user\":\"bob\",\"online\":true,"
+	    "\"addr\":\"a\",\"port\":1,\"key\":\"sha256:abc\"}");
+	BAD_FRAME("{\"t\":\"presence\",\"user\":\"bob\",\"online\":true,"
+	    "\"addr\":\"a\",\"port\":1,\"key\":\"" FP "0\"}");
+	BAD_FRAME("{\"t\":\"presence\",\"user\":\"bob\",\"online\":true,"
+	    "\"addr\":\"a\",\"port\":1,\"key\":\"SHA256:"
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}");
+	BAD_FRAME("{\"t\":\"presence\",\"user\":\"bob\",\"online\":true,"
+	    "\"addr\":\"a\",\"port\":1,\"key\":5}");
+	/* Address too long; port out of range; online not a boolean. */
+	BAD_FRAME("{\"t\":\"presence\",\"user\":\"bob\",\"online\":true,"
+	    "\"addr\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+	    "\"port\":1,\"key\":\"\"}");
+	BAD_FRAME("{\"t\":\"presence\",\"user\":\"bob\",\"online\":true,"
+	    "\"addr\":\"a\",\"port\":70000,\"key\":\"\"}");
+	BAD_FRAME("{\"t\":\"presence\",\"user\":\"bob\",\"online\":1,"
+	    "\"addr\":\"a\",\"port\":1,\"key\":\"\"}");
+	BAD_FRAME("{\"t\":\"presence\",\"user\":\"bob\",\"online\":\"true\","
+	    "\"addr\":\"a\",\"port\":1,\"key\":\"\"}");
+	BAD_FRAME("{\"t\":\"presence\",\"user\":\"Bob\",\"online\":true,"
+	    "\"addr\":\"a\",\"port\":1,\"key\":\"\"}");
+}
+END_TEST
+
+START_TEST(test_hello)
+{
+	PARSES("{\"t\":\"hello\",\"v\":1,\"user\":\"alice\"}");
+	ck_assert_int_eq(m.type, W_HELLO);
+	ck_assert_int_eq(m.u.hello.v, 1);
+	ck_assert_str_eq(m.u.hello.user, "alice");
+	PARSES("{\"t\":\"hello\",\"v\":1000,\"user\":\"alice\"}");
+	ck_assert_int_eq(m.u.hello.v, 1000);
+	BAD_FRAME("{\"t\":\"hello\",\"v\":0,\"user\":\"alice\"}");
+	BAD_FRAME("{\"t\":\"hello\",\"v\":1001,\"user\":\"alice\"}");
+	BAD_FRAME("{\"t\":\"hello\",\"v\":-1,\"user\":\"alice\"}");
+	BAD_FRAME("{\"t\":\"hello\",\"v\":1.0,\"user\":\"alice\"}");
+	BAD_FRAME("{\"t\":\"hello\",\"v\":\"1\",\"user\":\"alice\"}");
+	BAD_FRAME("{\"t\":\"hello\",\"user\":\"alice\"}");
+	BAD_FRAME("{\"t\":\"hello\",\"v\":1}");
+	BAD_FRAME("{\"t\":\"hello\",\"v\":1,\"user\":\"ALICE\"}");
+}
+END_TEST
+
+struct member {
+	const char	*name;
+	const char	*good;		/* JSON text of a valid value */
+	const char	*const *wrong;	/* JSON texts of invalid ones, NULL-ended */
+};
+
+static const char *const w_str[] = { "5", "true", "null", "[]", "{}", NULL };
+static const char *const w_user[] = { "5", "true", "null", "[]", "{}", "\"\"",
+	"\"Bob\"", "\"-x\"", NULL };
+static const char *const w_int[] = { "\"1\"", "true", "null", "[]", "{}", "1.5",
+	"-1", NULL };
+static const char *const w_bool[] = { "1", "\"true\"", "null", "[]", NULL };
+static const char *const w_id[] = { "5", "null", "\"\"", "[]",
+	"\"0123456789ABCDEF0123456789abcdef\"", NULL };
+
+/*
+ * Parse a frame of type t whose members are ms[0..n), except that member
+ * is given the JSON text val instead of its good value (NULL: left out).
+ */
+static int
+parse_with(const char *t, const struct member *ms, size_t n,
+    const char *member, const char *val)
+{
+	char json[1024];
+	size_t i, off;
+
+	off = (size_t)snprintf(json, sizeof(json), "{\"t\":\"%s\"", t);
+	for (i = 0; i < n; i++) {
+		const char *v = strcmp(ms[i].name, member) == 0 ? val :
+		    ms[i].good;
+
+		if (v != NULL)
+			off += (size_t)snprintf(json + off, sizeof(json) - off,
+			    ",\"%s\":%s", ms[i].name, v);
+	}
+	ck_assert_uint_lt(off, sizeof(json) - 1);
+	snprintf(json + off, sizeof(json) - off, "}");
+	return parse(json);
+}
+
+/* The frame parses as given; each member missing or wrong is bad_frame. */
+static void
+check_members(const char *t, enum wire_type type, const struct member *ms,
+    size_t n)
+{
+	size_t i, j;
+
+	ck_assert_msg(parse_with(t, ms, n, "", NULL) == 0, "%s: %s", t, err);
+	ck_assert_int_eq(m.type, type);
+	for (i = 0; i < n; i++) {
+		if (ms[i].wrong == NULL)
+			continue;	/* optional member */
+		ck_assert_msg(parse_with(t, ms, n, ms[i].name, NULL) == -1,
+		    "%s without %s accepted", t, ms[i].name);
+		ck_assert_str_eq(code, ERR_BAD_FRAME);
+		for (j = 0; ms[i].wrong[j] != NULL; j++) {
+			ck_assert_msg(parse_with(t, ms, n, ms[i].name,
+			    ms[i].wrong[j]) == -1, "%s with %s = %s accepted",
+			    t, ms[i].name, ms[i].wrong[j]);
+			ck_assert_str_eq(code, ERR_BAD_FRAME);
+		}
+	}
+	/* Back to the good frame, so callers can look at its fields. */
+	ck_assert_int_eq(parse_with(t, ms, n, "", NULL), 0);
+}
+
+static const struct member msg_members[] = {
+	{ "id", "\"" ID1 "\"", w_id },
+	{ "from", "\"alice\"", w_user },
+	{ "to", "\"bob\"", w_user },
+	{ "ts", "1700000000123", w_int },
+	{ "body", "\"hi\"", w_str },
+};
+#define NMSG	(sizeof(msg_members) / sizeof(msg_members[0]))
+
+static int
+parse_msg_with(const char *member, const char *val)
+{
+	return parse_with("msg", msg_members, NMSG, member, val);
+}
+
+START_TEST(test_members_required)
+{
+	static const struct member cred[] = {
+		{ "user", "\"alice\"", w_user },
+		{ "password", "\"secret123\"", w_str },
+	};
+	static const struct member user[] = {
+		{ "user", "\"alice\"", w_user },
+	};
+	static const struct member hb[] = {
+		{ "port", "7001", w_int },
+		{ "addr", "\"h\"", NULL },
+	};
+	static const char *const w_users[] = { "5", "true", "null", "{}",
+		"\"a\"", "[5]", "[\"A\"]", NULL };
+	static const struct member watch[] = {
+		{ "users", "[\"a\"]", w_users },
+	};
+	static const struct member presence[] = {
+		{ "user", "\"bob\"", w_user },
+		{ "online", "true", w_bool },
+		{ "addr", "\"h\"", w_str },
+		{ "port", "1", w_int },
+		{ "key", "\"\"", w_str },
+		{ "last_seen", "5", NULL },
+	};
+	static const struct member hello[] = {
+		{ "v", "1", w_int },
+		{ "user", "\"alice\"", w_user },
+	};
+	static const struct member ack[] = {
+		{ "id", "\"" ID1 "\"", w_id },
+	};
+	static const struct member error[] = {
+		{ "code", "\"x\"", w_str },
+		{ "message", "\"m\"", NULL },
+	};
+
+	check_members("register", W_REGISTER, cred, 2);
+	check_members("login", W_LOGIN, cred, 2);
+	check_members("auth", W_AUTH, user, 1);
+	check_members("lookup", W_LOOKUP, user, 1);
+	check_members("hb", W_HB, hb, 2);
+	check_members("watch", W_WATCH, watch, 1);
+	check_members("presence", W_PRESENCE, presence, 6);
+	check_members("hello", W_HELLO, hello, 2);
+	check_members("msg", W_MSG, msg_members, NMSG);
+	check_members("ack", W_ACK, ack, 1);
+	check_members("error", W_ERROR, error, 2);
+}
+END_TEST
+
+START_TEST(test_msg)
+{
+	ck_assert_msg(parse_msg_with("", NULL) == 0, "%s", err);
+	ck_assert_int_eq(m.type, W_MSG);
+	ck_assert_str_eq(m.u.msg.id, ID1);
+	ck_assert_str_eq(m.u.msg.from, "alice");
+	ck_assert_str_eq(m.u.msg.to, "bob");
+	ck_assert_int_eq(m.u.msg.ts, 1700000000123LL);
+	ck_assert_str_eq(m.u.msg.body, "hi");
+	ck_assert_uint_eq(m.u.msg.body_len, 2);
+	ck_assert_int_eq(parse_msg_with("ts", "\"1700000000123\""), -1);
+	ck_assert_int_eq(parse_msg_with("ts", "1.5"), -1);
+	ck_assert_int_eq(parse_msg_with("ts", "-1"), -1);
+	ck_assert_str_eq(code, ERR_BAD_FRAME);
+	ck_assert_int_eq(parse_msg_with("ts", "0"), 0);
+	ck_assert_int_eq(m.u.msg.ts, 0);
+	ck_assert_int_eq(parse_msg_with("ts", "9223372036854775807"), 0);
+	ck_assert_int_eq(m.u.msg.ts, INT64_MAX);
+	/* Ids: 32 lowercase hex digits only. */
+	ck_assert_int_eq(parse_msg_with("id",
+	    "\"0123456789ABCDEF0123456789abcdef\""), -1);
+	ck_assert_str_eq(code, ERR_BAD_FRAME);
+	ck_assert_int_eq(parse_msg_with("id",
+	    "\"0123456789abcdef0123456789abcde\""), -1);
+	ck_assert_int_eq(parse_msg_with("id",
+	    "\"0123456789abcdef0123456789abcdef0\""), -1);
+	ck_assert_int_eq(parse_msg_with("id",
+	    "\"0123456789abcdef0123456789abcdeg\""), -1);
+	/* Names. */
+	ck_assert_int_eq(parse_msg_with("from", "\"Alice\""), -1);
+	ck_assert_int_eq(parse_msg_with("to", "\"b b\""), -1);
+	ck_assert_str_eq(code, ERR_BAD_FRAME);
+}
+END_TEST
+
+START_TEST(test_msg_body)
+{
+	char body[MAXBODY + 2], val[MAXBODY + 8];
+
+	/* Exactly max_body bytes are fine, one more is not. */
+	memset(body, 'b', sizeof(body));
+	body[MAXBODY] = '\0';
+	snprintf(val, sizeof(val), "\"%s\"", body);
+	ck_assert_msg(parse_msg_with("body", val) == 0, "%s", err);
+	ck_assert_uint_eq(m.u.msg.body_len, MAXBODY);
+	body[MAXBODY] = 'b';
+	body[MAXBODY + 1] = '\0';
+	snprintf(val, sizeof(val), "\"%s\"", body);
+	ck_assert_int_eq(parse_msg_with("body", val), -1);
+	ck_assert_str_eq(code, ERR_BAD_FRAME);
+	/* The bound is in bytes: 16 four-byte emoji fill 64 bytes. */
+	ck_assert_int_eq(parse_msg_with("body", "\""
+	    "\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00"
+	    "\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00"
+	    "\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00"
+	    "\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\""), 0);
+	ck_assert_uint_eq(m.u.msg.body_len, 64);
+	ck_assert_int_eq(parse_msg_with("body", "\"x"
+	    "\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00"
+	    "\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00"
+	    "\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00"
+	    "\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\""), -1);
+	/* Tabs, newlines and backslashes are ordinary text. */
+	ck_assert_int_eq(parse_msg_with("body", "\"a\\tb\\nc\\\\d\""), 0);
+	ck_assert_str_eq(m.u.msg.body, "a\tb\nc\\d");
+	ck_assert_uint_eq(m.u.msg.body_len, 7);
+	/* Empty body refused; max_body of the caller is what bounds it. */
+	ck_assert_int_eq(parse_msg_with("body", "\"\""), -1);
+	ck_assert_int_eq(parse_max("{\"t\":\"msg\",\"id\":\"" ID1 "\","
+	    "\"from\":\"a\",\"to\":\"b\",\"ts\":1,\"body\":\"hello\"}", 4), -1);
+	ck_assert_str_eq(code, ERR_BAD_FRAME);
+	ck_assert_int_eq(parse_max("{\"t\":\"msg\",\"id\":\"" ID1 "\","
+	    "\"from\":\"a\",\"to\":\"b\",\"ts\":1,\"body\":\"hello\"}", 5), 0);
+	/* A NUL in a body (if JSON ever carried one) is refused. */
+	ck_assert_int_eq(parse_obj(json_pack("{s:s,s:s,s:s,s:s,s:I,s:s#}",
+	    "t", "msg", "id", ID1, "from", "a", "to", "b", "ts",
+	    (json_int_t)1, "body", "a\0b", (int)3)), -1);
+	ck_assert_str_eq(code, ERR_BAD_FRAME);
+}
+END_TEST
+
+START_TEST(test_ack)
+{
+	PARSES("{\"t\":\"ack\",\"id\":\"" ID1 "\"}");
+	ck_assert_int_eq(m.type, W_ACK);
+	ck_assert_str_eq(m.u.ack.id, ID1);
+	BAD_FRAME("{\"t\":\"ack\"}");
+	BAD_FRAME("{\"t\":\"ack\",\"id\":5}");
+	BAD_FRAME("{\"t\":\"ack\",\"id\":\"\"}");
+	BAD_FRAME("{\"t\":\"ack\",\"id\":\"0123456789ABCDEF0123456789abcdef\"}");
+	BAD_FRAME("{\"t\":\"ack\",\"id\":\"0123456789abcdef\"}");
+}
+END_TEST
+
+START_TEST(test_struct_cleared)
+{
+	/* A parse starts from a clean struct: no field left from before. */
+	PARSES("{\"t\":\"hb\",\"port\":1,\"addr\":\"h\"}");
+	ck_assert_ptr_nonnull(m.u.hb.addr);
+	PARSES("{\"t\":\"hb\",\"port\":2}");
+	ck_assert_ptr_null(m.u.hb.addr);
+	ck_assert_int_eq(m.u.hb.port, 2);
+}
+END_TEST
+
+static Suite *
+wire_suite(void)
+{
+	Suite *s = suite_create("wire");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_type_names);
+	tcase_add_test(tc, test_unknown_type);
+	tcase_add_test(tc, test_ok_error);
+	tcase_add_test(tc, test_cred);
+	tcase_add_test(tc, test_user_frames);
+	tcase_add_test(tc, test_hb);
+	tcase_add_test(tc, test_watch);
+	tcase_add_test(tc, test_presence);
+	tcase_add_test(tc, test_hello);
+	tcase_add_test(tc, test_members_required);
+	tcase_add_test(tc, test_msg);
+	tcase_add_test(tc, test_msg_body);
+	tcase_add_test(tc, test_ack);
+	tcase_add_test(tc, test_struct_cleared);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(wire_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
