@@ -1,0 +1,469 @@
+/*
+ * Output of p2pchatctl. A result is printed by the shape the command table
+ * gives it: nothing, one value, "key<TAB>value" lines, or one
+ * tab-separated line per list item; events are tab-separated lines laid
+ * out by a small table. With --json the daemon's JSON is printed instead,
+ * one compact object per line. Nothing is decorated when stdout is not a
+ * tty, and every record is flushed so that scripts can read it live.
+ * Help and usage text are generated from the command table here too.
+ */
+#include <ctype.h>
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "output.h"
+#include "proto.h"
+#include "util.h"
+
+static bool	out_json;
+static bool	out_tty;
+
+/* How one field of an event line is made. */
+enum evfield_how {
+	EVF_END,
+	EVF_KEY,	/* the member's value, "-" if absent */
+	EVF_NAME,	/* the event's name */
+	EVF_ONLINE,	/* a boolean shown as online/offline */
+};
+
+struct evfield {
+	enum evfield_how	 how;
+	const char		*key;
+};
+
+#define EVF_MAX	7
+
+static const struct evformat {
+	const char	*name;
+	struct evfield	 fields[EVF_MAX];
+} evformats[] = {
+	{ "message", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
+	    { EVF_KEY, "ts" }, { EVF_KEY, "from" }, { EVF_KEY, "id" },
+	    { EVF_KEY, "text" } } },
+	{ "delivered", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
+	    { EVF_KEY, "ts" }, { EVF_KEY, "user" }, { EVF_KEY, "id" } } },
+	{ "presence", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
+	    { EVF_KEY, "user" }, { EVF_ONLINE, "online" },
+	    { EVF_KEY, "addr" }, { EVF_KEY, "port" } } },
+	{ "key-changed", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
+	    { EVF_KEY, "user" }, { EVF_KEY, "fingerprint" } } },
+	{ "error", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
+	    { EVF_KEY, "code" }, { EVF_KEY, "message" } } },
+};
+
+void
+output_init(bool json)
+{
+	out_json = json;
+	out_tty = isatty(STDOUT_FILENO) == 1;
+}
+
+bool
+output_json(void)
+{
+	return out_json;
+}
+
+bool
+output_tty(void)
+{
+	return out_tty;
+}
+
+void
+output_flush(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return;
+	if (errno == EPIPE)
+		exit(CTL_EXIT_OK);
+	err(CTL_EXIT_FAIL, "stdout");
+}
+
+/*
+ * On a terminal, text from other people must not drive it: C0 and C1
+ * controls and DEL are shown as \xHH besides the usual escapes.
+ */
+static char *
+escape_tty(const char *s, size_t len)
+{
+	char *out = xmalloc(len * 4 + 1), *p = out;
+	unsigned char c;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c == '\t' || c == '\n' || c == '\r' || c == '\\') {
+			*p++ = '\\';
+			*p++ = c == '\t' ? 't' : c == '\n' ? 'n' :
+			    c == '\r' ? 'r' : '\\';
+		} else if (c < 0x20 || c == 0x7f)
+			p += sprintf(p, "\\x%02x", c);
+		else if (c == 0xc2 && i + 1 < len &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f) {
+			p += sprintf(p, "\\x%02x", (unsigned char)s[i + 1]);
+			i++;
+		} else
+			*p++ = (char)c;
+	}
+	*p = '\0';
+	return out;
+}
+
+char *
+output_escape(const char *s, size_t len)
+{
+	return out_tty ? escape_tty(s, len) : util_escape(s, len);
+}
+
+char *
+output_dump(const json_t *v, size_t extra, size_t *lenp)
+{
+	size_t len, flags = JSON_COMPACT | JSON_ENCODE_ANY;
+	char *buf;
+
+	if ((len = json_dumpb(v, NULL, 0, flags)) == 0)
+		errx(CTL_EXIT_FAIL, "cannot encode JSON");
+	buf = xmalloc(len + extra + 1);
+	if (json_dumpb(v, buf, len, flags) != len)
+		errx(CTL_EXIT_FAIL, "cannot encode JSON");
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+}
+
+char *
+output_value(const json_t *v)
+{
+	char num[64], *s, *e;
+
+	switch (v != NULL ? json_typeof(v) : JSON_NULL) {
+	case JSON_STRING:
+		if (json_string_length(v) == 0)
+			return xstrdup("-");
+		return output_escape(json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return xstrdup(num);
+	case JSON_REAL:
+		snprintf(num, sizeof(num), "%.15g", json_real_value(v));
+		return xstrdup(num);
+	case JSON_TRUE:
+		return xstrdup("yes");
+	case JSON_FALSE:
+		return xstrdup("no");
+	case JSON_NULL:
+		return xstrdup("-");
+	default:
+		s = output_dump(v, 0, NULL);
+		e = output_escape(s, strlen(s));
+		free(s);
+		return e;
+	}
+}
+
+/* Print a value; sep (if not NUL) goes before it. */
+static void
+put_field(const json_t *v, int sep)
+{
+	char *s = output_value(v);
+
+	if (sep != '\0')
+		putchar(sep);
+	fputs(s, stdout);
+	free(s);
+}
+
+void
+output_line(const char *s, size_t len)
+{
+	fwrite(s, 1, len, stdout);
+	putchar('\n');
+	output_flush();
+}
+
+static void
+put_json(const json_t *v)
+{
+	size_t len;
+	char *s = output_dump(v, 0, &len);
+
+	output_line(s, len);
+	free(s);
+}
+
+static void
+put_kv(const char *key, const json_t *v)
+{
+	char *k = output_escape(key, strlen(key));
+
+	fputs(k, stdout);
+	put_field(v, '\t');
+	putchar('\n');
+	free(k);
+}
+
+static bool
+is_column(const struct ctl_cmd_desc *cd, const char *key)
+{
+	int i;
+
+	for (i = 0; i < CTL_MAX_COLS && cd->columns[i] != NULL; i++)
+		if (strcmp(cd->columns[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* The table's columns first, in its order, then the daemon's extras. */
+static void
+print_kv(const struct ctl_cmd_desc *cd, const json_t *result)
+{
+	const char *key;
+	json_t *v;
+	int i;
+
+	for (i = 0; i < CTL_MAX_COLS && cd->columns[i] != NULL; i++)
+		if ((v = json_object_get(result, cd->columns[i])) != NULL)
+			put_kv(cd->columns[i], v);
+	json_object_foreach((json_t *)result, key, v)
+		if (!is_column(cd, key))
+			put_kv(key, v);
+}
+
+static void
+print_header(const struct ctl_cmd_desc *cd)
+{
+	const char *p;
+	int i;
+
+	for (i = 0; i < CTL_MAX_COLS && cd->columns[i] != NULL; i++) {
+		if (i > 0)
+			putchar('\t');
+		for (p = cd->columns[i]; *p != '\0'; p++)
+			putchar(toupper((unsigned char)*p));
+	}
+	putchar('\n');
+}
+
+static void
+print_list(const struct ctl_cmd_desc *cd, const json_t *result)
+{
+	json_t *items = json_object_get(result, "items"), *item;
+	size_t n;
+	int i;
+
+	if (!json_is_array(items))
+		ctl_bad_reply();
+	if (out_tty)
+		print_header(cd);
+	json_array_foreach(items, n, item) {
+		if (!json_is_object(item))
+			ctl_bad_reply();
+		for (i = 0; i < CTL_MAX_COLS && cd->columns[i] != NULL; i++)
+			put_field(json_object_get(item, cd->columns[i]),
+			    i > 0 ? '\t' : '\0');
+		putchar('\n');
+	}
+}
+
+void
+output_result(const struct ctl_cmd_desc *cd, const json_t *result)
+{
+	json_t *empty;
+
+	if (out_json) {
+		empty = json_object();
+		put_json(cd->shape == SHAPE_NONE ? empty : result);
+		json_decref(empty);
+		return;
+	}
+	switch (cd->shape) {
+	case SHAPE_VALUE:
+		put_field(json_object_get(result, cd->columns[0]), '\0');
+		putchar('\n');
+		break;
+	case SHAPE_KV:
+		print_kv(cd, result);
+		break;
+	case SHAPE_LIST:
+		print_list(cd, result);
+		break;
+	case SHAPE_NONE:
+	case SHAPE_STREAM:
+		break;
+	}
+	output_flush();
+}
+
+int
+output_error(const json_t *error)
+{
+	const char *code = json_string_value(json_object_get(error, "code"));
+	const char *msg = json_string_value(json_object_get(error, "message"));
+	char *c, *m;
+
+	if (code == NULL)
+		code = "error";
+	if (out_json)
+		put_json(error);
+	c = util_escape(code, strlen(code));
+	if (msg != NULL && *msg != '\0') {
+		m = util_escape(msg, strlen(msg));
+		warnx("%s: %s", c, m);
+		free(m);
+	} else
+		warnx("%s", c);
+	free(c);
+	return strcmp(code, "timeout") == 0 ? CTL_EXIT_TIMEOUT : CTL_EXIT_FAIL;
+}
+
+static const struct evformat *
+evformat_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(evformats) / sizeof(evformats[0]); i++)
+		if (strcmp(evformats[i].name, name) == 0)
+			return &evformats[i];
+	return NULL;
+}
+
+static void
+put_evfield(const json_t *ev, const struct evfield *f, const char *name,
+    int sep)
+{
+	json_t *v = f->key != NULL ? json_object_get(ev, f->key) : NULL;
+	char *s;
+
+	switch (f->how) {
+	case EVF_NAME:
+		s = output_escape(name, strlen(name));
+		break;
+	case EVF_ONLINE:
+		s = xstrdup(json_is_true(v) ? "online" : "offline");
+		break;
+	default:
+		s = output_value(v);
+		break;
+	}
+	if (sep != '\0')
+		putchar(sep);
+	fputs(s, stdout);
+	free(s);
+}
+
+/* An event with no format: seq, name, and the whole object as JSON. */
+static void
+put_unknown_event(const json_t *ev, const char *name)
+{
+	char *s;
+
+	put_field(json_object_get(ev, "seq"), '\0');
+	s = output_escape(name, strlen(name));
+	printf("\t%s\t", s);
+	free(s);
+	s = output_dump(ev, 0, NULL);
+	fputs(s, stdout);
+	free(s);
+}
+
+void
+output_event(const json_t *ev, const char *raw, size_t rawlen)
+{
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	const struct evformat *fmt;
+	int i;
+
+	if (name == NULL)
+		ctl_bad_reply();
+	if (out_json) {
+		output_line(raw, rawlen);
+		return;
+	}
+	if ((fmt = evformat_find(name)) == NULL)
+		put_unknown_event(ev, name);
+	else {
+		for (i = 0; i < EVF_MAX && fmt->fields[i].how != EVF_END; i++)
+			put_evfield(ev, &fmt->fields[i], name,
+			    i > 0 ? '\t' : '\0');
+	}
+	putchar('\n');
+	output_flush();
+}
+
+void
+output_usage(FILE *f)
+{
+	fprintf(f, "usage: p2pchatctl [-c FILE | -s SOCKET] [--json] COMMAND "
+	    "[ARGS]\n");
+}
+
+void
+output_cmd_usage(FILE *f, const struct ctl_cmd_desc *cd)
+{
+	fprintf(f, "%s%s%s%s\n", cd->name, *cd->usage != '\0' ? " " : "",
+	    cd->usage, (cd->flags & CTLF_PASSWORD) ?
+	    " [--password-file FILE]" : "");
+}
+
+void
+output_help(void)
+{
+	static const char *modes[] = { "", " [peer]", " [gestor]", "" };
+	int i;
+
+	output_usage(stdout);
+	printf("       p2pchatctl help [COMMAND] | COMMAND --help | --version\n"
+	    "\noptions:\n"
+	    "  -c FILE               read the control socket's path from FILE\n"
+	    "  -s SOCKET             connect to SOCKET\n"
+	    "  --json                print results and events as JSON lines\n"
+	    "  --password-file FILE  register, login: read the password from "
+	    "FILE\n"
+	    "  -h, --help            print this help\n"
+	    "  --version             print p2pchatctl's version\n"
+	    "\ncommands ([peer] or [gestor]: served only by that mode):\n");
+	for (i = 0; i < CMD__MAX; i++) {
+		printf("  ");
+		output_cmd_usage(stdout, &ctl_cmds[i]);
+		printf("        %s%s\n", ctl_cmds[i].summary,
+		    modes[ctl_cmds[i].modes & 3]);
+	}
+	printf("\nexit status: 0 ok, 1 refused or failed, 2 usage, "
+	    "3 timed out, 4 no daemon\n");
+	output_flush();
+}
+
+void
+output_help_cmd(const struct ctl_cmd_desc *cd)
+{
+	static const char *shapes[] = {
+		[SHAPE_VALUE] = "",
+		[SHAPE_KV] = "key<TAB>value lines:",
+		[SHAPE_LIST] = "one line per item, tab-separated:",
+	};
+	int i;
+
+	printf("usage: p2pchatctl ");
+	output_cmd_usage(stdout, cd);
+	printf("%s\n", cd->summary);
+	if (cd->columns[0] != NULL && shapes[cd->shape] != NULL) {
+		printf("output: %s", shapes[cd->shape]);
+		for (i = 0; i < CTL_MAX_COLS && cd->columns[i] != NULL; i++) {
+			printf("%s%s", i > 0 || *shapes[cd->shape] ? " " : "",
+			    cd->columns[i]);
+			if (cd->shape == SHAPE_VALUE)
+				break;
+		}
+		printf("\n");
+	}
+	output_flush();
+}
