@@ -1,8 +1,8 @@
 /*
  * Rate limiting of failed logins. A small open hash table of counters;
  * entries whose window has passed are reused, and when the table is full
- * the oldest window is evicted, so memory stays bounded whatever an
- * attacker sends.
+ * the entry with the fewest failures is evicted, so memory stays bounded
+ * and a flood of single failures cannot push a blocked key out.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -90,7 +90,9 @@ ratelimit_fail(struct ratelimit *rl, const char *key, double now)
 			victim = e;
 			break;
 		}
-		if (victim == NULL || e->start < victim->start)
+		/* Evict the least suspicious: fewest failures, then oldest. */
+		if (victim == NULL || e->count < victim->count ||
+		    (e->count == victim->count && e->start < victim->start))
 			victim = e;
 	}
 	memset(victim, 0, sizeof(*victim));

@@ -188,8 +188,9 @@ parse_presence(json_t *f, struct wire_msg *m, size_t max, char *err,
 		snprintf(err, errlen, "member 'key' is not a fingerprint");
 		return -1;
 	}
-	if (strlen(p->addr) >= 64) {
-		snprintf(err, errlen, "member 'addr' is too long");
+	if (strlen(p->addr) >= 64 || strspn(p->addr, "0123456789abcdefghijklmn"
+	    "opqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.:-") != strlen(p->addr)) {
+		snprintf(err, errlen, "member 'addr' must be a host name or address");
 		return -1;
 	}
 	p->online = json_is_true(on);
