@@ -31,6 +31,8 @@ static void	link_connect(struct plink *);
 static void	link_failed(struct plink *, const char *why);
 static void	link_pump(struct plink *);
 static void	on_link_retry(evutil_socket_t, short, void *);
+static void	on_link_stall(evutil_socket_t, short, void *);
+static bool	has_pending(struct plink *);
 static void	on_link_resolved(int, struct evutil_addrinfo *, void *);
 static void	on_link_ready(struct conn *, void *);
 static void	on_link_frame(struct conn *, json_t *, void *);
@@ -104,6 +106,9 @@ link_find(struct peer_msgs *pm, const char *user, bool create)
 	l->pm = pm;
 	snprintf(l->user, sizeof(l->user), "%s", user);
 	l->retry = evtimer_new(pm->p->d->base, on_link_retry, l);
+	l->stall = evtimer_new(pm->p->d->base, on_link_stall, l);
+	if (l->retry == NULL || l->stall == NULL)
+		fatalx("%s: out of memory", __func__);
 	TAILQ_INSERT_TAIL(&pm->links, l, entry);
 	return l;
 }
@@ -116,6 +121,7 @@ link_free(struct plink *l)
 	if (l->c != NULL)
 		conn_abort(l->c);
 	event_free(l->retry);
+	event_free(l->stall);
 	TAILQ_REMOVE(&l->pm->links, l, entry);
 	free(l);
 }
@@ -138,6 +144,90 @@ pm_kick(struct peer_msgs *pm, const char *user, bool now)
 	} else if (evtimer_pending(l->retry, NULL))
 		return;
 	link_connect(l);
+}
+
+/*
+ * A connection can die without a word: the recipient's host vanished or
+ * changed address, or the network is cut. TCP would retransmit into the
+ * void for many minutes. So a link that waits for an answer (the hello,
+ * or acks for messages in flight) and hears nothing for
+ * heartbeat.timeout (at least the handshake timeout) is given up, and
+ * its messages are retried, maybe at a new address.
+ */
+static double
+stall_limit(const struct plink *l)
+{
+	const struct config *cfg = l->pm->p->d->cfg;
+
+	return fmax(cfg->hb_timeout, cfg->handshake_timeout);
+}
+
+static void
+link_watch(struct plink *l)
+{
+	struct timeval tv;
+
+	if (l->state != L_HELLO && (l->state != L_READY || l->inflight == 0)) {
+		evtimer_del(l->stall);
+		return;
+	}
+	if (evtimer_pending(l->stall, NULL))
+		return;
+	l->heard = util_mono();
+	tv = tv_of(stall_limit(l));
+	evtimer_add(l->stall, &tv);
+}
+
+/* Drop the connection at once (no callbacks) and forget what it carried. */
+static void
+link_drop(struct plink *l)
+{
+	if (l->c != NULL)
+		conn_close(l->c);
+	l->c = NULL;
+	l->state = L_IDLE;
+	l->inflight = 0;
+	l->sent_upto = 0;
+	evtimer_del(l->stall);
+}
+
+static void
+on_link_stall(evutil_socket_t fd, short what, void *arg)
+{
+	struct plink *l = arg;
+	double quiet = util_mono() - l->heard, limit = stall_limit(l);
+	struct timeval tv;
+	char why[128];
+
+	if (l->state != L_HELLO && (l->state != L_READY || l->inflight == 0))
+		return;
+	if (quiet < limit) {
+		tv = tv_of(limit - quiet);
+		evtimer_add(l->stall, &tv);
+		return;
+	}
+	snprintf(why, sizeof(why), "no answer from %s for %.1f s", l->addr, quiet);
+	log_warnx("peer_msg: %s: %s; dropping the connection", l->user, why);
+	link_drop(l);
+	if (has_pending(l))
+		link_failed(l, why);
+}
+
+/*
+ * The gestor says user is online at addr:port. A connection to another
+ * address is to where the user was: drop it and go to the new one now.
+ */
+void
+pm_link_moved(struct plink *l, const char *addr, int port)
+{
+	char now_at[sizeof(l->addr)];
+
+	snprintf(now_at, sizeof(now_at), "%s:%d", addr, port);
+	if (l->c == NULL || strcmp(now_at, l->addr) == 0)
+		return;
+	log_info("peer_msg: %s moved from %s to %s; reconnecting", l->user,
+	    l->addr, now_at);
+	link_drop(l);
 }
 
 static void
@@ -305,6 +395,7 @@ on_link_ready(struct conn *c, void *arg)
 	conn_send(c, hello);
 	json_decref(hello);
 	l->state = L_HELLO;
+	link_watch(l);
 }
 
 /* Fill the window with queued messages not yet sent on this connection. */
@@ -330,6 +421,7 @@ link_pump(struct plink *l)
 		return;
 	pmsg_pending_for(l->pm->ms, l->user, l->sent_upto, PM_WINDOW - l->inflight,
 	    send_one, l);
+	link_watch(l);
 }
 
 static void
@@ -344,6 +436,7 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 		log_warnx("peer_msg: %s sent a bad frame: %s", l->user, err);
 		return;
 	}
+	l->heard = util_mono();
 	if (m.type == W_HELLO && l->state == L_HELLO &&
 	    strcmp(m.u.hello.user, l->user) == 0) {
 		l->state = L_READY;
@@ -361,6 +454,7 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 	} else
 		log_warnx("peer_msg: unexpected '%s' from %s", wire_type_name(m.type),
 		    l->user);
+	link_watch(l);
 }
 
 static void
@@ -373,6 +467,7 @@ on_link_close(struct conn *c, const char *reason, void *arg)
 	l->state = L_IDLE;
 	l->inflight = 0;
 	l->sent_upto = 0;
+	evtimer_del(l->stall);
 	snprintf(why, sizeof(why), "%s%s%s", l->refused, *l->refused ? "; " : "",
 	    reason);
 	*l->refused = '\0';
@@ -596,6 +691,7 @@ peer_msgs_stop(struct peer *p)
 		on_flush(-1, 0, pm);	/* finish the transaction in flight */
 	TAILQ_FOREACH(l, &pm->links, entry) {
 		evtimer_del(l->retry);
+		evtimer_del(l->stall);
 		if (l->c != NULL) {
 			conn_close(l->c);
 			l->c = NULL;

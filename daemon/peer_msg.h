@@ -37,6 +37,8 @@ struct plink {
 	char			 reason[400];	/* why it waits, for `pending` */
 	char			 refused[128];	/* error frame from the recipient */
 	struct event		*retry;
+	struct event		*stall;		/* no answer while one is due */
+	double			 heard;		/* util_mono() of the last answer */
 };
 
 enum in_state { IN_HELLO, IN_VERIFYING, IN_READY };
@@ -104,6 +106,7 @@ struct pending_fail {
 
 /* peer_msg.c */
 void	 pm_kick(struct peer_msgs *, const char *user, bool now);
+void	 pm_link_moved(struct plink *, const char *addr, int port);
 void	 pm_pin_unref(struct pin *);
 json_t	*pm_event_line(int64_t seq, const char *type, const char *data);
 

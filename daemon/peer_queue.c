@@ -283,6 +283,8 @@ peer_msgs_presence(struct peer *p, const struct w_presence *pr)
 	/* Back online, maybe elsewhere: retry now with the new address. */
 	l->looked_up = true;
 	l->said_offline = false;
+	if (pr->addr != NULL && *pr->addr != '\0')
+		pm_link_moved(l, pr->addr, pr->port);
 	if (l->state != L_READY)
 		pm_kick(p->msgs, pr->user, true);
 }
