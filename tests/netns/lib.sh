@@ -165,6 +165,7 @@ retry = { initial = 0.1; max = 1.0; };
 limits = { handshake_timeout = $HANDSHAKE_TIMEOUT; };
 $extra
 CONF
+	chmod 600 "$TMP/$name.conf"	# p2pchatd refuses a config others may read
 }
 
 # start NAME: (re)start NAME's daemon in its namespace; wait until ready.
@@ -174,11 +175,13 @@ start() {
 	    >>"$TMP/$name.log" 2>&1 &
 	PIDS[$name]=$!
 	wait_for "$name to serve its control socket" 20 started "$name"
+	alive "$name" ||
+		fail "$name's daemon exited at startup: $(tail -n 3 "$TMP/$name.log")"
 }
 
+# started NAME: ready, or dead (no use waiting then).
 started() {
-	alive "$1" || fail "$1's daemon exited at startup"
-	ctl "$1" status
+	! alive "$1" || ctl "$1" status
 }
 
 # net_gestor NAME [LISTEN]: a gestor host at 198.18.1.10. A gestor that
