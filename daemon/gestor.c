@@ -14,7 +14,6 @@
 #include "gestor_int.h"
 #include "listener.h"
 #include "log.h"
-#include "passwd.h"
 #include "util.h"
 #include "valid.h"
 #include "wire.h"
@@ -229,6 +228,10 @@ gconn_free(struct gconn *gc)
 	struct gestor *g = gc->g;
 
 	set_offline(gc, "connection closed");
+	if (gc->job != NULL)
+		hashjob_cancel(gc->job);
+	json_decref(gc->job_frame);
+	util_zero(&gc->job_user, sizeof(gc->job_user));
 	if (gc->state == GC_AUTHED)
 		session_remove(gc);
 	watches_clear(gc);
@@ -416,77 +419,135 @@ already_authed(struct gconn *gc, struct wire_msg *m)
 	return true;
 }
 
+/* A register or login waits for the hashing thread; frames wait too. */
+static void
+job_start(struct gconn *gc, struct wire_msg *m)
+{
+	conn_pause(gc->c, true);
+	gc->job_frame = json_incref(m->frame);
+}
+
+static struct wire_msg *
+job_end(struct gconn *gc, struct wire_msg *m)
+{
+	gc->job = NULL;
+	conn_pause(gc->c, false);
+	memset(m, 0, sizeof(*m));
+	m->frame = gc->job_frame;
+	return m;
+}
+
+static void
+job_clear(struct gconn *gc)
+{
+	json_decref(gc->job_frame);
+	gc->job_frame = NULL;
+	util_zero(&gc->job_user, sizeof(gc->job_user));
+}
+
+static void
+on_register_hashed(bool ok, const char *hash, void *arg)
+{
+	struct gconn *gc = arg;
+	struct guser *u = &gc->job_user;
+	struct wire_msg mm, *m = job_end(gc, &mm);
+	enum gstore_rc rc = GSTORE_ERR;
+
+	if (ok) {
+		snprintf(u->hash, sizeof(u->hash), "%s", hash);
+		rc = gstore_user_add(gc->g->store, u);
+	}
+	if (!ok)
+		reply_err(gc, m->frame, ERR_INTERNAL, "cannot hash the password");
+	else if (rc == GSTORE_EXISTS) {
+		/* Counted, so registration cannot probe names quickly. */
+		ratelimit_fail(gc->g->rl_addr, gc->addr, util_mono());
+		log_info("gestor: register %s from %s: name taken", u->name,
+		    gc->addr);
+		reply_err(gc, m->frame, ERR_USER_EXISTS, "that username is taken");
+	} else if (rc != GSTORE_OK)
+		reply_err(gc, m->frame, ERR_INTERNAL, "cannot store the account");
+	else {
+		gc->g->stats.registrations++;
+		log_info("gestor: registered %s from %s, key %s", u->name,
+		    gc->addr, gc->fp);
+		bind_session(gc, u->name);
+		reply_ok(gc, m, json_pack("{s:s,s:s}", "user", u->name,
+		    "fingerprint", gc->fp));
+	}
+	job_clear(gc);
+}
+
 static void
 on_register(struct gconn *gc, struct wire_msg *m)
 {
-	struct guser u;
-	enum gstore_rc rc;
+	struct guser *u = &gc->job_user;
 
 	if (already_authed(gc, m) || limited(gc, m, m->u.cred.user))
 		return;
-	memset(&u, 0, sizeof(u));
-	snprintf(u.name, sizeof(u.name), "%s", m->u.cred.user);
-	snprintf(u.fingerprint, sizeof(u.fingerprint), "%s", gc->fp);
-	u.created = now_s();
-	if (passwd_hash(m->u.cred.password, m->u.cred.password_len, u.hash,
-	    sizeof(u.hash)) == -1) {
-		reply_err(gc, m->frame, ERR_INTERNAL, "cannot hash the password");
+	memset(u, 0, sizeof(*u));
+	snprintf(u->name, sizeof(u->name), "%s", m->u.cred.user);
+	snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", gc->fp);
+	u->created = now_s();
+	job_start(gc, m);
+	gc->job = hashpool_hash(gc->g->hashpool, m->u.cred.password,
+	    m->u.cred.password_len, on_register_hashed, gc);
+}
+
+static void
+on_login_checked(bool ok, const char *unused, void *arg)
+{
+	struct gconn *gc = arg;
+	struct guser *u = &gc->job_user;
+	struct wire_msg mm, *m = job_end(gc, &mm);
+	bool changed;
+
+	if (!ok || *u->name == '\0') {
+		const char *user = json_string_value(json_object_get(m->frame,
+		    "user"));
+
+		count_failure(gc, user);
+		log_warnx("gestor: login failed for %s from %s", user, gc->addr);
+		reply_err(gc, m->frame, ERR_BAD_CREDENTIALS,
+		    "unknown user or wrong password");
+		job_clear(gc);
 		return;
 	}
-	rc = gstore_user_add(gc->g->store, &u);
-	util_zero(u.hash, sizeof(u.hash));
-	if (rc == GSTORE_EXISTS) {
-		/* Counted, so registration cannot probe names quickly. */
-		ratelimit_fail(gc->g->rl_addr, gc->addr, util_mono());
-		log_info("gestor: register %s from %s: name taken", u.name, gc->addr);
-		reply_err(gc, m->frame, ERR_USER_EXISTS, "that username is taken");
+	changed = strcmp(u->fingerprint, gc->fp) != 0;
+	if (changed && gstore_user_set_key(gc->g->store, u->name, gc->fp) !=
+	    GSTORE_OK) {
+		reply_err(gc, m->frame, ERR_INTERNAL, "cannot store the new key");
+		job_clear(gc);
 		return;
 	}
-	if (rc != GSTORE_OK) {
-		reply_err(gc, m->frame, ERR_INTERNAL, "cannot store the account");
-		return;
+	gc->g->stats.logins++;
+	log_info("gestor: login %s from %s%s", u->name, gc->addr,
+	    changed ? " with a new key" : "");
+	bind_session(gc, u->name);
+	if (changed) {
+		log_info("gestor: %s key changed to %s", u->name, gc->fp);
+		notify_watchers(gc->g, u->name);
 	}
-	gc->g->stats.registrations++;
-	log_info("gestor: registered %s from %s, key %s", u.name, gc->addr, gc->fp);
-	bind_session(gc, u.name);
-	reply_ok(gc, m, json_pack("{s:s,s:s}", "user", u.name, "fingerprint",
-	    gc->fp));
+	reply_ok(gc, m, json_pack("{s:s,s:s,s:b}", "user", u->name, "fingerprint",
+	    gc->fp, "key_changed", changed));
+	job_clear(gc);
 }
 
 static void
 on_login(struct gconn *gc, struct wire_msg *m)
 {
-	const char *user = m->u.cred.user;
-	bool changed;
-	struct guser u;
+	struct guser *u = &gc->job_user;
+	bool known;
 
-	if (already_authed(gc, m) || limited(gc, m, user))
+	if (already_authed(gc, m) || limited(gc, m, m->u.cred.user))
 		return;
-	if (gstore_user_get(gc->g->store, user, &u) != GSTORE_OK ||
-	    !passwd_verify(m->u.cred.password, m->u.cred.password_len, u.hash)) {
-		util_zero(u.hash, sizeof(u.hash));
-		count_failure(gc, user);
-		log_warnx("gestor: login failed for %s from %s", user, gc->addr);
-		reply_err(gc, m->frame, ERR_BAD_CREDENTIALS,
-		    "unknown user or wrong password");
-		return;
-	}
-	util_zero(u.hash, sizeof(u.hash));
-	changed = strcmp(u.fingerprint, gc->fp) != 0;
-	if (changed && gstore_user_set_key(gc->g->store, user, gc->fp) != GSTORE_OK) {
-		reply_err(gc, m->frame, ERR_INTERNAL, "cannot store the new key");
-		return;
-	}
-	gc->g->stats.logins++;
-	log_info("gestor: login %s from %s%s", user, gc->addr,
-	    changed ? " with a new key" : "");
-	bind_session(gc, user);
-	if (changed) {
-		log_info("gestor: %s key changed to %s", user, gc->fp);
-		notify_watchers(gc->g, user);
-	}
-	reply_ok(gc, m, json_pack("{s:s,s:s,s:b}", "user", user, "fingerprint",
-	    gc->fp, "key_changed", changed));
+	known = gstore_user_get(gc->g->store, m->u.cred.user, u) == GSTORE_OK;
+	if (!known)
+		memset(u, 0, sizeof(*u));	/* a dummy check all the same */
+	job_start(gc, m);
+	gc->job = hashpool_verify(gc->g->hashpool, m->u.cred.password,
+	    m->u.cred.password_len, known ? u->hash : NULL, on_login_checked, gc);
+	util_zero(u->hash, sizeof(u->hash));
 }
 
 static void
@@ -611,6 +672,8 @@ gestor_start(struct daemon *d, char **cause)
 	}
 	g->rl_user = ratelimit_new();
 	g->rl_addr = ratelimit_new();
+	if ((g->hashpool = hashpool_new(d->base, cause)) == NULL)
+		return -1;
 	d->gestor = g;
 	g->listener = listener_open(d->base, d->cfg->listen,
 	    P2P_DEFAULT_GESTOR_PORT, on_accept, g, g->listen_addr,
@@ -657,6 +720,7 @@ gestor_free(struct daemon *d)
 	if (g == NULL)
 		return;
 	gestor_stop(d);
+	hashpool_free(g->hashpool);
 	gstore_close(g->store);
 	ratelimit_free(g->rl_user);
 	ratelimit_free(g->rl_addr);

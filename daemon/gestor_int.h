@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "daemon.h"
 #include "gstore.h"
+#include "hashpool.h"
 #include "proto.h"
 #include "ratelimit.h"
 
@@ -40,6 +41,9 @@ struct gconn {
 	struct gconn		*hnext;		/* session table chain */
 	struct gwatch		*watches;	/* what this connection watches */
 	struct event		*hb_timer;
+	struct hashjob		*job;		/* register/login being hashed */
+	json_t			*job_frame;	/* its request (holds "n") */
+	struct guser		 job_user;
 };
 
 struct gestor_stats {
@@ -58,6 +62,7 @@ struct gestor {
 	struct gconn		*sessions[GESTOR_BUCKETS];
 	struct gwatch		*watchers[GESTOR_BUCKETS];
 	struct ratelimit	*rl_user, *rl_addr;
+	struct hashpool		*hashpool;
 	struct gestor_stats	 stats;
 };
 
