@@ -49,14 +49,15 @@ static void
 chat_hhmm(const json_t *ts, char *out, size_t outlen)
 {
 	time_t t = time(NULL);
-	double d;
 	struct tm tm;
+	double d;
 
+	memset(&tm, 0, sizeof(tm));
 	if (json_is_number(ts)) {
 		d = json_number_value(ts);
 		t = (time_t)(d > 1e11 ? d / 1000 : d);
-	} else if (json_is_string(ts) && strptime(json_string_value(ts),
-	    "%Y-%m-%dT%H:%M:%S", memset(&tm, 0, sizeof(tm))) != NULL)
+	} else if (json_is_string(ts) &&
+	    strptime(json_string_value(ts), "%Y-%m-%dT%H:%M:%S", &tm) != NULL)
 		t = timegm(&tm);
 	if (localtime_r(&t, &tm) == NULL ||
 	    strftime(out, outlen, "%H:%M", &tm) == 0)
@@ -150,14 +151,12 @@ chat_reply(struct chat *ch, json_t *r)
 	ch->sent[ch->nsent++] = xstrdup(json_string_value(id));
 }
 
-/* Read what the socket has; false when the daemon closed it. */
-static bool
-chat_socket(struct chat *ch)
+/* Handle every whole line already read from the socket. */
+static void
+chat_drain(struct chat *ch)
 {
 	json_t *obj;
 
-	if (ctl_fill(ch->conn) == 0)
-		return false;
 	while ((obj = ctl_take(ch->conn)) != NULL) {
 		if (json_object_get(obj, "event") != NULL)
 			chat_event(ch, obj);
@@ -165,7 +164,16 @@ chat_socket(struct chat *ch)
 			chat_reply(ch, obj);
 		json_decref(obj);
 	}
-	return true;
+}
+
+/* Read what the socket has; false when the daemon closed it. */
+static bool
+chat_socket(struct chat *ch)
+{
+	bool open = ctl_fill(ch->conn) != 0;
+
+	chat_drain(ch);
+	return open;
 }
 
 static void
@@ -309,6 +317,7 @@ chat_main(struct ctl_conn *conn, json_t *args)
 	ctl_catch_signals();
 	if ((rc = chat_watch(&ch)) != 0 || ctl_stop)
 		return rc;
+	chat_drain(&ch);	/* lines that came with the watch reply */
 	while ((rc = chat_turn(&ch)) == -1)
 		;
 	for (i = 0; i < ch.nsent; i++)
