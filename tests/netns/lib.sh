@@ -208,22 +208,22 @@ net_peer() {
 # Drop rules inside the router namespace (policy routing "blackhole":
 # packets vanish silently, like a cut cable, with no ICMP to help).
 
-# cut FROM TO: drop forwarded packets from prefix FROM to prefix TO.
-cut() {
+# block FROM TO: drop forwarded packets from prefix FROM to prefix TO.
+block() {
 	ip -n "$ROUTER_NS" rule add from "$1" to "$2" blackhole
 }
 
-heal() {
+unblock() {
 	ip -n "$ROUTER_NS" rule del from "$1" to "$2" blackhole
 }
 
-# cut_subnet N / heal_subnet N: isolate client subnet N from everyone.
-cut_subnet() {
+# isolate N / rejoin N: cut client subnet N off from everyone, and back.
+isolate() {
 	ip -n "$ROUTER_NS" rule add from "198.18.$1.0/24" blackhole
 	ip -n "$ROUTER_NS" rule add to "198.18.$1.0/24" blackhole
 }
 
-heal_subnet() {
+rejoin() {
 	ip -n "$ROUTER_NS" rule del from "198.18.$1.0/24" blackhole
 	ip -n "$ROUTER_NS" rule del to "198.18.$1.0/24" blackhole
 }
