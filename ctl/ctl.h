@@ -17,6 +17,12 @@
 
 /* Largest message body p2pchatctl checks for; the daemon enforces its own. */
 #define CTL_MAXBODY	(16u * 1024 * 1024)
+/*
+ * Longest line accepted from the daemon. Requests are bounded by
+ * P2P_CTL_LINE_MAX, but a reply such as a long history is not; this only
+ * stops a runaway daemon from exhausting memory.
+ */
+#define CTL_REPLY_MAX	((size_t)256 * 1024 * 1024)
 
 /* A connection to the control socket, read as one JSON object per line. */
 struct ctl_conn {

@@ -687,7 +687,7 @@ ctl_take(struct ctl_conn *c)
 		nl = c->len > c->off + c->scan ? memchr(start + c->scan, '\n',
 		    c->len - c->off - c->scan) : NULL;
 		if (nl == NULL) {
-			if ((c->scan = c->len - c->off) > P2P_CTL_LINE_MAX)
+			if ((c->scan = c->len - c->off) > CTL_REPLY_MAX)
 				ctl_bad_reply();
 			return NULL;
 		}
