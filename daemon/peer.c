@@ -226,8 +226,14 @@ account_request(struct ctlreq *r, json_t *args, struct peer *p, const char *t)
 		ctlreq_error(r, ERR_INVALID_ARGUMENT, "missing argument 'password'");
 		return;
 	}
-	pgestor_request(p->pg, json_pack("{s:s,s:s,s:O}", "t", t, "user", user,
-	    "password", pw), false, on_account_reply, pending_new(r, p, user));
+	/*
+	 * A copy: the control socket zeroes the request's password as soon
+	 * as this returns, and the frame may wait for the gestor link.
+	 */
+	pgestor_request(p->pg, json_pack("{s:s,s:s,s:o}", "t", t, "user", user,
+	    "password", json_stringn(json_string_value(pw),
+	    json_string_length(pw))), false, on_account_reply,
+	    pending_new(r, p, user));
 }
 
 static void
