@@ -337,38 +337,57 @@ reply_bad(struct ctlclient *c, json_t *id, const char *code, const char *msg)
 	json_decref(o);
 }
 
+int
+ctlsock_parse_request(const char *line, size_t len, unsigned mode_bit,
+    size_t max_body, json_t **msg, json_t **id, int *cmd, const char **code,
+    char *err, size_t errlen)
+{
+	json_error_t jerr;
+	const char *name;
+	json_t *v;
+
+	*id = NULL;
+	*cmd = -1;
+	*code = ERR_BAD_REQUEST;
+	*msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(*msg)) {
+		snprintf(err, errlen, "each line must be one JSON object");
+		return -1;
+	}
+	v = json_object_get(*msg, "id");
+	if (v != NULL && !json_is_integer(v) && !json_is_string(v)) {
+		snprintf(err, errlen, "'id' must be an integer or string");
+		return -1;
+	}
+	*id = v;
+	if ((name = json_string_value(json_object_get(*msg, "cmd"))) == NULL) {
+		snprintf(err, errlen, "missing string member 'cmd'");
+		return -1;
+	}
+	if ((*cmd = ctlcmd_lookup(name)) == -1 ||
+	    !(ctl_cmds[*cmd].modes & mode_bit) ||
+	    (ctl_cmds[*cmd].flags & CTLF_LOCAL)) {
+		*code = ERR_UNKNOWN_COMMAND;
+		snprintf(err, errlen, "no command '%.64s' in this daemon's mode",
+		    name);
+		return -1;
+	}
+	if (ctlcmd_check_args(&ctl_cmds[*cmd], json_object_get(*msg, "args"),
+	    (unsigned)max_body, err, errlen) == -1) {
+		*code = ERR_INVALID_ARGUMENT;
+		return -1;
+	}
+	return 0;
+}
+
+/* Run the handler of a request ctlsock_parse_request() accepted. */
 static void
-dispatch(struct ctlclient *c, json_t *msg)
+dispatch(struct ctlclient *c, json_t *msg, json_t *id, int cmd)
 {
 	struct ctlsock *cs = c->cs;
-	json_t *id = json_object_get(msg, "id"), *args;
-	const char *name = json_string_value(json_object_get(msg, "cmd"));
+	json_t *args = json_object_get(msg, "args");
 	struct ctlreq *r;
-	char err[256];
-	int cmd;
 
-	if (id != NULL && !json_is_integer(id) && !json_is_string(id)) {
-		reply_bad(c, NULL, ERR_BAD_REQUEST, "'id' must be an integer or string");
-		return;
-	}
-	if (name == NULL) {
-		reply_bad(c, id, ERR_BAD_REQUEST, "missing string member 'cmd'");
-		return;
-	}
-	if ((cmd = ctlcmd_lookup(name)) == -1 ||
-	    !(ctl_cmds[cmd].modes & cs->mode_bit) ||
-	    (ctl_cmds[cmd].flags & CTLF_LOCAL)) {
-		snprintf(err, sizeof(err), "no command '%.64s' in this daemon's mode",
-		    name);
-		reply_bad(c, id, ERR_UNKNOWN_COMMAND, err);
-		return;
-	}
-	args = json_object_get(msg, "args");
-	if (ctlcmd_check_args(&ctl_cmds[cmd], args, (unsigned)cs->max_body, err,
-	    sizeof(err)) == -1) {
-		reply_bad(c, id, ERR_INVALID_ARGUMENT, err);
-		return;
-	}
 	if (cs->handlers[cmd] == NULL) {
 		reply_bad(c, id, ERR_UNSUPPORTED, "command not supported yet");
 		return;
@@ -415,10 +434,12 @@ on_read(struct bufferevent *bev, void *arg)
 {
 	struct ctlclient *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	json_error_t jerr;
+	const char *code;
+	json_t *msg, *id;
+	char err[256];
 	size_t len;
 	char *line;
-	json_t *msg;
+	int cmd;
 
 	while (!c->closing && queued(c) < CTL_MAX_QUEUED &&
 	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
@@ -426,16 +447,15 @@ on_read(struct bufferevent *bev, void *arg)
 			free(line);
 			continue;
 		}
-		msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (ctlsock_parse_request(line, len, c->cs->mode_bit,
+		    c->cs->max_body, &msg, &id, &cmd, &code, err,
+		    sizeof(err)) == -1)
+			reply_bad(c, id, code, err);
+		else
+			dispatch(c, msg, id, cmd);
 		util_zero(line, len);	/* may hold a password */
 		free(line);
-		if (!json_is_object(msg))
-			reply_bad(c, NULL, ERR_BAD_REQUEST,
-			    "each line must be one JSON object");
-		else {
-			dispatch(c, msg);
-			scrub(msg);
-		}
+		scrub(msg);
 		json_decref(msg);
 	}
 	if (evbuffer_get_length(in) > P2P_CTL_LINE_MAX) {

@@ -37,6 +37,19 @@ void		 ctlsock_set_max_body(struct ctlsock *, size_t);
 void		 ctlsock_broadcast(struct ctlsock *, const json_t *event);
 int		 ctlsock_nclients(const struct ctlsock *);
 
+/*
+ * Parse and check one request line (no I/O; shared with the fuzz target):
+ * a JSON object with an optional integer or string "id", a string "cmd"
+ * that mode_bit serves, and "args" that pass the command table's checks.
+ * Returns 0 with *cmd; or -1 with *code (ERR_BAD_REQUEST,
+ * ERR_UNKNOWN_COMMAND or ERR_INVALID_ARGUMENT) and a message in err.
+ * Either way *msg is the parsed line or NULL (caller decrefs) and *id is
+ * its "id" (borrowed from *msg) or NULL.
+ */
+int		 ctlsock_parse_request(const char *line, size_t len,
+		    unsigned mode_bit, size_t max_body, json_t **msg, json_t **id,
+		    int *cmd, const char **code, char *err, size_t errlen);
+
 /* Reply ok with result (stolen; NULL means {}). Frees the request. */
 void		 ctlreq_reply(struct ctlreq *, json_t *result);
 void		 ctlreq_error(struct ctlreq *, const char *code, const char *fmt, ...)
