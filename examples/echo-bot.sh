@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# echo-bot.sh: answer every incoming message with "echo: TEXT".
+#
+#   echo-bot.sh [STATE_FILE]
+#
+# Reads `p2pchatctl watch`, one event per line with tab-separated fields
+#   SEQ  message  TS  FROM  ID  TEXT
+# and replies to FROM. With STATE_FILE it records the seq of the last
+# message it answered and, when started again, first answers what arrived
+# while it was down (`watch --since`). Each reply's id is derived from the
+# incoming message's id (`send --id`), so a message is never answered twice,
+# even when the bot is killed between sending a reply and saving its seq.
+#
+# The daemon is the one p2pchatctl finds by itself: set P2PCHAT_CONFIG to
+# choose another. P2PCHATCTL names the p2pchatctl program to run.
+set -eu
+
+ctl=${P2PCHATCTL:-p2pchatctl}
+state=${1:-}
+since=
+
+if [ -n "$state" ] && [ -s "$state" ]; then
+	since=$(cat "$state")
+fi
+
+# watch runs beside the loop, so that the bot can stop it when it exits.
+if [ -n "$since" ]; then
+	exec 3< <(exec "$ctl" watch --since "$since")
+elif [ -n "$state" ]; then
+	exec 3< <(exec "$ctl" watch --since 0)
+else
+	exec 3< <(exec "$ctl" watch)
+fi
+watch_pid=$!
+trap 'kill "$watch_pid" 2>/dev/null || true' EXIT
+trap 'exit 0' INT TERM HUP
+
+while IFS=$'\t' read -r seq event _ts from id text <&3; do
+	if [ "$event" = message ]; then
+		# Fields escape tab, newline and backslash as \t \n \\; %b undoes it.
+		printf -v reply 'echo: %b' "$text"
+		reply_id=$(printf 'echo-bot:%s' "$id" | sha256sum | cut -c1-32)
+		"$ctl" send "$from" "$reply" --id "$reply_id" >/dev/null </dev/null ||
+			echo "echo-bot: could not answer message $id from $from" >&2
+	fi
+	# Only stored events (message, delivered) have a seq.
+	if [ -n "$state" ] && [ "$seq" != - ]; then
+		echo "$seq" >"$state.tmp" && mv "$state.tmp" "$state"
+	fi
+done

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The scripts in examples/ work as their comments say: the echo bot answers
+# every message once (also across its own restarts), notify.sh runs a
+# command with sender and text, send-lines.sh never sends a line twice.
+set -eu
+. "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
+examples=$(cd "$(dirname "$TESTS_LIB")/../examples" && pwd)
+export P2PCHATCTL
+
+start_gestor g
+start_peer alice g
+start_peer bob g
+register alice >/dev/null
+register bob >/dev/null
+wait_for "bob online" 10 gestor_state_is bob online
+wait_for "alice online" 10 gestor_state_is alice online
+
+# count NAME USER DIRECTION TEXT: messages in NAME's chat with USER whose
+# text, as history prints it (\t, \n, \\ escaped), is TEXT.
+count() {
+	ctl "$1" history "$2" --limit 1000 |
+	    D=$3 T=$4 awk -F'\t' '$2 == ENVIRON["D"] && $5 == ENVIRON["T"]' | wc -l
+}
+
+# has N NAME USER DIRECTION TEXT: count is N.
+has() {
+	[ "$(count "$2" "$3" "$4" "$5")" = "$1" ]
+}
+
+# The p2pchatctl watch an example runs (it has no -c, unlike lib.sh's).
+example_watch_running() {
+	pgrep -f "^$P2PCHATCTL watch" >/dev/null
+}
+
+# bg_script NAME PIDVAR SCRIPT ARGS...: run an example for NAME's daemon in
+# the background; return once its watch is subscribed.
+bg_script() {
+	local name=$1 before
+	shift
+	before=$(grep -c "ctlsock: watch" "$TMP/$name.log" || true)
+	P2PCHAT_CONFIG=$TMP/$name.conf "$@" 2>>"$TMP/$name-script.err" &
+	BG_PID=$!
+	wait_for "$name's script to watch" 5 sh -c \
+	    "[ \$(grep -c 'ctlsock: watch' '$TMP/$name.log') -gt $before ]"
+}
+
+stop_script() {
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- echo-bot
+bg_script bob bash "$examples/echo-bot.sh" "$TMP/bot.seq"
+BOT=$BG_PID
+ctl alice send bob 'hello	bot \ one' >/dev/null
+wait_for "the echo" 10 has 1 alice bob in 'echo: hello\tbot \\ one'
+stop_script "$BOT"
+wait_for "the bot's watch to end" 5 eval '! example_watch_running'
+[ -s "$TMP/bot.seq" ] || fail "bot kept no state"
+
+# Messages that come while the bot is down are answered when it is back,
+# and the earlier one is not answered again.
+ctl alice send --wait=10 bob "while you were out" >/dev/null
+bg_script bob bash "$examples/echo-bot.sh" "$TMP/bot.seq"
+BOT=$BG_PID
+wait_for "the late echo" 10 has 1 alice bob in "echo: while you were out"
+# Forget the state: everything is replayed, nothing is answered twice.
+stop_script "$BOT"
+rm -f "$TMP/bot.seq"
+bg_script bob bash "$examples/echo-bot.sh" "$TMP/bot.seq"
+BOT=$BG_PID
+ctl alice send --wait=10 bob "third" >/dev/null
+wait_for "the third echo" 10 has 1 alice bob in "echo: third"
+sleep 0.5
+stop_script "$BOT"
+n=$(ctl alice history bob --limit 1000 | grep -c '	in	.*echo: ' || true)
+[ "$n" = 3 ] || fail "alice got $n echoes, want 3: $(ctl alice history bob)"
+
+# ---------------------------------------------------------------- notify
+cat >"$TMP/record.sh" <<'EOF'
+#!/bin/sh
+# record.sh FILE SENDER TEXT
+printf '[%s] [%s]\n' "$2" "$3" >>"$1"
+EOF
+bg_script bob bash "$examples/notify.sh" sh "$TMP/record.sh" "$TMP/notes"
+NOTIFY=$BG_PID
+ctl alice send bob "first note" >/dev/null
+printf 'two\nlines' | ctl alice send bob - >/dev/null
+wait_for "two notes" 10 sh -c "[ \$(grep -c '^\[alice\]' '$TMP/notes') = 2 ]"
+stop_script "$NOTIFY"
+printf '[alice] [first note]\n[alice] [two\nlines]\n' | cmp -s - "$TMP/notes" ||
+	fail "notify.sh ran: $(cat "$TMP/notes")"
+expect_exit 2 bash "$examples/notify.sh"
+
+# ---------------------------------------------------------------- send-lines
+printf 'alpha\n\nbeta with \\ and\ttab\ngamma (no newline)' >"$TMP/lines.txt"
+P2PCHAT_CONFIG=$TMP/alice.conf bash "$examples/send-lines.sh" bob "$TMP/lines.txt" \
+    >"$TMP/sl1" || fail "send-lines.sh"
+[ "$(wc -l <"$TMP/sl1")" = 3 ] || fail "send-lines printed: $(cat "$TMP/sl1")"
+cut -f1 "$TMP/sl1" | grep -qvE '^[0-9a-f]{32}$' && fail "ids: $(cat "$TMP/sl1")"
+ctl alice wait $(cut -f1 "$TMP/sl1") --timeout 10 >/dev/null || fail "lines not delivered"
+# Again, from another directory and with one more line: only that is new.
+printf '\ndelta\n' >>"$TMP/lines.txt"
+(cd / && P2PCHAT_CONFIG=$TMP/alice.conf bash "$examples/send-lines.sh" bob \
+    "${TMP#/}/lines.txt") >"$TMP/sl2" || fail "send-lines.sh again"
+[ "$(head -3 "$TMP/sl2" | cut -f1)" = "$(cut -f1 "$TMP/sl1")" ] ||
+	fail "ids changed: $(cat "$TMP/sl1") / $(cat "$TMP/sl2")"
+head -3 "$TMP/sl2" | cut -f2 | grep -qv delivered && fail "resent: $(cat "$TMP/sl2")"
+ctl alice wait $(cut -f1 "$TMP/sl2") --timeout 10 >/dev/null || fail "delta not delivered"
+for t in alpha 'beta with \\ and\ttab' 'gamma (no newline)' delta; do
+	has 1 bob alice in "$t" || fail "bob has $(count bob alice in "$t") of '$t'"
+done
+expect_exit 2 bash "$examples/send-lines.sh" bob
+log "ok"
