@@ -245,8 +245,13 @@ send_rec() {
 	printf '%s\n' "$id" >>"$TMP/sent.$1.$2"
 }
 
+# alive NAME: NAME's daemon runs (a killed one not yet reaped is a
+# zombie: kill -0 would still succeed).
 alive() {
-	[ -n "${PIDS[$1]:-}" ] && kill -0 "${PIDS[$1]}" 2>/dev/null
+	local pid=${PIDS[$1]:-} st
+	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+	st=$(sed 's/.*) \(.\).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
 GESTOR=${GESTOR:-g}
