@@ -24,7 +24,7 @@
 #define CHAT_DRAIN_SECS	10
 
 struct chat {
-	struct ctl_conn	*conn;
+	struct ctlconn	*conn;
 	const char	*user;
 	json_int_t	 last_reply;	/* id of the last reply received */
 	char		**sent;		/* ids of our messages not yet delivered */
@@ -109,7 +109,7 @@ chat_event(struct chat *ch, const json_t *ev)
 	const char *id = json_string_value(json_object_get(ev, "id"));
 
 	if (name == NULL)
-		ctl_bad_reply();
+		ctlconn_bad_reply();
 	if (strcmp(name, "message") == 0 && from != NULL &&
 	    strcmp(from, ch->user) == 0) {
 		if (output_json())
@@ -135,8 +135,8 @@ chat_reply(struct chat *ch, json_t *r)
 	json_t *result, *error, *id;
 
 	if (outstanding(ch) <= 0)
-		ctl_bad_reply();
-	result = ctl_reply(r, ch->last_reply + 1, &error);
+		ctlconn_bad_reply();
+	result = ctlconn_reply(r, ch->last_reply + 1, &error);
 	ch->last_reply++;
 	if (result == NULL) {
 		output_error(error);
@@ -144,7 +144,7 @@ chat_reply(struct chat *ch, json_t *r)
 		return;
 	}
 	if (!json_is_string(id = json_object_get(result, "id")))
-		ctl_bad_reply();
+		ctlconn_bad_reply();
 	ch->sent = reallocarray(ch->sent, ch->nsent + 1, sizeof(*ch->sent));
 	if (ch->sent == NULL)
 		abort();
@@ -157,7 +157,7 @@ chat_drain(struct chat *ch)
 {
 	json_t *obj;
 
-	while ((obj = ctl_take(ch->conn)) != NULL) {
+	while ((obj = ctlconn_take(ch->conn)) != NULL) {
 		if (json_object_get(obj, "event") != NULL)
 			chat_event(ch, obj);
 		else
@@ -170,7 +170,7 @@ chat_drain(struct chat *ch)
 static bool
 chat_socket(struct chat *ch)
 {
-	bool open = ctl_fill(ch->conn) != 0;
+	bool open = ctlconn_fill(ch->conn) != 0;
 
 	chat_drain(ch);
 	return open;
@@ -186,7 +186,7 @@ chat_send(struct chat *ch, const char *line, size_t len)
 	args = json_pack("{s:s, s:o}", "user", ch->user, "text",
 	    json_stringn_nocheck(line, len));
 	if (ctl_check_args(&ctl_cmds[CMD_SEND], args) != 0 ||
-	    ctl_request(ch->conn, "send", args) == -1)
+	    ctlconn_request(ch->conn, "send", args) == -1)
 		ch->failed = true;
 	json_decref(args);
 }
@@ -252,16 +252,16 @@ chat_watch(struct chat *ch)
 	json_int_t id;
 	int rc = 0;
 
-	id = ctl_request(ch->conn, "watch", args);
+	id = ctlconn_request(ch->conn, "watch", args);
 	json_decref(args);
-	while ((r = ctl_recv(ch->conn)) != NULL &&
+	while ((r = ctlconn_recv(ch->conn)) != NULL &&
 	    json_object_get(r, "event") != NULL)
 		json_decref(r);
-	if (r == NULL && ctl_stop)
+	if (r == NULL && ctlconn_stop)
 		return CTL_EXIT_OK;
 	if (r == NULL)
-		ctl_closed();
-	if (ctl_reply(r, id, &error) == NULL)
+		ctlconn_closed();
+	if (ctlconn_reply(r, id, &error) == NULL)
 		rc = output_error(error);
 	json_decref(r);
 	ch->last_reply = id;
@@ -275,7 +275,7 @@ chat_turn(struct chat *ch)
 	struct pollfd pfd[2];
 	double left = ch->deadline - util_mono();
 
-	if (ctl_stop)
+	if (ctlconn_stop)
 		return CTL_EXIT_OK;
 	if (ch->eof && outstanding(ch) == 0)
 		return ch->failed ? CTL_EXIT_FAIL : CTL_EXIT_OK;
@@ -288,14 +288,14 @@ chat_turn(struct chat *ch)
 	pfd[0].events = POLLIN;
 	pfd[1].fd = ch->eof ? -1 : STDIN_FILENO;
 	pfd[1].events = POLLIN;
-	if (ctl_poll(pfd, 2, ch->eof ? (int)(left * 1000) + 1 : -1) == -1) {
+	if (ctlconn_poll(pfd, 2, ch->eof ? (int)(left * 1000) + 1 : -1) == -1) {
 		if (errno == EINTR)
 			return -1;
 		err(CTL_EXIT_FAIL, "poll");
 	}
 	if (pfd[0].revents != 0 && !chat_socket(ch)) {
 		if (outstanding(ch) > 0)
-			ctl_closed();
+			ctlconn_closed();
 		warnx("daemon closed the connection");
 		return CTL_EXIT_OK;
 	}
@@ -305,7 +305,7 @@ chat_turn(struct chat *ch)
 }
 
 int
-chat_main(struct ctl_conn *conn, json_t *args)
+chat_main(struct ctlconn *conn, json_t *args)
 {
 	struct chat ch;
 	size_t i;
@@ -314,8 +314,8 @@ chat_main(struct ctl_conn *conn, json_t *args)
 	memset(&ch, 0, sizeof(ch));
 	ch.conn = conn;
 	ch.user = json_string_value(json_object_get(args, "user"));
-	ctl_catch_signals();
-	if ((rc = chat_watch(&ch)) != 0 || ctl_stop)
+	ctlconn_catch_signals();
+	if ((rc = chat_watch(&ch)) != 0 || ctlconn_stop)
 		return rc;
 	chat_drain(&ch);	/* lines that came with the watch reply */
 	while ((rc = chat_turn(&ch)) == -1)

@@ -261,12 +261,12 @@ print_list(const struct ctl_cmd_desc *cd, const json_t *result)
 	int i;
 
 	if (!json_is_array(items))
-		ctl_bad_reply();
+		ctlconn_bad_reply();
 	if (out_tty)
 		print_header(cd);
 	json_array_foreach(items, n, item) {
 		if (!json_is_object(item))
-			ctl_bad_reply();
+			ctlconn_bad_reply();
 		for (i = 0; i < CTL_MAX_COLS && cd->columns[i] != NULL; i++)
 			put_field(json_object_get(item, cd->columns[i]),
 			    i > 0 ? '\t' : '\0');
@@ -383,7 +383,7 @@ output_event(const json_t *ev, const char *raw, size_t rawlen)
 	int i;
 
 	if (name == NULL)
-		ctl_bad_reply();
+		ctlconn_bad_reply();
 	if (out_json) {
 		output_line(raw, rawlen);
 		return;

@@ -7,7 +7,8 @@
  * "args" object and checked with the daemon's own rules; its help text is
  * printed from it; its output shape tells output.c how to print the
  * result. A request is one JSON line over the Unix socket and the reply is
- * one JSON line back; stream commands then keep reading lines.
+ * one JSON line back; stream commands then keep reading lines. The
+ * connection itself is conn.c; the password, secret.c.
  * PACKAGE_VERSION comes from configure's DEFS.
  */
 #include <err.h>
@@ -16,13 +17,9 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -30,6 +27,7 @@
 #include "ctlcmd.h"
 #include "output.h"
 #include "proto.h"
+#include "secret.h"
 #include "util.h"
 #include "valid.h"
 
@@ -48,11 +46,11 @@ struct parse {
 	bool				 endopts;
 };
 
-typedef int (*local_fn)(struct ctl_conn *, json_t *);
-typedef int (*stream_fn)(struct ctl_conn *);
+typedef int (*local_fn)(struct ctlconn *, json_t *);
+typedef int (*stream_fn)(struct ctlconn *);
 
-static int	stream_events(struct ctl_conn *);
-static int	stream_records(struct ctl_conn *);
+static int	stream_events(struct ctlconn *);
+static int	stream_records(struct ctlconn *);
 
 /* Commands p2pchatctl implements itself over other commands. */
 static const local_fn local_cmds[CMD__MAX] = {
@@ -64,45 +62,6 @@ static const stream_fn stream_cmds[CMD__MAX] = {
 	[CMD_WATCH] = stream_events,
 	[CMD_EXPORT] = stream_records,
 };
-
-volatile sig_atomic_t	 ctl_stop;
-static sigset_t		 wait_mask;
-static bool		 signals_caught;
-
-static int		 tty_fd = -1;
-static struct termios	 tty_saved;
-
-/*
- * jansson's allocations remember their size so that freeing zeroes them:
- * the password passes through jansson strings on its way to the socket.
- */
-union alloc_hdr {
-	size_t		size;
-	max_align_t	align;
-};
-
-static void *
-secure_malloc(size_t n)
-{
-	union alloc_hdr *h;
-
-	if (n > SIZE_MAX - sizeof(*h) || (h = malloc(sizeof(*h) + n)) == NULL)
-		return NULL;
-	h->size = n;
-	return h + 1;
-}
-
-static void
-secure_free(void *p)
-{
-	union alloc_hdr *h;
-
-	if (p == NULL)
-		return;
-	h = (union alloc_hdr *)p - 1;
-	util_zero(h + 1, h->size);
-	free(h);
-}
 
 /* ---------------------------------------------------------------- help */
 
@@ -170,140 +129,6 @@ fail:
 	free(buf);
 	errno = (int)n;
 	return NULL;
-}
-
-/*
- * One line of a secret, byte by byte so nothing beyond it is consumed and
- * no stdio buffer keeps a copy. A line too long for buf fills it, so that
- * the length check then refuses it. Returns the length or -1.
- */
-static ssize_t
-read_secret(int fd, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t n;
-	char c;
-
-	for (;;) {
-		if ((n = read(fd, &c, 1)) == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0 || c == '\n')
-			break;
-		if (len < size)
-			buf[len++] = c;
-	}
-	util_zero(&c, sizeof(c));
-	if (len > 0 && len < size && buf[len - 1] == '\r')
-		len--;
-	return (ssize_t)len;
-}
-
-/* A signal during the prompt: give the terminal back, then die of it. */
-static void
-tty_signal(int sig)
-{
-	tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static ssize_t
-tty_read(int fd, const char *prompt, char *buf, size_t size)
-{
-	struct termios t = tty_saved;
-	ssize_t n;
-
-	t.c_lflag &= ~(tcflag_t)ECHO;
-	t.c_lflag |= ECHONL;
-	if (write(fd, prompt, strlen(prompt)) == -1 ||
-	    tcsetattr(fd, TCSAFLUSH, &t) == -1)
-		return -1;
-	n = read_secret(fd, buf, size);
-	tcsetattr(fd, TCSAFLUSH, &tty_saved);
-	return n;
-}
-
-/*
- * Prompt on /dev/tty with echo off, restored on every path: a signal that
- * would end us restores it first, and suspending is ignored meanwhile.
- */
-static ssize_t
-tty_password(const char *prompt, char *buf, size_t size)
-{
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP };
-	struct sigaction sa, old[5];
-	ssize_t n;
-	size_t i;
-
-	if ((tty_fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) == -1 ||
-	    tcgetattr(tty_fd, &tty_saved) == -1)
-		err(CTL_EXIT_FAIL, "/dev/tty");
-	memset(&sa, 0, sizeof(sa));
-	for (i = 0; i < 5; i++) {
-		sa.sa_handler = sigs[i] == SIGTSTP ? SIG_IGN : tty_signal;
-		sigaction(sigs[i], &sa, &old[i]);
-	}
-	n = tty_read(tty_fd, prompt, buf, size);
-	for (i = 0; i < 5; i++)
-		sigaction(sigs[i], &old[i], NULL);
-	close(tty_fd);
-	tty_fd = -1;
-	return n;
-}
-
-/* Read the password as DESIGN.md says: file, else tty prompt, else stdin. */
-static ssize_t
-get_password(const struct ctl_cmd_desc *cd, const char *file, char *buf,
-    size_t size)
-{
-	char again[P2P_PASSWORD_MAX + 2];
-	ssize_t n, m;
-	int fd;
-
-	if (file != NULL) {
-		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
-			err(CTL_EXIT_FAIL, "%s", file);
-		if ((n = read_secret(fd, buf, size)) == -1)
-			err(CTL_EXIT_FAIL, "%s", file);
-		close(fd);
-		return n;
-	}
-	if (!isatty(STDIN_FILENO)) {
-		if ((n = read_secret(STDIN_FILENO, buf, size)) == -1)
-			err(CTL_EXIT_FAIL, "standard input");
-		return n;
-	}
-	if ((n = tty_password("Password: ", buf, size)) == -1)
-		err(CTL_EXIT_FAIL, "/dev/tty");
-	if (cd != &ctl_cmds[CMD_REGISTER])
-		return n;
-	m = tty_password("Retype password: ", again, sizeof(again));
-	if (m != n || memcmp(buf, again, (size_t)n) != 0)
-		n = -2;
-	util_zero(again, sizeof(again));
-	if (n == -2) {
-		util_zero(buf, size);
-		errx(CTL_EXIT_FAIL, "passwords do not match");
-	}
-	return n;
-}
-
-static void
-add_password(const struct ctl_cmd_desc *cd, json_t *args, const char *file)
-{
-	char pw[P2P_PASSWORD_MAX + 2];
-	json_t *v;
-	ssize_t n;
-
-	n = get_password(cd, file, pw, sizeof(pw));
-	v = json_stringn(pw, (size_t)n);
-	util_zero(pw, sizeof(pw));
-	if (v == NULL)
-		errx(CTL_EXIT_FAIL, "invalid_argument: argument 'password' "
-		    "must be valid UTF-8");
-	json_object_set_new(args, "password", v);
 }
 
 /* ---------------------------------------------------------------- args */
@@ -517,276 +342,15 @@ ctl_check_args(const struct ctl_cmd_desc *cd, const json_t *args)
 	return rc;
 }
 
-/* ---------------------------------------------------------- connection */
-
-void
-ctl_bad_reply(void)
-{
-	errx(CTL_EXIT_FAIL, "bad reply from daemon");
-}
-
-void
-ctl_closed(void)
-{
-	errx(CTL_EXIT_NODAEMON, "daemon closed the connection");
-}
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	ctl_stop = 1;
-}
-
-/*
- * SIGINT and SIGTERM end a stream cleanly. They stay blocked except
- * inside ctl_poll(), so one arriving just before a wait is not lost.
- */
-void
-ctl_catch_signals(void)
-{
-	struct sigaction sa;
-	sigset_t block;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &wait_mask);
-	sigdelset(&wait_mask, SIGINT);
-	sigdelset(&wait_mask, SIGTERM);
-	signals_caught = true;
-}
-
-int
-ctl_poll(struct pollfd *pfd, nfds_t n, int timeout_ms)
-{
-	struct timespec ts, *tsp = NULL;
-
-	if (timeout_ms >= 0) {
-		ts.tv_sec = timeout_ms / 1000;
-		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
-		tsp = &ts;
-	}
-	return ppoll(pfd, n, tsp, signals_caught ? &wait_mask : NULL);
-}
-
-void
-ctl_connect(struct ctl_conn *c, const char *path)
-{
-	struct sockaddr_un sun;
-
-	memset(c, 0, sizeof(*c));
-	c->path = path;
-	c->next_id = 1;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		err(CTL_EXIT_NODAEMON, "no daemon at %s", path);
-	}
-	memcpy(sun.sun_path, path, strlen(path));
-	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(CTL_EXIT_NODAEMON, "no daemon at %s", path);
-}
-
-void
-ctl_close(struct ctl_conn *c)
-{
-	if (c->fd != -1)
-		close(c->fd);
-	c->fd = -1;
-	free(c->buf);
-	c->buf = NULL;
-}
-
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-json_int_t
-ctl_request(struct ctl_conn *c, const char *cmd, json_t *args)
-{
-	json_int_t id = c->next_id;
-	json_t *req;
-	size_t len;
-	char *buf;
-	int rc;
-
-	req = json_pack("{s:I, s:s, s:O}", "id", id, "cmd", cmd, "args", args);
-	buf = output_dump(req, 1, &len);
-	json_decref(req);
-	buf[len++] = '\n';
-	if (len > P2P_CTL_LINE_MAX) {
-		util_zero(buf, len);
-		free(buf);
-		warnx("request too long (%zu bytes, the limit is %d)", len,
-		    P2P_CTL_LINE_MAX);
-		return -1;
-	}
-	rc = write_all(c->fd, buf, len);
-	util_zero(buf, len);
-	free(buf);
-	if (rc == -1)
-		ctl_closed();
-	c->next_id++;
-	return id;
-}
-
-int
-ctl_fill(struct ctl_conn *c)
-{
-	ssize_t n;
-
-	if (c->off > 0) {
-		memmove(c->buf, c->buf + c->off, c->len - c->off);
-		c->len -= c->off;
-		c->off = 0;
-		c->line = NULL;
-	}
-	if (c->cap - c->len < 65536) {
-		c->cap = c->cap * 2 > c->len + 65536 ? c->cap * 2 :
-		    c->len + 65536;
-		if ((c->buf = realloc(c->buf, c->cap)) == NULL)
-			abort();
-	}
-	while ((n = read(c->fd, c->buf + c->len, c->cap - c->len)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n <= 0)
-		return 0;
-	c->len += (size_t)n;
-	return 1;
-}
-
-json_t *
-ctl_take(struct ctl_conn *c)
-{
-	char *start, *nl;
-	json_t *obj;
-	size_t n;
-
-	for (;;) {
-		start = c->buf + c->off;
-		nl = c->len > c->off + c->scan ? memchr(start + c->scan, '\n',
-		    c->len - c->off - c->scan) : NULL;
-		if (nl == NULL) {
-			if ((c->scan = c->len - c->off) > CTL_REPLY_MAX)
-				ctl_bad_reply();
-			return NULL;
-		}
-		n = (size_t)(nl - start);
-		c->off += n + 1;
-		c->scan = 0;
-		if (n > 0 && start[n - 1] == '\r')
-			n--;
-		if (n > 0)
-			break;
-	}
-	c->line = start;
-	c->linelen = n;
-	if ((obj = json_loadb(start, n, 0, NULL)) == NULL ||
-	    !json_is_object(obj))
-		ctl_bad_reply();
-	return obj;
-}
-
-json_t *
-ctl_recv(struct ctl_conn *c)
-{
-	struct pollfd pfd;
-	json_t *obj;
-
-	for (;;) {
-		if ((obj = ctl_take(c)) != NULL)
-			return obj;
-		if (ctl_stop)
-			return NULL;
-		pfd.fd = c->fd;
-		pfd.events = POLLIN;
-		if (ctl_poll(&pfd, 1, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			err(CTL_EXIT_FAIL, "poll");
-		}
-		if (ctl_fill(c) == 0)
-			return NULL;
-	}
-}
-
-json_t *
-ctl_reply(json_t *r, json_int_t id, json_t **error)
-{
-	json_t *jid = json_object_get(r, "id"), *ok = json_object_get(r, "ok");
-	json_t *res, *e;
-
-	*error = NULL;
-	if (!json_is_boolean(ok))
-		ctl_bad_reply();
-	if (json_is_true(ok)) {
-		if (!json_is_integer(jid) || json_integer_value(jid) != id)
-			ctl_bad_reply();
-		if ((res = json_object_get(r, "result")) == NULL ||
-		    json_is_null(res)) {
-			res = json_object();
-			json_object_set_new(r, "result", res);
-		}
-		if (!json_is_object(res))
-			ctl_bad_reply();
-		return res;
-	}
-	/* A line the daemon could not read gets an error with a null id. */
-	if (!json_is_null(jid) &&
-	    (!json_is_integer(jid) || json_integer_value(jid) != id))
-		ctl_bad_reply();
-	e = json_object_get(r, "error");
-	if (!json_is_object(e) || !json_is_string(json_object_get(e, "code")))
-		ctl_bad_reply();
-	*error = e;
-	return NULL;
-}
-
-/* The reply to the one request in flight; events before it are skipped. */
-static json_t *
-recv_reply(struct ctl_conn *c)
-{
-	json_t *r;
-
-	while ((r = ctl_recv(c)) != NULL &&
-	    json_object_get(r, "event") != NULL)
-		json_decref(r);
-	if (r == NULL && ctl_stop)
-		exit(CTL_EXIT_OK);
-	if (r == NULL)
-		ctl_closed();
-	return r;
-}
-
 /* ------------------------------------------------------------- commands */
 
 /* watch: events until the daemon closes the connection or a signal. */
 static int
-stream_events(struct ctl_conn *c)
+stream_events(struct ctlconn *c)
 {
 	json_t *ev;
 
-	while ((ev = ctl_recv(c)) != NULL) {
+	while ((ev = ctlconn_recv(c)) != NULL) {
 		if (json_object_get(ev, "event") != NULL)
 			output_event(ev, c->line, c->linelen);
 		json_decref(ev);
@@ -796,23 +360,23 @@ stream_events(struct ctl_conn *c)
 
 /* export: JSON records, verbatim, until {"end":true}. */
 static int
-stream_records(struct ctl_conn *c)
+stream_records(struct ctlconn *c)
 {
 	json_t *rec;
 	bool end = false;
 
-	while (!end && (rec = ctl_recv(c)) != NULL) {
+	while (!end && (rec = ctlconn_recv(c)) != NULL) {
 		if (!(end = json_is_true(json_object_get(rec, "end"))))
 			output_line(c->line, c->linelen);
 		json_decref(rec);
 	}
-	if (!end && !ctl_stop)
-		ctl_closed();
+	if (!end && !ctlconn_stop)
+		ctlconn_closed();
 	return CTL_EXIT_OK;
 }
 
 static int
-run(struct ctl_conn *c, int idx, json_t *args)
+run(struct ctlconn *c, int idx, json_t *args)
 {
 	const struct ctl_cmd_desc *cd = &ctl_cmds[idx];
 	json_t *reply, *result, *error;
@@ -820,11 +384,11 @@ run(struct ctl_conn *c, int idx, json_t *args)
 	int rc = CTL_EXIT_OK;
 
 	if (cd->shape == SHAPE_STREAM)
-		ctl_catch_signals();
-	if ((id = ctl_request(c, cd->name, args)) == -1)
+		ctlconn_catch_signals();
+	if ((id = ctlconn_request(c, cd->name, args)) == -1)
 		return CTL_EXIT_FAIL;
-	reply = recv_reply(c);
-	if ((result = ctl_reply(reply, id, &error)) == NULL)
+	reply = ctlconn_recv_reply(c);
+	if ((result = ctlconn_reply(reply, id, &error)) == NULL)
 		rc = output_error(error);
 	else if (cd->shape != SHAPE_STREAM)
 		output_result(cd, result);
@@ -908,12 +472,12 @@ main(int argc, char **argv)
 {
 	struct globals g = { NULL, NULL, NULL, false };
 	const struct ctl_cmd_desc *cd;
-	struct ctl_conn conn;
+	struct ctlconn conn;
 	json_t *args;
 	char *path;
 	int i, idx, rc;
 
-	json_set_alloc_funcs(secure_malloc, secure_free);
+	secret_init();
 	signal(SIGPIPE, SIG_IGN);
 	i = parse_globals(argc, argv, &g);
 	if (strcmp(argv[i], "help") == 0)
@@ -929,9 +493,9 @@ main(int argc, char **argv)
 	if ((rc = ctl_check_args(cd, args)) != 0)
 		return rc;
 	path = socket_path(&g);
-	ctl_connect(&conn, path);
+	ctlconn_connect(&conn, path);
 	if (cd->flags & CTLF_PASSWORD) {
-		add_password(cd, args, g.pwfile);
+		secret_add_password(cd, args, g.pwfile);
 		if ((rc = ctl_check_args(cd, args)) != 0)
 			return rc;
 	}
@@ -940,7 +504,7 @@ main(int argc, char **argv)
 	else
 		rc = run(&conn, idx, args);
 	json_decref(args);
-	ctl_close(&conn);
+	ctlconn_close(&conn);
 	free(path);
 	return rc;
 }

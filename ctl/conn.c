@@ -1,0 +1,285 @@
+/*
+ * p2pchatctl's connection to the control socket. A request is one JSON
+ * line written whole; what comes back is read into one growing buffer and
+ * taken a line at a time, each line a JSON object: a reply, matched to its
+ * request by id, or an event of a stream. SIGINT and SIGTERM set
+ * ctlconn_stop so that a stream ends cleanly.
+ */
+#include <err.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "output.h"
+#include "proto.h"
+#include "util.h"
+
+volatile sig_atomic_t	 ctlconn_stop;
+static sigset_t		 wait_mask;
+static bool		 signals_caught;
+
+void
+ctlconn_bad_reply(void)
+{
+	errx(CTL_EXIT_FAIL, "bad reply from daemon");
+}
+
+void
+ctlconn_closed(void)
+{
+	errx(CTL_EXIT_NODAEMON, "daemon closed the connection");
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	ctlconn_stop = 1;
+}
+
+/*
+ * SIGINT and SIGTERM end a stream cleanly. They stay blocked except
+ * inside ctlconn_poll(), so one arriving just before a wait is not lost.
+ */
+void
+ctlconn_catch_signals(void)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
+	sigdelset(&wait_mask, SIGINT);
+	sigdelset(&wait_mask, SIGTERM);
+	signals_caught = true;
+}
+
+int
+ctlconn_poll(struct pollfd *pfd, nfds_t n, int timeout_ms)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+		tsp = &ts;
+	}
+	return ppoll(pfd, n, tsp, signals_caught ? &wait_mask : NULL);
+}
+
+void
+ctlconn_connect(struct ctlconn *c, const char *path)
+{
+	struct sockaddr_un sun;
+
+	memset(c, 0, sizeof(*c));
+	c->path = path;
+	c->next_id = 1;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		err(CTL_EXIT_NODAEMON, "no daemon at %s", path);
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(CTL_EXIT_NODAEMON, "no daemon at %s", path);
+}
+
+void
+ctlconn_close(struct ctlconn *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	free(c->buf);
+	c->buf = NULL;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+json_int_t
+ctlconn_request(struct ctlconn *c, const char *cmd, json_t *args)
+{
+	json_int_t id = c->next_id;
+	json_t *req;
+	size_t len;
+	char *buf;
+	int rc;
+
+	req = json_pack("{s:I, s:s, s:O}", "id", id, "cmd", cmd, "args", args);
+	buf = output_dump(req, 1, &len);
+	json_decref(req);
+	buf[len++] = '\n';
+	if (len > P2P_CTL_LINE_MAX) {
+		util_zero(buf, len);
+		free(buf);
+		warnx("request too long (%zu bytes, the limit is %d)", len,
+		    P2P_CTL_LINE_MAX);
+		return -1;
+	}
+	rc = write_all(c->fd, buf, len);
+	util_zero(buf, len);
+	free(buf);
+	if (rc == -1)
+		ctlconn_closed();
+	c->next_id++;
+	return id;
+}
+
+int
+ctlconn_fill(struct ctlconn *c)
+{
+	ssize_t n;
+
+	if (c->off > 0) {
+		memmove(c->buf, c->buf + c->off, c->len - c->off);
+		c->len -= c->off;
+		c->off = 0;
+		c->line = NULL;
+	}
+	if (c->cap - c->len < 65536) {
+		c->cap = c->cap * 2 > c->len + 65536 ? c->cap * 2 :
+		    c->len + 65536;
+		if ((c->buf = realloc(c->buf, c->cap)) == NULL)
+			abort();
+	}
+	while ((n = read(c->fd, c->buf + c->len, c->cap - c->len)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n <= 0)
+		return 0;
+	c->len += (size_t)n;
+	return 1;
+}
+
+json_t *
+ctlconn_take(struct ctlconn *c)
+{
+	char *start, *nl;
+	json_t *obj;
+	size_t n;
+
+	for (;;) {
+		start = c->buf + c->off;
+		nl = c->len > c->off + c->scan ? memchr(start + c->scan, '\n',
+		    c->len - c->off - c->scan) : NULL;
+		if (nl == NULL) {
+			if ((c->scan = c->len - c->off) > CTL_REPLY_MAX)
+				ctlconn_bad_reply();
+			return NULL;
+		}
+		n = (size_t)(nl - start);
+		c->off += n + 1;
+		c->scan = 0;
+		if (n > 0 && start[n - 1] == '\r')
+			n--;
+		if (n > 0)
+			break;
+	}
+	c->line = start;
+	c->linelen = n;
+	if ((obj = json_loadb(start, n, 0, NULL)) == NULL ||
+	    !json_is_object(obj))
+		ctlconn_bad_reply();
+	return obj;
+}
+
+json_t *
+ctlconn_recv(struct ctlconn *c)
+{
+	struct pollfd pfd;
+	json_t *obj;
+
+	for (;;) {
+		if ((obj = ctlconn_take(c)) != NULL)
+			return obj;
+		if (ctlconn_stop)
+			return NULL;
+		pfd.fd = c->fd;
+		pfd.events = POLLIN;
+		if (ctlconn_poll(&pfd, 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(CTL_EXIT_FAIL, "poll");
+		}
+		if (ctlconn_fill(c) == 0)
+			return NULL;
+	}
+}
+
+json_t *
+ctlconn_reply(json_t *r, json_int_t id, json_t **error)
+{
+	json_t *jid = json_object_get(r, "id"), *ok = json_object_get(r, "ok");
+	json_t *res, *e;
+
+	*error = NULL;
+	if (!json_is_boolean(ok))
+		ctlconn_bad_reply();
+	if (json_is_true(ok)) {
+		if (!json_is_integer(jid) || json_integer_value(jid) != id)
+			ctlconn_bad_reply();
+		if ((res = json_object_get(r, "result")) == NULL ||
+		    json_is_null(res)) {
+			res = json_object();
+			json_object_set_new(r, "result", res);
+		}
+		if (!json_is_object(res))
+			ctlconn_bad_reply();
+		return res;
+	}
+	/* A line the daemon could not read gets an error with a null id. */
+	if (!json_is_null(jid) &&
+	    (!json_is_integer(jid) || json_integer_value(jid) != id))
+		ctlconn_bad_reply();
+	e = json_object_get(r, "error");
+	if (!json_is_object(e) || !json_is_string(json_object_get(e, "code")))
+		ctlconn_bad_reply();
+	*error = e;
+	return NULL;
+}
+
+/* The reply to the one request in flight; events before it are skipped. */
+json_t *
+ctlconn_recv_reply(struct ctlconn *c)
+{
+	json_t *r;
+
+	while ((r = ctlconn_recv(c)) != NULL &&
+	    json_object_get(r, "event") != NULL)
+		json_decref(r);
+	if (r == NULL && ctlconn_stop)
+		exit(CTL_EXIT_OK);
+	if (r == NULL)
+		ctlconn_closed();
+	return r;
+}
+
