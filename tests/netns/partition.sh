@@ -6,7 +6,8 @@
 # delivered once it heals, when everyone is online again. Once with drop
 # rules in the router, once with the cable pulled (link down). Then the
 # asymmetric case: both peers reach the gestor, but not each other; the
-# message stays pending and is retried until the path comes back.
+# message stays pending and is retried until the path comes back. Last,
+# the server subnet is cut off: the peers go on through cached addresses.
 set -eu
 NETNS_LIB=${TESTS_LIB:+$(dirname "$TESTS_LIB")/netns/lib.sh}
 . "${NETNS_LIB:-$(dirname "$0")/lib.sh}"
@@ -18,6 +19,11 @@ retried() {
 	ctl "$1" pending | awk -F'\t' -v u="$2" -v n="$3" '
 	    $2 == u { ok = $3 >= n && $4 != "" && $4 != "-" && $5 != "" && $5 != "-"; exit }
 	    END { exit !ok }'
+}
+
+# says FROM USER TEXT: the reason FROM's pending messages to USER give.
+says() {
+	ctl "$1" pending | awk -F'\t' -v u="$2" '$2 == u { print $5 }' | grep -q "$3"
 }
 
 net_setup
@@ -57,6 +63,7 @@ cut_then_heal() {
 	online_at_gestor alice online || fail "alice offline at the gestor"
 	# Both wait, saying why, and retry.
 	wait_for "alice retries her messages to bob" 15 retried alice bob 2
+	wait_for "alice's pending says bob is offline" 10 says alice bob "recipient offline"
 	wait_for "bob retries his messages to alice" 15 retried bob alice 2
 	[ -n "$(field bob gestor_error)" ] || fail "bob's status gives no gestor_error"
 	[ "$(field bob last_heartbeat)" = "$hb" ] || [ -z "$hb" ] ||
@@ -83,9 +90,8 @@ block 198.18.2.0/24 198.18.3.0/24
 block 198.18.3.0/24 198.18.2.0/24
 for i in 1 2 3; do send_rec alice bob "alice, asymmetric cut $i"; done
 wait_for "alice retries" 20 retried alice bob 3
-ctl alice pending >"$TMP/pending"
-grep "	bob	" "$TMP/pending" | cut -f5 | grep -q "unreachable" ||
-	fail "pending does not say bob is unreachable: $(cat "$TMP/pending")"
+says alice bob "unreachable" ||
+	fail "pending does not say bob is unreachable: $(ctl alice pending)"
 for u in alice bob; do
 	gestor_state_is "$u" online || fail "$u lost the gestor in the asymmetric cut"
 	online_at_gestor "$u" online || fail "$u offline at the gestor in the asymmetric cut"
@@ -95,6 +101,24 @@ grep -q "peer_msg: bob: unreachable: .*retry [0-9]* in" "$TMP/alice.log" ||
 unblock 198.18.2.0/24 198.18.3.0/24
 unblock 198.18.3.0/24 198.18.2.0/24
 wait_for "alice's queue drained after the asymmetric cut" 20 pending_empty alice
+
+# The server subnet cut off: the peers lose the gestor (silently: no
+# close, no reset), the gestor loses them, and they go on talking
+# through their cached addresses.
+log "cutting the server subnet off"
+isolate 1
+for u in alice bob; do wait_for "$u sees the gestor silent" 10 not_online "$u"; done
+for i in 1 2 3; do
+	send_rec alice bob "alice, gestor cut off $i"
+	send_rec bob alice "bob, gestor cut off $i"
+done
+for u in alice bob; do wait_for "$u's queue drained without the gestor" 15 pending_empty "$u"; done
+rejoin 1
+for u in alice bob; do
+	wait_for "$u back with the gestor" 20 gestor_state_is "$u" online
+	wait_for "$u online at the gestor" 10 online_at_gestor "$u" online
+done
+ctl alice lookup bob | grep -q "^online	online$" || fail "alice does not see bob online"
 
 check_messages alice bob
 check_messages bob alice
