@@ -40,6 +40,7 @@ static void	on_link_close(struct conn *, const char *, void *);
 static void	on_in_ready(struct conn *, void *);
 static void	on_in_frame(struct conn *, json_t *, void *);
 static void	on_in_close(struct conn *, const char *, void *);
+static void	on_in_hello_timeout(evutil_socket_t, short, void *);
 
 static const struct conn_cbs link_cbs = { on_link_ready, on_link_frame,
     on_link_close };
@@ -483,6 +484,7 @@ peer_msgs_accept(struct peer *p, int fd, const struct sockaddr *sa,
 {
 	struct peer_msgs *pm = p->msgs;
 	const struct config *cfg = p->d->cfg;
+	struct timeval tv = tv_of(cfg->handshake_timeout);
 	struct pin *in;
 
 	if (pm->nins >= cfg->max_connections) {
@@ -501,6 +503,10 @@ peer_msgs_accept(struct peer *p, int fd, const struct sockaddr *sa,
 		return;
 	}
 	snprintf(in->addr, sizeof(in->addr), "%s", conn_peer_addr(in->c));
+	/* TLS and hello within handshake_timeout, or the slot is freed. */
+	in->hello_ev = evtimer_new(p->d->base, on_in_hello_timeout, in);
+	if (in->hello_ev != NULL)
+		evtimer_add(in->hello_ev, &tv);
 	TAILQ_INSERT_TAIL(&pm->ins, in, entry);
 	pm->nins++;
 }
@@ -510,6 +516,8 @@ pm_pin_unref(struct pin *in)
 {
 	if (--in->refs > 0)
 		return;
+	if (in->hello_ev != NULL)
+		event_free(in->hello_ev);
 	free(in);
 }
 
@@ -532,6 +540,19 @@ in_drop(struct pin *in, const char *code, const char *why)
 }
 
 static void
+on_in_hello_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct pin *in = arg;
+	char why[80];
+
+	if (in->c == NULL || in->state != IN_HELLO)
+		return;
+	snprintf(why, sizeof(why), "no hello within %.1f s",
+	    in->pm->p->d->cfg->handshake_timeout);
+	in_drop(in, ERR_NOT_AUTHENTICATED, why);
+}
+
+static void
 on_in_ready(struct conn *c, void *arg)
 {
 	struct pin *in = arg;
@@ -546,6 +567,8 @@ in_accept_hello(struct pin *in)
 	    P2P_PROTO_VERSION, "user", in->pm->p->user);
 
 	in->state = IN_READY;
+	if (in->hello_ev != NULL)
+		evtimer_del(in->hello_ev);
 	conn_send(in->c, hello);
 	json_decref(hello);
 	log_info("peer_msg: %s connected from %s", in->user, in->addr);

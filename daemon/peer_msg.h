@@ -53,6 +53,7 @@ struct pin {
 	char			 user[P2P_USERNAME_MAX + 1];
 	char			 fp[P2P_FP_LEN + 1];
 	char			 addr[64];
+	struct event		*hello_ev;	/* TLS + hello deadline */
 };
 
 /* A received message waiting for the group commit. */
