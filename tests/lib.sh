@@ -77,9 +77,10 @@ listen = "127.0.0.1:${PORT_OF[$name]:-0}";
 log_level = "debug";
 heartbeat = { interval = $HB_INTERVAL; timeout = $HB_TIMEOUT; };
 retry = { initial = 0.1; max = 1.0; };
-limits = { handshake_timeout = 5.0; };
+limits = { handshake_timeout = ${HANDSHAKE_TIMEOUT:-5.0}; ${LIMITS:-} };
 $extra
 CONF
+	chmod 600 "$TMP/$name.conf"	# p2pchatd refuses a config others may read
 }
 
 declare -A PORT_OF=()
@@ -155,4 +156,38 @@ watch_bg() {
 	WATCH_PID=$!
 	wait_for "$name's watch subscription" 5 sh -c \
 	    "[ \$(grep -c 'ctlsock: watch' '$TMP/$name.log') -gt $before ]"
+}
+
+# ------------------------------------------------- hostile-client helpers
+P2PTOOL="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/p2ptool.py"
+
+# need_tools CMD...: skip the test (exit 77) unless every CMD is installed.
+need_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 && continue
+		log "SKIP: needs $t (Debian: python3, gnutls-bin)"
+		exit 77
+	done
+}
+
+p2ptool() {
+	python3 "$P2PTOOL" "$@"
+}
+
+# client_cert NAME: a throwaway self-signed certificate for raw TLS
+# clients, as $TMP/NAME.crt and $TMP/NAME.key.
+client_cert() {
+	printf 'cn = "%s"\nexpiration_days = 2\nsigning_key\ntls_www_client\n' \
+	    "$1" >"$TMP/$1.tmpl"
+	certtool --generate-privkey --key-type=ecdsa --no-text \
+	    --outfile "$TMP/$1.key" >/dev/null 2>&1
+	certtool --generate-self-signed --load-privkey "$TMP/$1.key" \
+	    --template "$TMP/$1.tmpl" --no-text --outfile "$TMP/$1.crt" \
+	    >/dev/null 2>&1
+}
+
+# rss_kb NAME: resident memory of NAME's daemon, in KiB.
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/${PIDS[$1]}/status"
 }

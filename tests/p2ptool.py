@@ -1,0 +1,455 @@
+#!/usr/bin/env python3
+"""Hostile clients and a recording proxy for the integration tests.
+
+Standard library only; everything talks to 127.0.0.1. Written against
+DESIGN.md's wire protocol (TLS 1.3, ALPN p2pchat/1, client certificate,
+frames of a 4-byte big-endian length and one JSON object), not against
+p2pchatd's code.
+
+  p2ptool.py proxy PORTFILE DUMP TARGET_PORT
+      Listen on 127.0.0.1 (port chosen by the kernel, written to PORTFILE),
+      relay every connection to 127.0.0.1:TARGET_PORT and append every
+      byte seen, both ways, to DUMP. Runs until killed.
+  p2ptool.py tls-probe PORT CERT KEY [--tls12] [--alpn PROTO|--no-alpn]
+      Try a handshake; print "accepted" or "refused: why". Accepted means
+      the daemon answered a frame, not just finished the handshake.
+  p2ptool.py frames PORT CERT KEY SCENARIO...
+      Run hostile scenarios on TLS connections; each prints one line
+      "SCENARIO: result". Exit status 1 if a scenario saw the daemon
+      misbehave (wrong reply, no close where one is due).
+  p2ptool.py silent-tcp PORT SECONDS
+      Connect, send nothing; print how long until the daemon closed the
+      connection, or "open" if it still was after SECONDS.
+  p2ptool.py silent-tls PORT CERT KEY SECONDS
+      The same after a completed TLS handshake.
+  p2ptool.py ctl-lines SOCKET
+      Send the lines of stdin, as they are, on one control connection;
+      print each reply line, then "eof" or "open" (what the connection
+      was after the last reply).
+  p2ptool.py ctl-huge SOCKET BYTES
+      Send BYTES bytes without a newline; print the reply and whether the
+      daemon closed the connection.
+  p2ptool.py flood PORT N SECONDS
+      Open N TCP connections at once and hold them SECONDS; print how many
+      the daemon closed at once ("closed=K of N").
+"""
+import json
+import os
+import select
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+
+HOST = "127.0.0.1"
+ALPN = "p2pchat/1"
+
+
+def frame(obj):
+    b = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+    return struct.pack(">I", len(b)) + b
+
+
+def tls_connect(port, cert, key, tls12=False, alpn=ALPN, timeout=10.0):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.load_cert_chain(cert, key)
+    if tls12:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    else:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    if alpn:
+        ctx.set_alpn_protocols([alpn])
+    raw = socket.create_connection((HOST, port), timeout=timeout)
+    s = ctx.wrap_socket(raw, server_hostname="p2pchat")
+    s.settimeout(timeout)
+    return s
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def read_frame(s):
+    """The next frame as a dict, None at EOF, "timeout" if none came."""
+    try:
+        hdr = recv_exact(s, 4)
+        if hdr is None:
+            return None
+        body = recv_exact(s, struct.unpack(">I", hdr)[0])
+        if body is None:
+            return None
+        return json.loads(body)
+    except (socket.timeout, TimeoutError):
+        return "timeout"
+    except (ConnectionError, ssl.SSLError, OSError):
+        return None
+
+
+def closed_soon(s, seconds):
+    """True if the daemon closes the connection within seconds."""
+    s.settimeout(seconds)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        f = read_frame(s)
+        if f is None:
+            return True
+        if f == "timeout":
+            return False
+    return False
+
+
+# ------------------------------------------------------------------ proxy
+
+def proxy(portfile, dump, target):
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind((HOST, 0))
+    lsock.listen(64)
+    with open(portfile + ".tmp", "w") as f:
+        f.write("%d\n" % lsock.getsockname()[1])
+    os.rename(portfile + ".tmp", portfile)
+    lock = threading.Lock()
+    out = open(dump, "ab", buffering=0)
+
+    def relay(a):
+        try:
+            b = socket.create_connection((HOST, int(target)))
+        except OSError:
+            a.close()
+            return
+        socks = [a, b]
+        while True:
+            r, _, _ = select.select(socks, [], [])
+            for s in r:
+                try:
+                    data = s.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    a.close()
+                    b.close()
+                    return
+                with lock:
+                    out.write(data)
+                (b if s is a else a).sendall(data)
+
+    while True:
+        a, _ = lsock.accept()
+        threading.Thread(target=relay, args=(a,), daemon=True).start()
+
+
+# -------------------------------------------------------------- tls-probe
+
+def tls_probe(port, cert, key, args):
+    tls12 = "--tls12" in args
+    alpn = ALPN
+    if "--no-alpn" in args:
+        alpn = None
+    if "--alpn" in args:
+        alpn = args[args.index("--alpn") + 1]
+    try:
+        s = tls_connect(port, cert, key, tls12=tls12, alpn=alpn, timeout=5)
+    except (ssl.SSLError, OSError) as e:
+        print("refused: handshake failed: %s" % e)
+        return 0
+    # TLS 1.3 servers may reject the client only after its Finished:
+    # a frame must get an answer for the connection to count.
+    try:
+        s.sendall(frame({"t": "lookup", "user": "nobody"}))
+    except (ssl.SSLError, OSError) as e:
+        print("refused: %s" % e)
+        return 0
+    f = read_frame(s)
+    if f is None or f == "timeout":
+        print("refused: closed after the handshake (%s, alpn %s)"
+              % (s.version(), s.selected_alpn_protocol()))
+        return 0
+    print("accepted: %s, alpn %s, reply %s" % (s.version(),
+          s.selected_alpn_protocol(), json.dumps(f)))
+    return 0
+
+
+# ------------------------------------------------------------------ frames
+
+BAD_PW = "wrong-password-%d"
+
+
+def sc_oversized(s):
+    s.sendall(struct.pack(">I", 0x7fffffff) + b"{")
+    f = read_frame(s)
+    ok = isinstance(f, dict) and f.get("code") == "frame_too_big"
+    closed = closed_soon(s, 5)
+    return ok and closed, "reply %s, %s" % (json.dumps(f) if isinstance(f, dict) else f,
+                                            "closed" if closed else "NOT closed")
+
+
+def sc_truncated(s):
+    # A header announcing 100 bytes, 10 of them, then TLS close_notify:
+    # the daemon must just drop the connection.
+    s.sendall(struct.pack(">I", 100) + b'{"t":"ok",')
+    time.sleep(0.2)
+    try:
+        s.unwrap()
+    except (ssl.SSLError, OSError):
+        pass
+    return True, "sent 14 of 104 bytes and closed"
+
+
+def expect_error(s, payload, code, must_close):
+    s.sendall(frame(payload))
+    f = read_frame(s)
+    ok = isinstance(f, dict) and f.get("t") == "error" and f.get("code") == code
+    what = "reply %s" % (json.dumps(f) if isinstance(f, dict) else f)
+    if must_close:
+        closed = closed_soon(s, 5)
+        ok = ok and closed
+        what += ", closed" if closed else ", NOT closed"
+    return ok, what
+
+
+def sc_badjson(s):
+    return expect_error(s, b'{"t":"login","user":', "bad_frame", True)
+
+
+def sc_badutf8(s):
+    return expect_error(s, b'{"t":"lookup","user":"\xff\xfe"}', "bad_frame",
+                        True)
+
+
+def sc_nul(s):
+    return expect_error(s, b'{"t":"lookup","user":"a\\u0000b"}', "bad_frame",
+                        True)
+
+
+def sc_notobject(s):
+    return expect_error(s, b'[1,2,3]', "bad_frame", True)
+
+
+def sc_unknown(s):
+    ok, what = expect_error(s, {"t": "frobnicate", "x": 1}, "unknown_type",
+                            False)
+    # Still open and answering.
+    ok2, what2 = expect_error(s, {"t": "frobnicate"}, "unknown_type", False)
+    return ok and ok2, what + "; then " + what2
+
+
+def sc_badmembers(s):
+    results = []
+    ok = True
+    for payload in ({"t": "login", "user": "UPPER", "password": "12345678"},
+                    {"t": "login", "user": "alice", "password": "short"},
+                    {"t": "lookup", "user": 5},
+                    {"t": "hb", "port": 70000},
+                    {"t": "watch", "users": "bob"},
+                    {"t": "msg", "id": "x"},
+                    {"t": 5}):
+        s.sendall(frame(payload))
+        f = read_frame(s)
+        if not isinstance(f, dict) or f.get("t") != "error":
+            ok = False
+            if f is None:
+                break
+        results.append(f.get("code") if isinstance(f, dict) else str(f))
+    return ok, "codes " + ",".join(str(r) for r in results)
+
+
+def sc_login_fail(s, user, n):
+    codes = []
+    for i in range(n):
+        s.sendall(frame({"t": "login", "user": user,
+                         "password": BAD_PW % i}))
+        f = read_frame(s)
+        codes.append(f.get("code") if isinstance(f, dict) else str(f))
+    return True, " ".join(str(c) for c in codes)
+
+
+def frames_cmd(port, cert, key, scenarios):
+    table = {
+        "oversized": sc_oversized, "truncated": sc_truncated,
+        "badjson": sc_badjson, "badutf8": sc_badutf8, "nul": sc_nul,
+        "notobject": sc_notobject, "unknown": sc_unknown,
+        "badmembers": sc_badmembers,
+    }
+    rc = 0
+    i = 0
+    while i < len(scenarios):
+        name = scenarios[i]
+        i += 1
+        s = tls_connect(port, cert, key)
+        try:
+            if name == "login-fail":
+                user, n = scenarios[i], int(scenarios[i + 1])
+                i += 2
+                ok, what = sc_login_fail(s, user, n)
+            else:
+                ok, what = table[name](s)
+        except (ssl.SSLError, OSError) as e:
+            ok, what = False, "connection error: %s" % e
+        finally:
+            try:
+                s.close()
+            except OSError:
+                pass
+        print("%s: %s%s" % (name, "" if ok else "FAILED: ", what))
+        if not ok:
+            rc = 1
+    return rc
+
+
+# ------------------------------------------------------ silence and floods
+
+def wait_closed(sock_recv, seconds):
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        try:
+            data = sock_recv()
+            if not data:
+                return time.monotonic() - start
+        except (socket.timeout, TimeoutError):
+            continue
+        except (ConnectionError, ssl.SSLError, OSError):
+            return time.monotonic() - start
+    return None
+
+
+def silent_tcp(port, seconds):
+    s = socket.create_connection((HOST, port))
+    s.settimeout(0.2)
+    t = wait_closed(lambda: s.recv(4096), seconds)
+    print("open" if t is None else "closed after %.1f s" % t)
+    return 0
+
+
+def silent_tls(port, cert, key, seconds):
+    s = tls_connect(port, cert, key)
+    s.settimeout(0.2)
+    t = wait_closed(lambda: s.recv(4096), seconds)
+    print("open" if t is None else "closed after %.1f s" % t)
+    return 0
+
+
+def flood(port, n, seconds):
+    socks = []
+    for _ in range(n):
+        try:
+            socks.append(socket.create_connection((HOST, port), timeout=5))
+        except OSError:
+            pass
+    time.sleep(0.5)
+    closed = 0
+    for s in socks:
+        s.setblocking(False)
+        try:
+            if s.recv(1) == b"":
+                closed += 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+    print("closed=%d of %d" % (closed, n))
+    sys.stdout.flush()
+    time.sleep(seconds)
+    for s in socks:
+        s.close()
+    return 0
+
+
+# ---------------------------------------------------------- control socket
+
+def unix_connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.settimeout(5)
+    return s
+
+
+def read_lines(s, n, seconds):
+    buf, lines = b"", []
+    end = time.monotonic() + seconds
+    while len(lines) < n and time.monotonic() < end:
+        try:
+            chunk = s.recv(65536)
+        except (socket.timeout, TimeoutError):
+            continue
+        except OSError:
+            chunk = b""
+        if not chunk:
+            lines.append("eof")
+            break
+        buf += chunk
+        while b"\n" in buf and len(lines) < n:
+            line, buf = buf.split(b"\n", 1)
+            lines.append(line.decode(errors="replace"))
+    return lines
+
+
+def ctl_lines(path):
+    data = sys.stdin.buffer.read()
+    n = sum(1 for l in data.split(b"\n") if l)
+    s = unix_connect(path)
+    s.sendall(data)
+    for line in read_lines(s, n, 10):
+        print(line)
+    s.settimeout(0.5)
+    try:
+        print("eof" if s.recv(1) == b"" else "data")
+    except (socket.timeout, TimeoutError):
+        print("open")
+    except OSError:
+        print("eof")
+    return 0
+
+
+def ctl_huge(path, nbytes):
+    s = unix_connect(path)
+    chunk = b"x" * 65536
+    sent = 0
+    try:
+        while sent < nbytes:
+            s.sendall(chunk)
+            sent += len(chunk)
+    except OSError as e:
+        print("send stopped after %d bytes: %s" % (sent, e))
+    for line in read_lines(s, 2, 10):
+        print(line)
+    return 0
+
+
+def main(argv):
+    if len(argv) < 2:
+        sys.stderr.write(__doc__)
+        return 2
+    cmd, a = argv[1], argv[2:]
+    if cmd == "proxy":
+        return proxy(a[0], a[1], a[2])
+    if cmd == "tls-probe":
+        return tls_probe(int(a[0]), a[1], a[2], a[3:])
+    if cmd == "frames":
+        return frames_cmd(int(a[0]), a[1], a[2], a[3:])
+    if cmd == "silent-tcp":
+        return silent_tcp(int(a[0]), float(a[1]))
+    if cmd == "silent-tls":
+        return silent_tls(int(a[0]), a[1], a[2], float(a[3]))
+    if cmd == "ctl-lines":
+        return ctl_lines(a[0])
+    if cmd == "ctl-huge":
+        return ctl_huge(a[0], int(a[1]))
+    if cmd == "flood":
+        return flood(int(a[0]), int(a[1]), float(a[2]))
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
