@@ -184,13 +184,19 @@ void
 ctlsock_close(struct ctlsock *cs)
 {
 	struct ctlclient *c;
+	struct evbuffer *out;
 
 	if (cs == NULL)
 		return;
 	while ((c = TAILQ_FIRST(&cs->clients)) != NULL) {
-		/* Best effort: hand what is queued to the kernel. */
-		evbuffer_write(bufferevent_get_output(c->bev),
-		    bufferevent_getfd(c->bev));
+		/*
+		 * Best effort: hand what is queued (the reply to `shutdown`)
+		 * to the kernel. A socket bufferevent keeps the front of its
+		 * output frozen against outside draining; thaw it first.
+		 */
+		out = bufferevent_get_output(c->bev);
+		evbuffer_unfreeze(out, 1);
+		evbuffer_write(out, bufferevent_getfd(c->bev));
 		client_free(c);
 	}
 	if (cs->listener != NULL) {
