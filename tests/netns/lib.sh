@@ -234,14 +234,16 @@ online_at_gestor() {
 	ctl "$GESTOR" lookup "$1" | grep -q "^online	$2\$"
 }
 
+# pending_empty NAME: NAME's daemon answers, and nothing waits there.
 pending_empty() {
-	[ -z "$(ctl "$1" pending)" ]
+	local out
+	out=$(ctl "$1" pending) && [ -z "$out" ]
 }
 
 # send_rec FROM TO TEXT: send, and record the id if send acknowledged it.
 send_rec() {
 	local id
-	id=$(ctl "$1" send "$2" "$3") || return 1
+	id=$(ctl "$1" send "$2" "$3") || fail "send $1 -> $2 ($3) failed"
 	printf '%s\n' "$id" >>"$TMP/sent.$1.$2"
 }
 
