@@ -133,6 +133,7 @@ write_conf() {
 		say "heartbeat = { interval = 2.0; timeout = 6.0; };"
 		say "retry = { initial = 0.5; max = 10.0; };"
 	} >"$(conf_of "$name").tmp"
+	chmod 600 "$(conf_of "$name").tmp"	# p2pchatd refuses one others may read
 	mv "$(conf_of "$name").tmp" "$(conf_of "$name")"
 }
 

@@ -469,3 +469,34 @@ config_free(struct config *c)
 	free(c->gestor_fingerprint);
 	free(c);
 }
+
+int
+config_check_perms(const char *file, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (file == NULL)
+		return 0;
+	if (stat(file, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", file);
+		return -1;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errlen, "%s is owned by uid %u; it must belong to "
+		    "uid %u (this daemon) or root", file, (unsigned)st.st_uid,
+		    (unsigned)geteuid());
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH | S_IROTH)) != 0) {
+		snprintf(err, errlen, "%s has mode %04o: other users may %s it; "
+		    "p2pchatd refuses it (chmod 600 %s)", file,
+		    (unsigned)(st.st_mode & 07777),
+		    (st.st_mode & (S_IWGRP | S_IWOTH)) ? "change" : "read", file);
+		return -1;
+	}
+	return 0;
+}

@@ -50,6 +50,16 @@ char	*config_find(void);
  */
 struct config *config_load(const char *file, int mode, char *err, size_t errlen);
 void	config_free(struct config *);
+/*
+ * p2pchatd's check of the file it was configured from (NULL: defaults,
+ * fine): a file other users may change could point the daemon at a
+ * hostile gestor or unpin the gestor's key, and one they may read tells
+ * them where the account's data and socket live. Refused unless owned by
+ * the effective uid or root and not writable by group or others nor
+ * readable by others (0600 or 0640). 0, or -1 with the reason in err.
+ * p2pchatctl does not check: it only reads the socket path.
+ */
+int	config_check_perms(const char *file, char *err, size_t errlen);
 /* Split "host:port" or "[v6]:port"; 0 or -1. host buffer >= 256. */
 int	config_split_hostport(const char *, char *host, size_t hostlen,
 	    int *port, int default_port);

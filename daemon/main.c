@@ -211,7 +211,9 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
 	struct config *n, *old = cur_cfg;
 
 	if ((n = config_load(opts.file != NULL ? opts.file : old->path, opts.mode,
-	    err, errlen)) == NULL) {
+	    err, errlen)) == NULL ||
+	    config_check_perms(n->path, err, errlen) == -1) {
+		config_free(n);
 		log_warnx("main: reload failed, keeping the running configuration: %s",
 		    err);
 		return -1;
@@ -331,8 +333,10 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv);
 	harden();
-	if ((cur_cfg = config_load(opts.file, opts.mode, err, sizeof(err))) == NULL) {
+	if ((cur_cfg = config_load(opts.file, opts.mode, err, sizeof(err))) == NULL ||
+	    config_check_perms(cur_cfg->path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "p2pchatd: %s\n", err);
+		config_free(cur_cfg);
 		return 1;
 	}
 	if (opts.check) {

@@ -29,6 +29,10 @@ p2pchatd's code.
   p2ptool.py ctl-huge SOCKET BYTES
       Send BYTES bytes without a newline; print the reply and whether the
       daemon closed the connection.
+  p2ptool.py memscan PID STRING
+      Count the copies of STRING in the process's writable memory (heap,
+      stacks, anonymous maps); needs root or ptrace rights. Prints
+      "copies=N" or "unreadable: why".
   p2ptool.py flood PORT N SECONDS
       Open N TCP connections at once and hold them SECONDS; print how many
       the daemon closed at once ("closed=K of N").
@@ -426,6 +430,34 @@ def ctl_huge(path, nbytes):
     return 0
 
 
+# ------------------------------------------------------------------ memory
+
+def memscan(pid, needle):
+    needle = needle.encode()
+    copies = 0
+    try:
+        maps = open("/proc/%d/maps" % pid).read().splitlines()
+        mem = open("/proc/%d/mem" % pid, "rb", 0)
+    except OSError as e:
+        print("unreadable: %s" % e)
+        return 0
+    for line in maps:
+        parts = line.split()
+        addr, perms = parts[0], parts[1]
+        path = parts[5] if len(parts) > 5 else ""
+        if "w" not in perms or (path and not path.startswith("[")):
+            continue
+        start, end = (int(x, 16) for x in addr.split("-"))
+        try:
+            mem.seek(start)
+            data = mem.read(end - start)
+        except (OSError, OverflowError, ValueError):
+            continue
+        copies += data.count(needle)
+    print("copies=%d" % copies)
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         sys.stderr.write(__doc__)
@@ -445,6 +477,8 @@ def main(argv):
         return ctl_lines(a[0])
     if cmd == "ctl-huge":
         return ctl_huge(a[0], int(a[1]))
+    if cmd == "memscan":
+        return memscan(int(a[0]), a[1])
     if cmd == "flood":
         return flood(int(a[0]), int(a[1]), float(a[2]))
     sys.stderr.write(__doc__)
