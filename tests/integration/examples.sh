@@ -110,5 +110,15 @@ ctl alice wait $(cut -f1 "$TMP/sl2") --timeout 10 >/dev/null || fail "delta not 
 for t in alpha 'beta with \\ and\ttab' 'gamma (no newline)' delta; do
 	has 1 bob alice in "$t" || fail "bob has $(count bob alice in "$t") of '$t'"
 done
+# A line changed after it was sent is refused; the others still go.
+sed -i 's/^alpha$/alpha, edited/' "$TMP/lines.txt"
+printf 'epsilon\n' >>"$TMP/lines.txt"
+expect_exit 1 env P2PCHAT_CONFIG="$TMP/alice.conf" bash "$examples/send-lines.sh" \
+    bob "$TMP/lines.txt"
+grep -q id_conflict "$TMP/err" || fail "no id_conflict: $(cat "$TMP/err")"
+[ "$(wc -l <"$TMP/out")" = 4 ] || fail "send-lines printed: $(cat "$TMP/out")"
+ctl alice wait $(cut -f1 "$TMP/out") --timeout 10 >/dev/null || fail "epsilon not delivered"
+has 1 bob alice in epsilon || fail "epsilon"
+has 0 bob alice in "alpha, edited" || fail "edited line sent"
 expect_exit 2 bash "$examples/send-lines.sh" bob
 log "ok"
