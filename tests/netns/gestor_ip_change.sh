@@ -76,6 +76,14 @@ done
 wait_for "alice found the moved gestor" 30 reconnected alice "$a0"
 wait_for "bob found the moved gestor" 30 reconnected bob "$b0"
 grep -q "gestor: auth alice from 198.18.2.10" "$TMP/g.log" || fail "no auth from alice"
+if [ "$VARIANT" = list ]; then
+	for u in alice bob; do
+		grep -q "peer_gestor: online as $u via 198.18.1.20:$GESTOR_PORT" \
+		    "$TMP/$u.log" || fail "$u did not move on to the second address"
+		[ "$(field "$u" gestor)" = "198.18.1.20:$GESTOR_PORT" ] ||
+			fail "$u's status names gestor $(field "$u" gestor)"
+	done
+fi
 [ -n "$(field alice last_heartbeat)" ] || fail "no last_heartbeat"
 
 # carol comes back, at a gestor she never saw at this address.
