@@ -106,18 +106,26 @@ static void	conn_read(struct conn *);
 
 /* ---------------------------------------------------------------- buffers */
 
+/*
+ * Frames may carry a password (register, login): buffer bytes are zeroed
+ * once consumed, and a buffer is never left behind unzeroed by a move,
+ * a growth (no realloc) or a free.
+ */
+
 /* Room for n more bytes at the end, moving unread data to the front. */
 static void
 conn_buf_reserve(struct conn_buf *b, size_t n)
 {
 	unsigned char *p;
-	size_t cap;
+	size_t cap, used;
 
 	if (b->cap - b->len >= n)
 		return;
 	if (b->off > 0) {
-		memmove(b->data, b->data + b->off, b->len - b->off);
-		b->len -= b->off;
+		used = b->len - b->off;
+		memmove(b->data, b->data + b->off, used);
+		explicit_bzero(b->data + used, b->len - used);
+		b->len = used;
 		b->off = 0;
 		if (b->cap - b->len >= n)
 			return;
@@ -125,24 +133,38 @@ conn_buf_reserve(struct conn_buf *b, size_t n)
 	cap = b->cap != 0 ? b->cap : 4096;
 	while (cap - b->len < n)
 		cap *= 2;
-	if ((p = realloc(b->data, cap)) == NULL)
+	if ((p = malloc(cap)) == NULL)
 		abort();
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len);
+		explicit_bzero(b->data, b->cap);
+		free(b->data);
+	}
 	b->data = p;
 	b->cap = cap;
 }
 
 static void
+conn_buf_free(struct conn_buf *b)
+{
+	if (b->data != NULL)
+		explicit_bzero(b->data, b->cap);
+	free(b->data);
+	b->data = NULL;
+	b->off = b->len = b->cap = 0;
+}
+
+static void
 conn_buf_consume(struct conn_buf *b, size_t n)
 {
+	if (n > 0)
+		explicit_bzero(b->data + b->off, n);
 	b->off += n;
 	if (b->off < b->len)
 		return;
 	b->off = b->len = 0;
-	if (b->cap > CONN_BUF_KEEP) {
-		free(b->data);
-		b->data = NULL;
-		b->cap = 0;
-	}
+	if (b->cap > CONN_BUF_KEEP)
+		conn_buf_free(b);
 }
 
 static size_t
@@ -179,8 +201,8 @@ conn_free(struct conn *c)
 		gnutls_deinit(c->tls);
 	if (c->fd != -1)
 		close(c->fd);
-	free(c->in.data);
-	free(c->out.data);
+	conn_buf_free(&c->in);
+	conn_buf_free(&c->out);
 	free(c);
 }
 
@@ -246,7 +268,7 @@ conn_start_close(struct conn *c)
 	struct timeval tv = { CONN_CLOSE_WAIT, 0 };
 
 	c->state = CONN_CLOSING;
-	c->in.off = c->in.len = 0;
+	conn_buf_free(&c->in);
 	evtimer_add(c->timer, &tv);
 	conn_read_ctl(c);
 	conn_schedule(c);
@@ -868,6 +890,7 @@ conn_send(struct conn *c, const json_t *frame)
 	conn_buf_reserve(&c->out, len);
 	memcpy(c->out.data + c->out.len, buf, len);
 	c->out.len += len;
+	explicit_bzero(buf, len);
 	free(buf);
 	if (c->state == CONN_READY)
 		conn_schedule(c);

@@ -105,8 +105,12 @@ frame_dump_cb(const char *data, size_t size, void *arg)
 			fb->cap *= 2;
 		if (fb->cap > fb->max)
 			fb->cap = fb->max;
-		if ((p = realloc(fb->data, fb->cap)) == NULL)
+		/* Not realloc: the old block may hold a password. */
+		if ((p = malloc(fb->cap)) == NULL)
 			return -1;
+		memcpy(p, fb->data, fb->len);
+		explicit_bzero(fb->data, fb->len);
+		free(fb->data);
 		fb->data = p;
 	}
 	memcpy(fb->data + fb->len, data, size);
@@ -134,6 +138,7 @@ frame_encode(const json_t *obj, size_t max_frame, size_t *outlen)
 	fb.len = FRAME_HDR;
 	if (json_dump_callback(obj, frame_dump_cb, &fb, JSON_COMPACT) != 0 ||
 	    fb.len == FRAME_HDR) {
+		explicit_bzero(fb.data, fb.len);
 		free(fb.data);
 		return NULL;
 	}

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,12 +136,26 @@ prepare_data_dir(const char *dir, char **cause)
 	return 0;
 }
 
+/*
+ * jansson's free: control requests and gestor frames carry passwords in
+ * JSON strings (and jansson's parser copies them while it reads), so
+ * every block jansson gives back is overwritten first.
+ */
+static void
+json_free_zeroed(void *p)
+{
+	if (p != NULL)
+		explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
 /* No core dumps: the process holds passwords and private keys. */
 static void
 harden(void)
 {
 	struct rlimit rl = { 0, 0 };
 
+	json_set_alloc_funcs(malloc, json_free_zeroed);
 	umask(077);
 	setrlimit(RLIMIT_CORE, &rl);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
