@@ -1,0 +1,391 @@
+#!/usr/bin/env bash
+# make bench: measure p2pchat against the limits of this machine, measured
+# in the same run. Starts real daemons on 127.0.0.1 (port 0, temporary
+# directories, default timers and durability), runs each benchmark
+# BENCH_RUNS times, prints a table (median, min, max) and writes
+# bench/results.json in the build directory. See docs/PERFORMANCE.md.
+#
+# Environment: BENCH_RUNS (3), BENCH_ONLY (space-separated subset of:
+# refs throughput latency flush memory gestor startup), BENCH_GESTOR_NS
+# ("1000 10000"), BENCH_GESTOR_SECS (65), BENCH_QUICK=1 (smaller, for
+# trying the suite out; the numbers are then not comparable), KEEP_TMP=1.
+set -eu
+
+BUILD=${BENCH_BUILD:-$(pwd)}
+P2PCHATD=${P2PCHATD:-$BUILD/p2pchatd}
+P2PCHATCTL=${P2PCHATCTL:-$BUILD/p2pchatctl}
+BIN=${BENCH_BIN:-$BUILD/tests/bench}
+OUT=${BENCH_OUT:-$BUILD/bench}
+RUNS=${BENCH_RUNS:-3}
+ONLY=${BENCH_ONLY:-refs throughput latency flush memory gestor startup}
+QUICK=${BENCH_QUICK:-0}
+
+N_MSGS=20000		# throughput
+N_PENDING=10000		# pending flush, memory
+N_LAT=300		# latency samples
+LAT_INTERVAL_MS=20
+N_STORE=1000000		# start-up with a big store
+N_CONNS=100		# memory: open peer connections
+GESTOR_NS=${BENCH_GESTOR_NS:-1000 10000}
+GESTOR_SECS=${BENCH_GESTOR_SECS:-65}
+if [ "$QUICK" = 1 ]; then
+	N_MSGS=2000 N_PENDING=1000 N_LAT=50 N_STORE=20000 N_CONNS=10
+	GESTOR_NS=${BENCH_GESTOR_NS:-200} GESTOR_SECS=${BENCH_GESTOR_SECS:-12}
+fi
+
+for f in "$P2PCHATD" "$P2PCHATCTL" "$BIN/bench_ctl" "$BIN/bench_tls" \
+    "$BIN/bench_sqlite" "$BIN/bench_gestor"; do
+	[ -x "$f" ] || { echo "run.sh: $f is missing; run 'make bench'" >&2; exit 1; }
+done
+command -v jq >/dev/null || { echo "run.sh: jq is needed" >&2; exit 1; }
+command -v sqlite3 >/dev/null || { echo "run.sh: sqlite3 is needed" >&2; exit 1; }
+
+mkdir -p "$OUT"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/p2pchat-bench.XXXXXX")
+chmod 700 "$TMP"
+KEYS=$OUT/keys		# load-generator identities, kept between runs
+mkdir -p "$KEYS"
+chmod 700 "$KEYS"
+SAMPLES=$TMP/samples.jsonl	# {"name":..,"value":..,"unit":..} per run
+: >"$SAMPLES"
+declare -A PIDS=() PORT_OF=()
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+cleanup() {
+	local name
+	for name in "${!PIDS[@]}"; do
+		kill -KILL "${PIDS[$name]}" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+
+fail() {
+	local f
+	log "FAIL: $*"
+	for f in "$TMP"/*.log; do
+		[ -e "$f" ] && { printf -- '--- %s\n' "$f" >&2; tail -n 20 "$f" >&2; }
+	done
+	exit 1
+}
+
+now_ns() { date +%s%N; }
+
+# sample NAME VALUE UNIT: record one measurement.
+sample() {
+	jq -cn --arg n "$1" --argjson v "$2" --arg u "$3" \
+	    '{name:$n, value:$v, unit:$u}' >>"$SAMPLES"
+}
+
+# ---------------------------------------------------------------- daemons
+
+ctl() { local name=$1; shift; "$P2PCHATCTL" -c "$TMP/$name.conf" "$@"; }
+field() { ctl "$1" status | awk -F'\t' -v k="$2" '$1 == k { print $2 }'; }
+
+write_conf() {
+	local name=$1 mode=$2 extra=${3:-}
+	cat >"$TMP/$name.conf" <<CONF
+mode = "$mode";
+data_dir = "$TMP/$name";
+control_socket = "$TMP/$name.ctl/ctl.sock";
+listen = "127.0.0.1:${PORT_OF[$name]:-0}";
+$extra
+CONF
+}
+
+# wait_for WHAT SECONDS COMMAND...: poll (bounded) until COMMAND succeeds.
+wait_for() {
+	local what=$1 limit=$2 deadline
+	shift 2
+	deadline=$(( $(now_ns) + limit * 1000000000 ))
+	until "$@" >/dev/null 2>&1; do
+		[ "$(now_ns)" -lt "$deadline" ] || fail "timed out waiting for $what"
+		sleep 0.02
+	done
+}
+
+start() {
+	local name=$1
+	"$P2PCHATD" -c "$TMP/$name.conf" >>"$TMP/$name.log" 2>&1 &
+	PIDS[$name]=$!
+	wait_for "$name's control socket" 30 ctl "$name" version
+}
+
+stop() {
+	local name=$1 pid=${PIDS[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset "PIDS[$name]"
+}
+
+start_gestor() {
+	local name=$1
+	write_conf "$name" gestor "${2:-}"
+	start "$name"
+	PORT_OF[$name]=$(field "$name" listen | sed 's/.*://')
+	write_conf "$name" gestor "${2:-}"
+}
+
+start_peer() {
+	local name=$1 gestor=$2
+	write_conf "$name" peer "gestor = { addresses = [ \"127.0.0.1:${PORT_OF[$gestor]}\" ]; };"
+	start "$name"
+}
+
+register() {
+	local f="$TMP/$1.password"
+	( umask 077; printf 'pw-%s-%s\n' "$1" "$RANDOM$RANDOM" >"$f" )
+	ctl "$1" register "$1" --password-file "$f" >/dev/null
+	wait_for "$1 online" 20 sh -c "[ \"\$('$P2PCHATCTL' -c '$TMP/$1.conf' status | awk -F'\t' '\$1 == \"gestor_state\" { print \$2 }')\" = online ]"
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# A fresh gestor and two registered, online peers alice and bob.
+setup_pair() {
+	rm -rf "$TMP"/g "$TMP"/alice "$TMP"/bob "$TMP"/*.ctl
+	PORT_OF=()
+	start_gestor g
+	start_peer alice g
+	start_peer bob g
+	register alice
+	register bob
+}
+
+teardown() {
+	local name
+	for name in "${!PIDS[@]}"; do stop "$name"; done
+}
+
+sock() { printf '%s\n' "$TMP/$1.ctl/ctl.sock"; }
+
+# ------------------------------------------------------------- benchmarks
+
+bench_refs() {
+	local r
+	r=$("$BIN/bench_tls" -n 200000 -w 256 -s 200 "$TMP/tlskeys") ||
+	    fail "bench_tls"
+	sample ref_tls_records_per_s "$(jq .rate <<<"$r")" "records/s"
+	rm -f "$TMP"/ref*.db*
+	r=$("$BIN/bench_sqlite" -n 50000 -b 256 -y full rows "$TMP/ref.db") ||
+	    fail "bench_sqlite rows"
+	sample ref_sqlite_rows_per_s "$(jq .rate <<<"$r")" "rows/s"
+	r=$("$BIN/bench_sqlite" -n 1000 -b 1 -y full rows "$TMP/ref1.db") ||
+	    fail "bench_sqlite rows 1"
+	sample ref_sqlite_rows_1_per_txn_per_s "$(jq .rate <<<"$r")" "rows/s"
+	sample ref_sqlite_commit_p50_ms "$(jq .commit_p50_ms <<<"$r")" ms
+	sample ref_sqlite_commit_p99_ms "$(jq .commit_p99_ms <<<"$r")" ms
+	r=$("$BIN/bench_sqlite" -n 50000 -b 256 -y full store "$TMP/refs.db") ||
+	    fail "bench_sqlite store"
+	sample store_receive_per_s "$(jq .rate <<<"$r")" "rows/s"
+	r=$("$BIN/bench_sqlite" -n 50000 -b 256 -y full ack "$TMP/refa.db") ||
+	    fail "bench_sqlite ack"
+	sample store_ack_per_s "$(jq .rate <<<"$r")" "rows/s"
+	r=$("$BIN/bench_sqlite" -n 1000 -y full queue "$TMP/refq.db") ||
+	    fail "bench_sqlite queue"
+	sample store_queue_1_per_txn_per_s "$(jq .rate <<<"$r")" "rows/s"
+}
+
+bench_throughput() {
+	local r
+	setup_pair
+	r=$("$BIN/bench_ctl" feed "$(sock alice)" bob "$N_MSGS" 200 300) ||
+	    fail "feed"
+	sample throughput_msgs_per_s "$(jq .rate <<<"$r")" "msg/s"
+	sample send_accept_per_s "$(jq .accept_rate <<<"$r")" "msg/s"
+	[ "$(ctl bob --json stats | jq .received)" = "$N_MSGS" ] ||
+	    fail "bob received $(ctl bob --json stats | jq .received), not $N_MSGS"
+	teardown
+}
+
+bench_latency() {
+	local r
+	setup_pair
+	# One message first so that the connection is up, as in a chat.
+	ctl alice send --wait=10 bob warm-up >/dev/null || fail "warm-up"
+	r=$("$BIN/bench_ctl" latency "$(sock alice)" "$(sock bob)" bob "$N_LAT" \
+	    "$LAT_INTERVAL_MS") || fail "latency"
+	sample latency_p50_ms "$(jq .p50_ms <<<"$r")" ms
+	sample latency_p99_ms "$(jq .p99_ms <<<"$r")" ms
+	sample latency_max_ms "$(jq .max_ms <<<"$r")" ms
+	teardown
+}
+
+# Queue N_PENDING for bob while he is down; with N_CONNS open peer
+# connections into alice, measure her RSS; then time bob's start to the
+# last delivery.
+bench_flush() {
+	local r last t0 wpid pid
+	setup_pair
+	sample rss_idle_peer_kib "$(rss_kib "${PIDS[alice]}")" KiB
+	stop bob
+	r=$("$BIN/bench_ctl" feed "$(sock alice)" bob "$N_PENDING" 200 0) ||
+	    fail "feed pending"
+	last=$(jq -r .last_id <<<"$r")
+	"$BIN/bench_gestor" peers --db "$TMP/g/gestor.db" --keys "$KEYS" \
+	    --n "$N_CONNS" --addr "127.0.0.1:$(field alice listen | sed 's/.*://')" \
+	    --hold 60 >"$TMP/peers.out" 2>"$TMP/peers.log" &
+	pid=$!
+	wait_for "$N_CONNS peer connections" 60 grep -q ready "$TMP/peers.out"
+	sample rss_peer_pending_conns_kib "$(rss_kib "${PIDS[alice]}")" KiB
+	kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+	"$BIN/bench_ctl" wait "$(sock alice)" "$last" 120 >"$TMP/wait.out" &
+	wpid=$!
+	sleep 0.2	# the waiter is registered
+	t0=$(now_ns)
+	start bob
+	wait "$wpid" || fail "pending messages not delivered"
+	sample pending_flush_secs "$(jq --argjson t0 "$t0" '(.wall_ns - $t0) / 1e9' \
+	    "$TMP/wait.out")" s
+	teardown
+}
+
+bench_gestor() {
+	local n=$1 r
+	rm -rf "$TMP/gl" "$TMP/gl.ctl"
+	PORT_OF=()
+	start_gestor gl "limits = { max_connections = 30000; };"
+	r=$("$BIN/bench_gestor" load --addr "127.0.0.1:${PORT_OF[gl]}" \
+	    --db "$TMP/gl/gestor.db" --keys "$KEYS" --n "$n" --interval 10 \
+	    --lookups 1 --duration "$GESTOR_SECS" --pid "${PIDS[gl]}" \
+	    2>>"$TMP/loadgen.log") || fail "bench_gestor load $n: $r"
+	printf '%s\n' "$r" >>"$OUT/gestor_runs.jsonl"
+	sample "gestor_${n}_cpu_pct" "$(jq '.cpu_share * 100' <<<"$r")" "% of a core"
+	sample "gestor_${n}_rss_mib" "$(jq '.rss_kib / 1024' <<<"$r")" MiB
+	sample "gestor_${n}_lookup_p50_ms" "$(jq .lookup_p50_ms <<<"$r")" ms
+	sample "gestor_${n}_lookup_p99_ms" "$(jq .lookup_p99_ms <<<"$r")" ms
+	sample "gestor_${n}_hb_p99_ms" "$(jq .hb_p99_ms <<<"$r")" ms
+	sample "gestor_${n}_kib_per_peer" \
+	    "$(jq '(.rss_kib - .rss_idle_kib) / .peers' <<<"$r")" KiB
+	sample "gestor_${n}_lookups_per_s" "$(jq '.lookups / .window_secs' <<<"$r")" "/s"
+	stop gl
+}
+
+# Data directories for the start-up benchmark, made once per suite run.
+make_startup_dirs() {
+	local name
+	for name in sp_empty sp_big; do
+		write_conf "$name" peer 'gestor = { addresses = [ "127.0.0.1:9" ]; };'
+	done
+	for name in sg_empty sg_big; do
+		write_conf "$name" gestor ""
+	done
+	for name in sp_empty sp_big sg_empty sg_big; do
+		"$BIN/bench_ctl" startup "$(sock $name)" "$TMP/$name.log" \
+		    "$P2PCHATD" -c "$TMP/$name.conf" >/dev/null || fail "first start of $name"
+	done
+	log "filling a $N_STORE-message peer store"
+	sqlite3 "$TMP/sp_big/peer.db" <<SQL || fail "filling the peer store"
+BEGIN;
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $N_STORE)
+INSERT INTO messages (id, peer, direction, body, ts_sent, ts_received, state)
+SELECT printf('%032x', i), 'user' || (i % 100), CASE i % 2 WHEN 0 THEN 'in' ELSE 'out' END,
+    'message number ' || i || ' of the benchmark store, some words to index ' || (i * 7919 % 100003),
+    1700000000000 + i * 1000, 1700000000500 + i * 1000,
+    CASE i % 2 WHEN 0 THEN 'received' ELSE 'delivered' END FROM c;
+INSERT INTO events (type, data) SELECT CASE direction WHEN 'in' THEN 'message' ELSE 'delivered' END,
+    json_object('id', id, 'user', peer, 'ts', ts_sent) FROM messages ORDER BY seq;
+INSERT INTO chats (peer, last_activity) SELECT peer, max(ts_sent) FROM messages GROUP BY peer;
+INSERT INTO contacts (name) SELECT peer FROM chats;
+COMMIT;
+SQL
+	log "filling a $N_STORE-user gestor store"
+	sqlite3 "$TMP/sg_big/gestor.db" <<SQL || fail "filling the gestor store"
+BEGIN;
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $N_STORE)
+INSERT INTO users (name, hash, fingerprint, created, last_seen, addr, port)
+SELECT printf('u%07d', i), '!bench', 'sha256:' || printf('%064x', i), 1700000000,
+    1700000000 + i, '127.0.0.1', 7001 FROM c;
+COMMIT;
+SQL
+}
+
+bench_startup() {
+	local name r
+	for name in sp_empty sp_big sg_empty sg_big; do
+		r=$("$BIN/bench_ctl" startup "$(sock $name)" "$TMP/$name.log" \
+		    "$P2PCHATD" -c "$TMP/$name.conf") || fail "start-up of $name"
+		sample "startup_${name}_ms" "$(jq '.ready_secs * 1000' <<<"$r")" ms
+	done
+}
+
+# ------------------------------------------------------------------ report
+
+# The table: one line per measurement, median min max over the runs.
+summarise() {
+	jq -s 'group_by(.name) | map({name: .[0].name, unit: .[0].unit,
+	    samples: map(.value), n: length,
+	    median: (map(.value) | sort | .[(length - 1) / 2 | floor]),
+	    min: (map(.value) | min), max: (map(.value) | max)})
+	    | INDEX(.name)' "$SAMPLES"
+}
+
+# target NAME JQ-EXPR-OF-RESULTS OP LIMIT DESCRIPTION
+targets() {
+	jq '. as $r |
+	def m(n): $r[n].median // null;
+	def t(desc; v; op; lim): {target: desc, value: v, limit: lim,
+	    met: (if v == null then null elif op == "<" then v < lim else v >= lim end)};
+	[
+	  t("throughput >= 50% of the lower reference (TLS, SQLite rows)";
+	    (if m("throughput_msgs_per_s") and m("ref_tls_records_per_s") and m("ref_sqlite_rows_per_s")
+	     then m("throughput_msgs_per_s") / ([m("ref_tls_records_per_s"), m("ref_sqlite_rows_per_s")] | min)
+	     else null end); ">="; 0.5),
+	  t("latency p99 < 5 ms"; m("latency_p99_ms"); "<"; 5),
+	  t("10 000 pending flushed < 2 s"; m("pending_flush_secs"); "<"; 2),
+	  t("gestor 10 000 peers: CPU < 15% of a core"; m("gestor_10000_cpu_pct"); "<"; 15),
+	  t("gestor 10 000 peers: p99 lookup < 10 ms"; m("gestor_10000_lookup_p99_ms"); "<"; 10),
+	  t("gestor 10 000 peers: RSS < 64 MiB"; m("gestor_10000_rss_mib"); "<"; 64),
+	  t("idle peer RSS < 8 MiB"; (if m("rss_idle_peer_kib") then m("rss_idle_peer_kib") / 1024 else null end); "<"; 8),
+	  t("peer start-up, 1 000 000-message store < 200 ms"; m("startup_sp_big_ms"); "<"; 200)
+	]'
+}
+
+print_table() {
+	local results=$1
+	printf '\n%-36s %12s %12s %12s  %s\n' measurement median min max unit
+	jq -r 'to_entries[] | .value | [.name, .median, .min, .max, .unit] | @tsv' \
+	    "$results" | while IFS=$'\t' read -r name med min max unit; do
+		printf '%-36s %12.2f %12.2f %12.2f  %s\n' "$name" "$med" "$min" "$max" "$unit"
+	done
+	printf '\n%-60s %10s %8s  %s\n' target value limit met
+	jq -r '.[] | [.target, (.value // "n/a"), .limit, (if .met == null then "n/a" else .met end)] | @tsv' \
+	    "$OUT/targets.json" | while IFS=$'\t' read -r t v l m; do
+		[[ "$v" =~ ^[0-9.e+-]+$ ]] && v=$(printf '%.3f' "$v")
+		printf '%-60s %10s %8s  %s\n' "$t" "$v" "$l" "$m"
+	done
+}
+
+# ------------------------------------------------------------------- main
+
+on() { [[ " $ONLY " == *" $1 "* ]]; }
+
+: >"$OUT/gestor_runs.jsonl"
+mkdir -p "$TMP/tlskeys" && chmod 700 "$TMP/tlskeys"
+if on startup; then make_startup_dirs; fi
+for run in $(seq 1 "$RUNS"); do
+	log "run $run of $RUNS"
+	if on refs; then log "references"; bench_refs; fi
+	if on throughput; then log "throughput"; bench_throughput; fi
+	if on latency; then log "latency"; bench_latency; fi
+	if on flush || on memory; then log "pending flush and memory"; bench_flush; fi
+	if on startup; then log "start-up"; bench_startup; fi
+	if on gestor; then
+		for n in $GESTOR_NS; do log "gestor load, $n peers"; bench_gestor "$n"; done
+	fi
+done
+
+summarise >"$TMP/results.json"
+targets <"$TMP/results.json" >"$OUT/targets.json"
+jq -n --slurpfile r "$TMP/results.json" --slurpfile t "$OUT/targets.json" \
+    --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg kernel "$(uname -r)" \
+    --arg cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
+    --argjson nproc "$(nproc)" --argjson runs "$RUNS" --argjson quick "$QUICK" \
+    --arg commit "$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    '{date: $date, commit: $commit, machine: {cpu: $cpu, nproc: $nproc, kernel: $kernel},
+      runs: $runs, quick: ($quick == 1), results: $r[0], targets: $t[0]}' >"$OUT/results.json"
+print_table "$TMP/results.json"
+log "wrote $OUT/results.json"
