@@ -329,6 +329,7 @@ START_TEST(test_reopen)
 	struct pstore *ps = open_ok(true);
 	struct pcontact c, got;
 	char out[64];
+	int version;
 
 	ck_assert_int_eq(pstore_setting_set(ps, "account.user", "alice"),
 	    PSTORE_OK);
@@ -336,7 +337,9 @@ START_TEST(test_reopen)
 	c.port = 7001;
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
 	pstore_close(ps);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
+	/* Every migration ran (2 with the FTS5 index); reopening runs none. */
+	version = raw_int("PRAGMA user_version");
+	ck_assert_int_ge(version, 2);
 
 	ps = open_ok(false);
 	ck_assert_int_eq(pstore_setting_get(ps, "account.user", out,
@@ -346,7 +349,7 @@ START_TEST(test_reopen)
 	ck_assert_str_eq(got.fingerprint, FP_B);
 	ck_assert_int_eq(got.port, 7001);
 	pstore_close(ps);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), version);
 }
 END_TEST
 
