@@ -3,11 +3,13 @@
  * main builds everything in order (config, log, data directory, identity,
  * TLS, mode, control socket), runs the loop, and frees in reverse.
  */
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -147,6 +149,38 @@ json_free_zeroed(void *p)
 	if (p != NULL)
 		explicit_bzero(p, malloc_usable_size(p));
 	free(p);
+}
+
+/*
+ * One daemon per data_dir: an exclusive lock on data_dir/p2pchatd.lock,
+ * held until exit, with our pid in it for the error message.
+ */
+static int
+lock_data_dir(const char *dir, char **cause)
+{
+	char path[4096], pid[32] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/p2pchatd.lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		if (asprintf(cause, "cannot open %s: %s", path, strerror(errno)) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if ((n = read(fd, pid, sizeof(pid) - 1)) > 0)
+			pid[strcspn(pid, "\n")] = '\0';
+		if (asprintf(cause, "another p2pchatd (pid %s) is using data_dir "
+		    "%s", *pid ? pid : "unknown", dir) < 0)
+			*cause = NULL;
+		close(fd);
+		return -1;
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || write(fd, pid, strlen(pid)) == -1)
+		log_warn("main: %s", path);
+	return fd;	/* kept open: the lock lives as long as the process */
 }
 
 /* No core dumps: the process holds passwords and private keys. */
@@ -308,7 +342,8 @@ start(struct daemon *d)
 	char *cause = NULL;
 	int rc;
 
-	if (prepare_data_dir(c->data_dir, &cause) == -1)
+	if (prepare_data_dir(c->data_dir, &cause) == -1 ||
+	    lock_data_dir(c->data_dir, &cause) == -1)
 		fatalx("main: %s", cause != NULL ? cause : "data_dir");
 	if ((d->id = identity_load(c->data_dir, "identity.key", &cause)) == NULL)
 		fatalx("main: %s", cause != NULL ? cause : "identity");
