@@ -29,6 +29,7 @@ has() {
 
 # The p2pchatctl watch an example runs (it has no -c, unlike lib.sh's).
 example_watch_running() {
+	command -v pgrep >/dev/null 2>&1 || return 1	# procps missing: skip
 	pgrep -f "^$P2PCHATCTL watch" >/dev/null
 }
 
