@@ -154,6 +154,9 @@ set_string_list(struct config *c, const struct key *k, config_setting_t *s,
 		    "must be a list of \"host:port\" strings");
 	if (n > 64)
 		return fail(err, errlen, file, s, k->path, "more than 64 entries");
+	if (n == 0)
+		return fail(err, errlen, file, s, k->path,
+		    "must name at least one gestor");
 	*lp = calloc((size_t)n + 1, sizeof(char *));
 	if (*lp == NULL)
 		abort();
@@ -347,7 +350,8 @@ config_split_hostport(const char *s, char *host, size_t hostlen, int *port,
 	}
 	errno = 0;
 	p = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < 0 || p > 65535)
+	if (colon[1] == '\0' || strspn(colon + 1, "0123456789") !=
+	    strlen(colon + 1) || *end != '\0' || errno != 0 || p > 65535)
 		return -1;
 	*port = (int)p;
 	return 0;

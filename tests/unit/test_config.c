@@ -542,6 +542,8 @@ START_TEST(test_addresses_list_forms)
 	config_free(c);
 	snprintf(text + off, sizeof(text) - off, ",\"h64:1\"]; };\n");
 	load_fails(text, 1, "gestor.addresses");
+	/* A peer with no gestor to reach is a configuration error. */
+	load_fails("gestor = { addresses = []; };\n", 1, "gestor.addresses");
 }
 END_TEST
 
@@ -733,6 +735,8 @@ START_TEST(test_split_hostport)
 	split_fails("h:99999999999999999999");
 	split_fails(":80");
 	split_fails(":");
+	split_fails("h: 80");
+	split_fails("h:+80");
 	split_fails("");
 	split_fails("[::1");
 	split_fails("[::1]:");
