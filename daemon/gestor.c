@@ -33,6 +33,7 @@ static void	on_ready(struct conn *, void *);
 static void	on_frame(struct conn *, json_t *, void *);
 static void	on_close(struct conn *, const char *, void *);
 static void	on_hb_timeout(evutil_socket_t, short, void *);
+static void	arm_timer(struct gconn *, double);
 static void	on_register(struct gconn *, struct wire_msg *);
 static void	on_login(struct gconn *, struct wire_msg *);
 static void	on_auth(struct gconn *, struct wire_msg *);
@@ -290,6 +291,7 @@ on_ready(struct conn *c, void *arg)
 
 	snprintf(gc->fp, sizeof(gc->fp), "%s", conn_peer_fingerprint(c));
 	gc->state = GC_ANON;
+	arm_timer(gc, gc->g->d->cfg->handshake_timeout);
 	log_debug("gestor: %s: TLS up, key %s", gc->addr, gc->fp);
 }
 
@@ -333,10 +335,14 @@ ok:
 
 /* ------------------------------------------------------------ authentication */
 
+/*
+ * One timer per connection: before authentication it is the deadline for
+ * register/login/auth (limits.handshake_timeout, as for the TLS
+ * handshake); after, the heartbeat timeout.
+ */
 static void
-arm_hb_timer(struct gconn *gc)
+arm_timer(struct gconn *gc, double t)
 {
-	double t = gc->g->d->cfg->hb_timeout;
 	struct timeval tv = { (time_t)t, (suseconds_t)((t - (time_t)t) * 1e6) };
 
 	if (gc->hb_timer == NULL)
@@ -345,10 +351,24 @@ arm_hb_timer(struct gconn *gc)
 }
 
 static void
+arm_hb_timer(struct gconn *gc)
+{
+	arm_timer(gc, gc->g->d->cfg->hb_timeout);
+}
+
+static void
 on_hb_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct gconn *gc = arg;
 
+	if (gc->state != GC_AUTHED) {
+		if (gc->job != NULL) {		/* a hash is running: wait for it */
+			arm_timer(gc, 1.0);
+			return;
+		}
+		gconn_drop(gc, "no register, login or auth in time");
+		return;
+	}
 	log_info("gestor: %s missed heartbeats for %.1f s", gc->user,
 	    gc->g->d->cfg->hb_timeout);
 	gconn_drop(gc, "heartbeat timeout");

@@ -227,6 +227,13 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 	attempt(arg);
 }
 
+/* A link is needed for a session, or for a request waiting to go. */
+static bool
+wanted(const struct pgestor *pg)
+{
+	return *pg->account != '\0' || !TAILQ_EMPTY(&pg->queue);
+}
+
 /* Try the address at idx, or wait for the next round after the last. */
 static void
 attempt(struct pgestor *pg)
@@ -238,6 +245,11 @@ attempt(struct pgestor *pg)
 
 	if (pg->stopped)
 		return;
+	if (!wanted(pg)) {
+		/* Logged out, nothing to ask: connect when a request comes. */
+		pg->state = PG_DISCONNECTED;
+		return;
+	}
 	if (pg->idx >= cfg->n_gestor_addresses) {
 		pg->state = PG_DISCONNECTED;
 		schedule_round(pg);
@@ -565,6 +577,13 @@ pgestor_request(struct pgestor *pg, json_t *frame, bool need_session,
 	r->deadline = util_mono() + PG_REQUEST_TIMEOUT;
 	TAILQ_INSERT_TAIL(&pg->queue, r, entry);
 	flush_queue(pg);
+	/* An idle link (logged out) connects now; a failing one keeps its
+	 * backoff. */
+	if (pg->state == PG_DISCONNECTED && !pg->stopped && pg->dnsreq == NULL &&
+	    !evtimer_pending(pg->retry_ev, NULL)) {
+		pg->idx = 0;
+		attempt(pg);
+	}
 }
 
 /* Expire queued requests; a gestor that stops answering is dropped. */

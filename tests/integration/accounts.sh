@@ -71,5 +71,9 @@ ctl bob logout || fail "logout"
 wait_for "bob offline at the gestor" 5 sh -c "$P2PCHATCTL -c $TMP/g.conf lookup bob | grep -q '^online	offline$'"
 expect_exit 1 ctl bob logout
 grep -q not_logged_in "$TMP/err" || fail "second logout message"
+# Logged out, a peer holds no gestor connection; a login makes one.
+wait_for "bob idle after logout" 5 gestor_state_is bob disconnected
+printf 'bob-password-1\n' | ctl bob login bob >/dev/null || fail "login after logout"
+wait_for "bob online again" 10 gestor_state_is bob online
 
 log "ok"
