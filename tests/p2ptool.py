@@ -11,8 +11,11 @@ p2pchatd's code.
       relay every connection to 127.0.0.1:TARGET_PORT and append every
       byte seen, both ways, to DUMP. Runs until killed.
   p2ptool.py tls-probe PORT CERT KEY [--tls12] [--alpn PROTO|--no-alpn]
+                 [--no-cert]
       Try a handshake; print "accepted" or "refused: why". Accepted means
       the daemon answered a frame, not just finished the handshake.
+  p2ptool.py plain PORT
+      Send a frame in clear, without TLS; print what came back.
   p2ptool.py frames PORT CERT KEY SCENARIO...
       Run hostile scenarios on TLS connections; each prints one line
       "SCENARIO: result". Exit status 1 if a scenario saw the daemon
@@ -60,7 +63,8 @@ def tls_connect(port, cert, key, tls12=False, alpn=ALPN, timeout=10.0):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    ctx.load_cert_chain(cert, key)
+    if cert:
+        ctx.load_cert_chain(cert, key)
     if tls12:
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
@@ -162,6 +166,8 @@ def tls_probe(port, cert, key, args):
         alpn = None
     if "--alpn" in args:
         alpn = args[args.index("--alpn") + 1]
+    if "--no-cert" in args:
+        cert = key = None
     try:
         s = tls_connect(port, cert, key, tls12=tls12, alpn=alpn, timeout=5)
     except (ssl.SSLError, OSError) as e:
@@ -181,6 +187,26 @@ def tls_probe(port, cert, key, args):
         return 0
     print("accepted: %s, alpn %s, reply %s" % (s.version(),
           s.selected_alpn_protocol(), json.dumps(f)))
+    return 0
+
+
+def plain(port):
+    s = socket.create_connection((HOST, port), timeout=10)
+    s.sendall(frame({"t": "login", "user": "alice", "password": "in-clear-1"}))
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except (socket.timeout, TimeoutError):
+        print("open after 10 s; got %d bytes" % len(got))
+        return 0
+    except OSError:
+        pass
+    print("closed; got %d bytes%s" % (len(got),
+          ", JSON in clear" if b'"t"' in got else ""))
     return 0
 
 
@@ -467,6 +493,8 @@ def main(argv):
         return proxy(a[0], a[1], a[2])
     if cmd == "tls-probe":
         return tls_probe(int(a[0]), a[1], a[2], a[3:])
+    if cmd == "plain":
+        return plain(int(a[0]))
     if cmd == "frames":
         return frames_cmd(int(a[0]), a[1], a[2], a[3:])
     if cmd == "silent-tcp":
