@@ -16,6 +16,13 @@ p2pchatd's code.
       the daemon answered a frame, not just finished the handshake.
   p2ptool.py plain PORT
       Send a frame in clear, without TLS; print what came back.
+  p2ptool.py register GESTOR_PORT CERT KEY USER PASSWORD
+      Register USER at the gestor with this certificate's key; print the
+      reply.
+  p2ptool.py impersonate PORT CERT KEY HELLO_USER FROM TO BODY
+      At a peer: say hello as HELLO_USER and, without waiting, send a msg
+      from FROM to TO; print every frame the peer sends back, then
+      "closed" or "open".
   p2ptool.py frames PORT CERT KEY SCENARIO...
       Run hostile scenarios on TLS connections; each prints one line
       "SCENARIO: result". Exit status 1 if a scenario saw the daemon
@@ -208,6 +215,33 @@ def plain(port):
     print("closed; got %d bytes%s" % (len(got),
           ", JSON in clear" if b'"t"' in got else ""))
     return 0
+
+
+def register(port, cert, key, user, password):
+    s = tls_connect(port, cert, key)
+    s.sendall(frame({"t": "register", "user": user, "password": password,
+                     "n": 1}))
+    print(json.dumps(read_frame(s)))
+    return 0
+
+
+def impersonate(port, cert, key, hello_user, from_user, to_user, body):
+    # Longer than a gestor request may wait (10 s) while the gestor is down.
+    s = tls_connect(port, cert, key, timeout=20)
+    msgid = os.urandom(16).hex()
+    s.sendall(frame({"t": "hello", "v": 1, "user": hello_user}) +
+              frame({"t": "msg", "id": msgid, "from": from_user,
+                     "to": to_user, "ts": int(time.time() * 1000),
+                     "body": body}))
+    while True:
+        f = read_frame(s)
+        if f is None:
+            print("closed")
+            return 0
+        if f == "timeout":
+            print("open")
+            return 0
+        print(json.dumps(f))
 
 
 # ------------------------------------------------------------------ frames
@@ -493,6 +527,10 @@ def main(argv):
         return proxy(a[0], a[1], a[2])
     if cmd == "tls-probe":
         return tls_probe(int(a[0]), a[1], a[2], a[3:])
+    if cmd == "register":
+        return register(int(a[0]), a[1], a[2], a[3], a[4])
+    if cmd == "impersonate":
+        return impersonate(int(a[0]), a[1], a[2], a[3], a[4], a[5], a[6])
     if cmd == "plain":
         return plain(int(a[0]))
     if cmd == "frames":
