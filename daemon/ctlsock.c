@@ -64,6 +64,7 @@ struct ctlsock {
 
 #define CTL_MAX_CLIENTS		256
 #define CTL_MAX_QUEUED		1024	/* unanswered requests per client */
+#define CTL_READ_MAX		(256 * 1024)	/* bytes read ahead per callback */
 
 static void	on_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
@@ -447,6 +448,16 @@ on_read(struct bufferevent *bev, void *arg)
 	char *line;
 	int cmd;
 
+	/*
+	 * libevent 2.1 reads at most 4 KiB per callback: take what else is
+	 * waiting (the bufferevent keeps its input frozen in between), so
+	 * that a loop turn's pipelined sends are one group commit.
+	 */
+	evbuffer_unfreeze(in, 0);
+	while (!c->closing && evbuffer_get_length(in) < CTL_READ_MAX &&
+	    evbuffer_read(in, bufferevent_getfd(bev), CTL_READ_MAX) > 0)
+		;
+	evbuffer_freeze(in, 0);
 	while (!c->closing && queued(c) < CTL_MAX_QUEUED &&
 	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
 		if (len == 0) {

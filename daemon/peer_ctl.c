@@ -45,28 +45,13 @@ new_id(char *out)
 		snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
-/* Reply for a send whose id already exists: same message, or a conflict. */
-static void
-send_existing(struct ctlreq *r, const struct pmsg *m, const char *body,
-    const char *user, const char *text)
-{
-	if (!m->outgoing || strcmp(m->peer, user) != 0 || strcmp(body, text) != 0)
-		ctlreq_error(r, "id_conflict", "message id %s is already used by "
-		    "another message", m->id);
-	else
-		ctlreq_reply(r, json_pack("{s:s,s:s,s:b}", "id", m->id, "state",
-		    m->state, "duplicate", 1));
-}
-
 void
 peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
 {
 	struct peer_msgs *pm = msgs_of(ctx);
 	const char *user = json_string_value(json_object_get(args, "user"));
-	json_t *text = json_object_get(args, "text"), *wait, *ids;
-	struct pmsg m, old;
-	char *oldbody = NULL;
-	enum pstore_rc rc;
+	json_t *text = json_object_get(args, "text"), *wait;
+	struct pmsg m;
 
 	if (*pm->p->user == '\0') {
 		ctlreq_error(r, ERR_NOT_LOGGED_IN, "not logged in; run login first");
@@ -88,27 +73,9 @@ peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
 	m.body_len = json_string_length(text);
 	m.ts_sent = util_now_ms();
 	snprintf(m.state, sizeof(m.state), "pending");
-	rc = pmsg_queue(pm->ms, &m, &old, &oldbody);
-	if (rc == PSTORE_EXISTS) {
-		send_existing(r, &old, oldbody, user, m.body);
-		free(oldbody);
-		return;
-	}
-	if (rc != PSTORE_OK) {
-		ctlreq_error(r, ERR_INTERNAL, "cannot store the message (see the "
-		    "daemon's log)");
-		return;
-	}
-	pm->stats.sent++;
-	pm_kick(pm, user, false);
-	if ((wait = json_object_get(args, "wait")) == NULL) {
-		ctlreq_reply(r, json_pack("{s:s,s:s}", "id", m.id, "state",
-		    "pending"));
-		return;
-	}
-	ids = json_pack("[s]", m.id);
-	pm_waiter_add(pm, r, ids, json_number_value(wait), true);
-	json_decref(ids);
+	/* Stored by the group commit at the end of this loop turn. */
+	wait = json_object_get(args, "wait");
+	pm_send(pm, r, &m, wait != NULL, json_number_value(wait));
 }
 
 void

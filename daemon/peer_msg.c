@@ -710,7 +710,8 @@ peer_msgs_stop(struct peer *p)
 
 	if (pm == NULL)
 		return;
-	if (evtimer_pending(pm->flush_ev, NULL) || pm->nrx > 0 || pm->nacks > 0)
+	if (evtimer_pending(pm->flush_ev, NULL) || pm->nrx > 0 || pm->nacks > 0 ||
+	    pm->ntxs > 0)
 		on_flush(-1, 0, pm);	/* finish the transaction in flight */
 	TAILQ_FOREACH(l, &pm->links, entry) {
 		evtimer_del(l->retry);
@@ -748,6 +749,7 @@ peer_msgs_free(struct peer *p)
 	pmsg_close(pm->ms);
 	free(pm->rx);
 	free(pm->acks);
+	free(pm->txs);
 	free(pm);
 	p->msgs = NULL;
 }

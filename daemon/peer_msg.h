@@ -63,6 +63,18 @@ struct rx {
 	struct pmsg	 m;
 };
 
+/* A `send` waiting for the group commit; replied to after it. */
+struct txq {
+	struct ctlreq	*r;
+	struct pmsg	 m;		/* m.body is body */
+	char		*body;
+	bool		 wait;		/* send --wait */
+	double		 timeout;
+	enum pstore_rc	 rc;		/* of pmsg_queue_in */
+	struct pmsg	 old;		/* PSTORE_EXISTS: the stored message */
+	char		*oldbody;
+};
+
 struct ackq {
 	char	 user[P2P_USERNAME_MAX + 1];
 	char	 id[P2P_MSGID_HEX + 1];
@@ -97,6 +109,8 @@ struct peer_msgs {
 	size_t			 nrx, rxcap;
 	struct ackq		*acks;
 	size_t			 nacks, ackcap;
+	struct txq		*txs;
+	size_t			 ntxs, txcap;
 	struct pm_stats		 stats;
 };
 
@@ -114,6 +128,8 @@ json_t	*pm_event_line(int64_t seq, const char *type, const char *data);
 /* peer_queue.c */
 void	 pm_receive(struct peer_msgs *, struct pin *, const struct wire_msg *);
 void	 pm_ack(struct peer_msgs *, struct plink *, const char *id);
+void	 pm_send(struct peer_msgs *, struct ctlreq *, const struct pmsg *,
+	    bool wait, double timeout);
 void	 pm_kick_all(struct peer_msgs *);
 void	 pm_watch_contacts(struct peer_msgs *);
 int	 pm_fail_one(const struct pmsg *, void *);

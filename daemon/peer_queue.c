@@ -1,6 +1,7 @@
 /*
  * The delivery queue's bookkeeping: the group commit of everything read
- * in one loop turn (received messages and acks), the acks sent after it,
+ * in one loop turn (received messages, acks and `send` requests: one
+ * transaction, one fsync), the acks and replies sent after it,
  * the events it produces, the requests waiting for deliveries, and the
  * reactions to presence.
  */
@@ -64,7 +65,33 @@ pm_ack(struct peer_msgs *pm, struct plink *l, const char *id)
 	schedule_flush(pm);
 }
 
-/* Store every received message and every ack in one transaction. */
+/* Queue a send for the group commit; the reply goes out after it. */
+void
+pm_send(struct peer_msgs *pm, struct ctlreq *r, const struct pmsg *m,
+    bool wait, double timeout)
+{
+	struct txq *t;
+
+	if (pm->ntxs == pm->txcap) {
+		pm->txcap = pm->txcap ? pm->txcap * 2 : 64;
+		pm->txs = realloc(pm->txs, pm->txcap * sizeof(*pm->txs));
+		if (pm->txs == NULL)
+			fatalx("%s: out of memory", __func__);
+	}
+	t = &pm->txs[pm->ntxs++];
+	memset(t, 0, sizeof(*t));
+	t->r = r;
+	t->m = *m;
+	t->body = xmalloc(m->body_len + 1);
+	memcpy(t->body, m->body, m->body_len);
+	t->body[m->body_len] = '\0';
+	t->m.body = t->body;
+	t->wait = wait;
+	t->timeout = timeout;
+	schedule_flush(pm);
+}
+
+/* Store every received message, ack and send in one transaction. */
 static int
 commit_batch(struct peer_msgs *pm, int64_t *seqs, int64_t *dseqs)
 {
@@ -90,6 +117,13 @@ commit_batch(struct peer_msgs *pm, int64_t *seqs, int64_t *dseqs)
 			goto fail;
 		if (rc == PSTORE_NOTFOUND)
 			dseqs[i] = 0;
+	}
+	for (i = 0; i < pm->ntxs; i++) {
+		struct txq *t = &pm->txs[i];
+
+		t->rc = pmsg_queue_in(pm->ms, &t->m, &t->old, &t->oldbody);
+		if (t->rc == PSTORE_ERR)
+			goto fail;
 	}
 	if (pstore_commit(pm->p->store) == PSTORE_OK)
 		return 0;
@@ -134,6 +168,43 @@ emit_delivered(struct peer_msgs *pm, const struct ackq *a, int64_t seq,
 	json_decref(ev);
 }
 
+/* Reply for a send whose id already exists: same message, or a conflict. */
+static void
+send_existing(struct txq *t)
+{
+	const struct pmsg *m = &t->old;
+
+	if (!m->outgoing || strcmp(m->peer, t->m.peer) != 0 ||
+	    strcmp(t->oldbody, t->m.body) != 0)
+		ctlreq_error(t->r, "id_conflict", "message id %s is already used by "
+		    "another message", m->id);
+	else
+		ctlreq_reply(t->r, json_pack("{s:s,s:s,s:b}", "id", m->id, "state",
+		    m->state, "duplicate", 1));
+}
+
+/* A send is stored: reply now, or once delivered for send --wait. */
+static void
+send_done(struct peer_msgs *pm, struct txq *t)
+{
+	json_t *ids;
+
+	if (t->rc == PSTORE_EXISTS) {
+		send_existing(t);
+		return;
+	}
+	pm->stats.sent++;
+	pm_kick(pm, t->m.peer, false);
+	if (!t->wait) {
+		ctlreq_reply(t->r, json_pack("{s:s,s:s}", "id", t->m.id, "state",
+		    t->m.state));
+		return;
+	}
+	ids = json_pack("[s]", t->m.id);
+	pm_waiter_add(pm, t->r, ids, t->timeout, true);
+	json_decref(ids);
+}
+
 /* After the commit: acks out, events to subscribers, waiters, windows. */
 static void
 after_commit(struct peer_msgs *pm, const int64_t *seqs, const int64_t *dseqs)
@@ -163,6 +234,8 @@ after_commit(struct peer_msgs *pm, const int64_t *seqs, const int64_t *dseqs)
 		emit_delivered(pm, &pm->acks[i], dseqs[i], now);
 		waiters_delivered(pm, pm->acks[i].id);
 	}
+	for (i = 0; i < pm->ntxs; i++)
+		send_done(pm, &pm->txs[i]);
 	TAILQ_FOREACH(l, &pm->links, entry)
 		if (l->state == L_READY)
 			pm_kick(pm, l->user, false);
@@ -175,22 +248,31 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	int64_t *seqs, *dseqs;
 	size_t i;
 
-	if (pm->nrx == 0 && pm->nacks == 0)
+	if (pm->nrx == 0 && pm->nacks == 0 && pm->ntxs == 0)
 		return;
 	seqs = xcalloc(pm->nrx + 1, sizeof(*seqs));
 	dseqs = xcalloc(pm->nacks + 1, sizeof(*dseqs));
 	if (commit_batch(pm, seqs, dseqs) == 0)
 		after_commit(pm, seqs, dseqs);
-	else
-		log_error("peer_queue: cannot commit %zu messages and %zu acks; "
-		    "nothing acknowledged, the senders will retry", pm->nrx,
-		    pm->nacks);
+	else {
+		log_error("peer_queue: cannot commit %zu messages, %zu acks and %zu "
+		    "sends; nothing acknowledged, the senders will retry", pm->nrx,
+		    pm->nacks, pm->ntxs);
+		for (i = 0; i < pm->ntxs; i++)
+			ctlreq_error(pm->txs[i].r, ERR_INTERNAL, "cannot store the "
+			    "message (see the daemon's log)");
+	}
 	for (i = 0; i < pm->nrx; i++) {
 		json_decref(pm->rx[i].frame);
 		pm_pin_unref(pm->rx[i].in);
 	}
+	for (i = 0; i < pm->ntxs; i++) {
+		free(pm->txs[i].body);
+		free(pm->txs[i].oldbody);
+	}
 	pm->nrx = 0;
 	pm->nacks = 0;
+	pm->ntxs = 0;
 	free(seqs);
 	free(dseqs);
 }

@@ -208,15 +208,12 @@ chat_touch(struct pmsg_store *ms, const char *peer, int64_t when)
 }
 
 enum pstore_rc
-pmsg_queue(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing,
+pmsg_queue_in(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing,
     char **existing_body)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = st(ms, S_INSERT);
 	int rc;
 
-	if (pstore_begin(ms->ps) != PSTORE_OK)
-		return PSTORE_ERR;
-	s = st(ms, S_INSERT);
 	bind_text(s, 1, m->id);
 	bind_text(s, 2, m->peer);
 	bind_text(s, 3, "out");
@@ -226,25 +223,39 @@ pmsg_queue(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing,
 	bind_text(s, 7, m->state);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-		pstore_rollback(ms->ps);
+	/* Only this statement is undone; the transaction goes on. */
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return pmsg_get(ms, m->id, existing, existing_body) == PSTORE_OK ?
 		    PSTORE_EXISTS : PSTORE_ERR;
-	}
 	if (rc != SQLITE_DONE)
-		goto err;
+		return fail(ms, "queue");
 	s = st(ms, S_PENDING_ADD);
 	bind_text(s, 1, m->id);
 	bind_text(s, 2, m->peer);
 	sqlite3_bind_int64(s, 3, sqlite3_last_insert_rowid(ms->db));
 	if (run(ms, s, "queue") != PSTORE_OK ||
 	    chat_touch(ms, m->peer, m->ts_sent) != PSTORE_OK)
-		goto err;
-	return pstore_commit(ms->ps);
-err:
-	fail(ms, "queue");
-	pstore_rollback(ms->ps);
-	return PSTORE_ERR;
+		return PSTORE_ERR;
+	return PSTORE_OK;
+}
+
+enum pstore_rc
+pmsg_queue(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing,
+    char **existing_body)
+{
+	enum pstore_rc rc;
+
+	if (pstore_begin(ms->ps) != PSTORE_OK)
+		return PSTORE_ERR;
+	rc = pmsg_queue_in(ms, m, existing, existing_body);
+	if (rc == PSTORE_ERR || (rc == PSTORE_OK &&
+	    pstore_commit(ms->ps) != PSTORE_OK)) {
+		pstore_rollback(ms->ps);
+		return PSTORE_ERR;
+	}
+	if (rc == PSTORE_EXISTS)
+		pstore_rollback(ms->ps);
+	return rc;
 }
 
 enum pstore_rc

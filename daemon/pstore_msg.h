@@ -47,6 +47,9 @@ void	pmsg_close(struct pmsg_store *);
  */
 enum pstore_rc pmsg_queue(struct pmsg_store *, const struct pmsg *,
 	    struct pmsg *existing, char **existing_body);
+/* The same inside the caller's transaction (the group commit). */
+enum pstore_rc pmsg_queue_in(struct pmsg_store *, const struct pmsg *,
+	    struct pmsg *existing, char **existing_body);
 /* Look a message up by id; body malloc'd into *body if body != NULL. */
 enum pstore_rc pmsg_get(struct pmsg_store *, const char *id, struct pmsg *,
 	    char **body);
