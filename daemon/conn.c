@@ -455,6 +455,7 @@ conn_flush(struct conn *c)
 		c->retry_len = 0;
 		conn_buf_consume(&c->out, (size_t)r);
 	}
+	conn_buf_free(&c->out);		/* all sent: hold nothing while idle */
 	return 0;
 }
 
@@ -566,6 +567,10 @@ conn_read(struct conn *c)
 			    gnutls_record_get_direction(c->tls) == 1;
 			if (c->recv_wants_write)
 				event_add(c->wev, NULL);
+			/* Idle connections hold no buffer (a gestor has
+			 * thousands; 16 KiB each added up). */
+			if (conn_buf_used(&c->in) == 0)
+				conn_buf_free(&c->in);
 			return;
 		}
 		if (n < 0 && !gnutls_error_is_fatal((int)n)) {
