@@ -425,6 +425,43 @@ scrub(json_t *msg)
 		util_zero((char *)json_string_value(pw), json_string_length(pw));
 }
 
+/*
+ * evbuffer_readln(), except that the line's bytes are overwritten inside
+ * the input buffer before they are drained: a request may hold a
+ * password, and libevent frees drained memory as it is.
+ */
+static char *
+take_line(struct evbuffer *in, size_t *len)
+{
+	struct evbuffer_ptr eol;
+	struct evbuffer_iovec iov[8];
+	size_t eol_len, left, done, k;
+	char *line;
+	int i, n;
+
+	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+	if (eol.pos == -1)
+		return NULL;
+	*len = (size_t)eol.pos;
+	line = xmalloc(*len + 1);
+	if (evbuffer_copyout(in, line, *len) != (ev_ssize_t)*len)
+		fatalx("%s: evbuffer_copyout", __func__);
+	line[*len] = '\0';
+	for (left = *len + eol_len; left > 0; left -= done) {
+		n = evbuffer_peek(in, (ev_ssize_t)left, NULL, iov, 8);
+		for (i = 0, done = 0; i < n && i < 8 && done < left; i++) {
+			k = iov[i].iov_len < left - done ? iov[i].iov_len :
+			    left - done;
+			explicit_bzero(iov[i].iov_base, k);
+			done += k;
+		}
+		if (done == 0)
+			fatalx("%s: evbuffer_peek", __func__);
+		evbuffer_drain(in, done);
+	}
+	return line;
+}
+
 static int
 queued(const struct ctlclient *c)
 {
@@ -459,7 +496,7 @@ on_read(struct bufferevent *bev, void *arg)
 		;
 	evbuffer_freeze(in, 0);
 	while (!c->closing && queued(c) < CTL_MAX_QUEUED &&
-	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+	    (line = take_line(in, &len)) != NULL) {
 		if (len == 0) {
 			free(line);
 			continue;
