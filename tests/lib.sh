@@ -191,3 +191,20 @@ client_cert() {
 rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/${PIDS[$1]}/status"
 }
+
+# sanitized: true if p2pchatd was built with AddressSanitizer, whose
+# quarantine makes RSS grow by design (LeakSanitizer checks at exit).
+sanitized() {
+	{ ldd "$P2PCHATD" 2>/dev/null | grep -q libasan; } ||
+	    nm "$P2PCHATD" 2>/dev/null | grep -q __asan_init
+}
+
+# stop_clean NAME: SIGTERM, and fail unless the daemon exits 0 (under the
+# sanitizers a leak or an error report makes the exit status non-zero).
+stop_clean() {
+	local pid=${PIDS[$1]} rc=0
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	unset "PIDS[$1]"
+	[ "$rc" = 0 ] || fail "$1 exited $rc after SIGTERM (see $1.log)"
+}

@@ -42,7 +42,9 @@ p2pchatd's code.
   p2ptool.py memscan PID STRING
       Count the copies of STRING in the process's writable memory (heap,
       stacks, anonymous maps); needs root or ptrace rights. Prints
-      "copies=N" or "unreadable: why".
+      "copies=N tls_records=M" or "unreadable: why": M copies sit in a
+      decrypted TLS 1.3 record (a frame followed by the inner content type
+      byte 0x17), i.e. in GnuTLS's own buffers; N are all the others.
   p2ptool.py flood PORT N SECONDS
       Open N TCP connections at once and hold them SECONDS; print how many
       the daemon closed at once ("closed=K of N").
@@ -494,13 +496,14 @@ def ctl_huge(path, nbytes):
 
 def memscan(pid, needle):
     needle = needle.encode()
-    copies = 0
+    copies = records = 0
     try:
         maps = open("/proc/%d/maps" % pid).read().splitlines()
         mem = open("/proc/%d/mem" % pid, "rb", 0)
     except OSError as e:
         print("unreadable: %s" % e)
         return 0
+    chunk = 1 << 20
     for line in maps:
         parts = line.split()
         addr, perms = parts[0], parts[1]
@@ -508,13 +511,29 @@ def memscan(pid, needle):
         if "w" not in perms or (path and not path.startswith("[")):
             continue
         start, end = (int(x, 16) for x in addr.split("-"))
-        try:
-            mem.seek(start)
-            data = mem.read(end - start)
-        except (OSError, OverflowError, ValueError):
-            continue
-        copies += data.count(needle)
-    print("copies=%d" % copies)
+        if end - start > (1 << 32):
+            continue        # sanitizer shadow and other reservations
+        tail = b""
+        for off in range(start, end, chunk):
+            try:
+                mem.seek(off)
+                data = mem.read(min(chunk, end - off))
+            except (OSError, OverflowError, ValueError):
+                tail = b""
+                continue
+            buf = tail + data
+            i = buf.find(needle)
+            while i != -1:
+                rec = buf.find(b"}\x17", i, i + 2200)
+                if rec != -1 and b"\x00" not in buf[i:rec]:
+                    records += 1
+                else:
+                    copies += 1
+                i = buf.find(needle, i + 1)
+            # Keep a needle's length minus one: a copy across the boundary
+            # is counted once, by the next chunk.
+            tail = buf[-(len(needle) - 1):] if len(needle) > 1 else b""
+    print("copies=%d tls_records=%d" % (copies, records))
     return 0
 
 

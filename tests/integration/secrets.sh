@@ -47,8 +47,11 @@ ctl alice2 login alice --password-file "$(password alice)" >/dev/null || fail "l
 if command -v python3 >/dev/null; then
 	for d in g alice alice2; do
 		out=$(p2ptool memscan "${PIDS[$d]}" "$PW")
+		# Copies in GnuTLS's decrypted-record buffers are out of our
+		# reach (SECURITY.md, known limits): counted, not failed.
 		case $out in
-		copies=0) ;;
+		"copies=0 tls_records=0") ;;
+		"copies=0 tls_records="*) log "$d: $out (in GnuTLS's buffers)" ;;
 		unreadable:*) log "cannot read $d's memory ($out): scan skipped" ;;
 		*) fail "$d still holds the password after login: $out" ;;
 		esac
