@@ -48,6 +48,8 @@ enum gstore_stmt {
 	GS_USER_SEEN,
 	GS_USER_LIST,
 	GS_USER_COUNT,
+	GS_SYNC_SOFT,
+	GS_SYNC_DURABLE,
 	GS_MAX
 };
 
@@ -65,6 +67,8 @@ static const char *const gstore_sql[GS_MAX] = {
 	[GS_USER_LIST] = "SELECT " GSTORE_USER_COLS " FROM users"
 	    " ORDER BY name",
 	[GS_USER_COUNT] = "SELECT count(*) FROM users",
+	[GS_SYNC_SOFT] = "PRAGMA synchronous = NORMAL",
+	[GS_SYNC_DURABLE] = "PRAGMA synchronous = FULL",
 };
 
 #define GSTORE_ADDR_SIZE	sizeof(((struct guser *)NULL)->addr)
@@ -72,6 +76,7 @@ static const char *const gstore_sql[GS_MAX] = {
 struct gstore {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[GS_MAX];
+	bool		 sync_full;
 };
 
 static void gstore_cause(char **, const char *, ...) LOG_PRINTF(2, 3);
@@ -255,6 +260,7 @@ gstore_open(const char *path, bool sync_full, char **cause)
 	}
 	sqlite3_extended_result_codes(gs->db, 1);
 	sqlite3_busy_timeout(gs->db, 5000);
+	gs->sync_full = sync_full;
 	if (gstore_pragmas(gs->db, sync_full, path, cause) == -1 ||
 	    gstore_migrate(gs->db, path, cause) == -1 ||
 	    gstore_prepare(gs, path, cause) == -1)
@@ -433,6 +439,7 @@ gstore_user_seen(struct gstore *gs, const char *name, const char *addr,
     int port, int64_t when)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_SEEN);
+	enum gstore_rc rc;
 
 	if (strlen(addr) >= GSTORE_ADDR_SIZE || port < 0 || port > 65535 ||
 	    sqlite3_bind_int64(st, 1, when) != SQLITE_OK ||
@@ -442,7 +449,20 @@ gstore_user_seen(struct gstore *gs, const char *name, const char *addr,
 		log_warnx("%s: bad address for %.64s", __func__, name);
 		return GSTORE_ERR;
 	}
-	return gstore_update(gs, st, __func__);
+	/*
+	 * Soft state that every peer refreshes while it heartbeats: one
+	 * fsync each cost the gestor most of its time with thousands of
+	 * peers. WAL with synchronous=NORMAL still keeps the file
+	 * consistent; the next durable commit or checkpoint syncs it.
+	 */
+	if (!gs->sync_full)
+		return gstore_update(gs, st, __func__);
+	sqlite3_step(gstore_stmt(gs, GS_SYNC_SOFT));
+	rc = gstore_update(gs, st, __func__);
+	sqlite3_step(gstore_stmt(gs, GS_SYNC_DURABLE));
+	sqlite3_reset(gs->stmt[GS_SYNC_SOFT]);
+	sqlite3_reset(gs->stmt[GS_SYNC_DURABLE]);
+	return rc;
 }
 
 enum gstore_rc
