@@ -694,7 +694,8 @@ peer_msgs_start(struct peer *p, char **cause)
 		return -1;
 	pm->dns = evdns_base_new(p->d->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	pm->flush_ev = event_new(p->d->base, -1, 0, on_flush, pm);
-	if (pm->dns == NULL || pm->flush_ev == NULL)
+	pm->ckpt_ev = evtimer_new(p->d->base, on_checkpoint, pm);
+	if (pm->dns == NULL || pm->flush_ev == NULL || pm->ckpt_ev == NULL)
 		fatalx("%s: out of memory", __func__);
 	evdns_base_load_hosts(pm->dns, "/etc/hosts");
 	pm_kick_all(pm);
@@ -744,6 +745,7 @@ peer_msgs_free(struct peer *p)
 	while ((l = TAILQ_FIRST(&pm->links)) != NULL)
 		link_free(l);
 	event_free(pm->flush_ev);
+	event_free(pm->ckpt_ev);
 	evdns_base_free(pm->dns, 1);
 	parch_close(pm->arch);
 	pmsg_close(pm->ms);

@@ -105,6 +105,7 @@ struct peer_msgs {
 	int			 nins;
 	TAILQ_HEAD(, waiter)	 waiters;
 	struct event		*flush_ev;
+	struct event		*ckpt_ev;	/* WAL checkpoint after replies */
 	struct rx		*rx;
 	size_t			 nrx, rxcap;
 	struct ackq		*acks;
@@ -137,5 +138,6 @@ void	 pm_waiter_add(struct peer_msgs *, struct ctlreq *, json_t *ids,
 	    double timeout, bool send);
 void	 pm_waiters_fail(struct peer_msgs *);
 void	 on_flush(evutil_socket_t, short, void *);
+void	 on_checkpoint(evutil_socket_t, short, void *);
 
 #endif

@@ -275,6 +275,22 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	pm->ntxs = 0;
 	free(seqs);
 	free(dseqs);
+	/* A timer runs in the next loop turn: after the acks, replies and
+	 * events of this commit are written out. */
+	if (pstore_checkpoint_due(pm->p->store) &&
+	    !evtimer_pending(pm->ckpt_ev, NULL)) {
+		struct timeval now = { 0, 0 };
+
+		evtimer_add(pm->ckpt_ev, &now);
+	}
+}
+
+void
+on_checkpoint(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_msgs *pm = arg;
+
+	pstore_checkpoint(pm->p->store);
 }
 
 /* ------------------------------------------------------------------ kicks */

@@ -130,7 +130,18 @@ static const char *const pstore_sql[PS_MAX] = {
 struct pstore {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[PS_MAX];
+	int		 wal_pages;	/* after the last commit */
 };
+
+/*
+ * Checkpoints: SQLite's automatic one runs inside the COMMIT that
+ * crosses 1000 WAL pages, so the acks and events of that commit waited
+ * for it (the p99 of delivery latency). The daemon checkpoints after its
+ * replies are out (pstore_checkpoint); the hook only steps in if nobody
+ * did for much longer.
+ */
+#define PSTORE_WAL_SOFT		1000	/* pages: pstore_checkpoint_due() */
+#define PSTORE_WAL_HARD		10000	/* pages: checkpoint in the commit */
 
 static void pstore_cause(char **, const char *, ...) LOG_PRINTF(2, 3);
 
@@ -295,6 +306,36 @@ pstore_prepare(struct pstore *ps, const char *path, char **cause)
 	return 0;
 }
 
+/* After every commit: remember the WAL's size; a safety net past HARD. */
+static int
+pstore_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct pstore *ps = arg;
+
+	ps->wal_pages = pages;
+	if (pages >= PSTORE_WAL_HARD) {
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+		ps->wal_pages = 0;
+	}
+	return SQLITE_OK;
+}
+
+bool
+pstore_checkpoint_due(const struct pstore *ps)
+{
+	return ps->wal_pages >= PSTORE_WAL_SOFT;
+}
+
+void
+pstore_checkpoint(struct pstore *ps)
+{
+	if (sqlite3_wal_checkpoint_v2(ps->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL) != SQLITE_OK)
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
+	ps->wal_pages = 0;
+}
+
 struct pstore *
 pstore_open(const char *path, bool sync_full, char **cause)
 {
@@ -313,6 +354,7 @@ pstore_open(const char *path, bool sync_full, char **cause)
 	}
 	sqlite3_extended_result_codes(ps->db, 1);
 	sqlite3_busy_timeout(ps->db, 5000);
+	sqlite3_wal_hook(ps->db, pstore_wal_hook, ps);
 	if (pstore_pragmas(ps->db, sync_full, path, cause) == -1 ||
 	    pstore_migrate(ps->db, path, cause) == -1 ||
 	    pstore_prepare(ps, path, cause) == -1)

@@ -51,6 +51,13 @@ enum pstore_rc	 pstore_contact_foreach(struct pstore *,
 enum pstore_rc	 pstore_begin(struct pstore *);
 enum pstore_rc	 pstore_commit(struct pstore *);
 void		 pstore_rollback(struct pstore *);
+/*
+ * WAL checkpoints are the caller's, so that no commit waits for one:
+ * when due (the WAL passed 1000 pages), checkpoint once the replies of
+ * that commit are out.
+ */
+bool		 pstore_checkpoint_due(const struct pstore *);
+void		 pstore_checkpoint(struct pstore *);
 /* The underlying database handle, for pstore_msg.c only. */
 struct sqlite3	*pstore_db(struct pstore *);
 
