@@ -10,6 +10,7 @@
 # ("1000 10000"), BENCH_GESTOR_SECS (65), BENCH_QUICK=1 (smaller, for
 # trying the suite out; the numbers are then not comparable), KEEP_TMP=1.
 set -eu
+umask 077	# p2pchatd refuses config files others may read
 
 BUILD=${BENCH_BUILD:-$(pwd)}
 P2PCHATD=${P2PCHATD:-$BUILD/p2pchatd}
@@ -143,6 +144,9 @@ register() {
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# PSS and USS (private pages): RSS counts every shared library page.
+pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+uss_kib() { awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n }' "/proc/$1/smaps_rollup"; }
 
 # A fresh gestor and two registered, online peers alice and bob.
 setup_pair() {
@@ -221,6 +225,8 @@ bench_flush() {
 	local r last t0 wpid pid
 	setup_pair
 	sample rss_idle_peer_kib "$(rss_kib "${PIDS[alice]}")" KiB
+	sample pss_idle_peer_kib "$(pss_kib "${PIDS[alice]}")" KiB
+	sample uss_idle_peer_kib "$(uss_kib "${PIDS[alice]}")" KiB
 	stop bob
 	r=$("$BIN/bench_ctl" feed "$(sock alice)" bob "$N_PENDING" 200 0) ||
 	    fail "feed pending"
@@ -231,6 +237,9 @@ bench_flush() {
 	pid=$!
 	wait_for "$N_CONNS peer connections" 60 grep -q ready "$TMP/peers.out"
 	sample rss_peer_pending_conns_kib "$(rss_kib "${PIDS[alice]}")" KiB
+	sample uss_peer_pending_conns_kib "$(uss_kib "${PIDS[alice]}")" KiB
+	[ "$(ctl alice --json stats | jq .connections_in)" -ge "$N_CONNS" ] ||
+	    fail "alice has $(ctl alice --json stats | jq .connections_in) connections in"
 	kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
 	"$BIN/bench_ctl" wait "$(sock alice)" "$last" 120 >"$TMP/wait.out" &
 	wpid=$!
@@ -323,7 +332,7 @@ summarise() {
 	    | INDEX(.name)' "$SAMPLES"
 }
 
-# target NAME JQ-EXPR-OF-RESULTS OP LIMIT DESCRIPTION
+# The issue's targets, read from the medians (met: true/false/null).
 targets() {
 	jq '. as $r |
 	def m(n): $r[n].median // null;
