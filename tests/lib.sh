@@ -20,11 +20,21 @@ cleanup() {
 		kill -KILL "${PIDS[$name]}" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
+	if grep -qs . "$TMP"/*.vg.* 2>/dev/null; then
+		for name in "$TMP"/*.vg.*; do
+			[ -s "$name" ] || continue
+			printf -- '--- valgrind: %s\n' "$name" >&2
+			head -n 40 "$name" >&2
+		done
+		log "FAIL: valgrind reported errors or definite leaks"
+		KEEP_TMP=1 VG_FAILED=1
+	fi
 	if [ "${KEEP_TMP:-0}" = 1 ]; then
 		log "kept $TMP"
 	else
 		rm -rf "$TMP"
 	fi
+	[ -z "${VG_FAILED:-}" ] || exit 1
 }
 trap cleanup EXIT
 
@@ -86,9 +96,19 @@ CONF
 declare -A PORT_OF=()
 
 # start NAME: (re)start the daemon of an existing config; wait until ready.
+# P2PCHAT_VALGRIND=1 runs every daemon under valgrind's memcheck: memory
+# errors and definite leaks go to $TMP/NAME.vg.PID and fail the test when
+# it ends (see cleanup).
 start() {
 	local name=$1
-	"$P2PCHATD" -c "$TMP/$name.conf" >>"$TMP/$name.log" 2>&1 &
+	if [ "${P2PCHAT_VALGRIND:-0}" = 1 ]; then
+		valgrind --quiet --leak-check=full --show-leak-kinds=definite \
+		    --errors-for-leak-kinds=definite --error-exitcode=99 \
+		    --log-file="$TMP/$name.vg.%p" \
+		    "$P2PCHATD" -c "$TMP/$name.conf" >>"$TMP/$name.log" 2>&1 &
+	else
+		"$P2PCHATD" -c "$TMP/$name.conf" >>"$TMP/$name.log" 2>&1 &
+	fi
 	PIDS[$name]=$!
 	wait_for "$name to serve its control socket" 20 ctl "$name" status
 }
@@ -192,10 +212,12 @@ rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/${PIDS[$1]}/status"
 }
 
-# sanitized: true if p2pchatd was built with AddressSanitizer, whose
-# quarantine makes RSS grow by design (LeakSanitizer checks at exit).
+# sanitized: true if the daemons run under a memory checker, which makes
+# RSS grow by design and checks leaks itself at exit: a p2pchatd built
+# with AddressSanitizer, or P2PCHAT_VALGRIND=1.
 sanitized() {
-	{ ldd "$P2PCHATD" 2>/dev/null | grep -q libasan; } ||
+	[ "${P2PCHAT_VALGRIND:-0}" = 1 ] ||
+	    { ldd "$P2PCHATD" 2>/dev/null | grep -q libasan; } ||
 	    nm "$P2PCHATD" 2>/dev/null | grep -q __asan_init
 }
 

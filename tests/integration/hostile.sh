@@ -101,7 +101,7 @@ still_serving "control socket garbage"
 rss2_g=$(rss_kb g) rss2_a=$(rss_kb alice)
 log "RSS KiB gestor $rss0_g -> $rss1_g -> $rss2_g, alice $rss0_a -> $rss1_a -> $rss2_a"
 if sanitized; then
-	log "ASan build: RSS bounds not checked; LeakSanitizer checks at exit"
+	log "memory checker: RSS bounds not checked; leaks are checked at exit"
 else
 	[ $((rss2_g - rss1_g)) -lt 8192 ] || fail "gestor RSS grew $((rss2_g - rss1_g)) KiB over four more rounds"
 	[ $((rss2_a - rss1_a)) -lt 8192 ] || fail "alice RSS grew $((rss2_a - rss1_a)) KiB over four more rounds"
