@@ -5,21 +5,16 @@
  * runs in WAL mode. The schema is a list of numbered migrations under
  * PRAGMA user_version, and every statement is prepared once at open.
  */
-#include <sys/stat.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "gstore.h"
 #include "log.h"
+#include "sqlutil.h"
 #include "util.h"
 
 /*
@@ -79,196 +74,22 @@ struct gstore {
 	bool		 sync_full;
 };
 
-static void gstore_cause(char **, const char *, ...) LOG_PRINTF(2, 3);
-
-static void
-gstore_cause(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = xstrdup("out of memory");
-	va_end(ap);
-}
-
-/* Create path 0600 if it is missing; refuse a file others may read. */
-static int
-gstore_check_file(const char *path, char **cause)
-{
-	struct stat st;
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd == -1) {
-		gstore_cause(cause, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		gstore_cause(cause, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	if (!S_ISREG(st.st_mode)) {
-		gstore_cause(cause, "%s: not a regular file", path);
-		return -1;
-	}
-	if ((st.st_mode & 077) != 0) {
-		gstore_cause(cause, "%s: mode %04o gives group or others "
-		    "access; chmod 600 it", path, (unsigned)(st.st_mode & 07777));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-gstore_user_version(sqlite3 *db, int *version)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
-	    NULL) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-/* Apply migration v (v -> v + 1) inside an open transaction. */
-static int
-gstore_apply(sqlite3 *db, int v)
-{
-	char sql[64];
-
-	if (sqlite3_exec(db, gstore_migrations[v], NULL, NULL,
-	    NULL) != SQLITE_OK)
-		return -1;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-}
-
-/*
- * Bring the schema to GSTORE_VERSION, one migration per transaction.
- * The version is read inside the write transaction, so two processes
- * opening the same file never apply a migration twice.
- */
-static int
-gstore_migrate(sqlite3 *db, const char *path, char **cause)
-{
-	int v;
-
-	for (;;) {
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL,
-		    NULL) != SQLITE_OK)
-			goto fail;
-		if (gstore_user_version(db, &v) == -1)
-			goto fail;
-		if (v > GSTORE_VERSION) {
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			gstore_cause(cause, "%s: schema version %d is newer "
-			    "than this p2pchatd knows (%d)", path, v,
-			    GSTORE_VERSION);
-			return -1;
-		}
-		if (v == GSTORE_VERSION)
-			break;
-		if (gstore_apply(db, v) == -1 ||
-		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-			goto fail;
-		log_info("%s: %s: migrated to schema version %d", __func__,
-		    path, v + 1);
-	}
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		goto fail;
-	return 0;
-fail:
-	gstore_cause(cause, "%s: migration: %s", path, sqlite3_errmsg(db));
-	if (!sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
-/* WAL, the chosen durability, foreign keys; WAL must really be on. */
-static int
-gstore_pragmas(sqlite3 *db, bool sync_full, const char *path, char **cause)
-{
-	sqlite3_stmt *st;
-	const char *mode;
-	int ok;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st,
-	    NULL) != SQLITE_OK)
-		goto fail;
-	ok = sqlite3_step(st) == SQLITE_ROW &&
-	    (mode = (const char *)sqlite3_column_text(st, 0)) != NULL &&
-	    strcasecmp(mode, "wal") == 0;
-	sqlite3_finalize(st);
-	if (!ok) {
-		gstore_cause(cause, "%s: cannot use WAL mode: %s", path,
-		    sqlite3_errmsg(db));
-		return -1;
-	}
-	if (sqlite3_exec(db, sync_full ? "PRAGMA synchronous = FULL" :
-	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL,
-	    NULL) != SQLITE_OK)
-		goto fail;
-	return 0;
-fail:
-	gstore_cause(cause, "%s: %s", path, sqlite3_errmsg(db));
-	return -1;
-}
-
-static int
-gstore_prepare(struct gstore *gs, const char *path, char **cause)
-{
-	int i;
-
-	for (i = 0; i < GS_MAX; i++) {
-		if (sqlite3_prepare_v3(gs->db, gstore_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &gs->stmt[i], NULL) !=
-		    SQLITE_OK) {
-			gstore_cause(cause, "%s: prepare: %s", path,
-			    sqlite3_errmsg(gs->db));
-			return -1;
-		}
-	}
-	return 0;
-}
 
 struct gstore *
 gstore_open(const char *path, bool sync_full, char **cause)
 {
-	struct gstore *gs;
-	int flags;
+	struct gstore *gs = xcalloc(1, sizeof(*gs));
 
-	if (gstore_check_file(path, cause) == -1)
+	gs->db = sqlutil_open(path, sync_full, gstore_migrations, GSTORE_VERSION,
+	    cause);
+	if (gs->db == NULL ||
+	    sqlutil_prepare(gs->db, path, gstore_sql, gs->stmt, GS_MAX,
+	    cause) == -1) {
+		gstore_close(gs);
 		return NULL;
-	gs = xcalloc(1, sizeof(*gs));
-	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX;
-	if (sqlite3_open_v2(path, &gs->db, flags, NULL) != SQLITE_OK) {
-		gstore_cause(cause, "%s: %s", path, gs->db != NULL ?
-		    sqlite3_errmsg(gs->db) : "out of memory");
-		goto fail;
 	}
-	sqlite3_extended_result_codes(gs->db, 1);
-	sqlite3_busy_timeout(gs->db, 5000);
 	gs->sync_full = sync_full;
-	if (gstore_pragmas(gs->db, sync_full, path, cause) == -1 ||
-	    gstore_migrate(gs->db, path, cause) == -1 ||
-	    gstore_prepare(gs, path, cause) == -1)
-		goto fail;
 	return gs;
-fail:
-	gstore_close(gs);
-	return NULL;
 }
 
 void

@@ -6,20 +6,15 @@
  * is the numbered list of migrations below, under PRAGMA user_version;
  * every statement is prepared once per store.
  */
-#include <sys/stat.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "log.h"
+#include "sqlutil.h"
 #include "pstore.h"
 #include "util.h"
 
@@ -143,168 +138,6 @@ struct pstore {
 #define PSTORE_WAL_SOFT		1000	/* pages: pstore_checkpoint_due() */
 #define PSTORE_WAL_HARD		10000	/* pages: checkpoint in the commit */
 
-static void pstore_cause(char **, const char *, ...) LOG_PRINTF(2, 3);
-
-static void
-pstore_cause(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = xstrdup("out of memory");
-	va_end(ap);
-}
-
-/* Create path 0600 if it is missing; refuse a file others may read. */
-static int
-pstore_check_file(const char *path, char **cause)
-{
-	struct stat st;
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd == -1) {
-		pstore_cause(cause, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		pstore_cause(cause, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	if (!S_ISREG(st.st_mode)) {
-		pstore_cause(cause, "%s: not a regular file", path);
-		return -1;
-	}
-	if ((st.st_mode & 077) != 0) {
-		pstore_cause(cause, "%s: mode %04o gives group or others "
-		    "access; chmod 600 it", path, (unsigned)(st.st_mode & 07777));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-pstore_user_version(sqlite3 *db, int *version)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
-	    NULL) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-/* Apply migration v (v -> v + 1) inside an open transaction. */
-static int
-pstore_apply(sqlite3 *db, int v)
-{
-	char sql[64];
-
-	if (sqlite3_exec(db, pstore_migrations[v], NULL, NULL,
-	    NULL) != SQLITE_OK)
-		return -1;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-}
-
-/*
- * Bring the schema to PSTORE_VERSION, one migration per transaction.
- * The version is read inside the write transaction, so two processes
- * opening the same file never apply a migration twice.
- */
-static int
-pstore_migrate(sqlite3 *db, const char *path, char **cause)
-{
-	int v;
-
-	for (;;) {
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL,
-		    NULL) != SQLITE_OK)
-			goto fail;
-		if (pstore_user_version(db, &v) == -1)
-			goto fail;
-		if (v > PSTORE_VERSION) {
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			pstore_cause(cause, "%s: schema version %d is newer "
-			    "than this p2pchatd knows (%d)", path, v,
-			    PSTORE_VERSION);
-			return -1;
-		}
-		if (v == PSTORE_VERSION)
-			break;
-		if (pstore_apply(db, v) == -1 ||
-		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-			goto fail;
-		log_info("%s: %s: migrated to schema version %d", __func__,
-		    path, v + 1);
-	}
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		goto fail;
-	return 0;
-fail:
-	pstore_cause(cause, "%s: migration: %s", path, sqlite3_errmsg(db));
-	if (!sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
-/* WAL, the chosen durability, foreign keys; WAL must really be on. */
-static int
-pstore_pragmas(sqlite3 *db, bool sync_full, const char *path, char **cause)
-{
-	sqlite3_stmt *st;
-	const char *mode;
-	int ok;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st,
-	    NULL) != SQLITE_OK)
-		goto fail;
-	ok = sqlite3_step(st) == SQLITE_ROW &&
-	    (mode = (const char *)sqlite3_column_text(st, 0)) != NULL &&
-	    strcasecmp(mode, "wal") == 0;
-	sqlite3_finalize(st);
-	if (!ok) {
-		pstore_cause(cause, "%s: cannot use WAL mode: %s", path,
-		    sqlite3_errmsg(db));
-		return -1;
-	}
-	if (sqlite3_exec(db, sync_full ? "PRAGMA synchronous = FULL" :
-	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL,
-	    NULL) != SQLITE_OK)
-		goto fail;
-	return 0;
-fail:
-	pstore_cause(cause, "%s: %s", path, sqlite3_errmsg(db));
-	return -1;
-}
-
-static int
-pstore_prepare(struct pstore *ps, const char *path, char **cause)
-{
-	int i;
-
-	for (i = 0; i < PS_MAX; i++) {
-		if (sqlite3_prepare_v3(ps->db, pstore_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &ps->stmt[i], NULL) !=
-		    SQLITE_OK) {
-			pstore_cause(cause, "%s: prepare: %s", path,
-			    sqlite3_errmsg(ps->db));
-			return -1;
-		}
-	}
-	return 0;
-}
 
 /* After every commit: remember the WAL's size; a safety net past HARD. */
 static int
@@ -339,30 +172,18 @@ pstore_checkpoint(struct pstore *ps)
 struct pstore *
 pstore_open(const char *path, bool sync_full, char **cause)
 {
-	struct pstore *ps;
-	int flags;
+	struct pstore *ps = xcalloc(1, sizeof(*ps));
 
-	if (pstore_check_file(path, cause) == -1)
+	ps->db = sqlutil_open(path, sync_full, pstore_migrations, PSTORE_VERSION,
+	    cause);
+	if (ps->db == NULL ||
+	    sqlutil_prepare(ps->db, path, pstore_sql, ps->stmt, PS_MAX,
+	    cause) == -1) {
+		pstore_close(ps);
 		return NULL;
-	ps = xcalloc(1, sizeof(*ps));
-	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX;
-	if (sqlite3_open_v2(path, &ps->db, flags, NULL) != SQLITE_OK) {
-		pstore_cause(cause, "%s: %s", path, ps->db != NULL ?
-		    sqlite3_errmsg(ps->db) : "out of memory");
-		goto fail;
 	}
-	sqlite3_extended_result_codes(ps->db, 1);
-	sqlite3_busy_timeout(ps->db, 5000);
 	sqlite3_wal_hook(ps->db, pstore_wal_hook, ps);
-	if (pstore_pragmas(ps->db, sync_full, path, cause) == -1 ||
-	    pstore_migrate(ps->db, path, cause) == -1 ||
-	    pstore_prepare(ps, path, cause) == -1)
-		goto fail;
 	return ps;
-fail:
-	pstore_close(ps);
-	return NULL;
 }
 
 /* Statements pstore_msg.c prepared on the handle must be gone by now. */

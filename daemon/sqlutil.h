@@ -1,0 +1,26 @@
+/*
+ * What both SQLite stores (the gestor's and the peer's) do the same way:
+ * create the file 0600 and refuse one others may read, WAL with the
+ * chosen durability, numbered migrations under PRAGMA user_version, and
+ * statements prepared once.
+ */
+#ifndef P2P_SQLUTIL_H
+#define P2P_SQLUTIL_H
+
+#include <stdbool.h>
+
+#include <sqlite3.h>
+
+/*
+ * Open path and bring its schema to nmig (migration i takes user_version
+ * from i to i + 1, each in its own transaction). NULL with *cause (the
+ * caller frees; cause may be NULL) on any failure; a schema newer than
+ * nmig is refused.
+ */
+sqlite3	*sqlutil_open(const char *path, bool sync_full,
+	    const char *const *migrations, int nmig, char **cause);
+/* Prepare n statements once; -1 with *cause. */
+int	 sqlutil_prepare(sqlite3 *, const char *path, const char *const *sql,
+	    sqlite3_stmt **st, int n, char **cause);
+
+#endif
