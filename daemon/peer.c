@@ -263,8 +263,8 @@ ctl_logout(struct ctlreq *r, json_t *args, void *ctx)
 	ctlreq_reply(r, NULL);
 }
 
-static json_t *
-iso_or_null(int64_t secs)
+json_t *
+peer_iso(int64_t secs)
 {
 	char ts[32];
 
@@ -286,7 +286,7 @@ ctl_status(struct ctlreq *r, json_t *args, void *ctx)
 	    "state", *p->user ? "logged_in" : "logged_out",
 	    "gestor", pgestor_address(p->pg),
 	    "gestor_state", pgestor_state_name(p->pg),
-	    "last_heartbeat", iso_or_null(pgestor_last_heartbeat(p->pg)),
+	    "last_heartbeat", peer_iso(pgestor_last_heartbeat(p->pg)),
 	    "listen", p->listen_addr,
 	    "advertise", *d->cfg->advertise ? d->cfg->advertise : "",
 	    "fingerprint", identity_fingerprint(d->id),
@@ -311,7 +311,7 @@ contact_row(struct peer *p, const char *user, bool online, bool known_online)
 	o = json_pack("{s:s,s:s,s:s?,s:i,s:o,s:s,s:b}", "user", c.name,
 	    "online", !known_online ? "unknown" : online ? "online" : "offline",
 	    "addr", *c.addr ? c.addr : NULL, "port", c.port,
-	    "last_seen", iso_or_null(c.last_seen), "fingerprint", c.fingerprint,
+	    "last_seen", peer_iso(c.last_seen), "fingerprint", c.fingerprint,
 	    "verified", c.verified && *c.prev_fingerprint == '\0');
 	if (*c.prev_fingerprint != '\0')
 		json_object_set_new(o, "warning", json_pack("s++", "key changed (was ",

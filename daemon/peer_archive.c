@@ -21,20 +21,11 @@ msgs_of(void *ctx)
 	return ((struct daemon *)ctx)->peer->msgs;
 }
 
-static json_t *
-iso_ms(int64_t ms)
-{
-	char ts[32];
-
-	util_iso8601(ms / 1000, ts, sizeof(ts));
-	return json_string(ts);
-}
-
 static int
 add_found(const struct pmsg *m, void *arg)
 {
 	json_array_append_new(arg, json_pack("{s:s,s:o,s:s,s:s,s:s,s:s%}",
-	    "user", m->peer, "ts", iso_ms(m->ts_sent), "direction",
+	    "user", m->peer, "ts", peer_iso(m->ts_sent / 1000), "direction",
 	    m->outgoing ? "out" : "in", "state", m->state, "id", m->id,
 	    "text", m->body, m->body_len));
 	return 0;

@@ -23,17 +23,6 @@ msgs_of(void *ctx)
 	return ((struct daemon *)ctx)->peer->msgs;
 }
 
-static json_t *
-iso_ms(int64_t ms)
-{
-	char ts[32];
-
-	if (ms <= 0)
-		return json_null();
-	util_iso8601(ms / 1000, ts, sizeof(ts));
-	return json_string(ts);
-}
-
 static void
 new_id(char *out)
 {
@@ -102,7 +91,7 @@ static int
 add_history(const struct pmsg *m, void *arg)
 {
 	json_array_append_new(arg, json_pack("{s:o,s:s,s:s,s:s,s:s%}",
-	    "ts", iso_ms(m->ts_sent), "direction", m->outgoing ? "out" : "in",
+	    "ts", peer_iso(m->ts_sent / 1000), "direction", m->outgoing ? "out" : "in",
 	    "state", m->state, "id", m->id, "text", m->body, m->body_len));
 	return 0;
 }
@@ -154,7 +143,7 @@ add_chat(const char *peer, long unread, int64_t last, const char *body,
     void *arg)
 {
 	json_array_append_new(arg, json_pack("{s:s,s:i,s:o,s:o}", "user", peer,
-	    "unread", (int)unread, "last_activity", iso_ms(last), "preview",
+	    "unread", (int)unread, "last_activity", peer_iso(last / 1000), "preview",
 	    preview(body)));
 	return 0;
 }
@@ -177,8 +166,9 @@ add_pending(const struct ppending *p, void *arg)
 {
 	json_array_append_new(arg, json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:s%}",
 	    "id", p->msg->id, "user", p->msg->peer, "attempts", p->attempts,
-	    "next_try", iso_ms(p->next_try), "reason", *p->reason ? p->reason :
-	    strcmp(p->msg->state, "held") == 0 ? "held: key changed" : "queued",
+	    "next_try", peer_iso(p->next_try / 1000),
+	    "reason", *p->reason ? p->reason : strcmp(p->msg->state, "held") == 0 ?
+	    "held: key changed" : "queued",
 	    "state", p->msg->state, "text", p->msg->body, p->msg->body_len));
 	return 0;
 }

@@ -37,6 +37,8 @@ struct peer {
  */
 int	peer_contact_update(struct peer *, const char *user, const char *fp,
 	    const char *addr, int port, int64_t last_seen);
+/* "2026-11-25T18:30:00Z" for unix seconds, or null for 0 (unknown). */
+json_t	*peer_iso(int64_t secs);
 /* Send an event line to every `watch` subscriber (borrowed). */
 void	peer_event(struct peer *, const json_t *event);
 

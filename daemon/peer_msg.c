@@ -63,15 +63,6 @@ tv_of(double s)
 	return tv;
 }
 
-static json_t *
-iso_ms(int64_t ms)
-{
-	char ts[32];
-
-	util_iso8601(ms / 1000, ts, sizeof(ts));
-	return json_string(ts);
-}
-
 /* ------------------------------------------------------------------ events */
 
 /* An event line from a stored event: {"event":type,"seq":n,...data}. */
@@ -87,7 +78,7 @@ pm_event_line(int64_t seq, const char *type, const char *data)
 	json_object_set_new(o, "event", json_string(type));
 	json_object_set_new(o, "seq", json_integer(seq));
 	if (json_is_integer(ts = json_object_get(o, "ts")))
-		json_object_set_new(o, "ts", iso_ms(json_integer_value(ts)));
+		json_object_set_new(o, "ts", peer_iso((json_integer_value(ts)) / 1000));
 	return o;
 }
 

@@ -135,22 +135,13 @@ fail:
 static void
 waiters_delivered(struct peer_msgs *pm, const char *id);
 
-static json_t *
-iso_ms(int64_t ms)
-{
-	char ts[32];
-
-	util_iso8601(ms / 1000, ts, sizeof(ts));
-	return json_string(ts);
-}
-
 /* The same line watch --since replays from the store. */
 static void
 emit_message(struct peer_msgs *pm, const struct rx *rx, int64_t seq)
 {
 	json_t *ev = json_pack("{s:s,s:I,s:s,s:s,s:o,s:s%}", "event", "message",
 	    "seq", (json_int_t)seq, "from", rx->m.peer, "id", rx->m.id,
-	    "ts", iso_ms(rx->m.ts_sent), "text", rx->m.body, rx->m.body_len);
+	    "ts", peer_iso(rx->m.ts_sent / 1000), "text", rx->m.body, rx->m.body_len);
 
 	peer_event(pm->p, ev);
 	json_decref(ev);
@@ -162,7 +153,7 @@ emit_delivered(struct peer_msgs *pm, const struct ackq *a, int64_t seq,
 {
 	json_t *ev = json_pack("{s:s,s:I,s:s,s:s,s:o}", "event", "delivered",
 	    "seq", (json_int_t)seq, "user", a->user, "id", a->id, "ts",
-	    iso_ms(now));
+	    peer_iso(now / 1000));
 
 	peer_event(pm->p, ev);
 	json_decref(ev);
