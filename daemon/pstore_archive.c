@@ -74,21 +74,6 @@ st(struct parch *a, int i)
 	return a->st[i];
 }
 
-static void
-row_msg(sqlite3_stmt *s, struct pmsg *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->seq = sqlite3_column_int64(s, 0);
-	snprintf(m->id, sizeof(m->id), "%s", sqlite3_column_text(s, 1));
-	snprintf(m->peer, sizeof(m->peer), "%s", sqlite3_column_text(s, 2));
-	m->outgoing = strcmp((const char *)sqlite3_column_text(s, 3), "out") == 0;
-	m->body = (const char *)sqlite3_column_text(s, 4);
-	m->body_len = (size_t)sqlite3_column_bytes(s, 4);
-	m->ts_sent = sqlite3_column_int64(s, 5);
-	m->ts_received = sqlite3_column_int64(s, 6);
-	snprintf(m->state, sizeof(m->state), "%s", sqlite3_column_text(s, 7));
-}
-
 static enum pstore_rc
 each(struct parch *a, sqlite3_stmt *s, pmsg_fn fn, void *arg, char *err,
     size_t errlen)
@@ -97,7 +82,7 @@ each(struct parch *a, sqlite3_stmt *s, pmsg_fn fn, void *arg, char *err,
 	int rc;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row_msg(s, &m);
+		pmsg_row(s, &m);
 		if (fn(&m, arg) == -1)
 			break;
 	}

@@ -159,8 +159,8 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 }
 
 /* Fill m from a row of (seq, id, peer, direction, body, ts_sent, ts_received, state). */
-static void
-row_msg(sqlite3_stmt *s, struct pmsg *m)
+void
+pmsg_row(sqlite3_stmt *s, struct pmsg *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->seq = sqlite3_column_int64(s, 0);
@@ -189,7 +189,7 @@ pmsg_get(struct pmsg_store *ms, const char *id, struct pmsg *m, char **body)
 		sqlite3_reset(s);
 		return fail(ms, "get");
 	}
-	row_msg(s, m);
+	pmsg_row(s, m);
 	if (body != NULL)
 		*body = xstrdup(m->body);
 	m->body = NULL;
@@ -373,7 +373,7 @@ each_msg(struct pmsg_store *ms, sqlite3_stmt *s, pmsg_fn fn, void *arg)
 	int rc;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row_msg(s, &m);
+		pmsg_row(s, &m);
 		if (fn(&m, arg) == -1)
 			break;
 	}
@@ -404,7 +404,7 @@ pmsg_pending_all(struct pmsg_store *ms,
 	int rc;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row_msg(s, &m);
+		pmsg_row(s, &m);
 		p.msg = &m;
 		p.attempts = sqlite3_column_int(s, 8);
 		p.next_try = sqlite3_column_int64(s, 9);

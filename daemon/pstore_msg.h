@@ -37,6 +37,13 @@ struct ppending {
 
 typedef int (*pmsg_fn)(const struct pmsg *, void *);
 
+struct sqlite3_stmt;
+/*
+ * Fill m from the current row of a statement selecting (seq, id, peer,
+ * direction, body, ts_sent, ts_received, state); body is borrowed.
+ */
+void	pmsg_row(struct sqlite3_stmt *, struct pmsg *);
+
 struct pmsg_store *pmsg_open(struct pstore *, char **cause);
 void	pmsg_close(struct pmsg_store *);
 
