@@ -13,7 +13,9 @@ set -euo pipefail
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 	libgnutls28-dev libsqlite3-dev libconfig-dev libjansson-dev libcrypt-dev
-	check libsystemd-dev)
+	check libsystemd-dev
+	# for make check: network namespaces, the TLS and proxy test helpers
+	iproute2 procps python3 gnutls-bin)
 NAMES=(gestor alice bob)
 PEERS=(alice bob)
 
