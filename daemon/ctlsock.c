@@ -46,6 +46,7 @@ struct ctlclient {
 	struct ctlsock		*cs;
 	struct bufferevent	*bev;
 	TAILQ_HEAD(ctlreq_q, ctlreq) reqs;
+	int			 nreqs;		/* in reqs */
 	int			 subscribed;
 	int			 closing;	/* close once output drains */
 };
@@ -320,6 +321,7 @@ client_flush(struct ctlclient *c)
 
 	while ((r = TAILQ_FIRST(&c->reqs)) != NULL && r->done) {
 		TAILQ_REMOVE(&c->reqs, r, entry);
+		c->nreqs--;
 		evbuffer_add_buffer(out, r->reply);
 		evbuffer_add_buffer(out, r->tail);
 		if (r->subscribe)
@@ -406,6 +408,7 @@ dispatch(struct ctlclient *c, json_t *msg, json_t *id, int cmd)
 	r->reply = evbuffer_new();
 	r->tail = evbuffer_new();
 	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
+	c->nreqs++;
 	log_debug("ctlsock: %s", ctl_cmds[cmd].name);
 	if (args == NULL) {
 		args = json_object();
@@ -462,15 +465,11 @@ take_line(struct evbuffer *in, size_t *len)
 	return line;
 }
 
+/* Counted, not walked: it is asked once per request line. */
 static int
 queued(const struct ctlclient *c)
 {
-	const struct ctlreq *r;
-	int n = 0;
-
-	TAILQ_FOREACH(r, &c->reqs, entry)
-		n++;
-	return n;
+	return c->nreqs;
 }
 
 static void
