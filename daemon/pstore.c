@@ -80,6 +80,25 @@ static const char *const pstore_migrations[] = {
 	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
 	"    VALUES ('delete', old.seq, old.body);"
 	"END;",
+	/*
+	 * 2 -> 3: full-text indexing once per transaction. FTS5 flushes
+	 * its pending terms at every statement's savepoint, so a trigger
+	 * that indexed each row wrote an index segment per message (a third
+	 * of a message's storage cost). The trigger now only notes the row;
+	 * pstore_commit indexes the noted rows in one statement.
+	 */
+	"DROP TRIGGER messages_ai;"
+	"DROP TRIGGER messages_ad;"
+	"CREATE TABLE fts_pending (seq INTEGER PRIMARY KEY);"
+	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO fts_pending (seq) VALUES (new.seq);"
+	"END;"
+	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
+	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
+	"    SELECT 'delete', old.seq, old.body WHERE NOT EXISTS"
+	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
+	"  DELETE FROM fts_pending WHERE seq = old.seq;"
+	"END;",
 };
 #define PSTORE_VERSION \
 	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))
@@ -94,6 +113,9 @@ enum pstore_stmt {
 	PS_CONTACT_GET,
 	PS_CONTACT_PUT,
 	PS_CONTACT_LIST,
+	PS_FTS_ANY,
+	PS_FTS_INDEX,
+	PS_FTS_CLEAR,
 	PS_MAX
 };
 
@@ -102,6 +124,10 @@ enum pstore_stmt {
 
 static const char *const pstore_sql[PS_MAX] = {
 	[PS_BEGIN] = "BEGIN IMMEDIATE",
+	[PS_FTS_ANY] = "SELECT 1 FROM fts_pending LIMIT 1",
+	[PS_FTS_INDEX] = "INSERT INTO messages_fts (rowid, body) SELECT m.seq,"
+	    " m.body FROM fts_pending p JOIN messages m ON m.seq = p.seq",
+	[PS_FTS_CLEAR] = "DELETE FROM fts_pending",
 	[PS_COMMIT] = "COMMIT",
 	[PS_ROLLBACK] = "ROLLBACK",
 	[PS_SETTING_GET] = "SELECT value FROM settings WHERE key = ?",
@@ -245,10 +271,32 @@ pstore_begin(struct pstore *ps)
 	return pstore_exec(ps, pstore_stmt(ps, PS_BEGIN), __func__);
 }
 
+/* Index the messages this transaction added, in one statement. */
+static enum pstore_rc
+pstore_fts_index(struct pstore *ps)
+{
+	sqlite3_stmt *st = pstore_stmt(ps, PS_FTS_ANY);
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return PSTORE_OK;	/* nothing to index */
+	if (rc != SQLITE_ROW) {
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
+		return PSTORE_ERR;
+	}
+	if (pstore_exec(ps, pstore_stmt(ps, PS_FTS_INDEX), __func__) !=
+	    PSTORE_OK)
+		return PSTORE_ERR;
+	return pstore_exec(ps, pstore_stmt(ps, PS_FTS_CLEAR), __func__);
+}
+
 /* On PSTORE_ERR the transaction may still be open: call pstore_rollback. */
 enum pstore_rc
 pstore_commit(struct pstore *ps)
 {
+	if (pstore_fts_index(ps) != PSTORE_OK)
+		return PSTORE_ERR;
 	return pstore_exec(ps, pstore_stmt(ps, PS_COMMIT), __func__);
 }
 

@@ -47,7 +47,10 @@ enum pstore_rc	 pstore_contact_put(struct pstore *, const struct pcontact *);
 enum pstore_rc	 pstore_contact_foreach(struct pstore *,
 		    int (*fn)(const struct pcontact *, void *), void *arg);
 
-/* Explicit transactions, for callers that batch several writes. */
+/*
+ * Explicit transactions, for callers that batch several writes. Write
+ * messages only inside one: pstore_commit indexes them for search.
+ */
 enum pstore_rc	 pstore_begin(struct pstore *);
 enum pstore_rc	 pstore_commit(struct pstore *);
 void		 pstore_rollback(struct pstore *);
