@@ -300,7 +300,14 @@ INSERT INTO events (type, data) SELECT CASE direction WHEN 'in' THEN 'message' E
 INSERT INTO chats (peer, last_activity) SELECT peer, max(ts_sent) FROM messages GROUP BY peer;
 INSERT INTO contacts (name) SELECT peer FROM chats;
 COMMIT;
+INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
 SQL
+	# The daemon indexes at commit (schema 3); rebuild did it here.
+	if [ -n "$(sqlite3 "$TMP/sp_big/peer.db" \
+	    "SELECT name FROM sqlite_master WHERE name = 'fts_pending'")" ]; then
+		sqlite3 "$TMP/sp_big/peer.db" "DELETE FROM fts_pending" ||
+		    fail "clearing fts_pending"
+	fi
 	log "filling a $N_STORE-user gestor store"
 	sqlite3 "$TMP/sg_big/gestor.db" <<SQL || fail "filling the gestor store"
 BEGIN;
