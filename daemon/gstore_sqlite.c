@@ -217,36 +217,7 @@ gstore_close(struct gstore *gs)
 static sqlite3_stmt *
 gstore_stmt(struct gstore *gs, enum gstore_stmt which)
 {
-	sqlite3_stmt *st = gs->stmt[which];
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
-}
-
-/* Bind a struct field; -1 if it is not NUL-terminated within size. */
-static int
-gstore_bind_field(sqlite3_stmt *st, int col, const char *s, size_t size)
-{
-	size_t n = strnlen(s, size);
-
-	if (n == size)
-		return -1;
-	return sqlite3_bind_text(st, col, s, (int)n, SQLITE_STATIC) ==
-	    SQLITE_OK ? 0 : -1;
-}
-
-/* Copy a text column into dst[size]; -1 if it is NULL or too long. */
-static int
-gstore_column_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
-
-	if (s == NULL || n < 0 || (size_t)n >= size)
-		return -1;
-	memcpy(dst, s, (size_t)n + 1);
-	return 0;
+	return sqlutil_reset(gs->stmt[which]);
 }
 
 /* The current row of a users SELECT into u; -1 if a value cannot fit. */
@@ -256,14 +227,14 @@ gstore_row(sqlite3_stmt *st, struct guser *u)
 	sqlite3_int64 port;
 
 	memset(u, 0, sizeof(*u));
-	if (gstore_column_copy(st, 0, u->name, sizeof(u->name)) == -1) {
+	if (sqlutil_column_copy(st, 0, u->name, sizeof(u->name)) == -1) {
 		log_warnx("%s: a user name is missing or too long", __func__);
 		return -1;
 	}
-	if (gstore_column_copy(st, 1, u->hash, sizeof(u->hash)) == -1 ||
-	    gstore_column_copy(st, 2, u->fingerprint,
+	if (sqlutil_column_copy(st, 1, u->hash, sizeof(u->hash)) == -1 ||
+	    sqlutil_column_copy(st, 2, u->fingerprint,
 	    sizeof(u->fingerprint)) == -1 ||
-	    gstore_column_copy(st, 5, u->addr, sizeof(u->addr)) == -1) {
+	    sqlutil_column_copy(st, 5, u->addr, sizeof(u->addr)) == -1) {
 		log_warnx("%s: user %s: a value is missing or too long",
 		    __func__, u->name);
 		return -1;
@@ -286,13 +257,13 @@ gstore_user_add(struct gstore *gs, const struct guser *u)
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_ADD);
 	int rc;
 
-	if (gstore_bind_field(st, 1, u->name, sizeof(u->name)) == -1 ||
-	    gstore_bind_field(st, 2, u->hash, sizeof(u->hash)) == -1 ||
-	    gstore_bind_field(st, 3, u->fingerprint,
+	if (sqlutil_bind_field(st, 1, u->name, sizeof(u->name)) == -1 ||
+	    sqlutil_bind_field(st, 2, u->hash, sizeof(u->hash)) == -1 ||
+	    sqlutil_bind_field(st, 3, u->fingerprint,
 	    sizeof(u->fingerprint)) == -1 ||
 	    sqlite3_bind_int64(st, 4, u->created) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 5, u->last_seen) != SQLITE_OK ||
-	    gstore_bind_field(st, 6, u->addr, sizeof(u->addr)) == -1 ||
+	    sqlutil_bind_field(st, 6, u->addr, sizeof(u->addr)) == -1 ||
 	    sqlite3_bind_int(st, 7, u->port) != SQLITE_OK) {
 		log_warnx("%s: bad user record", __func__);
 		return GSTORE_ERR;

@@ -243,11 +243,7 @@ pstore_db(struct pstore *ps)
 static sqlite3_stmt *
 pstore_stmt(struct pstore *ps, enum pstore_stmt which)
 {
-	sqlite3_stmt *st = ps->stmt[which];
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
+	return sqlutil_reset(ps->stmt[which]);
 }
 
 /* Step a statement that returns no rows: OK or ERR, logged once. */
@@ -309,31 +305,6 @@ pstore_rollback(struct pstore *ps)
 	pstore_exec(ps, pstore_stmt(ps, PS_ROLLBACK), __func__);
 }
 
-/* Copy a text column into dst[size]; -1 if it is NULL or too long. */
-static int
-pstore_column_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
-
-	if (s == NULL || n < 0 || (size_t)n >= size)
-		return -1;
-	memcpy(dst, s, (size_t)n + 1);
-	return 0;
-}
-
-/* Bind a struct field; -1 if it is not NUL-terminated within size. */
-static int
-pstore_bind_field(sqlite3_stmt *st, int col, const char *s, size_t size)
-{
-	size_t n = strnlen(s, size);
-
-	if (n == size)
-		return -1;
-	return sqlite3_bind_text(st, col, s, (int)n, SQLITE_STATIC) ==
-	    SQLITE_OK ? 0 : -1;
-}
-
 enum pstore_rc
 pstore_setting_get(struct pstore *ps, const char *key, char *out,
     size_t outlen)
@@ -348,7 +319,7 @@ pstore_setting_get(struct pstore *ps, const char *key, char *out,
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		if (pstore_column_copy(st, 0, out, outlen) == 0)
+		if (sqlutil_column_copy(st, 0, out, outlen) == 0)
 			ret = PSTORE_OK;
 		else
 			log_warnx("%s: %s: value too long", __func__, key);
@@ -389,15 +360,15 @@ pstore_contact_row(sqlite3_stmt *st, struct pcontact *c)
 	sqlite3_int64 port;
 
 	memset(c, 0, sizeof(*c));
-	if (pstore_column_copy(st, 0, c->name, sizeof(c->name)) == -1) {
+	if (sqlutil_column_copy(st, 0, c->name, sizeof(c->name)) == -1) {
 		log_warnx("%s: a contact name is missing or too long",
 		    __func__);
 		return -1;
 	}
-	if (pstore_column_copy(st, 1, c->fingerprint,
+	if (sqlutil_column_copy(st, 1, c->fingerprint,
 	    sizeof(c->fingerprint)) == -1 ||
-	    pstore_column_copy(st, 3, c->addr, sizeof(c->addr)) == -1 ||
-	    pstore_column_copy(st, 6, c->prev_fingerprint,
+	    sqlutil_column_copy(st, 3, c->addr, sizeof(c->addr)) == -1 ||
+	    sqlutil_column_copy(st, 6, c->prev_fingerprint,
 	    sizeof(c->prev_fingerprint)) == -1) {
 		log_warnx("%s: contact %s: a value is missing or too long",
 		    __func__, c->name);
@@ -444,16 +415,16 @@ pstore_contact_put(struct pstore *ps, const struct pcontact *c)
 {
 	sqlite3_stmt *st = pstore_stmt(ps, PS_CONTACT_PUT);
 
-	if (pstore_bind_field(st, 1, c->name, sizeof(c->name)) == -1 ||
+	if (sqlutil_bind_field(st, 1, c->name, sizeof(c->name)) == -1 ||
 	    c->name[0] == '\0' ||
-	    pstore_bind_field(st, 2, c->fingerprint,
+	    sqlutil_bind_field(st, 2, c->fingerprint,
 	    sizeof(c->fingerprint)) == -1 ||
 	    sqlite3_bind_int(st, 3, c->verified ? 1 : 0) != SQLITE_OK ||
-	    pstore_bind_field(st, 4, c->addr, sizeof(c->addr)) == -1 ||
+	    sqlutil_bind_field(st, 4, c->addr, sizeof(c->addr)) == -1 ||
 	    c->port < 0 || c->port > 65535 ||
 	    sqlite3_bind_int(st, 5, c->port) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 6, c->last_seen) != SQLITE_OK ||
-	    pstore_bind_field(st, 7, c->prev_fingerprint,
+	    sqlutil_bind_field(st, 7, c->prev_fingerprint,
 	    sizeof(c->prev_fingerprint)) == -1) {
 		log_warnx("%s: bad contact record", __func__);
 		return PSTORE_ERR;

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "sqlutil.h"
 #include "pstore_archive.h"
 #include "util.h"
 
@@ -38,18 +39,12 @@ struct parch *
 parch_open(struct pstore *ps, char **cause)
 {
 	struct parch *a = xcalloc(1, sizeof(*a));
-	int i;
 
 	a->db = pstore_db(ps);
-	for (i = 0; i < A__MAX; i++) {
-		if (sqlite3_prepare_v3(a->db, asql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &a->st[i], NULL) != SQLITE_OK) {
-			if (asprintf(cause, "peer store: cannot prepare archive "
-			    "statement %d: %s", i, sqlite3_errmsg(a->db)) < 0)
-				*cause = NULL;
-			parch_close(a);
-			return NULL;
-		}
+	if (sqlutil_prepare(a->db, "peer store", asql, a->st, A__MAX,
+	    cause) == -1) {
+		parch_close(a);
+		return NULL;
 	}
 	return a;
 }
@@ -69,9 +64,7 @@ parch_close(struct parch *a)
 static sqlite3_stmt *
 st(struct parch *a, int i)
 {
-	sqlite3_reset(a->st[i]);
-	sqlite3_clear_bindings(a->st[i]);
-	return a->st[i];
+	return sqlutil_reset(a->st[i]);
 }
 
 static enum pstore_rc

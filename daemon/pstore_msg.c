@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "sqlutil.h"
 #include "pstore_msg.h"
 #include "util.h"
 
@@ -97,19 +98,13 @@ struct pmsg_store *
 pmsg_open(struct pstore *ps, char **cause)
 {
 	struct pmsg_store *ms = xcalloc(1, sizeof(*ms));
-	int i;
 
 	ms->ps = ps;
 	ms->db = pstore_db(ps);
-	for (i = 0; i < S__MAX; i++) {
-		if (sqlite3_prepare_v3(ms->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		    &ms->st[i], NULL) != SQLITE_OK) {
-			if (asprintf(cause, "peer store: cannot prepare statement "
-			    "%d: %s", i, sqlite3_errmsg(ms->db)) < 0)
-				*cause = NULL;
-			pmsg_close(ms);
-			return NULL;
-		}
+	if (sqlutil_prepare(ms->db, "peer store", sql, ms->st, S__MAX,
+	    cause) == -1) {
+		pmsg_close(ms);
+		return NULL;
 	}
 	return ms;
 }
@@ -130,9 +125,7 @@ pmsg_close(struct pmsg_store *ms)
 static sqlite3_stmt *
 st(struct pmsg_store *ms, enum stmt s)
 {
-	sqlite3_reset(ms->st[s]);
-	sqlite3_clear_bindings(ms->st[s]);
-	return ms->st[s];
+	return sqlutil_reset(ms->st[s]);
 }
 
 static enum pstore_rc

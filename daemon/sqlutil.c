@@ -205,3 +205,34 @@ sqlutil_prepare(sqlite3 *db, const char *path, const char *const *sql,
 	}
 	return 0;
 }
+
+sqlite3_stmt *
+sqlutil_reset(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+int
+sqlutil_bind_field(sqlite3_stmt *st, int col, const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	if (n == size)
+		return -1;
+	return sqlite3_bind_text(st, col, s, (int)n, SQLITE_STATIC) ==
+	    SQLITE_OK ? 0 : -1;
+}
+
+int
+sqlutil_column_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (s == NULL || n < 0 || (size_t)n >= size)
+		return -1;
+	memcpy(dst, s, (size_t)n + 1);
+	return 0;
+}

@@ -23,4 +23,11 @@ sqlite3	*sqlutil_open(const char *path, bool sync_full,
 int	 sqlutil_prepare(sqlite3 *, const char *path, const char *const *sql,
 	    sqlite3_stmt **st, int n, char **cause);
 
+/* The statement, reset and unbound, ready for new parameters. */
+sqlite3_stmt *sqlutil_reset(sqlite3_stmt *);
+/* Bind a fixed-size struct field; -1 if it is not NUL-terminated in size. */
+int	 sqlutil_bind_field(sqlite3_stmt *, int col, const char *, size_t size);
+/* Copy a text column into dst[size]; -1 if it is NULL or too long. */
+int	 sqlutil_column_copy(sqlite3_stmt *, int col, char *dst, size_t size);
+
 #endif
