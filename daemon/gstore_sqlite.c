@@ -201,13 +201,10 @@ gstore_open(const char *path, bool sync_full, char **cause)
 void
 gstore_close(struct gstore *gs)
 {
-	int i;
-
 	if (gs == NULL)
 		return;
 	gstore_ckpt_stop(&gs->ck);
-	for (i = 0; i < GS_MAX; i++)
-		sqlite3_finalize(gs->stmt[i]);
+	sqlutil_finalize(gs->stmt, GS_MAX);
 	if (sqlite3_close(gs->db) != SQLITE_OK)
 		log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));
 	free(gs);

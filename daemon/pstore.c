@@ -216,16 +216,13 @@ pstore_open(const char *path, bool sync_full, char **cause)
 void
 pstore_close(struct pstore *ps)
 {
-	int i;
-
 	if (ps == NULL)
 		return;
 	if (ps->db != NULL && !sqlite3_get_autocommit(ps->db)) {
 		log_warnx("%s: transaction still open, rolled back", __func__);
 		sqlite3_exec(ps->db, "ROLLBACK", NULL, NULL, NULL);
 	}
-	for (i = 0; i < PS_MAX; i++)
-		sqlite3_finalize(ps->stmt[i]);
+	sqlutil_finalize(ps->stmt, PS_MAX);
 	if (sqlite3_close(ps->db) != SQLITE_OK) {
 		log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
 		sqlite3_close_v2(ps->db);

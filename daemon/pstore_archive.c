@@ -52,12 +52,9 @@ parch_open(struct pstore *ps, char **cause)
 void
 parch_close(struct parch *a)
 {
-	int i;
-
 	if (a == NULL)
 		return;
-	for (i = 0; i < A__MAX; i++)
-		sqlite3_finalize(a->st[i]);
+	sqlutil_finalize(a->st, A__MAX);
 	free(a);
 }
 

@@ -112,12 +112,9 @@ pmsg_open(struct pstore *ps, char **cause)
 void
 pmsg_close(struct pmsg_store *ms)
 {
-	int i;
-
 	if (ms == NULL)
 		return;
-	for (i = 0; i < S__MAX; i++)
-		sqlite3_finalize(ms->st[i]);
+	sqlutil_finalize(ms->st, S__MAX);
 	free(ms);
 }
 

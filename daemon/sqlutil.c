@@ -236,3 +236,14 @@ sqlutil_column_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
 	memcpy(dst, s, (size_t)n + 1);
 	return 0;
 }
+
+void
+sqlutil_finalize(sqlite3_stmt **st, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		sqlite3_finalize(st[i]);
+		st[i] = NULL;
+	}
+}

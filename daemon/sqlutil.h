@@ -23,6 +23,8 @@ sqlite3	*sqlutil_open(const char *path, bool sync_full,
 int	 sqlutil_prepare(sqlite3 *, const char *path, const char *const *sql,
 	    sqlite3_stmt **st, int n, char **cause);
 
+/* Finalize what sqlutil_prepare made (NULL entries are fine). */
+void	 sqlutil_finalize(sqlite3_stmt **st, int n);
 /* The statement, reset and unbound, ready for new parameters. */
 sqlite3_stmt *sqlutil_reset(sqlite3_stmt *);
 /* Bind a fixed-size struct field; -1 if it is not NUL-terminated in size. */
