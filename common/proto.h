@@ -51,6 +51,7 @@ enum ctl_exit {
 #define ERR_GESTOR_KEY_CHANGED	"gestor_key_changed"
 #define ERR_TIMEOUT		"timeout"
 #define ERR_BUSY		"busy"
+#define ERR_UNAVAILABLE		"unavailable"		/* gestor: its database is unreachable */
 #define ERR_INTERNAL		"internal"
 
 #endif

@@ -40,6 +40,7 @@ static void	on_auth(struct gconn *, struct wire_msg *);
 static void	on_hb(struct gconn *, struct wire_msg *);
 static void	on_lookup(struct gconn *, struct wire_msg *);
 static void	on_watch(struct gconn *, struct wire_msg *);
+static void	on_watch_read(enum gstore_rc, const struct guser *, void *);
 
 static const struct conn_cbs gconn_cbs = { on_ready, on_frame, on_close };
 
@@ -86,9 +87,9 @@ reply_new(json_t *req, const char *t)
 
 /* Send {"t":"ok",...extra} echoing the request's "n"; extra is stolen. */
 static void
-reply_ok(struct gconn *gc, struct wire_msg *m, json_t *extra)
+reply_ok(struct gconn *gc, json_t *req, json_t *extra)
 {
-	json_t *o = reply_new(m != NULL ? m->frame : NULL, "ok");
+	json_t *o = reply_new(req, "ok");
 
 	if (extra != NULL) {
 		json_object_update(o, extra);
@@ -111,6 +112,44 @@ reply_err(struct gconn *gc, json_t *req, const char *code, const char *msg)
 	gc->g->stats.frames_out++;
 }
 
+/* A store failure: "unavailable" when the database cannot be reached. */
+static void
+reply_store_err(struct gconn *gc, json_t *req, enum gstore_rc rc,
+    const char *what)
+{
+	char msg[160];
+
+	if (rc == GSTORE_UNAVAILABLE) {
+		snprintf(msg, sizeof(msg), "the gestor's database is unavailable; "
+		    "cannot %s now, try again later", what);
+		reply_err(gc, req, ERR_UNAVAILABLE, msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "cannot %s", what);
+	reply_err(gc, req, ERR_INTERNAL, msg);
+}
+
+/*
+ * A request that waits for the store or the hashing thread: frames of
+ * the connection wait too (replies keep their order), and the request
+ * frame is kept for its "n".
+ */
+static void
+req_start(struct gconn *gc, struct wire_msg *m)
+{
+	conn_pause(gc->c, true);
+	gc->req = json_incref(m->frame);
+}
+
+static void
+req_end(struct gconn *gc)
+{
+	conn_pause(gc->c, false);
+	json_decref(gc->req);
+	gc->req = NULL;
+	util_zero(&gc->job_user, sizeof(gc->job_user));
+}
+
 /* ---------------------------------------------------------------- presence */
 
 struct gconn *
@@ -128,52 +167,78 @@ json_t *
 gestor_user_json(struct gestor *g, const struct guser *u)
 {
 	struct gconn *s = gestor_session(g, u->name);
-	bool online = s != NULL && s->online;
-	int64_t seen = s != NULL && s->last_seen > u->last_seen ? s->last_seen :
+	bool here = s != NULL && s->online;
+	int64_t seen = here && s->last_seen > u->last_seen ? s->last_seen :
 	    u->last_seen;
 
 	return json_pack("{s:s,s:b,s:s,s:i,s:I,s:s}", "user", u->name,
-	    "online", online, "addr", online ? s->pub_addr : u->addr,
-	    "port", online ? s->pub_port : u->port, "last_seen", (json_int_t)seen,
+	    "online", here || u->online, "addr", here ? s->pub_addr : u->addr,
+	    "port", here ? s->pub_port : u->port, "last_seen", (json_int_t)seen,
 	    "fingerprint", u->fingerprint);
 }
 
-/* Tell everyone watching user about its presence now. */
-static void
-notify_watchers(struct gestor *g, const char *user)
+/* The presence frame of user u as seen now. */
+static json_t *
+presence_frame(struct gestor *g, const struct guser *u)
 {
-	struct guser u;
-	struct gwatch *w;
-	json_t *info, *p;
+	json_t *p = gestor_user_json(g, u);
 
-	if (g->watchers[bucket(user)] == NULL ||
-	    gstore_user_get(g->store, user, &u) != GSTORE_OK)
-		return;
-	info = gestor_user_json(g, &u);
-	p = json_pack("{s:s,s:O,s:O,s:O,s:O,s:O}", "t", "presence",
-	    "user", json_object_get(info, "user"),
-	    "online", json_object_get(info, "online"),
-	    "addr", json_object_get(info, "addr"),
-	    "port", json_object_get(info, "port"),
-	    "last_seen", json_object_get(info, "last_seen"));
-	json_object_set(p, "key", json_object_get(info, "fingerprint"));
+	json_object_set_new(p, "t", json_string("presence"));
+	json_object_set(p, "key", json_object_get(p, "fingerprint"));
+	json_object_del(p, "fingerprint");
+	return p;
+}
+
+void
+gestor_watchers_send(struct gestor *g, const char *user, const json_t *p)
+{
+	struct gwatch *w;
+
 	for (w = g->watchers[bucket(user)]; w != NULL; w = w->hnext) {
 		if (strcmp(w->name, user) != 0 || w->watcher->state != GC_AUTHED)
 			continue;
 		conn_send(w->watcher->c, p);
 		g->stats.frames_out++;
 	}
-	json_decref(p);
-	json_decref(info);
 }
 
+/* Tell everyone watching u->name about its presence now. */
 static void
-store_seen(struct gconn *gc)
+notify_watchers(struct gestor *g, const struct guser *u)
 {
+	json_t *p;
+
+	if (g->watchers[bucket(u->name)] == NULL)
+		return;
+	p = presence_frame(g, u);
+	gestor_watchers_send(g, u->name, p);
+	json_decref(p);
+}
+
+/* The session's user as the store and the watchers see it now. */
+static void
+session_user(struct gconn *gc, struct guser *u)
+{
+	memset(u, 0, sizeof(*u));
+	snprintf(u->name, sizeof(u->name), "%s", gc->user);
+	snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", gc->fp);
+	snprintf(u->addr, sizeof(u->addr), "%s", gc->pub_addr);
+	u->port = gc->pub_port;
+	u->last_seen = gc->last_seen;
+}
+
+/* Record the session's presence (fire-and-forget) and maybe tell watchers. */
+static void
+store_seen(struct gconn *gc, enum gstore_presence what, bool tell)
+{
+	struct guser u;
+
 	gc->last_seen = now_s();
 	gc->last_stored = gc->last_seen;
-	gstore_user_seen(gc->g->store, gc->user, gc->pub_addr, gc->pub_port,
-	    gc->last_seen);
+	session_user(gc, &u);
+	gstore_presence(gc->g->store, what, &u, NULL, NULL);
+	if (tell)
+		notify_watchers(gc->g, &u);
 }
 
 static void
@@ -183,9 +248,8 @@ set_offline(struct gconn *gc, const char *why)
 		return;
 	gc->online = false;
 	gc->g->nonline--;
-	store_seen(gc);
 	log_info("gestor: %s offline (%s)", gc->user, why);
-	notify_watchers(gc->g, gc->user);
+	store_seen(gc, GSTORE_OFFLINE, !gc->replaced);
 }
 
 static void
@@ -231,7 +295,8 @@ gconn_free(struct gconn *gc)
 	set_offline(gc, "connection closed");
 	if (gc->job != NULL)
 		hashjob_cancel(gc->job);
-	json_decref(gc->job_frame);
+	gstore_op_cancel(gc->op);
+	json_decref(gc->req);
 	util_zero(&gc->job_user, sizeof(gc->job_user));
 	if (gc->state == GC_AUTHED)
 		session_remove(gc);
@@ -244,8 +309,8 @@ gconn_free(struct gconn *gc)
 }
 
 /* Close a connection from our side (the conn is freed by conn_close). */
-static void
-gconn_drop(struct gconn *gc, const char *why)
+void
+gestor_drop(struct gconn *gc, const char *why)
 {
 	struct conn *c = gc->c;
 
@@ -361,17 +426,31 @@ on_hb_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct gconn *gc = arg;
 
+	if (gc->job != NULL || gc->op != NULL) {
+		/* A hash or a store request is running (its frames wait). */
+		arm_timer(gc, 1.0);
+		return;
+	}
 	if (gc->state != GC_AUTHED) {
-		if (gc->job != NULL) {		/* a hash is running: wait for it */
-			arm_timer(gc, 1.0);
-			return;
-		}
-		gconn_drop(gc, "no register, login or auth in time");
+		gestor_drop(gc, "no register, login or auth in time");
 		return;
 	}
 	log_info("gestor: %s missed heartbeats for %.1f s", gc->user,
 	    gc->g->d->cfg->hb_timeout);
-	gconn_drop(gc, "heartbeat timeout");
+	gestor_drop(gc, "heartbeat timeout");
+}
+
+/* Tell the session of gc that another login took the account, and close it. */
+void
+gestor_replace(struct gconn *old, const char *why)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s}", "t", "error", "code",
+	    "session_replaced", "message",
+	    "this account logged in from another connection");
+
+	conn_send(old->c, o);
+	json_decref(o);
+	gestor_drop(old, why);
 }
 
 /* gc is now user's session; an older session of the user is closed. */
@@ -379,21 +458,19 @@ static void
 bind_session(struct gconn *gc, const char *user)
 {
 	struct gconn *old = gestor_session(gc->g, user);
+	json_t *claim;
 
-	if (old != NULL && old != gc) {
-		json_t *o = json_pack("{s:s,s:s,s:s}", "t", "error", "code",
-		    "session_replaced", "message",
-		    "this account logged in from another connection");
-
-		conn_send(old->c, o);
-		json_decref(o);
-		gconn_drop(old, "session replaced by a new login");
-	}
+	if (old != NULL && old != gc)
+		gestor_replace(old, "session replaced by a new login");
 	snprintf(gc->user, sizeof(gc->user), "%s", user);
 	gc->state = GC_AUTHED;
 	gc->hnext = gc->g->sessions[bucket(user)];
 	gc->g->sessions[bucket(user)] = gc;
 	arm_hb_timer(gc);
+	/* Other gestors of a cluster close their session of the user. */
+	claim = json_pack("{s:s,s:s}", "t", "session", "user", user);
+	gstore_notify(gc->g->store, claim);
+	json_decref(claim);
 }
 
 /* Rate-limit check before a password or key check; true = refused. */
@@ -439,30 +516,31 @@ already_authed(struct gconn *gc, struct wire_msg *m)
 	return true;
 }
 
-/* A register or login waits for the hashing thread; frames wait too. */
+/* register: hash (worker thread), then add the account (store). */
 static void
-job_start(struct gconn *gc, struct wire_msg *m)
+on_register_added(enum gstore_rc rc, void *arg)
 {
-	conn_pause(gc->c, true);
-	gc->job_frame = json_incref(m->frame);
-}
+	struct gconn *gc = arg;
+	struct guser *u = &gc->job_user;
 
-static struct wire_msg *
-job_end(struct gconn *gc, struct wire_msg *m)
-{
-	gc->job = NULL;
-	conn_pause(gc->c, false);
-	memset(m, 0, sizeof(*m));
-	m->frame = gc->job_frame;
-	return m;
-}
-
-static void
-job_clear(struct gconn *gc)
-{
-	json_decref(gc->job_frame);
-	gc->job_frame = NULL;
-	util_zero(&gc->job_user, sizeof(gc->job_user));
+	gc->op = NULL;
+	if (rc == GSTORE_EXISTS) {
+		/* Counted, so registration cannot probe names quickly. */
+		ratelimit_fail(gc->g->rl_addr, gc->addr, util_mono());
+		log_info("gestor: register %s from %s: name taken", u->name,
+		    gc->addr);
+		reply_err(gc, gc->req, ERR_USER_EXISTS, "that username is taken");
+	} else if (rc != GSTORE_OK)
+		reply_store_err(gc, gc->req, rc, "store the account");
+	else {
+		gc->g->stats.registrations++;
+		log_info("gestor: registered %s from %s, key %s", u->name,
+		    gc->addr, gc->fp);
+		bind_session(gc, u->name);
+		reply_ok(gc, gc->req, json_pack("{s:s,s:s}", "user", u->name,
+		    "fingerprint", gc->fp));
+	}
+	req_end(gc);
 }
 
 static void
@@ -470,32 +548,15 @@ on_register_hashed(bool ok, const char *hash, void *arg)
 {
 	struct gconn *gc = arg;
 	struct guser *u = &gc->job_user;
-	struct wire_msg mm, *m = job_end(gc, &mm);
-	enum gstore_rc rc = GSTORE_ERR;
 
-	if (ok) {
-		snprintf(u->hash, sizeof(u->hash), "%s", hash);
-		rc = gstore_user_add(gc->g->store, u);
+	gc->job = NULL;
+	if (!ok) {
+		reply_err(gc, gc->req, ERR_INTERNAL, "cannot hash the password");
+		req_end(gc);
+		return;
 	}
-	if (!ok)
-		reply_err(gc, m->frame, ERR_INTERNAL, "cannot hash the password");
-	else if (rc == GSTORE_EXISTS) {
-		/* Counted, so registration cannot probe names quickly. */
-		ratelimit_fail(gc->g->rl_addr, gc->addr, util_mono());
-		log_info("gestor: register %s from %s: name taken", u->name,
-		    gc->addr);
-		reply_err(gc, m->frame, ERR_USER_EXISTS, "that username is taken");
-	} else if (rc != GSTORE_OK)
-		reply_err(gc, m->frame, ERR_INTERNAL, "cannot store the account");
-	else {
-		gc->g->stats.registrations++;
-		log_info("gestor: registered %s from %s, key %s", u->name,
-		    gc->addr, gc->fp);
-		bind_session(gc, u->name);
-		reply_ok(gc, m, json_pack("{s:s,s:s}", "user", u->name,
-		    "fingerprint", gc->fp));
-	}
-	job_clear(gc);
+	snprintf(u->hash, sizeof(u->hash), "%s", hash);
+	gc->op = gstore_user_add(gc->g->store, u, on_register_added, gc);
 }
 
 static void
@@ -509,9 +570,45 @@ on_register(struct gconn *gc, struct wire_msg *m)
 	snprintf(u->name, sizeof(u->name), "%s", m->u.cred.user);
 	snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", gc->fp);
 	u->created = now_s();
-	job_start(gc, m);
+	req_start(gc, m);
 	gc->job = hashpool_hash(gc->g->hashpool, m->u.cred.password,
 	    m->u.cred.password_len, on_register_hashed, gc);
+}
+
+/* login: read the account (store), check the password (worker thread),
+ * bind a new key (store), then the session. */
+static void
+login_finish(struct gconn *gc, bool changed)
+{
+	struct guser *u = &gc->job_user;
+
+	gc->g->stats.logins++;
+	log_info("gestor: login %s from %s%s", u->name, gc->addr,
+	    changed ? " with a new key" : "");
+	bind_session(gc, u->name);
+	if (changed) {
+		log_info("gestor: %s key changed to %s", u->name, gc->fp);
+		snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", gc->fp);
+		u->online = false;
+		notify_watchers(gc->g, u);
+	}
+	reply_ok(gc, gc->req, json_pack("{s:s,s:s,s:b}", "user", u->name,
+	    "fingerprint", gc->fp, "key_changed", changed));
+	req_end(gc);
+}
+
+static void
+on_login_keyed(enum gstore_rc rc, void *arg)
+{
+	struct gconn *gc = arg;
+
+	gc->op = NULL;
+	if (rc != GSTORE_OK) {
+		reply_store_err(gc, gc->req, rc, "store the new key");
+		req_end(gc);
+		return;
+	}
+	login_finish(gc, true);
 }
 
 static void
@@ -519,80 +616,93 @@ on_login_checked(bool ok, const char *unused, void *arg)
 {
 	struct gconn *gc = arg;
 	struct guser *u = &gc->job_user;
-	struct wire_msg mm, *m = job_end(gc, &mm);
-	bool changed;
 
+	gc->job = NULL;
 	if (!ok || *u->name == '\0') {
-		const char *user = json_string_value(json_object_get(m->frame,
+		const char *user = json_string_value(json_object_get(gc->req,
 		    "user"));
 
 		count_failure(gc, user);
 		log_warnx("gestor: login failed for %s from %s", user, gc->addr);
-		reply_err(gc, m->frame, ERR_BAD_CREDENTIALS,
+		reply_err(gc, gc->req, ERR_BAD_CREDENTIALS,
 		    "unknown user or wrong password");
-		job_clear(gc);
+		req_end(gc);
 		return;
 	}
-	changed = strcmp(u->fingerprint, gc->fp) != 0;
-	if (changed && gstore_user_set_key(gc->g->store, u->name, gc->fp) !=
-	    GSTORE_OK) {
-		reply_err(gc, m->frame, ERR_INTERNAL, "cannot store the new key");
-		job_clear(gc);
+	if (strcmp(u->fingerprint, gc->fp) == 0) {
+		login_finish(gc, false);
 		return;
 	}
-	gc->g->stats.logins++;
-	log_info("gestor: login %s from %s%s", u->name, gc->addr,
-	    changed ? " with a new key" : "");
-	bind_session(gc, u->name);
-	if (changed) {
-		log_info("gestor: %s key changed to %s", u->name, gc->fp);
-		notify_watchers(gc->g, u->name);
+	gc->op = gstore_user_set_key(gc->g->store, u->name, gc->fp,
+	    on_login_keyed, gc);
+}
+
+static void
+on_login_read(enum gstore_rc rc, const struct guser *found, void *arg)
+{
+	struct gconn *gc = arg;
+	struct guser *u = &gc->job_user;
+	const char *user = json_string_value(json_object_get(gc->req, "user"));
+	json_t *pw = json_object_get(gc->req, "password");
+
+	gc->op = NULL;
+	if (rc != GSTORE_OK && rc != GSTORE_NOTFOUND) {
+		reply_store_err(gc, gc->req, rc, "check the password");
+		req_end(gc);
+		return;
 	}
-	reply_ok(gc, m, json_pack("{s:s,s:s,s:b}", "user", u->name, "fingerprint",
-	    gc->fp, "key_changed", changed));
-	job_clear(gc);
+	if (rc == GSTORE_OK)
+		*u = *found;
+	else
+		memset(u, 0, sizeof(*u));	/* a dummy check all the same */
+	log_debug("gestor: login %s: checking the password", user);
+	gc->job = hashpool_verify(gc->g->hashpool, json_string_value(pw),
+	    json_string_length(pw),
+	    rc == GSTORE_OK ? u->hash : NULL, on_login_checked, gc);
+	util_zero(u->hash, sizeof(u->hash));
 }
 
 static void
 on_login(struct gconn *gc, struct wire_msg *m)
 {
-	struct guser *u = &gc->job_user;
-	bool known;
-
 	if (already_authed(gc, m) || limited(gc, m, m->u.cred.user))
 		return;
-	known = gstore_user_get(gc->g->store, m->u.cred.user, u) == GSTORE_OK;
-	if (!known)
-		memset(u, 0, sizeof(*u));	/* a dummy check all the same */
-	job_start(gc, m);
-	gc->job = hashpool_verify(gc->g->hashpool, m->u.cred.password,
-	    m->u.cred.password_len, known ? u->hash : NULL, on_login_checked, gc);
-	util_zero(u->hash, sizeof(u->hash));
+	req_start(gc, m);
+	gc->op = gstore_user_get(gc->g->store, m->u.cred.user, on_login_read, gc);
+}
+
+static void
+on_auth_read(enum gstore_rc rc, const struct guser *u, void *arg)
+{
+	struct gconn *gc = arg;
+	const char *user = json_string_value(json_object_get(gc->req, "user"));
+
+	gc->op = NULL;
+	if (rc != GSTORE_OK && rc != GSTORE_NOTFOUND)
+		reply_store_err(gc, gc->req, rc, "check the key");
+	else if (rc == GSTORE_NOTFOUND || strcmp(u->fingerprint, gc->fp) != 0) {
+		count_failure(gc, user);
+		log_warnx("gestor: auth failed for %s from %s: key is not the "
+		    "account's", user, gc->addr);
+		reply_err(gc, gc->req, ERR_KEY_MISMATCH,
+		    "this key is not bound to the account; log in with the password");
+	} else {
+		gc->g->stats.logins++;
+		log_info("gestor: auth %s from %s", user, gc->addr);
+		bind_session(gc, user);
+		reply_ok(gc, gc->req, json_pack("{s:s,s:s}", "user", user,
+		    "fingerprint", gc->fp));
+	}
+	req_end(gc);
 }
 
 static void
 on_auth(struct gconn *gc, struct wire_msg *m)
 {
-	const char *user = m->u.user.user;
-	struct guser u;
-
-	if (already_authed(gc, m) || limited(gc, m, user))
+	if (already_authed(gc, m) || limited(gc, m, m->u.user.user))
 		return;
-	if (gstore_user_get(gc->g->store, user, &u) != GSTORE_OK ||
-	    strcmp(u.fingerprint, gc->fp) != 0) {
-		util_zero(u.hash, sizeof(u.hash));
-		count_failure(gc, user);
-		log_warnx("gestor: auth failed for %s from %s: key is not the "
-		    "account's", user, gc->addr);
-		reply_err(gc, m->frame, ERR_KEY_MISMATCH,
-		    "this key is not bound to the account; log in with the password");
-		return;
-	}
-	util_zero(u.hash, sizeof(u.hash));
-	gc->g->stats.logins++;
-	log_info("gestor: auth %s from %s", user, gc->addr);
-	bind_session(gc, user);
-	reply_ok(gc, m, json_pack("{s:s,s:s}", "user", user, "fingerprint", gc->fp));
+	req_start(gc, m);
+	gc->op = gstore_user_get(gc->g->store, m->u.user.user, on_auth_read, gc);
 }
 
 /* ------------------------------------------------------------ authed frames */
@@ -611,31 +721,70 @@ on_hb(struct gconn *gc, struct wire_msg *m)
 	if (!gc->online) {
 		gc->online = true;
 		gc->g->nonline++;
-		store_seen(gc);
 		log_info("gestor: %s online at %s:%d", gc->user, gc->pub_addr,
 		    gc->pub_port);
-		notify_watchers(gc->g, gc->user);
+		store_seen(gc, GSTORE_ONLINE, true);
 	} else if (moved) {
-		store_seen(gc);
 		log_info("gestor: %s moved to %s:%d", gc->user, gc->pub_addr,
 		    gc->pub_port);
-		notify_watchers(gc->g, gc->user);
+		store_seen(gc, GSTORE_ONLINE, true);
 	} else if (gc->last_seen - gc->last_stored >= 60)
-		store_seen(gc);
-	reply_ok(gc, m, NULL);
+		store_seen(gc, GSTORE_SEEN, false);
+	reply_ok(gc, m->frame, NULL);
+}
+
+static void
+on_lookup_read(enum gstore_rc rc, const struct guser *u, void *arg)
+{
+	struct gconn *gc = arg;
+
+	gc->op = NULL;
+	if (rc == GSTORE_NOTFOUND)
+		reply_err(gc, gc->req, ERR_NO_SUCH_USER, "no such user");
+	else if (rc != GSTORE_OK)
+		reply_store_err(gc, gc->req, rc, "look users up");
+	else
+		reply_ok(gc, gc->req, gestor_user_json(gc->g, u));
+	req_end(gc);
 }
 
 static void
 on_lookup(struct gconn *gc, struct wire_msg *m)
 {
-	struct guser u;
+	req_start(gc, m);
+	gc->op = gstore_user_get(gc->g->store, m->u.user.user, on_lookup_read, gc);
+}
 
-	if (gstore_user_get(gc->g->store, m->u.user.user, &u) != GSTORE_OK) {
-		reply_err(gc, m->frame, ERR_NO_SUCH_USER, "no such user");
+/* The current state of each watched user, one store read after another. */
+static void
+watch_next(struct gconn *gc)
+{
+	json_t *users = json_object_get(gc->req, "users");
+	json_t *name = json_array_get(users, gc->req_i);
+
+	if (name == NULL) {
+		req_end(gc);
 		return;
 	}
-	util_zero(u.hash, sizeof(u.hash));
-	reply_ok(gc, m, gestor_user_json(gc->g, &u));
+	gc->op = gstore_user_get(gc->g->store, json_string_value(name),
+	    on_watch_read, gc);
+}
+
+static void
+on_watch_read(enum gstore_rc rc, const struct guser *u, void *arg)
+{
+	struct gconn *gc = arg;
+	json_t *p;
+
+	gc->op = NULL;
+	if (rc == GSTORE_OK) {
+		p = presence_frame(gc->g, u);
+		conn_send(gc->c, p);
+		json_decref(p);
+		gc->g->stats.frames_out++;
+	}
+	gc->req_i++;
+	watch_next(gc);
 }
 
 static void
@@ -656,23 +805,11 @@ on_watch(struct gconn *gc, struct wire_msg *m)
 		w->hnext = g->watchers[bucket(w->name)];
 		g->watchers[bucket(w->name)] = w;
 	}
-	reply_ok(gc, m, NULL);
+	reply_ok(gc, m->frame, NULL);
 	/* The current state of each, so the watcher starts right. */
-	json_array_foreach(m->u.watch.users, i, name) {
-		struct guser u;
-		json_t *p;
-
-		if (gstore_user_get(g->store, json_string_value(name), &u) !=
-		    GSTORE_OK)
-			continue;
-		p = gestor_user_json(g, &u);
-		json_object_set_new(p, "t", json_string("presence"));
-		json_object_set(p, "key", json_object_get(p, "fingerprint"));
-		json_object_del(p, "fingerprint");
-		conn_send(gc->c, p);
-		json_decref(p);
-		g->stats.frames_out++;
-	}
+	req_start(gc, m);
+	gc->req_i = 0;
+	watch_next(gc);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -681,12 +818,22 @@ int
 gestor_start(struct daemon *d, char **cause)
 {
 	struct gestor *g = xcalloc(1, sizeof(*g));
+	struct gstore_opts o;
 	char path[4096];
 
 	g->d = d;
 	TAILQ_INIT(&g->conns);
+	TAILQ_INIT(&g->ctlops);
 	snprintf(path, sizeof(path), "%s/gestor.db", d->cfg->data_dir);
-	if ((g->store = gstore_open(path, d->cfg->sync_full, cause)) == NULL) {
+	memset(&o, 0, sizeof(o));
+	o.base = d->base;
+	o.backend = "sqlite";
+	o.path = path;
+	o.sync_full = d->cfg->sync_full;
+	o.hb_interval = d->cfg->hb_interval;
+	o.hb_timeout = d->cfg->hb_timeout;
+	o.arg = g;
+	if ((g->store = gstore_open(&o, cause)) == NULL) {
 		free(g);
 		return -1;
 	}
@@ -700,8 +847,7 @@ gestor_start(struct daemon *d, char **cause)
 	    sizeof(g->listen_addr), cause);
 	if (g->listener == NULL)
 		return -1;
-	log_info("gestor: listening on %s, %ld users", g->listen_addr,
-	    gstore_user_count(g->store));
+	log_info("gestor: listening on %s", g->listen_addr);
 	return 0;
 }
 
@@ -729,7 +875,8 @@ gestor_stop(struct daemon *d)
 		g->listener = NULL;
 	}
 	while ((gc = TAILQ_FIRST(&g->conns)) != NULL)
-		gconn_drop(gc, "gestor shutting down");
+		gestor_drop(gc, "gestor shutting down");
+	gestor_ctl_abort(g);
 }
 
 void

@@ -1,7 +1,10 @@
 /*
  * Control commands of the gestor: status, users, lookup, stats (reload,
- * shutdown and version are shared with the peer, in main.c).
+ * shutdown and version are shared with the peer, in main.c). Those that
+ * read the store answer when its result arrives; the ones still waiting
+ * at shutdown are answered with an error.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "gestor.h"
@@ -24,18 +27,101 @@ const ctl_handler gestor_ctl_handlers[CMD__MAX] = {
 	[CMD_VERSION] = daemon_ctl_version,
 };
 
+/* A control request waiting for the store. */
+struct gctlop {
+	TAILQ_ENTRY(gctlop)	 entry;
+	struct daemon		*d;
+	struct ctlreq		*r;
+	struct gstore_op	*op;
+	json_t			*items;		/* users: the rows so far */
+};
+
+static struct gctlop *
+ctlop_new(struct daemon *d, struct ctlreq *r)
+{
+	struct gctlop *o = xcalloc(1, sizeof(*o));
+
+	o->d = d;
+	o->r = r;
+	TAILQ_INSERT_TAIL(&d->gestor->ctlops, o, entry);
+	return o;
+}
+
+static void
+ctlop_free(struct gctlop *o)
+{
+	TAILQ_REMOVE(&o->d->gestor->ctlops, o, entry);
+	json_decref(o->items);
+	free(o);
+}
+
+void
+gestor_ctl_abort(struct gestor *g)
+{
+	struct gctlop *o;
+
+	while ((o = TAILQ_FIRST(&g->ctlops)) != NULL) {
+		gstore_op_cancel(o->op);
+		ctlreq_error(o->r, ERR_UNAVAILABLE, "the gestor is shutting down");
+		ctlop_free(o);
+	}
+}
+
+static void
+store_error(struct ctlreq *r, enum gstore_rc rc)
+{
+	if (rc == GSTORE_UNAVAILABLE)
+		ctlreq_error(r, ERR_UNAVAILABLE,
+		    "the gestor's database is unavailable");
+	else
+		ctlreq_error(r, ERR_INTERNAL, "cannot read the user table");
+}
+
+static const char *const state_names[] = {
+	[GSTORE_UP] = "connected",
+	[GSTORE_CONNECTING] = "connecting",
+	[GSTORE_DOWN] = "reconnecting",
+};
+
+/* Backend, database state and cluster name, for status. */
+static json_t *
+store_json(struct gestor *g)
+{
+	struct gstore_info i;
+	char ts[32];
+
+	gstore_info(g->store, &i);
+	util_iso8601(i.since, ts, sizeof(ts));
+	return json_pack("{s:s,s:s,s:s,s:s}", "backend", i.backend,
+	    "database", state_names[i.state], "database_since",
+	    i.since > 0 ? ts : "", "database_error", i.detail);
+}
+
+static void
+on_status_count(enum gstore_rc rc, long n, void *arg)
+{
+	struct gctlop *o = arg;
+	struct daemon *d = o->d;
+	struct gestor *g = d->gestor;
+	json_t *res;
+
+	res = json_pack("{s:s,s:s,s:s,s:o,s:i,s:i,s:I}",
+	    "mode", "gestor", "listen", g->listen_addr,
+	    "fingerprint", identity_fingerprint(d->id),
+	    "users", rc == GSTORE_OK ? json_integer(n) : json_null(),
+	    "online", g->nonline, "connections", g->nconns,
+	    "uptime", (json_int_t)(util_mono() - d->started));
+	json_object_update_new(res, store_json(g));
+	ctlreq_reply(o->r, res);
+	ctlop_free(o);
+}
+
 static void
 ctl_status(struct ctlreq *r, json_t *args, void *ctx)
 {
-	struct daemon *d = ctx;
-	struct gestor *g = d->gestor;
+	struct gctlop *o = ctlop_new(ctx, r);
 
-	ctlreq_reply(r, json_pack("{s:s,s:s,s:s,s:I,s:i,s:i,s:I}",
-	    "mode", "gestor", "listen", g->listen_addr,
-	    "fingerprint", identity_fingerprint(d->id),
-	    "users", (json_int_t)gstore_user_count(g->store),
-	    "online", g->nonline, "connections", g->nconns,
-	    "uptime", (json_int_t)(util_mono() - d->started)));
+	o->op = gstore_user_count(o->d->gestor->store, on_status_count, o);
 }
 
 /* A user as the control interface shows it: timestamps as ISO 8601. */
@@ -58,65 +144,77 @@ user_row(struct gestor *g, const struct guser *u)
 	return o;
 }
 
-struct users_arg {
-	struct gestor	*g;
-	json_t		*items;
-};
-
 static int
 add_user(const struct guser *u, void *arg)
 {
-	struct users_arg *ua = arg;
+	struct gctlop *o = arg;
 
-	json_array_append_new(ua->items, user_row(ua->g, u));
+	json_array_append_new(o->items, user_row(o->d->gestor, u));
 	return 0;
+}
+
+static void
+on_users_done(enum gstore_rc rc, void *arg)
+{
+	struct gctlop *o = arg;
+
+	if (rc != GSTORE_OK)
+		store_error(o->r, rc);
+	else {
+		ctlreq_reply(o->r, json_pack("{s:O}", "items", o->items));
+	}
+	ctlop_free(o);
 }
 
 static void
 ctl_users(struct ctlreq *r, json_t *args, void *ctx)
 {
-	struct daemon *d = ctx;
-	struct users_arg ua = { d->gestor, json_array() };
+	struct gctlop *o = ctlop_new(ctx, r);
 
-	if (gstore_user_foreach(d->gestor->store, add_user, &ua) != GSTORE_OK) {
-		json_decref(ua.items);
-		ctlreq_error(r, ERR_INTERNAL, "cannot read the user table");
-		return;
-	}
-	ctlreq_reply(r, json_pack("{s:o}", "items", ua.items));
+	o->items = json_array();
+	o->op = gstore_user_foreach(o->d->gestor->store, add_user, on_users_done,
+	    o);
+}
+
+static void
+on_lookup_read(enum gstore_rc rc, const struct guser *u, void *arg)
+{
+	struct gctlop *o = arg;
+
+	if (rc == GSTORE_OK)
+		ctlreq_reply(o->r, user_row(o->d->gestor, u));
+	else if (rc == GSTORE_NOTFOUND)
+		ctlreq_error(o->r, ERR_NO_SUCH_USER, "no user '%s'",
+		    json_string_value(o->items));
+	else
+		store_error(o->r, rc);
+	ctlop_free(o);
 }
 
 static void
 ctl_lookup(struct ctlreq *r, json_t *args, void *ctx)
 {
-	struct daemon *d = ctx;
-	const char *name = json_string_value(json_object_get(args, "user"));
-	struct guser u;
+	struct gctlop *o = ctlop_new(ctx, r);
 
-	switch (gstore_user_get(d->gestor->store, name, &u)) {
-	case GSTORE_OK:
-		util_zero(u.hash, sizeof(u.hash));
-		ctlreq_reply(r, user_row(d->gestor, &u));
-		return;
-	case GSTORE_NOTFOUND:
-		ctlreq_error(r, ERR_NO_SUCH_USER, "no user '%s'", name);
-		return;
-	default:
-		ctlreq_error(r, ERR_INTERNAL, "cannot read the user table");
-		return;
-	}
+	o->items = json_incref(json_object_get(args, "user"));
+	o->op = gstore_user_get(o->d->gestor->store, json_string_value(o->items),
+	    on_lookup_read, o);
 }
 
 static void
-ctl_stats(struct ctlreq *r, json_t *args, void *ctx)
+on_stats_count(enum gstore_rc rc, long n, void *arg)
 {
-	struct daemon *d = ctx;
+	struct gctlop *o = arg;
+	struct daemon *d = o->d;
 	struct gestor *g = d->gestor;
 	const struct gestor_stats *s = &g->stats;
+	struct gstore_info i;
 
-	ctlreq_reply(r, json_pack("{s:I,s:I,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	gstore_info(g->store, &i);
+	ctlreq_reply(o->r, json_pack("{s:I,s:o,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,"
+	    "s:I,s:I,s:I,s:I}",
 	    "uptime", (json_int_t)(util_mono() - d->started),
-	    "users", (json_int_t)gstore_user_count(g->store),
+	    "users", rc == GSTORE_OK ? json_integer(n) : json_null(),
 	    "online", g->nonline, "connections", g->nconns,
 	    "registrations", (json_int_t)s->registrations,
 	    "logins", (json_int_t)s->logins,
@@ -124,5 +222,17 @@ ctl_stats(struct ctlreq *r, json_t *args, void *ctx)
 	    "rate_limited", (json_int_t)s->rate_limited,
 	    "frames_in", (json_int_t)s->frames_in,
 	    "frames_out", (json_int_t)s->frames_out,
-	    "connections_total", (json_int_t)s->connections_total));
+	    "connections_total", (json_int_t)s->connections_total,
+	    "db_errors", (json_int_t)i.errors,
+	    "db_reconnects", (json_int_t)i.reconnects,
+	    "db_timeouts", (json_int_t)i.timeouts));
+	ctlop_free(o);
+}
+
+static void
+ctl_stats(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct gctlop *o = ctlop_new(ctx, r);
+
+	o->op = gstore_user_count(o->d->gestor->store, on_stats_count, o);
 }

@@ -42,9 +42,14 @@ struct gconn {
 	struct gwatch		*watches;	/* what this connection watches */
 	struct event		*hb_timer;
 	struct hashjob		*job;		/* register/login being hashed */
-	json_t			*job_frame;	/* its request (holds "n") */
+	struct gstore_op	*op;		/* store request in flight */
+	json_t			*req;		/* the waiting request (its "n") */
+	size_t			 req_i;		/* watch: next user to read */
 	struct guser		 job_user;
+	bool			 replaced;	/* by a login on another gestor */
 };
+
+struct gctlop;
 
 struct gestor_stats {
 	unsigned long	 registrations, logins, login_failures, rate_limited;
@@ -64,11 +69,21 @@ struct gestor {
 	struct ratelimit	*rl_user, *rl_addr;
 	struct hashpool		*hashpool;
 	struct gestor_stats	 stats;
+	TAILQ_HEAD(, gctlop)	 ctlops;	/* control requests in the store */
 };
 
 /* The authenticated session of user, or NULL. */
 struct gconn	*gestor_session(struct gestor *, const char *user);
 /* {"user","online","addr","port","last_seen","fingerprint"} for a user. */
 json_t		*gestor_user_json(struct gestor *, const struct guser *);
+/* Send presence frame p to every authenticated watcher of user. */
+void		 gestor_watchers_send(struct gestor *, const char *user,
+		    const json_t *p);
+/* Close gc from our side (log why). */
+void		 gestor_drop(struct gconn *, const char *why);
+/* Tell gc's peer that its session was replaced, and close it. */
+void		 gestor_replace(struct gconn *, const char *why);
+/* Answer control requests still waiting for the store (shutdown). */
+void		 gestor_ctl_abort(struct gestor *);
 
 #endif

@@ -1,8 +1,20 @@
 /*
- * The gestor's store interface: users, their password hashes, keys and
- * last known addresses. Gestor code reaches its data only through these
- * calls; gstore_sqlite.c is the one backend today (a PostgreSQL backend
- * would be one more file implementing the same functions).
+ * The gestor's store interface: users, their password hashes, keys, last
+ * known addresses and presence. Gestor code reaches its data only through
+ * these calls and never sees SQL; gstore_sqlite.c is the embedded
+ * backend, gstore_pg.c (several gestors on one PostgreSQL) the other.
+ *
+ * Every call is asynchronous. It returns at once and later calls its
+ * completion callback exactly once, from the event loop, never from
+ * inside the call itself (both backends: SQLite runs the statement at
+ * once and delivers the result on the next loop turn; PostgreSQL when the
+ * server answers or the request's bounded wait runs out, GSTORE_UNAVAILABLE).
+ * A call with a callback returns a handle; gstore_op_cancel() before the
+ * callback has run means it never runs (use it when the thing the
+ * argument points at goes away, e.g. a connection that closed). After the
+ * callback has run the handle is gone: clear it in the callback. A call
+ * with a NULL callback is fire-and-forget and returns NULL.
+ * Results (struct guser) are only valid during the callback.
  */
 #ifndef P2P_GSTORE_H
 #define P2P_GSTORE_H
@@ -10,10 +22,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <event2/event.h>
+#include <jansson.h>
+
 #include "passwd.h"
 #include "proto.h"
 
 struct gstore;
+struct gstore_op;
 
 struct guser {
 	char	 name[P2P_USERNAME_MAX + 1];
@@ -23,24 +39,92 @@ struct guser {
 	int64_t	 last_seen;	/* unix seconds, 0 = never */
 	char	 addr[64];	/* last address, "" if none */
 	int	 port;
+	/*
+	 * Online through another gestor of the cluster (addr/port are then
+	 * its current address). Always false on SQLite: a gestor knows its
+	 * own sessions itself.
+	 */
+	bool	 online;
 };
 
 enum gstore_rc { GSTORE_OK = 0, GSTORE_NOTFOUND = 1, GSTORE_EXISTS = 2,
-    GSTORE_ERR = -1 };
+    GSTORE_ERR = -1, GSTORE_UNAVAILABLE = -2 };
 
-/* Open (creating, migrating) data_dir/gestor.db; NULL with *cause. */
-struct gstore	*gstore_open(const char *path, bool sync_full, char **cause);
+/* What a session of this gestor did, for presence (gstore_presence). */
+enum gstore_presence {
+	GSTORE_ONLINE,		/* came online, or moved to addr:port */
+	GSTORE_SEEN,		/* a heartbeat; backends may batch these */
+	GSTORE_OFFLINE,		/* went offline (if this gestor still owns it) */
+};
+
+/* Database state, for status and for the gestor to reconcile. */
+enum gstore_state { GSTORE_UP, GSTORE_CONNECTING, GSTORE_DOWN };
+
+struct gstore_opts {
+	struct event_base	*base;
+	const char		*backend;	/* "sqlite" or "postgresql" */
+	const char		*path;		/* sqlite: data_dir/gestor.db */
+	bool			 sync_full;
+	const char		*conninfo;	/* postgresql: libpq conninfo */
+	const char		*cluster;	/* this gestor's name */
+	double			 hb_interval;	/* presence renewal period */
+	double			 hb_timeout;	/* lease and presence expiry */
+	double			 request_timeout; /* bounded wait per request */
+	/*
+	 * A notification from another gestor of the cluster (borrowed): a
+	 * JSON object with a string "t" (its type: "presence", "session",
+	 * or any type a later release adds, e.g. "relay-invite") and a
+	 * string "origin" (the sending gestor). Never called on SQLite.
+	 */
+	void			(*on_notify)(const json_t *, void *);
+	/* The database went up or down (up: listening again, reconcile). */
+	void			(*on_state)(enum gstore_state, void *);
+	void			*arg;
+};
+
+/* Counters and state for status and stats. */
+struct gstore_info {
+	const char		*backend;
+	enum gstore_state	 state;
+	int64_t			 since;		/* unix seconds of the last change */
+	unsigned long		 errors, reconnects, timeouts;
+	const char		*detail;	/* last error, "" if none */
+};
+
+typedef void (*gstore_done_cb)(enum gstore_rc, void *arg);
+typedef void (*gstore_user_cb)(enum gstore_rc, const struct guser *, void *arg);
+typedef void (*gstore_count_cb)(enum gstore_rc, long n, void *arg);
+/* One user of a listing; return -1 to stop early. */
+typedef int (*gstore_row_cb)(const struct guser *, void *arg);
+
+/*
+ * Open the backend (SQLite: create/migrate the file; PostgreSQL: check
+ * the schema once, then stay connected on the loop). NULL with *cause.
+ */
+struct gstore	*gstore_open(const struct gstore_opts *, char **cause);
+/* Pending callbacks are never called. Not from inside a callback. */
 void		 gstore_close(struct gstore *);
+void		 gstore_op_cancel(struct gstore_op *);
+void		 gstore_info(struct gstore *, struct gstore_info *);
 
-enum gstore_rc	 gstore_user_add(struct gstore *, const struct guser *);
-enum gstore_rc	 gstore_user_get(struct gstore *, const char *name, struct guser *);
-enum gstore_rc	 gstore_user_set_key(struct gstore *, const char *name,
-		    const char *fingerprint);
-enum gstore_rc	 gstore_user_seen(struct gstore *, const char *name,
-		    const char *addr, int port, int64_t when);
-/* Calls fn for every user in name order; stops early if fn returns -1. */
-enum gstore_rc	 gstore_user_foreach(struct gstore *,
-		    int (*fn)(const struct guser *, void *), void *arg);
-long		 gstore_user_count(struct gstore *);
+struct gstore_op *gstore_user_add(struct gstore *, const struct guser *,
+		    gstore_done_cb, void *);
+struct gstore_op *gstore_user_get(struct gstore *, const char *name,
+		    gstore_user_cb, void *);
+struct gstore_op *gstore_user_set_key(struct gstore *, const char *name,
+		    const char *fingerprint, gstore_done_cb, void *);
+/* Presence of a session of this gestor: u's name, addr, port, last_seen. */
+struct gstore_op *gstore_presence(struct gstore *, enum gstore_presence,
+		    const struct guser *, gstore_done_cb, void *);
+/* Every user in name order through row, then done. */
+struct gstore_op *gstore_user_foreach(struct gstore *, gstore_row_cb row,
+		    gstore_done_cb done, void *);
+struct gstore_op *gstore_user_count(struct gstore *, gstore_count_cb, void *);
+/*
+ * Send a notification to the other gestors of the cluster: a JSON object
+ * with a string "t" (borrowed; "origin" is added). Fire-and-forget; a
+ * no-op on SQLite, where there is no other gestor.
+ */
+void		 gstore_notify(struct gstore *, const json_t *);
 
 #endif

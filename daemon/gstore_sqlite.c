@@ -4,6 +4,9 @@
  * file is created 0600 and refused if group or others may read it; it
  * runs in WAL mode. The schema is a list of numbered migrations under
  * PRAGMA user_version, and every statement is prepared once at open.
+ * Each operation runs at once, when it is asked for (so requests keep
+ * their order), and gstore.c delivers its result on the next loop turn;
+ * a listing steps its statement at delivery.
  */
 
 #include <pthread.h>
@@ -14,7 +17,7 @@
 
 #include <sqlite3.h>
 
-#include "gstore.h"
+#include "gstore_int.h"
 #include "log.h"
 #include "sqlutil.h"
 #include "util.h"
@@ -87,7 +90,7 @@ struct gckpt {
 	sqlite3		*db;		/* the thread's own connection */
 };
 
-struct gstore {
+struct gsqlite {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[GS_MAX];
 	bool		 sync_full;
@@ -132,7 +135,7 @@ gstore_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 
 /* Start the checkpointer; without it SQLite keeps checkpointing inline. */
 static void
-gstore_ckpt_start(struct gstore *gs, const char *path)
+gstore_ckpt_start(struct gsqlite *gs, const char *path)
 {
 	struct gckpt *ck = &gs->ck;
 	sigset_t all, old;
@@ -179,18 +182,19 @@ gstore_ckpt_stop(struct gckpt *ck)
 	ck->db = NULL;
 }
 
+static void	sq_close(struct gsqlite *);
 
-struct gstore *
-gstore_open(const char *path, bool sync_full, char **cause)
+static struct gsqlite *
+sq_open(const char *path, bool sync_full, char **cause)
 {
-	struct gstore *gs = xcalloc(1, sizeof(*gs));
+	struct gsqlite *gs = xcalloc(1, sizeof(*gs));
 
 	gs->db = sqlutil_open(path, sync_full, gstore_migrations, GSTORE_VERSION,
 	    cause);
 	if (gs->db == NULL ||
 	    sqlutil_prepare(gs->db, path, gstore_sql, gs->stmt, GS_MAX,
 	    cause) == -1) {
-		gstore_close(gs);
+		sq_close(gs);
 		return NULL;
 	}
 	gs->sync_full = sync_full;
@@ -198,8 +202,8 @@ gstore_open(const char *path, bool sync_full, char **cause)
 	return gs;
 }
 
-void
-gstore_close(struct gstore *gs)
+static void
+sq_close(struct gsqlite *gs)
 {
 	if (gs == NULL)
 		return;
@@ -212,7 +216,7 @@ gstore_close(struct gstore *gs)
 
 /* The statement, reset and unbound, ready for this call. */
 static sqlite3_stmt *
-gstore_stmt(struct gstore *gs, enum gstore_stmt which)
+gstore_stmt(struct gsqlite *gs, enum gstore_stmt which)
 {
 	return sqlutil_reset(gs->stmt[which]);
 }
@@ -248,8 +252,8 @@ gstore_row(sqlite3_stmt *st, struct guser *u)
 	return 0;
 }
 
-enum gstore_rc
-gstore_user_add(struct gstore *gs, const struct guser *u)
+static enum gstore_rc
+sq_user_add(struct gsqlite *gs, const struct guser *u)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_ADD);
 	int rc;
@@ -275,8 +279,8 @@ gstore_user_add(struct gstore *gs, const struct guser *u)
 	return GSTORE_ERR;
 }
 
-enum gstore_rc
-gstore_user_get(struct gstore *gs, const char *name, struct guser *u)
+static enum gstore_rc
+sq_user_get(struct gsqlite *gs, const char *name, struct guser *u)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_GET);
 	enum gstore_rc ret;
@@ -301,7 +305,7 @@ gstore_user_get(struct gstore *gs, const char *name, struct guser *u)
 
 /* Step an UPDATE by name: OK, NOTFOUND when no row matched, or ERR. */
 static enum gstore_rc
-gstore_update(struct gstore *gs, sqlite3_stmt *st, const char *func)
+gstore_update(struct gsqlite *gs, sqlite3_stmt *st, const char *func)
 {
 	int rc;
 
@@ -314,8 +318,8 @@ gstore_update(struct gstore *gs, sqlite3_stmt *st, const char *func)
 	return sqlite3_changes(gs->db) == 0 ? GSTORE_NOTFOUND : GSTORE_OK;
 }
 
-enum gstore_rc
-gstore_user_set_key(struct gstore *gs, const char *name,
+static enum gstore_rc
+sq_user_set_key(struct gsqlite *gs, const char *name,
     const char *fingerprint)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_SET_KEY);
@@ -330,8 +334,8 @@ gstore_user_set_key(struct gstore *gs, const char *name,
 	return gstore_update(gs, st, __func__);
 }
 
-enum gstore_rc
-gstore_user_seen(struct gstore *gs, const char *name, const char *addr,
+static enum gstore_rc
+sq_user_seen(struct gsqlite *gs, const char *name, const char *addr,
     int port, int64_t when)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_SEEN);
@@ -361,9 +365,8 @@ gstore_user_seen(struct gstore *gs, const char *name, const char *addr,
 	return rc;
 }
 
-enum gstore_rc
-gstore_user_foreach(struct gstore *gs, int (*fn)(const struct guser *,
-    void *), void *arg)
+static enum gstore_rc
+sq_user_foreach(struct gsqlite *gs, gstore_row_cb fn, void *arg)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_LIST);
 	struct guser u;
@@ -386,8 +389,8 @@ gstore_user_foreach(struct gstore *gs, int (*fn)(const struct guser *,
 	return ret;
 }
 
-long
-gstore_user_count(struct gstore *gs)
+static long
+sq_user_count(struct gsqlite *gs)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_COUNT);
 	long n = -1;
@@ -399,3 +402,68 @@ gstore_user_count(struct gstore *gs)
 	sqlite3_reset(st);
 	return n;
 }
+
+/* ------------------------------------------------------------ the backend */
+
+static void *
+sq_be_open(struct gstore *front, const struct gstore_opts *o, char **cause)
+{
+	return sq_open(o->path, o->sync_full, cause);
+}
+
+static void
+sq_be_close(void *impl)
+{
+	sq_close(impl);
+}
+
+static void
+sq_be_start(void *impl, struct gstore_op *op)
+{
+	struct gsqlite *gs = impl;
+	struct guser *u = &op->u;
+	enum gstore_rc rc = GSTORE_OK;
+
+	switch (op->kind) {
+	case GOP_ADD:
+		rc = sq_user_add(gs, u);
+		break;
+	case GOP_GET:
+		rc = sq_user_get(gs, u->name, u);
+		break;
+	case GOP_SET_KEY:
+		rc = sq_user_set_key(gs, u->name, u->fingerprint);
+		break;
+	case GOP_PRESENCE:
+		rc = sq_user_seen(gs, u->name, u->addr, u->port, u->last_seen);
+		break;
+	case GOP_FOREACH:
+		break;			/* stepped at delivery, in sq_be_rows */
+	case GOP_COUNT:
+		op->n = sq_user_count(gs);
+		rc = op->n < 0 ? GSTORE_ERR : GSTORE_OK;
+		break;
+	}
+	gstore_op_done(op, rc);
+}
+
+static void
+sq_be_rows(void *impl, struct gstore_op *op)
+{
+	op->rc = sq_user_foreach(impl, op->row, op->arg);
+}
+
+static void
+sq_be_info(void *impl, struct gstore_info *info)
+{
+	info->state = GSTORE_UP;
+}
+
+const struct gstore_be gstore_sqlite_be = {
+	.name = "sqlite",
+	.open = sq_be_open,
+	.close = sq_be_close,
+	.start = sq_be_start,
+	.rows = sq_be_rows,
+	.info = sq_be_info,
+};

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "gstore.h"
+#include "gstore_wait.h"
 
 #define FP_A	"sha256:" \
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
@@ -29,10 +30,31 @@
 
 static char dir[64];
 static char path[128];
+struct event_base *gw_base;
+
+/* Open the SQLite store at path (sync_full as given). */
+static struct gstore *
+store_open(bool sync_full, char **cause)
+{
+	struct gstore_opts o;
+	char *dummy = NULL;
+	struct gstore *gs;
+
+	memset(&o, 0, sizeof(o));
+	o.base = gw_base;
+	o.backend = "sqlite";
+	o.path = path;
+	o.sync_full = sync_full;
+	gs = gstore_open(&o, cause != NULL ? cause : &dummy);
+	free(dummy);
+	return gs;
+}
 
 static void
 setup(void)
 {
+	gw_base = event_base_new();
+	ck_assert_ptr_nonnull(gw_base);
 	strcpy(dir, "/tmp/test_gstore.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/gestor.db", dir);
@@ -45,6 +67,7 @@ teardown(void)
 	struct dirent *de;
 	DIR *d;
 
+	event_base_free(gw_base);
 	if ((d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
@@ -63,7 +86,7 @@ open_ok(void)
 	struct gstore *gs;
 	char *cause = NULL;
 
-	gs = gstore_open(path, true, &cause);
+	gs = store_open(true, &cause);
 	ck_assert_msg(gs != NULL, "gstore_open: %s", cause);
 	ck_assert_ptr_null(cause);
 	return gs;
@@ -75,7 +98,7 @@ open_fails(void)
 {
 	char *cause = NULL;
 
-	ck_assert_ptr_null(gstore_open(path, true, &cause));
+	ck_assert_ptr_null(store_open(true, &cause));
 	ck_assert_ptr_nonnull(cause);
 	return cause;
 }
@@ -123,8 +146,8 @@ START_TEST(test_add_get)
 	struct guser u, got;
 
 	make_user(&u, "alice", FP_A, 1700000000);
-	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
-	ck_assert_int_eq(gstore_user_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
+	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
 	ck_assert_str_eq(got.name, "alice");
 	ck_assert_str_eq(got.hash, HASH);
 	ck_assert_str_eq(got.fingerprint, FP_A);
@@ -133,8 +156,8 @@ START_TEST(test_add_get)
 	ck_assert_str_eq(got.addr, "");
 	ck_assert_int_eq(got.port, 0);
 
-	ck_assert_int_eq(gstore_user_get(gs, "bob", &got), GSTORE_NOTFOUND);
-	ck_assert_int_eq(gstore_user_get(gs, "Alice", &got), GSTORE_NOTFOUND);
+	ck_assert_int_eq(gw_get(gs, "bob", &got), GSTORE_NOTFOUND);
+	ck_assert_int_eq(gw_get(gs, "Alice", &got), GSTORE_NOTFOUND);
 	gstore_close(gs);
 }
 END_TEST
@@ -145,17 +168,17 @@ START_TEST(test_duplicate)
 	struct guser u, got;
 
 	make_user(&u, "alice", FP_A, 1);
-	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	make_user(&u, "alice", FP_B, 2);
-	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_EXISTS);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_EXISTS);
 	/* The first record is untouched and the store still works. */
-	ck_assert_int_eq(gstore_user_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
 	ck_assert_str_eq(got.fingerprint, FP_A);
 	ck_assert_int_eq(got.created, 1);
-	ck_assert_int_eq(gstore_user_count(gs), 1);
+	ck_assert_int_eq(gw_count(gs), 1);
 	make_user(&u, "bob", FP_B, 3);
-	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
-	ck_assert_int_eq(gstore_user_count(gs), 2);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
+	ck_assert_int_eq(gw_count(gs), 2);
 	gstore_close(gs);
 }
 END_TEST
@@ -167,8 +190,8 @@ START_TEST(test_unterminated_field)
 
 	make_user(&u, "alice", FP_A, 1);
 	memset(u.fingerprint, 'f', sizeof(u.fingerprint));
-	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_ERR);
-	ck_assert_int_eq(gstore_user_count(gs), 0);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_ERR);
+	ck_assert_int_eq(gw_count(gs), 0);
 	gstore_close(gs);
 }
 END_TEST
@@ -180,17 +203,17 @@ START_TEST(test_set_key_seen)
 	char longaddr[100];
 
 	make_user(&u, "alice", FP_A, 1);
-	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 
-	ck_assert_int_eq(gstore_user_set_key(gs, "alice", FP_B), GSTORE_OK);
-	ck_assert_int_eq(gstore_user_set_key(gs, "nobody", FP_B),
+	ck_assert_int_eq(gw_set_key(gs, "alice", FP_B), GSTORE_OK);
+	ck_assert_int_eq(gw_set_key(gs, "nobody", FP_B),
 	    GSTORE_NOTFOUND);
-	ck_assert_int_eq(gstore_user_seen(gs, "alice", "198.18.0.2", 7001,
+	ck_assert_int_eq(gw_presence(gs, GSTORE_ONLINE, "alice", "198.18.0.2", 7001,
 	    1700000100), GSTORE_OK);
-	ck_assert_int_eq(gstore_user_seen(gs, "nobody", "198.18.0.2", 7001,
+	ck_assert_int_eq(gw_presence(gs, GSTORE_ONLINE, "nobody", "198.18.0.2", 7001,
 	    1700000100), GSTORE_NOTFOUND);
 
-	ck_assert_int_eq(gstore_user_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
 	ck_assert_str_eq(got.fingerprint, FP_B);
 	ck_assert_str_eq(got.addr, "198.18.0.2");
 	ck_assert_int_eq(got.port, 7001);
@@ -201,13 +224,13 @@ START_TEST(test_set_key_seen)
 	/* Values that would not fit or make no sense are refused. */
 	memset(longaddr, 'x', sizeof(longaddr) - 1);
 	longaddr[sizeof(longaddr) - 1] = '\0';
-	ck_assert_int_eq(gstore_user_seen(gs, "alice", longaddr, 1, 2),
+	ck_assert_int_eq(gw_presence(gs, GSTORE_ONLINE, "alice", longaddr, 1, 2),
 	    GSTORE_ERR);
-	ck_assert_int_eq(gstore_user_seen(gs, "alice", "::1", 70000, 2),
+	ck_assert_int_eq(gw_presence(gs, GSTORE_ONLINE, "alice", "::1", 70000, 2),
 	    GSTORE_ERR);
-	ck_assert_int_eq(gstore_user_set_key(gs, "alice", FP_A "0"),
+	ck_assert_int_eq(gw_set_key(gs, "alice", FP_A "0"),
 	    GSTORE_ERR);
-	ck_assert_int_eq(gstore_user_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
 	ck_assert_str_eq(got.fingerprint, FP_B);
 	ck_assert_str_eq(got.addr, "198.18.0.2");
 	gstore_close(gs);
@@ -239,16 +262,16 @@ START_TEST(test_foreach_count)
 	size_t i;
 
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(gstore_user_count(gs), 0);
-	ck_assert_int_eq(gstore_user_foreach(gs, collect_cb, &c), GSTORE_OK);
+	ck_assert_int_eq(gw_count(gs), 0);
+	ck_assert_int_eq(gw_foreach(gs, collect_cb, &c), GSTORE_OK);
 	ck_assert_int_eq(c.n, 0);
 
 	for (i = 0; i < 4; i++) {
 		make_user(&u, names[i], FP_A, (int64_t)i);
-		ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
+		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	}
-	ck_assert_int_eq(gstore_user_count(gs), 4);
-	ck_assert_int_eq(gstore_user_foreach(gs, collect_cb, &c), GSTORE_OK);
+	ck_assert_int_eq(gw_count(gs), 4);
+	ck_assert_int_eq(gw_foreach(gs, collect_cb, &c), GSTORE_OK);
 	ck_assert_int_eq(c.n, 4);
 	ck_assert_str_eq(c.names[0], "alice");
 	ck_assert_str_eq(c.names[1], "bob");
@@ -257,11 +280,11 @@ START_TEST(test_foreach_count)
 
 	memset(&c, 0, sizeof(c));
 	c.stop_after = 2;
-	ck_assert_int_eq(gstore_user_foreach(gs, collect_cb, &c), GSTORE_OK);
+	ck_assert_int_eq(gw_foreach(gs, collect_cb, &c), GSTORE_OK);
 	ck_assert_int_eq(c.n, 2);
 	ck_assert_str_eq(c.names[1], "bob");
 	/* An interrupted walk leaves the store usable. */
-	ck_assert_int_eq(gstore_user_count(gs), 4);
+	ck_assert_int_eq(gw_count(gs), 4);
 	gstore_close(gs);
 }
 END_TEST
@@ -272,16 +295,16 @@ START_TEST(test_reopen)
 	struct guser u, got;
 
 	make_user(&u, "alice", FP_A, 42);
-	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
-	ck_assert_int_eq(gstore_user_seen(gs, "alice", "127.0.0.1", 7001, 43),
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
+	ck_assert_int_eq(gw_presence(gs, GSTORE_ONLINE, "alice", "127.0.0.1", 7001, 43),
 	    GSTORE_OK);
 	gstore_close(gs);
 	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
 
-	gs = gstore_open(path, false, NULL);
+	gs = store_open(false, NULL);
 	ck_assert_ptr_nonnull(gs);
-	ck_assert_int_eq(gstore_user_count(gs), 1);
-	ck_assert_int_eq(gstore_user_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_int_eq(gw_count(gs), 1);
+	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
 	ck_assert_int_eq(got.created, 42);
 	ck_assert_int_eq(got.last_seen, 43);
 	ck_assert_str_eq(got.addr, "127.0.0.1");
@@ -306,7 +329,7 @@ START_TEST(test_file_mode_wal)
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
 
 	make_user(&u, "alice", FP_A, 1);
-	ck_assert_int_eq(gstore_user_add(gs, &u), GSTORE_OK);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	ck_assert_int_eq(stat(wal, &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
@@ -380,11 +403,54 @@ START_TEST(test_too_long_in_db)
 	    "VALUES ('alice', 'h', 'sha256:" "0123456789012345678901234567890123"
 	    "4567890123456789012345678901234567890123456789', 1)");
 	gs = open_ok();
-	ck_assert_int_eq(gstore_user_get(gs, "alice", &u), GSTORE_ERR);
+	ck_assert_int_eq(gw_get(gs, "alice", &u), GSTORE_ERR);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(gstore_user_foreach(gs, collect_cb, &c), GSTORE_ERR);
+	ck_assert_int_eq(gw_foreach(gs, collect_cb, &c), GSTORE_ERR);
 	ck_assert_int_eq(c.n, 0);
 	gstore_close(gs);
+}
+END_TEST
+
+/* Callbacks run on a later loop turn, once, and never after a cancel. */
+START_TEST(test_async_cancel)
+{
+	struct gstore *gs = open_ok();
+	struct gwait w1 = { 0 }, w2 = { 0 };
+	struct gstore_op *op;
+	struct guser u;
+
+	make_user(&u, "alice", FP_A, 1);
+	ck_assert_ptr_null(gstore_user_add(gs, &u, NULL, NULL));
+	op = gstore_user_get(gs, "alice", gw_user_cb, &w1);
+	ck_assert_ptr_nonnull(op);
+	gstore_op_cancel(op);
+	gstore_user_get(gs, "alice", gw_user_cb, &w2);
+	ck_assert_int_eq(gw_wait(&w2), GSTORE_OK);
+	ck_assert_str_eq(w2.u.fingerprint, FP_A);
+	ck_assert_int_eq(w1.done, 0);
+	/* Pending results are dropped, uncalled, when the store closes. */
+	memset(&w1, 0, sizeof(w1));
+	gstore_user_count(gs, gw_count_cb, &w1);
+	gstore_close(gs);
+	event_base_loop(gw_base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(w1.done, 0);
+}
+END_TEST
+
+/* An unknown backend is refused with a clear cause. */
+START_TEST(test_unknown_backend)
+{
+	struct gstore_opts o;
+	char *cause = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.base = gw_base;
+	o.backend = "oracle";
+	o.path = path;
+	ck_assert_ptr_null(gstore_open(&o, &cause));
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_msg(strstr(cause, "oracle") != NULL, "cause: %s", cause);
+	free(cause);
 }
 END_TEST
 
@@ -396,6 +462,8 @@ gstore_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_add_get);
+	tcase_add_test(tc, test_async_cancel);
+	tcase_add_test(tc, test_unknown_backend);
 	tcase_add_test(tc, test_duplicate);
 	tcase_add_test(tc, test_unterminated_field);
 	tcase_add_test(tc, test_set_key_seen);

@@ -1,0 +1,64 @@
+/*
+ * Between gstore.c (the asynchronous front: operations, their delivery
+ * on a later loop turn, cancellation) and the backends that run them
+ * (gstore_sqlite.c, gstore_pg.c). Nothing else includes this.
+ */
+#ifndef P2P_GSTORE_INT_H
+#define P2P_GSTORE_INT_H
+
+#include <sys/queue.h>
+
+#include "gstore.h"
+
+enum gstore_kind { GOP_ADD, GOP_GET, GOP_SET_KEY, GOP_PRESENCE, GOP_FOREACH,
+    GOP_COUNT };
+
+struct gstore_op {
+	TAILQ_ENTRY(gstore_op)	 entry;		/* done queue, or a backend's */
+	struct gstore		*gs;
+	enum gstore_kind	 kind;
+	enum gstore_presence	 presence;
+	union {
+		gstore_done_cb	 done;
+		gstore_user_cb	 user;
+		gstore_count_cb	 count;
+	} cb;
+	gstore_row_cb		 row;
+	void			*arg;
+	bool			 cancelled;
+	bool			 delivered;	/* in the done queue */
+	/* In: the user (add), its name (get, set_key: + fingerprint). */
+	struct guser		 u;
+	/* Out. */
+	enum gstore_rc		 rc;
+	long			 n;
+	void			*priv;		/* the backend's (result rows) */
+	double			 deadline;	/* util_mono() limit (postgresql) */
+};
+
+struct gstore_be {
+	const char	*name;
+	void		*(*open)(struct gstore *, const struct gstore_opts *,
+			    char **cause);
+	void		 (*close)(void *);
+	/* Run op; call gstore_op_done when its result is in op->rc/u/n. */
+	void		 (*start)(void *, struct gstore_op *);
+	/* Foreach: call op->row for every row (at delivery), then free priv. */
+	void		 (*rows)(void *, struct gstore_op *);
+	/* Free op->priv of an op that is dropped undelivered. */
+	void		 (*drop)(void *, struct gstore_op *);
+	void		 (*notify)(void *, const json_t *);
+	void		 (*info)(void *, struct gstore_info *);
+};
+
+extern const struct gstore_be gstore_sqlite_be;
+#ifdef HAVE_POSTGRESQL
+extern const struct gstore_be gstore_pg_be;
+#endif
+
+/* The backend is done with op: deliver it on the next loop turn. */
+void	gstore_op_done(struct gstore_op *, enum gstore_rc);
+/* Free an op without delivering it (backend shutdown). */
+void	gstore_op_free(struct gstore_op *);
+
+#endif
