@@ -55,6 +55,12 @@ static const struct key schema[] = {
 	{ "limits.max_connections", K_LONG, O(max_connections), 1, 1000000 },
 	{ "limits.login_attempts_per_minute", K_LONG,
 	    O(login_attempts_per_minute), 1, 100000 },
+	{ "limits.login_attempts_per_user_per_minute", K_LONG,
+	    O(login_attempts_per_user), 2, 1000000 },
+	{ "limits.login_attempts_per_address_per_minute", K_LONG,
+	    O(login_attempts_per_address), 1, 1000000 },
+	{ "limits.registrations_per_address_per_hour", K_LONG,
+	    O(registrations_per_hour), 1, 1000000 },
 	{ "limits.handshake_timeout", K_DOUBLE, O(handshake_timeout), 0.1, 600 },
 	{ "storage", K_GROUP, 0, 0, 0 },
 	{ "storage.synchronous", K_SYNC, O(sync_full), 0, 0 },
@@ -117,6 +123,9 @@ set_defaults(struct config *c)
 	c->max_frame_bytes = 1048576;
 	c->max_connections = 1024;
 	c->login_attempts_per_minute = 5;
+	c->login_attempts_per_user = 50;
+	c->login_attempts_per_address = 20;
+	c->registrations_per_hour = 10;
 	c->handshake_timeout = 10.0;
 	c->sync_full = true;
 }
@@ -405,6 +414,10 @@ finish(struct config *c, const char *file, char *err, size_t errlen)
 	if (c->retry_max < c->retry_initial)
 		return fail(err, errlen, file, NULL, "retry.max",
 		    "must be at least retry.initial");
+	if (c->login_attempts_per_user <= c->login_attempts_per_minute)
+		return fail(err, errlen, file, NULL,
+		    "limits.login_attempts_per_user_per_minute",
+		    "must be greater than limits.login_attempts_per_minute");
 	if (c->max_message_bytes + 4096 > c->max_frame_bytes)
 		return fail(err, errlen, file, NULL, "limits.max_message_bytes",
 		    "must leave 4096 bytes of room below limits.max_frame_bytes");

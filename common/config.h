@@ -29,7 +29,10 @@ struct config {
 	long		 max_message_bytes;
 	long		 max_frame_bytes;
 	long		 max_connections;
-	long		 login_attempts_per_minute;
+	long		 login_attempts_per_minute;	/* one user, one address */
+	long		 login_attempts_per_user;	/* one user, all addresses */
+	long		 login_attempts_per_address;	/* one address, all users */
+	long		 registrations_per_hour;	/* per source address */
 	double		 handshake_timeout;
 	bool		 sync_full;
 };

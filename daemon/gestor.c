@@ -477,21 +477,11 @@ bind_session(struct gconn *gc, const char *user)
 static bool
 limited(struct gconn *gc, struct wire_msg *m, const char *user)
 {
-	struct gestor *g = gc->g;
-	long lim = g->d->cfg->login_attempts_per_minute;
-	double now = util_mono();
-	char msg[128];
+	char msg[160];
 
-	if (!ratelimit_blocked(g->rl_user, user, lim, now) &&
-	    !ratelimit_blocked(g->rl_addr, gc->addr, lim, now))
+	if (!glimits_login_refused(gc, user, msg, sizeof(msg)))
 		return false;
-	g->stats.rate_limited++;
-	snprintf(msg, sizeof(msg), "too many failed attempts; try again in %.0f s",
-	    ratelimit_retry_after(g->rl_user, user, now) >
-	    ratelimit_retry_after(g->rl_addr, gc->addr, now) ?
-	    ratelimit_retry_after(g->rl_user, user, now) :
-	    ratelimit_retry_after(g->rl_addr, gc->addr, now));
-	log_warnx("gestor: rate limited %s from %s", user, gc->addr);
+	gc->g->stats.rate_limited++;
 	reply_err(gc, m->frame, ERR_RATE_LIMITED, msg);
 	return true;
 }
@@ -499,11 +489,8 @@ limited(struct gconn *gc, struct wire_msg *m, const char *user)
 static void
 count_failure(struct gconn *gc, const char *user)
 {
-	double now = util_mono();
-
 	gc->g->stats.login_failures++;
-	ratelimit_fail(gc->g->rl_user, user, now);
-	ratelimit_fail(gc->g->rl_addr, gc->addr, now);
+	glimits_login_failed(gc, user);
 }
 
 static bool
@@ -526,7 +513,7 @@ on_register_added(enum gstore_rc rc, void *arg)
 	gc->op = NULL;
 	if (rc == GSTORE_EXISTS) {
 		/* Counted, so registration cannot probe names quickly. */
-		ratelimit_fail(gc->g->rl_addr, gc->addr, util_mono());
+		glimits_name_taken(gc);
 		log_info("gestor: register %s from %s: name taken", u->name,
 		    gc->addr);
 		reply_err(gc, gc->req, ERR_USER_EXISTS, "that username is taken");
@@ -563,9 +550,16 @@ static void
 on_register(struct gconn *gc, struct wire_msg *m)
 {
 	struct guser *u = &gc->job_user;
+	char msg[160];
 
 	if (already_authed(gc, m) || limited(gc, m, m->u.cred.user))
 		return;
+	if (glimits_register_refused(gc, msg, sizeof(msg))) {
+		gc->g->stats.rate_limited++;
+		reply_err(gc, m->frame, ERR_RATE_LIMITED, msg);
+		return;
+	}
+	glimits_register_started(gc);
 	memset(u, 0, sizeof(*u));
 	snprintf(u->name, sizeof(u->name), "%s", m->u.cred.user);
 	snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", gc->fp);
@@ -837,8 +831,7 @@ gestor_start(struct daemon *d, char **cause)
 		free(g);
 		return -1;
 	}
-	g->rl_user = ratelimit_new();
-	g->rl_addr = ratelimit_new();
+	g->limits = glimits_new();
 	if ((g->hashpool = hashpool_new(d->base, cause)) == NULL)
 		return -1;
 	d->gestor = g;
@@ -889,8 +882,7 @@ gestor_free(struct daemon *d)
 	gestor_stop(d);
 	hashpool_free(g->hashpool);
 	gstore_close(g->store);
-	ratelimit_free(g->rl_user);
-	ratelimit_free(g->rl_addr);
+	glimits_free(g->limits);
 	free(g);
 	d->gestor = NULL;
 }

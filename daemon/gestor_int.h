@@ -17,6 +17,7 @@
 #include "gstore.h"
 #include "hashpool.h"
 #include "proto.h"
+#include "gestor_limits.h"
 #include "ratelimit.h"
 
 #define GESTOR_BUCKETS	1024
@@ -66,7 +67,7 @@ struct gestor {
 	int			 nonline;
 	struct gconn		*sessions[GESTOR_BUCKETS];
 	struct gwatch		*watchers[GESTOR_BUCKETS];
-	struct ratelimit	*rl_user, *rl_addr;
+	struct glimits		*limits;
 	struct hashpool		*hashpool;
 	struct gestor_stats	 stats;
 	TAILQ_HEAD(, gctlop)	 ctlops;	/* control requests in the store */

@@ -1,110 +1,228 @@
 /*
- * Rate limiting of failed logins. A small open hash table of counters;
- * entries whose window has passed are reused, and when the table is full
- * the entry with the fewest failures is evicted, so memory stays bounded
- * and a flood of single failures cannot push a blocked key out.
+ * Rate limiting for the gestor. An open-addressing table of fixed size;
+ * a key's slot comes from HMAC-SHA256 under a random key drawn for the
+ * table, so slots cannot be predicted and colliding keys cannot be
+ * found offline. An entry is live while its window runs (failure
+ * counters) or while its bucket is not full again (token buckets); only
+ * dead entries are reused. A key whose probe run holds only live entries
+ * is refused: forgetting another key would let an attacker unblock it
+ * by filling its neighbourhood.
  */
+#include <arpa/inet.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "log.h"
 #include "ratelimit.h"
 #include "util.h"
 
-#define RL_SLOTS	4096
-#define RL_PROBE	16
-#define RL_WINDOW	60.0
-#define RL_KEYLEN	64
+#define RL_IDLEN	16
 
 struct rl_entry {
-	char	 key[RL_KEYLEN];
-	double	 start;		/* 0 = free */
-	long	 count;
+	uint8_t		 id[RL_IDLEN];	/* first bytes of the key's MAC */
+	double		 start;		/* window start, or bucket update */
+	double		 until;		/* live while now < until */
+	double		 level;		/* failures, or tokens spent */
 };
 
 struct ratelimit {
-	struct rl_entry	 slots[RL_SLOTS];
+	uint8_t		 mackey[32];
+	size_t		 mask;
+	double		 window;
+	struct rl_entry	*slots;
 };
 
 struct ratelimit *
-ratelimit_new(void)
+ratelimit_new(size_t slots, double window)
 {
-	return xcalloc(1, sizeof(struct ratelimit));
+	struct ratelimit *rl = xcalloc(1, sizeof(*rl));
+	size_t n = RATELIMIT_PROBE;
+
+	while (n < slots)
+		n <<= 1;
+	rl->mask = n - 1;
+	rl->window = window;
+	rl->slots = xcalloc(n, sizeof(*rl->slots));
+	if (gnutls_rnd(GNUTLS_RND_KEY, rl->mackey, sizeof(rl->mackey)) != 0)
+		fatalx("%s: no randomness for the hash key", __func__);
+	return rl;
 }
 
 void
 ratelimit_free(struct ratelimit *rl)
 {
+	if (rl == NULL)
+		return;
+	util_zero(rl->mackey, sizeof(rl->mackey));
+	free(rl->slots);
 	free(rl);
 }
 
-static uint32_t
-hash(const char *s)
+/* The key's identity and its first slot. */
+static size_t
+key_id(struct ratelimit *rl, const char *key, uint8_t id[RL_IDLEN])
 {
-	uint32_t h = 2166136261u;
+	uint8_t mac[32];
+	uint64_t h;
 
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
+	if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, rl->mackey, sizeof(rl->mackey),
+	    key, strlen(key), mac) != 0)
+		fatalx("%s: HMAC failed", __func__);
+	memcpy(id, mac, RL_IDLEN);
+	memcpy(&h, mac + RL_IDLEN, sizeof(h));
+	return (size_t)h & rl->mask;
 }
 
-/* The live entry for key, or NULL. */
+/*
+ * Key's live entry, else a dead slot for it (*fresh set), else NULL:
+ * the run is full.
+ */
 static struct rl_entry *
-find(struct ratelimit *rl, const char *key, double now)
+lookup(struct ratelimit *rl, const char *key, double now, bool *fresh)
 {
-	uint32_t h = hash(key);
-	struct rl_entry *e;
+	uint8_t id[RL_IDLEN];
+	size_t h = key_id(rl, key, id);
+	struct rl_entry *e, *dead = NULL;
 	int i;
 
-	for (i = 0; i < RL_PROBE; i++) {
-		e = &rl->slots[(h + (uint32_t)i) % RL_SLOTS];
-		if (e->start != 0 && now - e->start < RL_WINDOW &&
-		    strncmp(e->key, key, RL_KEYLEN - 1) == 0)
+	*fresh = false;
+	for (i = 0; i < RATELIMIT_PROBE; i++) {
+		e = &rl->slots[(h + (size_t)i) & rl->mask];
+		if (now >= e->until) {
+			if (dead == NULL)
+				dead = e;
+		} else if (memcmp(e->id, id, RL_IDLEN) == 0)
 			return e;
 	}
-	return NULL;
+	if (dead != NULL) {
+		memset(dead, 0, sizeof(*dead));
+		memcpy(dead->id, id, RL_IDLEN);
+		*fresh = true;
+	}
+	return dead;
+}
+
+/* When the first live entry of key's full run dies. */
+static double
+run_frees_at(struct ratelimit *rl, const char *key)
+{
+	uint8_t id[RL_IDLEN];
+	size_t h = key_id(rl, key, id);
+	double t = INFINITY;
+	int i;
+
+	for (i = 0; i < RATELIMIT_PROBE; i++)
+		t = fmin(t, rl->slots[(h + (size_t)i) & rl->mask].until);
+	return t;
 }
 
 bool
 ratelimit_blocked(struct ratelimit *rl, const char *key, long limit, double now)
 {
-	struct rl_entry *e = find(rl, key, now);
+	bool fresh;
+	struct rl_entry *e = lookup(rl, key, now, &fresh);
 
-	return e != NULL && e->count >= limit;
+	if (e == NULL)
+		return true;
+	return !fresh && e->level >= (double)limit;
 }
 
-void
+bool
 ratelimit_fail(struct ratelimit *rl, const char *key, double now)
 {
-	struct rl_entry *e = find(rl, key, now), *victim = NULL;
-	uint32_t h = hash(key);
-	int i;
+	bool fresh;
+	struct rl_entry *e = lookup(rl, key, now, &fresh);
 
-	if (e != NULL) {
-		e->count++;
-		return;
+	if (e == NULL)
+		return false;
+	if (fresh) {
+		e->start = now;
+		e->until = now + rl->window;
 	}
-	for (i = 0; i < RL_PROBE; i++) {
-		e = &rl->slots[(h + (uint32_t)i) % RL_SLOTS];
-		if (e->start == 0 || now - e->start >= RL_WINDOW) {
-			victim = e;
-			break;
-		}
-		/* Evict the least suspicious: fewest failures, then oldest. */
-		if (victim == NULL || e->count < victim->count ||
-		    (e->count == victim->count && e->start < victim->start))
-			victim = e;
-	}
-	memset(victim, 0, sizeof(*victim));
-	strncpy(victim->key, key, RL_KEYLEN - 1);
-	victim->start = now;
-	victim->count = 1;
+	e->level++;
+	return true;
 }
 
 double
 ratelimit_retry_after(struct ratelimit *rl, const char *key, double now)
 {
-	struct rl_entry *e = find(rl, key, now);
+	bool fresh;
+	struct rl_entry *e = lookup(rl, key, now, &fresh);
 
-	return e != NULL ? RL_WINDOW - (now - e->start) : 0;
+	if (e == NULL)
+		return run_frees_at(rl, key) - now;
+	return fresh ? 0 : e->until - now;
+}
+
+bool
+rl_bucket_take(struct rl_bucket *b, double cost, double burst, double rate,
+    double now)
+{
+	double level = fmax(0, b->level - (now - b->t) * rate);
+
+	b->t = now;
+	b->level = level;
+	if (level + cost > burst)
+		return false;
+	b->level = level + cost;
+	return true;
+}
+
+bool
+ratelimit_take(struct ratelimit *rl, const char *key, double cost,
+    double burst, double rate, double now)
+{
+	bool fresh;
+	struct rl_entry *e = lookup(rl, key, now, &fresh);
+	struct rl_bucket b;
+
+	if (e == NULL)
+		return false;
+	b.level = e->level;
+	b.t = fresh ? now : e->start;
+	if (!rl_bucket_take(&b, cost, burst, rate, now)) {
+		if (fresh)
+			e->until = 0;	/* nothing spent: leave the slot free */
+		else {
+			e->level = b.level;
+			e->start = b.t;
+		}
+		return false;
+	}
+	e->level = b.level;
+	e->start = b.t;
+	e->until = now + b.level / rate;
+	return true;
+}
+
+size_t
+ratelimit_used(struct ratelimit *rl, double now)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i <= rl->mask; i++)
+		if (now < rl->slots[i].until)
+			n++;
+	return n;
+}
+
+void
+ratelimit_addr_key(const char *addr, char *out, size_t outlen)
+{
+	struct in6_addr a6;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (strchr(addr, ':') == NULL || inet_pton(AF_INET6, addr, &a6) != 1) {
+		snprintf(out, outlen, "%s", addr);
+		return;
+	}
+	memset(a6.s6_addr + 8, 0, 8);
+	inet_ntop(AF_INET6, &a6, buf, sizeof(buf));
+	snprintf(out, outlen, "%s/64", buf);
 }

@@ -19,6 +19,12 @@ p2pchatd's code.
   p2ptool.py register GESTOR_PORT CERT KEY USER PASSWORD
       Register USER at the gestor with this certificate's key; print the
       reply.
+  p2ptool.py login GESTOR_PORT CERT KEY USER PASSWORD_FILE
+      Log in as USER with the password in the file's first line; print
+      the reply.
+
+  Before any command, --src ADDR makes the TCP connections come from
+  ADDR (another 127.0.0.x), to act as several source addresses.
   p2ptool.py impersonate PORT CERT KEY HELLO_USER FROM TO BODY
       At a peer: say hello as HELLO_USER and, without waiting, send a msg
       from FROM to TO; print every frame the peer sends back, then
@@ -61,6 +67,7 @@ import time
 
 HOST = "127.0.0.1"
 ALPN = "p2pchat/1"
+SRC = None          # --src: the local address to connect from
 
 
 def frame(obj):
@@ -81,7 +88,8 @@ def tls_connect(port, cert, key, tls12=False, alpn=ALPN, timeout=10.0):
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     if alpn:
         ctx.set_alpn_protocols([alpn])
-    raw = socket.create_connection((HOST, port), timeout=timeout)
+    raw = socket.create_connection((HOST, port), timeout=timeout,
+                                   source_address=(SRC, 0) if SRC else None)
     s = ctx.wrap_socket(raw, server_hostname="p2pchat")
     s.settimeout(timeout)
     return s
@@ -222,6 +230,16 @@ def plain(port):
 def register(port, cert, key, user, password):
     s = tls_connect(port, cert, key)
     s.sendall(frame({"t": "register", "user": user, "password": password,
+                     "n": 1}))
+    print(json.dumps(read_frame(s)))
+    return 0
+
+
+def login(port, cert, key, user, pwfile):
+    with open(pwfile) as f:
+        password = f.readline().rstrip("\n")
+    s = tls_connect(port, cert, key)
+    s.sendall(frame({"t": "login", "user": user, "password": password,
                      "n": 1}))
     print(json.dumps(read_frame(s)))
     return 0
@@ -541,6 +559,10 @@ def main(argv):
     if len(argv) < 2:
         sys.stderr.write(__doc__)
         return 2
+    global SRC
+    if len(argv) > 3 and argv[1] == "--src":
+        SRC = argv[2]
+        argv = argv[:1] + argv[3:]
     cmd, a = argv[1], argv[2:]
     if cmd == "proxy":
         return proxy(a[0], a[1], a[2])
@@ -548,6 +570,8 @@ def main(argv):
         return tls_probe(int(a[0]), a[1], a[2], a[3:])
     if cmd == "register":
         return register(int(a[0]), a[1], a[2], a[3], a[4])
+    if cmd == "login":
+        return login(int(a[0]), a[1], a[2], a[3], a[4])
     if cmd == "impersonate":
         return impersonate(int(a[0]), a[1], a[2], a[3], a[4], a[5], a[6])
     if cmd == "plain":

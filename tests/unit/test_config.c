@@ -142,6 +142,9 @@ START_TEST(test_defaults_no_file)
 	ck_assert_int_eq(c->max_frame_bytes, 1048576);
 	ck_assert_int_eq(c->max_connections, 1024);
 	ck_assert_int_eq(c->login_attempts_per_minute, 5);
+	ck_assert_int_eq(c->login_attempts_per_user, 50);
+	ck_assert_int_eq(c->login_attempts_per_address, 20);
+	ck_assert_int_eq(c->registrations_per_hour, 10);
 	ck_assert_double_eq(c->handshake_timeout, 10.0);
 	ck_assert(c->sync_full);
 	config_free(c);
@@ -450,6 +453,10 @@ START_TEST(test_error_ranges)
 	    "limits.login_attempts_per_minute");
 	load_fails("limits = { login_attempts_per_minute = 100001; };\n", 1,
 	    "limits.login_attempts_per_minute");
+	load_fails("limits = { login_attempts_per_address_per_minute = 0; };\n",
+	    1, "limits.login_attempts_per_address_per_minute");
+	load_fails("limits = { registrations_per_address_per_hour = 0; };\n",
+	    1, "limits.registrations_per_address_per_hour");
 	load_fails("limits = { handshake_timeout = 0.05; };\n", 1,
 	    "limits.handshake_timeout");
 	load_fails("limits = { handshake_timeout = 601; };\n", 1,
@@ -555,6 +562,12 @@ START_TEST(test_error_cross_keys)
 	 */
 	load_fails("heartbeat = { interval = 30.0; timeout = 30.0; };\n", 0,
 	    "heartbeat.timeout");
+	/* One address alone must not reach the per-user ceiling. */
+	load_fails("limits = { login_attempts_per_minute = 50; };\n", 0,
+	    "limits.login_attempts_per_user_per_minute");
+	load_fails("limits = { login_attempts_per_minute = 9;\n"
+	    " login_attempts_per_user_per_minute = 9; };\n", 0,
+	    "limits.login_attempts_per_user_per_minute");
 	load_fails("heartbeat = { interval = 40.0; };\n", 0,
 	    "heartbeat.timeout");
 	load_fails("heartbeat = { timeout = 5.0; };\n", 0,

@@ -1,11 +1,16 @@
 /*
  * Unit tests for ratelimit.c: a key is blocked once it has `limit`
  * failures within its one-minute window and not before, the window ends
- * on time, keys do not affect each other, retry_after counts down, and a
- * flood of distinct keys neither crashes nor unblocks the keys that
- * failed most recently. Times are passed explicitly.
+ * on time, keys do not affect each other, retry_after counts down; a
+ * blocked key stays blocked for its whole window whatever other keys do
+ * (the eviction attack of issue 14: keys chosen to collide with the
+ * victim's slots, and a flood that fills the whole table), a full table
+ * refuses new keys instead of forgetting old ones; token buckets allow
+ * their burst and then their rate; IPv6 addresses count per /64. Times
+ * are passed explicitly.
  */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +18,14 @@
 #include "ratelimit.h"
 
 #define T0	1000.0		/* any monotonic time */
+#define SLOTS	4096		/* the size of the old, fixed table */
 
 static struct ratelimit *rl;
 
 static void
 setup(void)
 {
-	rl = ratelimit_new();
+	rl = ratelimit_new(SLOTS, 60);
 	ck_assert_ptr_nonnull(rl);
 }
 
@@ -128,7 +134,7 @@ START_TEST(test_keys_independent)
 	ck_assert(!ratelimit_blocked(rl, "2001:db8::1", 5, T0));
 	/* The two tables of a gestor are independent. */
 	{
-		struct ratelimit *other = ratelimit_new();
+		struct ratelimit *other = ratelimit_new(SLOTS, 60);
 
 		ck_assert(!ratelimit_blocked(other, "alice", 5, T0));
 		ratelimit_free(other);
@@ -168,31 +174,176 @@ START_TEST(test_flood_bounded)
 {
 	char key[32];
 	int i, n = 100000;
+	double r;
 
 	/*
 	 * Far more distinct keys than the table holds, all inside one
-	 * window (the oldest must be evicted, not the newest), then check
-	 * that the keys that failed last are still blocked.
+	 * window: memory stays bounded, every key the table took stays
+	 * counted, and a key it had no room for is refused, not let in.
 	 */
+	fail_n("alice", 5, T0);
 	for (i = 0; i < n; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
-		ratelimit_fail(rl, key, T0 + i * 1e-4);
+		ratelimit_fail(rl, key, T0 + 1 + i * 1e-4);
 	}
-	for (i = n - 200; i < n; i++) {
+	ck_assert_uint_eq(ratelimit_used(rl, T0 + 11), SLOTS);
+	ck_assert(ratelimit_blocked(rl, "alice", 5, T0 + 11));
+	for (i = 0; i < 200; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
 		ck_assert_msg(ratelimit_blocked(rl, key, 1, T0 + 11),
-		    "%s (failed recently) not blocked after the flood", key);
+		    "%s (failed early) not blocked after the flood", key);
 	}
-	/* A key that fails after the flood is counted and blocked. */
-	fail_n("alice", 5, T0 + 11);
-	ck_assert(ratelimit_blocked(rl, "alice", 5, T0 + 11));
-	ck_assert(!ratelimit_blocked(rl, "never", 1, T0 + 11));
+	ck_assert(ratelimit_blocked(rl, "never", 1, T0 + 11));
+	ck_assert(!ratelimit_fail(rl, "never", T0 + 11));
+	r = ratelimit_retry_after(rl, "never", T0 + 11);
+	ck_assert_msg(r > 0 && r <= 60, "retry_after for a refused key: %g", r);
 	/* Once every window has passed the table is reused. */
 	fail_n("bob", 3, T0 + 100);
 	ck_assert(ratelimit_blocked(rl, "bob", 3, T0 + 100));
 	ck_assert(!ratelimit_blocked(rl, "alice", 5, T0 + 100));
+	ck_assert(!ratelimit_blocked(rl, "never", 1, T0 + 100));
 	snprintf(key, sizeof(key), "k%d", n - 1);
 	ck_assert(!ratelimit_blocked(rl, key, 1, T0 + 100));
+	ck_assert_uint_eq(ratelimit_used(rl, T0 + 100), 1);
+}
+END_TEST
+
+/* FNV-1a, the old table's public hash, and its slot in a 4096 table. */
+static uint32_t
+fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+START_TEST(test_eviction_attack_colliding_keys)
+{
+	char names[16][32], key[32];
+	uint32_t victim = fnv1a("victim") % SLOTS;
+	int found = 0, i, j;
+
+	/*
+	 * Issue 14's attack: the victim is blocked; the attacker finds 16
+	 * names whose probe run was the victim's (the old table probed 16
+	 * slots from FNV-1a(key) mod 4096), fails each up to the
+	 * limit, and so made the victim the oldest entry of a full run,
+	 * which the old table evicted. The victim must stay blocked.
+	 */
+	for (i = 0; found < 16; i++) {
+		snprintf(key, sizeof(key), "u%d", i);
+		if (fnv1a(key) % SLOTS == victim)
+			snprintf(names[found++], sizeof(names[0]), "%s", key);
+	}
+	fail_n("victim", 5, T0);
+	ck_assert(ratelimit_blocked(rl, "victim", 5, T0));
+	for (i = 0; i < 16; i++)
+		for (j = 0; j < 5; j++)
+			ratelimit_fail(rl, names[i], T0 + 1 + i * 0.1);
+	ck_assert_msg(ratelimit_blocked(rl, "victim", 5, T0 + 6),
+	    "the victim was unblocked by 16 colliding keys");
+	ck_assert(ratelimit_blocked(rl, "victim", 5, T0 + 59.9));
+	ck_assert(!ratelimit_blocked(rl, "victim", 5, T0 + 60.1));
+}
+END_TEST
+
+START_TEST(test_full_table_never_forgets)
+{
+	char key[32];
+	int i, j;
+
+	/*
+	 * The same attack without knowing the hash: make every slot of the
+	 * table hold a key at the limit, each newer than the victim. The
+	 * victim stays blocked for its whole window, and so does every key
+	 * counted; keys that found no room are refused.
+	 */
+	fail_n("victim", 5, T0);
+	for (i = 0; i < 4 * SLOTS; i++) {
+		snprintf(key, sizeof(key), "a%d", i);
+		for (j = 0; j < 5; j++)
+			ratelimit_fail(rl, key, T0 + 1 + i * 1e-4);
+	}
+	ck_assert_msg(ratelimit_blocked(rl, "victim", 5, T0 + 10),
+	    "the victim was unblocked by a full table");
+	ck_assert_uint_eq(ratelimit_used(rl, T0 + 10), SLOTS);
+	for (i = 0; i < 4 * SLOTS; i++) {
+		snprintf(key, sizeof(key), "a%d", i);
+		ck_assert(ratelimit_blocked(rl, key, 5, T0 + 10));
+	}
+	ck_assert(ratelimit_blocked(rl, "victim", 5, T0 + 59.9));
+	ck_assert(ratelimit_retry_after(rl, "victim", T0 + 10) > 49.9);
+}
+END_TEST
+
+START_TEST(test_buckets)
+{
+	struct rl_bucket b = { 0, 0 };
+	int i;
+
+	/* A burst of 10, then 2 a second. */
+	for (i = 0; i < 10; i++)
+		ck_assert(ratelimit_take(rl, "alice", 1, 10, 2, T0));
+	ck_assert(!ratelimit_take(rl, "alice", 1, 10, 2, T0));
+	ck_assert(!ratelimit_take(rl, "alice", 1, 10, 2, T0 + 0.4));
+	ck_assert(ratelimit_take(rl, "alice", 1, 10, 2, T0 + 0.6));
+	ck_assert(!ratelimit_take(rl, "alice", 1, 10, 2, T0 + 0.6));
+	/* Sustained: 2 a second get through, no more. */
+	for (i = 0; i < 100; i++) {
+		ck_assert(ratelimit_take(rl, "alice", 1, 10, 2, T0 + 1 + i * 0.5));
+		ck_assert(!ratelimit_take(rl, "alice", 1, 10, 2,
+		    T0 + 1 + i * 0.5));
+	}
+	/* Others have their own; a cost above the burst never passes. */
+	ck_assert(ratelimit_take(rl, "bob", 10, 10, 2, T0));
+	ck_assert(!ratelimit_take(rl, "carol", 11, 10, 2, T0));
+	ck_assert_uint_eq(ratelimit_used(rl, T0), 2);
+	/* A full bucket frees its slot. */
+	ck_assert_uint_eq(ratelimit_used(rl, T0 + 1000), 0);
+	ck_assert(ratelimit_take(rl, "alice", 10, 10, 2, T0 + 1000));
+	/* A connection's own bucket. */
+	for (i = 0; i < 5; i++)
+		ck_assert(rl_bucket_take(&b, 1, 5, 1, T0));
+	ck_assert(!rl_bucket_take(&b, 1, 5, 1, T0));
+	ck_assert(rl_bucket_take(&b, 1, 5, 1, T0 + 1.01));
+	ck_assert(rl_bucket_take(&b, 5, 5, 1, T0 + 100));
+}
+END_TEST
+
+START_TEST(test_buckets_full_table)
+{
+	char key[32];
+	int i;
+
+	/* Every slot an active bucket: a newcomer is refused. */
+	for (i = 0; i < 4 * SLOTS; i++) {
+		snprintf(key, sizeof(key), "s%d", i);
+		ratelimit_take(rl, key, 5, 5, 0.01, T0);
+	}
+	ck_assert_uint_eq(ratelimit_used(rl, T0 + 1), SLOTS);
+	ck_assert(!ratelimit_take(rl, "newcomer", 1, 5, 0.01, T0 + 1));
+	ck_assert(ratelimit_take(rl, "newcomer", 1, 5, 0.01, T0 + 501));
+}
+END_TEST
+
+START_TEST(test_addr_key)
+{
+	char k[80], k2[80];
+
+	ratelimit_addr_key("198.18.0.5", k, sizeof(k));
+	ck_assert_str_eq(k, "198.18.0.5");
+	ratelimit_addr_key("2001:db8:1:2::1", k, sizeof(k));
+	ck_assert_str_eq(k, "2001:db8:1:2::/64");
+	ratelimit_addr_key("2001:db8:1:2:ffff:eeee:dddd:cccc", k2, sizeof(k2));
+	ck_assert_str_eq(k, k2);
+	ratelimit_addr_key("2001:db8:1:3::1", k2, sizeof(k2));
+	ck_assert_str_ne(k, k2);
+	ratelimit_addr_key("::1", k, sizeof(k));
+	ck_assert_str_eq(k, "::/64");
+	ratelimit_addr_key("?", k, sizeof(k));
+	ck_assert_str_eq(k, "?");
 }
 END_TEST
 
@@ -249,6 +400,11 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_keys_independent);
 	tcase_add_test(tc, test_retry_after);
 	tcase_add_test(tc, test_flood_bounded);
+	tcase_add_test(tc, test_eviction_attack_colliding_keys);
+	tcase_add_test(tc, test_full_table_never_forgets);
+	tcase_add_test(tc, test_buckets);
+	tcase_add_test(tc, test_buckets_full_table);
+	tcase_add_test(tc, test_addr_key);
 	tcase_add_test(tc, test_no_eviction_with_room);
 	tcase_add_test(tc, test_long_and_odd_keys);
 	suite_add_tcase(s, tc);
