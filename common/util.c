@@ -40,16 +40,22 @@ util_iso8601(int64_t secs, char *out, size_t outlen)
 char *
 util_escape(const char *s, size_t len)
 {
-	char *out = xmalloc(len * 2 + 1), *p = out;
+	char *out = xmalloc(len * 4 + 1), *p = out;
+	unsigned char c;
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		switch (s[i]) {
+		switch (c = (unsigned char)s[i]) {
 		case '\t': *p++ = '\\'; *p++ = 't'; break;
 		case '\n': *p++ = '\\'; *p++ = 'n'; break;
 		case '\r': *p++ = '\\'; *p++ = 'r'; break;
 		case '\\': *p++ = '\\'; *p++ = '\\'; break;
-		default: *p++ = s[i]; break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				p += snprintf(p, 5, "\\x%02x", c);
+			else
+				*p++ = (char)c;
+			break;
 		}
 	}
 	*p = '\0';

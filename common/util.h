@@ -16,8 +16,10 @@ double	 util_mono(void);
 /* "2026-11-25T18:30:00Z" for unix seconds, into out (>= 21 bytes). */
 void	 util_iso8601(int64_t secs, char *out, size_t outlen);
 /*
- * Escape tab, newline, carriage return and backslash as \t \n \r \\ so a
- * value fits in one tab-separated field. Returns malloc'd string.
+ * Escape tab, newline, carriage return and backslash as \t \n \r \\, and
+ * every other C0 control and DEL as \xHH, so a value fits in one
+ * tab-separated field and cannot drive a terminal or log viewer.
+ * Returns malloc'd string.
  */
 char	*util_escape(const char *, size_t);
 /* Overwrite memory in a way the compiler keeps. */

@@ -85,30 +85,45 @@ output_flush(void)
 	err(CTL_EXIT_FAIL, "stdout");
 }
 
+/* The bidirectional overrides and isolates U+202A-U+202E, U+2066-U+2069. */
+static bool
+is_bidi(const unsigned char *s, size_t left)
+{
+	return left >= 3 && s[0] == 0xe2 && ((s[1] == 0x80 && s[2] >= 0xaa &&
+	    s[2] <= 0xae) || (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9));
+}
+
 /*
  * On a terminal, text from other people must not drive it: C0 and C1
- * controls and DEL are shown as \xHH besides the usual escapes.
+ * controls and DEL are shown as \xHH besides the usual escapes, and
+ * bidirectional overrides (which reorder what follows on the line) as
+ * \uHHHH.
  */
 static char *
 escape_tty(const char *s, size_t len)
 {
 	char *out = xmalloc(len * 4 + 1), *p = out;
+	const unsigned char *u = (const unsigned char *)s;
 	unsigned char c;
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
+		c = u[i];
 		if (c == '\t' || c == '\n' || c == '\r' || c == '\\') {
 			*p++ = '\\';
 			*p++ = c == '\t' ? 't' : c == '\n' ? 'n' :
 			    c == '\r' ? 'r' : '\\';
 		} else if (c < 0x20 || c == 0x7f)
 			p += sprintf(p, "\\x%02x", c);
-		else if (c == 0xc2 && i + 1 < len &&
-		    (unsigned char)s[i + 1] >= 0x80 &&
-		    (unsigned char)s[i + 1] <= 0x9f) {
-			p += sprintf(p, "\\x%02x", (unsigned char)s[i + 1]);
+		else if (c == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 &&
+		    u[i + 1] <= 0x9f) {
+			p += sprintf(p, "\\x%02x", u[i + 1]);
 			i++;
+		} else if (is_bidi(u + i, len - i)) {
+			/* 3 bytes become 6: within the 4x allowance. */
+			p += sprintf(p, "\\u%04x", ((u[i] & 0x0f) << 12) |
+			    ((u[i + 1] & 0x3f) << 6) | (u[i + 2] & 0x3f));
+			i += 2;
 		} else
 			*p++ = (char)c;
 	}
@@ -309,14 +324,17 @@ output_error(const json_t *error)
 	const char *code = json_string_value(json_object_get(error, "code"));
 	const char *msg = json_string_value(json_object_get(error, "message"));
 	char *c, *m;
+	bool tty;
 
 	if (code == NULL)
 		code = "error";
 	if (out_json)
 		put_json(error);
-	c = util_escape(code, strlen(code));
+	/* The message may quote a peer: escaped as on stdout. */
+	tty = isatty(STDERR_FILENO) == 1;
+	c = tty ? escape_tty(code, strlen(code)) : util_escape(code, strlen(code));
 	if (msg != NULL && *msg != '\0') {
-		m = util_escape(msg, strlen(msg));
+		m = tty ? escape_tty(msg, strlen(msg)) : util_escape(msg, strlen(msg));
 		warnx("%s: %s", c, m);
 		free(m);
 	} else
