@@ -3,12 +3,15 @@
 #
 #   ./startup.sh          install dependencies (as root), build, and run a
 #                         local demo: a gestor and two peers, alice and bob
+#   ./startup.sh demo     run the demo with what is built (no install, no build)
 #   ./startup.sh stop     stop the demo daemons
 #   ./startup.sh check    install dependencies, build, run `make check`
 #   ./startup.sh help     this text
 #
 # Environment: P2PCHAT_DEMO_DIR (default ./demo), P2PCHAT_DEMO_PORT (gestor
 # port, default 17000; alice and bob use the next two). Safe to re-run.
+# The demo's directory is 0700 and its logs 0600: they hold usernames,
+# addresses and key fingerprints.
 set -euo pipefail
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
@@ -29,7 +32,7 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'startup.sh: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-	sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # ---------------------------------------------------------------- (a) deps
@@ -166,6 +169,9 @@ start_one() {
 		return 0
 	fi
 	write_conf "$name" "$fp"
+	# Others may not read the log (also one left 0644 by an older run).
+	: >>"$(log_of "$name")"
+	chmod 600 "$(log_of "$name")"
 	nohup "$top/p2pchatd" -c "$(conf_of "$name")" \
 	    >>"$(log_of "$name")" 2>&1 </dev/null &
 	pid=$!
@@ -271,7 +277,9 @@ check_demo_paths() {
 demo_start() {
 	local fp name
 
+	umask 077
 	mkdir -p "$demo"
+	chmod 700 "$demo"
 	say "==> starting the demo in $demo"
 	start_one gestor
 	fp=$(status_field gestor fingerprint)
@@ -336,6 +344,10 @@ case ${1:-} in
 	check_demo_paths
 	install_deps
 	build
+	demo_start
+	;;
+demo)
+	check_demo_paths
 	demo_start
 	;;
 stop) demo_stop ;;
