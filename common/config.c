@@ -22,7 +22,7 @@
 #include "valid.h"
 
 enum ktype { K_STR, K_DOUBLE, K_LONG, K_LIST, K_GROUP, K_MODE, K_LEVEL, K_SYNC,
-    K_ADDR, K_FP, K_SOCK };
+    K_ADDR, K_FP, K_SOCK, K_RELAY_USE };
 
 struct key {
 	const char	*path;		/* dotted path */
@@ -62,6 +62,19 @@ static const struct key schema[] = {
 	{ "limits.registrations_per_address_per_hour", K_LONG,
 	    O(registrations_per_hour), 1, 1000000 },
 	{ "limits.handshake_timeout", K_DOUBLE, O(handshake_timeout), 0.1, 600 },
+	{ "limits.idle_timeout", K_DOUBLE, O(idle_timeout), 0, 86400 },
+	{ "relay", K_GROUP, 0, 0, 0 },
+	{ "relay.listen", K_ADDR, O(relay_listen), 0, 0 },
+	{ "relay.advertise", K_ADDR, O(relay_advertise), 0, 0 },
+	{ "relay.max_sessions", K_LONG, O(relay_max_sessions), 1, 1000000 },
+	{ "relay.max_user_sessions", K_LONG, O(relay_max_user_sessions), 1,
+	    1000000 },
+	{ "relay.session_rate", K_LONG, O(relay_session_rate), 1024, 1073741824 },
+	{ "relay.pairing_timeout", K_DOUBLE, O(relay_pairing_timeout), 0.1, 600 },
+	{ "relay.idle_timeout", K_DOUBLE, O(relay_idle_timeout), 1, 86400 },
+	{ "relay.use", K_RELAY_USE, O(relay_use), 0, 0 },
+	{ "relay.direct_timeout", K_DOUBLE, O(relay_direct_timeout), 0.1, 600 },
+	{ "relay.direct_retry", K_DOUBLE, O(relay_direct_retry), 1, 86400 },
 	{ "storage", K_GROUP, 0, 0, 0 },
 	{ "storage.synchronous", K_SYNC, O(sync_full), 0, 0 },
 };
@@ -128,6 +141,15 @@ set_defaults(struct config *c)
 	c->registrations_per_hour = 10;
 	c->handshake_timeout = 10.0;
 	c->sync_full = true;
+	c->idle_timeout = 120.0;
+	c->relay_max_sessions = 1024;
+	c->relay_max_user_sessions = 16;
+	c->relay_session_rate = 1048576;
+	c->relay_pairing_timeout = 15.0;
+	c->relay_idle_timeout = 300.0;
+	c->relay_use = RELAY_AUTO;
+	c->relay_direct_timeout = 3.0;
+	c->relay_direct_retry = 300.0;
 }
 
 static const struct key *
@@ -278,6 +300,14 @@ apply(struct config *c, const struct key *k, config_setting_t *s,
 			    "must be \"full\" or \"normal\"");
 		c->sync_full = strcmp(str, "full") == 0;
 		return 0;
+	case K_RELAY_USE:
+		if (str == NULL || (!strcmp(str, "auto") ? (c->relay_use =
+		    RELAY_AUTO, 0) : !strcmp(str, "always") ? (c->relay_use =
+		    RELAY_ALWAYS, 0) : !strcmp(str, "never") ? (c->relay_use =
+		    RELAY_NEVER, 0) : 1))
+			return fail(err, errlen, file, s, k->path,
+			    "must be \"auto\", \"always\" or \"never\"");
+		return 0;
 	case K_DOUBLE:
 	case K_LONG:
 		if (get_number(s, &d) == -1 || !isfinite(d))
@@ -366,6 +396,23 @@ config_split_hostport(const char *s, char *host, size_t hostlen, int *port,
 	return 0;
 }
 
+/*
+ * relay.listen's default: the gestor's listen host, port 7002 (port 0,
+ * any, when listen's port is 0, so test gestors never collide).
+ */
+static char *
+config_relay_default(const char *listen)
+{
+	char host[256], buf[300];
+	int port;
+
+	if (config_split_hostport(listen, host, sizeof(host), &port, 0) == -1)
+		return xstrdup("0.0.0.0:7002");
+	snprintf(buf, sizeof(buf), strchr(host, ':') ? "[%s]:%d" : "%s:%d",
+	    host, port == 0 ? 0 : P2P_DEFAULT_RELAY_PORT);
+	return xstrdup(buf);
+}
+
 /* Fill defaults that depend on other settings and check cross-key rules. */
 static int
 finish(struct config *c, const char *file, char *err, size_t errlen)
@@ -398,6 +445,10 @@ finish(struct config *c, const char *file, char *err, size_t errlen)
 	}
 	if (c->advertise == NULL)
 		c->advertise = xstrdup("");
+	if (c->relay_listen == NULL)
+		c->relay_listen = config_relay_default(c->listen);
+	if (c->relay_advertise == NULL)
+		c->relay_advertise = xstrdup("");
 	if (c->gestor_fingerprint == NULL)
 		c->gestor_fingerprint = xstrdup("");
 	if (c->gestor_addresses == NULL) {
@@ -480,6 +531,8 @@ config_free(struct config *c)
 	free(c->control_socket);
 	free(c->listen);
 	free(c->advertise);
+	free(c->relay_listen);
+	free(c->relay_advertise);
 	for (i = 0; c->gestor_addresses != NULL && c->gestor_addresses[i]; i++)
 		free(c->gestor_addresses[i]);
 	free(c->gestor_addresses);

@@ -34,8 +34,23 @@ struct config {
 	long		 login_attempts_per_address;	/* one address, all users */
 	long		 registrations_per_hour;	/* per source address */
 	double		 handshake_timeout;
+	double		 idle_timeout;	/* peer: close idle outgoing links; 0 never */
 	bool		 sync_full;
+	/* relay (gestor): splice two outgoing peer connections */
+	char		*relay_listen;	/* "" disables */
+	char		*relay_advertise;	/* "" = the address peers reached */
+	long		 relay_max_sessions;
+	long		 relay_max_user_sessions;
+	long		 relay_session_rate;	/* bytes/s per session */
+	double		 relay_pairing_timeout;
+	double		 relay_idle_timeout;
+	/* relay (peer) */
+	int		 relay_use;	/* enum relay_use */
+	double		 relay_direct_timeout;	/* auto: direct connect attempt */
+	double		 relay_direct_retry;	/* auto: try direct again after */
 };
+
+enum relay_use { RELAY_AUTO, RELAY_ALWAYS, RELAY_NEVER };
 
 #define CONFIG_MODE_DEFAULT	(-1)
 

@@ -45,7 +45,7 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    SHAPE_LIST, { "ts", "direction", "state", "id", "text" } },
 	[CMD_PENDING] = { "pending", P, 0, "",
 	    "list messages waiting for delivery", { { NULL } }, SHAPE_LIST,
-	    { "id", "user", "attempts", "next_try", "reason", "text" } },
+	    { "id", "user", "attempts", "next_try", "reason", "text", "route" } },
 	[CMD_LOOKUP] = { "lookup", P | G, 0, "USER",
 	    "show a user's presence, address and key",
 	    { { "user", ARG_USER, 0 } }, SHAPE_KV,

@@ -17,6 +17,19 @@
 
 #define P2P_DEFAULT_GESTOR_PORT	7000
 #define P2P_DEFAULT_PEER_PORT	7001
+#define P2P_DEFAULT_RELAY_PORT	7002
+
+/*
+ * Relay preamble, in clear before the peers' own TLS: each side sends
+ * P2P_RELAY_HELLO, the session key (P2P_RELAY_KEY_HEX lowercase hex
+ * digits) and a newline; once both sides are there the relay answers
+ * each with P2P_RELAY_OK and copies bytes. A wrong key gets nothing.
+ */
+#define P2P_RELAY_HELLO		"P2PCHAT-RELAY/1 "
+#define P2P_RELAY_KEY_HEX	64		/* 256-bit session keys */
+#define P2P_RELAY_REQ_LEN	(sizeof(P2P_RELAY_HELLO) - 1 + P2P_RELAY_KEY_HEX + 1)
+#define P2P_RELAY_OK		"P2PCHAT-RELAY/1 OK\n"
+#define P2P_RELAY_OK_LEN	(sizeof(P2P_RELAY_OK) - 1)
 
 /* Control socket: one JSON object per line; a line longer than this is refused. */
 #define P2P_CTL_LINE_MAX	(4 * 1024 * 1024)
@@ -53,5 +66,7 @@ enum ctl_exit {
 #define ERR_BUSY		"busy"
 #define ERR_UNAVAILABLE		"unavailable"		/* gestor: its database is unreachable */
 #define ERR_INTERNAL		"internal"
+#define ERR_OFFLINE		"offline"		/* relay: the target is not online */
+#define ERR_RELAY_DISABLED	"relay_disabled"
 
 #endif

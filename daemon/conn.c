@@ -753,6 +753,13 @@ conn_nodelay(int fd)
 		log_warn("%s: TCP_NODELAY", __func__);
 }
 
+/* A client speaks first: start its handshake once the socket is writable. */
+static void
+conn_schedule_handshake(struct conn *c)
+{
+	event_add(c->wev, NULL);
+}
+
 static struct conn *
 conn_new(struct event_base *base, struct tlsctx *ctx, int fd, bool server,
     size_t max_frame, double timeout, const struct conn_cbs *cbs, void *arg)
@@ -847,8 +854,9 @@ conn_connect(struct event_base *base, struct tlsctx *ctx,
 	return c;
 }
 
-struct conn *
-conn_accept(struct event_base *base, struct tlsctx *ctx, int fd,
+/* Take a connected socket (made non-blocking here) as TLS server or client. */
+static struct conn *
+conn_adopt(struct event_base *base, struct tlsctx *ctx, int fd, bool server,
     const struct sockaddr *sa, socklen_t salen, size_t max_frame,
     double handshake_timeout, const struct conn_cbs *cbs, void *arg)
 {
@@ -863,7 +871,7 @@ conn_accept(struct event_base *base, struct tlsctx *ctx, int fd,
 		return NULL;
 	}
 	conn_nodelay(fd);
-	c = conn_new(base, ctx, fd, true, max_frame, handshake_timeout, cbs,
+	c = conn_new(base, ctx, fd, server, max_frame, handshake_timeout, cbs,
 	    arg);
 	if (c == NULL) {
 		close(fd);
@@ -872,8 +880,29 @@ conn_accept(struct event_base *base, struct tlsctx *ctx, int fd,
 	conn_set_peer(c, sa, salen);
 	c->state = CONN_HANDSHAKE;
 	conn_read_ctl(c);
-	log_debug("%s: %s port %d", __func__, c->peer_addr, c->peer_port);
+	if (!server)
+		conn_schedule_handshake(c);
+	log_debug("%s: %s port %d (%s)", __func__, c->peer_addr, c->peer_port,
+	    server ? "server" : "client");
 	return c;
+}
+
+struct conn *
+conn_accept(struct event_base *base, struct tlsctx *ctx, int fd,
+    const struct sockaddr *sa, socklen_t salen, size_t max_frame,
+    double handshake_timeout, const struct conn_cbs *cbs, void *arg)
+{
+	return conn_adopt(base, ctx, fd, true, sa, salen, max_frame,
+	    handshake_timeout, cbs, arg);
+}
+
+struct conn *
+conn_client_fd(struct event_base *base, struct tlsctx *ctx, int fd,
+    const struct sockaddr *sa, socklen_t salen, size_t max_frame,
+    double handshake_timeout, const struct conn_cbs *cbs, void *arg)
+{
+	return conn_adopt(base, ctx, fd, false, sa, salen, max_frame,
+	    handshake_timeout, cbs, arg);
 }
 
 /* ------------------------------------------------------------------- API */
@@ -965,6 +994,32 @@ int
 conn_peer_port(const struct conn *c)
 {
 	return c->peer_port;
+}
+
+int
+conn_local_addr(const struct conn *c, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in sin;
+	const struct sockaddr_in6 *sin6;
+	const struct sockaddr *sa = (struct sockaddr *)&ss;
+	socklen_t salen = sizeof(ss);
+
+	if (c->fd == -1 || getsockname(c->fd, (struct sockaddr *)&ss,
+	    &salen) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)(const void *)&ss;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			memset(&sin, 0, sizeof(sin));
+			sin.sin_family = AF_INET;
+			memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+			sa = (struct sockaddr *)&sin;
+			salen = sizeof(sin);
+		}
+	}
+	return getnameinfo(sa, salen, buf, (socklen_t)len, NULL, 0,
+	    NI_NUMERICHOST) == 0 ? 0 : -1;
 }
 
 size_t

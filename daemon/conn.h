@@ -45,6 +45,10 @@ struct conn	*conn_connect(struct event_base *, struct tlsctx *,
 struct conn	*conn_accept(struct event_base *, struct tlsctx *, int fd,
 		    const struct sockaddr *, socklen_t, size_t max_frame,
 		    double handshake_timeout, const struct conn_cbs *, void *arg);
+/* Take a connected socket (e.g. through a relay) as TLS client. */
+struct conn	*conn_client_fd(struct event_base *, struct tlsctx *, int fd,
+		    const struct sockaddr *, socklen_t, size_t max_frame,
+		    double handshake_timeout, const struct conn_cbs *, void *arg);
 /*
  * Queue a frame (serialised compactly). Frames queued in one loop turn
  * are coalesced into as few TLS records as possible. 0 or -1 (closed,
@@ -67,6 +71,8 @@ const char	*conn_peer_fingerprint(const struct conn *);
 /* Peer's numeric address and port as seen on the socket. */
 const char	*conn_peer_addr(const struct conn *);
 int		 conn_peer_port(const struct conn *);
+/* Our numeric address on the socket (the one the peer reached); 0/-1. */
+int		 conn_local_addr(const struct conn *, char *buf, size_t len);
 /* Bytes queued and not yet written (for back-pressure). */
 size_t		 conn_pending_bytes(const struct conn *);
 /* Stop/resume delivering frames (e.g. while a slow operation runs). */

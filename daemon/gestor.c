@@ -14,6 +14,7 @@
 #include "gestor_int.h"
 #include "listener.h"
 #include "log.h"
+#include "relay.h"
 #include "util.h"
 #include "valid.h"
 #include "wire.h"
@@ -55,6 +56,7 @@ static const struct {
 	[W_HB] = { on_hb, true },
 	[W_LOOKUP] = { on_lookup, true },
 	[W_WATCH] = { on_watch, true },
+	[W_RELAY] = { gestor_relay_request, true },
 };
 
 static unsigned
@@ -704,7 +706,9 @@ on_auth(struct gconn *gc, struct wire_msg *m)
 static void
 on_hb(struct gconn *gc, struct wire_msg *m)
 {
-	const char *addr = m->u.hb.addr != NULL ? m->u.hb.addr : gc->addr;
+	/* Port 0: the peer publishes no address (advertise = "none"). */
+	const char *addr = m->u.hb.port == 0 ? "" : m->u.hb.addr != NULL ?
+	    m->u.hb.addr : gc->addr;
 	bool moved = strcmp(addr, gc->pub_addr) != 0 ||
 	    m->u.hb.port != gc->pub_port;
 
@@ -841,6 +845,9 @@ gestor_start(struct daemon *d, char **cause)
 	if (g->listener == NULL)
 		return -1;
 	log_info("gestor: listening on %s", g->listen_addr);
+	if (*d->cfg->relay_listen != '\0' &&
+	    (g->relay = relay_open(d, cause)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -870,6 +877,8 @@ gestor_stop(struct daemon *d)
 	while ((gc = TAILQ_FIRST(&g->conns)) != NULL)
 		gestor_drop(gc, "gestor shutting down");
 	gestor_ctl_abort(g);
+	relay_close(g->relay);
+	g->relay = NULL;
 }
 
 void

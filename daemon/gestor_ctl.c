@@ -209,9 +209,10 @@ on_stats_count(enum gstore_rc rc, long n, void *arg)
 	struct gestor *g = d->gestor;
 	const struct gestor_stats *s = &g->stats;
 	struct gstore_info i;
+	json_t *res;
 
 	gstore_info(g->store, &i);
-	ctlreq_reply(o->r, json_pack("{s:I,s:o,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,"
+	res = json_pack("{s:I,s:o,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,"
 	    "s:I,s:I,s:I,s:I}",
 	    "uptime", (json_int_t)(util_mono() - d->started),
 	    "users", rc == GSTORE_OK ? json_integer(n) : json_null(),
@@ -225,7 +226,9 @@ on_stats_count(enum gstore_rc rc, long n, void *arg)
 	    "connections_total", (json_int_t)s->connections_total,
 	    "db_errors", (json_int_t)i.errors,
 	    "db_reconnects", (json_int_t)i.reconnects,
-	    "db_timeouts", (json_int_t)i.timeouts));
+	    "db_timeouts", (json_int_t)i.timeouts);
+	gestor_relay_stats(g, res);
+	ctlreq_reply(o->r, res);
 	ctlop_free(o);
 }
 

@@ -19,12 +19,14 @@
 #include "proto.h"
 #include "gestor_limits.h"
 #include "ratelimit.h"
+#include "wire.h"
 
 #define GESTOR_BUCKETS	1024
 
 enum gconn_state { GC_HANDSHAKE, GC_ANON, GC_AUTHED };
 
 struct gwatch;
+struct relay;
 
 struct gconn {
 	TAILQ_ENTRY(gconn)	 entry;
@@ -55,6 +57,7 @@ struct gctlop;
 struct gestor_stats {
 	unsigned long	 registrations, logins, login_failures, rate_limited;
 	unsigned long	 frames_in, frames_out, connections_total;
+	unsigned long	 relay_refused;	/* relay requests refused here */
 };
 
 struct gestor {
@@ -71,6 +74,7 @@ struct gestor {
 	struct hashpool		*hashpool;
 	struct gestor_stats	 stats;
 	TAILQ_HEAD(, gctlop)	 ctlops;	/* control requests in the store */
+	struct relay		*relay;		/* NULL: relay.listen = "" */
 };
 
 /* The authenticated session of user, or NULL. */
@@ -86,5 +90,10 @@ void		 gestor_drop(struct gconn *, const char *why);
 void		 gestor_replace(struct gconn *, const char *why);
 /* Answer control requests still waiting for the store (shutdown). */
 void		 gestor_ctl_abort(struct gestor *);
+
+/* gestor_relay.c: the `relay` frame. */
+void		 gestor_relay_request(struct gconn *, struct wire_msg *);
+/* Add the relay_* counters to a stats result. */
+void		 gestor_relay_stats(struct gestor *, json_t *);
 
 #endif

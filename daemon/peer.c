@@ -11,6 +11,7 @@
 #include "listener.h"
 #include "log.h"
 #include "peer_int.h"
+#include "peer_route.h"
 #include "util.h"
 #include "valid.h"
 
@@ -169,8 +170,14 @@ on_presence(const struct w_presence *pr, void *arg)
 	peer_msgs_presence(p, pr);
 }
 
+static void
+on_relay_invite(const struct w_relay *offer, void *arg)
+{
+	peer_route_invite(arg, offer);
+}
+
 static const struct pgestor_cbs peer_pg_cbs = {
-	on_online, on_offline, on_session_lost, on_presence
+	on_online, on_offline, on_session_lost, on_presence, on_relay_invite
 };
 
 /* ---------------------------------------------------------------- account */
@@ -291,6 +298,8 @@ ctl_status(struct ctlreq *r, json_t *args, void *ctx)
 	    "advertise", *d->cfg->advertise ? d->cfg->advertise : "",
 	    "fingerprint", identity_fingerprint(d->id),
 	    "pending", (json_int_t)peer_msgs_pending_count(p));
+	if (p->msgs != NULL)
+		json_object_update_new(o, peer_route_status(p->msgs));
 	if (*pgestor_last_error(p->pg) != '\0' &&
 	    pgestor_state(p->pg) != PG_ONLINE)
 		json_object_set_new(o, "gestor_error",
@@ -313,6 +322,8 @@ contact_row(struct peer *p, const char *user, bool online, bool known_online)
 	    "addr", *c.addr ? c.addr : NULL, "port", c.port,
 	    "last_seen", peer_iso(c.last_seen), "fingerprint", c.fingerprint,
 	    "verified", c.verified && *c.prev_fingerprint == '\0');
+	if (p->msgs != NULL)
+		json_object_update_new(o, peer_route_json(p->msgs, user));
 	if (*c.prev_fingerprint != '\0')
 		json_object_set_new(o, "warning", json_pack("s++", "key changed (was ",
 		    c.prev_fingerprint, "); compare fingerprints, then run trust"));
@@ -434,7 +445,9 @@ apply_listen(struct peer *p)
 	char host[256];
 	int port;
 
-	if (*cfg->advertise != '\0' && config_split_hostport(cfg->advertise, host,
+	if (strcmp(cfg->advertise, "none") == 0)
+		pgestor_set_listen(p->pg, 0, NULL);	/* publish no address */
+	else if (*cfg->advertise != '\0' && config_split_hostport(cfg->advertise, host,
 	    sizeof(host), &port, p->listen_port) == 0)
 		pgestor_set_listen(p->pg, port, host);
 	else

@@ -161,29 +161,38 @@ peer_ctl_chats(struct ctlreq *r, json_t *args, void *ctx)
 	ctlreq_reply(r, json_pack("{s:o}", "items", items));
 }
 
+struct pending_rows {
+	struct peer_msgs	*pm;
+	json_t			*items;
+};
+
 static int
 add_pending(const struct ppending *p, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:s%}",
+	struct pending_rows *pr = arg;
+	json_t *row = json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:s%}",
 	    "id", p->msg->id, "user", p->msg->peer, "attempts", p->attempts,
 	    "next_try", peer_iso(p->next_try / 1000),
 	    "reason", *p->reason ? p->reason : strcmp(p->msg->state, "held") == 0 ?
 	    "held: key changed" : "queued",
-	    "state", p->msg->state, "text", p->msg->body, p->msg->body_len));
+	    "state", p->msg->state, "text", p->msg->body, p->msg->body_len);
+
+	json_object_update_new(row, peer_route_json(pr->pm, p->msg->peer));
+	json_array_append_new(pr->items, row);
 	return 0;
 }
 
 void
 peer_ctl_pending(struct ctlreq *r, json_t *args, void *ctx)
 {
-	json_t *items = json_array();
+	struct pending_rows pr = { msgs_of(ctx), json_array() };
 
-	if (pmsg_pending_all(msgs_of(ctx)->ms, add_pending, items) != PSTORE_OK) {
-		json_decref(items);
+	if (pmsg_pending_all(pr.pm->ms, add_pending, &pr) != PSTORE_OK) {
+		json_decref(pr.items);
 		ctlreq_error(r, ERR_INTERNAL, "cannot read the queue");
 		return;
 	}
-	ctlreq_reply(r, json_pack("{s:o}", "items", items));
+	ctlreq_reply(r, json_pack("{s:o}", "items", pr.items));
 }
 
 void

@@ -489,6 +489,10 @@ on_frame(struct conn *c, json_t *frame, void *arg)
 		if (pg->cbs.presence != NULL)
 			pg->cbs.presence(&m.u.presence, pg->arg);
 		break;
+	case W_RELAY_INVITE:
+		if (pg->cbs.relay_invite != NULL && pg->state == PG_ONLINE)
+			pg->cbs.relay_invite(&m.u.relay, pg->arg);
+		break;
 	default:
 		log_warnx("peer_gestor: unexpected '%s' frame from the gestor",
 		    wire_type_name(m.type));

@@ -37,6 +37,8 @@ struct pgestor_cbs {
 	/* The gestor no longer accepts this daemon's key for the account. */
 	void	(*session_lost)(const char *code, const char *message, void *arg);
 	void	(*presence)(const struct w_presence *, void *arg);
+	/* Another peer asks to meet us at the relay. */
+	void	(*relay_invite)(const struct w_relay *, void *arg);
 };
 
 /*

@@ -32,6 +32,7 @@ static void	link_failed(struct plink *, const char *why);
 static void	link_pump(struct plink *);
 static void	on_link_retry(evutil_socket_t, short, void *);
 static void	on_link_stall(evutil_socket_t, short, void *);
+static void	on_link_idle(evutil_socket_t, short, void *);
 static bool	has_pending(struct plink *);
 static void	on_link_resolved(int, struct evutil_addrinfo *, void *);
 static void	on_link_ready(struct conn *, void *);
@@ -99,7 +100,8 @@ link_find(struct peer_msgs *pm, const char *user, bool create)
 	snprintf(l->user, sizeof(l->user), "%s", user);
 	l->retry = evtimer_new(pm->p->d->base, on_link_retry, l);
 	l->stall = evtimer_new(pm->p->d->base, on_link_stall, l);
-	if (l->retry == NULL || l->stall == NULL)
+	l->idle = evtimer_new(pm->p->d->base, on_link_idle, l);
+	if (l->retry == NULL || l->stall == NULL || l->idle == NULL)
 		fatalx("%s: out of memory", __func__);
 	TAILQ_INSERT_TAIL(&pm->links, l, entry);
 	return l;
@@ -112,8 +114,10 @@ link_free(struct plink *l)
 		evdns_getaddrinfo_cancel(l->dnsreq);
 	if (l->c != NULL)
 		conn_abort(l->c);
+	peer_route_cancel(l);
 	event_free(l->retry);
 	event_free(l->stall);
+	event_free(l->idle);
 	TAILQ_REMOVE(&l->pm->links, l, entry);
 	free(l);
 }
@@ -157,8 +161,14 @@ stall_limit(const struct plink *l)
 static void
 link_watch(struct plink *l)
 {
+	double idle = l->pm->p->d->cfg->idle_timeout;
 	struct timeval tv;
 
+	if (l->state == L_READY && l->inflight == 0 && idle > 0) {
+		tv = tv_of(idle);
+		evtimer_add(l->idle, &tv);	/* idle from now */
+	} else
+		evtimer_del(l->idle);
 	if (l->state != L_HELLO && (l->state != L_READY || l->inflight == 0)) {
 		evtimer_del(l->stall);
 		return;
@@ -176,11 +186,30 @@ link_drop(struct plink *l)
 {
 	if (l->c != NULL)
 		conn_close(l->c);
+	peer_route_cancel(l);
 	l->c = NULL;
 	l->state = L_IDLE;
 	l->inflight = 0;
 	l->sent_upto = 0;
 	evtimer_del(l->stall);
+	evtimer_del(l->idle);
+}
+
+/*
+ * Nothing sent or awaited for limits.idle_timeout: close the link, so
+ * that neither the relay nor the recipient holds a dead session. It
+ * reconnects when there is something to send.
+ */
+static void
+on_link_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct plink *l = arg;
+
+	if (l->state != L_READY || l->inflight > 0 || has_pending(l))
+		return;
+	log_info("peer_msg: %s: closing the idle link (%s)", l->user,
+	    l->via_relay ? "relay" : "direct");
+	link_drop(l);
 }
 
 static void
@@ -281,6 +310,7 @@ link_connect(struct plink *l)
 	struct pcontact c;
 	char port[16];
 	bool known = pstore_contact_get(pm->p->store, l->user, &c) == PSTORE_OK;
+	bool have_addr;
 
 	if (l->lookup_pending || !has_pending(l))
 		return;
@@ -300,11 +330,18 @@ link_connect(struct plink *l)
 		return;
 	}
 	l->looked_up = false;
-	if (!known || *c.fingerprint == '\0' || *c.addr == '\0' || c.port == 0) {
+	have_addr = known && *c.addr != '\0' && c.port != 0;
+	if (known && *c.fingerprint != '\0') {
+		snprintf(l->fp, sizeof(l->fp), "%s", c.fingerprint);
+		if (peer_route_want_relay(l, have_addr)) {
+			peer_route_relay(l);
+			return;
+		}
+	}
+	if (!have_addr || *c.fingerprint == '\0') {
 		link_failed(l, "address unknown (gestor unreachable)");
 		return;
 	}
-	snprintf(l->fp, sizeof(l->fp), "%s", c.fingerprint);
 	snprintf(l->addr, sizeof(l->addr), "%s:%d", c.addr, c.port);
 	snprintf(port, sizeof(port), "%d", c.port);
 	memset(&hints, 0, sizeof(hints));
@@ -332,7 +369,7 @@ on_link_resolved(int result, struct evutil_addrinfo *res, void *arg)
 	l->state = L_CONNECTING;
 	l->c = conn_connect(l->pm->p->d->base, l->pm->p->d->tls, res->ai_addr,
 	    (socklen_t)res->ai_addrlen, (size_t)cfg->max_frame_bytes,
-	    cfg->handshake_timeout, &link_cbs, l);
+	    peer_route_direct_timeout(l), &link_cbs, l);
 	evutil_freeaddrinfo(res);
 	if (l->c == NULL) {
 		l->state = L_IDLE;
@@ -348,13 +385,16 @@ link_failed(struct plink *l, const char *why)
 	double delay;
 	struct timeval tv;
 
+	if (peer_route_fallback(l, why))
+		return;
 	l->attempts++;
 	delay = fmin(cfg->retry_max, cfg->retry_initial *
 	    pow(2, fmin(l->attempts - 1, 30))) * jitter();
 	delay = fmax(delay, 0.01);
-	snprintf(l->reason, sizeof(l->reason), "%s%s%s", l->said_offline ?
+	snprintf(l->reason, sizeof(l->reason), "%s%s%s%s%s", l->said_offline ?
 	    "recipient offline (" : "unreachable: ", why,
-	    l->said_offline ? ")" : "");
+	    l->via_relay && *l->route_why ? "; " : "",
+	    l->via_relay ? l->route_why : "", l->said_offline ? ")" : "");
 	log_info("peer_msg: %s: %s; retry %d in %.1f s", l->user, l->reason,
 	    l->attempts, delay);
 	pmsg_pending_note(l->pm->ms, l->user, l->attempts,
@@ -362,6 +402,27 @@ link_failed(struct plink *l, const char *why)
 	l->pm->stats.retries++;
 	tv = tv_of(delay);
 	evtimer_add(l->retry, &tv);
+}
+
+void
+pm_link_failed(struct plink *l, const char *why)
+{
+	link_failed(l, why);
+}
+
+void
+pm_link_adopt(struct plink *l, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	const struct config *cfg = l->pm->p->d->cfg;
+
+	l->state = L_CONNECTING;
+	l->c = conn_client_fd(l->pm->p->d->base, l->pm->p->d->tls, fd, sa, salen,
+	    (size_t)cfg->max_frame_bytes, cfg->handshake_timeout, &link_cbs, l);
+	if (l->c == NULL) {
+		l->state = L_IDLE;
+		link_failed(l, "relay: cannot start TLS");
+	}
 }
 
 static void
@@ -434,6 +495,7 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 		l->state = L_READY;
 		l->attempts = 0;
 		*l->reason = '\0';
+		peer_route_up(l);
 		log_info("peer_msg: connected to %s at %s", l->user, l->addr);
 		link_pump(l);
 	} else if (m.type == W_ACK && l->state == L_READY) {
@@ -681,7 +743,8 @@ peer_msgs_start(struct peer *p, char **cause)
 	TAILQ_INIT(&pm->ins);
 	TAILQ_INIT(&pm->waiters);
 	if ((pm->ms = pmsg_open(p->store, cause)) == NULL ||
-	    (pm->arch = parch_open(p->store, cause)) == NULL)
+	    (pm->arch = parch_open(p->store, cause)) == NULL ||
+	    (pm->routes = proute_open(p->store, cause)) == NULL)
 		return -1;
 	pm->dns = evdns_base_new(p->d->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	pm->flush_ev = event_new(p->d->base, -1, 0, on_flush, pm);
@@ -708,6 +771,8 @@ peer_msgs_stop(struct peer *p)
 	TAILQ_FOREACH(l, &pm->links, entry) {
 		evtimer_del(l->retry);
 		evtimer_del(l->stall);
+		evtimer_del(l->idle);
+		peer_route_cancel(l);
 		if (l->c != NULL) {
 			conn_close(l->c);
 			l->c = NULL;
@@ -739,6 +804,7 @@ peer_msgs_free(struct peer *p)
 	event_free(pm->ckpt_ev);
 	evdns_base_free(pm->dns, 1);
 	parch_close(pm->arch);
+	proute_close(pm->routes);
 	pmsg_close(pm->ms);
 	free(pm->rx);
 	free(pm->acks);

@@ -14,10 +14,13 @@
 #include "peer_int.h"
 #include "pstore_archive.h"
 #include "pstore_msg.h"
+#include "pstore_route.h"
+#include "peer_route.h"
 
 #define PM_WINDOW	256	/* unacknowledged messages per connection */
 
-enum link_state { L_IDLE, L_RESOLVING, L_CONNECTING, L_HELLO, L_READY };
+enum link_state { L_IDLE, L_RESOLVING, L_RELAYING, L_CONNECTING, L_HELLO,
+    L_READY };
 
 /* Outgoing link to one recipient. */
 struct plink {
@@ -39,6 +42,12 @@ struct plink {
 	struct event		*retry;
 	struct event		*stall;		/* no answer while one is due */
 	double			 heard;		/* util_mono() of the last answer */
+	struct event		*idle;		/* close when idle (idle_timeout) */
+	/* route (peer_route.c) */
+	bool			 via_relay;	/* this attempt goes through the relay */
+	bool			 relay_tried, was_ready, relay_req;
+	char			 route_why[200];
+	struct prelay		*rl;
 };
 
 enum in_state { IN_HELLO, IN_VERIFYING, IN_READY };
@@ -113,6 +122,8 @@ struct peer_msgs {
 	struct txq		*txs;
 	size_t			 ntxs, txcap;
 	struct pm_stats		 stats;
+	struct proute_store	*routes;
+	int			 ninvites;	/* relay invitations in progress */
 };
 
 struct pending_fail {
@@ -124,6 +135,11 @@ struct pending_fail {
 void	 pm_kick(struct peer_msgs *, const char *user, bool now);
 void	 pm_link_moved(struct plink *, const char *addr, int port);
 void	 pm_pin_unref(struct pin *);
+/* A relay paired us: run TLS as client on fd for the link. */
+void	 pm_link_adopt(struct plink *, int fd, const struct sockaddr *,
+	    socklen_t);
+/* This attempt failed: back off and retry (or fall back to the relay). */
+void	 pm_link_failed(struct plink *, const char *why);
 json_t	*pm_event_line(int64_t seq, const char *type, const char *data);
 
 /* peer_queue.c */

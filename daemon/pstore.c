@@ -99,6 +99,14 @@ static const char *const pstore_migrations[] = {
 	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
 	"  DELETE FROM fts_pending WHERE seq = old.seq;"
 	"END;",
+	/* 3 -> 4: the route each contact was last reached by (relay) */
+	"CREATE TABLE routes ("
+	"  user TEXT PRIMARY KEY,"
+	"  route TEXT NOT NULL DEFAULT '' CHECK (route IN ('', 'direct', 'relay')),"
+	"  why TEXT NOT NULL DEFAULT '',"
+	"  updated INTEGER NOT NULL DEFAULT 0,"
+	"  direct_failed INTEGER NOT NULL DEFAULT 0"
+	");",
 };
 #define PSTORE_VERSION \
 	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))

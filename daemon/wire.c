@@ -21,6 +21,7 @@ static int parse_presence(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_hello(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_msg(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_ack(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_invite(json_t *, struct wire_msg *, size_t, char *, size_t);
 
 static const struct {
 	const char	*name;
@@ -38,6 +39,8 @@ static const struct {
 	[W_HELLO] = { "hello", parse_hello },
 	[W_MSG] = { "msg", parse_msg },
 	[W_ACK] = { "ack", parse_ack },
+	[W_RELAY] = { "relay", parse_user },
+	[W_RELAY_INVITE] = { "relay-invite", parse_invite },
 };
 
 const char *
@@ -252,6 +255,50 @@ parse_ack(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 		snprintf(err, errlen, "member 'id' must be 32 lowercase hex digits");
 		return -1;
 	}
+	return 0;
+}
+
+static bool
+valid_host(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < 64 && strspn(s, "0123456789abcdefghijklmnopqrstuvw"
+	    "xyzABCDEFGHIJKLMNOPQRSTUVWXYZ.:-") == n;
+}
+
+int
+wire_relay_offer(json_t *f, struct w_relay *r, char *err, size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->from = "";
+	if ((r->addr = get_str(f, "addr", err, errlen)) == NULL ||
+	    (r->key = get_str(f, "key", err, errlen)) == NULL ||
+	    get_port(f, "port", &r->port, err, errlen) == -1)
+		return -1;
+	if (!valid_host(r->addr) || r->port == 0) {
+		snprintf(err, errlen, "relay address must be a host and a port");
+		return -1;
+	}
+	if (strlen(r->key) != P2P_RELAY_KEY_HEX ||
+	    strspn(r->key, "0123456789abcdef") != P2P_RELAY_KEY_HEX) {
+		snprintf(err, errlen, "member 'key' must be %d lowercase hex digits",
+		    P2P_RELAY_KEY_HEX);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_invite(json_t *f, struct wire_msg *m, size_t max, char *err,
+    size_t errlen)
+{
+	const char *from;
+
+	if ((from = get_user(f, "from", err, errlen)) == NULL ||
+	    wire_relay_offer(f, &m->u.relay, err, errlen) == -1)
+		return -1;
+	m->u.relay.from = from;
 	return 0;
 }
 

@@ -27,6 +27,8 @@ enum wire_type {
 	W_HELLO,
 	W_MSG,
 	W_ACK,
+	W_RELAY,
+	W_RELAY_INVITE,
 	W__MAX
 };
 
@@ -48,6 +50,11 @@ struct w_msg {
 	int64_t		 ts;		/* sender's clock, unix ms */
 };
 struct w_ack	 { const char *id; };
+/* relay-invite, and the ok reply to relay (from "") */
+struct w_relay {
+	const char	*from, *addr, *key;
+	int		 port;
+};
 
 struct wire_msg {
 	enum wire_type	 type;
@@ -55,13 +62,14 @@ struct wire_msg {
 	union {
 		struct w_error		 error;
 		struct w_cred		 cred;		/* register, login */
-		struct w_user		 user;		/* auth, lookup */
+		struct w_user		 user;		/* auth, lookup, relay */
 		struct w_hb		 hb;
 		struct w_watch		 watch;
 		struct w_presence	 presence;
 		struct w_hello		 hello;
 		struct w_msg		 msg;
 		struct w_ack		 ack;
+		struct w_relay		 relay;		/* relay-invite */
 	} u;
 };
 
@@ -75,5 +83,12 @@ const char	*wire_type_name(enum wire_type);
  */
 int		 wire_parse(json_t *frame, struct wire_msg *, size_t max_body,
 		    const char **code, char *err, size_t errlen);
+
+/*
+ * The gestor's answer to relay ({addr,port,key}): 0, or -1 with a message
+ * in err. r->from is "".
+ */
+int		 wire_relay_offer(json_t *frame, struct w_relay *r, char *err,
+		    size_t errlen);
 
 #endif

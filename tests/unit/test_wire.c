@@ -82,7 +82,8 @@ START_TEST(test_type_names)
 		[W_LOGIN] = "login", [W_AUTH] = "auth", [W_HB] = "hb",
 		[W_LOOKUP] = "lookup", [W_WATCH] = "watch",
 		[W_PRESENCE] = "presence", [W_HELLO] = "hello",
-		[W_MSG] = "msg", [W_ACK] = "ack",
+		[W_MSG] = "msg", [W_ACK] = "ack", [W_RELAY] = "relay",
+		[W_RELAY_INVITE] = "relay-invite",
 	};
 	int i;
 
@@ -570,6 +571,50 @@ START_TEST(test_ack)
 }
 END_TEST
 
+#define KEY64	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+START_TEST(test_relay)
+{
+	struct w_relay r;
+
+	PARSES("{\"t\":\"relay\",\"user\":\"bob\"}");
+	ck_assert_int_eq(m.type, W_RELAY);
+	ck_assert_str_eq(m.u.user.user, "bob");
+	BAD_FRAME("{\"t\":\"relay\",\"user\":\"Bob!\"}");
+	BAD_FRAME("{\"t\":\"relay\"}");
+
+	PARSES("{\"t\":\"relay-invite\",\"from\":\"alice\",\"addr\":\"198.18.1.10\","
+	    "\"port\":7002,\"key\":\"" KEY64 "\"}");
+	ck_assert_int_eq(m.type, W_RELAY_INVITE);
+	ck_assert_str_eq(m.u.relay.from, "alice");
+	ck_assert_str_eq(m.u.relay.addr, "198.18.1.10");
+	ck_assert_int_eq(m.u.relay.port, 7002);
+	ck_assert_str_eq(m.u.relay.key, KEY64);
+	/* Keys are exactly 64 lowercase hex digits; ports 1..65535. */
+	BAD_FRAME("{\"t\":\"relay-invite\",\"from\":\"alice\",\"addr\":\"h\","
+	    "\"port\":7002,\"key\":\"" KEY64 "0\"}");
+	BAD_FRAME("{\"t\":\"relay-invite\",\"from\":\"alice\",\"addr\":\"h\","
+	    "\"port\":7002,\"key\":\"00112233445566778899AABBCCDDEEFF0011223344556677"
+	    "8899aabbccddeeff\"}");
+	BAD_FRAME("{\"t\":\"relay-invite\",\"from\":\"alice\",\"addr\":\"h\","
+	    "\"port\":0,\"key\":\"" KEY64 "\"}");
+	BAD_FRAME("{\"t\":\"relay-invite\",\"from\":\"alice\",\"addr\":\"a b\","
+	    "\"port\":1,\"key\":\"" KEY64 "\"}");
+	BAD_FRAME("{\"t\":\"relay-invite\",\"addr\":\"h\",\"port\":1,\"key\":\""
+	    KEY64 "\"}");
+
+	/* The ok reply to relay carries the same offer, without from. */
+	ck_assert_int_eq(parse("{\"t\":\"ok\",\"addr\":\"h\",\"port\":9,"
+	    "\"key\":\"" KEY64 "\"}"), 0);
+	ck_assert_int_eq(wire_relay_offer(frame, &r, err, sizeof(err)), 0);
+	ck_assert_str_eq(r.from, "");
+	ck_assert_int_eq(r.port, 9);
+	ck_assert_int_eq(parse("{\"t\":\"ok\",\"addr\":\"h\",\"port\":9}"), 0);
+	ck_assert_int_eq(wire_relay_offer(frame, &r, err, sizeof(err)), -1);
+	ck_assert_str_ne(err, "");
+}
+END_TEST
+
 START_TEST(test_struct_cleared)
 {
 	/* A parse starts from a clean struct: no field left from before. */
@@ -602,6 +647,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_msg_body);
 	tcase_add_test(tc, test_ack);
 	tcase_add_test(tc, test_struct_cleared);
+	tcase_add_test(tc, test_relay);
 	suite_add_tcase(s, tc);
 	return s;
 }

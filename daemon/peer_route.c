@@ -1,0 +1,486 @@
+/*
+ * Which way an outgoing link goes, and the relayed way itself.
+ *
+ * relay.use = "auto": connect directly first, with a short timeout
+ * (relay.direct_timeout); when that fails, ask the gestor for a relay
+ * session (`relay {user}`), connect out to the relay, present the key,
+ * and run the ordinary TLS client handshake on that socket. The route
+ * that worked is remembered per contact (pstore_route.c); a contact last
+ * reached through the relay is relayed at once for relay.direct_retry
+ * seconds after its direct route failed, then direct is tried again.
+ * "always" relays every link, "never" relays none.
+ *
+ * An invited peer (`relay-invite` pushed by the gestor) connects out to
+ * the relay the same way and runs the TLS server side, so the delivery
+ * code above the connection sees an incoming connection like any other:
+ * hello, key check, window, group commit and acks do not know the route.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/dns.h>
+
+#include "log.h"
+#include "peer_msg.h"
+#include "peer_route.h"
+#include "util.h"
+
+#define PR_MAX_INVITES	16	/* relayed connections being set up for invites */
+
+enum prelay_state { PRL_RESOLVING, PRL_CONNECTING, PRL_SENDING, PRL_WAITING };
+
+/* A TCP connection to the relay, until the relay says both sides are in. */
+struct prelay {
+	struct peer_msgs	*pm;
+	enum prelay_state	 state;
+	int			 fd;
+	struct evdns_getaddrinfo_request *dnsreq;
+	struct event		*ev;		/* socket readiness */
+	struct event		*timer;		/* overall deadline */
+	struct sockaddr_storage	 sa;
+	socklen_t		 salen;
+	char			 req[P2P_RELAY_REQ_LEN];
+	size_t			 sent, got;
+	char			 ok[P2P_RELAY_OK_LEN];
+	prelay_cb		 cb;
+	void			*arg;
+};
+
+static void	on_prelay_resolved(int, struct evutil_addrinfo *, void *);
+static void	on_prelay_io(evutil_socket_t, short, void *);
+static void	on_prelay_timeout(evutil_socket_t, short, void *);
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* --------------------------------------------------------- relay client */
+
+static void
+prelay_free(struct prelay *rl)
+{
+	if (rl->dnsreq != NULL)
+		evdns_getaddrinfo_cancel(rl->dnsreq);
+	if (rl->ev != NULL)
+		event_free(rl->ev);
+	if (rl->timer != NULL)
+		event_free(rl->timer);
+	if (rl->fd != -1)
+		evutil_closesocket(rl->fd);
+	util_zero(rl->req, sizeof(rl->req));
+	free(rl);
+}
+
+void
+prelay_cancel(struct prelay *rl)
+{
+	if (rl != NULL)
+		prelay_free(rl);
+}
+
+/* Done: hand the socket (or the reason) to the owner, then forget it. */
+static void
+prelay_done(struct prelay *rl, const char *err)
+{
+	prelay_cb cb = rl->cb;
+	void *arg = rl->arg;
+	struct sockaddr_storage sa = rl->sa;
+	socklen_t salen = rl->salen;
+	int fd = err == NULL ? rl->fd : -1;
+
+	if (err == NULL)
+		rl->fd = -1;	/* now the owner's */
+	prelay_free(rl);
+	cb(fd, (struct sockaddr *)&sa, salen, err, arg);
+}
+
+struct prelay *
+prelay_connect(struct peer_msgs *pm, const struct w_relay *offer,
+    prelay_cb cb, void *arg)
+{
+	const struct config *cfg = pm->p->d->cfg;
+	struct prelay *rl = xcalloc(1, sizeof(*rl));
+	struct evutil_addrinfo hints;
+	struct timeval tv;
+	double t = cfg->handshake_timeout + cfg->relay_pairing_timeout;
+	char port[16];
+
+	rl->pm = pm;
+	rl->fd = -1;
+	rl->cb = cb;
+	rl->arg = arg;
+	snprintf(rl->req, sizeof(rl->req), "%s%s", P2P_RELAY_HELLO, offer->key);
+	rl->req[P2P_RELAY_REQ_LEN - 1] = '\n';
+	rl->timer = evtimer_new(pm->p->d->base, on_prelay_timeout, rl);
+	if (rl->timer == NULL)
+		fatalx("%s: out of memory", __func__);
+	tv.tv_sec = (time_t)t;
+	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	evtimer_add(rl->timer, &tv);
+	snprintf(port, sizeof(port), "%d", offer->port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	rl->state = PRL_RESOLVING;
+	rl->dnsreq = evdns_getaddrinfo(pm->dns, offer->addr, port, &hints,
+	    on_prelay_resolved, rl);
+	return rl;
+}
+
+static void
+on_prelay_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct prelay *rl = arg;
+
+	prelay_done(rl, rl->state == PRL_WAITING ? "the other side never came" :
+	    "timeout connecting to the relay");
+}
+
+static void
+on_prelay_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct prelay *rl = arg;
+	struct event_base *base = rl->pm->p->d->base;
+
+	rl->dnsreq = NULL;
+	if (result == EVUTIL_EAI_CANCEL)
+		return;
+	if (result != 0 || res == NULL || res->ai_addrlen > sizeof(rl->sa)) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		prelay_done(rl, "cannot resolve the relay's address");
+		return;
+	}
+	memcpy(&rl->sa, res->ai_addr, res->ai_addrlen);
+	rl->salen = (socklen_t)res->ai_addrlen;
+	evutil_freeaddrinfo(res);
+	rl->fd = socket(rl->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (rl->fd == -1) {
+		prelay_done(rl, strerror(errno));
+		return;
+	}
+	rl->state = PRL_CONNECTING;
+	if (connect(rl->fd, (struct sockaddr *)&rl->sa, rl->salen) == -1 &&
+	    errno != EINPROGRESS && errno != EINTR) {
+		prelay_done(rl, strerror(errno));
+		return;
+	}
+	rl->ev = event_new(base, rl->fd, EV_WRITE | EV_PERSIST, on_prelay_io, rl);
+	if (rl->ev == NULL)
+		fatalx("%s: out of memory", __func__);
+	event_add(rl->ev, NULL);
+}
+
+/* Connected: send the key; then read exactly the relay's OK, no more. */
+static void
+on_prelay_io(evutil_socket_t fd, short what, void *arg)
+{
+	struct prelay *rl = arg;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	ssize_t n;
+
+	if (rl->state == PRL_CONNECTING) {
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+			err = errno;
+		if (err != 0) {
+			prelay_done(rl, strerror(err));
+			return;
+		}
+		rl->state = PRL_SENDING;
+	}
+	if (rl->state == PRL_SENDING) {
+		n = send(fd, rl->req + rl->sent, sizeof(rl->req) - rl->sent,
+		    MSG_NOSIGNAL);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			prelay_done(rl, strerror(errno));
+			return;
+		}
+		if ((rl->sent += (size_t)n) < sizeof(rl->req))
+			return;
+		util_zero(rl->req, sizeof(rl->req));
+		rl->state = PRL_WAITING;
+		event_del(rl->ev);
+		event_assign(rl->ev, rl->pm->p->d->base, fd, EV_READ | EV_PERSIST,
+		    on_prelay_io, rl);
+		event_add(rl->ev, NULL);
+		return;
+	}
+	n = recv(fd, rl->ok + rl->got, sizeof(rl->ok) - rl->got, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		prelay_done(rl, n == 0 ? "the relay closed the session (key "
+		    "refused or the other side gone)" : strerror(errno));
+		return;
+	}
+	if ((rl->got += (size_t)n) < sizeof(rl->ok))
+		return;
+	if (memcmp(rl->ok, P2P_RELAY_OK, sizeof(rl->ok)) != 0) {
+		prelay_done(rl, "the relay answered something else");
+		return;
+	}
+	prelay_done(rl, NULL);
+}
+
+/* -------------------------------------------------------------- invites */
+
+struct invite {
+	struct peer_msgs	*pm;
+	char			 from[P2P_USERNAME_MAX + 1];
+};
+
+static void
+on_invite_fd(int fd, const struct sockaddr *sa, socklen_t salen,
+    const char *err, void *arg)
+{
+	struct invite *inv = arg;
+	struct peer_msgs *pm = inv->pm;
+
+	pm->ninvites--;
+	if (err != NULL)
+		log_warnx("peer_route: relay from %s failed: %s", inv->from, err);
+	else {
+		log_info("peer_route: %s reaches us through the relay", inv->from);
+		peer_msgs_accept(pm->p, fd, sa, salen);
+	}
+	free(inv);
+}
+
+void
+peer_route_invite(struct peer *p, const struct w_relay *offer)
+{
+	struct peer_msgs *pm = p->msgs;
+	struct invite *inv;
+
+	if (pm == NULL || *p->user == '\0')
+		return;
+	if (p->d->cfg->relay_use == RELAY_NEVER) {
+		log_info("peer_route: ignoring a relay invitation from %s "
+		    "(relay.use = never)", offer->from);
+		return;
+	}
+	if (pm->ninvites >= PR_MAX_INVITES) {
+		log_warnx("peer_route: ignoring a relay invitation from %s: %d "
+		    "already in progress", offer->from, pm->ninvites);
+		return;
+	}
+	inv = xcalloc(1, sizeof(*inv));
+	inv->pm = pm;
+	snprintf(inv->from, sizeof(inv->from), "%s", offer->from);
+	pm->ninvites++;
+	prelay_connect(pm, offer, on_invite_fd, inv);
+}
+
+/* ------------------------------------------------------ route decisions */
+
+static bool
+can_relay(struct plink *l)
+{
+	struct peer *p = l->pm->p;
+
+	return p->d->cfg->relay_use != RELAY_NEVER && *p->user != '\0' &&
+	    pgestor_state(p->pg) == PG_ONLINE;
+}
+
+/* The stored route of user ("" fields when none). */
+static void
+route_get(struct peer_msgs *pm, const char *user, struct proute *r)
+{
+	if (proute_get(pm->routes, user, r) != PSTORE_OK) {
+		memset(r, 0, sizeof(*r));
+		snprintf(r->user, sizeof(r->user), "%s", user);
+	}
+}
+
+bool
+peer_route_want_relay(struct plink *l, bool have_addr)
+{
+	const struct config *cfg = l->pm->p->d->cfg;
+	struct proute r;
+
+	l->via_relay = l->relay_tried = l->was_ready = false;
+	*l->route_why = '\0';
+	if (!can_relay(l) || l->said_offline)
+		return false;
+	if (cfg->relay_use == RELAY_ALWAYS) {
+		snprintf(l->route_why, sizeof(l->route_why), "relay.use = always");
+		return true;
+	}
+	if (!have_addr) {
+		snprintf(l->route_why, sizeof(l->route_why),
+		    "no published address");
+		return true;
+	}
+	route_get(l->pm, l->user, &r);
+	if (strcmp(r.route, "relay") == 0 && r.direct_failed != 0 &&
+	    now_s() - r.direct_failed < (int64_t)cfg->relay_direct_retry) {
+		snprintf(l->route_why, sizeof(l->route_why), "%s", r.why);
+		return true;
+	}
+	return false;
+}
+
+double
+peer_route_direct_timeout(struct plink *l)
+{
+	const struct config *cfg = l->pm->p->d->cfg;
+
+	if (cfg->relay_use == RELAY_AUTO && can_relay(l))
+		return cfg->relay_direct_timeout;
+	return cfg->handshake_timeout;
+}
+
+static void
+on_relay_fd(int fd, const struct sockaddr *sa, socklen_t salen,
+    const char *err, void *arg)
+{
+	struct plink *l = arg;
+	char why[300];
+
+	l->rl = NULL;
+	if (err != NULL) {
+		l->state = L_IDLE;
+		snprintf(why, sizeof(why), "relay: %s", err);
+		pm_link_failed(l, why);
+		return;
+	}
+	pm_link_adopt(l, fd, sa, salen);
+}
+
+static void
+on_relay_offer(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	struct plink *l = arg;
+	struct w_relay offer;
+	char why[300], err[160];
+
+	l->relay_req = false;
+	if (l->state != L_RELAYING)
+		return;
+	if (reply == NULL) {
+		l->state = L_IDLE;
+		if (code != NULL && strcmp(code, ERR_OFFLINE) == 0)
+			l->said_offline = true;
+		snprintf(why, sizeof(why), "relay refused: %s", msg);
+		pm_link_failed(l, why);
+		return;
+	}
+	if (wire_relay_offer(reply, &offer, err, sizeof(err)) == -1) {
+		l->state = L_IDLE;
+		snprintf(why, sizeof(why), "bad relay offer: %s", err);
+		pm_link_failed(l, why);
+		return;
+	}
+	snprintf(l->addr, sizeof(l->addr), "relay %s:%d", offer.addr, offer.port);
+	l->rl = prelay_connect(l->pm, &offer, on_relay_fd, l);
+}
+
+void
+peer_route_relay(struct plink *l)
+{
+	struct peer *p = l->pm->p;
+
+	l->via_relay = l->relay_tried = true;
+	l->state = L_RELAYING;
+	l->relay_req = true;
+	log_info("peer_route: %s: through the relay (%s)", l->user,
+	    *l->route_why ? l->route_why : "direct failed");
+	pgestor_request(p->pg, json_pack("{s:s,s:s}", "t", "relay", "user",
+	    l->user), true, on_relay_offer, l);
+}
+
+bool
+peer_route_fallback(struct plink *l, const char *why)
+{
+	struct proute r;
+
+	if (l->pm->p->d->cfg->relay_use != RELAY_AUTO || l->via_relay ||
+	    l->relay_tried || l->was_ready || l->said_offline || !can_relay(l))
+		return false;
+	snprintf(l->route_why, sizeof(l->route_why), "direct failed: %s", why);
+	route_get(l->pm, l->user, &r);
+	r.direct_failed = now_s();
+	proute_put(l->pm->routes, &r);
+	peer_route_relay(l);
+	return true;
+}
+
+void
+peer_route_up(struct plink *l)
+{
+	struct proute r;
+	const char *route = l->via_relay ? "relay" : "direct";
+
+	l->was_ready = true;
+	if (!l->via_relay)
+		*l->route_why = '\0';
+	route_get(l->pm, l->user, &r);
+	if (strcmp(r.route, route) == 0 && strcmp(r.why, l->route_why) == 0 &&
+	    now_s() - r.updated < 3600)
+		return;		/* nothing new worth a write */
+	snprintf(r.route, sizeof(r.route), "%s", route);
+	snprintf(r.why, sizeof(r.why), "%s", l->route_why);
+	r.updated = now_s();
+	if (!l->via_relay)
+		r.direct_failed = 0;
+	proute_put(l->pm->routes, &r);
+}
+
+void
+peer_route_cancel(struct plink *l)
+{
+	prelay_cancel(l->rl);
+	l->rl = NULL;
+	if (l->state == L_RELAYING)
+		l->state = L_IDLE;
+}
+
+json_t *
+peer_route_json(struct peer_msgs *pm, const char *user)
+{
+	struct plink *l;
+	struct proute r;
+
+	TAILQ_FOREACH(l, &pm->links, entry) {
+		if (strcmp(l->user, user) != 0 || l->state == L_IDLE)
+			continue;
+		return json_pack("{s:s,s:s}", "route", l->via_relay ? "relay" :
+		    "direct", "route_why", l->route_why);
+	}
+	route_get(pm, user, &r);
+	return json_pack("{s:s?,s:s}", "route", *r.route ? r.route : NULL,
+	    "route_why", r.why);
+}
+
+json_t *
+peer_route_status(struct peer_msgs *pm)
+{
+	static const char *const use[] = { "auto", "always", "never" };
+	int cfg_use = pm->p->d->cfg->relay_use;
+	struct plink *l;
+	int direct = 0, relay = 0;
+
+	TAILQ_FOREACH(l, &pm->links, entry) {
+		if (l->state != L_READY)
+			continue;
+		if (l->via_relay)
+			relay++;
+		else
+			direct++;
+	}
+	return json_pack("{s:s,s:i,s:i,s:i}", "relay_use",
+	    cfg_use >= 0 && cfg_use < 3 ? use[cfg_use] : "?",
+	    "links_direct", direct, "links_relay", relay,
+	    "relay_invites", pm->ninvites);
+}

@@ -1,0 +1,546 @@
+/*
+ * The relay: pairs two TCP connections that present the same single-use
+ * session key, then copies bytes between them with libevent
+ * bufferevents. What it copies is the peers' own TLS 1.3 session; the
+ * relay holds no key to it.
+ *
+ * Life of a session: relay_session_new() makes a random 256-bit key with
+ * a deadline (relay.pairing_timeout). A connection has that long to send
+ * the preamble (exactly P2P_RELAY_REQ_LEN bytes, read with the input
+ * watermark so nothing after it is consumed); a key that matches no
+ * waiting session (wrong, used or expired) closes the connection without
+ * a byte in answer. The second connection with the key pairs the session,
+ * and the key is forgotten at once, so it cannot be used again. Then:
+ * backpressure (a side stops reading while the other side's output holds
+ * RELAY_HIGH bytes), a token bucket per session (relay.session_rate
+ * bytes/s, both directions together), and relay.idle_timeout with no
+ * byte either way closes both.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "listener.h"
+#include "log.h"
+#include "relay.h"
+#include "util.h"
+
+#define RELAY_KEY_BYTES	(P2P_RELAY_KEY_HEX / 2)
+#define RELAY_HIGH	(256 * 1024)	/* output held before the source stops */
+#define RELAY_DRAIN	5		/* seconds to flush after one side ends */
+
+struct rsession;
+
+enum rconn_state { RC_PREAMBLE, RC_WAITING, RC_SPLICE, RC_DRAIN };
+
+struct rconn {
+	TAILQ_ENTRY(rconn)	 entry;		/* relay->preambles */
+	struct relay		*r;
+	struct bufferevent	*bev;
+	struct rsession		*s;
+	enum rconn_state	 state;
+	char			 addr[64];
+};
+
+struct rsession {
+	TAILQ_ENTRY(rsession)	 entry;
+	struct relay		*r;
+	unsigned char		 key[RELAY_KEY_BYTES];
+	bool			 paired;
+	char			 from[P2P_USERNAME_MAX + 1];
+	char			 to[P2P_USERNAME_MAX + 1];
+	struct rconn		*side[2];
+	int			 nsides;
+	struct event		*timer;		/* pairing deadline, then idle */
+	double			 last_active;
+	struct bufferevent_rate_limit_group *rl;
+	uint64_t		 bytes;
+};
+
+struct relay {
+	struct daemon		*d;
+	struct evconnlistener	*listener;
+	char			 bound[80];
+	int			 port;
+	TAILQ_HEAD(, rconn)	 preambles;
+	int			 npreambles;
+	TAILQ_HEAD(, rsession)	 sessions;
+	struct ev_token_bucket_cfg *bucket;
+	long			 bucket_rate;
+	struct relay_stats	 st;
+};
+
+static void	on_accept(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static void	on_preamble(struct bufferevent *, void *);
+static void	on_preamble_event(struct bufferevent *, short, void *);
+static void	on_splice_read(struct bufferevent *, void *);
+static void	on_splice_write(struct bufferevent *, void *);
+static void	on_splice_event(struct bufferevent *, short, void *);
+static void	on_session_timer(evutil_socket_t, short, void *);
+static void	session_free(struct rsession *, const char *why);
+
+static struct timeval
+tv_of(double s)
+{
+	struct timeval tv = { (time_t)s, (suseconds_t)((s - (double)(time_t)s) *
+	    1e6) };
+
+	return tv;
+}
+
+static const struct config *
+cfg_of(const struct relay *r)
+{
+	return r->d->cfg;
+}
+
+/* Constant-time comparison: how many bytes match must not show. */
+static bool
+key_equal(const unsigned char *a, const unsigned char *b)
+{
+	volatile unsigned char diff = 0;
+	size_t i;
+
+	for (i = 0; i < RELAY_KEY_BYTES; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Parse a preamble into key; -1 if it is not one. */
+static int
+parse_preamble(const char *p, unsigned char *key)
+{
+	size_t hl = sizeof(P2P_RELAY_HELLO) - 1, i;
+	int hi, lo;
+
+	if (memcmp(p, P2P_RELAY_HELLO, hl) != 0 ||
+	    p[P2P_RELAY_REQ_LEN - 1] != '\n')
+		return -1;
+	for (i = 0; i < RELAY_KEY_BYTES; i++) {
+		hi = hexval((unsigned char)p[hl + 2 * i]);
+		lo = hexval((unsigned char)p[hl + 2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		key[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------- connections */
+
+static void
+rconn_free(struct rconn *rc)
+{
+	if (rc->state == RC_PREAMBLE) {
+		TAILQ_REMOVE(&rc->r->preambles, rc, entry);
+		rc->r->npreambles--;
+	}
+	if (rc->bev != NULL) {
+		if (rc->s != NULL && rc->s->rl != NULL)
+			bufferevent_remove_from_rate_limit_group(rc->bev);
+		bufferevent_free(rc->bev);
+	}
+	free(rc);
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct relay *r = arg;
+	const struct config *cfg = cfg_of(r);
+	struct timeval tv = tv_of(cfg->relay_pairing_timeout);
+	struct rconn *rc;
+	char serv[16];
+
+	/* Unpaired connections: at most two per possible session. */
+	if (r->npreambles >= 2 * cfg->relay_max_sessions) {
+		r->st.refused++;
+		evutil_closesocket(fd);
+		return;
+	}
+	rc = xcalloc(1, sizeof(*rc));
+	rc->r = r;
+	if (getnameinfo(sa, (socklen_t)salen, rc->addr, sizeof(rc->addr), serv,
+	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(rc->addr, sizeof(rc->addr), "?");
+	rc->bev = bufferevent_socket_new(r->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (rc->bev == NULL) {
+		evutil_closesocket(fd);
+		free(rc);
+		return;
+	}
+	evutil_make_socket_closeonexec(fd);
+	TAILQ_INSERT_TAIL(&r->preambles, rc, entry);
+	r->npreambles++;
+	/* Read exactly the preamble and not a byte of what follows. */
+	bufferevent_setwatermark(rc->bev, EV_READ, P2P_RELAY_REQ_LEN,
+	    P2P_RELAY_REQ_LEN);
+	bufferevent_set_timeouts(rc->bev, &tv, NULL);
+	bufferevent_setcb(rc->bev, on_preamble, NULL, on_preamble_event, rc);
+	bufferevent_enable(rc->bev, EV_READ);
+}
+
+static void
+on_preamble_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct rconn *rc = arg;
+
+	log_debug("relay: %s: closed before its key (%s)", rc->addr,
+	    (what & BEV_EVENT_TIMEOUT) ? "timeout" : "eof or error");
+	rc->r->st.bad_keys++;
+	rconn_free(rc);
+}
+
+/* The waiting session whose key is key, or NULL; scans all of them. */
+static struct rsession *
+session_by_key(struct relay *r, const unsigned char *key)
+{
+	struct rsession *s, *found = NULL;
+
+	TAILQ_FOREACH(s, &r->sessions, entry)
+		if (!s->paired && key_equal(s->key, key) && found == NULL)
+			found = s;
+	return found;
+}
+
+static void session_pair(struct rsession *);
+
+static void
+on_preamble(struct bufferevent *bev, void *arg)
+{
+	struct rconn *rc = arg;
+	struct relay *r = rc->r;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	unsigned char key[RELAY_KEY_BYTES];
+	char buf[P2P_RELAY_REQ_LEN];
+	struct rsession *s = NULL;
+
+	if (evbuffer_get_length(in) < P2P_RELAY_REQ_LEN)
+		return;
+	evbuffer_remove(in, buf, sizeof(buf));
+	if (parse_preamble(buf, key) == 0)
+		s = session_by_key(r, key);
+	util_zero(buf, sizeof(buf));
+	util_zero(key, sizeof(key));
+	if (s == NULL || s->nsides >= 2) {
+		log_info("relay: %s: no session for that key; closing", rc->addr);
+		r->st.bad_keys++;
+		rconn_free(rc);
+		return;
+	}
+	TAILQ_REMOVE(&r->preambles, rc, entry);
+	r->npreambles--;
+	rc->state = RC_WAITING;
+	rc->s = s;
+	s->side[s->nsides++] = rc;
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_set_timeouts(bev, NULL, NULL);
+	if (s->nsides == 2)
+		session_pair(s);
+}
+
+/* ------------------------------------------------------------- splicing */
+
+static struct rconn *
+other(struct rconn *rc)
+{
+	return rc->s->side[rc->s->side[0] == rc ? 1 : 0];
+}
+
+/* Both sides are here: forget the key, say OK to each, copy bytes. */
+static void
+session_pair(struct rsession *s)
+{
+	struct relay *r = s->r;
+	struct timeval tv = tv_of(cfg_of(r)->relay_idle_timeout);
+	struct rconn *rc;
+	int i;
+
+	util_zero(s->key, sizeof(s->key));
+	s->paired = true;
+	s->last_active = util_mono();
+	r->st.waiting--;
+	r->st.active++;
+	r->st.total++;
+	s->rl = bufferevent_rate_limit_group_new(r->d->base, r->bucket);
+	for (i = 0; i < 2; i++) {
+		rc = s->side[i];
+		rc->state = RC_SPLICE;
+		if (s->rl != NULL)
+			bufferevent_add_to_rate_limit_group(rc->bev, s->rl);
+		bufferevent_setwatermark(rc->bev, EV_READ, 0, 0);
+		bufferevent_setwatermark(rc->bev, EV_WRITE, RELAY_HIGH / 2, 0);
+		bufferevent_setcb(rc->bev, on_splice_read, NULL, on_splice_event,
+		    rc);
+		bufferevent_write(rc->bev, P2P_RELAY_OK, P2P_RELAY_OK_LEN);
+		bufferevent_enable(rc->bev, EV_READ | EV_WRITE);
+	}
+	evtimer_add(s->timer, &tv);
+	log_info("relay: session %s -> %s paired (%s, %s)", s->from, s->to,
+	    s->side[0]->addr, s->side[1]->addr);
+}
+
+static void
+on_splice_read(struct bufferevent *bev, void *arg)
+{
+	struct rconn *rc = arg, *o;
+	struct evbuffer *in = bufferevent_get_input(bev), *out;
+	size_t n = evbuffer_get_length(in);
+
+	if (rc->state != RC_SPLICE || (o = other(rc))->state != RC_SPLICE) {
+		evbuffer_drain(in, n);
+		return;
+	}
+	out = bufferevent_get_output(o->bev);
+	evbuffer_add_buffer(out, in);
+	rc->s->bytes += n;
+	rc->s->r->st.bytes += n;
+	rc->s->last_active = util_mono();
+	if (evbuffer_get_length(out) >= RELAY_HIGH) {
+		/* Backpressure: resume when the other side has drained. */
+		bufferevent_disable(bev, EV_READ);
+		bufferevent_setcb(o->bev, on_splice_read, on_splice_write,
+		    on_splice_event, o);
+	}
+}
+
+/* o's output fell below the low watermark: its source may read again. */
+static void
+on_splice_write(struct bufferevent *bev, void *arg)
+{
+	struct rconn *o = arg, *src = other(o);
+
+	if (o->state == RC_DRAIN) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			session_free(o->s, "closed");
+		return;
+	}
+	bufferevent_setcb(bev, on_splice_read, NULL, on_splice_event, o);
+	if (src->state == RC_SPLICE)
+		bufferevent_enable(src->bev, EV_READ);
+}
+
+/* One side ended: flush what the other side still has to receive, then close. */
+static void
+on_splice_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct rconn *rc = arg, *o = other(rc);
+	struct rsession *s = rc->s;
+	struct timeval tv = { RELAY_DRAIN, 0 };
+
+	if (rc->state == RC_DRAIN || o->state != RC_SPLICE ||
+	    (what & BEV_EVENT_EOF) == 0 ||
+	    evbuffer_get_length(bufferevent_get_output(o->bev)) == 0) {
+		session_free(s, (what & BEV_EVENT_EOF) ? "closed" : "error");
+		return;
+	}
+	/* rc is gone; o keeps its output until it is written or RELAY_DRAIN. */
+	if (s->rl != NULL)
+		bufferevent_remove_from_rate_limit_group(rc->bev);
+	bufferevent_free(rc->bev);
+	rc->bev = NULL;
+	rc->state = RC_DRAIN;
+	o->state = RC_DRAIN;
+	bufferevent_disable(o->bev, EV_READ);
+	bufferevent_setwatermark(o->bev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(o->bev, NULL, &tv);
+	bufferevent_setcb(o->bev, NULL, on_splice_write, on_splice_event, o);
+}
+
+/* ------------------------------------------------------------- sessions */
+
+static void
+session_free(struct rsession *s, const char *why)
+{
+	struct relay *r = s->r;
+	int i;
+
+	if (s->paired) {
+		r->st.active--;
+		log_info("relay: session %s -> %s ended (%s), %llu bytes", s->from,
+		    s->to, why, (unsigned long long)s->bytes);
+	} else {
+		r->st.waiting--;
+		log_info("relay: session %s -> %s not paired: %s", s->from, s->to,
+		    why);
+	}
+	for (i = 0; i < s->nsides; i++)
+		rconn_free(s->side[i]);
+	if (s->rl != NULL)
+		bufferevent_rate_limit_group_free(s->rl);
+	event_free(s->timer);
+	TAILQ_REMOVE(&r->sessions, s, entry);
+	util_zero(s, sizeof(*s));
+	free(s);
+}
+
+static void
+on_session_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct rsession *s = arg;
+	double idle = cfg_of(s->r)->relay_idle_timeout;
+	double quiet = util_mono() - s->last_active;
+	struct timeval tv;
+
+	if (!s->paired) {
+		s->r->st.expired++;
+		session_free(s, "the key expired");
+		return;
+	}
+	if (quiet < idle) {
+		tv = tv_of(idle - quiet);
+		evtimer_add(s->timer, &tv);
+		return;
+	}
+	s->r->st.idle_closed++;
+	session_free(s, "idle");
+}
+
+/* Sessions (waiting or paired) that involve user. */
+static long
+user_sessions(const struct relay *r, const char *user)
+{
+	const struct rsession *s;
+	long n = 0;
+
+	TAILQ_FOREACH(s, &r->sessions, entry)
+		if (strcmp(s->from, user) == 0 || strcmp(s->to, user) == 0)
+			n++;
+	return n;
+}
+
+/* The token bucket follows relay.session_rate (reload included). */
+static void
+bucket_update(struct relay *r)
+{
+	long rate = cfg_of(r)->relay_session_rate;
+	struct timeval tick = { 0, 100000 };
+
+	if (r->bucket != NULL && r->bucket_rate == rate)
+		return;
+	if (r->bucket != NULL)
+		ev_token_bucket_cfg_free(r->bucket);
+	/* Per tick of 0.1 s; a burst of a quarter second. */
+	r->bucket = ev_token_bucket_cfg_new((size_t)rate / 10, (size_t)rate / 4,
+	    (size_t)rate / 10, (size_t)rate / 4, &tick);
+	if (r->bucket == NULL)
+		fatalx("%s: out of memory", __func__);
+	r->bucket_rate = rate;
+}
+
+int
+relay_session_new(struct relay *r, const char *from, const char *to,
+    char *key, const char **code, const char **why)
+{
+	const struct config *cfg = cfg_of(r);
+	struct timeval tv = tv_of(cfg->relay_pairing_timeout);
+	struct rsession *s;
+	size_t i;
+
+	r->st.requests++;
+	if (r->st.active + r->st.waiting >= cfg->relay_max_sessions) {
+		*code = ERR_BUSY;
+		*why = "the relay is full (relay.max_sessions)";
+		return -1;
+	}
+	if (user_sessions(r, from) >= cfg->relay_max_user_sessions ||
+	    user_sessions(r, to) >= cfg->relay_max_user_sessions) {
+		*code = ERR_RATE_LIMITED;
+		*why = "too many relay sessions for this user "
+		    "(relay.max_user_sessions)";
+		return -1;
+	}
+	bucket_update(r);
+	s = xcalloc(1, sizeof(*s));
+	s->r = r;
+	if (gnutls_rnd(GNUTLS_RND_KEY, s->key, sizeof(s->key)) != 0 ||
+	    (s->timer = evtimer_new(r->d->base, on_session_timer, s)) == NULL) {
+		free(s);
+		*code = ERR_INTERNAL;
+		*why = "cannot make a session key";
+		return -1;
+	}
+	snprintf(s->from, sizeof(s->from), "%s", from);
+	snprintf(s->to, sizeof(s->to), "%s", to);
+	for (i = 0; i < sizeof(s->key); i++)
+		snprintf(key + 2 * i, 3, "%02x", s->key[i]);
+	TAILQ_INSERT_TAIL(&r->sessions, s, entry);
+	r->st.waiting++;
+	evtimer_add(s->timer, &tv);
+	log_info("relay: session %s -> %s made", from, to);
+	return 0;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+struct relay *
+relay_open(struct daemon *d, char **cause)
+{
+	struct relay *r = xcalloc(1, sizeof(*r));
+
+	r->d = d;
+	TAILQ_INIT(&r->preambles);
+	TAILQ_INIT(&r->sessions);
+	r->listener = listener_open(d->base, d->cfg->relay_listen,
+	    P2P_DEFAULT_RELAY_PORT, on_accept, r, r->bound, sizeof(r->bound),
+	    cause);
+	if (r->listener == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->port = listener_port(r->listener);
+	bucket_update(r);
+	log_info("relay: listening on %s", r->bound);
+	return r;
+}
+
+void
+relay_close(struct relay *r)
+{
+	struct rconn *rc;
+	struct rsession *s;
+
+	if (r == NULL)
+		return;
+	evconnlistener_free(r->listener);
+	while ((rc = TAILQ_FIRST(&r->preambles)) != NULL)
+		rconn_free(rc);
+	while ((s = TAILQ_FIRST(&r->sessions)) != NULL)
+		session_free(s, "shutting down");
+	if (r->bucket != NULL)
+		ev_token_bucket_cfg_free(r->bucket);
+	free(r);
+}
+
+int
+relay_port(const struct relay *r)
+{
+	return r->port;
+}
+
+void
+relay_get_stats(const struct relay *r, struct relay_stats *st)
+{
+	*st = r->st;
+}

@@ -1,0 +1,50 @@
+/*
+ * The relay (gestor mode): splices two outgoing TCP connections from
+ * peers that cannot reach each other, so that they can run their own
+ * TLS 1.3 session end to end through it. The gestor makes a session for
+ * a pair of users and hands both of them its single-use key; each peer
+ * connects to the relay listener and presents the key (P2P_RELAY_HELLO in
+ * proto.h); once both are there the relay answers P2P_RELAY_OK to each and
+ * copies bytes both ways, with backpressure, a byte rate per session and
+ * idle and pairing timeouts. The relay never sees a readable byte of what
+ * the peers say: only who talks to whom, when, and how much.
+ */
+#ifndef P2P_RELAY_H
+#define P2P_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon.h"
+#include "proto.h"
+
+struct relay;
+
+struct relay_stats {
+	unsigned long	 requests;	/* sessions asked for */
+	unsigned long	 refused;	/* connections over the cap */
+	unsigned long	 total;		/* sessions paired */
+	unsigned long	 bad_keys;	/* connections with no valid key */
+	unsigned long	 expired;	/* sessions never paired in time */
+	unsigned long	 idle_closed;
+	long		 active;	/* paired sessions now */
+	long		 waiting;	/* sessions made, not yet paired */
+	uint64_t	 bytes;		/* relayed, both directions */
+};
+
+/* Listen on d->cfg->relay_listen; NULL with *cause (caller frees). */
+struct relay	*relay_open(struct daemon *, char **cause);
+/* Close every session and the listener. */
+void		 relay_close(struct relay *);
+/* The bound port. */
+int		 relay_port(const struct relay *);
+/*
+ * A single-use session between from and to: key gets P2P_RELAY_KEY_HEX
+ * hex digits and a NUL. 0, or -1 with *code and *why when a cap is hit.
+ */
+int		 relay_session_new(struct relay *, const char *from,
+		    const char *to, char *key, const char **code,
+		    const char **why);
+void		 relay_get_stats(const struct relay *, struct relay_stats *);
+
+#endif

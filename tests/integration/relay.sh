@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The gestor's relay on loopback: relay.use = "always" sends alice's
+# messages through it; bob publishes no address (advertise = "none") and
+# alice advertises one nobody listens on, so bob ("auto") tries direct,
+# fails, and falls back to the relay; the route and why show in lookup
+# and pending; the gestor counts sessions and bytes; an idle link is
+# closed; a relay request to an offline user is refused clearly.
+set -eu
+. "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
+
+start_gestor g
+start_peer alice g 'relay = { use = "always"; };
+advertise = "127.0.0.1:1";'
+LIMITS="idle_timeout = 1.0;" start_peer bob g 'advertise = "none";'
+register alice >/dev/null
+register bob >/dev/null
+wait_for "alice online" 10 gestor_state_is alice online
+wait_for "bob online" 10 gestor_state_is bob online
+
+# bob publishes no address at all.
+ctl g lookup bob >"$TMP/lk"
+grep -q "^port	0$" "$TMP/lk" || fail "bob's published port: $(cat "$TMP/lk")"
+
+id1=$(ctl alice send --wait=20 bob "through the relay") || fail "alice -> bob"
+id2=$(ctl bob send --wait=20 alice "and back") || fail "bob -> alice"
+ctl bob history alice | grep -q "through the relay" || fail "bob's history"
+ctl alice history bob | grep -q "and back" || fail "alice's history"
+grep -q "connected to bob at relay" "$TMP/alice.log" || fail "alice did not use the relay"
+grep -q "connected to alice at relay" "$TMP/bob.log" || fail "bob did not use the relay"
+
+ctl alice lookup bob >"$TMP/lk"
+grep -q "^route	relay$" "$TMP/lk" || fail "alice's lookup route: $(cat "$TMP/lk")"
+grep -q "^route_why	relay.use = always$" "$TMP/lk" || fail "alice's route_why: $(cat "$TMP/lk")"
+ctl bob lookup alice >"$TMP/lk"
+grep -q "^route	relay$" "$TMP/lk" || fail "bob's lookup route: $(cat "$TMP/lk")"
+grep -q "^route_why	direct failed: connect: Connection refused$" "$TMP/lk" ||
+	fail "bob's route_why: $(cat "$TMP/lk")"
+ctl g lookup alice | grep -q "^port	1$" || fail "alice's advertised port"
+
+ctl g stats >"$TMP/st"
+total=$(awk -F'\t' '$1 == "relay_sessions_total" { print $2 }' "$TMP/st")
+bytes=$(awk -F'\t' '$1 == "relay_bytes" { print $2 }' "$TMP/st")
+[ "${total:-0}" -ge 2 ] || fail "relay sessions: $(cat "$TMP/st")"
+[ "${bytes:-0}" -gt 1000 ] || fail "relay bytes: $(cat "$TMP/st")"
+
+# bob's outgoing link closes once idle (limits.idle_timeout = 1 s), and
+# the relay session with it.
+wait_for "bob's idle link closed" 10 grep -q "closing the idle link (relay)" "$TMP/bob.log"
+
+# A relay to an offline user is refused; the message waits, and says why.
+stop alice KILL
+alice_offline() { ctl g lookup alice | grep -q "^online	offline$"; }
+bob_says_offline() { ctl bob pending | grep -q "offline"; }
+bob_queue_empty() { [ -z "$(ctl bob pending)" ]; }
+wait_for "alice offline" 10 alice_offline
+ctl bob send alice "while you were away" >/dev/null
+wait_for "bob's pending reason" 10 bob_says_offline
+ctl bob pending | cut -f7 | grep -qx relay || fail "pending route: $(ctl bob pending)"
+start alice
+wait_for "delivered after alice returns" 20 bob_queue_empty
+ctl alice history bob | grep -q "while you were away" || fail "queued message"
+log "ok"

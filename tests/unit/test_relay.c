@@ -1,0 +1,321 @@
+/*
+ * Unit tests for the relay (daemon/relay.c) on 127.0.0.1: two sockets
+ * presenting one session key are paired and get P2P_RELAY_OK, then bytes
+ * flow both ways; a wrong, reused or expired key, or a preamble that is
+ * not one, gets the connection closed without a byte; the caps per user
+ * and in all refuse new sessions without touching others; a side that
+ * ends closes the other once its bytes are delivered. The relay runs on
+ * the event loop, pumped by the test between blocking client calls.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "log.h"
+#include "relay.h"
+#include "util.h"
+
+static struct event_base *base;
+static struct config	*cfg;
+static struct daemon	 d;
+static struct relay	*relay;
+
+static void
+setup(void)
+{
+	char err[256], *cause = NULL;
+
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	cfg = config_load(NULL, MODE_GESTOR, err, sizeof(err));
+	ck_assert_msg(cfg != NULL, "%s", err);
+	free(cfg->relay_listen);
+	cfg->relay_listen = xstrdup("127.0.0.1:0");
+	cfg->relay_max_user_sessions = 3;
+	cfg->relay_max_sessions = 5;
+	cfg->relay_pairing_timeout = 0.4;
+	d.base = base;
+	d.cfg = cfg;
+	relay = relay_open(&d, &cause);
+	ck_assert_msg(relay != NULL, "%s", cause != NULL ? cause : "?");
+}
+
+static void
+teardown(void)
+{
+	relay_close(relay);
+	config_free(cfg);
+	event_base_free(base);
+}
+
+/* Run the loop for about ms milliseconds. */
+static void
+pump(int ms)
+{
+	double end = util_mono() + ms / 1000.0;
+
+	while (util_mono() < end) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+}
+
+static int
+dial(void)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)relay_port(relay));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	pump(20);
+	return fd;
+}
+
+static void
+send_all(int fd, const void *p, size_t n)
+{
+	ck_assert_int_eq(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+static void
+present(int fd, const char *key)
+{
+	char req[P2P_RELAY_REQ_LEN + 1];
+
+	snprintf(req, sizeof(req), "%s%s\n", P2P_RELAY_HELLO, key);
+	send_all(fd, req, P2P_RELAY_REQ_LEN);
+	pump(20);
+}
+
+/*
+ * Read up to want bytes within ms, pumping the loop: the count read, and
+ * *eof set when the relay closed the connection.
+ */
+static size_t
+recv_some(int fd, char *buf, size_t want, int ms, bool *eof)
+{
+	double end = util_mono() + ms / 1000.0;
+	size_t got = 0;
+	ssize_t n;
+
+	*eof = false;
+	while (got < want && util_mono() < end) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		n = recv(fd, buf + got, want - got, MSG_DONTWAIT);
+		if (n == 0 || (n == -1 && errno == ECONNRESET)) {
+			*eof = true;
+			break;
+		}
+		if (n > 0)
+			got += (size_t)n;
+		else
+			usleep(1000);
+	}
+	return got;
+}
+
+/* The relay closes fd without having sent a single byte. */
+static void
+expect_nothing(int fd)
+{
+	char buf[64];
+	bool eof;
+
+	ck_assert_uint_eq(recv_some(fd, buf, sizeof(buf), 2000, &eof), 0);
+	ck_assert_msg(eof, "connection not closed");
+	close(fd);
+}
+
+static void
+expect_ok(int fd)
+{
+	char buf[P2P_RELAY_OK_LEN];
+	bool eof;
+
+	ck_assert_uint_eq(recv_some(fd, buf, sizeof(buf), 2000, &eof),
+	    P2P_RELAY_OK_LEN);
+	ck_assert(memcmp(buf, P2P_RELAY_OK, P2P_RELAY_OK_LEN) == 0);
+}
+
+static void
+new_session(const char *from, const char *to, char *key)
+{
+	const char *code = NULL, *why = NULL;
+
+	ck_assert_int_eq(relay_session_new(relay, from, to, key, &code, &why), 0);
+	ck_assert_uint_eq(strlen(key), P2P_RELAY_KEY_HEX);
+	ck_assert_uint_eq(strspn(key, "0123456789abcdef"), P2P_RELAY_KEY_HEX);
+}
+
+START_TEST(test_pair_and_copy)
+{
+	char key[P2P_RELAY_KEY_HEX + 1], buf[16];
+	struct relay_stats st;
+	int a, b;
+	bool eof;
+
+	new_session("alice", "bob", key);
+	a = dial();
+	present(a, key);
+	b = dial();
+	present(b, key);
+	expect_ok(a);
+	expect_ok(b);
+	send_all(a, "hello", 5);
+	ck_assert_uint_eq(recv_some(b, buf, 5, 2000, &eof), 5);
+	ck_assert(memcmp(buf, "hello", 5) == 0);
+	send_all(b, "world!", 6);
+	ck_assert_uint_eq(recv_some(a, buf, 6, 2000, &eof), 6);
+	ck_assert(memcmp(buf, "world!", 6) == 0);
+	relay_get_stats(relay, &st);
+	ck_assert_int_eq(st.active, 1);
+	ck_assert_uint_eq(st.total, 1);
+	ck_assert_uint_eq(st.bytes, 11);
+	/* One side ends: the other gets what was sent, then EOF. */
+	send_all(a, "bye", 3);
+	close(a);
+	ck_assert_uint_eq(recv_some(b, buf, sizeof(buf), 2000, &eof), 3);
+	if (!eof)
+		ck_assert_uint_eq(recv_some(b, buf, sizeof(buf), 2000, &eof), 0);
+	ck_assert(eof);
+	close(b);
+	pump(20);
+	relay_get_stats(relay, &st);
+	ck_assert_int_eq(st.active, 0);
+}
+END_TEST
+
+START_TEST(test_bad_keys)
+{
+	char key[P2P_RELAY_KEY_HEX + 1], wrong[P2P_RELAY_KEY_HEX + 1];
+	struct relay_stats st;
+	int a, b, c;
+
+	new_session("alice", "bob", key);
+	/* A wrong key (one digit off) gets nothing. */
+	memcpy(wrong, key, sizeof(wrong));
+	wrong[10] = wrong[10] == '0' ? '1' : '0';
+	c = dial();
+	present(c, wrong);
+	expect_nothing(c);
+	/* Not a preamble at all: uppercase hex, then plain garbage. */
+	memcpy(wrong, key, sizeof(wrong));
+	wrong[0] = 'A';
+	c = dial();
+	present(c, wrong);
+	expect_nothing(c);
+	c = dial();
+	send_all(c, "GET / HTTP/1.0\r\n\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 100);
+	expect_nothing(c);
+	/* The right key still works after those. */
+	a = dial();
+	present(a, key);
+	b = dial();
+	present(b, key);
+	expect_ok(a);
+	expect_ok(b);
+	/* Used: a third connection with it gets nothing. */
+	c = dial();
+	present(c, key);
+	expect_nothing(c);
+	relay_get_stats(relay, &st);
+	ck_assert_uint_eq(st.bad_keys, 4);
+	close(a);
+	close(b);
+}
+END_TEST
+
+START_TEST(test_expired_key)
+{
+	char key[P2P_RELAY_KEY_HEX + 1];
+	struct relay_stats st;
+	int a, c;
+
+	/* One side waits; the other never comes: both are gone at expiry. */
+	new_session("alice", "bob", key);
+	a = dial();
+	present(a, key);
+	pump(600);
+	expect_nothing(a);
+	c = dial();
+	present(c, key);
+	expect_nothing(c);
+	relay_get_stats(relay, &st);
+	ck_assert_uint_eq(st.expired, 1);
+	ck_assert_int_eq(st.waiting, 0);
+}
+END_TEST
+
+START_TEST(test_caps)
+{
+	char key[P2P_RELAY_KEY_HEX + 1];
+	const char *code, *why;
+	int i;
+
+	/* relay.max_user_sessions = 3, for the requester and the target. */
+	for (i = 0; i < 3; i++)
+		new_session("mallory", "bob", key);
+	ck_assert_int_eq(relay_session_new(relay, "mallory", "carol", key,
+	    &code, &why), -1);
+	ck_assert_str_eq(code, ERR_RATE_LIMITED);
+	ck_assert_int_eq(relay_session_new(relay, "carol", "bob", key, &code,
+	    &why), -1);
+	/* Others are served; relay.max_sessions = 5 caps everyone. */
+	new_session("carol", "dave", key);
+	new_session("erin", "frank", key);
+	ck_assert_int_eq(relay_session_new(relay, "grace", "heidi", key, &code,
+	    &why), -1);
+	ck_assert_str_eq(code, ERR_BUSY);
+	/* Unpaired sessions expire and free their places. */
+	pump(600);
+	new_session("grace", "heidi", key);
+	new_session("mallory", "carol", key);
+}
+END_TEST
+
+static Suite *
+relay_suite(void)
+{
+	Suite *s = suite_create("relay");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_pair_and_copy);
+	tcase_add_test(tc, test_bad_keys);
+	tcase_add_test(tc, test_expired_key);
+	tcase_add_test(tc, test_caps);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(relay_suite());
+	int failed;
+
+	log_init(getenv("P2P_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG :
+	    LOG_LVL_WARN);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
