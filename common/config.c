@@ -22,7 +22,7 @@
 #include "valid.h"
 
 enum ktype { K_STR, K_DOUBLE, K_LONG, K_LIST, K_GROUP, K_MODE, K_LEVEL, K_SYNC,
-    K_ADDR, K_FP, K_SOCK, K_RELAY_USE };
+    K_ADDR, K_FP, K_SOCK, K_RELAY_USE, K_ADV };
 
 struct key {
 	const char	*path;		/* dotted path */
@@ -39,6 +39,7 @@ static const struct key schema[] = {
 	{ "control_socket", K_SOCK, O(control_socket), 0, 0 },
 	{ "listen", K_ADDR, O(listen), 0, 0 },
 	{ "advertise", K_ADDR, O(advertise), 0, 0 },
+	{ "accept_advertise", K_ADV, O(accept_advertise), 0, 0 },
 	{ "log_level", K_LEVEL, O(log_level), 0, 0 },
 	{ "gestor", K_GROUP, 0, 0, 0 },
 	{ "gestor.addresses", K_LIST, O(gestor_addresses), 0, 0 },
@@ -61,6 +62,10 @@ static const struct key schema[] = {
 	    O(login_attempts_per_address), 1, 1000000 },
 	{ "limits.registrations_per_address_per_hour", K_LONG,
 	    O(registrations_per_hour), 1, 1000000 },
+	{ "limits.lookups_per_minute", K_LONG, O(lookups_per_minute), 1,
+	    1000000 },
+	{ "limits.watch_names_per_hour", K_LONG, O(watch_names_per_hour), 1,
+	    100000000 },
 	{ "limits.handshake_timeout", K_DOUBLE, O(handshake_timeout), 0.1, 600 },
 	{ "limits.idle_timeout", K_DOUBLE, O(idle_timeout), 0, 86400 },
 	{ "relay", K_GROUP, 0, 0, 0 },
@@ -139,6 +144,9 @@ set_defaults(struct config *c)
 	c->login_attempts_per_user = 50;
 	c->login_attempts_per_address = 20;
 	c->registrations_per_hour = 10;
+	c->lookups_per_minute = 120;
+	c->watch_names_per_hour = 4096;
+	c->accept_advertise = ADV_NO;
 	c->handshake_timeout = 10.0;
 	c->sync_full = true;
 	c->idle_timeout = 120.0;
@@ -293,6 +301,14 @@ apply(struct config *c, const struct key *k, config_setting_t *s,
 		    !strcmp(str, "debug") ? (c->log_level = 3, 0) : 1))
 			return fail(err, errlen, file, s, k->path,
 			    "must be \"error\", \"warn\", \"info\" or \"debug\"");
+		return 0;
+	case K_ADV:
+		if (str == NULL || (!strcmp(str, "no") ? (c->accept_advertise =
+		    ADV_NO, 0) : !strcmp(str, "addresses") ? (c->accept_advertise =
+		    ADV_ADDRESSES, 0) : !strcmp(str, "names") ?
+		    (c->accept_advertise = ADV_NAMES, 0) : 1))
+			return fail(err, errlen, file, s, k->path,
+			    "must be \"no\", \"addresses\" or \"names\"");
 		return 0;
 	case K_SYNC:
 		if (str == NULL || (strcmp(str, "full") && strcmp(str, "normal")))

@@ -33,6 +33,9 @@ struct config {
 	long		 login_attempts_per_user;	/* one user, all addresses */
 	long		 login_attempts_per_address;	/* one address, all users */
 	long		 registrations_per_hour;	/* per source address */
+	long		 lookups_per_minute;	/* per account and connection */
+	long		 watch_names_per_hour;	/* newly watched names, same */
+	int		 accept_advertise;	/* enum config_advertise */
 	double		 handshake_timeout;
 	double		 idle_timeout;	/* peer: close idle outgoing links; 0 never */
 	bool		 sync_full;
@@ -51,6 +54,8 @@ struct config {
 };
 
 enum relay_use { RELAY_AUTO, RELAY_ALWAYS, RELAY_NEVER };
+/* Gestor: which advertised addresses (hb "addr") it publishes. */
+enum config_advertise { ADV_NO, ADV_ADDRESSES, ADV_NAMES };
 
 #define CONFIG_MODE_DEFAULT	(-1)
 

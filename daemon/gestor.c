@@ -707,8 +707,8 @@ static void
 on_hb(struct gconn *gc, struct wire_msg *m)
 {
 	/* Port 0: the peer publishes no address (advertise = "none"). */
-	const char *addr = m->u.hb.port == 0 ? "" : m->u.hb.addr != NULL ?
-	    m->u.hb.addr : gc->addr;
+	const char *addr = m->u.hb.port == 0 ? "" :
+	    glimits_hb_addr(gc, m->u.hb.addr);
 	bool moved = strcmp(addr, gc->pub_addr) != 0 ||
 	    m->u.hb.port != gc->pub_port;
 
@@ -746,9 +746,28 @@ on_lookup_read(enum gstore_rc rc, const struct guser *u, void *arg)
 	req_end(gc);
 }
 
+/* A rate_limited refusal from gestor_limits.c; true if refused. */
+static bool
+refused(struct gconn *gc, struct wire_msg *m, bool no, const char *msg,
+    unsigned long *counter)
+{
+	if (!no)
+		return false;
+	gc->g->stats.rate_limited++;
+	(*counter)++;
+	reply_err(gc, m->frame, ERR_RATE_LIMITED, msg);
+	return true;
+}
+
 static void
 on_lookup(struct gconn *gc, struct wire_msg *m)
 {
+	char msg[160];
+
+	if (refused(gc, m, glimits_lookup_refused(gc, msg, sizeof(msg)), msg,
+	    &gc->g->stats.lookups_refused))
+		return;
+	gc->g->stats.lookups++;
 	req_start(gc, m);
 	gc->op = gstore_user_get(gc->g->store, m->u.user.user, on_lookup_read, gc);
 }
@@ -785,14 +804,52 @@ on_watch_read(enum gstore_rc rc, const struct guser *u, void *arg)
 	watch_next(gc);
 }
 
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* How many of users gc does not watch yet (what a watch costs it). */
+static size_t
+watch_new_names(struct gconn *gc, json_t *users)
+{
+	const char **old = NULL, *name;
+	size_t nold = 0, n = 0, i;
+	struct gwatch *w;
+	json_t *u;
+
+	for (w = gc->watches; w != NULL; w = w->cnext)
+		nold++;
+	if (nold > 0) {
+		old = xcalloc(nold, sizeof(*old));
+		for (i = 0, w = gc->watches; w != NULL; w = w->cnext)
+			old[i++] = w->name;
+		qsort(old, nold, sizeof(*old), name_cmp);
+	}
+	json_array_foreach(users, i, u) {
+		name = json_string_value(u);
+		if (nold == 0 || bsearch(&name, old, nold, sizeof(*old),
+		    name_cmp) == NULL)
+			n++;
+	}
+	free(old);
+	return n;
+}
+
 static void
 on_watch(struct gconn *gc, struct wire_msg *m)
 {
 	struct gestor *g = gc->g;
 	struct gwatch *w;
 	json_t *name;
-	size_t i;
+	size_t i, nnew = watch_new_names(gc, m->u.watch.users);
+	char msg[160];
 
+	if (refused(gc, m, glimits_watch_refused(gc, nnew, msg, sizeof(msg)),
+	    msg, &g->stats.watches_refused))
+		return;
+	g->stats.watched_names += nnew;
 	watches_clear(gc);
 	json_array_foreach(m->u.watch.users, i, name) {
 		w = xcalloc(1, sizeof(*w));

@@ -209,7 +209,7 @@ on_stats_count(enum gstore_rc rc, long n, void *arg)
 	struct gestor *g = d->gestor;
 	const struct gestor_stats *s = &g->stats;
 	struct gstore_info i;
-	json_t *res;
+	json_t *res, *lim;
 
 	gstore_info(g->store, &i);
 	res = json_pack("{s:I,s:o,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,"
@@ -228,6 +228,15 @@ on_stats_count(enum gstore_rc rc, long n, void *arg)
 	    "db_reconnects", (json_int_t)i.reconnects,
 	    "db_timeouts", (json_int_t)i.timeouts);
 	gestor_relay_stats(g, res);
+	/* Enumeration and published-address limits (gestor_limits.c). */
+	lim = json_pack("{s:I,s:I,s:I,s:I,s:I}",
+	    "lookups", (json_int_t)s->lookups,
+	    "lookups_refused", (json_int_t)s->lookups_refused,
+	    "watched_names", (json_int_t)s->watched_names,
+	    "watches_refused", (json_int_t)s->watches_refused,
+	    "advertised_refused", (json_int_t)s->adv_refused);
+	json_object_update(res, lim);
+	json_decref(lim);
 	ctlreq_reply(o->r, res);
 	ctlop_free(o);
 }

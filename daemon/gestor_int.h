@@ -50,6 +50,9 @@ struct gconn {
 	size_t			 req_i;		/* watch: next user to read */
 	struct guser		 job_user;
 	bool			 replaced;	/* by a login on another gestor */
+	struct rl_bucket	 lookup_bucket;	/* gestor_limits.c */
+	struct rl_bucket	 watch_bucket;
+	bool			 adv_warned;	/* refused "addr" logged */
 };
 
 struct gctlop;
@@ -58,6 +61,8 @@ struct gestor_stats {
 	unsigned long	 registrations, logins, login_failures, rate_limited;
 	unsigned long	 frames_in, frames_out, connections_total;
 	unsigned long	 relay_refused;	/* relay requests refused here */
+	unsigned long	 lookups, lookups_refused, watched_names, watches_refused;
+	unsigned long	 adv_refused;
 };
 
 struct gestor {

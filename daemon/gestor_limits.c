@@ -11,8 +11,10 @@
  * cannot slip through together). The tables never
  * forget a live entry: when one is full, the answer is a refusal.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gestor_int.h"
 #include "gestor_limits.h"
@@ -21,9 +23,11 @@
 
 #define GL_LOGIN_SLOTS	16384
 #define GL_REG_SLOTS	8192
+#define GL_ACCT_SLOTS	32768
 
 struct glimits {
 	struct ratelimit	*useraddr, *addr, *user, *reg;
+	struct ratelimit	*lookups, *watches;	/* per account */
 };
 
 struct glimits *
@@ -35,6 +39,8 @@ glimits_new(void)
 	l->addr = ratelimit_new(GL_LOGIN_SLOTS, 60);
 	l->user = ratelimit_new(GL_LOGIN_SLOTS, 60);
 	l->reg = ratelimit_new(GL_REG_SLOTS, 3600);
+	l->lookups = ratelimit_new(GL_ACCT_SLOTS, 0);
+	l->watches = ratelimit_new(GL_ACCT_SLOTS, 0);
 	return l;
 }
 
@@ -47,6 +53,8 @@ glimits_free(struct glimits *l)
 	ratelimit_free(l->addr);
 	ratelimit_free(l->user);
 	ratelimit_free(l->reg);
+	ratelimit_free(l->lookups);
+	ratelimit_free(l->watches);
 	free(l);
 }
 
@@ -141,4 +149,135 @@ glimits_register_started(struct gconn *gc)
 
 	ratelimit_addr_key(gc->addr, ak, sizeof(ak));
 	ratelimit_fail(gc->g->limits->reg, ak, util_mono());
+}
+
+/*
+ * Take cost tokens from the connection's bucket and the account's (burst
+ * tokens, refilled over period seconds); neither is charged on refusal.
+ */
+static bool
+take(struct gconn *gc, struct rl_bucket *cb, struct ratelimit *acct,
+    double cost, long burst, double period, double *wait)
+{
+	double now = util_mono(), rate = (double)burst / period;
+	struct rl_bucket saved = *cb;
+
+	if (!rl_bucket_take(cb, cost, (double)burst, rate, now)) {
+		*wait = (cb->level + cost - (double)burst) / rate;
+		return false;
+	}
+	if (!ratelimit_take(acct, gc->user, cost, (double)burst, rate, now)) {
+		*cb = saved;
+		*wait = cost / rate;
+		return false;
+	}
+	return true;
+}
+
+bool
+glimits_lookup_refused(struct gconn *gc, char *msg, size_t msglen)
+{
+	long n = gc->g->d->cfg->lookups_per_minute;
+	double wait;
+
+	if (take(gc, &gc->lookup_bucket, gc->g->limits->lookups, 1, n, 60,
+	    &wait))
+		return false;
+	snprintf(msg, msglen, "more than %ld lookups a minute; try again in "
+	    "%.1f s", n, wait);
+	log_warnx("gestor: %s from %s: lookups refused (%ld a minute)",
+	    gc->user, gc->addr, n);
+	return true;
+}
+
+bool
+glimits_watch_refused(struct gconn *gc, size_t nnew, char *msg,
+    size_t msglen)
+{
+	long n = gc->g->d->cfg->watch_names_per_hour;
+	double wait;
+
+	if (nnew == 0 || take(gc, &gc->watch_bucket, gc->g->limits->watches,
+	    (double)nnew, n, 3600, &wait))
+		return false;
+	if ((long)nnew > n)
+		snprintf(msg, msglen, "%zu new names to watch; at most %ld an "
+		    "hour", nnew, n);
+	else
+		snprintf(msg, msglen, "more than %ld newly watched names an "
+		    "hour; try again in %.0f s", n, wait);
+	log_warnx("gestor: %s from %s: watch of %zu new names refused",
+	    gc->user, gc->addr, nnew);
+	return true;
+}
+
+enum aclass { AC_NAME, AC_OTHER, AC_LOOPBACK, AC_LINKLOCAL, AC_NEVER };
+
+/* What kind of address a is; for IP addresses, its bytes in a16. */
+static enum aclass
+addr_class(const char *a, unsigned char a16[16])
+{
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+	unsigned char *v4 = a16 + 12;
+
+	memset(a16, 0, 16);
+	if (inet_pton(AF_INET, a, v4) == 1)
+		memcpy(a16, v4mapped, sizeof(v4mapped));
+	else if (inet_pton(AF_INET6, a, a16) != 1)
+		return AC_NAME;
+	if (memcmp(a16, v4mapped, sizeof(v4mapped)) == 0) {
+		if (v4[0] == 127)
+			return AC_LOOPBACK;
+		if (v4[0] == 169 && v4[1] == 254)
+			return AC_LINKLOCAL;
+		/* 0/8 "this network", 224/4 multicast, 240/4 and broadcast. */
+		return v4[0] == 0 || v4[0] >= 224 ? AC_NEVER : AC_OTHER;
+	}
+	if (a16[0] == 0xff)
+		return AC_NEVER;			/* multicast */
+	if (a16[0] == 0xfe && (a16[1] & 0xc0) == 0x80)
+		return AC_LINKLOCAL;
+	if (memcmp(a16, in6addr_loopback.s6_addr, 16) == 0)
+		return AC_LOOPBACK;
+	if (memcmp(a16, in6addr_any.s6_addr, 16) == 0)
+		return AC_NEVER;
+	return AC_OTHER;
+}
+
+const char *
+glimits_adv_refusal(const char *adv, const char *observed, int policy)
+{
+	unsigned char a[16], o[16];
+	enum aclass ac = addr_class(adv, a), oc = addr_class(observed, o);
+
+	if (ac != AC_NAME && oc != AC_NAME && memcmp(a, o, 16) == 0)
+		return NULL;			/* the observed address */
+	if (ac == AC_NAME)
+		return policy == ADV_NAMES ? NULL :
+		    "host names are not accepted (accept_advertise)";
+	if (policy == ADV_NO)
+		return "advertised addresses are not accepted (accept_advertise)";
+	if (ac == AC_NEVER)
+		return "a multicast, broadcast or unspecified address";
+	if ((ac == AC_LOOPBACK || ac == AC_LINKLOCAL) && ac != oc)
+		return "a loopback or link-local address, from a peer that is "
+		    "not connecting from one";
+	return NULL;
+}
+
+const char *
+glimits_hb_addr(struct gconn *gc, const char *adv)
+{
+	const char *why;
+
+	if (adv == NULL || (why = glimits_adv_refusal(adv, gc->addr,
+	    gc->g->d->cfg->accept_advertise)) == NULL)
+		return adv != NULL ? adv : gc->addr;
+	if (!gc->adv_warned)
+		log_warnx("gestor: %s at %s advertises %s: not published: %s; "
+		    "publishing %s", gc->user, gc->addr, adv, why, gc->addr);
+	gc->adv_warned = true;
+	gc->g->stats.adv_refused++;
+	return gc->addr;
 }

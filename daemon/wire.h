@@ -73,7 +73,7 @@ struct wire_msg {
 	} u;
 };
 
-#define WIRE_MAX_WATCH	4096	/* users in one watch frame */
+#define WIRE_MAX_WATCH	1024	/* users in one watch frame */
 
 const char	*wire_type_name(enum wire_type);
 /*

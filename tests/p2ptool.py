@@ -23,6 +23,15 @@ p2pchatd's code.
       Log in as USER with the password in the file's first line; print
       the reply.
 
+  p2ptool.py gestor-session GESTOR_PORT CERT KEY USER PASSWORD STEP...
+      One connection to the gestor, steps in order, one output line each:
+        register, login, auth     authenticate as USER; prints the code
+        lookups:N:NAME            N lookups of NAME pipelined; prints
+                                  "answered=A rate_limited=R other=O"
+        watch:N:PREFIX            watch PREFIX0 .. PREFIX<N-1>; prints
+                                  the reply's code ("ok" or the error)
+        hb:PORT[:ADDR]            a heartbeat (with an advertised ADDR)
+
   Before any command, --src ADDR makes the TCP connections come from
   ADDR (another 127.0.0.x), to act as several source addresses.
   p2ptool.py impersonate PORT CERT KEY HELLO_USER FROM TO BODY
@@ -242,6 +251,73 @@ def login(port, cert, key, user, pwfile):
     s.sendall(frame({"t": "login", "user": user, "password": password,
                      "n": 1}))
     print(json.dumps(read_frame(s)))
+    return 0
+
+
+class GestorSession:
+    def __init__(self, s):
+        self.s = s
+        self.n = 0
+
+    def send(self, obj):
+        self.n += 1
+        obj["n"] = self.n
+        self.s.sendall(frame(obj))
+        return self.n
+
+    def reply(self):
+        """The next reply, skipping pushed presence frames."""
+        while True:
+            f = read_frame(self.s)
+            if not isinstance(f, dict):
+                return {"t": "error", "code": str(f)}
+            if f.get("t") != "presence":
+                return f
+
+
+def code_of(f):
+    return f.get("code", f.get("t"))
+
+
+def gestor_session(port, cert, key, user, password, steps):
+    gs = GestorSession(tls_connect(port, cert, key, timeout=30))
+    for step in steps:
+        parts = step.split(":", 2)
+        if parts[0] in ("register", "login"):
+            gs.send({"t": parts[0], "user": user, "password": password})
+            print(parts[0], code_of(gs.reply()))
+        elif parts[0] == "auth":
+            gs.send({"t": "auth", "user": user})
+            print("auth", code_of(gs.reply()))
+        elif parts[0] == "lookups":
+            n, name = int(parts[1]), parts[2]
+            for _ in range(n):
+                gs.send({"t": "lookup", "user": name})
+            counts = {"answered": 0, "rate_limited": 0, "other": 0}
+            for _ in range(n):
+                c = code_of(gs.reply())
+                if c in ("ok", "no_such_user"):
+                    counts["answered"] += 1
+                elif c == "rate_limited":
+                    counts["rate_limited"] += 1
+                else:
+                    counts["other"] += 1
+            print("lookups answered=%(answered)d rate_limited=%(rate_limited)d"
+                  " other=%(other)d" % counts)
+        elif parts[0] == "watch":
+            n, prefix = int(parts[1]), parts[2]
+            gs.send({"t": "watch", "users": ["%s%d" % (prefix, i)
+                                             for i in range(n)]})
+            print("watch", code_of(gs.reply()))
+        elif parts[0] == "hb":
+            hb = {"t": "hb", "port": int(parts[1])}
+            if len(parts) > 2:
+                hb["addr"] = parts[2]
+            gs.send(hb)
+            print("hb", code_of(gs.reply()))
+        else:
+            raise SystemExit("unknown step " + step)
+    gs.s.close()
     return 0
 
 
@@ -570,6 +646,8 @@ def main(argv):
         return tls_probe(int(a[0]), a[1], a[2], a[3:])
     if cmd == "register":
         return register(int(a[0]), a[1], a[2], a[3], a[4])
+    if cmd == "gestor-session":
+        return gestor_session(int(a[0]), a[1], a[2], a[3], a[4], a[5:])
     if cmd == "login":
         return login(int(a[0]), a[1], a[2], a[3], a[4])
     if cmd == "impersonate":

@@ -145,6 +145,9 @@ START_TEST(test_defaults_no_file)
 	ck_assert_int_eq(c->login_attempts_per_user, 50);
 	ck_assert_int_eq(c->login_attempts_per_address, 20);
 	ck_assert_int_eq(c->registrations_per_hour, 10);
+	ck_assert_int_eq(c->lookups_per_minute, 120);
+	ck_assert_int_eq(c->watch_names_per_hour, 4096);
+	ck_assert_int_eq(c->accept_advertise, ADV_NO);
 	ck_assert_double_eq(c->handshake_timeout, 10.0);
 	ck_assert(c->sync_full);
 	config_free(c);
@@ -457,6 +460,10 @@ START_TEST(test_error_ranges)
 	    1, "limits.login_attempts_per_address_per_minute");
 	load_fails("limits = { registrations_per_address_per_hour = 0; };\n",
 	    1, "limits.registrations_per_address_per_hour");
+	load_fails("limits = { lookups_per_minute = 0; };\n", 1,
+	    "limits.lookups_per_minute");
+	load_fails("\naccept_advertise = \"yes\";\n", 2, "accept_advertise");
+	load_fails("accept_advertise = true;\n", 1, "accept_advertise");
 	load_fails("limits = { handshake_timeout = 0.05; };\n", 1,
 	    "limits.handshake_timeout");
 	load_fails("limits = { handshake_timeout = 601; };\n", 1,

@@ -1,0 +1,107 @@
+/*
+ * Unit tests for gestor_limits.c's address policy: which advertised
+ * heartbeat address the gestor publishes for a peer seen at a source
+ * address, under each accept_advertise setting (issue 14, item 4: an
+ * "addr" of 10.0.0.1 or a foreign host name made every contact connect
+ * there). The rate limits are tested through real connections
+ * (login_limits.sh, enumeration.sh) and in test_ratelimit.
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "gestor_limits.h"
+
+#define OK(adv, obs, pol)	ck_assert_msg(glimits_adv_refusal(adv, obs, \
+	pol) == NULL, "%s seen at %s, policy %d: refused", adv, obs, pol)
+#define NO(adv, obs, pol)	ck_assert_msg(glimits_adv_refusal(adv, obs, \
+	pol) != NULL, "%s seen at %s, policy %d: published", adv, obs, pol)
+
+START_TEST(test_observed_always)
+{
+	int pol;
+
+	/* The address the peer connects from is always fine, however written. */
+	for (pol = ADV_NO; pol <= ADV_NAMES; pol++) {
+		OK("198.18.0.5", "198.18.0.5", pol);
+		OK("127.0.0.1", "127.0.0.1", pol);
+		OK("::1", "::1", pol);
+		OK("2001:DB8::1", "2001:db8::1", pol);
+		OK("2001:db8:0:0::1", "2001:db8::1", pol);
+		OK("::ffff:198.18.0.5", "198.18.0.5", pol);
+	}
+}
+END_TEST
+
+START_TEST(test_default_no)
+{
+	/* Off by default: nothing but the observed address. */
+	NO("10.0.0.1", "198.18.0.5", ADV_NO);
+	NO("198.18.0.6", "198.18.0.5", ADV_NO);
+	NO("victim.example.org", "198.18.0.5", ADV_NO);
+	NO("127.0.0.2", "127.0.0.1", ADV_NO);
+	NO("2001:db8::2", "2001:db8::1", ADV_NO);
+}
+END_TEST
+
+START_TEST(test_addresses)
+{
+	OK("198.18.0.6", "198.18.0.5", ADV_ADDRESSES);
+	OK("10.0.0.1", "198.18.0.5", ADV_ADDRESSES);
+	OK("2001:db8::2", "198.18.0.5", ADV_ADDRESSES);
+	OK("198.18.0.6", "127.0.0.1", ADV_ADDRESSES);
+	NO("victim.example.org", "198.18.0.5", ADV_ADDRESSES);
+	/* Loopback and link-local only for a peer connecting from one. */
+	NO("127.0.0.1", "198.18.0.5", ADV_ADDRESSES);
+	NO("127.1.2.3", "198.18.0.5", ADV_ADDRESSES);
+	NO("::1", "198.18.0.5", ADV_ADDRESSES);
+	NO("::ffff:127.0.0.1", "198.18.0.5", ADV_ADDRESSES);
+	NO("169.254.1.1", "198.18.0.5", ADV_ADDRESSES);
+	NO("fe80::1", "2001:db8::1", ADV_ADDRESSES);
+	NO("febf::1", "2001:db8::1", ADV_ADDRESSES);
+	NO("169.254.1.1", "127.0.0.1", ADV_ADDRESSES);
+	OK("127.0.0.2", "127.0.0.1", ADV_ADDRESSES);
+	OK("::1", "127.0.0.1", ADV_ADDRESSES);
+	OK("169.254.1.2", "169.254.1.1", ADV_ADDRESSES);
+	OK("fe80::2", "fe80::1", ADV_ADDRESSES);
+	/* Multicast, broadcast, unspecified: never. */
+	NO("224.0.0.1", "198.18.0.5", ADV_ADDRESSES);
+	NO("239.1.2.3", "198.18.0.5", ADV_ADDRESSES);
+	NO("255.255.255.255", "198.18.0.5", ADV_ADDRESSES);
+	NO("0.0.0.0", "198.18.0.5", ADV_ADDRESSES);
+	NO("0.1.2.3", "198.18.0.5", ADV_ADDRESSES);
+	NO("::", "2001:db8::1", ADV_ADDRESSES);
+	NO("ff02::1", "2001:db8::1", ADV_ADDRESSES);
+	NO("ff02::1", "fe80::1", ADV_NAMES);
+	NO("224.0.0.1", "127.0.0.1", ADV_NAMES);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	OK("peer.example.org", "198.18.0.5", ADV_NAMES);
+	OK("localhost", "198.18.0.5", ADV_NAMES);
+	OK("198.18.0.6", "198.18.0.5", ADV_NAMES);
+	NO("127.0.0.1", "198.18.0.5", ADV_NAMES);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("gestor_limits");
+	TCase *tc = tcase_create("advertise");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_observed_always);
+	tcase_add_test(tc, test_default_no);
+	tcase_add_test(tc, test_addresses);
+	tcase_add_test(tc, test_names);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
