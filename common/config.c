@@ -50,6 +50,7 @@ static const struct key schema[] = {
 	{ "retry", K_GROUP, 0, 0, 0 },
 	{ "retry.initial", K_DOUBLE, O(retry_initial), 0.01, 3600 },
 	{ "retry.max", K_DOUBLE, O(retry_max), 0.01, 86400 },
+	{ "retry.ttl", K_DOUBLE, O(retry_ttl), 0, 1e9 },
 	{ "limits", K_GROUP, 0, 0, 0 },
 	{ "limits.max_message_bytes", K_LONG, O(max_message_bytes), 1, 16777216 },
 	{ "limits.max_frame_bytes", K_LONG, O(max_frame_bytes), 1024, 67108864 },

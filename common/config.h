@@ -26,6 +26,7 @@ struct config {
 	double		 hb_timeout;
 	double		 retry_initial;
 	double		 retry_max;
+	double		 retry_ttl;	/* default send --ttl, 0 = none */
 	long		 max_message_bytes;
 	long		 max_frame_bytes;
 	long		 max_connections;

@@ -30,12 +30,13 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    "show the daemon's state", { { NULL } }, SHAPE_KV,
 	    { "mode", "user", "state", "gestor", "gestor_state", "last_heartbeat",
 	      "listen", "advertise", "fingerprint", "pending" } },
-	[CMD_SEND] = { "send", P, 0, "USER [TEXT|-] [--wait[=SECONDS]] [--id ID]",
+	[CMD_SEND] = { "send", P, 0,
+	    "USER [TEXT...|-] [--wait[=SECONDS]] [--id ID] [--ttl SECONDS]",
 	    "queue a message and print its id",
 	    { { "user", ARG_USER, 0 }, { "text", ARG_TEXT, 0 },
 	      { "wait", ARG_SECONDS, OPTL | ARGF_OPTVAL },
-	      { "id", ARG_MSGID, OPTL } },
-	    SHAPE_VALUE, { "id", "state" } },
+	      { "id", ARG_MSGID, OPTL }, { "ttl", ARG_SECONDS, OPTL } },
+	    SHAPE_VALUE, { "id", "state", "reason" } },
 	[CMD_CHATS] = { "chats", P, 0, "",
 	    "list chats", { { NULL } }, SHAPE_LIST,
 	    { "user", "unread", "last_activity", "preview" } },
@@ -59,16 +60,20 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    "mark a contact's key as verified",
 	    { { "user", ARG_USER, 0 }, { "fingerprint", ARG_FP, ARGF_OPTIONAL } },
 	    SHAPE_KV, { "user", "fingerprint", "verified" } },
-	[CMD_WATCH] = { "watch", P, 0, "[--since SEQ]",
+	[CMD_WATCH] = { "watch", P, 0, "[--since SEQ|now]",
 	    "stream events (replaying stored ones after SEQ)",
-	    { { "since", ARG_UINT, OPTL } }, SHAPE_STREAM, { NULL } },
+	    { { "since", ARG_SINCE, OPTL } }, SHAPE_STREAM, { NULL } },
 	[CMD_CHAT] = { "chat", P, CTLF_LOCAL, "USER",
 	    "interactive chat: lines typed are sent, incoming ones printed",
 	    { { "user", ARG_USER, 0 } }, SHAPE_STREAM, { NULL } },
 	[CMD_WAIT] = { "wait", P, 0, "ID... [--timeout SECONDS]",
 	    "wait until every given message is delivered",
 	    { { "ids", ARG_MSGID, ARGF_MULTI }, { "timeout", ARG_SECONDS, OPTL } },
-	    SHAPE_LIST, { "id", "state" } },
+	    SHAPE_LIST, { "id", "state", "reason" } },
+	[CMD_CANCEL] = { "cancel", P, 0, "ID...",
+	    "cancel undelivered messages: they are never delivered afterwards",
+	    { { "ids", ARG_MSGID, ARGF_MULTI } },
+	    SHAPE_LIST, { "id", "state", "reason" } },
 	[CMD_SEARCH] = { "search", P, 0, "TEXT [--user USER] [--limit N]",
 	    "full-text search over messages, newest first",
 	    { { "text", ARG_STR, 0 }, { "user", ARG_USER, OPTL },
@@ -77,9 +82,11 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	[CMD_EXPORT] = { "export", P, 0, "[USER]",
 	    "write messages as JSON Lines", { { "user", ARG_USER, ARGF_OPTIONAL } },
 	    SHAPE_STREAM, { NULL } },
-	[CMD_IMPORT] = { "import", P, 0, "FILE|-",
-	    "read messages from JSON Lines (ids kept)",
-	    { { "data", ARG_DATA, 0 } }, SHAPE_KV, { "imported", "skipped" } },
+	[CMD_IMPORT] = { "import", P, 0, "FILE|- [--send-pending]",
+	    "read messages from JSON Lines (ids kept; nothing sent unless "
+	    "--send-pending)",
+	    { { "data", ARG_DATA, 0 }, { "send_pending", ARG_FLAG, OPTL } },
+	    SHAPE_KV, { "imported", "skipped", "not_sent" } },
 	[CMD_USERS] = { "users", G, 0, "",
 	    "list registered users", { { NULL } }, SHAPE_LIST,
 	    { "user", "online", "addr", "port", "last_seen", "fingerprint" } },
@@ -161,9 +168,21 @@ check_value(const struct ctl_arg *a, const json_t *v, unsigned maxbody,
 			why = "must be non-empty UTF-8 without NUL, within max_message_bytes";
 		break;
 	case ARG_STR:
-	case ARG_DATA:
 		if (s == NULL || len == 0 || !valid_utf8(s, len))
 			why = "must be a non-empty UTF-8 string";
+		break;
+	case ARG_DATA:
+		if (s == NULL || !valid_utf8(s, len))
+			why = "must be a UTF-8 string";
+		break;
+	case ARG_FLAG:
+		if (!json_is_boolean(v))
+			why = "must be true or false";
+		break;
+	case ARG_SINCE:
+		if ((!json_is_integer(v) || json_integer_value(v) < 0) &&
+		    (s == NULL || strcmp(s, "now") != 0))
+			why = "must be a non-negative integer (a seq) or \"now\"";
 		break;
 	}
 	if (why == NULL)

@@ -26,6 +26,7 @@ enum ctl_cmd {
 	CMD_WATCH,
 	CMD_CHAT,
 	CMD_WAIT,
+	CMD_CANCEL,
 	CMD_SEARCH,
 	CMD_EXPORT,
 	CMD_IMPORT,
@@ -50,7 +51,9 @@ enum ctl_argtype {
 	ARG_FP,		/* sha256:<64 hex> */
 	ARG_TEXT,	/* message body; "-" or absent: read from stdin */
 	ARG_PASSWORD,	/* never on the command line; read by p2pchatctl */
-	ARG_DATA,	/* FILE or "-": p2pchatctl sends the content */
+	ARG_DATA,	/* FILE or "-": p2pchatctl sends the content (may be empty) */
+	ARG_FLAG,	/* --name alone: true */
+	ARG_SINCE,	/* a non-negative integer, or "now" */
 };
 
 #define ARGF_OPTION	0x01	/* given as --name VALUE, not positionally */

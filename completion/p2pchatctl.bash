@@ -7,7 +7,7 @@
 # asking the daemon named by the -c or -s already on the command line.
 
 _p2pchatctl_commands="register login logout status send chats history pending
-lookup fingerprint trust watch chat wait search export import users stats
+lookup fingerprint trust watch chat wait cancel search export import users stats
 reload shutdown version help"
 
 # Run p2pchatctl with the -c/-s options of the line being completed.
@@ -102,17 +102,22 @@ _p2pchatctl()
 		_p2pchatctl_users "$cur"
 		return
 		;;
-	--limit | --id | --timeout | --since)
+	--since)
+		COMPREPLY=($(compgen -W "now" -- "$cur"))
+		return
+		;;
+	--limit | --id | --timeout | --ttl)
 		return
 		;;
 	esac
 
 	case $cmd in
 	register | login) opts="--password-file" ;;
-	send) opts="--wait --wait= --id" ;;
+	send) opts="--wait --wait= --id --ttl" ;;
 	history) opts="--limit" ;;
 	watch) opts="--since" ;;
 	wait) opts="--timeout" ;;
+	import) opts="--send-pending" ;;
 	search) opts="--user --limit" ;;
 	*) opts= ;;
 	esac
@@ -126,7 +131,7 @@ _p2pchatctl()
 	send | history | lookup | fingerprint | trust | chat | export)
 		((npos == 0)) && _p2pchatctl_users "$cur"
 		;;
-	wait)
+	wait | cancel)
 		_p2pchatctl_ids "$cur"
 		;;
 	import)

@@ -318,6 +318,26 @@ output_result(const struct ctl_cmd_desc *cd, const json_t *result)
 	output_flush();
 }
 
+/*
+ * What a failed command still owes stdout: send --wait its message id,
+ * wait and cancel the state of every message (the error says which).
+ */
+void
+output_error_result(const struct ctl_cmd_desc *cd, const json_t *error)
+{
+	json_t *items = json_object_get(error, "items");
+	json_t *id = json_object_get(error, "id");
+
+	if (out_json)
+		return;
+	if (cd->shape == SHAPE_VALUE && json_is_string(id)) {
+		put_field(id, '\0');
+		putchar('\n');
+	} else if (cd->shape == SHAPE_LIST && json_is_array(items))
+		print_list(cd, error);
+	output_flush();
+}
+
 int
 output_error(const json_t *error)
 {

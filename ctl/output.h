@@ -33,6 +33,8 @@ void	 output_usage(FILE *);
 void	 output_cmd_usage(FILE *, const struct ctl_cmd_desc *);
 void	 output_help(void);
 void	 output_help_cmd(const struct ctl_cmd_desc *);
+/* The part of a failed command's answer that goes to stdout (ids, states). */
+void	 output_error_result(const struct ctl_cmd_desc *, const json_t *error);
 /* Print an error object; returns the exit code (3 for "timeout", else 1). */
 int	 output_error(const json_t *);
 /* Print one event; raw is the line as received (printed with --json). */

@@ -44,6 +44,7 @@ struct parse {
 	json_t				*args;
 	int				 pos;	/* next positional in cd->args */
 	bool				 endopts;
+	bool				 textword;	/* TEXT given as words */
 };
 
 typedef int (*local_fn)(struct ctlconn *, json_t *);
@@ -196,9 +197,12 @@ set_arg(struct parse *p, const struct ctl_arg *a, const char *s)
 {
 	json_t *v, *arr;
 
-	if (s == NULL)
+	if (a->type == ARG_FLAG)
+		v = json_true();
+	else if (s == NULL)
 		v = a->type == ARG_UINT ? json_integer(0) : json_real(0);
-	else if (a->type == ARG_UINT)
+	else if (a->type == ARG_UINT || (a->type == ARG_SINCE &&
+	    strcmp(s, "now") != 0))
 		v = parse_uint(p, a, s);
 	else if (a->type == ARG_SECONDS)
 		v = parse_seconds(p, a, s);
@@ -224,10 +228,34 @@ is_positional(const struct ctl_arg *a)
 	return !(a->flags & (ARGF_OPTION | ARGF_HIDDEN));
 }
 
+/* `send bob hello there`: the words of TEXT joined by one space. */
+static void
+join_text(struct parse *p, const struct ctl_arg *a, const char *s)
+{
+	json_t *prev = json_object_get(p->args, a->name);
+	size_t plen = json_string_length(prev), slen = strlen(s);
+	char *buf = xmalloc(plen + slen + 2);
+
+	memcpy(buf, json_string_value(prev), plen);
+	buf[plen] = ' ';
+	memcpy(buf + plen + 1, s, slen + 1);
+	json_object_set_new(p->args, a->name, json_stringn_nocheck(buf,
+	    plen + 1 + slen));
+	free(buf);
+}
+
 static void
 parse_positional(struct parse *p, const char *s)
 {
 	const struct ctl_cmd_desc *cd = p->cd;
+
+	if (p->textword) {
+		if (strcmp(s, "-") == 0)
+			usage_error(cd, "'-' (read standard input) must be the "
+			    "only TEXT");
+		join_text(p, &cd->args[p->pos - 1], s);
+		return;
+	}
 
 	while (p->pos < CTL_MAX_ARGS && cd->args[p->pos].name != NULL &&
 	    !is_positional(&cd->args[p->pos]))
@@ -235,8 +263,22 @@ parse_positional(struct parse *p, const char *s)
 	if (p->pos == CTL_MAX_ARGS || cd->args[p->pos].name == NULL)
 		usage_error(cd, "unexpected argument '%s'", s);
 	set_arg(p, &cd->args[p->pos], s);
+	if (cd->args[p->pos].type == ARG_TEXT && strcmp(s, "-") != 0)
+		p->textword = true;
 	if (!(cd->args[p->pos].flags & ARGF_MULTI))
 		p->pos++;
+}
+
+/* Option names are the JSON names with '-' for '_' (--send-pending). */
+static bool
+option_is(const char *arg, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (arg[i] != name[i] && !(arg[i] == '_' && name[i] == '-'))
+			return false;
+	return arg[len] == '\0';
 }
 
 static const struct ctl_arg *
@@ -248,10 +290,17 @@ find_option(const struct ctl_cmd_desc *cd, const char *name, size_t len)
 	for (i = 0; i < CTL_MAX_ARGS && cd->args[i].name != NULL; i++) {
 		a = &cd->args[i];
 		if ((a->flags & ARGF_OPTION) && !(a->flags & ARGF_HIDDEN) &&
-		    strlen(a->name) == len && strncmp(a->name, name, len) == 0)
+		    option_is(a->name, name, len))
 			return a;
 	}
 	return NULL;
+}
+
+static bool
+looks_numeric(const char *s)
+{
+	return *s != '\0' && s[strspn(s, "0123456789.")] == '\0' &&
+	    strchr("0123456789.", *s) != NULL;
 }
 
 /* --name VALUE, --name=VALUE, --optval[=VALUE]; returns the last index used. */
@@ -273,9 +322,17 @@ parse_option(struct parse *p, struct globals *g, int argc, char **argv, int i)
 	if ((pwfile && g->pwfile != NULL) ||
 	    (a != NULL && json_object_get(p->args, a->name) != NULL))
 		usage_error(p->cd, "option --%.*s given twice", (int)len, name);
+	if (eq != NULL && a != NULL && a->type == ARG_FLAG)
+		usage_error(p->cd, "option --%.*s takes no value", (int)len, name);
 	if (eq != NULL)
 		val = eq + 1;
-	else if (a == NULL || !(a->flags & ARGF_OPTVAL)) {
+	else if (a != NULL && a->type == ARG_FLAG)
+		val = NULL;
+	else if (a != NULL && (a->flags & ARGF_OPTVAL)) {
+		/* --wait 10 as well as --wait=10: a number right after. */
+		if (i + 1 < argc && looks_numeric(argv[i + 1]))
+			val = argv[++i];
+	} else {
 		if (i + 1 >= argc)
 			usage_error(p->cd, "option --%.*s needs a value",
 			    (int)len, name);
@@ -388,8 +445,10 @@ run(struct ctlconn *c, int idx, json_t *args)
 	if ((id = ctlconn_request(c, cd->name, args)) == -1)
 		return CTL_EXIT_FAIL;
 	reply = ctlconn_recv_reply(c);
-	if ((result = ctlconn_reply(reply, id, &error)) == NULL)
+	if ((result = ctlconn_reply(reply, id, &error)) == NULL) {
+		output_error_result(cd, error);
 		rc = output_error(error);
+	}
 	else if (cd->shape != SHAPE_STREAM)
 		output_result(cd, result);
 	else if (stream_cmds[idx] != NULL)

@@ -581,6 +581,24 @@ ctlreq_error(struct ctlreq *r, const char *code, const char *fmt, ...)
 }
 
 void
+ctlreq_error_obj(struct ctlreq *r, const char *code, json_t *fields,
+    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *e;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e = fields != NULL ? fields : json_object();
+	json_object_set_new(e, "code", json_string(code));
+	json_object_set_new(e, "message", json_string(msg));
+	req_finish(r, json_pack("{s:O?,s:b,s:o}", "id", r->id, "ok", 0,
+	    "error", e));
+}
+
+void
 ctlreq_subscribe(struct ctlreq *r)
 {
 	r->subscribe = 1;

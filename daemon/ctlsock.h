@@ -55,6 +55,12 @@ void		 ctlreq_reply(struct ctlreq *, json_t *result);
 void		 ctlreq_error(struct ctlreq *, const char *code, const char *fmt, ...)
 		    LOG_PRINTF(3, 4);
 /*
+ * An error whose object also carries fields (stolen, may be NULL):
+ * {"code":…,"message":…, "id":…, "state":…, …} for scripts to read.
+ */
+void		 ctlreq_error_obj(struct ctlreq *, const char *code, json_t *fields,
+		    const char *fmt, ...) LOG_PRINTF(4, 5);
+/*
  * Before replying: after the reply, this connection receives event lines.
  * Lines given to ctlreq_stream (borrowed) follow the reply, in order,
  * before any later event.

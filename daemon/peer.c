@@ -31,6 +31,7 @@ const ctl_handler peer_ctl_handlers[CMD__MAX] = {
 	[CMD_FINGERPRINT] = ctl_fingerprint,
 	[CMD_SEND] = peer_ctl_send,
 	[CMD_WAIT] = peer_ctl_wait,
+	[CMD_CANCEL] = peer_ctl_cancel,
 	[CMD_HISTORY] = peer_ctl_history,
 	[CMD_CHATS] = peer_ctl_chats,
 	[CMD_PENDING] = peer_ctl_pending,

@@ -2,7 +2,8 @@
  * Control commands over the message archive: search (FTS5), export
  * (JSON Lines) and import (the same lines; ids kept, so importing twice
  * adds nothing; every line is checked before anything is written, and
- * the whole import is one transaction).
+ * the whole import is one transaction; nothing imported is sent unless
+ * the user asks with --send-pending).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,10 +58,11 @@ static int
 export_one(const struct pmsg *m, void *arg)
 {
 	struct ctlreq *r = arg;
-	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s%}", "id", m->id,
+	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s%,s:s*}", "id", m->id,
 	    "user", m->peer, "direction", m->outgoing ? "out" : "in",
 	    "ts", (json_int_t)m->ts_sent, "received", (json_int_t)m->ts_received,
-	    "state", m->state, "text", m->body, m->body_len);
+	    "state", m->state, "text", m->body, m->body_len,
+	    "reason", *m->reason != '\0' ? m->reason : NULL);
 
 	ctlreq_stream(r, o);
 	json_decref(o);
@@ -85,7 +87,10 @@ peer_ctl_export(struct ctlreq *r, json_t *args, void *ctx)
 }
 
 static const char *const out_states[] = { "pending", "sent", "delivered",
-    "held", "failed", NULL };
+    "held", "failed", "cancelled", "expired", NULL };
+
+/* At most this many bad lines are named in import's error. */
+#define IMPORT_MAX_ERRORS	20
 
 static bool
 valid_state(const char *s, bool outgoing)
@@ -108,6 +113,7 @@ check_record(json_t *o, struct pmsg *m, size_t maxbody)
 	const char *user = json_string_value(json_object_get(o, "user"));
 	const char *dir = json_string_value(json_object_get(o, "direction"));
 	const char *state = json_string_value(json_object_get(o, "state"));
+	json_t *reason = json_object_get(o, "reason");
 	json_t *text = json_object_get(o, "text"), *ts = json_object_get(o, "ts");
 	json_t *rcv = json_object_get(o, "received");
 
@@ -125,6 +131,13 @@ check_record(json_t *o, struct pmsg *m, size_t maxbody)
 	if (!json_is_string(text) || !valid_body(json_string_value(text),
 	    json_string_length(text), maxbody))
 		return "'text' must be 1 to max_message_bytes of UTF-8";
+	if (json_is_null(reason))
+		reason = NULL;
+	if (reason != NULL && (!json_is_string(reason) ||
+	    json_string_length(reason) >= PMSG_REASON_MAX ||
+	    !valid_body(json_string_value(reason), json_string_length(reason),
+	    PMSG_REASON_MAX)))
+		return "'reason' must be a short UTF-8 string";
 	memset(m, 0, sizeof(*m));
 	m->outgoing = strcmp(dir, "out") == 0;
 	if (state == NULL || !valid_state(state, m->outgoing))
@@ -132,6 +145,9 @@ check_record(json_t *o, struct pmsg *m, size_t maxbody)
 	snprintf(m->id, sizeof(m->id), "%s", id);
 	snprintf(m->peer, sizeof(m->peer), "%s", user);
 	snprintf(m->state, sizeof(m->state), "%s", state);
+	if (reason != NULL)
+		snprintf(m->reason, sizeof(m->reason), "%s",
+		    json_string_value(reason));
 	m->body = json_string_value(text);
 	m->body_len = json_string_length(text);
 	m->ts_sent = json_integer_value(ts);
@@ -139,14 +155,17 @@ check_record(json_t *o, struct pmsg *m, size_t maxbody)
 	return NULL;
 }
 
-/* Parse every non-empty line into recs; -1 with the first bad line. */
-static int
-parse_lines(const char *data, size_t maxbody, json_t *recs, char *err,
-    size_t errlen)
+/*
+ * Parse every non-empty line into recs. Every bad line is listed in
+ * errs ({line, error}, the first IMPORT_MAX_ERRORS); returns how many
+ * lines were bad.
+ */
+static size_t
+parse_lines(const char *data, size_t maxbody, json_t *recs, json_t *errs)
 {
 	const char *p = data, *nl, *why;
 	struct pmsg m;
-	size_t line = 0;
+	size_t line = 0, bad = 0;
 	json_t *o;
 
 	for (; *p != '\0'; p = *nl != '\0' ? nl + 1 : nl) {
@@ -159,42 +178,92 @@ parse_lines(const char *data, size_t maxbody, json_t *recs, char *err,
 		o = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, NULL);
 		if ((why = o == NULL ? "not valid JSON" :
 		    check_record(o, &m, maxbody)) != NULL) {
-			snprintf(err, errlen, "line %zu: %s", line, why);
+			if (bad++ < IMPORT_MAX_ERRORS)
+				json_array_append_new(errs, json_pack("{s:I,s:s}",
+				    "line", (json_int_t)line, "error", why));
 			json_decref(o);
-			return -1;
+			continue;
 		}
 		json_array_append_new(recs, o);
 	}
-	return 0;
+	return bad;
+}
+
+/* "line 3: why; line 9: why; ..." for the error message. */
+static void
+import_refuse(struct ctlreq *r, json_t *errs, size_t bad)
+{
+	char msg[400];
+	size_t i, off = 0;
+	json_t *e;
+	int n;
+
+	msg[0] = '\0';
+	json_array_foreach(errs, i, e) {
+		n = snprintf(msg + off, sizeof(msg) - off, "%sline %lld: %s",
+		    i > 0 ? "; " : "", (long long)json_integer_value(
+		    json_object_get(e, "line")), json_string_value(
+		    json_object_get(e, "error")));
+		if (n < 0 || (size_t)n >= sizeof(msg) - off) {
+			snprintf(msg + off, sizeof(msg) - off, "; ...");
+			break;
+		}
+		off += (size_t)n;
+	}
+	ctlreq_error_obj(r, ERR_INVALID_ARGUMENT, json_pack("{s:I,s:O}",
+	    "bad_lines", (json_int_t)bad, "lines", errs),
+	    "%zu bad line%s, nothing imported: %s", bad, bad == 1 ? "" : "s",
+	    msg);
+}
+
+/*
+ * Importing never speaks for the user: an outgoing line that would be
+ * sent (pending, held) is stored failed, reason "imported", unless
+ * --send-pending asked for it. True if the line was held back.
+ */
+static bool
+import_hold_back(struct pmsg *m, bool send_pending)
+{
+	if (!m->outgoing || send_pending || (strcmp(m->state, "pending") != 0 &&
+	    strcmp(m->state, "held") != 0))
+		return false;
+	snprintf(m->state, sizeof(m->state), "failed");
+	snprintf(m->reason, sizeof(m->reason), "imported");
+	return true;
 }
 
 void
 peer_ctl_import(struct ctlreq *r, json_t *args, void *ctx)
 {
 	struct peer_msgs *pm = msgs_of(ctx);
-	json_t *recs = json_array(), *o;
-	long imported = 0, skipped = 0;
+	json_t *recs = json_array(), *errs = json_array(), *o;
+	bool send = json_is_true(json_object_get(args, "send_pending"));
+	long imported = 0, skipped = 0, not_sent = 0;
+	size_t maxbody = (size_t)pm->p->d->cfg->max_message_bytes, bad, i;
 	enum pstore_rc rc = PSTORE_OK;
 	struct pmsg m;
-	char err[300];
-	size_t i;
+	bool held;
 
-	if (parse_lines(json_string_value(json_object_get(args, "data")),
-	    (size_t)pm->p->d->cfg->max_message_bytes, recs, err,
-	    sizeof(err)) == -1) {
+	bad = parse_lines(json_string_value(json_object_get(args, "data")),
+	    maxbody, recs, errs);
+	if (bad > 0) {
+		import_refuse(r, errs, bad);
+		json_decref(errs);
 		json_decref(recs);
-		ctlreq_error(r, ERR_INVALID_ARGUMENT, "%s; nothing imported", err);
 		return;
 	}
+	json_decref(errs);
 	if (pstore_begin(pm->p->store) != PSTORE_OK)
 		rc = PSTORE_ERR;
 	json_array_foreach(recs, i, o) {
 		if (rc == PSTORE_ERR)
 			break;
-		check_record(o, &m, (size_t)pm->p->d->cfg->max_message_bytes);
+		check_record(o, &m, maxbody);
+		held = import_hold_back(&m, send);
 		rc = parch_import(pm->arch, &m);
 		imported += rc == PSTORE_OK;
 		skipped += rc == PSTORE_EXISTS;
+		not_sent += rc == PSTORE_OK && held;
 	}
 	json_decref(recs);
 	if (rc == PSTORE_ERR || pstore_commit(pm->p->store) != PSTORE_OK) {
@@ -203,7 +272,8 @@ peer_ctl_import(struct ctlreq *r, json_t *args, void *ctx)
 		    "imported");
 		return;
 	}
-	pm_kick_all(pm);
-	ctlreq_reply(r, json_pack("{s:I,s:I}", "imported", (json_int_t)imported,
-	    "skipped", (json_int_t)skipped));
+	if (send)
+		pm_kick_all(pm);
+	ctlreq_reply(r, json_pack("{s:I,s:I,s:I}", "imported", (json_int_t)imported,
+	    "skipped", (json_int_t)skipped, "not_sent", (json_int_t)not_sent));
 }

@@ -1,12 +1,10 @@
 /*
- * Control commands for messages: send, chats, history, pending, trust,
- * watch, wait, stats.
+ * Control commands for messages: chats, history, pending, trust, watch,
+ * stats (send, wait and cancel: peer_state.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <gnutls/crypto.h>
 
 #include "identity.h"
 #include "log.h"
@@ -21,70 +19,6 @@ static struct peer_msgs *
 msgs_of(void *ctx)
 {
 	return ((struct daemon *)ctx)->peer->msgs;
-}
-
-static void
-new_id(char *out)
-{
-	unsigned char r[P2P_MSGID_HEX / 2];
-	size_t i;
-
-	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
-	for (i = 0; i < sizeof(r); i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
-}
-
-void
-peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
-{
-	struct peer_msgs *pm = msgs_of(ctx);
-	const char *user = json_string_value(json_object_get(args, "user"));
-	json_t *text = json_object_get(args, "text"), *wait;
-	struct pmsg m;
-
-	if (*pm->p->user == '\0') {
-		ctlreq_error(r, ERR_NOT_LOGGED_IN, "not logged in; run login first");
-		return;
-	}
-	if (strcmp(user, pm->p->user) == 0) {
-		ctlreq_error(r, ERR_INVALID_ARGUMENT, "cannot send to yourself");
-		return;
-	}
-	memset(&m, 0, sizeof(m));
-	if (json_object_get(args, "id") != NULL)
-		snprintf(m.id, sizeof(m.id), "%s",
-		    json_string_value(json_object_get(args, "id")));
-	else
-		new_id(m.id);
-	snprintf(m.peer, sizeof(m.peer), "%s", user);
-	m.outgoing = true;
-	m.body = json_string_value(text);
-	m.body_len = json_string_length(text);
-	m.ts_sent = util_now_ms();
-	snprintf(m.state, sizeof(m.state), "pending");
-	/* Stored by the group commit at the end of this loop turn. */
-	wait = json_object_get(args, "wait");
-	pm_send(pm, r, &m, wait != NULL, json_number_value(wait));
-}
-
-void
-peer_ctl_wait(struct ctlreq *r, json_t *args, void *ctx)
-{
-	struct peer_msgs *pm = msgs_of(ctx);
-	json_t *ids = json_object_get(args, "ids"), *v;
-	struct pmsg m;
-	size_t i;
-
-	json_array_foreach(ids, i, v) {
-		if (pmsg_get(pm->ms, json_string_value(v), &m, NULL) != PSTORE_OK ||
-		    !m.outgoing) {
-			ctlreq_error(r, "unknown_id", "no sent message with id %s",
-			    json_string_value(v));
-			return;
-		}
-	}
-	pm_waiter_add(pm, r, ids, json_number_value(json_object_get(args,
-	    "timeout")), false);
 }
 
 static int
@@ -170,11 +104,16 @@ static int
 add_pending(const struct ppending *p, void *arg)
 {
 	struct pending_rows *pr = arg;
-	json_t *row = json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:s%}",
+	bool held = strcmp(p->msg->state, "held") == 0;
+	char why[PMSG_REASON_MAX + 8];
+	json_t *row;
+
+	snprintf(why, sizeof(why), "%s%s", held ? "held: " : "", held &&
+	    *p->msg->reason ? p->msg->reason : *p->reason ? p->reason : held ?
+	    "key changed" : "queued");
+	row = json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:s%}",
 	    "id", p->msg->id, "user", p->msg->peer, "attempts", p->attempts,
-	    "next_try", peer_iso(p->next_try / 1000),
-	    "reason", *p->reason ? p->reason : strcmp(p->msg->state, "held") == 0 ?
-	    "held: key changed" : "queued",
+	    "next_try", peer_iso(p->next_try / 1000), "reason", why,
 	    "state", p->msg->state, "text", p->msg->body, p->msg->body_len);
 
 	json_object_update_new(row, peer_route_json(pr->pm, p->msg->peer));
@@ -242,7 +181,9 @@ peer_ctl_watch(struct ctlreq *r, json_t *args, void *ctx)
 {
 	json_t *since = json_object_get(args, "since");
 
-	if (since != NULL && pmsg_events_since(msgs_of(ctx)->ms,
+	/* --since now: nothing stored, only what happens from now on. */
+	if (since != NULL && json_is_integer(since) &&
+	    pmsg_events_since(msgs_of(ctx)->ms,
 	    json_integer_value(since), replay_one, r) != PSTORE_OK) {
 		ctlreq_error(r, ERR_INTERNAL, "cannot read the stored events");
 		return;
@@ -261,13 +202,17 @@ peer_ctl_stats(struct ctlreq *r, json_t *args, void *ctx)
 
 	TAILQ_FOREACH(l, &pm->links, entry)
 		links += l->state == L_READY;
-	ctlreq_reply(r, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}",
+	ctlreq_reply(r, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+	    "s:i,s:i}",
 	    "uptime", (json_int_t)(util_mono() - d->started),
 	    "sent", (json_int_t)pm->stats.sent,
 	    "received", (json_int_t)pm->stats.received,
 	    "delivered", (json_int_t)pm->stats.delivered,
 	    "pending", (json_int_t)pmsg_count(pm->ms, "pending"),
 	    "held", (json_int_t)pmsg_count(pm->ms, "held"),
+	    "failed", (json_int_t)pmsg_count(pm->ms, "failed"),
+	    "cancelled", (json_int_t)pmsg_count(pm->ms, "cancelled"),
+	    "expired", (json_int_t)pmsg_count(pm->ms, "expired"),
 	    "retries", (json_int_t)pm->stats.retries,
 	    "duplicates", (json_int_t)pm->stats.duplicates,
 	    "connections_out", links, "connections_in", pm->nins));

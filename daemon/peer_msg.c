@@ -284,7 +284,7 @@ on_link_lookup(json_t *reply, const char *code, const char *msg, void *arg)
 
 	l->lookup_pending = false;
 	if (reply == NULL && code != NULL && strcmp(code, ERR_NO_SUCH_USER) == 0) {
-		struct pending_fail pf = { l->pm, "no such user" };
+		struct pending_fail pf = { l->pm, "no such user at the gestor" };
 
 		pmsg_pending_for(l->pm->ms, l->user, 0, 1000000, pm_fail_one, &pf);
 		return;
@@ -315,7 +315,7 @@ link_connect(struct plink *l)
 	if (l->lookup_pending || !has_pending(l))
 		return;
 	if (known && c.verified && *c.prev_fingerprint != '\0') {
-		pmsg_hold(pm->ms, l->user, true);
+		pm_hold(pm, l->user);
 		log_warnx("peer_msg: holding messages to %s: their verified key "
 		    "changed; run 'p2pchatctl trust %s' after checking it", l->user,
 		    l->user);
@@ -751,6 +751,7 @@ peer_msgs_start(struct peer *p, char **cause)
 	pm->ckpt_ev = evtimer_new(p->d->base, on_checkpoint, pm);
 	if (pm->dns == NULL || pm->flush_ev == NULL || pm->ckpt_ev == NULL)
 		fatalx("%s: out of memory", __func__);
+	pm_state_init(pm);
 	evdns_base_load_hosts(pm->dns, "/etc/hosts");
 	pm_kick_all(pm);
 	return 0;
@@ -765,6 +766,9 @@ peer_msgs_stop(struct peer *p)
 
 	if (pm == NULL)
 		return;
+	pm->stopping = true;
+	if (pm->expiry_ev != NULL)
+		evtimer_del(pm->expiry_ev);
 	if (evtimer_pending(pm->flush_ev, NULL) || pm->nrx > 0 || pm->nacks > 0 ||
 	    pm->ntxs > 0)
 		on_flush(-1, 0, pm);	/* finish the transaction in flight */
@@ -800,6 +804,7 @@ peer_msgs_free(struct peer *p)
 	peer_msgs_stop(p);
 	while ((l = TAILQ_FIRST(&pm->links)) != NULL)
 		link_free(l);
+	pm_state_free(pm);
 	event_free(pm->flush_ev);
 	event_free(pm->ckpt_ev);
 	evdns_base_free(pm->dns, 1);

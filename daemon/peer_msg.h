@@ -124,6 +124,9 @@ struct peer_msgs {
 	struct pm_stats		 stats;
 	struct proute_store	*routes;
 	int			 ninvites;	/* relay invitations in progress */
+	TAILQ_HEAD(, presend)	 presends;	/* sends in arrival order */
+	struct event		*expiry_ev;
+	bool			 stopping;
 };
 
 struct pending_fail {
@@ -149,11 +152,24 @@ void	 pm_send(struct peer_msgs *, struct ctlreq *, const struct pmsg *,
 	    bool wait, double timeout);
 void	 pm_kick_all(struct peer_msgs *);
 void	 pm_watch_contacts(struct peer_msgs *);
-int	 pm_fail_one(const struct pmsg *, void *);
-void	 pm_waiter_add(struct peer_msgs *, struct ctlreq *, json_t *ids,
-	    double timeout, bool send);
-void	 pm_waiters_fail(struct peer_msgs *);
 void	 on_flush(evutil_socket_t, short, void *);
 void	 on_checkpoint(evutil_socket_t, short, void *);
+
+/* peer_state.c */
+void	 pm_state_init(struct peer_msgs *);
+void	 pm_state_free(struct peer_msgs *);
+/* failed, cancelled, expired: stored, streamed, waiters told. */
+enum pstore_rc pm_finish(struct peer_msgs *, const char *id, const char *state,
+	    const char *reason);
+/* A pmsg_fn failing each message with pending_fail.why. */
+int	 pm_fail_one(const struct pmsg *, void *);
+void	 pm_hold(struct peer_msgs *, const char *user);
+/* (Re)start the timer for the earliest expiry. */
+void	 pm_expiry_arm(struct peer_msgs *);
+void	 pm_waiter_add(struct peer_msgs *, struct ctlreq *, json_t *ids,
+	    double timeout, bool send);
+/* id may have ended (delivered, failed, ...): answer whom it concerns. */
+void	 pm_waiters_update(struct peer_msgs *, const char *id);
+void	 pm_waiters_fail(struct peer_msgs *);
 
 #endif

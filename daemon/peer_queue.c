@@ -132,9 +132,6 @@ fail:
 	return -1;
 }
 
-static void
-waiters_delivered(struct peer_msgs *pm, const char *id);
-
 /* The same line watch --since replays from the store. */
 static void
 emit_message(struct peer_msgs *pm, const struct rx *rx, int64_t seq)
@@ -186,9 +183,11 @@ send_done(struct peer_msgs *pm, struct txq *t)
 	}
 	pm->stats.sent++;
 	pm_kick(pm, t->m.peer, false);
+	if (t->m.expires > 0)
+		pm_expiry_arm(pm);
 	if (!t->wait) {
-		ctlreq_reply(t->r, json_pack("{s:s,s:s}", "id", t->m.id, "state",
-		    t->m.state));
+		ctlreq_reply(t->r, json_pack("{s:s,s:s,s:s?}", "id", t->m.id, "state",
+		    t->m.state, "reason", *t->m.reason ? t->m.reason : NULL));
 		return;
 	}
 	ids = json_pack("[s]", t->m.id);
@@ -223,7 +222,7 @@ after_commit(struct peer_msgs *pm, const int64_t *seqs, const int64_t *dseqs)
 			continue;
 		pm->stats.delivered++;
 		emit_delivered(pm, &pm->acks[i], dseqs[i], now);
-		waiters_delivered(pm, pm->acks[i].id);
+		pm_waiters_update(pm, pm->acks[i].id);
 	}
 	for (i = 0; i < pm->ntxs; i++)
 		send_done(pm, &pm->txs[i]);
@@ -297,15 +296,6 @@ void
 pm_kick_all(struct peer_msgs *pm)
 {
 	pmsg_pending_peers(pm->ms, kick_one, pm);
-}
-
-int
-pm_fail_one(const struct pmsg *m, void *arg)
-{
-	struct pending_fail *pf = arg;
-
-	pmsg_failed(pf->pm->ms, m->id, pf->why);
-	return 0;
 }
 
 static int
@@ -382,123 +372,4 @@ long
 peer_msgs_pending_count(struct peer *p)
 {
 	return pmsg_count(p->msgs->ms, "pending") + pmsg_count(p->msgs->ms, "held");
-}
-
-/* ---------------------------------------------------------------- waiters */
-
-static void
-waiter_free(struct waiter *w)
-{
-	TAILQ_REMOVE(&w->pm->waiters, w, entry);
-	event_free(w->timer);
-	json_decref(w->ids);
-	json_decref(w->all);
-	free(w);
-}
-
-static json_t *
-states_of(struct peer_msgs *pm, json_t *ids)
-{
-	json_t *items = json_array(), *id;
-	struct pmsg m;
-	size_t i;
-
-	json_array_foreach(ids, i, id) {
-		const char *state = pmsg_get(pm->ms, json_string_value(id), &m,
-		    NULL) == PSTORE_OK ? m.state : "unknown";
-
-		json_array_append_new(items, json_pack("{s:O,s:s}", "id", id,
-		    "state", state));
-	}
-	return items;
-}
-
-static void
-waiter_done(struct waiter *w)
-{
-	json_t *items = states_of(w->pm, w->all);
-
-	if (w->send)
-		ctlreq_reply(w->r, json_deep_copy(json_array_get(items, 0)));
-	else
-		ctlreq_reply(w->r, json_pack("{s:O}", "items", items));
-	json_decref(items);
-	waiter_free(w);
-}
-
-static void
-on_waiter_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct waiter *w = arg;
-	char *list = json_dumps(w->ids, JSON_COMPACT);
-
-	ctlreq_error(w->r, ERR_TIMEOUT, "still pending: %s",
-	    list != NULL ? list : "?");
-	free(list);
-	waiter_free(w);
-}
-
-static void
-waiters_delivered(struct peer_msgs *pm, const char *id)
-{
-	struct waiter *w, *next;
-	json_t *v;
-	size_t i;
-
-	for (w = TAILQ_FIRST(&pm->waiters); w != NULL; w = next) {
-		next = TAILQ_NEXT(w, entry);
-		json_array_foreach(w->ids, i, v) {
-			if (strcmp(json_string_value(v), id) == 0) {
-				json_array_remove(w->ids, i);
-				break;
-			}
-		}
-		if (json_array_size(w->ids) == 0)
-			waiter_done(w);
-	}
-}
-
-/*
- * Reply once every id in ids (borrowed) is delivered, or with a timeout
- * error after timeout seconds (0: no limit).
- */
-void
-pm_waiter_add(struct peer_msgs *pm, struct ctlreq *r, json_t *ids,
-    double timeout, bool send)
-{
-	struct waiter *w = xcalloc(1, sizeof(*w));
-	struct timeval tv = { (time_t)timeout,
-	    (suseconds_t)((timeout - floor(timeout)) * 1e6) };
-	struct pmsg m;
-	json_t *v;
-	size_t i;
-
-	w->pm = pm;
-	w->r = r;
-	w->send = send;
-	w->all = json_deep_copy(ids);
-	w->ids = json_array();
-	json_array_foreach(ids, i, v)
-		if (pmsg_get(pm->ms, json_string_value(v), &m, NULL) != PSTORE_OK ||
-		    strcmp(m.state, "delivered") != 0)
-			json_array_append(w->ids, v);
-	w->timer = evtimer_new(pm->p->d->base, on_waiter_timeout, w);
-	TAILQ_INSERT_TAIL(&pm->waiters, w, entry);
-	if (json_array_size(w->ids) == 0) {
-		waiter_done(w);
-		return;
-	}
-	if (timeout > 0)
-		evtimer_add(w->timer, &tv);
-}
-
-void
-pm_waiters_fail(struct peer_msgs *pm)
-{
-	struct waiter *w;
-
-	while ((w = TAILQ_FIRST(&pm->waiters)) != NULL) {
-		ctlreq_error(w->r, ERR_TIMEOUT, "the daemon is shutting down");
-		waiter_free(w);
-	}
 }

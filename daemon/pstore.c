@@ -23,6 +23,7 @@
  * transaction. To change the schema, append one string (it may hold
  * several statements); never edit a migration that has shipped. The
  * chats and messages tables used by pstore_msg.c are migration 2.
+ * pstore_migrations_for_test() lets the unit tests build an old store.
  */
 static const char *const pstore_migrations[] = {
 	/* 0 -> 1: settings and contacts */
@@ -107,6 +108,62 @@ static const char *const pstore_migrations[] = {
 	"  updated INTEGER NOT NULL DEFAULT 0,"
 	"  direct_failed INTEGER NOT NULL DEFAULT 0"
 	");",
+	/*
+	 * 4 -> 5: the message states of a send that did not go through:
+	 * failed (with a reason), held (with a reason), cancelled, expired;
+	 * and an expiry time (send --ttl). The CHECK on state can only
+	 * change by rebuilding the table: every row is copied with its seq,
+	 * the AUTOINCREMENT counter carried over, and pending_messages
+	 * rebuilt on the new table first so that no foreign key ever points
+	 * at a dropped one. The FTS index keys on seq, which is kept.
+	 */
+	"CREATE TABLE messages_v4 ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  peer TEXT NOT NULL,"
+	"  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),"
+	"  body TEXT NOT NULL,"
+	"  ts_sent INTEGER NOT NULL,"
+	"  ts_received INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'delivered',"
+	"    'held', 'failed', 'received', 'cancelled', 'expired')),"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  expires INTEGER NOT NULL DEFAULT 0"
+	");"
+	"INSERT INTO messages_v4 (seq, id, peer, direction, body, ts_sent,"
+	"  ts_received, state) SELECT seq, id, peer, direction, body, ts_sent,"
+	"  ts_received, state FROM messages ORDER BY seq;"
+	"DELETE FROM sqlite_sequence WHERE name = 'messages_v4';"
+	"INSERT INTO sqlite_sequence (name, seq) SELECT 'messages_v4', seq"
+	"  FROM sqlite_sequence WHERE name = 'messages';"
+	"CREATE TABLE pending_v4 ("
+	"  id TEXT PRIMARY KEY REFERENCES messages_v4 (id),"
+	"  peer TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT NOT NULL DEFAULT ''"
+	");"
+	"INSERT INTO pending_v4 SELECT id, peer, seq, attempts, next_try, reason"
+	"  FROM pending_messages;"
+	"DROP TABLE pending_messages;"
+	"DROP TABLE messages;"
+	"ALTER TABLE messages_v4 RENAME TO messages;"
+	"ALTER TABLE pending_v4 RENAME TO pending_messages;"
+	"CREATE INDEX messages_peer ON messages (peer, seq);"
+	"CREATE INDEX messages_open ON messages (state) WHERE state IN"
+	"  ('pending', 'held', 'failed', 'cancelled', 'expired');"
+	"CREATE INDEX messages_expires ON messages (expires) WHERE expires > 0;"
+	"CREATE INDEX pending_peer ON pending_messages (peer, seq);"
+	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO fts_pending (seq) VALUES (new.seq);"
+	"END;"
+	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
+	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
+	"    SELECT 'delete', old.seq, old.body WHERE NOT EXISTS"
+	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
+	"  DELETE FROM fts_pending WHERE seq = old.seq;"
+	"END;",
 };
 #define PSTORE_VERSION \
 	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))
@@ -201,6 +258,13 @@ pstore_checkpoint(struct pstore *ps)
 	    NULL, NULL) != SQLITE_OK)
 		log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
 	ps->wal_pages = 0;
+}
+
+const char *const *
+pstore_migrations_for_test(int *n)
+{
+	*n = PSTORE_VERSION;
+	return pstore_migrations;
 }
 
 struct pstore *

@@ -61,6 +61,8 @@ void		 pstore_rollback(struct pstore *);
  */
 bool		 pstore_checkpoint_due(const struct pstore *);
 void		 pstore_checkpoint(struct pstore *);
+/* The numbered migrations (tests build stores of older versions). */
+const char *const *pstore_migrations_for_test(int *n);
 /* The underlying database handle, for pstore_msg.c only. */
 struct sqlite3	*pstore_db(struct pstore *);
 

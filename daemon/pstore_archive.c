@@ -20,9 +20,11 @@ static const char *const asql[A__MAX] = {
 	    " ON m.seq = f.rowid WHERE messages_fts MATCH ?1"
 	    " AND (?2 IS NULL OR m.peer = ?2) ORDER BY m.seq DESC LIMIT ?3",
 	[A_EXPORT] = "SELECT seq, id, peer, direction, body, ts_sent, ts_received,"
-	    " state FROM messages WHERE (?1 IS NULL OR peer = ?1) ORDER BY seq",
+	    " state, reason, expires FROM messages WHERE (?1 IS NULL OR peer = ?1)"
+	    " ORDER BY seq",
 	[A_IMPORT] = "INSERT OR IGNORE INTO messages (id, peer, direction, body,"
-	    " ts_sent, ts_received, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    " ts_sent, ts_received, state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " ?7, ?8)",
 	[A_QUEUE] = "INSERT INTO pending_messages (id, peer, seq)"
 	    " VALUES (?1, ?2, ?3)",
 	[A_CHAT] = "INSERT INTO chats (peer, last_activity) VALUES (?1, ?2)"
@@ -130,6 +132,7 @@ parch_import(struct parch *a, const struct pmsg *m)
 	sqlite3_bind_int64(s, 5, m->ts_sent);
 	sqlite3_bind_int64(s, 6, m->ts_received);
 	sqlite3_bind_text(s, 7, m->state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, m->reason, -1, SQLITE_STATIC);
 	if (step_done(a, s) != PSTORE_OK)
 		return PSTORE_ERR;
 	if (sqlite3_changes(a->db) == 0)

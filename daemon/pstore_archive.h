@@ -26,7 +26,8 @@ enum pstore_rc	 parch_search(struct parch *, const char *query,
 enum pstore_rc	 parch_export(struct parch *, const char *peer, pmsg_fn, void *);
 /*
  * Inside a transaction: store one record unless its id exists
- * (PSTORE_EXISTS). Undelivered outgoing messages are queued again.
+ * (PSTORE_EXISTS). Outgoing messages in state pending or held are
+ * queued for delivery: the caller decides which may keep that state.
  */
 enum pstore_rc	 parch_import(struct parch *, const struct pmsg *);
 

@@ -33,7 +33,11 @@ enum stmt {
 	S_PENDING_PEERS,
 	S_PENDING_NOTE,
 	S_COUNT,
+	S_COUNT_OPEN,
 	S_HOLD,
+	S_FINISH,
+	S_NEXT_EXPIRY,
+	S_EXPIRED,
 	S_HISTORY,
 	S_MARK_READ,
 	S_CHATS,
@@ -41,33 +45,46 @@ enum stmt {
 	S__MAX
 };
 
+/* The columns pmsg_row reads, in its order. */
+#define MCOLS "seq, id, peer, direction, body, ts_sent, ts_received, state," \
+	" reason, expires"
+#define MCOLS_M "m.seq, m.id, m.peer, m.direction, m.body, m.ts_sent," \
+	" m.ts_received, m.state, m.reason, m.expires"
+/* The states of an outgoing message that is not finished. */
+#define OPEN_STATES "('pending', 'sent', 'held')"
+
 static const char *const sql[S__MAX] = {
 	[S_INSERT] = "INSERT INTO messages (id, peer, direction, body, ts_sent,"
-	    " ts_received, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    " ts_received, state, reason, expires) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9)",
 	[S_PENDING_ADD] = "INSERT INTO pending_messages (id, peer, seq)"
 	    " VALUES (?1, ?2, ?3)",
 	[S_CHAT_TOUCH] = "INSERT INTO chats (peer, last_activity) VALUES (?1, ?2)"
 	    " ON CONFLICT (peer) DO UPDATE SET last_activity ="
 	    " max(last_activity, excluded.last_activity)",
 	[S_CHAT_UNREAD] = "UPDATE chats SET unread = unread + 1 WHERE peer = ?1",
-	[S_GET] = "SELECT seq, id, peer, direction, body, ts_sent, ts_received,"
-	    " state FROM messages WHERE id = ?1",
+	/* A pending message's reason is why its queue waits. */
+	[S_GET] = "SELECT m.seq, m.id, m.peer, m.direction, m.body, m.ts_sent,"
+	    " m.ts_received, m.state, CASE WHEN m.state = 'pending' THEN"
+	    " coalesce((SELECT p.reason FROM pending_messages p WHERE p.id ="
+	    " m.id), '') ELSE m.reason END, m.expires FROM messages m"
+	    " WHERE m.id = ?1",
 	[S_RECEIVE] = "INSERT OR IGNORE INTO messages (id, peer, direction, body,"
 	    " ts_sent, ts_received, state) VALUES (?1, ?2, 'in', ?3, ?4, ?5,"
 	    " 'received')",
-	[S_DELIVERED] = "UPDATE messages SET state = 'delivered', ts_received = ?2"
-	    " WHERE id = ?1 AND peer = ?3 AND direction = 'out' AND state IN"
-	    " ('pending', 'sent', 'held')",
+	[S_DELIVERED] = "UPDATE messages SET state = 'delivered', ts_received = ?2,"
+	    " reason = '' WHERE id = ?1 AND peer = ?3 AND direction = 'out' AND"
+	    " state IN " OPEN_STATES,
 	[S_PENDING_DEL] = "DELETE FROM pending_messages WHERE id = ?1",
 	[S_EVENT] = "INSERT INTO events (type, data) VALUES (?1, ?2)",
-	[S_FAILED] = "UPDATE messages SET state = 'failed' WHERE id = ?1 AND"
-	    " direction = 'out' AND state != 'delivered'",
-	[S_PENDING_FOR] = "SELECT m.seq, m.id, m.peer, m.direction, m.body,"
-	    " m.ts_sent, m.ts_received, m.state FROM pending_messages p"
+	[S_FAILED] = "UPDATE messages SET state = ?2, reason = ?3 WHERE id = ?1"
+	    " AND direction = 'out' AND state IN " OPEN_STATES,
+	/* An expired message is never sent, even before on_expiry runs. */
+	[S_PENDING_FOR] = "SELECT " MCOLS_M " FROM pending_messages p"
 	    " JOIN messages m ON m.id = p.id WHERE p.peer = ?1 AND p.seq > ?2"
-	    " AND m.state = 'pending' ORDER BY p.seq LIMIT ?3",
-	[S_PENDING_ALL] = "SELECT m.seq, m.id, m.peer, m.direction, m.body,"
-	    " m.ts_sent, m.ts_received, m.state, p.attempts, p.next_try, p.reason"
+	    " AND m.state = 'pending' AND (m.expires = 0 OR m.expires > ?4)"
+	    " ORDER BY p.seq LIMIT ?3",
+	[S_PENDING_ALL] = "SELECT " MCOLS_M ", p.attempts, p.next_try, p.reason"
 	    " FROM pending_messages p JOIN messages m ON m.id = p.id"
 	    " ORDER BY p.seq",
 	[S_PENDING_PEERS] = "SELECT DISTINCT p.peer FROM pending_messages p"
@@ -75,11 +92,19 @@ static const char *const sql[S__MAX] = {
 	[S_PENDING_NOTE] = "UPDATE pending_messages SET attempts = ?2,"
 	    " next_try = ?3, reason = ?4 WHERE peer = ?1",
 	[S_COUNT] = "SELECT count(*) FROM messages WHERE state = ?1",
-	[S_HOLD] = "UPDATE messages SET state = ?2 WHERE peer = ?1 AND"
-	    " direction = 'out' AND state = ?3",
-	[S_HISTORY] = "SELECT * FROM (SELECT seq, id, peer, direction, body,"
-	    " ts_sent, ts_received, state FROM messages WHERE peer = ?1"
-	    " ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+	/* The same through the partial index messages_open. */
+	[S_COUNT_OPEN] = "SELECT count(*) FROM messages WHERE state = ?1 AND"
+	    " state IN ('pending', 'held', 'failed', 'cancelled', 'expired')",
+	[S_HOLD] = "UPDATE messages SET state = ?2, reason = ?4 WHERE peer = ?1"
+	    " AND direction = 'out' AND state = ?3",
+	[S_FINISH] = "SELECT " MCOLS " FROM messages WHERE id = ?1 AND"
+	    " direction = 'out' AND state IN " OPEN_STATES,
+	[S_NEXT_EXPIRY] = "SELECT min(expires) FROM messages WHERE expires > 0"
+	    " AND state IN ('pending', 'held')",
+	[S_EXPIRED] = "SELECT " MCOLS " FROM messages WHERE expires > 0 AND"
+	    " expires <= ?1 AND state IN ('pending', 'held') ORDER BY seq",
+	[S_HISTORY] = "SELECT * FROM (SELECT " MCOLS " FROM messages"
+	    " WHERE peer = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
 	[S_MARK_READ] = "UPDATE chats SET unread = 0 WHERE peer = ?1",
 	[S_EVENTS_SINCE] = "SELECT seq, type, data FROM events WHERE seq > ?1"
 	    " ORDER BY seq",
@@ -148,10 +173,12 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 	sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 }
 
-/* Fill m from a row of (seq, id, peer, direction, body, ts_sent, ts_received, state). */
+/* Fill m from a row of MCOLS; reason and expires only if selected. */
 void
 pmsg_row(sqlite3_stmt *s, struct pmsg *m)
 {
+	const unsigned char *reason;
+
 	memset(m, 0, sizeof(*m));
 	m->seq = sqlite3_column_int64(s, 0);
 	snprintf(m->id, sizeof(m->id), "%s", sqlite3_column_text(s, 1));
@@ -162,6 +189,11 @@ pmsg_row(sqlite3_stmt *s, struct pmsg *m)
 	m->ts_sent = sqlite3_column_int64(s, 5);
 	m->ts_received = sqlite3_column_int64(s, 6);
 	snprintf(m->state, sizeof(m->state), "%s", sqlite3_column_text(s, 7));
+	if (sqlite3_column_count(s) < 10)
+		return;
+	if ((reason = sqlite3_column_text(s, 8)) != NULL)
+		snprintf(m->reason, sizeof(m->reason), "%s", reason);
+	m->expires = sqlite3_column_int64(s, 9);
 }
 
 enum pstore_rc
@@ -211,6 +243,8 @@ pmsg_queue_in(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing
 	sqlite3_bind_int64(s, 5, m->ts_sent);
 	sqlite3_bind_int64(s, 6, 0);
 	bind_text(s, 7, m->state);
+	bind_text(s, 8, m->reason);
+	sqlite3_bind_int64(s, 9, m->expires);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	/* Only this statement is undone; the transaction goes on. */
@@ -333,26 +367,81 @@ pmsg_delivered(struct pmsg_store *ms, const char *id, const char *peer,
 	return rc;
 }
 
+/*
+ * Outside a transaction: an undelivered outgoing message ends in state
+ * (failed, cancelled, expired) with a reason, leaves the queue, and a
+ * stored event of that name says so. *seq is 0 if it was not open.
+ */
 enum pstore_rc
-pmsg_failed(struct pmsg_store *ms, const char *id, const char *why)
+pmsg_finish(struct pmsg_store *ms, const char *id, const char *state,
+    const char *reason, struct pmsg *m, int64_t *seq)
 {
 	sqlite3_stmt *s;
+	char *ev;
+	int rc;
 
+	*seq = 0;
 	if (pstore_begin(ms->ps) != PSTORE_OK)
 		return PSTORE_ERR;
+	s = st(ms, S_FINISH);
+	bind_text(s, 1, id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		pmsg_row(s, m);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		pstore_rollback(ms->ps);
+		return PSTORE_OK;
+	}
+	if (rc != SQLITE_ROW)
+		goto err;
+	m->body = NULL;
+	snprintf(m->state, sizeof(m->state), "%s", state);
+	snprintf(m->reason, sizeof(m->reason), "%s", reason);
 	s = st(ms, S_FAILED);
 	bind_text(s, 1, id);
-	if (run(ms, s, "failed") != PSTORE_OK)
+	bind_text(s, 2, state);
+	bind_text(s, 3, reason);
+	if (run(ms, s, "finish") != PSTORE_OK)
 		goto err;
 	s = st(ms, S_PENDING_DEL);
 	bind_text(s, 1, id);
 	if (run(ms, s, "unqueue") != PSTORE_OK)
 		goto err;
-	log_warnx("pstore_msg: message %s failed: %s", id, why);
-	return pstore_commit(ms->ps);
+	ev = event_json("{s:s,s:s,s:s}", "user", m->peer, "id", id, "reason",
+	    reason);
+	rc = ev != NULL ? pmsg_event(ms, state, ev, seq) : PSTORE_ERR;
+	free(ev);
+	if (rc != PSTORE_OK || pstore_commit(ms->ps) != PSTORE_OK)
+		goto err;
+	log_info("pstore_msg: message %s to %s %s: %s", id, m->peer, state,
+	    reason);
+	return PSTORE_OK;
 err:
+	fail(ms, "finish");
 	pstore_rollback(ms->ps);
+	*seq = 0;
 	return PSTORE_ERR;
+}
+
+enum pstore_rc
+pmsg_failed(struct pmsg_store *ms, const char *id, const char *why)
+{
+	struct pmsg m;
+	int64_t seq;
+
+	return pmsg_finish(ms, id, "failed", why, &m, &seq);
+}
+
+enum pstore_rc
+pmsg_next_expiry(struct pmsg_store *ms, int64_t *when)
+{
+	sqlite3_stmt *s = st(ms, S_NEXT_EXPIRY);
+	int rc = sqlite3_step(s);
+
+	*when = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
+	    fail(ms, "next expiry");
 }
 
 /* Step through rows of a message query, calling fn for each. */
@@ -381,6 +470,16 @@ pmsg_pending_for(struct pmsg_store *ms, const char *peer, int64_t after,
 	bind_text(s, 1, peer);
 	sqlite3_bind_int64(s, 2, after);
 	sqlite3_bind_int(s, 3, limit);
+	sqlite3_bind_int64(s, 4, util_now_ms());
+	return each_msg(ms, s, fn, arg);
+}
+
+enum pstore_rc
+pmsg_expired(struct pmsg_store *ms, int64_t now, pmsg_fn fn, void *arg)
+{
+	sqlite3_stmt *s = st(ms, S_EXPIRED);
+
+	sqlite3_bind_int64(s, 1, now);
 	return each_msg(ms, s, fn, arg);
 }
 
@@ -396,9 +495,9 @@ pmsg_pending_all(struct pmsg_store *ms,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		pmsg_row(s, &m);
 		p.msg = &m;
-		p.attempts = sqlite3_column_int(s, 8);
-		p.next_try = sqlite3_column_int64(s, 9);
-		p.reason = (const char *)sqlite3_column_text(s, 10);
+		p.attempts = sqlite3_column_int(s, 10);
+		p.next_try = sqlite3_column_int64(s, 11);
+		p.reason = (const char *)sqlite3_column_text(s, 12);
 		if (fn(&p, arg) == -1)
 			break;
 	}
@@ -442,7 +541,9 @@ pmsg_pending_note(struct pmsg_store *ms, const char *peer, int attempts,
 long
 pmsg_count(struct pmsg_store *ms, const char *state)
 {
-	sqlite3_stmt *s = st(ms, S_COUNT);
+	bool open = strcmp(state, "delivered") != 0 &&
+	    strcmp(state, "received") != 0 && strcmp(state, "sent") != 0;
+	sqlite3_stmt *s = st(ms, open ? S_COUNT_OPEN : S_COUNT);
 	long n = -1;
 
 	bind_text(s, 1, state);
@@ -452,14 +553,24 @@ pmsg_count(struct pmsg_store *ms, const char *state)
 	return n;
 }
 
+void
+pmsg_held_reason(const char *peer, char *out, size_t outlen)
+{
+	snprintf(out, outlen, PMSG_HELD_KEY "; check it, then run: "
+	    "p2pchatctl trust %s", peer);
+}
+
 enum pstore_rc
 pmsg_hold(struct pmsg_store *ms, const char *peer, bool hold)
 {
 	sqlite3_stmt *s = st(ms, S_HOLD);
+	char why[PMSG_REASON_MAX];
 
+	pmsg_held_reason(peer, why, sizeof(why));
 	bind_text(s, 1, peer);
 	bind_text(s, 2, hold ? "held" : "pending");
 	bind_text(s, 3, hold ? "pending" : "held");
+	bind_text(s, 4, hold ? why : "");
 	return run(ms, s, "hold");
 }
 

@@ -16,6 +16,8 @@
 
 struct pmsg_store;
 
+#define PMSG_REASON_MAX	400
+
 struct pmsg {
 	int64_t		 seq;
 	char		 id[P2P_MSGID_HEX + 1];
@@ -25,8 +27,14 @@ struct pmsg {
 	size_t		 body_len;
 	int64_t		 ts_sent;	/* unix ms */
 	int64_t		 ts_received;	/* unix ms, 0 = not yet */
-	char		 state[12];	/* pending sent delivered held failed received */
+	char		 state[12];	/* pending sent delivered held failed received
+					   cancelled expired */
+	char		 reason[PMSG_REASON_MAX];	/* why it failed, is held or waits */
+	int64_t		 expires;	/* unix ms, 0 = never (send --ttl) */
 };
+
+/* The reason of a message held because a verified key changed. */
+#define PMSG_HELD_KEY	"key changed"
 
 struct ppending {
 	const struct pmsg	*msg;
@@ -40,7 +48,8 @@ typedef int (*pmsg_fn)(const struct pmsg *, void *);
 struct sqlite3_stmt;
 /*
  * Fill m from the current row of a statement selecting (seq, id, peer,
- * direction, body, ts_sent, ts_received, state); body is borrowed.
+ * direction, body, ts_sent, ts_received, state[, reason, expires]);
+ * body is borrowed.
  */
 void	pmsg_row(struct sqlite3_stmt *, struct pmsg *);
 
@@ -76,8 +85,21 @@ enum pstore_rc pmsg_delivered(struct pmsg_store *, const char *id,
 	    const char *peer, int64_t ts, int64_t *seq);
 /* Outside a transaction: give up on a message (state failed). */
 enum pstore_rc pmsg_failed(struct pmsg_store *, const char *id, const char *why);
+/*
+ * Outside a transaction: end an undelivered outgoing message (pending,
+ * sent or held) in state "failed", "cancelled" or "expired" with a
+ * reason, and store the event of that name ({user,id,reason}); *m gets
+ * the message (body NULL) and *seq the event's seq, 0 if the message was
+ * not undelivered (nothing changed).
+ */
+enum pstore_rc pmsg_finish(struct pmsg_store *, const char *id,
+	    const char *state, const char *reason, struct pmsg *m, int64_t *seq);
+/* The earliest expiry among pending and held messages, 0 if none. */
+enum pstore_rc pmsg_next_expiry(struct pmsg_store *, int64_t *when);
+/* Pending and held messages whose expiry is at or before now, in order. */
+enum pstore_rc pmsg_expired(struct pmsg_store *, int64_t now, pmsg_fn, void *);
 
-/* Pending messages to peer in order, seq > after, at most limit. */
+/* Pending unexpired messages to peer in order, seq > after, at most limit. */
 enum pstore_rc pmsg_pending_for(struct pmsg_store *, const char *peer,
 	    int64_t after, int limit, pmsg_fn, void *);
 /* Every pending message (all peers) with its retry bookkeeping. */
@@ -91,7 +113,9 @@ enum pstore_rc pmsg_pending_note(struct pmsg_store *, const char *peer,
 	    int attempts, int64_t next_try, const char *reason);
 long	pmsg_count(struct pmsg_store *, const char *state);
 
-/* held <-> pending for one peer's outgoing queue. */
+/* The reason a message to peer is held: PMSG_HELD_KEY and how to release it. */
+void	pmsg_held_reason(const char *peer, char *out, size_t outlen);
+/* held (pmsg_held_reason) <-> pending for one peer's outgoing queue. */
 enum pstore_rc pmsg_hold(struct pmsg_store *, const char *peer, bool hold);
 
 /* The last limit messages with peer, oldest first; marks the chat read. */

@@ -86,7 +86,7 @@ control_socket = "$TMP/$name.ctl/ctl.sock";
 listen = "127.0.0.1:${PORT_OF[$name]:-0}";
 log_level = "debug";
 heartbeat = { interval = $HB_INTERVAL; timeout = $HB_TIMEOUT; };
-retry = { initial = 0.1; max = 1.0; };
+retry = { initial = 0.1; max = 1.0; ${RETRY:-} };
 limits = { handshake_timeout = ${HANDSHAKE_TIMEOUT:-5.0}; ${LIMITS:-} };
 $extra
 CONF

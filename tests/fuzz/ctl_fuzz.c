@@ -49,9 +49,18 @@ check_value(const struct ctl_arg *a, const json_t *v)
 		    MAX_BODY));
 		break;
 	case ARG_STR:
-	case ARG_DATA:
 		FUZZ_CHECK(s != NULL && json_string_length(v) > 0 &&
 		    valid_utf8(s, json_string_length(v)));
+		break;
+	case ARG_DATA:
+		FUZZ_CHECK(s != NULL && valid_utf8(s, json_string_length(v)));
+		break;
+	case ARG_FLAG:
+		FUZZ_CHECK(json_is_boolean(v));
+		break;
+	case ARG_SINCE:
+		FUZZ_CHECK((json_is_integer(v) && json_integer_value(v) >= 0) ||
+		    (s != NULL && strcmp(s, "now") == 0));
 		break;
 	}
 }

@@ -43,7 +43,7 @@ kill "$C"; wait "$C" 2>/dev/null || true
 wait_for "bob back online" 10 gestor_state_is bob online
 id=$(ctl alice send bob "to wait for")
 ctl alice wait "$id" --timeout 10 >"$TMP/w" || fail "wait"
-[ "$(cat "$TMP/w")" = "$id	delivered" ] || fail "wait output: $(cat "$TMP/w")"
+[ "$(cat "$TMP/w")" = "$id	delivered	-" ] || fail "wait output: $(cat "$TMP/w")"
 stop bob TERM
 id2=$(ctl alice send bob "never yet")
 expect_exit 3 ctl alice wait "$id" "$id2" --timeout 0.3

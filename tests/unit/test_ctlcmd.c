@@ -43,6 +43,7 @@ static const struct {
 	{ CMD_WATCH, "watch", CTL_MODE_PEER },
 	{ CMD_CHAT, "chat", CTL_MODE_PEER },
 	{ CMD_WAIT, "wait", CTL_MODE_PEER },
+	{ CMD_CANCEL, "cancel", CTL_MODE_PEER },
 	{ CMD_SEARCH, "search", CTL_MODE_PEER },
 	{ CMD_EXPORT, "export", CTL_MODE_PEER },
 	{ CMD_IMPORT, "import", CTL_MODE_PEER },
@@ -181,6 +182,10 @@ START_TEST(test_table_args)
 			/* Options appear in the usage line as --name. */
 			if ((a->flags & ARGF_OPTION) && !(a->flags & ARGF_HIDDEN)) {
 				snprintf(opt, sizeof(opt), "--%s", a->name);
+				/* --send-pending for send_pending */
+				for (k = 2; opt[k] != '\0'; k++)
+					if (opt[k] == '_')
+						opt[k] = '-';
 				ck_assert_msg(strstr(cd->usage, opt) != NULL,
 				    "%s: usage \"%s\" lacks %s", cd->name,
 				    cd->usage, opt);
@@ -460,7 +465,15 @@ START_TEST(test_type_str_data)
 	BAD(CMD_SEARCH, "{\"text\":\"\"}", "'text'");
 	BAD(CMD_SEARCH, "{\"text\":[]}", "'text'");
 	OK(CMD_IMPORT, "{\"data\":\"{\\\"id\\\":1}\\n\"}");
-	BAD(CMD_IMPORT, "{\"data\":\"\"}", "'data'");
+	/* An empty file imports nothing, and that is no error. */
+	OK(CMD_IMPORT, "{\"data\":\"\"}");
+	BAD(CMD_IMPORT, "{\"data\":5}", "'data'");
+	OK(CMD_IMPORT, "{\"data\":\"\",\"send_pending\":true}");
+	BAD(CMD_IMPORT, "{\"data\":\"\",\"send_pending\":1}", "'send_pending'");
+	OK(CMD_WATCH, "{\"since\":\"now\"}");
+	OK(CMD_WATCH, "{\"since\":0}");
+	BAD(CMD_WATCH, "{\"since\":\"later\"}", "'since'");
+	BAD(CMD_WATCH, "{\"since\":-1}", "'since'");
 	BAD(CMD_IMPORT, "{\"data\":{}}", "'data'");
 	/* A search text is not bounded by maxbody. */
 	{

@@ -353,6 +353,85 @@ START_TEST(test_reopen)
 }
 END_TEST
 
+/*
+ * A store as schema version 3 wrote it is migrated to the latest one
+ * without losing a message, a queue entry, an event or a seq: migration 5
+ * rebuilds the messages table (its CHECK on state changed), so every row,
+ * the AUTOINCREMENT counter, the foreign key of the queue and the
+ * full-text index must survive the copy.
+ */
+START_TEST(test_migrate_from_3)
+{
+	const char *const *mig;
+	struct pstore *ps;
+	sqlite3 *db;
+	int n, i;
+
+	mig = pstore_migrations_for_test(&n);
+	ck_assert_int_ge(n, 4);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	chmod(path, 0600);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(sqlite3_exec(db, mig[i], NULL, NULL, NULL),
+		    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+	    "PRAGMA user_version = 3;"
+	    "INSERT INTO messages (id, peer, direction, body, ts_sent, state)"
+	    "  VALUES ('a1', 'bob', 'out', 'hello world', 1, 'delivered'),"
+	    "  ('a2', 'bob', 'out', 'still queued', 2, 'pending'),"
+	    "  ('a3', 'bob', 'in', 'a reply', 3, 'received'),"
+	    "  ('a4', 'carol', 'out', 'gone wrong', 4, 'failed'),"
+	    "  ('a5', 'dave', 'out', 'doomed', 5, 'pending');"
+	    "INSERT INTO messages_fts (rowid, body) SELECT m.seq, m.body"
+	    "  FROM fts_pending p JOIN messages m ON m.seq = p.seq;"
+	    "DELETE FROM fts_pending;"
+	    "INSERT INTO pending_messages (id, peer, seq, attempts, reason)"
+	    "  VALUES ('a2', 'bob', 2, 3, 'recipient offline');"
+	    "DELETE FROM messages WHERE id = 'a5';"
+	    "INSERT INTO events (type, data) VALUES ('message', '{}'),"
+	    "  ('delivered', '{}');",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	ps = open_ok(true);
+	db = pstore_db(ps);
+	ck_assert_int_eq(db_int(db, "PRAGMA user_version"), n);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM messages"), 4);
+	ck_assert_int_eq(db_int(db, "SELECT seq FROM messages WHERE id = 'a4'"),
+	    4);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM messages WHERE"
+	    " state = 'pending' AND reason = '' AND expires = 0"), 1);
+	ck_assert_int_eq(db_int(db, "SELECT attempts FROM pending_messages"
+	    " WHERE id = 'a2'"), 3);
+	ck_assert_int_eq(db_int(db, "SELECT max(seq) FROM events"), 2);
+	/* The full-text index still finds the old rows by their seq. */
+	ck_assert_int_eq(db_int(db, "SELECT m.seq FROM messages_fts f JOIN"
+	    " messages m ON m.seq = f.rowid WHERE messages_fts MATCH 'reply'"),
+	    3);
+	/* The counter goes on after the highest seq ever used (5). */
+	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO messages (id, peer,"
+	    " direction, body, ts_sent, state, reason) VALUES ('a6', 'bob', 'out',"
+	    " 'x', 6, 'cancelled', 'by the user')", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(db_int(db, "SELECT seq FROM messages WHERE id = 'a6'"),
+	    6);
+	ck_assert_int_eq(sqlite3_exec(db, "UPDATE messages SET state = 'expired'"
+	    " WHERE id = 'a6'", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_ne(sqlite3_exec(db, "UPDATE messages SET state = 'bogus'"
+	    " WHERE id = 'a6'", NULL, NULL, NULL), SQLITE_OK);
+	/* The queue's foreign key points at the new table. */
+	ck_assert_int_ne(sqlite3_exec(db, "INSERT INTO pending_messages (id,"
+	    " peer, seq) VALUES ('nope', 'bob', 99)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM pragma_foreign_key_check"),
+	    0);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+	    " name IN ('messages_v4', 'pending_v4')"), 0);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+	    " type = 'trigger' AND tbl_name = 'messages'"), 2);
+	pstore_close(ps);
+}
+END_TEST
+
 /* The pragmas, read back through the store's own handle. */
 START_TEST(test_pragmas)
 {
@@ -447,6 +526,7 @@ pstore_suite(void)
 	tcase_add_test(tc, test_contact_foreach);
 	tcase_add_test(tc, test_transactions);
 	tcase_add_test(tc, test_reopen);
+	tcase_add_test(tc, test_migrate_from_3);
 	tcase_add_test(tc, test_pragmas);
 	tcase_add_test(tc, test_file_mode);
 	tcase_add_test(tc, test_newer_schema_refused);

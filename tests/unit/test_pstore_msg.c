@@ -541,6 +541,62 @@ START_TEST(test_failed)
 }
 END_TEST
 
+/* Ends of an undelivered message: state, reason, event, out of the queue. */
+START_TEST(test_finish_and_expiry)
+{
+	struct pmsg m = mk(id(3), "bob", "soon gone", 1000, "pending"), old, got;
+	char *oldbody = NULL;
+	int64_t seq, when;
+
+	queue_ok(1, "bob", "one", 1000);
+	queue_ok(2, "bob", "two", 1001);
+	ck_assert_int_eq(pmsg_finish(ms, id(1), "cancelled", "by the user", &got,
+	    &seq), PSTORE_OK);
+	ck_assert_int_gt(seq, 0);
+	ck_assert_str_eq(got.peer, "bob");
+	ck_assert_int_eq(pmsg_get(ms, id(1), &got, NULL), PSTORE_OK);
+	ck_assert_str_eq(got.state, "cancelled");
+	ck_assert_str_eq(got.reason, "by the user");
+	ck_assert_int_eq(pending_for("bob", 0, 100)->n, 1);
+	/* Ended once: a second end changes nothing and stores no event. */
+	ck_assert_int_eq(pmsg_finish(ms, id(1), "expired", "x", &got, &seq),
+	    PSTORE_OK);
+	ck_assert_int_eq(seq, 0);
+	ck_assert_int_eq(pmsg_count(ms, "cancelled"), 1);
+	ck_assert_int_eq(pmsg_count(ms, "expired"), 0);
+	/* Expiry: never offered for sending once past it (now > 5000 ms). */
+	ck_assert_int_eq(pmsg_next_expiry(ms, &when), PSTORE_OK);
+	ck_assert_int_eq(when, 0);
+	m.expires = 5000;	/* long past */
+	ck_assert_int_eq(pmsg_queue(ms, &m, &old, &oldbody), PSTORE_OK);
+	ck_assert_int_eq(pmsg_next_expiry(ms, &when), PSTORE_OK);
+	ck_assert_int_eq(when, 5000);
+	ck_assert_int_eq(pending_for("bob", 0, 100)->n, 1);
+	{
+		static struct seen s;
+
+		memset(&s, 0, sizeof(s));
+		ck_assert_int_eq(pmsg_expired(ms, 4999, collect, &s), PSTORE_OK);
+		ck_assert_int_eq(s.n, 0);
+		ck_assert_int_eq(pmsg_expired(ms, 5000, collect, &s), PSTORE_OK);
+		ck_assert_int_eq(s.n, 1);
+		ck_assert_str_eq(s.m[0].m.id, id(3));
+	}
+	ck_assert_int_eq(pmsg_finish(ms, id(3), "expired", "ttl", &got, &seq),
+	    PSTORE_OK);
+	ck_assert_int_gt(seq, 0);
+	ck_assert_int_eq(pmsg_next_expiry(ms, &when), PSTORE_OK);
+	ck_assert_int_eq(when, 0);
+	/* A delivered message cannot end otherwise. */
+	ck_assert_int_eq(pstore_begin(ps), PSTORE_OK);
+	ck_assert_int_eq(pmsg_delivered(ms, id(2), "bob", 9, &seq), PSTORE_OK);
+	ck_assert_int_eq(pstore_commit(ps), PSTORE_OK);
+	ck_assert_int_eq(pmsg_finish(ms, id(2), "cancelled", "x", &got, &seq),
+	    PSTORE_OK);
+	ck_assert_int_eq(seq, 0);
+}
+END_TEST
+
 struct failer {
 	int	 n;
 };
@@ -979,6 +1035,7 @@ pstore_msg_suite(void)
 	tcase_add_test(tc, test_delivered_rollback);
 	tcase_add_test(tc, test_failed);
 	tcase_add_test(tc, test_failed_while_walking);
+	tcase_add_test(tc, test_finish_and_expiry);
 	tcase_add_test(tc, test_pending_note_and_all);
 	tcase_add_test(tc, test_hold);
 	tcase_add_test(tc, test_history_and_unread);

@@ -1,0 +1,610 @@
+/*
+ * How an outgoing message ends, and who hears of it. A send is admitted
+ * first: when the gestor can answer, it is asked whether a recipient we
+ * never heard of exists (no_such_user: refused, nothing stored), and
+ * sends keep their arrival order while such a lookup is out. A stored
+ * message ends delivered (peer_queue.c), or failed, cancelled or expired
+ * here; each end is a stored event streamed to `watch` and answers the
+ * requests waiting for it (`wait`, `send --wait`), which also time out.
+ * One timer ends the messages that passed their expiry (send --ttl,
+ * retry.ttl); the delivery queue never sends an expired message.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/crypto.h>
+
+#include "log.h"
+#include "peer_msg.h"
+#include "util.h"
+
+/* A send waiting for its turn (and maybe for the gestor's lookup). */
+struct presend {
+	TAILQ_ENTRY(presend)	 entry;
+	struct peer_msgs	*pm;
+	struct ctlreq		*r;
+	struct pmsg		 m;
+	char			*body;
+	bool			 wait;
+	double			 timeout;
+	bool			 ready;		/* may go to the group commit */
+	bool			 no_user;	/* the gestor says: no such user */
+};
+
+static void	on_expiry(evutil_socket_t, short, void *);
+
+static struct peer_msgs *
+msgs_of(void *ctx)
+{
+	return ((struct daemon *)ctx)->peer->msgs;
+}
+
+static struct timeval
+tv_of(double s)
+{
+	struct timeval tv = { (time_t)s, (suseconds_t)((s - floor(s)) * 1e6) };
+
+	return tv;
+}
+
+static bool
+is_end(const char *state)
+{
+	return strcmp(state, "delivered") == 0 || strcmp(state, "failed") == 0 ||
+	    strcmp(state, "cancelled") == 0 || strcmp(state, "expired") == 0 ||
+	    strcmp(state, "unknown") == 0;
+}
+
+static bool
+is_bad_end(const char *state)
+{
+	return is_end(state) && strcmp(state, "delivered") != 0;
+}
+
+/* ------------------------------------------------------------------ send */
+
+static void
+new_id(char *out)
+{
+	unsigned char r[P2P_MSGID_HEX / 2];
+	size_t i;
+
+	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/* Send every admitted send at the head of the line, in order. */
+static void
+presends_drain(struct peer_msgs *pm)
+{
+	struct presend *ps;
+
+	while ((ps = TAILQ_FIRST(&pm->presends)) != NULL && ps->ready) {
+		TAILQ_REMOVE(&pm->presends, ps, entry);
+		if (pm->stopping)
+			ctlreq_error(ps->r, ERR_GESTOR_UNAVAILABLE, "the daemon is "
+			    "shutting down; nothing stored");
+		else if (ps->no_user)
+			ctlreq_error_obj(ps->r, ERR_NO_SUCH_USER, json_pack("{s:s}",
+			    "user", ps->m.peer), "the gestor has no user %s; "
+			    "nothing stored", ps->m.peer);
+		else
+			pm_send(pm, ps->r, &ps->m, ps->wait, ps->timeout);
+		free(ps->body);
+		free(ps);
+	}
+}
+
+static void
+on_send_lookup(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	struct presend *ps = arg;
+
+	ps->ready = true;
+	if (reply == NULL && code != NULL && strcmp(code, ERR_NO_SUCH_USER) == 0)
+		ps->no_user = true;
+	else if (reply != NULL && !ps->pm->stopping)
+		peer_contact_update(ps->pm->p, ps->m.peer,
+		    json_string_value(json_object_get(reply, "fingerprint")),
+		    json_string_value(json_object_get(reply, "addr")),
+		    (int)json_integer_value(json_object_get(reply, "port")),
+		    json_integer_value(json_object_get(reply, "last_seen")));
+	presends_drain(ps->pm);
+}
+
+/*
+ * Held at once if the contact's verified key changed; true if the
+ * gestor should first say whether an unknown recipient exists.
+ */
+static bool
+send_admit(struct peer_msgs *pm, struct pmsg *m)
+{
+	struct pcontact c;
+
+	if (pstore_contact_get(pm->p->store, m->peer, &c) == PSTORE_OK &&
+	    *c.fingerprint != '\0') {
+		if (c.verified && *c.prev_fingerprint != '\0') {
+			snprintf(m->state, sizeof(m->state), "held");
+			pmsg_held_reason(m->peer, m->reason, sizeof(m->reason));
+		}
+		return false;
+	}
+	return pgestor_state(pm->p->pg) == PG_ONLINE;
+}
+
+void
+peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = msgs_of(ctx);
+	const char *user = json_string_value(json_object_get(args, "user"));
+	json_t *text = json_object_get(args, "text"), *wait, *ttl;
+	struct presend *ps;
+	double secs;
+
+	if (*pm->p->user == '\0') {
+		ctlreq_error(r, ERR_NOT_LOGGED_IN, "not logged in; run login first");
+		return;
+	}
+	if (strcmp(user, pm->p->user) == 0) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "cannot send to yourself");
+		return;
+	}
+	ps = xcalloc(1, sizeof(*ps));
+	ps->pm = pm;
+	ps->r = r;
+	if (json_object_get(args, "id") != NULL)
+		snprintf(ps->m.id, sizeof(ps->m.id), "%s",
+		    json_string_value(json_object_get(args, "id")));
+	else
+		new_id(ps->m.id);
+	snprintf(ps->m.peer, sizeof(ps->m.peer), "%s", user);
+	ps->m.outgoing = true;
+	ps->m.body_len = json_string_length(text);
+	ps->body = xmalloc(ps->m.body_len + 1);
+	memcpy(ps->body, json_string_value(text), ps->m.body_len + 1);
+	ps->m.body = ps->body;
+	ps->m.ts_sent = util_now_ms();
+	snprintf(ps->m.state, sizeof(ps->m.state), "pending");
+	ttl = json_object_get(args, "ttl");
+	secs = ttl != NULL ? json_number_value(ttl) : pm->p->d->cfg->retry_ttl;
+	if (secs > 0)
+		ps->m.expires = ps->m.ts_sent + (int64_t)ceil(secs * 1000);
+	wait = json_object_get(args, "wait");
+	ps->wait = wait != NULL;
+	ps->timeout = json_number_value(wait);
+	TAILQ_INSERT_TAIL(&pm->presends, ps, entry);
+	if (send_admit(pm, &ps->m))
+		pgestor_request(pm->p->pg, json_pack("{s:s,s:s}", "t", "lookup",
+		    "user", user), true, on_send_lookup, ps);
+	else
+		ps->ready = true;
+	presends_drain(pm);
+}
+
+/* ------------------------------------------------------------------ ends */
+
+/* End an undelivered message; the event goes to `watch`, waiters learn. */
+enum pstore_rc
+pm_finish(struct peer_msgs *pm, const char *id, const char *state,
+    const char *reason)
+{
+	struct pmsg m;
+	int64_t seq;
+	json_t *line;
+
+	if (pmsg_finish(pm->ms, id, state, reason, &m, &seq) != PSTORE_OK)
+		return PSTORE_ERR;
+	if (seq == 0)
+		return PSTORE_NOTFOUND;
+	line = json_pack("{s:s,s:I,s:s,s:s,s:s}", "event", state, "seq",
+	    (json_int_t)seq, "user", m.peer, "id", id, "reason", reason);
+	peer_event(pm->p, line);
+	json_decref(line);
+	pm_waiters_update(pm, id);
+	return PSTORE_OK;
+}
+
+int
+pm_fail_one(const struct pmsg *m, void *arg)
+{
+	struct pending_fail *pf = arg;
+
+	pm_finish(pf->pm, m->id, "failed", pf->why);
+	return 0;
+}
+
+static int
+collect_id(const struct pmsg *m, void *arg)
+{
+	json_array_append_new(arg, json_string(m->id));
+	return 0;
+}
+
+/* Hold user's queue (a verified key changed); a "held" event for each. */
+void
+pm_hold(struct peer_msgs *pm, const char *user)
+{
+	json_t *ids = json_array(), *id, *line;
+	char why[PMSG_REASON_MAX], *data;
+	int64_t seq;
+	size_t i;
+
+	pmsg_held_reason(user, why, sizeof(why));
+	if (pmsg_pending_for(pm->ms, user, 0, 1000000, collect_id, ids) !=
+	    PSTORE_OK || pstore_begin(pm->p->store) != PSTORE_OK)
+		goto out;
+	if (pmsg_hold(pm->ms, user, true) != PSTORE_OK)
+		goto fail;
+	json_array_foreach(ids, i, id) {
+		line = json_pack("{s:s,s:O,s:s}", "user", user, "id", id, "reason",
+		    why);
+		data = json_dumps(line, JSON_COMPACT);
+		json_decref(line);
+		if (data == NULL || pmsg_event(pm->ms, "held", data, &seq) !=
+		    PSTORE_OK) {
+			free(data);
+			goto fail;
+		}
+		free(data);
+		json_array_set_new(ids, i, json_pack("{s:O,s:I}", "id", id, "seq",
+		    (json_int_t)seq));
+	}
+	if (pstore_commit(pm->p->store) != PSTORE_OK)
+		goto fail;
+	json_array_foreach(ids, i, id) {
+		line = json_pack("{s:s,s:O,s:s,s:O,s:s}", "event", "held", "seq",
+		    json_object_get(id, "seq"), "user", user, "id",
+		    json_object_get(id, "id"), "reason", why);
+		peer_event(pm->p, line);
+		json_decref(line);
+	}
+	goto out;
+fail:
+	pstore_rollback(pm->p->store);
+	log_warnx("%s: cannot hold the messages to %s", __func__, user);
+out:
+	json_decref(ids);
+}
+
+/* On a ready link, sent and not yet acknowledged: too late to stop it. */
+static bool
+in_flight(struct peer_msgs *pm, const struct pmsg *m)
+{
+	struct plink *l;
+
+	TAILQ_FOREACH(l, &pm->links, entry)
+		if (strcmp(l->user, m->peer) == 0)
+			return l->state == L_READY && l->inflight > 0 &&
+			    m->seq <= l->sent_upto;
+	return false;
+}
+
+/* Cancel one message; its item ({id,state,reason}), NULL if too late. */
+static json_t *
+cancel_one(struct peer_msgs *pm, const char *id, const char **why)
+{
+	struct pmsg m;
+
+	if (pmsg_get(pm->ms, id, &m, NULL) != PSTORE_OK)
+		return NULL;
+	if (strcmp(m.state, "delivered") == 0)
+		*why = "already delivered";
+	else if (in_flight(pm, &m))
+		*why = "already sent, waiting for the recipient's acknowledgement";
+	else if (!is_end(m.state) &&
+	    pm_finish(pm, id, "cancelled", "cancelled by the user") == PSTORE_ERR)
+		*why = "cannot store the change (see the daemon's log)";
+	if (pmsg_get(pm->ms, id, &m, NULL) != PSTORE_OK)
+		return NULL;
+	return json_pack("{s:s,s:s,s:s?}", "id", id, "state", m.state, "reason",
+	    *why != NULL ? *why : *m.reason ? m.reason : NULL);
+}
+
+void
+peer_ctl_cancel(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = msgs_of(ctx);
+	json_t *ids = json_object_get(args, "ids"), *items, *v, *bad = NULL;
+	const char *why;
+	struct pmsg m;
+	size_t i;
+
+	json_array_foreach(ids, i, v) {
+		if (pmsg_get(pm->ms, json_string_value(v), &m, NULL) != PSTORE_OK ||
+		    !m.outgoing) {
+			ctlreq_error_obj(r, "unknown_id", json_pack("{s:O}", "id", v),
+			    "no sent message with id %s", json_string_value(v));
+			return;
+		}
+	}
+	items = json_array();
+	json_array_foreach(ids, i, v) {
+		why = NULL;
+		json_array_append_new(items, cancel_one(pm, json_string_value(v),
+		    &why));
+		if (why != NULL && bad == NULL)
+			bad = json_array_get(items, i);
+	}
+	pm_expiry_arm(pm);
+	if (bad == NULL) {
+		ctlreq_reply(r, json_pack("{s:o}", "items", items));
+		return;
+	}
+	ctlreq_error_obj(r, "too_late", json_pack("{s:O,s:O}", "id",
+	    json_object_get(bad, "id"), "items", items), "%s: %s",
+	    json_string_value(json_object_get(bad, "id")),
+	    json_string_value(json_object_get(bad, "reason")));
+	json_decref(items);
+}
+
+/* ---------------------------------------------------------------- expiry */
+
+void
+pm_expiry_arm(struct peer_msgs *pm)
+{
+	int64_t when;
+	double delay;
+	struct timeval tv;
+
+	if (pmsg_next_expiry(pm->ms, &when) != PSTORE_OK || when == 0) {
+		evtimer_del(pm->expiry_ev);
+		return;
+	}
+	delay = fmax(0, (double)(when - util_now_ms()) / 1000.0);
+	tv = tv_of(delay);
+	evtimer_add(pm->expiry_ev, &tv);
+}
+
+struct expiring {
+	struct peer_msgs	*pm;
+	bool			 busy;	/* one was in flight: look again */
+};
+
+static int
+expire_one(const struct pmsg *m, void *arg)
+{
+	struct expiring *e = arg;
+	char why[96];
+
+	if (in_flight(e->pm, m)) {
+		e->busy = true;
+		return 0;
+	}
+	snprintf(why, sizeof(why), "not delivered within its ttl (%.3g s)",
+	    (double)(m->expires - m->ts_sent) / 1000.0);
+	pm_finish(e->pm, m->id, "expired", why);
+	return 0;
+}
+
+static void
+on_expiry(evutil_socket_t fd, short what, void *arg)
+{
+	struct expiring e = { arg, false };
+	struct timeval again = { 1, 0 };
+
+	pmsg_expired(e.pm->ms, util_now_ms(), expire_one, &e);
+	if (e.busy)
+		evtimer_add(e.pm->expiry_ev, &again);
+	else
+		pm_expiry_arm(e.pm);
+}
+
+/* --------------------------------------------------------------- waiters */
+
+static void
+waiter_free(struct waiter *w)
+{
+	TAILQ_REMOVE(&w->pm->waiters, w, entry);
+	event_free(w->timer);
+	json_decref(w->ids);
+	json_decref(w->all);
+	free(w);
+}
+
+static json_t *
+item_of(struct peer_msgs *pm, json_t *id)
+{
+	struct pmsg m;
+
+	if (pmsg_get(pm->ms, json_string_value(id), &m, NULL) != PSTORE_OK)
+		return json_pack("{s:O,s:s}", "id", id, "state", "unknown");
+	return json_pack("{s:O,s:s,s:s?}", "id", id, "state", m.state, "reason",
+	    *m.reason != '\0' ? m.reason : NULL);
+}
+
+/* The first item that is (timeout: still open; else: ended badly). */
+static json_t *
+culprit(json_t *items, bool timeout)
+{
+	const char *state;
+	json_t *it;
+	size_t i;
+
+	json_array_foreach(items, i, it) {
+		state = json_string_value(json_object_get(it, "state"));
+		if (timeout ? !is_end(state) : is_bad_end(state))
+			return it;
+	}
+	return NULL;
+}
+
+/* The ids of items not delivered. */
+static json_t *
+undelivered(json_t *items)
+{
+	json_t *ids = json_array(), *it;
+	size_t i;
+
+	json_array_foreach(items, i, it)
+		if (strcmp(json_string_value(json_object_get(it, "state")),
+		    "delivered") != 0)
+			json_array_append(ids, json_object_get(it, "id"));
+	return ids;
+}
+
+/*
+ * Answer a waiter: ok if every message was delivered; else an error
+ * named by the state of the first message that stops it (timeout for
+ * one still pending or held), carrying id, state and reason (send), or
+ * ids and items (wait).
+ */
+static void
+waiter_done(struct waiter *w, bool timeout)
+{
+	json_t *items = json_array(), *v, *bad, *fields;
+	const char *code, *reason;
+	size_t i, n;
+
+	json_array_foreach(w->all, i, v)
+		json_array_append_new(items, item_of(w->pm, v));
+	if ((bad = culprit(items, timeout)) == NULL) {
+		ctlreq_reply(w->r, w->send ? json_deep_copy(json_array_get(items, 0)) :
+		    json_pack("{s:O}", "items", items));
+		goto out;
+	}
+	code = timeout ? ERR_TIMEOUT : json_string_value(json_object_get(bad,
+	    "state"));
+	reason = json_string_value(json_object_get(bad, "reason"));
+	if (reason == NULL)
+		reason = strcmp(json_string_value(json_object_get(bad, "state")),
+		    "pending") == 0 ? "queued" : "no reason recorded";
+	fields = w->send ? json_deep_copy(bad) : json_pack("{s:o,s:O}", "ids",
+	    undelivered(items), "items", items);
+	n = json_array_size(w->all);
+	ctlreq_error_obj(w->r, code, fields, "%s %s: %s%s", json_string_value(
+	    json_object_get(bad, "id")), json_string_value(json_object_get(bad,
+	    "state")), reason, n > 1 ? " (and see the other messages' states)" :
+	    "");
+out:
+	json_decref(items);
+	waiter_free(w);
+}
+
+static void
+on_waiter_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	waiter_done(arg, true);
+}
+
+/* Forget ids that ended; answer the waiter once it has its answer. */
+static void
+waiter_check(struct waiter *w)
+{
+	json_t *it;
+	size_t i = 0;
+	bool bad = false;
+
+	while (i < json_array_size(w->ids)) {
+		it = item_of(w->pm, json_array_get(w->ids, i));
+		if (is_end(json_string_value(json_object_get(it, "state")))) {
+			bad |= is_bad_end(json_string_value(json_object_get(it,
+			    "state")));
+			json_array_remove(w->ids, i);
+		} else
+			i++;
+		json_decref(it);
+	}
+	if (bad || json_array_size(w->ids) == 0)
+		waiter_done(w, false);
+}
+
+void
+pm_waiters_update(struct peer_msgs *pm, const char *id)
+{
+	struct waiter *w, *next;
+	json_t *v;
+	size_t i;
+
+	for (w = TAILQ_FIRST(&pm->waiters); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		json_array_foreach(w->ids, i, v) {
+			if (strcmp(json_string_value(v), id) == 0) {
+				waiter_check(w);
+				break;
+			}
+		}
+	}
+}
+
+/*
+ * Reply once every id in ids (borrowed) is delivered, at once when one
+ * fails, is cancelled or expires, or with a timeout error after timeout
+ * seconds (0: no limit).
+ */
+void
+pm_waiter_add(struct peer_msgs *pm, struct ctlreq *r, json_t *ids,
+    double timeout, bool send)
+{
+	struct waiter *w = xcalloc(1, sizeof(*w));
+	struct timeval tv = tv_of(timeout);
+
+	w->pm = pm;
+	w->r = r;
+	w->send = send;
+	w->all = json_deep_copy(ids);
+	w->ids = json_deep_copy(ids);
+	w->timer = evtimer_new(pm->p->d->base, on_waiter_timeout, w);
+	TAILQ_INSERT_TAIL(&pm->waiters, w, entry);
+	if (timeout > 0)
+		evtimer_add(w->timer, &tv);
+	waiter_check(w);
+}
+
+void
+peer_ctl_wait(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = msgs_of(ctx);
+	json_t *ids = json_object_get(args, "ids"), *v;
+	struct pmsg m;
+	size_t i;
+
+	json_array_foreach(ids, i, v) {
+		if (pmsg_get(pm->ms, json_string_value(v), &m, NULL) != PSTORE_OK ||
+		    !m.outgoing) {
+			ctlreq_error_obj(r, "unknown_id", json_pack("{s:O}", "id", v),
+			    "no sent message with id %s", json_string_value(v));
+			return;
+		}
+	}
+	pm_waiter_add(pm, r, ids, json_number_value(json_object_get(args,
+	    "timeout")), false);
+}
+
+void
+pm_waiters_fail(struct peer_msgs *pm)
+{
+	struct waiter *w;
+
+	while ((w = TAILQ_FIRST(&pm->waiters)) != NULL) {
+		ctlreq_error(w->r, ERR_TIMEOUT, "the daemon is shutting down");
+		waiter_free(w);
+	}
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+void
+pm_state_init(struct peer_msgs *pm)
+{
+	TAILQ_INIT(&pm->presends);
+	if ((pm->expiry_ev = evtimer_new(pm->p->d->base, on_expiry, pm)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	pm_expiry_arm(pm);
+}
+
+void
+pm_state_free(struct peer_msgs *pm)
+{
+	struct presend *ps;
+
+	while ((ps = TAILQ_FIRST(&pm->presends)) != NULL) {
+		TAILQ_REMOVE(&pm->presends, ps, entry);
+		free(ps->body);
+		free(ps);
+	}
+	if (pm->expiry_ev != NULL)
+		event_free(pm->expiry_ev);
+}
