@@ -16,9 +16,10 @@ set -euo pipefail
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 	libgnutls28-dev libsqlite3-dev libconfig-dev libjansson-dev libcrypt-dev
-	check libsystemd-dev
-	# for make check: network namespaces, the TLS and proxy test helpers
-	iproute2 procps python3 gnutls-bin)
+	check libsystemd-dev libpq-dev
+	# for make check: network namespaces, the TLS and proxy test helpers,
+	# throwaway PostgreSQL servers for the gestor's PostgreSQL backend
+	iproute2 procps python3 gnutls-bin postgresql)
 NAMES=(gestor alice bob)
 PEERS=(alice bob)
 

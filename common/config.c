@@ -22,7 +22,8 @@
 #include "valid.h"
 
 enum ktype { K_STR, K_DOUBLE, K_LONG, K_LIST, K_GROUP, K_MODE, K_LEVEL, K_SYNC,
-    K_ADDR, K_FP, K_SOCK, K_RELAY_USE, K_ADV };
+    K_ADDR, K_FP, K_SOCK, K_RELAY_USE, K_ADV,
+    K_BACKEND, K_CONNINFO, K_CLUSTER };
 
 struct key {
 	const char	*path;		/* dotted path */
@@ -83,6 +84,10 @@ static const struct key schema[] = {
 	{ "relay.direct_retry", K_DOUBLE, O(relay_direct_retry), 1, 86400 },
 	{ "storage", K_GROUP, 0, 0, 0 },
 	{ "storage.synchronous", K_SYNC, O(sync_full), 0, 0 },
+	{ "storage.backend", K_BACKEND, O(storage_backend), 0, 0 },
+	{ "storage.conninfo", K_CONNINFO, O(storage_conninfo), 0, 0 },
+	{ "cluster", K_GROUP, 0, 0, 0 },
+	{ "cluster.name", K_CLUSTER, O(cluster_name), 0, 0 },
 };
 
 static char *
@@ -255,6 +260,19 @@ check_string(enum ktype t, const char *v)
 		if (strlen(v) >= 108)
 			return "path longer than a Unix socket allows (107 bytes)";
 		break;
+	case K_BACKEND:
+		if (strcmp(v, "sqlite") != 0 && strcmp(v, "postgresql") != 0)
+			return "must be \"sqlite\" or \"postgresql\"";
+		break;
+	case K_CONNINFO:
+		if (strlen(v) > 4096)
+			return "longer than 4096 bytes";
+		break;
+	case K_CLUSTER:
+		if (strlen(v) > 63 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-[]") != strlen(v))
+			return "must be at most 63 letters, digits and ._:-[]";
+		break;
 	default:
 		break;
 	}
@@ -282,6 +300,9 @@ apply(struct config *c, const struct key *k, config_setting_t *s,
 	case K_ADDR:
 	case K_FP:
 	case K_SOCK:
+	case K_BACKEND:
+	case K_CONNINFO:
+	case K_CLUSTER:
 		if (str == NULL)
 			return fail(err, errlen, file, s, k->path, "must be a string");
 		if ((why = check_string(k->type, str)) != NULL)
@@ -468,6 +489,12 @@ finish(struct config *c, const char *file, char *err, size_t errlen)
 		c->relay_advertise = xstrdup("");
 	if (c->gestor_fingerprint == NULL)
 		c->gestor_fingerprint = xstrdup("");
+	if (c->storage_backend == NULL)
+		c->storage_backend = xstrdup("sqlite");
+	if (c->storage_conninfo == NULL)
+		c->storage_conninfo = xstrdup("");
+	if (c->cluster_name == NULL)
+		c->cluster_name = xstrdup("");
 	if (c->gestor_addresses == NULL) {
 		c->gestor_addresses = calloc(2, sizeof(char *));
 		if (c->gestor_addresses == NULL)
@@ -489,6 +516,10 @@ finish(struct config *c, const char *file, char *err, size_t errlen)
 	if (c->max_message_bytes + 4096 > c->max_frame_bytes)
 		return fail(err, errlen, file, NULL, "limits.max_message_bytes",
 		    "must leave 4096 bytes of room below limits.max_frame_bytes");
+	if (strcmp(c->storage_backend, "postgresql") == 0 &&
+	    *c->storage_conninfo == '\0')
+		return fail(err, errlen, file, NULL, "storage.conninfo",
+		    "must be set when storage.backend is \"postgresql\"");
 	/* A socket path from the file was checked; a default may be too long. */
 	if ((why = check_string(K_SOCK, c->control_socket)) != NULL)
 		return fail(err, errlen, file, NULL, "control_socket", why);
@@ -554,6 +585,11 @@ config_free(struct config *c)
 		free(c->gestor_addresses[i]);
 	free(c->gestor_addresses);
 	free(c->gestor_fingerprint);
+	free(c->storage_backend);
+	if (c->storage_conninfo != NULL)	/* it may hold a password */
+		util_zero(c->storage_conninfo, strlen(c->storage_conninfo));
+	free(c->storage_conninfo);
+	free(c->cluster_name);
 	free(c);
 }
 

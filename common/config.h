@@ -52,6 +52,9 @@ struct config {
 	int		 relay_use;	/* enum relay_use */
 	double		 relay_direct_timeout;	/* auto: direct connect attempt */
 	double		 relay_direct_retry;	/* auto: try direct again after */
+	char		*storage_backend;	/* "sqlite" | "postgresql" */
+	char		*storage_conninfo;	/* libpq conninfo, "" if unset */
+	char		*cluster_name;		/* "" = host:port, see gestor */
 };
 
 enum relay_use { RELAY_AUTO, RELAY_ALWAYS, RELAY_NEVER };

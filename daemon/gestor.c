@@ -19,13 +19,6 @@
 #include "valid.h"
 #include "wire.h"
 
-struct gwatch {
-	char		 name[P2P_USERNAME_MAX + 1];
-	struct gconn	*watcher;
-	struct gwatch	*hnext;		/* chain of watchers[hash(name)] */
-	struct gwatch	*cnext;		/* chain of watcher->watches */
-};
-
 typedef void (*gframe_handler)(struct gconn *, struct wire_msg *);
 
 static void	on_accept(struct evconnlistener *, evutil_socket_t,
@@ -180,8 +173,8 @@ gestor_user_json(struct gestor *g, const struct guser *u)
 }
 
 /* The presence frame of user u as seen now. */
-static json_t *
-presence_frame(struct gestor *g, const struct guser *u)
+json_t *
+gestor_presence_frame(struct gestor *g, const struct guser *u)
 {
 	json_t *p = gestor_user_json(g, u);
 
@@ -212,7 +205,7 @@ notify_watchers(struct gestor *g, const struct guser *u)
 
 	if (g->watchers[bucket(u->name)] == NULL)
 		return;
-	p = presence_frame(g, u);
+	p = gestor_presence_frame(g, u);
 	gestor_watchers_send(g, u->name, p);
 	json_decref(p);
 }
@@ -795,7 +788,7 @@ on_watch_read(enum gstore_rc rc, const struct guser *u, void *arg)
 
 	gc->op = NULL;
 	if (rc == GSTORE_OK) {
-		p = presence_frame(gc->g, u);
+		p = gestor_presence_frame(gc->g, u);
 		conn_send(gc->c, p);
 		json_decref(p);
 		gc->g->stats.frames_out++;
@@ -882,11 +875,22 @@ gestor_start(struct daemon *d, char **cause)
 	snprintf(path, sizeof(path), "%s/gestor.db", d->cfg->data_dir);
 	memset(&o, 0, sizeof(o));
 	o.base = d->base;
-	o.backend = "sqlite";
+	o.backend = d->cfg->storage_backend;
 	o.path = path;
 	o.sync_full = d->cfg->sync_full;
+	o.conninfo = d->cfg->storage_conninfo;
+	gestor_cluster_name(d->cfg, g->cluster, sizeof(g->cluster));
+	o.cluster = g->cluster;
 	o.hb_interval = d->cfg->hb_interval;
-	o.hb_timeout = d->cfg->hb_timeout;
+	/* A killed gestor's users are offline within heartbeat.timeout. */
+	o.hb_timeout = d->cfg->hb_timeout - d->cfg->hb_interval;
+	if (o.hb_timeout < 2 * d->cfg->hb_interval)
+		o.hb_timeout = 2 * d->cfg->hb_interval;
+	o.request_timeout = d->cfg->hb_timeout / 3 < 5.0 ?
+	    d->cfg->hb_timeout / 3 : 5.0;
+	o.on_notify = gestor_cluster_notify;
+	o.on_state = gestor_cluster_state;
+	o.sessions = gestor_cluster_sessions;
 	o.arg = g;
 	if ((g->store = gstore_open(&o, cause)) == NULL) {
 		free(g);

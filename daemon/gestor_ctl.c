@@ -92,9 +92,10 @@ store_json(struct gestor *g)
 
 	gstore_info(g->store, &i);
 	util_iso8601(i.since, ts, sizeof(ts));
-	return json_pack("{s:s,s:s,s:s,s:s}", "backend", i.backend,
+	return json_pack("{s:s,s:s,s:s,s:s,s:s}", "backend", i.backend,
 	    "database", state_names[i.state], "database_since",
-	    i.since > 0 ? ts : "", "database_error", i.detail);
+	    i.since > 0 ? ts : "", "database_error", i.detail,
+	    "cluster", i.cluster);
 }
 
 static void

@@ -25,8 +25,16 @@
 
 enum gconn_state { GC_HANDSHAKE, GC_ANON, GC_AUTHED };
 
-struct gwatch;
+struct gconn;
 struct relay;
+
+/* One user watched by one connection, in two chains. */
+struct gwatch {
+	char		 name[P2P_USERNAME_MAX + 1];
+	struct gconn	*watcher;
+	struct gwatch	*hnext;		/* chain of watchers[hash(name)] */
+	struct gwatch	*cnext;		/* chain of watcher->watches */
+};
 
 struct gconn {
 	TAILQ_ENTRY(gconn)	 entry;
@@ -63,6 +71,7 @@ struct gestor_stats {
 	unsigned long	 relay_refused;	/* relay requests refused here */
 	unsigned long	 lookups, lookups_refused, watched_names, watches_refused;
 	unsigned long	 adv_refused;
+	unsigned long	 cluster_events;	/* notifications from other gestors */
 };
 
 struct gestor {
@@ -70,6 +79,8 @@ struct gestor {
 	struct gstore		*store;
 	struct evconnlistener	*listener;
 	char			 listen_addr[80];
+	char			 cluster[64];	/* this gestor's name in a cluster */
+	bool			 db_lost;	/* the database went away */
 	TAILQ_HEAD(, gconn)	 conns;
 	int			 nconns;
 	int			 nonline;
@@ -93,6 +104,14 @@ void		 gestor_watchers_send(struct gestor *, const char *user,
 void		 gestor_drop(struct gconn *, const char *why);
 /* Tell gc's peer that its session was replaced, and close it. */
 void		 gestor_replace(struct gconn *, const char *why);
+/* {"t":"presence",...} for user u as this gestor sees it now. */
+json_t		*gestor_presence_frame(struct gestor *, const struct guser *);
+/* gestor_cluster.c: the store's callbacks (struct gstore_opts). */
+void		 gestor_cluster_notify(const json_t *, void *);
+void		 gestor_cluster_state(enum gstore_state, void *);
+json_t		*gestor_cluster_sessions(void *);
+/* cluster.name, else this host's name and the listening port. */
+void		 gestor_cluster_name(const struct config *, char *, size_t);
 /* Answer control requests still waiting for the store (shutdown). */
 void		 gestor_ctl_abort(struct gestor *);
 

@@ -267,6 +267,7 @@ gstore_info(struct gstore *gs, struct gstore_info *info)
 	memset(info, 0, sizeof(*info));
 	info->backend = gs->be->name;
 	info->detail = "";
+	info->cluster = "";
 	if (gs->be->info != NULL)
 		gs->be->info(gs->impl, info);
 }

@@ -79,6 +79,11 @@ struct gstore_opts {
 	void			(*on_notify)(const json_t *, void *);
 	/* The database went up or down (up: listening again, reconcile). */
 	void			(*on_state)(enum gstore_state, void *);
+	/*
+	 * This gestor's online sessions, for the reconcile after a
+	 * reconnect: a new JSON array of {name,addr,port,last_seen}.
+	 */
+	json_t			*(*sessions)(void *);
 	void			*arg;
 };
 
@@ -89,6 +94,7 @@ struct gstore_info {
 	int64_t			 since;		/* unix seconds of the last change */
 	unsigned long		 errors, reconnects, timeouts;
 	const char		*detail;	/* last error, "" if none */
+	const char		*cluster;	/* this gestor's name, or "" */
 };
 
 typedef void (*gstore_done_cb)(enum gstore_rc, void *arg);

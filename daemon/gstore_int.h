@@ -11,7 +11,8 @@
 #include "gstore.h"
 
 enum gstore_kind { GOP_ADD, GOP_GET, GOP_SET_KEY, GOP_PRESENCE, GOP_FOREACH,
-    GOP_COUNT };
+    GOP_COUNT,
+    GOP_NOTIFY };		/* backend-internal: priv is the payload */
 
 struct gstore_op {
 	TAILQ_ENTRY(gstore_op)	 entry;		/* done queue, or a backend's */

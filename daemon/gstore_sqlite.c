@@ -443,6 +443,8 @@ sq_be_start(void *impl, struct gstore_op *op)
 		op->n = sq_user_count(gs);
 		rc = op->n < 0 ? GSTORE_ERR : GSTORE_OK;
 		break;
+	case GOP_NOTIFY:
+		break;			/* one gestor: nobody to tell */
 	}
 	gstore_op_done(op, rc);
 }

@@ -33,6 +33,12 @@
 
 #define STOP_GRACE	1.5	/* seconds for connections to close cleanly */
 
+#ifdef HAVE_POSTGRESQL
+#define GESTOR_BACKENDS	" postgresql"
+#else
+#define GESTOR_BACKENDS	""
+#endif
+
 struct options {
 	const char	*file;
 	int		 mode;
@@ -91,7 +97,8 @@ parse_options(int argc, char **argv)
 			opts.check = 1;
 			break;
 		case 'V':
-			printf("p2pchatd %s\n", PACKAGE_VERSION);
+			printf("p2pchatd %s\ngestor storage: sqlite%s\n",
+			    PACKAGE_VERSION, GESTOR_BACKENDS);
 			exit(0);
 		case 'h':
 			usage(0);
@@ -252,6 +259,21 @@ log_restart_needed(const struct config *o, const struct config *n)
 		log_warnx("main: reload: listen changes need a restart");
 	if (o->sync_full != n->sync_full)
 		log_warnx("main: reload: storage.synchronous changes need a restart");
+	if (strcmp(o->storage_backend, n->storage_backend) != 0 ||
+	    strcmp(o->storage_conninfo, n->storage_conninfo) != 0)
+		log_warnx("main: reload: storage.backend and storage.conninfo "
+		    "changes need a restart");
+	if (strcmp(o->cluster_name, n->cluster_name) != 0)
+		log_warnx("main: reload: cluster.name changes need a restart");
+}
+
+/* Move a string setting that cannot change live from o to n. */
+static void
+keep_str(char **n, char **o)
+{
+	free(*n);
+	*n = *o;
+	*o = NULL;
 }
 
 int
@@ -277,6 +299,9 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
 	free(n->listen);
 	n->listen = xstrdup(old->listen);
 	n->sync_full = old->sync_full;
+	keep_str(&n->storage_backend, &old->storage_backend);
+	keep_str(&n->storage_conninfo, &old->storage_conninfo);
+	keep_str(&n->cluster_name, &old->cluster_name);
 	cur_cfg = n;
 	d->cfg = n;
 	log_setlevel(opts.verbose ? LOG_LVL_DEBUG : (enum log_level)n->log_level);

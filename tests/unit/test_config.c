@@ -484,6 +484,37 @@ START_TEST(test_error_enums)
 	    "storage.synchronous");
 	load_fails("storage = { synchronous = \"FULL\"; };\n", 1,
 	    "storage.synchronous");
+	load_fails("storage = {\n  backend = \"mysql\";\n};\n", 2,
+	    "storage.backend");
+	load_fails("storage = { backend = 1; };\n", 1, "storage.backend");
+	load_fails("\ncluster = { name = \"g 1\"; };\n", 2, "cluster.name");
+	load_fails("cluster = { name = \"g1\"; port = 1; };\n", 1,
+	    "cluster.port");
+}
+END_TEST
+
+/* storage.backend, storage.conninfo and cluster.name: defaults, values. */
+START_TEST(test_storage_cluster)
+{
+	struct config *c;
+
+	c = load_ok(write_file("d.conf", "mode = \"gestor\";\n"),
+	    CONFIG_MODE_DEFAULT);
+	ck_assert_str_eq(c->storage_backend, "sqlite");
+	ck_assert_str_eq(c->storage_conninfo, "");
+	ck_assert_str_eq(c->cluster_name, "");
+	config_free(c);
+	c = load_ok(write_file("pg.conf", "storage = { backend = \"postgresql\";"
+	    " conninfo = \"host=db1,db2 dbname=p2pchat\"; };\n"
+	    "cluster = { name = \"g1.example:7000\"; };\n"),
+	    CONFIG_MODE_DEFAULT);
+	ck_assert_str_eq(c->storage_backend, "postgresql");
+	ck_assert_str_eq(c->storage_conninfo, "host=db1,db2 dbname=p2pchat");
+	ck_assert_str_eq(c->cluster_name, "g1.example:7000");
+	config_free(c);
+	/* PostgreSQL needs to know where the database is. */
+	load_fails("storage = { backend = \"postgresql\"; };\n", 0,
+	    "storage.conninfo");
 }
 END_TEST
 
@@ -799,6 +830,7 @@ config_suite(void)
 	tcase_add_test(tc, test_error_types);
 	tcase_add_test(tc, test_error_ranges);
 	tcase_add_test(tc, test_error_enums);
+	tcase_add_test(tc, test_storage_cluster);
 	tcase_add_test(tc, test_error_single_values);
 	tcase_add_test(tc, test_error_addresses);
 	tcase_add_test(tc, test_addresses_list_forms);

@@ -1,0 +1,810 @@
+/*
+ * The gestor's store on PostgreSQL: several gestors share one database.
+ * Everything runs on the event loop with libpq's asynchronous API: a few
+ * worker connections run the operations (each user's operations on the
+ * same connection, in order; one slow statement holds up only its own
+ * connection), and one more connection LISTENs for the other gestors'
+ * notifications and keeps this gestor's lease: every heartbeat.interval
+ * one statement renews the lease and all presence rows of this gestor,
+ * and another marks the users of gestors whose lease lapsed offline.
+ * Every request has a bounded wait (GSTORE_UNAVAILABLE past it); a lost
+ * connection is made again with backoff (libpq's multi-host conninfo
+ * finds a promoted standby), LISTENs again and reconciles presence.
+ * Only open() and close() block, before and after the loop runs.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gstore_pg.h"
+#include "log.h"
+#include "util.h"
+
+#define GPG_WORKERS		4
+#define GPG_TICK		0.1	/* seconds between timer sweeps */
+#define GPG_BACKOFF_MIN		0.2
+#define GPG_BACKOFF_MAX		5.0
+#define GPG_CONNECT_TIMEOUT	5.0
+#define GPG_REQUEST_TIMEOUT	5.0
+#define GPG_SEEN_EVERY		6	/* renewals per last_seen write */
+#define GPG_BYE_WAIT		1000	/* ms for the last statement at close */
+
+enum gpc_state { GPC_DOWN, GPC_CONNECTING, GPC_IDLE, GPC_BUSY };
+enum gpc_job { GJ_NONE, GJ_OP, GJ_SETUP, GJ_RENEW, GJ_REAP, GJ_RECONCILE };
+
+struct gpg;
+
+struct gpconn {
+	struct gpg		*pg;
+	const char		*name;		/* for the log */
+	PGconn			*conn;
+	enum gpc_state		 state;
+	int			 fd;
+	short			 what;		/* events ev waits for */
+	struct event		*ev;
+	double			 at;		/* connect start, retry time */
+	double			 backoff;
+	bool			 ever_up;
+	bool			 warned;	/* failure logged once */
+	bool			 reset;		/* drop after this statement */
+	enum gpc_job		 job;
+	double			 job_deadline;
+	struct gstore_op	*op;		/* GJ_OP */
+	enum gstore_rc		 rc;
+	int			 version;	/* GJ_SETUP: the server's */
+	TAILQ_HEAD(, gstore_op)	 queue;
+};
+
+struct gpg {
+	struct gstore		*front;
+	struct event_base	*base;
+	char			*conninfo;
+	char			 self[64];
+	double			 ttl, interval, timeout;
+	struct gpconn		 listener;
+	struct gpconn		 workers[GPG_WORKERS];
+	struct event		*tick;
+	double			 next_renew;
+	unsigned		 renews;
+	bool			 up, reconcile_due, ever_up;
+	enum gstore_state	 state;
+	int64_t			 since;
+	unsigned long		 errors, reconnects, timeouts;
+	char			 detail[256];
+	void			(*on_notify)(const json_t *, void *);
+	void			(*on_state)(enum gstore_state, void *);
+	json_t			*(*sessions)(void *);
+	void			*arg;
+};
+
+static void	on_io(evutil_socket_t, short, void *);
+static void	on_tick(evutil_socket_t, short, void *);
+static void	gpc_dispatch(struct gpconn *);
+
+static unsigned
+name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* A libpq message without its trailing newline, into buf. */
+static const char *
+pq_msg(const char *m, char *buf, size_t len)
+{
+	size_t n;
+
+	snprintf(buf, len, "%s", m != NULL && *m != '\0' ? m : "unknown error");
+	buf[strcspn(buf, "\n")] = '\0';	/* the first line says it */
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return buf;
+}
+
+static void
+set_state(struct gpg *pg, enum gstore_state st)
+{
+	if (pg->state == st)
+		return;
+	pg->state = st;
+	pg->since = (int64_t)time(NULL);
+	if (pg->on_state != NULL)
+		pg->on_state(st, pg->arg);
+}
+
+/* Watch the connection's socket for what (it changes on every connect). */
+static void
+gpc_watch(struct gpconn *c, short what)
+{
+	int fd = c->conn != NULL ? PQsocket(c->conn) : -1;
+
+	if (c->ev != NULL && (fd != c->fd || what != c->what)) {
+		event_free(c->ev);
+		c->ev = NULL;
+	}
+	c->fd = fd;
+	c->what = what;
+	if (fd < 0 || what == 0)
+		return;
+	if (c->ev == NULL)
+		c->ev = event_new(c->pg->base, fd, what, on_io, c);
+	event_add(c->ev, NULL);
+}
+
+static void
+fail_queue(struct gpconn *c)
+{
+	struct gstore_op *op;
+
+	while ((op = TAILQ_FIRST(&c->queue)) != NULL) {
+		TAILQ_REMOVE(&c->queue, op, entry);
+		gstore_op_done(op, GSTORE_UNAVAILABLE);
+	}
+}
+
+/* The connection is lost (or given up): fail what waits, retry later. */
+static void
+gpc_down(struct gpconn *c, const char *why)
+{
+	struct gpg *pg = c->pg;
+	double j = 0.5 + (double)(rand() % 1000) / 1000.0;
+
+	if (c->state != GPC_CONNECTING || !c->warned)
+		log_warnx("gstore_pg: %s connection: %s; reconnecting", c->name,
+		    why);
+	c->warned = c->state == GPC_CONNECTING;
+	snprintf(pg->detail, sizeof(pg->detail), "%s", why);
+	pg->errors++;
+	gpc_watch(c, 0);
+	PQfinish(c->conn);
+	c->conn = NULL;
+	if (c->op != NULL)
+		gstore_op_done(c->op, GSTORE_UNAVAILABLE);
+	c->op = NULL;
+	c->job = GJ_NONE;
+	c->reset = false;
+	fail_queue(c);
+	c->state = GPC_DOWN;
+	c->at = util_mono() + c->backoff * j;
+	c->backoff = c->backoff * 2 > GPG_BACKOFF_MAX ? GPG_BACKOFF_MAX :
+	    c->backoff * 2;
+	if (c == &pg->listener && pg->up) {
+		pg->up = false;
+		set_state(pg, GSTORE_DOWN);
+	}
+}
+
+/* Server notices (e.g. "already exists, skipping") go to the debug log. */
+static void
+on_notice(void *arg, const char *msg)
+{
+	char buf[256];
+
+	log_debug("gstore_pg: server: %s", pq_msg(msg, buf, sizeof(buf)));
+}
+
+static void
+gpc_connect(struct gpconn *c)
+{
+	static const char *const kw[] = { "connect_timeout", "application_name",
+	    "dbname", NULL };
+	const char *val[] = { "5", "p2pchatd", c->pg->conninfo, NULL };
+	char buf[256];
+
+	c->conn = PQconnectStartParams(kw, val, 1);
+	c->state = GPC_CONNECTING;
+	c->at = util_mono();
+	if (c->conn == NULL || PQstatus(c->conn) == CONNECTION_BAD) {
+		gpc_down(c, pq_msg(c->conn != NULL ? PQerrorMessage(c->conn) :
+		    "out of memory", buf, sizeof(buf)));
+		return;
+	}
+	PQsetNoticeProcessor(c->conn, on_notice, NULL);
+	gpc_watch(c, EV_WRITE);
+}
+
+static void
+gpc_send(struct gpconn *c, enum gpc_job job, const struct gpg_stmt *st)
+{
+	char buf[256];
+
+	c->job = job;
+	c->state = GPC_BUSY;
+	c->rc = GSTORE_OK;
+	c->job_deadline = util_mono() + c->pg->timeout;
+	if (!PQsendQueryParams(c->conn, st->sql, st->n, NULL, st->values, NULL,
+	    NULL, 0)) {
+		gpc_down(c, pq_msg(PQerrorMessage(c->conn), buf, sizeof(buf)));
+		return;
+	}
+	gpc_watch(c, EV_READ | EV_PERSIST | (PQflush(c->conn) == 1 ?
+	    EV_WRITE : 0));
+}
+
+static void
+gpc_setup(struct gpconn *c)
+{
+	struct gpg_stmt st;
+
+	memset(&st, 0, sizeof(st));
+	st.sql = c == &c->pg->listener ?
+	    "LISTEN " GPG_CHANNEL "; SELECT coalesce(max(version), 0) FROM "
+	    "p2pchat_schema" : "SELECT coalesce(max(version), 0) FROM "
+	    "p2pchat_schema";
+	c->version = -1;
+	/* Several statements: the simple protocol, without parameters. */
+	c->job = GJ_SETUP;
+	c->state = GPC_BUSY;
+	c->job_deadline = util_mono() + c->pg->timeout;
+	if (!PQsendQuery(c->conn, st.sql)) {
+		gpc_down(c, "cannot send the set-up statement");
+		return;
+	}
+	gpc_watch(c, EV_READ | EV_PERSIST | (PQflush(c->conn) == 1 ?
+	    EV_WRITE : 0));
+}
+
+static void
+gpc_connect_step(struct gpconn *c)
+{
+	char buf[256];
+
+	switch (PQconnectPoll(c->conn)) {
+	case PGRES_POLLING_READING:
+		gpc_watch(c, EV_READ);
+		return;
+	case PGRES_POLLING_WRITING:
+		gpc_watch(c, EV_WRITE);
+		return;
+	case PGRES_POLLING_OK:
+		break;
+	default:
+		gpc_down(c, pq_msg(PQerrorMessage(c->conn), buf, sizeof(buf)));
+		return;
+	}
+	PQsetnonblocking(c->conn, 1);
+	log_info("gstore_pg: %s connection to %s:%s (database %s) up", c->name,
+	    PQhost(c->conn), PQport(c->conn), PQdb(c->conn));
+	c->warned = false;
+	c->backoff = GPG_BACKOFF_MIN;
+	if (c->ever_up)
+		c->pg->reconnects++;
+	c->ever_up = true;
+	gpc_setup(c);
+}
+
+/* ------------------------------------------------------------- results */
+
+/* SQLSTATEs after which the connection is no use: drop and reconnect. */
+static bool
+fatal_state(const char *s)
+{
+	return s != NULL && (strncmp(s, "08", 2) == 0 ||
+	    strncmp(s, "57P", 3) == 0 || strcmp(s, "25006") == 0);
+}
+
+static void
+log_result_error(struct gpconn *c, PGresult *res)
+{
+	char buf[256];
+
+	c->pg->errors++;
+	pq_msg(PQresultErrorMessage(res), buf, sizeof(buf));
+	snprintf(c->pg->detail, sizeof(c->pg->detail), "%s", buf);
+	if (fatal_state(PQresultErrorField(res, PG_DIAG_SQLSTATE)))
+		c->reset = true;
+	log_warnx("gstore_pg: %s: %s", c->name, buf);
+}
+
+static void
+setup_result(struct gpconn *c, PGresult *res)
+{
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		c->version = atoi(PQgetvalue(res, 0, 0));
+	else if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		log_result_error(c, res);
+}
+
+/* Rows of the reconcile: users another live gestor holds now. */
+static void
+reconcile_result(struct gpconn *c, PGresult *res)
+{
+	struct gpg *pg = c->pg;
+	json_t *n;
+	int r;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_result_error(c, res);
+		pg->reconcile_due = true;
+		return;
+	}
+	for (r = 0; r < PQntuples(res); r++) {
+		if (PQgetisnull(res, r, 0) || pg->on_notify == NULL)
+			continue;
+		n = json_pack("{s:s,s:s,s:s}", "t", "session", "user",
+		    PQgetvalue(res, r, 0), "origin", "");
+		if (n != NULL)
+			pg->on_notify(n, pg->arg);
+		json_decref(n);
+	}
+}
+
+static void
+gpc_result(struct gpconn *c, PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+	enum gstore_rc rc;
+
+	switch (c->job) {
+	case GJ_OP:
+		rc = c->op != NULL ? gpg_op_result(c->op, res) : GSTORE_OK;
+		if (rc == GSTORE_ERR && st != PGRES_COMMAND_OK &&
+		    st != PGRES_TUPLES_OK) {
+			log_result_error(c, res);
+			if (c->reset)
+				rc = GSTORE_UNAVAILABLE;
+		}
+		if (c->rc == GSTORE_OK)
+			c->rc = rc;
+		if (c->op != NULL && c->op->priv == res)
+			return;			/* a listing keeps its rows */
+		break;
+	case GJ_SETUP:
+		setup_result(c, res);
+		break;
+	case GJ_RECONCILE:
+		reconcile_result(c, res);
+		break;
+	default:
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+			log_result_error(c, res);
+		break;
+	}
+	PQclear(res);
+}
+
+static void
+setup_done(struct gpconn *c)
+{
+	struct gpg *pg = c->pg;
+	char msg[200];
+
+	if (c->version > gpg_schema_version()) {
+		snprintf(msg, sizeof(msg), "the database's schema is version %d, "
+		    "newer than this p2pchatd knows (%d): upgrade p2pchatd",
+		    c->version, gpg_schema_version());
+		c->backoff = GPG_BACKOFF_MAX;
+		gpc_down(c, msg);
+		return;
+	}
+	if (c->version < 0) {
+		gpc_down(c, "the set-up statement failed");
+		return;
+	}
+	if (c != &pg->listener)
+		return;
+	pg->up = true;
+	pg->detail[0] = '\0';
+	if (pg->ever_up)
+		pg->reconcile_due = true;
+	pg->ever_up = true;
+	pg->next_renew = util_mono();
+	set_state(pg, GSTORE_UP);
+}
+
+/* The statement in flight has all its results. */
+static void
+gpc_job_done(struct gpconn *c)
+{
+	enum gpc_job job = c->job;
+
+	c->job = GJ_NONE;
+	c->state = GPC_IDLE;
+	if (job == GJ_OP && c->op != NULL) {
+		gstore_op_done(c->op, c->rc);
+		c->op = NULL;
+	} else if (job == GJ_SETUP)
+		setup_done(c);
+	else if (job == GJ_RENEW) {
+		struct gpg_stmt st;
+
+		gpg_reap_stmt(c->pg->self, &st);
+		gpc_send(c, GJ_REAP, &st);
+		return;
+	}
+	if (c->state == GPC_IDLE && c->reset) {
+		gpc_down(c, "the server ended the session");
+		return;
+	}
+	if (c->state == GPC_IDLE)
+		gpc_dispatch(c);
+}
+
+static void
+gpc_notifies(struct gpconn *c)
+{
+	struct gpg *pg = c->pg;
+	PGnotify *n;
+	json_t *o;
+	const char *origin;
+
+	while ((n = PQnotifies(c->conn)) != NULL) {
+		o = strlen(n->extra) <= GPG_PAYLOAD_MAX ?
+		    json_loads(n->extra, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		origin = json_string_value(json_object_get(o, "origin"));
+		if (!json_is_object(o) || origin == NULL ||
+		    !json_is_string(json_object_get(o, "t")))
+			log_warnx("gstore_pg: ignoring a malformed notification");
+		else if (strcmp(origin, pg->self) != 0 && pg->on_notify != NULL)
+			pg->on_notify(o, pg->arg);
+		json_decref(o);
+		PQfreemem(n);
+	}
+}
+
+static void
+on_io(evutil_socket_t fd, short what, void *arg)
+{
+	struct gpconn *c = arg;
+	PGresult *res;
+	char buf[256];
+
+	if (c->state == GPC_CONNECTING) {
+		gpc_connect_step(c);
+		return;
+	}
+	if ((what & EV_WRITE) && PQflush(c->conn) == 1) {
+		gpc_watch(c, EV_READ | EV_PERSIST | EV_WRITE);
+		return;
+	}
+	if (what & EV_WRITE)
+		gpc_watch(c, EV_READ | EV_PERSIST);
+	if (!PQconsumeInput(c->conn)) {
+		gpc_down(c, pq_msg(PQerrorMessage(c->conn), buf, sizeof(buf)));
+		return;
+	}
+	gpc_notifies(c);
+	while (c->state == GPC_BUSY && !PQisBusy(c->conn)) {
+		if ((res = PQgetResult(c->conn)) == NULL) {
+			gpc_job_done(c);
+			continue;
+		}
+		gpc_result(c, res);
+	}
+	if (c->conn != NULL && PQstatus(c->conn) == CONNECTION_BAD)
+		gpc_down(c, pq_msg(PQerrorMessage(c->conn), buf, sizeof(buf)));
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static void
+gpc_dispatch(struct gpconn *c)
+{
+	struct gpg_stmt st;
+	struct gstore_op *op;
+
+	if (c->state != GPC_IDLE || (op = TAILQ_FIRST(&c->queue)) == NULL)
+		return;
+	TAILQ_REMOVE(&c->queue, op, entry);
+	c->op = op;
+	gpg_op_stmt(op, c->pg->self, c->pg->ttl, &st);
+	gpc_send(c, GJ_OP, &st);
+}
+
+static void
+gpg_start(void *impl, struct gstore_op *op)
+{
+	struct gpg *pg = impl;
+	struct gpconn *c;
+
+	if (op->kind == GOP_PRESENCE && op->presence == GSTORE_SEEN) {
+		gstore_op_done(op, GSTORE_OK);	/* the next renewal covers it */
+		return;
+	}
+	c = &pg->workers[name_hash(op->u.name) % GPG_WORKERS];
+	if (c->state == GPC_DOWN) {
+		gstore_op_done(op, GSTORE_UNAVAILABLE);
+		return;
+	}
+	op->deadline = util_mono() + pg->timeout;
+	TAILQ_INSERT_TAIL(&c->queue, op, entry);
+	gpc_dispatch(c);
+}
+
+static void
+send_reconcile(struct gpg *pg)
+{
+	struct gpg_stmt st;
+	json_t *s = pg->sessions != NULL ? pg->sessions(pg->arg) : NULL;
+	char *text = json_dumps(s != NULL ? s : json_array(), JSON_COMPACT);
+
+	pg->reconcile_due = false;
+	gpg_reconcile_stmt(pg->self, pg->ttl, text != NULL ? text : "[]", &st);
+	gpc_send(&pg->listener, GJ_RECONCILE, &st);
+	free(text);
+	json_decref(s);
+}
+
+/* Timers: deadlines, connects, retries, the lease. */
+static void
+gpc_tick(struct gpconn *c, double now)
+{
+	struct gstore_op *op;
+
+	switch (c->state) {
+	case GPC_DOWN:
+		if (now >= c->at)
+			gpc_connect(c);
+		return;
+	case GPC_CONNECTING:
+		if (now - c->at > GPG_CONNECT_TIMEOUT)
+			gpc_down(c, "connecting timed out");
+		return;
+	case GPC_BUSY:
+		if (now > c->job_deadline) {
+			c->pg->timeouts++;
+			gpc_down(c, "a statement took too long");
+			return;
+		}
+		break;
+	case GPC_IDLE:
+		break;
+	}
+	while ((op = TAILQ_FIRST(&c->queue)) != NULL && now > op->deadline) {
+		TAILQ_REMOVE(&c->queue, op, entry);
+		c->pg->timeouts++;
+		gstore_op_done(op, GSTORE_UNAVAILABLE);
+	}
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct gpg *pg = arg;
+	double now = util_mono();
+	struct gpg_stmt st;
+	int i;
+
+	for (i = 0; i < GPG_WORKERS; i++)
+		gpc_tick(&pg->workers[i], now);
+	gpc_tick(&pg->listener, now);
+	if (!pg->up || pg->listener.state != GPC_IDLE)
+		return;
+	if (pg->reconcile_due) {
+		send_reconcile(pg);
+		return;
+	}
+	if (now >= pg->next_renew) {
+		pg->next_renew = now + pg->interval;
+		gpg_renew_stmt(pg->self, pg->ttl, ++pg->renews % GPG_SEEN_EVERY == 0,
+		    (int64_t)time(NULL), &st);
+		gpc_send(&pg->listener, GJ_RENEW, &st);
+	}
+}
+
+/* ------------------------------------------------------------ open, close */
+
+static void
+gpc_init(struct gpg *pg, struct gpconn *c, const char *name)
+{
+	c->pg = pg;
+	c->name = name;
+	c->fd = -1;
+	c->backoff = GPG_BACKOFF_MIN;
+	TAILQ_INIT(&c->queue);
+}
+
+/* Blocking, before the loop runs: reach the server, check and migrate. */
+static int
+gpg_first_connect(struct gpg *pg, char **cause)
+{
+	static const char *const kw[] = { "connect_timeout", "application_name",
+	    "dbname", NULL };
+	const char *val[] = { "5", "p2pchatd", pg->conninfo, NULL };
+	PGconn *conn = PQconnectdbParams(kw, val, 1);
+	char buf[256];
+	int rc;
+
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		if (asprintf(cause, "postgresql: cannot connect (storage.conninfo): "
+		    "%s", pq_msg(conn != NULL ? PQerrorMessage(conn) :
+		    "out of memory", buf, sizeof(buf))) < 0)
+			*cause = NULL;
+		PQfinish(conn);
+		return -1;
+	}
+	PQsetNoticeProcessor(conn, on_notice, NULL);
+	log_info("gstore_pg: database %s on %s:%s, this gestor is \"%s\"",
+	    PQdb(conn), PQhost(conn), PQport(conn), pg->self);
+	rc = gpg_migrate(conn, cause);
+	PQfinish(conn);
+	return rc;
+}
+
+static void gpg_close(void *);
+
+static void *
+gpg_open(struct gstore *front, const struct gstore_opts *o, char **cause)
+{
+	struct gpg *pg = xcalloc(1, sizeof(*pg));
+	static const char *const names[GPG_WORKERS] = { "worker 1", "worker 2",
+	    "worker 3", "worker 4" };
+	struct timeval tv = { 0, (suseconds_t)(GPG_TICK * 1e6) };
+	int i;
+
+	pg->front = front;
+	pg->base = o->base;
+	pg->conninfo = xstrdup(o->conninfo != NULL ? o->conninfo : "");
+	snprintf(pg->self, sizeof(pg->self), "%s", o->cluster);
+	pg->interval = o->hb_interval > 0 ? o->hb_interval : 10.0;
+	pg->ttl = o->hb_timeout > pg->interval ? o->hb_timeout : 3 * pg->interval;
+	pg->timeout = o->request_timeout > 0 ? o->request_timeout :
+	    GPG_REQUEST_TIMEOUT;
+	pg->on_notify = o->on_notify;
+	pg->on_state = o->on_state;
+	pg->sessions = o->sessions;
+	pg->arg = o->arg;
+	pg->state = GSTORE_CONNECTING;
+	pg->since = (int64_t)time(NULL);
+	gpc_init(pg, &pg->listener, "listener");
+	for (i = 0; i < GPG_WORKERS; i++)
+		gpc_init(pg, &pg->workers[i], names[i]);
+	if (*pg->self == '\0' || gpg_first_connect(pg, cause) == -1) {
+		if (*pg->self == '\0' && asprintf(cause, "cluster.name is empty")
+		    < 0)
+			*cause = NULL;
+		gpg_close(pg);
+		return NULL;
+	}
+	pg->tick = event_new(pg->base, -1, EV_PERSIST, on_tick, pg);
+	event_add(pg->tick, &tv);
+	gpc_connect(&pg->listener);
+	for (i = 0; i < GPG_WORKERS; i++)
+		gpc_connect(&pg->workers[i]);
+	return pg;
+}
+
+/* Finish what the listener is doing, then say goodbye (bounded wait). */
+static void
+gpg_bye(struct gpg *pg)
+{
+	struct gpconn *c = &pg->listener;
+	struct pollfd pfd;
+	struct gpg_stmt st;
+	PGresult *res;
+	int left = GPG_BYE_WAIT;
+	bool sent = false;
+
+	if (c->state != GPC_IDLE && c->state != GPC_BUSY)
+		return;
+	pfd.fd = PQsocket(c->conn);
+	pfd.events = POLLIN;
+	while (left > 0) {
+		if (c->state == GPC_IDLE && !sent) {
+			gpg_bye_stmt(pg->self, &st);
+			if (!PQsendQueryParams(c->conn, st.sql, st.n, NULL,
+			    st.values, NULL, NULL, 0))
+				return;
+			c->state = GPC_BUSY;
+			c->job = GJ_NONE;
+			sent = true;
+		}
+		while (PQflush(c->conn) == 1 && left > 0) {
+			poll(&(struct pollfd){ pfd.fd, POLLOUT, 0 }, 1, 10);
+			left -= 10;
+		}
+		if (poll(&pfd, 1, 10) < 0 || !PQconsumeInput(c->conn))
+			return;
+		left -= 10;
+		while (!PQisBusy(c->conn)) {
+			if ((res = PQgetResult(c->conn)) == NULL) {
+				if (sent)
+					return;
+				c->state = GPC_IDLE;
+				break;
+			}
+			PQclear(res);
+		}
+	}
+}
+
+static void
+gpc_free(struct gpconn *c)
+{
+	struct gstore_op *op;
+
+	gpc_watch(c, 0);
+	PQfinish(c->conn);
+	c->conn = NULL;
+	if (c->op != NULL)
+		gstore_op_free(c->op);
+	c->op = NULL;
+	while ((op = TAILQ_FIRST(&c->queue)) != NULL) {
+		TAILQ_REMOVE(&c->queue, op, entry);
+		gstore_op_free(op);
+	}
+}
+
+static void
+gpg_close(void *impl)
+{
+	struct gpg *pg = impl;
+	int i;
+
+	if (pg->up)
+		gpg_bye(pg);
+	if (pg->tick != NULL)
+		event_free(pg->tick);
+	gpc_free(&pg->listener);
+	for (i = 0; i < GPG_WORKERS; i++)
+		gpc_free(&pg->workers[i]);
+	util_zero(pg->conninfo, strlen(pg->conninfo));
+	free(pg->conninfo);
+	free(pg);
+}
+
+static void
+gpg_rows_cb(void *impl, struct gstore_op *op)
+{
+	gpg_rows(op);
+}
+
+static void
+gpg_drop(void *impl, struct gstore_op *op)
+{
+	gpg_rows_free(op);
+}
+
+static void
+gpg_notify(void *impl, const json_t *msg)
+{
+	struct gpg *pg = impl;
+	struct gstore_op *op = xcalloc(1, sizeof(*op));
+	const char *user = json_string_value(json_object_get(msg, "user"));
+	json_t *o = json_deep_copy(msg);
+
+	json_object_set_new(o, "origin", json_string(pg->self));
+	op->gs = pg->front;
+	op->kind = GOP_NOTIFY;
+	op->priv = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (user != NULL && strlen(user) < sizeof(op->u.name))
+		memcpy(op->u.name, user, strlen(user) + 1);
+	if (op->priv == NULL || strlen(op->priv) > GPG_PAYLOAD_MAX) {
+		log_warnx("gstore_pg: a notification is too long; not sent");
+		gstore_op_done(op, GSTORE_ERR);
+		return;
+	}
+	gpg_start(pg, op);
+}
+
+static void
+gpg_info(void *impl, struct gstore_info *info)
+{
+	struct gpg *pg = impl;
+
+	info->state = pg->state;
+	info->since = pg->since;
+	info->errors = pg->errors;
+	info->reconnects = pg->reconnects;
+	info->timeouts = pg->timeouts;
+	info->detail = pg->detail;
+	info->cluster = pg->self;
+}
+
+const struct gstore_be gstore_pg_be = {
+	.name = "postgresql",
+	.open = gpg_open,
+	.close = gpg_close,
+	.start = gpg_start,
+	.rows = gpg_rows_cb,
+	.drop = gpg_drop,
+	.notify = gpg_notify,
+	.info = gpg_info,
+};

@@ -1,0 +1,458 @@
+/*
+ * The gestor's store on PostgreSQL, its SQL: the schema as numbered
+ * migrations recorded in p2pchat_schema (as user_version is for SQLite),
+ * and each operation's statement, parameters and result. Presence rows
+ * carry their owning gestor and an expiry; every change of presence is
+ * sent to the other gestors by pg_notify in the statement that makes it,
+ * as a typed JSON payload {"t":"presence","origin":GESTOR,...}.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gstore_pg.h"
+#include "log.h"
+#include "util.h"
+
+/*
+ * Migration i takes the schema from version i to i + 1. Append new ones;
+ * never edit one that has shipped.
+ */
+static const char *const gpg_migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE users ("
+	"  name text PRIMARY KEY,"
+	"  hash text NOT NULL,"
+	"  fingerprint text NOT NULL,"
+	"  created bigint NOT NULL,"
+	"  last_seen bigint NOT NULL DEFAULT 0,"
+	"  addr text NOT NULL DEFAULT '',"
+	"  port integer NOT NULL DEFAULT 0);"
+	"CREATE TABLE gestors ("
+	"  name text PRIMARY KEY,"
+	"  expires timestamptz NOT NULL);"
+	"CREATE TABLE presence ("
+	"  name text PRIMARY KEY REFERENCES users (name) ON DELETE CASCADE,"
+	"  gestor text NOT NULL,"
+	"  addr text NOT NULL,"
+	"  port integer NOT NULL,"
+	"  expires timestamptz NOT NULL);"
+	"CREATE INDEX presence_gestor ON presence (gestor);",
+};
+#define GPG_VERSION \
+	((int)(sizeof(gpg_migrations) / sizeof(gpg_migrations[0])))
+
+int
+gpg_schema_version(void)
+{
+	return GPG_VERSION;
+}
+
+static int
+cause_pq(char **cause, const char *what, PGconn *pg, PGresult *res)
+{
+	const char *msg = res != NULL ? PQresultErrorMessage(res) :
+	    PQerrorMessage(pg);
+	size_t n = strlen(msg);
+
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	if (asprintf(cause, "postgresql: %s: %.*s", what, (int)n, msg) < 0)
+		*cause = NULL;
+	PQclear(res);
+	return -1;
+}
+
+/* Run sql (no rows wanted); -1 with *cause. */
+static int
+exec_ok(PGconn *pg, const char *sql, const char *what, char **cause)
+{
+	PGresult *res = PQexec(pg, sql);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK)
+		return cause_pq(cause, what, pg, res);
+	PQclear(res);
+	return 0;
+}
+
+/* The recorded version (0: none yet); -1 with *cause. */
+static int
+read_version(PGconn *pg, char **cause)
+{
+	PGresult *res = PQexec(pg, "SELECT coalesce(max(version), 0) "
+	    "FROM p2pchat_schema");
+	int v;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		return cause_pq(cause, "reading the schema version", pg, res);
+	v = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
+int
+gpg_migrate(PGconn *pg, char **cause)
+{
+	char sql[128];
+	int v;
+
+	if (exec_ok(pg, "BEGIN", "begin", cause) == -1 ||
+	    exec_ok(pg, "SELECT pg_advisory_xact_lock(7000017)", "schema lock",
+	    cause) == -1 ||
+	    exec_ok(pg, "CREATE TABLE IF NOT EXISTS p2pchat_schema "
+	    "(version integer NOT NULL)", "schema table", cause) == -1 ||
+	    (v = read_version(pg, cause)) == -1)
+		goto fail;
+	if (v > GPG_VERSION) {
+		if (asprintf(cause, "postgresql: the database's schema is version "
+		    "%d, newer than this p2pchatd knows (%d): upgrade p2pchatd "
+		    "(the database was left untouched)", v, GPG_VERSION) < 0)
+			*cause = NULL;
+		goto fail;
+	}
+	for (; v < GPG_VERSION; v++) {
+		snprintf(sql, sizeof(sql), "DELETE FROM p2pchat_schema; INSERT INTO "
+		    "p2pchat_schema VALUES (%d)", v + 1);
+		if (exec_ok(pg, gpg_migrations[v], "migrating", cause) == -1 ||
+		    exec_ok(pg, sql, "recording the schema version", cause) == -1)
+			goto fail;
+		log_info("gstore_pg: migrated the database to schema version %d",
+		    v + 1);
+	}
+	return exec_ok(pg, "COMMIT", "commit", cause);
+fail:
+	PQclear(PQexec(pg, "ROLLBACK"));
+	return -1;
+}
+
+/* ------------------------------------------------------------- statements */
+
+#define GPG_USER_COLS \
+	"u.name, u.hash, u.fingerprint, u.created, u.last_seen, u.addr, u.port, " \
+	"EXISTS (SELECT 1 FROM presence p WHERE p.name = u.name AND " \
+	"p.gestor <> $1 AND p.expires > now())"
+
+#define GPG_TTL	"now() + make_interval(secs => $6::float8)"
+
+static const char *const gpg_sql[] = {
+	[GOP_ADD] = "INSERT INTO users (name, hash, fingerprint, created, "
+	    "last_seen, addr, port) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	[GOP_GET] = "SELECT " GPG_USER_COLS " FROM users u WHERE u.name = $2",
+	[GOP_SET_KEY] = "UPDATE users SET fingerprint = $2 WHERE name = $1",
+	[GOP_FOREACH] = "SELECT " GPG_USER_COLS " FROM users u ORDER BY u.name",
+	[GOP_COUNT] = "SELECT count(*) FROM users",
+};
+
+/* $1 name, $2 addr, $3 port, $4 last_seen, $5 gestor, $6 ttl */
+static const char gpg_online_sql[] =
+	"WITH u AS (UPDATE users SET last_seen = $4, addr = $2, port = $3 "
+	"  WHERE name = $1 RETURNING name, fingerprint), "
+	"p AS (INSERT INTO presence (name, gestor, addr, port, expires) "
+	"  SELECT name, $5, $2, $3, " GPG_TTL " FROM u "
+	"  ON CONFLICT (name) DO UPDATE SET gestor = EXCLUDED.gestor, "
+	"  addr = EXCLUDED.addr, port = EXCLUDED.port, "
+	"  expires = EXCLUDED.expires RETURNING name) "
+	"SELECT pg_notify('" GPG_CHANNEL "', json_build_object('t', 'presence', "
+	"  'origin', $5::text, 'user', u.name, 'online', true, "
+	"  'addr', $2::text, 'port', $3::int, 'key', u.fingerprint, "
+	"  'last_seen', $4::bigint)::text) FROM u";
+
+/* Offline only if this gestor still owns the row: a login elsewhere wins. */
+static const char gpg_offline_sql[] =
+	"WITH d AS (DELETE FROM presence WHERE name = $1 AND gestor = $5 "
+	"  RETURNING name), "
+	"u AS (UPDATE users SET last_seen = $4, addr = $2, port = $3 "
+	"  WHERE name IN (SELECT name FROM d) RETURNING name, fingerprint) "
+	"SELECT pg_notify('" GPG_CHANNEL "', json_build_object('t', 'presence', "
+	"  'origin', $5::text, 'user', u.name, 'online', false, "
+	"  'addr', $2::text, 'port', $3::int, 'key', u.fingerprint, "
+	"  'last_seen', $4::bigint)::text) FROM u, "
+	"  (SELECT $6::float8) AS unused";
+
+static void
+stmt_init(struct gpg_stmt *st, const char *sql)
+{
+	memset(st, 0, sizeof(*st));
+	st->sql = sql;
+}
+
+static void
+stmt_str(struct gpg_stmt *st, const char *v)
+{
+	st->values[st->n++] = v;
+}
+
+static void
+stmt_num(struct gpg_stmt *st, int64_t v)
+{
+	snprintf(st->buf[st->n], sizeof(st->buf[st->n]), "%lld", (long long)v);
+	st->values[st->n] = st->buf[st->n];
+	st->n++;
+}
+
+static void
+stmt_dbl(struct gpg_stmt *st, double v)
+{
+	snprintf(st->buf[st->n], sizeof(st->buf[st->n]), "%.3f", v);
+	st->values[st->n] = st->buf[st->n];
+	st->n++;
+}
+
+void
+gpg_op_stmt(const struct gstore_op *op, const char *self, double ttl,
+    struct gpg_stmt *st)
+{
+	const struct guser *u = &op->u;
+
+	switch (op->kind) {
+	case GOP_ADD:
+		stmt_init(st, gpg_sql[GOP_ADD]);
+		stmt_str(st, u->name);
+		stmt_str(st, u->hash);
+		stmt_str(st, u->fingerprint);
+		stmt_num(st, u->created);
+		stmt_num(st, u->last_seen);
+		stmt_str(st, u->addr);
+		stmt_num(st, u->port);
+		break;
+	case GOP_GET:
+		stmt_init(st, gpg_sql[GOP_GET]);
+		stmt_str(st, self);
+		stmt_str(st, u->name);
+		break;
+	case GOP_SET_KEY:
+		stmt_init(st, gpg_sql[GOP_SET_KEY]);
+		stmt_str(st, u->name);
+		stmt_str(st, u->fingerprint);
+		break;
+	case GOP_PRESENCE:
+		stmt_init(st, op->presence == GSTORE_OFFLINE ? gpg_offline_sql :
+		    gpg_online_sql);
+		stmt_str(st, u->name);
+		stmt_str(st, u->addr);
+		stmt_num(st, u->port);
+		stmt_num(st, u->last_seen);
+		stmt_str(st, self);
+		stmt_dbl(st, ttl);
+		break;
+	case GOP_FOREACH:
+		stmt_init(st, gpg_sql[GOP_FOREACH]);
+		stmt_str(st, self);
+		break;
+	case GOP_COUNT:
+		stmt_init(st, gpg_sql[GOP_COUNT]);
+		break;
+	case GOP_NOTIFY:
+		gpg_notify_stmt(op->priv, st);
+		break;
+	}
+}
+
+/* Copy column c of row r into dst[size]; -1 if NULL or too long. */
+static int
+col_copy(PGresult *res, int r, int c, char *dst, size_t size)
+{
+	int len = PQgetlength(res, r, c);
+
+	if (PQgetisnull(res, r, c) || len < 0 || (size_t)len >= size)
+		return -1;
+	memcpy(dst, PQgetvalue(res, r, c), (size_t)len + 1);
+	return 0;
+}
+
+/* Row r of a users SELECT into u; -1 if a value cannot fit. */
+static int
+user_row(PGresult *res, int r, struct guser *u)
+{
+	long long port;
+
+	memset(u, 0, sizeof(*u));
+	if (PQnfields(res) != 8 || col_copy(res, r, 0, u->name,
+	    sizeof(u->name)) == -1 || col_copy(res, r, 1, u->hash,
+	    sizeof(u->hash)) == -1 || col_copy(res, r, 2, u->fingerprint,
+	    sizeof(u->fingerprint)) == -1 || col_copy(res, r, 5, u->addr,
+	    sizeof(u->addr)) == -1) {
+		log_warnx("%s: a user row has a value missing or too long",
+		    __func__);
+		return -1;
+	}
+	u->created = strtoll(PQgetvalue(res, r, 3), NULL, 10);
+	u->last_seen = strtoll(PQgetvalue(res, r, 4), NULL, 10);
+	port = strtoll(PQgetvalue(res, r, 6), NULL, 10);
+	if (port < 0 || port > 65535) {
+		log_warnx("%s: user %s: bad port %lld", __func__, u->name, port);
+		return -1;
+	}
+	u->port = (int)port;
+	u->online = PQgetvalue(res, r, 7)[0] == 't';
+	return 0;
+}
+
+enum gstore_rc
+gpg_op_result(struct gstore_op *op, PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	switch (PQresultStatus(res)) {
+	case PGRES_COMMAND_OK:
+		if (op->kind == GOP_SET_KEY)
+			return atoi(PQcmdTuples(res)) > 0 ? GSTORE_OK :
+			    GSTORE_NOTFOUND;
+		return GSTORE_OK;
+	case PGRES_TUPLES_OK:
+		break;
+	default:
+		if (state != NULL && strcmp(state, "23505") == 0)
+			return GSTORE_EXISTS;	/* unique_violation */
+		return GSTORE_ERR;
+	}
+	switch (op->kind) {
+	case GOP_GET:
+		if (PQntuples(res) == 0)
+			return GSTORE_NOTFOUND;
+		return user_row(res, 0, &op->u) == 0 ? GSTORE_OK : GSTORE_ERR;
+	case GOP_COUNT:
+		op->n = PQntuples(res) == 1 ?
+		    strtol(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+		return op->n < 0 ? GSTORE_ERR : GSTORE_OK;
+	case GOP_PRESENCE:
+		return PQntuples(res) > 0 || op->presence == GSTORE_OFFLINE ?
+		    GSTORE_OK : GSTORE_NOTFOUND;
+	case GOP_FOREACH:
+		op->priv = res;		/* rows delivered by gpg_rows */
+		return GSTORE_OK;
+	default:
+		return GSTORE_OK;
+	}
+}
+
+void
+gpg_rows(struct gstore_op *op)
+{
+	PGresult *res = op->priv;
+	struct guser u;
+	int r;
+
+	for (r = 0; r < PQntuples(res); r++) {
+		if (user_row(res, r, &u) == -1) {
+			op->rc = GSTORE_ERR;
+			break;
+		}
+		if (op->row(&u, op->arg) == -1)
+			break;
+	}
+	util_zero(&u, sizeof(u));
+	gpg_rows_free(op);
+}
+
+void
+gpg_rows_free(struct gstore_op *op)
+{
+	if (op->kind == GOP_FOREACH)
+		PQclear(op->priv);
+	else
+		free(op->priv);
+	op->priv = NULL;
+}
+
+/* --------------------------------------------------------- the cluster */
+
+/* $1 gestor, $2 ttl, $3 write last_seen, $4 now */
+void
+gpg_renew_stmt(const char *self, double ttl, bool seen, int64_t now,
+    struct gpg_stmt *st)
+{
+	stmt_init(st,
+	    "WITH l AS (INSERT INTO gestors (name, expires) VALUES ($1, "
+	    "  now() + make_interval(secs => $2::float8)) ON CONFLICT (name) DO "
+	    "  UPDATE SET expires = EXCLUDED.expires), "
+	    "r AS (UPDATE presence SET expires = now() + "
+	    "  make_interval(secs => $2::float8) WHERE gestor = $1 "
+	    "  RETURNING name), "
+	    "s AS (UPDATE users SET last_seen = $4 WHERE $3::bool AND "
+	    "  name IN (SELECT name FROM r)) "
+	    "SELECT count(*) FROM r");
+	stmt_str(st, self);
+	stmt_dbl(st, ttl);
+	stmt_str(st, seen ? "true" : "false");
+	stmt_num(st, now);
+}
+
+/* Another gestor's lapsed lease: its users go offline, watchers are told. */
+void
+gpg_reap_stmt(const char *self, struct gpg_stmt *st)
+{
+	stmt_init(st,
+	    "WITH dead AS (DELETE FROM gestors WHERE expires < now() AND "
+	    "  name <> $1 RETURNING name), "
+	    "gone AS (DELETE FROM presence WHERE gestor <> $1 AND "
+	    "  (gestor IN (SELECT name FROM dead) OR expires < now()) "
+	    "  RETURNING name, gestor, addr, port) "
+	    "SELECT pg_notify('" GPG_CHANNEL "', json_build_object('t', "
+	    "  'presence', 'origin', g.gestor, 'user', g.name, 'online', false, "
+	    "  'addr', g.addr, 'port', g.port, 'key', u.fingerprint, "
+	    "  'last_seen', u.last_seen)::text) "
+	    "FROM gone g JOIN users u ON u.name = g.name");
+	stmt_str(st, self);
+}
+
+/*
+ * After a reconnect: this gestor's rows become exactly its sessions.
+ * Rows it lost meanwhile go offline, sessions it holds are (re)written;
+ * the other gestors hear of every change. A row another live gestor
+ * holds is left alone (that login is newer); its user is returned.
+ */
+void
+gpg_reconcile_stmt(const char *self, double ttl, const char *sessions,
+    struct gpg_stmt *st)
+{
+	stmt_init(st,
+	    "WITH cur AS (SELECT * FROM json_to_recordset($2::json) AS "
+	    "  c(name text, addr text, port int, last_seen bigint)), "
+	    "gone AS (DELETE FROM presence WHERE gestor = $1 AND name NOT IN "
+	    "  (SELECT name FROM cur) RETURNING name, addr, port), "
+	    "taken AS (SELECT p.name FROM presence p JOIN cur c USING (name) "
+	    "  JOIN gestors g ON g.name = p.gestor WHERE p.gestor <> $1 AND "
+	    "  g.expires > now()), "
+	    "up AS (INSERT INTO presence (name, gestor, addr, port, expires) "
+	    "  SELECT c.name, $1, c.addr, c.port, now() + make_interval(secs => "
+	    "  $3::float8) FROM cur c JOIN users u USING (name) WHERE c.name NOT "
+	    "  IN (SELECT name FROM taken) ON CONFLICT (name) DO UPDATE SET "
+	    "  gestor = EXCLUDED.gestor, addr = EXCLUDED.addr, port = "
+	    "  EXCLUDED.port, expires = EXCLUDED.expires RETURNING name), "
+	    "n AS (SELECT pg_notify('" GPG_CHANNEL "', json_build_object('t', "
+	    "  'presence', 'origin', $1::text, 'user', x.name, 'online', x.online, "
+	    "  'addr', x.addr, 'port', x.port, 'key', u.fingerprint, 'last_seen', "
+	    "  u.last_seen)::text) FROM (SELECT name, addr, port, false AS online "
+	    "  FROM gone UNION ALL SELECT c.name, c.addr, c.port, true FROM cur c "
+	    "  WHERE c.name IN (SELECT name FROM up)) x JOIN users u USING (name)) "
+	    "SELECT name FROM taken UNION ALL SELECT NULL FROM (SELECT count(*) "
+	    "  FROM n) AS k");
+	stmt_str(st, self);
+	stmt_str(st, sessions);
+	stmt_dbl(st, ttl);
+}
+
+void
+gpg_notify_stmt(const char *payload, struct gpg_stmt *st)
+{
+	stmt_init(st, "SELECT pg_notify('" GPG_CHANNEL "', $1)");
+	stmt_str(st, payload);
+}
+
+/* A clean stop: this gestor's users go offline at once, its lease ends. */
+void
+gpg_bye_stmt(const char *self, struct gpg_stmt *st)
+{
+	stmt_init(st,
+	    "WITH l AS (DELETE FROM gestors WHERE name = $1), "
+	    "gone AS (DELETE FROM presence WHERE gestor = $1 "
+	    "  RETURNING name, addr, port) "
+	    "SELECT pg_notify('" GPG_CHANNEL "', json_build_object('t', "
+	    "  'presence', 'origin', $1::text, 'user', g.name, 'online', false, "
+	    "  'addr', g.addr, 'port', g.port, 'key', u.fingerprint, "
+	    "  'last_seen', u.last_seen)::text) "
+	    "FROM gone g JOIN users u ON u.name = g.name");
+	stmt_str(st, self);
+}
