@@ -825,6 +825,33 @@ conn_connect(struct event_base *base, struct tlsctx *ctx,
     const struct sockaddr *sa, socklen_t salen, size_t max_frame,
     double handshake_timeout, const struct conn_cbs *cbs, void *arg)
 {
+	return conn_connect_from(base, ctx, NULL, 0, sa, salen, max_frame,
+	    handshake_timeout, cbs, arg);
+}
+
+/*
+ * Bind the source address first (port 0: chosen at connect time, so
+ * the 4-tuple, not the address alone, must be unique).
+ */
+static int
+conn_bind_src(int fd, const struct sockaddr *src, socklen_t srclen)
+{
+#ifdef IP_BIND_ADDRESS_NO_PORT
+	int one = 1;
+
+	if (src->sa_family == AF_INET)
+		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof(one));
+#endif
+	return bind(fd, src, srclen);
+}
+
+struct conn *
+conn_connect_from(struct event_base *base, struct tlsctx *ctx,
+    const struct sockaddr *src, socklen_t srclen, const struct sockaddr *sa,
+    socklen_t salen, size_t max_frame, double handshake_timeout,
+    const struct conn_cbs *cbs, void *arg)
+{
 	struct conn *c;
 	int fd;
 
@@ -832,6 +859,11 @@ conn_connect(struct event_base *base, struct tlsctx *ctx,
 	    0);
 	if (fd == -1) {
 		log_warn("%s: socket", __func__);
+		return NULL;
+	}
+	if (src != NULL && conn_bind_src(fd, src, srclen) != 0) {
+		log_warn("%s: bind", __func__);
+		close(fd);
 		return NULL;
 	}
 	conn_nodelay(fd);

@@ -41,6 +41,11 @@ void		 tlsctx_free(struct tlsctx *);
 struct conn	*conn_connect(struct event_base *, struct tlsctx *,
 		    const struct sockaddr *, socklen_t, size_t max_frame,
 		    double handshake_timeout, const struct conn_cbs *, void *arg);
+/* The same from a given source address (port 0: any port). */
+struct conn	*conn_connect_from(struct event_base *, struct tlsctx *,
+		    const struct sockaddr *src, socklen_t srclen,
+		    const struct sockaddr *, socklen_t, size_t max_frame,
+		    double handshake_timeout, const struct conn_cbs *, void *arg);
 /* Take an accepted socket (made non-blocking here) as TLS server. */
 struct conn	*conn_accept(struct event_base *, struct tlsctx *, int fd,
 		    const struct sockaddr *, socklen_t, size_t max_frame,

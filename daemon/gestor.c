@@ -400,14 +400,23 @@ ok:
  * register/login/auth (limits.handshake_timeout, as for the TLS
  * handshake); after, the heartbeat timeout.
  */
+/*
+ * Every session's timer has the same duration, so it is a libevent
+ * "common timeout": a FIFO list instead of the timer heap, and re-arming
+ * it on each heartbeat is O(1) at any number of sessions.
+ */
 static void
 arm_timer(struct gconn *gc, double t)
 {
 	struct timeval tv = { (time_t)t, (suseconds_t)((t - (time_t)t) * 1e6) };
+	struct event_base *base = gc->g->d->base;
+	const struct timeval *ctv;
 
 	if (gc->hb_timer == NULL)
-		gc->hb_timer = evtimer_new(gc->g->d->base, on_hb_timeout, gc);
-	evtimer_add(gc->hb_timer, &tv);
+		gc->hb_timer = evtimer_new(base, on_hb_timeout, gc);
+	if ((ctv = event_base_init_common_timeout(base, &tv)) == NULL)
+		ctv = &tv;
+	evtimer_add(gc->hb_timer, ctv);
 }
 
 static void

@@ -21,7 +21,11 @@
 #include "ratelimit.h"
 #include "wire.h"
 
-#define GESTOR_BUCKETS	1024
+/*
+ * Session and watcher hash buckets: sized for 100 000 sessions (chains
+ * of one or two), 1 MiB for both tables, touched only where used.
+ */
+#define GESTOR_BUCKETS	65536
 
 enum gconn_state { GC_HANDSHAKE, GC_ANON, GC_AUTHED };
 

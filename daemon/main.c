@@ -203,6 +203,30 @@ harden(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * Descriptors for limits.max_connections plus the stores, the control
+ * socket and the listeners: raise the soft limit as far as the hard
+ * one allows (a service manager's default soft limit is often 1024).
+ */
+static void
+raise_nofile(long max_connections)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)max_connections + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		log_warnx("main: limits.max_connections is %ld but the "
+		    "descriptor limit is %lu: connections past it will be "
+		    "refused", max_connections, (unsigned long)rl.rlim_max);
+		need = rl.rlim_max;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("main: setrlimit RLIMIT_NOFILE");
+}
+
 void
 daemon_stop(struct daemon *d)
 {
@@ -422,6 +446,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init(opts.verbose ? LOG_LVL_DEBUG : (enum log_level)cur_cfg->log_level);
+	raise_nofile(cur_cfg->max_connections);
 	memset(&d, 0, sizeof(d));
 	d.cfg = cur_cfg;
 	d.started = util_mono();

@@ -4,13 +4,20 @@
  *
  *   bench_gestor load --addr HOST:PORT --db GESTOR_DB --keys DIR --n N
  *	[--interval SECS] [--lookups PER_INTERVAL] [--duration SECS]
- *	[--pid GESTOR_PID]
+ *	[--pid GESTOR_PID] [--rate CONNECTS_PER_SEC] [--sources K]
  *	N logged-in peers against a gestor: each heartbeats every interval
  *	(the first at once, the next at a random phase) and looks a random
  *	user up `lookups` times per interval. After every peer is online,
  *	a window of `duration` seconds is measured: the gestor's CPU share
  *	(from /proc/PID/stat), its RSS at the end (/proc/PID/status) and the
  *	latency of lookups and heartbeats, request written to reply read.
+ *	Connections are opened at most --rate per second (2000) with at
+ *	most 256 handshakes in flight, from K loopback source addresses
+ *	127.0.0.2, 127.0.0.3, ... (default: one per 20 000 peers), so that
+ *	no (source, destination) pair needs more than the ephemeral port
+ *	range. The descriptor limit is raised to what N needs (as root,
+ *	the hard limit too). A watchdog ends the process if it has not
+ *	finished SETUP_LIMIT + duration + 60 seconds after the start.
  *   bench_gestor peers --addr HOST:PORT --db GESTOR_DB --keys DIR --n N
  *	[--hold SECS]
  *	N peers that connect to a peer daemon's listener and say hello
@@ -25,6 +32,7 @@
  * Keys are DIR/kNNNNN.key, generated on first use and kept, so later
  * runs only load them. Prints one JSON object.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -52,6 +60,10 @@
 #define MAX_HANDSHAKES	256	/* connections being set up at once */
 #define RING		16	/* requests in flight per connection */
 #define SETUP_LIMIT	300	/* seconds to connect everyone */
+#define MAX_PEERS	200000
+#define PER_SOURCE	20000	/* peers per loopback source address */
+#define MAX_SOURCES	200
+#define RATE_TICK	0.01	/* seconds between connect-rate refills */
 
 enum pstate { P_IDLE, P_CONNECTING, P_AUTHING, P_READY, P_GONE };
 
@@ -76,6 +88,10 @@ struct gen {
 	struct event_base	*base;
 	bool			 peers_mode;
 	struct sockaddr_in	 addr;
+	struct sockaddr_in	 src[MAX_SOURCES];
+	int			 nsrc;
+	double			 rate, tokens;	/* connects per second */
+	struct event		*rate_ev;
 	const char		*db, *keys;
 	int			 n, pid;
 	double			 interval, lookups, duration, hold;
@@ -360,21 +376,85 @@ connect_more(struct gen *g)
 {
 	struct lpeer *p;
 
-	while (g->next < g->n && g->connecting < MAX_HANDSHAKES) {
+	while (g->next < g->n && g->connecting < MAX_HANDSHAKES &&
+	    g->tokens >= 1) {
+		g->tokens -= 1;
 		p = &g->p[g->next];
 		p->g = g;
 		p->idx = g->next++;
 		p->st = P_CONNECTING;
 		g->connecting++;
-		p->c = conn_connect(g->base, g->ctx[p->idx],
-		    (struct sockaddr *)&g->addr, sizeof(g->addr), MAX_FRAME, 30,
-		    &cbs, p);
+		p->c = conn_connect_from(g->base, g->ctx[p->idx],
+		    (struct sockaddr *)&g->src[p->idx % g->nsrc],
+		    sizeof(g->src[0]), (struct sockaddr *)&g->addr,
+		    sizeof(g->addr), MAX_FRAME, 30, &cbs, p);
 		if (p->c == NULL) {
 			p->st = P_GONE;
 			g->connecting--;
 			g->gone++;
 		}
 	}
+}
+
+/* Refill the connect budget (a token bucket of one tick's worth). */
+static void
+on_rate(evutil_socket_t fd, short what, void *arg)
+{
+	struct gen *g = arg;
+	double burst = g->rate * RATE_TICK;
+
+	g->tokens += burst;
+	if (g->tokens > (burst > 1 ? burst : 1))
+		g->tokens = burst > 1 ? burst : 1;
+	connect_more(g);
+	if (g->next >= g->n)
+		event_del(g->rate_ev);
+}
+
+/* Source addresses 127.0.0.2 ... for the connections. */
+static void
+init_sources(struct gen *g)
+{
+	int i;
+
+	if (g->nsrc == 0)
+		g->nsrc = (g->n + PER_SOURCE - 1) / PER_SOURCE;
+	for (i = 0; i < g->nsrc; i++) {
+		g->src[i].sin_family = AF_INET;
+		g->src[i].sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)i);
+	}
+}
+
+/* Descriptors for every peer, the store and some slack. */
+static void
+raise_nofile(int n)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)n + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = need;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+		rl.rlim_max = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		fprintf(stderr, "bench_gestor: %d peers need %lu descriptors: "
+		    "%s (raise the hard limit, or run as root)\n", n,
+		    (unsigned long)need, strerror(errno));
+		exit(1);
+	}
+}
+
+static void
+on_watchdog(int sig)
+{
+	static const char msg[] = "bench_gestor: watchdog: not done in time\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(3);
 }
 
 /* ----------------------------------------------------------- measurement */
@@ -519,11 +599,17 @@ parse_args(struct gen *g, int argc, char **argv)
 			g->hold = strtod(argv[i + 1], NULL);
 		else if (strcmp(argv[i], "--pid") == 0)
 			g->pid = (int)strtol(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--rate") == 0)
+			g->rate = strtod(argv[i + 1], NULL);
+		else if (strcmp(argv[i], "--sources") == 0)
+			g->nsrc = (int)strtol(argv[i + 1], NULL, 10);
 		else
 			usage();
 	}
 	if (i != argc || g->addr.sin_port == 0 || g->db == NULL ||
-	    g->keys == NULL || g->n <= 0 || g->n > 99999 || g->interval <= 0 ||
+	    g->keys == NULL || g->n <= 0 || g->n > MAX_PEERS ||
+	    !(g->rate > 0 && g->rate <= 100000) || g->nsrc < 0 ||
+	    g->nsrc > MAX_SOURCES || g->interval <= 0 ||
 	    g->lookups < 0 || g->duration <= 0 || g->duration > 3600 ||
 	    g->hold <= 0 || g->hold > 3600)
 		usage();
@@ -533,12 +619,15 @@ int
 main(int argc, char **argv)
 {
 	struct gen g = { .interval = 10, .lookups = 1, .duration = 30,
-	    .hold = 60 };
-	struct timeval tv = { 0, 0 };
+	    .hold = 60, .rate = 2000 };
+	struct timeval tv = { 0, 0 }, tick = tv_of(RATE_TICK);
 
 	parse_args(&g, argc, argv);
 	log_init(LOG_LVL_WARN);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_watchdog);
+	raise_nofile(g.n);
+	init_sources(&g);
 	load_keys(&g);
 	add_accounts(&g);
 	g.p = calloc((size_t)g.n, sizeof(*g.p));
@@ -548,8 +637,12 @@ main(int argc, char **argv)
 	g.sig_ev = evsignal_new(g.base, SIGTERM, on_signal, g.base);
 	event_add(g.sig_ev, NULL);
 	g.rss_idle = g.pid > 0 ? bench_proc_rss_kib(g.pid) : -1;
+	/* Keys are loaded: from here the run is bounded. */
+	alarm((unsigned)(SETUP_LIMIT + (g.peers_mode ? g.hold : g.duration) +
+	    60));
+	g.rate_ev = event_new(g.base, -1, EV_PERSIST, on_rate, &g);
+	event_add(g.rate_ev, &tick);
 	g.t_setup = bench_now_ns();
-	connect_more(&g);
 	evtimer_add(g.setup_ev, &tv);
 	event_base_dispatch(g.base);
 	return g.rc;
