@@ -9,6 +9,7 @@
 
 #include "gestor.h"
 #include "gestor_int.h"
+#include "relay.h"
 #include "identity.h"
 #include "util.h"
 
@@ -113,6 +114,8 @@ on_status_count(enum gstore_rc rc, long n, void *arg)
 	    "online", g->nonline, "connections", g->nconns,
 	    "uptime", (json_int_t)(util_mono() - d->started));
 	json_object_update_new(res, store_json(g));
+	json_object_set_new(res, "relay", json_string(g->relay != NULL ?
+	    relay_address(g->relay) : "off"));
 	ctlreq_reply(o->r, res);
 	ctlop_free(o);
 }

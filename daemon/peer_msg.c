@@ -742,6 +742,7 @@ peer_msgs_start(struct peer *p, char **cause)
 	TAILQ_INIT(&pm->links);
 	TAILQ_INIT(&pm->ins);
 	TAILQ_INIT(&pm->waiters);
+	TAILQ_INIT(&pm->invites);
 	if ((pm->ms = pmsg_open(p->store, cause)) == NULL ||
 	    (pm->arch = parch_open(p->store, cause)) == NULL ||
 	    (pm->routes = proute_open(p->store, cause)) == NULL)
@@ -790,6 +791,7 @@ peer_msgs_stop(struct peer *p)
 		pm->nins--;
 		pm_pin_unref(in);
 	}
+	peer_route_stop(pm);
 	pm_waiters_fail(pm);
 }
 

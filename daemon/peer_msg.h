@@ -104,6 +104,8 @@ struct pm_stats {
 	unsigned long	 sent, received, delivered, retries, duplicates;
 };
 
+struct invite;
+
 struct peer_msgs {
 	struct peer		*p;
 	struct pmsg_store	*ms;
@@ -127,6 +129,7 @@ struct peer_msgs {
 	TAILQ_HEAD(, presend)	 presends;	/* sends in arrival order */
 	struct event		*expiry_ev;
 	bool			 stopping;
+	TAILQ_HEAD(, invite)	 invites;
 };
 
 struct pending_fail {

@@ -30,7 +30,8 @@
 #include "peer_route.h"
 #include "util.h"
 
-#define PR_MAX_INVITES	16	/* relayed connections being set up for invites */
+#define PR_MAX_INVITES	64	/* relayed connections being set up for invites */
+#define PR_MAX_INVITES_FROM 2	/* ... from one inviter */
 
 enum prelay_state { PRL_RESOLVING, PRL_CONNECTING, PRL_SENDING, PRL_WAITING };
 
@@ -236,9 +237,23 @@ on_prelay_io(evutil_socket_t fd, short what, void *arg)
 /* -------------------------------------------------------------- invites */
 
 struct invite {
+	TAILQ_ENTRY(invite)	 entry;
 	struct peer_msgs	*pm;
+	struct prelay		*rl;
 	char			 from[P2P_USERNAME_MAX + 1];
 };
+
+static int
+invites_from(struct peer_msgs *pm, const char *from)
+{
+	struct invite *inv;
+	int n = 0;
+
+	TAILQ_FOREACH(inv, &pm->invites, entry)
+		if (strcmp(inv->from, from) == 0)
+			n++;
+	return n;
+}
 
 static void
 on_invite_fd(int fd, const struct sockaddr *sa, socklen_t salen,
@@ -248,6 +263,7 @@ on_invite_fd(int fd, const struct sockaddr *sa, socklen_t salen,
 	struct peer_msgs *pm = inv->pm;
 
 	pm->ninvites--;
+	TAILQ_REMOVE(&pm->invites, inv, entry);
 	if (err != NULL)
 		log_warnx("peer_route: relay from %s failed: %s", inv->from, err);
 	else {
@@ -270,7 +286,8 @@ peer_route_invite(struct peer *p, const struct w_relay *offer)
 		    "(relay.use = never)", offer->from);
 		return;
 	}
-	if (pm->ninvites >= PR_MAX_INVITES) {
+	if (pm->ninvites >= PR_MAX_INVITES ||
+	    invites_from(pm, offer->from) >= PR_MAX_INVITES_FROM) {
 		log_warnx("peer_route: ignoring a relay invitation from %s: %d "
 		    "already in progress", offer->from, pm->ninvites);
 		return;
@@ -279,7 +296,8 @@ peer_route_invite(struct peer *p, const struct w_relay *offer)
 	inv->pm = pm;
 	snprintf(inv->from, sizeof(inv->from), "%s", offer->from);
 	pm->ninvites++;
-	prelay_connect(pm, offer, on_invite_fd, inv);
+	TAILQ_INSERT_TAIL(&pm->invites, inv, entry);
+	inv->rl = prelay_connect(pm, offer, on_invite_fd, inv);
 }
 
 /* ------------------------------------------------------ route decisions */
@@ -483,4 +501,18 @@ peer_route_status(struct peer_msgs *pm)
 	    cfg_use >= 0 && cfg_use < 3 ? use[cfg_use] : "?",
 	    "links_direct", direct, "links_relay", relay,
 	    "relay_invites", pm->ninvites);
+}
+
+/* Shutdown: drop invitations in progress. */
+void
+peer_route_stop(struct peer_msgs *pm)
+{
+	struct invite *inv;
+
+	while ((inv = TAILQ_FIRST(&pm->invites)) != NULL) {
+		TAILQ_REMOVE(&pm->invites, inv, entry);
+		prelay_cancel(inv->rl);
+		pm->ninvites--;
+		free(inv);
+	}
 }

@@ -30,6 +30,8 @@ void		 prelay_cancel(struct prelay *);
 /* The gestor pushed relay-invite: connect and be the TLS server. */
 void		 peer_route_invite(struct peer *, const struct w_relay *);
 
+/* Shutdown: cancel relay invitations in progress. */
+void		 peer_route_stop(struct peer_msgs *);
 /* A new attempt: true when it should go through the relay at once. */
 bool		 peer_route_want_relay(struct plink *, bool have_addr);
 /* Connect timeout for the direct route (short when the relay is a fallback). */

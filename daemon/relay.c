@@ -37,6 +37,7 @@
 #define RELAY_KEY_BYTES	(P2P_RELAY_KEY_HEX / 2)
 #define RELAY_HIGH	(256 * 1024)	/* output held before the source stops */
 #define RELAY_DRAIN	5		/* seconds to flush after one side ends */
+#define RELAY_PAIR_WAITING 2		/* unpaired sessions per requester and target */
 
 struct rsession;
 
@@ -417,16 +418,25 @@ on_session_timer(evutil_socket_t fd, short what, void *arg)
 	session_free(s, "idle");
 }
 
-/* Sessions (waiting or paired) that involve user. */
+/*
+ * Sessions (waiting or paired) user asked for, and of those the ones
+ * still waiting for a connection to target.
+ */
 static long
-user_sessions(const struct relay *r, const char *user)
+user_sessions(const struct relay *r, const char *user, const char *target,
+    long *waiting_to)
 {
 	const struct rsession *s;
 	long n = 0;
 
-	TAILQ_FOREACH(s, &r->sessions, entry)
-		if (strcmp(s->from, user) == 0 || strcmp(s->to, user) == 0)
-			n++;
+	*waiting_to = 0;
+	TAILQ_FOREACH(s, &r->sessions, entry) {
+		if (strcmp(s->from, user) != 0)
+			continue;
+		n++;
+		if (!s->paired && strcmp(s->to, target) == 0)
+			(*waiting_to)++;
+	}
 	return n;
 }
 
@@ -456,6 +466,7 @@ relay_session_new(struct relay *r, const char *from, const char *to,
 	const struct config *cfg = cfg_of(r);
 	struct timeval tv = tv_of(cfg->relay_pairing_timeout);
 	struct rsession *s;
+	long waiting;
 	size_t i;
 
 	r->st.requests++;
@@ -464,8 +475,14 @@ relay_session_new(struct relay *r, const char *from, const char *to,
 		*why = "the relay is full (relay.max_sessions)";
 		return -1;
 	}
-	if (user_sessions(r, from) >= cfg->relay_max_user_sessions ||
-	    user_sessions(r, to) >= cfg->relay_max_user_sessions) {
+	/*
+	 * A cap per requester, and two unpaired invitations per pair: a
+	 * flood from one user cannot fill the relay, nor make its target
+	 * connect out more than twice per pairing timeout, nor take the
+	 * places that other users' sessions with that target need.
+	 */
+	if (user_sessions(r, from, to, &waiting) >=
+	    cfg->relay_max_user_sessions || waiting >= RELAY_PAIR_WAITING) {
 		*code = ERR_RATE_LIMITED;
 		*why = "too many relay sessions for this user "
 		    "(relay.max_user_sessions)";
@@ -531,6 +548,12 @@ relay_close(struct relay *r)
 	if (r->bucket != NULL)
 		ev_token_bucket_cfg_free(r->bucket);
 	free(r);
+}
+
+const char *
+relay_address(const struct relay *r)
+{
+	return r->bound;
 }
 
 int

@@ -36,6 +36,8 @@ struct relay_stats {
 struct relay	*relay_open(struct daemon *, char **cause);
 /* Close every session and the listener. */
 void		 relay_close(struct relay *);
+/* The bound address:port. */
+const char	*relay_address(const struct relay *);
 /* The bound port. */
 int		 relay_port(const struct relay *);
 /*

@@ -60,6 +60,14 @@ p2pchatd's code.
       "copies=N tls_records=M" or "unreadable: why": M copies sit in a
       decrypted TLS 1.3 record (a frame followed by the inner content type
       byte 0x17), i.e. in GnuTLS's own buffers; N are all the others.
+  p2ptool.py relay-request GESTOR_PORT CERT KEY USER PASSWORD TARGET N
+      Register USER, then ask the gestor N times (pipelined) for a relay
+      session with TARGET; print "ok=A refused=B", then "key=K" for each
+      session granted.
+  p2ptool.py relay-key PORT KEY [SECONDS]
+      At a relay: present KEY in the preamble and print how many bytes
+      came back before the relay closed ("got=N closed") or SECONDS
+      passed ("got=N open").
   p2ptool.py flood PORT N SECONDS
       Open N TCP connections at once and hold them SECONDS; print how many
       the daemon closed at once ("closed=K of N").
@@ -318,6 +326,53 @@ def gestor_session(port, cert, key, user, password, steps):
         else:
             raise SystemExit("unknown step " + step)
     gs.s.close()
+    return 0
+
+
+def relay_request(port, cert, key, user, password, target, n):
+    s = tls_connect(port, cert, key)
+    s.sendall(frame({"t": "register", "user": user, "password": password,
+                     "n": 0}))
+    r = read_frame(s)
+    if not isinstance(r, dict) or r.get("t") != "ok":
+        print("register failed: %s" % json.dumps(r))
+        return 1
+    s.sendall(b"".join(frame({"t": "relay", "user": target, "n": i + 1})
+                       for i in range(n)))
+    ok, refused, keys = 0, 0, []
+    for _ in range(n):
+        r = read_frame(s)
+        if not isinstance(r, dict):
+            print("no reply: %s" % r)
+            return 1
+        if r.get("t") == "ok":
+            ok += 1
+            keys.append(r.get("key"))
+        else:
+            refused += 1
+    print("ok=%d refused=%d" % (ok, refused))
+    for k in keys:
+        print("key=%s" % k)
+    return 0
+
+
+def relay_key(port, key, seconds):
+    s = socket.create_connection((HOST, port), timeout=seconds)
+    s.sendall(("P2PCHAT-RELAY/1 %s\n" % key).encode())
+    got, end = b"", time.monotonic() + seconds
+    while time.monotonic() < end:
+        s.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            b = s.recv(4096)
+        except (socket.timeout, TimeoutError):
+            break
+        except ConnectionError:
+            b = b""
+        if not b:
+            print("got=%d closed" % len(got))
+            return 0
+        got += b
+    print("got=%d open" % len(got))
     return 0
 
 
@@ -666,6 +721,11 @@ def main(argv):
         return ctl_huge(a[0], int(a[1]))
     if cmd == "memscan":
         return memscan(int(a[0]), a[1])
+    if cmd == "relay-request":
+        return relay_request(int(a[0]), a[1], a[2], a[3], a[4], a[5],
+                             int(a[6]))
+    if cmd == "relay-key":
+        return relay_key(int(a[0]), a[1], float(a[2]) if len(a) > 2 else 2.0)
     if cmd == "flood":
         return flood(int(a[0]), int(a[1]), float(a[2]))
     sys.stderr.write(__doc__)

@@ -4,11 +4,16 @@
 # alice advertises one nobody listens on, so bob ("auto") tries direct,
 # fails, and falls back to the relay; the route and why show in lookup
 # and pending; the gestor counts sessions and bytes; an idle link is
-# closed; a relay request to an offline user is refused clearly.
+# closed; a flood of relay requests from one user is refused while
+# others are still relayed; a wrong, used or expired key gets nothing
+# from the relay; a relay request to an offline user is refused clearly.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
-start_gestor g
+need_tools python3 certtool
+start_gestor g 'relay = { pairing_timeout = 5.0; max_user_sessions = 8; };'
+RELAY_PORT=$(field g relay | sed 's/.*://')
+[ -n "$RELAY_PORT" ] || fail "the gestor shows no relay address"
 start_peer alice g 'relay = { use = "always"; };
 advertise = "127.0.0.1:1";'
 LIMITS="idle_timeout = 1.0;" start_peer bob g 'advertise = "none";'
@@ -46,6 +51,32 @@ bytes=$(awk -F'\t' '$1 == "relay_bytes" { print $2 }' "$TMP/st")
 # bob's outgoing link closes once idle (limits.idle_timeout = 1 s), and
 # the relay session with it.
 wait_for "bob's idle link closed" 10 grep -q "closing the idle link (relay)" "$TMP/bob.log"
+
+# A flood of relay requests from mallory to bob: two unpaired invitations
+# per pair at most, the rest refused; alice's messages still go through.
+client_cert mallory
+p2ptool relay-request "${PORT_OF[g]}" "$TMP/mallory.crt" "$TMP/mallory.key" \
+    mallory mallory-pw-1234 bob 50 >"$TMP/flood" || fail "flood: $(cat "$TMP/flood")"
+grep -qx "ok=2 refused=48" "$TMP/flood" || fail "flood: $(head -1 "$TMP/flood")"
+ctl alice send --wait=20 bob "during the flood" >/dev/null || fail "alice -> bob during the flood"
+ctl g stats >"$TMP/st"
+refused=$(awk -F'\t' '$1 == "relay_refused" { print $2 }' "$TMP/st")
+[ "${refused:-0}" -ge 48 ] || fail "relay_refused: $(cat "$TMP/st")"
+
+# Keys: the first one mallory got pairs once with bob's daemon (which was
+# invited and waits at the relay), then is used up; a wrong key gets
+# nothing; the second key expires unpaired (pairing_timeout = 5 s).
+key1=$(sed -n 's/^key=//p' "$TMP/flood" | sed -n 1p)
+key2=$(sed -n 's/^key=//p' "$TMP/flood" | sed -n 2p)
+out=$(p2ptool relay-key "$RELAY_PORT" "$key1" 1)
+[ "$out" = "got=19 open" ] || fail "valid key: $out"
+out=$(p2ptool relay-key "$RELAY_PORT" "$key1" 3)
+[ "$out" = "got=0 closed" ] || fail "reused key: $out"
+out=$(p2ptool relay-key "$RELAY_PORT" "$(printf '%064d' 7)" 3)
+[ "$out" = "got=0 closed" ] || fail "wrong key: $out"
+wait_for "mallory's second session to expire" 10 sh -c "grep -q 'mallory -> bob not paired: the key expired' '$TMP/g.log'"
+out=$(p2ptool relay-key "$RELAY_PORT" "$key2" 3)
+[ "$out" = "got=0 closed" ] || fail "expired key: $out"
 
 # A relay to an offline user is refused; the message waits, and says why.
 stop alice KILL

@@ -7,8 +7,11 @@
 #   198.18.2.0/24  client subnet 2  br2 in the router is 198.18.2.1
 #   198.18.3.0/24  client subnet 3  br3 in the router is 198.18.3.1
 #
+#   net_nat adds home subnets (198.18.4.0/24, ...) behind NAT routers of
+#   their own: see "NAT routers" below.
+#
 # Each host namespace has one veth (eth0) plugged into its subnet's bridge
-# in the router namespace, a default route via the router, IPv6 off (no
+# in the router namespace (or in its NAT router's), a default route via the router, IPv6 off (no
 # link-local chatter) and its own /etc/netns/NS/{hosts,resolv.conf}: ip
 # netns exec bind-mounts them over /etc, so "gestor" is a per-namespace
 # name that a test moves by rewriting the file in place. The resolver
@@ -80,6 +83,8 @@ GESTOR_PORT=7000
 PEER_PORT=7001
 HANDSHAKE_TIMEOUT=${HANDSHAKE_TIMEOUT:-2.0}
 declare -A NS_OF=() ADDR_OF=() LISTEN_OF=() SUBNET_OF=()
+# Which namespace holds subnet N's bridge brN (default: the router).
+declare -A ROUTER_OF=()
 # What a peer's config names the gestor by (a libconfig list body).
 GESTOR_ADDRESSES=${GESTOR_ADDRESSES:-'"gestor:7000"'}
 
@@ -126,9 +131,10 @@ add_host() {
 	hosts_set "$name" "198.18.1.10	gestor"
 	no_ipv6 "$ns"
 	ip -n "$ns" link set lo up
+	local router=${ROUTER_OF[$subnet]:-$ROUTER_NS}
 	ip link add eth0 netns "$ns" type veth peer name "h-$name" \
-	    netns "$ROUTER_NS"
-	ip -n "$ROUTER_NS" link set "h-$name" master "br$subnet" up
+	    netns "$router"
+	ip -n "$router" link set "h-$name" master "br$subnet" up
 	ip -n "$ns" link set eth0 up
 	set_addr "$name" "$host"
 }
@@ -202,6 +208,68 @@ net_peer() {
 	LISTEN_OF[$name]=${4:-${ADDR_OF[$name]}:$PEER_PORT}
 	write_conf "$name" peer "gestor = { addresses = [ $GESTOR_ADDRESSES ]; };"
 	start "$name"
+}
+
+# ------------------------------------------------------------ NAT routers
+# net_nat NAME WAN_SUBNET WAN_HOST LAN_SUBNET: a home router namespace
+# with its WAN side (wan0) at 198.18.WAN_SUBNET.WAN_HOST and a LAN bridge
+# brLAN_SUBNET at 198.18.LAN_SUBNET.1. nftables masquerades what leaves
+# wan0; nothing is forwarded in (no port forwarding), and the main router
+# has no route to the LAN: hosts added to LAN_SUBNET can connect out,
+# nobody can connect to them. Needs nft (exits 77 without it).
+net_nat() {
+	local name=$1 wan=$2 host=$3 lan=$4 ns="${NETNS_PREFIX}-$1"
+	command -v nft >/dev/null 2>&1 ||
+		netns_skip "nftables (nft) is not installed; Debian: apt-get install nftables"
+	[ ${#ns} -le 15 ] || fail "namespace name $ns is too long"
+	ip netns add "$ns"
+	NETNS_LIST+=("$ns")
+	NS_OF[$name]=$ns
+	ROUTER_OF[$lan]=$ns
+	no_ipv6 "$ns"
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+	ip link add wan0 netns "$ns" type veth peer name "n-$name" \
+	    netns "$ROUTER_NS"
+	ip -n "$ROUTER_NS" link set "n-$name" master "br$wan" up
+	ip -n "$ns" addr add "198.18.$wan.$host/24" dev wan0
+	ip -n "$ns" link set wan0 up
+	ip -n "$ns" route add default via "198.18.$wan.1"
+	ip -n "$ns" link add "br$lan" type bridge
+	ip -n "$ns" addr add "198.18.$lan.1/24" dev "br$lan"
+	ip -n "$ns" link set "br$lan" up
+	ip netns exec "$ns" nft -f - <<NFT || fail "nft: cannot set up NAT in $ns"
+table ip nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan0" masquerade
+	}
+}
+table ip filter {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		iifname "br$lan" oifname "wan0" accept
+		iifname "wan0" oifname "br$lan" ct state established,related accept
+	}
+}
+NFT
+}
+
+# nat_lossy NAME PERCENT: NAME's NAT router drops PERCENT % of the
+# packets it forwards, both ways, at random.
+nat_lossy() {
+	ip netns exec "${NS_OF[$1]}" nft -f - <<NFT
+table ip loss {
+	chain forward {
+		type filter hook forward priority -10; policy accept;
+		numgen random mod 100 < $2 drop
+	}
+}
+NFT
+}
+
+nat_lossless() {
+	ip netns exec "${NS_OF[$1]}" nft delete table ip loss
 }
 
 # ------------------------------------------------------------- partitions

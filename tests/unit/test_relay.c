@@ -3,7 +3,8 @@
  * presenting one session key are paired and get P2P_RELAY_OK, then bytes
  * flow both ways; a wrong, reused or expired key, or a preamble that is
  * not one, gets the connection closed without a byte; the caps per user
- * and in all refuse new sessions without touching others; a side that
+ * (requester, and unpaired ones per pair) and in all refuse new sessions
+ * without touching others' sessions; a side that
  * ends closes the other once its bytes are delivered. The relay runs on
  * the event loop, pumped by the test between blocking client calls.
  */
@@ -267,18 +268,20 @@ START_TEST(test_caps)
 {
 	char key[P2P_RELAY_KEY_HEX + 1];
 	const char *code, *why;
-	int i;
 
-	/* relay.max_user_sessions = 3, for the requester and the target. */
-	for (i = 0; i < 3; i++)
-		new_session("mallory", "bob", key);
-	ck_assert_int_eq(relay_session_new(relay, "mallory", "carol", key,
+	/* Two unpaired invitations per requester and target. */
+	new_session("mallory", "bob", key);
+	new_session("mallory", "bob", key);
+	ck_assert_int_eq(relay_session_new(relay, "mallory", "bob", key,
 	    &code, &why), -1);
 	ck_assert_str_eq(code, ERR_RATE_LIMITED);
-	ck_assert_int_eq(relay_session_new(relay, "carol", "bob", key, &code,
-	    &why), -1);
-	/* Others are served; relay.max_sessions = 5 caps everyone. */
-	new_session("carol", "dave", key);
+	/* relay.max_user_sessions = 3 per requester. */
+	new_session("mallory", "carol", key);
+	ck_assert_int_eq(relay_session_new(relay, "mallory", "dave", key,
+	    &code, &why), -1);
+	ck_assert_str_eq(code, ERR_RATE_LIMITED);
+	/* Others are served, bob included; relay.max_sessions = 5 caps all. */
+	new_session("alice", "bob", key);
 	new_session("erin", "frank", key);
 	ck_assert_int_eq(relay_session_new(relay, "grace", "heidi", key, &code,
 	    &why), -1);
@@ -286,7 +289,7 @@ START_TEST(test_caps)
 	/* Unpaired sessions expire and free their places. */
 	pump(600);
 	new_session("grace", "heidi", key);
-	new_session("mallory", "carol", key);
+	new_session("mallory", "bob", key);
 }
 END_TEST
 
