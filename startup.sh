@@ -18,8 +18,9 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
 	libgnutls28-dev libsqlite3-dev libconfig-dev libjansson-dev libcrypt-dev
 	check libsystemd-dev libpq-dev
 	# for make check: network namespaces, the TLS and proxy test helpers,
-	# throwaway PostgreSQL servers for the gestor's PostgreSQL backend
-	iproute2 procps python3 gnutls-bin postgresql)
+	# throwaway PostgreSQL servers for the gestor's PostgreSQL backend,
+	# NAT routers and the recording of the relay's traffic
+	iproute2 procps python3 gnutls-bin postgresql nftables tcpdump)
 NAMES=(gestor alice bob)
 PEERS=(alice bob)
 

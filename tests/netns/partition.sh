@@ -5,8 +5,9 @@
 # both sides during the cut wait (with a reason and a next try) and are
 # delivered once it heals, when everyone is online again. Once with drop
 # rules in the router, once with the cable pulled (link down). Then the
-# asymmetric case: both peers reach the gestor, but not each other; the
-# message stays pending and is retried until the path comes back. Last,
+# asymmetric case: both peers reach the gestor, but not each other; with
+# relay.use = "never" the message stays pending and is retried, with the
+# default "auto" it goes through the gestor's relay. Last,
 # the server subnet is cut off: the peers go on through cached addresses.
 set -eu
 NETNS_LIB=${TESTS_LIB:+$(dirname "$TESTS_LIB")/netns/lib.sh}
@@ -84,8 +85,13 @@ cut_then_heal() {
 cut_then_heal rules
 cut_then_heal link
 
-# Asymmetric: alice and bob both reach the gestor, not each other.
+# Asymmetric: alice and bob both reach the gestor, not each other. With
+# relay.use = "never" alice's messages wait and are retried; back to
+# "auto", they go through the gestor's relay while the cut lasts.
 log "cutting subnet 2 from subnet 3 only"
+write_conf alice peer "gestor = { addresses = [ $GESTOR_ADDRESSES ]; };
+relay = { use = \"never\"; };"
+ctl alice reload >/dev/null || fail "alice's reload (relay.use = never)"
 block 198.18.2.0/24 198.18.3.0/24
 block 198.18.3.0/24 198.18.2.0/24
 for i in 1 2 3; do send_rec alice bob "alice, asymmetric cut $i"; done
@@ -98,6 +104,10 @@ for u in alice bob; do
 done
 grep -q "peer_msg: bob: unreachable: .*retry [0-9]* in" "$TMP/alice.log" ||
 	fail "alice's log does not show the retries with their backoff"
+write_conf alice peer "gestor = { addresses = [ $GESTOR_ADDRESSES ]; };"
+ctl alice reload >/dev/null || fail "alice's reload (relay.use = auto)"
+wait_for "alice's queue drained through the relay during the cut" 30 pending_empty alice
+ctl alice lookup bob | grep -q "^route	relay$" || fail "alice's route to bob: $(ctl alice lookup bob)"
 unblock 198.18.2.0/24 198.18.3.0/24
 unblock 198.18.3.0/24 198.18.2.0/24
 wait_for "alice's queue drained after the asymmetric cut" 20 pending_empty alice
