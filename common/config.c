@@ -366,10 +366,43 @@ apply(struct config *c, const struct key *k, config_setting_t *s,
 	return 0;
 }
 
-/* Walk a group: every member must be in the schema. */
+/* "unknown key", with the schema key it is probably a typo of. */
+static int
+fail_unknown(char *err, size_t errlen, const char *file, config_setting_t *s,
+    const char *path)
+{
+	const char *names[sizeof(schema) / sizeof(schema[0])];
+	const char *near;
+	char text[160];
+	size_t i;
+
+	for (i = 0; i < sizeof(schema) / sizeof(schema[0]); i++)
+		names[i] = schema[i].path;
+	near = util_closest(path, names, sizeof(schema) / sizeof(schema[0]));
+	if (near != NULL)
+		snprintf(text, sizeof(text), "unknown key (did you mean '%s'?)",
+		    near);
+	else
+		snprintf(text, sizeof(text), "unknown key");
+	return fail(err, errlen, file, s, path, text);
+}
+
+/* The keys without which p2pchatctl cannot find the control socket. */
+static bool
+socket_key(const char *path)
+{
+	return strcmp(path, "control_socket") == 0 ||
+	    strcmp(path, "data_dir") == 0;
+}
+
+/*
+ * Walk a group: every member must be in the schema. Lenient (warn not
+ * NULL, for p2pchatctl): a bad key other than the socket's is skipped,
+ * the first such error kept in warn.
+ */
 static int
 walk(struct config *c, config_setting_t *group, const char *prefix,
-    const char *file, char *err, size_t errlen)
+    const char *file, char *err, size_t errlen, char *warn, size_t warnlen)
 {
 	int i, n = config_setting_length(group);
 
@@ -381,12 +414,17 @@ walk(struct config *c, config_setting_t *group, const char *prefix,
 
 		snprintf(path, sizeof(path), "%s%s%s", prefix,
 		    *prefix ? "." : "", name != NULL ? name : "?");
-		if ((k = schema_find(path)) == NULL)
-			return fail(err, errlen, file, s, path, "unknown key");
-		if (apply(c, k, s, file, err, errlen) == -1)
-			return -1;
-		if (k->type == K_GROUP &&
-		    walk(c, s, path, file, err, errlen) == -1)
+		if (((k = schema_find(path)) == NULL ?
+		    fail_unknown(err, errlen, file, s, path) :
+		    apply(c, k, s, file, err, errlen)) == -1) {
+			if (warn == NULL || socket_key(path))
+				return -1;
+			if (*warn == '\0')
+				snprintf(warn, warnlen, "%s", err);
+			continue;
+		}
+		if (k->type == K_GROUP && walk(c, s, path, file, err, errlen,
+		    warn, warnlen) == -1)
 			return -1;
 	}
 	return 0;
@@ -451,14 +489,49 @@ config_relay_default(const char *listen)
 	return xstrdup(buf);
 }
 
+/*
+ * $XDG_RUNTIME_DIR, else /run/user/UID when it exists and is ours (what
+ * systemd gives a user session): cron's empty environment and a login
+ * shell then find the same socket. NULL if neither.
+ */
+static char *
+runtime_dir(void)
+{
+	const char *xdg_run = getenv("XDG_RUNTIME_DIR");
+	char path[64];
+	struct stat st;
+
+	if (xdg_run != NULL && *xdg_run != '\0')
+		return xstrdup(xdg_run);
+	snprintf(path, sizeof(path), "/run/user/%u", (unsigned)geteuid());
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == geteuid())
+		return xstrdup(path);
+	return NULL;
+}
+
+/* A cross-key rule broken: an error, or for p2pchatctl a warning. */
+static int
+rule(char *err, size_t errlen, char *warn, size_t warnlen, const char *file,
+    const char *path, const char *text)
+{
+	fail(err, errlen, file, NULL, path, text);
+	if (warn == NULL)
+		return -1;
+	if (*warn == '\0')
+		snprintf(warn, warnlen, "%s", err);
+	return 0;
+}
+
 /* Fill defaults that depend on other settings and check cross-key rules. */
 static int
-finish(struct config *c, const char *file, char *err, size_t errlen)
+finish(struct config *c, const char *file, char *err, size_t errlen,
+    char *warn, size_t warnlen)
 {
 	const char *xdg_data = getenv("XDG_DATA_HOME");
-	const char *xdg_run = getenv("XDG_RUNTIME_DIR");
 	const char *home = getenv("HOME");
 	const char *why;
+	char *run;
 
 	if (c->data_dir == NULL || *c->data_dir == '\0') {
 		free(c->data_dir);
@@ -471,10 +544,11 @@ finish(struct config *c, const char *file, char *err, size_t errlen)
 	}
 	if (c->control_socket == NULL || *c->control_socket == '\0') {
 		free(c->control_socket);
-		if (xdg_run != NULL && *xdg_run != '\0')
-			c->control_socket = xasprintf_path(xdg_run, "/p2pchat/ctl.sock");
+		if ((run = runtime_dir()) != NULL)
+			c->control_socket = xasprintf_path(run, "/p2pchat/ctl.sock");
 		else
 			c->control_socket = xasprintf_path(c->data_dir, "/ctl.sock");
+		free(run);
 	}
 	if (c->listen == NULL || *c->listen == '\0') {
 		free(c->listen);
@@ -503,31 +577,37 @@ finish(struct config *c, const char *file, char *err, size_t errlen)
 		c->n_gestor_addresses = 1;
 	}
 	file = file != NULL ? file : "(defaults)";
-	if (c->hb_timeout <= c->hb_interval)
-		return fail(err, errlen, file, NULL, "heartbeat.timeout",
-		    "must be greater than heartbeat.interval");
-	if (c->retry_max < c->retry_initial)
-		return fail(err, errlen, file, NULL, "retry.max",
-		    "must be at least retry.initial");
-	if (c->login_attempts_per_user <= c->login_attempts_per_minute)
-		return fail(err, errlen, file, NULL,
-		    "limits.login_attempts_per_user_per_minute",
-		    "must be greater than limits.login_attempts_per_minute");
-	if (c->max_message_bytes + 4096 > c->max_frame_bytes)
-		return fail(err, errlen, file, NULL, "limits.max_message_bytes",
-		    "must leave 4096 bytes of room below limits.max_frame_bytes");
+	if (c->hb_timeout <= c->hb_interval &&
+	    rule(err, errlen, warn, warnlen, file, "heartbeat.timeout",
+	    "must be greater than heartbeat.interval") == -1)
+		return -1;
+	if (c->retry_max < c->retry_initial &&
+	    rule(err, errlen, warn, warnlen, file, "retry.max",
+	    "must be at least retry.initial") == -1)
+		return -1;
+	if (c->login_attempts_per_user <= c->login_attempts_per_minute &&
+	    rule(err, errlen, warn, warnlen, file,
+	    "limits.login_attempts_per_user_per_minute",
+	    "must be greater than limits.login_attempts_per_minute") == -1)
+		return -1;
+	if (c->max_message_bytes + 4096 > c->max_frame_bytes &&
+	    rule(err, errlen, warn, warnlen, file, "limits.max_message_bytes",
+	    "must leave 4096 bytes of room below limits.max_frame_bytes") == -1)
+		return -1;
 	if (strcmp(c->storage_backend, "postgresql") == 0 &&
-	    *c->storage_conninfo == '\0')
-		return fail(err, errlen, file, NULL, "storage.conninfo",
-		    "must be set when storage.backend is \"postgresql\"");
+	    *c->storage_conninfo == '\0' &&
+	    rule(err, errlen, warn, warnlen, file, "storage.conninfo",
+	    "must be set when storage.backend is \"postgresql\"") == -1)
+		return -1;
 	/* A socket path from the file was checked; a default may be too long. */
 	if ((why = check_string(K_SOCK, c->control_socket)) != NULL)
 		return fail(err, errlen, file, NULL, "control_socket", why);
 	return 0;
 }
 
-struct config *
-config_load(const char *file, int mode, char *err, size_t errlen)
+static struct config *
+load(const char *file, int mode, char *err, size_t errlen, char *warn,
+    size_t warnlen)
 {
 	struct config *c;
 	char *found = NULL;
@@ -551,20 +631,35 @@ config_load(const char *file, int mode, char *err, size_t errlen)
 				    config_error_line(&cf), config_error_text(&cf));
 			rc = -1;
 		} else
-			rc = walk(c, config_root_setting(&cf), "", file, err, errlen);
+			rc = walk(c, config_root_setting(&cf), "", file, err, errlen,
+			    warn, warnlen);
 		config_destroy(&cf);
 		c->path = xstrdup(file);
 	}
 	if (rc == 0 && mode != CONFIG_MODE_DEFAULT)
 		c->mode = (enum p2p_mode)mode;
 	if (rc == 0)
-		rc = finish(c, file, err, errlen);
+		rc = finish(c, file, err, errlen, warn, warnlen);
 	free(found);
 	if (rc == -1) {
 		config_free(c);
 		return NULL;
 	}
 	return c;
+}
+
+struct config *
+config_load(const char *file, int mode, char *err, size_t errlen)
+{
+	return load(file, mode, err, errlen, NULL, 0);
+}
+
+struct config *
+config_load_lenient(const char *file, char *warn, size_t warnlen, char *err,
+    size_t errlen)
+{
+	*warn = '\0';
+	return load(file, CONFIG_MODE_DEFAULT, err, errlen, warn, warnlen);
 }
 
 void

@@ -78,6 +78,14 @@ char	*config_find(void);
 struct config *config_load(const char *file, int mode, char *err, size_t errlen);
 void	config_free(struct config *);
 /*
+ * For p2pchatctl, which only needs the control socket's path: keys
+ * p2pchatd would refuse are skipped and the first such error is put in
+ * warn (empty if none); NULL with err only when the file cannot be
+ * parsed or the socket's own keys (control_socket, data_dir) are bad.
+ */
+struct config *config_load_lenient(const char *file, char *warn,
+	    size_t warnlen, char *err, size_t errlen);
+/*
  * p2pchatd's check of the file it was configured from (NULL: defaults,
  * fine): a file other users may change could point the daemon at a
  * hostile gestor or unpin the gestor's key, and one they may read tells

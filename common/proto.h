@@ -57,6 +57,7 @@ enum ctl_exit {
 #define ERR_BAD_CREDENTIALS	"bad_credentials"	/* unknown user or wrong password */
 #define ERR_RATE_LIMITED	"rate_limited"
 #define ERR_NOT_LOGGED_IN	"not_logged_in"
+#define ERR_ALREADY_LOGGED_IN	"already_logged_in"	/* register/login: logout first */
 #define ERR_NOT_AUTHENTICATED	"not_authenticated"	/* wire: login/auth first */
 #define ERR_KEY_MISMATCH	"key_mismatch"
 #define ERR_NO_SUCH_USER	"no_such_user"

@@ -100,3 +100,56 @@ xstrdup(const char *s)
 		abort();
 	return p;
 }
+
+static size_t
+min3(size_t a, size_t b, size_t c)
+{
+	size_t m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+/*
+ * Edit distance with adjacent transpositions ("sned" is one from
+ * "send"), between strings of at most 64 bytes.
+ */
+static size_t
+util_distance(const char *a, const char *b)
+{
+	size_t la = strnlen(a, 64), lb = strnlen(b, 64), i, j, cost;
+	unsigned char d[65][65];
+
+	for (i = 0; i <= la; i++)
+		d[i][0] = (unsigned char)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (unsigned char)j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			cost = a[i - 1] != b[j - 1];
+			d[i][j] = (unsigned char)min3(d[i - 1][j] + 1u,
+			    d[i][j - 1] + 1u, d[i - 1][j - 1] + cost);
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1u < d[i][j])
+				d[i][j] = (unsigned char)(d[i - 2][j - 2] + 1u);
+		}
+	}
+	return d[la][lb];
+}
+
+const char *
+util_closest(const char *word, const char *const *names, size_t n)
+{
+	size_t i, d, best = SIZE_MAX, limit = strlen(word) < 5 ? 1 : 2;
+	const char *found = NULL;
+
+	for (i = 0; i < n; i++) {
+		if (names[i] == NULL)
+			continue;
+		d = util_distance(word, names[i]);
+		if (d < best) {
+			best = d;
+			found = names[i];
+		}
+	}
+	return best <= limit ? found : NULL;
+}

@@ -22,6 +22,11 @@ void	 util_iso8601(int64_t secs, char *out, size_t outlen);
  * Returns malloc'd string.
  */
 char	*util_escape(const char *, size_t);
+/*
+ * The name in names[0..n-1] (NULLs skipped) nearest to word by edit
+ * distance, if near enough to be a typo of it ("did you mean"); or NULL.
+ */
+const char *util_closest(const char *word, const char *const *names, size_t n);
 /* Overwrite memory in a way the compiler keeps. */
 void	 util_zero(void *, size_t);
 void	*xmalloc(size_t);

@@ -122,7 +122,7 @@ _p2pchatctl()
 	*) opts= ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "$opts --help --json" -- "$cur"))
 		[[ ${COMPREPLY[*]} == *= ]] && compopt -o nospace 2>/dev/null
 		return
 	fi

@@ -8,7 +8,6 @@
  * our own lines are not echoed. At EOF on stdin the replies still owed are
  * awaited for at most CHAT_DRAIN_SECS.
  */
-#include <err.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "ctl.h"
 #include "output.h"
 #include "proto.h"
+#include "report.h"
 #include "util.h"
 
 #define CHAT_DRAIN_SECS	10
@@ -209,7 +209,8 @@ chat_lines(struct chat *ch)
 	ch->inlen -= start;
 	if (ch->inlen > P2P_CTL_LINE_MAX) {
 		if (!ch->skipping)
-			warnx("line longer than %d bytes, not sent",
+			report_warn("invalid_argument", "line longer than %d "
+			    "bytes, not sent",
 			    P2P_CTL_LINE_MAX);
 		ch->skipping = true;
 		ch->failed = true;
@@ -236,7 +237,7 @@ chat_stdin(struct chat *ch)
 		return;
 	}
 	if (n == -1)
-		warn("standard input");
+		report_warn("io_error", "standard input: %s", strerror(errno));
 	if (!ch->skipping)
 		chat_send(ch, ch->in, ch->inlen);
 	ch->inlen = 0;
@@ -260,7 +261,7 @@ chat_watch(struct chat *ch)
 	if (r == NULL && ctlconn_stop)
 		return CTL_EXIT_OK;
 	if (r == NULL)
-		ctlconn_closed();
+		ctlconn_stream_ended();
 	if (ctlconn_reply(r, id, &error) == NULL)
 		rc = output_error(error);
 	json_decref(r);
@@ -280,7 +281,7 @@ chat_turn(struct chat *ch)
 	if (ch->eof && outstanding(ch) == 0)
 		return ch->failed ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 	if (ch->eof && left <= 0) {
-		warnx("timeout: no reply to %lld sends",
+		report_warn("timeout", "no reply to %lld sends",
 		    (long long)outstanding(ch));
 		return CTL_EXIT_TIMEOUT;
 	}
@@ -291,14 +292,10 @@ chat_turn(struct chat *ch)
 	if (ctlconn_poll(pfd, 2, ch->eof ? (int)(left * 1000) + 1 : -1) == -1) {
 		if (errno == EINTR)
 			return -1;
-		err(CTL_EXIT_FAIL, "poll");
+		report_die_errno(CTL_EXIT_FAIL, "io_error", "poll");
 	}
-	if (pfd[0].revents != 0 && !chat_socket(ch)) {
-		if (outstanding(ch) > 0)
-			ctlconn_closed();
-		warnx("daemon closed the connection");
-		return CTL_EXIT_OK;
-	}
+	if (pfd[0].revents != 0 && !chat_socket(ch))
+		ctlconn_stream_ended();
 	if (pfd[1].revents != 0)
 		chat_stdin(ch);
 	return -1;

@@ -5,12 +5,12 @@
  * request by id, or an event of a stream. SIGINT and SIGTERM set
  * ctlconn_stop so that a stream ends cleanly.
  */
-#include <err.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "output.h"
 #include "proto.h"
+#include "report.h"
 #include "util.h"
 
 volatile sig_atomic_t	 ctlconn_stop;
@@ -27,13 +28,61 @@ static bool		 signals_caught;
 void
 ctlconn_bad_reply(void)
 {
-	errx(CTL_EXIT_FAIL, "bad reply from daemon");
+	report_die(CTL_EXIT_FAIL, "bad_reply", "the daemon's reply is not what "
+	    "p2pchatctl expects (another version?)");
 }
 
 void
 ctlconn_closed(void)
 {
-	errx(CTL_EXIT_NODAEMON, "daemon closed the connection");
+	report_die(CTL_EXIT_NODAEMON, "daemon_gone", "the daemon closed the "
+	    "connection (it stopped or was killed)");
+}
+
+void
+ctlconn_stream_ended(void)
+{
+	report_die(CTL_EXIT_FAIL, "daemon_gone", "the daemon closed the "
+	    "connection (it stopped or was killed)");
+}
+
+/* Who may use path: the socket's owner and mode, else its directory's. */
+static void
+describe_owner(const char *path, char *out, size_t outlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)NULL)->sun_path)], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
+		*slash = '\0';
+	if (stat(path, &st) == 0)
+		snprintf(out, outlen, "the socket belongs to uid %u, mode %03o",
+		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	else if (stat(dir, &st) == 0)
+		snprintf(out, outlen, "its directory %s belongs to uid %u, mode "
+		    "%03o", dir, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777));
+	else
+		snprintf(out, outlen, "a directory above it is closed to us");
+}
+
+/* connect(2) failed: no daemon, or a daemon we may not use. */
+static void
+connect_failed(const char *path)
+{
+	int errnum = errno;
+	char who[200];
+
+	if (errnum == EACCES || errnum == EPERM) {
+		describe_owner(path, who, sizeof(who));
+		report_die(CTL_EXIT_FAIL, "permission_denied", "access to the "
+		    "control socket %s refused: %s; p2pchatctl runs as uid %u "
+		    "(only the daemon's user and root may use it)", path, who,
+		    (unsigned)geteuid());
+	}
+	errno = errnum;
+	report_die_errno(CTL_EXIT_NODAEMON, "no_daemon", "no daemon at %s", path);
 }
 
 static void
@@ -91,12 +140,12 @@ ctlconn_connect(struct ctlconn *c, const char *path)
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		errno = ENAMETOOLONG;
-		err(CTL_EXIT_NODAEMON, "no daemon at %s", path);
+		connect_failed(path);
 	}
 	memcpy(sun.sun_path, path, strlen(path));
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(CTL_EXIT_NODAEMON, "no daemon at %s", path);
+		connect_failed(path);
 }
 
 void
@@ -125,6 +174,23 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/*
+ * The daemon closed before taking the request: if it said why first
+ * (a uid it refuses), report that.
+ */
+static void
+refused_or_closed(struct ctlconn *c)
+{
+	json_t *r, *error;
+
+	while (ctlconn_fill(c) != 0)
+		;
+	if ((r = ctlconn_take(c)) != NULL &&
+	    ctlconn_reply(r, c->next_id, &error) == NULL)
+		exit(output_error(error));
+	ctlconn_closed();
+}
+
 json_int_t
 ctlconn_request(struct ctlconn *c, const char *cmd, json_t *args)
 {
@@ -141,7 +207,8 @@ ctlconn_request(struct ctlconn *c, const char *cmd, json_t *args)
 	if (len > P2P_CTL_LINE_MAX) {
 		util_zero(buf, len);
 		free(buf);
-		warnx("request too long (%zu bytes, the limit is %d)", len,
+		report_warn("invalid_argument", "request too long (%zu bytes, the "
+		    "limit is %d)", len,
 		    P2P_CTL_LINE_MAX);
 		return -1;
 	}
@@ -149,7 +216,7 @@ ctlconn_request(struct ctlconn *c, const char *cmd, json_t *args)
 	util_zero(buf, len);
 	free(buf);
 	if (rc == -1)
-		ctlconn_closed();
+		refused_or_closed(c);
 	c->next_id++;
 	return id;
 }
@@ -228,7 +295,7 @@ ctlconn_recv(struct ctlconn *c)
 		if (ctlconn_poll(&pfd, 1, -1) == -1) {
 			if (errno == EINTR)
 				continue;
-			err(CTL_EXIT_FAIL, "poll");
+			report_die_errno(CTL_EXIT_FAIL, "io_error", "poll");
 		}
 		if (ctlconn_fill(c) == 0)
 			return NULL;

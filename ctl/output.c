@@ -5,7 +5,7 @@
  * out by a small table. With --json the daemon's JSON is printed instead,
  * one compact object per line. Nothing is decorated when stdout is not a
  * tty, and every record is flushed so that scripts can read it live.
- * Help and usage text are generated from the command table here too.
+ * Help and usage text: help.c.
  */
 #include <ctype.h>
 #include <err.h>
@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "output.h"
 #include "proto.h"
+#include "report.h"
 #include "util.h"
 
 static bool	out_json;
@@ -52,9 +53,35 @@ static const struct evformat {
 	    { EVF_KEY, "addr" }, { EVF_KEY, "port" } } },
 	{ "key-changed", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
 	    { EVF_KEY, "user" }, { EVF_KEY, "fingerprint" } } },
+	{ "failed", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
+	    { EVF_KEY, "user" }, { EVF_KEY, "id" }, { EVF_KEY, "reason" } } },
+	{ "cancelled", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
+	    { EVF_KEY, "user" }, { EVF_KEY, "id" }, { EVF_KEY, "reason" } } },
+	{ "expired", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
+	    { EVF_KEY, "user" }, { EVF_KEY, "id" }, { EVF_KEY, "reason" } } },
+	{ "held", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
+	    { EVF_KEY, "user" }, { EVF_KEY, "id" }, { EVF_KEY, "reason" } } },
 	{ "error", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
 	    { EVF_KEY, "code" }, { EVF_KEY, "message" } } },
 };
+
+/* The i-th event's name and its fields in line order; false past the end. */
+bool
+output_event_format(size_t i, const char **name, const char **fields,
+    size_t max)
+{
+	size_t n;
+
+	if (i >= sizeof(evformats) / sizeof(evformats[0]))
+		return false;
+	*name = evformats[i].name;
+	for (n = 0; n + 1 < max && n < EVF_MAX &&
+	    evformats[i].fields[n].how != EVF_END; n++)
+		fields[n] = evformats[i].fields[n].how == EVF_NAME ? "event" :
+		    evformats[i].fields[n].key;
+	fields[n] = NULL;
+	return true;
+}
 
 void
 output_init(bool json)
@@ -82,7 +109,7 @@ output_flush(void)
 		return;
 	if (errno == EPIPE)
 		exit(CTL_EXIT_OK);
-	err(CTL_EXIT_FAIL, "stdout");
+	report_die_errno(CTL_EXIT_FAIL, "io_error", "standard output");
 }
 
 /* The bidirectional overrides and isolates U+202A-U+202E, U+2066-U+2069. */
@@ -144,10 +171,10 @@ output_dump(const json_t *v, size_t extra, size_t *lenp)
 	char *buf;
 
 	if ((len = json_dumpb(v, NULL, 0, flags)) == 0)
-		errx(CTL_EXIT_FAIL, "cannot encode JSON");
+		report_die(CTL_EXIT_FAIL, "internal", "cannot encode JSON");
 	buf = xmalloc(len + extra + 1);
 	if (json_dumpb(v, buf, len, flags) != len)
-		errx(CTL_EXIT_FAIL, "cannot encode JSON");
+		report_die(CTL_EXIT_FAIL, "internal", "cannot encode JSON");
 	buf[len] = '\0';
 	if (lenp != NULL)
 		*lenp = len;
@@ -215,13 +242,31 @@ put_json(const json_t *v)
 	free(s);
 }
 
+/*
+ * "online" is a boolean (null: unknown) in results and events alike;
+ * tables show it as a word.
+ */
+static void
+put_column(const char *key, const json_t *v, int sep)
+{
+	if (strcmp(key, "online") != 0 || !(json_is_boolean(v) ||
+	    json_is_null(v) || v == NULL)) {
+		put_field(v, sep);
+		return;
+	}
+	if (sep != '\0')
+		putchar(sep);
+	fputs(json_is_true(v) ? "online" : json_is_false(v) ? "offline" :
+	    "unknown", stdout);
+}
+
 static void
 put_kv(const char *key, const json_t *v)
 {
 	char *k = output_escape(key, strlen(key));
 
 	fputs(k, stdout);
-	put_field(v, '\t');
+	put_column(key, v, '\t');
 	putchar('\n');
 	free(k);
 }
@@ -283,8 +328,8 @@ print_list(const struct ctl_cmd_desc *cd, const json_t *result)
 		if (!json_is_object(item))
 			ctlconn_bad_reply();
 		for (i = 0; i < CTL_MAX_COLS && cd->columns[i] != NULL; i++)
-			put_field(json_object_get(item, cd->columns[i]),
-			    i > 0 ? '\t' : '\0');
+			put_column(cd->columns[i], json_object_get(item,
+			    cd->columns[i]), i > 0 ? '\t' : '\0');
 		putchar('\n');
 	}
 }
@@ -434,74 +479,5 @@ output_event(const json_t *ev, const char *raw, size_t rawlen)
 			    i > 0 ? '\t' : '\0');
 	}
 	putchar('\n');
-	output_flush();
-}
-
-void
-output_usage(FILE *f)
-{
-	fprintf(f, "usage: p2pchatctl [-c FILE | -s SOCKET] [--json] COMMAND "
-	    "[ARGS]\n");
-}
-
-void
-output_cmd_usage(FILE *f, const struct ctl_cmd_desc *cd)
-{
-	fprintf(f, "%s%s%s%s\n", cd->name, *cd->usage != '\0' ? " " : "",
-	    cd->usage, (cd->flags & CTLF_PASSWORD) ?
-	    " [--password-file FILE]" : "");
-}
-
-void
-output_help(void)
-{
-	static const char *modes[] = { "", " [peer]", " [gestor]", "" };
-	int i;
-
-	output_usage(stdout);
-	printf("       p2pchatctl help [COMMAND] | COMMAND --help | --version\n"
-	    "\noptions:\n"
-	    "  -c FILE               read the control socket's path from FILE\n"
-	    "  -s SOCKET             connect to SOCKET\n"
-	    "  --json                print results and events as JSON lines\n"
-	    "  --password-file FILE  register, login: read the password from "
-	    "FILE\n"
-	    "  -h, --help            print this help\n"
-	    "  --version             print p2pchatctl's version\n"
-	    "\ncommands ([peer] or [gestor]: served only by that mode):\n");
-	for (i = 0; i < CMD__MAX; i++) {
-		printf("  ");
-		output_cmd_usage(stdout, &ctl_cmds[i]);
-		printf("        %s%s\n", ctl_cmds[i].summary,
-		    modes[ctl_cmds[i].modes & 3]);
-	}
-	printf("\nexit status: 0 ok, 1 refused or failed, 2 usage, "
-	    "3 timed out, 4 no daemon\n");
-	output_flush();
-}
-
-void
-output_help_cmd(const struct ctl_cmd_desc *cd)
-{
-	static const char *shapes[] = {
-		[SHAPE_VALUE] = "",
-		[SHAPE_KV] = "key<TAB>value lines:",
-		[SHAPE_LIST] = "one line per item, tab-separated:",
-	};
-	int i;
-
-	printf("usage: p2pchatctl ");
-	output_cmd_usage(stdout, cd);
-	printf("%s\n", cd->summary);
-	if (cd->columns[0] != NULL && shapes[cd->shape] != NULL) {
-		printf("output: %s", shapes[cd->shape]);
-		for (i = 0; i < CTL_MAX_COLS && cd->columns[i] != NULL; i++) {
-			printf("%s%s", i > 0 || *shapes[cd->shape] ? " " : "",
-			    cd->columns[i]);
-			if (cd->shape == SHAPE_VALUE)
-				break;
-		}
-		printf("\n");
-	}
 	output_flush();
 }

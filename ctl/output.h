@@ -28,11 +28,9 @@ char	*output_dump(const json_t *, size_t extra, size_t *len);
 void	 output_line(const char *, size_t);
 /* Print a successful result. */
 void	 output_result(const struct ctl_cmd_desc *, const json_t *);
-/* Help and usage, generated from the command table. */
-void	 output_usage(FILE *);
-void	 output_cmd_usage(FILE *, const struct ctl_cmd_desc *);
-void	 output_help(void);
-void	 output_help_cmd(const struct ctl_cmd_desc *);
+/* The i-th event line's name and field names (NULL-ended); false past the end. */
+bool	 output_event_format(size_t i, const char **name, const char **fields,
+	    size_t max);
 /* The part of a failed command's answer that goes to stdout (ids, states). */
 void	 output_error_result(const struct ctl_cmd_desc *, const json_t *error);
 /* Print an error object; returns the exit code (3 for "timeout", else 1). */

@@ -11,7 +11,6 @@
  * connection itself is conn.c; the password, secret.c.
  * PACKAGE_VERSION comes from configure's DEFS.
  */
-#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -25,9 +24,11 @@
 #include "config.h"
 #include "ctl.h"
 #include "ctlcmd.h"
+#include "help.h"
 #include "output.h"
 #include "proto.h"
 #include "secret.h"
+#include "report.h"
 #include "util.h"
 #include "valid.h"
 
@@ -71,16 +72,35 @@ usage_error(const struct ctl_cmd_desc *cd, const char *fmt, ...)
 {
 	va_list ap;
 
+	fflush(stdout);
+	fputs("p2pchatctl: usage: ", stderr);
 	va_start(ap, fmt);
-	vwarnx(fmt, ap);
+	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+	fputc('\n', stderr);
 	if (cd == NULL)
-		output_usage(stderr);
+		help_usage(stderr);
 	else {
 		fprintf(stderr, "usage: p2pchatctl ");
-		output_cmd_usage(stderr, cd);
+		help_cmd_usage(stderr, cd);
 	}
 	exit(CTL_EXIT_USAGE);
+}
+
+/* "unknown command", and the command it is probably a typo of. */
+static void __attribute__((__noreturn__))
+unknown_command(const char *name)
+{
+	const char *names[CMD__MAX + 1], *near;
+	int i;
+
+	for (i = 0; i < CMD__MAX; i++)
+		names[i] = ctl_cmds[i].name;
+	names[CMD__MAX] = "help";
+	if ((near = util_closest(name, names, CMD__MAX + 1)) != NULL)
+		usage_error(NULL, "unknown command '%s' (did you mean '%s'?)", name,
+		    near);
+	usage_error(NULL, "unknown command '%s'", name);
 }
 
 /* `p2pchatctl help [COMMAND]` */
@@ -90,14 +110,14 @@ help_main(int argc, char **argv)
 	int c;
 
 	if (argc == 0) {
-		output_help();
+		help_all();
 		return CTL_EXIT_OK;
 	}
 	if (argc > 1)
 		usage_error(NULL, "help takes at most one command");
 	if ((c = ctlcmd_lookup(argv[0])) == -1)
-		usage_error(NULL, "unknown command '%s'", argv[0]);
-	output_help_cmd(&ctl_cmds[c]);
+		unknown_command(argv[0]);
+	help_cmd(&ctl_cmds[c]);
 	return CTL_EXIT_OK;
 }
 
@@ -177,11 +197,12 @@ read_input(const struct ctl_arg *a, const char *file)
 	char *buf;
 
 	if (!std && (fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
-		err(CTL_EXIT_FAIL, "%s", file);
+		report_die_errno(CTL_EXIT_FAIL, "io_error", "%s", file);
 	if ((buf = read_all(fd, max, &len)) == NULL && errno == EFBIG)
-		errx(CTL_EXIT_FAIL, "%s: larger than %zu bytes", name, max);
+		report_die(CTL_EXIT_FAIL, "invalid_argument", "%s: larger than %zu "
+		    "bytes", name, max);
 	if (buf == NULL)
-		err(CTL_EXIT_FAIL, "%s", name);
+		report_die_errno(CTL_EXIT_FAIL, "io_error", "%s", name);
 	if (!std)
 		close(fd);
 	if (a->type == ARG_TEXT && len > 0 && buf[len - 1] == '\n')
@@ -314,8 +335,13 @@ parse_option(struct parse *p, struct globals *g, int argc, char **argv, int i)
 	    (p->cd->flags & CTLF_PASSWORD);
 
 	if (eq == NULL && strcmp(name, "help") == 0) {
-		output_help_cmd(p->cd);
+		help_cmd(p->cd);
 		exit(CTL_EXIT_OK);
+	}
+	/* Global options may follow the command too: status --json. */
+	if (eq == NULL && strcmp(name, "json") == 0) {
+		g->json = true;
+		return i;
 	}
 	if (a == NULL && !pwfile)
 		usage_error(p->cd, "unknown option --%.*s", (int)len, name);
@@ -377,7 +403,15 @@ parse_cmd(const struct ctl_cmd_desc *cd, struct globals *g, int argc,
 			p.endopts = true;
 		else if (!p.endopts && strncmp(argv[i], "--", 2) == 0)
 			i = parse_option(&p, g, argc, argv, i);
-		else
+		else if (!p.endopts && (strcmp(argv[i], "-c") == 0 ||
+		    strcmp(argv[i], "-s") == 0)) {
+			if (i + 1 >= argc)
+				usage_error(cd, "option %s needs a value", argv[i]);
+			if (argv[i][1] == 'c')
+				g->config = argv[++i];
+			else
+				g->socket = argv[++i];
+		} else
 			parse_positional(&p, argv[i]);
 	}
 	finish_positionals(&p);
@@ -412,6 +446,8 @@ stream_events(struct ctlconn *c)
 			output_event(ev, c->line, c->linelen);
 		json_decref(ev);
 	}
+	if (!ctlconn_stop)
+		ctlconn_stream_ended();
 	return CTL_EXIT_OK;
 }
 
@@ -428,7 +464,7 @@ stream_records(struct ctlconn *c)
 		json_decref(rec);
 	}
 	if (!end && !ctlconn_stop)
-		ctlconn_closed();
+		ctlconn_stream_ended();
 	return CTL_EXIT_OK;
 }
 
@@ -459,19 +495,25 @@ run(struct ctlconn *c, int idx, json_t *args)
 	return rc;
 }
 
-/* -s SOCKET, else the control_socket of the configuration. */
+/*
+ * -s SOCKET, else the control_socket of the configuration. Keys p2pchatd
+ * would refuse do not stop us: only the socket's path matters here.
+ */
 static char *
 socket_path(const struct globals *g)
 {
 	struct config *cf;
-	char msg[1024];
+	char msg[1024], warn[1024];
 	char *path;
 
 	if (g->socket != NULL)
 		return xstrdup(g->socket);
-	if ((cf = config_load(g->config, CONFIG_MODE_DEFAULT, msg,
+	if ((cf = config_load_lenient(g->config, warn, sizeof(warn), msg,
 	    sizeof(msg))) == NULL)
-		errx(CTL_EXIT_USAGE, "%s", msg);
+		report_die(CTL_EXIT_USAGE, "config", "%s", msg);
+	if (*warn != '\0')
+		report_warn("config", "%s (p2pchatd would refuse this file; "
+		    "p2pchatctl only needs the control socket)", warn);
 	path = xstrdup(cf->control_socket);
 	config_free(cf);
 	return path;
@@ -505,7 +547,7 @@ parse_globals(int argc, char **argv, struct globals *g)
 			g->pwfile = optarg;
 			break;
 		case 'h':
-			output_help();
+			help_all();
 			exit(CTL_EXIT_OK);
 		case 'V':
 			printf("p2pchatctl %s\n", PACKAGE_VERSION);
@@ -519,8 +561,6 @@ parse_globals(int argc, char **argv, struct globals *g)
 			usage_error(NULL, "unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (g->config != NULL && g->socket != NULL)
-		usage_error(NULL, "-c and -s cannot be used together");
 	if (optind == argc)
 		usage_error(NULL, "no command given");
 	return optind;
@@ -542,9 +582,11 @@ main(int argc, char **argv)
 	if (strcmp(argv[i], "help") == 0)
 		return help_main(argc - i - 1, argv + i + 1);
 	if ((idx = ctlcmd_lookup(argv[i])) == -1)
-		usage_error(NULL, "unknown command '%s'", argv[i]);
+		unknown_command(argv[i]);
 	cd = &ctl_cmds[idx];
 	args = parse_cmd(cd, &g, argc - i - 1, argv + i + 1);
+	if (g.config != NULL && g.socket != NULL)
+		usage_error(NULL, "-c and -s cannot be used together");
 	output_init(g.json);
 	/* A stand-in password lets every other argument be checked first. */
 	if (cd->flags & CTLF_PASSWORD)

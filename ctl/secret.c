@@ -5,7 +5,6 @@
  * zeroed once used, including the ones jansson makes, through allocation
  * functions that zero what they free.
  */
-#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -18,7 +17,9 @@
 
 #include "proto.h"
 #include "secret.h"
+#include "report.h"
 #include "util.h"
+#include "valid.h"
 
 static int		 tty_fd = -1;
 static struct termios	 tty_saved;
@@ -129,7 +130,7 @@ tty_password(const char *prompt, char *buf, size_t size)
 
 	if ((tty_fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) == -1 ||
 	    tcgetattr(tty_fd, &tty_saved) == -1)
-		err(CTL_EXIT_FAIL, "/dev/tty");
+		report_die_errno(CTL_EXIT_FAIL, "io_error", "/dev/tty");
 	memset(&sa, 0, sizeof(sa));
 	for (i = 0; i < 5; i++) {
 		sa.sa_handler = sigs[i] == SIGTSTP ? SIG_IGN : tty_signal;
@@ -154,28 +155,35 @@ get_password(const struct ctl_cmd_desc *cd, const char *file, char *buf,
 
 	if (file != NULL) {
 		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
-			err(CTL_EXIT_FAIL, "%s", file);
+			report_die_errno(CTL_EXIT_FAIL, "io_error", "%s", file);
 		if ((n = read_secret(fd, buf, size)) == -1)
-			err(CTL_EXIT_FAIL, "%s", file);
+			report_die_errno(CTL_EXIT_FAIL, "io_error", "%s", file);
 		close(fd);
 		return n;
 	}
 	if (!isatty(STDIN_FILENO)) {
 		if ((n = read_secret(STDIN_FILENO, buf, size)) == -1)
-			err(CTL_EXIT_FAIL, "standard input");
+			report_die_errno(CTL_EXIT_FAIL, "io_error", "standard input");
 		return n;
 	}
 	if ((n = tty_password("Password: ", buf, size)) == -1)
-		err(CTL_EXIT_FAIL, "/dev/tty");
+		report_die_errno(CTL_EXIT_FAIL, "io_error", "/dev/tty");
 	if (cd != &ctl_cmds[CMD_REGISTER])
 		return n;
+	/* Said at once, not after typing it a second time. */
+	if (!valid_password(buf, (size_t)n)) {
+		util_zero(buf, size);
+		report_die(CTL_EXIT_FAIL, "invalid_argument", "a password must be "
+		    "%d to %d bytes", P2P_PASSWORD_MIN, P2P_PASSWORD_MAX);
+	}
 	m = tty_password("Retype password: ", again, sizeof(again));
 	if (m != n || memcmp(buf, again, (size_t)n) != 0)
 		n = -2;
 	util_zero(again, sizeof(again));
 	if (n == -2) {
 		util_zero(buf, size);
-		errx(CTL_EXIT_FAIL, "passwords do not match");
+		report_die(CTL_EXIT_USAGE, "usage", "the passwords typed do not "
+		    "match");
 	}
 	return n;
 }
@@ -192,7 +200,7 @@ secret_add_password(const struct ctl_cmd_desc *cd, json_t *args,
 	v = json_stringn(pw, (size_t)n);
 	util_zero(pw, sizeof(pw));
 	if (v == NULL)
-		errx(CTL_EXIT_FAIL, "invalid_argument: argument 'password' "
+		report_die(CTL_EXIT_FAIL, "invalid_argument", "argument 'password' "
 		    "must be valid UTF-8");
 	json_object_set_new(args, "password", v);
 }

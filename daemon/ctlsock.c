@@ -238,12 +238,18 @@ ctlsock_broadcast(struct ctlsock *cs, const json_t *event)
 	}
 }
 
-/* Only the daemon's own uid, or root, may use the socket. */
+/*
+ * Only the daemon's own uid, or root, may use the socket. A refused
+ * client is told why in one error line (best effort, the socket is new
+ * and its buffer empty) before the connection closes.
+ */
 static int
 peer_allowed(evutil_socket_t fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	char line[256];
+	int n;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
 		log_warn("ctlsock: SO_PEERCRED");
@@ -253,6 +259,14 @@ peer_allowed(evutil_socket_t fd)
 		return 1;
 	log_warnx("ctlsock: refused connection from uid %u pid %d (daemon uid %u)",
 	    (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid());
+	n = snprintf(line, sizeof(line), "{\"id\":null,\"ok\":false,\"error\":"
+	    "{\"code\":\"permission_denied\",\"message\":\"this daemon runs as "
+	    "uid %u and serves only that user and root, not uid %u\"}}\n",
+	    (unsigned)geteuid(), (unsigned)cred.uid);
+	if (n > 0 && (size_t)n < sizeof(line) &&
+	    send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+		log_debug("ctlsock: cannot tell uid %u why: %s",
+		    (unsigned)cred.uid, strerror(errno));
 	return 0;
 }
 

@@ -141,8 +141,7 @@ user_row(struct gestor *g, const struct guser *u)
 		json_object_set_new(o, "last_seen", json_string(ts));
 	} else
 		json_object_set_new(o, "last_seen", json_null());
-	json_object_set_new(o, "online", json_string(json_is_true(
-	    json_object_get(o, "online")) ? "online" : "offline"));
+	/* "online" stays a boolean, as in presence events. */
 	if (*u->addr == '\0' && !json_is_true(json_object_get(o, "online")))
 		json_object_set_new(o, "addr", json_null());
 	return o;

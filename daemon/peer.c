@@ -188,8 +188,8 @@ refuse_if_logged_in(struct ctlreq *r, struct peer *p)
 {
 	if (*p->user == '\0')
 		return false;
-	ctlreq_error(r, ERR_INVALID_ARGUMENT, "already logged in as %s; run "
-	    "logout first", p->user);
+	ctlreq_error_obj(r, ERR_ALREADY_LOGGED_IN, json_pack("{s:s}", "user",
+	    p->user), "already logged in as %s; run logout first", p->user);
 	return true;
 }
 
@@ -301,6 +301,13 @@ ctl_status(struct ctlreq *r, json_t *args, void *ctx)
 	    "pending", (json_int_t)peer_msgs_pending_count(p));
 	if (p->msgs != NULL)
 		json_object_update_new(o, peer_route_status(p->msgs));
+	json_object_set_new(o, "last_seq", json_integer(peer_msgs_last_seq(p)));
+	if (pstore_failing_since(p->store) != 0) {
+		json_object_set_new(o, "store_error",
+		    json_string(pstore_last_error(p->store)));
+		json_object_set_new(o, "store_failing_since",
+		    peer_iso(pstore_failing_since(p->store) / 1000));
+	}
 	if (*pgestor_last_error(p->pg) != '\0' &&
 	    pgestor_state(p->pg) != PG_ONLINE)
 		json_object_set_new(o, "gestor_error",
@@ -318,8 +325,9 @@ contact_row(struct peer *p, const char *user, bool online, bool known_online)
 
 	if (pstore_contact_get(p->store, user, &c) != PSTORE_OK)
 		return NULL;
-	o = json_pack("{s:s,s:s,s:s?,s:i,s:o,s:s,s:b}", "user", c.name,
-	    "online", !known_online ? "unknown" : online ? "online" : "offline",
+	/* One JSON type for "online" everywhere: a boolean, null if unknown. */
+	o = json_pack("{s:s,s:o,s:s?,s:i,s:o,s:s,s:b}", "user", c.name,
+	    "online", !known_online ? json_null() : json_boolean(online),
 	    "addr", *c.addr ? c.addr : NULL, "port", c.port,
 	    "last_seen", peer_iso(c.last_seen), "fingerprint", c.fingerprint,
 	    "verified", c.verified && *c.prev_fingerprint == '\0');

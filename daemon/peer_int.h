@@ -51,6 +51,8 @@ void	peer_msgs_accept(struct peer *, int fd, const struct sockaddr *,
 void	peer_msgs_presence(struct peer *, const struct w_presence *);
 void	peer_msgs_online(struct peer *);
 long	peer_msgs_pending_count(struct peer *);
+/* The seq of the last stored event, 0 if none (watch --since now). */
+int64_t	peer_msgs_last_seq(struct peer *);
 /* Store an event (data borrowed) and send it to watch subscribers. */
 void	peer_msgs_event(struct peer *, const char *type, json_t *data);
 /* A contact was added: subscribe to its presence too. */

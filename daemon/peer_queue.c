@@ -368,6 +368,12 @@ peer_msgs_presence(struct peer *p, const struct w_presence *pr)
 		pm_kick(p->msgs, pr->user, true);
 }
 
+int64_t
+peer_msgs_last_seq(struct peer *p)
+{
+	return p->msgs != NULL ? pmsg_last_seq(p->msgs->ms) : 0;
+}
+
 long
 peer_msgs_pending_count(struct peer *p)
 {

@@ -217,6 +217,8 @@ struct pstore {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[PS_MAX];
 	int		 wal_pages;	/* after the last commit */
+	int64_t		 failing_since;	/* unix ms of the first failed write */
+	char		 last_error[256];
 };
 
 /*
@@ -325,9 +327,31 @@ pstore_exec(struct pstore *ps, sqlite3_stmt *st, const char *func)
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		log_warnx("%s: %s", func, sqlite3_errmsg(ps->db));
+		pstore_note_error(ps);
 		return PSTORE_ERR;
 	}
 	return PSTORE_OK;
+}
+
+void
+pstore_note_error(struct pstore *ps)
+{
+	if (ps->failing_since == 0)
+		ps->failing_since = util_now_ms();
+	snprintf(ps->last_error, sizeof(ps->last_error), "%s",
+	    sqlite3_errmsg(ps->db));
+}
+
+int64_t
+pstore_failing_since(const struct pstore *ps)
+{
+	return ps->failing_since;
+}
+
+const char *
+pstore_last_error(const struct pstore *ps)
+{
+	return ps->last_error;
 }
 
 enum pstore_rc
@@ -360,9 +384,12 @@ pstore_fts_index(struct pstore *ps)
 enum pstore_rc
 pstore_commit(struct pstore *ps)
 {
-	if (pstore_fts_index(ps) != PSTORE_OK)
+	if (pstore_fts_index(ps) != PSTORE_OK ||
+	    pstore_exec(ps, pstore_stmt(ps, PS_COMMIT), __func__) != PSTORE_OK)
 		return PSTORE_ERR;
-	return pstore_exec(ps, pstore_stmt(ps, PS_COMMIT), __func__);
+	ps->failing_since = 0;
+	*ps->last_error = '\0';
+	return PSTORE_OK;
 }
 
 /* Safe to call whether or not a transaction is still open. */

@@ -63,6 +63,13 @@ bool		 pstore_checkpoint_due(const struct pstore *);
 void		 pstore_checkpoint(struct pstore *);
 /* The numbered migrations (tests build stores of older versions). */
 const char *const *pstore_migrations_for_test(int *n);
+/*
+ * A write failed (disk full, I/O error): remember since when and why,
+ * until a commit succeeds again; `status` shows it.
+ */
+void		 pstore_note_error(struct pstore *);
+int64_t		 pstore_failing_since(const struct pstore *);	/* unix ms, 0 */
+const char	*pstore_last_error(const struct pstore *);
 /* The underlying database handle, for pstore_msg.c only. */
 struct sqlite3	*pstore_db(struct pstore *);
 

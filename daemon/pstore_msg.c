@@ -42,6 +42,7 @@ enum stmt {
 	S_MARK_READ,
 	S_CHATS,
 	S_EVENTS_SINCE,
+	S_LAST_SEQ,
 	S__MAX
 };
 
@@ -108,6 +109,7 @@ static const char *const sql[S__MAX] = {
 	[S_MARK_READ] = "UPDATE chats SET unread = 0 WHERE peer = ?1",
 	[S_EVENTS_SINCE] = "SELECT seq, type, data FROM events WHERE seq > ?1"
 	    " ORDER BY seq",
+	[S_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM events",
 	[S_CHATS] = "SELECT c.peer, c.unread, c.last_activity, (SELECT body FROM"
 	    " messages m WHERE m.peer = c.peer ORDER BY seq DESC LIMIT 1)"
 	    " FROM chats c ORDER BY c.last_activity DESC, c.peer",
@@ -154,7 +156,20 @@ static enum pstore_rc
 fail(struct pmsg_store *ms, const char *what)
 {
 	log_warnx("pstore_msg: %s: %s", what, sqlite3_errmsg(ms->db));
+	pstore_note_error(ms->ps);
 	return PSTORE_ERR;
+}
+
+int64_t
+pmsg_last_seq(struct pmsg_store *ms)
+{
+	sqlite3_stmt *s = st(ms, S_LAST_SEQ);
+	int64_t seq = -1;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		seq = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return seq;
 }
 
 /* Run a statement that returns no rows. */

@@ -129,6 +129,9 @@ enum pstore_rc pmsg_chats(struct pmsg_store *,
 enum pstore_rc pmsg_event(struct pmsg_store *, const char *type,
 	    const char *json, int64_t *seq);
 
+/* The seq of the last stored event, 0 if none, -1 on error. */
+int64_t	pmsg_last_seq(struct pmsg_store *);
+
 /* Stored events after seq, in order: fn(seq, type, json data). */
 enum pstore_rc pmsg_events_since(struct pmsg_store *, int64_t after,
 	    int (*)(int64_t, const char *, const char *, void *), void *);

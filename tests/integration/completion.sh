@@ -49,8 +49,8 @@ expect "--id" send bob --i
 expect "--limit" history bob --l
 expect "--since" watch --s
 expect "--timeout" wait --t
-expect "--help --limit --user" search fox --
-expect "--help" status --
+expect "--help --json --limit --user" search fox --
+expect "--help --json" status --
 expect "--password-file" login alice --p
 expect "stats status" -c /nonexistent.conf --json sta
 expect "users" -s /nonexistent.sock us

@@ -65,7 +65,8 @@ ctl alice send --wait=10 bob "while you were out" >/dev/null
 bg_script bob bash "$examples/echo-bot.sh" "$TMP/bot.seq"
 BOT=$BG_PID
 wait_for "the late echo" 10 has 1 alice bob in "echo: while you were out"
-# Forget the state: everything is replayed, nothing is answered twice.
+# Forget the state: a fresh bot starts from now (status's last_seq), so
+# nothing old is answered again.
 stop_script "$BOT"
 rm -f "$TMP/bot.seq"
 bg_script bob bash "$examples/echo-bot.sh" "$TMP/bot.seq"

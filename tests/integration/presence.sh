@@ -65,21 +65,26 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	chmod 644 "$TMP/alice.conf"
 	rc=0
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
-	    "$P2PCHATCTL" -s "$TMP/alice.ctl/ctl.sock" status >/dev/null 2>&1 || rc=$?
-	[ "$rc" = 4 ] || fail "uid 65534 got exit $rc from the control socket"
+	    "$P2PCHATCTL" -s "$TMP/alice.ctl/ctl.sock" status >/dev/null 2>"$TMP/err" || rc=$?
+	[ "$rc" = 1 ] || fail "uid 65534 got exit $rc from the control socket"
+	grep -q "^p2pchatctl: permission_denied: access to the control socket" "$TMP/err" ||
+		fail "EACCES reported as: $(cat "$TMP/err")"
 	chmod 700 "$TMP/alice.ctl"
 	chmod 777 "$TMP/alice.ctl"; chmod 666 "$TMP/alice.ctl/ctl.sock"
 	rc=0
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
-	    "$P2PCHATCTL" -s "$TMP/alice.ctl/ctl.sock" status >/dev/null 2>&1 || rc=$?
-	[ "$rc" != 0 ] || fail "uid 65534 was served by alice's daemon"
+	    "$P2PCHATCTL" -s "$TMP/alice.ctl/ctl.sock" status >/dev/null 2>"$TMP/err" || rc=$?
+	[ "$rc" = 1 ] || fail "uid 65534 was served by alice's daemon (exit $rc)"
+	grep -q "^p2pchatctl: permission_denied: this daemon runs as uid" "$TMP/err" ||
+		fail "daemon refusal reported as: $(cat "$TMP/err")"
 	grep -q "refused connection from uid 65534" "$TMP/alice.log" || fail "refusal not logged"
 	chmod 700 "$TMP/alice.ctl"; chmod 600 "$TMP/alice.ctl/ctl.sock"
 else
 	log "not root: skipping the second-uid control socket check"
 fi
 
-# watch ends cleanly when the daemon stops.
+# watch ends with 1 when the daemon stops (stream_exit.sh has the rest).
 stop alice TERM
-wait "$WATCH" || fail "watch exited non-zero when the daemon stopped"
+rc=0; wait "$WATCH" || rc=$?
+[ "$rc" = 1 ] || fail "watch exited $rc when the daemon stopped"
 log "ok"
