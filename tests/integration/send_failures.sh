@@ -10,7 +10,8 @@ set -eu
 
 stat_of() { ctl "$1" stats | awk -F'\t' -v k="$2" '$1 == k { print $2 }'; }
 
-start_gestor g
+# No relay: a restarted gestor would take the fixed relay port 7002.
+start_gestor g 'relay = { listen = ""; };'
 start_peer alice g
 start_peer bob g
 register alice >/dev/null
