@@ -68,6 +68,7 @@ static const struct key schema[] = {
 	    1000000 },
 	{ "limits.watch_names_per_hour", K_LONG, O(watch_names_per_hour), 1,
 	    100000000 },
+	{ "limits.max_clock_skew", K_DOUBLE, O(max_clock_skew), 1, 31536000 },
 	{ "limits.handshake_timeout", K_DOUBLE, O(handshake_timeout), 0.1, 600 },
 	{ "limits.idle_timeout", K_DOUBLE, O(idle_timeout), 0, 86400 },
 	{ "relay", K_GROUP, 0, 0, 0 },
@@ -153,6 +154,7 @@ set_defaults(struct config *c)
 	c->lookups_per_minute = 120;
 	c->watch_names_per_hour = 4096;
 	c->accept_advertise = ADV_NO;
+	c->max_clock_skew = 300;
 	c->handshake_timeout = 10.0;
 	c->sync_full = true;
 	c->idle_timeout = 120.0;

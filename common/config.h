@@ -37,6 +37,7 @@ struct config {
 	long		 lookups_per_minute;	/* per account and connection */
 	long		 watch_names_per_hour;	/* newly watched names, same */
 	int		 accept_advertise;	/* enum config_advertise */
+	double		 max_clock_skew;	/* s a sender's ts may be ahead */
 	double		 handshake_timeout;
 	double		 idle_timeout;	/* peer: close idle outgoing links; 0 never */
 	bool		 sync_full;

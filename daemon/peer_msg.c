@@ -283,6 +283,11 @@ on_link_lookup(json_t *reply, const char *code, const char *msg, void *arg)
 	struct peer *p = l->pm->p;
 
 	l->lookup_pending = false;
+	if (reply == NULL)
+		snprintf(l->lookup_err, sizeof(l->lookup_err), "%s: %s",
+		    code != NULL ? code : "error", msg != NULL ? msg : "");
+	else
+		*l->lookup_err = '\0';
 	if (reply == NULL && code != NULL && strcmp(code, ERR_NO_SUCH_USER) == 0) {
 		struct pending_fail pf = { l->pm, "no such user at the gestor" };
 
@@ -301,6 +306,27 @@ on_link_lookup(json_t *reply, const char *code, const char *msg, void *arg)
 	link_connect(l);
 }
 
+/* Why there is no address or key to connect to: the real cause. */
+static const char *
+no_address_why(struct plink *l, bool asked, bool have_addr, char *buf,
+    size_t len)
+{
+	struct peer *p = l->pm->p;
+	const char *what = have_addr ? "key unknown" : "address unknown";
+
+	if (asked && *l->lookup_err != '\0')
+		snprintf(buf, len, "%s (the gestor's lookup failed: %s)", what,
+		    l->lookup_err);
+	else if (asked)
+		snprintf(buf, len, "%s (the gestor has %s for them)", what,
+		    have_addr ? "no key" : "no address");
+	else if (*p->user == '\0')
+		snprintf(buf, len, "%s (not logged in: nobody to ask)", what);
+	else
+		snprintf(buf, len, "%s (gestor unreachable)", what);
+	return buf;
+}
+
 /* Next step towards a connection: key and address, then TCP + TLS. */
 static void
 link_connect(struct plink *l)
@@ -308,9 +334,9 @@ link_connect(struct plink *l)
 	struct peer_msgs *pm = l->pm;
 	struct evutil_addrinfo hints;
 	struct pcontact c;
-	char port[16];
+	char port[16], why[300];
 	bool known = pstore_contact_get(pm->p->store, l->user, &c) == PSTORE_OK;
-	bool have_addr;
+	bool have_addr, asked;
 
 	if (l->lookup_pending || !has_pending(l))
 		return;
@@ -329,6 +355,7 @@ link_connect(struct plink *l)
 		    "user", l->user), true, on_link_lookup, l);
 		return;
 	}
+	asked = l->looked_up;
 	l->looked_up = false;
 	have_addr = known && *c.addr != '\0' && c.port != 0;
 	if (known && *c.fingerprint != '\0') {
@@ -339,7 +366,8 @@ link_connect(struct plink *l)
 		}
 	}
 	if (!have_addr || *c.fingerprint == '\0') {
-		link_failed(l, "address unknown (gestor unreachable)");
+		link_failed(l, no_address_why(l, asked, have_addr, why,
+		    sizeof(why)));
 		return;
 	}
 	snprintf(l->addr, sizeof(l->addr), "%s:%d", c.addr, c.port);
@@ -485,8 +513,11 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 	const char *code;
 	char err[256];
 
-	if (wire_parse(frame, &m, 0, &code, err, sizeof(err)) == -1) {
-		log_warnx("peer_msg: %s sent a bad frame: %s", l->user, err);
+	if (wire_parse(frame, &m, (size_t)l->pm->p->d->cfg->max_message_bytes,
+	    &code, err, sizeof(err)) == -1) {
+		log_warnx("peer_msg: %s sent a bad frame: %s: %s", l->user, code,
+		    err);
+		conn_send_error(c, code, err);
 		return;
 	}
 	l->heard = util_mono();
@@ -505,6 +536,12 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 		    m.u.error.message);
 		snprintf(l->refused, sizeof(l->refused), "refused: %s: %s",
 		    m.u.error.code, m.u.error.message);
+	} else if (m.type == W_MSG) {
+		/* Each side sends on the connection it opened itself. */
+		log_warnx("peer_msg: %s sent a message on the connection we opened; "
+		    "refused (messages go on the sender's own connection)", l->user);
+		conn_send_error(c, ERR_UNKNOWN_TYPE, "a message on the connection "
+		    "the recipient opened; send it on a connection you open");
 	} else
 		log_warnx("peer_msg: unexpected '%s' from %s", wire_type_name(m.type),
 		    l->user);
@@ -685,6 +722,26 @@ in_hello(struct pin *in, struct wire_msg *m)
 	    in->user), true, on_in_lookup, in);
 }
 
+/*
+ * A sender's ts further ahead of our clock than limits.max_clock_skew (a
+ * wrong clock, or a forged 2^63-1) becomes our clock: history and events
+ * show it, and ordering is by arrival anyway. Earlier times are kept: a
+ * message may wait in the sender's queue for days.
+ */
+static void
+clamp_ts(struct pin *in, struct w_msg *msg)
+{
+	int64_t now = util_now_ms();
+	double skew = in->pm->p->d->cfg->max_clock_skew;
+
+	if (msg->ts <= now || (double)(msg->ts - now) <= skew * 1000)
+		return;
+	log_warnx("peer_msg: %s: message %s is dated %.0f s ahead of our clock "
+	    "(limits.max_clock_skew %g s); using our clock", in->user, msg->id,
+	    (double)(msg->ts - now) / 1000, skew);
+	msg->ts = now;
+}
+
 static void
 on_in_frame(struct conn *c, json_t *frame, void *arg)
 {
@@ -709,6 +766,7 @@ on_in_frame(struct conn *c, json_t *frame, void *arg)
 			    "user or not for this daemon's user");
 			return;
 		}
+		clamp_ts(in, &m.u.msg);
 		pm_receive(pm, in, &m);
 	} else if (m.type == W_ERROR)
 		log_warnx("peer_msg: %s says %s: %s", in->addr, m.u.error.code,

@@ -37,6 +37,7 @@ struct plink {
 	int			 attempts;
 	bool			 lookup_pending, looked_up;
 	bool			 said_offline;	/* the gestor's last word */
+	char			 lookup_err[200]; /* why the last lookup failed */
 	char			 reason[400];	/* why it waits, for `pending` */
 	char			 refused[128];	/* error frame from the recipient */
 	struct event		*retry;

@@ -34,10 +34,15 @@ p2pchatd's code.
 
   Before any command, --src ADDR makes the TCP connections come from
   ADDR (another 127.0.0.x), to act as several source addresses.
-  p2ptool.py impersonate PORT CERT KEY HELLO_USER FROM TO BODY
+  p2ptool.py impersonate PORT CERT KEY HELLO_USER FROM TO BODY [TS]
       At a peer: say hello as HELLO_USER and, without waiting, send a msg
-      from FROM to TO; print every frame the peer sends back, then
-      "closed" or "open".
+      from FROM to TO (dated TS, ms; default now); print every frame the
+      peer sends back, then "closed" or "open".
+  p2ptool.py fake-peer CERT KEY USER PORTFILE SECONDS
+      Listen on 127.0.0.1 (port written to PORTFILE) as USER's daemon:
+      answer the first connection's hello, then send a msg back on that
+      connection (which the other side opened) and print every frame
+      received for SECONDS, one JSON line each.
   p2ptool.py frames PORT CERT KEY SCENARIO...
       Run hostile scenarios on TLS connections; each prints one line
       "SCENARIO: result". Exit status 1 if a scenario saw the daemon
@@ -376,13 +381,47 @@ def relay_key(port, key, seconds):
     return 0
 
 
-def impersonate(port, cert, key, hello_user, from_user, to_user, body):
+def fake_peer(cert, key, user, portfile, seconds):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols([ALPN])
+    ls = socket.socket()
+    ls.bind((HOST, 0))
+    ls.listen(1)
+    with open(portfile + ".tmp", "w") as f:
+        f.write("%d\n" % ls.getsockname()[1])
+    os.rename(portfile + ".tmp", portfile)
+    ls.settimeout(60)
+    raw, _ = ls.accept()
+    s = ctx.wrap_socket(raw, server_side=True)
+    s.settimeout(seconds)
+    hello = read_frame(s)
+    print(json.dumps(hello))
+    s.sendall(frame({"t": "hello", "v": 1, "user": user}))
+    peer = hello.get("user", "") if isinstance(hello, dict) else ""
+    s.sendall(frame({"t": "msg", "id": os.urandom(16).hex(), "from": user,
+                     "to": peer, "ts": int(time.time() * 1000),
+                     "body": "sent back on your connection"}))
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        f = read_frame(s)
+        if f is None or f == "timeout":
+            break
+        print(json.dumps(f))
+        sys.stdout.flush()
+    return 0
+
+
+def impersonate(port, cert, key, hello_user, from_user, to_user, body,
+                ts=None):
     # Longer than a gestor request may wait (10 s) while the gestor is down.
     s = tls_connect(port, cert, key, timeout=20)
     msgid = os.urandom(16).hex()
     s.sendall(frame({"t": "hello", "v": 1, "user": hello_user}) +
               frame({"t": "msg", "id": msgid, "from": from_user,
-                     "to": to_user, "ts": int(time.time() * 1000),
+                     "to": to_user,
+                     "ts": int(ts) if ts else int(time.time() * 1000),
                      "body": body}))
     while True:
         f = read_frame(s)
@@ -706,7 +745,10 @@ def main(argv):
     if cmd == "login":
         return login(int(a[0]), a[1], a[2], a[3], a[4])
     if cmd == "impersonate":
-        return impersonate(int(a[0]), a[1], a[2], a[3], a[4], a[5], a[6])
+        return impersonate(int(a[0]), a[1], a[2], a[3], a[4], a[5], a[6],
+                           a[7] if len(a) > 7 else None)
+    if cmd == "fake-peer":
+        return fake_peer(a[0], a[1], a[2], a[3], float(a[4]))
     if cmd == "plain":
         return plain(int(a[0]))
     if cmd == "frames":

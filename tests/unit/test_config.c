@@ -148,6 +148,7 @@ START_TEST(test_defaults_no_file)
 	ck_assert_int_eq(c->lookups_per_minute, 120);
 	ck_assert_int_eq(c->watch_names_per_hour, 4096);
 	ck_assert_int_eq(c->accept_advertise, ADV_NO);
+	ck_assert_double_eq(c->max_clock_skew, 300);
 	ck_assert_double_eq(c->handshake_timeout, 10.0);
 	ck_assert(c->sync_full);
 	config_free(c);
@@ -464,6 +465,8 @@ START_TEST(test_error_ranges)
 	    "limits.lookups_per_minute");
 	load_fails("\naccept_advertise = \"yes\";\n", 2, "accept_advertise");
 	load_fails("accept_advertise = true;\n", 1, "accept_advertise");
+	load_fails("limits = { max_clock_skew = 0.5; };\n", 1,
+	    "limits.max_clock_skew");
 	load_fails("limits = { handshake_timeout = 0.05; };\n", 1,
 	    "limits.handshake_timeout");
 	load_fails("limits = { handshake_timeout = 601; };\n", 1,
