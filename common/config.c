@@ -554,8 +554,9 @@ finish(struct config *c, const char *file, char *err, size_t errlen,
 	}
 	if (c->listen == NULL || *c->listen == '\0') {
 		free(c->listen);
+		/* A peer without a port tries 7001, else any (see peer.c). */
 		c->listen = xstrdup(c->mode == MODE_GESTOR ? "0.0.0.0:7000" :
-		    "0.0.0.0:7001");
+		    "0.0.0.0");
 	}
 	if (c->advertise == NULL)
 		c->advertise = xstrdup("");

@@ -4,9 +4,12 @@
  * stdin becomes a `send`, so replies to those sends and events interleave
  * on the socket (lines with "event" are events, the others replies, which
  * come in request order). poll(2) waits on stdin and the socket together.
- * Incoming messages from USER and deliveries of what we sent are printed;
- * our own lines are not echoed. At EOF on stdin the replies still owed are
- * awaited for at most CHAT_DRAIN_SECS.
+ * Incoming messages from USER and what becomes of the lines we sent
+ * (delivered, failed, held) are printed; our own lines are not echoed.
+ * On a terminal it opens with the last CHAT_BACKLOG messages and shows
+ * notices (chat_show.c). At EOF the replies still owed are awaited and,
+ * when stdin is not a terminal, the delivery of what was sent, for at
+ * most CHAT_DRAIN_SECS.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,13 +18,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "ctl.h"
 #include "output.h"
 #include "proto.h"
 #include "report.h"
 #include "util.h"
 
-#define CHAT_DRAIN_SECS	10
+#define CHAT_DRAIN_SECS	30
+#define CHAT_BACKLOG	10
 
 struct chat {
 	struct ctlconn	*conn;
@@ -36,6 +41,9 @@ struct chat {
 	bool		 eof;
 	double		 deadline;
 	bool		 failed;
+	bool		 people;	/* stdout a terminal, not --json */
+	bool		 wait_delivery;	/* stdin not a terminal */
+	int		 online;	/* the contact: 1, 0, -1 unknown */
 };
 
 static json_int_t
@@ -44,43 +52,22 @@ outstanding(const struct chat *ch)
 	return ch->conn->next_id - 1 - ch->last_reply;
 }
 
-/* Unix seconds (or milliseconds) or an ISO 8601 UTC string, as local HH:MM. */
-static void
-chat_hhmm(const json_t *ts, char *out, size_t outlen)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	double d;
-
-	memset(&tm, 0, sizeof(tm));
-	if (json_is_number(ts)) {
-		d = json_number_value(ts);
-		t = (time_t)(d > 1e11 ? d / 1000 : d);
-	} else if (json_is_string(ts) &&
-	    strptime(json_string_value(ts), "%Y-%m-%dT%H:%M:%S", &tm) != NULL)
-		t = timegm(&tm);
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(out, outlen, "%H:%M", &tm) == 0)
-		snprintf(out, outlen, "--:--");
-}
-
 static void
 chat_print_message(struct chat *ch, const json_t *ev)
 {
 	const json_t *text = json_object_get(ev, "text");
-	char *t, *u, *s, hhmm[16];
+	char *t, *u, *s;
 
+	if (ch->people) {
+		chat_show_message(json_object_get(ev, "ts"), ch->user, text);
+		return;
+	}
 	t = json_is_string(text) ? output_escape(json_string_value(text),
 	    json_string_length(text)) : xstrdup("-");
 	u = output_escape(ch->user, strlen(ch->user));
-	if (output_tty()) {
-		chat_hhmm(json_object_get(ev, "ts"), hhmm, sizeof(hhmm));
-		printf("[%s] %s: %s\n", hhmm, u, t);
-	} else {
-		s = output_value(json_object_get(ev, "ts"));
-		printf("%s\t%s\t%s\n", s, u, t);
-		free(s);
-	}
+	s = output_value(json_object_get(ev, "ts"));
+	printf("%s\t%s\t%s\n", s, u, t);
+	free(s);
 	free(u);
 	free(t);
 }
@@ -101,12 +88,65 @@ chat_forget(struct chat *ch, const char *id)
 	return false;
 }
 
+/* One of our messages ended without delivery: failed, cancelled, expired. */
+static void
+chat_ended(struct chat *ch, const json_t *ev, const char *name,
+    const char *id)
+{
+	const char *why = json_string_value(json_object_get(ev, "reason"));
+	char *r;
+
+	ch->failed = true;
+	if (output_json())
+		output_line(ch->conn->line, ch->conn->linelen);
+	else if (ch->people)
+		chat_show_notice("\u2717 %s: %s", name, why != NULL ? why : "-");
+	else {
+		r = output_value(json_object_get(ev, "reason"));
+		printf("%s\t%s\t%s\n", name, id, r);
+		free(r);
+	}
+}
+
+/* Presence and key changes of the contact: notices for people only. */
+static void
+chat_contact_event(struct chat *ch, const json_t *ev, const char *name)
+{
+	const char *fp = json_string_value(json_object_get(ev, "fingerprint"));
+
+	if (strcmp(name, "presence") == 0) {
+		ch->online = json_is_true(json_object_get(ev, "online"));
+		if (ch->people)
+			chat_show_notice("%s is %s", ch->user, ch->online ?
+			    "online" : "offline");
+	} else if (ch->people)
+		chat_show_notice("! %s's key changed (now %s): compare "
+		    "fingerprints (p2pchatctl fingerprint %s), then run: "
+		    "p2pchatctl trust %s", ch->user, fp != NULL ? fp : "?",
+		    ch->user, ch->user);
+	else if (output_json())
+		output_line(ch->conn->line, ch->conn->linelen);
+}
+
+static bool
+is_ours(struct chat *ch, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && i < ch->nsent; i++)
+		if (strcmp(ch->sent[i], id) == 0)
+			return true;
+	return false;
+}
+
 static void
 chat_event(struct chat *ch, const json_t *ev)
 {
 	const char *name = json_string_value(json_object_get(ev, "event"));
 	const char *from = json_string_value(json_object_get(ev, "from"));
+	const char *user = json_string_value(json_object_get(ev, "user"));
 	const char *id = json_string_value(json_object_get(ev, "id"));
+	const char *why = json_string_value(json_object_get(ev, "reason"));
 
 	if (name == NULL)
 		ctlconn_bad_reply();
@@ -120,11 +160,38 @@ chat_event(struct chat *ch, const json_t *ev)
 	    chat_forget(ch, id)) {
 		if (output_json())
 			output_line(ch->conn->line, ch->conn->linelen);
-		else if (output_tty())
-			printf("  \u2713 delivered\n");
+		else if (ch->people)
+			chat_show_notice("\u2713 delivered");
 		else
 			printf("delivered\t%s\n", id);
-	}
+	} else if ((strcmp(name, "failed") == 0 ||
+	    strcmp(name, "cancelled") == 0 || strcmp(name, "expired") == 0) &&
+	    is_ours(ch, id)) {
+		chat_ended(ch, ev, name, id);
+		chat_forget(ch, id);
+	} else if (strcmp(name, "held") == 0 && is_ours(ch, id) && ch->people)
+		chat_show_notice("! held: %s", why != NULL ? why : "key changed");
+	else if ((strcmp(name, "presence") == 0 ||
+	    strcmp(name, "key-changed") == 0) && user != NULL &&
+	    strcmp(user, ch->user) == 0)
+		chat_contact_event(ch, ev, name);
+	output_flush();
+}
+
+/* What a person should know about a line just stored: queued or held. */
+static void
+chat_sent_notice(struct chat *ch, const json_t *result)
+{
+	const char *state = json_string_value(json_object_get(result, "state"));
+	const char *why = json_string_value(json_object_get(result, "reason"));
+
+	if (!ch->people || state == NULL)
+		return;
+	if (strcmp(state, "held") == 0)
+		chat_show_notice("! held: %s", why != NULL ? why : "key changed");
+	else if (strcmp(state, "pending") == 0 && ch->online == 0)
+		chat_show_notice("\u2026 queued: %s is offline; it goes out when "
+		    "they are back", ch->user);
 	output_flush();
 }
 
@@ -149,6 +216,7 @@ chat_reply(struct chat *ch, json_t *r)
 	if (ch->sent == NULL)
 		abort();
 	ch->sent[ch->nsent++] = xstrdup(json_string_value(id));
+	chat_sent_notice(ch, result);
 }
 
 /* Handle every whole line already read from the socket. */
@@ -269,6 +337,57 @@ chat_watch(struct chat *ch)
 	return rc;
 }
 
+/*
+ * One request before any send (lookup, history): its result, events that
+ * come meanwhile handled; NULL if the daemon refused it.
+ */
+static json_t *
+chat_call(struct chat *ch, const char *cmd, json_t *args)
+{
+	json_t *r, *result, *error;
+	json_int_t id;
+
+	id = ctlconn_request(ch->conn, cmd, args);
+	json_decref(args);
+	while ((r = ctlconn_recv(ch->conn)) != NULL &&
+	    json_object_get(r, "event") != NULL) {
+		chat_event(ch, r);
+		json_decref(r);
+	}
+	if (r == NULL && ctlconn_stop)
+		exit(CTL_EXIT_OK);
+	if (r == NULL)
+		ctlconn_stream_ended();
+	ch->last_reply = id;
+	result = ctlconn_reply(r, id, &error);
+	result = result != NULL ? json_incref(result) : NULL;
+	json_decref(r);
+	return result;
+}
+
+/* On a terminal: who it is with, online or not, the last messages. */
+static void
+chat_open(struct chat *ch)
+{
+	json_t *look, *hist, *online;
+
+	if (!ch->people)
+		return;
+	look = chat_call(ch, "lookup", json_pack("{s:s}", "user", ch->user));
+	online = json_object_get(look, "online");
+	ch->online = json_is_boolean(online) ? json_is_true(online) : -1;
+	json_decref(look);
+	hist = chat_call(ch, "history", json_pack("{s:s,s:i}", "user",
+	    ch->user, "limit", CHAT_BACKLOG));
+	if (hist != NULL)
+		chat_show_history(ch->user, json_object_get(hist, "items"));
+	json_decref(hist);
+	printf("-- chat with %s (%s); lines you type are sent; end of input "
+	    "(Ctrl-D) ends --\n", ch->user, ch->online == 1 ? "online" :
+	    ch->online == 0 ? "offline: lines are queued" : "presence unknown");
+	output_flush();
+}
+
 /* One turn of the loop: -1 to go on, else the exit code. */
 static int
 chat_turn(struct chat *ch)
@@ -278,12 +397,19 @@ chat_turn(struct chat *ch)
 
 	if (ctlconn_stop)
 		return CTL_EXIT_OK;
-	if (ch->eof && outstanding(ch) == 0)
+	if (ch->eof && outstanding(ch) == 0 &&
+	    (!ch->wait_delivery || ch->nsent == 0))
 		return ch->failed ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 	if (ch->eof && left <= 0) {
-		report_warn("timeout", "no reply to %lld sends",
-		    (long long)outstanding(ch));
-		return CTL_EXIT_TIMEOUT;
+		if (outstanding(ch) > 0)
+			report_warn("timeout", "no reply to %lld sends",
+			    (long long)outstanding(ch));
+		else
+			report_warn("timeout", "%zu message%s not delivered yet "
+			    "(%s stays queued; see p2pchatctl pending)", ch->nsent,
+			    ch->nsent == 1 ? "" : "s", ch->nsent == 1 ? "it" :
+			    "they");
+		return ch->failed ? CTL_EXIT_FAIL : CTL_EXIT_TIMEOUT;
 	}
 	pfd[0].fd = ch->conn->fd;
 	pfd[0].events = POLLIN;
@@ -311,10 +437,14 @@ chat_main(struct ctlconn *conn, json_t *args)
 	memset(&ch, 0, sizeof(ch));
 	ch.conn = conn;
 	ch.user = json_string_value(json_object_get(args, "user"));
+	ch.people = output_tty() && !output_json();
+	ch.wait_delivery = isatty(STDIN_FILENO) != 1;
+	ch.online = -1;
 	ctlconn_catch_signals();
 	if ((rc = chat_watch(&ch)) != 0 || ctlconn_stop)
 		return rc;
 	chat_drain(&ch);	/* lines that came with the watch reply */
+	chat_open(&ch);
 	while ((rc = chat_turn(&ch)) == -1)
 		;
 	for (i = 0; i < ch.nsent; i++)

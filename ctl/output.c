@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "output.h"
 #include "proto.h"
+#include "table.h"
 #include "report.h"
 #include "util.h"
 
@@ -127,7 +128,7 @@ is_bidi(const unsigned char *s, size_t left)
  * \uHHHH.
  */
 static char *
-escape_tty(const char *s, size_t len)
+escape_tty(const char *s, size_t len, bool as_written)
 {
 	char *out = xmalloc(len * 4 + 1), *p = out;
 	const unsigned char *u = (const unsigned char *)s;
@@ -136,7 +137,9 @@ escape_tty(const char *s, size_t len)
 
 	for (i = 0; i < len; i++) {
 		c = u[i];
-		if (c == '\t' || c == '\n' || c == '\r' || c == '\\') {
+		if (as_written && (c == '\t' || c == '\n' || c == '\\'))
+			*p++ = (char)c;
+		else if (c == '\t' || c == '\n' || c == '\r' || c == '\\') {
 			*p++ = '\\';
 			*p++ = c == '\t' ? 't' : c == '\n' ? 'n' :
 			    c == '\r' ? 'r' : '\\';
@@ -161,7 +164,13 @@ escape_tty(const char *s, size_t len)
 char *
 output_escape(const char *s, size_t len)
 {
-	return out_tty ? escape_tty(s, len) : util_escape(s, len);
+	return out_tty ? escape_tty(s, len, false) : util_escape(s, len);
+}
+
+char *
+output_text(const char *s, size_t len)
+{
+	return out_tty ? escape_tty(s, len, true) : util_escape(s, len);
 }
 
 char *
@@ -246,18 +255,25 @@ put_json(const json_t *v)
  * "online" is a boolean (null: unknown) in results and events alike;
  * tables show it as a word.
  */
+static char *
+column_text(const char *key, const json_t *v)
+{
+	if (strcmp(key, "online") != 0 || !(json_is_boolean(v) ||
+	    json_is_null(v) || v == NULL))
+		return output_value(v);
+	return xstrdup(json_is_true(v) ? "online" : json_is_false(v) ?
+	    "offline" : "unknown");
+}
+
 static void
 put_column(const char *key, const json_t *v, int sep)
 {
-	if (strcmp(key, "online") != 0 || !(json_is_boolean(v) ||
-	    json_is_null(v) || v == NULL)) {
-		put_field(v, sep);
-		return;
-	}
+	char *s = column_text(key, v);
+
 	if (sep != '\0')
 		putchar(sep);
-	fputs(json_is_true(v) ? "online" : json_is_false(v) ? "offline" :
-	    "unknown", stdout);
+	fputs(s, stdout);
+	free(s);
 }
 
 static void
@@ -282,35 +298,69 @@ is_column(const struct ctl_cmd_desc *cd, const char *key)
 	return false;
 }
 
+/* One key/value: a tab-separated line, or a row of a terminal's table. */
+static void
+emit_kv(struct table *t, const char *key, const json_t *v)
+{
+	char *cells[2];
+
+	if (t == NULL) {
+		put_kv(key, v);
+		return;
+	}
+	cells[0] = output_escape(key, strlen(key));
+	cells[1] = column_text(key, v);
+	table_add(t, cells);
+}
+
 /* The table's columns first, in its order, then the daemon's extras. */
 static void
 print_kv(const struct ctl_cmd_desc *cd, const json_t *result)
 {
+	struct table *t = out_tty ? table_new(2) : NULL;
 	const char *key;
 	json_t *v;
 	int i;
 
 	for (i = 0; i < CTL_MAX_COLS && cd->columns[i] != NULL; i++)
 		if ((v = json_object_get(result, cd->columns[i])) != NULL)
-			put_kv(cd->columns[i], v);
+			emit_kv(t, cd->columns[i], v);
 	json_object_foreach((json_t *)result, key, v)
 		if (!is_column(cd, key))
-			put_kv(key, v);
+			emit_kv(t, key, v);
+	if (t != NULL)
+		table_print(t, stdout);
+	table_free(t);
 }
 
+/* On a terminal: a header in capitals, then columns padded to line up. */
 static void
-print_header(const struct ctl_cmd_desc *cd)
+print_table(const struct ctl_cmd_desc *cd, const json_t *items)
 {
-	const char *p;
-	int i;
+	char *cells[CTL_MAX_COLS], *p;
+	struct table *t;
+	json_t *item;
+	size_t n;
+	int i, ncols;
 
-	for (i = 0; i < CTL_MAX_COLS && cd->columns[i] != NULL; i++) {
-		if (i > 0)
-			putchar('\t');
-		for (p = cd->columns[i]; *p != '\0'; p++)
-			putchar(toupper((unsigned char)*p));
+	for (ncols = 0; ncols < CTL_MAX_COLS && cd->columns[ncols] != NULL;
+	    ncols++) {
+		cells[ncols] = xstrdup(cd->columns[ncols]);
+		for (p = cells[ncols]; *p != '\0'; p++)
+			*p = (char)toupper((unsigned char)*p);
 	}
-	putchar('\n');
+	t = table_new((size_t)ncols);
+	table_add(t, cells);
+	json_array_foreach(items, n, item) {
+		if (!json_is_object(item))
+			ctlconn_bad_reply();
+		for (i = 0; i < ncols; i++)
+			cells[i] = column_text(cd->columns[i],
+			    json_object_get(item, cd->columns[i]));
+		table_add(t, cells);
+	}
+	table_print(t, stdout);
+	table_free(t);
 }
 
 static void
@@ -322,8 +372,10 @@ print_list(const struct ctl_cmd_desc *cd, const json_t *result)
 
 	if (!json_is_array(items))
 		ctlconn_bad_reply();
-	if (out_tty)
-		print_header(cd);
+	if (out_tty) {
+		print_table(cd, items);
+		return;
+	}
 	json_array_foreach(items, n, item) {
 		if (!json_is_object(item))
 			ctlconn_bad_reply();
@@ -397,9 +449,11 @@ output_error(const json_t *error)
 		put_json(error);
 	/* The message may quote a peer: escaped as on stdout. */
 	tty = isatty(STDERR_FILENO) == 1;
-	c = tty ? escape_tty(code, strlen(code)) : util_escape(code, strlen(code));
+	c = tty ? escape_tty(code, strlen(code), false) :
+	    util_escape(code, strlen(code));
 	if (msg != NULL && *msg != '\0') {
-		m = tty ? escape_tty(msg, strlen(msg)) : util_escape(msg, strlen(msg));
+		m = tty ? escape_tty(msg, strlen(msg), false) :
+		    util_escape(msg, strlen(msg));
 		warnx("%s: %s", c, m);
 		free(m);
 	} else

@@ -20,6 +20,12 @@ bool	 output_tty(void);
 void	 output_flush(void);
 /* Escape a string for one tab-separated field (and, on a tty, controls). */
 char	*output_escape(const char *, size_t);
+/*
+ * A message's text for people: on a terminal as written (tabs, newlines
+ * and backslashes kept; controls and bidi overrides still neutralised),
+ * else escaped as output_escape does.
+ */
+char	*output_text(const char *, size_t);
 /* A value as one field: "-" for null/absent/"", yes/no, numbers, text. */
 char	*output_value(const json_t *);
 /* Compact JSON in a malloc'd buffer with room for extra bytes after it. */

@@ -60,9 +60,12 @@ listener_open(struct event_base *base, const char *hostport, int default_port,
 	    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 128,
 	    (struct sockaddr *)&ss, sslen);
 	if (l == NULL) {
+		int errnum = errno;
+
 		if (asprintf(cause, "cannot listen on %s: %s", hostport,
-		    strerror(errno)) < 0)
+		    strerror(errnum)) < 0)
 			*cause = NULL;
+		errno = errnum;
 		return NULL;
 	}
 	snprintf(bound, boundlen, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,

@@ -3,6 +3,7 @@
  * commands (register, login, logout, status, lookup, fingerprint).
  * Messaging lives in peer_msg.c.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,6 +464,37 @@ apply_listen(struct peer *p)
 		pgestor_set_listen(p->pg, p->listen_port, NULL);
 }
 
+/*
+ * listen without a port (the default): 7001, else, when another user's
+ * daemon has it, any port the kernel gives, published to the gestor by
+ * the heartbeats like any other, so a second daemon on the host starts
+ * without editing anything. A port written in listen is kept or fails.
+ */
+static int
+peer_listen(struct peer *p, char **cause)
+{
+	const char *listen = p->d->cfg->listen;
+	char host[256], any[300];
+	int port;
+
+	p->listener = listener_open(p->d->base, listen, P2P_DEFAULT_PEER_PORT,
+	    on_accept, p, p->listen_addr, sizeof(p->listen_addr), cause);
+	if (p->listener != NULL)
+		return 0;
+	if (errno != EADDRINUSE || config_split_hostport(listen, host,
+	    sizeof(host), &port, -1) == -1 || port != -1)
+		return -1;
+	snprintf(any, sizeof(any), strchr(host, ':') ? "[%s]:0" : "%s:0", host);
+	log_warnx("peer: %s; port %d is taken (another user's daemon?), so "
+	    "listening on a port the kernel chooses, published to the gestor; "
+	    "set listen with a port for a fixed one (port forwarding)", *cause,
+	    P2P_DEFAULT_PEER_PORT);
+	free(*cause);
+	p->listener = listener_open(p->d->base, any, P2P_DEFAULT_PEER_PORT,
+	    on_accept, p, p->listen_addr, sizeof(p->listen_addr), cause);
+	return p->listener != NULL ? 0 : -1;
+}
+
 int
 peer_start(struct daemon *d, char **cause)
 {
@@ -474,9 +506,7 @@ peer_start(struct daemon *d, char **cause)
 	snprintf(path, sizeof(path), "%s/peer.db", d->cfg->data_dir);
 	if ((p->store = pstore_open(path, d->cfg->sync_full, cause)) == NULL)
 		return -1;
-	p->listener = listener_open(d->base, d->cfg->listen, P2P_DEFAULT_PEER_PORT,
-	    on_accept, p, p->listen_addr, sizeof(p->listen_addr), cause);
-	if (p->listener == NULL)
+	if (peer_listen(p, cause) == -1)
 		return -1;
 	p->listen_port = listener_port(p->listener);
 	p->pg = pgestor_new(d, p->store, &peer_pg_cbs, p);

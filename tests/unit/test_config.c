@@ -113,6 +113,20 @@ load_fails(const char *text, int line, const char *key)
 	ck_assert_msg(strlen(err) > strlen(want), "no text: %s", err);
 }
 
+/* /run/user/UID + tail into out if that directory exists and is ours. */
+static bool
+user_run_dir(char *out, size_t outlen, const char *tail)
+{
+	struct stat st;
+
+	snprintf(out, outlen, "/run/user/%u", (unsigned)geteuid());
+	if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid())
+		return false;
+	snprintf(out + strlen(out), outlen - strlen(out), "%s", tail);
+	return true;
+}
+
 START_TEST(test_defaults_no_file)
 {
 	struct config *c;
@@ -127,7 +141,7 @@ START_TEST(test_defaults_no_file)
 	ck_assert_str_eq(c->data_dir, want);
 	snprintf(want, sizeof(want), "%s/run/p2pchat/ctl.sock", dir);
 	ck_assert_str_eq(c->control_socket, want);
-	ck_assert_str_eq(c->listen, "0.0.0.0:7001");
+	ck_assert_str_eq(c->listen, "0.0.0.0");
 	ck_assert_str_eq(c->advertise, "");
 	ck_assert_int_eq(c->log_level, 2);
 	ck_assert_uint_eq(c->n_gestor_addresses, 1);
@@ -169,15 +183,19 @@ START_TEST(test_defaults_without_xdg)
 	ck_assert_ptr_null(c->path);
 	snprintf(want, sizeof(want), "%s/.local/share/p2pchat", dir);
 	ck_assert_str_eq(c->data_dir, want);
-	/* No runtime dir: the socket lives in data_dir. */
-	snprintf(want, sizeof(want), "%s/.local/share/p2pchat/ctl.sock", dir);
+	/* No runtime dir: /run/user/UID if ours, else in data_dir. */
+	if (!user_run_dir(want, sizeof(want), "/p2pchat/ctl.sock"))
+		snprintf(want, sizeof(want), "%s/.local/share/p2pchat/ctl.sock",
+		    dir);
 	ck_assert_str_eq(c->control_socket, want);
 	config_free(c);
 
 	unsetenv("HOME");
 	c = load_ok(NULL, CONFIG_MODE_DEFAULT);
 	ck_assert_str_eq(c->data_dir, "/var/lib/p2pchat");
-	ck_assert_str_eq(c->control_socket, "/var/lib/p2pchat/ctl.sock");
+	if (!user_run_dir(want, sizeof(want), "/p2pchat/ctl.sock"))
+		snprintf(want, sizeof(want), "/var/lib/p2pchat/ctl.sock");
+	ck_assert_str_eq(c->control_socket, want);
 	config_free(c);
 }
 END_TEST
@@ -194,21 +212,26 @@ START_TEST(test_control_socket_default)
 	snprintf(want, sizeof(want), "%s/run/p2pchat/ctl.sock", dir);
 	ck_assert_str_eq(c->control_socket, want);
 	config_free(c);
-	/* Empty runtime dir counts as unset: data_dir/ctl.sock. */
+	/* Empty runtime dir counts as unset: /run/user/UID if it is ours,
+	 * else data_dir/ctl.sock. */
+	if (!user_run_dir(want, sizeof(want), "/p2pchat/ctl.sock"))
+		snprintf(want, sizeof(want), "/srv/chat/ctl.sock");
 	setenv("XDG_RUNTIME_DIR", "", 1);
 	c = load_ok(path, CONFIG_MODE_DEFAULT);
 	ck_assert_str_eq(c->data_dir, "/srv/chat");
-	ck_assert_str_eq(c->control_socket, "/srv/chat/ctl.sock");
+	ck_assert_str_eq(c->control_socket, want);
 	config_free(c);
 	unsetenv("XDG_RUNTIME_DIR");
 	c = load_ok(path, CONFIG_MODE_DEFAULT);
-	ck_assert_str_eq(c->control_socket, "/srv/chat/ctl.sock");
+	ck_assert_str_eq(c->control_socket, want);
 	config_free(c);
 	/* "" in the file means the default too; an explicit path is kept. */
 	path = write_file("b.conf", "data_dir = \"/srv/x\";\n"
 	    "control_socket = \"\";\n");
 	c = load_ok(path, CONFIG_MODE_DEFAULT);
-	ck_assert_str_eq(c->control_socket, "/srv/x/ctl.sock");
+	if (!user_run_dir(want, sizeof(want), "/p2pchat/ctl.sock"))
+		snprintf(want, sizeof(want), "/srv/x/ctl.sock");
+	ck_assert_str_eq(c->control_socket, want);
 	config_free(c);
 	path = write_file("c.conf", "control_socket = \"/tmp/s.sock\";\n");
 	c = load_ok(path, CONFIG_MODE_DEFAULT);
@@ -362,7 +385,7 @@ START_TEST(test_mode_override)
 	config_free(c);
 	c = load_ok(gestor, MODE_PEER);
 	ck_assert_int_eq(c->mode, MODE_PEER);
-	ck_assert_str_eq(c->listen, "0.0.0.0:7001");
+	ck_assert_str_eq(c->listen, "0.0.0.0");
 	config_free(c);
 	c = load_ok(gestor, CONFIG_MODE_DEFAULT);
 	ck_assert_int_eq(c->mode, MODE_GESTOR);
@@ -370,7 +393,7 @@ START_TEST(test_mode_override)
 	config_free(c);
 	c = load_ok(peer, CONFIG_MODE_DEFAULT);
 	ck_assert_int_eq(c->mode, MODE_PEER);
-	ck_assert_str_eq(c->listen, "0.0.0.0:7001");
+	ck_assert_str_eq(c->listen, "0.0.0.0");
 	config_free(c);
 	/* An explicit listen is kept whatever the mode. */
 	c = load_ok(fixed, MODE_PEER);

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# chat for people (on a terminal, through script(1)'s pty): it opens with
+# the last messages and says whether the contact is online, shows text as
+# written (a tab and a backslash, not \t and \\), says a line is queued
+# while the contact is offline. Piped chat returns once what it sent is
+# delivered. Tables on a terminal are aligned.
+set -eu
+. "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
+need_tools script
+
+start_gestor g
+start_peer alice g
+start_peer bob g
+register alice >/dev/null
+register bob >/dev/null
+wait_for "bob online" 10 gestor_state_is bob online
+
+# Piped: returns once delivered (no waiting needed afterwards).
+printf 'piped line\n' | ctl alice chat bob >"$TMP/p.out" || fail "piped chat"
+ctl bob history alice | grep -q "	piped line$" || fail "piped chat returned before delivery"
+grep -q "^delivered	" "$TMP/p.out" || fail "piped chat output: $(cat "$TMP/p.out")"
+
+ctl bob send --wait=10 alice "$(printf 'tab\there \\ back\nsecond line')" >/dev/null
+stop bob TERM
+wait_for "bob offline" 10 sh -c "$P2PCHATCTL -c $TMP/alice.conf lookup bob | grep -q '^online	offline'"
+
+mkfifo "$TMP/in"
+TERM=dumb script -qfec "$P2PCHATCTL -c $TMP/alice.conf chat bob" /dev/null \
+    <"$TMP/in" >"$TMP/tty.out" 2>&1 &
+S=$!
+exec 3>"$TMP/in"
+wait_for "the chat's opening" 10 grep -q "^-- chat with bob (offline" "$TMP/tty.out"
+grep -q "] me: piped line" "$TMP/tty.out" || fail "no backlog: $(cat "$TMP/tty.out")"
+grep -q "] bob: tab	here \\\\ back" "$TMP/tty.out" || fail "text not as written: $(cat -A "$TMP/tty.out")"
+grep -q "^ *second line" "$TMP/tty.out" || fail "second line: $(cat "$TMP/tty.out")"
+grep -q 'tab\\there' "$TMP/tty.out" && fail "escapes shown on a terminal"
+printf 'while you are away\n' >&3
+wait_for "queued notice" 10 grep -q "queued: bob is offline" "$TMP/tty.out"
+exec 3>&-
+wait "$S" || true
+
+# Tables on a terminal line up; piped they stay tab-separated.
+wait_for "the queued line" 10 sh -c "$P2PCHATCTL -c $TMP/alice.conf pending | grep -q 'while you are away'"
+TERM=dumb script -qec "$P2PCHATCTL -c $TMP/alice.conf pending" /dev/null | tr -d '\r' >"$TMP/table"
+head -1 "$TMP/table" | grep -q "^ID  *USER  *ATTEMPTS" || fail "table header: $(cat "$TMP/table")"
+grep -q '	' "$TMP/table" && fail "tabs in a terminal's table: $(cat -A "$TMP/table")"
+hdr=$(head -1 "$TMP/table") row=$(sed -n 2p "$TMP/table")
+h=${hdr%%USER*} r=${row%%bob*}
+[ "${#h}" = "${#r}" ] || fail "USER column not aligned: $(cat "$TMP/table")"
+ctl alice pending | grep -q "	bob	" || fail "piped pending is not tab-separated"
+TERM=dumb script -qec "$P2PCHATCTL -c $TMP/alice.conf status" /dev/null | tr -d '\r' >"$TMP/kv"
+grep -q "^user  *alice$" "$TMP/kv" || fail "status on a terminal: $(cat -A "$TMP/kv")"
+log "ok"
