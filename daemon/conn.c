@@ -19,6 +19,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -586,6 +587,19 @@ conn_read(struct conn *c)
 			continue;	/* discard */
 		c->in.len += (size_t)n;
 		conn_deliver(c);
+		/*
+		 * A short record and nothing left inside GnuTLS: the sender
+		 * had no more queued, so stop here rather than spend a recv()
+		 * on EAGAIN (one per request on a gestor's connections).
+		 * EV_READ is level-triggered: bytes still in the socket bring
+		 * us back. Full records (a bulk sender) keep the loop going.
+		 */
+		if ((size_t)n < CONN_RECORD_MAX && c->state == CONN_READY &&
+		    c->reading && gnutls_record_check_pending(c->tls) == 0) {
+			if (conn_buf_used(&c->in) == 0)
+				conn_buf_free(&c->in);
+			return;
+		}
 	}
 }
 
@@ -958,6 +972,31 @@ conn_send(struct conn *c, const json_t *frame)
 	c->out.len += len;
 	explicit_bzero(buf, len);
 	free(buf);
+	if (c->state == CONN_READY)
+		conn_schedule(c);
+	return 0;
+}
+
+int
+conn_send_text(struct conn *c, const char *json, size_t len)
+{
+	unsigned char *p;
+
+	if (c->state == CONN_CLOSING || c->state == CONN_DEAD)
+		return -1;
+	if (len == 0 || len > c->max_frame || len > UINT32_MAX) {
+		log_warnx("%s: %s port %d: frame not sent (%zu bytes)",
+		    __func__, c->peer_addr, c->peer_port, len);
+		return -1;
+	}
+	conn_buf_reserve(&c->out, FRAME_HDR + len);
+	p = c->out.data + c->out.len;
+	p[0] = (unsigned char)(len >> 24);
+	p[1] = (unsigned char)(len >> 16);
+	p[2] = (unsigned char)(len >> 8);
+	p[3] = (unsigned char)len;
+	memcpy(p + FRAME_HDR, json, len);
+	c->out.len += FRAME_HDR + len;
 	if (c->state == CONN_READY)
 		conn_schedule(c);
 	return 0;

@@ -60,6 +60,11 @@ struct conn	*conn_client_fd(struct event_base *, struct tlsctx *, int fd,
  * or the frame is over max_frame).
  */
 int		 conn_send(struct conn *, const json_t *frame);
+/*
+ * Queue a frame whose payload is already JSON text (jsonw.h): one object
+ * with a string "t", written by this program, never by a peer. 0 or -1.
+ */
+int		 conn_send_text(struct conn *, const char *json, size_t len);
 /* Queue {"t":"error","code":code,"message":message}. */
 int		 conn_send_error(struct conn *, const char *code, const char *message);
 /* Flush what is queued, send TLS close_notify, then free. No callbacks. */

@@ -12,6 +12,7 @@
 
 #include "gestor.h"
 #include "gestor_int.h"
+#include "jsonw.h"
 #include "listener.h"
 #include "log.h"
 #include "relay.h"
@@ -80,12 +81,43 @@ reply_new(json_t *req, const char *t)
 	return o;
 }
 
+/*
+ * The hot replies (heartbeats, lookups) are printed with jsonw instead
+ * of a jansson tree each: {"t":"ok","n":N, ...fields} opened here.
+ */
+static void
+reply_open(struct jsonw *w, json_t *req)
+{
+	jsonw_init(w);
+	jsonw_open(w, NULL);
+	jsonw_str(w, "t", "ok");
+	if (json_object_get(req, "n") != NULL)
+		jsonw_json(w, "n", json_object_get(req, "n"));
+}
+
+static void
+reply_send(struct gconn *gc, struct jsonw *w)
+{
+	jsonw_close(w);
+	if (jsonw_ok(w) == 0)
+		conn_send_text(gc->c, jsonw_data(w), jsonw_len(w));
+	jsonw_free(w);
+	gc->g->stats.frames_out++;
+}
+
 /* Send {"t":"ok",...extra} echoing the request's "n"; extra is stolen. */
 static void
 reply_ok(struct gconn *gc, json_t *req, json_t *extra)
 {
-	json_t *o = reply_new(req, "ok");
+	json_t *o;
+	struct jsonw w;
 
+	if (extra == NULL) {
+		reply_open(&w, req);
+		reply_send(gc, &w);
+		return;
+	}
+	o = reply_new(req, "ok");
 	if (extra != NULL) {
 		json_object_update(o, extra);
 		json_decref(extra);
@@ -172,6 +204,23 @@ gestor_user_json(struct gestor *g, const struct guser *u)
 	    "fingerprint", u->fingerprint);
 }
 
+/* The fields of gestor_user_json(), printed into w. */
+static void
+user_write(struct jsonw *w, struct gestor *g, const struct guser *u)
+{
+	struct gconn *s = gestor_session(g, u->name);
+	bool here = s != NULL && s->online;
+	int64_t seen = here && s->last_seen > u->last_seen ? s->last_seen :
+	    u->last_seen;
+
+	jsonw_str(w, "user", u->name);
+	jsonw_bool(w, "online", here || u->online);
+	jsonw_str(w, "addr", here ? s->pub_addr : u->addr);
+	jsonw_int(w, "port", here ? s->pub_port : u->port);
+	jsonw_int(w, "last_seen", seen);
+	jsonw_str(w, "fingerprint", u->fingerprint);
+}
+
 /* The presence frame of user u as seen now. */
 json_t *
 gestor_presence_frame(struct gestor *g, const struct guser *u)
@@ -184,17 +233,24 @@ gestor_presence_frame(struct gestor *g, const struct guser *u)
 	return p;
 }
 
+/* The frame is printed once and the same bytes queued to every watcher. */
 void
 gestor_watchers_send(struct gestor *g, const char *user, const json_t *p)
 {
 	struct gwatch *w;
+	struct jsonw jw;
 
+	jsonw_init(&jw);
+	jsonw_json(&jw, NULL, p);
 	for (w = g->watchers[bucket(user)]; w != NULL; w = w->hnext) {
 		if (strcmp(w->name, user) != 0 || w->watcher->state != GC_AUTHED)
 			continue;
-		conn_send(w->watcher->c, p);
+		if (jsonw_ok(&jw) == 0)
+			conn_send_text(w->watcher->c, jsonw_data(&jw),
+			    jsonw_len(&jw));
 		g->stats.frames_out++;
 	}
+	jsonw_free(&jw);
 }
 
 /* Tell everyone watching u->name about its presence now. */
@@ -734,6 +790,16 @@ on_hb(struct gconn *gc, struct wire_msg *m)
 }
 
 static void
+reply_user(struct gconn *gc, json_t *req, const struct guser *u)
+{
+	struct jsonw w;
+
+	reply_open(&w, req);
+	user_write(&w, gc->g, u);
+	reply_send(gc, &w);
+}
+
+static void
 on_lookup_read(enum gstore_rc rc, const struct guser *u, void *arg)
 {
 	struct gconn *gc = arg;
@@ -744,7 +810,7 @@ on_lookup_read(enum gstore_rc rc, const struct guser *u, void *arg)
 	else if (rc != GSTORE_OK)
 		reply_store_err(gc, gc->req, rc, "look users up");
 	else
-		reply_ok(gc, gc->req, gestor_user_json(gc->g, u));
+		reply_user(gc, gc->req, u);
 	req_end(gc);
 }
 
@@ -764,12 +830,25 @@ refused(struct gconn *gc, struct wire_msg *m, bool no, const char *msg,
 static void
 on_lookup(struct gconn *gc, struct wire_msg *m)
 {
+	struct gconn *s;
+	struct guser u;
 	char msg[160];
 
 	if (refused(gc, m, glimits_lookup_refused(gc, msg, sizeof(msg)), msg,
 	    &gc->g->stats.lookups_refused))
 		return;
 	gc->g->stats.lookups++;
+	/*
+	 * A user online here: the session is the account's presence (one
+	 * session per account, also across a cluster) and holds its key, so
+	 * the answer needs no store read.
+	 */
+	if ((s = gestor_session(gc->g, m->u.user.user)) != NULL && s->online) {
+		session_user(s, &u);
+		u.online = true;
+		reply_user(gc, m->frame, &u);
+		return;
+	}
 	req_start(gc, m);
 	gc->op = gstore_user_get(gc->g->store, m->u.user.user, on_lookup_read, gc);
 }

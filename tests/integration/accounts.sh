@@ -22,6 +22,17 @@ wait_for "bob online" 10 gestor_state_is bob online
 ctl g users >"$TMP/users"
 [ "$(awk -F'\t' '$1=="alice"{print $2}' "$TMP/users")" = online ] || fail "alice not online at the gestor: $(cat "$TMP/users")"
 ctl g lookup bob | grep -q "^online	online$" || fail "gestor lookup bob"
+# A peer's lookup of an online user is answered from the gestor's session:
+# the same key, address and port as the gestor's own view of the account.
+ctl alice --json lookup bob >"$TMP/lk" || fail "alice looks bob up"
+ctl g --json lookup bob >"$TMP/glk" || fail "gestor lookup bob --json"
+jq -e --slurpfile g "$TMP/glk" '.online == $g[0].online and (.online == true or .online == "online") and
+    .fingerprint == $g[0].fingerprint and .addr == $g[0].addr and
+    .port == $g[0].port and .port > 0 and (.last_seen | length) > 0' \
+    "$TMP/lk" >/dev/null ||
+    fail "alice's lookup of bob: $(cat "$TMP/lk") vs the gestor's: $(cat "$TMP/glk")"
+[ "$(jq -r .fingerprint "$TMP/lk")" = "$(field bob fingerprint)" ] ||
+    fail "lookup fingerprint $(jq -r .fingerprint "$TMP/lk") is not bob's ($(field bob fingerprint))"
 
 # Duplicate user, wrong password, invalid names, short password.
 start_peer carol g
