@@ -25,6 +25,7 @@
 #include <event2/listener.h>
 
 #include "ctlsock.h"
+#include "jsonw.h"
 #include "proto.h"
 #include "util.h"
 
@@ -579,6 +580,34 @@ ctlreq_reply(struct ctlreq *r, json_t *result)
 	    "result", result != NULL ? result : json_object());
 
 	req_finish(r, o);
+}
+
+/* {"id":ID,"ok":true,"result":RESULT} printed, for replies sent per message. */
+void
+ctlreq_reply_text(struct ctlreq *r, const char *result, size_t len)
+{
+	struct ctlclient *c = r->client;
+	struct jsonw w;
+
+	r->done = 1;
+	if (c == NULL) {
+		req_free(r);
+		return;
+	}
+	jsonw_init(&w);
+	jsonw_open(&w, NULL);
+	jsonw_json(&w, "id", r->id);
+	jsonw_bool(&w, "ok", true);
+	jsonw_close(&w);
+	if (jsonw_ok(&w) == 0) {
+		/* Reopen the object to splice the result in as its last member. */
+		evbuffer_add(r->reply, jsonw_data(&w), jsonw_len(&w) - 1);
+		evbuffer_add(r->reply, ",\"result\":", 10);
+		evbuffer_add(r->reply, result, len);
+		evbuffer_add(r->reply, "}\n", 2);
+	}
+	jsonw_free(&w);
+	client_flush(c);
 }
 
 void

@@ -52,6 +52,8 @@ int		 ctlsock_parse_request(const char *line, size_t len,
 
 /* Reply ok with result (stolen; NULL means {}). Frees the request. */
 void		 ctlreq_reply(struct ctlreq *, json_t *result);
+/* The same with the result already printed as JSON text (jsonw.h). */
+void		 ctlreq_reply_text(struct ctlreq *, const char *result, size_t len);
 void		 ctlreq_error(struct ctlreq *, const char *code, const char *fmt, ...)
 		    LOG_PRINTF(3, 4);
 /*

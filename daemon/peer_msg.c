@@ -22,6 +22,7 @@
 #include <event2/dns.h>
 #include <gnutls/crypto.h>
 
+#include "jsonw.h"
 #include "log.h"
 #include "peer_msg.h"
 #include "util.h"
@@ -484,12 +485,21 @@ static int
 send_one(const struct pmsg *m, void *arg)
 {
 	struct plink *l = arg;
-	json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s%}", "t", "msg", "id", m->id,
-	    "from", l->pm->p->user, "to", l->user, "ts", (json_int_t)m->ts_sent,
-	    "body", m->body, m->body_len);
+	struct jsonw w;
 
-	conn_send(l->c, f);
-	json_decref(f);
+	/* Printed, not built as a jansson tree: once per message sent. */
+	jsonw_init(&w);
+	jsonw_open(&w, NULL);
+	jsonw_str(&w, "t", "msg");
+	jsonw_str(&w, "id", m->id);
+	jsonw_str(&w, "from", l->pm->p->user);
+	jsonw_str(&w, "to", l->user);
+	jsonw_int(&w, "ts", m->ts_sent);
+	jsonw_strn(&w, "body", m->body, m->body_len);
+	jsonw_close(&w);
+	if (jsonw_ok(&w) == 0)
+		conn_send_text(l->c, jsonw_data(&w), jsonw_len(&w));
+	jsonw_free(&w);
 	l->sent_upto = m->seq;
 	l->inflight++;
 	return 0;

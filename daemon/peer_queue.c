@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "log.h"
 #include "peer_msg.h"
 #include "util.h"
@@ -171,6 +172,25 @@ send_existing(struct txq *t)
 		    m->state, "duplicate", 1));
 }
 
+/* {"id","state","reason"} (reason null if none), printed: one per send. */
+static void
+send_reply(struct txq *t)
+{
+	struct jsonw w;
+
+	jsonw_init(&w);
+	jsonw_open(&w, NULL);
+	jsonw_str(&w, "id", t->m.id);
+	jsonw_str(&w, "state", t->m.state);
+	jsonw_str(&w, "reason", *t->m.reason != '\0' ? t->m.reason : NULL);
+	jsonw_close(&w);
+	if (jsonw_ok(&w) == 0)
+		ctlreq_reply_text(t->r, jsonw_data(&w), jsonw_len(&w));
+	else
+		ctlreq_error(t->r, ERR_INTERNAL, "cannot print the reply");
+	jsonw_free(&w);
+}
+
 /* A send is stored: reply now, or once delivered for send --wait. */
 static void
 send_done(struct peer_msgs *pm, struct txq *t)
@@ -186,8 +206,7 @@ send_done(struct peer_msgs *pm, struct txq *t)
 	if (t->m.expires > 0)
 		pm_expiry_arm(pm);
 	if (!t->wait) {
-		ctlreq_reply(t->r, json_pack("{s:s,s:s,s:s?}", "id", t->m.id, "state",
-		    t->m.state, "reason", *t->m.reason ? t->m.reason : NULL));
+		send_reply(t);
 		return;
 	}
 	ids = json_pack("[s]", t->m.id);
@@ -201,16 +220,22 @@ after_commit(struct peer_msgs *pm, const int64_t *seqs, const int64_t *dseqs)
 {
 	int64_t now = util_now_ms();
 	struct plink *l;
-	json_t *ack;
+	struct jsonw ack;
 	size_t i;
 
+	jsonw_init(&ack);
 	for (i = 0; i < pm->nrx; i++) {
 		struct rx *rx = &pm->rx[i];
 
 		if (rx->in->c != NULL) {
-			ack = json_pack("{s:s,s:s}", "t", "ack", "id", rx->m.id);
-			conn_send(rx->in->c, ack);
-			json_decref(ack);
+			jsonw_reset(&ack);
+			jsonw_open(&ack, NULL);
+			jsonw_str(&ack, "t", "ack");
+			jsonw_str(&ack, "id", rx->m.id);
+			jsonw_close(&ack);
+			if (jsonw_ok(&ack) == 0)
+				conn_send_text(rx->in->c, jsonw_data(&ack),
+				    jsonw_len(&ack));
 		}
 		if (seqs[i] == 0)
 			continue;
@@ -224,6 +249,7 @@ after_commit(struct peer_msgs *pm, const int64_t *seqs, const int64_t *dseqs)
 		emit_delivered(pm, &pm->acks[i], dseqs[i], now);
 		pm_waiters_update(pm, pm->acks[i].id);
 	}
+	jsonw_free(&ack);
 	for (i = 0; i < pm->ntxs; i++)
 		send_done(pm, &pm->txs[i]);
 	TAILQ_FOREACH(l, &pm->links, entry)
