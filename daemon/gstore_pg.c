@@ -250,6 +250,25 @@ gpc_setup(struct gpconn *c)
 	    EV_WRITE : 0));
 }
 
+/* The server answers again: the others waiting to reconnect try now. */
+static void
+gpc_kick(struct gpg *pg)
+{
+	double now = util_mono();
+	int i;
+
+	for (i = 0; i < GPG_WORKERS; i++) {
+		if (pg->workers[i].state == GPC_DOWN) {
+			pg->workers[i].at = now;
+			pg->workers[i].backoff = GPG_BACKOFF_MIN;
+		}
+	}
+	if (pg->listener.state == GPC_DOWN) {
+		pg->listener.at = now;
+		pg->listener.backoff = GPG_BACKOFF_MIN;
+	}
+}
+
 static void
 gpc_connect_step(struct gpconn *c)
 {
@@ -276,6 +295,7 @@ gpc_connect_step(struct gpconn *c)
 	if (c->ever_up)
 		c->pg->reconnects++;
 	c->ever_up = true;
+	gpc_kick(c->pg);
 	gpc_setup(c);
 }
 
@@ -441,8 +461,17 @@ gpc_notifies(struct gpconn *c)
 		if (!json_is_object(o) || origin == NULL ||
 		    !json_is_string(json_object_get(o, "t")))
 			log_warnx("gstore_pg: ignoring a malformed notification");
-		else if (strcmp(origin, pg->self) != 0 && pg->on_notify != NULL)
-			pg->on_notify(o, pg->arg);
+		else if (strcmp(origin, pg->self) != 0) {
+			if (pg->on_notify != NULL)
+				pg->on_notify(o, pg->arg);
+		} else if (json_is_string(json_object_get(o, "reaped_by")) &&
+		    !pg->reconcile_due) {
+			/* Our lease lapsed (we were away): publish ours again. */
+			log_warnx("gstore_pg: gestor %s took this gestor's lapsed "
+			    "presence rows; publishing them again",
+			    json_string_value(json_object_get(o, "reaped_by")));
+			pg->reconcile_due = true;
+		}
 		json_decref(o);
 		PQfreemem(n);
 	}
@@ -508,7 +537,8 @@ gpg_start(void *impl, struct gstore_op *op)
 		return;
 	}
 	c = &pg->workers[name_hash(op->u.name) % GPG_WORKERS];
-	if (c->state == GPC_DOWN) {
+	/* Fail at once while the server is gone; else wait (bounded). */
+	if (c->state == GPC_DOWN && !pg->up) {
 		gstore_op_done(op, GSTORE_UNAVAILABLE);
 		return;
 	}
@@ -541,11 +571,11 @@ gpc_tick(struct gpconn *c, double now)
 	case GPC_DOWN:
 		if (now >= c->at)
 			gpc_connect(c);
-		return;
+		break;
 	case GPC_CONNECTING:
 		if (now - c->at > GPG_CONNECT_TIMEOUT)
 			gpc_down(c, "connecting timed out");
-		return;
+		break;
 	case GPC_BUSY:
 		if (now > c->job_deadline) {
 			c->pg->timeouts++;

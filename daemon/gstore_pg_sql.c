@@ -392,13 +392,14 @@ gpg_reap_stmt(const char *self, struct gpg_stmt *st)
 	    "SELECT pg_notify('" GPG_CHANNEL "', json_build_object('t', "
 	    "  'presence', 'origin', g.gestor, 'user', g.name, 'online', false, "
 	    "  'addr', g.addr, 'port', g.port, 'key', u.fingerprint, "
-	    "  'last_seen', u.last_seen)::text) "
+	    "  'last_seen', u.last_seen, 'reaped_by', $1::text)::text) "
 	    "FROM gone g JOIN users u ON u.name = g.name");
 	stmt_str(st, self);
 }
 
 /*
- * After a reconnect: this gestor's rows become exactly its sessions.
+ * After a reconnect: this gestor's lease is renewed and its rows become
+ * exactly its sessions.
  * Rows it lost meanwhile go offline, sessions it holds are (re)written;
  * the other gestors hear of every change. A row another live gestor
  * holds is left alone (that login is newer); its user is returned.
@@ -408,7 +409,10 @@ gpg_reconcile_stmt(const char *self, double ttl, const char *sessions,
     struct gpg_stmt *st)
 {
 	stmt_init(st,
-	    "WITH cur AS (SELECT * FROM json_to_recordset($2::json) AS "
+	    "WITH l AS (INSERT INTO gestors (name, expires) VALUES ($1, "
+	    "  now() + make_interval(secs => $3::float8)) ON CONFLICT (name) DO "
+	    "  UPDATE SET expires = EXCLUDED.expires), "
+	    "cur AS (SELECT * FROM json_to_recordset($2::json) AS "
 	    "  c(name text, addr text, port int, last_seen bigint)), "
 	    "gone AS (DELETE FROM presence WHERE gestor = $1 AND name NOT IN "
 	    "  (SELECT name FROM cur) RETURNING name, addr, port), "

@@ -47,7 +47,7 @@ trap 'pg_cleanup; cleanup' EXIT
 
 pg_fail() {
 	local f
-	for f in "$PGTMP"/*/log; do
+	for f in "$PGTMP"/*.log; do
 		[ -e "$f" ] || continue
 		printf -- '--- %s (last 20 lines)\n' "$f" >&2
 		tail -n 20 "$f" >&2
@@ -57,7 +57,13 @@ pg_fail() {
 
 # pg_opts NAME: the server options: Unix socket in its directory, no TCP.
 pg_opts() {
-	printf '%s' "-k $PGTMP/$1 -c listen_addresses='' -c fsync=off"
+	printf '%s' "-k $PGTMP/$1.s -c listen_addresses='' -c fsync=off"
+}
+
+# pg_sockdir NAME: where the server's Unix socket is (outside its data
+# directory, so that pg_basebackup does not copy its lock file).
+pg_sockdir() {
+	as_pg mkdir -p -m 755 "$PGTMP/$1.s"
 }
 
 # pg_init NAME: a new, stopped cluster with superuser p2p (trust).
@@ -75,7 +81,8 @@ CONF
 
 # pg_start NAME: start it (waits until it accepts connections).
 pg_start() {
-	as_pg "$PGBIN/pg_ctl" -D "$PGTMP/$1" -l "$PGTMP/$1/log" -o "$(pg_opts "$1")" \
+	pg_sockdir "$1"
+	as_pg "$PGBIN/pg_ctl" -D "$PGTMP/$1" -l "$PGTMP/$1.log" -o "$(pg_opts "$1")" \
 	    -w -t 60 start >/dev/null || pg_fail "pg_ctl start $1"
 	PG_UP[$1]=1
 }
@@ -89,7 +96,7 @@ pg_stop() {
 
 # psql_q NAME SQL [DB]: run SQL, print rows unaligned.
 psql_q() {
-	as_pg "$PGBIN/psql" -X -q -At -h "$PGTMP/$1" -U p2p -d "${3:-p2pchat}" \
+	as_pg "$PGBIN/psql" -X -q -At -h "$PGTMP/$1.s" -U p2p -d "${3:-p2pchat}" \
 	    -v ON_ERROR_STOP=1 -c "$2"
 }
 
@@ -103,8 +110,9 @@ pg_new() {
 
 # pg_standby PRIMARY NAME: a streaming standby of PRIMARY, started.
 pg_standby() {
-	as_pg "$PGBIN/pg_basebackup" -h "$PGTMP/$1" -U p2p -D "$PGTMP/$2" -R \
-	    -X stream >/dev/null 2>&1 || pg_fail "pg_basebackup $1 -> $2"
+	as_pg "$PGBIN/pg_basebackup" -h "$PGTMP/$1.s" -U p2p -D "$PGTMP/$2" -R \
+	    -X stream -c fast >"$PGTMP/$2.basebackup.log" 2>&1 ||
+		pg_fail "pg_basebackup $1 -> $2: $(cat "$PGTMP/$2.basebackup.log")"
 	pg_start "$2"
 }
 
@@ -117,14 +125,22 @@ pg_promote() {
 pg_conninfo() {
 	local hosts="" n
 	for n in "$@"; do
-		hosts="$hosts${hosts:+,}$PGTMP/$n"
+		hosts="$hosts${hosts:+,}$PGTMP/$n.s"
 	done
 	printf 'host=%s dbname=p2pchat user=p2p target_session_attrs=read-write' \
 	    "$hosts"
 }
 
-# start_pg_gestor NAME CONNINFO: a gestor named NAME in the cluster.
+# start_pg_gestor NAME CONNINFO: a gestor named NAME in the cluster. The
+# gestors of one cluster are one directory to the peers, which pin its key:
+# every one after the first gets the first one's identity key.
+KEY_GESTOR=
 start_pg_gestor() {
+	if [ -n "$KEY_GESTOR" ] && [ ! -e "$TMP/$1/identity.key" ]; then
+		mkdir -p -m 700 "$TMP/$1"
+		cp -p "$TMP/$KEY_GESTOR/identity.key" "$TMP/$1/identity.key"
+	fi
+	: "${KEY_GESTOR:=$1}"
 	start_gestor "$1" "storage = { backend = \"postgresql\"; conninfo = \"$2\"; };
 cluster = { name = \"$1\"; };"
 }
@@ -145,4 +161,14 @@ start_peer_multi() {
 # online_at GESTOR USER STATE: lookup USER on GESTOR says online/offline.
 online_at() {
 	ctl "$1" lookup "$2" | grep -q "^online	$3\$"
+}
+
+# db_is GESTOR STATE: its status says the database is connected/reconnecting.
+db_is() {
+	[ "$(field "$1" database)" = "$2" ]
+}
+
+# users_on DB N: the database has N accounts.
+users_on() {
+	[ "$(psql_q "$1" "SELECT count(*) FROM users")" = "$2" ]
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A gestor that cannot use its database says why and exits 1: a bad
+# conninfo, nobody listening, a wrong password (from PGPASSFILE, never
+# logged), a database whose schema is newer than this p2pchatd. The right
+# password from PGPASSFILE works.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+pg_new db
+# A role that must give a password; the other roles keep trust.
+psql_q db "CREATE ROLE pwuser LOGIN PASSWORD 'right-pw-123'" >/dev/null
+psql_q db "GRANT ALL ON DATABASE p2pchat TO pwuser; ALTER DATABASE p2pchat OWNER TO pwuser" >/dev/null
+as_pg sh -c "{ echo 'local all pwuser scram-sha-256'; cat '$PGTMP/db/pg_hba.conf'; } >'$PGTMP/db/hba.new' &&
+	mv '$PGTMP/db/hba.new' '$PGTMP/db/pg_hba.conf'"
+psql_q db "SELECT pg_reload_conf()" postgres >/dev/null
+SOCK=$PGTMP/db.s
+
+# gestor_fails NAME CONNINFO PATTERN: p2pchatd exits 1 saying PATTERN.
+gestor_fails() {
+	local rc=0
+	write_conf "$1" gestor "storage = { backend = \"postgresql\"; conninfo = \"$2\"; };
+cluster = { name = \"$1\"; };"
+	timeout 30 "$P2PCHATD" -c "$TMP/$1.conf" >"$TMP/$1.log" 2>&1 || rc=$?
+	[ "$rc" = 1 ] || fail "$1: p2pchatd exited $rc: $(tail -n 3 "$TMP/$1.log")"
+	grep -q "$3" "$TMP/$1.log" || fail "$1: no \"$3\" in: $(tail -n 3 "$TMP/$1.log")"
+}
+
+gestor_fails bad "host=$SOCK dbname=p2pchat nosuchoption=1" 'invalid connection option "nosuchoption"'
+gestor_fails nobody "host=$PGTMP/none dbname=p2pchat user=p2p" "cannot connect"
+gestor_fails nodb "host=$SOCK dbname=nosuchdb user=p2p" 'database "nosuchdb" does not exist'
+
+umask 077
+printf '%s:*:p2pchat:pwuser:wrong-pw-456\n' "$SOCK" >"$TMP/pgpass"
+export PGPASSFILE=$TMP/pgpass
+gestor_fails wrongpw "host=$SOCK dbname=p2pchat user=pwuser" 'password authentication failed for user "pwuser"'
+grep -q "wrong-pw-456" "$TMP/wrongpw.log" && fail "the password was logged"
+printf '%s:*:p2pchat:pwuser:right-pw-123\n' "$SOCK" >"$TMP/pgpass"
+start_pg_gestor good "host=$SOCK dbname=p2pchat user=pwuser"
+db_is good connected || fail "good: database $(field good database)"
+stop good
+grep -q "right-pw-123" "$TMP/good.log" && fail "the password was logged"
+unset PGPASSFILE
+
+# A newer schema (a newer p2pchatd migrated it): refused, left untouched.
+psql_q db "UPDATE p2pchat_schema SET version = 999" >/dev/null
+gestor_fails newer "host=$SOCK dbname=p2pchat user=p2p" "schema is version 999, newer than this p2pchatd knows"
+[ "$(psql_q db "SELECT version FROM p2pchat_schema")" = 999 ] || fail "the schema version was changed"
+log "ok"
