@@ -116,6 +116,8 @@ link_free(struct plink *l)
 	if (l->c != NULL)
 		conn_abort(l->c);
 	peer_route_cancel(l);
+	if (l->probe_ev != NULL)
+		event_free(l->probe_ev);
 	event_free(l->retry);
 	event_free(l->stall);
 	event_free(l->idle);
@@ -247,6 +249,11 @@ pm_link_moved(struct plink *l, const char *addr, int port)
 	snprintf(now_at, sizeof(now_at), "%s:%d", addr, port);
 	if (l->c == NULL || strcmp(now_at, l->addr) == 0)
 		return;
+	if (l->via_relay) {
+		/* The relayed link does not care; the new address may work. */
+		peer_route_probe_soon(l);
+		return;
+	}
 	log_info("peer_msg: %s moved from %s to %s; reconnecting", l->user,
 	    l->addr, now_at);
 	link_drop(l);
@@ -431,6 +438,14 @@ link_failed(struct plink *l, const char *why)
 	l->pm->stats.retries++;
 	tv = tv_of(delay);
 	evtimer_add(l->retry, &tv);
+}
+
+void
+pm_link_redirect(struct plink *l)
+{
+	log_info("peer_msg: %s: leaving the relay for the direct route", l->user);
+	link_drop(l);
+	pm_kick(l->pm, l->user, true);
 }
 
 void

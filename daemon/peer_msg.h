@@ -49,6 +49,9 @@ struct plink {
 	bool			 relay_tried, was_ready, relay_req;
 	char			 route_why[200];
 	struct prelay		*rl;
+	struct conn		*probe;		/* direct route tried while relayed */
+	struct evdns_getaddrinfo_request *probe_dns;
+	struct event		*probe_ev;
 };
 
 enum in_state { IN_HELLO, IN_VERIFYING, IN_READY };
@@ -145,6 +148,8 @@ void	 pm_pin_unref(struct pin *);
 /* A relay paired us: run TLS as client on fd for the link. */
 void	 pm_link_adopt(struct plink *, int fd, const struct sockaddr *,
 	    socklen_t);
+/* Close a relayed link with nothing in flight and reconnect (directly). */
+void	 pm_link_redirect(struct plink *);
 /* This attempt failed: back off and retry (or fall back to the relay). */
 void	 pm_link_failed(struct plink *, const char *why);
 json_t	*pm_event_line(int64_t seq, const char *type, const char *data);

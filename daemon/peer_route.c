@@ -55,6 +55,7 @@ struct prelay {
 static void	on_prelay_resolved(int, struct evutil_addrinfo *, void *);
 static void	on_prelay_io(evutil_socket_t, short, void *);
 static void	on_prelay_timeout(evutil_socket_t, short, void *);
+static void	on_probe_timer(evutil_socket_t, short, void *);
 
 static int64_t
 now_s(void)
@@ -267,7 +268,7 @@ on_invite_fd(int fd, const struct sockaddr *sa, socklen_t salen,
 	if (err != NULL)
 		log_warnx("peer_route: relay from %s failed: %s", inv->from, err);
 	else {
-		log_info("peer_route: %s reaches us through the relay", inv->from);
+		log_info("peer_route: relay paired for %s; TLS through it", inv->from);
 		peer_msgs_accept(pm->p, fd, sa, salen);
 	}
 	free(inv);
@@ -434,13 +435,171 @@ peer_route_fallback(struct plink *l, const char *why)
 	return true;
 }
 
+/* ------------------------------------------------- direct route probes */
+
+static void	on_probe_ready(struct conn *, void *);
+static void	on_probe_frame(struct conn *, json_t *, void *);
+static void	on_probe_close(struct conn *, const char *, void *);
+
+static const struct conn_cbs probe_cbs = { on_probe_ready, on_probe_frame,
+    on_probe_close };
+
+static void
+probe_arm(struct plink *l, double secs)
+{
+	struct timeval tv;
+
+	if (l->probe_ev == NULL &&
+	    (l->probe_ev = evtimer_new(l->pm->p->d->base, on_probe_timer, l)) ==
+	    NULL)
+		fatalx("%s: out of memory", __func__);
+	secs = secs < 1 ? 1 : secs;
+	tv.tv_sec = (time_t)secs;
+	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	evtimer_add(l->probe_ev, &tv);
+}
+
+static void
+probe_stop(struct plink *l)
+{
+	if (l->probe_dns != NULL) {
+		evdns_getaddrinfo_cancel(l->probe_dns);
+		l->probe_dns = NULL;
+	}
+	if (l->probe != NULL) {
+		conn_close(l->probe);
+		l->probe = NULL;
+	}
+	if (l->probe_ev != NULL)
+		evtimer_del(l->probe_ev);
+}
+
+/* The direct route's verdict: remember it; back to direct if it works. */
+static void
+probe_result(struct plink *l, bool ok, const char *why)
+{
+	const struct config *cfg = l->pm->p->d->cfg;
+	struct proute r;
+
+	route_get(l->pm, l->user, &r);
+	if (!ok) {
+		log_info("peer_route: %s: direct route still fails (%s)", l->user,
+		    why);
+		r.direct_failed = now_s();
+		snprintf(r.why, sizeof(r.why), "direct failed: %s", why);
+		proute_put(l->pm->routes, &r);
+		probe_arm(l, cfg->relay_direct_retry);
+		return;
+	}
+	log_info("peer_route: %s: the direct route works again", l->user);
+	snprintf(r.route, sizeof(r.route), "direct");
+	*r.why = '\0';
+	r.direct_failed = 0;
+	r.updated = now_s();
+	proute_put(l->pm->routes, &r);
+	/* Nothing in flight: reconnect directly now; else when the link ends. */
+	if (l->state == L_READY && l->via_relay && l->inflight == 0)
+		pm_link_redirect(l);
+}
+
+static void
+on_probe_ready(struct conn *c, void *arg)
+{
+	struct plink *l = arg;
+	bool ok = strcmp(conn_peer_fingerprint(c), l->fp) == 0;
+
+	l->probe = NULL;
+	conn_close(c);		/* no hello: only the route was in question */
+	probe_result(l, ok, ok ? "" : "another key at that address");
+}
+
+static void
+on_probe_frame(struct conn *c, json_t *frame, void *arg)
+{
+}
+
+static void
+on_probe_close(struct conn *c, const char *reason, void *arg)
+{
+	struct plink *l = arg;
+
+	l->probe = NULL;
+	probe_result(l, false, reason);
+}
+
+static void
+on_probe_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct plink *l = arg;
+	const struct config *cfg = l->pm->p->d->cfg;
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return;
+	l->probe_dns = NULL;
+	if (result != 0 || res == NULL || l->state != L_READY ||
+	    !l->via_relay) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		if (l->state == L_READY && l->via_relay)
+			probe_result(l, false, "cannot resolve the address");
+		return;
+	}
+	l->probe = conn_connect(l->pm->p->d->base, l->pm->p->d->tls,
+	    res->ai_addr, (socklen_t)res->ai_addrlen, (size_t)cfg->max_frame_bytes,
+	    cfg->relay_direct_timeout, &probe_cbs, l);
+	evutil_freeaddrinfo(res);
+	if (l->probe == NULL)
+		probe_result(l, false, "cannot connect");
+}
+
+/* Now and then, while relayed in auto mode, see whether direct works. */
+static void
+on_probe_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct plink *l = arg;
+	struct evutil_addrinfo hints;
+	struct pcontact c;
+	char port[16];
+
+	if (l->state != L_READY || !l->via_relay || l->probe != NULL ||
+	    l->pm->p->d->cfg->relay_use != RELAY_AUTO)
+		return;
+	if (pstore_contact_get(l->pm->p->store, l->user, &c) != PSTORE_OK ||
+	    *c.addr == '\0' || c.port == 0) {
+		probe_arm(l, l->pm->p->d->cfg->relay_direct_retry);
+		return;		/* no published address: nothing to try */
+	}
+	snprintf(port, sizeof(port), "%d", c.port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	log_debug("peer_route: %s: trying the direct route %s:%s", l->user,
+	    c.addr, port);
+	l->probe_dns = evdns_getaddrinfo(l->pm->dns, c.addr, port, &hints,
+	    on_probe_resolved, l);
+}
+
+void
+peer_route_probe_soon(struct plink *l)
+{
+	if (l->state == L_READY && l->via_relay && l->probe == NULL &&
+	    l->pm->p->d->cfg->relay_use == RELAY_AUTO)
+		probe_arm(l, 1);
+}
+
 void
 peer_route_up(struct plink *l)
 {
+	const struct config *cfg = l->pm->p->d->cfg;
 	struct proute r;
 	const char *route = l->via_relay ? "relay" : "direct";
 
 	l->was_ready = true;
+	if (l->via_relay && cfg->relay_use == RELAY_AUTO) {
+		route_get(l->pm, l->user, &r);
+		probe_arm(l, r.direct_failed + (int64_t)cfg->relay_direct_retry -
+		    now_s());
+	}
 	if (!l->via_relay)
 		*l->route_why = '\0';
 	route_get(l->pm, l->user, &r);
@@ -460,6 +619,7 @@ peer_route_cancel(struct plink *l)
 {
 	prelay_cancel(l->rl);
 	l->rl = NULL;
+	probe_stop(l);
 	if (l->state == L_RELAYING)
 		l->state = L_IDLE;
 }

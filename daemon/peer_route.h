@@ -42,6 +42,8 @@ void		 peer_route_relay(struct plink *);
 bool		 peer_route_fallback(struct plink *, const char *why);
 /* hello done: remember the route that worked. */
 void		 peer_route_up(struct plink *);
+/* A relayed contact published a new address: try the direct route soon. */
+void		 peer_route_probe_soon(struct plink *);
 /* Stop a relay connection in progress. */
 void		 peer_route_cancel(struct plink *);
 /* {"route","route_why"}: the live link's, else the remembered one. */

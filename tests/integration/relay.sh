@@ -4,7 +4,8 @@
 # alice advertises one nobody listens on, so bob ("auto") tries direct,
 # fails, and falls back to the relay; the route and why show in lookup
 # and pending; the gestor counts sessions and bytes; an idle link is
-# closed; a flood of relay requests from one user is refused while
+# closed; a relayed contact that becomes reachable is tried directly in
+# the background and left for the direct route; a flood of relay requests from one user is refused while
 # others are still relayed; a wrong, used or expired key gets nothing
 # from the relay; a relay request to an offline user is refused clearly.
 set -eu
@@ -16,7 +17,8 @@ RELAY_PORT=$(field g relay | sed 's/.*://')
 [ -n "$RELAY_PORT" ] || fail "the gestor shows no relay address"
 start_peer alice g 'relay = { use = "always"; };
 advertise = "127.0.0.1:1";'
-LIMITS="idle_timeout = 1.0;" start_peer bob g 'advertise = "none";'
+LIMITS="idle_timeout = 3.0;" start_peer bob g 'advertise = "none";
+relay = { direct_retry = 2.0; };'
 register alice >/dev/null
 register bob >/dev/null
 wait_for "alice online" 10 gestor_state_is alice online
@@ -48,7 +50,7 @@ bytes=$(awk -F'\t' '$1 == "relay_bytes" { print $2 }' "$TMP/st")
 [ "${total:-0}" -ge 2 ] || fail "relay sessions: $(cat "$TMP/st")"
 [ "${bytes:-0}" -gt 1000 ] || fail "relay bytes: $(cat "$TMP/st")"
 
-# bob's outgoing link closes once idle (limits.idle_timeout = 1 s), and
+# bob's outgoing link closes once idle (limits.idle_timeout = 3 s), and
 # the relay session with it.
 wait_for "bob's idle link closed" 10 grep -q "closing the idle link (relay)" "$TMP/bob.log"
 
@@ -90,4 +92,18 @@ ctl bob pending | cut -f7 | grep -qx relay || fail "pending route: $(ctl bob pen
 start alice
 wait_for "delivered after alice returns" 20 bob_queue_empty
 ctl alice history bob | grep -q "while you were away" || fail "queued message"
+
+# The direct route comes back: while bob's link to alice is relayed,
+# alice publishes her real address; bob tries it in the background,
+# remembers that it works, and leaves the relay for it.
+ctl bob send --wait=20 alice "still relayed" >/dev/null || fail "bob -> alice, relayed"
+write_conf alice peer "gestor = { addresses = [ \"127.0.0.1:${PORT_OF[g]}\" ]; };
+relay = { use = \"always\"; };"
+ctl alice reload >/dev/null || fail "alice's reload"
+wait_for "bob to find the direct route again" 15 grep -q \
+    "peer_route: alice: the direct route works again" "$TMP/bob.log"
+ctl bob lookup alice | grep -q "^route	direct$" || fail "bob's route: $(ctl bob lookup alice)"
+ctl bob send --wait=20 alice "direct again" >/dev/null || fail "bob -> alice, direct"
+grep -q "connected to alice at 127.0.0.1:${PORT_OF[alice]}" "$TMP/bob.log" ||
+	fail "bob did not connect to alice directly"
 log "ok"

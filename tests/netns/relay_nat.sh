@@ -96,7 +96,7 @@ send_rec alice bobby "queued while bobby was away"
 start bobby
 wait_for "alice's queue to drain" 60 pending_empty alice
 check_messages alice bobby
-grep -q "alice reaches us through the relay" "$TMP/bobby.log" || fail "not relayed"
+grep -q "relay paired for alice" "$TMP/bobby.log" || fail "not relayed"
 
 # ----------------------------------------------- gestor killed mid-stream
 : >"$TMP/sent.alice.bobby"
