@@ -135,6 +135,10 @@ write_conf() {
 			say "  addresses = [ \"127.0.0.1:$base_port\" ];"
 			say "  fingerprint = \"$fp\";"
 			say "};"
+		else
+			say "# The relay for peers behind NAT; any free port (not 7002:"
+			say "# another gestor may run here)."
+			say "relay = { listen = \"127.0.0.1:0\"; };"
 		fi
 		say "# Short timers so that presence and retries show quickly."
 		say "heartbeat = { interval = 2.0; timeout = 6.0; };"

@@ -113,14 +113,22 @@ start() {
 	wait_for "$name to serve its control socket" 20 ctl "$name" status
 }
 
-# start_gestor NAME: a gestor on 127.0.0.1, port chosen by the kernel.
+# start_gestor NAME [EXTRA CONFIG]: a gestor on 127.0.0.1, port chosen by
+# the kernel. Its relay listens on a port the kernel chooses too, also
+# after a restart (its default, port 7002 once the gestor's port is fixed,
+# would collide between tests), unless EXTRA sets a relay group itself.
 start_gestor() {
-	local name=$1
-	write_conf "$name" gestor "${2:-}"
+	local name=$1 extra=${2:-}
+	case $extra in
+	*relay*) ;;
+	*) extra="$extra
+relay = { listen = \"127.0.0.1:0\"; };" ;;
+	esac
+	write_conf "$name" gestor "$extra"
 	start "$name"
 	PORT_OF[$name]=$(field "$name" listen | sed 's/.*://')
 	# Restarts keep the same port, so peers find it again.
-	write_conf "$name" gestor "${2:-}"
+	write_conf "$name" gestor "$extra"
 }
 
 # start_peer NAME GESTOR [EXTRA CONFIG]: a peer using that gestor.

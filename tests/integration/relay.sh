@@ -12,7 +12,8 @@ set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
 need_tools python3 certtool
-start_gestor g 'relay = { pairing_timeout = 5.0; max_user_sessions = 8; };'
+start_gestor g 'relay = { listen = "127.0.0.1:0"; pairing_timeout = 5.0;
+    max_user_sessions = 8; };'
 RELAY_PORT=$(field g relay | sed 's/.*://')
 [ -n "$RELAY_PORT" ] || fail "the gestor shows no relay address"
 start_peer alice g 'relay = { use = "always"; };
