@@ -9,7 +9,10 @@
 #   ./startup.sh help     this text
 #
 # Environment: P2PCHAT_DEMO_DIR (default ./demo), P2PCHAT_DEMO_PORT (gestor
-# port, default 17000; alice and bob use the next two). Safe to re-run.
+# port, default 17000; alice and bob use the next two). Safe to re-run: the
+# port a demo was started with is remembered in its directory (file
+# "port") and used again unless P2PCHAT_DEMO_PORT says otherwise; a running
+# demo is never moved to another port.
 # The demo's directory is 0700 and its logs 0600: they hold usernames,
 # addresses and key fingerprints.
 set -euo pipefail
@@ -266,8 +269,34 @@ Stop it with: $s stop
 EOF
 }
 
+# The port the demo in $demo was started with, "" if none.
+remembered_port() {
+	local p
+	[[ -s $demo/port ]] || return 0
+	p=$(<"$demo/port")
+	[[ $p =~ ^[0-9]{1,5}$ ]] && echo "$p"
+}
+
+# P2PCHAT_DEMO_PORT, else the port remembered, else 17000; never a port
+# other than the one the running demo uses.
+choose_port() {
+	local saved name
+	saved=$(remembered_port)
+	if [[ -z ${P2PCHAT_DEMO_PORT:-} ]]; then
+		[[ -n $saved ]] && base_port=$saved
+		return 0
+	fi
+	[[ -n $saved && $saved != "$P2PCHAT_DEMO_PORT" ]] || return 0
+	for name in "${NAMES[@]}"; do
+		running_pid "$name" >/dev/null &&
+			die "the demo in $demo runs on port $saved; stop it first ($0 stop) or unset P2PCHAT_DEMO_PORT"
+	done
+	return 0
+}
+
 check_demo_paths() {
 	local name s
+	choose_port
 	if ! [[ $base_port =~ ^[0-9]{1,5}$ ]] ||
 	    ((10#$base_port < 1 || 10#$base_port > 65533)); then
 		die "P2PCHAT_DEMO_PORT must be a port number from 1 to 65533"
@@ -286,6 +315,7 @@ demo_start() {
 	umask 077
 	mkdir -p "$demo"
 	chmod 700 "$demo"
+	echo "$base_port" >"$demo/port"
 	say "==> starting the demo in $demo"
 	start_one gestor
 	fp=$(status_field gestor fingerprint)

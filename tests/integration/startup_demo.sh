@@ -42,5 +42,17 @@ for f in "$TMP"/demo/*.log; do
 done
 [ "$n" = 3 ] || fail "$n logs, not 3"
 grep -q "registered alice" "$TMP/demo/gestor.log" || fail "the gestor's log is not the demo's"
+# A re-run without P2PCHAT_DEMO_PORT keeps the port it used (remembered in
+# the demo's directory) and leaves the configs alone; another port while
+# the demo runs is refused.
+[ "$(cat "$TMP/demo/port")" = "$port" ] || fail "port not remembered: $(cat "$TMP/demo/port")"
+cp "$TMP/demo/alice.conf" "$TMP/alice.conf.before"
+(P2PCHAT_DEMO_DIR="$TMP/demo" "$top/startup.sh" demo) >"$TMP/out" 2>&1 || fail "re-run: $(cat "$TMP/out")"
+grep -q "alice already running" "$TMP/out" || fail "re-run restarted alice: $(cat "$TMP/out")"
+grep -q "127.0.0.1:$port" "$TMP/out" || fail "re-run names another port: $(cat "$TMP/out")"
+cmp -s "$TMP/demo/alice.conf" "$TMP/alice.conf.before" || fail "re-run rewrote alice.conf"
+rc=0
+(P2PCHAT_DEMO_DIR="$TMP/demo" P2PCHAT_DEMO_PORT=$((port + 10)) "$top/startup.sh" demo) >"$TMP/out" 2>&1 || rc=$?
+[ "$rc" != 0 ] && grep -q "runs on port $port" "$TMP/out" || fail "another port accepted: $(cat "$TMP/out")"
 P2PCHAT_DEMO_DIR="$TMP/demo" "$top/startup.sh" stop >"$TMP/out" 2>&1 || fail "stop: $(cat "$TMP/out")"
 log "ok"

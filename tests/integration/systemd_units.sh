@@ -2,7 +2,8 @@
 # The systemd units `make install` ships pass `systemd-analyze verify`
 # without a single complaint, are Type=notify when p2pchatd sends READY=1,
 # reload with SIGHUP, keep the promised hardening, and name man pages that
-# exist. Skipped (77) without systemd-analyze.
+# exist, whose FILES follow the configured prefix. Skipped (77) without
+# systemd-analyze.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 top_srcdir=$(cd "$(dirname "$TESTS_LIB")/.." && pwd)
@@ -24,9 +25,22 @@ for u in p2pchatd.service p2pchat-gestor.service; do
 		name=${page%(*}
 		sect=${page#*(}
 		sect=${sect%)}
-		[ -f "$top_srcdir/man/$name.$sect" ] || fail "$u: no man page $page"
+		[ -f "$top_srcdir/man/$name.$sect" ] ||
+			[ -f "$top_srcdir/man/$name.$sect.in" ] || fail "$u: no man page $page"
 	done
 done
+# The man pages that name installed paths were made for this build: no
+# marker left, the unit and examples paths under the configured prefix.
+for page in p2pchatd.8 p2pchatd.conf.5; do
+	f=$top_builddir/man/$page
+	[ -f "$f" ] || fail "man/$page was not generated"
+	grep -q '@[a-zA-Z_]*@' "$f" && fail "$page: unsubstituted: $(grep '@[a-zA-Z_]*@' "$f")"
+done
+prefix=$(sed -n 's/^prefix = //p' "$top_builddir/Makefile")
+grep -q "^\.It Pa $prefix/.*/p2pchatd\.service$" "$top_builddir/man/p2pchatd.8" ||
+	fail "p2pchatd(8) FILES do not follow the prefix $prefix"
+grep -q "^\.It Pa $prefix/share/doc/p2pchat/examples/$" "$top_builddir/man/p2pchatd.conf.5" ||
+	fail "p2pchatd.conf(5) FILES do not follow the prefix $prefix"
 # Type=notify exactly when p2pchatd was built to send READY=1.
 type=exec
 ldd "$P2PCHATD" 2>/dev/null | grep -q libsystemd && type=notify
