@@ -230,6 +230,8 @@ on_stats_count(enum gstore_rc rc, long n, void *arg)
 	    "db_errors", (json_int_t)i.errors,
 	    "db_reconnects", (json_int_t)i.reconnects,
 	    "db_timeouts", (json_int_t)i.timeouts);
+	json_object_set_new(res, "cluster_events",
+	    json_integer((json_int_t)s->cluster_events));
 	gestor_relay_stats(g, res);
 	/* Enumeration and published-address limits (gestor_limits.c). */
 	lim = json_pack("{s:I,s:I,s:I,s:I,s:I}",

@@ -21,7 +21,7 @@ ctl alice lookup erin >/dev/null || fail "lookup"
 watch_bg alice "$TMP/alice.events"
 ctl alice send bob "before" --wait=20 >/dev/null || fail "send before the crash"
 
-pg_stop db immediate; log "database stopped"
+pg_stop db immediate
 wait_for "ga sees the database gone" 10 db_is ga reconnecting
 wait_for "gb sees the database gone" 10 db_is gb reconnecting
 case $(field ga database_error) in ""|-) fail "status shows no database error" ;; esac
@@ -41,9 +41,11 @@ grep -q "unavailable" "$TMP/err" || fail "register error: $(cat "$TMP/err")"
 stop erin
 [ "$(field ga online)" = 1 ] || fail "ga lost alice's session: $(field ga online)"
 
-log "restarting the database"; pg_start db; log "database started"
+pg_start db
+t0=$(date +%s%N)
 wait_for "ga reconnected" 20 db_is ga connected
 wait_for "gb reconnected" 20 db_is gb connected
+log "both gestors connected $(( ($(date +%s%N) - t0) / 1000000 )) ms after the database was back"
 [ "$(ctl ga stats | awk -F'\t' '$1 == "db_reconnects" { print $2 }')" -ge 1 ] ||
 	fail "stats db_reconnects: $(ctl ga stats)"
 ctl carol register carol --password-file "$(password carol)" >/dev/null || fail "register after the restart"

@@ -39,6 +39,7 @@ done
 # Peers of ga resume on gb.
 wait_for "alice resumed on gb" 15 online_at gb alice online
 wait_for "bob resumed on gb" 15 online_at gb bob online
+log "alice and bob resumed on gb $(( ($(date +%s%N) - t_kill) / 1000000 )) ms after ga was killed"
 grep -q "auth alice" "$TMP/gb.log" || fail "alice did not resume with auth on gb"
 # dave knew only ga: offline after the lease lapses, carol is told.
 wait_for "dave offline at gb" 15 online_at gb dave offline
