@@ -177,6 +177,18 @@ req_end(struct gconn *gc)
 	util_zero(&gc->job_user, sizeof(gc->job_user));
 }
 
+void
+gestor_req_start(struct gconn *gc, struct wire_msg *m)
+{
+	req_start(gc, m);
+}
+
+void
+gestor_req_end(struct gconn *gc)
+{
+	req_end(gc);
+}
+
 /* ---------------------------------------------------------------- presence */
 
 struct gconn *

@@ -9,6 +9,9 @@
  *             a user online through another gestor ends its session here.
  *   session   {user}: the user logged in through another gestor; the
  *             session here ends (one session per account in the cluster).
+ *   relay-invite {to,from,addr,port,key}: a user of another gestor asks
+ *             to meet `to`, whose session is here, at that gestor's relay
+ *             (gestor_relay.c).
  */
 #include <sys/utsname.h>
 
@@ -81,6 +84,8 @@ gestor_cluster_notify(const json_t *n, void *arg)
 	else if (strcmp(t, "session") == 0 && user != NULL &&
 	    valid_username(user))
 		end_local(g, user, origin);
+	else if (strcmp(t, "relay-invite") == 0)
+		gestor_relay_notified(g, n, origin);
 	else
 		log_debug("gestor: ignoring a \"%.32s\" notification from %s", t,
 		    origin);

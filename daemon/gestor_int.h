@@ -73,6 +73,7 @@ struct gestor_stats {
 	unsigned long	 registrations, logins, login_failures, rate_limited;
 	unsigned long	 frames_in, frames_out, connections_total;
 	unsigned long	 relay_refused;	/* relay requests refused here */
+	unsigned long	 relay_invites_out, relay_invites_in; /* across gestors */
 	unsigned long	 lookups, lookups_refused, watched_names, watches_refused;
 	unsigned long	 adv_refused;
 	unsigned long	 cluster_events;	/* notifications from other gestors */
@@ -119,8 +120,15 @@ void		 gestor_cluster_name(const struct config *, char *, size_t);
 /* Answer control requests still waiting for the store (shutdown). */
 void		 gestor_ctl_abort(struct gestor *);
 
+/* A request waiting for the store: gc's frames wait (gestor.c). */
+void		 gestor_req_start(struct gconn *, struct wire_msg *);
+void		 gestor_req_end(struct gconn *);
+
 /* gestor_relay.c: the `relay` frame. */
 void		 gestor_relay_request(struct gconn *, struct wire_msg *);
+/* A relay-invite notification from another gestor of the cluster. */
+void		 gestor_relay_notified(struct gestor *, const json_t *,
+		    const char *origin);
 /* Add the relay_* counters to a stats result. */
 void		 gestor_relay_stats(struct gestor *, json_t *);
 
