@@ -5,6 +5,7 @@
  *   bench_gestor load --addr HOST:PORT --db GESTOR_DB --keys DIR --n N
  *	[--interval SECS] [--lookups PER_INTERVAL] [--duration SECS]
  *	[--pid GESTOR_PID] [--rate CONNECTS_PER_SEC] [--sources K]
+ *	[--first F] [--lookup-range R]
  *	N logged-in peers against a gestor: each heartbeats every interval
  *	(the first at once, the next at a random phase) and looks a random
  *	user up `lookups` times per interval. After every peer is online,
@@ -18,6 +19,10 @@
  *	range. The descriptor limit is raised to what N needs (as root,
  *	the hard limit too). A watchdog ends the process if it has not
  *	finished SETUP_LIMIT + duration + 60 seconds after the start.
+ *	--first F makes the peers F..F+N-1 (keys and names), so that two
+ *	load generators can share one user base (several gestors on one
+ *	PostgreSQL, make bench part "cluster"); --lookup-range R looks up
+ *	users 0..R-1 instead of the generator's own.
  *   bench_gestor peers --addr HOST:PORT --db GESTOR_DB --keys DIR --n N
  *	[--hold SECS]
  *	N peers that connect to a peer daemon's listener and say hello
@@ -93,7 +98,7 @@ struct gen {
 	double			 rate, tokens;	/* connects per second */
 	struct event		*rate_ev;
 	const char		*db, *keys;
-	int			 n, pid;
+	int			 n, pid, first, lookup_range;
 	double			 interval, lookups, duration, hold;
 	struct tlsctx		**ctx;
 	char			**fp;
@@ -148,7 +153,7 @@ rnd01(void)
 static void
 name_of(const struct gen *g, int i, char *out, size_t len)
 {
-	snprintf(out, len, "%c%05d", g->peers_mode ? 'c' : 'b', i);
+	snprintf(out, len, "%c%05d", g->peers_mode ? 'c' : 'b', g->first + i);
 }
 
 static void
@@ -174,7 +179,7 @@ load_keys(struct gen *g)
 	g->ctx = calloc((size_t)g->n, sizeof(*g->ctx));
 	g->fp = calloc((size_t)g->n, sizeof(*g->fp));
 	for (i = 0; i < g->n; i++) {
-		snprintf(name, sizeof(name), "k%05d.key", i);
+		snprintf(name, sizeof(name), "k%05d.key", g->first + i);
 		if ((id = identity_load(g->keys, name, &cause)) == NULL ||
 		    (g->ctx[i] = tlsctx_new(id, &cause)) == NULL) {
 			fprintf(stderr, "bench_gestor: %s\n", cause ? cause : "?");
@@ -261,7 +266,11 @@ on_lookup_timer(evutil_socket_t fd, short what, void *arg)
 
 	if (p->st != P_READY)
 		return;
-	name_of(g, (int)(rnd01() * g->n) % g->n, name, sizeof(name));
+	if (g->lookup_range > 0)
+		name_of(g, (int)(rnd01() * g->lookup_range) % g->lookup_range -
+		    g->first, name, sizeof(name));
+	else
+		name_of(g, (int)(rnd01() * g->n) % g->n, name, sizeof(name));
 	request(p, json_pack("{s:s,s:s}", "t", "lookup", "user", name), 'l');
 	evtimer_add(p->lk_ev, &tv);
 }
@@ -603,11 +612,17 @@ parse_args(struct gen *g, int argc, char **argv)
 			g->rate = strtod(argv[i + 1], NULL);
 		else if (strcmp(argv[i], "--sources") == 0)
 			g->nsrc = (int)strtol(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--first") == 0)
+			g->first = (int)strtol(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--lookup-range") == 0)
+			g->lookup_range = (int)strtol(argv[i + 1], NULL, 10);
 		else
 			usage();
 	}
 	if (i != argc || g->addr.sin_port == 0 || g->db == NULL ||
 	    g->keys == NULL || g->n <= 0 || g->n > MAX_PEERS ||
+	    g->first < 0 || g->first + g->n > MAX_PEERS ||
+	    g->lookup_range < 0 || g->lookup_range > MAX_PEERS ||
 	    !(g->rate > 0 && g->rate <= 100000) || g->nsrc < 0 ||
 	    g->nsrc > MAX_SOURCES || g->interval <= 0 ||
 	    g->lookups < 0 || g->duration <= 0 || g->duration > 3600 ||

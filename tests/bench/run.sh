@@ -6,7 +6,7 @@
 # bench/results.json in the build directory. See docs/PERFORMANCE.md.
 #
 # Environment: BENCH_RUNS (3), BENCH_ONLY (space-separated subset of:
-# refs throughput latency flush memory gestor startup), BENCH_GESTOR_NS
+# refs throughput latency flush memory gestor startup cluster), BENCH_GESTOR_NS
 # ("1000 10000 100000"; a size needs that many descriptors per process and
 # is skipped where the hard limit is lower), BENCH_GESTOR_SECS (65), BENCH_QUICK=1 (smaller, for
 # trying the suite out; the numbers are then not comparable), KEEP_TMP=1.
@@ -19,7 +19,7 @@ P2PCHATCTL=${P2PCHATCTL:-$BUILD/p2pchatctl}
 BIN=${BENCH_BIN:-$BUILD/tests/bench}
 OUT=${BENCH_OUT:-$BUILD/bench}
 RUNS=${BENCH_RUNS:-3}
-ONLY=${BENCH_ONLY:-refs throughput latency flush memory gestor startup}
+ONLY=${BENCH_ONLY:-refs throughput latency flush memory gestor startup cluster}
 QUICK=${BENCH_QUICK:-0}
 
 N_MSGS=20000		# throughput
@@ -380,7 +380,9 @@ targets() {
 	  t("gestor 100 000 peers: <= 16 KiB per connected peer"; m("gestor_100000_kib_per_peer"); "<"; 16.01),
 	  t("gestor 100 000 peers: all online < 120 s"; m("gestor_100000_setup_secs"); "<"; 120),
 	  t("idle peer RSS < 8 MiB"; (if m("rss_idle_peer_kib") then m("rss_idle_peer_kib") / 1024 else null end); "<"; 8),
-	  t("peer start-up, 1 000 000-message store < 200 ms"; m("startup_sp_big_ms"); "<"; 200)
+	  t("peer start-up, 1 000 000-message store < 200 ms"; m("startup_sp_big_ms"); "<"; 200),
+	  t("2 gestors on PostgreSQL, 10 000 peers: p99 lookup < 10 ms"; m("cluster_pg_lookup_p99_ms"); "<"; 10),
+	  t("2 gestors on PostgreSQL: cross-gestor presence p99 < 10 ms"; m("cluster_presence_p99_ms"); "<"; 10)
 	]'
 }
 
@@ -404,6 +406,8 @@ print_table() {
 on() { [[ " $ONLY " == *" $1 "* ]]; }
 
 : >"$OUT/gestor_runs.jsonl"
+: >"$OUT/cluster_runs.jsonl"
+. "$(dirname "$0")/cluster.sh"
 mkdir -p "$TMP/tlskeys" && chmod 700 "$TMP/tlskeys"
 if on startup; then make_startup_dirs; fi
 for run in $(seq 1 "$RUNS"); do
@@ -416,6 +420,7 @@ for run in $(seq 1 "$RUNS"); do
 	if on gestor; then
 		for n in $GESTOR_NS; do log "gestor load, $n peers"; bench_gestor "$n"; done
 	fi
+	if on cluster; then log "two gestors on PostgreSQL, $CLUSTER_N peers"; bench_cluster; fi
 done
 
 summarise >"$TMP/results.json"
