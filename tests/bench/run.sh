@@ -6,7 +6,7 @@
 # bench/results.json in the build directory. See docs/PERFORMANCE.md.
 #
 # Environment: BENCH_RUNS (3), BENCH_ONLY (space-separated subset of:
-# refs throughput latency flush memory gestor startup cluster), BENCH_GESTOR_NS
+# refs throughput latency relay flush memory gestor startup cluster), BENCH_GESTOR_NS
 # ("1000 10000 100000"; a size needs that many descriptors per process and
 # is skipped where the hard limit is lower), BENCH_GESTOR_SECS (65), BENCH_QUICK=1 (smaller, for
 # trying the suite out; the numbers are then not comparable), KEEP_TMP=1.
@@ -19,7 +19,7 @@ P2PCHATCTL=${P2PCHATCTL:-$BUILD/p2pchatctl}
 BIN=${BENCH_BIN:-$BUILD/tests/bench}
 OUT=${BENCH_OUT:-$BUILD/bench}
 RUNS=${BENCH_RUNS:-3}
-ONLY=${BENCH_ONLY:-refs throughput latency flush memory gestor startup cluster}
+ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster}
 QUICK=${BENCH_QUICK:-0}
 
 N_MSGS=20000		# throughput
@@ -133,7 +133,8 @@ start_gestor() {
 
 start_peer() {
 	local name=$1 gestor=$2
-	write_conf "$name" peer "gestor = { addresses = [ \"127.0.0.1:${PORT_OF[$gestor]}\" ]; };"
+	write_conf "$name" peer "gestor = { addresses = [ \"127.0.0.1:${PORT_OF[$gestor]}\" ]; };
+${3:-}"
 	start "$name"
 }
 
@@ -149,12 +150,17 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 uss_kib() { awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n }' "/proc/$1/smaps_rollup"; }
 
-# A fresh gestor and two registered, online peers alice and bob.
+# A fresh gestor and two registered, online peers alice and bob; with
+# relay set, alice sends everything through the gestor's relay (its
+# per-session byte rate raised out of the way: the relay's own cost is
+# what is measured).
 setup_pair() {
+	local extra=""
+	[ -z "${1:-}" ] || extra='relay = { use = "always"; };'
 	rm -rf "$TMP"/g "$TMP"/alice "$TMP"/bob "$TMP"/*.ctl
 	PORT_OF=()
-	start_gestor g
-	start_peer alice g
+	start_gestor g 'relay = { listen = "127.0.0.1:0"; session_rate = 1073741824; };'
+	start_peer alice g "$extra"
 	start_peer bob g
 	register alice
 	register bob
@@ -216,6 +222,45 @@ bench_latency() {
 	sample latency_p50_ms "$(jq .p50_ms <<<"$r")" ms
 	sample latency_p99_ms "$(jq .p99_ms <<<"$r")" ms
 	sample latency_max_ms "$(jq .max_ms <<<"$r")" ms
+	teardown
+}
+
+# CPU seconds a process's main thread (the event loop) has used: the
+# scheduler's nanosecond count where the kernel keeps one, else clock ticks.
+cpu_secs() {
+	if [ -r "/proc/$1/schedstat" ]; then
+		awk '{ printf "%.6f\n", $1 / 1e9 }' "/proc/$1/schedstat"
+	else
+		awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' \
+		    "/proc/$1/stat"
+	fi
+}
+
+# The same throughput and latency runs with alice relayed through the
+# gestor, and the gestor's CPU per relayed MiB.
+bench_relay() {
+	local r c0 c1 b0 b1
+	setup_pair relay
+	ctl alice send --wait=10 bob warm-up >/dev/null || fail "relay warm-up"
+	grep -q "connected to bob at relay" "$TMP/alice.log" || fail "alice not relayed"
+	c0=$(cpu_secs "${PIDS[g]}")
+	b0=$(ctl g --json stats | jq .relay_bytes)
+	r=$("$BIN/bench_ctl" feed "$(sock alice)" bob "$N_MSGS" 200 300) ||
+	    fail "relayed feed"
+	c1=$(cpu_secs "${PIDS[g]}")
+	b1=$(ctl g --json stats | jq .relay_bytes)
+	sample relay_throughput_msgs_per_s "$(jq .rate <<<"$r")" "msg/s"
+	sample relay_gestor_cpu_ms_per_mib \
+	    "$(jq -n --argjson c0 "$c0" --argjson c1 "$c1" --argjson b "$((b1 - b0))" \
+	    'if $b > 0 then ($c1 - $c0) * 1000 / ($b / 1048576) else 0 end')" "ms/MiB"
+	sample relay_bytes_per_msg "$(jq -n --argjson b "$((b1 - b0))" \
+	    --argjson n "$N_MSGS" '$b / $n')" "B/msg"
+	[ "$(ctl bob --json stats | jq .received)" -ge "$N_MSGS" ] ||
+	    fail "bob received $(ctl bob --json stats | jq .received) through the relay"
+	r=$("$BIN/bench_ctl" latency "$(sock alice)" "$(sock bob)" bob "$N_LAT" \
+	    "$LAT_INTERVAL_MS") || fail "relayed latency"
+	sample relay_latency_p50_ms "$(jq .p50_ms <<<"$r")" ms
+	sample relay_latency_p99_ms "$(jq .p99_ms <<<"$r")" ms
 	teardown
 }
 
@@ -371,6 +416,12 @@ targets() {
 	     then m("throughput_msgs_per_s") / ([m("ref_tls_records_per_s"), m("ref_sqlite_rows_per_s")] | min)
 	     else null end); ">="; 0.5),
 	  t("latency p99 < 5 ms"; m("latency_p99_ms"); "<"; 5),
+	  t("relayed throughput >= 50% of direct";
+	    (if m("relay_throughput_msgs_per_s") and m("throughput_msgs_per_s")
+	     then m("relay_throughput_msgs_per_s") / m("throughput_msgs_per_s") else null end); ">="; 0.5),
+	  t("relayed latency p99 < 2x direct p99";
+	    (if m("relay_latency_p99_ms") and m("latency_p99_ms")
+	     then m("relay_latency_p99_ms") / m("latency_p99_ms") else null end); "<"; 2),
 	  t("10 000 pending flushed < 2 s"; m("pending_flush_secs"); "<"; 2),
 	  t("gestor 10 000 peers: CPU < 15% of a core"; m("gestor_10000_cpu_pct"); "<"; 15),
 	  t("gestor 10 000 peers: p99 lookup < 10 ms"; m("gestor_10000_lookup_p99_ms"); "<"; 10),
@@ -415,6 +466,7 @@ for run in $(seq 1 "$RUNS"); do
 	if on refs; then log "references"; bench_refs; fi
 	if on throughput; then log "throughput"; bench_throughput; fi
 	if on latency; then log "latency"; bench_latency; fi
+	if on relay; then log "relayed throughput and latency"; bench_relay; fi
 	if on flush || on memory; then log "pending flush and memory"; bench_flush; fi
 	if on startup; then log "start-up"; bench_startup; fi
 	if on gestor; then
