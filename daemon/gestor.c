@@ -996,7 +996,7 @@ gestor_start(struct daemon *d, char **cause)
 		free(g);
 		return -1;
 	}
-	g->limits = glimits_new();
+	g->limits = glimits_new(d->cfg->max_connections);
 	if ((g->hashpool = hashpool_new(d->base, cause)) == NULL)
 		return -1;
 	d->gestor = g;

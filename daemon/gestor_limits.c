@@ -30,17 +30,26 @@ struct glimits {
 	struct ratelimit	*lookups, *watches;	/* per account */
 };
 
+/*
+ * The per-account tables hold a live entry per account that used its
+ * budget recently: at most about one per connection, so they are sized
+ * from max_connections at start (a reload does not resize them).
+ */
 struct glimits *
-glimits_new(void)
+glimits_new(long max_connections)
 {
 	struct glimits *l = xcalloc(1, sizeof(*l));
+	size_t acct = GL_ACCT_SLOTS;
+
+	if (max_connections > 0 && (size_t)max_connections * 2 > acct)
+		acct = (size_t)max_connections * 2;
 
 	l->useraddr = ratelimit_new(GL_LOGIN_SLOTS, 60);
 	l->addr = ratelimit_new(GL_LOGIN_SLOTS, 60);
 	l->user = ratelimit_new(GL_LOGIN_SLOTS, 60);
 	l->reg = ratelimit_new(GL_REG_SLOTS, 3600);
-	l->lookups = ratelimit_new(GL_ACCT_SLOTS, 0);
-	l->watches = ratelimit_new(GL_ACCT_SLOTS, 0);
+	l->lookups = ratelimit_new(acct, 0);
+	l->watches = ratelimit_new(acct, 0);
 	return l;
 }
 

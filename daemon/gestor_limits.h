@@ -16,7 +16,7 @@
 struct gconn;
 struct glimits;
 
-struct glimits	*glimits_new(void);
+struct glimits	*glimits_new(long max_connections);
 void		 glimits_free(struct glimits *);
 /* Before a password or key check for user on gc. */
 bool		 glimits_login_refused(struct gconn *, const char *user,
