@@ -268,6 +268,7 @@ static const char full_conf[] =
     "control_socket = \"/run/p2p/ctl.sock\";\n"
     "listen = \"127.0.0.1:9000\";\n"
     "advertise = \"example.org:9001\";\n"
+    "accept_advertise = \"names\";\n"
     "log_level = \"debug\";\n"
     "gestor = {\n"
     "  addresses = [ \"g1.example:7100\", \"[::1]:7200\", \"198.18.1.3\" ];\n"
@@ -280,6 +281,12 @@ static const char full_conf[] =
     "  max_frame_bytes = 5096;\n"
     "  max_connections = 12;\n"
     "  login_attempts_per_minute = 3;\n"
+    "  login_attempts_per_user_per_minute = 9;\n"
+    "  login_attempts_per_address_per_minute = 7;\n"
+    "  registrations_per_address_per_hour = 2;\n"
+    "  lookups_per_minute = 30;\n"
+    "  watch_names_per_hour = 100;\n"
+    "  max_clock_skew = 60.5;\n"
     "  handshake_timeout = 4.5;\n"
     "};\n"
     "storage = { synchronous = \"normal\"; };\n";
@@ -295,6 +302,13 @@ START_TEST(test_full_file)
 	ck_assert_str_eq(c->control_socket, "/run/p2p/ctl.sock");
 	ck_assert_str_eq(c->listen, "127.0.0.1:9000");
 	ck_assert_str_eq(c->advertise, "example.org:9001");
+	ck_assert_int_eq(c->accept_advertise, ADV_NAMES);
+	ck_assert_int_eq(c->login_attempts_per_user, 9);
+	ck_assert_int_eq(c->login_attempts_per_address, 7);
+	ck_assert_int_eq(c->registrations_per_hour, 2);
+	ck_assert_int_eq(c->lookups_per_minute, 30);
+	ck_assert_int_eq(c->watch_names_per_hour, 100);
+	ck_assert_double_eq(c->max_clock_skew, 60.5);
 	ck_assert_int_eq(c->log_level, 3);
 	ck_assert_uint_eq(c->n_gestor_addresses, 3);
 	ck_assert_str_eq(c->gestor_addresses[0], "g1.example:7100");
