@@ -148,7 +148,7 @@ set_defaults(struct config *c)
 	c->max_frame_bytes = 1048576;
 	c->max_connections = 1024;
 	c->login_attempts_per_minute = 5;
-	c->login_attempts_per_user = 50;
+	c->login_attempts_per_user = 0;	/* unset: see finish() */
 	c->login_attempts_per_address = 20;
 	c->registrations_per_hour = 10;
 	c->lookups_per_minute = 120;
@@ -588,6 +588,10 @@ finish(struct config *c, const char *file, char *err, size_t errlen,
 	    rule(err, errlen, warn, warnlen, file, "retry.max",
 	    "must be at least retry.initial") == -1)
 		return -1;
+	/* The ceiling defaults to 10 addresses' worth, at least 50. */
+	if (c->login_attempts_per_user == 0)
+		c->login_attempts_per_user = c->login_attempts_per_minute > 5 ?
+		    10 * c->login_attempts_per_minute : 50;
 	if (c->login_attempts_per_user <= c->login_attempts_per_minute &&
 	    rule(err, errlen, warn, warnlen, file,
 	    "limits.login_attempts_per_user_per_minute",

@@ -632,6 +632,24 @@ START_TEST(test_addresses_list_forms)
 }
 END_TEST
 
+START_TEST(test_login_ceiling_default)
+{
+	struct config *c;
+
+	/* Unset, the per-user ceiling is 10 addresses' worth, at least 50. */
+	c = load_ok(write_file("l.conf",
+	    "limits = { login_attempts_per_minute = 20; };\n"),
+	    CONFIG_MODE_DEFAULT);
+	ck_assert_int_eq(c->login_attempts_per_user, 200);
+	config_free(c);
+	c = load_ok(write_file("l.conf",
+	    "limits = { login_attempts_per_minute = 2; };\n"),
+	    CONFIG_MODE_DEFAULT);
+	ck_assert_int_eq(c->login_attempts_per_user, 50);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_error_cross_keys)
 {
 	/*
@@ -641,7 +659,8 @@ START_TEST(test_error_cross_keys)
 	load_fails("heartbeat = { interval = 30.0; timeout = 30.0; };\n", 0,
 	    "heartbeat.timeout");
 	/* One address alone must not reach the per-user ceiling. */
-	load_fails("limits = { login_attempts_per_minute = 50; };\n", 0,
+	load_fails("limits = { login_attempts_per_minute = 50;\n"
+	    " login_attempts_per_user_per_minute = 50; };\n", 0,
 	    "limits.login_attempts_per_user_per_minute");
 	load_fails("limits = { login_attempts_per_minute = 9;\n"
 	    " login_attempts_per_user_per_minute = 9; };\n", 0,
@@ -875,6 +894,7 @@ config_suite(void)
 	tcase_add_test(tc, test_error_addresses);
 	tcase_add_test(tc, test_addresses_list_forms);
 	tcase_add_test(tc, test_error_cross_keys);
+	tcase_add_test(tc, test_login_ceiling_default);
 	tcase_add_test(tc, test_error_syntax);
 	tcase_add_test(tc, test_error_missing_file);
 	tcase_add_test(tc, test_error_truncated_buffer);
