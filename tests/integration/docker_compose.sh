@@ -31,6 +31,17 @@ if ! command -v docker-compose >/dev/null 2>&1; then
 	exit 77
 fi
 
+# The build context docker-compose sends (docker-py packs it, reading
+# .dockerignore at the top of the tree): a tree with history, demo accounts
+# and build output planted in it sends the sources only. The Docker test
+# (tests/docker/compose_demo.sh) checks BuildKit's the same way.
+. "$(dirname "$TESTS_LIB")/docker/lib.sh"
+[ ! -e "$docker/Dockerfile.dockerignore" ] ||
+	fail "docker/Dockerfile.dockerignore: BuildKit would read it, docker-compose not"
+context_tree "$TMP/ctx"
+legacy_context "$TMP/ctx" >"$TMP/ctx.list" || fail "cannot list the build context"
+context_check docker-compose "$TMP/ctx.list"
+
 # `config` resolves the file (paths relative to it, variables) and prints
 # the result; no engine is contacted. Check it with the default gestor
 # address and with the moved one.
