@@ -526,11 +526,22 @@ on_read(struct bufferevent *bev, void *arg)
 		scrub(msg);
 		json_decref(msg);
 	}
-	if (evbuffer_get_length(in) > P2P_CTL_LINE_MAX) {
+	/* Too long: that much input and still no end of line. */
+	if (evbuffer_get_length(in) > P2P_CTL_LINE_MAX &&
+	    evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF).pos == -1) {
 		reply_bad(c, NULL, ERR_BAD_REQUEST, "request line too long");
 		c->closing = 1;
 		bufferevent_disable(bev, EV_READ);
 	}
+	/*
+	 * A full queue stops reading until replies drain it (on_write):
+	 * the bufferevent would otherwise read on without limit, and a
+	 * client pipelining faster than the store commits (make bench's
+	 * feed on a slow disk) passed P2P_CTL_LINE_MAX of complete lines
+	 * and was closed as if it had sent one over-long line.
+	 */
+	if (!c->closing && queued(c) >= CTL_MAX_QUEUED)
+		bufferevent_disable(bev, EV_READ);
 	client_flush(c);
 }
 
@@ -541,9 +552,12 @@ on_write(struct bufferevent *bev, void *arg)
 
 	if (c->closing && TAILQ_EMPTY(&c->reqs))
 		client_free(c);
-	else if (queued(c) < CTL_MAX_QUEUED &&
-	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-		on_read(bev, c);
+	else if (queued(c) < CTL_MAX_QUEUED) {
+		if (!c->closing)
+			bufferevent_enable(bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+			on_read(bev, c);
+	}
 }
 
 static void
