@@ -289,6 +289,8 @@ log_restart_needed(const struct config *o, const struct config *n)
 		    "changes need a restart");
 	if (strcmp(o->cluster_name, n->cluster_name) != 0)
 		log_warnx("main: reload: cluster.name changes need a restart");
+	if (strcmp(o->relay_listen, n->relay_listen) != 0)
+		log_warnx("main: reload: relay.listen changes need a restart");
 }
 
 /* Move a string setting that cannot change live from o to n. */
@@ -326,6 +328,7 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
 	keep_str(&n->storage_backend, &old->storage_backend);
 	keep_str(&n->storage_conninfo, &old->storage_conninfo);
 	keep_str(&n->cluster_name, &old->cluster_name);
+	keep_str(&n->relay_listen, &old->relay_listen);
 	cur_cfg = n;
 	d->cfg = n;
 	log_setlevel(opts.verbose ? LOG_LVL_DEBUG : (enum log_level)n->log_level);

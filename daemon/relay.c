@@ -19,6 +19,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #define RELAY_HIGH	(256 * 1024)	/* output held before the source stops */
 #define RELAY_DRAIN	5		/* seconds to flush after one side ends */
 #define RELAY_PAIR_WAITING 2		/* unpaired sessions per requester and target */
+#define RELAY_PREAMBLES_PER_ADDR 64	/* connections without a key yet, per source */
 
 struct rsession;
 
@@ -164,6 +166,18 @@ rconn_free(struct rconn *rc)
 	free(rc);
 }
 
+static int
+preambles_from(const struct relay *r, const char *addr)
+{
+	const struct rconn *rc;
+	int n = 0;
+
+	TAILQ_FOREACH(rc, &r->preambles, entry)
+		if (strcmp(rc->addr, addr) == 0)
+			n++;
+	return n;
+}
+
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -185,6 +199,15 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	if (getnameinfo(sa, (socklen_t)salen, rc->addr, sizeof(rc->addr), serv,
 	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 		snprintf(rc->addr, sizeof(rc->addr), "?");
+	/* One source may not take every place (a NAT hides many peers). */
+	if (preambles_from(r, rc->addr) >= RELAY_PREAMBLES_PER_ADDR) {
+		log_warnx("relay: %s: too many connections without a key; "
+		    "refusing", rc->addr);
+		r->st.refused++;
+		evutil_closesocket(fd);
+		free(rc);
+		return;
+	}
 	rc->bev = bufferevent_socket_new(r->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (rc->bev == NULL) {
 		evutil_closesocket(fd);

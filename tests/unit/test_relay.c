@@ -99,6 +99,7 @@ present(int fd, const char *key)
 {
 	char req[P2P_RELAY_REQ_LEN + 1];
 
+	memset(req, 'x', sizeof(req));
 	snprintf(req, sizeof(req), "%s%s\n", P2P_RELAY_HELLO, key);
 	send_all(fd, req, P2P_RELAY_REQ_LEN);
 	pump(20);
@@ -293,6 +294,32 @@ START_TEST(test_caps)
 }
 END_TEST
 
+START_TEST(test_preamble_cap)
+{
+	struct relay_stats st, st2;
+	int fds[10], c, i;
+
+	/* Connections without a key: two per possible session (5) at most. */
+	for (i = 0; i < 10; i++)
+		fds[i] = dial();
+	c = dial();
+	expect_nothing(c);
+	relay_get_stats(relay, &st);
+	ck_assert_uint_ge(st.refused, 1);
+	for (i = 0; i < 10; i++)
+		close(fds[i]);
+	pump(50);
+	/* The places are free again: the next one is read (a bad key). */
+	relay_get_stats(relay, &st);
+	c = dial();
+	present(c, "garbage");
+	expect_nothing(c);
+	relay_get_stats(relay, &st2);
+	ck_assert_uint_eq(st2.refused, st.refused);
+	ck_assert_uint_eq(st2.bad_keys, st.bad_keys + 1);
+}
+END_TEST
+
 static Suite *
 relay_suite(void)
 {
@@ -305,6 +332,7 @@ relay_suite(void)
 	tcase_add_test(tc, test_bad_keys);
 	tcase_add_test(tc, test_expired_key);
 	tcase_add_test(tc, test_caps);
+	tcase_add_test(tc, test_preamble_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }
