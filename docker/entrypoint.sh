@@ -49,7 +49,28 @@ set-host)
 	;;
 esac
 
+# Gestors of the compose profile "postgresql": the database password as a
+# pgpass file for libpq (never in the configuration or the logs), and the
+# cluster's one identity key copied from the first gestor's volume.
+pg_setup() {
+	if [ -n "${P2PCHAT_DB_PASSWORD:-}" ]; then
+		install -d -o p2pchat -g p2pchat -m 0700 /run/p2pchat
+		umask 077
+		printf '*:*:p2pchat:p2pchat:%s\n' "$(printf '%s' \
+		    "$P2PCHAT_DB_PASSWORD" | sed 's/[\\:]/\\&/g')" >/run/p2pchat/pgpass
+		chown p2pchat:p2pchat /run/p2pchat/pgpass
+		export PGPASSFILE=/run/p2pchat/pgpass
+		unset P2PCHAT_DB_PASSWORD
+	fi
+	if [ -n "${P2PCHAT_KEY_FROM:-}" ] && [ ! -e /var/lib/p2pchat/identity.key ]; then
+		install -o p2pchat -g p2pchat -m 0600 "$P2PCHAT_KEY_FROM" \
+		    /var/lib/p2pchat/identity.key
+		echo "p2pchat-entrypoint: identity key copied from $P2PCHAT_KEY_FROM" >&2
+	fi
+}
+
 add_routes
+[ "$(id -u)" != 0 ] || pg_setup
 if [ "$(id -u)" = 0 ]; then
 	exec setpriv --reuid=p2pchat --regid=p2pchat --init-groups "$@"
 fi

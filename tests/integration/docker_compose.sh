@@ -9,12 +9,14 @@ set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 docker=$(cd "$(dirname "$TESTS_LIB")/../docker" && pwd)
 
-for f in Dockerfile docker-compose.yml entrypoint.sh gestor.conf peer.conf README.md; do
+for f in Dockerfile docker-compose.yml entrypoint.sh gestor.conf peer.conf README.md \
+    gestor-pg.conf peer-cluster.conf postgres-init.sh; do
 	[ -f "$docker/$f" ] || fail "docker/$f is missing"
 done
 sh -n "$docker/entrypoint.sh" || fail "entrypoint.sh: syntax"
+sh -n "$docker/postgres-init.sh" || fail "postgres-init.sh: syntax"
 # The containers' configs are valid p2pchatd configs.
-for c in gestor peer; do
+for c in gestor peer gestor-pg peer-cluster; do
 	# Their paths are the container's; check only the syntax and values.
 	sed -e "s|/var/lib/p2pchat|$TMP/data-$c|" -e "s|/run/p2pchat|$TMP/run-$c|" \
 	    "$docker/$c.conf" >"$TMP/$c.conf"
@@ -63,7 +65,12 @@ def check(path, gestor_ip):
     c = yaml.safe_load(open(path))
     s, n = c["services"], c["networks"]
     block = ipaddress.ip_network("198.18.0.0/15")
-    assert set(s) == {"router", "gestor", "alice", "bob"}, sorted(s)
+    # The profile "postgresql" (a database, two gestors sharing it, two
+    # peers that list both) only starts when asked for.
+    pg = {"db", "gestor1", "gestor2", "carol", "dave"}
+    assert set(s) == {"router", "gestor", "alice", "bob"} | pg, sorted(s)
+    for name in s:
+        assert (s[name].get("profiles") == ["postgresql"]) == (name in pg), name
     subnets = {}
     for name, net in n.items():
         sub = ipaddress.ip_network(net["ipam"]["config"][0]["subnet"])
@@ -85,6 +92,20 @@ def check(path, gestor_ip):
         assert s[peer]["depends_on"]["gestor"]["condition"] == "service_healthy"
     assert set(s["router"]["networks"]) == set(n), s["router"]["networks"]
     assert s["router"]["sysctls"]["net.ipv4.ip_forward"] in ("1", 1)
+    pgwhere = {"db": "server", "gestor1": "server", "gestor2": "server",
+               "carol": "client_a", "dave": "client_b"}
+    for svc, net in pgwhere.items():
+        ip = ipaddress.ip_address(s[svc]["networks"][net]["ipv4_address"])
+        assert ip in subnets[net], (svc, ip)
+    assert s["db"]["build"]["target"] == "postgres"
+    for g in ("gestor1", "gestor2"):
+        assert s[g]["environment"]["P2PCHAT_CONFIG"] == "/etc/p2pchat/gestor-pg.conf"
+        assert s[g]["healthcheck"]["test"][-1] == "status"
+    assert s["gestor1"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert s["gestor2"]["environment"]["P2PCHAT_KEY_FROM"] == "/seed/identity.key"
+    for peer in ("carol", "dave"):
+        assert s[peer]["environment"]["P2PCHAT_CONFIG"] == "/etc/p2pchat/peer-cluster.conf"
+        assert "gestor1:198.18.1.21" in s[peer]["extra_hosts"], s[peer]["extra_hosts"]
 
 check(sys.argv[1], "198.18.1.3")
 check(sys.argv[2], "198.18.1.30")
