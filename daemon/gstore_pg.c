@@ -22,7 +22,6 @@
 #include "log.h"
 #include "util.h"
 
-#define GPG_WORKERS		4
 #define GPG_TICK		0.1	/* seconds between timer sweeps */
 #define GPG_BACKOFF_MIN		0.2
 #define GPG_BACKOFF_MAX		5.0
@@ -30,54 +29,6 @@
 #define GPG_REQUEST_TIMEOUT	5.0
 #define GPG_SEEN_EVERY		6	/* renewals per last_seen write */
 #define GPG_BYE_WAIT		1000	/* ms for the last statement at close */
-
-enum gpc_state { GPC_DOWN, GPC_CONNECTING, GPC_IDLE, GPC_BUSY };
-enum gpc_job { GJ_NONE, GJ_OP, GJ_SETUP, GJ_RENEW, GJ_REAP, GJ_RECONCILE };
-
-struct gpg;
-
-struct gpconn {
-	struct gpg		*pg;
-	const char		*name;		/* for the log */
-	PGconn			*conn;
-	enum gpc_state		 state;
-	int			 fd;
-	short			 what;		/* events ev waits for */
-	struct event		*ev;
-	double			 at;		/* connect start, retry time */
-	double			 backoff;
-	bool			 ever_up;
-	bool			 warned;	/* failure logged once */
-	bool			 reset;		/* drop after this statement */
-	enum gpc_job		 job;
-	double			 job_deadline;
-	struct gstore_op	*op;		/* GJ_OP */
-	enum gstore_rc		 rc;
-	int			 version;	/* GJ_SETUP: the server's */
-	TAILQ_HEAD(, gstore_op)	 queue;
-};
-
-struct gpg {
-	struct gstore		*front;
-	struct event_base	*base;
-	char			*conninfo;
-	char			 self[64];
-	double			 ttl, interval, timeout;
-	struct gpconn		 listener;
-	struct gpconn		 workers[GPG_WORKERS];
-	struct event		*tick;
-	double			 next_renew;
-	unsigned		 renews;
-	bool			 up, reconcile_due, ever_up;
-	enum gstore_state	 state;
-	int64_t			 since;
-	unsigned long		 errors, reconnects, timeouts;
-	char			 detail[256];
-	void			(*on_notify)(const json_t *, void *);
-	void			(*on_state)(enum gstore_state, void *);
-	json_t			*(*sessions)(void *);
-	void			*arg;
-};
 
 static void	on_io(evutil_socket_t, short, void *);
 static void	on_tick(evutil_socket_t, short, void *);
@@ -119,7 +70,7 @@ set_state(struct gpg *pg, enum gstore_state st)
 }
 
 /* Watch the connection's socket for what (it changes on every connect). */
-static void
+void
 gpc_watch(struct gpconn *c, short what)
 {
 	int fd = c->conn != NULL ? PQsocket(c->conn) : -1;
@@ -138,6 +89,12 @@ gpc_watch(struct gpconn *c, short what)
 }
 
 static void
+fail_op(struct gstore_op *op)
+{
+	gstore_op_done(op, GSTORE_UNAVAILABLE);
+}
+
+static void
 fail_queue(struct gpconn *c)
 {
 	struct gstore_op *op;
@@ -149,7 +106,7 @@ fail_queue(struct gpconn *c)
 }
 
 /* The connection is lost (or given up): fail what waits, retry later. */
-static void
+void
 gpc_down(struct gpconn *c, const char *why)
 {
 	struct gpg *pg = c->pg;
@@ -169,6 +126,7 @@ gpc_down(struct gpconn *c, const char *why)
 	c->op = NULL;
 	c->job = GJ_NONE;
 	c->reset = false;
+	gpc_pipe_fail(c, fail_op);
 	fail_queue(c);
 	c->state = GPC_DOWN;
 	c->at = util_mono() + c->backoff * j;
@@ -309,8 +267,8 @@ fatal_state(const char *s)
 	    strncmp(s, "57P", 3) == 0 || strcmp(s, "25006") == 0);
 }
 
-static void
-log_result_error(struct gpconn *c, PGresult *res)
+void
+gpc_log_error(struct gpconn *c, PGresult *res)
 {
 	char buf[256];
 
@@ -328,7 +286,7 @@ setup_result(struct gpconn *c, PGresult *res)
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		c->version = atoi(PQgetvalue(res, 0, 0));
 	else if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		log_result_error(c, res);
+		gpc_log_error(c, res);
 }
 
 /* Rows of the reconcile: users another live gestor holds now. */
@@ -340,7 +298,7 @@ reconcile_result(struct gpconn *c, PGresult *res)
 	int r;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_result_error(c, res);
+		gpc_log_error(c, res);
 		pg->reconcile_due = true;
 		return;
 	}
@@ -366,7 +324,7 @@ gpc_result(struct gpconn *c, PGresult *res)
 		rc = c->op != NULL ? gpg_op_result(c->op, res) : GSTORE_OK;
 		if (rc == GSTORE_ERR && st != PGRES_COMMAND_OK &&
 		    st != PGRES_TUPLES_OK) {
-			log_result_error(c, res);
+			gpc_log_error(c, res);
 			if (c->reset)
 				rc = GSTORE_UNAVAILABLE;
 		}
@@ -383,7 +341,7 @@ gpc_result(struct gpconn *c, PGresult *res)
 		break;
 	default:
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-			log_result_error(c, res);
+			gpc_log_error(c, res);
 		break;
 	}
 	PQclear(res);
@@ -407,8 +365,12 @@ setup_done(struct gpconn *c)
 		gpc_down(c, "the set-up statement failed");
 		return;
 	}
-	if (c != &pg->listener)
+	if (c != &pg->listener) {
+		if (PQenterPipelineMode(c->conn) != 1)
+			gpc_down(c, "cannot enter pipeline mode");
+		c->pipeline = true;
 		return;
+	}
 	pg->up = true;
 	pg->detail[0] = '\0';
 	if (pg->ever_up)
@@ -499,6 +461,10 @@ on_io(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	gpc_notifies(c);
+	if (c->pipeline) {
+		gpc_pipe_results(c);
+		return;
+	}
 	while (c->state == GPC_BUSY && !PQisBusy(c->conn)) {
 		if ((res = PQgetResult(c->conn)) == NULL) {
 			gpc_job_done(c);
@@ -518,6 +484,10 @@ gpc_dispatch(struct gpconn *c)
 	struct gpg_stmt st;
 	struct gstore_op *op;
 
+	if (c->pipeline) {
+		gpc_pipe_dispatch(c);
+		return;
+	}
 	if (c->state != GPC_IDLE || (op = TAILQ_FIRST(&c->queue)) == NULL)
 		return;
 	TAILQ_REMOVE(&c->queue, op, entry);
@@ -577,7 +547,9 @@ gpc_tick(struct gpconn *c, double now)
 			gpc_down(c, "connecting timed out");
 		break;
 	case GPC_BUSY:
-		if (now > c->job_deadline) {
+		if (c->pipeline ? TAILQ_FIRST(&c->inflight) != NULL &&
+		    now > TAILQ_FIRST(&c->inflight)->deadline :
+		    now > c->job_deadline) {
 			c->pg->timeouts++;
 			gpc_down(c, "a statement took too long");
 			return;
@@ -628,6 +600,7 @@ gpc_init(struct gpg *pg, struct gpconn *c, const char *name)
 	c->fd = -1;
 	c->backoff = GPG_BACKOFF_MIN;
 	TAILQ_INIT(&c->queue);
+	TAILQ_INIT(&c->inflight);
 }
 
 /* Blocking, before the loop runs: reach the server, check and migrate. */
@@ -755,6 +728,7 @@ gpc_free(struct gpconn *c)
 	if (c->op != NULL)
 		gstore_op_free(c->op);
 	c->op = NULL;
+	gpc_pipe_fail(c, gstore_op_free);
 	while ((op = TAILQ_FIRST(&c->queue)) != NULL) {
 		TAILQ_REMOVE(&c->queue, op, entry);
 		gstore_op_free(op);

@@ -15,6 +15,59 @@
 /* Notification payloads are at most this long (PostgreSQL: < 8000). */
 #define GPG_PAYLOAD_MAX	7900
 
+#define GPG_WORKERS		4
+#define GPG_PIPELINE		64	/* statements in flight per worker */
+
+enum gpc_state { GPC_DOWN, GPC_CONNECTING, GPC_IDLE, GPC_BUSY };
+enum gpc_job { GJ_NONE, GJ_OP, GJ_SETUP, GJ_RENEW, GJ_REAP, GJ_RECONCILE };
+
+struct gpconn {
+	struct gpg		*pg;
+	const char		*name;		/* for the log */
+	PGconn			*conn;
+	enum gpc_state		 state;
+	int			 fd;
+	short			 what;		/* events ev waits for */
+	struct event		*ev;
+	double			 at;		/* connect start, retry time */
+	double			 backoff;
+	bool			 ever_up;
+	bool			 warned;	/* failure logged once */
+	bool			 reset;		/* drop after this statement */
+	enum gpc_job		 job;
+	double			 job_deadline;
+	struct gstore_op	*op;		/* GJ_OP */
+	enum gstore_rc		 rc;
+	int			 version;	/* GJ_SETUP: the server's */
+	TAILQ_HEAD(, gstore_op)	 queue;
+	/* Workers: statements sent in pipeline mode, awaiting results. */
+	bool			 pipeline;
+	TAILQ_HEAD(, gstore_op)	 inflight;
+	int			 ninflight, syncs;
+};
+
+struct gpg {
+	struct gstore		*front;
+	struct event_base	*base;
+	char			*conninfo;
+	char			 self[64];
+	double			 ttl, interval, timeout;
+	struct gpconn		 listener;
+	struct gpconn		 workers[GPG_WORKERS];
+	struct event		*tick;
+	double			 next_renew;
+	unsigned		 renews;
+	bool			 up, reconcile_due, ever_up;
+	enum gstore_state	 state;
+	int64_t			 since;
+	unsigned long		 errors, reconnects, timeouts;
+	char			 detail[256];
+	void			(*on_notify)(const json_t *, void *);
+	void			(*on_state)(enum gstore_state, void *);
+	json_t			*(*sessions)(void *);
+	void			*arg;
+};
+
 /* One statement with its text parameters (values[i] may be NULL). */
 struct gpg_stmt {
 	const char	*sql;
@@ -51,5 +104,15 @@ void	gpg_reconcile_stmt(const char *self, double ttl, const char *sessions,
 	    struct gpg_stmt *);
 void	gpg_notify_stmt(const char *payload, struct gpg_stmt *);
 void	gpg_bye_stmt(const char *self, struct gpg_stmt *);
+
+/* gstore_pg.c */
+void	gpc_down(struct gpconn *, const char *why);
+void	gpc_watch(struct gpconn *, short what);
+void	gpc_log_error(struct gpconn *, PGresult *);
+
+/* gstore_pg_pipe.c: the workers' pipelines. */
+void	gpc_pipe_dispatch(struct gpconn *);
+void	gpc_pipe_results(struct gpconn *);
+void	gpc_pipe_fail(struct gpconn *, void (*)(struct gstore_op *));
 
 #endif

@@ -50,6 +50,8 @@ bench_cluster() {
 		return 0
 	fi
 	[ "$rc" = 0 ] || fail "cannot start PostgreSQL: $(tail -n 5 "$TMP/pg.log")"
+	CLUSTER_PG=$pg
+	trap 'cluster_cleanup; cleanup' EXIT
 	PORT_OF=()
 
 	# One gestor on SQLite, the whole load.
@@ -84,7 +86,7 @@ limits = { max_connections = $(( n + 1000 )); };"
 	cluster_load cb "$half" "$half" "$TMP/scratch_b.db" >"$TMP/rb.json" &
 	local pb=$!
 	# Presence across the gestors, under the load once everyone is on.
-	wait_for "cluster peers online" 300 cluster_online "$n"
+	wait_for "cluster peers online" 300 cluster_online "$n" "$pa" "$pb"
 	rp=$("$BIN/bench_presence" --at "127.0.0.1:${PORT_OF[ca]}" \
 	    --watch "127.0.0.1:${PORT_OF[cb]}" --conninfo "$ci" --keys "$KEYS" \
 	    --n 200 2>>"$TMP/loadgen.log") || fail "cluster: bench_presence: $rp"
@@ -109,11 +111,23 @@ limits = { max_connections = $(( n + 1000 )); };"
 	sample "cluster_offline_p99_ms" "$(jq .offline_p99_ms <<<"$rp")" ms
 	stop ca
 	stop cb
-	"$PGTMP_SH" rm "$pg"
-	rm -rf "$pgtop"
+	cluster_cleanup
+	trap cleanup EXIT
 }
 
-# cluster_online N: the two PostgreSQL gestors hold N sessions together.
+# The database server is not a child of this shell: stop it on any exit.
+cluster_cleanup() {
+	[ -n "${CLUSTER_PG:-}" ] || return 0
+	"$PGTMP_SH" rm "$CLUSTER_PG" || true
+	rm -rf "$(dirname "$CLUSTER_PG")"
+	CLUSTER_PG=
+}
+
+# cluster_online N PID...: the two PostgreSQL gestors hold N sessions
+# together, or a load generator has given up (its result says why).
 cluster_online() {
-	[ $(( $(field ca online) + $(field cb online) )) -ge "$1" ]
+	local n=$1 p
+	shift
+	for p in "$@"; do kill -0 "$p" 2>/dev/null || return 0; done
+	[ $(( $(field ca online) + $(field cb online) )) -ge "$n" ]
 }
