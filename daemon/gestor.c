@@ -558,11 +558,12 @@ limited(struct gconn *gc, struct wire_msg *m, const char *user)
 	return true;
 }
 
+/* The request's user: its check did not fail after all. */
 static void
-count_failure(struct gconn *gc, const char *user)
+refund(struct gconn *gc)
 {
-	gc->g->stats.login_failures++;
-	glimits_login_failed(gc, user);
+	glimits_login_refund(gc, json_string_value(json_object_get(gc->req,
+	    "user")));
 }
 
 static bool
@@ -688,13 +689,14 @@ on_login_checked(bool ok, const char *unused, void *arg)
 		const char *user = json_string_value(json_object_get(gc->req,
 		    "user"));
 
-		count_failure(gc, user);
+		gc->g->stats.login_failures++;
 		log_warnx("gestor: login failed for %s from %s", user, gc->addr);
 		reply_err(gc, gc->req, ERR_BAD_CREDENTIALS,
 		    "unknown user or wrong password");
 		req_end(gc);
 		return;
 	}
+	refund(gc);
 	if (strcmp(u->fingerprint, gc->fp) == 0) {
 		login_finish(gc, false);
 		return;
@@ -713,6 +715,7 @@ on_login_read(enum gstore_rc rc, const struct guser *found, void *arg)
 
 	gc->op = NULL;
 	if (rc != GSTORE_OK && rc != GSTORE_NOTFOUND) {
+		refund(gc);
 		reply_store_err(gc, gc->req, rc, "check the password");
 		req_end(gc);
 		return;
@@ -733,6 +736,11 @@ on_login(struct gconn *gc, struct wire_msg *m)
 {
 	if (already_authed(gc, m) || limited(gc, m, m->u.cred.user))
 		return;
+	/*
+	 * Counted as failed until it succeeds, so that logins in flight
+	 * together (many connections) cannot all pass the limit.
+	 */
+	glimits_login_started(gc, m->u.cred.user);
 	req_start(gc, m);
 	gc->op = gstore_user_get(gc->g->store, m->u.cred.user, on_login_read, gc);
 }
@@ -744,15 +752,17 @@ on_auth_read(enum gstore_rc rc, const struct guser *u, void *arg)
 	const char *user = json_string_value(json_object_get(gc->req, "user"));
 
 	gc->op = NULL;
-	if (rc != GSTORE_OK && rc != GSTORE_NOTFOUND)
+	if (rc != GSTORE_OK && rc != GSTORE_NOTFOUND) {
+		refund(gc);
 		reply_store_err(gc, gc->req, rc, "check the key");
-	else if (rc == GSTORE_NOTFOUND || strcmp(u->fingerprint, gc->fp) != 0) {
-		count_failure(gc, user);
+	} else if (rc == GSTORE_NOTFOUND || strcmp(u->fingerprint, gc->fp) != 0) {
+		gc->g->stats.login_failures++;
 		log_warnx("gestor: auth failed for %s from %s: key is not the "
 		    "account's", user, gc->addr);
 		reply_err(gc, gc->req, ERR_KEY_MISMATCH,
 		    "this key is not bound to the account; log in with the password");
 	} else {
+		refund(gc);
 		gc->g->stats.logins++;
 		log_info("gestor: auth %s from %s", user, gc->addr);
 		bind_session(gc, user);
@@ -767,6 +777,7 @@ on_auth(struct gconn *gc, struct wire_msg *m)
 {
 	if (already_authed(gc, m) || limited(gc, m, m->u.user.user))
 		return;
+	glimits_login_started(gc, m->u.user.user);	/* as for login */
 	req_start(gc, m);
 	gc->op = gstore_user_get(gc->g->store, m->u.user.user, on_auth_read, gc);
 }

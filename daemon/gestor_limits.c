@@ -110,7 +110,7 @@ glimits_login_refused(struct gconn *gc, const char *user, char *msg,
 }
 
 void
-glimits_login_failed(struct gconn *gc, const char *user)
+glimits_login_started(struct gconn *gc, const char *user)
 {
 	struct glimits *l = gc->g->limits;
 	double now = util_mono();
@@ -122,6 +122,20 @@ glimits_login_failed(struct gconn *gc, const char *user)
 	ratelimit_fail(l->useraddr, uak, now);
 	ratelimit_fail(l->addr, ak, now);
 	ratelimit_fail(l->user, user, now);
+}
+
+void
+glimits_login_refund(struct gconn *gc, const char *user)
+{
+	struct glimits *l = gc->g->limits;
+	double now = util_mono();
+	char ak[80], uak[160];
+
+	ratelimit_addr_key(gc->addr, ak, sizeof(ak));
+	useraddr_key(gc, user, uak, sizeof(uak));
+	ratelimit_forgive(l->useraddr, uak, now);
+	ratelimit_forgive(l->addr, ak, now);
+	ratelimit_forgive(l->user, user, now);
 }
 
 void

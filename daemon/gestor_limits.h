@@ -21,8 +21,15 @@ void		 glimits_free(struct glimits *);
 /* Before a password or key check for user on gc. */
 bool		 glimits_login_refused(struct gconn *, const char *user,
 		    char *msg, size_t msglen);
-/* A wrong password or key for user on gc. */
-void		 glimits_login_failed(struct gconn *, const char *user);
+/*
+ * A password or key check for user on gc starts: it counts as a failure
+ * at once, so that checks running together (many connections, one
+ * worker thread) cannot all pass the limit before any has failed.
+ * glimits_login_refund takes it back when the check succeeds (or was
+ * never made).
+ */
+void		 glimits_login_started(struct gconn *, const char *user);
+void		 glimits_login_refund(struct gconn *, const char *user);
 /* A register for a name that exists (probing names). */
 void		 glimits_name_taken(struct gconn *);
 /* Before a registration from gc's address; when one starts hashing. */

@@ -149,6 +149,16 @@ ratelimit_fail(struct ratelimit *rl, const char *key, double now)
 	return true;
 }
 
+void
+ratelimit_forgive(struct ratelimit *rl, const char *key, double now)
+{
+	bool fresh;
+	struct rl_entry *e = lookup(rl, key, now, &fresh);
+
+	if (e != NULL && !fresh && e->level >= 1)
+		e->level--;
+}
+
 double
 ratelimit_retry_after(struct ratelimit *rl, const char *key, double now)
 {

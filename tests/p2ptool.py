@@ -23,6 +23,11 @@ p2pchatd's code.
       Log in as USER with the password in the file's first line; print
       the reply.
 
+  p2ptool.py login-parallel GESTOR_PORT CERT KEY USER N
+      Open N connections, send a login for USER with a wrong password on
+      each before reading any reply, then print the reply codes counted:
+      "bad_credentials=B rate_limited=R other=O".
+
   p2ptool.py gestor-session GESTOR_PORT CERT KEY USER PASSWORD STEP...
       One connection to the gestor, steps in order, one output line each:
         register, login, auth     authenticate as USER; prints the code
@@ -528,6 +533,21 @@ def sc_login_fail(s, user, n):
     return True, " ".join(str(c) for c in codes)
 
 
+def login_parallel(port, cert, key, user, n):
+    socks = [tls_connect(port, cert, key, timeout=60) for _ in range(n)]
+    for i, s in enumerate(socks):
+        s.sendall(frame({"t": "login", "user": user,
+                         "password": BAD_PW % i, "n": 1}))
+    count = {"bad_credentials": 0, "rate_limited": 0, "other": 0}
+    for s in socks:
+        f = read_frame(s)
+        c = f.get("code") if isinstance(f, dict) else str(f)
+        count[c if c in count else "other"] += 1
+        s.close()
+    print(" ".join("%s=%d" % kv for kv in count.items()))
+    return 0
+
+
 def frames_cmd(port, cert, key, scenarios):
     table = {
         "oversized": sc_oversized, "truncated": sc_truncated,
@@ -742,6 +762,8 @@ def main(argv):
         return register(int(a[0]), a[1], a[2], a[3], a[4])
     if cmd == "gestor-session":
         return gestor_session(int(a[0]), a[1], a[2], a[3], a[4], a[5:])
+    if cmd == "login-parallel":
+        return login_parallel(int(a[0]), a[1], a[2], a[3], int(a[4]))
     if cmd == "login":
         return login(int(a[0]), a[1], a[2], a[3], a[4])
     if cmd == "impersonate":

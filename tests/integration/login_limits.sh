@@ -3,7 +3,8 @@
 # addresses (127.0.0.2 ... 127.0.0.9, all loopback): a guesser at one
 # address is throttled for that user (and for all users together) but
 # cannot lock the owner out from another address; guessers at enough
-# addresses reach the per-user ceiling; registrations are limited per
+# addresses reach the per-user ceiling; guesses sent together on many
+# connections count as they start; registrations are limited per
 # source address. The table's behaviour when attacked with colliding
 # keys and when full is unit-tested (test_ratelimit).
 set -eu
@@ -54,6 +55,14 @@ grep -q "rate limited alice from 127.0.0.6 (for this user)" "$TMP/g.log" ||
 [ "$(ctl g stats | awk -F'\t' '$1 == "rate_limited" { print $2 }')" -ge 5 ] ||
 	fail "refusals not counted in stats"
 
+# --- guesses in flight together: 30 connections from one address each
+# send a wrong password before any reply comes; only 3 are checked (they
+# count from when they start, not when the password check fails).
+# shellcheck disable=SC2086
+got=$(p2ptool --src 127.0.0.9 login-parallel "$GP" $M dave 30)
+[ "$got" = "bad_credentials=3 rate_limited=27 other=0" ] ||
+	fail "30 parallel guesses from one address: $got"
+
 # --- registrations: 3 an hour from one address, then refused.
 for i in 1 2 3; do
 	# shellcheck disable=SC2086
@@ -68,6 +77,13 @@ ctl g lookup spam4 >/dev/null 2>&1 && fail "spam4 was registered"
 # shellcheck disable=SC2086
 p2ptool --src 127.0.0.8 register "$GP" $M spam5 spam-password-5 >"$TMP/out"
 grep -q '"t": "ok"' "$TMP/out" || fail "registration from another address: $(cat "$TMP/out")"
+# A login that succeeds is not counted (limit 3 per user and address).
+(umask 077; echo spam-password-5 >"$TMP/spam5.pw")
+for i in 1 2 3 4 5; do
+	# shellcheck disable=SC2086
+	p2ptool --src 127.0.0.10 login "$GP" $M spam5 "$TMP/spam5.pw" >"$TMP/out"
+	grep -q '"t": "ok"' "$TMP/out" || fail "login $i of spam5: $(cat "$TMP/out")"
+done
 stop_clean alice
 stop_clean g
 log "ok"

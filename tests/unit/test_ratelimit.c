@@ -95,6 +95,27 @@ START_TEST(test_window_expiry)
 }
 END_TEST
 
+/* An attempt counted when it starts and refunded when it succeeds. */
+START_TEST(test_forgive)
+{
+	fail_n("alice", 5, T0);
+	ck_assert(ratelimit_blocked(rl, "alice", 5, T0 + 1));
+	ratelimit_forgive(rl, "alice", T0 + 1);
+	ck_assert(!ratelimit_blocked(rl, "alice", 5, T0 + 1));
+	ck_assert(ratelimit_blocked(rl, "alice", 4, T0 + 1));
+	/* Not below zero, and nothing for an unknown or expired key. */
+	fail_n("bob", 1, T0);
+	ratelimit_forgive(rl, "bob", T0);
+	ratelimit_forgive(rl, "bob", T0);
+	ratelimit_fail(rl, "bob", T0);
+	ck_assert(ratelimit_blocked(rl, "bob", 1, T0));
+	ratelimit_forgive(rl, "carol", T0);
+	ck_assert(!ratelimit_blocked(rl, "carol", 1, T0));
+	ratelimit_forgive(rl, "alice", T0 + 61);
+	ck_assert(!ratelimit_blocked(rl, "alice", 1, T0 + 61));
+}
+END_TEST
+
 START_TEST(test_failures_spread_in_window)
 {
 	/* Failures anywhere inside one window add up. */
@@ -396,6 +417,7 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_new_key_not_blocked);
 	tcase_add_test(tc, test_blocked_at_limit);
 	tcase_add_test(tc, test_window_expiry);
+	tcase_add_test(tc, test_forgive);
 	tcase_add_test(tc, test_failures_spread_in_window);
 	tcase_add_test(tc, test_keys_independent);
 	tcase_add_test(tc, test_retry_after);
