@@ -7,6 +7,14 @@
 #ifndef P2P_PSTORE_H
 #define P2P_PSTORE_H
 
+/*
+ * The predicate of the partial index messages_open (schema 6): a query
+ * that repeats it word for word can use the index. Written as ORs, not
+ * IN: see migration 6 in pstore.c.
+ */
+#define PSTORE_OPEN_ANY "(state = 'pending' OR state = 'held' OR" \
+	" state = 'failed' OR state = 'cancelled' OR state = 'expired')"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
