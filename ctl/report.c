@@ -10,6 +10,9 @@
 
 #include "report.h"
 
+static void report_v(const char *, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 report_v(const char *code, int errnum, const char *fmt, va_list ap)
 {
