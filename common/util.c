@@ -62,6 +62,22 @@ util_escape(const char *s, size_t len)
 	return out;
 }
 
+char *
+util_utf8_trim(char *s)
+{
+	size_t len = strlen(s), i = len, need;
+	unsigned char c;
+
+	while (i > 0 && len - i < 3 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0 || (c = (unsigned char)s[i - 1]) < 0xc0)
+		return s;
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	if (len - (i - 1) < need)
+		s[i - 1] = '\0';
+	return s;
+}
+
 void
 util_zero(void *p, size_t n)
 {

@@ -23,6 +23,13 @@ void	 util_iso8601(int64_t secs, char *out, size_t outlen);
  */
 char	*util_escape(const char *, size_t);
 /*
+ * Drop an incomplete UTF-8 sequence from the end of s: what snprintf
+ * leaves when it cuts text from elsewhere (a peer's error message) in
+ * the middle of a character, which would no longer be valid UTF-8 (and
+ * so no JSON string). Returns s.
+ */
+char	*util_utf8_trim(char *s);
+/*
  * The name in names[0..n-1] (NULLs skipped) nearest to word by edit
  * distance, if near enough to be a typo of it ("did you mean"); or NULL.
  */

@@ -291,10 +291,11 @@ on_link_lookup(json_t *reply, const char *code, const char *msg, void *arg)
 	struct peer *p = l->pm->p;
 
 	l->lookup_pending = false;
-	if (reply == NULL)
+	if (reply == NULL) {
 		snprintf(l->lookup_err, sizeof(l->lookup_err), "%s: %s",
 		    code != NULL ? code : "error", msg != NULL ? msg : "");
-	else
+		util_utf8_trim(l->lookup_err);	/* the gestor's text, cut */
+	} else
 		*l->lookup_err = '\0';
 	if (reply == NULL && code != NULL && strcmp(code, ERR_NO_SUCH_USER) == 0) {
 		struct pending_fail pf = { l->pm, "no such user at the gestor" };
@@ -431,6 +432,7 @@ link_failed(struct plink *l, const char *why)
 	    "recipient offline (" : "unreachable: ", why,
 	    l->via_relay && *l->route_why ? "; " : "",
 	    l->via_relay ? l->route_why : "", l->said_offline ? ")" : "");
+	util_utf8_trim(l->reason);
 	log_info("peer_msg: %s: %s; retry %d in %.1f s", l->user, l->reason,
 	    l->attempts, delay);
 	pmsg_pending_note(l->pm->ms, l->user, l->attempts,
@@ -561,6 +563,7 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 		    m.u.error.message);
 		snprintf(l->refused, sizeof(l->refused), "refused: %s: %s",
 		    m.u.error.code, m.u.error.message);
+		util_utf8_trim(l->refused);	/* the peer's text, cut */
 	} else if (m.type == W_MSG) {
 		/* Each side sends on the connection it opened itself. */
 		log_warnx("peer_msg: %s sent a message on the connection we opened; "
@@ -704,6 +707,7 @@ on_in_lookup(json_t *reply, const char *code, const char *msg, void *arg)
 	if (reply == NULL) {
 		snprintf(why, sizeof(why), "cannot check the key of %s: %s", in->user,
 		    msg);
+		util_utf8_trim(why);
 		in_drop(in, code, why);
 	} else if (fp == NULL || strcmp(fp, in->fp) != 0) {
 		snprintf(why, sizeof(why), "claims to be %s but its key %s is not "

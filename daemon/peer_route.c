@@ -428,6 +428,7 @@ peer_route_fallback(struct plink *l, const char *why)
 	    l->relay_tried || l->was_ready || l->said_offline || !can_relay(l))
 		return false;
 	snprintf(l->route_why, sizeof(l->route_why), "direct failed: %s", why);
+	util_utf8_trim(l->route_why);
 	route_get(l->pm, l->user, &r);
 	r.direct_failed = now_s();
 	proute_put(l->pm->routes, &r);

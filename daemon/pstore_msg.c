@@ -211,8 +211,10 @@ pmsg_row(sqlite3_stmt *s, struct pmsg *m)
 	snprintf(m->state, sizeof(m->state), "%s", sqlite3_column_text(s, 7));
 	if (sqlite3_column_count(s) < 10)
 		return;
-	if ((reason = sqlite3_column_text(s, 8)) != NULL)
+	if ((reason = sqlite3_column_text(s, 8)) != NULL) {
 		snprintf(m->reason, sizeof(m->reason), "%s", reason);
+		util_utf8_trim(m->reason);
+	}
 	m->expires = sqlite3_column_int64(s, 9);
 }
 
@@ -425,6 +427,7 @@ pmsg_finish(struct pmsg_store *ms, const char *id, const char *state,
 	m->body = NULL;
 	snprintf(m->state, sizeof(m->state), "%s", state);
 	snprintf(m->reason, sizeof(m->reason), "%s", reason);
+	util_utf8_trim(m->reason);
 	s = st(ms, S_FAILED);
 	bind_text(s, 1, id);
 	bind_text(s, 2, state);

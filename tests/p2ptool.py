@@ -43,11 +43,13 @@ p2pchatd's code.
       At a peer: say hello as HELLO_USER and, without waiting, send a msg
       from FROM to TO (dated TS, ms; default now); print every frame the
       peer sends back, then "closed" or "open".
-  p2ptool.py fake-peer CERT KEY USER PORTFILE SECONDS
+  p2ptool.py fake-peer CERT KEY USER PORTFILE SECONDS [REFUSAL]
       Listen on 127.0.0.1 (port written to PORTFILE) as USER's daemon:
       answer the first connection's hello, then send a msg back on that
       connection (which the other side opened) and print every frame
-      received for SECONDS, one JSON line each.
+      received for SECONDS, one JSON line each. With REFUSAL: answer the
+      hello with an error frame (code "refused", message REFUSAL) and
+      close instead.
   p2ptool.py frames PORT CERT KEY SCENARIO...
       Run hostile scenarios on TLS connections; each prints one line
       "SCENARIO: result". Exit status 1 if a scenario saw the daemon
@@ -386,7 +388,29 @@ def relay_key(port, key, seconds):
     return 0
 
 
-def fake_peer(cert, key, user, portfile, seconds):
+def fake_refuser(ctx, ls, user, refusal, seconds):
+    """Answer every connection for SECONDS with hello and an error frame."""
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        ls.settimeout(max(0.1, end - time.monotonic()))
+        try:
+            raw, _ = ls.accept()
+            s = ctx.wrap_socket(raw, server_side=True)
+            s.settimeout(5)
+            read_frame(s)
+            s.sendall(frame({"t": "hello", "v": 1, "user": user}))
+            s.sendall(frame({"t": "error", "code": "refused",
+                             "message": refusal}))
+            s.close()
+            n += 1
+        except (socket.timeout, TimeoutError, ssl.SSLError, OSError):
+            continue
+    print("refused %d connections" % n)
+    return 0
+
+
+def fake_peer(cert, key, user, portfile, seconds, refusal=None):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_cert_chain(cert, key)
@@ -398,6 +422,8 @@ def fake_peer(cert, key, user, portfile, seconds):
         f.write("%d\n" % ls.getsockname()[1])
     os.rename(portfile + ".tmp", portfile)
     ls.settimeout(60)
+    if refusal is not None:
+        return fake_refuser(ctx, ls, user, refusal, seconds)
     raw, _ = ls.accept()
     s = ctx.wrap_socket(raw, server_side=True)
     s.settimeout(seconds)
@@ -770,7 +796,8 @@ def main(argv):
         return impersonate(int(a[0]), a[1], a[2], a[3], a[4], a[5], a[6],
                            a[7] if len(a) > 7 else None)
     if cmd == "fake-peer":
-        return fake_peer(a[0], a[1], a[2], a[3], float(a[4]))
+        return fake_peer(a[0], a[1], a[2], a[3], float(a[4]),
+                         a[5] if len(a) > 5 else None)
     if cmd == "plain":
         return plain(int(a[0]))
     if cmd == "frames":

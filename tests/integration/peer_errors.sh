@@ -6,7 +6,9 @@
 #  - a message to a user the gestor knows no address for waits with that
 #    reason, not "gestor unreachable" while the gestor is up;
 #  - a msg sent back on a connection the sender opened is refused for
-#    that reason, not as "member 'body' must be 1 to 0 bytes".
+#    that reason, not as "member 'body' must be 1 to 0 bytes";
+#  - a peer's refusal cut in the middle of a character when kept does not
+#    make the message vanish from pending (invalid UTF-8 made no JSON).
 # Raw frames come from tests/p2ptool.py (fake-peer, impersonate).
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
@@ -67,6 +69,24 @@ grep -q '"code": "unknown_type"' "$TMP/fb.out" || fail "refusal code: $(cat "$TM
 grep -q "1 to 0 bytes" "$TMP/fb.out" "$TMP/alice.log" && fail "the misleading body-size error is back"
 grep -q "fakebob sent a message on the connection we opened" "$TMP/alice.log" ||
 	fail "the refusal is not logged"
+kill "$FAKE" 2>/dev/null || true
+wait "$FAKE" 2>/dev/null || true
+
+# --- a refusal whose text is cut in the middle of a character (60 x
+# U+00E9 after "refused: refused: " does not fit the 128 bytes kept): the
+# message still shows in pending, with the text cut before that character.
+p2ptool fake-peer $M fakecarol "$TMP/fc.port" 30 "$(printf '\303\251%.0s' $(seq 60))" \
+    >"$TMP/fc.out" &
+FAKE=$!
+wait_for "the refusing fake peer" 10 test -s "$TMP/fc.port"
+# shellcheck disable=SC2086
+p2ptool gestor-session "$GP" $M fakecarol pw-fakecarol-1 register "hb:$(cat "$TMP/fc.port")" >"$TMP/out"
+grep -qx "hb ok" "$TMP/out" || fail "fakecarol: $(cat "$TMP/out")"
+ctl alice send fakecarol "to the refuser" >/dev/null || fail "send to fakecarol"
+cut_reason() { ctl alice pending | grep -q "fakecarol.*refused: refused: \(é\)\{50,\};"; }
+wait_for "the refusal in pending" 20 cut_reason
+ctl alice --json pending | python3 -c 'import json, sys; json.load(sys.stdin)' ||
+	fail "pending --json: $(ctl alice --json pending)"
 kill "$FAKE" 2>/dev/null || true
 wait "$FAKE" 2>/dev/null || true
 stop_clean alice

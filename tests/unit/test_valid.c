@@ -1,7 +1,8 @@
 /*
  * Unit tests for valid.c: usernames, passwords, UTF-8, message bodies,
  * message ids and fingerprints, at their boundaries and against every
- * class of byte they must refuse.
+ * class of byte they must refuse; and util_utf8_trim, which keeps text
+ * cut by snprintf valid UTF-8.
  */
 #include <check.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "util.h"
 #include "valid.h"
 
 #define HEX64	"0123456789abcdef0123456789abcdef" \
@@ -299,6 +301,34 @@ START_TEST(test_fingerprint)
 }
 END_TEST
 
+/* util_utf8_trim: only an incomplete last sequence goes. */
+START_TEST(test_utf8_trim)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "", "" }, { "abc", "abc" }, { "a\xc3\xa9", "a\xc3\xa9" },
+		{ "a\xc3", "a" }, { "a\xe2\x80", "a" }, { "a\xe2",  "a" },
+		{ "a\xe2\x80\xae", "a\xe2\x80\xae" },
+		{ "a\xf0\x9f\x98", "a" }, { "a\xf0\x9f\x98\x80", "a\xf0\x9f\x98\x80" },
+		{ "\xc3", "" }, { "\xc3\xa9\xc3", "\xc3\xa9" },
+	};
+	char buf[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		ck_assert_str_eq(util_utf8_trim(buf), cases[i].out);
+		ck_assert(valid_utf8(buf, strlen(buf)) || *buf == '\0');
+	}
+	/* What a cut leaves of 9 x U+00E9 in 16 bytes: 7 whole ones. */
+	memcpy(buf, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3", 15);
+	buf[15] = '\0';
+	ck_assert_uint_eq(strlen(util_utf8_trim(buf)), 14);
+}
+END_TEST
+
 static Suite *
 valid_suite(void)
 {
@@ -315,6 +345,7 @@ valid_suite(void)
 	tcase_add_test(tc, test_utf8_truncated);
 	tcase_add_test(tc, test_utf8_stray_and_nul);
 	tcase_add_test(tc, test_body);
+	tcase_add_test(tc, test_utf8_trim);
 	tcase_add_test(tc, test_msgid);
 	tcase_add_test(tc, test_fingerprint);
 	suite_add_tcase(s, tc);
