@@ -12,9 +12,11 @@
  * forget a live entry: when one is full, the answer is a refusal.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gestor_int.h"
 #include "gestor_limits.h"
@@ -234,7 +236,21 @@ glimits_watch_refused(struct gconn *gc, size_t nnew, char *msg,
 	return true;
 }
 
-enum aclass { AC_NAME, AC_OTHER, AC_LOOPBACK, AC_LINKLOCAL, AC_NEVER };
+/* AC_ODD: an IPv4 address in a form other than a.b.c.d ("127.1"). */
+enum aclass { AC_NAME, AC_OTHER, AC_LOOPBACK, AC_LINKLOCAL, AC_NEVER,
+    AC_ODD };
+
+/* "localhost", "x.localhost" (with a final dot or not): loopback names. */
+static bool
+is_localhost(const char *a)
+{
+	size_t len = strlen(a);
+
+	if (len > 0 && a[len - 1] == '.')
+		len--;
+	return (len == 9 && strncasecmp(a, "localhost", 9) == 0) ||
+	    (len > 10 && strncasecmp(a + len - 10, ".localhost", 10) == 0);
+}
 
 /* What kind of address a is; for IP addresses, its bytes in a16. */
 static enum aclass
@@ -243,12 +259,17 @@ addr_class(const char *a, unsigned char a16[16])
 	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	    0, 0xff, 0xff };
 	unsigned char *v4 = a16 + 12;
+	struct in_addr odd;
 
 	memset(a16, 0, 16);
 	if (inet_pton(AF_INET, a, v4) == 1)
 		memcpy(a16, v4mapped, sizeof(v4mapped));
 	else if (inet_pton(AF_INET6, a, a16) != 1)
-		return AC_NAME;
+		/*
+		 * Resolvers read 127.1, 2130706433 or 0177.0.0.1 as 127.0.0.1
+		 * (inet_aton): not a name, and no form to publish.
+		 */
+		return inet_aton(a, &odd) == 1 ? AC_ODD : AC_NAME;
 	if (memcmp(a16, v4mapped, sizeof(v4mapped)) == 0) {
 		if (v4[0] == 127)
 			return AC_LOOPBACK;
@@ -274,11 +295,17 @@ glimits_adv_refusal(const char *adv, const char *observed, int policy)
 	unsigned char a[16], o[16];
 	enum aclass ac = addr_class(adv, a), oc = addr_class(observed, o);
 
-	if (ac != AC_NAME && oc != AC_NAME && memcmp(a, o, 16) == 0)
+	if (ac != AC_NAME && ac != AC_ODD && oc != AC_NAME && oc != AC_ODD &&
+	    memcmp(a, o, 16) == 0)
 		return NULL;			/* the observed address */
+	if (ac == AC_ODD)
+		return "an IPv4 address not written as a.b.c.d";
+	if (ac == AC_NAME && policy != ADV_NAMES)
+		return "host names are not accepted (accept_advertise)";
 	if (ac == AC_NAME)
-		return policy == ADV_NAMES ? NULL :
-		    "host names are not accepted (accept_advertise)";
+		return !is_localhost(adv) || oc == AC_LOOPBACK ? NULL :
+		    "a loopback name, from a peer that is not connecting from "
+		    "a loopback address";
 	if (policy == ADV_NO)
 		return "advertised addresses are not accepted (accept_advertise)";
 	if (ac == AC_NEVER)

@@ -77,6 +77,12 @@ write_conf g gestor 'accept_advertise = "names";'
 ctl g reload >/dev/null
 session mallory auth hb:7777:peer.example.org >/dev/null
 [ "$(addr_of mallory)" = peer.example.org ] || fail "names: not published: $(addr_of mallory)"
+# Numbers a resolver reads as 127.0.0.1 are no names, and have no form to
+# publish: refused even for a peer connecting from loopback.
+for bad in 127.1 2130706433 0177.0.0.1 0x7f000001; do
+	session mallory auth "hb:7777:$bad" >/dev/null
+	[ "$(addr_of mallory)" = 127.0.0.1 ] || fail "names: published $bad"
+done
 stop_clean alice
 stop_clean g
 log "ok"

@@ -77,10 +77,33 @@ START_TEST(test_addresses)
 }
 END_TEST
 
+/* What resolvers read as IPv4 addresses (inet_aton): never published. */
+START_TEST(test_odd_ipv4_forms)
+{
+	static const char *const odd[] = { "127.1", "2130706433", "0177.0.0.1",
+	    "0x7f.0.0.1", "0x7f000001", "127.0.1", "10.1", "167772161",
+	    "0", "0x0" };
+	size_t i;
+	int pol;
+
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		for (pol = ADV_NO; pol <= ADV_NAMES; pol++) {
+			NO(odd[i], "198.18.0.5", pol);
+			NO(odd[i], "127.0.0.1", pol);
+		}
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	OK("peer.example.org", "198.18.0.5", ADV_NAMES);
-	OK("localhost", "198.18.0.5", ADV_NAMES);
+	OK("localhost.example.org", "198.18.0.5", ADV_NAMES);
+	/* Loopback names count as loopback addresses. */
+	NO("localhost", "198.18.0.5", ADV_NAMES);
+	NO("LocalHost.", "198.18.0.5", ADV_NAMES);
+	NO("peer.localhost", "198.18.0.5", ADV_NAMES);
+	OK("localhost", "127.0.0.1", ADV_NAMES);
+	NO("localhost", "127.0.0.1", ADV_ADDRESSES);
 	OK("198.18.0.6", "198.18.0.5", ADV_NAMES);
 	NO("127.0.0.1", "198.18.0.5", ADV_NAMES);
 }
@@ -97,6 +120,7 @@ main(void)
 	tcase_add_test(tc, test_observed_always);
 	tcase_add_test(tc, test_default_no);
 	tcase_add_test(tc, test_addresses);
+	tcase_add_test(tc, test_odd_ipv4_forms);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
