@@ -97,6 +97,23 @@ valid_utf8(const char *s, size_t len)
 	return true;
 }
 
+size_t
+valid_utf8_lines(const char *s, size_t len, size_t *lines, size_t max)
+{
+	const char *nl;
+	size_t off = 0, n, line = 0, bad = 0;
+
+	while (off < len) {
+		nl = memchr(s + off, '\n', len - off);
+		n = nl != NULL ? (size_t)(nl - (s + off)) : len - off;
+		line++;
+		if (!valid_utf8(s + off, n) && bad++ < max)
+			lines[bad - 1] = line;
+		off += n + 1;
+	}
+	return bad;
+}
+
 bool
 valid_body(const char *s, size_t len, size_t max)
 {

@@ -15,6 +15,11 @@ bool	valid_username(const char *);
 bool	valid_password(const char *, size_t);
 /* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF), no NUL. */
 bool	valid_utf8(const char *, size_t);
+/*
+ * The lines (numbered from 1) of s that are not UTF-8 without NUL: how
+ * many, the first max of them in lines[].
+ */
+size_t	valid_utf8_lines(const char *s, size_t len, size_t *lines, size_t max);
 /* 1..max bytes of valid UTF-8 without NUL. */
 bool	valid_body(const char *, size_t, size_t max);
 /* 32 lowercase hex digits. */

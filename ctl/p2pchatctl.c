@@ -183,6 +183,23 @@ parse_seconds(struct parse *p, const struct ctl_arg *a, const char *s)
 	return json_real(v);
 }
 
+/* Every line of DATA that is not UTF-8 named, as import names bad lines. */
+static void
+check_lines(const char *name, const char *buf, size_t len)
+{
+	size_t lines[20], n = valid_utf8_lines(buf, len, lines, 20), i, off = 0;
+	char msg[800];
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n && i < 20 && off < sizeof(msg); i++)
+		off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%sline %zu: "
+		    "not UTF-8 text without NUL", i > 0 ? "; " : "", lines[i]);
+	report_die(CTL_EXIT_FAIL, "invalid_argument", "%s: %zu bad line%s, "
+	    "nothing imported: %s%s", name, n, n == 1 ? "" : "s", msg,
+	    n > 20 ? "; ..." : "");
+}
+
 /* FILE or "-" (text: also absent) as a string; DATA keeps every byte. */
 static json_t *
 read_input(const struct ctl_arg *a, const char *file)
@@ -205,6 +222,8 @@ read_input(const struct ctl_arg *a, const char *file)
 		report_die_errno(CTL_EXIT_FAIL, "io_error", "%s", name);
 	if (!std)
 		close(fd);
+	if (a->type == ARG_DATA)
+		check_lines(name, buf, len);
 	if (a->type == ARG_TEXT && len > 0 && buf[len - 1] == '\n')
 		len--;
 	v = json_stringn_nocheck(buf, len);

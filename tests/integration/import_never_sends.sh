@@ -2,7 +2,8 @@
 # import never speaks for the user: outgoing lines marked pending (here a
 # hostile export addressed to a user never contacted) are stored failed
 # with the reason "imported" and never sent, unless --send-pending asks.
-# Every bad line is named, and then nothing is imported; an empty file
+# Every bad line is named (also lines not UTF-8), and then nothing is
+# imported; an empty file
 # imports nothing and succeeds.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
@@ -55,6 +56,16 @@ grep -q "3 bad lines" "$TMP/err" || fail "count of bad lines: $(cat "$TMP/err")"
 expect_exit 1 ctl alice --json import "$TMP/bad"
 grep -q '"bad_lines": *3' "$TMP/out" || fail "--json bad_lines: $(cat "$TMP/out")"
 ctl alice export | grep -q "$(hex 8)" && fail "a good line of a bad file was imported"
+# Lines that are not UTF-8 (or hold a NUL byte) are named too.
+{
+	printf '{"id":"%s","user":"victim","direction":"in","ts":8,"state":"received","text":"good"}\n' "$(hex 8)"
+	printf '{"id":"%s","user":"victim","direction":"in","ts":9,"state":"received","text":"\377"}\n' "$(hex 9)"
+	printf '{"id":"%s","user":"victim","direction":"in","ts":9,"state":"received","text":"x\000"}\n' "$(hex 10)"
+} >"$TMP/notutf8"
+expect_exit 1 ctl alice import "$TMP/notutf8"
+grep -q "2 bad lines, nothing imported: line 2: not UTF-8.*; line 3: not UTF-8" "$TMP/err" ||
+	fail "lines not UTF-8 not named: $(cat "$TMP/err")"
+ctl alice export | grep -q "$(hex 8)" && fail "a good line of a file with bytes not UTF-8 was imported"
 
 # An empty file: nothing imported, no error.
 : >"$TMP/empty"

@@ -301,6 +301,20 @@ START_TEST(test_fingerprint)
 }
 END_TEST
 
+/* valid_utf8_lines: the bad lines by number, the first max of them. */
+START_TEST(test_utf8_lines)
+{
+	static const char s[] = "ok\n\xff\n\nx\0y\n\xc3\xa9\n\xc3";
+	size_t lines[2];
+
+	ck_assert_uint_eq(valid_utf8_lines("", 0, lines, 2), 0);
+	ck_assert_uint_eq(valid_utf8_lines("a\nb\n", 4, lines, 2), 0);
+	ck_assert_uint_eq(valid_utf8_lines(s, sizeof(s) - 1, lines, 2), 3);
+	ck_assert_uint_eq(lines[0], 2);
+	ck_assert_uint_eq(lines[1], 4);
+}
+END_TEST
+
 /* util_utf8_trim: only an incomplete last sequence goes. */
 START_TEST(test_utf8_trim)
 {
@@ -346,6 +360,7 @@ valid_suite(void)
 	tcase_add_test(tc, test_utf8_stray_and_nul);
 	tcase_add_test(tc, test_body);
 	tcase_add_test(tc, test_utf8_trim);
+	tcase_add_test(tc, test_utf8_lines);
 	tcase_add_test(tc, test_msgid);
 	tcase_add_test(tc, test_fingerprint);
 	suite_add_tcase(s, tc);
