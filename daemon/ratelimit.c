@@ -9,6 +9,7 @@
  * by filling its neighbourhood.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -226,10 +227,19 @@ void
 ratelimit_addr_key(const char *addr, char *out, size_t outlen)
 {
 	struct in6_addr a6;
-	char buf[INET6_ADDRSTRLEN];
+	char buf[INET6_ADDRSTRLEN + 8];
 
-	if (strchr(addr, ':') == NULL || inet_pton(AF_INET6, addr, &a6) != 1) {
+	/* Without a zone ("fe80::1%eth0"): the /64 is the same. */
+	snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(addr, "%"), addr);
+	if (strchr(buf, ':') == NULL || inet_pton(AF_INET6, buf, &a6) != 1) {
 		snprintf(out, outlen, "%s", addr);
+		return;
+	}
+	/* An IPv4 client of a dual-stack socket is its IPv4 address, not
+	 * the /64 that every IPv4 address shares (::ffff:0:0/96). */
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		inet_ntop(AF_INET, a6.s6_addr + 12, buf, sizeof(buf));
+		snprintf(out, outlen, "%s", buf);
 		return;
 	}
 	memset(a6.s6_addr + 8, 0, 8);

@@ -365,6 +365,16 @@ START_TEST(test_addr_key)
 	ck_assert_str_eq(k, "::/64");
 	ratelimit_addr_key("?", k, sizeof(k));
 	ck_assert_str_eq(k, "?");
+	/* IPv4-mapped: the IPv4 address, not ::/64 shared by all of IPv4. */
+	ratelimit_addr_key("::ffff:198.18.0.5", k, sizeof(k));
+	ck_assert_str_eq(k, "198.18.0.5");
+	ratelimit_addr_key("::ffff:198.18.0.6", k2, sizeof(k2));
+	ck_assert_str_ne(k, k2);
+	/* A zone does not make each link-local address a key of its own. */
+	ratelimit_addr_key("fe80::1%eth0", k, sizeof(k));
+	ck_assert_str_eq(k, "fe80::/64");
+	ratelimit_addr_key("fe80::2:3:4:5%eth0", k2, sizeof(k2));
+	ck_assert_str_eq(k, k2);
 }
 END_TEST
 
