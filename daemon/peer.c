@@ -12,6 +12,7 @@
 #include "listener.h"
 #include "log.h"
 #include "peer_int.h"
+#include "peer_relay.h"
 #include "peer_route.h"
 #include "util.h"
 #include "valid.h"
@@ -175,7 +176,7 @@ on_presence(const struct w_presence *pr, void *arg)
 static void
 on_relay_invite(const struct w_relay *offer, void *arg)
 {
-	peer_route_invite(arg, offer);
+	peer_relay_invite(arg, offer);
 }
 
 static const struct pgestor_cbs peer_pg_cbs = {

@@ -878,7 +878,7 @@ peer_msgs_stop(struct peer *p)
 		pm->nins--;
 		pm_pin_unref(in);
 	}
-	peer_route_stop(pm);
+	peer_relay_stop(pm);
 	pm_waiters_fail(pm);
 }
 

@@ -15,6 +15,7 @@
 #include "pstore_archive.h"
 #include "pstore_msg.h"
 #include "pstore_route.h"
+#include "peer_relay.h"
 #include "peer_route.h"
 
 #define PM_WINDOW	256	/* unacknowledged messages per connection */

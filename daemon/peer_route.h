@@ -1,37 +1,17 @@
 /*
  * Route choice for outgoing links (direct or through the gestor's
- * relay) and the relay client: see peer_route.c.
+ * relay): see peer_route.c.
  */
 #ifndef P2P_PEER_ROUTE_H
 #define P2P_PEER_ROUTE_H
-
-#include <sys/socket.h>
 
 #include <stdbool.h>
 
 #include <jansson.h>
 
-#include "wire.h"
-
-struct peer;
 struct peer_msgs;
 struct plink;
-struct prelay;
 
-/* fd (ours to keep) once the relay paired us, or -1 and err. */
-typedef void (*prelay_cb)(int fd, const struct sockaddr *, socklen_t,
-    const char *err, void *arg);
-
-/* Connect to the relay of offer and present its key. */
-struct prelay	*prelay_connect(struct peer_msgs *, const struct w_relay *offer,
-		    prelay_cb, void *arg);
-void		 prelay_cancel(struct prelay *);
-
-/* The gestor pushed relay-invite: connect and be the TLS server. */
-void		 peer_route_invite(struct peer *, const struct w_relay *);
-
-/* Shutdown: cancel relay invitations in progress. */
-void		 peer_route_stop(struct peer_msgs *);
 /* A new attempt: true when it should go through the relay at once. */
 bool		 peer_route_want_relay(struct plink *, bool have_addr);
 /* Connect timeout for the direct route (short when the relay is a fallback). */

@@ -107,4 +107,15 @@ ctl bob lookup alice | grep -q "^route	direct$" || fail "bob's route: $(ctl bob 
 ctl bob send --wait=20 alice "direct again" >/dev/null || fail "bob -> alice, direct"
 grep -q "connected to alice at 127.0.0.1:${PORT_OF[alice]}" "$TMP/bob.log" ||
 	fail "bob did not connect to alice directly"
+
+# A relay address that refuses at once (relay.advertise pointing at a
+# closed port): alice's message waits and says why; nothing crashes.
+stop g
+write_conf g gestor 'relay = { listen = "127.0.0.1:0"; advertise = "127.0.0.1:1"; };'
+start g
+wait_for "alice back at the gestor" 20 gestor_state_is alice online
+ctl alice send bob "to a dead relay" >/dev/null || fail "send"
+says_relay_refused() { ctl alice pending | grep -q "relay: Connection refused"; }
+wait_for "alice's pending says the relay refused" 20 says_relay_refused
+for n in g alice bob; do kill -0 "${PIDS[$n]}" || fail "$n died"; done
 log "ok"
