@@ -25,6 +25,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "peer_msg.h"
+#include "ratelimit.h"
 #include "util.h"
 #include "valid.h"
 
@@ -729,6 +730,7 @@ in_hello(struct pin *in, struct wire_msg *m)
 {
 	struct peer *p = in->pm->p;
 	struct pcontact c;
+	char key[80];
 
 	snprintf(in->user, sizeof(in->user), "%s", m->u.hello.user);
 	if (*p->user == '\0') {
@@ -742,6 +744,13 @@ in_hello(struct pin *in, struct wire_msg *m)
 	if (pstore_contact_get(p->store, in->user, &c) == PSTORE_OK &&
 	    strcmp(c.fingerprint, in->fp) == 0) {
 		in_accept_hello(in);
+		return;
+	}
+	ratelimit_addr_key(in->addr, key, sizeof(key));
+	if (!ratelimit_take(in->pm->verify, key, 1, PM_VERIFY_BURST,
+	    PM_VERIFY_BURST / 60.0, util_mono())) {
+		in_drop(in, ERR_RATE_LIMITED, "too many hellos to verify from "
+		    "this address; try again in a minute");
 		return;
 	}
 	in->state = IN_VERIFYING;
@@ -826,6 +835,7 @@ peer_msgs_start(struct peer *p, char **cause)
 
 	pm->p = p;
 	p->msgs = pm;
+	pm->verify = ratelimit_new(4096, 0);
 	TAILQ_INIT(&pm->links);
 	TAILQ_INIT(&pm->ins);
 	TAILQ_INIT(&pm->waiters);
@@ -903,6 +913,7 @@ peer_msgs_free(struct peer *p)
 	free(pm->rx);
 	free(pm->acks);
 	free(pm->txs);
+	ratelimit_free(pm->verify);
 	free(pm);
 	p->msgs = NULL;
 }

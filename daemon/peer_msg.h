@@ -135,7 +135,17 @@ struct peer_msgs {
 	struct event		*expiry_ev;
 	bool			 stopping;
 	TAILQ_HEAD(, invite)	 invites;
+	struct ratelimit	*verify;	/* hello lookups per address */
 };
+
+/*
+ * Hellos whose key must be looked up at the gestor (an unknown user, or
+ * a key that is not the one pinned), per source address (an IPv6 /64):
+ * a burst of PM_VERIFY_BURST, then PM_VERIFY_BURST a minute. Each costs
+ * a lookup of our account's budget at the gestor, which anybody could
+ * otherwise spend for us from outside.
+ */
+#define PM_VERIFY_BURST	10
 
 struct pending_fail {
 	struct peer_msgs	*pm;

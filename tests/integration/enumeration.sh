@@ -4,6 +4,8 @@
 # (bursts allowed, then rate_limited), a watch names at most 1024 users,
 # all counted in stats; and an address a heartbeat advertises is
 # published only as accept_advertise allows (issue 14, items 3 and 4).
+# A peer verifies at most 10 unknown hellos a minute per source address,
+# so that outsiders cannot spend its account's lookups.
 # Raw frames come from tests/p2ptool.py; nothing connects to the
 # advertised addresses, which only travel inside the gestor.
 set -eu
@@ -83,6 +85,25 @@ for bad in 127.1 2130706433 0177.0.0.1 0x7f000001; do
 	session mallory auth "hb:7777:$bad" >/dev/null
 	[ "$(addr_of mallory)" = 127.0.0.1 ] || fail "names: published $bad"
 done
+
+# --- a peer looks up the key of an unknown user who says hello, at its
+# account's expense: at most 10 such hellos a minute from one address,
+# the others refused at once, so nobody can spend alice's lookups.
+# 20 at once: 10 verified, 10 refused, fewer if the 20 take more than 6 s
+# to arrive (one more a minute every 6 s), so at least 5.
+pids=()
+for i in $(seq 20); do
+	# shellcheck disable=SC2086
+	p2ptool --src 127.0.0.5 impersonate "${PORT_OF[alice]}" $M "ghost$i" "ghost$i" \
+	    alice hi >"$TMP/verify.$i" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+n=$(cat "$TMP"/verify.* | grep -c '"code": "rate_limited"' || true)
+[ "$n" -ge 5 ] && [ "$n" -le 10 ] || fail "20 hellos to verify from one address: $n refused"
+# shellcheck disable=SC2086
+p2ptool --src 127.0.0.6 impersonate "${PORT_OF[alice]}" $M ghost99 ghost99 alice hi >"$TMP/verify"
+grep -q rate_limited "$TMP/verify" && fail "another address was refused: $(cat "$TMP/verify")"
 stop_clean alice
 stop_clean g
 log "ok"
