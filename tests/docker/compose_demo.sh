@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The original project's demo, played for real in docker/docker-compose.yml:
 # the image built by docker-compose 1.29 (legacy builder) and by BuildKit,
-# the four containers up and healthy, two accounts registered from their
+# the containers up and healthy, alice and bob registered from their
 # containers, a message from one client subnet to the other through the
-# router, offline delivery across a stop and start of the recipient, the
-# gestor moved to 198.18.1.30 with both peers finding it again, messages
-# after the move, and the move made permanent with GESTOR_IP as
-# docker/README.md says. Both builders must also send the build context
-# .dockerignore describes, no more.
+# router, erin (profile relay) reached only through the gestor's relay,
+# offline delivery across a stop and start of the recipient, the gestor
+# moved to 198.18.1.30 with every peer finding it again, messages after the
+# move, and the move made permanent with GESTOR_IP as docker/README.md
+# says. Both builders must also send the build context .dockerignore
+# describes, no more. compose_cluster.sh plays the PostgreSQL cluster.
 #
 # Needs root and Docker (docker.io, docker-compose, and debootstrap when the
 # engine has no debian:12): skipped (77) otherwise, or when another p2pchat
@@ -17,110 +18,17 @@
 # Everything the test makes goes, also when it fails half-way: containers,
 # networks, volumes and the images it tagged. It keeps debian:12 and the
 # build cache for the next run (`docker builder prune; docker image prune`
-# remove them). Figures on 2 CPUs: about 5 minutes cold, 1.5 warm.
+# remove them). Figures on 2 CPUs: about 5 minutes cold, 3 warm.
 set -eu
-TEST_NAME=compose_demo
-if [ "${P2PCHAT_DOCKER_TEST:-}" = skip ]; then
-	printf '%s: SKIP: P2PCHAT_DOCKER_TEST=skip (CI runs this test in one tree only)\n' \
-	    "$TEST_NAME" >&2
-	exit 77
-fi
-if [ "$(id -u)" != 0 ]; then
-	printf '%s: SKIP: needs root (to reach or start the Docker engine); run make check as root\n' \
-	    "$TEST_NAME" >&2
-	exit 77
-fi
-for c in docker docker-compose; do
-	command -v "$c" >/dev/null 2>&1 || {
-		printf '%s: SKIP: no %s (apt-get install docker.io docker-compose debootstrap)\n' \
-		    "$TEST_NAME" "$c" >&2
-		exit 77
-	}
-done
-
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 . "$(dirname "$TESTS_LIB")/docker/lib.sh"
-src=$(cd "$(dirname "$TESTS_LIB")/.." && pwd)
-compose_file=$src/docker/docker-compose.yml
-T0=$(date +%s)
-stamp() { log "$(( $(date +%s) - T0 )) s: $*"; }
-
-# One run at a time on a machine: the topology's container names, networks
-# and subnets are fixed, and a dockerd started by one run must not be
-# stopped under another.
-lock=/run/lock/p2pchat-docker-test.lock
-[ -d /run/lock ] || lock=/tmp/p2pchat-docker-test.lock
-exec 9>"$lock"
-flock -w 1500 9 || fail "another run of this test held its lock for 25 minutes"
-
-# A project name of our own: a user's deployment of docker/ (project
-# "docker") is never touched, and a run killed half-way is recognised.
-PROJECT=p2pchattest$$
-IMAGE=p2pchat-test:$PROJECT
-BK_IMAGE=p2pchat-test:$PROJECT-buildkit
-ENVFILE=$TMP/compose.env
-printf 'P2PCHAT_IMAGE=%s\n' "$IMAGE" >"$ENVFILE"
-dc() {
-	docker-compose --ansi never -p "$PROJECT" -f "$compose_file" \
-	    --env-file "$ENVFILE" "$@"
-}
-TORN_DOWN=
-
-teardown() {
-	local rc=$? c
-	set +e
-	trap - EXIT INT TERM HUP
-	if [ -z "$TORN_DOWN" ] && docker_up; then
-		if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
-			dc ps >&2
-			dc logs --no-color --tail 40 >&2
-		fi
-		dc down -v --remove-orphans --timeout 5 >"$TMP/down.log" 2>&1 ||
-			cat "$TMP/down.log" >&2
-		for c in "$IMAGE" "$BK_IMAGE"; do
-			docker image inspect "$c" >/dev/null 2>&1 &&
-				docker rmi --no-prune "$c" >/dev/null
-		done
-	fi
-	if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -s "$TMP/dockerd.log" ]; then
-		printf -- '--- dockerd.log (last 20 lines)\n' >&2
-		tail -n 20 "$TMP/dockerd.log" >&2
-	fi
-	docker_stop
-	cleanup
-	exit "$rc"
-}
-trap teardown EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-docker_start
-stamp "engine up"
-
-# The names and subnets of the topology must be free. Leftovers of a run of
-# this test that was killed are removed; anything else is someone's.
-for c in router gestor alice bob; do
-	p=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.project"}}' \
-	    "p2pchat-$c" 2>/dev/null) || continue
-	case $p in
-	p2pchattest*)
-		log "removing the leftovers of an earlier run ($p)"
-		docker-compose --ansi never -p "$p" -f "$compose_file" --env-file "$ENVFILE" \
-		    down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
-		;;
-	*) docker_skip "container p2pchat-$c (compose project '$p') exists: a p2pchat deployment runs on this engine" ;;
-	esac
-done
-for n in server client-a client-b; do
-	if docker network inspect "p2pchat-$n" >/dev/null 2>&1; then
-		docker network rm "p2pchat-$n" >/dev/null 2>&1 ||
-			docker_skip "network p2pchat-$n exists and is in use"
-	fi
-done
-
-docker_base_image
-stamp "base image ready"
+docker_test_begin docker-compose.yml
+src=$SRC
+EXTRA_IMAGES=("p2pchat-test:$PROJECT-buildkit")
+BK_IMAGE=${EXTRA_IMAGES[0]}
+# erin (profile relay) takes part too.
+export COMPOSE_PROFILES=relay
+NAMES="router gestor alice bob erin"
 
 # ------------------------------------------------------------ build context
 # Both builders send what .dockerignore says: a tree with everything that
@@ -172,61 +80,22 @@ stamp "BuildKit build done"
 dc up -d --build >"$TMP/up.log" 2>&1 || fail "docker-compose up --build: $(tail -n 30 "$TMP/up.log")"
 stamp "legacy build done, containers created"
 
-healthy() {
-	local c
-	for c in router gestor alice bob; do
-		[ "$(docker inspect -f '{{.State.Health.Status}}' "p2pchat-$c")" = healthy ] ||
-			return 1
-	done
-}
-poll "the four containers to be healthy" 180 healthy
+poll "the containers to be healthy" 180 healthy $NAMES
 stamp "all healthy"
 
 # ------------------------------------------------------------- the demo
-# Everything through `docker-compose exec`, as docker/README.md does it
-# (-T: no terminal here).
-ex() {
-	local svc=$1
-	shift
-	dc exec -T "$svc" "$@" </dev/null
-}
-# field SVC KEY: one value of `p2pchatctl status` in SVC.
-field() {
-	ex "$1" p2pchatctl status | awk -F'\t' -v k="$2" '$1 == k { print $2 }'
-}
-gestor_online() { [ "$(field "$1" gestor_state)" = online ]; }
-gestor_lost() { [ "$(field "$1" gestor_state)" != online ]; }
-# received SVC FROM ID: message ID from FROM is in SVC's history.
-received() {
-	ex "$1" p2pchatctl history "$2" | awk -F'\t' -v id="$3" \
-	    '$3 == "received" && $4 == id { f = 1 } END { exit !f }'
-}
-# online_at USER ADDR: the gestor lists USER online at ADDR.
-online_at() {
-	ex gestor p2pchatctl users | awk -F'\t' -v u="$1" -v a="$2" \
-	    '$1 == u && $2 == "online" && $3 == a { f = 1 } END { exit !f }'
-}
-# send FROM TO TEXT: send, wait for delivery, print the id.
-send() {
-	local id
-	id=$(ex "$1" p2pchatctl send "$2" "$3" --wait=60) ||
-		fail "$1 -> $2 \"$3\" not delivered: $id"
-	[[ $id =~ ^[0-9a-f]{32}$ ]] || fail "send printed no id: $id"
-	echo "$id"
-}
 forwarded() {
 	docker exec p2pchat-router awk '$1 == "Ip:" && $2 ~ /^[0-9]+$/ { print $7 }' \
 	    /proc/net/snmp
 }
 
 # Register the two users, each from its own container.
-out=$(printf 'alice-pass-1\nalice-pass-1\n' | dc exec -T alice p2pchatctl register alice) ||
-	fail "register alice: $out"
-printf '%s\n' "$out" | grep -q "^user	alice$" || fail "register alice printed: $out"
-out=$(printf 'bob-pass-12\nbob-pass-12\n' | dc exec -T bob p2pchatctl register bob) ||
-	fail "register bob: $out"
+register alice alice alice-pass-1
+register bob bob bob-pass-12
+register erin erin erin-pass-1
 poll "the gestor to list alice and bob online at their subnets' addresses" 60 \
-    eval 'online_at alice 198.18.2.10 && online_at bob 198.18.3.10'
+    eval 'online_at gestor alice 198.18.2.10 && online_at gestor bob 198.18.3.10'
+poll "the gestor to list erin online" 60 user_online gestor erin
 stamp "registered"
 
 # A message across subnets: the router forwards it (each peer's route to
@@ -243,6 +112,19 @@ id=$(send bob alice "hello from 198.18.3.10")
 poll "alice to have bob's answer" 30 received alice bob "$id"
 stamp "chatted across subnets"
 
+# erin publishes no address: alice reaches her, and she alice, only
+# through the gestor's relay.
+id=$(send alice erin "through the relay")
+poll "erin to have alice's message" 30 received erin alice "$id"
+id=$(send erin alice "back through the relay")
+poll "alice to have erin's message" 30 received alice erin "$id"
+out=$(ex alice p2pchatctl lookup erin) || fail "lookup erin: $out"
+printf '%s\n' "$out" | grep -q "^route	relay$" || fail "alice -> erin not relayed: $out"
+out=$(ex gestor p2pchatctl stats) || fail "gestor stats: $out"
+printf '%s\n' "$out" | awk -F'\t' '$1 == "relay_sessions_total" && $2 >= 2 { f = 1 } END { exit !f }' ||
+	fail "the gestor's relay counted no sessions: $out"
+stamp "relayed"
+
 # Offline delivery: bob stopped, alice's message waits, then arrives.
 dc stop bob >/dev/null 2>&1 || fail "docker-compose stop bob"
 id=$(ex alice p2pchatctl send bob "are you there?") || fail "send to stopped bob: $id"
@@ -254,35 +136,38 @@ poll "alice's pending list to empty" 30 \
 stamp "offline delivery"
 
 # The gestor moved to 198.18.1.30, as docker/README.md does it.
-for p in alice bob; do gestor_online "$p" || fail "$p: gestor not online before the move"; done
+for p in alice bob erin; do gestor_online "$p" || fail "$p: gestor not online before the move"; done
 docker network disconnect p2pchat-server p2pchat-gestor || fail "network disconnect"
 docker network connect --ip 198.18.1.30 p2pchat-server p2pchat-gestor || fail "network connect"
 docker exec p2pchat-gestor p2pchat-entrypoint routes 2>/dev/null || fail "entrypoint routes"
-for p in alice bob; do
+for p in alice bob erin; do
 	poll "$p to notice the gestor is gone" 60 gestor_lost "$p"
 done
 # Without the gestor the peers still reach each other at cached addresses.
 id=$(send alice bob "the gestor is moving")
 poll "bob to have the message sent while the gestor moved" 30 received bob alice "$id"
-for p in alice bob; do
+for p in alice bob erin; do
 	docker exec "p2pchat-$p" p2pchat-entrypoint set-host gestor 198.18.1.30 2>/dev/null ||
 		fail "set-host in $p"
 done
-for p in alice bob; do
+for p in alice bob erin; do
 	poll "$p to find the gestor at 198.18.1.30" 60 gestor_online "$p"
 done
-# The gestor's connections from both peers are at its new address.
+# The gestor's connections from every peer are at its new address.
 gestor_conns() {
 	docker exec p2pchat-gestor ss -Htn state established '( sport = :7000 )' |
 	    awk '{ print $3, $4 }' | sed 's/:[0-9]*$//' | sort -u
 }
-want=$(printf '198.18.1.30:7000 198.18.2.10\n198.18.1.30:7000 198.18.3.10')
-poll "the gestor to hold both peers' connections at 198.18.1.30" 30 \
+want=$(printf '198.18.1.30:7000 %s\n' 198.18.2.10 198.18.3.10 198.18.3.20)
+poll "the gestor to hold every peer's connection at 198.18.1.30" 30 \
     eval '[ "$(gestor_conns)" = "$want" ]'
-poll "the gestor to list both online again" 30 \
-    eval 'online_at alice 198.18.2.10 && online_at bob 198.18.3.10'
+poll "the gestor to list every peer online again" 30 \
+    eval 'online_at gestor alice 198.18.2.10 && online_at gestor bob 198.18.3.10 &&
+	user_online gestor erin'
 id=$(send bob alice "found the gestor at 198.18.1.30")
 poll "alice to have the message after the move" 30 received alice bob "$id"
+id=$(send erin bob "relayed by the moved gestor")
+poll "bob to have erin's message after the move" 30 received bob erin "$id"
 out=$(ex bob p2pchatctl lookup alice) || fail "lookup alice after the move: $out"
 printf '%s\n' "$out" | grep -q "^addr	198.18.2.10$" || fail "lookup alice: $out"
 stamp "gestor moved and found again"
@@ -292,27 +177,16 @@ stamp "gestor moved and found again"
 # keep the accounts.
 printf 'GESTOR_IP=198.18.1.30\n' >>"$ENVFILE"
 dc up -d >"$TMP/up2.log" 2>&1 || fail "docker-compose up with GESTOR_IP: $(tail -n 20 "$TMP/up2.log")"
-poll "the four containers to be healthy again" 180 healthy
+poll "the containers to be healthy again" 180 healthy $NAMES
 ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' p2pchat-gestor)
 [ "$ip" = 198.18.1.30 ] || fail "recreated gestor at $ip"
 poll "the gestor to list both online after the recreation" 60 \
-    eval 'online_at alice 198.18.2.10 && online_at bob 198.18.3.10'
+    eval 'online_at gestor alice 198.18.2.10 && online_at gestor bob 198.18.3.10'
 id=$(send alice bob "after the recreation")
 poll "bob to have the message after the recreation" 30 received bob alice "$id"
 ex bob p2pchatctl history alice | grep -q "are you there?" ||
 	fail "bob's history lost messages across the recreation"
 stamp "GESTOR_IP kept the new address"
 
-# ------------------------------------------------------------ teardown
-dc down -v --remove-orphans --timeout 5 >"$TMP/down.log" 2>&1 ||
-	fail "docker-compose down -v: $(cat "$TMP/down.log")"
-for c in "$IMAGE" "$BK_IMAGE"; do
-	docker rmi --no-prune "$c" >/dev/null || fail "docker rmi $c"
-done
-TORN_DOWN=1
-left=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"
-	docker network ls -q --filter "label=com.docker.compose.project=$PROJECT"
-	docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT")
-[ -z "$left" ] || fail "left behind: $left"
-stamp "torn down"
+compose_done
 log "ok"

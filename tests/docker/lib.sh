@@ -203,3 +203,189 @@ context_check() {
 	diff -u "$listing.want" "$listing" >"$listing.diff" ||
 		fail "$name's build context is not what .dockerignore says (- missing, + leaked): $(cat "$listing.diff")"
 }
+
+# ------------------------------------------------------- a compose project
+# docker_test_begin FILE...: skip where the test cannot run, take the
+# machine's lock, start the engine, make sure the topology's names are
+# free, make the base image, and set up `dc` (docker-compose with FILEs of
+# docker/, a project name of our own and an env file of our own) and a
+# teardown that removes everything the project made, on any exit.
+# One run at a time on a machine: the topology's container names, networks
+# and subnets are fixed, and a dockerd started by one run must not be
+# stopped under another.
+COMPOSE_NAMES="router gestor gestor1 gestor2 db alice bob carol dave erin"
+docker_test_begin() {
+	local f c p n lock
+	if [ "${P2PCHAT_DOCKER_TEST:-}" = skip ]; then
+		docker_skip "P2PCHAT_DOCKER_TEST=skip (CI runs the Docker tests in one tree only)"
+	fi
+	[ "$(id -u)" = 0 ] ||
+		docker_skip "needs root (to reach or start the Docker engine); run make check as root"
+	for c in docker docker-compose; do
+		command -v "$c" >/dev/null 2>&1 ||
+			docker_skip "no $c (apt-get install docker.io docker-compose debootstrap)"
+	done
+	DOCKER_DIR=$(cd "$(dirname "$TESTS_LIB")/../docker" && pwd)
+	SRC=$(dirname "$DOCKER_DIR")
+	COMPOSE_ARGS=()
+	for f in "$@"; do
+		COMPOSE_ARGS+=(-f "$DOCKER_DIR/$f")
+	done
+	T0=$(date +%s)
+	lock=/run/lock/p2pchat-docker-test.lock
+	[ -d /run/lock ] || lock=/tmp/p2pchat-docker-test.lock
+	exec 9>"$lock"
+	flock -w 1500 9 || fail "another Docker test held $lock for 25 minutes"
+
+	# A project name of our own: a user's deployment of docker/ (project
+	# "docker") is never touched, and a run killed half-way is recognised.
+	PROJECT=p2pchattest$$
+	IMAGE=p2pchat-test:$PROJECT
+	DB_IMAGE=p2pchat-test:$PROJECT-postgres
+	EXTRA_IMAGES=()
+	ENVFILE=$TMP/compose.env
+	printf 'P2PCHAT_IMAGE=%s\nP2PCHAT_DB_IMAGE=%s\n' "$IMAGE" "$DB_IMAGE" >"$ENVFILE"
+	TORN_DOWN=
+	trap docker_teardown EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+
+	docker_start
+	stamp "engine up"
+	# Leftovers of a killed run of these tests are removed; anything else
+	# holding the names is someone's deployment.
+	for c in $COMPOSE_NAMES; do
+		p=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.project"}}' \
+		    "p2pchat-$c" 2>/dev/null) || continue
+		case $p in
+		p2pchattest*)
+			log "removing the leftovers of an earlier run ($p)"
+			docker rm -f -v "p2pchat-$c" >/dev/null 2>&1 || true
+			;;
+		*) docker_skip "container p2pchat-$c (compose project '$p') exists: a p2pchat deployment runs on this engine" ;;
+		esac
+	done
+	for n in server client-a client-b; do
+		if docker network inspect "p2pchat-$n" >/dev/null 2>&1; then
+			docker network rm "p2pchat-$n" >/dev/null 2>&1 ||
+				docker_skip "network p2pchat-$n exists and is in use"
+		fi
+	done
+	for c in $COMPOSE_NAMES; do
+		p=$(docker volume inspect -f '{{index .Labels "com.docker.compose.project"}}' \
+		    "p2pchat-$c-data" 2>/dev/null) || continue
+		case $p in
+		p2pchattest*) docker volume rm "p2pchat-$c-data" >/dev/null 2>&1 || true ;;
+		*) docker_skip "volume p2pchat-$c-data (compose project '$p') exists: a p2pchat deployment's data" ;;
+		esac
+	done
+	docker_base_image
+	stamp "base image ready"
+}
+
+stamp() { log "$(( $(date +%s) - T0 )) s: $*"; }
+
+dc() {
+	docker-compose --ansi never -p "$PROJECT" "${COMPOSE_ARGS[@]}" \
+	    --env-file "$ENVFILE" "$@"
+}
+
+docker_teardown() {
+	local rc=$? c
+	set +e
+	trap - EXIT INT TERM HUP
+	if [ -z "$TORN_DOWN" ] && [ -n "${PROJECT:-}" ] && docker_up; then
+		if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+			dc ps >&2
+			dc logs --no-color --tail 40 >&2
+		fi
+		compose_down || cat "$TMP/down.log" >&2
+	fi
+	if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -s "$TMP/dockerd.log" ]; then
+		printf -- '--- dockerd.log (last 20 lines)\n' >&2
+		tail -n 20 "$TMP/dockerd.log" >&2
+	fi
+	docker_stop
+	cleanup
+	exit "$rc"
+}
+
+# compose_down: the project's containers, networks and volumes, and the
+# images it tagged; the layers stay as build cache for the next run.
+compose_down() {
+	local c ok=0
+	dc down -v --remove-orphans --timeout 5 >"$TMP/down.log" 2>&1 || ok=1
+	for c in "$IMAGE" "$DB_IMAGE" "${EXTRA_IMAGES[@]}"; do
+		if docker image inspect "$c" >/dev/null 2>&1; then
+			docker rmi --no-prune "$c" >>"$TMP/down.log" 2>&1 || ok=1
+		fi
+	done
+	return "$ok"
+}
+
+# compose_done: tear down now and check that nothing of the project is left.
+compose_done() {
+	local left
+	compose_down || fail "tearing down: $(cat "$TMP/down.log")"
+	TORN_DOWN=1
+	left=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"
+		docker network ls -q --filter "label=com.docker.compose.project=$PROJECT"
+		docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT"
+		docker images -q --filter "reference=p2pchat-test:$PROJECT*")
+	[ -z "$left" ] || fail "left behind: $left"
+	stamp "torn down"
+}
+
+# healthy NAME...: containers p2pchat-NAME are all healthy.
+healthy() {
+	local c
+	for c in "$@"; do
+		[ "$(docker inspect -f '{{.State.Health.Status}}' "p2pchat-$c")" = healthy ] ||
+			return 1
+	done
+}
+
+# ex SERVICE COMMAND...: `docker-compose exec` without a terminal (-T) or
+# input, as docker/README.md's commands do it.
+ex() {
+	local svc=$1
+	shift
+	dc exec -T "$svc" "$@" </dev/null
+}
+# register SERVICE USER PASSWORD: the password typed twice, on stdin.
+register() {
+	local out
+	out=$(printf '%s\n%s\n' "$3" "$3" | dc exec -T "$1" p2pchatctl register "$2") ||
+		fail "register $2 in $1: $out"
+	printf '%s\n' "$out" | grep -q "^user	$2$" || fail "register $2 printed: $out"
+}
+# field SERVICE KEY: one value of `p2pchatctl status` in SERVICE.
+field() {
+	ex "$1" p2pchatctl status | awk -F'\t' -v k="$2" '$1 == k { print $2 }'
+}
+gestor_online() { [ "$(field "$1" gestor_state)" = online ]; }
+gestor_lost() { [ "$(field "$1" gestor_state)" != online ]; }
+# received SERVICE FROM ID: message ID from FROM is in SERVICE's history.
+received() {
+	ex "$1" p2pchatctl history "$2" | awk -F'\t' -v id="$3" \
+	    '$3 == "received" && $4 == id { f = 1 } END { exit !f }'
+}
+# online_at GESTOR USER ADDR: GESTOR lists USER online at ADDR.
+online_at() {
+	ex "$1" p2pchatctl users | awk -F'\t' -v u="$2" -v a="$3" \
+	    '$1 == u && $2 == "online" && $3 == a { f = 1 } END { exit !f }'
+}
+# send FROM TO TEXT: send, wait for delivery, print the id.
+send() {
+	local id
+	id=$(ex "$1" p2pchatctl send "$2" "$3" --wait=60) ||
+		fail "$1 -> $2 \"$3\" not delivered: $id"
+	[[ $id =~ ^[0-9a-f]{32}$ ]] || fail "send printed no id: $id"
+	echo "$id"
+}
+# user_online GESTOR USER: GESTOR lists USER online (at whatever address).
+user_online() {
+	ex "$1" p2pchatctl users | awk -F'\t' -v u="$2" \
+	    '$1 == u && $2 == "online" { f = 1 } END { exit !f }'
+}

@@ -10,13 +10,14 @@ set -eu
 docker=$(cd "$(dirname "$TESTS_LIB")/../docker" && pwd)
 
 for f in Dockerfile docker-compose.yml entrypoint.sh gestor.conf peer.conf README.md \
-    gestor-pg.conf peer-cluster.conf postgres-init.sh; do
+    gestor-pg.conf peer-cluster.conf postgres-init.sh Dockerfile.postgres \
+    peer-relay.conf; do
 	[ -f "$docker/$f" ] || fail "docker/$f is missing"
 done
 sh -n "$docker/entrypoint.sh" || fail "entrypoint.sh: syntax"
 sh -n "$docker/postgres-init.sh" || fail "postgres-init.sh: syntax"
 # The containers' configs are valid p2pchatd configs.
-for c in gestor peer gestor-pg peer-cluster; do
+for c in gestor peer gestor-pg peer-cluster peer-relay; do
 	# Their paths are the container's; check only the syntax and values.
 	sed -e "s|/var/lib/p2pchat|$TMP/data-$c|" -e "s|/run/p2pchat|$TMP/run-$c|" \
 	    "$docker/$c.conf" >"$TMP/$c.conf"
@@ -26,6 +27,11 @@ for c in gestor peer gestor-pg peer-cluster; do
 done
 grep -q '^FROM debian:12' "$docker/Dockerfile" || fail "Dockerfile: not Debian 12"
 [ "$(grep -c '^FROM ' "$docker/Dockerfile")" -ge 2 ] || fail "Dockerfile: not multi-stage"
+# Its last stage is the default target, what `docker build` and compose
+# (no target) make: p2pchat's image.
+awk '/^FROM /{ s = "" } { s = s $0 "\n" } END { printf "%s", s }' "$docker/Dockerfile" |
+    grep -q '^ENTRYPOINT \["/usr/local/bin/p2pchat-entrypoint"\]' ||
+	fail "Dockerfile: the last stage is not p2pchat's image"
 grep -q 'setpriv --reuid=p2pchat' "$docker/entrypoint.sh" || fail "daemon not run as p2pchat"
 
 if ! command -v docker-compose >/dev/null 2>&1; then
@@ -68,15 +74,18 @@ def check(path, gestor_ip):
     # The profile "postgresql" (a database, two gestors sharing it, two
     # peers that list both) only starts when asked for.
     pg = {"db", "gestor1", "gestor2", "carol", "dave"}
-    assert set(s) == {"router", "gestor", "alice", "bob"} | pg, sorted(s)
+    relay = {"erin"}
+    assert set(s) == {"router", "gestor", "alice", "bob"} | pg | relay, sorted(s)
     for name in s:
         assert (s[name].get("profiles") == ["postgresql"]) == (name in pg), name
+        assert (s[name].get("profiles") == ["relay"]) == (name in relay), name
     subnets = {}
     for name, net in n.items():
         sub = ipaddress.ip_network(net["ipam"]["config"][0]["subnet"])
         assert sub.subnet_of(block), (name, sub)
         subnets[name] = sub
-    where = {"gestor": "server", "alice": "client_a", "bob": "client_b"}
+    where = {"gestor": "server", "alice": "client_a", "bob": "client_b",
+             "erin": "client_b"}
     for svc, net in where.items():
         nets = s[svc]["networks"]
         assert list(nets) == [net], (svc, nets)
@@ -87,7 +96,7 @@ def check(path, gestor_ip):
         assert "P2PCHAT_ROUTES" in s[svc]["environment"], svc
     assert s["gestor"]["environment"]["P2PCHAT_CONFIG"] == "/etc/p2pchat/gestor.conf"
     assert s["gestor"]["networks"]["server"]["ipv4_address"] == gestor_ip
-    for peer in ("alice", "bob"):
+    for peer in ("alice", "bob", "erin"):
         assert "gestor:" + gestor_ip in s[peer]["extra_hosts"], s[peer]["extra_hosts"]
         assert s[peer]["depends_on"]["gestor"]["condition"] == "service_healthy"
     assert set(s["router"]["networks"]) == set(n), s["router"]["networks"]
@@ -97,7 +106,9 @@ def check(path, gestor_ip):
     for svc, net in pgwhere.items():
         ip = ipaddress.ip_address(s[svc]["networks"][net]["ipv4_address"])
         assert ip in subnets[net], (svc, ip)
-    assert s["db"]["build"]["target"] == "postgres"
+    assert s["db"]["build"]["dockerfile"] == "docker/Dockerfile.postgres"
+    assert "target" not in s["alice"]["build"], s["alice"]["build"]
+    assert s["erin"]["environment"]["P2PCHAT_CONFIG"] == "/etc/p2pchat/peer-relay.conf"
     for g in ("gestor1", "gestor2"):
         assert s[g]["environment"]["P2PCHAT_CONFIG"] == "/etc/p2pchat/gestor-pg.conf"
         assert s[g]["healthcheck"]["test"][-1] == "status"
@@ -112,7 +123,7 @@ check(sys.argv[2], "198.18.1.30")
 EOF
 # Every address in the docker files is inside 198.18.0.0/15.
 grep -ohE '\b[0-9]{1,3}(\.[0-9]{1,3}){3}\b' "$docker"/docker-compose.yml \
-    "$docker"/*.conf "$docker"/README.md | sort -u | while read -r a; do
+    "$docker"/*.conf "$docker"/*.sh "$docker"/README.md | sort -u | while read -r a; do
 	case $a in
 	198.18.* | 198.19.* | 0.0.0.0 | 127.0.0.1) ;;
 	*) fail "address $a outside 198.18.0.0/15" ;;
