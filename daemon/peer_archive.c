@@ -105,9 +105,14 @@ valid_state(const char *s, bool outgoing)
 	return false;
 }
 
-/* Check one import line and fill m (strings borrowed from o); NULL if ok. */
+/*
+ * Check one import line and fill m (strings borrowed from o); NULL if ok.
+ * Times after latest (now plus limits.max_clock_skew) are refused, as a
+ * peer's are: an export dated 2^63-1 showed the year 292278994 and kept
+ * its chat at the top of `chats` for ever.
+ */
 static const char *
-check_record(json_t *o, struct pmsg *m, size_t maxbody)
+check_record(json_t *o, struct pmsg *m, size_t maxbody, int64_t latest)
 {
 	const char *id = json_string_value(json_object_get(o, "id"));
 	const char *user = json_string_value(json_object_get(o, "user"));
@@ -128,6 +133,10 @@ check_record(json_t *o, struct pmsg *m, size_t maxbody)
 	if (!json_is_integer(ts) || json_integer_value(ts) < 0 ||
 	    (rcv != NULL && (!json_is_integer(rcv) || json_integer_value(rcv) < 0)))
 		return "'ts' and 'received' must be non-negative integers (ms)";
+	if (json_integer_value(ts) > latest ||
+	    (rcv != NULL && json_integer_value(rcv) > latest))
+		return "'ts' and 'received' must not be in the future "
+		    "(limits.max_clock_skew)";
 	if (!json_is_string(text) || !valid_body(json_string_value(text),
 	    json_string_length(text), maxbody))
 		return "'text' must be 1 to max_message_bytes of UTF-8";
@@ -161,7 +170,8 @@ check_record(json_t *o, struct pmsg *m, size_t maxbody)
  * lines were bad.
  */
 static size_t
-parse_lines(const char *data, size_t maxbody, json_t *recs, json_t *errs)
+parse_lines(const char *data, size_t maxbody, int64_t latest, json_t *recs,
+    json_t *errs)
 {
 	const char *p = data, *nl, *why;
 	struct pmsg m;
@@ -177,7 +187,7 @@ parse_lines(const char *data, size_t maxbody, json_t *recs, json_t *errs)
 			continue;
 		o = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, NULL);
 		if ((why = o == NULL ? "not valid JSON" :
-		    check_record(o, &m, maxbody)) != NULL) {
+		    check_record(o, &m, maxbody, latest)) != NULL) {
 			if (bad++ < IMPORT_MAX_ERRORS)
 				json_array_append_new(errs, json_pack("{s:I,s:s}",
 				    "line", (json_int_t)line, "error", why));
@@ -243,9 +253,11 @@ peer_ctl_import(struct ctlreq *r, json_t *args, void *ctx)
 	enum pstore_rc rc = PSTORE_OK;
 	struct pmsg m;
 	bool held;
+	int64_t latest = util_now_ms() +
+	    (int64_t)(pm->p->d->cfg->max_clock_skew * 1000);
 
 	bad = parse_lines(json_string_value(json_object_get(args, "data")),
-	    maxbody, recs, errs);
+	    maxbody, latest, recs, errs);
 	if (bad > 0) {
 		import_refuse(r, errs, bad);
 		json_decref(errs);
@@ -258,7 +270,7 @@ peer_ctl_import(struct ctlreq *r, json_t *args, void *ctx)
 	json_array_foreach(recs, i, o) {
 		if (rc == PSTORE_ERR)
 			break;
-		check_record(o, &m, maxbody);
+		check_record(o, &m, maxbody, latest);
 		held = import_hold_back(&m, send);
 		rc = parch_import(pm->arch, &m);
 		imported += rc == PSTORE_OK;

@@ -56,6 +56,17 @@ grep -q "3 bad lines" "$TMP/err" || fail "count of bad lines: $(cat "$TMP/err")"
 expect_exit 1 ctl alice --json import "$TMP/bad"
 grep -q '"bad_lines": *3' "$TMP/out" || fail "--json bad_lines: $(cat "$TMP/out")"
 ctl alice export | grep -q "$(hex 8)" && fail "a good line of a bad file was imported"
+# Times in the future (beyond limits.max_clock_skew) are refused, as
+# from a peer: 2^63-1 showed the year 292278994 and kept its chat first.
+{
+	printf '{"id":"%s","user":"victim","direction":"in","ts":9223372036854775807,"state":"received","text":"x"}\n' "$(hex 11)"
+	printf '{"id":"%s","user":"victim","direction":"in","ts":1,"received":%d,"state":"received","text":"x"}\n' "$(hex 12)" $(( ($(date +%s) + 3600) * 1000 ))
+	printf '{"id":"%s","user":"victim","direction":"in","ts":%d,"state":"received","text":"x"}\n' "$(hex 13)" $(( ($(date +%s) + 60) * 1000 ))
+} >"$TMP/future"
+expect_exit 1 ctl alice import "$TMP/future"
+grep -q "2 bad lines.*line 1: .* future.*line 2: .* future" "$TMP/err" ||
+	fail "future times not refused: $(cat "$TMP/err")"
+ctl alice export | grep -q "$(hex 13)" && fail "a good line of a file with future times was imported"
 # Lines that are not UTF-8 (or hold a NUL byte) are named too.
 {
 	printf '{"id":"%s","user":"victim","direction":"in","ts":8,"state":"received","text":"good"}\n' "$(hex 8)"
