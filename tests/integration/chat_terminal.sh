@@ -3,7 +3,8 @@
 # the last messages and says whether the contact is online, shows text as
 # written (a tab and a backslash, not \t and \\), says a line is queued
 # while the contact is offline. Piped chat returns once what it sent is
-# delivered. Tables on a terminal are aligned.
+# delivered. Tables on a terminal are aligned. A key change shows at
+# once, and a line to the changed key is shown held.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 need_tools script
@@ -50,4 +51,26 @@ h=${hdr%%USER*} r=${row%%bob*}
 ctl alice pending | grep -q "	bob	" || fail "piped pending is not tab-separated"
 TERM=dumb script -qec "$P2PCHATCTL -c $TMP/alice.conf status" /dev/null | tr -d '\r' >"$TMP/kv"
 grep -q "^user  *alice$" "$TMP/kv" || fail "status on a terminal: $(cat -A "$TMP/kv")"
+
+# A verified contact's key changes while the chat is open: a notice at
+# once, and a line typed then is held, with the command that releases it.
+start bob
+wait_for "bob online" 10 gestor_state_is bob online
+ctl alice trust bob "$(field bob fingerprint)" >/dev/null || fail "trust"
+mkfifo "$TMP/in2"
+TERM=dumb script -qfec "$P2PCHATCTL -c $TMP/alice.conf chat bob" /dev/null \
+    <"$TMP/in2" >"$TMP/tty2.out" 2>&1 &
+S=$!
+exec 4>"$TMP/in2"
+wait_for "the second chat's opening" 10 grep -q "^-- chat with bob (online" "$TMP/tty2.out"
+stop bob TERM
+start_peer bob2 g
+printf '%s\n' "$(cat "$(password bob)")" | ctl bob2 login bob >/dev/null || fail "bob2 login"
+wait_for "key-changed notice" 20 grep -q "bob's key changed.*p2pchatctl trust bob" "$TMP/tty2.out"
+printf 'to the new key\n' >&4
+wait_for "held notice" 10 grep -q "held: key changed.*p2pchatctl trust bob" "$TMP/tty2.out"
+exec 4>&-
+# script(1) does not always pass the end of its input on: hang up instead.
+kill "$S" 2>/dev/null || true
+wait "$S" 2>/dev/null || true
 log "ok"
