@@ -233,8 +233,10 @@ pm_hold(struct peer_msgs *pm, const char *user)
 	size_t i;
 
 	pmsg_held_reason(user, why, sizeof(why));
+	/* Nothing newly held (every kick of a held queue comes here). */
 	if (pmsg_pending_for(pm->ms, user, 0, 1000000, collect_id, ids) !=
-	    PSTORE_OK || pstore_begin(pm->p->store) != PSTORE_OK)
+	    PSTORE_OK || json_array_size(ids) == 0 ||
+	    pstore_begin(pm->p->store) != PSTORE_OK)
 		goto out;
 	if (pmsg_hold(pm->ms, user, true) != PSTORE_OK)
 		goto fail;
