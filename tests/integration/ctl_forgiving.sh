@@ -61,6 +61,55 @@ done
 ctl alice stats --help | grep -q "from a peer: .*failed cancelled expired" || fail "stats --help"
 ctl alice status --help | grep -q "from a gestor: " || fail "status --help"
 
+# watch --since now replays nothing (bob has messages stored), and status
+# names the last seq, from which a new consumer can start.
+last=$(field bob last_seq)
+[ "${last:-0}" -gt 0 ] || fail "status last_seq: $(ctl bob status)"
+before=$(grep -c 'ctlsock: watch' "$TMP/bob.log" || true)
+ctl bob --json watch --since now >"$TMP/now" &
+W=$!
+wait_for "bob's watch" 10 sh -c "[ \$(grep -c 'ctlsock: watch' '$TMP/bob.log') -gt $before ]"
+ctl alice send --wait=10 bob "after now" >/dev/null
+wait_for "the live event" 10 grep -q '"after now"' "$TMP/now"
+kill "$W"; wait "$W" 2>/dev/null || true
+[ "$(grep -c '"event": *"message"' "$TMP/now")" = 1 ] || fail "--since now replayed: $(cat "$TMP/now")"
+grep -q "\"seq\": *$((last + 1))\b" "$TMP/now" || fail "seq after last_seq $last: $(cat "$TMP/now")"
+
+# Passwords at a terminal (script(1)'s pty; each line typed only once its
+# prompt is shown, as a person would): the length is checked before the
+# second prompt; two that differ are a usage error.
+# pw_session FILE LINE...: register carol at a pty, one LINE per prompt.
+pw_session() {
+	local out=$1 line n=0 rc=0
+	shift
+	rm -f "$TMP/pwin"
+	mkfifo "$TMP/pwin"
+	TERM=dumb script -qec "$P2PCHATCTL -c $TMP/carol.conf register carol" \
+	    /dev/null <"$TMP/pwin" >"$out" 2>&1 &
+	PW=$!
+	exec 5>"$TMP/pwin"
+	for line in "$@"; do
+		n=$((n + 1))
+		wait_for "prompt $n" 10 sh -c "[ \$(grep -o 'assword: ' '$out' | wc -l) -ge $n ]"
+		printf '%s\n' "$line" >&5
+	done
+	wait "$PW" || rc=$?
+	exec 5>&-
+	return "$rc"
+}
+if command -v script >/dev/null 2>&1; then
+	start_peer carol g
+	rc=0; pw_session "$TMP/pw1" short || rc=$?
+	[ "$rc" = 1 ] || fail "short password: exit $rc ($(cat "$TMP/pw1"))"
+	grep -q "invalid_argument: a password must be 8 to 1024 bytes" "$TMP/pw1" || fail "short password: $(cat "$TMP/pw1")"
+	grep -q "Retype" "$TMP/pw1" && fail "asked again for a short password"
+	rc=0; pw_session "$TMP/pw2" "long enough one" "long enough two" || rc=$?
+	[ "$rc" = 2 ] || fail "passwords that differ: exit $rc ($(cat "$TMP/pw2"))"
+	grep -q "p2pchatctl: usage: the passwords typed do not match" "$TMP/pw2" || fail "mismatch: $(cat "$TMP/pw2")"
+else
+	log "no script(1): skipping the terminal password checks"
+fi
+
 # One JSON type for "online": a boolean in lookup as in presence events.
 ctl alice --json lookup bob | grep -q '"online": *true' || fail "lookup online: $(ctl alice --json lookup bob)"
 ctl g --json lookup bob | grep -q '"online": *true' || fail "gestor lookup online"

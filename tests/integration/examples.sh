@@ -69,8 +69,11 @@ wait_for "the late echo" 10 has 1 alice bob in "echo: while you were out"
 # nothing old is answered again.
 stop_script "$BOT"
 rm -f "$TMP/bot.seq"
+last=$(field bob last_seq)
 bg_script bob bash "$examples/echo-bot.sh" "$TMP/bot.seq"
 BOT=$BG_PID
+wait_for "the fresh bot's state" 10 test -s "$TMP/bot.seq"
+[ "$(cat "$TMP/bot.seq")" = "$last" ] || fail "a fresh bot starts at $(cat "$TMP/bot.seq"), not at the last seq $last"
 ctl alice send --wait=10 bob "third" >/dev/null
 wait_for "the third echo" 10 has 1 alice bob in "echo: third"
 sleep 0.5
