@@ -12,7 +12,8 @@
 #   notify.sh sh -c 'printf "\a%s: %s\n" "$1" "$2"' notify   # bell + line
 #
 # The daemon is the one p2pchatctl finds by itself: set P2PCHAT_CONFIG to
-# choose another. P2PCHATCTL names the p2pchatctl program to run.
+# choose another. P2PCHATCTL names the p2pchatctl program to run. When the
+# daemon goes away the script exits 1, for Restart=on-failure.
 set -eu
 
 if [ $# -eq 0 ]; then
@@ -32,3 +33,8 @@ while IFS=$'\t' read -r _seq event _ts from id text <&3; do
 	"$@" "$from" "$text" </dev/null ||
 		echo "notify.sh: '$1' failed for message $id from $from" >&2
 done
+# watch ended by itself: the daemon went away. Fail, to be restarted.
+rc=0
+wait "$watch_pid" || rc=$?
+echo "notify.sh: watch ended (status $rc)" >&2
+exit $((rc == 0 ? 1 : rc))

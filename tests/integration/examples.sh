@@ -126,4 +126,16 @@ ctl alice wait $(cut -f1 "$TMP/out") --timeout 10 >/dev/null || fail "epsilon no
 has 1 bob alice in epsilon || fail "epsilon"
 has 0 bob alice in "alpha, edited" || fail "edited line sent"
 expect_exit 2 bash "$examples/send-lines.sh" bob
+
+# ------------------------------------------------------- the daemon goes away
+# The bots fail (exit 1), so that Restart=on-failure brings them back.
+bg_script bob bash "$examples/echo-bot.sh" "$TMP/bot.seq"
+BOT=$BG_PID
+bg_script bob bash "$examples/notify.sh" sh "$TMP/record.sh" "$TMP/notes"
+NOTIFY=$BG_PID
+stop bob TERM
+rc=0; wait "$BOT" || rc=$?
+[ "$rc" = 1 ] || fail "echo-bot.sh after the daemon stopped: exit $rc"
+rc=0; wait "$NOTIFY" || rc=$?
+[ "$rc" = 1 ] || fail "notify.sh after the daemon stopped: exit $rc"
 log "ok"
