@@ -58,7 +58,7 @@ void	peer_msgs_event(struct peer *, const char *type, json_t *data);
 /* A contact was added: subscribe to its presence too. */
 void	peer_msgs_contacts_changed(struct peer *);
 
-/* peer_ctl.c, peer_state.c: control commands for messages */
+/* peer_ctl.c, peer_state.c, peer_wait.c: control commands for messages */
 void	peer_ctl_send(struct ctlreq *, json_t *, void *);
 void	peer_ctl_wait(struct ctlreq *, json_t *, void *);
 void	peer_ctl_cancel(struct ctlreq *, json_t *, void *);
