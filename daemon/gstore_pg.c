@@ -12,7 +12,6 @@
  * finds a promoted standby), LISTENs again and reconciles presence.
  * Only open() and close() block, before and after the loop runs.
  */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +26,6 @@
 #define GPG_BACKOFF_MAX		5.0
 #define GPG_CONNECT_TIMEOUT	5.0
 #define GPG_REQUEST_TIMEOUT	5.0
-#define GPG_SEEN_EVERY		6	/* renewals per last_seen write */
-#define GPG_BYE_WAIT		1000	/* ms for the last statement at close */
 
 static void	on_io(evutil_socket_t, short, void *);
 static void	on_tick(evutil_socket_t, short, void *);
@@ -167,7 +164,7 @@ gpc_connect(struct gpconn *c)
 	gpc_watch(c, EV_WRITE);
 }
 
-static void
+void
 gpc_send(struct gpconn *c, enum gpc_job job, const struct gpg_stmt *st)
 {
 	char buf[256];
@@ -289,30 +286,6 @@ setup_result(struct gpconn *c, PGresult *res)
 		gpc_log_error(c, res);
 }
 
-/* Rows of the reconcile: users another live gestor holds now. */
-static void
-reconcile_result(struct gpconn *c, PGresult *res)
-{
-	struct gpg *pg = c->pg;
-	json_t *n;
-	int r;
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		gpc_log_error(c, res);
-		pg->reconcile_due = true;
-		return;
-	}
-	for (r = 0; r < PQntuples(res); r++) {
-		if (PQgetisnull(res, r, 0) || pg->on_notify == NULL)
-			continue;
-		n = json_pack("{s:s,s:s,s:s}", "t", "session", "user",
-		    PQgetvalue(res, r, 0), "origin", "");
-		if (n != NULL)
-			pg->on_notify(n, pg->arg);
-		json_decref(n);
-	}
-}
-
 static void
 gpc_result(struct gpconn *c, PGresult *res)
 {
@@ -337,7 +310,7 @@ gpc_result(struct gpconn *c, PGresult *res)
 		setup_result(c, res);
 		break;
 	case GJ_RECONCILE:
-		reconcile_result(c, res);
+		gpg_reconcile_result(c, res);
 		break;
 	default:
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
@@ -409,37 +382,6 @@ gpc_job_done(struct gpconn *c)
 }
 
 static void
-gpc_notifies(struct gpconn *c)
-{
-	struct gpg *pg = c->pg;
-	PGnotify *n;
-	json_t *o;
-	const char *origin;
-
-	while ((n = PQnotifies(c->conn)) != NULL) {
-		o = strlen(n->extra) <= GPG_PAYLOAD_MAX ?
-		    json_loads(n->extra, JSON_REJECT_DUPLICATES, NULL) : NULL;
-		origin = json_string_value(json_object_get(o, "origin"));
-		if (!json_is_object(o) || origin == NULL ||
-		    !json_is_string(json_object_get(o, "t")))
-			log_warnx("gstore_pg: ignoring a malformed notification");
-		else if (strcmp(origin, pg->self) != 0) {
-			if (pg->on_notify != NULL)
-				pg->on_notify(o, pg->arg);
-		} else if (json_is_string(json_object_get(o, "reaped_by")) &&
-		    !pg->reconcile_due) {
-			/* Our lease lapsed (we were away): publish ours again. */
-			log_warnx("gstore_pg: gestor %s took this gestor's lapsed "
-			    "presence rows; publishing them again",
-			    json_string_value(json_object_get(o, "reaped_by")));
-			pg->reconcile_due = true;
-		}
-		json_decref(o);
-		PQfreemem(n);
-	}
-}
-
-static void
 on_io(evutil_socket_t fd, short what, void *arg)
 {
 	struct gpconn *c = arg;
@@ -496,7 +438,7 @@ gpc_dispatch(struct gpconn *c)
 	gpc_send(c, GJ_OP, &st);
 }
 
-static void
+void
 gpg_start(void *impl, struct gstore_op *op)
 {
 	struct gpg *pg = impl;
@@ -515,20 +457,6 @@ gpg_start(void *impl, struct gstore_op *op)
 	op->deadline = util_mono() + pg->timeout;
 	TAILQ_INSERT_TAIL(&c->queue, op, entry);
 	gpc_dispatch(c);
-}
-
-static void
-send_reconcile(struct gpg *pg)
-{
-	struct gpg_stmt st;
-	json_t *s = pg->sessions != NULL ? pg->sessions(pg->arg) : NULL;
-	char *text = json_dumps(s != NULL ? s : json_array(), JSON_COMPACT);
-
-	pg->reconcile_due = false;
-	gpg_reconcile_stmt(pg->self, pg->ttl, text != NULL ? text : "[]", &st);
-	gpc_send(&pg->listener, GJ_RECONCILE, &st);
-	free(text);
-	json_decref(s);
 }
 
 /* Timers: deadlines, connects, retries, the lease. */
@@ -570,24 +498,12 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct gpg *pg = arg;
 	double now = util_mono();
-	struct gpg_stmt st;
 	int i;
 
 	for (i = 0; i < GPG_WORKERS; i++)
 		gpc_tick(&pg->workers[i], now);
 	gpc_tick(&pg->listener, now);
-	if (!pg->up || pg->listener.state != GPC_IDLE)
-		return;
-	if (pg->reconcile_due) {
-		send_reconcile(pg);
-		return;
-	}
-	if (now >= pg->next_renew) {
-		pg->next_renew = now + pg->interval;
-		gpg_renew_stmt(pg->self, pg->ttl, ++pg->renews % GPG_SEEN_EVERY == 0,
-		    (int64_t)time(NULL), &st);
-		gpc_send(&pg->listener, GJ_RENEW, &st);
-	}
+	gpg_lease_tick(pg, now);
 }
 
 /* ------------------------------------------------------------ open, close */
@@ -673,50 +589,6 @@ gpg_open(struct gstore *front, const struct gstore_opts *o, char **cause)
 	return pg;
 }
 
-/* Finish what the listener is doing, then say goodbye (bounded wait). */
-static void
-gpg_bye(struct gpg *pg)
-{
-	struct gpconn *c = &pg->listener;
-	struct pollfd pfd;
-	struct gpg_stmt st;
-	PGresult *res;
-	int left = GPG_BYE_WAIT;
-	bool sent = false;
-
-	if (c->state != GPC_IDLE && c->state != GPC_BUSY)
-		return;
-	pfd.fd = PQsocket(c->conn);
-	pfd.events = POLLIN;
-	while (left > 0) {
-		if (c->state == GPC_IDLE && !sent) {
-			gpg_bye_stmt(pg->self, &st);
-			if (!PQsendQueryParams(c->conn, st.sql, st.n, NULL,
-			    st.values, NULL, NULL, 0))
-				return;
-			c->state = GPC_BUSY;
-			c->job = GJ_NONE;
-			sent = true;
-		}
-		while (PQflush(c->conn) == 1 && left > 0) {
-			poll(&(struct pollfd){ pfd.fd, POLLOUT, 0 }, 1, 10);
-			left -= 10;
-		}
-		if (poll(&pfd, 1, 10) < 0 || !PQconsumeInput(c->conn))
-			return;
-		left -= 10;
-		while (!PQisBusy(c->conn)) {
-			if ((res = PQgetResult(c->conn)) == NULL) {
-				if (sent)
-					return;
-				c->state = GPC_IDLE;
-				break;
-			}
-			PQclear(res);
-		}
-	}
-}
-
 static void
 gpc_free(struct gpconn *c)
 {
@@ -763,29 +635,6 @@ static void
 gpg_drop(void *impl, struct gstore_op *op)
 {
 	gpg_rows_free(op);
-}
-
-static void
-gpg_notify(void *impl, const json_t *msg)
-{
-	struct gpg *pg = impl;
-	struct gstore_op *op = xcalloc(1, sizeof(*op));
-	const char *user = json_string_value(json_object_get(msg, "user"));
-	json_t *o = json_deep_copy(msg);
-
-	json_object_set_new(o, "origin", json_string(pg->self));
-	op->gs = pg->front;
-	op->kind = GOP_NOTIFY;
-	op->priv = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (user != NULL && strlen(user) < sizeof(op->u.name))
-		memcpy(op->u.name, user, strlen(user) + 1);
-	if (op->priv == NULL || strlen(op->priv) > GPG_PAYLOAD_MAX) {
-		log_warnx("gstore_pg: a notification is too long; not sent");
-		gstore_op_done(op, GSTORE_ERR);
-		return;
-	}
-	gpg_start(pg, op);
 }
 
 static void

@@ -109,6 +109,15 @@ void	gpg_bye_stmt(const char *self, struct gpg_stmt *);
 void	gpc_down(struct gpconn *, const char *why);
 void	gpc_watch(struct gpconn *, short what);
 void	gpc_log_error(struct gpconn *, PGresult *);
+void	gpc_send(struct gpconn *, enum gpc_job, const struct gpg_stmt *);
+void	gpg_start(void *, struct gstore_op *);
+
+/* gstore_pg_cluster.c: the listener's work. */
+void	gpg_lease_tick(struct gpg *, double now);
+void	gpg_reconcile_result(struct gpconn *, PGresult *);
+void	gpc_notifies(struct gpconn *);
+void	gpg_bye(struct gpg *);
+void	gpg_notify(void *, const json_t *);
 
 /* gstore_pg_pipe.c: the workers' pipelines. */
 void	gpc_pipe_dispatch(struct gpconn *);

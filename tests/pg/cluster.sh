@@ -56,4 +56,8 @@ wait_for "bob online through ga" 10 online_at gb bob online
 n=$(( $(field ga online) + $(field gb online) ))
 [ "$n" = 3 ] || fail "$n sessions online in the cluster (want 3: alice, carol, bob)"
 ctl ga stats | grep -q "^db_errors	" || fail "stats db_errors"
+# A clean stop: offline at once, exit 0 (no leak under the sanitizers).
+stop_clean gb
+wait_for "the other gestor shows carol offline at once" 5 online_at ga carol offline
+stop_clean ga
 log "ok"

@@ -387,7 +387,7 @@ END_TEST
 
 START_TEST(test_newer_schema_refused)
 {
-	struct seen s = { json_array(), 0, 0 };
+	struct seen s = { NULL, 0, 0 };		/* open_ok makes notes */
 	char *cause = NULL;
 
 	gstore_close(open_ok("g1", &s));
