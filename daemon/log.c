@@ -61,19 +61,42 @@ log_levelname(enum log_level level)
 	return log_names[level];
 }
 
+/*
+ * Mask what would drive a terminal or log viewer (peers' text is logged):
+ * C0 controls and DEL, C1 controls (U+0080-U+009F, 2 bytes in UTF-8) and
+ * the bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069),
+ * each byte as '?'.
+ */
+static void
+log_mask(char *buf)
+{
+	unsigned char *u = (unsigned char *)buf;
+	size_t i, n;
+
+	for (i = 0; u[i] != '\0'; i += n) {
+		n = 1;
+		if (u[i] == 0xc2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f)
+			n = 2;
+		else if (u[i] == 0xe2 && ((u[i + 1] == 0x80 && u[i + 2] >= 0xaa &&
+		    u[i + 2] <= 0xae) || (u[i + 1] == 0x81 && u[i + 2] >= 0xa6 &&
+		    u[i + 2] <= 0xa9)))
+			n = 3;
+		else if (u[i] >= 0x20 && u[i] != 0x7f)
+			continue;
+		memset(u + i, '?', n);
+	}
+}
+
 /* One line: tag, message, optional strerror; control characters masked. */
 static void __attribute__((format(printf, 3, 0)))
 vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
 	char buf[2048];
-	size_t i;
 
 	if (level > log_level)
 		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	for (i = 0; buf[i] != '\0'; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
+	log_mask(buf);
 	if (errnum != 0)
 		fprintf(stderr, "%s %s: %s\n", log_tags[level], buf,
 		    strerror(errnum));

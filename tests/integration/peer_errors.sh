@@ -75,18 +75,25 @@ wait "$FAKE" 2>/dev/null || true
 # --- a refusal whose text is cut in the middle of a character (60 x
 # U+00E9 after "refused: refused: " does not fit the 128 bytes kept): the
 # message still shows in pending, with the text cut before that character.
-p2ptool fake-peer $M fakecarol "$TMP/fc.port" 30 "$(printf '\303\251%.0s' $(seq 60))" \
-    >"$TMP/fc.out" &
+# It starts with ESC [31m, a C1 control (U+009B) and RLO (U+202E), which
+# the log must not carry raw.
+p2ptool fake-peer $M fakecarol "$TMP/fc.port" 30 \
+    "$(printf '\033[31m\302\233\342\200\256'; printf '\303\251%.0s' $(seq 60))" >"$TMP/fc.out" &
 FAKE=$!
 wait_for "the refusing fake peer" 10 test -s "$TMP/fc.port"
 # shellcheck disable=SC2086
 p2ptool gestor-session "$GP" $M fakecarol pw-fakecarol-1 register "hb:$(cat "$TMP/fc.port")" >"$TMP/out"
 grep -qx "hb ok" "$TMP/out" || fail "fakecarol: $(cat "$TMP/out")"
 ctl alice send fakecarol "to the refuser" >/dev/null || fail "send to fakecarol"
-cut_reason() { ctl alice pending | grep -q "fakecarol.*refused: refused: \(é\)\{50,\};"; }
+cut_reason() { ctl alice pending | grep -q "fakecarol.*refused: refused: .*\(é\)\{45,\};"; }
 wait_for "the refusal in pending" 20 cut_reason
 ctl alice --json pending | python3 -c 'import json, sys; json.load(sys.stdin)' ||
 	fail "pending --json: $(ctl alice --json pending)"
+grep -qF "fakecarol refused: refused: ?[31m?????é" "$TMP/alice.log" ||
+	fail "the refusal is not logged masked: $(grep -a 'fakecarol refused' "$TMP/alice.log" | head -1 | cat -v)"
+if LC_ALL=C grep -q $'\033\\|\302\233\\|\342\200\256' "$TMP/alice.log"; then
+	fail "raw escape, C1 or bidi override in the log: $(LC_ALL=C grep -a $'\033\\|\302\233' "$TMP/alice.log" | head -2 | cat -v)"
+fi
 kill "$FAKE" 2>/dev/null || true
 wait "$FAKE" 2>/dev/null || true
 stop_clean alice
