@@ -346,8 +346,12 @@ setup_done(struct gpconn *c)
 	}
 	pg->up = true;
 	pg->detail[0] = '\0';
-	if (pg->ever_up)
-		pg->reconcile_due = true;
+	/*
+	 * Every time, the first included: a gestor restarted after a crash
+	 * under the same cluster.name may find rows its earlier life left
+	 * (users who are not here any more); they go offline now.
+	 */
+	pg->reconcile_due = true;
 	pg->ever_up = true;
 	pg->next_renew = util_mono();
 	set_state(pg, GSTORE_UP);

@@ -334,6 +334,35 @@ START_TEST(test_lapsed_gestor)
 }
 END_TEST
 
+/* A gestor restarted under its name clears what its last life left. */
+START_TEST(test_restart_clears_own_rows)
+{
+	struct seen s1, s2;
+	struct gstore *g2 = open_ok("g2", &s2), *g1;
+	struct guser u, got;
+	json_t *n;
+
+	make_user(&u, "carol", FP_A);
+	ck_assert_int_eq(gw_add(g2, &u), GSTORE_OK);
+	sql("INSERT INTO gestors VALUES ('g1', now() + interval '1 hour');"
+	    "INSERT INTO presence VALUES ('carol', 'g1', '198.18.0.7', 7001, "
+	    "now() + interval '1 hour')");
+	ck_assert_int_eq(gw_get(g2, "carol", &got), GSTORE_OK);
+	ck_assert(got.online);
+	g1 = open_ok("g1", &s1);
+	ck_assert_int_eq(wait_notes(&s2, 1), 1);
+	n = json_array_get(s2.notes, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(n, "origin")), "g1");
+	ck_assert(json_is_false(json_object_get(n, "online")));
+	ck_assert_int_eq(gw_get(g2, "carol", &got), GSTORE_OK);
+	ck_assert(!got.online);
+	gstore_close(g1);
+	gstore_close(g2);
+	json_decref(s1.notes);
+	json_decref(s2.notes);
+}
+END_TEST
+
 /* The server goes away: bounded "unavailable"; back: served again. */
 START_TEST(test_server_restart)
 {
@@ -443,6 +472,7 @@ gstore_pg_suite(void)
 	tcase_add_test(tc, test_foreach);
 	tcase_add_test(tc, test_presence_two_gestors);
 	tcase_add_test(tc, test_lapsed_gestor);
+	tcase_add_test(tc, test_restart_clears_own_rows);
 	tcase_add_test(tc, test_server_restart);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_bad_conninfo);
