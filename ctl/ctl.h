@@ -7,15 +7,32 @@
 #ifndef P2P_CTL_H
 #define P2P_CTL_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "conn.h"
 #include "ctlcmd.h"
 
+/* Options that are not a command's own, given anywhere on the line. */
+struct ctl_globals {
+	const char	*config;
+	const char	*socket;
+	const char	*pwfile;
+	bool		 json;
+};
+
 /* Largest message body p2pchatctl checks for; the daemon enforces its own. */
 #define CTL_MAXBODY	(16u * 1024 * 1024)
 /* Validate args against the table; 0, or the exit code after reporting. */
 int		 ctl_check_args(const struct ctl_cmd_desc *, const json_t *);
+
+/* Print "p2pchatctl: usage: ...", the usage of cd (or all), exit 2. */
+void		 ctl_usage_error(const struct ctl_cmd_desc *, const char *, ...)
+		    __attribute__((__noreturn__, __format__(__printf__, 2, 3)));
+/* args.c: the request's "args" for command cd from argv (exits on usage). */
+json_t		*args_parse(const struct ctl_cmd_desc *, struct ctl_globals *,
+		    int argc, char **argv);
 
 /* chat USER: returns the exit code. */
 int		 chat_main(struct ctlconn *, json_t *);
