@@ -156,8 +156,16 @@ ratelimit_forgive(struct ratelimit *rl, const char *key, double now)
 	bool fresh;
 	struct rl_entry *e = lookup(rl, key, now, &fresh);
 
-	if (e != NULL && !fresh && e->level >= 1)
-		e->level--;
+	if (e == NULL || fresh || e->level < 1)
+		return;
+	/*
+	 * Nothing left to count: the slot is free again. Otherwise every
+	 * successful login held a slot for the window, and more logins in a
+	 * minute than the table has slots (100 000 peers reconnecting to a
+	 * restarted gestor) were refused as a full table.
+	 */
+	if (--e->level < 1)
+		e->until = 0;
 }
 
 double

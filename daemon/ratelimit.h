@@ -30,7 +30,8 @@ bool	ratelimit_blocked(struct ratelimit *, const char *key, long limit,
 /* Count one failure for key; false if the table had no room for it. */
 bool	ratelimit_fail(struct ratelimit *, const char *key, double now);
 /* Take back one failure counted for key in its current window (an
- * attempt counted when it started, that then succeeded). */
+ * attempt counted when it started, that then succeeded); at zero the
+ * key's slot is free. */
 void	ratelimit_forgive(struct ratelimit *, const char *key, double now);
 /* Seconds until key's window ends, or until a slot frees for it (0 if
  * not counted and room). */

@@ -116,6 +116,28 @@ START_TEST(test_forgive)
 }
 END_TEST
 
+/* Attempts that all succeed hold no slot: far more than the table holds. */
+START_TEST(test_forgiven_frees_slot)
+{
+	char key[32];
+	int i;
+
+	for (i = 0; i < 8 * SLOTS; i++) {
+		snprintf(key, sizeof(key), "user%d", i);
+		ck_assert(!ratelimit_blocked(rl, key, 5, T0));
+		ck_assert(ratelimit_fail(rl, key, T0));
+		ratelimit_forgive(rl, key, T0);
+	}
+	ck_assert(!ratelimit_blocked(rl, "late", 1, T0));
+	ck_assert(ratelimit_fail(rl, "late", T0));
+	ck_assert(ratelimit_blocked(rl, "late", 1, T0));
+	/* A key with a failure left keeps it. */
+	fail_n("two", 2, T0);
+	ratelimit_forgive(rl, "two", T0);
+	ck_assert(ratelimit_blocked(rl, "two", 1, T0 + 30));
+}
+END_TEST
+
 START_TEST(test_failures_spread_in_window)
 {
 	/* Failures anywhere inside one window add up. */
@@ -428,6 +450,7 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_blocked_at_limit);
 	tcase_add_test(tc, test_window_expiry);
 	tcase_add_test(tc, test_forgive);
+	tcase_add_test(tc, test_forgiven_frees_slot);
 	tcase_add_test(tc, test_failures_spread_in_window);
 	tcase_add_test(tc, test_keys_independent);
 	tcase_add_test(tc, test_retry_after);
