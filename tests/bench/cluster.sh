@@ -54,8 +54,13 @@ bench_cluster() {
 	trap 'cluster_cleanup; cleanup' EXIT
 	PORT_OF=()
 
-	# One gestor on SQLite, the whole load.
-	start_gestor cs "limits = { max_connections = $(( n + 1000 )); };"
+	# One gestor on SQLite, the whole load. The simulated peers come from
+	# a few loopback addresses: the per-address limits would refuse them.
+	local lim="limits = { max_connections = $(( n + 1000 ));
+  login_attempts_per_minute = 100000; login_attempts_per_user_per_minute = 1000000;
+  login_attempts_per_address_per_minute = 1000000; lookups_per_minute = 1000000;
+  watch_names_per_hour = 100000000; };"
+	start_gestor cs "$lim"
 	r=$("$BIN/bench_gestor" load --addr "127.0.0.1:${PORT_OF[cs]}" \
 	    --db "$TMP/cs/gestor.db" --keys "$KEYS" --n "$n" --interval 10 \
 	    --lookups 1 --duration "$GESTOR_SECS" --pid "${PIDS[cs]}" \
@@ -67,7 +72,7 @@ bench_cluster() {
 
 	# Two gestors on PostgreSQL, the same accounts, half the peers each.
 	local pgconf="storage = { backend = \"postgresql\"; conninfo = \"$ci\"; };
-limits = { max_connections = $(( n + 1000 )); };"
+$lim"
 	start_gestor ca "$pgconf cluster = { name = \"ca\"; };"
 	mkdir -p -m 700 "$TMP/cb"
 	cp -p "$TMP/ca/identity.key" "$TMP/cb/identity.key"
