@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "gestor_int.h"
+#include "gestor_limits.h"
 #include "log.h"
 #include "relay.h"
 #include "util.h"
@@ -154,11 +155,18 @@ gestor_relay_request(struct gconn *gc, struct wire_msg *m)
 	struct gestor *g = gc->g;
 	const char *to = m->u.user.user, *code, *why;
 	struct gconn *t = gestor_session(g, to);
-	char key[P2P_RELAY_KEY_HEX + 1], a1[256], a2[256];
+	char key[P2P_RELAY_KEY_HEX + 1], a1[256], a2[256], msg[160];
 	int p1, p2;
 
 	if (g->relay == NULL) {
 		relay_refuse(gc, m, ERR_RELAY_DISABLED, "this gestor runs no relay");
+		return;
+	}
+	/* The answer says whether to exists and is online: a lookup. */
+	if (glimits_lookup_refused(gc, msg, sizeof(msg))) {
+		g->stats.rate_limited++;
+		g->stats.lookups_refused++;
+		relay_refuse(gc, m, ERR_RATE_LIMITED, msg);
 		return;
 	}
 	if (strcmp(to, gc->user) == 0) {

@@ -33,6 +33,8 @@ p2pchatd's code.
         register, login, auth     authenticate as USER; prints the code
         lookups:N:NAME            N lookups of NAME pipelined; prints
                                   "answered=A rate_limited=R other=O"
+        relays:N:NAME             the same with relay requests (which
+                                  tell whether NAME exists and is online)
         watch:N:PREFIX            watch PREFIX0 .. PREFIX<N-1>; prints
                                   the reply's code ("ok" or the error)
         hb:PORT[:ADDR]            a heartbeat (with an advertised ADDR)
@@ -309,21 +311,21 @@ def gestor_session(port, cert, key, user, password, steps):
         elif parts[0] == "auth":
             gs.send({"t": "auth", "user": user})
             print("auth", code_of(gs.reply()))
-        elif parts[0] == "lookups":
+        elif parts[0] in ("lookups", "relays"):
             n, name = int(parts[1]), parts[2]
             for _ in range(n):
-                gs.send({"t": "lookup", "user": name})
+                gs.send({"t": parts[0][:-1], "user": name})
             counts = {"answered": 0, "rate_limited": 0, "other": 0}
             for _ in range(n):
                 c = code_of(gs.reply())
-                if c in ("ok", "no_such_user"):
+                if c in ("ok", "no_such_user", "offline"):
                     counts["answered"] += 1
                 elif c == "rate_limited":
                     counts["rate_limited"] += 1
                 else:
                     counts["other"] += 1
-            print("lookups answered=%(answered)d rate_limited=%(rate_limited)d"
-                  " other=%(other)d" % counts)
+            print(parts[0] + " answered=%(answered)d"
+                  " rate_limited=%(rate_limited)d other=%(other)d" % counts)
         elif parts[0] == "watch":
             n, prefix = int(parts[1]), parts[2]
             gs.send({"t": "watch", "users": ["%s%d" % (prefix, i)

@@ -42,6 +42,11 @@ n=$(answered <"$TMP/out")
 grep -q "mallory from 127.0.0.1: lookups refused" "$TMP/g.log" || fail "refusal not logged"
 [ "$(stat_of lookups_refused)" -ge 80 ] || fail "lookups_refused: $(stat_of lookups_refused)"
 [ "$(stat_of lookups)" -ge 20 ] || fail "lookups: $(stat_of lookups)"
+# A relay request tells whether a user exists and is online, like a
+# lookup: it takes from the same budget.
+session mallory auth relays:5:nobody >"$TMP/out"
+grep -qx "relays answered=0 rate_limited=5 other=0" "$TMP/out" ||
+	fail "relay requests after the lookups: $(cat "$TMP/out")"
 # Other accounts are not affected.
 ctl alice lookup alice >/dev/null || fail "alice's lookup"
 
