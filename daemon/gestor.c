@@ -752,17 +752,22 @@ on_auth_read(enum gstore_rc rc, const struct guser *u, void *arg)
 	const char *user = json_string_value(json_object_get(gc->req, "user"));
 
 	gc->op = NULL;
-	if (rc != GSTORE_OK && rc != GSTORE_NOTFOUND) {
-		refund(gc);
+	if (rc != GSTORE_OK && rc != GSTORE_NOTFOUND)
 		reply_store_err(gc, gc->req, rc, "check the key");
-	} else if (rc == GSTORE_NOTFOUND || strcmp(u->fingerprint, gc->fp) != 0) {
+	else if (rc == GSTORE_NOTFOUND || strcmp(u->fingerprint, gc->fp) != 0) {
+		/*
+		 * Counted when it fails, not when it starts as a login is: it
+		 * guesses no password (TLS proved the key), and the daemons
+		 * behind one address that reconnect together after a restart
+		 * must not be refused for being many.
+		 */
+		glimits_login_started(gc, user);
 		gc->g->stats.login_failures++;
 		log_warnx("gestor: auth failed for %s from %s: key is not the "
 		    "account's", user, gc->addr);
 		reply_err(gc, gc->req, ERR_KEY_MISMATCH,
 		    "this key is not bound to the account; log in with the password");
 	} else {
-		refund(gc);
 		gc->g->stats.logins++;
 		log_info("gestor: auth %s from %s", user, gc->addr);
 		bind_session(gc, user);
@@ -777,7 +782,6 @@ on_auth(struct gconn *gc, struct wire_msg *m)
 {
 	if (already_authed(gc, m) || limited(gc, m, m->u.user.user))
 		return;
-	glimits_login_started(gc, m->u.user.user);	/* as for login */
 	req_start(gc, m);
 	gc->op = gstore_user_get(gc->g->store, m->u.user.user, on_auth_read, gc);
 }

@@ -22,11 +22,11 @@ void		 glimits_free(struct glimits *);
 bool		 glimits_login_refused(struct gconn *, const char *user,
 		    char *msg, size_t msglen);
 /*
- * A password or key check for user on gc starts: it counts as a failure
- * at once, so that checks running together (many connections, one
- * worker thread) cannot all pass the limit before any has failed.
+ * A password check for user on gc starts: it counts as a failure at
+ * once, so that checks running together (many connections, one worker
+ * thread) cannot all pass the limit before any has failed.
  * glimits_login_refund takes it back when the check succeeds (or was
- * never made).
+ * never made). A failed key check (auth) is counted when it fails.
  */
 void		 glimits_login_started(struct gconn *, const char *user);
 void		 glimits_login_refund(struct gconn *, const char *user);
