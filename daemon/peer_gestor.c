@@ -282,9 +282,9 @@ on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 	const struct config *cfg = pg->d->cfg;
 	char why[700];
 
-	pg->dnsreq = NULL;
 	if (result == EVUTIL_EAI_CANCEL)
-		return;
+		return;		/* its owner may be freed: touch nothing */
+	pg->dnsreq = NULL;
 	if (result != 0 || res == NULL) {
 		snprintf(why, sizeof(why), "cannot resolve %s: %s", pg->addr,
 		    evutil_gai_strerror(result));

@@ -396,9 +396,9 @@ on_link_resolved(int result, struct evutil_addrinfo *res, void *arg)
 	struct plink *l = arg;
 	const struct config *cfg = l->pm->p->d->cfg;
 
-	l->dnsreq = NULL;
 	if (result == EVUTIL_EAI_CANCEL)
-		return;
+		return;		/* its owner may be freed: touch nothing */
+	l->dnsreq = NULL;
 	if (result != 0 || res == NULL) {
 		l->state = L_IDLE;
 		link_failed(l, "cannot resolve the recipient's address");
