@@ -79,7 +79,7 @@ send_reconcile(struct gpg *pg)
 {
 	struct gpg_stmt st;
 	json_t *s = pg->sessions != NULL ? pg->sessions(pg->arg) : NULL;
-	char *text = json_dumps(s != NULL ? s : json_array(), JSON_COMPACT);
+	char *text = s != NULL ? json_dumps(s, JSON_COMPACT) : NULL;
 
 	pg->reconcile_due = false;
 	gpg_reconcile_stmt(pg->self, pg->ttl, text != NULL ? text : "[]", &st);
