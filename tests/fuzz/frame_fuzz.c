@@ -43,7 +43,17 @@ check_msg(const struct wire_msg *m, size_t max_body)
 		break;
 	case W_AUTH:
 	case W_LOOKUP:
+	case W_RELAY:
 		FUZZ_CHECK(valid_username(m->u.user.user));
+		break;
+	case W_RELAY_INVITE:
+		FUZZ_CHECK(valid_username(m->u.relay.from));
+		FUZZ_CHECK(*m->u.relay.addr != '\0' &&
+		    strlen(m->u.relay.addr) < 64);
+		FUZZ_CHECK(m->u.relay.port > 0 && m->u.relay.port <= 65535);
+		FUZZ_CHECK(strlen(m->u.relay.key) == P2P_RELAY_KEY_HEX &&
+		    strspn(m->u.relay.key, "0123456789abcdef") ==
+		    P2P_RELAY_KEY_HEX);
 		break;
 	case W_HB:
 		check_port(m->u.hb.port);
