@@ -186,6 +186,8 @@ int	 pm_fail_one(const struct pmsg *, void *);
 void	 pm_hold(struct peer_msgs *, const char *user);
 /* (Re)start the timer for the earliest expiry. */
 void	 pm_expiry_arm(struct peer_msgs *);
+/* A state no message leaves: delivered, failed, cancelled, expired, unknown. */
+bool	 pm_state_is_end(const char *state);
 
 /* peer_wait.c */
 void	 pm_waiter_add(struct peer_msgs *, struct ctlreq *, json_t *ids,

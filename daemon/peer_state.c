@@ -49,8 +49,8 @@ tv_of(double s)
 	return tv;
 }
 
-static bool
-is_end(const char *state)
+bool
+pm_state_is_end(const char *state)
 {
 	return strcmp(state, "delivered") == 0 || strcmp(state, "failed") == 0 ||
 	    strcmp(state, "cancelled") == 0 || strcmp(state, "expired") == 0 ||
@@ -290,7 +290,7 @@ cancel_one(struct peer_msgs *pm, const char *id, const char **why)
 		*why = "already delivered";
 	else if (in_flight(pm, &m))
 		*why = "already sent, waiting for the recipient's acknowledgement";
-	else if (!is_end(m.state) &&
+	else if (!pm_state_is_end(m.state) &&
 	    pm_finish(pm, id, "cancelled", "cancelled by the user") == PSTORE_ERR)
 		*why = "cannot store the change (see the daemon's log)";
 	if (pmsg_get(pm->ms, id, &m, NULL) != PSTORE_OK)

@@ -28,17 +28,9 @@ tv_of(double s)
 }
 
 static bool
-is_end(const char *state)
-{
-	return strcmp(state, "delivered") == 0 || strcmp(state, "failed") == 0 ||
-	    strcmp(state, "cancelled") == 0 || strcmp(state, "expired") == 0 ||
-	    strcmp(state, "unknown") == 0;
-}
-
-static bool
 is_bad_end(const char *state)
 {
-	return is_end(state) && strcmp(state, "delivered") != 0;
+	return pm_state_is_end(state) && strcmp(state, "delivered") != 0;
 }
 
 static void
@@ -72,7 +64,7 @@ culprit(json_t *items, bool timeout)
 
 	json_array_foreach(items, i, it) {
 		state = json_string_value(json_object_get(it, "state"));
-		if (timeout ? !is_end(state) : is_bad_end(state))
+		if (timeout ? !pm_state_is_end(state) : is_bad_end(state))
 			return it;
 	}
 	return NULL;
@@ -141,14 +133,15 @@ static void
 waiter_check(struct waiter *w)
 {
 	json_t *it;
+	const char *state;
 	size_t i = 0;
 	bool bad = false;
 
 	while (i < json_array_size(w->ids)) {
 		it = item_of(w->pm, json_array_get(w->ids, i));
-		if (is_end(json_string_value(json_object_get(it, "state")))) {
-			bad |= is_bad_end(json_string_value(json_object_get(it,
-			    "state")));
+		state = json_string_value(json_object_get(it, "state"));
+		if (pm_state_is_end(state)) {
+			bad |= is_bad_end(state);
 			json_array_remove(w->ids, i);
 		} else
 			i++;
