@@ -555,12 +555,15 @@ static void gpg_close(void *);
 static void *
 gpg_open(struct gstore *front, const struct gstore_opts *o, char **cause)
 {
-	struct gpg *pg = xcalloc(1, sizeof(*pg));
+	struct gpg *pg;
 	static const char *const names[GPG_WORKERS] = { "worker 1", "worker 2",
 	    "worker 3", "worker 4" };
 	struct timeval tv = { 0, (suseconds_t)(GPG_TICK * 1e6) };
 	int i;
 
+	if (pqdl_load(cause) == -1)
+		return NULL;
+	pg = xcalloc(1, sizeof(*pg));
 	pg->front = front;
 	pg->base = o->base;
 	pg->conninfo = xstrdup(o->conninfo != NULL ? o->conninfo : "");

@@ -6,7 +6,7 @@
 #ifndef P2P_GSTORE_PG_H
 #define P2P_GSTORE_PG_H
 
-#include <libpq-fe.h>
+#include "pqdl.h"
 
 #include "gstore_int.h"
 

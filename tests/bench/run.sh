@@ -288,8 +288,10 @@ bench_flush() {
 	r=$("$BIN/bench_ctl" feed "$(sock alice)" bob "$N_PENDING" 200 0) ||
 	    fail "feed pending"
 	last=$(jq -r .last_id <<<"$r")
+	# The peer checks at most 10 unknown keys a minute per source address
+	# (PM_VERIFY_BURST, issue 14): 8 connections per 127.0.0.x source.
 	"$BIN/bench_gestor" peers --db "$TMP/g/gestor.db" --keys "$KEYS" \
-	    --n "$N_CONNS" --addr "127.0.0.1:$(field alice listen | sed 's/.*://')" \
+	    --n "$N_CONNS" --sources $(((N_CONNS + 7) / 8)) --addr "127.0.0.1:$(field alice listen | sed 's/.*://')" \
 	    --hold 60 >"$TMP/peers.out" 2>"$TMP/peers.log" &
 	pid=$!
 	wait_for "$N_CONNS peer connections" 60 grep -q ready "$TMP/peers.out"
