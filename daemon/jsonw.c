@@ -12,6 +12,8 @@
 #include "jsonw.h"
 #include "util.h"
 
+static void	jsonw_room(struct jsonw *, size_t);
+
 void
 jsonw_init(struct jsonw *w)
 {
@@ -45,6 +47,14 @@ jsonw_free(struct jsonw *w)
 const char *
 jsonw_data(const struct jsonw *w)
 {
+	return w->buf;
+}
+
+const char *
+jsonw_cstr(struct jsonw *w)
+{
+	jsonw_room(w, 1);
+	w->buf[w->len] = '\0';
 	return w->buf;
 }
 

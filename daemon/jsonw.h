@@ -43,6 +43,8 @@ void		 jsonw_free(struct jsonw *);
 void		 jsonw_reset(struct jsonw *);
 const char	*jsonw_data(const struct jsonw *);
 size_t		 jsonw_len(const struct jsonw *);
+/* The document followed by a NUL (not counted in jsonw_len). */
+const char	*jsonw_cstr(struct jsonw *);
 /* -1 if the document is not well formed (depth, open containers, bad value). */
 int		 jsonw_ok(const struct jsonw *);
 

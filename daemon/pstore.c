@@ -1,10 +1,12 @@
 /*
  * The peer's store: data_dir/peer.db on SQLite in WAL mode, created 0600
  * and refused if group or others may read it. This file opens and
- * migrates the database and holds the account settings and contacts;
- * pstore_msg.c holds chats and messages on the same handle. The schema
- * is the numbered list of migrations below, under PRAGMA user_version;
- * every statement is prepared once per store.
+ * migrates the database (the numbered migrations of pstore_schema.c,
+ * under PRAGMA user_version; schema 7), runs its transactions and holds
+ * the account settings and contacts; pstore_msg.c holds chats and
+ * messages, pstore_archive.c search, export and import, pstore_route.c
+ * routes, all on the same handle. Every statement is prepared once per
+ * store.
  */
 
 #include <stdio.h>
@@ -17,213 +19,6 @@
 #include "sqlutil.h"
 #include "pstore.h"
 #include "util.h"
-
-/*
- * Migration i takes user_version from i to i + 1, in its own
- * transaction. To change the schema, append one string (it may hold
- * several statements); never edit a migration that has shipped. The
- * chats and messages tables used by pstore_msg.c are migration 2.
- * pstore_migrations_for_test() lets the unit tests build an old store.
- */
-static const char *const pstore_migrations[] = {
-	/* 0 -> 1: settings and contacts */
-	"CREATE TABLE settings ("
-	"  key TEXT PRIMARY KEY,"
-	"  value TEXT NOT NULL"
-	");"
-	"CREATE TABLE contacts ("
-	"  name TEXT PRIMARY KEY,"
-	"  fingerprint TEXT NOT NULL DEFAULT '',"
-	"  verified INTEGER NOT NULL DEFAULT 0,"
-	"  addr TEXT NOT NULL DEFAULT '',"
-	"  port INTEGER NOT NULL DEFAULT 0,"
-	"  last_seen INTEGER NOT NULL DEFAULT 0,"
-	"  prev_fingerprint TEXT NOT NULL DEFAULT ''"
-	");",
-	/* 1 -> 2: chats, messages, the delivery queue, events, full text */
-	"CREATE TABLE messages ("
-	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  id TEXT NOT NULL UNIQUE,"
-	"  peer TEXT NOT NULL,"
-	"  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),"
-	"  body TEXT NOT NULL,"
-	"  ts_sent INTEGER NOT NULL,"
-	"  ts_received INTEGER NOT NULL DEFAULT 0,"
-	"  state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'delivered',"
-	"    'held', 'failed', 'received'))"
-	");"
-	"CREATE INDEX messages_peer ON messages (peer, seq);"
-	"CREATE TABLE pending_messages ("
-	"  id TEXT PRIMARY KEY REFERENCES messages (id),"
-	"  peer TEXT NOT NULL,"
-	"  seq INTEGER NOT NULL,"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  next_try INTEGER NOT NULL DEFAULT 0,"
-	"  reason TEXT NOT NULL DEFAULT ''"
-	");"
-	"CREATE INDEX pending_peer ON pending_messages (peer, seq);"
-	"CREATE TABLE chats ("
-	"  peer TEXT PRIMARY KEY,"
-	"  last_activity INTEGER NOT NULL,"
-	"  unread INTEGER NOT NULL DEFAULT 0"
-	");"
-	"CREATE TABLE events ("
-	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  type TEXT NOT NULL,"
-	"  data TEXT NOT NULL"
-	");"
-	"CREATE VIRTUAL TABLE messages_fts USING fts5 (body, content='messages',"
-	"  content_rowid='seq');"
-	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
-	"  INSERT INTO messages_fts (rowid, body) VALUES (new.seq, new.body);"
-	"END;"
-	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
-	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
-	"    VALUES ('delete', old.seq, old.body);"
-	"END;",
-	/*
-	 * 2 -> 3: full-text indexing once per transaction. FTS5 flushes
-	 * its pending terms at every statement's savepoint, so a trigger
-	 * that indexed each row wrote an index segment per message (a third
-	 * of a message's storage cost). The trigger now only notes the row;
-	 * pstore_commit indexes the noted rows in one statement.
-	 */
-	"DROP TRIGGER messages_ai;"
-	"DROP TRIGGER messages_ad;"
-	"CREATE TABLE fts_pending (seq INTEGER PRIMARY KEY);"
-	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
-	"  INSERT INTO fts_pending (seq) VALUES (new.seq);"
-	"END;"
-	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
-	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
-	"    SELECT 'delete', old.seq, old.body WHERE NOT EXISTS"
-	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
-	"  DELETE FROM fts_pending WHERE seq = old.seq;"
-	"END;",
-	/* 3 -> 4: the route each contact was last reached by (relay) */
-	"CREATE TABLE routes ("
-	"  user TEXT PRIMARY KEY,"
-	"  route TEXT NOT NULL DEFAULT '' CHECK (route IN ('', 'direct', 'relay')),"
-	"  why TEXT NOT NULL DEFAULT '',"
-	"  updated INTEGER NOT NULL DEFAULT 0,"
-	"  direct_failed INTEGER NOT NULL DEFAULT 0"
-	");",
-	/*
-	 * 4 -> 5: the message states of a send that did not go through:
-	 * failed (with a reason), held (with a reason), cancelled, expired;
-	 * and an expiry time (send --ttl). The CHECK on state can only
-	 * change by rebuilding the table: every row is copied with its seq,
-	 * the AUTOINCREMENT counter carried over, and pending_messages
-	 * rebuilt on the new table first so that no foreign key ever points
-	 * at a dropped one. The FTS index keys on seq, which is kept.
-	 */
-	"CREATE TABLE messages_v4 ("
-	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  id TEXT NOT NULL UNIQUE,"
-	"  peer TEXT NOT NULL,"
-	"  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),"
-	"  body TEXT NOT NULL,"
-	"  ts_sent INTEGER NOT NULL,"
-	"  ts_received INTEGER NOT NULL DEFAULT 0,"
-	"  state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'delivered',"
-	"    'held', 'failed', 'received', 'cancelled', 'expired')),"
-	"  reason TEXT NOT NULL DEFAULT '',"
-	"  expires INTEGER NOT NULL DEFAULT 0"
-	");"
-	"INSERT INTO messages_v4 (seq, id, peer, direction, body, ts_sent,"
-	"  ts_received, state) SELECT seq, id, peer, direction, body, ts_sent,"
-	"  ts_received, state FROM messages ORDER BY seq;"
-	"DELETE FROM sqlite_sequence WHERE name = 'messages_v4';"
-	"INSERT INTO sqlite_sequence (name, seq) SELECT 'messages_v4', seq"
-	"  FROM sqlite_sequence WHERE name = 'messages';"
-	"CREATE TABLE pending_v4 ("
-	"  id TEXT PRIMARY KEY REFERENCES messages_v4 (id),"
-	"  peer TEXT NOT NULL,"
-	"  seq INTEGER NOT NULL,"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  next_try INTEGER NOT NULL DEFAULT 0,"
-	"  reason TEXT NOT NULL DEFAULT ''"
-	");"
-	"INSERT INTO pending_v4 SELECT id, peer, seq, attempts, next_try, reason"
-	"  FROM pending_messages;"
-	"DROP TABLE pending_messages;"
-	"DROP TABLE messages;"
-	"ALTER TABLE messages_v4 RENAME TO messages;"
-	"ALTER TABLE pending_v4 RENAME TO pending_messages;"
-	"CREATE INDEX messages_peer ON messages (peer, seq);"
-	"CREATE INDEX messages_open ON messages (state) WHERE state IN"
-	"  ('pending', 'held', 'failed', 'cancelled', 'expired');"
-	"CREATE INDEX messages_expires ON messages (expires) WHERE expires > 0;"
-	"CREATE INDEX pending_peer ON pending_messages (peer, seq);"
-	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
-	"  INSERT INTO fts_pending (seq) VALUES (new.seq);"
-	"END;"
-	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
-	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
-	"    SELECT 'delete', old.seq, old.body WHERE NOT EXISTS"
-	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
-	"  DELETE FROM fts_pending WHERE seq = old.seq;"
-	"END;",
-	/*
-	 * 5 -> 6: the same tables with the state tests written as ORs of
-	 * equalities. SQLite evaluates "state IN (list of 3 or more)" in a
-	 * CHECK or a partial index's WHERE through an ephemeral b-tree that
-	 * it opens, fills and frees in every INSERT or UPDATE of a message
-	 * (a quarter of the recipient's CPU in make bench, with a malloc
-	 * trim and brk() each time). The copy is migration 5's: every row
-	 * with its seq, the AUTOINCREMENT counter, the queue's foreign key.
-	 */
-	"CREATE TABLE messages_v6 ("
-	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  id TEXT NOT NULL UNIQUE,"
-	"  peer TEXT NOT NULL,"
-	"  direction TEXT NOT NULL CHECK (direction = 'in' OR direction = 'out'),"
-	"  body TEXT NOT NULL,"
-	"  ts_sent INTEGER NOT NULL,"
-	"  ts_received INTEGER NOT NULL DEFAULT 0,"
-	"  state TEXT NOT NULL CHECK (state = 'pending' OR state = 'sent' OR"
-	"    state = 'delivered' OR state = 'held' OR state = 'failed' OR"
-	"    state = 'received' OR state = 'cancelled' OR state = 'expired'),"
-	"  reason TEXT NOT NULL DEFAULT '',"
-	"  expires INTEGER NOT NULL DEFAULT 0"
-	");"
-	"INSERT INTO messages_v6 (seq, id, peer, direction, body, ts_sent,"
-	"  ts_received, state, reason, expires) SELECT seq, id, peer, direction,"
-	"  body, ts_sent, ts_received, state, reason, expires FROM messages"
-	"  ORDER BY seq;"
-	"DELETE FROM sqlite_sequence WHERE name = 'messages_v6';"
-	"INSERT INTO sqlite_sequence (name, seq) SELECT 'messages_v6', seq"
-	"  FROM sqlite_sequence WHERE name = 'messages';"
-	"CREATE TABLE pending_v6 ("
-	"  id TEXT PRIMARY KEY REFERENCES messages_v6 (id),"
-	"  peer TEXT NOT NULL,"
-	"  seq INTEGER NOT NULL,"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  next_try INTEGER NOT NULL DEFAULT 0,"
-	"  reason TEXT NOT NULL DEFAULT ''"
-	");"
-	"INSERT INTO pending_v6 SELECT id, peer, seq, attempts, next_try, reason"
-	"  FROM pending_messages;"
-	"DROP TABLE pending_messages;"
-	"DROP TABLE messages;"
-	"ALTER TABLE messages_v6 RENAME TO messages;"
-	"ALTER TABLE pending_v6 RENAME TO pending_messages;"
-	"CREATE INDEX messages_peer ON messages (peer, seq);"
-	"CREATE INDEX messages_open ON messages (state) WHERE " PSTORE_OPEN_ANY ";"
-	"CREATE INDEX messages_expires ON messages (expires) WHERE expires > 0;"
-	"CREATE INDEX pending_peer ON pending_messages (peer, seq);"
-	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
-	"  INSERT INTO fts_pending (seq) VALUES (new.seq);"
-	"END;"
-	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
-	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
-	"    SELECT 'delete', old.seq, old.body WHERE NOT EXISTS"
-	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
-	"  DELETE FROM fts_pending WHERE seq = old.seq;"
-	"END;",
-};
-#define PSTORE_VERSION \
-	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))
 
 enum pstore_stmt {
 	PS_BEGIN,
@@ -319,20 +114,15 @@ pstore_checkpoint(struct pstore *ps)
 	ps->wal_pages = 0;
 }
 
-const char *const *
-pstore_migrations_for_test(int *n)
-{
-	*n = PSTORE_VERSION;
-	return pstore_migrations;
-}
-
 struct pstore *
 pstore_open(const char *path, bool sync_full, char **cause)
 {
 	struct pstore *ps = xcalloc(1, sizeof(*ps));
+	const char *const *mig;
+	int nmig;
 
-	ps->db = sqlutil_open(path, sync_full, pstore_migrations, PSTORE_VERSION,
-	    cause);
+	mig = pstore_schema(&nmig);
+	ps->db = sqlutil_open(path, sync_full, mig, nmig, cause);
 	if (ps->db == NULL ||
 	    sqlutil_prepare(ps->db, path, pstore_sql, ps->stmt, PS_MAX,
 	    cause) == -1) {

@@ -8,12 +8,14 @@
 #define P2P_PSTORE_H
 
 /*
- * The predicate of the partial index messages_open (schema 6): a query
- * that repeats it word for word can use the index. Written as ORs, not
- * IN: see migration 6 in pstore.c.
+ * The predicates of the partial indexes messages_queue (the outgoing
+ * queue) and messages_ended (schema 7): a query that repeats one word
+ * for word can use its index. Written as ORs, not IN: see migration 6
+ * in pstore_schema.c.
  */
-#define PSTORE_OPEN_ANY "(state = 'pending' OR state = 'held' OR" \
-	" state = 'failed' OR state = 'cancelled' OR state = 'expired')"
+#define PSTORE_QUEUED "(state = 'pending' OR state = 'held')"
+#define PSTORE_ENDED "(state = 'failed' OR state = 'cancelled' OR" \
+	" state = 'expired')"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,7 +71,9 @@ void		 pstore_rollback(struct pstore *);
  */
 bool		 pstore_checkpoint_due(const struct pstore *);
 void		 pstore_checkpoint(struct pstore *);
-/* The numbered migrations (tests build stores of older versions). */
+/* The numbered migrations, *n of them (pstore_schema.c). */
+const char *const *pstore_schema(int *n);
+/* The same, for the tests that build stores of older versions. */
 const char *const *pstore_migrations_for_test(int *n);
 /*
  * A write failed (disk full, I/O error): remember since when and why,

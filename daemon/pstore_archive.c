@@ -12,7 +12,7 @@
 #include "pstore_archive.h"
 #include "util.h"
 
-enum { A_SEARCH, A_EXPORT, A_IMPORT, A_QUEUE, A_CHAT, A__MAX };
+enum { A_SEARCH, A_EXPORT, A_IMPORT, A_CHAT, A__MAX };
 
 static const char *const asql[A__MAX] = {
 	[A_SEARCH] = "SELECT m.seq, m.id, m.peer, m.direction, m.body, m.ts_sent,"
@@ -25,8 +25,6 @@ static const char *const asql[A__MAX] = {
 	[A_IMPORT] = "INSERT OR IGNORE INTO messages (id, peer, direction, body,"
 	    " ts_sent, ts_received, state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
 	    " ?7, ?8)",
-	[A_QUEUE] = "INSERT INTO pending_messages (id, peer, seq)"
-	    " VALUES (?1, ?2, ?3)",
 	[A_CHAT] = "INSERT INTO chats (peer, last_activity) VALUES (?1, ?2)"
 	    " ON CONFLICT (peer) DO UPDATE SET last_activity ="
 	    " max(last_activity, excluded.last_activity)",
@@ -123,7 +121,6 @@ enum pstore_rc
 parch_import(struct parch *a, const struct pmsg *m)
 {
 	sqlite3_stmt *s = st(a, A_IMPORT);
-	int64_t seq;
 
 	sqlite3_bind_text(s, 1, m->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, m->peer, -1, SQLITE_STATIC);
@@ -137,19 +134,10 @@ parch_import(struct parch *a, const struct pmsg *m)
 		return PSTORE_ERR;
 	if (sqlite3_changes(a->db) == 0)
 		return PSTORE_EXISTS;
-	seq = sqlite3_last_insert_rowid(a->db);
 	s = st(a, A_CHAT);
 	sqlite3_bind_text(s, 1, m->peer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, m->ts_received > m->ts_sent ? m->ts_received :
 	    m->ts_sent);
-	if (step_done(a, s) != PSTORE_OK)
-		return PSTORE_ERR;
-	if (!m->outgoing || (strcmp(m->state, "pending") != 0 &&
-	    strcmp(m->state, "held") != 0))
-		return PSTORE_OK;
-	s = st(a, A_QUEUE);
-	sqlite3_bind_text(s, 1, m->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, m->peer, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, seq);
+	/* A message stored pending or held is in the queue (schema 7). */
 	return step_done(a, s);
 }

@@ -21,22 +21,24 @@
 
 enum stmt {
 	S_INSERT,
-	S_PENDING_ADD,
 	S_CHAT_TOUCH,
 	S_CHAT_UNREAD,
 	S_GET,
 	S_RECEIVE,
 	S_DELIVERED,
-	S_PENDING_DEL,
+	S_SEQ_OF,
 	S_EVENT,
+	S_EVENT_REF,
 	S_FAILED,
 	S_PENDING_FOR,
 	S_PENDING_ALL,
 	S_PENDING_PEERS,
 	S_PENDING_NOTE,
 	S_COUNT,
-	S_COUNT_OPEN,
+	S_COUNT_QUEUED,
+	S_COUNT_ENDED,
 	S_HOLD,
+	S_RELEASE,
 	S_FINISH,
 	S_NEXT_EXPIRY,
 	S_EXPIRED,
@@ -58,62 +60,83 @@ enum stmt {
  * an ephemeral b-tree for an IN list in every execution (migration 6).
  */
 #define OPEN_OUT "(state = 'pending' OR state = 'sent' OR state = 'held')"
+#define QUEUED_M "(m.state = 'pending' OR m.state = 'held')"
+#define QUEUED_PLUS "(+state = 'pending' OR +state = 'held')"
+/* queue_retry's column c for message m if the note covers it, else dflt. */
+#define RETRY_OF(c, dflt) "CASE WHEN m.seq <= r.upto THEN r." c " ELSE " \
+	dflt " END"
 
 static const char *const sql[S__MAX] = {
 	[S_INSERT] = "INSERT INTO messages (id, peer, direction, body, ts_sent,"
 	    " ts_received, state, reason, expires) VALUES (?1, ?2, ?3, ?4, ?5,"
 	    " ?6, ?7, ?8, ?9)",
-	[S_PENDING_ADD] = "INSERT INTO pending_messages (id, peer, seq)"
-	    " VALUES (?1, ?2, ?3)",
 	[S_CHAT_TOUCH] = "INSERT INTO chats (peer, last_activity) VALUES (?1, ?2)"
 	    " ON CONFLICT (peer) DO UPDATE SET last_activity ="
 	    " max(last_activity, excluded.last_activity)",
 	[S_CHAT_UNREAD] = "UPDATE chats SET unread = unread + 1 WHERE peer = ?1",
-	/* A pending message's reason is why its queue waits. */
+	/* A pending message's reason is why its queue waits (RETRY_OF). */
 	[S_GET] = "SELECT m.seq, m.id, m.peer, m.direction, m.body, m.ts_sent,"
 	    " m.ts_received, m.state, CASE WHEN m.state = 'pending' THEN"
-	    " coalesce((SELECT p.reason FROM pending_messages p WHERE p.id ="
-	    " m.id), '') ELSE m.reason END, m.expires FROM messages m"
-	    " WHERE m.id = ?1",
+	    " coalesce((SELECT r.reason FROM queue_retry r WHERE r.peer ="
+	    " m.peer AND m.seq <= r.upto), '') ELSE m.reason END, m.expires"
+	    " FROM messages m WHERE m.id = ?1",
 	[S_RECEIVE] = "INSERT OR IGNORE INTO messages (id, peer, direction, body,"
 	    " ts_sent, ts_received, state) VALUES (?1, ?2, 'in', ?3, ?4, ?5,"
 	    " 'received')",
 	[S_DELIVERED] = "UPDATE messages SET state = 'delivered', ts_received = ?2,"
 	    " reason = '' WHERE id = ?1 AND peer = ?3 AND direction = 'out' AND"
 	    " " OPEN_OUT,
-	[S_PENDING_DEL] = "DELETE FROM pending_messages WHERE id = ?1",
+	/* Not RETURNING: SQLite keeps returned rows in an ephemeral table. */
+	[S_SEQ_OF] = "SELECT seq FROM messages WHERE id = ?1",
 	[S_EVENT] = "INSERT INTO events (type, data) VALUES (?1, ?2)",
+	/* An event about message ?2 (seq): its JSON is printed on reading. */
+	[S_EVENT_REF] = "INSERT INTO events (type, data, msg) VALUES (?1, '', ?2)",
 	[S_FAILED] = "UPDATE messages SET state = ?2, reason = ?3 WHERE id = ?1"
 	    " AND direction = 'out' AND " OPEN_OUT,
-	/* An expired message is never sent, even before on_expiry runs. */
-	[S_PENDING_FOR] = "SELECT " MCOLS_M " FROM pending_messages p"
-	    " JOIN messages m ON m.id = p.id WHERE p.peer = ?1 AND p.seq > ?2"
-	    " AND m.state = 'pending' AND (m.expires = 0 OR m.expires > ?4)"
-	    " ORDER BY p.seq LIMIT ?3",
-	[S_PENDING_ALL] = "SELECT " MCOLS_M ", p.attempts, p.next_try, p.reason"
-	    " FROM pending_messages p JOIN messages m ON m.id = p.id"
-	    " ORDER BY p.seq",
-	[S_PENDING_PEERS] = "SELECT DISTINCT p.peer FROM pending_messages p"
-	    " JOIN messages m ON m.id = p.id WHERE m.state = 'pending'",
-	[S_PENDING_NOTE] = "UPDATE pending_messages SET attempts = ?2,"
-	    " next_try = ?3, reason = ?4 WHERE peer = ?1",
+	/*
+	 * The queue is the partial index messages_queue (schema 7). An
+	 * expired message is never sent, even before on_expiry runs.
+	 */
+	[S_PENDING_FOR] = "SELECT " MCOLS " FROM messages WHERE"
+	    " state = 'pending' AND peer = ?1 AND seq > ?2 AND"
+	    " (expires = 0 OR expires > ?4) ORDER BY seq LIMIT ?3",
+	[S_PENDING_ALL] = "SELECT " MCOLS_M ", " RETRY_OF("attempts", "0") ","
+	    " " RETRY_OF("next_try", "0") ", " RETRY_OF("reason", "''")
+	    " FROM messages m LEFT JOIN queue_retry r ON r.peer = m.peer"
+	    " WHERE " QUEUED_M " ORDER BY m.seq",
+	[S_PENDING_PEERS] = "SELECT DISTINCT peer FROM messages"
+	    " WHERE state = 'pending'",
+	/* The note applies to the messages queued now (seq <= upto). */
+	[S_PENDING_NOTE] = "INSERT INTO queue_retry (peer, attempts, next_try,"
+	    " reason, upto) VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(seq), 0)"
+	    " FROM messages)) ON CONFLICT (peer) DO UPDATE SET attempts ="
+	    " excluded.attempts, next_try = excluded.next_try, reason ="
+	    " excluded.reason, upto = excluded.upto",
 	[S_COUNT] = "SELECT count(*) FROM messages WHERE state = ?1",
-	/* The same through the partial index messages_open. */
-	[S_COUNT_OPEN] = "SELECT count(*) FROM messages WHERE state = ?1 AND "
-	    PSTORE_OPEN_ANY,
-	[S_HOLD] = "UPDATE messages SET state = ?2, reason = ?4 WHERE peer = ?1"
-	    " AND direction = 'out' AND state = ?3",
+	/* The same through the partial indexes messages_queue, _ended. */
+	[S_COUNT_QUEUED] = "SELECT count(*) FROM messages WHERE state = ?1 AND "
+	    PSTORE_QUEUED,
+	[S_COUNT_ENDED] = "SELECT count(*) FROM messages WHERE state = ?1 AND "
+	    PSTORE_ENDED,
+	/* One statement per direction: a literal state uses messages_queue. */
+	[S_HOLD] = "UPDATE messages SET state = 'held', reason = ?2 WHERE"
+	    " state = 'pending' AND peer = ?1 AND direction = 'out'",
+	[S_RELEASE] = "UPDATE messages SET state = 'pending', reason = '' WHERE"
+	    " state = 'held' AND peer = ?1 AND direction = 'out'",
 	[S_FINISH] = "SELECT " MCOLS " FROM messages WHERE id = ?1 AND"
 	    " direction = 'out' AND " OPEN_OUT,
+	/* Through messages_expires: "+state" keeps messages_queue out. */
 	[S_NEXT_EXPIRY] = "SELECT min(expires) FROM messages WHERE expires > 0"
-	    " AND state IN ('pending', 'held')",
+	    " AND " QUEUED_PLUS,
 	[S_EXPIRED] = "SELECT " MCOLS " FROM messages WHERE expires > 0 AND"
-	    " expires <= ?1 AND state IN ('pending', 'held') ORDER BY seq",
+	    " expires <= ?1 AND " QUEUED_PLUS " ORDER BY seq",
 	[S_HISTORY] = "SELECT * FROM (SELECT " MCOLS " FROM messages"
 	    " WHERE peer = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
 	[S_MARK_READ] = "UPDATE chats SET unread = 0 WHERE peer = ?1",
-	[S_EVENTS_SINCE] = "SELECT seq, type, data FROM events WHERE seq > ?1"
-	    " ORDER BY seq",
+	/* Events that refer to a message (msg) are printed from its row. */
+	[S_EVENTS_SINCE] = "SELECT e.seq, e.type, e.data, e.msg, m.id, m.peer,"
+	    " m.body, m.ts_sent, m.ts_received FROM events e LEFT JOIN messages m"
+	    " ON m.seq = e.msg WHERE e.seq > ?1 ORDER BY e.seq",
 	[S_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM events",
 	[S_CHATS] = "SELECT c.peer, c.unread, c.last_activity, (SELECT body FROM"
 	    " messages m WHERE m.peer = c.peer ORDER BY seq DESC LIMIT 1)"
@@ -275,14 +298,8 @@ pmsg_queue_in(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing
 		    PSTORE_EXISTS : PSTORE_ERR;
 	if (rc != SQLITE_DONE)
 		return fail(ms, "queue");
-	s = st(ms, S_PENDING_ADD);
-	bind_text(s, 1, m->id);
-	bind_text(s, 2, m->peer);
-	sqlite3_bind_int64(s, 3, sqlite3_last_insert_rowid(ms->db));
-	if (run(ms, s, "queue") != PSTORE_OK ||
-	    chat_touch(ms, m->peer, m->ts_sent) != PSTORE_OK)
-		return PSTORE_ERR;
-	return PSTORE_OK;
+	/* In state pending or held, the row is in the queue (schema 7). */
+	return chat_touch(ms, m->peer, m->ts_sent);
 }
 
 enum pstore_rc
@@ -318,6 +335,20 @@ pmsg_event(struct pmsg_store *ms, const char *type, const char *json,
 	return PSTORE_OK;
 }
 
+/* Store an event about the message with this seq: no JSON copied. */
+static enum pstore_rc
+event_ref(struct pmsg_store *ms, const char *type, int64_t msg, int64_t *seq)
+{
+	sqlite3_stmt *s = st(ms, S_EVENT_REF);
+
+	bind_text(s, 1, type);
+	sqlite3_bind_int64(s, 2, msg);
+	if (run(ms, s, "event") != PSTORE_OK)
+		return PSTORE_ERR;
+	*seq = sqlite3_last_insert_rowid(ms->db);
+	return PSTORE_OK;
+}
+
 /*
  * Store an event whose JSON text w holds (printed with jsonw: a jansson
  * tree and a dump per received message was 11% of the recipient's CPU).
@@ -345,7 +376,7 @@ enum pstore_rc
 pmsg_receive(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
 {
 	sqlite3_stmt *s = st(ms, S_RECEIVE);
-	struct jsonw w;
+	int64_t msg;
 
 	bind_text(s, 1, m->id);
 	bind_text(s, 2, m->peer);
@@ -356,19 +387,14 @@ pmsg_receive(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
 		return PSTORE_ERR;
 	if (sqlite3_changes(ms->db) == 0)
 		return PSTORE_EXISTS;
+	msg = sqlite3_last_insert_rowid(ms->db);
 	if (chat_touch(ms, m->peer, m->ts_received) != PSTORE_OK)
 		return PSTORE_ERR;
 	s = st(ms, S_CHAT_UNREAD);
 	bind_text(s, 1, m->peer);
 	if (run(ms, s, "unread") != PSTORE_OK)
 		return PSTORE_ERR;
-	jsonw_init(&w);
-	jsonw_open(&w, NULL);
-	jsonw_str(&w, "from", m->peer);
-	jsonw_str(&w, "id", m->id);
-	jsonw_int(&w, "ts", m->ts_sent);
-	jsonw_strn(&w, "text", m->body, m->body_len);
-	return event_put(ms, "message", &w, seq);
+	return event_ref(ms, "message", msg, seq);
 }
 
 enum pstore_rc
@@ -376,7 +402,8 @@ pmsg_delivered(struct pmsg_store *ms, const char *id, const char *peer,
     int64_t ts, int64_t *seq)
 {
 	sqlite3_stmt *s = st(ms, S_DELIVERED);
-	struct jsonw w;
+	int64_t msg = 0;
+	int rc;
 
 	bind_text(s, 1, id);
 	sqlite3_bind_int64(s, 2, ts);
@@ -385,16 +412,15 @@ pmsg_delivered(struct pmsg_store *ms, const char *id, const char *peer,
 		return PSTORE_ERR;
 	if (sqlite3_changes(ms->db) == 0)
 		return PSTORE_NOTFOUND;	/* unknown, not theirs, or delivered before */
-	s = st(ms, S_PENDING_DEL);
+	s = st(ms, S_SEQ_OF);
 	bind_text(s, 1, id);
-	if (run(ms, s, "unqueue") != PSTORE_OK)
-		return PSTORE_ERR;
-	jsonw_init(&w);
-	jsonw_open(&w, NULL);
-	jsonw_str(&w, "user", peer);
-	jsonw_str(&w, "id", id);
-	jsonw_int(&w, "ts", ts);
-	return event_put(ms, "delivered", &w, seq);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		msg = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return fail(ms, "delivered");
+	/* Printed from the row: user = peer, id, ts = ts_received (= ts). */
+	return event_ref(ms, "delivered", msg, seq);
 }
 
 /*
@@ -433,10 +459,6 @@ pmsg_finish(struct pmsg_store *ms, const char *id, const char *state,
 	bind_text(s, 2, state);
 	bind_text(s, 3, reason);
 	if (run(ms, s, "finish") != PSTORE_OK)
-		goto err;
-	s = st(ms, S_PENDING_DEL);
-	bind_text(s, 1, id);
-	if (run(ms, s, "unqueue") != PSTORE_OK)
 		goto err;
 	jsonw_init(&w);
 	jsonw_open(&w, NULL);
@@ -574,9 +596,15 @@ pmsg_pending_note(struct pmsg_store *ms, const char *peer, int attempts,
 long
 pmsg_count(struct pmsg_store *ms, const char *state)
 {
-	bool open = strcmp(state, "delivered") != 0 &&
-	    strcmp(state, "received") != 0 && strcmp(state, "sent") != 0;
-	sqlite3_stmt *s = st(ms, open ? S_COUNT_OPEN : S_COUNT);
+	enum stmt which = S_COUNT;
+	sqlite3_stmt *s;
+
+	if (strcmp(state, "pending") == 0 || strcmp(state, "held") == 0)
+		which = S_COUNT_QUEUED;
+	else if (strcmp(state, "failed") == 0 ||
+	    strcmp(state, "cancelled") == 0 || strcmp(state, "expired") == 0)
+		which = S_COUNT_ENDED;
+	s = st(ms, which);
 	long n = -1;
 
 	bind_text(s, 1, state);
@@ -596,14 +624,13 @@ pmsg_held_reason(const char *peer, char *out, size_t outlen)
 enum pstore_rc
 pmsg_hold(struct pmsg_store *ms, const char *peer, bool hold)
 {
-	sqlite3_stmt *s = st(ms, S_HOLD);
+	sqlite3_stmt *s = st(ms, hold ? S_HOLD : S_RELEASE);
 	char why[PMSG_REASON_MAX];
 
 	pmsg_held_reason(peer, why, sizeof(why));
 	bind_text(s, 1, peer);
-	bind_text(s, 2, hold ? "held" : "pending");
-	bind_text(s, 3, hold ? "pending" : "held");
-	bind_text(s, 4, hold ? why : "");
+	if (hold)
+		bind_text(s, 2, why);
 	return run(ms, s, "hold");
 }
 
@@ -641,18 +668,61 @@ pmsg_chats(struct pmsg_store *ms,
 	    fail(ms, "chats");
 }
 
+/*
+ * The JSON of an event that refers to its message, from the message
+ * row of S_EVENTS_SINCE (id, peer, body, ts_sent, ts_received): the
+ * same bytes pmsg_receive and pmsg_delivered stored before schema 7.
+ */
+static void
+event_json(sqlite3_stmt *s, const char *type, struct jsonw *w)
+{
+	const char *id = (const char *)sqlite3_column_text(s, 4);
+	const char *peer = (const char *)sqlite3_column_text(s, 5);
+	const char *body = (const char *)sqlite3_column_text(s, 6);
+
+	if (id == NULL || peer == NULL || body == NULL)
+		return;		/* no such message: jsonw_ok fails */
+	if (strcmp(type, "message") == 0) {
+		jsonw_open(w, NULL);
+		jsonw_str(w, "from", peer);
+		jsonw_str(w, "id", id);
+		jsonw_int(w, "ts", sqlite3_column_int64(s, 7));
+		jsonw_strn(w, "text", body, (size_t)sqlite3_column_bytes(s, 6));
+		jsonw_close(w);
+	} else if (strcmp(type, "delivered") == 0) {
+		jsonw_open(w, NULL);
+		jsonw_str(w, "user", peer);
+		jsonw_str(w, "id", id);
+		jsonw_int(w, "ts", sqlite3_column_int64(s, 8));
+		jsonw_close(w);
+	}
+}
+
 enum pstore_rc
 pmsg_events_since(struct pmsg_store *ms, int64_t after,
     int (*fn)(int64_t, const char *, const char *, void *), void *arg)
 {
 	sqlite3_stmt *s = st(ms, S_EVENTS_SINCE);
-	int rc;
+	const char *type, *data;
+	struct jsonw w;
+	int rc, stop;
 
 	sqlite3_bind_int64(s, 1, after);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (fn(sqlite3_column_int64(s, 0),
-		    (const char *)sqlite3_column_text(s, 1),
-		    (const char *)sqlite3_column_text(s, 2), arg) == -1)
+		type = (const char *)sqlite3_column_text(s, 1);
+		data = (const char *)sqlite3_column_text(s, 2);
+		if (type == NULL || data == NULL)
+			continue;	/* cannot happen: NOT NULL columns */
+		if (sqlite3_column_type(s, 3) == SQLITE_NULL) {
+			stop = fn(sqlite3_column_int64(s, 0), type, data, arg);
+		} else {
+			jsonw_init(&w);
+			event_json(s, type, &w);
+			stop = fn(sqlite3_column_int64(s, 0), type,
+			    jsonw_ok(&w) == 0 ? jsonw_cstr(&w) : "{}", arg);
+			jsonw_free(&w);
+		}
+		if (stop == -1)
 			break;
 	}
 	sqlite3_reset(s);

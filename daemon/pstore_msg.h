@@ -1,8 +1,11 @@
 /*
- * Messages in the peer's store: the outgoing queue (messages plus
- * pending_messages), received messages with dedup by id, chats with
- * unread counts, and the event log whose seq numbers `watch --since`
- * resumes from. Statements are prepared once in pmsg_open.
+ * Messages in the peer's store: the outgoing queue (the messages in
+ * state pending or held, through the partial index messages_queue, and
+ * one retry note per peer), received messages with dedup by id, chats
+ * with unread counts, and the event log whose seq numbers `watch
+ * --since` resumes from (message and delivered events refer to their
+ * message and are printed from it). Statements are prepared once in
+ * pmsg_open.
  */
 #ifndef P2P_PSTORE_MSG_H
 #define P2P_PSTORE_MSG_H

@@ -156,17 +156,14 @@ static void
 setup_queued(const struct opts *o, struct pstore *ps)
 {
 	sqlite3 *db = pstore_db(ps);
-	sqlite3_stmt *ins, *pend;
+	sqlite3_stmt *ins;
 	char id[P2P_MSGID_HEX + 1];
 	long i;
 
 	exec(db, "BEGIN");
 	if (sqlite3_prepare_v2(db, "INSERT INTO messages (id, peer, direction,"
 	    " body, ts_sent, state) VALUES (?1, 'alice', 'out', ?2, ?3,"
-	    " 'pending')", -1, &ins, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT INTO pending_messages (id, peer, seq)"
-	    " VALUES (?1, 'alice', last_insert_rowid())", -1, &pend,
-	    NULL) != SQLITE_OK)
+	    " 'pending')", -1, &ins, NULL) != SQLITE_OK)
 		die("prepare", db);
 	for (i = 0; i < o->n; i++) {
 		msg_id(i, id);
@@ -174,15 +171,11 @@ setup_queued(const struct opts *o, struct pstore *ps)
 		sqlite3_bind_text(ins, 2, o->body, (int)o->body_len,
 		    SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 3, 1700000000000 + i);
-		sqlite3_bind_text(pend, 1, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(ins) != SQLITE_DONE ||
-		    sqlite3_step(pend) != SQLITE_DONE)
+		if (sqlite3_step(ins) != SQLITE_DONE)
 			die("setup", db);
 		sqlite3_reset(ins);
-		sqlite3_reset(pend);
 	}
 	sqlite3_finalize(ins);
-	sqlite3_finalize(pend);
 	exec(db, "COMMIT");
 }
 

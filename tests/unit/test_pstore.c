@@ -353,126 +353,6 @@ START_TEST(test_reopen)
 }
 END_TEST
 
-/* Opcodes named op in the program of sql (EXPLAIN), or -1. */
-static int
-explain_count(sqlite3 *db, const char *sql, const char *op)
-{
-	sqlite3_stmt *st;
-	char *q;
-	int n = 0;
-
-	if (asprintf(&q, "EXPLAIN %s", sql) == -1)
-		return -1;
-	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
-		free(q);
-		return -1;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW)
-		if (strcmp((const char *)sqlite3_column_text(st, 1), op) == 0)
-			n++;
-	sqlite3_finalize(st);
-	free(q);
-	return n;
-}
-
-/*
- * A store as schema version 3 wrote it is migrated to the latest one
- * without losing a message, a queue entry, an event or a seq: migration 5
- * rebuilds the messages table (its CHECK on state changed), so every row,
- * the AUTOINCREMENT counter, the foreign key of the queue and the
- * full-text index must survive the copy.
- */
-START_TEST(test_migrate_from_3)
-{
-	const char *const *mig;
-	struct pstore *ps;
-	sqlite3 *db;
-	int n, i;
-
-	mig = pstore_migrations_for_test(&n);
-	ck_assert_int_ge(n, 4);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	chmod(path, 0600);
-	for (i = 0; i < 3; i++)
-		ck_assert_int_eq(sqlite3_exec(db, mig[i], NULL, NULL, NULL),
-		    SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db,
-	    "PRAGMA user_version = 3;"
-	    "INSERT INTO messages (id, peer, direction, body, ts_sent, state)"
-	    "  VALUES ('a1', 'bob', 'out', 'hello world', 1, 'delivered'),"
-	    "  ('a2', 'bob', 'out', 'still queued', 2, 'pending'),"
-	    "  ('a3', 'bob', 'in', 'a reply', 3, 'received'),"
-	    "  ('a4', 'carol', 'out', 'gone wrong', 4, 'failed'),"
-	    "  ('a5', 'dave', 'out', 'doomed', 5, 'pending');"
-	    "INSERT INTO messages_fts (rowid, body) SELECT m.seq, m.body"
-	    "  FROM fts_pending p JOIN messages m ON m.seq = p.seq;"
-	    "DELETE FROM fts_pending;"
-	    "INSERT INTO pending_messages (id, peer, seq, attempts, reason)"
-	    "  VALUES ('a2', 'bob', 2, 3, 'recipient offline');"
-	    "DELETE FROM messages WHERE id = 'a5';"
-	    "INSERT INTO events (type, data) VALUES ('message', '{}'),"
-	    "  ('delivered', '{}');",
-	    NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-
-	ps = open_ok(true);
-	db = pstore_db(ps);
-	ck_assert_int_eq(db_int(db, "PRAGMA user_version"), n);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM messages"), 4);
-	ck_assert_int_eq(db_int(db, "SELECT seq FROM messages WHERE id = 'a4'"),
-	    4);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM messages WHERE"
-	    " state = 'pending' AND reason = '' AND expires = 0"), 1);
-	ck_assert_int_eq(db_int(db, "SELECT attempts FROM pending_messages"
-	    " WHERE id = 'a2'"), 3);
-	ck_assert_int_eq(db_int(db, "SELECT max(seq) FROM events"), 2);
-	/* The full-text index still finds the old rows by their seq. */
-	ck_assert_int_eq(db_int(db, "SELECT m.seq FROM messages_fts f JOIN"
-	    " messages m ON m.seq = f.rowid WHERE messages_fts MATCH 'reply'"),
-	    3);
-	/* The counter goes on after the highest seq ever used (5). */
-	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO messages (id, peer,"
-	    " direction, body, ts_sent, state, reason) VALUES ('a6', 'bob', 'out',"
-	    " 'x', 6, 'cancelled', 'by the user')", NULL, NULL, NULL), SQLITE_OK);
-	ck_assert_int_eq(db_int(db, "SELECT seq FROM messages WHERE id = 'a6'"),
-	    6);
-	ck_assert_int_eq(sqlite3_exec(db, "UPDATE messages SET state = 'expired'"
-	    " WHERE id = 'a6'", NULL, NULL, NULL), SQLITE_OK);
-	ck_assert_int_ne(sqlite3_exec(db, "UPDATE messages SET state = 'bogus'"
-	    " WHERE id = 'a6'", NULL, NULL, NULL), SQLITE_OK);
-	/* The queue's foreign key points at the new table. */
-	ck_assert_int_ne(sqlite3_exec(db, "INSERT INTO pending_messages (id,"
-	    " peer, seq) VALUES ('nope', 'bob', 99)", NULL, NULL, NULL),
-	    SQLITE_OK);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM pragma_foreign_key_check"),
-	    0);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_master WHERE"
-	    " name IN ('messages_v4', 'pending_v4')"), 0);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_master WHERE"
-	    " type = 'trigger' AND tbl_name = 'messages'"), 2);
-	ck_assert_int_ne(sqlite3_exec(db, "UPDATE messages SET direction = 'up'"
-	    " WHERE id = 'a6'", NULL, NULL, NULL), SQLITE_OK);
-	/*
-	 * Migration 6: storing, receiving and acknowledging a message open
-	 * no ephemeral b-tree (the CHECKs and the partial index have no IN
-	 * list), and the open-message count still uses messages_open.
-	 */
-	ck_assert_int_eq(explain_count(db, "INSERT OR IGNORE INTO messages (id,"
-	    " peer, direction, body, ts_sent, ts_received, state) VALUES ('x',"
-	    " 'bob', 'in', 'b', 1, 2, 'received')", "OpenEphemeral"), 0);
-	ck_assert_int_eq(explain_count(db, "UPDATE messages SET state ="
-	    " 'delivered' WHERE id = 'a2' AND (state = 'pending' OR"
-	    " state = 'sent' OR state = 'held')", "OpenEphemeral"), 0);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_master WHERE"
-	    " sql LIKE '%state IN%' OR sql LIKE '%direction IN%'"), 0);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM messages WHERE"
-	    " state = 'pending' AND " PSTORE_OPEN_ANY), 1);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM messages INDEXED BY"
-	    " messages_open WHERE state = 'failed' AND " PSTORE_OPEN_ANY), 1);
-	pstore_close(ps);
-}
-END_TEST
-
 /* The pragmas, read back through the store's own handle. */
 START_TEST(test_pragmas)
 {
@@ -567,7 +447,6 @@ pstore_suite(void)
 	tcase_add_test(tc, test_contact_foreach);
 	tcase_add_test(tc, test_transactions);
 	tcase_add_test(tc, test_reopen);
-	tcase_add_test(tc, test_migrate_from_3);
 	tcase_add_test(tc, test_pragmas);
 	tcase_add_test(tc, test_file_mode);
 	tcase_add_test(tc, test_newer_schema_refused);

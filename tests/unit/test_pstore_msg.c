@@ -661,6 +661,30 @@ START_TEST(test_pending_note_and_all)
 	ck_assert_str_eq(p.p[1].peer, "carol");
 	ck_assert_int_eq(p.p[1].attempts, 0);
 	ck_assert_str_eq(p.p[1].reason, "");
+	/* A message queued after the note has none (it was never tried). */
+	queue_ok(4, "bob", "four", 1003);
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(pmsg_pending_all(ms, collect_pending, &p), PSTORE_OK);
+	ck_assert_int_eq(p.n, 4);
+	ck_assert_str_eq(p.p[3].id, id(4));
+	ck_assert_int_eq(p.p[3].attempts, 0);
+	ck_assert_int_eq(p.p[3].next_try, 0);
+	ck_assert_str_eq(p.p[3].reason, "");
+	{
+		struct pmsg m;
+
+		ck_assert_int_eq(pmsg_get(ms, id(3), &m, NULL), PSTORE_OK);
+		ck_assert_str_eq(m.reason, "unreachable");
+		ck_assert_int_eq(pmsg_get(ms, id(4), &m, NULL), PSTORE_OK);
+		ck_assert_str_eq(m.reason, "");
+	}
+	/* The next note covers it too. */
+	ck_assert_int_eq(pmsg_pending_note(ms, "bob", 4, 5, "again"), PSTORE_OK);
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(pmsg_pending_all(ms, collect_pending, &p), PSTORE_OK);
+	ck_assert_int_eq(p.p[3].attempts, 4);
+	ck_assert_str_eq(p.p[3].reason, "again");
+	ck_assert_int_eq(p.p[0].attempts, 4);
 	/* Peers with pending messages, each once. */
 	ck_assert_int_eq(pmsg_pending_peers(ms, collect_peer, &peers), PSTORE_OK);
 	ck_assert_int_eq(peers.n, 2);
@@ -679,7 +703,7 @@ START_TEST(test_pending_note_and_all)
 	}
 	memset(&p, 0, sizeof(p));
 	ck_assert_int_eq(pmsg_pending_all(ms, collect_pending, &p), PSTORE_OK);
-	ck_assert_int_eq(p.n, 2);
+	ck_assert_int_eq(p.n, 3);
 	memset(&peers, 0, sizeof(peers));
 	ck_assert_int_eq(pmsg_pending_peers(ms, collect_peer, &peers), PSTORE_OK);
 	ck_assert_int_eq(peers.n, 1);

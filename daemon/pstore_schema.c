@@ -1,0 +1,305 @@
+/*
+ * The peer store's schema: the numbered migrations that take
+ * data_dir/peer.db from PRAGMA user_version 0 to the current version,
+ * one transaction each (sqlutil_open applies them). Schema 7:
+ *
+ *   settings, contacts          account settings and the pinned keys
+ *   messages                    every message in and out, by seq (the
+ *                               AUTOINCREMENT order of storing), id
+ *                               unique; state pending | sent | delivered |
+ *                               held | failed | received | cancelled |
+ *                               expired (sent is never written)
+ *     messages_queue            partial index (state, peer, seq) of the
+ *                               pending and held messages: the queue
+ *     messages_ended            partial index of failed, cancelled, expired
+ *     messages_expires          partial index of messages with a ttl
+ *   queue_retry                 per peer: attempts, next try, why it waits
+ *   chats                       per peer: last activity, unread count
+ *   events                      the log `watch --since` replays: JSON, or
+ *                               (msg) the seq of the message it is about
+ *   messages_fts, fts_pending   full-text index, filled at each commit
+ *   routes                      the route each contact was last reached by
+ *   pending_messages            a view of the queue, for sqlite3 readers
+ */
+#include <stddef.h>
+
+#include "pstore.h"
+
+/*
+ * Migration i takes user_version from i to i + 1, in its own
+ * transaction. To change the schema, append one string (it may hold
+ * several statements); never edit a migration that has shipped. The
+ * chats and messages tables used by pstore_msg.c are migration 2.
+ * pstore_migrations_for_test() lets the unit tests build an old store.
+ */
+static const char *const pstore_migrations[] = {
+	/* 0 -> 1: settings and contacts */
+	"CREATE TABLE settings ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	");"
+	"CREATE TABLE contacts ("
+	"  name TEXT PRIMARY KEY,"
+	"  fingerprint TEXT NOT NULL DEFAULT '',"
+	"  verified INTEGER NOT NULL DEFAULT 0,"
+	"  addr TEXT NOT NULL DEFAULT '',"
+	"  port INTEGER NOT NULL DEFAULT 0,"
+	"  last_seen INTEGER NOT NULL DEFAULT 0,"
+	"  prev_fingerprint TEXT NOT NULL DEFAULT ''"
+	");",
+	/* 1 -> 2: chats, messages, the delivery queue, events, full text */
+	"CREATE TABLE messages ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  peer TEXT NOT NULL,"
+	"  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),"
+	"  body TEXT NOT NULL,"
+	"  ts_sent INTEGER NOT NULL,"
+	"  ts_received INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'delivered',"
+	"    'held', 'failed', 'received'))"
+	");"
+	"CREATE INDEX messages_peer ON messages (peer, seq);"
+	"CREATE TABLE pending_messages ("
+	"  id TEXT PRIMARY KEY REFERENCES messages (id),"
+	"  peer TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX pending_peer ON pending_messages (peer, seq);"
+	"CREATE TABLE chats ("
+	"  peer TEXT PRIMARY KEY,"
+	"  last_activity INTEGER NOT NULL,"
+	"  unread INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE events ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  type TEXT NOT NULL,"
+	"  data TEXT NOT NULL"
+	");"
+	"CREATE VIRTUAL TABLE messages_fts USING fts5 (body, content='messages',"
+	"  content_rowid='seq');"
+	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO messages_fts (rowid, body) VALUES (new.seq, new.body);"
+	"END;"
+	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
+	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
+	"    VALUES ('delete', old.seq, old.body);"
+	"END;",
+	/*
+	 * 2 -> 3: full-text indexing once per transaction. FTS5 flushes
+	 * its pending terms at every statement's savepoint, so a trigger
+	 * that indexed each row wrote an index segment per message (a third
+	 * of a message's storage cost). The trigger now only notes the row;
+	 * pstore_commit indexes the noted rows in one statement.
+	 */
+	"DROP TRIGGER messages_ai;"
+	"DROP TRIGGER messages_ad;"
+	"CREATE TABLE fts_pending (seq INTEGER PRIMARY KEY);"
+	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO fts_pending (seq) VALUES (new.seq);"
+	"END;"
+	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
+	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
+	"    SELECT 'delete', old.seq, old.body WHERE NOT EXISTS"
+	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
+	"  DELETE FROM fts_pending WHERE seq = old.seq;"
+	"END;",
+	/* 3 -> 4: the route each contact was last reached by (relay) */
+	"CREATE TABLE routes ("
+	"  user TEXT PRIMARY KEY,"
+	"  route TEXT NOT NULL DEFAULT '' CHECK (route IN ('', 'direct', 'relay')),"
+	"  why TEXT NOT NULL DEFAULT '',"
+	"  updated INTEGER NOT NULL DEFAULT 0,"
+	"  direct_failed INTEGER NOT NULL DEFAULT 0"
+	");",
+	/*
+	 * 4 -> 5: the message states of a send that did not go through:
+	 * failed (with a reason), held (with a reason), cancelled, expired;
+	 * and an expiry time (send --ttl). The CHECK on state can only
+	 * change by rebuilding the table: every row is copied with its seq,
+	 * the AUTOINCREMENT counter carried over, and pending_messages
+	 * rebuilt on the new table first so that no foreign key ever points
+	 * at a dropped one. The FTS index keys on seq, which is kept.
+	 */
+	"CREATE TABLE messages_v4 ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  peer TEXT NOT NULL,"
+	"  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),"
+	"  body TEXT NOT NULL,"
+	"  ts_sent INTEGER NOT NULL,"
+	"  ts_received INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'delivered',"
+	"    'held', 'failed', 'received', 'cancelled', 'expired')),"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  expires INTEGER NOT NULL DEFAULT 0"
+	");"
+	"INSERT INTO messages_v4 (seq, id, peer, direction, body, ts_sent,"
+	"  ts_received, state) SELECT seq, id, peer, direction, body, ts_sent,"
+	"  ts_received, state FROM messages ORDER BY seq;"
+	"DELETE FROM sqlite_sequence WHERE name = 'messages_v4';"
+	"INSERT INTO sqlite_sequence (name, seq) SELECT 'messages_v4', seq"
+	"  FROM sqlite_sequence WHERE name = 'messages';"
+	"CREATE TABLE pending_v4 ("
+	"  id TEXT PRIMARY KEY REFERENCES messages_v4 (id),"
+	"  peer TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT NOT NULL DEFAULT ''"
+	");"
+	"INSERT INTO pending_v4 SELECT id, peer, seq, attempts, next_try, reason"
+	"  FROM pending_messages;"
+	"DROP TABLE pending_messages;"
+	"DROP TABLE messages;"
+	"ALTER TABLE messages_v4 RENAME TO messages;"
+	"ALTER TABLE pending_v4 RENAME TO pending_messages;"
+	"CREATE INDEX messages_peer ON messages (peer, seq);"
+	"CREATE INDEX messages_open ON messages (state) WHERE state IN"
+	"  ('pending', 'held', 'failed', 'cancelled', 'expired');"
+	"CREATE INDEX messages_expires ON messages (expires) WHERE expires > 0;"
+	"CREATE INDEX pending_peer ON pending_messages (peer, seq);"
+	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO fts_pending (seq) VALUES (new.seq);"
+	"END;"
+	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
+	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
+	"    SELECT 'delete', old.seq, old.body WHERE NOT EXISTS"
+	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
+	"  DELETE FROM fts_pending WHERE seq = old.seq;"
+	"END;",
+	/*
+	 * 5 -> 6: the same tables with the state tests written as ORs of
+	 * equalities. SQLite evaluates "state IN (list of 3 or more)" in a
+	 * CHECK or a partial index's WHERE through an ephemeral b-tree that
+	 * it opens, fills and frees in every INSERT or UPDATE of a message
+	 * (a quarter of the recipient's CPU in make bench, with a malloc
+	 * trim and brk() each time). The copy is migration 5's: every row
+	 * with its seq, the AUTOINCREMENT counter, the queue's foreign key.
+	 */
+	"CREATE TABLE messages_v6 ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  peer TEXT NOT NULL,"
+	"  direction TEXT NOT NULL CHECK (direction = 'in' OR direction = 'out'),"
+	"  body TEXT NOT NULL,"
+	"  ts_sent INTEGER NOT NULL,"
+	"  ts_received INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL CHECK (state = 'pending' OR state = 'sent' OR"
+	"    state = 'delivered' OR state = 'held' OR state = 'failed' OR"
+	"    state = 'received' OR state = 'cancelled' OR state = 'expired'),"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  expires INTEGER NOT NULL DEFAULT 0"
+	");"
+	"INSERT INTO messages_v6 (seq, id, peer, direction, body, ts_sent,"
+	"  ts_received, state, reason, expires) SELECT seq, id, peer, direction,"
+	"  body, ts_sent, ts_received, state, reason, expires FROM messages"
+	"  ORDER BY seq;"
+	"DELETE FROM sqlite_sequence WHERE name = 'messages_v6';"
+	"INSERT INTO sqlite_sequence (name, seq) SELECT 'messages_v6', seq"
+	"  FROM sqlite_sequence WHERE name = 'messages';"
+	"CREATE TABLE pending_v6 ("
+	"  id TEXT PRIMARY KEY REFERENCES messages_v6 (id),"
+	"  peer TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT NOT NULL DEFAULT ''"
+	");"
+	"INSERT INTO pending_v6 SELECT id, peer, seq, attempts, next_try, reason"
+	"  FROM pending_messages;"
+	"DROP TABLE pending_messages;"
+	"DROP TABLE messages;"
+	"ALTER TABLE messages_v6 RENAME TO messages;"
+	"ALTER TABLE pending_v6 RENAME TO pending_messages;"
+	"CREATE INDEX messages_peer ON messages (peer, seq);"
+	"CREATE INDEX messages_open ON messages (state) WHERE (state = 'pending' OR"
+	"  state = 'held' OR state = 'failed' OR state = 'cancelled' OR"
+	"  state = 'expired');"
+	"CREATE INDEX messages_expires ON messages (expires) WHERE expires > 0;"
+	"CREATE INDEX pending_peer ON pending_messages (peer, seq);"
+	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO fts_pending (seq) VALUES (new.seq);"
+	"END;"
+	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
+	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
+	"    SELECT 'delete', old.seq, old.body WHERE NOT EXISTS"
+	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
+	"  DELETE FROM fts_pending WHERE seq = old.seq;"
+	"END;",
+	/*
+	 * 6 -> 7: fewer rows written per message (issue 18); no table is
+	 * copied, so every message keeps its row, its seq and the counter.
+	 * - The queue is the messages themselves: pending_messages, a
+	 *   second table keyed by a random id (an insert and a delete in
+	 *   two b-trees per message), gives way to the partial index
+	 *   messages_queue over the messages in state pending or held. The
+	 *   retry bookkeeping pmsg_pending_note wrote into every queued row
+	 *   of a peer is one row per peer in queue_retry, which applies to
+	 *   the messages that were queued when it was written (seq <= upto),
+	 *   as the old per-row update did. A view keeps the old name for
+	 *   anyone who reads the store with sqlite3.
+	 * - messages_open becomes messages_ended (failed, cancelled,
+	 *   expired): the queued states are counted through messages_queue,
+	 *   so queueing and delivering touch one partial index, not two.
+	 * - events.msg: a message or delivered event refers to its message
+	 *   by seq and stores no JSON; pmsg_events_since prints the JSON
+	 *   from the message row, which neither changes once the event is
+	 *   written (a received message is never updated, a delivered one
+	 *   never again). Older rows keep their JSON (msg NULL). Nothing in
+	 *   p2pchatd deletes a message; if a row is deleted anyway, the
+	 *   events that refer to it get their JSON written first.
+	 */
+	"CREATE TABLE queue_retry ("
+	"  peer TEXT PRIMARY KEY,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  upto INTEGER NOT NULL DEFAULT 0"
+	");"
+	/* Every note updated all of a peer's rows: the oldest has the last. */
+	"INSERT INTO queue_retry (peer, attempts, next_try, reason, upto)"
+	"  SELECT f.peer, f.attempts, f.next_try, f.reason, (SELECT max(g.seq)"
+	"  FROM pending_messages g WHERE g.peer = f.peer AND"
+	"  g.attempts = f.attempts AND g.next_try = f.next_try AND"
+	"  g.reason = f.reason) FROM pending_messages f WHERE f.seq ="
+	"  (SELECT min(h.seq) FROM pending_messages h WHERE h.peer = f.peer)"
+	"  AND (f.attempts <> 0 OR f.next_try <> 0 OR f.reason <> '');"
+	"DROP TABLE pending_messages;"
+	"DROP INDEX messages_open;"
+	"CREATE INDEX messages_queue ON messages (state, peer, seq) WHERE "
+	PSTORE_QUEUED ";"
+	"CREATE INDEX messages_ended ON messages (state) WHERE " PSTORE_ENDED ";"
+	"CREATE VIEW pending_messages AS SELECT m.id, m.peer, m.seq,"
+	"  CASE WHEN m.seq <= r.upto THEN r.attempts ELSE 0 END AS attempts,"
+	"  CASE WHEN m.seq <= r.upto THEN r.next_try ELSE 0 END AS next_try,"
+	"  CASE WHEN m.seq <= r.upto THEN r.reason ELSE '' END AS reason"
+	"  FROM messages m LEFT JOIN queue_retry r ON r.peer = m.peer"
+	"  WHERE m.state = 'pending' OR m.state = 'held';"
+	"ALTER TABLE events ADD COLUMN msg INTEGER;"
+	"CREATE TRIGGER messages_ad_events AFTER DELETE ON messages BEGIN"
+	"  UPDATE events SET msg = NULL, data = CASE type WHEN 'message' THEN"
+	"    json_object('from', old.peer, 'id', old.id, 'ts', old.ts_sent,"
+	"    'text', old.body) ELSE json_object('user', old.peer, 'id', old.id,"
+	"    'ts', old.ts_received) END WHERE msg = old.seq;"
+	"END;",
+};
+#define PSTORE_VERSION \
+	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))
+
+
+const char *const *
+pstore_schema(int *n)
+{
+	*n = PSTORE_VERSION;
+	return pstore_migrations;
+}
+
+const char *const *
+pstore_migrations_for_test(int *n)
+{
+	return pstore_schema(n);
+}
