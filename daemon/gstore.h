@@ -53,7 +53,14 @@ enum gstore_rc { GSTORE_OK = 0, GSTORE_NOTFOUND = 1, GSTORE_EXISTS = 2,
 /* What a session of this gestor did, for presence (gstore_presence). */
 enum gstore_presence {
 	GSTORE_ONLINE,		/* came online, or moved to addr:port */
-	GSTORE_SEEN,		/* a heartbeat; backends may batch these */
+	/*
+	 * A heartbeat's last_seen refresh: both backends gather these for
+	 * up to a second and write them together (SQLite: one transaction,
+	 * delivered after it; PostgreSQL: one statement, acknowledged when
+	 * gathered). A clean close writes them; a crash loses at most that
+	 * second of refreshes.
+	 */
+	GSTORE_SEEN,
 	GSTORE_OFFLINE,		/* went offline (if this gestor still owns it) */
 };
 

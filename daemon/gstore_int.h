@@ -12,7 +12,8 @@
 
 enum gstore_kind { GOP_ADD, GOP_GET, GOP_SET_KEY, GOP_PRESENCE, GOP_FOREACH,
     GOP_COUNT,
-    GOP_NOTIFY };		/* backend-internal: priv is the payload */
+    GOP_NOTIFY,		/* backend-internal: priv is the payload */
+    GOP_SEEN_MANY };	/* backend-internal: heartbeat refreshes in priv */
 
 struct gstore_op {
 	TAILQ_ENTRY(gstore_op)	 entry;		/* done queue, or a backend's */

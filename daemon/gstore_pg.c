@@ -6,7 +6,9 @@
  * connection), and one more connection LISTENs for the other gestors'
  * notifications and keeps this gestor's lease: every heartbeat.interval
  * one statement renews the lease and all presence rows of this gestor,
- * and another marks the users of gestors whose lease lapsed offline.
+ * and another marks the users of gestors whose lease lapsed offline;
+ * heartbeat refreshes of last_seen are gathered and written together
+ * (gstore_pg_seen.c).
  * Every request has a bounded wait (GSTORE_UNAVAILABLE past it); a lost
  * connection is made again with backoff (libpq's multi-host conninfo
  * finds a promoted standby), LISTENs again and reconciles presence.
@@ -449,7 +451,9 @@ gpg_start(void *impl, struct gstore_op *op)
 	struct gpconn *c;
 
 	if (op->kind == GOP_PRESENCE && op->presence == GSTORE_SEEN) {
-		gstore_op_done(op, GSTORE_OK);	/* the next renewal covers it */
+		gpg_seen_add(pg, &op->u);	/* written within a second */
+		gstore_op_done(op, GSTORE_OK);
+		gpg_seen_tick(pg, util_mono());
 		return;
 	}
 	c = &pg->workers[name_hash(op->u.name) % GPG_WORKERS];
@@ -507,6 +511,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < GPG_WORKERS; i++)
 		gpc_tick(&pg->workers[i], now);
 	gpc_tick(&pg->listener, now);
+	gpg_seen_tick(pg, now);
 	gpg_lease_tick(pg, now);
 }
 
@@ -627,6 +632,7 @@ gpg_close(void *impl)
 	gpc_free(&pg->listener);
 	for (i = 0; i < GPG_WORKERS; i++)
 		gpc_free(&pg->workers[i]);
+	gpg_seen_free(pg);
 	util_zero(pg->conninfo, strlen(pg->conninfo));
 	free(pg->conninfo);
 	free(pg);

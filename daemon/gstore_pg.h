@@ -46,6 +46,12 @@ struct gpconn {
 	int			 ninflight, syncs;
 };
 
+/* A growing text (gstore_pg_seen.c). */
+struct gpg_buf {
+	char			*p;
+	size_t			 len, cap;
+};
+
 struct gpg {
 	struct gstore		*front;
 	struct event_base	*base;
@@ -56,7 +62,6 @@ struct gpg {
 	struct gpconn		 workers[GPG_WORKERS];
 	struct event		*tick;
 	double			 next_renew;
-	unsigned		 renews;
 	bool			 up, reconcile_due, ever_up;
 	enum gstore_state	 state;
 	int64_t			 since;
@@ -66,6 +71,10 @@ struct gpg {
 	void			(*on_state)(enum gstore_state, void *);
 	json_t			*(*sessions)(void *);
 	void			*arg;
+	/* Heartbeat refreshes gathered: text[] and bigint[] literals. */
+	struct gpg_buf		 seen_names, seen_times;
+	int			 nseen;
+	double			 seen_since;	/* util_mono() of the first */
 };
 
 /* One statement with its text parameters (values[i] may be NULL). */
@@ -95,9 +104,10 @@ enum gstore_rc gpg_op_result(struct gstore_op *, PGresult *);
 void	gpg_rows(struct gstore_op *);
 void	gpg_rows_free(struct gstore_op *);
 
+/* Many users' last_seen: payload from gpg_seen_take. */
+void	gpg_seen_stmt(const char *payload, struct gpg_stmt *);
 /* Lease + presence renewal; the reap of lapsed gestors; reconcile. */
-void	gpg_renew_stmt(const char *self, double ttl, bool seen, int64_t now,
-	    struct gpg_stmt *);
+void	gpg_renew_stmt(const char *self, double ttl, struct gpg_stmt *);
 void	gpg_reap_stmt(const char *self, struct gpg_stmt *);
 /* sessions: a JSON array text of {name,addr,port,last_seen}. */
 void	gpg_reconcile_stmt(const char *self, double ttl, const char *sessions,
@@ -118,6 +128,12 @@ void	gpg_reconcile_result(struct gpconn *, PGresult *);
 void	gpc_notifies(struct gpconn *);
 void	gpg_bye(struct gpg *);
 void	gpg_notify(void *, const json_t *);
+
+/* gstore_pg_seen.c: heartbeat refreshes gathered into one statement. */
+void	gpg_seen_add(struct gpg *, const struct guser *);
+char	*gpg_seen_take(struct gpg *);
+void	gpg_seen_tick(struct gpg *, double now);
+void	gpg_seen_free(struct gpg *);
 
 /* gstore_pg_pipe.c: the workers' pipelines. */
 void	gpc_pipe_dispatch(struct gpconn *);

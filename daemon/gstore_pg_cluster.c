@@ -16,7 +16,6 @@
 #include "log.h"
 #include "util.h"
 
-#define GPG_SEEN_EVERY		6	/* renewals per last_seen write */
 #define GPG_BYE_WAIT		1000	/* ms for the last statement at close */
 
 /* Rows of the reconcile: users another live gestor holds now. */
@@ -88,48 +87,58 @@ send_reconcile(struct gpg *pg)
 	json_decref(s);
 }
 
-/* Finish what the listener is doing, then say goodbye (bounded wait). */
+/*
+ * Finish what the listener is doing, then write the heartbeat refreshes
+ * gathered and say goodbye (bounded wait, at close).
+ */
 void
 gpg_bye(struct gpg *pg)
 {
 	struct gpconn *c = &pg->listener;
 	struct pollfd pfd;
-	struct gpg_stmt st;
+	struct gpg_stmt st[2];
+	char *seen = gpg_seen_take(pg);
 	PGresult *res;
-	int left = GPG_BYE_WAIT;
-	bool sent = false;
+	int left = GPG_BYE_WAIT, nst = 0, sent = 0;
 
+	if (seen != NULL)
+		gpg_seen_stmt(seen, &st[nst++]);
+	gpg_bye_stmt(pg->self, &st[nst++]);
 	if (c->state != GPC_IDLE && c->state != GPC_BUSY)
-		return;
+		goto out;
 	pfd.fd = PQsocket(c->conn);
 	pfd.events = POLLIN;
 	while (left > 0) {
-		if (c->state == GPC_IDLE && !sent) {
-			gpg_bye_stmt(pg->self, &st);
-			if (!PQsendQueryParams(c->conn, st.sql, st.n, NULL,
-			    st.values, NULL, NULL, 0))
-				return;
+		if (c->state == GPC_IDLE && sent == nst)
+			break;
+		if (c->state == GPC_IDLE) {
+			if (!PQsendQueryParams(c->conn, st[sent].sql, st[sent].n,
+			    NULL, st[sent].values, NULL, NULL, 0))
+				break;
 			c->state = GPC_BUSY;
 			c->job = GJ_NONE;
-			sent = true;
+			sent++;
 		}
 		while (PQflush(c->conn) == 1 && left > 0) {
 			poll(&(struct pollfd){ pfd.fd, POLLOUT, 0 }, 1, 10);
 			left -= 10;
 		}
 		if (poll(&pfd, 1, 10) < 0 || !PQconsumeInput(c->conn))
-			return;
+			break;
 		left -= 10;
 		while (!PQisBusy(c->conn)) {
 			if ((res = PQgetResult(c->conn)) == NULL) {
-				if (sent)
-					return;
 				c->state = GPC_IDLE;
 				break;
 			}
+			if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+			    PQresultStatus(res) != PGRES_TUPLES_OK)
+				gpc_log_error(c, res);
 			PQclear(res);
 		}
 	}
+out:
+	free(seen);
 }
 
 void
@@ -170,8 +179,7 @@ gpg_lease_tick(struct gpg *pg, double now)
 	}
 	if (now >= pg->next_renew) {
 		pg->next_renew = now + pg->interval;
-		gpg_renew_stmt(pg->self, pg->ttl, ++pg->renews % GPG_SEEN_EVERY == 0,
-		    (int64_t)time(NULL), &st);
+		gpg_renew_stmt(pg->self, pg->ttl, &st);
 		gpc_send(&pg->listener, GJ_RENEW, &st);
 	}
 }

@@ -246,6 +246,9 @@ gpg_op_stmt(const struct gstore_op *op, const char *self, double ttl,
 	case GOP_NOTIFY:
 		gpg_notify_stmt(op->priv, st);
 		break;
+	case GOP_SEEN_MANY:
+		gpg_seen_stmt(op->priv, st);
+		break;
 	}
 }
 
@@ -358,10 +361,26 @@ gpg_rows_free(struct gstore_op *op)
 
 /* --------------------------------------------------------- the cluster */
 
-/* $1 gestor, $2 ttl, $3 write last_seen, $4 now */
+/*
+ * $1 names (text[]), $2 unix seconds (bigint[]), from gpg_seen_take. A
+ * name given twice counts once, with its latest time; last_seen only
+ * moves forward (no order needed against the user's other statements).
+ */
 void
-gpg_renew_stmt(const char *self, double ttl, bool seen, int64_t now,
-    struct gpg_stmt *st)
+gpg_seen_stmt(const char *payload, struct gpg_stmt *st)
+{
+	stmt_init(st,
+	    "UPDATE users u SET last_seen = s.t FROM (SELECT name, max(t) AS t "
+	    "  FROM unnest($1::text[], $2::bigint[]) AS x(name, t) "
+	    "  GROUP BY name) AS s "
+	    "WHERE u.name = s.name AND u.last_seen < s.t");
+	stmt_str(st, payload);
+	stmt_str(st, payload + strlen(payload) + 1);
+}
+
+/* $1 gestor, $2 ttl (users' last_seen: gpg_seen_stmt) */
+void
+gpg_renew_stmt(const char *self, double ttl, struct gpg_stmt *st)
 {
 	stmt_init(st,
 	    "WITH l AS (INSERT INTO gestors (name, expires) VALUES ($1, "
@@ -369,14 +388,10 @@ gpg_renew_stmt(const char *self, double ttl, bool seen, int64_t now,
 	    "  UPDATE SET expires = EXCLUDED.expires), "
 	    "r AS (UPDATE presence SET expires = now() + "
 	    "  make_interval(secs => $2::float8) WHERE gestor = $1 "
-	    "  RETURNING name), "
-	    "s AS (UPDATE users SET last_seen = $4 WHERE $3::bool AND "
-	    "  name IN (SELECT name FROM r)) "
+	    "  RETURNING name) "
 	    "SELECT count(*) FROM r");
 	stmt_str(st, self);
 	stmt_dbl(st, ttl);
-	stmt_str(st, seen ? "true" : "false");
-	stmt_num(st, now);
 }
 
 /* Another gestor's lapsed lease: its users go offline, watchers are told. */

@@ -7,6 +7,17 @@
  * Each operation runs at once, when it is asked for (so requests keep
  * their order), and gstore.c delivers its result on the next loop turn;
  * a listing steps its statement at delivery.
+ *
+ * Heartbeat refreshes (GSTORE_SEEN: every connected peer's last_seen once
+ * a minute, 1 667 a second at 100 000 peers) are the exception: they wait
+ * up to GSTORE_SEEN_DELAY and are written together, in one transaction
+ * (one WAL commit instead of one each). Any other write, and a listing,
+ * writes the waiting ones first, so the file sees every change in the
+ * order it was asked for; a read (get, count) does not wait for them: it
+ * may show a last_seen up to a second older, and a user with a refresh
+ * waiting is online here, where the gestor answers from the session. A
+ * clean close writes them; a crash loses at most the refreshes of the
+ * last GSTORE_SEEN_DELAY, soft state that the next heartbeat rewrites.
  */
 
 #include <pthread.h>
@@ -50,6 +61,9 @@ enum gstore_stmt {
 	GS_USER_COUNT,
 	GS_SYNC_SOFT,
 	GS_SYNC_DURABLE,
+	GS_BEGIN,
+	GS_COMMIT,
+	GS_ROLLBACK,
 	GS_MAX
 };
 
@@ -69,7 +83,13 @@ static const char *const gstore_sql[GS_MAX] = {
 	[GS_USER_COUNT] = "SELECT count(*) FROM users",
 	[GS_SYNC_SOFT] = "PRAGMA synchronous = NORMAL",
 	[GS_SYNC_DURABLE] = "PRAGMA synchronous = FULL",
+	[GS_BEGIN] = "BEGIN",
+	[GS_COMMIT] = "COMMIT",
+	[GS_ROLLBACK] = "ROLLBACK",
 };
+
+#define GSTORE_SEEN_DELAY	1.0	/* seconds a refresh may wait */
+#define GSTORE_SEEN_MAX		4096	/* refreshes per transaction */
 
 #define GSTORE_ADDR_SIZE	sizeof(((struct guser *)NULL)->addr)
 
@@ -95,6 +115,10 @@ struct gsqlite {
 	sqlite3_stmt	*stmt[GS_MAX];
 	bool		 sync_full;
 	struct gckpt	 ck;
+	/* Heartbeat refreshes waiting for their transaction, in order. */
+	TAILQ_HEAD(, gstore_op)	 seen;
+	int		 nseen;
+	struct event	*seen_ev;
 };
 
 static void *
@@ -183,17 +207,27 @@ gstore_ckpt_stop(struct gckpt *ck)
 }
 
 static void	sq_close(struct gsqlite *);
+static void	sq_seen_flush(struct gsqlite *);
+static void	on_seen_timer(evutil_socket_t, short, void *);
 
 static struct gsqlite *
-sq_open(const char *path, bool sync_full, char **cause)
+sq_open(struct event_base *base, const char *path, bool sync_full,
+    char **cause)
 {
 	struct gsqlite *gs = xcalloc(1, sizeof(*gs));
 
+	TAILQ_INIT(&gs->seen);
 	gs->db = sqlutil_open(path, sync_full, gstore_migrations, GSTORE_VERSION,
 	    cause);
 	if (gs->db == NULL ||
 	    sqlutil_prepare(gs->db, path, gstore_sql, gs->stmt, GS_MAX,
 	    cause) == -1) {
+		sq_close(gs);
+		return NULL;
+	}
+	if ((gs->seen_ev = evtimer_new(base, on_seen_timer, gs)) == NULL) {
+		if (asprintf(cause, "%s: cannot make a timer", path) < 0)
+			*cause = NULL;
 		sq_close(gs);
 		return NULL;
 	}
@@ -207,6 +241,10 @@ sq_close(struct gsqlite *gs)
 {
 	if (gs == NULL)
 		return;
+	if (gs->db != NULL)
+		sq_seen_flush(gs);	/* a clean stop loses no refresh */
+	if (gs->seen_ev != NULL)
+		event_free(gs->seen_ev);
 	gstore_ckpt_stop(&gs->ck);
 	sqlutil_finalize(gs->stmt, GS_MAX);
 	if (sqlite3_close(gs->db) != SQLITE_OK)
@@ -334,12 +372,12 @@ sq_user_set_key(struct gsqlite *gs, const char *name,
 	return gstore_update(gs, st, __func__);
 }
 
+/* The address update of one presence op, in whatever transaction is open. */
 static enum gstore_rc
-sq_user_seen(struct gsqlite *gs, const char *name, const char *addr,
+sq_seen_step(struct gsqlite *gs, const char *name, const char *addr,
     int port, int64_t when)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_SEEN);
-	enum gstore_rc rc;
 
 	if (strlen(addr) >= GSTORE_ADDR_SIZE || port < 0 || port > 65535 ||
 	    sqlite3_bind_int64(st, 1, when) != SQLITE_OK ||
@@ -349,20 +387,100 @@ sq_user_seen(struct gsqlite *gs, const char *name, const char *addr,
 		log_warnx("%s: bad address for %.64s", __func__, name);
 		return GSTORE_ERR;
 	}
-	/*
-	 * Soft state that every peer refreshes while it heartbeats: one
-	 * fsync each cost the gestor most of its time with thousands of
-	 * peers. WAL with synchronous=NORMAL still keeps the file
-	 * consistent; the next durable commit or checkpoint syncs it.
-	 */
-	if (!gs->sync_full)
-		return gstore_update(gs, st, __func__);
-	sqlite3_step(gstore_stmt(gs, GS_SYNC_SOFT));
-	rc = gstore_update(gs, st, __func__);
-	sqlite3_step(gstore_stmt(gs, GS_SYNC_DURABLE));
-	sqlite3_reset(gs->stmt[GS_SYNC_SOFT]);
-	sqlite3_reset(gs->stmt[GS_SYNC_DURABLE]);
+	return gstore_update(gs, st, __func__);
+}
+
+/* Run one of the prepared control statements; false if it failed. */
+static bool
+sq_exec(struct gsqlite *gs, enum gstore_stmt which)
+{
+	int rc = sqlite3_step(gstore_stmt(gs, which));
+
+	sqlite3_reset(gs->stmt[which]);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_warnx("gstore: %s: %s", gstore_sql[which],
+		    sqlite3_errmsg(gs->db));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Presence is soft state that every peer refreshes while it heartbeats:
+ * one fsync each cost the gestor most of its time with thousands of
+ * peers. WAL with synchronous=NORMAL still keeps the file consistent;
+ * the next durable commit or checkpoint syncs it.
+ */
+static void
+sq_soft(struct gsqlite *gs, bool soft)
+{
+	if (gs->sync_full)
+		sq_exec(gs, soft ? GS_SYNC_SOFT : GS_SYNC_DURABLE);
+}
+
+static enum gstore_rc
+sq_user_seen(struct gsqlite *gs, const char *name, const char *addr,
+    int port, int64_t when)
+{
+	enum gstore_rc rc;
+
+	sq_soft(gs, true);
+	rc = sq_seen_step(gs, name, addr, port, when);
+	sq_soft(gs, false);
 	return rc;
+}
+
+/*
+ * Write the waiting heartbeat refreshes in one transaction, then deliver
+ * each op with its own result (all GSTORE_ERR if the commit failed).
+ */
+static void
+sq_seen_flush(struct gsqlite *gs)
+{
+	TAILQ_HEAD(, gstore_op) batch = TAILQ_HEAD_INITIALIZER(batch);
+	struct gstore_op *op;
+	bool tx, failed = false;
+
+	if (TAILQ_EMPTY(&gs->seen))
+		return;
+	evtimer_del(gs->seen_ev);
+	TAILQ_CONCAT(&batch, &gs->seen, entry);
+	gs->nseen = 0;
+	sq_soft(gs, true);
+	tx = sq_exec(gs, GS_BEGIN);	/* without it: one commit each */
+	TAILQ_FOREACH(op, &batch, entry)
+		op->rc = sq_seen_step(gs, op->u.name, op->u.addr, op->u.port,
+		    op->u.last_seen);
+	if (tx && !sq_exec(gs, GS_COMMIT)) {
+		sq_exec(gs, GS_ROLLBACK);
+		failed = true;
+	}
+	sq_soft(gs, false);
+	while ((op = TAILQ_FIRST(&batch)) != NULL) {
+		TAILQ_REMOVE(&batch, op, entry);
+		gstore_op_done(op, failed ? GSTORE_ERR : op->rc);
+	}
+}
+
+static void
+on_seen_timer(evutil_socket_t fd, short what, void *arg)
+{
+	sq_seen_flush(arg);
+}
+
+/* A heartbeat refresh waits for the next batch (at most a second). */
+static void
+sq_seen_queue(struct gsqlite *gs, struct gstore_op *op)
+{
+	struct timeval tv = { (time_t)GSTORE_SEEN_DELAY,
+	    (suseconds_t)((GSTORE_SEEN_DELAY - (time_t)GSTORE_SEEN_DELAY) *
+	    1e6) };
+
+	TAILQ_INSERT_TAIL(&gs->seen, op, entry);
+	if (gs->nseen++ == 0)
+		evtimer_add(gs->seen_ev, &tv);
+	if (gs->nseen >= GSTORE_SEEN_MAX)
+		sq_seen_flush(gs);
 }
 
 static enum gstore_rc
@@ -408,7 +526,7 @@ sq_user_count(struct gsqlite *gs)
 static void *
 sq_be_open(struct gstore *front, const struct gstore_opts *o, char **cause)
 {
-	return sq_open(o->path, o->sync_full, cause);
+	return sq_open(o->base, o->path, o->sync_full, cause);
 }
 
 static void
@@ -424,6 +542,12 @@ sq_be_start(void *impl, struct gstore_op *op)
 	struct guser *u = &op->u;
 	enum gstore_rc rc = GSTORE_OK;
 
+	if (op->kind == GOP_PRESENCE && op->presence == GSTORE_SEEN) {
+		sq_seen_queue(gs, op);
+		return;
+	}
+	if (op->kind != GOP_GET && op->kind != GOP_COUNT)
+		sq_seen_flush(gs);	/* every write in the order asked */
 	switch (op->kind) {
 	case GOP_ADD:
 		rc = sq_user_add(gs, u);
@@ -444,6 +568,7 @@ sq_be_start(void *impl, struct gstore_op *op)
 		rc = op->n < 0 ? GSTORE_ERR : GSTORE_OK;
 		break;
 	case GOP_NOTIFY:
+	case GOP_SEEN_MANY:		/* not made here */
 		break;			/* one gestor: nobody to tell */
 	}
 	gstore_op_done(op, rc);

@@ -1,7 +1,8 @@
 /*
  * Unit tests for gstore_sqlite.c: users added, read, updated and listed;
  * data and schema version kept across reopen; the file's permissions,
- * WAL mode, and refusal of loose modes and newer schemas.
+ * WAL mode, and refusal of loose modes and newer schemas; heartbeat
+ * refreshes batched into one transaction, in order, flushed at close.
  */
 #include <sys/stat.h>
 
@@ -313,6 +314,122 @@ START_TEST(test_reopen)
 }
 END_TEST
 
+/* Frames in the WAL file (header 32 bytes, each frame 24 + page size). */
+static long
+wal_frames(void)
+{
+	char wal[160];
+	struct stat sb;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (stat(wal, &sb) == -1 || sb.st_size < 32)
+		return 0;
+	return (long)((sb.st_size - 32) / (24 + 4096));
+}
+
+#define NSEEN	200
+
+/*
+ * Heartbeat refreshes wait and are written together: every one lands
+ * and reads back, each gets its own result, and the batch is one
+ * transaction (a handful of WAL frames, not one commit per refresh).
+ */
+START_TEST(test_seen_batch)
+{
+	struct gstore *gs = open_ok();
+	static struct gwait w[NSEEN + 1];
+	struct guser u, got;
+	char name[32];
+	long before;
+	int i, left;
+
+	ck_assert_int_eq(raw_int("PRAGMA page_size"), 4096);
+	for (i = 0; i < NSEEN; i++) {
+		snprintf(name, sizeof(name), "user%03d", i);
+		make_user(&u, name, FP_A, 1);
+		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
+	}
+	before = wal_frames();
+	memset(w, 0, sizeof(w));
+	for (i = 0; i <= NSEEN; i++) {
+		memset(&u, 0, sizeof(u));
+		snprintf(u.name, sizeof(u.name), i < NSEEN ? "user%03d" :
+		    "nobody", i);
+		snprintf(u.addr, sizeof(u.addr), "198.18.%d.%d", i / 250,
+		    i % 250 + 1);
+		u.port = 7000 + i;
+		u.last_seen = 1700000000 + i;
+		ck_assert_ptr_nonnull(gstore_presence(gs, GSTORE_SEEN, &u,
+		    gw_done_cb, &w[i]));
+	}
+	/* Nothing is written, nor delivered, inside the calls. */
+	ck_assert_int_eq(wal_frames(), before);
+	ck_assert_int_eq(w[0].done, 0);
+	for (left = 1; left > 0; ) {
+		event_base_loop(gw_base, EVLOOP_ONCE);
+		for (left = 0, i = 0; i <= NSEEN; i++)
+			left += w[i].done == 0;
+	}
+	for (i = 0; i < NSEEN; i++) {
+		ck_assert_int_eq(w[i].done, 1);
+		ck_assert_int_eq(w[i].rc, GSTORE_OK);
+	}
+	ck_assert_int_eq(w[NSEEN].rc, GSTORE_NOTFOUND);
+	ck_assert_int_lt(wal_frames() - before, NSEEN / 10);
+	for (i = 0; i < NSEEN; i++) {
+		snprintf(name, sizeof(name), "user%03d", i);
+		ck_assert_int_eq(gw_get(gs, name, &got), GSTORE_OK);
+		ck_assert_int_eq(got.last_seen, 1700000000 + i);
+		ck_assert_int_eq(got.port, 7000 + i);
+	}
+	ck_assert_str_eq(got.addr, "198.18.0.200");
+	gstore_close(gs);
+}
+END_TEST
+
+/* A refresh waiting is written before a later write of the same user. */
+START_TEST(test_seen_order)
+{
+	struct gstore *gs = open_ok();
+	struct guser u, got;
+
+	make_user(&u, "alice", FP_A, 1);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
+	snprintf(u.addr, sizeof(u.addr), "198.18.0.9");
+	u.port = 7009;
+	u.last_seen = 1700000100;
+	ck_assert_ptr_null(gstore_presence(gs, GSTORE_SEEN, &u, NULL, NULL));
+	ck_assert_int_eq(gw_presence(gs, GSTORE_OFFLINE, "alice", "198.18.0.9",
+	    7009, 1700000101), GSTORE_OK);
+	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_int_eq(got.last_seen, 1700000101);
+	gstore_close(gs);
+}
+END_TEST
+
+/* A clean close writes the refreshes still waiting. */
+START_TEST(test_seen_close_flushes)
+{
+	struct gstore *gs = open_ok();
+	struct guser u, got;
+
+	make_user(&u, "alice", FP_A, 1);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
+	snprintf(u.addr, sizeof(u.addr), "198.18.0.7");
+	u.port = 7007;
+	u.last_seen = 1700000200;
+	ck_assert_ptr_null(gstore_presence(gs, GSTORE_SEEN, &u, NULL, NULL));
+	gstore_close(gs);
+	ck_assert_int_eq(raw_int("SELECT last_seen FROM users WHERE "
+	    "name = 'alice'"), 1700000200);
+	gs = open_ok();
+	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_str_eq(got.addr, "198.18.0.7");
+	ck_assert_int_eq(got.port, 7007);
+	gstore_close(gs);
+}
+END_TEST
+
 START_TEST(test_file_mode_wal)
 {
 	struct gstore *gs;
@@ -467,6 +584,9 @@ gstore_suite(void)
 	tcase_add_test(tc, test_duplicate);
 	tcase_add_test(tc, test_unterminated_field);
 	tcase_add_test(tc, test_set_key_seen);
+	tcase_add_test(tc, test_seen_batch);
+	tcase_add_test(tc, test_seen_order);
+	tcase_add_test(tc, test_seen_close_flushes);
 	tcase_add_test(tc, test_foreach_count);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_file_mode_wal);

@@ -2,7 +2,8 @@
  * Unit tests for gstore_pg.c against a real, throwaway PostgreSQL server
  * (tests/pg/pgtmp.sh: initdb in a temporary directory, Unix socket only):
  * users added, read, updated, listed; presence rows shared by two stores
- * (two gestors) and their notifications; a lapsed gestor reaped; the
+ * (two gestors) and their notifications; a lapsed gestor reaped;
+ * heartbeat refreshes gathered into one statement and flushed at close; the
  * server stopped (bounded "unavailable") and back (reconnect); a newer
  * schema, a bad conninfo and an unreachable server refused clearly.
  * Exit 77 when PostgreSQL cannot be run here.
@@ -414,6 +415,84 @@ START_TEST(test_server_restart)
 }
 END_TEST
 
+#define NSEEN	300
+
+/* Run the loop until user's last_seen reads want (at most 10 s). */
+static int64_t
+wait_seen(struct gstore *gs, const char *name, int64_t want)
+{
+	struct guser got;
+	double end = util_mono() + 10;
+
+	memset(&got, 0, sizeof(got));
+	while (util_mono() < end) {
+		ck_assert_int_eq(gw_get(gs, name, &got), GSTORE_OK);
+		if (got.last_seen == want)
+			break;
+		run_for(0.05);
+	}
+	return got.last_seen;
+}
+
+/*
+ * Heartbeat refreshes are gathered and written by one statement: every
+ * one lands and reads back (names that need quoting in an array literal
+ * too); last_seen only moves forward; a clean close writes what is
+ * still gathered.
+ */
+START_TEST(test_seen_batch)
+{
+	static const char *const odd[] = { "q\"uote", "back\\slash",
+	    "com,ma", "{brace}", "NULL" };
+	struct seen s;
+	struct gstore *gs = open_ok("g1", &s);
+	struct guser u;
+	char name[32];
+	int i;
+
+	run_until(&s.ups, 1, 10);
+	for (i = 0; i < NSEEN; i++) {
+		snprintf(name, sizeof(name), "u%03d", i);
+		make_user(&u, i < 5 ? odd[i] : name, FP_A);
+		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
+	}
+	for (i = 0; i < NSEEN; i++) {
+		snprintf(name, sizeof(name), "u%03d", i);
+		make_user(&u, i < 5 ? odd[i] : name, FP_A);
+		u.last_seen = 1700000000 + i;
+		ck_assert_int_eq(gw_presence(gs, GSTORE_SEEN, u.name, "", 0,
+		    u.last_seen), GSTORE_OK);
+	}
+	ck_assert_int_eq(wait_seen(gs, "u299", 1700000299), 1700000299);
+	for (i = 0; i < NSEEN; i++) {
+		snprintf(name, sizeof(name), "u%03d", i);
+		ck_assert_int_eq(wait_seen(gs, i < 5 ? odd[i] : name,
+		    1700000000 + i), 1700000000 + i);
+	}
+	/* An older refresh (late, or given twice) never moves it back. */
+	ck_assert_int_eq(gw_presence(gs, GSTORE_SEEN, "u010", "", 0,
+	    1700000500), GSTORE_OK);
+	ck_assert_int_eq(gw_presence(gs, GSTORE_SEEN, "u010", "", 0,
+	    1600000000), GSTORE_OK);
+	ck_assert_int_eq(gw_presence(gs, GSTORE_SEEN, "u011", "", 0,
+	    1600000000), GSTORE_OK);
+	ck_assert_int_eq(wait_seen(gs, "u010", 1700000500), 1700000500);
+	run_for(1.5);
+	ck_assert_int_eq(wait_seen(gs, "u011", 1700000011), 1700000011);
+	ck_assert_int_eq(wait_seen(gs, "u010", 1700000500), 1700000500);
+
+	/* Gathered, not yet due, at a clean close: written. */
+	ck_assert_int_eq(gw_presence(gs, GSTORE_SEEN, "u020", "", 0,
+	    1700000900), GSTORE_OK);
+	gstore_close(gs);
+	json_decref(s.notes);
+	gs = open_ok("g1", &s);
+	ck_assert_int_eq(wait_seen(gs, "u020", 1700000900), 1700000900);
+	gstore_close(gs);
+	json_decref(s.notes);
+}
+END_TEST
+
 START_TEST(test_newer_schema_refused)
 {
 	struct seen s = { NULL, 0, 0 };		/* open_ok makes notes */
@@ -474,6 +553,7 @@ gstore_pg_suite(void)
 	tcase_add_test(tc, test_lapsed_gestor);
 	tcase_add_test(tc, test_restart_clears_own_rows);
 	tcase_add_test(tc, test_server_restart);
+	tcase_add_test(tc, test_seen_batch);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_bad_conninfo);
 	suite_add_tcase(s, tc);
