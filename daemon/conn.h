@@ -78,6 +78,8 @@ int		 conn_live(void);
 bool		 conn_is_ready(const struct conn *);
 /* SHA-256 fingerprint of the peer certificate's key, valid after on_ready. */
 const char	*conn_peer_fingerprint(const struct conn *);
+/* The handshake's key exchange group ("X25519"); NULL before on_ready. */
+const char	*conn_tls_group(const struct conn *);
 /* Peer's numeric address and port as seen on the socket. */
 const char	*conn_peer_addr(const struct conn *);
 int		 conn_peer_port(const struct conn *);

@@ -11,7 +11,9 @@
  *	user up `lookups` times per interval. After every peer is online,
  *	a window of `duration` seconds is measured: the gestor's CPU share
  *	(from /proc/PID/stat), its RSS at the end (/proc/PID/status) and the
- *	latency of lookups and heartbeats, request written to reply read.
+ *	latency of lookups and heartbeats, request written to reply read;
+ *	also the gestor's CPU-seconds from the first connect to the window
+ *	(TLS handshakes, auth, first heartbeats: setup_cpu_secs).
  *	Connections are opened at most --rate per second (2000) with at
  *	most 256 handshakes in flight, from K loopback source addresses
  *	127.0.0.2, 127.0.0.3, ... (default: one per 20 000 peers), so that
@@ -108,6 +110,7 @@ struct gen {
 	bool			 measuring;
 	struct samples		 lk, hb;
 	long long		 ticks0;
+	long long		 ticks_setup;	/* at the start, then its CPU */
 	int64_t			 t_setup, t_window;
 	long			 rss_idle;
 	struct event		*setup_ev, *end_ev, *sig_ev;
@@ -484,7 +487,7 @@ on_end(evutil_socket_t fd, short what, void *arg)
 	    "\"cpu_share\":%.4f,\"rss_kib\":%ld,\"rss_idle_kib\":%ld,"
 	    "\"lookups\":%zu,\"lookup_p50_ms\":%.3f,\"lookup_p99_ms\":%.3f,"
 	    "\"lookup_max_ms\":%.3f,\"heartbeats\":%zu,\"hb_p50_ms\":%.3f,"
-	    "\"hb_p99_ms\":%.3f}\n",
+	    "\"hb_p99_ms\":%.3f,\"setup_cpu_secs\":%.3f}\n",
 	    g->n, g->ready, g->gone, g->errors,
 	    (double)(g->t_window - g->t_setup) / 1e9, secs, g->interval,
 	    g->lookups,
@@ -494,7 +497,9 @@ on_end(evutil_socket_t fd, short what, void *arg)
 	    (double)bench_percentile(g->lk.v, nlk, 99) / 1e6,
 	    (double)bench_percentile(g->lk.v, nlk, 100) / 1e6,
 	    nhb, (double)bench_percentile(g->hb.v, nhb, 50) / 1e6,
-	    (double)bench_percentile(g->hb.v, nhb, 99) / 1e6);
+	    (double)bench_percentile(g->hb.v, nhb, 99) / 1e6,
+	    g->ticks_setup >= 0 ? (double)g->ticks_setup /
+	    (double)sysconf(_SC_CLK_TCK) : -1.0);
 	fflush(stdout);
 	g->rc = g->gone > 0 || g->ready < g->n ? 1 : 0;
 	event_base_loopbreak(g->base);
@@ -539,6 +544,9 @@ on_setup(evutil_socket_t fd, short what, void *arg)
 	} else {
 		g->measuring = true;
 		g->ticks0 = g->pid > 0 ? bench_proc_ticks(g->pid) : -1;
+		/* The gestor's CPU to accept, authenticate and see everyone. */
+		g->ticks_setup = g->ticks0 >= 0 && g->ticks_setup >= 0 ?
+		    g->ticks0 - g->ticks_setup : -1;
 		tv = tv_of(g->duration);
 	}
 	evtimer_add(g->end_ev, &tv);
@@ -658,6 +666,7 @@ main(int argc, char **argv)
 	g.rate_ev = event_new(g.base, -1, EV_PERSIST, on_rate, &g);
 	event_add(g.rate_ev, &tick);
 	g.t_setup = bench_now_ns();
+	g.ticks_setup = g.pid > 0 ? bench_proc_ticks(g.pid) : -1;
 	evtimer_add(g.setup_ev, &tv);
 	event_base_dispatch(g.base);
 	return g.rc;

@@ -348,6 +348,8 @@ bench_gestor() {
 	    "$(jq '(.rss_kib - .rss_idle_kib) / .peers' <<<"$r")" KiB
 	sample "gestor_${n}_lookups_per_s" "$(jq '.lookups / .window_secs' <<<"$r")" "/s"
 	sample "gestor_${n}_setup_secs" "$(jq .setup_secs <<<"$r")" s
+	sample "gestor_${n}_setup_cpu_ms_per_peer" \
+	    "$(jq '.setup_cpu_secs * 1000 / .peers' <<<"$r")" ms
 	stop gl
 }
 

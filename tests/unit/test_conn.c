@@ -37,6 +37,7 @@ struct side {
 	struct conn	*c;
 	bool		 ready;
 	bool		 closed;
+	char		 group[32];	/* conn_tls_group at on_ready */
 	char		 reason[256];
 	int		 nframes;
 	int		 next;		/* expected "n" */
@@ -154,6 +155,8 @@ on_ready(struct conn *c, void *arg)
 	struct side *sd = arg;
 
 	sd->ready = true;
+	snprintf(sd->group, sizeof(sd->group), "%s",
+	    conn_tls_group(c) != NULL ? conn_tls_group(c) : "(none)");
 	if (sd->send_on_ready > 0)
 		send_numbered(c, sd->send_on_ready);
 	if (sd->close_on_ready) {
@@ -479,6 +482,39 @@ START_TEST(test_handshake)
 	ck_assert_int_eq(conn_peer_port(cli.c), port);
 	ck_assert_int_gt(conn_peer_port(srv.c), 0);
 	ck_assert(!srv.closed && !cli.closed);
+	/* X25519 is preferred over NORMAL's SECP256R1 (handshake CPU). */
+	ck_assert_str_eq(srv.group, "X25519");
+	ck_assert_str_eq(cli.group, "X25519");
+	ck_assert_str_eq(conn_tls_group(srv.c), "X25519");
+}
+END_TEST
+
+/*
+ * A client that offers only SECP256R1 still connects; one with GnuTLS's
+ * NORMAL order (p2pchat before X25519 came first: SECP256R1 preferred,
+ * an X25519 key share sent too) gets X25519, the server's choice.
+ */
+START_TEST(test_group_fallback)
+{
+	static const unsigned char bad[] = { 0, 0, 0, 2, '[', ']' };
+	static const char *const prio[] = {
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-SECP256R1",
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3" };
+	static const char *const want[] = { "SECP256R1", "X25519" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct rawcli rc = { .prio = prio[i], .alpn = P2P_ALPN,
+		    .cert = true, .payload = bad, .paylen = sizeof(bad) };
+
+		srv.ready = srv.closed = false;
+		srv.c = NULL;
+		srv.group[0] = '\0';
+		rawcli_run(&rc);
+		ck_assert_int_eq(rc.hs, 0);
+		ck_assert(srv.ready);
+		ck_assert_str_eq(srv.group, want[i]);
+	}
 }
 END_TEST
 
@@ -759,6 +795,7 @@ conn_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_handshake);
+	tcase_add_test(tc, test_group_fallback);
 	tcase_add_test(tc, test_many_frames);
 	tcase_add_test(tc, test_big_frame);
 	tcase_add_test(tc, test_too_big);
