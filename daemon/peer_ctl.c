@@ -197,11 +197,8 @@ peer_ctl_stats(struct ctlreq *r, json_t *args, void *ctx)
 {
 	struct daemon *d = ctx;
 	struct peer_msgs *pm = d->peer->msgs;
-	struct plink *l;
-	int links = 0;
+	int links = pm_links_ready(pm);
 
-	TAILQ_FOREACH(l, &pm->links, entry)
-		links += l->state == L_READY;
 	ctlreq_reply(r, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
 	    "s:i,s:i}",
 	    "uptime", (json_int_t)(util_mono() - d->started),

@@ -1,70 +1,30 @@
 /*
- * Direct delivery between peers. Outgoing: one link per recipient, which
- * finds the recipient's address (contact cache, else the gestor), opens
- * a TLS connection, checks the recipient's key against the key the
- * gestor published, says hello, and pipelines up to PM_WINDOW messages
- * from the queue; acks mark them delivered. Incoming: a connection says
- * hello with a username, its TLS key must be that user's, then its msg
- * frames are stored and acknowledged.
- *
- * Group commit: every msg and ack frame read in one loop turn is
- * collected and written in one transaction by a deferred event; acks go
- * out only after that commit, so kill -9 at any point loses nothing
- * acknowledged, and ids make redelivery harmless.
+ * Peer messaging: its lifecycle and its events. Direct delivery between
+ * peers is in layers (see peer_msg.h): the connections, outgoing links
+ * (peer_link.c, their window peer_window.c, their route peer_route.c)
+ * and incoming connections (peer_in.c), call down into the delivery
+ * queue (peer_queue.c: the group commit); the queue reports back only
+ * through the pm_hooks wired here. How messages end (cancel, expiry,
+ * hold) is peer_state.c; requests that wait for them, peer_wait.c.
  */
 #include <sys/queue.h>
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/dns.h>
-#include <gnutls/crypto.h>
 
-#include "jsonw.h"
 #include "log.h"
 #include "peer_msg.h"
 #include "ratelimit.h"
 #include "util.h"
-#include "valid.h"
 
-static void	link_connect(struct plink *);
-static void	link_failed(struct plink *, const char *why);
-static void	link_pump(struct plink *);
-static void	on_link_retry(evutil_socket_t, short, void *);
-static void	on_link_stall(evutil_socket_t, short, void *);
-static void	on_link_idle(evutil_socket_t, short, void *);
-static bool	has_pending(struct plink *);
-static void	on_link_resolved(int, struct evutil_addrinfo *, void *);
-static void	on_link_ready(struct conn *, void *);
-static void	on_link_frame(struct conn *, json_t *, void *);
-static void	on_link_close(struct conn *, const char *, void *);
-static void	on_in_ready(struct conn *, void *);
-static void	on_in_frame(struct conn *, json_t *, void *);
-static void	on_in_close(struct conn *, const char *, void *);
-static void	on_in_hello_timeout(evutil_socket_t, short, void *);
-
-static const struct conn_cbs link_cbs = { on_link_ready, on_link_frame,
-    on_link_close };
-static const struct conn_cbs in_cbs = { on_in_ready, on_in_frame, on_in_close };
-
-static double
-jitter(void)
-{
-	uint32_t r;
-
-	gnutls_rnd(GNUTLS_RND_NONCE, &r, sizeof(r));
-	return 0.5 + 0.5 * (r / 4294967296.0);
-}
-
-static struct timeval
-tv_of(double s)
-{
-	struct timeval tv = { (time_t)s, (suseconds_t)((s - floor(s)) * 1e6) };
-
-	return tv;
-}
+static const struct pm_hooks hooks = {
+	.received = pm_in_received,
+	.queued = pm_links_queued,
+	.committed = pm_links_pump,
+};
 
 /* ------------------------------------------------------------------ events */
 
@@ -85,745 +45,56 @@ pm_event_line(int64_t seq, const char *type, const char *data)
 	return o;
 }
 
-/* ------------------------------------------------------------------- links */
-
-static struct plink *
-link_find(struct peer_msgs *pm, const char *user, bool create)
-{
-	struct plink *l;
-
-	TAILQ_FOREACH(l, &pm->links, entry)
-		if (strcmp(l->user, user) == 0)
-			return l;
-	if (!create)
-		return NULL;
-	l = xcalloc(1, sizeof(*l));
-	l->pm = pm;
-	snprintf(l->user, sizeof(l->user), "%s", user);
-	l->retry = evtimer_new(pm->p->d->base, on_link_retry, l);
-	l->stall = evtimer_new(pm->p->d->base, on_link_stall, l);
-	l->idle = evtimer_new(pm->p->d->base, on_link_idle, l);
-	if (l->retry == NULL || l->stall == NULL || l->idle == NULL)
-		fatalx("%s: out of memory", __func__);
-	TAILQ_INSERT_TAIL(&pm->links, l, entry);
-	return l;
-}
-
-static void
-link_free(struct plink *l)
-{
-	if (l->dnsreq != NULL)
-		evdns_getaddrinfo_cancel(l->dnsreq);
-	if (l->c != NULL)
-		conn_abort(l->c);
-	peer_route_cancel(l);
-	if (l->probe_ev != NULL)
-		event_free(l->probe_ev);
-	event_free(l->retry);
-	event_free(l->stall);
-	event_free(l->idle);
-	TAILQ_REMOVE(&l->pm->links, l, entry);
-	free(l);
-}
-
-/* Start delivering to user now, unless a connection is already busy. */
 void
-pm_kick(struct peer_msgs *pm, const char *user, bool now)
+peer_msgs_event(struct peer *p, const char *type, json_t *data)
 {
-	struct plink *l = link_find(pm, user, true);
+	char *text = json_dumps(data, JSON_COMPACT);
+	int64_t seq = 0;
+	json_t *line;
 
-	if (l->state == L_READY) {
-		link_pump(l);
-		return;
-	}
-	if (l->state != L_IDLE)
-		return;
-	if (now) {
-		evtimer_del(l->retry);
-		l->attempts = 0;
-	} else if (evtimer_pending(l->retry, NULL))
-		return;
-	link_connect(l);
+	if (text == NULL || pmsg_event(p->msgs->ms, type, text, &seq) != PSTORE_OK)
+		log_warnx("peer_queue: cannot store a %s event", type);
+	line = pm_event_line(seq, type, text != NULL ? text : "{}");
+	peer_event(p, line);
+	json_decref(line);
+	free(text);
 }
 
-/*
- * A connection can die without a word: the recipient's host vanished or
- * changed address, or the network is cut. TCP would retransmit into the
- * void for many minutes. So a link that waits for an answer (the hello,
- * or acks for messages in flight) and hears nothing for
- * heartbeat.timeout (at least the handshake timeout) is given up, and
- * its messages are retried, maybe at a new address.
- */
-static double
-stall_limit(const struct plink *l)
+int64_t
+peer_msgs_last_seq(struct peer *p)
 {
-	const struct config *cfg = l->pm->p->d->cfg;
-
-	return fmax(cfg->hb_timeout, cfg->handshake_timeout);
+	return p->msgs != NULL ? pmsg_last_seq(p->msgs->ms) : 0;
 }
 
-static void
-link_watch(struct plink *l)
+long
+peer_msgs_pending_count(struct peer *p)
 {
-	double idle = l->pm->p->d->cfg->idle_timeout;
-	struct timeval tv;
-
-	if (l->state == L_READY && l->inflight == 0 && idle > 0) {
-		tv = tv_of(idle);
-		evtimer_add(l->idle, &tv);	/* idle from now */
-	} else
-		evtimer_del(l->idle);
-	if (l->state != L_HELLO && (l->state != L_READY || l->inflight == 0)) {
-		evtimer_del(l->stall);
-		return;
-	}
-	if (evtimer_pending(l->stall, NULL))
-		return;
-	l->heard = util_mono();
-	tv = tv_of(stall_limit(l));
-	evtimer_add(l->stall, &tv);
+	return pmsg_count(p->msgs->ms, "pending") + pmsg_count(p->msgs->ms, "held");
 }
 
-/* Drop the connection at once (no callbacks) and forget what it carried. */
-static void
-link_drop(struct plink *l)
-{
-	if (l->c != NULL)
-		conn_close(l->c);
-	peer_route_cancel(l);
-	l->c = NULL;
-	l->state = L_IDLE;
-	l->inflight = 0;
-	l->sent_upto = 0;
-	evtimer_del(l->stall);
-	evtimer_del(l->idle);
-}
-
-/*
- * Nothing sent or awaited for limits.idle_timeout: close the link, so
- * that neither the relay nor the recipient holds a dead session. It
- * reconnects when there is something to send.
- */
-static void
-on_link_idle(evutil_socket_t fd, short what, void *arg)
-{
-	struct plink *l = arg;
-
-	if (l->state != L_READY || l->inflight > 0 || has_pending(l))
-		return;
-	log_info("peer_msg: %s: closing the idle link (%s)", l->user,
-	    l->via_relay ? "relay" : "direct");
-	link_drop(l);
-}
-
-static void
-on_link_stall(evutil_socket_t fd, short what, void *arg)
-{
-	struct plink *l = arg;
-	double quiet = util_mono() - l->heard, limit = stall_limit(l);
-	struct timeval tv;
-	char why[128];
-
-	if (l->state != L_HELLO && (l->state != L_READY || l->inflight == 0))
-		return;
-	if (quiet < limit) {
-		tv = tv_of(limit - quiet);
-		evtimer_add(l->stall, &tv);
-		return;
-	}
-	snprintf(why, sizeof(why), "no answer from %s for %.1f s", l->addr, quiet);
-	log_warnx("peer_msg: %s: %s; dropping the connection", l->user, why);
-	link_drop(l);
-	if (has_pending(l))
-		link_failed(l, why);
-}
-
-/*
- * The gestor says user is online at addr:port. A connection to another
- * address is to where the user was: drop it and go to the new one now.
- */
-void
-pm_link_moved(struct plink *l, const char *addr, int port)
-{
-	char now_at[sizeof(l->addr)];
-
-	snprintf(now_at, sizeof(now_at), "%s:%d", addr, port);
-	if (l->c == NULL || strcmp(now_at, l->addr) == 0)
-		return;
-	if (l->via_relay) {
-		/* The relayed link does not care; the new address may work. */
-		peer_route_probe_soon(l);
-		return;
-	}
-	log_info("peer_msg: %s moved from %s to %s; reconnecting", l->user,
-	    l->addr, now_at);
-	link_drop(l);
-}
-
-static void
-on_link_retry(evutil_socket_t fd, short what, void *arg)
-{
-	struct plink *l = arg;
-
-	if (l->state == L_IDLE)
-		link_connect(l);
-}
+/* --------------------------------------------------------------- contacts */
 
 static int
-count_one(const struct pmsg *m, void *arg)
+add_contact(const struct pcontact *c, void *arg)
 {
-	(*(int *)arg)++;
-	return -1;
-}
-
-static bool
-has_pending(struct plink *l)
-{
-	int n = 0;
-
-	pmsg_pending_for(l->pm->ms, l->user, 0, 1, count_one, &n);
-	return n > 0;
-}
-
-static void
-on_link_lookup(json_t *reply, const char *code, const char *msg, void *arg)
-{
-	struct plink *l = arg;
-	struct peer *p = l->pm->p;
-
-	l->lookup_pending = false;
-	if (reply == NULL) {
-		snprintf(l->lookup_err, sizeof(l->lookup_err), "%s: %s",
-		    code != NULL ? code : "error", msg != NULL ? msg : "");
-		util_utf8_trim(l->lookup_err);	/* the gestor's text, cut */
-	} else
-		*l->lookup_err = '\0';
-	if (reply == NULL && code != NULL && strcmp(code, ERR_NO_SUCH_USER) == 0) {
-		struct pending_fail pf = { l->pm, "no such user at the gestor" };
-
-		pmsg_pending_for(l->pm->ms, l->user, 0, 1000000, pm_fail_one, &pf);
-		return;
-	}
-	if (reply != NULL) {
-		peer_contact_update(p, l->user,
-		    json_string_value(json_object_get(reply, "fingerprint")),
-		    json_string_value(json_object_get(reply, "addr")),
-		    (int)json_integer_value(json_object_get(reply, "port")),
-		    json_integer_value(json_object_get(reply, "last_seen")));
-		l->said_offline = !json_is_true(json_object_get(reply, "online"));
-	}
-	l->looked_up = true;
-	link_connect(l);
-}
-
-/* Why there is no address or key to connect to: the real cause. */
-static const char *
-no_address_why(struct plink *l, bool asked, bool have_addr, char *buf,
-    size_t len)
-{
-	struct peer *p = l->pm->p;
-	const char *what = have_addr ? "key unknown" : "address unknown";
-
-	if (asked && *l->lookup_err != '\0')
-		snprintf(buf, len, "%s (the gestor's lookup failed: %s)", what,
-		    l->lookup_err);
-	else if (asked)
-		snprintf(buf, len, "%s (the gestor has %s for them)", what,
-		    have_addr ? "no key" : "no address");
-	else if (*p->user == '\0')
-		snprintf(buf, len, "%s (not logged in: nobody to ask)", what);
-	else
-		snprintf(buf, len, "%s (gestor unreachable)", what);
-	return buf;
-}
-
-/* Next step towards a connection: key and address, then TCP + TLS. */
-static void
-link_connect(struct plink *l)
-{
-	struct peer_msgs *pm = l->pm;
-	struct evutil_addrinfo hints;
-	struct pcontact c;
-	char port[16], why[300];
-	bool known = pstore_contact_get(pm->p->store, l->user, &c) == PSTORE_OK;
-	bool have_addr, asked;
-
-	if (l->lookup_pending || !has_pending(l))
-		return;
-	if (known && c.verified && *c.prev_fingerprint != '\0') {
-		pm_hold(pm, l->user);
-		log_warnx("peer_msg: holding messages to %s: their verified key "
-		    "changed; run 'p2pchatctl trust %s' after checking it", l->user,
-		    l->user);
-		return;
-	}
-	/* Ask the gestor first, once per attempt, when it can answer. */
-	if (!l->looked_up && *pm->p->user != '\0' &&
-	    pgestor_state(pm->p->pg) == PG_ONLINE) {
-		l->lookup_pending = true;
-		pgestor_request(pm->p->pg, json_pack("{s:s,s:s}", "t", "lookup",
-		    "user", l->user), true, on_link_lookup, l);
-		return;
-	}
-	asked = l->looked_up;
-	l->looked_up = false;
-	have_addr = known && *c.addr != '\0' && c.port != 0;
-	if (known && *c.fingerprint != '\0') {
-		snprintf(l->fp, sizeof(l->fp), "%s", c.fingerprint);
-		if (peer_route_want_relay(l, have_addr)) {
-			peer_route_relay(l);
-			return;
-		}
-	}
-	if (!have_addr || *c.fingerprint == '\0') {
-		link_failed(l, no_address_why(l, asked, have_addr, why,
-		    sizeof(why)));
-		return;
-	}
-	snprintf(l->addr, sizeof(l->addr), "%s:%d", c.addr, c.port);
-	snprintf(port, sizeof(port), "%d", c.port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	l->state = L_RESOLVING;
-	l->dnsreq = evdns_getaddrinfo(pm->dns, c.addr, port, &hints,
-	    on_link_resolved, l);
-}
-
-static void
-on_link_resolved(int result, struct evutil_addrinfo *res, void *arg)
-{
-	struct plink *l = arg;
-	const struct config *cfg = l->pm->p->d->cfg;
-
-	if (result == EVUTIL_EAI_CANCEL)
-		return;		/* its owner may be freed: touch nothing */
-	l->dnsreq = NULL;
-	if (result != 0 || res == NULL) {
-		l->state = L_IDLE;
-		link_failed(l, "cannot resolve the recipient's address");
-		return;
-	}
-	l->state = L_CONNECTING;
-	l->c = conn_connect(l->pm->p->d->base, l->pm->p->d->tls, res->ai_addr,
-	    (socklen_t)res->ai_addrlen, (size_t)cfg->max_frame_bytes,
-	    peer_route_direct_timeout(l), &link_cbs, l);
-	evutil_freeaddrinfo(res);
-	if (l->c == NULL) {
-		l->state = L_IDLE;
-		link_failed(l, "cannot connect");
-	}
-}
-
-/* Note a failed attempt and try again after a backoff with jitter. */
-static void
-link_failed(struct plink *l, const char *why)
-{
-	const struct config *cfg = l->pm->p->d->cfg;
-	double delay;
-	struct timeval tv;
-
-	if (peer_route_fallback(l, why))
-		return;
-	l->attempts++;
-	delay = fmin(cfg->retry_max, cfg->retry_initial *
-	    pow(2, fmin(l->attempts - 1, 30))) * jitter();
-	delay = fmax(delay, 0.01);
-	snprintf(l->reason, sizeof(l->reason), "%s%s%s%s%s", l->said_offline ?
-	    "recipient offline (" : "unreachable: ", why,
-	    l->via_relay && *l->route_why ? "; " : "",
-	    l->via_relay ? l->route_why : "", l->said_offline ? ")" : "");
-	util_utf8_trim(l->reason);
-	log_info("peer_msg: %s: %s; retry %d in %.1f s", l->user, l->reason,
-	    l->attempts, delay);
-	pmsg_pending_note(l->pm->ms, l->user, l->attempts,
-	    util_now_ms() + (int64_t)(delay * 1000), l->reason);
-	l->pm->stats.retries++;
-	tv = tv_of(delay);
-	evtimer_add(l->retry, &tv);
+	json_array_append_new(arg, json_string(c->name));
+	return json_array_size(arg) < WIRE_MAX_WATCH ? 0 : -1;
 }
 
 void
-pm_link_redirect(struct plink *l)
+pm_watch_contacts(struct peer_msgs *pm)
 {
-	log_info("peer_msg: %s: leaving the relay for the direct route", l->user);
-	link_drop(l);
-	pm_kick(l->pm, l->user, true);
+	json_t *users = json_array();
+
+	pstore_contact_foreach(pm->p->store, add_contact, users);
+	pgestor_watch(pm->p->pg, users);
+	json_decref(users);
 }
 
 void
-pm_link_failed(struct plink *l, const char *why)
+peer_msgs_contacts_changed(struct peer *p)
 {
-	link_failed(l, why);
-}
-
-void
-pm_link_adopt(struct plink *l, int fd, const struct sockaddr *sa,
-    socklen_t salen)
-{
-	const struct config *cfg = l->pm->p->d->cfg;
-
-	l->state = L_CONNECTING;
-	l->c = conn_client_fd(l->pm->p->d->base, l->pm->p->d->tls, fd, sa, salen,
-	    (size_t)cfg->max_frame_bytes, cfg->handshake_timeout, &link_cbs, l);
-	if (l->c == NULL) {
-		l->state = L_IDLE;
-		link_failed(l, "relay: cannot start TLS");
-	}
-}
-
-static void
-on_link_ready(struct conn *c, void *arg)
-{
-	struct plink *l = arg;
-	const char *fp = conn_peer_fingerprint(c);
-	char why[256];
-	json_t *hello;
-
-	if (strcmp(fp, l->fp) != 0) {
-		snprintf(why, sizeof(why), "the daemon at %s has key %s, not %s's "
-		    "key %s; refusing it", l->addr, fp, l->user, l->fp);
-		log_warnx("peer_msg: %s", why);
-		conn_close(c);
-		l->c = NULL;
-		l->state = L_IDLE;
-		link_failed(l, "key mismatch at the last known address");
-		return;
-	}
-	hello = json_pack("{s:s,s:i,s:s}", "t", "hello", "v", P2P_PROTO_VERSION,
-	    "user", l->pm->p->user);
-	conn_send(c, hello);
-	json_decref(hello);
-	l->state = L_HELLO;
-	link_watch(l);
-}
-
-/* Fill the window with queued messages not yet sent on this connection. */
-static int
-send_one(const struct pmsg *m, void *arg)
-{
-	struct plink *l = arg;
-	struct jsonw w;
-
-	/* Printed, not built as a jansson tree: once per message sent. */
-	jsonw_init(&w);
-	jsonw_open(&w, NULL);
-	jsonw_str(&w, "t", "msg");
-	jsonw_str(&w, "id", m->id);
-	jsonw_str(&w, "from", l->pm->p->user);
-	jsonw_str(&w, "to", l->user);
-	jsonw_int(&w, "ts", m->ts_sent);
-	jsonw_strn(&w, "body", m->body, m->body_len);
-	jsonw_close(&w);
-	if (jsonw_ok(&w) == 0)
-		conn_send_text(l->c, jsonw_data(&w), jsonw_len(&w));
-	jsonw_free(&w);
-	l->sent_upto = m->seq;
-	l->inflight++;
-	return 0;
-}
-
-static void
-link_pump(struct plink *l)
-{
-	if (l->state != L_READY || l->inflight >= PM_WINDOW)
-		return;
-	pmsg_pending_for(l->pm->ms, l->user, l->sent_upto, PM_WINDOW - l->inflight,
-	    send_one, l);
-	link_watch(l);
-}
-
-static void
-on_link_frame(struct conn *c, json_t *frame, void *arg)
-{
-	struct plink *l = arg;
-	struct wire_msg m;
-	const char *code;
-	char err[256];
-
-	if (wire_parse(frame, &m, (size_t)l->pm->p->d->cfg->max_message_bytes,
-	    &code, err, sizeof(err)) == -1) {
-		log_warnx("peer_msg: %s sent a bad frame: %s: %s", l->user, code,
-		    err);
-		conn_send_error(c, code, err);
-		return;
-	}
-	l->heard = util_mono();
-	if (m.type == W_HELLO && l->state == L_HELLO &&
-	    strcmp(m.u.hello.user, l->user) == 0) {
-		l->state = L_READY;
-		l->attempts = 0;
-		*l->reason = '\0';
-		peer_route_up(l);
-		log_info("peer_msg: connected to %s at %s", l->user, l->addr);
-		link_pump(l);
-	} else if (m.type == W_ACK && l->state == L_READY) {
-		pm_ack(l->pm, l, m.u.ack.id);
-	} else if (m.type == W_ERROR) {
-		log_warnx("peer_msg: %s refused: %s: %s", l->user, m.u.error.code,
-		    m.u.error.message);
-		snprintf(l->refused, sizeof(l->refused), "refused: %s: %s",
-		    m.u.error.code, m.u.error.message);
-		util_utf8_trim(l->refused);	/* the peer's text, cut */
-	} else if (m.type == W_MSG) {
-		/* Each side sends on the connection it opened itself. */
-		log_warnx("peer_msg: %s sent a message on the connection we opened; "
-		    "refused (messages go on the sender's own connection)", l->user);
-		conn_send_error(c, ERR_UNKNOWN_TYPE, "a message on the connection "
-		    "the recipient opened; send it on a connection you open");
-	} else
-		log_warnx("peer_msg: unexpected '%s' from %s", wire_type_name(m.type),
-		    l->user);
-	link_watch(l);
-}
-
-static void
-on_link_close(struct conn *c, const char *reason, void *arg)
-{
-	struct plink *l = arg;
-	char why[600];
-
-	l->c = NULL;
-	l->state = L_IDLE;
-	l->inflight = 0;
-	l->sent_upto = 0;
-	evtimer_del(l->stall);
-	snprintf(why, sizeof(why), "%s%s%s", l->refused, *l->refused ? "; " : "",
-	    reason);
-	*l->refused = '\0';
-	if (has_pending(l))
-		link_failed(l, why);
-}
-
-/* --------------------------------------------------------------- incoming */
-
-void
-peer_msgs_accept(struct peer *p, int fd, const struct sockaddr *sa,
-    socklen_t salen)
-{
-	struct peer_msgs *pm = p->msgs;
-	const struct config *cfg = p->d->cfg;
-	struct timeval tv = tv_of(cfg->handshake_timeout);
-	struct pin *in;
-
-	if (pm->nins >= cfg->max_connections) {
-		log_warnx("peer_msg: refusing connection: max_connections (%ld)",
-		    cfg->max_connections);
-		evutil_closesocket(fd);
-		return;
-	}
-	in = xcalloc(1, sizeof(*in));
-	in->pm = pm;
-	in->refs = 1;
-	in->c = conn_accept(p->d->base, p->d->tls, fd, sa, salen,
-	    (size_t)cfg->max_frame_bytes, cfg->handshake_timeout, &in_cbs, in);
-	if (in->c == NULL) {
-		free(in);
-		return;
-	}
-	snprintf(in->addr, sizeof(in->addr), "%s", conn_peer_addr(in->c));
-	/* TLS and hello within handshake_timeout, or the slot is freed. */
-	in->hello_ev = evtimer_new(p->d->base, on_in_hello_timeout, in);
-	if (in->hello_ev != NULL)
-		evtimer_add(in->hello_ev, &tv);
-	TAILQ_INSERT_TAIL(&pm->ins, in, entry);
-	pm->nins++;
-}
-
-void
-pm_pin_unref(struct pin *in)
-{
-	if (--in->refs > 0)
-		return;
-	if (in->hello_ev != NULL)
-		event_free(in->hello_ev);
-	free(in);
-}
-
-static void
-in_drop(struct pin *in, const char *code, const char *why)
-{
-	struct peer_msgs *pm = in->pm;
-
-	log_warnx("peer_msg: closing %s (%s): %s", in->addr,
-	    *in->user ? in->user : "no hello", why);
-	if (in->c != NULL) {
-		if (code != NULL)
-			conn_send_error(in->c, code, why);
-		conn_close(in->c);
-		in->c = NULL;
-		TAILQ_REMOVE(&pm->ins, in, entry);
-		pm->nins--;
-		pm_pin_unref(in);
-	}
-}
-
-static void
-on_in_hello_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct pin *in = arg;
-	char why[80];
-
-	if (in->c == NULL || in->state != IN_HELLO)
-		return;
-	snprintf(why, sizeof(why), "no hello within %.1f s",
-	    in->pm->p->d->cfg->handshake_timeout);
-	in_drop(in, ERR_NOT_AUTHENTICATED, why);
-}
-
-static void
-on_in_ready(struct conn *c, void *arg)
-{
-	struct pin *in = arg;
-
-	snprintf(in->fp, sizeof(in->fp), "%s", conn_peer_fingerprint(c));
-}
-
-static void
-in_accept_hello(struct pin *in)
-{
-	json_t *hello = json_pack("{s:s,s:i,s:s}", "t", "hello", "v",
-	    P2P_PROTO_VERSION, "user", in->pm->p->user);
-
-	in->state = IN_READY;
-	if (in->hello_ev != NULL)
-		evtimer_del(in->hello_ev);
-	conn_send(in->c, hello);
-	json_decref(hello);
-	log_info("peer_msg: %s connected from %s", in->user, in->addr);
-}
-
-static void
-on_in_lookup(json_t *reply, const char *code, const char *msg, void *arg)
-{
-	struct pin *in = arg;
-	const char *fp = json_string_value(json_object_get(reply, "fingerprint"));
-	char why[300];
-
-	if (in->c == NULL) {
-		pm_pin_unref(in);
-		return;
-	}
-	conn_pause(in->c, false);
-	if (reply == NULL) {
-		snprintf(why, sizeof(why), "cannot check the key of %s: %s", in->user,
-		    msg);
-		util_utf8_trim(why);
-		in_drop(in, code, why);
-	} else if (fp == NULL || strcmp(fp, in->fp) != 0) {
-		snprintf(why, sizeof(why), "claims to be %s but its key %s is not "
-		    "the key the gestor published for %s", in->user, in->fp, in->user);
-		in_drop(in, ERR_KEY_MISMATCH, why);
-	} else {
-		peer_contact_update(in->pm->p, in->user, fp,
-		    json_string_value(json_object_get(reply, "addr")),
-		    (int)json_integer_value(json_object_get(reply, "port")),
-		    json_integer_value(json_object_get(reply, "last_seen")));
-		in_accept_hello(in);
-	}
-	pm_pin_unref(in);
-}
-
-/* A hello: the TLS key must be the claimed user's pinned or published key. */
-static void
-in_hello(struct pin *in, struct wire_msg *m)
-{
-	struct peer *p = in->pm->p;
-	struct pcontact c;
-	char key[80];
-
-	snprintf(in->user, sizeof(in->user), "%s", m->u.hello.user);
-	if (*p->user == '\0') {
-		in_drop(in, ERR_NOT_LOGGED_IN, "this daemon has no account");
-		return;
-	}
-	if (strcmp(in->user, p->user) == 0) {
-		in_drop(in, ERR_KEY_MISMATCH, "a peer cannot claim our own name");
-		return;
-	}
-	if (pstore_contact_get(p->store, in->user, &c) == PSTORE_OK &&
-	    strcmp(c.fingerprint, in->fp) == 0) {
-		in_accept_hello(in);
-		return;
-	}
-	ratelimit_addr_key(in->addr, key, sizeof(key));
-	if (!ratelimit_take(in->pm->verify, key, 1, PM_VERIFY_BURST,
-	    PM_VERIFY_BURST / 60.0, util_mono())) {
-		in_drop(in, ERR_RATE_LIMITED, "too many hellos to verify from "
-		    "this address; try again in a minute");
-		return;
-	}
-	in->state = IN_VERIFYING;
-	in->refs++;
-	conn_pause(in->c, true);
-	pgestor_request(p->pg, json_pack("{s:s,s:s}", "t", "lookup", "user",
-	    in->user), true, on_in_lookup, in);
-}
-
-/*
- * A sender's ts further ahead of our clock than limits.max_clock_skew (a
- * wrong clock, or a forged 2^63-1) becomes our clock: history and events
- * show it, and ordering is by arrival anyway. Earlier times are kept: a
- * message may wait in the sender's queue for days.
- */
-static void
-clamp_ts(struct pin *in, struct w_msg *msg)
-{
-	int64_t now = util_now_ms();
-	double skew = in->pm->p->d->cfg->max_clock_skew;
-
-	if (msg->ts <= now || (double)(msg->ts - now) <= skew * 1000)
-		return;
-	log_warnx("peer_msg: %s: message %s is dated %.0f s ahead of our clock "
-	    "(limits.max_clock_skew %g s); using our clock", in->user, msg->id,
-	    (double)(msg->ts - now) / 1000, skew);
-	msg->ts = now;
-}
-
-static void
-on_in_frame(struct conn *c, json_t *frame, void *arg)
-{
-	struct pin *in = arg;
-	struct peer_msgs *pm = in->pm;
-	struct wire_msg m;
-	const char *code;
-	char err[256];
-
-	if (wire_parse(frame, &m, (size_t)pm->p->d->cfg->max_message_bytes, &code,
-	    err, sizeof(err)) == -1) {
-		log_warnx("peer_msg: %s: %s: %s", in->addr, code, err);
-		conn_send_error(c, code, err);
-		return;
-	}
-	if (in->state == IN_HELLO && m.type == W_HELLO)
-		in_hello(in, &m);
-	else if (in->state == IN_READY && m.type == W_MSG) {
-		if (strcmp(m.u.msg.from, in->user) != 0 ||
-		    strcmp(m.u.msg.to, pm->p->user) != 0) {
-			in_drop(in, ERR_BAD_FRAME, "message not from this connection's "
-			    "user or not for this daemon's user");
-			return;
-		}
-		clamp_ts(in, &m.u.msg);
-		pm_receive(pm, in, &m);
-	} else if (m.type == W_ERROR)
-		log_warnx("peer_msg: %s says %s: %s", in->addr, m.u.error.code,
-		    m.u.error.message);
-	else
-		in_drop(in, ERR_UNKNOWN_TYPE, "unexpected frame");
-}
-
-static void
-on_in_close(struct conn *c, const char *reason, void *arg)
-{
-	struct pin *in = arg;
-
-	log_debug("peer_msg: %s (%s) closed: %s", in->addr,
-	    *in->user ? in->user : "no hello", reason);
-	in->c = NULL;
-	TAILQ_REMOVE(&in->pm->ins, in, entry);
-	in->pm->nins--;
-	pm_pin_unref(in);
+	pm_watch_contacts(p->msgs);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -834,6 +105,7 @@ peer_msgs_start(struct peer *p, char **cause)
 	struct peer_msgs *pm = xcalloc(1, sizeof(*pm));
 
 	pm->p = p;
+	pm->hooks = &hooks;
 	p->msgs = pm;
 	pm->verify = ratelimit_new(4096, 0);
 	TAILQ_INIT(&pm->links);
@@ -859,35 +131,16 @@ void
 peer_msgs_stop(struct peer *p)
 {
 	struct peer_msgs *pm = p->msgs;
-	struct plink *l;
-	struct pin *in;
 
 	if (pm == NULL)
 		return;
 	pm->stopping = true;
 	if (pm->expiry_ev != NULL)
 		evtimer_del(pm->expiry_ev);
-	if (evtimer_pending(pm->flush_ev, NULL) || pm->nrx > 0 || pm->nacks > 0 ||
-	    pm->ntxs > 0)
+	if (evtimer_pending(pm->flush_ev, NULL) || pm_queue_busy(pm))
 		on_flush(-1, 0, pm);	/* finish the transaction in flight */
-	TAILQ_FOREACH(l, &pm->links, entry) {
-		evtimer_del(l->retry);
-		evtimer_del(l->stall);
-		evtimer_del(l->idle);
-		peer_route_cancel(l);
-		if (l->c != NULL) {
-			conn_close(l->c);
-			l->c = NULL;
-			l->state = L_IDLE;
-		}
-	}
-	while ((in = TAILQ_FIRST(&pm->ins)) != NULL) {
-		conn_close(in->c);
-		in->c = NULL;
-		TAILQ_REMOVE(&pm->ins, in, entry);
-		pm->nins--;
-		pm_pin_unref(in);
-	}
+	pm_links_stop(pm);
+	pm_ins_close(pm);
 	peer_relay_stop(pm);
 	pm_waiters_fail(pm);
 }
@@ -896,13 +149,11 @@ void
 peer_msgs_free(struct peer *p)
 {
 	struct peer_msgs *pm = p->msgs;
-	struct plink *l;
 
 	if (pm == NULL)
 		return;
 	peer_msgs_stop(p);
-	while ((l = TAILQ_FIRST(&pm->links)) != NULL)
-		link_free(l);
+	pm_links_free(pm);
 	pm_state_free(pm);
 	event_free(pm->flush_ev);
 	event_free(pm->ckpt_ev);
@@ -910,9 +161,7 @@ peer_msgs_free(struct peer *p)
 	parch_close(pm->arch);
 	proute_close(pm->routes);
 	pmsg_close(pm->ms);
-	free(pm->rx);
-	free(pm->acks);
-	free(pm->txs);
+	pm_queue_free(pm);
 	ratelimit_free(pm->verify);
 	free(pm);
 	p->msgs = NULL;

@@ -1,7 +1,19 @@
 /*
- * Internals of peer messaging, shared by peer_msg.c (connections),
- * peer_queue.c (group commit, acks, waiters) and peer_ctl.c (control
- * commands for messages).
+ * Internals of peer messaging, shared by its files. Who calls whom:
+ *
+ *   peer_link.c (outgoing links)  peer_in.c (incoming connections)
+ *              \                      /
+ *               v                    v
+ *         peer_queue.c (the group commit: sends, received messages, acks)
+ *
+ * The connections hand the queue what they read (pm_receive, pm_ack) and
+ * what the control socket asks to send arrives there too (pm_send); the
+ * queue calls no function of theirs and never sees struct plink or
+ * struct pin: after each commit it reports through struct pm_hooks,
+ * which peer_msg.c (lifecycle, events) fills with their functions.
+ * peer_state.c (how messages end), peer_wait.c and peer_ctl.c (control
+ * commands) reach the links only through pm_kick, pm_kick_all,
+ * pm_link_in_flight and pm_links_ready. struct plink is in peer_link.h.
  */
 #ifndef P2P_PEER_MSG_H
 #define P2P_PEER_MSG_H
@@ -20,80 +32,6 @@
 
 #define PM_WINDOW	256	/* unacknowledged messages per connection */
 
-enum link_state { L_IDLE, L_RESOLVING, L_RELAYING, L_CONNECTING, L_HELLO,
-    L_READY };
-
-/* Outgoing link to one recipient. */
-struct plink {
-	TAILQ_ENTRY(plink)	 entry;
-	struct peer_msgs	*pm;
-	char			 user[P2P_USERNAME_MAX + 1];
-	enum link_state		 state;
-	struct conn		*c;
-	struct evdns_getaddrinfo_request *dnsreq;
-	char			 fp[P2P_FP_LEN + 1];	/* expected key */
-	char			 addr[80];
-	int64_t			 sent_upto;	/* last seq sent on c */
-	int			 inflight;
-	int			 attempts;
-	bool			 lookup_pending, looked_up;
-	bool			 said_offline;	/* the gestor's last word */
-	char			 lookup_err[200]; /* why the last lookup failed */
-	char			 reason[400];	/* why it waits, for `pending` */
-	char			 refused[128];	/* error frame from the recipient */
-	struct event		*retry;
-	struct event		*stall;		/* no answer while one is due */
-	double			 heard;		/* util_mono() of the last answer */
-	struct event		*idle;		/* close when idle (idle_timeout) */
-	/* route (peer_route.c) */
-	bool			 via_relay;	/* this attempt goes through the relay */
-	bool			 relay_tried, was_ready, relay_req;
-	char			 route_why[200];
-	struct prelay		*rl;
-	struct conn		*probe;		/* direct route tried while relayed */
-	struct evdns_getaddrinfo_request *probe_dns;
-	struct event		*probe_ev;
-};
-
-enum in_state { IN_HELLO, IN_VERIFYING, IN_READY };
-
-/* Incoming connection from another peer. */
-struct pin {
-	TAILQ_ENTRY(pin)	 entry;
-	struct peer_msgs	*pm;
-	struct conn		*c;		/* NULL once closed */
-	int			 refs;
-	enum in_state		 state;
-	char			 user[P2P_USERNAME_MAX + 1];
-	char			 fp[P2P_FP_LEN + 1];
-	char			 addr[64];
-	struct event		*hello_ev;	/* TLS + hello deadline */
-};
-
-/* A received message waiting for the group commit. */
-struct rx {
-	struct pin	*in;
-	json_t		*frame;		/* keeps the strings in m alive */
-	struct pmsg	 m;
-};
-
-/* A `send` waiting for the group commit; replied to after it. */
-struct txq {
-	struct ctlreq	*r;
-	struct pmsg	 m;		/* m.body is body */
-	char		*body;
-	bool		 wait;		/* send --wait */
-	double		 timeout;
-	enum pstore_rc	 rc;		/* of pmsg_queue_in */
-	struct pmsg	 old;		/* PSTORE_EXISTS: the stored message */
-	char		*oldbody;
-};
-
-struct ackq {
-	char	 user[P2P_USERNAME_MAX + 1];
-	char	 id[P2P_MSGID_HEX + 1];
-};
-
 /* A control request waiting for messages to be delivered. */
 struct waiter {
 	TAILQ_ENTRY(waiter)	 entry;
@@ -111,8 +49,26 @@ struct pm_stats {
 
 struct invite;
 
+/*
+ * How the queue reports back to the connections after a group commit
+ * (set by peer_msgs_start).
+ */
+struct pm_hooks {
+	/*
+	 * A message read on from (pm_receive) is stored, or was a duplicate:
+	 * acknowledge it. stored is false when the commit failed (nothing to
+	 * acknowledge). Either way the queue's reference to from ends.
+	 */
+	void	(*received)(void *from, const char *id, bool stored);
+	/* A send was stored (m->seq its place in the queue): deliver it. */
+	void	(*queued)(struct peer_msgs *, const struct pmsg *m);
+	/* After every commit: acks may have opened the windows. */
+	void	(*committed)(struct peer_msgs *);
+};
+
 struct peer_msgs {
 	struct peer		*p;
+	const struct pm_hooks	*hooks;
 	struct pmsg_store	*ms;
 	struct parch		*arch;
 	struct evdns_base	*dns;
@@ -153,25 +109,42 @@ struct pending_fail {
 };
 
 /* peer_msg.c */
-void	 pm_kick(struct peer_msgs *, const char *user, bool now);
-void	 pm_link_moved(struct plink *, const char *addr, int port);
-void	 pm_pin_unref(struct pin *);
-/* A relay paired us: run TLS as client on fd for the link. */
-void	 pm_link_adopt(struct plink *, int fd, const struct sockaddr *,
-	    socklen_t);
-/* Close a relayed link with nothing in flight and reconnect (directly). */
-void	 pm_link_redirect(struct plink *);
-/* This attempt failed: back off and retry (or fall back to the relay). */
-void	 pm_link_failed(struct plink *, const char *why);
 json_t	*pm_event_line(int64_t seq, const char *type, const char *data);
+/* Subscribe to the presence of every contact. */
+void	 pm_watch_contacts(struct peer_msgs *);
 
-/* peer_queue.c */
-void	 pm_receive(struct peer_msgs *, struct pin *, const struct wire_msg *);
-void	 pm_ack(struct peer_msgs *, struct plink *, const char *id);
+/* peer_link.c: outgoing links */
+/* Start delivering to user now, unless a connection is already busy. */
+void	 pm_kick(struct peer_msgs *, const char *user, bool now);
+/* Every recipient with messages waiting. */
+void	 pm_kick_all(struct peer_msgs *);
+/* seq was sent to user on a ready link and awaits its ack: too late to stop. */
+bool	 pm_link_in_flight(struct peer_msgs *, const char *user, int64_t seq);
+/* Links ready to send (connections_out). */
+int	 pm_links_ready(struct peer_msgs *);
+/* After a commit: fill the window of every ready link. */
+void	 pm_links_pump(struct peer_msgs *);
+/* A send was stored: deliver it. */
+void	 pm_links_queued(struct peer_msgs *, const struct pmsg *);
+/* Shutdown: close every link (peer_msgs_stop); free them (peer_msgs_free). */
+void	 pm_links_stop(struct peer_msgs *);
+void	 pm_links_free(struct peer_msgs *);
+
+/* peer_in.c: incoming connections */
+/* Acknowledge a stored message on the connection it came on (pm_hooks). */
+void	 pm_in_received(void *in, const char *id, bool stored);
+void	 pm_ins_close(struct peer_msgs *);
+
+/* peer_queue.c: the group commit */
+/* A message read on from (a reference the queue holds until pm_hooks.received). */
+void	 pm_receive(struct peer_msgs *, void *from, const struct wire_msg *);
+/* user acknowledged id. */
+void	 pm_ack(struct peer_msgs *, const char *user, const char *id);
 void	 pm_send(struct peer_msgs *, struct ctlreq *, const struct pmsg *,
 	    bool wait, double timeout);
-void	 pm_kick_all(struct peer_msgs *);
-void	 pm_watch_contacts(struct peer_msgs *);
+/* Something is waiting for the group commit (shutdown finishes it). */
+bool	 pm_queue_busy(struct peer_msgs *);
+void	 pm_queue_free(struct peer_msgs *);
 void	 on_flush(evutil_socket_t, short, void *);
 void	 on_checkpoint(evutil_socket_t, short, void *);
 

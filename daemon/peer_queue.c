@@ -1,9 +1,16 @@
 /*
- * The delivery queue's bookkeeping: the group commit of everything read
- * in one loop turn (received messages, acks and `send` requests: one
- * transaction, one fsync), the acks and replies sent after it,
- * the events it produces, the requests waiting for deliveries, and the
- * reactions to presence.
+ * The delivery queue's group commit: everything read in one loop turn
+ * (messages received, acks, `send` requests) is written in one
+ * transaction (one fsync) by a deferred event; only after that commit
+ * do the acks, the send replies, the events and the waiters' answers go
+ * out, so kill -9 at any point loses nothing acknowledged, and ids make
+ * redelivery harmless.
+ *
+ * Calls go one way: the connections (peer_link.c, peer_in.c) and the
+ * send command call pm_receive, pm_ack and pm_send here; the queue
+ * knows nothing of links or connections and reports back only through
+ * pm->hooks (struct pm_hooks in peer_msg.h): which received messages to
+ * acknowledge, which sends were stored, and that a commit happened.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +22,30 @@
 #include "peer_msg.h"
 #include "util.h"
 
+/* A received message waiting for the group commit. */
+struct rx {
+	void		*from;		/* the connection's, for pm_hooks */
+	json_t		*frame;		/* keeps the strings in m alive */
+	struct pmsg	 m;
+};
+
+/* A `send` waiting for the group commit; replied to after it. */
+struct txq {
+	struct ctlreq	*r;
+	struct pmsg	 m;		/* m.body is body */
+	char		*body;
+	bool		 wait;		/* send --wait */
+	double		 timeout;
+	enum pstore_rc	 rc;		/* of pmsg_queue_in */
+	struct pmsg	 old;		/* PSTORE_EXISTS: the stored message */
+	char		*oldbody;
+};
+
+struct ackq {
+	char	 user[P2P_USERNAME_MAX + 1];
+	char	 id[P2P_MSGID_HEX + 1];
+};
+
 static void
 schedule_flush(struct peer_msgs *pm)
 {
@@ -23,7 +54,7 @@ schedule_flush(struct peer_msgs *pm)
 }
 
 void
-pm_receive(struct peer_msgs *pm, struct pin *in, const struct wire_msg *w)
+pm_receive(struct peer_msgs *pm, void *from, const struct wire_msg *w)
 {
 	struct rx *rx;
 
@@ -35,8 +66,7 @@ pm_receive(struct peer_msgs *pm, struct pin *in, const struct wire_msg *w)
 	}
 	rx = &pm->rx[pm->nrx++];
 	memset(rx, 0, sizeof(*rx));
-	rx->in = in;
-	in->refs++;
+	rx->from = from;
 	rx->frame = json_incref(w->frame);
 	snprintf(rx->m.id, sizeof(rx->m.id), "%s", w->u.msg.id);
 	snprintf(rx->m.peer, sizeof(rx->m.peer), "%s", w->u.msg.from);
@@ -48,12 +78,10 @@ pm_receive(struct peer_msgs *pm, struct pin *in, const struct wire_msg *w)
 }
 
 void
-pm_ack(struct peer_msgs *pm, struct plink *l, const char *id)
+pm_ack(struct peer_msgs *pm, const char *user, const char *id)
 {
 	struct ackq *a;
 
-	if (l->inflight > 0)
-		l->inflight--;
 	if (pm->nacks == pm->ackcap) {
 		pm->ackcap = pm->ackcap ? pm->ackcap * 2 : 64;
 		pm->acks = realloc(pm->acks, pm->ackcap * sizeof(*pm->acks));
@@ -61,7 +89,7 @@ pm_ack(struct peer_msgs *pm, struct plink *l, const char *id)
 			fatalx("%s: out of memory", __func__);
 	}
 	a = &pm->acks[pm->nacks++];
-	snprintf(a->user, sizeof(a->user), "%s", l->user);
+	snprintf(a->user, sizeof(a->user), "%s", user);
 	snprintf(a->id, sizeof(a->id), "%s", id);
 	schedule_flush(pm);
 }
@@ -202,7 +230,7 @@ send_done(struct peer_msgs *pm, struct txq *t)
 		return;
 	}
 	pm->stats.sent++;
-	pm_kick(pm, t->m.peer, false);
+	pm->hooks->queued(pm, &t->m);
 	if (t->m.expires > 0)
 		pm_expiry_arm(pm);
 	if (!t->wait) {
@@ -219,24 +247,13 @@ static void
 after_commit(struct peer_msgs *pm, const int64_t *seqs, const int64_t *dseqs)
 {
 	int64_t now = util_now_ms();
-	struct plink *l;
-	struct jsonw ack;
 	size_t i;
 
-	jsonw_init(&ack);
 	for (i = 0; i < pm->nrx; i++) {
 		struct rx *rx = &pm->rx[i];
 
-		if (rx->in->c != NULL) {
-			jsonw_reset(&ack);
-			jsonw_open(&ack, NULL);
-			jsonw_str(&ack, "t", "ack");
-			jsonw_str(&ack, "id", rx->m.id);
-			jsonw_close(&ack);
-			if (jsonw_ok(&ack) == 0)
-				conn_send_text(rx->in->c, jsonw_data(&ack),
-				    jsonw_len(&ack));
-		}
+		pm->hooks->received(rx->from, rx->m.id, true);
+		rx->from = NULL;
 		if (seqs[i] == 0)
 			continue;
 		pm->stats.received++;
@@ -249,12 +266,9 @@ after_commit(struct peer_msgs *pm, const int64_t *seqs, const int64_t *dseqs)
 		emit_delivered(pm, &pm->acks[i], dseqs[i], now);
 		pm_waiters_update(pm, pm->acks[i].id);
 	}
-	jsonw_free(&ack);
 	for (i = 0; i < pm->ntxs; i++)
 		send_done(pm, &pm->txs[i]);
-	TAILQ_FOREACH(l, &pm->links, entry)
-		if (l->state == L_READY)
-			pm_kick(pm, l->user, false);
+	pm->hooks->committed(pm);
 }
 
 void
@@ -280,7 +294,8 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	}
 	for (i = 0; i < pm->nrx; i++) {
 		json_decref(pm->rx[i].frame);
-		pm_pin_unref(pm->rx[i].in);
+		if (pm->rx[i].from != NULL)	/* not committed */
+			pm->hooks->received(pm->rx[i].from, pm->rx[i].m.id, false);
 	}
 	for (i = 0; i < pm->ntxs; i++) {
 		free(pm->txs[i].body);
@@ -309,99 +324,16 @@ on_checkpoint(evutil_socket_t fd, short what, void *arg)
 	pstore_checkpoint(pm->p->store);
 }
 
-/* ------------------------------------------------------------------ kicks */
-
-static int
-kick_one(const char *user, void *arg)
+bool
+pm_queue_busy(struct peer_msgs *pm)
 {
-	pm_kick(arg, user, false);
-	return 0;
+	return pm->nrx > 0 || pm->nacks > 0 || pm->ntxs > 0;
 }
 
 void
-pm_kick_all(struct peer_msgs *pm)
+pm_queue_free(struct peer_msgs *pm)
 {
-	pmsg_pending_peers(pm->ms, kick_one, pm);
-}
-
-static int
-add_contact(const struct pcontact *c, void *arg)
-{
-	json_array_append_new(arg, json_string(c->name));
-	return json_array_size(arg) < WIRE_MAX_WATCH ? 0 : -1;
-}
-
-/* Subscribe to the presence of every contact. */
-void
-pm_watch_contacts(struct peer_msgs *pm)
-{
-	json_t *users = json_array();
-
-	pstore_contact_foreach(pm->p->store, add_contact, users);
-	pgestor_watch(pm->p->pg, users);
-	json_decref(users);
-}
-
-void
-peer_msgs_event(struct peer *p, const char *type, json_t *data)
-{
-	char *text = json_dumps(data, JSON_COMPACT);
-	int64_t seq = 0;
-	json_t *line;
-
-	if (text == NULL || pmsg_event(p->msgs->ms, type, text, &seq) != PSTORE_OK)
-		log_warnx("peer_queue: cannot store a %s event", type);
-	line = pm_event_line(seq, type, text != NULL ? text : "{}");
-	peer_event(p, line);
-	json_decref(line);
-	free(text);
-}
-
-void
-peer_msgs_contacts_changed(struct peer *p)
-{
-	pm_watch_contacts(p->msgs);
-}
-
-void
-peer_msgs_online(struct peer *p)
-{
-	struct plink *l;
-
-	pm_watch_contacts(p->msgs);
-	/* A fresh lookup for every link that waits. */
-	TAILQ_FOREACH(l, &p->msgs->links, entry)
-		l->looked_up = false;
-	pm_kick_all(p->msgs);
-}
-
-void
-peer_msgs_presence(struct peer *p, const struct w_presence *pr)
-{
-	struct plink *l = NULL;
-
-	TAILQ_FOREACH(l, &p->msgs->links, entry)
-		if (strcmp(l->user, pr->user) == 0)
-			break;
-	if (l == NULL || !pr->online)
-		return;
-	/* Back online, maybe elsewhere: retry now with the new address. */
-	l->looked_up = true;
-	l->said_offline = false;
-	if (pr->addr != NULL && *pr->addr != '\0')
-		pm_link_moved(l, pr->addr, pr->port);
-	if (l->state != L_READY)
-		pm_kick(p->msgs, pr->user, true);
-}
-
-int64_t
-peer_msgs_last_seq(struct peer *p)
-{
-	return p->msgs != NULL ? pmsg_last_seq(p->msgs->ms) : 0;
-}
-
-long
-peer_msgs_pending_count(struct peer *p)
-{
-	return pmsg_count(p->msgs->ms, "pending") + pmsg_count(p->msgs->ms, "held");
+	free(pm->rx);
+	free(pm->acks);
+	free(pm->txs);
 }

@@ -26,7 +26,7 @@
 #include <event2/dns.h>
 
 #include "log.h"
-#include "peer_msg.h"
+#include "peer_link.h"
 #include "peer_relay.h"
 #include "peer_route.h"
 #include "util.h"

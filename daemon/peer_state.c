@@ -269,13 +269,7 @@ out:
 static bool
 in_flight(struct peer_msgs *pm, const struct pmsg *m)
 {
-	struct plink *l;
-
-	TAILQ_FOREACH(l, &pm->links, entry)
-		if (strcmp(l->user, m->peer) == 0)
-			return l->state == L_READY && l->inflight > 0 &&
-			    m->seq <= l->sent_upto;
-	return false;
+	return pm_link_in_flight(pm, m->peer, m->seq);
 }
 
 /* Cancel one message; its item ({id,state,reason}), NULL if too late. */

@@ -1,0 +1,630 @@
+/*
+ * Outgoing links: one per recipient, which finds the recipient's address
+ * (contact cache, else the gestor), opens a TLS connection (directly or
+ * through the relay: peer_route.c), checks the recipient's key against
+ * the key the gestor published, says hello, and pipelines up to
+ * PM_WINDOW queued messages; the acks go to the queue (pm_ack,
+ * peer_queue.c), which marks them delivered in its next commit. A link
+ * that fails backs off and retries; presence pushes from the gestor
+ * retry at once.
+ *
+ * This file calls the queue (pm_ack) and the store's pending queries;
+ * the queue calls back only through pm_hooks (pm_links_queued,
+ * pm_links_pump), wired in peer_msg.c.
+ */
+#include <sys/queue.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <gnutls/crypto.h>
+
+#include "log.h"
+#include "peer_link.h"
+#include "util.h"
+
+static void	link_connect(struct plink *);
+static void	link_failed(struct plink *, const char *why);
+static void	link_pump(struct plink *);
+static void	on_link_retry(evutil_socket_t, short, void *);
+static void	on_link_stall(evutil_socket_t, short, void *);
+static void	on_link_idle(evutil_socket_t, short, void *);
+static void	on_link_resolved(int, struct evutil_addrinfo *, void *);
+static void	on_link_ready(struct conn *, void *);
+static void	on_link_frame(struct conn *, json_t *, void *);
+static void	on_link_close(struct conn *, const char *, void *);
+
+static const struct conn_cbs link_cbs = { on_link_ready, on_link_frame,
+    on_link_close };
+
+static double
+jitter(void)
+{
+	uint32_t r;
+
+	gnutls_rnd(GNUTLS_RND_NONCE, &r, sizeof(r));
+	return 0.5 + 0.5 * (r / 4294967296.0);
+}
+
+static struct timeval
+tv_of(double s)
+{
+	struct timeval tv = { (time_t)s, (suseconds_t)((s - floor(s)) * 1e6) };
+
+	return tv;
+}
+
+static struct plink *
+link_find(struct peer_msgs *pm, const char *user, bool create)
+{
+	struct plink *l;
+
+	TAILQ_FOREACH(l, &pm->links, entry)
+		if (strcmp(l->user, user) == 0)
+			return l;
+	if (!create)
+		return NULL;
+	l = xcalloc(1, sizeof(*l));
+	l->pm = pm;
+	snprintf(l->user, sizeof(l->user), "%s", user);
+	l->retry = evtimer_new(pm->p->d->base, on_link_retry, l);
+	l->stall = evtimer_new(pm->p->d->base, on_link_stall, l);
+	l->idle = evtimer_new(pm->p->d->base, on_link_idle, l);
+	if (l->retry == NULL || l->stall == NULL || l->idle == NULL)
+		fatalx("%s: out of memory", __func__);
+	TAILQ_INSERT_TAIL(&pm->links, l, entry);
+	return l;
+}
+
+static void
+link_free(struct plink *l)
+{
+	if (l->dnsreq != NULL)
+		evdns_getaddrinfo_cancel(l->dnsreq);
+	if (l->c != NULL)
+		conn_abort(l->c);
+	peer_route_cancel(l);
+	if (l->probe_ev != NULL)
+		event_free(l->probe_ev);
+	event_free(l->retry);
+	event_free(l->stall);
+	event_free(l->idle);
+	TAILQ_REMOVE(&l->pm->links, l, entry);
+	free(l);
+}
+
+void
+pm_kick(struct peer_msgs *pm, const char *user, bool now)
+{
+	struct plink *l = link_find(pm, user, true);
+
+	if (l->state == L_READY) {
+		link_pump(l);
+		return;
+	}
+	if (l->state != L_IDLE)
+		return;
+	if (now) {
+		evtimer_del(l->retry);
+		l->attempts = 0;
+	} else if (evtimer_pending(l->retry, NULL))
+		return;
+	link_connect(l);
+}
+
+/*
+ * A connection can die without a word: the recipient's host vanished or
+ * changed address, or the network is cut. TCP would retransmit into the
+ * void for many minutes. So a link that waits for an answer (the hello,
+ * or acks for messages in flight) and hears nothing for
+ * heartbeat.timeout (at least the handshake timeout) is given up, and
+ * its messages are retried, maybe at a new address.
+ */
+static double
+stall_limit(const struct plink *l)
+{
+	const struct config *cfg = l->pm->p->d->cfg;
+
+	return fmax(cfg->hb_timeout, cfg->handshake_timeout);
+}
+
+static void
+link_watch(struct plink *l)
+{
+	double idle = l->pm->p->d->cfg->idle_timeout;
+	struct timeval tv;
+
+	if (l->state == L_READY && l->inflight == 0 && idle > 0) {
+		tv = tv_of(idle);
+		evtimer_add(l->idle, &tv);	/* idle from now */
+	} else
+		evtimer_del(l->idle);
+	if (l->state != L_HELLO && (l->state != L_READY || l->inflight == 0)) {
+		evtimer_del(l->stall);
+		return;
+	}
+	if (evtimer_pending(l->stall, NULL))
+		return;
+	l->heard = util_mono();
+	tv = tv_of(stall_limit(l));
+	evtimer_add(l->stall, &tv);
+}
+
+/* Drop the connection at once (no callbacks) and forget what it carried. */
+static void
+link_drop(struct plink *l)
+{
+	if (l->c != NULL)
+		conn_close(l->c);
+	peer_route_cancel(l);
+	l->c = NULL;
+	l->state = L_IDLE;
+	l->inflight = 0;
+	l->sent_upto = 0;
+	evtimer_del(l->stall);
+	evtimer_del(l->idle);
+}
+
+/*
+ * Nothing sent or awaited for limits.idle_timeout: close the link, so
+ * that neither the relay nor the recipient holds a dead session. It
+ * reconnects when there is something to send.
+ */
+static void
+on_link_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct plink *l = arg;
+
+	if (l->state != L_READY || l->inflight > 0 || pm_window_has_pending(l))
+		return;
+	log_info("peer_msg: %s: closing the idle link (%s)", l->user,
+	    l->via_relay ? "relay" : "direct");
+	link_drop(l);
+}
+
+static void
+on_link_stall(evutil_socket_t fd, short what, void *arg)
+{
+	struct plink *l = arg;
+	double quiet = util_mono() - l->heard, limit = stall_limit(l);
+	struct timeval tv;
+	char why[128];
+
+	if (l->state != L_HELLO && (l->state != L_READY || l->inflight == 0))
+		return;
+	if (quiet < limit) {
+		tv = tv_of(limit - quiet);
+		evtimer_add(l->stall, &tv);
+		return;
+	}
+	snprintf(why, sizeof(why), "no answer from %s for %.1f s", l->addr, quiet);
+	log_warnx("peer_msg: %s: %s; dropping the connection", l->user, why);
+	link_drop(l);
+	if (pm_window_has_pending(l))
+		link_failed(l, why);
+}
+
+/*
+ * The gestor says user is online at addr:port. A connection to another
+ * address is to where the user was: drop it and go to the new one now.
+ */
+void
+pm_link_moved(struct plink *l, const char *addr, int port)
+{
+	char now_at[sizeof(l->addr)];
+
+	snprintf(now_at, sizeof(now_at), "%s:%d", addr, port);
+	if (l->c == NULL || strcmp(now_at, l->addr) == 0)
+		return;
+	if (l->via_relay) {
+		/* The relayed link does not care; the new address may work. */
+		peer_route_probe_soon(l);
+		return;
+	}
+	log_info("peer_msg: %s moved from %s to %s; reconnecting", l->user,
+	    l->addr, now_at);
+	link_drop(l);
+}
+
+static void
+on_link_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct plink *l = arg;
+
+	if (l->state == L_IDLE)
+		link_connect(l);
+}
+
+static void
+on_link_lookup(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	struct plink *l = arg;
+	struct peer *p = l->pm->p;
+
+	l->lookup_pending = false;
+	if (reply == NULL) {
+		snprintf(l->lookup_err, sizeof(l->lookup_err), "%s: %s",
+		    code != NULL ? code : "error", msg != NULL ? msg : "");
+		util_utf8_trim(l->lookup_err);	/* the gestor's text, cut */
+	} else
+		*l->lookup_err = '\0';
+	if (reply == NULL && code != NULL && strcmp(code, ERR_NO_SUCH_USER) == 0) {
+		struct pending_fail pf = { l->pm, "no such user at the gestor" };
+
+		pmsg_pending_for(l->pm->ms, l->user, 0, 1000000, pm_fail_one, &pf);
+		return;
+	}
+	if (reply != NULL) {
+		peer_contact_update(p, l->user,
+		    json_string_value(json_object_get(reply, "fingerprint")),
+		    json_string_value(json_object_get(reply, "addr")),
+		    (int)json_integer_value(json_object_get(reply, "port")),
+		    json_integer_value(json_object_get(reply, "last_seen")));
+		l->said_offline = !json_is_true(json_object_get(reply, "online"));
+	}
+	l->looked_up = true;
+	link_connect(l);
+}
+
+/* Why there is no address or key to connect to: the real cause. */
+static const char *
+no_address_why(struct plink *l, bool asked, bool have_addr, char *buf,
+    size_t len)
+{
+	struct peer *p = l->pm->p;
+	const char *what = have_addr ? "key unknown" : "address unknown";
+
+	if (asked && *l->lookup_err != '\0')
+		snprintf(buf, len, "%s (the gestor's lookup failed: %s)", what,
+		    l->lookup_err);
+	else if (asked)
+		snprintf(buf, len, "%s (the gestor has %s for them)", what,
+		    have_addr ? "no key" : "no address");
+	else if (*p->user == '\0')
+		snprintf(buf, len, "%s (not logged in: nobody to ask)", what);
+	else
+		snprintf(buf, len, "%s (gestor unreachable)", what);
+	return buf;
+}
+
+/* Next step towards a connection: key and address, then TCP + TLS. */
+static void
+link_connect(struct plink *l)
+{
+	struct peer_msgs *pm = l->pm;
+	struct evutil_addrinfo hints;
+	struct pcontact c;
+	char port[16], why[300];
+	bool known = pstore_contact_get(pm->p->store, l->user, &c) == PSTORE_OK;
+	bool have_addr, asked;
+
+	if (l->lookup_pending || !pm_window_has_pending(l))
+		return;
+	if (known && c.verified && *c.prev_fingerprint != '\0') {
+		pm_hold(pm, l->user);
+		log_warnx("peer_msg: holding messages to %s: their verified key "
+		    "changed; run 'p2pchatctl trust %s' after checking it", l->user,
+		    l->user);
+		return;
+	}
+	/* Ask the gestor first, once per attempt, when it can answer. */
+	if (!l->looked_up && *pm->p->user != '\0' &&
+	    pgestor_state(pm->p->pg) == PG_ONLINE) {
+		l->lookup_pending = true;
+		pgestor_request(pm->p->pg, json_pack("{s:s,s:s}", "t", "lookup",
+		    "user", l->user), true, on_link_lookup, l);
+		return;
+	}
+	asked = l->looked_up;
+	l->looked_up = false;
+	have_addr = known && *c.addr != '\0' && c.port != 0;
+	if (known && *c.fingerprint != '\0') {
+		snprintf(l->fp, sizeof(l->fp), "%s", c.fingerprint);
+		if (peer_route_want_relay(l, have_addr)) {
+			peer_route_relay(l);
+			return;
+		}
+	}
+	if (!have_addr || *c.fingerprint == '\0') {
+		link_failed(l, no_address_why(l, asked, have_addr, why,
+		    sizeof(why)));
+		return;
+	}
+	snprintf(l->addr, sizeof(l->addr), "%s:%d", c.addr, c.port);
+	snprintf(port, sizeof(port), "%d", c.port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	l->state = L_RESOLVING;
+	l->dnsreq = evdns_getaddrinfo(pm->dns, c.addr, port, &hints,
+	    on_link_resolved, l);
+}
+
+static void
+on_link_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct plink *l = arg;
+	const struct config *cfg = l->pm->p->d->cfg;
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return;		/* its owner may be freed: touch nothing */
+	l->dnsreq = NULL;
+	if (result != 0 || res == NULL) {
+		l->state = L_IDLE;
+		link_failed(l, "cannot resolve the recipient's address");
+		return;
+	}
+	l->state = L_CONNECTING;
+	l->c = conn_connect(l->pm->p->d->base, l->pm->p->d->tls, res->ai_addr,
+	    (socklen_t)res->ai_addrlen, (size_t)cfg->max_frame_bytes,
+	    peer_route_direct_timeout(l), &link_cbs, l);
+	evutil_freeaddrinfo(res);
+	if (l->c == NULL) {
+		l->state = L_IDLE;
+		link_failed(l, "cannot connect");
+	}
+}
+
+/* Note a failed attempt and try again after a backoff with jitter. */
+static void
+link_failed(struct plink *l, const char *why)
+{
+	const struct config *cfg = l->pm->p->d->cfg;
+	double delay;
+	struct timeval tv;
+
+	if (peer_route_fallback(l, why))
+		return;
+	l->attempts++;
+	delay = fmin(cfg->retry_max, cfg->retry_initial *
+	    pow(2, fmin(l->attempts - 1, 30))) * jitter();
+	delay = fmax(delay, 0.01);
+	snprintf(l->reason, sizeof(l->reason), "%s%s%s%s%s", l->said_offline ?
+	    "recipient offline (" : "unreachable: ", why,
+	    l->via_relay && *l->route_why ? "; " : "",
+	    l->via_relay ? l->route_why : "", l->said_offline ? ")" : "");
+	util_utf8_trim(l->reason);
+	log_info("peer_msg: %s: %s; retry %d in %.1f s", l->user, l->reason,
+	    l->attempts, delay);
+	pmsg_pending_note(l->pm->ms, l->user, l->attempts,
+	    util_now_ms() + (int64_t)(delay * 1000), l->reason);
+	l->pm->stats.retries++;
+	tv = tv_of(delay);
+	evtimer_add(l->retry, &tv);
+}
+
+void
+pm_link_redirect(struct plink *l)
+{
+	log_info("peer_msg: %s: leaving the relay for the direct route", l->user);
+	link_drop(l);
+	pm_kick(l->pm, l->user, true);
+}
+
+void
+pm_link_failed(struct plink *l, const char *why)
+{
+	link_failed(l, why);
+}
+
+void
+pm_link_adopt(struct plink *l, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	const struct config *cfg = l->pm->p->d->cfg;
+
+	l->state = L_CONNECTING;
+	l->c = conn_client_fd(l->pm->p->d->base, l->pm->p->d->tls, fd, sa, salen,
+	    (size_t)cfg->max_frame_bytes, cfg->handshake_timeout, &link_cbs, l);
+	if (l->c == NULL) {
+		l->state = L_IDLE;
+		link_failed(l, "relay: cannot start TLS");
+	}
+}
+
+static void
+on_link_ready(struct conn *c, void *arg)
+{
+	struct plink *l = arg;
+	const char *fp = conn_peer_fingerprint(c);
+	char why[256];
+	json_t *hello;
+
+	if (strcmp(fp, l->fp) != 0) {
+		snprintf(why, sizeof(why), "the daemon at %s has key %s, not %s's "
+		    "key %s; refusing it", l->addr, fp, l->user, l->fp);
+		log_warnx("peer_msg: %s", why);
+		conn_close(c);
+		l->c = NULL;
+		l->state = L_IDLE;
+		link_failed(l, "key mismatch at the last known address");
+		return;
+	}
+	hello = json_pack("{s:s,s:i,s:s}", "t", "hello", "v", P2P_PROTO_VERSION,
+	    "user", l->pm->p->user);
+	conn_send(c, hello);
+	json_decref(hello);
+	l->state = L_HELLO;
+	link_watch(l);
+}
+
+static void
+link_pump(struct plink *l)
+{
+	if (l->state != L_READY || l->inflight >= PM_WINDOW)
+		return;
+	pm_window_fill(l);
+	link_watch(l);
+}
+
+static void
+on_link_frame(struct conn *c, json_t *frame, void *arg)
+{
+	struct plink *l = arg;
+	struct wire_msg m;
+	const char *code;
+	char err[256];
+
+	if (wire_parse(frame, &m, (size_t)l->pm->p->d->cfg->max_message_bytes,
+	    &code, err, sizeof(err)) == -1) {
+		log_warnx("peer_msg: %s sent a bad frame: %s: %s", l->user, code,
+		    err);
+		conn_send_error(c, code, err);
+		return;
+	}
+	l->heard = util_mono();
+	if (m.type == W_HELLO && l->state == L_HELLO &&
+	    strcmp(m.u.hello.user, l->user) == 0) {
+		l->state = L_READY;
+		l->attempts = 0;
+		*l->reason = '\0';
+		peer_route_up(l);
+		log_info("peer_msg: connected to %s at %s", l->user, l->addr);
+		link_pump(l);
+	} else if (m.type == W_ACK && l->state == L_READY) {
+		if (l->inflight > 0)
+			l->inflight--;
+		pm_ack(l->pm, l->user, m.u.ack.id);
+	} else if (m.type == W_ERROR) {
+		log_warnx("peer_msg: %s refused: %s: %s", l->user, m.u.error.code,
+		    m.u.error.message);
+		snprintf(l->refused, sizeof(l->refused), "refused: %s: %s",
+		    m.u.error.code, m.u.error.message);
+		util_utf8_trim(l->refused);	/* the peer's text, cut */
+	} else if (m.type == W_MSG) {
+		/* Each side sends on the connection it opened itself. */
+		log_warnx("peer_msg: %s sent a message on the connection we opened; "
+		    "refused (messages go on the sender's own connection)", l->user);
+		conn_send_error(c, ERR_UNKNOWN_TYPE, "a message on the connection "
+		    "the recipient opened; send it on a connection you open");
+	} else
+		log_warnx("peer_msg: unexpected '%s' from %s", wire_type_name(m.type),
+		    l->user);
+	link_watch(l);
+}
+
+static void
+on_link_close(struct conn *c, const char *reason, void *arg)
+{
+	struct plink *l = arg;
+	char why[600];
+
+	l->c = NULL;
+	l->state = L_IDLE;
+	l->inflight = 0;
+	l->sent_upto = 0;
+	evtimer_del(l->stall);
+	snprintf(why, sizeof(why), "%s%s%s", l->refused, *l->refused ? "; " : "",
+	    reason);
+	*l->refused = '\0';
+	if (pm_window_has_pending(l))
+		link_failed(l, why);
+}
+
+/* ------------------------------------------------------ for the others */
+
+static int
+kick_one(const char *user, void *arg)
+{
+	pm_kick(arg, user, false);
+	return 0;
+}
+
+void
+pm_kick_all(struct peer_msgs *pm)
+{
+	pmsg_pending_peers(pm->ms, kick_one, pm);
+}
+
+bool
+pm_link_in_flight(struct peer_msgs *pm, const char *user, int64_t seq)
+{
+	struct plink *l = link_find(pm, user, false);
+
+	return l != NULL && pm_window_in_flight(l, seq);
+}
+
+int
+pm_links_ready(struct peer_msgs *pm)
+{
+	struct plink *l;
+	int n = 0;
+
+	TAILQ_FOREACH(l, &pm->links, entry)
+		n += l->state == L_READY;
+	return n;
+}
+
+void
+pm_links_pump(struct peer_msgs *pm)
+{
+	struct plink *l;
+
+	TAILQ_FOREACH(l, &pm->links, entry)
+		if (l->state == L_READY)
+			link_pump(l);
+}
+
+void
+pm_links_queued(struct peer_msgs *pm, const struct pmsg *m)
+{
+	pm_kick(pm, m->peer, false);
+}
+
+void
+peer_msgs_online(struct peer *p)
+{
+	struct plink *l;
+
+	pm_watch_contacts(p->msgs);
+	/* A fresh lookup for every link that waits. */
+	TAILQ_FOREACH(l, &p->msgs->links, entry)
+		l->looked_up = false;
+	pm_kick_all(p->msgs);
+}
+
+void
+peer_msgs_presence(struct peer *p, const struct w_presence *pr)
+{
+	struct plink *l = link_find(p->msgs, pr->user, false);
+
+	if (l == NULL || !pr->online)
+		return;
+	/* Back online, maybe elsewhere: retry now with the new address. */
+	l->looked_up = true;
+	l->said_offline = false;
+	if (pr->addr != NULL && *pr->addr != '\0')
+		pm_link_moved(l, pr->addr, pr->port);
+	if (l->state != L_READY)
+		pm_kick(p->msgs, pr->user, true);
+}
+
+void
+pm_links_stop(struct peer_msgs *pm)
+{
+	struct plink *l;
+
+	TAILQ_FOREACH(l, &pm->links, entry) {
+		evtimer_del(l->retry);
+		evtimer_del(l->stall);
+		evtimer_del(l->idle);
+		peer_route_cancel(l);
+		if (l->c != NULL) {
+			conn_close(l->c);
+			l->c = NULL;
+			l->state = L_IDLE;
+		}
+	}
+}
+
+void
+pm_links_free(struct peer_msgs *pm)
+{
+	struct plink *l;
+
+	while ((l = TAILQ_FIRST(&pm->links)) != NULL)
+		link_free(l);
+}

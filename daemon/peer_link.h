@@ -1,0 +1,66 @@
+/*
+ * Outgoing links (peer_link.c), one per recipient, and the files that
+ * work on a link's route (peer_route.c, peer_relay.c). The queue
+ * (peer_queue.c), the ends of messages (peer_state.c) and the control
+ * commands do not see struct plink: they use the functions at the end
+ * of peer_msg.h.
+ */
+#ifndef P2P_PEER_LINK_H
+#define P2P_PEER_LINK_H
+
+#include "peer_msg.h"
+
+enum link_state { L_IDLE, L_RESOLVING, L_RELAYING, L_CONNECTING, L_HELLO,
+    L_READY };
+
+/* Outgoing link to one recipient. */
+struct plink {
+	TAILQ_ENTRY(plink)	 entry;
+	struct peer_msgs	*pm;
+	char			 user[P2P_USERNAME_MAX + 1];
+	enum link_state		 state;
+	struct conn		*c;
+	struct evdns_getaddrinfo_request *dnsreq;
+	char			 fp[P2P_FP_LEN + 1];	/* expected key */
+	char			 addr[80];
+	int64_t			 sent_upto;	/* last seq sent on c */
+	int			 inflight;
+	int			 attempts;
+	bool			 lookup_pending, looked_up;
+	bool			 said_offline;	/* the gestor's last word */
+	char			 lookup_err[200]; /* why the last lookup failed */
+	char			 reason[400];	/* why it waits, for `pending` */
+	char			 refused[128];	/* error frame from the recipient */
+	struct event		*retry;
+	struct event		*stall;		/* no answer while one is due */
+	double			 heard;		/* util_mono() of the last answer */
+	struct event		*idle;		/* close when idle (idle_timeout) */
+	/* route (peer_route.c) */
+	bool			 via_relay;	/* this attempt goes through the relay */
+	bool			 relay_tried, was_ready, relay_req;
+	char			 route_why[200];
+	struct prelay		*rl;
+	struct conn		*probe;		/* direct route tried while relayed */
+	struct evdns_getaddrinfo_request *probe_dns;
+	struct event		*probe_ev;
+};
+
+/* peer_link.c, for the route (peer_route.c) */
+void	 pm_link_moved(struct plink *, const char *addr, int port);
+/* A relay paired us: run TLS as client on fd for the link. */
+void	 pm_link_adopt(struct plink *, int fd, const struct sockaddr *,
+	    socklen_t);
+/* Close a relayed link with nothing in flight and reconnect (directly). */
+void	 pm_link_redirect(struct plink *);
+/* This attempt failed: back off and retry (or fall back to the relay). */
+void	 pm_link_failed(struct plink *, const char *why);
+
+/* peer_window.c: what a ready link sends (for peer_link.c) */
+/* Send queued messages not yet sent on l's connection, up to PM_WINDOW. */
+void	 pm_window_fill(struct plink *);
+/* Anything to deliver to l's recipient (pending, unexpired)? */
+bool	 pm_window_has_pending(struct plink *);
+/* seq was sent on l's connection and awaits its ack. */
+bool	 pm_window_in_flight(const struct plink *, int64_t seq);
+
+#endif
