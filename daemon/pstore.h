@@ -65,6 +65,12 @@ enum pstore_rc	 pstore_begin(struct pstore *);
 enum pstore_rc	 pstore_commit(struct pstore *);
 void		 pstore_rollback(struct pstore *);
 /*
+ * For pstore_chat.c: flush runs in pstore_commit before the COMMIT (an
+ * error fails the commit), drop in pstore_rollback. NULLs remove them.
+ */
+void		 pstore_set_hooks(struct pstore *, enum pstore_rc (*flush)(void *),
+		    void (*drop)(void *), void *arg);
+/*
  * WAL checkpoints are the caller's, so that no commit waits for one:
  * when due (the WAL passed 1000 pages), checkpoint once the replies of
  * that commit are out.

@@ -2,7 +2,12 @@
  * Message storage for the peer. Every statement is prepared once in
  * pmsg_open; writes that belong together run in one transaction, and
  * the receive and delivered paths run inside the caller's transaction so
- * that a whole loop turn of frames is one commit (group commit).
+ * that a whole loop turn of frames is one commit (group commit). Per
+ * message (schema 7) the sender writes its row (the queue is a partial
+ * index on it) and on the ack updates it and adds an event that refers
+ * to it; the recipient writes its row and such an event. Chat rows are
+ * pstore_chat.c's (once per chat per commit), the event log
+ * pstore_event.c's.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -16,19 +21,17 @@
 #include "jsonw.h"
 #include "log.h"
 #include "sqlutil.h"
+#include "pstore_chat.h"
+#include "pstore_event.h"
 #include "pstore_msg.h"
 #include "util.h"
 
 enum stmt {
 	S_INSERT,
-	S_CHAT_TOUCH,
-	S_CHAT_UNREAD,
 	S_GET,
 	S_RECEIVE,
 	S_DELIVERED,
 	S_SEQ_OF,
-	S_EVENT,
-	S_EVENT_REF,
 	S_FAILED,
 	S_PENDING_FOR,
 	S_PENDING_ALL,
@@ -43,10 +46,6 @@ enum stmt {
 	S_NEXT_EXPIRY,
 	S_EXPIRED,
 	S_HISTORY,
-	S_MARK_READ,
-	S_CHATS,
-	S_EVENTS_SINCE,
-	S_LAST_SEQ,
 	S__MAX
 };
 
@@ -70,10 +69,6 @@ static const char *const sql[S__MAX] = {
 	[S_INSERT] = "INSERT INTO messages (id, peer, direction, body, ts_sent,"
 	    " ts_received, state, reason, expires) VALUES (?1, ?2, ?3, ?4, ?5,"
 	    " ?6, ?7, ?8, ?9)",
-	[S_CHAT_TOUCH] = "INSERT INTO chats (peer, last_activity) VALUES (?1, ?2)"
-	    " ON CONFLICT (peer) DO UPDATE SET last_activity ="
-	    " max(last_activity, excluded.last_activity)",
-	[S_CHAT_UNREAD] = "UPDATE chats SET unread = unread + 1 WHERE peer = ?1",
 	/* A pending message's reason is why its queue waits (RETRY_OF). */
 	[S_GET] = "SELECT m.seq, m.id, m.peer, m.direction, m.body, m.ts_sent,"
 	    " m.ts_received, m.state, CASE WHEN m.state = 'pending' THEN"
@@ -88,9 +83,6 @@ static const char *const sql[S__MAX] = {
 	    " " OPEN_OUT,
 	/* Not RETURNING: SQLite keeps returned rows in an ephemeral table. */
 	[S_SEQ_OF] = "SELECT seq FROM messages WHERE id = ?1",
-	[S_EVENT] = "INSERT INTO events (type, data) VALUES (?1, ?2)",
-	/* An event about message ?2 (seq): its JSON is printed on reading. */
-	[S_EVENT_REF] = "INSERT INTO events (type, data, msg) VALUES (?1, '', ?2)",
 	[S_FAILED] = "UPDATE messages SET state = ?2, reason = ?3 WHERE id = ?1"
 	    " AND direction = 'out' AND " OPEN_OUT,
 	/*
@@ -132,21 +124,14 @@ static const char *const sql[S__MAX] = {
 	    " expires <= ?1 AND " QUEUED_PLUS " ORDER BY seq",
 	[S_HISTORY] = "SELECT * FROM (SELECT " MCOLS " FROM messages"
 	    " WHERE peer = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
-	[S_MARK_READ] = "UPDATE chats SET unread = 0 WHERE peer = ?1",
-	/* Events that refer to a message (msg) are printed from its row. */
-	[S_EVENTS_SINCE] = "SELECT e.seq, e.type, e.data, e.msg, m.id, m.peer,"
-	    " m.body, m.ts_sent, m.ts_received FROM events e LEFT JOIN messages m"
-	    " ON m.seq = e.msg WHERE e.seq > ?1 ORDER BY e.seq",
-	[S_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM events",
-	[S_CHATS] = "SELECT c.peer, c.unread, c.last_activity, (SELECT body FROM"
-	    " messages m WHERE m.peer = c.peer ORDER BY seq DESC LIMIT 1)"
-	    " FROM chats c ORDER BY c.last_activity DESC, c.peer",
 };
 
 struct pmsg_store {
 	struct pstore	*ps;
 	sqlite3		*db;
 	sqlite3_stmt	*st[S__MAX];
+	struct pchat	*chat;		/* chats, written once per commit */
+	struct pevent	*ev;		/* the event log */
 };
 
 struct pmsg_store *
@@ -157,7 +142,8 @@ pmsg_open(struct pstore *ps, char **cause)
 	ms->ps = ps;
 	ms->db = pstore_db(ps);
 	if (sqlutil_prepare(ms->db, "peer store", sql, ms->st, S__MAX,
-	    cause) == -1) {
+	    cause) == -1 || (ms->chat = pchat_open(ps, cause)) == NULL ||
+	    (ms->ev = pevent_open(ps, cause)) == NULL) {
 		pmsg_close(ms);
 		return NULL;
 	}
@@ -169,6 +155,8 @@ pmsg_close(struct pmsg_store *ms)
 {
 	if (ms == NULL)
 		return;
+	pchat_close(ms->chat);
+	pevent_close(ms->ev);
 	sqlutil_finalize(ms->st, S__MAX);
 	free(ms);
 }
@@ -186,18 +174,6 @@ fail(struct pmsg_store *ms, const char *what)
 	log_warnx("pstore_msg: %s: %s", what, sqlite3_errmsg(ms->db));
 	pstore_note_error(ms->ps);
 	return PSTORE_ERR;
-}
-
-int64_t
-pmsg_last_seq(struct pmsg_store *ms)
-{
-	sqlite3_stmt *s = st(ms, S_LAST_SEQ);
-	int64_t seq = -1;
-
-	if (sqlite3_step(s) == SQLITE_ROW)
-		seq = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return seq;
 }
 
 /* Run a statement that returns no rows. */
@@ -264,16 +240,6 @@ pmsg_get(struct pmsg_store *ms, const char *id, struct pmsg *m, char **body)
 	return PSTORE_OK;
 }
 
-static enum pstore_rc
-chat_touch(struct pmsg_store *ms, const char *peer, int64_t when)
-{
-	sqlite3_stmt *s = st(ms, S_CHAT_TOUCH);
-
-	bind_text(s, 1, peer);
-	sqlite3_bind_int64(s, 2, when);
-	return run(ms, s, "chat");
-}
-
 enum pstore_rc
 pmsg_queue_in(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing,
     char **existing_body)
@@ -299,7 +265,7 @@ pmsg_queue_in(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing
 	if (rc != SQLITE_DONE)
 		return fail(ms, "queue");
 	/* In state pending or held, the row is in the queue (schema 7). */
-	return chat_touch(ms, m->peer, m->ts_sent);
+	return pchat_note(ms->chat, m->peer, m->ts_sent, 0);
 }
 
 enum pstore_rc
@@ -322,57 +288,6 @@ pmsg_queue(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing,
 }
 
 enum pstore_rc
-pmsg_event(struct pmsg_store *ms, const char *type, const char *json,
-    int64_t *seq)
-{
-	sqlite3_stmt *s = st(ms, S_EVENT);
-
-	bind_text(s, 1, type);
-	bind_text(s, 2, json);
-	if (run(ms, s, "event") != PSTORE_OK)
-		return PSTORE_ERR;
-	*seq = sqlite3_last_insert_rowid(ms->db);
-	return PSTORE_OK;
-}
-
-/* Store an event about the message with this seq: no JSON copied. */
-static enum pstore_rc
-event_ref(struct pmsg_store *ms, const char *type, int64_t msg, int64_t *seq)
-{
-	sqlite3_stmt *s = st(ms, S_EVENT_REF);
-
-	bind_text(s, 1, type);
-	sqlite3_bind_int64(s, 2, msg);
-	if (run(ms, s, "event") != PSTORE_OK)
-		return PSTORE_ERR;
-	*seq = sqlite3_last_insert_rowid(ms->db);
-	return PSTORE_OK;
-}
-
-/*
- * Store an event whose JSON text w holds (printed with jsonw: a jansson
- * tree and a dump per received message was 11% of the recipient's CPU).
- */
-static enum pstore_rc
-event_put(struct pmsg_store *ms, const char *type, struct jsonw *w,
-    int64_t *seq)
-{
-	sqlite3_stmt *s = st(ms, S_EVENT);
-	enum pstore_rc rc = PSTORE_ERR;
-
-	jsonw_close(w);
-	if (jsonw_ok(w) == 0 && jsonw_len(w) <= INT32_MAX) {
-		bind_text(s, 1, type);
-		sqlite3_bind_text(s, 2, jsonw_data(w), (int)jsonw_len(w),
-		    SQLITE_STATIC);
-		if ((rc = run(ms, s, "event")) == PSTORE_OK)
-			*seq = sqlite3_last_insert_rowid(ms->db);
-	}
-	jsonw_free(w);
-	return rc;
-}
-
-enum pstore_rc
 pmsg_receive(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
 {
 	sqlite3_stmt *s = st(ms, S_RECEIVE);
@@ -388,13 +303,9 @@ pmsg_receive(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
 	if (sqlite3_changes(ms->db) == 0)
 		return PSTORE_EXISTS;
 	msg = sqlite3_last_insert_rowid(ms->db);
-	if (chat_touch(ms, m->peer, m->ts_received) != PSTORE_OK)
+	if (pchat_note(ms->chat, m->peer, m->ts_received, 1) != PSTORE_OK)
 		return PSTORE_ERR;
-	s = st(ms, S_CHAT_UNREAD);
-	bind_text(s, 1, m->peer);
-	if (run(ms, s, "unread") != PSTORE_OK)
-		return PSTORE_ERR;
-	return event_ref(ms, "message", msg, seq);
+	return pevent_ref(ms->ev, "message", msg, seq);
 }
 
 enum pstore_rc
@@ -420,7 +331,7 @@ pmsg_delivered(struct pmsg_store *ms, const char *id, const char *peer,
 	if (rc != SQLITE_ROW)
 		return fail(ms, "delivered");
 	/* Printed from the row: user = peer, id, ts = ts_received (= ts). */
-	return event_ref(ms, "delivered", msg, seq);
+	return pevent_ref(ms->ev, "delivered", msg, seq);
 }
 
 /*
@@ -465,7 +376,7 @@ pmsg_finish(struct pmsg_store *ms, const char *id, const char *state,
 	jsonw_str(&w, "user", m->peer);
 	jsonw_str(&w, "id", id);
 	jsonw_str(&w, "reason", reason);
-	rc = event_put(ms, state, &w, seq);
+	rc = pevent_put(ms->ev, state, &w, seq);
 	if (rc != PSTORE_OK || pstore_commit(ms->ps) != PSTORE_OK)
 		goto err;
 	log_info("pstore_msg: message %s to %s %s: %s", id, m->peer, state,
@@ -645,87 +556,32 @@ pmsg_history(struct pmsg_store *ms, const char *peer, int limit, pmsg_fn fn,
 	sqlite3_bind_int(s, 2, limit);
 	if ((rc = each_msg(ms, s, fn, arg)) != PSTORE_OK)
 		return rc;
-	s = st(ms, S_MARK_READ);
-	bind_text(s, 1, peer);
-	return run(ms, s, "mark read");
+	return pchat_mark_read(ms->chat, peer);
 }
 
 enum pstore_rc
 pmsg_chats(struct pmsg_store *ms,
     int (*fn)(const char *, long, int64_t, const char *, void *), void *arg)
 {
-	sqlite3_stmt *s = st(ms, S_CHATS);
-	int rc;
-
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (fn((const char *)sqlite3_column_text(s, 0),
-		    (long)sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
-		    (const char *)sqlite3_column_text(s, 3), arg) == -1)
-			break;
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
-	    fail(ms, "chats");
+	return pchat_list(ms->chat, fn, arg);
 }
 
-/*
- * The JSON of an event that refers to its message, from the message
- * row of S_EVENTS_SINCE (id, peer, body, ts_sent, ts_received): the
- * same bytes pmsg_receive and pmsg_delivered stored before schema 7.
- */
-static void
-event_json(sqlite3_stmt *s, const char *type, struct jsonw *w)
+enum pstore_rc
+pmsg_event(struct pmsg_store *ms, const char *type, const char *json,
+    int64_t *seq)
 {
-	const char *id = (const char *)sqlite3_column_text(s, 4);
-	const char *peer = (const char *)sqlite3_column_text(s, 5);
-	const char *body = (const char *)sqlite3_column_text(s, 6);
+	return pevent_add(ms->ev, type, json, seq);
+}
 
-	if (id == NULL || peer == NULL || body == NULL)
-		return;		/* no such message: jsonw_ok fails */
-	if (strcmp(type, "message") == 0) {
-		jsonw_open(w, NULL);
-		jsonw_str(w, "from", peer);
-		jsonw_str(w, "id", id);
-		jsonw_int(w, "ts", sqlite3_column_int64(s, 7));
-		jsonw_strn(w, "text", body, (size_t)sqlite3_column_bytes(s, 6));
-		jsonw_close(w);
-	} else if (strcmp(type, "delivered") == 0) {
-		jsonw_open(w, NULL);
-		jsonw_str(w, "user", peer);
-		jsonw_str(w, "id", id);
-		jsonw_int(w, "ts", sqlite3_column_int64(s, 8));
-		jsonw_close(w);
-	}
+int64_t
+pmsg_last_seq(struct pmsg_store *ms)
+{
+	return pevent_last_seq(ms->ev);
 }
 
 enum pstore_rc
 pmsg_events_since(struct pmsg_store *ms, int64_t after,
     int (*fn)(int64_t, const char *, const char *, void *), void *arg)
 {
-	sqlite3_stmt *s = st(ms, S_EVENTS_SINCE);
-	const char *type, *data;
-	struct jsonw w;
-	int rc, stop;
-
-	sqlite3_bind_int64(s, 1, after);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		type = (const char *)sqlite3_column_text(s, 1);
-		data = (const char *)sqlite3_column_text(s, 2);
-		if (type == NULL || data == NULL)
-			continue;	/* cannot happen: NOT NULL columns */
-		if (sqlite3_column_type(s, 3) == SQLITE_NULL) {
-			stop = fn(sqlite3_column_int64(s, 0), type, data, arg);
-		} else {
-			jsonw_init(&w);
-			event_json(s, type, &w);
-			stop = fn(sqlite3_column_int64(s, 0), type,
-			    jsonw_ok(&w) == 0 ? jsonw_cstr(&w) : "{}", arg);
-			jsonw_free(&w);
-		}
-		if (stop == -1)
-			break;
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
-	    fail(ms, "events");
+	return pevent_since(ms->ev, after, fn, arg);
 }

@@ -1,7 +1,7 @@
 /*
- * Unit tests for pstore.c: settings, contacts, explicit transactions,
- * data kept across reopen, the pragmas the store sets, the file's mode
- * and refusal of loose modes and newer schemas.
+ * Unit tests for pstore.c: settings, contacts and their cache, explicit
+ * transactions, data kept across reopen, the pragmas the store sets, the
+ * file's mode and refusal of loose modes and newer schemas.
  */
 #include <sys/stat.h>
 
@@ -200,6 +200,78 @@ START_TEST(test_contacts)
 	ck_assert(!got.verified);
 	ck_assert_str_eq(got.addr, "");
 	ck_assert_str_eq(got.prev_fingerprint, "");
+	pstore_close(ps);
+}
+END_TEST
+
+/* How many times the contact lookup statement has run on ps. */
+static int
+contact_reads(struct pstore *ps)
+{
+	sqlite3_stmt *st = NULL;
+
+	while ((st = sqlite3_next_stmt(pstore_db(ps), st)) != NULL)
+		if (strstr(sqlite3_sql(st), "FROM contacts WHERE name = ?") !=
+		    NULL)
+			return sqlite3_stmt_status(st, SQLITE_STMTSTATUS_RUN, 0);
+	ck_abort_msg("no contact lookup statement");
+	return -1;
+}
+
+/*
+ * Contacts are cached (send looks one up per request): a second lookup
+ * reads no row, every put is seen by the next get, names that share a
+ * slot do not mix, and an unknown name is cached too until it is put.
+ */
+START_TEST(test_contact_cache)
+{
+	struct pstore *ps = open_ok(true);
+	struct pcontact c, got;
+	char name[32], big[P2P_USERNAME_MAX + 8];
+	int n, i;
+
+	n = contact_reads(ps);
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_NOTFOUND);
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_NOTFOUND);
+	ck_assert_int_eq(contact_reads(ps), n + 1);
+	make_contact(&c, "bob", FP_A);
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
+	ck_assert_str_eq(got.fingerprint, FP_A);
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
+	ck_assert_int_eq(contact_reads(ps), n + 2);
+	/* trust and key changes are puts. */
+	c.verified = true;
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
+	ck_assert(got.verified);
+	make_contact(&c, "bob", FP_B);
+	snprintf(c.prev_fingerprint, sizeof(c.prev_fingerprint), "%s", FP_A);
+	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
+	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
+	ck_assert_str_eq(got.fingerprint, FP_B);
+	ck_assert_str_eq(got.prev_fingerprint, FP_A);
+	ck_assert(!got.verified);
+	/* Many more names than slots: each reads back as its own. */
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "user%d", i);
+		make_contact(&c, name, i % 2 ? FP_A : FP_B);
+		c.port = i + 1;
+		ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
+		ck_assert_int_eq(pstore_contact_get(ps, name, &got), PSTORE_OK);
+	}
+	for (i = 299; i >= 0; i--) {
+		snprintf(name, sizeof(name), "user%d", i);
+		ck_assert_int_eq(pstore_contact_get(ps, name, &got), PSTORE_OK);
+		ck_assert_str_eq(got.name, name);
+		ck_assert_int_eq(got.port, i + 1);
+		ck_assert_str_eq(got.fingerprint, i % 2 ? FP_A : FP_B);
+	}
+	/* A name too long to be a user's is looked up, never cached. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(pstore_contact_get(ps, big, &got), PSTORE_NOTFOUND);
+	ck_assert_int_eq(pstore_contact_get(ps, big, &got), PSTORE_NOTFOUND);
 	pstore_close(ps);
 }
 END_TEST
@@ -443,6 +515,7 @@ pstore_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_settings);
 	tcase_add_test(tc, test_contacts);
+	tcase_add_test(tc, test_contact_cache);
 	tcase_add_test(tc, test_contact_bad_record);
 	tcase_add_test(tc, test_contact_foreach);
 	tcase_add_test(tc, test_transactions);

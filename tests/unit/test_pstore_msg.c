@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "log.h"
 #include "pstore.h"
@@ -98,6 +99,16 @@ queue_ok(int n, const char *peer, const char *body, int64_t ts)
 
 	ck_assert_int_eq(pmsg_queue(ms, &m, &old, &oldbody), PSTORE_OK);
 	ck_assert_ptr_null(oldbody);
+}
+
+/* Queue one message inside the caller's transaction. */
+static void
+queue_ok_in(int n, const char *peer, const char *body, int64_t ts)
+{
+	struct pmsg m = mk(id(n), peer, body, ts, "pending"), old;
+	char *oldbody = NULL;
+
+	ck_assert_int_eq(pmsg_queue_in(ms, &m, &old, &oldbody), PSTORE_OK);
 }
 
 /* Receive one message in its own transaction; returns the pstore_rc. */
@@ -882,6 +893,100 @@ START_TEST(test_chats_order)
 }
 END_TEST
 
+/* Receive one message inside the caller's transaction. */
+static void
+receive_in(int n, const char *peer, const char *body, int64_t ts_received)
+{
+	struct pmsg m = mk(id(n), peer, body, 1, "received");
+	int64_t seq;
+
+	m.ts_received = ts_received;
+	ck_assert_int_eq(pmsg_receive(ms, &m, &seq), PSTORE_OK);
+}
+
+static int
+db_int(const char *q)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(pstore_db(ps), q, -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * Chat rows are written once per chat per transaction (a group commit of
+ * many messages from one peer used to write its row twice per message),
+ * reads inside the transaction see what it did so far, and a rollback
+ * leaves nothing.
+ */
+START_TEST(test_chats_per_transaction)
+{
+	struct chats *c;
+	struct seen s;
+	int i;
+
+	ck_assert_int_eq(sqlite3_exec(pstore_db(ps), "CREATE TEMP TABLE w (n);"
+	    "INSERT INTO w VALUES (0);"
+	    "CREATE TEMP TRIGGER wi AFTER INSERT ON main.chats BEGIN"
+	    "  UPDATE w SET n = n + 1; END;"
+	    "CREATE TEMP TRIGGER wu AFTER UPDATE ON main.chats BEGIN"
+	    "  UPDATE w SET n = n + 1; END;", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(pstore_begin(ps), PSTORE_OK);
+	for (i = 0; i < 50; i++) {
+		receive_in(100 + i, "bob", "b", 1000 + i);
+		receive_in(200 + i, "carol", "c", 500 - i);
+	}
+	ck_assert_int_eq(pstore_commit(ps), PSTORE_OK);
+	ck_assert_int_eq(db_int("SELECT n FROM temp.w"), 2);
+	c = chats();
+	ck_assert_int_eq(c->n, 2);
+	ck_assert_str_eq(c->c[0].peer, "bob");
+	ck_assert_int_eq(c->c[0].unread, 50);
+	ck_assert_int_eq(c->c[0].last, 1049);
+	ck_assert_str_eq(c->c[1].peer, "carol");
+	ck_assert_int_eq(c->c[1].unread, 50);
+	ck_assert_int_eq(c->c[1].last, 500);
+	/* Mid-transaction: chats and history see the messages so far. */
+	ck_assert_int_eq(pstore_begin(ps), PSTORE_OK);
+	receive_in(300, "bob", "b", 2000);
+	queue_ok_in(301, "dave", "d", 1500);
+	c = chats();
+	ck_assert_int_eq(c->n, 3);
+	ck_assert_str_eq(c->c[0].peer, "bob");
+	ck_assert_int_eq(c->c[0].unread, 51);
+	ck_assert_str_eq(c->c[1].peer, "dave");
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(pmsg_history(ms, "bob", 1, collect, &s), PSTORE_OK);
+	receive_in(302, "bob", "b", 2001);
+	ck_assert_int_eq(pstore_commit(ps), PSTORE_OK);
+	c = chats();
+	ck_assert_str_eq(c->c[0].peer, "bob");
+	ck_assert_int_eq(c->c[0].unread, 1);	/* read, then one more */
+	ck_assert_int_eq(c->c[0].last, 2001);
+	/* A rollback forgets the transaction's chat changes. */
+	ck_assert_int_eq(pstore_begin(ps), PSTORE_OK);
+	receive_in(400, "erin", "e", 3000);
+	receive_in(401, "bob", "b", 3001);
+	pstore_rollback(ps);
+	ck_assert_int_eq(pstore_begin(ps), PSTORE_OK);
+	receive_in(402, "carol", "c", 600);
+	ck_assert_int_eq(pstore_commit(ps), PSTORE_OK);
+	c = chats();
+	ck_assert_int_eq(c->n, 3);
+	ck_assert_str_eq(c->c[0].peer, "bob");
+	ck_assert_int_eq(c->c[0].unread, 1);
+	ck_assert_int_eq(c->c[0].last, 2001);
+	ck_assert_str_eq(c->c[2].peer, "carol");
+	ck_assert_int_eq(c->c[2].unread, 51);
+	ck_assert_int_eq(c->c[2].last, 600);
+}
+END_TEST
+
 START_TEST(test_events_since)
 {
 	struct events ev = { 0 };
@@ -1064,6 +1169,7 @@ pstore_msg_suite(void)
 	tcase_add_test(tc, test_hold);
 	tcase_add_test(tc, test_history_and_unread);
 	tcase_add_test(tc, test_chats_order);
+	tcase_add_test(tc, test_chats_per_transaction);
 	tcase_add_test(tc, test_events_since);
 	tcase_add_test(tc, test_count);
 	tcase_add_test(tc, test_body_bytes);
