@@ -8,16 +8,19 @@
  * their order), and gstore.c delivers its result on the next loop turn;
  * a listing steps its statement at delivery.
  *
- * Heartbeat refreshes (GSTORE_SEEN: every connected peer's last_seen once
- * a minute, 1 667 a second at 100 000 peers) are the exception: they wait
- * up to GSTORE_SEEN_DELAY and are written together, in one transaction
- * (one WAL commit instead of one each). Any other write, and a listing,
- * writes the waiting ones first, so the file sees every change in the
- * order it was asked for; a read (get, count) does not wait for them: it
- * may show a last_seen up to a second older, and a user with a refresh
- * waiting is online here, where the gestor answers from the session. A
- * clean close writes them; a crash loses at most the refreshes of the
- * last GSTORE_SEEN_DELAY, soft state that the next heartbeat rewrites.
+ * Presence writes are the exception: they wait and are written together,
+ * in one transaction (one WAL commit instead of one each). Heartbeat
+ * refreshes (GSTORE_SEEN: every connected peer's last_seen once a minute,
+ * 1 667 a second at 100 000 peers) wait up to GSTORE_SEEN_DELAY; a
+ * session's online and offline (a burst of logins, every session of a
+ * stopping gestor) wait for the end of the loop turn. Any other write,
+ * and a listing, writes the waiting ones first, so the file sees every
+ * change in the order it was asked for; so does a read of a user whose
+ * online or offline waits. A read does not wait for a refresh: it may
+ * show a last_seen up to a second older (such a user is online here,
+ * where the gestor answers from the session). A clean close writes them
+ * all; a crash loses at most the presence of the last GSTORE_SEEN_DELAY,
+ * soft state (last address, last_seen) that the next heartbeat rewrites.
  */
 
 #include <pthread.h>
@@ -115,9 +118,10 @@ struct gsqlite {
 	sqlite3_stmt	*stmt[GS_MAX];
 	bool		 sync_full;
 	struct gckpt	 ck;
-	/* Heartbeat refreshes waiting for their transaction, in order. */
+	/* Presence writes waiting for their transaction, in order. */
 	TAILQ_HEAD(, gstore_op)	 seen;
 	int		 nseen;
+	int		 nhard;		/* of them online/offline, not refreshes */
 	struct event	*seen_ev;
 };
 
@@ -445,7 +449,7 @@ sq_seen_flush(struct gsqlite *gs)
 		return;
 	evtimer_del(gs->seen_ev);
 	TAILQ_CONCAT(&batch, &gs->seen, entry);
-	gs->nseen = 0;
+	gs->nseen = gs->nhard = 0;
 	sq_soft(gs, true);
 	tx = sq_exec(gs, GS_BEGIN);	/* without it: one commit each */
 	TAILQ_FOREACH(op, &batch, entry)
@@ -468,19 +472,40 @@ on_seen_timer(evutil_socket_t fd, short what, void *arg)
 	sq_seen_flush(arg);
 }
 
-/* A heartbeat refresh waits for the next batch (at most a second). */
+/*
+ * A presence write waits for the next batch: a refresh at most a second,
+ * an online or offline until the end of this loop turn.
+ */
 static void
 sq_seen_queue(struct gsqlite *gs, struct gstore_op *op)
 {
 	struct timeval tv = { (time_t)GSTORE_SEEN_DELAY,
 	    (suseconds_t)((GSTORE_SEEN_DELAY - (time_t)GSTORE_SEEN_DELAY) *
-	    1e6) };
+	    1e6) }, now = { 0, 0 };
 
 	TAILQ_INSERT_TAIL(&gs->seen, op, entry);
-	if (gs->nseen++ == 0)
+	if (op->presence != GSTORE_SEEN) {
+		if (gs->nhard++ == 0)
+			evtimer_add(gs->seen_ev, &now);
+	} else if (gs->nseen == 0)
 		evtimer_add(gs->seen_ev, &tv);
-	if (gs->nseen >= GSTORE_SEEN_MAX)
+	if (++gs->nseen >= GSTORE_SEEN_MAX)
 		sq_seen_flush(gs);
+}
+
+/* Does an online or offline of name wait? (Then a read writes it first.) */
+static bool
+sq_seen_hard(struct gsqlite *gs, const char *name)
+{
+	struct gstore_op *op;
+
+	if (gs->nhard == 0)
+		return false;
+	TAILQ_FOREACH(op, &gs->seen, entry)
+		if (op->presence != GSTORE_SEEN &&
+		    strcmp(op->u.name, name) == 0)
+			return true;
+	return false;
 }
 
 static enum gstore_rc
@@ -542,12 +567,14 @@ sq_be_start(void *impl, struct gstore_op *op)
 	struct guser *u = &op->u;
 	enum gstore_rc rc = GSTORE_OK;
 
-	if (op->kind == GOP_PRESENCE && op->presence == GSTORE_SEEN) {
+	if (op->kind == GOP_PRESENCE) {
 		sq_seen_queue(gs, op);
 		return;
 	}
-	if (op->kind != GOP_GET && op->kind != GOP_COUNT)
-		sq_seen_flush(gs);	/* every write in the order asked */
+	/* Every write in the order asked; a read sees every online/offline. */
+	if ((op->kind != GOP_GET && op->kind != GOP_COUNT) ||
+	    (op->kind == GOP_GET && sq_seen_hard(gs, u->name)))
+		sq_seen_flush(gs);
 	switch (op->kind) {
 	case GOP_ADD:
 		rc = sq_user_add(gs, u);

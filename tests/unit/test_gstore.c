@@ -387,6 +387,53 @@ START_TEST(test_seen_batch)
 }
 END_TEST
 
+/*
+ * Online and offline are gathered too, until the end of the loop turn
+ * (every session of a stopping gestor in one transaction), and a read of
+ * such a user writes them first.
+ */
+START_TEST(test_presence_batch)
+{
+	struct gstore *gs = open_ok();
+	struct guser u, got;
+	char name[32];
+	long before;
+	int i;
+
+	for (i = 0; i < NSEEN; i++) {
+		snprintf(name, sizeof(name), "user%03d", i);
+		make_user(&u, name, FP_A, 1);
+		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
+	}
+	before = wal_frames();
+	for (i = 0; i < NSEEN; i++) {
+		memset(&u, 0, sizeof(u));
+		snprintf(u.name, sizeof(u.name), "user%03d", i);
+		snprintf(u.addr, sizeof(u.addr), "198.18.1.%d", i % 250 + 1);
+		u.port = 8000 + i;
+		u.last_seen = 1700001000 + i;
+		ck_assert_ptr_null(gstore_presence(gs, i % 2 ? GSTORE_OFFLINE :
+		    GSTORE_ONLINE, &u, NULL, NULL));
+	}
+	ck_assert_int_eq(wal_frames(), before);
+	/* Read at once (the same turn): the batch is written first. */
+	ck_assert_int_eq(gw_get(gs, "user007", &got), GSTORE_OK);
+	ck_assert_int_eq(got.last_seen, 1700001007);
+	ck_assert_int_eq(got.port, 8007);
+	ck_assert_int_lt(wal_frames() - before, NSEEN / 10);
+	/* Without a read, the end of the turn writes them. */
+	u.port = 9000;
+	u.last_seen = 1700002000;
+	ck_assert_ptr_null(gstore_presence(gs, GSTORE_OFFLINE, &u, NULL, NULL));
+	before = wal_frames();
+	event_base_loop(gw_base, EVLOOP_NONBLOCK);
+	ck_assert_int_gt(wal_frames(), before);
+	ck_assert_int_eq(raw_int("SELECT port FROM users WHERE name = 'user199'"),
+	    9000);
+	gstore_close(gs);
+}
+END_TEST
+
 /* A refresh waiting is written before a later write of the same user. */
 START_TEST(test_seen_order)
 {
@@ -586,6 +633,7 @@ gstore_suite(void)
 	tcase_add_test(tc, test_set_key_seen);
 	tcase_add_test(tc, test_seen_batch);
 	tcase_add_test(tc, test_seen_order);
+	tcase_add_test(tc, test_presence_batch);
 	tcase_add_test(tc, test_seen_close_flushes);
 	tcase_add_test(tc, test_foreach_count);
 	tcase_add_test(tc, test_reopen);
