@@ -88,7 +88,7 @@ pchat_hash(const char *s)
 	return h;
 }
 
-/* The slot of peer, a free one if it has none; NULL if the name is bad. */
+/* The slot of peer, a free one if it has none (pchat_grow made room). */
 static struct pchat_delta *
 pchat_find(struct pchat *c, const char *peer)
 {
@@ -145,12 +145,10 @@ pchat_note(struct pchat *c, const char *peer, int64_t when, int unread)
 {
 	struct pchat_delta *d;
 
-	if (sqlite3_get_autocommit(c->db))
+	/* Outside a transaction, or a name the table cannot key: now. */
+	if (sqlite3_get_autocommit(c->db) || *peer == '\0' ||
+	    strlen(peer) >= sizeof(d->peer))
 		return pchat_write(c, peer, when, unread);
-	if (strlen(peer) >= sizeof(d->peer) || *peer == '\0') {
-		log_warnx("%s: bad peer name", __func__);
-		return PSTORE_ERR;
-	}
 	pchat_grow(c);
 	d = pchat_find(c, peer);
 	if (d->peer[0] == '\0') {
