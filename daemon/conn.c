@@ -121,7 +121,11 @@ static void	conn_read(struct conn *);
 /*
  * Frames may carry a password (register, login): buffer bytes are zeroed
  * once consumed, and a buffer is never left behind unzeroed by a move,
- * a growth (no realloc) or a free.
+ * a growth (no realloc) or a free. Bytes past len were never written or
+ * are zero already (consume and move zero what they leave behind), so a
+ * free zeroes the first len bytes, not the whole capacity: a gestor frees
+ * a 16 KiB input and a 4 KiB output buffer after every short request, and
+ * zeroing them whole was 2% of its CPU at 10 000 peers.
  */
 
 /* Room for n more bytes at the end, moving unread data to the front. */
@@ -160,7 +164,7 @@ static void
 conn_buf_free(struct conn_buf *b)
 {
 	if (b->data != NULL)
-		explicit_bzero(b->data, b->cap);
+		explicit_bzero(b->data, b->len);
 	free(b->data);
 	b->data = NULL;
 	b->off = b->len = b->cap = 0;
