@@ -120,11 +120,13 @@ pm_send(struct peer_msgs *pm, struct ctlreq *r, const struct pmsg *m,
 	schedule_flush(pm);
 }
 
-/* Store every received message, ack and send in one transaction. */
+/*
+ * Store every received message, ack and send in one transaction; now is
+ * the delivery time stored with the acks, which after_commit prints.
+ */
 static int
-commit_batch(struct peer_msgs *pm, int64_t *seqs, int64_t *dseqs)
+commit_batch(struct peer_msgs *pm, int64_t now, int64_t *seqs, int64_t *dseqs)
 {
-	int64_t now = util_now_ms();
 	enum pstore_rc rc;
 	size_t i;
 
@@ -242,11 +244,15 @@ send_done(struct peer_msgs *pm, struct txq *t)
 	json_decref(ids);
 }
 
-/* After the commit: acks out, events to subscribers, waiters, windows. */
+/*
+ * After the commit: acks out, events to subscribers, waiters, windows.
+ * A delivered event shows the time stored with it (the commit may have
+ * taken seconds), so that watch --since replays it as it was streamed.
+ */
 static void
-after_commit(struct peer_msgs *pm, const int64_t *seqs, const int64_t *dseqs)
+after_commit(struct peer_msgs *pm, int64_t now, const int64_t *seqs,
+    const int64_t *dseqs)
 {
-	int64_t now = util_now_ms();
 	size_t i;
 
 	for (i = 0; i < pm->nrx; i++) {
@@ -275,15 +281,15 @@ void
 on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct peer_msgs *pm = arg;
-	int64_t *seqs, *dseqs;
+	int64_t *seqs, *dseqs, now = util_now_ms();
 	size_t i;
 
 	if (pm->nrx == 0 && pm->nacks == 0 && pm->ntxs == 0)
 		return;
 	seqs = xcalloc(pm->nrx + 1, sizeof(*seqs));
 	dseqs = xcalloc(pm->nacks + 1, sizeof(*dseqs));
-	if (commit_batch(pm, seqs, dseqs) == 0)
-		after_commit(pm, seqs, dseqs);
+	if (commit_batch(pm, now, seqs, dseqs) == 0)
+		after_commit(pm, now, seqs, dseqs);
 	else {
 		log_error("peer_queue: cannot commit %zu messages, %zu acks and %zu "
 		    "sends; nothing acknowledged, the senders will retry", pm->nrx,
@@ -310,9 +316,9 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	 * events of this commit are written out. */
 	if (pstore_checkpoint_due(pm->p->store) &&
 	    !evtimer_pending(pm->ckpt_ev, NULL)) {
-		struct timeval now = { 0, 0 };
+		struct timeval at_once = { 0, 0 };
 
-		evtimer_add(pm->ckpt_ev, &now);
+		evtimer_add(pm->ckpt_ev, &at_once);
 	}
 }
 
