@@ -128,6 +128,7 @@ static const char *const sql[S__MAX] = {
 
 struct pmsg_store {
 	struct pstore	*ps;
+	int64_t		 queued_seq;	/* of the last pmsg_queue_in */
 	sqlite3		*db;
 	sqlite3_stmt	*st[S__MAX];
 	struct pchat	*chat;		/* chats, written once per commit */
@@ -264,6 +265,7 @@ pmsg_queue_in(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing
 		    PSTORE_EXISTS : PSTORE_ERR;
 	if (rc != SQLITE_DONE)
 		return fail(ms, "queue");
+	ms->queued_seq = sqlite3_last_insert_rowid(ms->db);
 	/* In state pending or held, the row is in the queue (schema 7). */
 	return pchat_note(ms->chat, m->peer, m->ts_sent, 0);
 }
@@ -425,6 +427,12 @@ each_msg(struct pmsg_store *ms, sqlite3_stmt *s, pmsg_fn fn, void *arg)
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
 	    fail(ms, "select");
+}
+
+int64_t
+pmsg_queued_seq(const struct pmsg_store *ms)
+{
+	return ms->queued_seq;
 }
 
 enum pstore_rc

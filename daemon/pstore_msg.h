@@ -102,6 +102,11 @@ enum pstore_rc pmsg_next_expiry(struct pmsg_store *, int64_t *when);
 /* Pending and held messages whose expiry is at or before now, in order. */
 enum pstore_rc pmsg_expired(struct pmsg_store *, int64_t now, pmsg_fn, void *);
 
+/*
+ * The seq of the message the last successful pmsg_queue_in stored (its
+ * place in the queue; the caller's window keeps it once committed).
+ */
+int64_t	pmsg_queued_seq(const struct pmsg_store *);
 /* Pending unexpired messages to peer in order, seq > after, at most limit. */
 enum pstore_rc pmsg_pending_for(struct pmsg_store *, const char *peer,
 	    int64_t after, int limit, pmsg_fn, void *);
