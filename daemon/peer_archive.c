@@ -284,8 +284,10 @@ peer_ctl_import(struct ctlreq *r, json_t *args, void *ctx)
 		    "imported");
 		return;
 	}
-	if (send)
+	if (send) {
+		pm->pending_gen++;	/* pending, and in no window in memory */
 		pm_kick_all(pm);
+	}
 	ctlreq_reply(r, json_pack("{s:I,s:I,s:I}", "imported", (json_int_t)imported,
 	    "skipped", (json_int_t)skipped, "not_sent", (json_int_t)not_sent));
 }

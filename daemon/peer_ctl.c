@@ -155,6 +155,7 @@ peer_ctl_trust(struct ctlreq *r, json_t *args, void *ctx)
 	}
 	c.verified = true;
 	*c.prev_fingerprint = '\0';
+	pm->pending_gen++;	/* held messages become pending */
 	if (pstore_contact_put(pm->p->store, &c) != PSTORE_OK ||
 	    pmsg_hold(pm->ms, user, false) != PSTORE_OK) {
 		ctlreq_error(r, ERR_INTERNAL, "cannot store the contact");

@@ -70,6 +70,7 @@ link_find(struct peer_msgs *pm, const char *user, bool create)
 	l = xcalloc(1, sizeof(*l));
 	l->pm = pm;
 	snprintf(l->user, sizeof(l->user), "%s", user);
+	TAILQ_INIT(&l->wq);
 	l->retry = evtimer_new(pm->p->d->base, on_link_retry, l);
 	l->stall = evtimer_new(pm->p->d->base, on_link_stall, l);
 	l->idle = evtimer_new(pm->p->d->base, on_link_idle, l);
@@ -92,6 +93,7 @@ link_free(struct plink *l)
 	event_free(l->retry);
 	event_free(l->stall);
 	event_free(l->idle);
+	pm_window_reset(l);
 	TAILQ_REMOVE(&l->pm->links, l, entry);
 	free(l);
 }
@@ -164,6 +166,7 @@ link_drop(struct plink *l)
 	l->state = L_IDLE;
 	l->inflight = 0;
 	l->sent_upto = 0;
+	pm_window_reset(l);
 	evtimer_del(l->stall);
 	evtimer_del(l->idle);
 }
@@ -479,6 +482,7 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 	if (m.type == W_HELLO && l->state == L_HELLO &&
 	    strcmp(m.u.hello.user, l->user) == 0) {
 		l->state = L_READY;
+		pm_window_reset(l);
 		l->attempts = 0;
 		*l->reason = '\0';
 		peer_route_up(l);
@@ -516,6 +520,7 @@ on_link_close(struct conn *c, const char *reason, void *arg)
 	l->state = L_IDLE;
 	l->inflight = 0;
 	l->sent_upto = 0;
+	pm_window_reset(l);
 	evtimer_del(l->stall);
 	snprintf(why, sizeof(why), "%s%s%s", l->refused, *l->refused ? "; " : "",
 	    reason);
@@ -571,6 +576,7 @@ pm_links_pump(struct peer_msgs *pm)
 void
 pm_links_queued(struct peer_msgs *pm, const struct pmsg *m)
 {
+	pm_window_queued(link_find(pm, m->peer, true), m);
 	pm_kick(pm, m->peer, false);
 }
 
@@ -617,6 +623,7 @@ pm_links_stop(struct peer_msgs *pm)
 			l->c = NULL;
 			l->state = L_IDLE;
 		}
+		pm_window_reset(l);
 	}
 }
 

@@ -10,6 +10,8 @@
 
 #include "peer_msg.h"
 
+struct wq_item;
+
 enum link_state { L_IDLE, L_RESOLVING, L_RELAYING, L_CONNECTING, L_HELLO,
     L_READY };
 
@@ -43,6 +45,12 @@ struct plink {
 	struct conn		*probe;		/* direct route tried while relayed */
 	struct evdns_getaddrinfo_request *probe_dns;
 	struct event		*probe_ev;
+	/* the window in memory (peer_window.c) */
+	TAILQ_HEAD(wq_head, wq_item) wq;	/* stored, not yet sent on c */
+	size_t			 wq_len, wq_bytes;
+	bool			 wq_valid;	/* collecting: see peer_window.c */
+	bool			 wq_older;	/* the store may hold older ones */
+	unsigned long		 wq_gen;	/* pm->pending_gen then */
 };
 
 /* peer_link.c, for the route (peer_route.c) */
@@ -58,6 +66,10 @@ void	 pm_link_failed(struct plink *, const char *why);
 /* peer_window.c: what a ready link sends (for peer_link.c) */
 /* Send queued messages not yet sent on l's connection, up to PM_WINDOW. */
 void	 pm_window_fill(struct plink *);
+/* A message to l's recipient was stored (after the commit). */
+void	 pm_window_queued(struct plink *, const struct pmsg *);
+/* l's connection is new or gone: forget what the memory held. */
+void	 pm_window_reset(struct plink *);
 /* Anything to deliver to l's recipient (pending, unexpired)? */
 bool	 pm_window_has_pending(struct plink *);
 /* seq was sent on l's connection and awaits its ack. */

@@ -31,6 +31,8 @@
 #include "peer_route.h"
 
 #define PM_WINDOW	256	/* unacknowledged messages per connection */
+/* Messages stored and not yet sent, kept in memory for all links. */
+#define PM_WQ_BYTES	(16 * 1024 * 1024)
 
 /* A control request waiting for messages to be delivered. */
 struct waiter {
@@ -92,6 +94,14 @@ struct peer_msgs {
 	bool			 stopping;
 	TAILQ_HEAD(, invite)	 invites;
 	struct ratelimit	*verify;	/* hello lookups per address */
+	/*
+	 * Bumped whenever messages become pending or stop being pending
+	 * other than by the group commit's sends and acks (cancel, expiry,
+	 * failure, hold, trust, import): every link's window in memory
+	 * (peer_window.c) is then dropped and refilled from the store.
+	 */
+	unsigned long		 pending_gen;
+	size_t			 wq_bytes;	/* all links' windows in memory */
 };
 
 /*

@@ -155,6 +155,8 @@ commit_batch(struct peer_msgs *pm, int64_t now, int64_t *seqs, int64_t *dseqs)
 		t->rc = pmsg_queue_in(pm->ms, &t->m, &t->old, &t->oldbody);
 		if (t->rc == PSTORE_ERR)
 			goto fail;
+		if (t->rc == PSTORE_OK)
+			t->m.seq = pmsg_queued_seq(pm->ms);
 	}
 	if (pstore_commit(pm->p->store) == PSTORE_OK)
 		return 0;

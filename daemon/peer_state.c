@@ -189,6 +189,7 @@ pm_finish(struct peer_msgs *pm, const char *id, const char *state,
 	int64_t seq;
 	json_t *line;
 
+	pm->pending_gen++;	/* the windows in memory may hold it */
 	if (pmsg_finish(pm->ms, id, state, reason, &m, &seq) != PSTORE_OK)
 		return PSTORE_ERR;
 	if (seq == 0)
@@ -232,6 +233,7 @@ pm_hold(struct peer_msgs *pm, const char *user)
 	    PSTORE_OK || json_array_size(ids) == 0 ||
 	    pstore_begin(pm->p->store) != PSTORE_OK)
 		goto out;
+	pm->pending_gen++;
 	if (pmsg_hold(pm->ms, user, true) != PSTORE_OK)
 		goto fail;
 	json_array_foreach(ids, i, id) {
