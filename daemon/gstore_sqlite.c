@@ -23,8 +23,6 @@
  * soft state (last address, last_seen) that the next heartbeat rewrites.
  */
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "gstore_int.h"
+#include "gstore_sqlite.h"
 #include "log.h"
 #include "sqlutil.h"
 #include "util.h"
@@ -96,23 +95,6 @@ static const char *const gstore_sql[GS_MAX] = {
 
 #define GSTORE_ADDR_SIZE	sizeof(((struct guser *)NULL)->addr)
 
-/*
- * WAL checkpoints off the event loop: SQLite's automatic one ran inside
- * the commit that crossed 1000 pages and held every request behind its
- * writes and fsyncs (most of the p99 of lookups with 10 000 peers). A
- * thread with its own connection checkpoints when the WAL has grown;
- * the loop's commits go on meanwhile.
- */
-#define GSTORE_WAL_PAGES	1000
-
-struct gckpt {
-	pthread_t	 thread;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	bool		 due, stop, running;
-	sqlite3		*db;		/* the thread's own connection */
-};
-
 struct gsqlite {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[GS_MAX];
@@ -124,91 +106,6 @@ struct gsqlite {
 	int		 nhard;		/* of them online/offline, not refreshes */
 	struct event	*seen_ev;
 };
-
-static void *
-gstore_ckpt_main(void *arg)
-{
-	struct gckpt *ck = arg;
-
-	pthread_mutex_lock(&ck->lock);
-	for (;;) {
-		while (!ck->due && !ck->stop)
-			pthread_cond_wait(&ck->cond, &ck->lock);
-		if (ck->stop)
-			break;
-		ck->due = false;
-		pthread_mutex_unlock(&ck->lock);
-		sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-		    NULL, NULL);
-		pthread_mutex_lock(&ck->lock);
-	}
-	pthread_mutex_unlock(&ck->lock);
-	return NULL;
-}
-
-/* After every commit on the loop's connection: wake the checkpointer. */
-static int
-gstore_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
-{
-	struct gckpt *ck = arg;
-
-	if (pages >= GSTORE_WAL_PAGES) {
-		pthread_mutex_lock(&ck->lock);
-		ck->due = true;
-		pthread_cond_signal(&ck->cond);
-		pthread_mutex_unlock(&ck->lock);
-	}
-	return SQLITE_OK;
-}
-
-/* Start the checkpointer; without it SQLite keeps checkpointing inline. */
-static void
-gstore_ckpt_start(struct gsqlite *gs, const char *path)
-{
-	struct gckpt *ck = &gs->ck;
-	sigset_t all, old;
-
-	pthread_mutex_init(&ck->lock, NULL);
-	pthread_cond_init(&ck->cond, NULL);
-	if (sqlite3_open_v2(path, &ck->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		log_warnx("%s: %s: checkpoints stay inline", __func__, path);
-		sqlite3_close(ck->db);
-		ck->db = NULL;
-		return;
-	}
-	sqlite3_busy_timeout(ck->db, 5000);
-	sqlite3_exec(ck->db, gs->sync_full ? "PRAGMA synchronous = FULL" :
-	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);	/* signals stay on the loop */
-	ck->running = pthread_create(&ck->thread, NULL, gstore_ckpt_main,
-	    ck) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!ck->running) {
-		log_warnx("%s: no thread: checkpoints stay inline", __func__);
-		sqlite3_close(ck->db);
-		ck->db = NULL;
-		return;
-	}
-	sqlite3_wal_hook(gs->db, gstore_wal_hook, ck);	/* replaces the automatic one */
-}
-
-static void
-gstore_ckpt_stop(struct gckpt *ck)
-{
-	if (ck->running) {
-		pthread_mutex_lock(&ck->lock);
-		ck->stop = true;
-		pthread_cond_signal(&ck->cond);
-		pthread_mutex_unlock(&ck->lock);
-		pthread_join(ck->thread, NULL);
-		ck->running = false;
-	}
-	if (ck->db != NULL)
-		sqlite3_close(ck->db);
-	ck->db = NULL;
-}
 
 static void	sq_close(struct gsqlite *);
 static void	sq_seen_flush(struct gsqlite *);
@@ -236,7 +133,7 @@ sq_open(struct event_base *base, const char *path, bool sync_full,
 		return NULL;
 	}
 	gs->sync_full = sync_full;
-	gstore_ckpt_start(gs, path);
+	gstore_ckpt_start(&gs->ck, gs->db, path, sync_full);
 	return gs;
 }
 
@@ -422,21 +319,9 @@ sq_soft(struct gsqlite *gs, bool soft)
 		sq_exec(gs, soft ? GS_SYNC_SOFT : GS_SYNC_DURABLE);
 }
 
-static enum gstore_rc
-sq_user_seen(struct gsqlite *gs, const char *name, const char *addr,
-    int port, int64_t when)
-{
-	enum gstore_rc rc;
-
-	sq_soft(gs, true);
-	rc = sq_seen_step(gs, name, addr, port, when);
-	sq_soft(gs, false);
-	return rc;
-}
-
 /*
- * Write the waiting heartbeat refreshes in one transaction, then deliver
- * each op with its own result (all GSTORE_ERR if the commit failed).
+ * Write the waiting presence in one transaction, then deliver each op
+ * with its own result (all GSTORE_ERR if the commit failed).
  */
 static void
 sq_seen_flush(struct gsqlite *gs)
@@ -585,9 +470,7 @@ sq_be_start(void *impl, struct gstore_op *op)
 	case GOP_SET_KEY:
 		rc = sq_user_set_key(gs, u->name, u->fingerprint);
 		break;
-	case GOP_PRESENCE:
-		rc = sq_user_seen(gs, u->name, u->addr, u->port, u->last_seen);
-		break;
+	case GOP_PRESENCE:		/* batched: sq_seen_queue */
 	case GOP_FOREACH:
 		break;			/* stepped at delivery, in sq_be_rows */
 	case GOP_COUNT:
