@@ -223,20 +223,47 @@ ctlsock_nclients(const struct ctlsock *cs)
 }
 
 void
-ctlsock_broadcast(struct ctlsock *cs, const json_t *event)
+ctlsock_broadcast_text(struct ctlsock *cs, const char *line, size_t len)
 {
 	struct ctlclient *c;
 	struct ctlreq *last;
+	struct evbuffer *buf;
 
 	TAILQ_FOREACH(c, &cs->clients, entry) {
 		if (!c->subscribed || c->closing)
 			continue;
 		/* Behind any answer still queued, so nothing overtakes it. */
 		if ((last = TAILQ_LAST(&c->reqs, ctlreq_q)) != NULL)
-			put_line(last->tail, event);
+			buf = last->tail;
 		else
-			put_line(bufferevent_get_output(c->bev), event);
+			buf = bufferevent_get_output(c->bev);
+		evbuffer_add(buf, line, len);
+		evbuffer_add(buf, "\n", 1);
 	}
+}
+
+/* Printed once, whatever the number of subscribers. */
+void
+ctlsock_broadcast(struct ctlsock *cs, const json_t *event)
+{
+	char *s;
+
+	if (!ctlsock_watched(cs) ||
+	    (s = json_dumps(event, JSON_COMPACT)) == NULL)
+		return;
+	ctlsock_broadcast_text(cs, s, strlen(s));
+	free(s);
+}
+
+int
+ctlsock_watched(const struct ctlsock *cs)
+{
+	const struct ctlclient *c;
+
+	TAILQ_FOREACH(c, &cs->clients, entry)
+		if (c->subscribed && !c->closing)
+			return 1;
+	return 0;
 }
 
 /*

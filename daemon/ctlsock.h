@@ -35,6 +35,11 @@ void		 ctlsock_close(struct ctlsock *);
 void		 ctlsock_set_max_body(struct ctlsock *, size_t);
 /* Send an event line to every subscriber (event is borrowed). */
 void		 ctlsock_broadcast(struct ctlsock *, const json_t *event);
+/* The same for a line already printed as compact JSON (no newline). */
+void		 ctlsock_broadcast_text(struct ctlsock *, const char *line,
+		    size_t len);
+/* Whether any client is subscribed (worth printing an event for). */
+int		 ctlsock_watched(const struct ctlsock *);
 int		 ctlsock_nclients(const struct ctlsock *);
 
 /*

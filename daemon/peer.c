@@ -73,6 +73,19 @@ peer_event(struct peer *p, const json_t *event)
 		ctlsock_broadcast(p->d->ctl, event);
 }
 
+void
+peer_event_text(struct peer *p, const char *line, size_t len)
+{
+	if (p->d->ctl != NULL)
+		ctlsock_broadcast_text(p->d->ctl, line, len);
+}
+
+bool
+peer_watched(const struct peer *p)
+{
+	return p->d->ctl != NULL && ctlsock_watched(p->d->ctl);
+}
+
 /* ---------------------------------------------------------------- contacts */
 
 int

@@ -41,6 +41,10 @@ int	peer_contact_update(struct peer *, const char *user, const char *fp,
 json_t	*peer_iso(int64_t secs);
 /* Send an event line to every `watch` subscriber (borrowed). */
 void	peer_event(struct peer *, const json_t *event);
+/* The same, printed already (compact JSON, no newline). */
+void	peer_event_text(struct peer *, const char *line, size_t len);
+/* Whether anybody watches: events nobody reads need not be printed. */
+bool	peer_watched(const struct peer *);
 
 /* peer_msg.c */
 int	peer_msgs_start(struct peer *, char **cause);

@@ -28,18 +28,26 @@ static const struct pm_hooks hooks = {
 
 /* ------------------------------------------------------------------ events */
 
-/* An event line from a stored event: {"event":type,"seq":n,...data}. */
+/*
+ * An event line from a stored event: {"event":type,"seq":n,...data}, in
+ * that order, as the live line was printed (a replay used to put event
+ * and seq last: the same values, other bytes).
+ */
 json_t *
 pm_event_line(int64_t seq, const char *type, const char *data)
 {
-	json_t *o = json_loads(data, 0, NULL), *ts;
+	json_t *o = json_object(), *d = json_loads(data, 0, NULL), *ts;
 
-	if (!json_is_object(o)) {
-		json_decref(o);
-		o = json_object();
-	}
 	json_object_set_new(o, "event", json_string(type));
 	json_object_set_new(o, "seq", json_integer(seq));
+	if (json_is_object(d)) {
+		/* Stored data cannot move event or seq: those keys are ours. */
+		json_object_del(d, "event");
+		json_object_del(d, "seq");
+		json_object_update(o, d);
+	}
+	json_decref(d);
+	/* Replaced in place: ts keeps its position. */
 	if (json_is_integer(ts = json_object_get(o, "ts")))
 		json_object_set_new(o, "ts", peer_iso((json_integer_value(ts)) / 1000));
 	return o;

@@ -165,28 +165,70 @@ fail:
 	return -1;
 }
 
-/* The same line watch --since replays from the store. */
+/*
+ * The live message and delivered events: the same lines watch --since
+ * replays from the store (peer_iso's format), printed straight into a
+ * buffer, and only when somebody watches (a jansson tree per received
+ * message for nobody was 8% of the recipient's CPU in make bench).
+ */
+static void
+put_iso(struct jsonw *w, const char *key, int64_t secs)
+{
+	char ts[32];
+
+	if (secs <= 0) {
+		jsonw_null(w, key);
+		return;
+	}
+	util_iso8601(secs, ts, sizeof(ts));
+	jsonw_str(w, key, ts);
+}
+
+static void
+emit_line(struct peer_msgs *pm, struct jsonw *w)
+{
+	jsonw_close(w);
+	if (jsonw_ok(w) == 0)
+		peer_event_text(pm->p, jsonw_data(w), jsonw_len(w));
+	else
+		log_warnx("peer_queue: cannot print an event");
+	jsonw_free(w);
+}
+
 static void
 emit_message(struct peer_msgs *pm, const struct rx *rx, int64_t seq)
 {
-	json_t *ev = json_pack("{s:s,s:I,s:s,s:s,s:o,s:s%}", "event", "message",
-	    "seq", (json_int_t)seq, "from", rx->m.peer, "id", rx->m.id,
-	    "ts", peer_iso(rx->m.ts_sent / 1000), "text", rx->m.body, rx->m.body_len);
+	struct jsonw w;
 
-	peer_event(pm->p, ev);
-	json_decref(ev);
+	if (!peer_watched(pm->p))
+		return;
+	jsonw_init(&w);
+	jsonw_open(&w, NULL);
+	jsonw_str(&w, "event", "message");
+	jsonw_int(&w, "seq", seq);
+	jsonw_str(&w, "from", rx->m.peer);
+	jsonw_str(&w, "id", rx->m.id);
+	put_iso(&w, "ts", rx->m.ts_sent / 1000);
+	jsonw_strn(&w, "text", rx->m.body, rx->m.body_len);
+	emit_line(pm, &w);
 }
 
 static void
 emit_delivered(struct peer_msgs *pm, const struct ackq *a, int64_t seq,
     int64_t now)
 {
-	json_t *ev = json_pack("{s:s,s:I,s:s,s:s,s:o}", "event", "delivered",
-	    "seq", (json_int_t)seq, "user", a->user, "id", a->id, "ts",
-	    peer_iso(now / 1000));
+	struct jsonw w;
 
-	peer_event(pm->p, ev);
-	json_decref(ev);
+	if (!peer_watched(pm->p))
+		return;
+	jsonw_init(&w);
+	jsonw_open(&w, NULL);
+	jsonw_str(&w, "event", "delivered");
+	jsonw_int(&w, "seq", seq);
+	jsonw_str(&w, "user", a->user);
+	jsonw_str(&w, "id", a->id);
+	put_iso(&w, "ts", now / 1000);
+	emit_line(pm, &w);
 }
 
 /* Reply for a send whose id already exists: same message, or a conflict. */

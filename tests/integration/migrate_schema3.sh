@@ -2,11 +2,12 @@
 # A store written by the last release of peer store schema 3 (commit
 # 73a23e1; tests/fixtures/schema3 says how it was made) opens with
 # today's daemons, migrates, and shows what that release showed: history,
-# chats, search, the queue, and `watch --since 0` byte for byte (text and
-# JSON); then alice's queued messages reach bob once, in order, and the
+# chats, search, the queue, and `watch --since 0` byte for byte (text; the
+# JSON values, with event and seq now first); then alice's queued messages reach bob once, in order, and the
 # new events follow the old ones without a gap.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
+need_tools jq
 FIX=$(cd "$(dirname "${TESTS_LIB:-$(dirname "$0")/../lib.sh}")/fixtures/schema3" &&
     pwd)
 EXP=$FIX/expected
@@ -34,6 +35,17 @@ same() {	# same WHAT EXPECTED GOT
 	diff -u "$2" "$3" >&2 || fail "$1 differs from what schema 3 printed"
 }
 
+# The same JSON values; the keys now come as the live lines print them,
+# event and seq first (schema 3's replay printed them last).
+same_json() {	# same_json WHAT EXPECTED GOT
+	jq -S -c . "$2" >"$TMP/want.sorted"
+	jq -S -c . "$3" >"$TMP/got.sorted"
+	same "$1" "$TMP/want.sorted" "$TMP/got.sorted"
+	if grep -v '^{"event":"[a-z-]*","seq":[0-9]*[,}]' "$3" >&2; then
+		fail "$1: a line does not start with event and seq"
+	fi
+}
+
 online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
 
 start_gestor g
@@ -53,7 +65,7 @@ same "alice's queue" "$TMP/want" "$TMP/got"
 watch_lines alice 4 "$TMP/got" watch --since 0
 same "alice's watch --since 0" "$EXP/alice.watch" "$TMP/got"
 watch_lines alice 4 "$TMP/got" --json watch --since 0
-same "alice's watch --since 0 --json" "$EXP/alice.watch.json" "$TMP/got"
+same_json "alice's watch --since 0 --json" "$EXP/alice.watch.json" "$TMP/got"
 
 # bob comes up: the two queued messages arrive, once, in order.
 start_peer bob g
@@ -71,7 +83,7 @@ same "alice's delivered states" "$TMP/want" "$TMP/got"
 # The old events as they were, the new ones after them (seq 5, 6).
 watch_lines bob 6 "$TMP/got" --json watch --since 0
 head -n 4 "$TMP/got" >"$TMP/old"
-same "bob's watch --since 0 --json" "$EXP/bob.watch.json" "$TMP/old"
+same_json "bob's watch --since 0 --json" "$EXP/bob.watch.json" "$TMP/old"
 tail -n 2 "$TMP/got" | jq -r '[.seq, .event, .from, .id, .text] | @tsv' \
     >"$TMP/new"
 printf '5\tmessage\talice\t00000000000000000000000000000a04\tqueued one\n6\tmessage\talice\t00000000000000000000000000000a05\tqueued zebra two\n' >"$TMP/want"
