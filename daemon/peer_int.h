@@ -46,7 +46,7 @@ void	peer_event_text(struct peer *, const char *line, size_t len);
 /* Whether anybody watches: events nobody reads need not be printed. */
 bool	peer_watched(const struct peer *);
 
-/* peer_msg.c */
+/* peer_msg.c (lifecycle, events), peer_in.c (accept), peer_route.c (presence) */
 int	peer_msgs_start(struct peer *, char **cause);
 void	peer_msgs_stop(struct peer *);
 void	peer_msgs_free(struct peer *);

@@ -5,8 +5,8 @@
  * the key the gestor published, says hello, and pipelines up to
  * PM_WINDOW queued messages; the acks go to the queue (pm_ack,
  * peer_queue.c), which marks them delivered in its next commit. A link
- * that fails backs off and retries; presence pushes from the gestor
- * retry at once.
+ * that fails backs off and retries; a presence push from the gestor
+ * (peer_route.c) retries at once.
  *
  * This file calls the queue (pm_ack) and the store's pending queries;
  * the queue calls back only through pm_hooks (pm_links_queued,
@@ -578,34 +578,6 @@ pm_links_queued(struct peer_msgs *pm, const struct pmsg *m)
 {
 	pm_window_queued(link_find(pm, m->peer, true), m);
 	pm_kick(pm, m->peer, false);
-}
-
-void
-peer_msgs_online(struct peer *p)
-{
-	struct plink *l;
-
-	pm_watch_contacts(p->msgs);
-	/* A fresh lookup for every link that waits. */
-	TAILQ_FOREACH(l, &p->msgs->links, entry)
-		l->looked_up = false;
-	pm_kick_all(p->msgs);
-}
-
-void
-peer_msgs_presence(struct peer *p, const struct w_presence *pr)
-{
-	struct plink *l = link_find(p->msgs, pr->user, false);
-
-	if (l == NULL || !pr->online)
-		return;
-	/* Back online, maybe elsewhere: retry now with the new address. */
-	l->looked_up = true;
-	l->said_offline = false;
-	if (pr->addr != NULL && *pr->addr != '\0')
-		pm_link_moved(l, pr->addr, pr->port);
-	if (l->state != L_READY)
-		pm_kick(p->msgs, pr->user, true);
 }
 
 void

@@ -14,6 +14,9 @@
  * now and then (and at once when it publishes a new address); when it
  * works the relay is left. Hello, key check, window, group commit and acks
  * above the connection do not know the route.
+ *
+ * The gestor's presence pushes end here too: a contact back online,
+ * maybe at a new address, is retried at once (peer_msgs_presence).
  */
 #include <sys/socket.h>
 
@@ -399,4 +402,39 @@ peer_route_status(struct peer_msgs *pm)
 	    cfg_use >= 0 && cfg_use < 3 ? use[cfg_use] : "?",
 	    "links_direct", direct, "links_relay", relay,
 	    "relay_invites", pm->ninvites);
+}
+
+/* ------------------------------------------------------------ presence */
+
+/* Logged in again: resubscribe, and every waiting link asks afresh. */
+void
+peer_msgs_online(struct peer *p)
+{
+	struct plink *l;
+
+	pm_watch_contacts(p->msgs);
+	/* A fresh lookup for every link that waits. */
+	TAILQ_FOREACH(l, &p->msgs->links, entry)
+		l->looked_up = false;
+	pm_kick_all(p->msgs);
+}
+
+/* A contact came online, maybe at a new address: go there now. */
+void
+peer_msgs_presence(struct peer *p, const struct w_presence *pr)
+{
+	struct plink *l;
+
+	TAILQ_FOREACH(l, &p->msgs->links, entry)
+		if (strcmp(l->user, pr->user) == 0)
+			break;
+	if (l == NULL || !pr->online)
+		return;
+	/* Back online, maybe elsewhere: retry now with the new address. */
+	l->looked_up = true;
+	l->said_offline = false;
+	if (pr->addr != NULL && *pr->addr != '\0')
+		pm_link_moved(l, pr->addr, pr->port);
+	if (l->state != L_READY)
+		pm_kick(p->msgs, pr->user, true);
 }
