@@ -13,7 +13,10 @@
  * which peer_msg.c (lifecycle, events) fills with their functions.
  * peer_state.c (how messages end), peer_wait.c and peer_ctl.c (control
  * commands) reach the links only through pm_kick, pm_kick_all,
- * pm_link_in_flight and pm_links_ready. struct plink is in peer_link.h.
+ * pm_link_in_flight and pm_links_ready, and bump pm->pending_gen when
+ * they change what is pending (the links' windows in memory, see
+ * peer_window.c, are then refilled from the store). struct plink is in
+ * peer_link.h.
  */
 #ifndef P2P_PEER_MSG_H
 #define P2P_PEER_MSG_H
