@@ -254,6 +254,8 @@ ctlconn_take(struct ctlconn *c)
 	json_t *obj;
 	size_t n;
 
+	if (c->buf == NULL)	/* nothing read yet (NULL + 0 is undefined) */
+		return NULL;
 	for (;;) {
 		start = c->buf + c->off;
 		nl = c->len > c->off + c->scan ? memchr(start + c->scan, '\n',
