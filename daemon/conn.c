@@ -13,6 +13,7 @@
  * released only when the outermost callback returns.
  */
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -78,6 +79,7 @@ struct tlsctx {
 };
 
 struct conn {
+	LIST_ENTRY(conn)	 entry;		/* conn_all */
 	struct event_base	*base;
 	gnutls_session_t	 tls;
 	int			 fd;
@@ -193,6 +195,7 @@ conn_buf_used(const struct conn_buf *b)
 
 /* Connections allocated and not yet freed, for a clean shutdown. */
 static int conn_nlive;
+static LIST_HEAD(, conn) conn_all = LIST_HEAD_INITIALIZER(conn_all);
 
 int
 conn_live(void)
@@ -204,6 +207,7 @@ static void
 conn_free(struct conn *c)
 {
 	conn_nlive--;
+	LIST_REMOVE(c, entry);
 	log_debug("%s: %s port %d", __func__, c->peer_addr, c->peer_port);
 	if (c->rev != NULL)
 		event_free(c->rev);
@@ -797,6 +801,7 @@ conn_new(struct event_base *base, struct tlsctx *ctx, int fd, bool server,
 	struct timeval tv;
 
 	conn_nlive++;
+	LIST_INSERT_HEAD(&conn_all, c, entry);
 	c->base = base;
 	c->fd = fd;
 	c->max_frame = max_frame;
@@ -1043,6 +1048,20 @@ conn_close(struct conn *c)
 		conn_start_close(c);
 	else
 		conn_destroy(c);
+}
+
+/*
+ * At exit, after the owners are gone: connections still closing (a peer
+ * that never answered our close_notify within the grace period) are
+ * nobody's and are freed here, their sessions with them.
+ */
+void
+conn_free_all(void)
+{
+	struct conn *c;
+
+	while ((c = LIST_FIRST(&conn_all)) != NULL)
+		conn_free(c);
 }
 
 void

@@ -75,6 +75,8 @@ void		 conn_abort(struct conn *);
 void		 conn_set_arg(struct conn *, void *arg);
 /* Connections not yet freed (closing ones included). */
 int		 conn_live(void);
+/* At exit, once the loop has stopped: free every connection left. */
+void		 conn_free_all(void);
 bool		 conn_is_ready(const struct conn *);
 /* SHA-256 fingerprint of the peer certificate's key, valid after on_ready. */
 const char	*conn_peer_fingerprint(const struct conn *);

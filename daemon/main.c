@@ -469,6 +469,7 @@ main(int argc, char **argv)
 	else
 		peer_free(&d);
 	ctlsock_close(d.ctl);
+	conn_free_all();	/* those still closing when the grace ended */
 	if (ev_drain != NULL)
 		event_free(ev_drain);
 	event_free(ev_stop);

@@ -93,4 +93,14 @@ wait "$CHAT" || fail "chat did not exit 0 at EOF"
 
 # stats count what happened.
 ctl alice stats | grep -q "^delivered	" || fail "stats"
+
+# bob freezes (SIGSTOP) with alice's link to him open; alice stops: her
+# close_notify is never answered, she exits after the grace period with
+# exit status 0 and, in a sanitizer tree, no leak of that connection.
+ctl alice send --wait=10 bob "before the freeze" >/dev/null
+kill -STOP "${PIDS[bob]}"
+stop_clean alice
+kill -CONT "${PIDS[bob]}"
+grep -q "connections still closing; exiting anyway" "$TMP/alice.log" ||
+	fail "alice's link to the frozen bob was not left closing"
 log "ok"
