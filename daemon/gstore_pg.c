@@ -192,8 +192,7 @@ gpc_setup(struct gpconn *c)
 	memset(&st, 0, sizeof(st));
 	st.sql = c == &c->pg->listener ?
 	    "LISTEN " GPG_CHANNEL "; SELECT coalesce(max(version), 0) FROM "
-	    "p2pchat_schema" : "SELECT coalesce(max(version), 0) FROM "
-	    "p2pchat_schema";
+	    "p2pchat_schema" : gpg_worker_setup_sql();
 	c->version = -1;
 	/* Several statements: the simple protocol, without parameters. */
 	c->job = GJ_SETUP;
@@ -279,13 +278,16 @@ gpc_log_error(struct gpconn *c, PGresult *res)
 	log_warnx("gstore_pg: %s: %s", c->name, buf);
 }
 
+/* The set-up's results: the version's row, then one per LISTEN/PREPARE. */
 static void
 setup_result(struct gpconn *c, PGresult *res)
 {
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		c->version = atoi(PQgetvalue(res, 0, 0));
-	else if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		gpc_log_error(c, res);
+		c->version = -1;	/* a failed PREPARE fails the set-up */
+	}
 }
 
 static void

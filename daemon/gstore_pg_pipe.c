@@ -28,8 +28,10 @@ gpc_pipe_dispatch(struct gpconn *c)
 		c->ninflight++;
 		op->rc = GSTORE_OK;
 		gpg_op_stmt(op, c->pg->self, c->pg->ttl, &st);
-		if (!PQsendQueryParams(c->conn, st.sql, st.n, NULL, st.values,
-		    NULL, NULL, 0) || !PQpipelineSync(c->conn)) {
+		if (!(st.name != NULL ? PQsendQueryPrepared(c->conn, st.name,
+		    st.n, st.values, NULL, NULL, 0) : PQsendQueryParams(c->conn,
+		    st.sql, st.n, NULL, st.values, NULL, NULL, 0)) ||
+		    !PQpipelineSync(c->conn)) {
 			snprintf(buf, sizeof(buf), "%s", PQerrorMessage(c->conn));
 			buf[strcspn(buf, "\n")] = '\0';
 			gpc_down(c, buf);

@@ -135,14 +135,18 @@ fail:
 
 #define GPG_TTL	"now() + make_interval(secs => $6::float8)"
 
-static const char *const gpg_sql[] = {
-	[GOP_ADD] = "INSERT INTO users (name, hash, fingerprint, created, "
-	    "last_seen, addr, port) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-	[GOP_GET] = "SELECT " GPG_USER_COLS " FROM users u WHERE u.name = $2",
-	[GOP_SET_KEY] = "UPDATE users SET fingerprint = $2 WHERE name = $1",
-	[GOP_FOREACH] = "SELECT " GPG_USER_COLS " FROM users u ORDER BY u.name",
-	[GOP_COUNT] = "SELECT count(*) FROM users",
-};
+#define GPG_VERSION_SQL	"SELECT coalesce(max(version), 0) FROM p2pchat_schema"
+
+static const char gpg_add_sql[] =
+	"INSERT INTO users (name, hash, fingerprint, created, "
+	"last_seen, addr, port) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+static const char gpg_get_sql[] =
+	"SELECT " GPG_USER_COLS " FROM users u WHERE u.name = $2";
+static const char gpg_set_key_sql[] =
+	"UPDATE users SET fingerprint = $2 WHERE name = $1";
+static const char gpg_foreach_sql[] =
+	"SELECT " GPG_USER_COLS " FROM users u ORDER BY u.name";
+static const char gpg_count_sql[] = "SELECT count(*) FROM users";
 
 /* $1 name, $2 addr, $3 port, $4 last_seen, $5 gestor, $6 ttl */
 static const char gpg_online_sql[] =
@@ -177,6 +181,64 @@ stmt_init(struct gpg_stmt *st, const char *sql)
 	st->sql = sql;
 }
 
+static const char gpg_seen_sql[] =
+	"UPDATE users u SET last_seen = s.t FROM (SELECT name, max(t) AS t "
+	"  FROM unnest($1::text[], $2::bigint[]) AS x(name, t) "
+	"  GROUP BY name) AS s "
+	"WHERE u.name = s.name AND u.last_seen < s.t";
+static const char gpg_notify_sql[] =
+	"SELECT pg_notify('" GPG_CHANNEL "', $1)";
+
+/* The statements the workers run, by their prepared names. */
+static const struct {
+	const char	*name;
+	const char	*sql;
+} gpg_prepared[] = {
+	{ "p2p_add", gpg_add_sql },
+	{ "p2p_get", gpg_get_sql },
+	{ "p2p_set_key", gpg_set_key_sql },
+	{ "p2p_foreach", gpg_foreach_sql },
+	{ "p2p_count", gpg_count_sql },
+	{ "p2p_online", gpg_online_sql },
+	{ "p2p_offline", gpg_offline_sql },
+	{ "p2p_seen", gpg_seen_sql },
+	{ "p2p_notify", gpg_notify_sql },
+};
+#define GPG_NPREPARED	(sizeof(gpg_prepared) / sizeof(gpg_prepared[0]))
+
+/* A statement the workers have prepared (name as in gpg_prepared). */
+static void
+stmt_prepared(struct gpg_stmt *st, const char *sql)
+{
+	size_t i;
+
+	stmt_init(st, sql);
+	for (i = 0; i < GPG_NPREPARED; i++)
+		if (gpg_prepared[i].sql == sql)
+			st->name = gpg_prepared[i].name;
+}
+
+const char *
+gpg_worker_setup_sql(void)
+{
+	static char *text;
+	size_t i, len;
+	char *p;
+
+	if (text != NULL)
+		return text;
+	len = strlen(GPG_VERSION_SQL) + 1;
+	for (i = 0; i < GPG_NPREPARED; i++)
+		len += strlen("; PREPARE  AS ") + strlen(gpg_prepared[i].name) +
+		    strlen(gpg_prepared[i].sql);
+	p = text = xmalloc(len);
+	p += sprintf(p, "%s", GPG_VERSION_SQL);
+	for (i = 0; i < GPG_NPREPARED; i++)
+		p += sprintf(p, "; PREPARE %s AS %s", gpg_prepared[i].name,
+		    gpg_prepared[i].sql);
+	return text;
+}
+
 static void
 stmt_str(struct gpg_stmt *st, const char *v)
 {
@@ -207,7 +269,7 @@ gpg_op_stmt(const struct gstore_op *op, const char *self, double ttl,
 
 	switch (op->kind) {
 	case GOP_ADD:
-		stmt_init(st, gpg_sql[GOP_ADD]);
+		stmt_prepared(st, gpg_add_sql);
 		stmt_str(st, u->name);
 		stmt_str(st, u->hash);
 		stmt_str(st, u->fingerprint);
@@ -217,17 +279,17 @@ gpg_op_stmt(const struct gstore_op *op, const char *self, double ttl,
 		stmt_num(st, u->port);
 		break;
 	case GOP_GET:
-		stmt_init(st, gpg_sql[GOP_GET]);
+		stmt_prepared(st, gpg_get_sql);
 		stmt_str(st, self);
 		stmt_str(st, u->name);
 		break;
 	case GOP_SET_KEY:
-		stmt_init(st, gpg_sql[GOP_SET_KEY]);
+		stmt_prepared(st, gpg_set_key_sql);
 		stmt_str(st, u->name);
 		stmt_str(st, u->fingerprint);
 		break;
 	case GOP_PRESENCE:
-		stmt_init(st, op->presence == GSTORE_OFFLINE ? gpg_offline_sql :
+		stmt_prepared(st, op->presence == GSTORE_OFFLINE ? gpg_offline_sql :
 		    gpg_online_sql);
 		stmt_str(st, u->name);
 		stmt_str(st, u->addr);
@@ -237,11 +299,11 @@ gpg_op_stmt(const struct gstore_op *op, const char *self, double ttl,
 		stmt_dbl(st, ttl);
 		break;
 	case GOP_FOREACH:
-		stmt_init(st, gpg_sql[GOP_FOREACH]);
+		stmt_prepared(st, gpg_foreach_sql);
 		stmt_str(st, self);
 		break;
 	case GOP_COUNT:
-		stmt_init(st, gpg_sql[GOP_COUNT]);
+		stmt_prepared(st, gpg_count_sql);
 		break;
 	case GOP_NOTIFY:
 		gpg_notify_stmt(op->priv, st);
@@ -369,11 +431,7 @@ gpg_rows_free(struct gstore_op *op)
 void
 gpg_seen_stmt(const char *payload, struct gpg_stmt *st)
 {
-	stmt_init(st,
-	    "UPDATE users u SET last_seen = s.t FROM (SELECT name, max(t) AS t "
-	    "  FROM unnest($1::text[], $2::bigint[]) AS x(name, t) "
-	    "  GROUP BY name) AS s "
-	    "WHERE u.name = s.name AND u.last_seen < s.t");
+	stmt_prepared(st, gpg_seen_sql);
 	stmt_str(st, payload);
 	stmt_str(st, payload + strlen(payload) + 1);
 }
@@ -456,7 +514,7 @@ gpg_reconcile_stmt(const char *self, double ttl, const char *sessions,
 void
 gpg_notify_stmt(const char *payload, struct gpg_stmt *st)
 {
-	stmt_init(st, "SELECT pg_notify('" GPG_CHANNEL "', $1)");
+	stmt_prepared(st, gpg_notify_sql);
 	stmt_str(st, payload);
 }
 

@@ -46,6 +46,7 @@
 	X(PQresultStatus) \
 	X(PQsendQuery) \
 	X(PQsendQueryParams) \
+	X(PQsendQueryPrepared) \
 	X(PQsetNoticeProcessor) \
 	X(PQsetnonblocking) \
 	X(PQsocket) \
@@ -91,6 +92,7 @@ int	pqdl_load(char **cause);
 #define PQresultStatus	(*pqdl.PQresultStatus)
 #define PQsendQuery	(*pqdl.PQsendQuery)
 #define PQsendQueryParams	(*pqdl.PQsendQueryParams)
+#define PQsendQueryPrepared	(*pqdl.PQsendQueryPrepared)
 #define PQsetNoticeProcessor	(*pqdl.PQsetNoticeProcessor)
 #define PQsetnonblocking	(*pqdl.PQsetnonblocking)
 #define PQsocket	(*pqdl.PQsocket)
