@@ -19,6 +19,9 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +211,14 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		free(rc);
 		return;
 	}
+	/*
+	 * The relay forwards the peers' TLS records as they come: a small
+	 * one (an ack) held back by Nagle's algorithm until the previous
+	 * segment is acknowledged stalled each window for a delayed ACK.
+	 */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int))
+	    != 0)
+		log_warn("relay: %s: TCP_NODELAY", rc->addr);
 	rc->bev = bufferevent_socket_new(r->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (rc->bev == NULL) {
 		evutil_closesocket(fd);
