@@ -32,6 +32,23 @@
  * chats and messages tables used by pstore_msg.c are migration 2.
  * pstore_migrations_for_test() lets the unit tests build an old store.
  */
+/*
+ * The full-text triggers from migration 3 on: a stored message is noted
+ * for its commit's indexing, a deleted one leaves the index unless it
+ * was never indexed. Migrations 5 and 6 rebuild messages and recreate
+ * them with this same text.
+ */
+#define FTS_TRIGGERS \
+	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN" \
+	"  INSERT INTO fts_pending (seq) VALUES (new.seq);" \
+	"END;" \
+	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN" \
+	"  INSERT INTO messages_fts (messages_fts, rowid, body)" \
+	"    SELECT 'delete', old.seq, old.body WHERE NOT EXISTS" \
+	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);" \
+	"  DELETE FROM fts_pending WHERE seq = old.seq;" \
+	"END;"
+
 static const char *const pstore_migrations[] = {
 	/* 0 -> 1: settings and contacts */
 	"CREATE TABLE settings ("
@@ -98,15 +115,7 @@ static const char *const pstore_migrations[] = {
 	"DROP TRIGGER messages_ai;"
 	"DROP TRIGGER messages_ad;"
 	"CREATE TABLE fts_pending (seq INTEGER PRIMARY KEY);"
-	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
-	"  INSERT INTO fts_pending (seq) VALUES (new.seq);"
-	"END;"
-	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
-	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
-	"    SELECT 'delete', old.seq, old.body WHERE NOT EXISTS"
-	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
-	"  DELETE FROM fts_pending WHERE seq = old.seq;"
-	"END;",
+	FTS_TRIGGERS,
 	/* 3 -> 4: the route each contact was last reached by (relay) */
 	"CREATE TABLE routes ("
 	"  user TEXT PRIMARY KEY,"
@@ -162,15 +171,7 @@ static const char *const pstore_migrations[] = {
 	"  ('pending', 'held', 'failed', 'cancelled', 'expired');"
 	"CREATE INDEX messages_expires ON messages (expires) WHERE expires > 0;"
 	"CREATE INDEX pending_peer ON pending_messages (peer, seq);"
-	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
-	"  INSERT INTO fts_pending (seq) VALUES (new.seq);"
-	"END;"
-	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
-	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
-	"    SELECT 'delete', old.seq, old.body WHERE NOT EXISTS"
-	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
-	"  DELETE FROM fts_pending WHERE seq = old.seq;"
-	"END;",
+	FTS_TRIGGERS,
 	/*
 	 * 5 -> 6: the same tables with the state tests written as ORs of
 	 * equalities. SQLite evaluates "state IN (list of 3 or more)" in a
@@ -221,15 +222,7 @@ static const char *const pstore_migrations[] = {
 	"  state = 'expired');"
 	"CREATE INDEX messages_expires ON messages (expires) WHERE expires > 0;"
 	"CREATE INDEX pending_peer ON pending_messages (peer, seq);"
-	"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
-	"  INSERT INTO fts_pending (seq) VALUES (new.seq);"
-	"END;"
-	"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
-	"  INSERT INTO messages_fts (messages_fts, rowid, body)"
-	"    SELECT 'delete', old.seq, old.body WHERE NOT EXISTS"
-	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
-	"  DELETE FROM fts_pending WHERE seq = old.seq;"
-	"END;",
+	FTS_TRIGGERS,
 	/*
 	 * 6 -> 7: fewer rows written per message (issue 18); no table is
 	 * copied, so every message keeps its row, its seq and the counter.
