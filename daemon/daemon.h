@@ -6,6 +6,10 @@
 #ifndef P2P_DAEMON_H
 #define P2P_DAEMON_H
 
+#include <sys/time.h>
+
+#include <math.h>
+
 #include <event2/event.h>
 #include <jansson.h>
 
@@ -40,5 +44,14 @@ int	daemon_reload(struct daemon *, char *err, size_t errlen);
 void	daemon_ctl_reload(struct ctlreq *, json_t *, void *);
 void	daemon_ctl_shutdown(struct ctlreq *, json_t *, void *);
 void	daemon_ctl_version(struct ctlreq *, json_t *, void *);
+
+/* A duration in seconds (>= 0) as a struct timeval, for event_add. */
+static inline struct timeval
+daemon_tv(double s)
+{
+	struct timeval tv = { (time_t)s, (suseconds_t)((s - floor(s)) * 1e6) };
+
+	return tv;
+}
 
 #endif

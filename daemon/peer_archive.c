@@ -16,11 +16,6 @@
 
 #define SEARCH_DEFAULT	50
 
-static struct peer_msgs *
-msgs_of(void *ctx)
-{
-	return ((struct daemon *)ctx)->peer->msgs;
-}
 
 static int
 add_found(const struct pmsg *m, void *arg)
@@ -35,7 +30,7 @@ add_found(const struct pmsg *m, void *arg)
 void
 peer_ctl_search(struct ctlreq *r, json_t *args, void *ctx)
 {
-	struct peer_msgs *pm = msgs_of(ctx);
+	struct peer_msgs *pm = pm_of_ctx(ctx);
 	json_t *items = json_array(), *lim = json_object_get(args, "limit");
 	int limit = lim != NULL ? (int)json_integer_value(lim) : SEARCH_DEFAULT;
 	char err[256];
@@ -74,7 +69,7 @@ peer_ctl_export(struct ctlreq *r, json_t *args, void *ctx)
 {
 	json_t *end = json_pack("{s:b}", "end", 1);
 
-	if (parch_export(msgs_of(ctx)->arch,
+	if (parch_export(pm_of_ctx(ctx)->arch,
 	    json_string_value(json_object_get(args, "user")), export_one,
 	    r) != PSTORE_OK) {
 		json_decref(end);
@@ -245,7 +240,7 @@ import_hold_back(struct pmsg *m, bool send_pending)
 void
 peer_ctl_import(struct ctlreq *r, json_t *args, void *ctx)
 {
-	struct peer_msgs *pm = msgs_of(ctx);
+	struct peer_msgs *pm = pm_of_ctx(ctx);
 	json_t *recs = json_array(), *errs = json_array(), *o;
 	bool send = json_is_true(json_object_get(args, "send_pending"));
 	long imported = 0, skipped = 0, not_sent = 0;

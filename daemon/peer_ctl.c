@@ -15,11 +15,6 @@
 #define HISTORY_DEFAULT	50
 #define PREVIEW_CHARS	40
 
-static struct peer_msgs *
-msgs_of(void *ctx)
-{
-	return ((struct daemon *)ctx)->peer->msgs;
-}
 
 static int
 add_history(const struct pmsg *m, void *arg)
@@ -33,7 +28,7 @@ add_history(const struct pmsg *m, void *arg)
 void
 peer_ctl_history(struct ctlreq *r, json_t *args, void *ctx)
 {
-	struct peer_msgs *pm = msgs_of(ctx);
+	struct peer_msgs *pm = pm_of_ctx(ctx);
 	const char *user = json_string_value(json_object_get(args, "user"));
 	json_t *lim = json_object_get(args, "limit"), *items = json_array(), *res;
 	int limit = lim != NULL ? (int)json_integer_value(lim) : HISTORY_DEFAULT;
@@ -87,7 +82,7 @@ peer_ctl_chats(struct ctlreq *r, json_t *args, void *ctx)
 {
 	json_t *items = json_array();
 
-	if (pmsg_chats(msgs_of(ctx)->ms, add_chat, items) != PSTORE_OK) {
+	if (pmsg_chats(pm_of_ctx(ctx)->ms, add_chat, items) != PSTORE_OK) {
 		json_decref(items);
 		ctlreq_error(r, ERR_INTERNAL, "cannot read the chats");
 		return;
@@ -124,7 +119,7 @@ add_pending(const struct ppending *p, void *arg)
 void
 peer_ctl_pending(struct ctlreq *r, json_t *args, void *ctx)
 {
-	struct pending_rows pr = { msgs_of(ctx), json_array() };
+	struct pending_rows pr = { pm_of_ctx(ctx), json_array() };
 
 	if (pmsg_pending_all(pr.pm->ms, add_pending, &pr) != PSTORE_OK) {
 		json_decref(pr.items);
@@ -137,7 +132,7 @@ peer_ctl_pending(struct ctlreq *r, json_t *args, void *ctx)
 void
 peer_ctl_trust(struct ctlreq *r, json_t *args, void *ctx)
 {
-	struct peer_msgs *pm = msgs_of(ctx);
+	struct peer_msgs *pm = pm_of_ctx(ctx);
 	const char *user = json_string_value(json_object_get(args, "user"));
 	const char *fp = json_string_value(json_object_get(args, "fingerprint"));
 	struct pcontact c;
@@ -184,7 +179,7 @@ peer_ctl_watch(struct ctlreq *r, json_t *args, void *ctx)
 
 	/* --since now: nothing stored, only what happens from now on. */
 	if (since != NULL && json_is_integer(since) &&
-	    pmsg_events_since(msgs_of(ctx)->ms,
+	    pmsg_events_since(pm_of_ctx(ctx)->ms,
 	    json_integer_value(since), replay_one, r) != PSTORE_OK) {
 		ctlreq_error(r, ERR_INTERNAL, "cannot read the stored events");
 		return;

@@ -86,13 +86,6 @@ static void	flush_queue(struct pgestor *);
 
 static const struct conn_cbs pg_conn_cbs = { on_ready, on_frame, on_close };
 
-static struct timeval
-tv_of(double s)
-{
-	struct timeval tv = { (time_t)s, (suseconds_t)((s - floor(s)) * 1e6) };
-
-	return tv;
-}
 
 static double
 jitter(void)
@@ -108,7 +101,7 @@ pgestor_new(struct daemon *d, struct pstore *ps, const struct pgestor_cbs *cbs,
     void *arg)
 {
 	struct pgestor *pg = xcalloc(1, sizeof(*pg));
-	struct timeval tick = tv_of(PG_TICK);
+	struct timeval tick = daemon_tv(PG_TICK);
 
 	pg->d = d;
 	pg->ps = ps;
@@ -216,7 +209,7 @@ schedule_round(struct pgestor *pg)
 	delay = fmax(0.05, delay * jitter());
 	pg->rounds = pg->rounds < 30 ? pg->rounds + 1 : 30;
 	pg->idx = 0;
-	tv = tv_of(delay);
+	tv = daemon_tv(delay);
 	evtimer_add(pg->retry_ev, &tv);
 	log_info("peer_gestor: no gestor reachable, retrying in %.1f s", delay);
 }
@@ -369,7 +362,7 @@ send_hb(struct pgestor *pg);
 static void
 went_online(struct pgestor *pg)
 {
-	struct timeval tv = tv_of(pg->d->cfg->hb_interval);
+	struct timeval tv = daemon_tv(pg->d->cfg->hb_interval);
 
 	pg->state = PG_ONLINE;
 	pg->rounds = 0;
@@ -540,7 +533,7 @@ link_down(struct pgestor *pg, const char *why, bool next_address)
 	}
 	/* It was working: start over from the first address, soon. */
 	pg->idx = 0;
-	tv = tv_of(fmin(pg->d->cfg->retry_initial, 1.0) * jitter());
+	tv = daemon_tv(fmin(pg->d->cfg->retry_initial, 1.0) * jitter());
 	evtimer_add(pg->retry_ev, &tv);
 }
 
@@ -642,7 +635,7 @@ on_hb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pgestor *pg = arg;
 	const struct config *cfg = pg->d->cfg;
-	struct timeval tv = tv_of(cfg->hb_interval);
+	struct timeval tv = daemon_tv(cfg->hb_interval);
 
 	if (pg->state != PG_ONLINE)
 		return;

@@ -8,7 +8,6 @@
  */
 #include <sys/queue.h>
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +40,6 @@ static void	on_in_hello_timeout(evutil_socket_t, short, void *);
 
 static const struct conn_cbs in_cbs = { on_in_ready, on_in_frame, on_in_close };
 
-static struct timeval
-tv_of(double s)
-{
-	struct timeval tv = { (time_t)s, (suseconds_t)((s - floor(s)) * 1e6) };
-
-	return tv;
-}
 
 void
 peer_msgs_accept(struct peer *p, int fd, const struct sockaddr *sa,
@@ -55,7 +47,7 @@ peer_msgs_accept(struct peer *p, int fd, const struct sockaddr *sa,
 {
 	struct peer_msgs *pm = p->msgs;
 	const struct config *cfg = p->d->cfg;
-	struct timeval tv = tv_of(cfg->handshake_timeout);
+	struct timeval tv = daemon_tv(cfg->handshake_timeout);
 	struct pin *in;
 
 	if (pm->nins >= cfg->max_connections) {

@@ -49,13 +49,6 @@ jitter(void)
 	return 0.5 + 0.5 * (r / 4294967296.0);
 }
 
-static struct timeval
-tv_of(double s)
-{
-	struct timeval tv = { (time_t)s, (suseconds_t)((s - floor(s)) * 1e6) };
-
-	return tv;
-}
 
 static struct plink *
 link_find(struct peer_msgs *pm, const char *user, bool create)
@@ -140,7 +133,7 @@ link_watch(struct plink *l)
 	struct timeval tv;
 
 	if (l->state == L_READY && l->inflight == 0 && idle > 0) {
-		tv = tv_of(idle);
+		tv = daemon_tv(idle);
 		evtimer_add(l->idle, &tv);	/* idle from now */
 	} else
 		evtimer_del(l->idle);
@@ -151,7 +144,7 @@ link_watch(struct plink *l)
 	if (evtimer_pending(l->stall, NULL))
 		return;
 	l->heard = util_mono();
-	tv = tv_of(stall_limit(l));
+	tv = daemon_tv(stall_limit(l));
 	evtimer_add(l->stall, &tv);
 }
 
@@ -199,7 +192,7 @@ on_link_stall(evutil_socket_t fd, short what, void *arg)
 	if (l->state != L_HELLO && (l->state != L_READY || l->inflight == 0))
 		return;
 	if (quiet < limit) {
-		tv = tv_of(limit - quiet);
+		tv = daemon_tv(limit - quiet);
 		evtimer_add(l->stall, &tv);
 		return;
 	}
@@ -395,7 +388,7 @@ link_failed(struct plink *l, const char *why)
 	pmsg_pending_note(l->pm->ms, l->user, l->attempts,
 	    util_now_ms() + (int64_t)(delay * 1000), l->reason);
 	l->pm->stats.retries++;
-	tv = tv_of(delay);
+	tv = daemon_tv(delay);
 	evtimer_add(l->retry, &tv);
 }
 

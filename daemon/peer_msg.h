@@ -182,4 +182,11 @@ void	 pm_waiter_add(struct peer_msgs *, struct ctlreq *, json_t *ids,
 void	 pm_waiters_update(struct peer_msgs *, const char *id);
 void	 pm_waiters_fail(struct peer_msgs *);
 
+/* The message engine of a peer daemon, from a control handler's ctx. */
+static inline struct peer_msgs *
+pm_of_ctx(void *ctx)
+{
+	return ((struct daemon *)ctx)->peer->msgs;
+}
+
 #endif

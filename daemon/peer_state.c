@@ -35,19 +35,7 @@ struct presend {
 
 static void	on_expiry(evutil_socket_t, short, void *);
 
-static struct peer_msgs *
-msgs_of(void *ctx)
-{
-	return ((struct daemon *)ctx)->peer->msgs;
-}
 
-static struct timeval
-tv_of(double s)
-{
-	struct timeval tv = { (time_t)s, (suseconds_t)((s - floor(s)) * 1e6) };
-
-	return tv;
-}
 
 bool
 pm_state_is_end(const char *state)
@@ -132,7 +120,7 @@ send_admit(struct peer_msgs *pm, struct pmsg *m)
 void
 peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
 {
-	struct peer_msgs *pm = msgs_of(ctx);
+	struct peer_msgs *pm = pm_of_ctx(ctx);
 	const char *user = json_string_value(json_object_get(args, "user"));
 	json_t *text = json_object_get(args, "text"), *wait, *ttl;
 	struct presend *ps;
@@ -298,7 +286,7 @@ cancel_one(struct peer_msgs *pm, const char *id, const char **why)
 void
 peer_ctl_cancel(struct ctlreq *r, json_t *args, void *ctx)
 {
-	struct peer_msgs *pm = msgs_of(ctx);
+	struct peer_msgs *pm = pm_of_ctx(ctx);
 	json_t *ids = json_object_get(args, "ids"), *items, *v, *bad = NULL;
 	const char *why;
 	struct pmsg m;
@@ -346,7 +334,7 @@ pm_expiry_arm(struct peer_msgs *pm)
 		return;
 	}
 	delay = fmax(0, (double)(when - util_now_ms()) / 1000.0);
-	tv = tv_of(delay);
+	tv = daemon_tv(delay);
 	evtimer_add(pm->expiry_ev, &tv);
 }
 

@@ -5,7 +5,6 @@
  * state), or at its timeout while one is still pending or held; the
  * answer carries every message's state and reason, for scripts.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,19 +12,7 @@
 #include "peer_msg.h"
 #include "util.h"
 
-static struct peer_msgs *
-msgs_of(void *ctx)
-{
-	return ((struct daemon *)ctx)->peer->msgs;
-}
 
-static struct timeval
-tv_of(double s)
-{
-	struct timeval tv = { (time_t)s, (suseconds_t)((s - floor(s)) * 1e6) };
-
-	return tv;
-}
 
 static bool
 is_bad_end(const char *state)
@@ -179,7 +166,7 @@ pm_waiter_add(struct peer_msgs *pm, struct ctlreq *r, json_t *ids,
     double timeout, bool send)
 {
 	struct waiter *w = xcalloc(1, sizeof(*w));
-	struct timeval tv = tv_of(timeout);
+	struct timeval tv = daemon_tv(timeout);
 
 	w->pm = pm;
 	w->r = r;
@@ -196,7 +183,7 @@ pm_waiter_add(struct peer_msgs *pm, struct ctlreq *r, json_t *ids,
 void
 peer_ctl_wait(struct ctlreq *r, json_t *args, void *ctx)
 {
-	struct peer_msgs *pm = msgs_of(ctx);
+	struct peer_msgs *pm = pm_of_ctx(ctx);
 	json_t *ids = json_object_get(args, "ids"), *v;
 	struct pmsg m;
 	size_t i;

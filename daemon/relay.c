@@ -95,14 +95,6 @@ static void	on_splice_event(struct bufferevent *, short, void *);
 static void	on_session_timer(evutil_socket_t, short, void *);
 static void	session_free(struct rsession *, const char *why);
 
-static struct timeval
-tv_of(double s)
-{
-	struct timeval tv = { (time_t)s, (suseconds_t)((s - (double)(time_t)s) *
-	    1e6) };
-
-	return tv;
-}
 
 static const struct config *
 cfg_of(const struct relay *r)
@@ -187,7 +179,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct relay *r = arg;
 	const struct config *cfg = cfg_of(r);
-	struct timeval tv = tv_of(cfg->relay_pairing_timeout);
+	struct timeval tv = daemon_tv(cfg->relay_pairing_timeout);
 	struct rconn *rc;
 	char serv[16];
 
@@ -308,7 +300,7 @@ static void
 session_pair(struct rsession *s)
 {
 	struct relay *r = s->r;
-	struct timeval tv = tv_of(cfg_of(r)->relay_idle_timeout);
+	struct timeval tv = daemon_tv(cfg_of(r)->relay_idle_timeout);
 	struct rconn *rc;
 	int i;
 
@@ -444,7 +436,7 @@ on_session_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (quiet < idle) {
-		tv = tv_of(idle - quiet);
+		tv = daemon_tv(idle - quiet);
 		evtimer_add(s->timer, &tv);
 		return;
 	}
@@ -498,7 +490,7 @@ relay_session_new(struct relay *r, const char *from, const char *to,
     char *key, const char **code, const char **why)
 {
 	const struct config *cfg = cfg_of(r);
-	struct timeval tv = tv_of(cfg->relay_pairing_timeout);
+	struct timeval tv = daemon_tv(cfg->relay_pairing_timeout);
 	struct rsession *s;
 	long waiting;
 	size_t i;
