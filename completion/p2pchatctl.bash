@@ -118,7 +118,7 @@ _p2pchatctl()
 	watch) opts="--since" ;;
 	wait) opts="--timeout" ;;
 	import) opts="--send-pending" ;;
-	search) opts="--user --limit" ;;
+	search) opts="--user --limit --fts" ;;
 	*) opts= ;;
 	esac
 	if [[ $cur == -* ]]; then

@@ -5,6 +5,7 @@
  * the whole import is one transaction; nothing imported is sent unless
  * the user asks with --send-pending).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,17 +33,25 @@ peer_ctl_search(struct ctlreq *r, json_t *args, void *ctx)
 {
 	struct peer_msgs *pm = pm_of_ctx(ctx);
 	json_t *items = json_array(), *lim = json_object_get(args, "limit");
+	const char *text = json_string_value(json_object_get(args, "text"));
+	bool fts = json_is_true(json_object_get(args, "fts"));
 	int limit = lim != NULL ? (int)json_integer_value(lim) : SEARCH_DEFAULT;
-	char err[256];
+	char err[256], *query = fts ? xstrdup(text) : parch_fts_literal(text);
+	enum pstore_rc rc;
 
 	if (lim != NULL && json_integer_value(lim) > 1000000)
 		limit = 1000000;
-	if (parch_search(pm->arch, json_string_value(json_object_get(args, "text")),
-	    json_string_value(json_object_get(args, "user")), limit, add_found,
-	    items, err, sizeof(err)) != PSTORE_OK) {
+	rc = parch_search(pm->arch, query, json_string_value(json_object_get(args,
+	    "user")), limit, add_found, items, err, sizeof(err));
+	free(query);
+	if (rc != PSTORE_OK) {
 		json_decref(items);
-		ctlreq_error(r, ERR_INVALID_ARGUMENT, "bad search query: %s (FTS5 "
-		    "syntax: words, \"phrases\", AND OR NOT, prefix*)", err);
+		if (fts)
+			ctlreq_error(r, ERR_INVALID_ARGUMENT, "bad --fts query: %s "
+			    "(FTS5 syntax: words, \"phrases\", AND OR NOT, "
+			    "prefix*)", err);
+		else
+			ctlreq_error(r, ERR_INTERNAL, "search failed: %s", err);
 		return;
 	}
 	ctlreq_reply(r, json_pack("{s:o}", "items", items));

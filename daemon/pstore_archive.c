@@ -1,6 +1,7 @@
 /*
  * Archive queries over the peer store: search, export, import.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,35 @@ each(struct parch *a, sqlite3_stmt *s, pmsg_fn fn, void *arg, char *err,
 		snprintf(err, errlen, "%s", sqlite3_errmsg(a->db));
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK : PSTORE_ERR;
+}
+
+/* Each word of text as an FTS5 string ("it's" -> "it's", a"b -> "a""b"). */
+char *
+parch_fts_literal(const char *text)
+{
+	char *q = xmalloc(4 * strlen(text) + 1), *o = q;
+	bool inword = false;
+
+	for (; *text != '\0'; text++) {
+		if (strchr(" \t\n\r\f\v", *text) != NULL) {
+			if (inword)
+				*o++ = '"';
+			inword = false;
+			continue;
+		}
+		if (!inword && o > q)
+			*o++ = ' ';
+		if (!inword)
+			*o++ = '"';
+		inword = true;
+		if (*text == '"')
+			*o++ = '"';
+		*o++ = *text;
+	}
+	if (inword)
+		*o++ = '"';
+	*o = '\0';
+	return q;
 }
 
 enum pstore_rc

@@ -22,6 +22,12 @@ void		 parch_close(struct parch *);
 enum pstore_rc	 parch_search(struct parch *, const char *query,
 		    const char *peer, int limit, pmsg_fn, void *,
 		    char *err, size_t errlen);
+/*
+ * Plain text as an FTS5 query that matches its words literally: each
+ * whitespace-separated word becomes one quoted string (so ?, :, ', *,
+ * AND, NOT... are never syntax), all of them required. Free the result.
+ */
+char		*parch_fts_literal(const char *text);
 /* Every message (with peer, or all when NULL) in store order. */
 enum pstore_rc	 parch_export(struct parch *, const char *peer, pmsg_fn, void *);
 /*

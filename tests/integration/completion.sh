@@ -49,7 +49,7 @@ expect "--id" send bob --i
 expect "--limit" history bob --l
 expect "--since" watch --s
 expect "--timeout" wait --t
-expect "--help --json --limit --user" search fox --
+expect "--fts --help --json --limit --user" search fox --
 expect "--help --json" status --
 expect "--password-file" login alice --p
 expect "stats status" -c /nonexistent.conf --json sta

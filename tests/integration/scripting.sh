@@ -61,8 +61,20 @@ ctl alice search fox >"$TMP/s"
 [ "$(ctl alice search batch --limit 2 | wc -l)" = 2 ] || fail "search --limit"
 ctl alice search 'batch' | head -1 | grep -q "batch two 2" || fail "search order"
 [ -z "$(ctl alice search fox --user carol)" ] || fail "search --user"
-expect_exit 1 ctl alice search '"unbalanced'
-grep -q "bad search query" "$TMP/err" || fail "fts syntax error: $(cat "$TMP/err")"
+# Plain text is words, literally: punctuation is never FTS5 syntax.
+ctl alice send --wait=10 bob "lunch at one? it's bob: \"quoted\" NOT AND" >/dev/null
+for q in "lunch at one?" "it's" "bob:" '"quoted"' "NOT" "at AND one" \
+    'one? "quoted' '"unbalanced'; do
+	out=$(ctl alice search "$q") || fail "search '$q' failed: $(ctl alice search "$q" 2>&1)"
+	[ "$q" = '"unbalanced' ] && { [ -z "$out" ] || fail "search '$q' found: $out"; continue; }
+	echo "$out" | grep -q "lunch at one" || fail "search '$q' found nothing"
+done
+[ -z "$(ctl alice search "lunch dinner")" ] || fail "search: one word missing still matched"
+# --fts: FTS5's syntax, whose errors are clear.
+ctl alice search --fts 'lunch AND (one OR zebra)' | grep -q "lunch at one" || fail "search --fts"
+ctl alice search --fts 'lunc*' | grep -q "lunch at one" || fail "search --fts prefix"
+expect_exit 1 ctl alice search --fts '"unbalanced'
+grep -q "bad --fts query" "$TMP/err" || fail "fts syntax error: $(cat "$TMP/err")"
 
 # export / import: ids kept, twice adds nothing, bad lines refused whole.
 ctl alice export >"$TMP/export"
