@@ -128,6 +128,44 @@ ctlconn_poll(struct pollfd *pfd, nfds_t n, int timeout_ms)
 	return ppoll(pfd, n, tsp, signals_caught ? &wait_mask : NULL);
 }
 
+/*
+ * Who listens: the kernel's record of the process that created the
+ * listening socket (SO_PEERCRED). A socket other users may replace (a
+ * loosened directory) could be a fake daemon waiting for a password, so
+ * nothing is sent to a listener that is neither this user nor root; root
+ * (an administrator of a service account's daemon) also trusts the owner
+ * of the socket's directory when no one else may write to that directory.
+ * Exits 1 ("foreign_socket") before a byte is written.
+ */
+static void
+check_listener(int fd, const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)NULL)->sun_path)], *slash;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct stat st;
+	uid_t me = geteuid();
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    len != sizeof(cred))
+		report_die_errno(CTL_EXIT_FAIL, "foreign_socket", "cannot "
+		    "tell who listens at %s; nothing sent", path);
+	if (cred.uid == me || cred.uid == 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (me == 0 && stat(dir, &st) == 0 && st.st_uid == cred.uid &&
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) == 0)
+		return;
+	report_die(CTL_EXIT_FAIL, "foreign_socket", "the control socket %s "
+	    "is held by uid %u (pid %ld), not by uid %u or root: another "
+	    "user's socket, not your daemon; nothing sent", path,
+	    (unsigned)cred.uid, (long)cred.pid, (unsigned)me);
+}
+
 void
 ctlconn_connect(struct ctlconn *c, const char *path)
 {
@@ -146,6 +184,7 @@ ctlconn_connect(struct ctlconn *c, const char *path)
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		connect_failed(path);
+	check_listener(c->fd, path);
 }
 
 void
