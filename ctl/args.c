@@ -2,7 +2,9 @@
  * p2pchatctl's command-line arguments: a command's positionals and
  * --options parsed generically from its entry in the command table into
  * the request's "args" object (TEXT words joined, FILE and "-" read,
- * --wait 10 as well as --wait=10, options anywhere, global ones too).
+ * options anywhere, global ones too). An option whose value is optional
+ * takes it only with '=' (--wait=10): the words of a message are never
+ * taken as an option's value, and `--wait 10` is refused with the fix.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -281,9 +283,16 @@ parse_option(struct parse *p, struct ctl_globals *g, int argc, char **argv, int 
 	else if (a != NULL && a->type == ARG_FLAG)
 		val = NULL;
 	else if (a != NULL && (a->flags & ARGF_OPTVAL)) {
-		/* --wait 10 as well as --wait=10: a number right after. */
+		/*
+		 * --wait=10 only: in `send bob --wait 3 beers` the 3 may be
+		 * the text's first word. Refused rather than guessed.
+		 */
 		if (i + 1 < argc && looks_numeric(argv[i + 1]))
-			val = argv[++i];
+			ctl_usage_error(p->cd, "--%.*s %s is ambiguous (the "
+			    "option's value or a word of the text?): write "
+			    "--%.*s=%s for the value, or --%.*s -- %s ... for the "
+			    "text", (int)len, name, argv[i + 1], (int)len, name,
+			    argv[i + 1], (int)len, name, argv[i + 1]);
 	} else {
 		if (i + 1 >= argc)
 			ctl_usage_error(p->cd, "option --%.*s needs a value",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # p2pchatctl forgives what people type: options anywhere on the line,
-# --wait 10 as well as --wait=10, the words of a message joined, "did you
+# --wait=10 (and `--wait 10` refused: words of a message are never an
+# option's value), the words of a message joined, "did you
 # mean" for a mistyped command or config key; errors always read
 # "p2pchatctl: CODE: message", usage errors exit 2.
 set -eu
@@ -19,9 +20,16 @@ ctl alice status --json | grep -q '"mode": *"peer"' || fail "status --json"
 "$P2PCHATCTL" status -s "$TMP/alice.ctl/ctl.sock" | grep -q "^user	alice$" || fail "status -s SOCK"
 expect_exit 2 "$P2PCHATCTL" -c "$TMP/alice.conf" status -s "$TMP/alice.ctl/ctl.sock"
 
-# --wait 10, --wait=10, --wait alone; words joined by one space.
-id=$(ctl alice send bob --wait 10 hello   there,  bob) || fail "send --wait 10"
+# --wait=10, --wait alone; words joined by one space. `--wait 3 beers`
+# is refused (is 3 the wait or the text?) with the fix, and sends nothing.
+id=$(ctl alice send bob --wait=10 hello   there,  bob) || fail "send --wait=10"
 ctl bob history alice | tail -1 | cut -f5 | grep -qx "hello there, bob" || fail "words: $(ctl bob history alice | tail -1)"
+expect_exit 2 ctl alice send bob --wait 3 beers tonight
+grep -q "^p2pchatctl: usage: --wait 3 is ambiguous .*: write --wait=3 for the value, or --wait -- 3 ... for the text" "$TMP/err" || fail "ambiguous --wait: $(cat "$TMP/err")"
+expect_exit 2 ctl alice send bob beers --wait 3
+ctl alice send bob --wait -- 3 beers >/dev/null || fail "--wait -- 3 beers"
+ctl bob history alice | cut -f5 | grep -q "beers tonight" && fail "the ambiguous send was sent"
+ctl bob history alice | tail -1 | cut -f5 | grep -qx "3 beers" || fail "--wait -- 3 beers: $(ctl bob history alice | tail -1)"
 ctl alice send --wait=10 bob one >/dev/null || fail "--wait=10"
 ctl alice send bob two --wait >/dev/null || fail "--wait"
 ctl alice send bob 42 >/dev/null || fail "a number as the text"

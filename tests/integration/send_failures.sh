@@ -29,7 +29,7 @@ grep -q '"code": *"no_such_user"' "$TMP/out" && grep -q '"user": *"ghost"' "$TMP
 	fail "--json error fields: $(cat "$TMP/out")"
 grep -q '"message": *"{' "$TMP/out" && fail "JSON inside a string: $(cat "$TMP/out")"
 # A known user still works, and words are joined as echo does.
-id=$(ctl alice send --wait 10 bob hello there) || fail "send to bob"
+id=$(ctl alice send --wait=10 bob hello there) || fail "send to bob"
 ctl bob history alice | grep -q "	hello there$" || fail "words not joined"
 
 # 2. The gestor cannot answer: queued; failed once it says no such user.
