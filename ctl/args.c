@@ -16,6 +16,7 @@
 
 #include "ctl.h"
 #include "help.h"
+#include "output.h"
 #include "proto.h"
 #include "report.h"
 #include "util.h"
@@ -351,4 +352,19 @@ args_parse(const struct ctl_cmd_desc *cd, struct ctl_globals *g, int argc,
 	}
 	finish_positionals(&p);
 	return p.args;
+}
+
+int
+ctl_check_args(const struct ctl_cmd_desc *cd, const json_t *args)
+{
+	char msg[512];
+	json_t *e;
+	int rc;
+
+	if (ctlcmd_check_args(cd, args, CTL_MAXBODY, msg, sizeof(msg)) == 0)
+		return 0;
+	e = json_pack("{s:s, s:s}", "code", "invalid_argument", "message", msg);
+	rc = output_error(e);
+	json_decref(e);
+	return rc;
 }

@@ -149,7 +149,7 @@ chat_event(struct chat *ch, const json_t *ev)
 	const char *why = json_string_value(json_object_get(ev, "reason"));
 
 	if (name == NULL)
-		ctlconn_bad_reply();
+		report_bad_reply();
 	if (strcmp(name, "message") == 0 && from != NULL &&
 	    strcmp(from, ch->user) == 0) {
 		if (output_json())
@@ -202,7 +202,7 @@ chat_reply(struct chat *ch, json_t *r)
 	json_t *result, *error, *id;
 
 	if (outstanding(ch) <= 0)
-		ctlconn_bad_reply();
+		report_bad_reply();
 	result = ctlconn_reply(r, ch->last_reply + 1, &error);
 	ch->last_reply++;
 	if (result == NULL) {
@@ -211,7 +211,7 @@ chat_reply(struct chat *ch, json_t *r)
 		return;
 	}
 	if (!json_is_string(id = json_object_get(result, "id")))
-		ctlconn_bad_reply();
+		report_bad_reply();
 	ch->sent = reallocarray(ch->sent, ch->nsent + 1, sizeof(*ch->sent));
 	if (ch->sent == NULL)
 		abort();

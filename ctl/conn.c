@@ -26,13 +26,6 @@ static sigset_t		 wait_mask;
 static bool		 signals_caught;
 
 void
-ctlconn_bad_reply(void)
-{
-	report_die(CTL_EXIT_FAIL, "bad_reply", "the daemon's reply is not what "
-	    "p2pchatctl expects (another version?)");
-}
-
-void
 ctlconn_closed(void)
 {
 	report_die(CTL_EXIT_NODAEMON, "daemon_gone", "the daemon closed the "
@@ -301,7 +294,7 @@ ctlconn_take(struct ctlconn *c)
 		    c->len - c->off - c->scan) : NULL;
 		if (nl == NULL) {
 			if ((c->scan = c->len - c->off) > CTL_REPLY_MAX)
-				ctlconn_bad_reply();
+				report_bad_reply();
 			return NULL;
 		}
 		n = (size_t)(nl - start);
@@ -316,7 +309,7 @@ ctlconn_take(struct ctlconn *c)
 	c->linelen = n;
 	if ((obj = json_loadb(start, n, 0, NULL)) == NULL ||
 	    !json_is_object(obj))
-		ctlconn_bad_reply();
+		report_bad_reply();
 	return obj;
 }
 
@@ -351,26 +344,26 @@ ctlconn_reply(json_t *r, json_int_t id, json_t **error)
 
 	*error = NULL;
 	if (!json_is_boolean(ok))
-		ctlconn_bad_reply();
+		report_bad_reply();
 	if (json_is_true(ok)) {
 		if (!json_is_integer(jid) || json_integer_value(jid) != id)
-			ctlconn_bad_reply();
+			report_bad_reply();
 		if ((res = json_object_get(r, "result")) == NULL ||
 		    json_is_null(res)) {
 			res = json_object();
 			json_object_set_new(r, "result", res);
 		}
 		if (!json_is_object(res))
-			ctlconn_bad_reply();
+			report_bad_reply();
 		return res;
 	}
 	/* A line the daemon could not read gets an error with a null id. */
 	if (!json_is_null(jid) &&
 	    (!json_is_integer(jid) || json_integer_value(jid) != id))
-		ctlconn_bad_reply();
+		report_bad_reply();
 	e = json_object_get(r, "error");
 	if (!json_is_object(e) || !json_is_string(json_object_get(e, "code")))
-		ctlconn_bad_reply();
+		report_bad_reply();
 	*error = e;
 	return NULL;
 }

@@ -60,7 +60,6 @@ json_t		*ctlconn_recv_reply(struct ctlconn *);
  */
 json_t		*ctlconn_reply(json_t *, json_int_t, json_t **);
 void		 ctlconn_catch_signals(void);
-void		 ctlconn_bad_reply(void) __attribute__((__noreturn__));
 void		 ctlconn_closed(void) __attribute__((__noreturn__));
 /* A stream (watch, chat, export) lost its daemon: exit 1 with a message. */
 void		 ctlconn_stream_ended(void) __attribute__((__noreturn__));

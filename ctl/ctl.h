@@ -1,8 +1,8 @@
 /*
  * Declarations shared by the parts of p2pchatctl: argument checking
- * (p2pchatctl.c) and the interactive chat (chat.c). The control
- * connection lives in conn.h, the password in secret.h, output in
- * output.h.
+ * (args.c), usage errors (help.c) and the interactive chat (chat.c).
+ * The control connection lives in conn.h, the password in secret.h,
+ * output in output.h.
  */
 #ifndef P2P_CTL_H
 #define P2P_CTL_H
@@ -24,10 +24,10 @@ struct ctl_globals {
 
 /* Largest message body p2pchatctl checks for; the daemon enforces its own. */
 #define CTL_MAXBODY	(16u * 1024 * 1024)
-/* Validate args against the table; 0, or the exit code after reporting. */
+/* args.c: check args against the table; 0, or the exit code after reporting. */
 int		 ctl_check_args(const struct ctl_cmd_desc *, const json_t *);
 
-/* Print "p2pchatctl: usage: ...", the usage of cd (or all), exit 2. */
+/* help.c: print "p2pchatctl: usage: ...", the usage of cd (or all), exit 2. */
 void		 ctl_usage_error(const struct ctl_cmd_desc *, const char *, ...)
 		    __attribute__((__noreturn__, __format__(__printf__, 2, 3)));
 /* args.c: the request's "args" for command cd from argv (exits on usage). */

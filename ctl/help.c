@@ -4,9 +4,12 @@
  * drift from what the commands take and print. A command whose fields
  * depend on the daemon's mode (status, stats) lists both.
  */
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "help.h"
 #include "output.h"
 #include "proto.h"
@@ -150,4 +153,24 @@ help_cmd(const struct ctl_cmd_desc *cd)
 		    "whatever the outcome\n", cd == &ctl_cmds[CMD_WAIT] ?
 		    " and state of each message" : "");
 	output_flush();
+}
+
+void
+ctl_usage_error(const struct ctl_cmd_desc *cd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("p2pchatctl: usage: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (cd == NULL)
+		help_usage(stderr);
+	else {
+		fprintf(stderr, "usage: p2pchatctl ");
+		help_cmd_usage(stderr, cd);
+	}
+	exit(CTL_EXIT_USAGE);
 }

@@ -353,7 +353,7 @@ print_table(const struct ctl_cmd_desc *cd, const json_t *items)
 	table_add(t, cells);
 	json_array_foreach(items, n, item) {
 		if (!json_is_object(item))
-			ctlconn_bad_reply();
+			report_bad_reply();
 		for (i = 0; i < ncols; i++)
 			cells[i] = column_text(cd->columns[i],
 			    json_object_get(item, cd->columns[i]));
@@ -371,14 +371,14 @@ print_list(const struct ctl_cmd_desc *cd, const json_t *result)
 	int i;
 
 	if (!json_is_array(items))
-		ctlconn_bad_reply();
+		report_bad_reply();
 	if (out_tty) {
 		print_table(cd, items);
 		return;
 	}
 	json_array_foreach(items, n, item) {
 		if (!json_is_object(item))
-			ctlconn_bad_reply();
+			report_bad_reply();
 		for (i = 0; i < CTL_MAX_COLS && cd->columns[i] != NULL; i++)
 			put_column(cd->columns[i], json_object_get(item,
 			    cd->columns[i]), i > 0 ? '\t' : '\0');
@@ -520,7 +520,7 @@ output_event(const json_t *ev, const char *raw, size_t rawlen)
 	int i;
 
 	if (name == NULL)
-		ctlconn_bad_reply();
+		report_bad_reply();
 	if (out_json) {
 		output_line(raw, rawlen);
 		return;

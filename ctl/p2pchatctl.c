@@ -51,26 +51,6 @@ static const stream_fn stream_cmds[CMD__MAX] = {
 
 /* ---------------------------------------------------------------- help */
 
-void
-ctl_usage_error(const struct ctl_cmd_desc *cd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs("p2pchatctl: usage: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (cd == NULL)
-		help_usage(stderr);
-	else {
-		fprintf(stderr, "usage: p2pchatctl ");
-		help_cmd_usage(stderr, cd);
-	}
-	exit(CTL_EXIT_USAGE);
-}
-
 /* "unknown command", and the command it is probably a typo of. */
 static void __attribute__((__noreturn__))
 unknown_command(const char *name)
@@ -103,21 +83,6 @@ help_main(int argc, char **argv)
 		unknown_command(argv[0]);
 	help_cmd(&ctl_cmds[c]);
 	return CTL_EXIT_OK;
-}
-
-int
-ctl_check_args(const struct ctl_cmd_desc *cd, const json_t *args)
-{
-	char msg[512];
-	json_t *e;
-	int rc;
-
-	if (ctlcmd_check_args(cd, args, CTL_MAXBODY, msg, sizeof(msg)) == 0)
-		return 0;
-	e = json_pack("{s:s, s:s}", "code", "invalid_argument", "message", msg);
-	rc = output_error(e);
-	json_decref(e);
-	return rc;
 }
 
 /* ------------------------------------------------------------- commands */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
 #include "report.h"
 
 static void report_v(const char *, int, const char *, va_list)
@@ -55,4 +56,11 @@ report_warn(const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	report_v(code, 0, fmt, ap);
 	va_end(ap);
+}
+
+void
+report_bad_reply(void)
+{
+	report_die(CTL_EXIT_FAIL, "bad_reply", "the daemon's reply is not what "
+	    "p2pchatctl expects (another version?)");
 }

@@ -17,5 +17,7 @@ void	report_die_errno(int status, const char *code, const char *fmt, ...)
 	    REPORT_PRINTF(3, 4) __attribute__((__noreturn__));
 /* Print "p2pchatctl: code: message" and go on. */
 void	report_warn(const char *code, const char *fmt, ...) REPORT_PRINTF(2, 3);
+/* The daemon's reply is not what p2pchatctl expects: exit 1. */
+void	report_bad_reply(void) __attribute__((__noreturn__));
 
 #endif
