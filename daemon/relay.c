@@ -5,9 +5,12 @@
  * relay holds no key to it.
  *
  * Life of a session: relay_session_new() makes a random 256-bit key with
- * a deadline (relay.pairing_timeout). A connection has that long to send
- * the preamble (exactly P2P_RELAY_REQ_LEN bytes, read with the input
- * watermark so nothing after it is consumed); a key that matches no
+ * a deadline (relay.pairing_timeout). A connection has that long from
+ * its accept to send the preamble (exactly P2P_RELAY_REQ_LEN bytes, read
+ * with the input watermark so nothing after it is consumed; a deadline,
+ * not a read timeout, so a byte now and then does not extend it), and
+ * one source (an IPv4 address, an IPv6 /64) holds at most
+ * RELAY_PREAMBLES_PER_ADDR of them; a key that matches no
  * waiting session (wrong, used or expired) closes the connection without
  * a byte in answer. The second connection with the key pairs the session,
  * and the key is forgotten at once, so it cannot be used again. Then:
@@ -35,6 +38,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "util.h"
 
@@ -54,7 +58,9 @@ struct rconn {
 	struct bufferevent	*bev;
 	struct rsession		*s;
 	enum rconn_state	 state;
+	struct event		*deadline;	/* preamble: pairing_timeout from accept */
 	char			 addr[64];
+	char			 src[64];	/* addr's source key: IPv6 as its /64 */
 };
 
 struct rsession {
@@ -89,6 +95,7 @@ static void	on_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	on_preamble(struct bufferevent *, void *);
 static void	on_preamble_event(struct bufferevent *, short, void *);
+static void	on_preamble_deadline(evutil_socket_t, short, void *);
 static void	on_splice_read(struct bufferevent *, void *);
 static void	on_splice_write(struct bufferevent *, void *);
 static void	on_splice_event(struct bufferevent *, short, void *);
@@ -153,6 +160,8 @@ rconn_free(struct rconn *rc)
 		TAILQ_REMOVE(&rc->r->preambles, rc, entry);
 		rc->r->npreambles--;
 	}
+	if (rc->deadline != NULL)
+		event_free(rc->deadline);
 	if (rc->bev != NULL) {
 		if (rc->s != NULL && rc->s->rl != NULL)
 			bufferevent_remove_from_rate_limit_group(rc->bev);
@@ -162,13 +171,13 @@ rconn_free(struct rconn *rc)
 }
 
 static int
-preambles_from(const struct relay *r, const char *addr)
+preambles_from(const struct relay *r, const char *src)
 {
 	const struct rconn *rc;
 	int n = 0;
 
 	TAILQ_FOREACH(rc, &r->preambles, entry)
-		if (strcmp(rc->addr, addr) == 0)
+		if (strcmp(rc->src, src) == 0)
 			n++;
 	return n;
 }
@@ -177,7 +186,13 @@ static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	struct relay *r = arg;
+	relay_accept(arg, fd, sa, (socklen_t)salen);
+}
+
+void
+relay_accept(struct relay *r, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
 	const struct config *cfg = cfg_of(r);
 	struct timeval tv = daemon_tv(cfg->relay_pairing_timeout);
 	struct rconn *rc;
@@ -191,13 +206,17 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	rc = xcalloc(1, sizeof(*rc));
 	rc->r = r;
-	if (getnameinfo(sa, (socklen_t)salen, rc->addr, sizeof(rc->addr), serv,
+	if (getnameinfo(sa, salen, rc->addr, sizeof(rc->addr), serv,
 	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 		snprintf(rc->addr, sizeof(rc->addr), "?");
-	/* One source may not take every place (a NAT hides many peers). */
-	if (preambles_from(r, rc->addr) >= RELAY_PREAMBLES_PER_ADDR) {
-		log_warnx("relay: %s: too many connections without a key; "
-		    "refusing", rc->addr);
+	ratelimit_addr_key(rc->addr, rc->src, sizeof(rc->src));
+	/*
+	 * One source may not take every place (a NAT hides many peers); an
+	 * IPv6 host holds a whole /64, so that is one source.
+	 */
+	if (preambles_from(r, rc->src) >= RELAY_PREAMBLES_PER_ADDR) {
+		log_warnx("relay: %s: too many connections without a key from "
+		    "%s; refusing", rc->addr, rc->src);
 		r->st.refused++;
 		evutil_closesocket(fd);
 		free(rc);
@@ -212,8 +231,14 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	    != 0)
 		log_warn("relay: %s: TCP_NODELAY", rc->addr);
 	rc->bev = bufferevent_socket_new(r->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (rc->bev == NULL) {
-		evutil_closesocket(fd);
+	rc->deadline = evtimer_new(r->d->base, on_preamble_deadline, rc);
+	if (rc->bev == NULL || rc->deadline == NULL) {
+		if (rc->bev != NULL)
+			bufferevent_free(rc->bev);
+		else
+			evutil_closesocket(fd);
+		if (rc->deadline != NULL)
+			event_free(rc->deadline);
 		free(rc);
 		return;
 	}
@@ -223,7 +248,11 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	/* Read exactly the preamble and not a byte of what follows. */
 	bufferevent_setwatermark(rc->bev, EV_READ, P2P_RELAY_REQ_LEN,
 	    P2P_RELAY_REQ_LEN);
-	bufferevent_set_timeouts(rc->bev, &tv, NULL);
+	/*
+	 * A deadline from now: a read timeout would start again with every
+	 * byte, and a byte every few seconds would hold the place for ever.
+	 */
+	evtimer_add(rc->deadline, &tv);
 	bufferevent_setcb(rc->bev, on_preamble, NULL, on_preamble_event, rc);
 	bufferevent_enable(rc->bev, EV_READ);
 }
@@ -233,8 +262,17 @@ on_preamble_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct rconn *rc = arg;
 
-	log_debug("relay: %s: closed before its key (%s)", rc->addr,
-	    (what & BEV_EVENT_TIMEOUT) ? "timeout" : "eof or error");
+	log_debug("relay: %s: closed before its key", rc->addr);
+	rc->r->st.bad_keys++;
+	rconn_free(rc);
+}
+
+static void
+on_preamble_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct rconn *rc = arg;
+
+	log_debug("relay: %s: no key within relay.pairing_timeout", rc->addr);
 	rc->r->st.bad_keys++;
 	rconn_free(rc);
 }
@@ -278,11 +316,12 @@ on_preamble(struct bufferevent *bev, void *arg)
 	}
 	TAILQ_REMOVE(&r->preambles, rc, entry);
 	r->npreambles--;
+	event_free(rc->deadline);	/* the session's deadline now */
+	rc->deadline = NULL;
 	rc->state = RC_WAITING;
 	rc->s = s;
 	s->side[s->nsides++] = rc;
 	bufferevent_disable(bev, EV_READ);
-	bufferevent_set_timeouts(bev, NULL, NULL);
 	if (s->nsides == 2)
 		session_pair(s);
 }

@@ -12,6 +12,8 @@
 #ifndef P2P_RELAY_H
 #define P2P_RELAY_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +42,12 @@ void		 relay_close(struct relay *);
 const char	*relay_address(const struct relay *);
 /* The bound port. */
 int		 relay_port(const struct relay *);
+/*
+ * Take over fd, accepted from sa: the listener's callback, and the way
+ * tests hand it a socket with the source address they want counted.
+ */
+void		 relay_accept(struct relay *, int fd, const struct sockaddr *sa,
+		    socklen_t salen);
 /*
  * A single-use session between from and to: key gets P2P_RELAY_KEY_HEX
  * hex digits and a NUL. 0, or -1 with *code and *why when a cap is hit.

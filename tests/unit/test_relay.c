@@ -4,7 +4,9 @@
  * flow both ways; a wrong, reused or expired key, or a preamble that is
  * not one, gets the connection closed without a byte; the caps per user
  * (requester, and unpaired ones per pair) and in all refuse new sessions
- * without touching others' sessions; a side that
+ * without touching others' sessions; a connection has pairing_timeout
+ * from its accept to present a key, and at most 64 are counted per IPv6
+ * /64; a side that
  * ends closes the other once its bytes are delivered. The relay runs on
  * the event loop, pumped by the test between blocking client calls.
  */
@@ -320,6 +322,99 @@ START_TEST(test_preamble_cap)
 }
 END_TEST
 
+/* A connected TCP pair on loopback: *cl the client's end, *sv the server's. */
+static void
+tcp_pair(int *cl, int *sv)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(l, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	*cl = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(*cl, 0);
+	ck_assert_int_eq(connect(*cl, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	*sv = accept(l, NULL, NULL);
+	ck_assert_int_ge(*sv, 0);
+	close(l);
+}
+
+/* Hand the relay a connection that comes from the IPv6 address a6. */
+static int
+accept_from6(const char *a6)
+{
+	struct sockaddr_in6 sin6;
+	int cl, sv;
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(40000);
+	ck_assert_int_eq(inet_pton(AF_INET6, a6, &sin6.sin6_addr), 1);
+	tcp_pair(&cl, &sv);
+	relay_accept(relay, sv, (struct sockaddr *)&sin6, sizeof(sin6));
+	return cl;
+}
+
+/*
+ * The preamble has relay.pairing_timeout from the accept, however its
+ * bytes trickle in: one byte every 0.1 s does not keep the place.
+ */
+START_TEST(test_preamble_deadline)
+{
+	double start, end;
+	char buf[8];
+	bool eof = false;
+	int c;
+
+	c = dial();
+	start = util_mono();
+	while (!eof && util_mono() - start < 3.0) {
+		if (send(c, "P", 1, MSG_NOSIGNAL) != 1)
+			break;
+		recv_some(c, buf, sizeof(buf), 100, &eof);
+	}
+	end = util_mono() - start;
+	ck_assert_msg(eof, "still open after %.1f s", end);
+	ck_assert_msg(end < 1.0, "closed after %.2f s, pairing_timeout 0.4", end);
+	close(c);
+}
+END_TEST
+
+/* Connections without a key are counted per IPv6 /64, not per address. */
+START_TEST(test_preamble_cap_per_64)
+{
+	struct relay_stats st;
+	char a6[64];
+	int fds[66], i;
+
+	cfg->relay_max_sessions = 100;	/* 200 places in all */
+	for (i = 0; i < 64; i++) {
+		snprintf(a6, sizeof(a6), "2001:db8:1:2::%x", i + 1);
+		fds[i] = accept_from6(a6);
+	}
+	relay_get_stats(relay, &st);
+	ck_assert_uint_eq(st.refused, 0);
+	/* Another address of the same /64: refused. */
+	fds[64] = accept_from6("2001:db8:1:2:ffff:1:2:3");
+	relay_get_stats(relay, &st);
+	ck_assert_uint_eq(st.refused, 1);
+	expect_nothing(fds[64]);
+	/* Another /64: served. */
+	fds[65] = accept_from6("2001:db8:1:3::1");
+	relay_get_stats(relay, &st);
+	ck_assert_uint_eq(st.refused, 1);
+	for (i = 0; i < 64; i++)
+		close(fds[i]);
+	close(fds[65]);
+}
+END_TEST
+
 static Suite *
 relay_suite(void)
 {
@@ -333,6 +428,8 @@ relay_suite(void)
 	tcase_add_test(tc, test_expired_key);
 	tcase_add_test(tc, test_caps);
 	tcase_add_test(tc, test_preamble_cap);
+	tcase_add_test(tc, test_preamble_deadline);
+	tcase_add_test(tc, test_preamble_cap_per_64);
 	suite_add_tcase(s, tc);
 	return s;
 }
