@@ -37,10 +37,12 @@ typedef int (*stream_fn)(struct ctlconn *);
 
 static int	stream_events(struct ctlconn *);
 static int	stream_records(struct ctlconn *);
+static int	send_main(struct ctlconn *, json_t *);
 
 /* Commands p2pchatctl implements itself over other commands. */
 static const local_fn local_cmds[CMD__MAX] = {
 	[CMD_CHAT] = chat_main,
+	[CMD_SEND] = send_main,
 };
 
 /* How a stream command's lines are read; events by default. */
@@ -144,6 +146,98 @@ run(struct ctlconn *c, int idx, json_t *args)
 	else
 		rc = stream_events(c);
 	json_decref(reply);
+	return rc;
+}
+
+/* The reply to request id, or NULL when the daemon closed the connection. */
+static json_t *
+recv_reply_or_gone(struct ctlconn *c)
+{
+	json_t *r;
+
+	while ((r = ctlconn_recv(c)) != NULL &&
+	    json_object_get(r, "event") != NULL)
+		json_decref(r);
+	return r;
+}
+
+/* wait's answer about one message in send --wait's shape (id, state, ...). */
+static json_t *
+send_shape(json_t *error, json_t *id)
+{
+	json_t *item = json_array_get(json_object_get(error, "items"), 0);
+	json_t *e = json_pack("{s:O,s:O}", "code", json_object_get(error, "code"),
+	    "message", json_object_get(error, "message"));
+
+	if (json_is_object(item))
+		json_object_update_missing(e, item);
+	json_object_set(e, "id", id);
+	return e;
+}
+
+/*
+ * send --wait as two requests, send then wait: the id is printed as soon
+ * as the daemon has stored the message, so a script whose daemon dies
+ * during the wait still has it (to wait again, or to retry with --id
+ * without sending twice). --json prints one line, as before: the result,
+ * or the error with the id among its fields.
+ */
+static int
+send_main(struct ctlconn *c, json_t *args)
+{
+	const struct ctl_cmd_desc *cd = &ctl_cmds[CMD_SEND];
+	json_t *timeout = json_object_get(args, "wait"), *reply, *res, *err;
+	json_t *id, *e;
+	json_int_t rid;
+	int rc;
+
+	if (timeout == NULL)
+		return run(c, CMD_SEND, args);
+	json_incref(timeout);
+	json_object_del(args, "wait");
+	if ((rid = ctlconn_request(c, "send", args)) == -1)
+		return CTL_EXIT_FAIL;
+	reply = ctlconn_recv_reply(c);
+	if ((res = ctlconn_reply(reply, rid, &err)) == NULL) {
+		output_error_result(cd, err);
+		rc = output_error(err);
+		goto out;
+	}
+	if (!json_is_string(id = json_object_get(res, "id")))
+		ctlconn_bad_reply();
+	json_incref(id);
+	json_decref(reply);
+	if (!output_json())
+		output_result(cd, res = json_pack("{s:O}", "id", id));
+	else
+		res = NULL;
+	json_decref(res);
+	e = json_pack("{s:[O],s:O}", "ids", id, "timeout", timeout);
+	rid = ctlconn_request(c, "wait", e);
+	json_decref(e);
+	if (rid == -1 || (reply = recv_reply_or_gone(c)) == NULL) {
+		e = json_pack("{s:s,s:s++,s:O}", "code", "daemon_gone", "message",
+		    "the daemon closed the connection (it stopped or was killed); "
+		    "the message is stored: wait for it again, or send with --id ",
+		    json_string_value(id), " to retry without sending twice", "id",
+		    id);
+		output_error(e);
+		exit(CTL_EXIT_NODAEMON);
+	}
+	if ((res = ctlconn_reply(reply, rid, &err)) != NULL) {
+		if (output_json())
+			output_result(cd, json_array_get(json_object_get(res,
+			    "items"), 0));
+		rc = CTL_EXIT_OK;
+	} else {
+		e = send_shape(err, id);
+		rc = output_error(e);
+		json_decref(e);
+	}
+	json_decref(id);
+out:
+	json_decref(reply);
+	json_decref(timeout);
 	return rc;
 }
 

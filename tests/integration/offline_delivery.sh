@@ -2,7 +2,8 @@
 # Offline delivery: messages to an offline user wait in the queue and
 # arrive, once and in order, when the user comes back; delivery goes on to
 # cached addresses while the gestor is down; SIGKILL of the receiver in
-# the middle of a stream loses and repeats nothing; key changes are
+# the middle of a stream loses and repeats nothing; send --wait prints the
+# id before its daemon can die in the wait; key changes are
 # announced and hold messages to verified contacts.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
@@ -38,6 +39,26 @@ wait_for "queue drained" 15 sh -c "[ -z \"\$($P2PCHATCTL -c $TMP/alice.conf pend
 ctl bob history alice | cut -f5 >"$TMP/got"
 printf 'first contact\nqueued 1\nqueued 2\nqueued 3\nqueued 4\n' >"$TMP/want"
 diff "$TMP/want" "$TMP/got" >/dev/null || fail "order/dups: $(cat "$TMP/got")"
+
+# send --wait whose daemon is killed during the wait: the id was printed
+# once the message was stored, exit 4; after the restart it is delivered
+# once, and a retry with --id sends nothing twice.
+stop bob TERM
+wait_for "bob offline" 5 online_at_gestor bob offline
+ctl alice send bob --wait=60 "across a crash" >"$TMP/sw" 2>"$TMP/swerr" &
+SW=$!
+wait_for "send --wait printed the id" 10 grep -Eqx '[0-9a-f]{32}' "$TMP/sw"
+stop alice KILL
+rc=0; wait "$SW" || rc=$?
+[ "$rc" = 4 ] || fail "send --wait, daemon killed: exit $rc ($(cat "$TMP/swerr"))"
+crash=$(cat "$TMP/sw")
+grep -q "^p2pchatctl: daemon_gone: .*--id $crash" "$TMP/swerr" || fail "daemon_gone: $(cat "$TMP/swerr")"
+start alice
+[ "$(ctl alice send bob "across a crash" --id "$crash")" = "$crash" ] || fail "retry with --id"
+start bob
+ctl alice wait "$crash" --timeout 20 >/dev/null || fail "not delivered after the restart"
+[ "$(ctl bob history alice | cut -f5 | grep -c '^across a crash$')" = 1 ] ||
+	fail "delivered other than once: $(ctl bob history alice | tail -3)"
 
 # The gestor goes down: the cached address still works.
 stop g TERM
