@@ -96,6 +96,13 @@ struct config *config_load_lenient(const char *file, char *warn,
  * p2pchatctl does not check: it only reads the socket path.
  */
 int	config_check_perms(const char *file, char *err, size_t errlen);
+/*
+ * The keys (dotted paths, as in the file) whose values differ between a
+ * and b, in the schema's order: at most max of them in keys, which point
+ * into static storage. Returns how many were put.
+ */
+size_t	config_changed(const struct config *a, const struct config *b,
+	    const char **keys, size_t max);
 /* Split "host:port" or "[v6]:port"; 0 or -1. host buffer >= 256. */
 int	config_split_hostport(const char *, char *host, size_t hostlen,
 	    int *port, int default_port);

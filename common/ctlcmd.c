@@ -97,7 +97,9 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    { "uptime", "users", "online", "connections", "registrations",
 	      "logins", "login_failures", "rate_limited", "frames_in", "frames_out" } },
 	[CMD_RELOAD] = { "reload", P | G, 0, "",
-	    "reload the configuration file", { { NULL } }, SHAPE_NONE, { NULL } },
+	    "reload the configuration file; list each changed setting, "
+	    "applied or restart_needed", { { NULL } }, SHAPE_LIST,
+	    { "setting", "status" } },
 	[CMD_SHUTDOWN] = { "shutdown", P | G, 0, "",
 	    "stop the daemon", { { NULL } }, SHAPE_NONE, { NULL } },
 	[CMD_VERSION] = { "version", P | G, 0, "",

@@ -35,10 +35,11 @@ struct daemon {
 /* Ask main to shut down gracefully once the current callback returns. */
 void	daemon_stop(struct daemon *);
 /*
- * Reload the configuration file: 0, or -1 with a message in err (the old
- * configuration stays in force).
+ * Reload the configuration file: what changed, an array of {setting,
+ * status: "applied" | "restart_needed"}, or NULL with a message in err
+ * (the old configuration stays in force).
  */
-int	daemon_reload(struct daemon *, char *err, size_t errlen);
+json_t	*daemon_reload(struct daemon *, char *err, size_t errlen);
 
 /* Control handlers every mode shares (ctx is the struct daemon). */
 void	daemon_ctl_reload(struct ctlreq *, json_t *, void *);

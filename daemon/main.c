@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,28 +270,48 @@ on_drain(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
-/* Settings that need a restart are named, the rest apply now. */
-static void
-log_restart_needed(const struct config *o, const struct config *n)
+/* The settings that cannot change live: they keep their running values. */
+static const char *const restart_keys[] = {
+	"mode", "data_dir", "control_socket", "listen", "storage.synchronous",
+	"storage.backend", "storage.conninfo", "cluster.name", "relay.listen",
+};
+
+static bool
+needs_restart(const char *key)
 {
-	if (o->mode != n->mode)
-		log_warnx("main: reload: mode changes need a restart");
-	if (strcmp(o->data_dir, n->data_dir) != 0)
-		log_warnx("main: reload: data_dir changes need a restart");
-	if (strcmp(o->control_socket, n->control_socket) != 0)
-		log_warnx("main: reload: control_socket changes need a restart");
-	if (strcmp(o->listen, n->listen) != 0)
-		log_warnx("main: reload: listen changes need a restart");
-	if (o->sync_full != n->sync_full)
-		log_warnx("main: reload: storage.synchronous changes need a restart");
-	if (strcmp(o->storage_backend, n->storage_backend) != 0 ||
-	    strcmp(o->storage_conninfo, n->storage_conninfo) != 0)
-		log_warnx("main: reload: storage.backend and storage.conninfo "
-		    "changes need a restart");
-	if (strcmp(o->cluster_name, n->cluster_name) != 0)
-		log_warnx("main: reload: cluster.name changes need a restart");
-	if (strcmp(o->relay_listen, n->relay_listen) != 0)
-		log_warnx("main: reload: relay.listen changes need a restart");
+	size_t i;
+
+	for (i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++)
+		if (strcmp(restart_keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * What a reload changes, one {setting, status} per changed key, status
+ * "applied" or "restart_needed"; each logged.
+ */
+static json_t *
+reload_changes(const struct config *o, const struct config *n)
+{
+	const char *keys[128];
+	size_t i, nk = config_changed(o, n, keys, 128);
+	json_t *items = json_array();
+	bool later;
+
+	for (i = 0; i < nk; i++) {
+		/* A peer has no relay to listen on (its default follows listen). */
+		if (n->mode == MODE_PEER && strcmp(keys[i], "relay.listen") == 0)
+			continue;
+		later = needs_restart(keys[i]);
+		if (later)
+			log_warnx("main: reload: %s changes need a restart", keys[i]);
+		else
+			log_info("main: reload: %s applied", keys[i]);
+		json_array_append_new(items, json_pack("{s:s,s:s}", "setting",
+		    keys[i], "status", later ? "restart_needed" : "applied"));
+	}
+	return items;
 }
 
 /* Move a string setting that cannot change live from o to n. */
@@ -302,10 +323,11 @@ keep_str(char **n, char **o)
 	*o = NULL;
 }
 
-int
+json_t *
 daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	struct config *n, *old = cur_cfg;
+	json_t *changes;
 
 	if ((n = config_load(opts.file != NULL ? opts.file : old->path, opts.mode,
 	    err, errlen)) == NULL ||
@@ -313,9 +335,9 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
 		config_free(n);
 		log_warnx("main: reload failed, keeping the running configuration: %s",
 		    err);
-		return -1;
+		return NULL;
 	}
-	log_restart_needed(old, n);
+	changes = reload_changes(old, n);
 	/* Keep what cannot change live. */
 	n->mode = old->mode;
 	free(n->data_dir);
@@ -341,7 +363,7 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
 	config_free(old);
 	log_info("main: configuration reloaded from %s",
 	    n->path != NULL ? n->path : "(defaults)");
-	return 0;
+	return changes;
 }
 
 static void
@@ -352,7 +374,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	if (sig == SIGHUP) {
 		log_info("main: SIGHUP, reloading");
-		daemon_reload(d, err, sizeof(err));
+		json_decref(daemon_reload(d, err, sizeof(err)));
 		return;
 	}
 	log_info("main: signal %d", (int)sig);
@@ -363,11 +385,12 @@ void
 daemon_ctl_reload(struct ctlreq *r, json_t *args, void *ctx)
 {
 	char err[512];
+	json_t *changes;
 
-	if (daemon_reload(ctx, err, sizeof(err)) == -1)
+	if ((changes = daemon_reload(ctx, err, sizeof(err))) == NULL)
 		ctlreq_error(r, ERR_INVALID_ARGUMENT, "%s", err);
 	else
-		ctlreq_reply(r, NULL);
+		ctlreq_reply(r, json_pack("{s:o}", "items", changes));
 }
 
 void

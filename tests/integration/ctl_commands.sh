@@ -41,8 +41,21 @@ grep -q '"code": *"no_such_user"' "$TMP/out" || fail "--json error: $(cat "$TMP/
 # Shapes: a value alone, key/value lines, {} for nothing, {"items":[...]}.
 [ "$(ctl alice version)" = "$(ctl g version)" ] || fail "version"
 ctl alice --json version | grep -q '"mode": *"peer"' || fail "version --json"
-[ -z "$(ctl alice reload)" ] || fail "reload printed something"
-[ "$(ctl alice --json reload)" = "{}" ] || fail "reload --json"
+# reload names what it applied and what needs a restart (listen); the
+# file as alice was started (listen port 0) changes nothing.
+cp "$TMP/alice.conf" "$TMP/alice.conf.good"
+sed -i 's/^listen = .*/listen = "127.0.0.1:0";/' "$TMP/alice.conf"
+[ -z "$(ctl alice reload)" ] || fail "reload of an unchanged file printed something"
+ctl alice --json reload | grep -q '^{"items": *\[\]}$' || fail "reload --json: $(ctl alice --json reload)"
+sed -i -e 's/log_level = "debug"/log_level = "info"/' \
+    -e 's/^listen = .*/listen = "127.0.0.1:1";/' "$TMP/alice.conf"
+ctl alice reload >"$TMP/out" || fail "reload"
+[ "$(cat "$TMP/out")" = "listen	restart_needed
+log_level	applied" ] || fail "reload output: $(cat "$TMP/out")"
+sed 's/^listen = .*/listen = "127.0.0.1:0";/' "$TMP/alice.conf.good" >"$TMP/alice.conf"
+ctl alice --json reload | grep -q '\[{"setting": *"log_level", *"status": *"applied"}\]' ||
+	fail "reload --json lists the change back: $(ctl alice --json reload)"
+cp "$TMP/alice.conf.good" "$TMP/alice.conf"
 ctl alice --json chats | grep -q '^{"items": *\[' || fail "chats --json"
 
 # send --id: the same message again is reported, another is refused.

@@ -47,8 +47,14 @@ grep -q "^p2pchatctl: config: .*bogus: unknown key" "$TMP/err" || fail "no warni
 grep -q "g.conf:[0-9]* - bogus: unknown key" "$TMP/err" || fail "ctl config error: $(cat "$TMP/err")"
 "$P2PCHATCTL" -s "$TMP/g.ctl/ctl.sock" status >/dev/null || fail "gestor died after a bad reload"
 cp "$TMP/g.conf.good" "$TMP/g.conf"
-sed -i 's/log_level = "debug"/log_level = "warn"/' "$TMP/g.conf"
-ctl g reload || fail "reload after fixing"
+sed -i -e 's/log_level = "debug"/log_level = "warn"/' \
+    -e 's/^listen = .*/listen = "127.0.0.1:1";/' "$TMP/g.conf"
+ctl g reload >"$TMP/out" || fail "reload after fixing"
+[ "$(cat "$TMP/out")" = "listen	restart_needed
+log_level	applied" ] || fail "gestor reload output: $(cat "$TMP/out")"
+[ "$(ctl g reload)" = "listen	restart_needed" ] || fail "second reload: $(ctl g reload)"
+grep -q "reload: listen changes need a restart" "$TMP/g.log" || fail "restart not logged"
+cp "$TMP/g.conf.good" "$TMP/g.conf"
 ctl g version | grep -q "^[0-9]" || fail "version command"
 
 # A second daemon on a live control socket is refused; the first serves on.
