@@ -204,7 +204,7 @@ send_main(struct ctlconn *c, json_t *args)
 		goto out;
 	}
 	if (!json_is_string(id = json_object_get(res, "id")))
-		ctlconn_bad_reply();
+		report_bad_reply();
 	json_incref(id);
 	json_decref(reply);
 	if (!output_json())
