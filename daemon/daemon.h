@@ -41,11 +41,6 @@ void	daemon_stop(struct daemon *);
  */
 json_t	*daemon_reload(struct daemon *, char *err, size_t errlen);
 
-/* Control handlers every mode shares (ctx is the struct daemon). */
-void	daemon_ctl_reload(struct ctlreq *, json_t *, void *);
-void	daemon_ctl_shutdown(struct ctlreq *, json_t *, void *);
-void	daemon_ctl_version(struct ctlreq *, json_t *, void *);
-
 /* A duration in seconds (>= 0) as a struct timeval, for event_add. */
 static inline struct timeval
 daemon_tv(double s)

@@ -23,9 +23,7 @@ const ctl_handler gestor_ctl_handlers[CMD__MAX] = {
 	[CMD_USERS] = ctl_users,
 	[CMD_LOOKUP] = ctl_lookup,
 	[CMD_STATS] = ctl_stats,
-	[CMD_RELOAD] = daemon_ctl_reload,
-	[CMD_SHUTDOWN] = daemon_ctl_shutdown,
-	[CMD_VERSION] = daemon_ctl_version,
+	/* reload, shutdown, version: main.c's, for every mode */
 };
 
 /* A control request waiting for the store. */

@@ -51,6 +51,8 @@ static struct event	*ev_sigterm, *ev_sigint, *ev_sighup, *ev_stop, *ev_drain;
 static double		 stop_deadline;
 static struct options	 opts = { NULL, CONFIG_MODE_DEFAULT, 0, 0 };
 static struct config	*cur_cfg;
+/* The mode's control handlers and the ones every mode shares. */
+static ctl_handler	 ctl_handlers[CMD__MAX];
 
 static void	on_signal(evutil_socket_t, short, void *);
 static void	on_stop(evutil_socket_t, short, void *);
@@ -381,8 +383,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	daemon_stop(d);
 }
 
-void
-daemon_ctl_reload(struct ctlreq *r, json_t *args, void *ctx)
+/* Control handlers every mode shares (ctx is the struct daemon). */
+static void
+ctl_reload(struct ctlreq *r, json_t *args, void *ctx)
 {
 	char err[512];
 	json_t *changes;
@@ -393,15 +396,15 @@ daemon_ctl_reload(struct ctlreq *r, json_t *args, void *ctx)
 		ctlreq_reply(r, json_pack("{s:o}", "items", changes));
 }
 
-void
-daemon_ctl_shutdown(struct ctlreq *r, json_t *args, void *ctx)
+static void
+ctl_shutdown(struct ctlreq *r, json_t *args, void *ctx)
 {
 	ctlreq_reply(r, NULL);
 	daemon_stop(ctx);
 }
 
-void
-daemon_ctl_version(struct ctlreq *r, json_t *args, void *ctx)
+static void
+ctl_version(struct ctlreq *r, json_t *args, void *ctx)
 {
 	struct daemon *d = ctx;
 
@@ -429,10 +432,14 @@ start(struct daemon *d)
 	    peer_start(d, &cause);
 	if (rc == -1)
 		fatalx("main: %s", cause != NULL ? cause : "start failed");
+	memcpy(ctl_handlers, c->mode == MODE_GESTOR ? gestor_ctl_handlers :
+	    peer_ctl_handlers, sizeof(ctl_handlers));
+	ctl_handlers[CMD_RELOAD] = ctl_reload;
+	ctl_handlers[CMD_SHUTDOWN] = ctl_shutdown;
+	ctl_handlers[CMD_VERSION] = ctl_version;
 	d->ctl = ctlsock_open(d->base, c->control_socket,
 	    c->mode == MODE_GESTOR ? CTL_MODE_GESTOR : CTL_MODE_PEER,
-	    c->mode == MODE_GESTOR ? gestor_ctl_handlers : peer_ctl_handlers, d,
-	    (size_t)c->max_message_bytes, &cause);
+	    ctl_handlers, d, (size_t)c->max_message_bytes, &cause);
 	if (d->ctl == NULL)
 		fatalx("main: %s", cause != NULL ? cause : "control socket");
 }

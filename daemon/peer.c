@@ -43,9 +43,7 @@ const ctl_handler peer_ctl_handlers[CMD__MAX] = {
 	[CMD_SEARCH] = peer_ctl_search,
 	[CMD_EXPORT] = peer_ctl_export,
 	[CMD_IMPORT] = peer_ctl_import,
-	[CMD_RELOAD] = daemon_ctl_reload,
-	[CMD_SHUTDOWN] = daemon_ctl_shutdown,
-	[CMD_VERSION] = daemon_ctl_version,
+	/* reload, shutdown, version: main.c's, for every mode */
 };
 
 /* A control request waiting on the gestor. */
