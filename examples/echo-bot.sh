@@ -18,6 +18,9 @@
 #
 # When the daemon goes away, watch ends with status 1 and so does the bot,
 # so that a supervisor (systemd's Restart=on-failure) starts it again.
+# When a reply cannot be sent (the daemon died between the message and the
+# reply, or refused it), the bot stops with p2pchatctl's status without
+# saving that message's seq, so that it is answered after the restart.
 set -eu
 
 ctl=${P2PCHATCTL:-p2pchatctl}
@@ -49,8 +52,17 @@ while IFS=$'\t' read -r seq event _ts from id text <&3; do
 		# Fields escape tab, newline and backslash as \t \n \\; %b undoes it.
 		printf -v reply 'echo: %b' "$text"
 		reply_id=$(printf 'echo-bot:%s' "$id" | sha256sum | cut -c1-32)
+		# A reply that cannot be sent stops the bot before its seq is
+		# saved: restarted, it answers this message again (--id keeps
+		# that from answering twice).
+		rc=0
 		"$ctl" send "$from" "$reply" --id "$reply_id" >/dev/null </dev/null ||
-			echo "echo-bot: could not answer message $id from $from" >&2
+			rc=$?
+		if [ "$rc" != 0 ]; then
+			echo "echo-bot: could not answer message $id from $from" \
+			    "(p2pchatctl send: status $rc); stopping at seq $seq" >&2
+			exit "$rc"
+		fi
 	fi
 	# Only stored events have a seq (presence has "-").
 	if [ -n "$state" ] && [ "$seq" != - ]; then

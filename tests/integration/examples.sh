@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The scripts in examples/ work as their comments say: the echo bot answers
-# every message once (also across its own restarts), notify.sh runs a
+# every message once (also across its own restarts, and its daemon's death
+# between a message and the reply), notify.sh runs a
 # command with sender and text, send-lines.sh never sends a line twice.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
@@ -80,6 +81,34 @@ sleep 0.5
 stop_script "$BOT"
 n=$(ctl alice history bob --limit 1000 | grep -c '	in	.*echo: ' || true)
 [ "$n" = 3 ] || fail "alice got $n echoes, want 3: $(ctl alice history bob)"
+
+# The daemon dies between an incoming message and the reply: the bot stops
+# (non-zero) without saving that message's seq; restarted, it answers it,
+# once.
+cat >"$TMP/ctl-dies" <<EOF
+#!/bin/sh
+# p2pchatctl, but a send first kills bob's daemon.
+[ "\$1" = send ] && kill -KILL ${PIDS[bob]}
+exec "$P2PCHATCTL" "\$@"
+EOF
+chmod +x "$TMP/ctl-dies"
+before=$(cat "$TMP/bot.seq")
+bg_script bob env P2PCHATCTL="$TMP/ctl-dies" bash "$examples/echo-bot.sh" "$TMP/bot.seq"
+BOT=$BG_PID
+ctl alice send bob "answer me once" >/dev/null
+rc=0; wait "$BOT" || rc=$?
+[ "$rc" != 0 ] || fail "echo-bot.sh exited 0 after a reply failed"
+stop bob KILL
+[ "$(cat "$TMP/bot.seq")" = "$before" ] ||
+	fail "the bot saved seq $(cat "$TMP/bot.seq") (was $before) for a message it did not answer"
+start bob
+bg_script bob bash "$examples/echo-bot.sh" "$TMP/bot.seq"
+BOT=$BG_PID
+wait_for "the echo after the crash" 20 has 1 alice bob in "echo: answer me once"
+ctl alice send --wait=10 bob "after the crash" >/dev/null
+wait_for "the next echo" 10 has 1 alice bob in "echo: after the crash"
+stop_script "$BOT"
+has 1 alice bob in "echo: answer me once" || fail "answered twice"
 
 # ---------------------------------------------------------------- notify
 cat >"$TMP/record.sh" <<'EOF'
