@@ -20,6 +20,11 @@ struct gstore {
 };
 
 static void	on_done(evutil_socket_t, short, void *);
+static void	op_done(struct gstore_op *, enum gstore_rc);
+static void	op_free(struct gstore_op *);
+
+/* What the backends call back (gstore_int.h). */
+static const struct gstore_front front = { op_done, op_free };
 
 static const struct gstore_be *
 backend(const char *name)
@@ -49,7 +54,7 @@ gstore_open(const struct gstore_opts *o, char **cause)
 	TAILQ_INIT(&gs->done);
 	gs->done_ev = event_new(o->base, -1, 0, on_done, gs);
 	if (gs->done_ev == NULL ||
-	    (gs->impl = gs->be->open(gs, o, cause)) == NULL) {
+	    (gs->impl = gs->be->open(gs, &front, o, cause)) == NULL) {
 		if (gs->done_ev != NULL)
 			event_free(gs->done_ev);
 		free(gs);
@@ -58,8 +63,8 @@ gstore_open(const struct gstore_opts *o, char **cause)
 	return gs;
 }
 
-void
-gstore_op_free(struct gstore_op *op)
+static void
+op_free(struct gstore_op *op)
 {
 	if (op->priv != NULL && op->gs->be->drop != NULL)
 		op->gs->be->drop(op->gs->impl, op);
@@ -77,14 +82,14 @@ gstore_close(struct gstore *gs)
 	gs->be->close(gs->impl);	/* frees what it still holds */
 	while ((op = TAILQ_FIRST(&gs->done)) != NULL) {
 		TAILQ_REMOVE(&gs->done, op, entry);
-		gstore_op_free(op);
+		op_free(op);
 	}
 	event_free(gs->done_ev);
 	free(gs);
 }
 
-void
-gstore_op_done(struct gstore_op *op, enum gstore_rc rc)
+static void
+op_done(struct gstore_op *op, enum gstore_rc rc)
 {
 	struct gstore *gs = op->gs;
 
@@ -134,7 +139,7 @@ on_done(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&batch, op, entry);
 		if (!op->cancelled && op->cb.done != NULL)
 			deliver(gs, op);
-		gstore_op_free(op);
+		op_free(op);
 	}
 }
 
@@ -143,6 +148,7 @@ op_new(struct gstore *gs, enum gstore_kind kind, void *arg)
 {
 	struct gstore_op *op = xcalloc(1, sizeof(*op));
 
+	op->front = &front;
 	op->gs = gs;
 	op->kind = kind;
 	op->arg = arg;
@@ -170,7 +176,7 @@ op_start(struct gstore_op *op)
 
 	if (!op_valid(op)) {
 		log_warnx("gstore: refusing a malformed user record");
-		gstore_op_done(op, GSTORE_ERR);
+		op_done(op, GSTORE_ERR);
 	} else
 		op->gs->be->start(op->gs->impl, op);
 	return handle ? op : NULL;

@@ -15,8 +15,21 @@ enum gstore_kind { GOP_ADD, GOP_GET, GOP_SET_KEY, GOP_PRESENCE, GOP_FOREACH,
     GOP_NOTIFY,		/* backend-internal: priv is the payload */
     GOP_SEEN_MANY };	/* backend-internal: heartbeat refreshes in priv */
 
+/*
+ * How a backend hands an operation back to the front, given to its open()
+ * and kept in every operation: the backends never name a function of
+ * gstore.c, which is above them.
+ */
+struct gstore_front {
+	/* The backend is done with op: deliver it on the next loop turn. */
+	void	(*done)(struct gstore_op *, enum gstore_rc);
+	/* Free an op without delivering it (backend shutdown). */
+	void	(*free)(struct gstore_op *);
+};
+
 struct gstore_op {
 	TAILQ_ENTRY(gstore_op)	 entry;		/* done queue, or a backend's */
+	const struct gstore_front *front;	/* an op a backend makes: its own */
 	struct gstore		*gs;
 	enum gstore_kind	 kind;
 	enum gstore_presence	 presence;
@@ -40,8 +53,8 @@ struct gstore_op {
 
 struct gstore_be {
 	const char	*name;
-	void		*(*open)(struct gstore *, const struct gstore_opts *,
-			    char **cause);
+	void		*(*open)(struct gstore *, const struct gstore_front *,
+			    const struct gstore_opts *, char **cause);
 	void		 (*close)(void *);
 	/* Run op; call gstore_op_done when its result is in op->rc/u/n. */
 	void		 (*start)(void *, struct gstore_op *);
@@ -59,8 +72,17 @@ extern const struct gstore_be gstore_pg_be;
 #endif
 
 /* The backend is done with op: deliver it on the next loop turn. */
-void	gstore_op_done(struct gstore_op *, enum gstore_rc);
+static inline void
+gstore_op_done(struct gstore_op *op, enum gstore_rc rc)
+{
+	op->front->done(op, rc);
+}
+
 /* Free an op without delivering it (backend shutdown). */
-void	gstore_op_free(struct gstore_op *);
+static inline void
+gstore_op_free(struct gstore_op *op)
+{
+	op->front->free(op);
+}
 
 #endif

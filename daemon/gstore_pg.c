@@ -560,7 +560,8 @@ gpg_first_connect(struct gpg *pg, char **cause)
 static void gpg_close(void *);
 
 static void *
-gpg_open(struct gstore *front, const struct gstore_opts *o, char **cause)
+gpg_open(struct gstore *gs, const struct gstore_front *front,
+    const struct gstore_opts *o, char **cause)
 {
 	struct gpg *pg;
 	static const char *const names[GPG_WORKERS] = { "worker 1", "worker 2",
@@ -571,6 +572,7 @@ gpg_open(struct gstore *front, const struct gstore_opts *o, char **cause)
 	if (pqdl_load(cause) == -1)
 		return NULL;
 	pg = xcalloc(1, sizeof(*pg));
+	pg->gs = gs;
 	pg->front = front;
 	pg->base = o->base;
 	pg->conninfo = xstrdup(o->conninfo != NULL ? o->conninfo : "");

@@ -53,7 +53,8 @@ struct gpg_buf {
 };
 
 struct gpg {
-	struct gstore		*front;
+	struct gstore		*gs;
+	const struct gstore_front *front;
 	struct event_base	*base;
 	char			*conninfo;
 	char			 self[64];

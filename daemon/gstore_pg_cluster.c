@@ -150,7 +150,8 @@ gpg_notify(void *impl, const json_t *msg)
 	json_t *o = json_deep_copy(msg);
 
 	json_object_set_new(o, "origin", json_string(pg->self));
-	op->gs = pg->front;
+	op->front = pg->front;
+	op->gs = pg->gs;
 	op->kind = GOP_NOTIFY;
 	op->priv = json_dumps(o, JSON_COMPACT);
 	json_decref(o);

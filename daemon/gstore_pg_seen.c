@@ -96,7 +96,8 @@ gpg_seen_tick(struct gpg *pg, double now)
 	    now < pg->seen_since + GPG_SEEN_DELAY))
 		return;
 	op = xcalloc(1, sizeof(*op));
-	op->gs = pg->front;
+	op->front = pg->front;
+	op->gs = pg->gs;
 	op->kind = GOP_SEEN_MANY;
 	op->priv = gpg_seen_take(pg);
 	gpg_start(pg, op);		/* fire-and-forget: freed when done */

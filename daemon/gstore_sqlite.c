@@ -434,7 +434,8 @@ sq_user_count(struct gsqlite *gs)
 /* ------------------------------------------------------------ the backend */
 
 static void *
-sq_be_open(struct gstore *front, const struct gstore_opts *o, char **cause)
+sq_be_open(struct gstore *front, const struct gstore_front *hooks,
+    const struct gstore_opts *o, char **cause)
 {
 	return sq_open(o->base, o->path, o->sync_full, cause);
 }
