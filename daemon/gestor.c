@@ -22,8 +22,6 @@
 
 typedef void (*gframe_handler)(struct gconn *, struct wire_msg *);
 
-static void	on_accept(struct evconnlistener *, evutil_socket_t,
-		    struct sockaddr *, int, void *);
 static void	on_ready(struct conn *, void *);
 static void	on_frame(struct conn *, json_t *, void *);
 static void	on_close(struct conn *, const char *, void *);
@@ -36,6 +34,7 @@ static void	on_hb(struct gconn *, struct wire_msg *);
 static void	on_lookup(struct gconn *, struct wire_msg *);
 static void	on_watch(struct gconn *, struct wire_msg *);
 static void	on_watch_read(enum gstore_rc, const struct guser *, void *);
+static void	on_relay(struct gconn *, struct wire_msg *);
 
 static const struct conn_cbs gconn_cbs = { on_ready, on_frame, on_close };
 
@@ -50,7 +49,7 @@ static const struct {
 	[W_HB] = { on_hb, true },
 	[W_LOOKUP] = { on_lookup, true },
 	[W_WATCH] = { on_watch, true },
-	[W_RELAY] = { gestor_relay_request, true },
+	[W_RELAY] = { on_relay, true },
 };
 
 static unsigned
@@ -383,8 +382,8 @@ gestor_drop(struct gconn *gc, const char *why)
 	conn_close(c);
 }
 
-static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+void
+gestor_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
 	struct gestor *g = arg;
@@ -459,6 +458,13 @@ ok:
 		return;
 	}
 	gframes[m.type].fn(gc, &m);
+}
+
+/* `relay`: the relay's part handles it (gestor->on_relay, gestor_relay.c). */
+static void
+on_relay(struct gconn *gc, struct wire_msg *m)
+{
+	gc->g->on_relay(gc, m);
 }
 
 /* ------------------------------------------------------------ authentication */
@@ -975,99 +981,13 @@ on_watch(struct gconn *gc, struct wire_msg *m)
 	watch_next(gc);
 }
 
-/* ---------------------------------------------------------------- lifecycle */
-
-int
-gestor_start(struct daemon *d, char **cause)
-{
-	struct gestor *g = xcalloc(1, sizeof(*g));
-	struct gstore_opts o;
-	char path[4096];
-
-	g->d = d;
-	TAILQ_INIT(&g->conns);
-	TAILQ_INIT(&g->ctlops);
-	snprintf(path, sizeof(path), "%s/gestor.db", d->cfg->data_dir);
-	memset(&o, 0, sizeof(o));
-	o.base = d->base;
-	o.backend = d->cfg->storage_backend;
-	o.path = path;
-	o.sync_full = d->cfg->sync_full;
-	o.conninfo = d->cfg->storage_conninfo;
-	gestor_cluster_name(d->cfg, g->cluster, sizeof(g->cluster));
-	o.cluster = g->cluster;
-	o.hb_interval = d->cfg->hb_interval;
-	/* A killed gestor's users are offline within heartbeat.timeout. */
-	o.hb_timeout = d->cfg->hb_timeout - d->cfg->hb_interval;
-	if (o.hb_timeout < 2 * d->cfg->hb_interval)
-		o.hb_timeout = 2 * d->cfg->hb_interval;
-	o.request_timeout = d->cfg->hb_timeout / 3 < 5.0 ?
-	    d->cfg->hb_timeout / 3 : 5.0;
-	o.on_notify = gestor_cluster_notify;
-	o.on_state = gestor_cluster_state;
-	o.sessions = gestor_cluster_sessions;
-	o.arg = g;
-	if ((g->store = gstore_open(&o, cause)) == NULL) {
-		free(g);
-		return -1;
-	}
-	g->limits = glimits_new(d->cfg->max_connections);
-	if ((g->hashpool = hashpool_new(d->base, cause)) == NULL)
-		return -1;
-	d->gestor = g;
-	g->listener = listener_open(d->base, d->cfg->listen,
-	    P2P_DEFAULT_GESTOR_PORT, on_accept, g, g->listen_addr,
-	    sizeof(g->listen_addr), cause);
-	if (g->listener == NULL)
-		return -1;
-	log_info("gestor: listening on %s", g->listen_addr);
-	if (*d->cfg->relay_listen != '\0' &&
-	    (g->relay = relay_open(d, cause)) == NULL)
-		return -1;
-	return 0;
-}
-
+/* A new heartbeat timeout applies from each session's next beat. */
 void
-gestor_reload(struct daemon *d)
+gestor_conns_reload(struct gestor *g)
 {
 	struct gconn *gc;
 
-	/* New heartbeat timeout applies from each session's next beat. */
-	TAILQ_FOREACH(gc, &d->gestor->conns, entry)
+	TAILQ_FOREACH(gc, &g->conns, entry)
 		if (gc->state == GC_AUTHED)
 			arm_hb_timer(gc);
-}
-
-void
-gestor_stop(struct daemon *d)
-{
-	struct gestor *g = d->gestor;
-	struct gconn *gc;
-
-	if (g == NULL)
-		return;
-	if (g->listener != NULL) {
-		evconnlistener_free(g->listener);
-		g->listener = NULL;
-	}
-	while ((gc = TAILQ_FIRST(&g->conns)) != NULL)
-		gestor_drop(gc, "gestor shutting down");
-	gestor_ctl_abort(g);
-	relay_close(g->relay);
-	g->relay = NULL;
-}
-
-void
-gestor_free(struct daemon *d)
-{
-	struct gestor *g = d->gestor;
-
-	if (g == NULL)
-		return;
-	gestor_stop(d);
-	hashpool_free(g->hashpool);
-	gstore_close(g->store);
-	glimits_free(g->limits);
-	free(g);
-	d->gestor = NULL;
 }

@@ -96,6 +96,8 @@ struct gestor {
 	struct gestor_stats	 stats;
 	TAILQ_HEAD(, gctlop)	 ctlops;	/* control requests in the store */
 	struct relay		*relay;		/* NULL: relay.listen = "" */
+	/* The `relay` frame (gestor_relay_request, set by gestor_start). */
+	void			(*on_relay)(struct gconn *, struct wire_msg *);
 };
 
 /* The authenticated session of user, or NULL. */
@@ -105,6 +107,11 @@ json_t		*gestor_user_json(struct gestor *, const struct guser *);
 /* Send presence frame p to every authenticated watcher of user. */
 void		 gestor_watchers_send(struct gestor *, const char *user,
 		    const json_t *p);
+/* gestor.c: the listener's callback (a new connection). */
+void		 gestor_accept(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+/* Re-arm every session's heartbeat timer (reload). */
+void		 gestor_conns_reload(struct gestor *);
 /* Close gc from our side (log why). */
 void		 gestor_drop(struct gconn *, const char *why);
 /* Tell gc's peer that its session was replaced, and close it. */
