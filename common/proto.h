@@ -21,9 +21,11 @@
 
 /*
  * Relay preamble, in clear before the peers' own TLS: each side sends
- * P2P_RELAY_HELLO, the session key (P2P_RELAY_KEY_HEX lowercase hex
- * digits) and a newline; once both sides are there the relay answers
- * each with P2P_RELAY_OK and copies bytes. A wrong key gets nothing.
+ * P2P_RELAY_HELLO, its own session key (P2P_RELAY_KEY_HEX lowercase
+ * hex digits; the requester's and the target's differ) and a newline;
+ * once both sides are there the relay answers each with P2P_RELAY_OK
+ * and copies bytes, which must start with a TLS handshake record. A
+ * wrong key gets nothing.
  */
 #define P2P_RELAY_HELLO		"P2PCHAT-RELAY/1 "
 #define P2P_RELAY_KEY_HEX	64		/* 256-bit session keys */

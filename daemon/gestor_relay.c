@@ -1,8 +1,9 @@
 /*
  * The gestor's side of relaying: `relay {user}` from a logged-in peer
  * makes a relay session (relay.c) for it and an online target, answers
- * {addr,port,key} and pushes `relay-invite {from,addr,port,key}` to the
- * target over the target's own gestor connection. Each is told the
+ * {addr,port,key} with the requester's key and pushes `relay-invite
+ * {from,addr,port,key}` with the target's (another) key to the target
+ * over the target's own gestor connection. Each is told the
  * relay's address as it reached this gestor (relay.advertise, or a
  * relay.listen with a specific address, overrides), so a peer behind NAT
  * gets an address it can connect out to.
@@ -91,7 +92,8 @@ on_relay_target_read(enum gstore_rc rc, const struct guser *u, void *arg)
 	json_t *req = gc->req, *n;
 	const char *to = json_string_value(json_object_get(req, "user"));
 	const char *code, *why;
-	char key[P2P_RELAY_KEY_HEX + 1], addr[256];
+	char kfrom[P2P_RELAY_KEY_HEX + 1], kto[P2P_RELAY_KEY_HEX + 1];
+	char addr[256];
 	int port;
 
 	gc->op = NULL;
@@ -104,19 +106,20 @@ on_relay_target_read(enum gstore_rc rc, const struct guser *u, void *arg)
 		relay_refuse_req(gc, req, to, ERR_OFFLINE, "that user is not online");
 	else if (relay_addr_for(g, gc, addr, sizeof(addr), &port) == -1) {
 		relay_refuse_req(gc, req, to, ERR_INTERNAL, "no relay address");
-	} else if (relay_session_new(g->relay, gc->user, to, key, &code,
-	    &why) == -1) {
+	} else if (relay_session_new(g->relay, gc->user, to, kfrom, kto,
+	    &code, &why) == -1) {
 		relay_refuse_req(gc, req, to, code, why);
 	} else {
 		relay_reply(gc, req, json_pack("{s:s,s:s,s:i,s:s}", "t", "ok",
-		    "addr", addr, "port", port, "key", key));
+		    "addr", addr, "port", port, "key", kfrom));
 		n = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "t", "relay-invite",
 		    "to", to, "from", gc->user, "addr", addr, "port", port,
-		    "key", key);
+		    "key", kto);
 		gstore_notify(g->store, n);
 		json_decref(n);
 		g->stats.relay_invites_out++;
-		explicit_bzero(key, sizeof(key));
+		explicit_bzero(kfrom, sizeof(kfrom));
+		explicit_bzero(kto, sizeof(kto));
 	}
 	gestor_req_end(gc);
 }
@@ -155,7 +158,8 @@ gestor_relay_request(struct gconn *gc, struct wire_msg *m)
 	struct gestor *g = gc->g;
 	const char *to = m->u.user.user, *code, *why;
 	struct gconn *t = gestor_session(g, to);
-	char key[P2P_RELAY_KEY_HEX + 1], a1[256], a2[256], msg[160];
+	char kfrom[P2P_RELAY_KEY_HEX + 1], kto[P2P_RELAY_KEY_HEX + 1];
+	char a1[256], a2[256], msg[160];
 	int p1, p2;
 
 	if (g->relay == NULL) {
@@ -184,15 +188,17 @@ gestor_relay_request(struct gconn *gc, struct wire_msg *m)
 		relay_refuse(gc, m, ERR_INTERNAL, "no relay address");
 		return;
 	}
-	if (relay_session_new(g->relay, gc->user, to, key, &code, &why) == -1) {
+	if (relay_session_new(g->relay, gc->user, to, kfrom, kto, &code,
+	    &why) == -1) {
 		relay_refuse(gc, m, code, why);
 		return;
 	}
 	relay_reply(gc, m->frame, json_pack("{s:s,s:s,s:i,s:s}", "t", "ok",
-	    "addr", a1, "port", p1, "key", key));
+	    "addr", a1, "port", p1, "key", kfrom));
 	relay_reply(t, NULL, json_pack("{s:s,s:s,s:s,s:i,s:s}", "t",
-	    "relay-invite", "from", gc->user, "addr", a2, "port", p2, "key", key));
-	explicit_bzero(key, sizeof(key));
+	    "relay-invite", "from", gc->user, "addr", a2, "port", p2, "key", kto));
+	explicit_bzero(kfrom, sizeof(kfrom));
+	explicit_bzero(kto, sizeof(kto));
 }
 
 void
@@ -204,7 +210,7 @@ gestor_relay_stats(struct gestor *g, json_t *o)
 	if (g->relay != NULL)
 		relay_get_stats(g->relay, &st);
 	json_object_update_new(o, json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	    "s:I,s:I,s:I}", "relay", g->relay != NULL,
+	    "s:I,s:I,s:I,s:I}", "relay", g->relay != NULL,
 	    "relay_invites_out", (json_int_t)g->stats.relay_invites_out,
 	    "relay_invites_in", (json_int_t)g->stats.relay_invites_in,
 	    "relay_sessions_active", (json_int_t)st.active,
@@ -214,5 +220,6 @@ gestor_relay_stats(struct gestor *g, json_t *o)
 	    "relay_bad_keys", (json_int_t)st.bad_keys,
 	    "relay_expired", (json_int_t)st.expired,
 	    "relay_idle_closed", (json_int_t)st.idle_closed,
+	    "relay_not_tls", (json_int_t)st.not_tls,
 	    "relay_bytes", (json_int_t)st.bytes));
 }

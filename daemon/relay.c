@@ -4,16 +4,22 @@
  * bufferevents. What it copies is the peers' own TLS 1.3 session; the
  * relay holds no key to it.
  *
- * Life of a session: relay_session_new() makes a random 256-bit key with
- * a deadline (relay.pairing_timeout). A connection has that long from
+ * Life of a session: relay_session_new() makes two random 256-bit keys,
+ * one for each side (the requester's goes only in the gestor's reply to
+ * it, the target's only in the invitation, so that nobody holds both
+ * and can splice two connections of their own), with a deadline
+ * (relay.pairing_timeout). A connection has that long from
  * its accept to send the preamble (exactly P2P_RELAY_REQ_LEN bytes, read
  * with the input watermark so nothing after it is consumed; a deadline,
  * not a read timeout, so a byte now and then does not extend it), and
  * one source (an IPv4 address, an IPv6 /64) holds at most
  * RELAY_PREAMBLES_PER_ADDR of them; a key that matches no
  * waiting session (wrong, used or expired) closes the connection without
- * a byte in answer. The second connection with the key pairs the session,
- * and the key is forgotten at once, so it cannot be used again. Then:
+ * a byte in answer, and so does a side's key presented a second time.
+ * The second side to arrive pairs the session, and both keys are
+ * forgotten at once, so they cannot be used again. The first bytes each
+ * side sends must start a TLS handshake record, or the session is
+ * closed: the relay carries the peers' TLS and nothing else. Then:
  * backpressure (a side stops reading while the other side's output holds
  * RELAY_HIGH bytes), a token bucket per session (relay.session_rate
  * bytes/s, both directions together), and relay.idle_timeout with no
@@ -50,6 +56,8 @@
 
 struct rsession;
 
+enum rside { RS_REQUESTER, RS_TARGET };
+
 enum rconn_state { RC_PREAMBLE, RC_WAITING, RC_SPLICE, RC_DRAIN };
 
 struct rconn {
@@ -57,7 +65,9 @@ struct rconn {
 	struct relay		*r;
 	struct bufferevent	*bev;
 	struct rsession		*s;
+	enum rside		 side;
 	enum rconn_state	 state;
+	bool			 tls_seen;	/* its first bytes were a TLS record */
 	struct event		*deadline;	/* preamble: pairing_timeout from accept */
 	char			 addr[64];
 	char			 src[64];	/* addr's source key: IPv6 as its /64 */
@@ -66,11 +76,11 @@ struct rconn {
 struct rsession {
 	TAILQ_ENTRY(rsession)	 entry;
 	struct relay		*r;
-	unsigned char		 key[RELAY_KEY_BYTES];
+	unsigned char		 key[2][RELAY_KEY_BYTES];	/* by enum rside */
 	bool			 paired;
 	char			 from[P2P_USERNAME_MAX + 1];
 	char			 to[P2P_USERNAME_MAX + 1];
-	struct rconn		*side[2];
+	struct rconn		*side[2];	/* by enum rside */
 	int			 nsides;
 	struct event		*timer;		/* pairing deadline, then idle */
 	double			 last_active;
@@ -277,15 +287,23 @@ on_preamble_deadline(evutil_socket_t fd, short what, void *arg)
 	rconn_free(rc);
 }
 
-/* The waiting session whose key is key, or NULL; scans all of them. */
+/*
+ * The waiting session one of whose keys is key, and which side's, or
+ * NULL; compares every key, so that the time taken shows nothing.
+ */
 static struct rsession *
-session_by_key(struct relay *r, const unsigned char *key)
+session_by_key(struct relay *r, const unsigned char *key, enum rside *side)
 {
 	struct rsession *s, *found = NULL;
+	int i;
 
 	TAILQ_FOREACH(s, &r->sessions, entry)
-		if (!s->paired && key_equal(s->key, key) && found == NULL)
-			found = s;
+		for (i = 0; i < 2; i++)
+			if (!s->paired && key_equal(s->key[i], key) &&
+			    found == NULL) {
+				found = s;
+				*side = (enum rside)i;
+			}
 	return found;
 }
 
@@ -300,15 +318,16 @@ on_preamble(struct bufferevent *bev, void *arg)
 	unsigned char key[RELAY_KEY_BYTES];
 	char buf[P2P_RELAY_REQ_LEN];
 	struct rsession *s = NULL;
+	enum rside side = RS_REQUESTER;
 
 	if (evbuffer_get_length(in) < P2P_RELAY_REQ_LEN)
 		return;
 	evbuffer_remove(in, buf, sizeof(buf));
 	if (parse_preamble(buf, key) == 0)
-		s = session_by_key(r, key);
+		s = session_by_key(r, key, &side);
 	util_zero(buf, sizeof(buf));
 	util_zero(key, sizeof(key));
-	if (s == NULL || s->nsides >= 2) {
+	if (s == NULL || s->side[side] != NULL) {
 		log_info("relay: %s: no session for that key; closing", rc->addr);
 		r->st.bad_keys++;
 		rconn_free(rc);
@@ -320,8 +339,12 @@ on_preamble(struct bufferevent *bev, void *arg)
 	rc->deadline = NULL;
 	rc->state = RC_WAITING;
 	rc->s = s;
-	s->side[s->nsides++] = rc;
+	rc->side = side;
+	s->side[side] = rc;
+	s->nsides++;
 	bufferevent_disable(bev, EV_READ);
+	log_info("relay: %s: the %s of %s -> %s is here", rc->addr,
+	    side == RS_REQUESTER ? "requester" : "target", s->from, s->to);
 	if (s->nsides == 2)
 		session_pair(s);
 }
@@ -331,7 +354,22 @@ on_preamble(struct bufferevent *bev, void *arg)
 static struct rconn *
 other(struct rconn *rc)
 {
-	return rc->s->side[rc->s->side[0] == rc ? 1 : 0];
+	return rc->s->side[rc->side == RS_REQUESTER ? RS_TARGET : RS_REQUESTER];
+}
+
+/*
+ * Whether h (5 bytes) starts a TLS handshake record: content type 22,
+ * version 3.1 to 3.3 (TLS 1.3 says 3.1 or 3.3 there), a length a
+ * plaintext record may have. The requester's ClientHello and the
+ * target's ServerHello both start so.
+ */
+static bool
+tls_handshake_record(const unsigned char *h)
+{
+	unsigned len = (unsigned)h[3] << 8 | h[4];
+
+	return h[0] == 22 && h[1] == 3 && h[2] >= 1 && h[2] <= 3 && len > 0 &&
+	    len <= 16384;
 }
 
 /* Both sides are here: forget the key, say OK to each, copy bytes. */
@@ -373,10 +411,26 @@ on_splice_read(struct bufferevent *bev, void *arg)
 	struct rconn *rc = arg, *o;
 	struct evbuffer *in = bufferevent_get_input(bev), *out;
 	size_t n = evbuffer_get_length(in);
+	unsigned char h[5];
 
 	if (rc->state != RC_SPLICE || (o = other(rc))->state != RC_SPLICE) {
 		evbuffer_drain(in, n);
 		return;
+	}
+	if (!rc->tls_seen) {
+		/* A generic pipe no more: TLS first, or nothing. */
+		if (n < sizeof(h))
+			return;
+		evbuffer_copyout(in, h, sizeof(h));
+		if (!tls_handshake_record(h)) {
+			log_warnx("relay: %s: the %s's first bytes are not a TLS "
+			    "handshake record; closing", rc->addr,
+			    rc->side == RS_REQUESTER ? "requester" : "target");
+			rc->s->r->st.not_tls++;
+			session_free(rc->s, "not TLS");
+			return;
+		}
+		rc->tls_seen = true;
 	}
 	out = bufferevent_get_output(o->bev);
 	evbuffer_add_buffer(out, in);
@@ -451,8 +505,9 @@ session_free(struct rsession *s, const char *why)
 		log_info("relay: session %s -> %s not paired: %s", s->from, s->to,
 		    why);
 	}
-	for (i = 0; i < s->nsides; i++)
-		rconn_free(s->side[i]);
+	for (i = 0; i < 2; i++)
+		if (s->side[i] != NULL)
+			rconn_free(s->side[i]);
 	if (s->rl != NULL)
 		bufferevent_rate_limit_group_free(s->rl);
 	event_free(s->timer);
@@ -524,15 +579,24 @@ bucket_update(struct relay *r)
 	r->bucket_rate = rate;
 }
 
+/* The hex digits of a key, and a NUL. */
+static void
+key_hex(const unsigned char *key, char *hex)
+{
+	size_t i;
+
+	for (i = 0; i < RELAY_KEY_BYTES; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+}
+
 int
 relay_session_new(struct relay *r, const char *from, const char *to,
-    char *key, const char **code, const char **why)
+    char *key_from, char *key_to, const char **code, const char **why)
 {
 	const struct config *cfg = cfg_of(r);
 	struct timeval tv = daemon_tv(cfg->relay_pairing_timeout);
 	struct rsession *s;
 	long waiting;
-	size_t i;
 
 	r->st.requests++;
 	if (r->st.active + r->st.waiting >= cfg->relay_max_sessions) {
@@ -565,8 +629,8 @@ relay_session_new(struct relay *r, const char *from, const char *to,
 	}
 	snprintf(s->from, sizeof(s->from), "%s", from);
 	snprintf(s->to, sizeof(s->to), "%s", to);
-	for (i = 0; i < sizeof(s->key); i++)
-		snprintf(key + 2 * i, 3, "%02x", s->key[i]);
+	key_hex(s->key[RS_REQUESTER], key_from);
+	key_hex(s->key[RS_TARGET], key_to);
 	TAILQ_INSERT_TAIL(&r->sessions, s, entry);
 	r->st.waiting++;
 	evtimer_add(s->timer, &tv);

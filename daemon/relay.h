@@ -2,11 +2,12 @@
  * The relay (gestor mode): splices two outgoing TCP connections from
  * peers that cannot reach each other, so that they can run their own
  * TLS 1.3 session end to end through it. The gestor makes a session for
- * a pair of users and hands both of them its single-use key; each peer
- * connects to the relay listener and presents the key (P2P_RELAY_HELLO in
- * proto.h); once both are there the relay answers P2P_RELAY_OK to each and
- * copies bytes both ways, with backpressure, a byte rate per session and
- * idle and pairing timeouts. The relay never sees a readable byte of what
+ * a pair of users and hands each of them a single-use key of its own;
+ * each peer connects to the relay listener and presents its key
+ * (P2P_RELAY_HELLO in proto.h); once both are there the relay answers
+ * P2P_RELAY_OK to each and copies bytes both ways, the peers' TLS
+ * records only, with backpressure, a byte rate per session and idle and
+ * pairing timeouts. The relay never sees a readable byte of what
  * the peers say: only who talks to whom, when, and how much.
  */
 #ifndef P2P_RELAY_H
@@ -29,6 +30,7 @@ struct relay_stats {
 	unsigned long	 bad_keys;	/* connections with no valid key */
 	unsigned long	 expired;	/* sessions never paired in time */
 	unsigned long	 idle_closed;
+	unsigned long	 not_tls;	/* closed: first bytes not TLS */
 	long		 active;	/* paired sessions now */
 	long		 waiting;	/* sessions made, not yet paired */
 	uint64_t	 bytes;		/* relayed, both directions */
@@ -49,12 +51,14 @@ int		 relay_port(const struct relay *);
 void		 relay_accept(struct relay *, int fd, const struct sockaddr *sa,
 		    socklen_t salen);
 /*
- * A single-use session between from and to: key gets P2P_RELAY_KEY_HEX
- * hex digits and a NUL. 0, or -1 with *code and *why when a cap is hit.
+ * A single-use session between from and to, with a key for each side:
+ * key_from (for the requester only) and key_to (for the target only)
+ * each get P2P_RELAY_KEY_HEX hex digits and a NUL. 0, or -1 with *code
+ * and *why when a cap is hit.
  */
 int		 relay_session_new(struct relay *, const char *from,
-		    const char *to, char *key, const char **code,
-		    const char **why);
+		    const char *to, char *key_from, char *key_to,
+		    const char **code, const char **why);
 void		 relay_get_stats(const struct relay *, struct relay_stats *);
 
 #endif

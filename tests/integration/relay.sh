@@ -7,7 +7,9 @@
 # closed; a relayed contact that becomes reachable is tried directly in
 # the background and left for the direct route; a flood of relay requests from one user is refused while
 # others are still relayed; a wrong, used or expired key gets nothing
-# from the relay; a relay request to an offline user is refused clearly.
+# from the relay, and the requester's key pairs only with the target's
+# (another key, that only the target got); a relay request to an
+# offline user is refused clearly.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -20,10 +22,13 @@ start_peer alice g 'relay = { use = "always"; };
 advertise = "127.0.0.1:1";'
 LIMITS="idle_timeout = 3.0;" start_peer bob g 'advertise = "none";
 relay = { direct_retry = 2.0; };'
+start_peer carol g 'relay = { use = "never"; };'
 register alice >/dev/null
 register bob >/dev/null
+register carol >/dev/null
 wait_for "alice online" 10 gestor_state_is alice online
 wait_for "bob online" 10 gestor_state_is bob online
+wait_for "carol online" 10 gestor_state_is carol online
 
 # bob publishes no address at all.
 ctl g lookup bob >"$TMP/lk"
@@ -80,6 +85,23 @@ out=$(p2ptool relay-key "$RELAY_PORT" "$(printf '%064d' 7)" 3)
 wait_for "mallory's second session to expire" 10 sh -c "grep -q 'mallory -> bob not paired: the key expired' '$TMP/g.log'"
 out=$(p2ptool relay-key "$RELAY_PORT" "$key2" 3)
 [ "$out" = "got=0 closed" ] || fail "expired key: $out"
+
+# The requester holds its own key only: presenting it twice does not
+# pair two connections of its own (carol, relay.use = never, ignores
+# the invitation and never presents hers).
+client_cert mallet
+p2ptool relay-request "${PORT_OF[g]}" "$TMP/mallet.crt" "$TMP/mallet.key" \
+    mallet mallet-pw-1234 carol 1 >"$TMP/one" || fail "mallet: $(cat "$TMP/one")"
+key3=$(sed -n 's/^key=//p' "$TMP/one")
+[ -n "$key3" ] || fail "mallet got no key: $(cat "$TMP/one")"
+p2ptool relay-key "$RELAY_PORT" "$key3" 3 >"$TMP/first" &
+first=$!
+wait_for "mallet's first connection at the relay" 10 grep -q \
+    "the requester of mallet -> carol is here" "$TMP/g.log"
+out=$(p2ptool relay-key "$RELAY_PORT" "$key3" 2)
+wait "$first"
+[ "$out" = "got=0 closed" ] || fail "the requester's key twice, second: $out"
+[ "$(cat "$TMP/first")" = "got=0 open" ] || fail "the requester's key twice, first: $(cat "$TMP/first")"
 
 # A relay to an offline user is refused; the message waits, and says why.
 stop alice KILL

@@ -1,7 +1,9 @@
 /*
  * Unit tests for the relay (daemon/relay.c) on 127.0.0.1: two sockets
- * presenting one session key are paired and get P2P_RELAY_OK, then bytes
- * flow both ways; a wrong, reused or expired key, or a preamble that is
+ * presenting a session's two keys (the requester's, the target's) are
+ * paired and get P2P_RELAY_OK, then bytes flow both ways if they start
+ * with a TLS handshake record, else both are closed; one side's key
+ * twice does not pair; a wrong, reused or expired key, or a preamble that is
  * not one, gets the connection closed without a byte; the caps per user
  * (requester, and unpaired ones per pair) and in all refuse new sessions
  * without touching others' sessions; a connection has pairing_timeout
@@ -157,40 +159,77 @@ expect_ok(int fd)
 	ck_assert(memcmp(buf, P2P_RELAY_OK, P2P_RELAY_OK_LEN) == 0);
 }
 
+/* A session's two keys: the requester's and the target's. */
+struct keys {
+	char	 from[P2P_RELAY_KEY_HEX + 1];
+	char	 to[P2P_RELAY_KEY_HEX + 1];
+};
+
 static void
-new_session(const char *from, const char *to, char *key)
+new_session(const char *from, const char *to, struct keys *k)
 {
 	const char *code = NULL, *why = NULL;
 
-	ck_assert_int_eq(relay_session_new(relay, from, to, key, &code, &why), 0);
-	ck_assert_uint_eq(strlen(key), P2P_RELAY_KEY_HEX);
-	ck_assert_uint_eq(strspn(key, "0123456789abcdef"), P2P_RELAY_KEY_HEX);
+	ck_assert_int_eq(relay_session_new(relay, from, to, k->from, k->to,
+	    &code, &why), 0);
+	ck_assert_uint_eq(strlen(k->from), P2P_RELAY_KEY_HEX);
+	ck_assert_uint_eq(strspn(k->from, "0123456789abcdef"), P2P_RELAY_KEY_HEX);
+	ck_assert_uint_eq(strspn(k->to, "0123456789abcdef"), P2P_RELAY_KEY_HEX);
+	ck_assert_str_ne(k->from, k->to);
+}
+
+static int
+new_session_refused(const char *from, const char *to, const char **code)
+{
+	struct keys k;
+	const char *why;
+
+	return relay_session_new(relay, from, to, k.from, k.to, code, &why);
+}
+
+/* A TLS handshake record header (type 22, version 3.1) for len bytes. */
+static void
+send_record(int fd, const char *body)
+{
+	size_t n = strlen(body);
+	unsigned char h[5] = { 22, 3, 1, 0, (unsigned char)n };
+
+	send_all(fd, h, sizeof(h));
+	send_all(fd, body, n);
+}
+
+/* A paired session: *a the requester's connection, *b the target's. */
+static void
+paired(struct keys *k, int *a, int *b)
+{
+	new_session("alice", "bob", k);
+	*a = dial();
+	present(*a, k->from);
+	*b = dial();
+	present(*b, k->to);
+	expect_ok(*a);
+	expect_ok(*b);
 }
 
 START_TEST(test_pair_and_copy)
 {
-	char key[P2P_RELAY_KEY_HEX + 1], buf[16];
+	struct keys k;
+	char buf[16];
 	struct relay_stats st;
 	int a, b;
 	bool eof;
 
-	new_session("alice", "bob", key);
-	a = dial();
-	present(a, key);
-	b = dial();
-	present(b, key);
-	expect_ok(a);
-	expect_ok(b);
-	send_all(a, "hello", 5);
-	ck_assert_uint_eq(recv_some(b, buf, 5, 2000, &eof), 5);
-	ck_assert(memcmp(buf, "hello", 5) == 0);
-	send_all(b, "world!", 6);
-	ck_assert_uint_eq(recv_some(a, buf, 6, 2000, &eof), 6);
-	ck_assert(memcmp(buf, "world!", 6) == 0);
+	paired(&k, &a, &b);
+	send_record(a, "hello");
+	ck_assert_uint_eq(recv_some(b, buf, 10, 2000, &eof), 10);
+	ck_assert(memcmp(buf, "\x16\x03\x01\x00\x05hello", 10) == 0);
+	send_record(b, "world!");
+	ck_assert_uint_eq(recv_some(a, buf, 11, 2000, &eof), 11);
+	ck_assert(memcmp(buf + 5, "world!", 6) == 0);
 	relay_get_stats(relay, &st);
 	ck_assert_int_eq(st.active, 1);
 	ck_assert_uint_eq(st.total, 1);
-	ck_assert_uint_eq(st.bytes, 11);
+	ck_assert_uint_eq(st.bytes, 21);
 	/* One side ends: the other gets what was sent, then EOF. */
 	send_all(a, "bye", 3);
 	close(a);
@@ -207,19 +246,20 @@ END_TEST
 
 START_TEST(test_bad_keys)
 {
-	char key[P2P_RELAY_KEY_HEX + 1], wrong[P2P_RELAY_KEY_HEX + 1];
+	char wrong[P2P_RELAY_KEY_HEX + 1];
+	struct keys k;
 	struct relay_stats st;
 	int a, b, c;
 
-	new_session("alice", "bob", key);
+	new_session("alice", "bob", &k);
 	/* A wrong key (one digit off) gets nothing. */
-	memcpy(wrong, key, sizeof(wrong));
+	memcpy(wrong, k.from, sizeof(wrong));
 	wrong[10] = wrong[10] == '0' ? '1' : '0';
 	c = dial();
 	present(c, wrong);
 	expect_nothing(c);
 	/* Not a preamble at all: uppercase hex, then plain garbage. */
-	memcpy(wrong, key, sizeof(wrong));
+	memcpy(wrong, k.to, sizeof(wrong));
 	wrong[0] = 'A';
 	c = dial();
 	present(c, wrong);
@@ -228,19 +268,22 @@ START_TEST(test_bad_keys)
 	send_all(c, "GET / HTTP/1.0\r\n\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 100);
 	expect_nothing(c);
-	/* The right key still works after those. */
+	/* The right keys still work after those. */
 	a = dial();
-	present(a, key);
+	present(a, k.from);
 	b = dial();
-	present(b, key);
+	present(b, k.to);
 	expect_ok(a);
 	expect_ok(b);
-	/* Used: a third connection with it gets nothing. */
+	/* Used: a third connection with either gets nothing. */
 	c = dial();
-	present(c, key);
+	present(c, k.from);
+	expect_nothing(c);
+	c = dial();
+	present(c, k.to);
 	expect_nothing(c);
 	relay_get_stats(relay, &st);
-	ck_assert_uint_eq(st.bad_keys, 4);
+	ck_assert_uint_eq(st.bad_keys, 5);
 	close(a);
 	close(b);
 }
@@ -248,18 +291,18 @@ END_TEST
 
 START_TEST(test_expired_key)
 {
-	char key[P2P_RELAY_KEY_HEX + 1];
+	struct keys k;
 	struct relay_stats st;
 	int a, c;
 
 	/* One side waits; the other never comes: both are gone at expiry. */
-	new_session("alice", "bob", key);
+	new_session("alice", "bob", &k);
 	a = dial();
-	present(a, key);
+	present(a, k.from);
 	pump(600);
 	expect_nothing(a);
 	c = dial();
-	present(c, key);
+	present(c, k.to);
 	expect_nothing(c);
 	relay_get_stats(relay, &st);
 	ck_assert_uint_eq(st.expired, 1);
@@ -269,30 +312,27 @@ END_TEST
 
 START_TEST(test_caps)
 {
-	char key[P2P_RELAY_KEY_HEX + 1];
-	const char *code, *why;
+	struct keys k;
+	const char *code;
 
 	/* Two unpaired invitations per requester and target. */
-	new_session("mallory", "bob", key);
-	new_session("mallory", "bob", key);
-	ck_assert_int_eq(relay_session_new(relay, "mallory", "bob", key,
-	    &code, &why), -1);
+	new_session("mallory", "bob", &k);
+	new_session("mallory", "bob", &k);
+	ck_assert_int_eq(new_session_refused("mallory", "bob", &code), -1);
 	ck_assert_str_eq(code, ERR_RATE_LIMITED);
 	/* relay.max_user_sessions = 3 per requester. */
-	new_session("mallory", "carol", key);
-	ck_assert_int_eq(relay_session_new(relay, "mallory", "dave", key,
-	    &code, &why), -1);
+	new_session("mallory", "carol", &k);
+	ck_assert_int_eq(new_session_refused("mallory", "dave", &code), -1);
 	ck_assert_str_eq(code, ERR_RATE_LIMITED);
 	/* Others are served, bob included; relay.max_sessions = 5 caps all. */
-	new_session("alice", "bob", key);
-	new_session("erin", "frank", key);
-	ck_assert_int_eq(relay_session_new(relay, "grace", "heidi", key, &code,
-	    &why), -1);
+	new_session("alice", "bob", &k);
+	new_session("erin", "frank", &k);
+	ck_assert_int_eq(new_session_refused("grace", "heidi", &code), -1);
 	ck_assert_str_eq(code, ERR_BUSY);
 	/* Unpaired sessions expire and free their places. */
 	pump(600);
-	new_session("grace", "heidi", key);
-	new_session("mallory", "bob", key);
+	new_session("grace", "heidi", &k);
+	new_session("mallory", "bob", &k);
 }
 END_TEST
 
@@ -319,6 +359,79 @@ START_TEST(test_preamble_cap)
 	relay_get_stats(relay, &st2);
 	ck_assert_uint_eq(st2.refused, st.refused);
 	ck_assert_uint_eq(st2.bad_keys, st.bad_keys + 1);
+}
+END_TEST
+
+/*
+ * Each side has a key of its own: the requester's key presented twice
+ * does not pair (it would make the relay a pipe between any two hosts
+ * for whoever holds one key); the target's key pairs.
+ */
+START_TEST(test_one_key_each)
+{
+	struct keys k;
+	int a, b, c;
+
+	new_session("alice", "bob", &k);
+	a = dial();
+	present(a, k.from);
+	c = dial();
+	present(c, k.from);
+	expect_nothing(c);
+	b = dial();
+	present(b, k.to);
+	expect_ok(a);
+	expect_ok(b);
+	close(a);
+	close(b);
+}
+END_TEST
+
+/*
+ * After pairing each side's first bytes must start a TLS handshake
+ * record; anything else closes both sides and nothing is forwarded.
+ */
+START_TEST(test_not_tls)
+{
+	struct relay_stats st;
+	struct keys k;
+	char buf[64];
+	bool eof;
+	int a, b;
+
+	paired(&k, &a, &b);
+	send_all(a, "GET / HTTP/1.0\r\n\r\n", 18);
+	ck_assert_uint_eq(recv_some(b, buf, sizeof(buf), 2000, &eof), 0);
+	ck_assert(eof);
+	ck_assert_uint_eq(recv_some(a, buf, sizeof(buf), 2000, &eof), 0);
+	ck_assert(eof);
+	close(a);
+	close(b);
+	relay_get_stats(relay, &st);
+	ck_assert_uint_eq(st.not_tls, 1);
+	ck_assert_int_eq(st.active, 0);
+	/* The target's first bytes too, even after a good ClientHello. */
+	paired(&k, &a, &b);
+	send_record(a, "hello");
+	ck_assert_uint_eq(recv_some(b, buf, 10, 2000, &eof), 10);
+	send_all(b, "\x17\x03\x03\x00\x01x", 6);	/* application data */
+	ck_assert_uint_eq(recv_some(a, buf, sizeof(buf), 2000, &eof), 0);
+	ck_assert(eof);
+	close(a);
+	close(b);
+	relay_get_stats(relay, &st);
+	ck_assert_uint_eq(st.not_tls, 2);
+	/* A record header that arrives a byte at a time is fine. */
+	paired(&k, &a, &b);
+	send_all(a, "\x16", 1);
+	pump(20);
+	send_all(a, "\x03\x03\x00", 3);
+	pump(20);
+	send_all(a, "\x02ok", 3);
+	ck_assert_uint_eq(recv_some(b, buf, 7, 2000, &eof), 7);
+	ck_assert(memcmp(buf, "\x16\x03\x03\x00\x02ok", 7) == 0);
+	close(a);
+	close(b);
 }
 END_TEST
 
@@ -429,6 +542,8 @@ relay_suite(void)
 	tcase_add_test(tc, test_caps);
 	tcase_add_test(tc, test_preamble_cap);
 	tcase_add_test(tc, test_preamble_deadline);
+	tcase_add_test(tc, test_one_key_each);
+	tcase_add_test(tc, test_not_tls);
 	tcase_add_test(tc, test_preamble_cap_per_64);
 	suite_add_tcase(s, tc);
 	return s;
