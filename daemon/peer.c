@@ -64,72 +64,6 @@ pending_new(struct ctlreq *r, struct peer *p, const char *user)
 	return pc;
 }
 
-void
-peer_event(struct peer *p, const json_t *event)
-{
-	if (p->d->ctl != NULL)
-		ctlsock_broadcast(p->d->ctl, event);
-}
-
-void
-peer_event_text(struct peer *p, const char *line, size_t len)
-{
-	if (p->d->ctl != NULL)
-		ctlsock_broadcast_text(p->d->ctl, line, len);
-}
-
-bool
-peer_watched(const struct peer *p)
-{
-	return p->d->ctl != NULL && ctlsock_watched(p->d->ctl);
-}
-
-/* ---------------------------------------------------------------- contacts */
-
-int
-peer_contact_update(struct peer *p, const char *user, const char *fp,
-    const char *addr, int port, int64_t last_seen)
-{
-	struct pcontact c;
-	int changed = 0;
-	bool is_new = false;
-	json_t *ev;
-
-	if (pstore_contact_get(p->store, user, &c) != PSTORE_OK) {
-		memset(&c, 0, sizeof(c));
-		snprintf(c.name, sizeof(c.name), "%s", user);
-		is_new = true;
-	}
-	if (*fp != '\0' && *c.fingerprint != '\0' && strcmp(fp, c.fingerprint)) {
-		changed = 1;
-		/* verified stays set: with prev_fingerprint it means "hold
-		 * messages until the user trusts the new key". */
-		snprintf(c.prev_fingerprint, sizeof(c.prev_fingerprint), "%s",
-		    c.fingerprint);
-		log_warnx("peer: the key of %s changed from %s to %s", user,
-		    c.fingerprint, fp);
-	}
-	if (*fp != '\0')
-		snprintf(c.fingerprint, sizeof(c.fingerprint), "%s", fp);
-	if (addr != NULL && *addr != '\0') {
-		snprintf(c.addr, sizeof(c.addr), "%s", addr);
-		c.port = port;
-	}
-	if (last_seen > c.last_seen)
-		c.last_seen = last_seen;
-	if (pstore_contact_put(p->store, &c) != PSTORE_OK)
-		return -1;
-	if (is_new)
-		peer_msgs_contacts_changed(p);
-	if (changed) {
-		ev = json_pack("{s:s,s:s,s:s}", "user", user, "fingerprint", fp,
-		    "previous", c.prev_fingerprint);
-		peer_msgs_event(p, "key-changed", ev);
-		json_decref(ev);
-	}
-	return changed;
-}
-
 /* ---------------------------------------------------------------- gestor link */
 
 static void
@@ -282,17 +216,6 @@ ctl_logout(struct ctlreq *r, json_t *args, void *ctx)
 	end_session(p);
 	pgestor_reset(p->pg);
 	ctlreq_reply(r, NULL);
-}
-
-json_t *
-peer_iso(int64_t secs)
-{
-	char ts[32];
-
-	if (secs <= 0)
-		return json_null();
-	util_iso8601(secs, ts, sizeof(ts));
-	return json_string(ts);
 }
 
 static void

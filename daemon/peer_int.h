@@ -29,6 +29,7 @@ struct peer {
 	struct peer_msgs	*msgs;
 };
 
+/* peer_contact.c */
 /*
  * Record what the gestor says of a contact. A key different from the
  * pinned one is a key change: remembered, logged, announced as a
@@ -37,6 +38,10 @@ struct peer {
  */
 int	peer_contact_update(struct peer *, const char *user, const char *fp,
 	    const char *addr, int port, int64_t last_seen);
+/* A contact was added: subscribe to its presence too. */
+void	peer_msgs_contacts_changed(struct peer *);
+
+/* peer_event.c */
 /* "2026-11-25T18:30:00Z" for unix seconds, or null for 0 (unknown). */
 json_t	*peer_iso(int64_t secs);
 /* Send an event line to every `watch` subscriber (borrowed). */
@@ -45,8 +50,10 @@ void	peer_event(struct peer *, const json_t *event);
 void	peer_event_text(struct peer *, const char *line, size_t len);
 /* Whether anybody watches: events nobody reads need not be printed. */
 bool	peer_watched(const struct peer *);
+/* Store an event (data borrowed) and send it to watch subscribers. */
+void	peer_msgs_event(struct peer *, const char *type, json_t *data);
 
-/* peer_msg.c (lifecycle, events), peer_in.c (accept), peer_route.c (presence) */
+/* peer_msg.c (lifecycle), peer_in.c (accept), peer_route.c (presence) */
 int	peer_msgs_start(struct peer *, char **cause);
 void	peer_msgs_stop(struct peer *);
 void	peer_msgs_free(struct peer *);
@@ -57,10 +64,6 @@ void	peer_msgs_online(struct peer *);
 long	peer_msgs_pending_count(struct peer *);
 /* The seq of the last stored event, 0 if none (watch --since now). */
 int64_t	peer_msgs_last_seq(struct peer *);
-/* Store an event (data borrowed) and send it to watch subscribers. */
-void	peer_msgs_event(struct peer *, const char *type, json_t *data);
-/* A contact was added: subscribe to its presence too. */
-void	peer_msgs_contacts_changed(struct peer *);
 
 /* peer_ctl.c, peer_state.c, peer_wait.c: control commands for messages */
 void	peer_ctl_send(struct ctlreq *, json_t *, void *);

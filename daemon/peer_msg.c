@@ -1,6 +1,7 @@
 /*
- * Peer messaging: its lifecycle and its events. Direct delivery between
- * peers is in layers (see peer_msg.h): the connections, outgoing links
+ * Peer messaging: its lifecycle (its events are peer_event.c, its
+ * contacts peer_contact.c). Direct delivery between peers is in layers
+ * (see peer_msg.h): the connections, outgoing links
  * (peer_link.c, their window peer_window.c, their route peer_route.c)
  * and incoming connections (peer_in.c), call down into the delivery
  * queue (peer_queue.c: the group commit); the queue reports back only
@@ -26,48 +27,6 @@ static const struct pm_hooks hooks = {
 	.committed = pm_links_pump,
 };
 
-/* ------------------------------------------------------------------ events */
-
-/*
- * An event line from a stored event: {"event":type,"seq":n,...data}, in
- * that order, as the live line was printed (a replay used to put event
- * and seq last: the same values, other bytes).
- */
-json_t *
-pm_event_line(int64_t seq, const char *type, const char *data)
-{
-	json_t *o = json_object(), *d = json_loads(data, 0, NULL), *ts;
-
-	json_object_set_new(o, "event", json_string(type));
-	json_object_set_new(o, "seq", json_integer(seq));
-	if (json_is_object(d)) {
-		/* Stored data cannot move event or seq: those keys are ours. */
-		json_object_del(d, "event");
-		json_object_del(d, "seq");
-		json_object_update(o, d);
-	}
-	json_decref(d);
-	/* Replaced in place: ts keeps its position. */
-	if (json_is_integer(ts = json_object_get(o, "ts")))
-		json_object_set_new(o, "ts", peer_iso((json_integer_value(ts)) / 1000));
-	return o;
-}
-
-void
-peer_msgs_event(struct peer *p, const char *type, json_t *data)
-{
-	char *text = json_dumps(data, JSON_COMPACT);
-	int64_t seq = 0;
-	json_t *line;
-
-	if (text == NULL || pmsg_event(p->msgs->ms, type, text, &seq) != PSTORE_OK)
-		log_warnx("peer_queue: cannot store a %s event", type);
-	line = pm_event_line(seq, type, text != NULL ? text : "{}");
-	peer_event(p, line);
-	json_decref(line);
-	free(text);
-}
-
 int64_t
 peer_msgs_last_seq(struct peer *p)
 {
@@ -78,31 +37,6 @@ long
 peer_msgs_pending_count(struct peer *p)
 {
 	return pmsg_count(p->msgs->ms, "pending") + pmsg_count(p->msgs->ms, "held");
-}
-
-/* --------------------------------------------------------------- contacts */
-
-static int
-add_contact(const struct pcontact *c, void *arg)
-{
-	json_array_append_new(arg, json_string(c->name));
-	return json_array_size(arg) < WIRE_MAX_WATCH ? 0 : -1;
-}
-
-void
-pm_watch_contacts(struct peer_msgs *pm)
-{
-	json_t *users = json_array();
-
-	pstore_contact_foreach(pm->p->store, add_contact, users);
-	pgestor_watch(pm->p->pg, users);
-	json_decref(users);
-}
-
-void
-peer_msgs_contacts_changed(struct peer *p)
-{
-	pm_watch_contacts(p->msgs);
 }
 
 /* ------------------------------------------------------------- lifecycle */

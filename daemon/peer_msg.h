@@ -121,9 +121,9 @@ struct pending_fail {
 	const char		*why;
 };
 
-/* peer_msg.c */
+/* peer_event.c: a stored event as the line `watch` streams */
 json_t	*pm_event_line(int64_t seq, const char *type, const char *data);
-/* Subscribe to the presence of every contact. */
+/* peer_contact.c: subscribe to the presence of every contact. */
 void	 pm_watch_contacts(struct peer_msgs *);
 
 /* peer_link.c: outgoing links */
