@@ -42,6 +42,10 @@ struct chat {
 	double		 deadline;
 	bool		 failed;
 	bool		 people;	/* stdout a terminal, not --json */
+	bool		 editing;	/* the typed line kept by chat_line.c */
+	bool		 to_mark;	/* messages shown since the last mark */
+	json_int_t	*marks;		/* ids of mark-read requests unanswered */
+	size_t		 nmarks;
 	bool		 wait_delivery;	/* stdin not a terminal */
 	int		 online;	/* the contact: 1, 0, -1 unknown */
 };
@@ -113,12 +117,18 @@ static void
 chat_contact_event(struct chat *ch, const json_t *ev, const char *name)
 {
 	const char *fp = json_string_value(json_object_get(ev, "fingerprint"));
+	int online = json_is_true(json_object_get(ev, "online"));
 
+	/*
+	 * A presence event also says that an address or key changed (a key
+	 * change comes with one while the contact is still offline): only a
+	 * change of online is news to a person.
+	 */
 	if (strcmp(name, "presence") == 0) {
-		ch->online = json_is_true(json_object_get(ev, "online"));
-		if (ch->people)
-			chat_show_notice("%s is %s", ch->user, ch->online ?
+		if (ch->people && online != ch->online)
+			chat_show_notice("%s is %s", ch->user, online ?
 			    "online" : "offline");
+		ch->online = online;
 	} else if (ch->people)
 		chat_show_notice("! %s's key changed (now %s): compare "
 		    "fingerprints (p2pchatctl fingerprint %s), then run: "
@@ -152,6 +162,7 @@ chat_event(struct chat *ch, const json_t *ev)
 		report_bad_reply();
 	if (strcmp(name, "message") == 0 && from != NULL &&
 	    strcmp(from, ch->user) == 0) {
+		ch->to_mark = true;
 		if (output_json())
 			output_line(ch->conn->line, ch->conn->linelen);
 		else
@@ -195,6 +206,41 @@ chat_sent_notice(struct chat *ch, const json_t *result)
 	output_flush();
 }
 
+/*
+ * Messages shown here are read: clear the chat's unread count as
+ * `history` does (with limit 0), once per batch of messages shown.
+ */
+static void
+chat_mark_read(struct chat *ch)
+{
+	json_t *args = json_pack("{s:s,s:i}", "user", ch->user, "limit", 0);
+	json_int_t id;
+
+	ch->to_mark = false;
+	if ((id = ctlconn_request(ch->conn, "history", args)) != -1) {
+		ch->marks = reallocarray(ch->marks, ch->nmarks + 1,
+		    sizeof(*ch->marks));
+		if (ch->marks == NULL)
+			abort();
+		ch->marks[ch->nmarks++] = id;
+	}
+	json_decref(args);
+}
+
+/* The reply to a mark-read request: only an error is worth saying. */
+static bool
+chat_mark_reply(struct chat *ch, json_t *r)
+{
+	json_t *error;
+
+	if (ch->nmarks == 0 || ch->marks[0] != ch->last_reply + 1)
+		return false;
+	memmove(ch->marks, ch->marks + 1, --ch->nmarks * sizeof(*ch->marks));
+	if (ctlconn_reply(r, ++ch->last_reply, &error) == NULL)
+		output_error(error);
+	return true;
+}
+
 /* A send's reply: remember the id, or report the error and go on. */
 static void
 chat_reply(struct chat *ch, json_t *r)
@@ -203,6 +249,8 @@ chat_reply(struct chat *ch, json_t *r)
 
 	if (outstanding(ch) <= 0)
 		report_bad_reply();
+	if (chat_mark_reply(ch, r))
+		return;
 	result = ctlconn_reply(r, ch->last_reply + 1, &error);
 	ch->last_reply++;
 	if (result == NULL) {
@@ -223,14 +271,22 @@ chat_reply(struct chat *ch, json_t *r)
 static void
 chat_drain(struct chat *ch)
 {
+	bool hidden = false;
 	json_t *obj;
 
 	while ((obj = ctlconn_take(ch->conn)) != NULL) {
+		if (!hidden)
+			chat_line_hide();
+		hidden = true;
 		if (json_object_get(obj, "event") != NULL)
 			chat_event(ch, obj);
 		else
 			chat_reply(ch, obj);
 		json_decref(obj);
+	}
+	if (hidden) {
+		output_flush();
+		chat_line_show();
 	}
 }
 
@@ -286,10 +342,48 @@ chat_lines(struct chat *ch)
 	}
 }
 
+/* A line typed on the terminal: shown as sent (it was not echoed), sent. */
+static void
+chat_typed(const char *line, size_t len, void *arg)
+{
+	struct chat *ch = arg;
+	json_t *text;
+
+	if (len == 0)
+		return;
+	text = json_stringn_nocheck(line, len);
+	chat_show_message(NULL, "me", text);
+	json_decref(text);
+	output_flush();
+	chat_send(ch, line, len);
+}
+
+/* Whatever the line editor has read ends in EOF or a line. */
+static void
+chat_keys(struct chat *ch)
+{
+	char buf[4096];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n > 0 && chat_line_feed(buf, (size_t)n, chat_typed, ch) == 0)
+		return;
+	if (n == -1)
+		report_warn("io_error", "standard input: %s", strerror(errno));
+	ch->eof = true;
+	ch->deadline = util_mono() + CHAT_DRAIN_SECS;
+}
+
 static void
 chat_stdin(struct chat *ch)
 {
 	ssize_t n;
+
+	if (ch->editing) {
+		chat_keys(ch);
+		return;
+	}
 
 	if (ch->incap - ch->inlen < 4096) {
 		ch->incap = ch->incap * 2 + 4096;
@@ -397,6 +491,8 @@ chat_turn(struct chat *ch)
 
 	if (ctlconn_stop)
 		return CTL_EXIT_OK;
+	if (ch->to_mark)
+		chat_mark_read(ch);
 	if (ch->eof && outstanding(ch) == 0 &&
 	    (!ch->wait_delivery || ch->nsent == 0))
 		return ch->failed ? CTL_EXIT_FAIL : CTL_EXIT_OK;
@@ -445,11 +541,15 @@ chat_main(struct ctlconn *conn, json_t *args)
 		return rc;
 	chat_drain(&ch);	/* lines that came with the watch reply */
 	chat_open(&ch);
+	ch.editing = ch.people && chat_line_begin();
 	while ((rc = chat_turn(&ch)) == -1)
 		;
+	if (ch.editing)
+		chat_line_end();
 	for (i = 0; i < ch.nsent; i++)
 		free(ch.sent[i]);
 	free(ch.sent);
+	free(ch.marks);
 	free(ch.in);
 	return rc;
 }

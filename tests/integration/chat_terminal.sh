@@ -54,6 +54,8 @@ grep -q "^user  *alice$" "$TMP/kv" || fail "status on a terminal: $(cat -A "$TMP
 
 # A verified contact's key changes while the chat is open: a notice at
 # once, and a line typed then is held, with the command that releases it.
+# A line half typed survives a message printed meanwhile; what the chat
+# shows is marked read.
 start bob
 wait_for "bob online" 10 gestor_state_is bob online
 ctl alice trust bob "$(field bob fingerprint)" >/dev/null || fail "trust"
@@ -63,12 +65,30 @@ TERM=dumb script -qfec "$P2PCHATCTL -c $TMP/alice.conf chat bob" /dev/null \
 S=$!
 exec 4>"$TMP/in2"
 wait_for "the second chat's opening" 10 grep -q "^-- chat with bob (online" "$TMP/tty2.out"
+# A message that comes while a line is half typed is printed above it,
+# and the half line is drawn again below, where typing goes on.
+printf 'half typ' >&4
+wait_for "the half line echoed" 10 grep -q "half typ" "$TMP/tty2.out"
+ctl bob send --wait=10 alice "hello there" >/dev/null
+wait_for "the message shown" 10 grep -q "] bob: hello there" "$TMP/tty2.out"
+screen() { sed 's/\r$//' "$1" | awk -F'\r' '{ print $NF }'; }
+wait_for "the half line redrawn" 10 sh -c "sed 's/\r\$//' $TMP/tty2.out | awk -F'\r' '{ print \$NF }' | grep -A1 'bob: hello there' | grep -q '^half typ\$'"
+screen "$TMP/tty2.out" | grep -q '^\[[0-9:]*\] bob: hello there' ||
+	fail "message printed into the typed line: $(screen "$TMP/tty2.out" | grep 'hello there')"
+printf 'ed\n' >&4
+wait_for "the line sent whole" 10 sh -c "$P2PCHATCTL -c $TMP/bob.conf history alice | grep -q '	half typed\$'"
+# What an open chat shows is read.
+wait_for "shown messages read" 10 sh -c "[ \"\$($P2PCHATCTL -c $TMP/alice.conf chats | awk -F'\t' '\$1 == \"bob\" { print \$2 }')\" = 0 ]"
 stop bob TERM
 start_peer bob2 g
 printf '%s\n' "$(cat "$(password bob)")" | ctl bob2 login bob >/dev/null || fail "bob2 login"
 wait_for "key-changed notice" 20 grep -q "bob's key changed.*p2pchatctl trust bob" "$TMP/tty2.out"
 printf 'to the new key\n' >&4
 wait_for "held notice" 10 grep -q "held: key changed.*p2pchatctl trust bob" "$TMP/tty2.out"
+# One "offline" notice (bob stopped); the key change's presence event,
+# still offline, is not another.
+[ "$(grep -c "bob is offline" "$TMP/tty2.out")" = 1 ] ||
+	fail "offline notices: $(grep "bob is" "$TMP/tty2.out")"
 exec 4>&-
 # script(1) does not always pass the end of its input on: hang up instead.
 kill "$S" 2>/dev/null || true
