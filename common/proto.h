@@ -62,6 +62,8 @@ enum ctl_exit {
 #define ERR_ALREADY_LOGGED_IN	"already_logged_in"	/* register/login: logout first */
 #define ERR_NOT_AUTHENTICATED	"not_authenticated"	/* wire: login/auth first */
 #define ERR_KEY_MISMATCH	"key_mismatch"
+#define ERR_KEY_TAKEN		"key_taken"		/* register/login: the key is another account's */
+#define ERR_WRONG_ACCOUNT	"wrong_account"		/* register/login: the store is another account's */
 #define ERR_NO_SUCH_USER	"no_such_user"
 #define ERR_GESTOR_UNAVAILABLE	"gestor_unavailable"
 #define ERR_GESTOR_KEY_CHANGED	"gestor_key_changed"

@@ -582,6 +582,14 @@ already_authed(struct gconn *gc, struct wire_msg *m)
 	return true;
 }
 
+/*
+ * One key, one account: a daemon's key (its data_dir) already bound to
+ * another account cannot register or take a second one. The other
+ * account is not named.
+ */
+#define KEY_TAKEN_MSG	"this daemon's key already belongs to another " \
+	"account (one daemon, one account: use another data_dir for it)"
+
 /* register: hash (worker thread), then add the account (store). */
 static void
 on_register_added(enum gstore_rc rc, void *arg)
@@ -596,6 +604,10 @@ on_register_added(enum gstore_rc rc, void *arg)
 		log_info("gestor: register %s from %s: name taken", u->name,
 		    gc->addr);
 		reply_err(gc, gc->req, ERR_USER_EXISTS, "that username is taken");
+	} else if (rc == GSTORE_KEY_TAKEN) {
+		log_info("gestor: register %s from %s: key %s is another "
+		    "account's", u->name, gc->addr, gc->fp);
+		reply_err(gc, gc->req, ERR_KEY_TAKEN, KEY_TAKEN_MSG);
 	} else if (rc != GSTORE_OK)
 		reply_store_err(gc, gc->req, rc, "store the account");
 	else {
@@ -676,6 +688,13 @@ on_login_keyed(enum gstore_rc rc, void *arg)
 	struct gconn *gc = arg;
 
 	gc->op = NULL;
+	if (rc == GSTORE_KEY_TAKEN) {
+		log_info("gestor: login %s from %s: key %s is another account's",
+		    gc->job_user.name, gc->addr, gc->fp);
+		reply_err(gc, gc->req, ERR_KEY_TAKEN, KEY_TAKEN_MSG);
+		req_end(gc);
+		return;
+	}
 	if (rc != GSTORE_OK) {
 		reply_store_err(gc, gc->req, rc, "store the new key");
 		req_end(gc);

@@ -47,8 +47,12 @@ struct guser {
 	bool	 online;
 };
 
+/*
+ * GSTORE_KEY_TAKEN: user_add or user_set_key with a fingerprint another
+ * account already has (one key, one account: nothing was written).
+ */
 enum gstore_rc { GSTORE_OK = 0, GSTORE_NOTFOUND = 1, GSTORE_EXISTS = 2,
-    GSTORE_ERR = -1, GSTORE_UNAVAILABLE = -2 };
+    GSTORE_KEY_TAKEN = 3, GSTORE_ERR = -1, GSTORE_UNAVAILABLE = -2 };
 
 /* What a session of this gestor did, for presence (gstore_presence). */
 enum gstore_presence {

@@ -38,6 +38,8 @@ static const char *const gpg_migrations[] = {
 	"  port integer NOT NULL,"
 	"  expires timestamptz NOT NULL);"
 	"CREATE INDEX presence_gestor ON presence (gestor);",
+	/* 1 -> 2: one key, one account (add and set_key look). */
+	"CREATE INDEX users_fingerprint ON users (fingerprint);",
 };
 #define GPG_VERSION \
 	((int)(sizeof(gpg_migrations) / sizeof(gpg_migrations[0])))
@@ -137,13 +139,26 @@ fail:
 
 #define GPG_VERSION_SQL	"SELECT coalesce(max(version), 0) FROM p2pchat_schema"
 
+/*
+ * No row inserted: the key is another account's (KEY_TAKEN); a taken name
+ * is still tried, to fail as EXISTS.
+ */
 static const char gpg_add_sql[] =
 	"INSERT INTO users (name, hash, fingerprint, created, "
-	"last_seen, addr, port) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+	"last_seen, addr, port) SELECT $1::text, $2::text, $3::text, "
+	"$4::bigint, $5::bigint, $6::text, $7::integer WHERE NOT EXISTS "
+	"(SELECT 1 FROM users WHERE fingerprint = $3::text) OR EXISTS "
+	"(SELECT 1 FROM users WHERE name = $1::text)";
 static const char gpg_get_sql[] =
 	"SELECT " GPG_USER_COLS " FROM users u WHERE u.name = $2";
+/* One row: is the key another account's, how many rows changed. */
 static const char gpg_set_key_sql[] =
-	"UPDATE users SET fingerprint = $2 WHERE name = $1";
+	"WITH taken AS (SELECT EXISTS (SELECT 1 FROM users WHERE "
+	"fingerprint = $2::text AND name <> $1::text) AS t), "
+	"upd AS (UPDATE users SET fingerprint = $2::text WHERE name = $1::text "
+	"AND NOT (SELECT t FROM taken) RETURNING 1) "
+	"SELECT (SELECT t FROM taken) AND EXISTS (SELECT 1 FROM users WHERE "
+	"name = $1::text), (SELECT count(*) FROM upd)";
 static const char gpg_foreach_sql[] =
 	"SELECT " GPG_USER_COLS " FROM users u ORDER BY u.name";
 static const char gpg_count_sql[] = "SELECT count(*) FROM users";
@@ -361,9 +376,9 @@ gpg_op_result(struct gstore_op *op, PGresult *res)
 
 	switch (PQresultStatus(res)) {
 	case PGRES_COMMAND_OK:
-		if (op->kind == GOP_SET_KEY)
+		if (op->kind == GOP_ADD)
 			return atoi(PQcmdTuples(res)) > 0 ? GSTORE_OK :
-			    GSTORE_NOTFOUND;
+			    GSTORE_KEY_TAKEN;
 		return GSTORE_OK;
 	case PGRES_TUPLES_OK:
 		break;
@@ -373,6 +388,13 @@ gpg_op_result(struct gstore_op *op, PGresult *res)
 		return GSTORE_ERR;
 	}
 	switch (op->kind) {
+	case GOP_SET_KEY:
+		if (PQntuples(res) != 1 || PQnfields(res) != 2)
+			return GSTORE_ERR;
+		if (PQgetvalue(res, 0, 0)[0] == 't')
+			return GSTORE_KEY_TAKEN;
+		return strcmp(PQgetvalue(res, 0, 1), "0") != 0 ? GSTORE_OK :
+		    GSTORE_NOTFOUND;
 	case GOP_GET:
 		if (PQntuples(res) == 0)
 			return GSTORE_NOTFOUND;

@@ -50,6 +50,8 @@ static const char *const gstore_migrations[] = {
 	"  addr TEXT NOT NULL DEFAULT '',"
 	"  port INTEGER NOT NULL DEFAULT 0"
 	");",
+	/* 1 -> 2: one key, one account (user_add and user_set_key look). */
+	"CREATE INDEX users_fingerprint ON users (fingerprint);",
 };
 #define GSTORE_VERSION \
 	((int)(sizeof(gstore_migrations) / sizeof(gstore_migrations[0])))
@@ -58,6 +60,7 @@ enum gstore_stmt {
 	GS_USER_ADD,
 	GS_USER_GET,
 	GS_USER_SET_KEY,
+	GS_KEY_TAKEN,
 	GS_USER_SEEN,
 	GS_USER_LIST,
 	GS_USER_COUNT,
@@ -73,11 +76,21 @@ enum gstore_stmt {
 	"name, hash, fingerprint, created, last_seen, addr, port"
 
 static const char *const gstore_sql[GS_MAX] = {
+	/*
+	 * Nothing inserted: the key is another account's (KEY_TAKEN); a
+	 * taken name is still tried, to fail as EXISTS.
+	 */
 	[GS_USER_ADD] = "INSERT INTO users (" GSTORE_USER_COLS ")"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    " SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS"
+	    " (SELECT 1 FROM users WHERE fingerprint = ?3)"
+	    " OR EXISTS (SELECT 1 FROM users WHERE name = ?1)",
 	[GS_USER_GET] = "SELECT " GSTORE_USER_COLS " FROM users"
 	    " WHERE name = ?",
-	[GS_USER_SET_KEY] = "UPDATE users SET fingerprint = ? WHERE name = ?",
+	[GS_USER_SET_KEY] = "UPDATE users SET fingerprint = ?1 WHERE name = ?2"
+	    " AND NOT EXISTS (SELECT 1 FROM users WHERE fingerprint = ?1"
+	    " AND name <> ?2)",
+	[GS_KEY_TAKEN] = "SELECT 1 FROM users WHERE fingerprint = ?1"
+	    " AND name <> ?2 AND EXISTS (SELECT 1 FROM users WHERE name = ?2)",
 	[GS_USER_SEEN] = "UPDATE users SET last_seen = ?, addr = ?, port = ?"
 	    " WHERE name = ?",
 	[GS_USER_LIST] = "SELECT " GSTORE_USER_COLS " FROM users"
@@ -211,7 +224,7 @@ sq_user_add(struct gsqlite *gs, const struct guser *u)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
-		return GSTORE_OK;
+		return sqlite3_changes(gs->db) == 0 ? GSTORE_KEY_TAKEN : GSTORE_OK;
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 		return GSTORE_EXISTS;
 	log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));
@@ -262,6 +275,8 @@ sq_user_set_key(struct gsqlite *gs, const char *name,
     const char *fingerprint)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_SET_KEY);
+	enum gstore_rc ret;
+	int rc;
 
 	if (strlen(fingerprint) > P2P_FP_LEN ||
 	    sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC) !=
@@ -270,7 +285,19 @@ sq_user_set_key(struct gsqlite *gs, const char *name,
 		log_warnx("%s: bad fingerprint for %.64s", __func__, name);
 		return GSTORE_ERR;
 	}
-	return gstore_update(gs, st, __func__);
+	if ((ret = gstore_update(gs, st, __func__)) != GSTORE_NOTFOUND)
+		return ret;
+	/* Nothing changed: no such user, or the key is another's. */
+	st = gstore_stmt(gs, GS_KEY_TAKEN);
+	if (sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC) !=
+	    SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK)
+		return GSTORE_ERR;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return GSTORE_KEY_TAKEN;
+	return rc == SQLITE_DONE ? GSTORE_NOTFOUND : GSTORE_ERR;
 }
 
 /* The address update of one presence op, in whatever transaction is open. */

@@ -140,6 +140,28 @@ refuse_if_logged_in(struct ctlreq *r, struct peer *p)
 	return true;
 }
 
+/*
+ * A data_dir belongs to one account for life: its history, contacts and
+ * key are that account's. After logout another name could register or
+ * log in and would see them, with the same key.
+ */
+static bool
+refuse_other_account(struct ctlreq *r, struct peer *p, const char *user,
+    const char *t)
+{
+	char owner[P2P_USERNAME_MAX + 1];
+
+	if (pstore_setting_get(p->store, "account.user", owner,
+	    sizeof(owner)) != PSTORE_OK || *owner == '\0' ||
+	    strcmp(owner, user) == 0)
+		return false;
+	ctlreq_error_obj(r, ERR_WRONG_ACCOUNT, json_pack("{s:s,s:s}", "user",
+	    user, "owner", owner), "this daemon's store belongs to %s: cannot "
+	    "%s %s here (one daemon, one account: start another p2pchatd "
+	    "with its own config and data_dir for %s)", owner, t, user, user);
+	return true;
+}
+
 static void
 on_account_reply(json_t *reply, const char *code, const char *msg, void *arg)
 {
@@ -175,7 +197,7 @@ account_request(struct ctlreq *r, json_t *args, struct peer *p, const char *t)
 	const char *user = json_string_value(json_object_get(args, "user"));
 	json_t *pw = json_object_get(args, "password");
 
-	if (refuse_if_logged_in(r, p))
+	if (refuse_if_logged_in(r, p) || refuse_other_account(r, p, user, t))
 		return;
 	if (pw == NULL) {
 		ctlreq_error(r, ERR_INVALID_ARGUMENT, "missing argument 'password'");

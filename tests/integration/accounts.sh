@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Accounts: register, login, bad input, passwords from stdin and files,
-# sessions that survive restarts of the peer and of the gestor.
+# sessions that survive restarts of the peer and of the gestor; one
+# daemon (data_dir), one account; one key, one account at the gestor.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -86,5 +87,32 @@ grep -q not_logged_in "$TMP/err" || fail "second logout message"
 wait_for "bob idle after logout" 5 gestor_state_is bob disconnected
 printf 'bob-password-1\n' | ctl bob login bob >/dev/null || fail "login after logout"
 wait_for "bob online again" 10 gestor_state_is bob online
+
+# One daemon, one account: logged out, bob's daemon refuses any other
+# name (its history, contacts and key are bob's), on register and login.
+ctl bob logout >/dev/null || fail "logout again"
+expect_exit 1 ctl bob register frank --password-file "$(password frank)"
+grep -q "^p2pchatctl: wrong_account: this daemon's store belongs to bob: cannot register frank" "$TMP/err" ||
+	fail "register frank on bob's daemon: $(cat "$TMP/err")"
+expect_exit 1 ctl bob login alice --password-file "$(password alice)"
+grep -q "^p2pchatctl: wrong_account: this daemon's store belongs to bob" "$TMP/err" ||
+	fail "login alice on bob's daemon: $(cat "$TMP/err")"
+ctl g users | cut -f1 | grep -qx frank && fail "frank was registered with bob's key"
+printf 'bob-password-1\n' | ctl bob login bob >/dev/null || fail "bob's own login"
+# The gestor: a second account for a key that is already an account's is
+# refused, by register and by a login that would rebind the key (a copy
+# of bob's identity.key in a fresh data_dir).
+mkdir -m 700 "$TMP/clone"
+cp -p "$TMP/bob/identity.key" "$TMP/clone/identity.key"
+start_peer clone g
+[ "$(field clone fingerprint)" = "$(field bob fingerprint)" ] || fail "the clone has another key"
+expect_exit 1 ctl clone register frank --password-file "$(password frank)"
+grep -q "^p2pchatctl: key_taken: this daemon's key already belongs to another account" "$TMP/err" ||
+	fail "register frank with bob's key: $(cat "$TMP/err")"
+expect_exit 1 ctl clone login alice --password-file "$(password alice)"
+grep -q "^p2pchatctl: key_taken: " "$TMP/err" || fail "login alice with bob's key: $(cat "$TMP/err")"
+ctl g users | cut -f1 | grep -qx frank && fail "frank was registered"
+[ "$(ctl g users | awk -F'\t' '$1 == "alice" { print $NF }')" = "$(field alice fingerprint)" ] ||
+	fail "alice's key was rebound: $(ctl g users)"
 
 log "ok"

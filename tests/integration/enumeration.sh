@@ -19,12 +19,14 @@ register alice >/dev/null
 client_cert mallory
 M="$TMP/mallory.crt $TMP/mallory.key"
 GP=${PORT_OF[g]}
-# session USER STEP...: one gestor connection as USER (password pw-USER-1).
+# session USER STEP...: one gestor connection as USER (password pw-USER-1),
+# with USER's own key (one key, one account).
 session() {
 	local user=$1
 	shift
-	# shellcheck disable=SC2086 # certificate and key
-	p2ptool gestor-session "$GP" $M "$user" "pw-$user-1" "$@"
+	[ -e "$TMP/$user.crt" ] || client_cert "$user"
+	p2ptool gestor-session "$GP" "$TMP/$user.crt" "$TMP/$user.key" "$user" \
+	    "pw-$user-1" "$@"
 }
 stat_of() { ctl g stats | awk -F'\t' -v k="$1" '$1 == k { print $2 }'; }
 answered() { sed -n 's/^lookups answered=\([0-9]*\) .*/\1/p'; }

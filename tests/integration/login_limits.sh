@@ -64,9 +64,11 @@ got=$(p2ptool --src 127.0.0.9 login-parallel "$GP" $M dave 30)
 	fail "30 parallel guesses from one address: $got"
 
 # --- registrations: 3 an hour from one address, then refused.
+# Each account with a key of its own (one key, one account).
 for i in 1 2 3; do
-	# shellcheck disable=SC2086
-	p2ptool --src 127.0.0.7 register "$GP" $M "spam$i" "spam-password-$i" >"$TMP/out"
+	client_cert "spam$i"
+	p2ptool --src 127.0.0.7 register "$GP" "$TMP/spam$i.crt" "$TMP/spam$i.key" \
+	    "spam$i" "spam-password-$i" >"$TMP/out"
 	grep -q '"t": "ok"' "$TMP/out" || fail "registration $i: $(cat "$TMP/out")"
 done
 # shellcheck disable=SC2086
@@ -74,14 +76,16 @@ p2ptool --src 127.0.0.7 register "$GP" $M spam4 spam-password-4 >"$TMP/out"
 grep -q '"code": "rate_limited"' "$TMP/out" && grep -q "too many registrations" "$TMP/out" ||
 	fail "4th registration from 127.0.0.7: $(cat "$TMP/out")"
 ctl g lookup spam4 >/dev/null 2>&1 && fail "spam4 was registered"
+client_cert spam5
+S5="$TMP/spam5.crt $TMP/spam5.key"
 # shellcheck disable=SC2086
-p2ptool --src 127.0.0.8 register "$GP" $M spam5 spam-password-5 >"$TMP/out"
+p2ptool --src 127.0.0.8 register "$GP" $S5 spam5 spam-password-5 >"$TMP/out"
 grep -q '"t": "ok"' "$TMP/out" || fail "registration from another address: $(cat "$TMP/out")"
 # A login that succeeds is not counted (limit 3 per user and address).
 (umask 077; echo spam-password-5 >"$TMP/spam5.pw")
 for i in 1 2 3 4 5; do
 	# shellcheck disable=SC2086
-	p2ptool --src 127.0.0.10 login "$GP" $M spam5 "$TMP/spam5.pw" >"$TMP/out"
+	p2ptool --src 127.0.0.10 login "$GP" $S5 spam5 "$TMP/spam5.pw" >"$TMP/out"
 	grep -q '"t": "ok"' "$TMP/out" || fail "login $i of spam5: $(cat "$TMP/out")"
 done
 stop_clean alice

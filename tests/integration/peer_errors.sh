@@ -49,18 +49,23 @@ grep -q "mallory: message [0-9a-f]* is dated [0-9]* s ahead of our clock" "$TMP/
 # --- a recipient the gestor knows no address for (registered, never
 # heartbeated): the reason says so while the gestor is up.
 # shellcheck disable=SC2086
-p2ptool register "$GP" $M ghost pw-ghost-12345 | grep -q '"t": "ok"' || fail "register ghost"
+client_cert ghost	# one key, one account
+p2ptool register "$GP" "$TMP/ghost.crt" "$TMP/ghost.key" ghost pw-ghost-12345 |
+    grep -q '"t": "ok"' || fail "register ghost"
 ctl alice send ghost "are you there" >/dev/null || fail "send to ghost"
 reason_ok() { ctl alice pending | grep -q "the gestor has no address for them"; }
 wait_for "the real reason in pending" 10 reason_ok
 ctl alice pending | grep -q "gestor unreachable" && fail "pending blames the gestor: $(ctl alice pending)"
 
 # --- a msg sent back on alice's own outgoing connection.
-p2ptool fake-peer $M fakebob "$TMP/fb.port" 10 >"$TMP/fb.out" &
+client_cert fakebob
+FB="$TMP/fakebob.crt $TMP/fakebob.key"
+# shellcheck disable=SC2086
+p2ptool fake-peer $FB fakebob "$TMP/fb.port" 10 >"$TMP/fb.out" &
 FAKE=$!
 wait_for "the fake peer" 10 test -s "$TMP/fb.port"
 # shellcheck disable=SC2086
-p2ptool gestor-session "$GP" $M fakebob pw-fakebob-1 register "hb:$(cat "$TMP/fb.port")" >"$TMP/out"
+p2ptool gestor-session "$GP" $FB fakebob pw-fakebob-1 register "hb:$(cat "$TMP/fb.port")" >"$TMP/out"
 grep -qx "hb ok" "$TMP/out" || fail "fakebob: $(cat "$TMP/out")"
 ctl alice send fakebob "to the fake" >/dev/null || fail "send to fakebob"
 refused() { grep -q "send it on a connection you open" "$TMP/fb.out"; }
@@ -77,12 +82,15 @@ wait "$FAKE" 2>/dev/null || true
 # message still shows in pending, with the text cut before that character.
 # It starts with ESC [31m, a C1 control (U+009B) and RLO (U+202E), which
 # the log must not carry raw.
-p2ptool fake-peer $M fakecarol "$TMP/fc.port" 30 \
+client_cert fakecarol
+FC="$TMP/fakecarol.crt $TMP/fakecarol.key"
+# shellcheck disable=SC2086
+p2ptool fake-peer $FC fakecarol "$TMP/fc.port" 30 \
     "$(printf '\033[31m\302\233\342\200\256'; printf '\303\251%.0s' $(seq 60))" >"$TMP/fc.out" &
 FAKE=$!
 wait_for "the refusing fake peer" 10 test -s "$TMP/fc.port"
 # shellcheck disable=SC2086
-p2ptool gestor-session "$GP" $M fakecarol pw-fakecarol-1 register "hb:$(cat "$TMP/fc.port")" >"$TMP/out"
+p2ptool gestor-session "$GP" $FC fakecarol pw-fakecarol-1 register "hb:$(cat "$TMP/fc.port")" >"$TMP/out"
 grep -qx "hb ok" "$TMP/out" || fail "fakecarol: $(cat "$TMP/out")"
 ctl alice send fakecarol "to the refuser" >/dev/null || fail "send to fakecarol"
 cut_reason() { ctl alice pending | grep -q "fakecarol.*refused: refused: .*\(é\)\{45,\};"; }

@@ -104,6 +104,20 @@ open_fails(void)
 	return cause;
 }
 
+/* A fingerprint of its own for each name (one key, one account). */
+static const char *
+fp_of(const char *name)
+{
+	static char fp[P2P_FP_LEN + 1];
+	unsigned long long h = 5381;
+
+	while (*name != '\0')
+		h = h * 33 + (unsigned char)*name++;
+	snprintf(fp, sizeof(fp), "sha256:%016llx%016llx%016llx%016llx", h, h,
+	    h, h);
+	return fp;
+}
+
 static void
 make_user(struct guser *u, const char *name, const char *fp, int64_t created)
 {
@@ -179,6 +193,33 @@ START_TEST(test_duplicate)
 	ck_assert_int_eq(gw_count(gs), 1);
 	make_user(&u, "bob", FP_B, 3);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
+	ck_assert_int_eq(gw_count(gs), 2);
+	gstore_close(gs);
+}
+END_TEST
+
+/* One key, one account: a key already bound is refused, by add and set_key. */
+START_TEST(test_key_taken)
+{
+	struct gstore *gs = open_ok();
+	struct guser u, got;
+
+	make_user(&u, "alice", FP_A, 1);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
+	make_user(&u, "bob", FP_B, 2);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
+	make_user(&u, "frank", FP_A, 3);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_KEY_TAKEN);
+	ck_assert_int_eq(gw_get(gs, "frank", &got), GSTORE_NOTFOUND);
+	/* A taken name is still EXISTS, whatever the key. */
+	make_user(&u, "bob", FP_A, 4);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_EXISTS);
+	ck_assert_int_eq(gw_set_key(gs, "bob", FP_A), GSTORE_KEY_TAKEN);
+	ck_assert_int_eq(gw_get(gs, "bob", &got), GSTORE_OK);
+	ck_assert_str_eq(got.fingerprint, FP_B);
+	/* Its own key again, and a free one, are fine. */
+	ck_assert_int_eq(gw_set_key(gs, "alice", FP_A), GSTORE_OK);
+	ck_assert_int_eq(gw_set_key(gs, "nobody", FP_A), GSTORE_NOTFOUND);
 	ck_assert_int_eq(gw_count(gs), 2);
 	gstore_close(gs);
 }
@@ -268,7 +309,7 @@ START_TEST(test_foreach_count)
 	ck_assert_int_eq(c.n, 0);
 
 	for (i = 0; i < 4; i++) {
-		make_user(&u, names[i], FP_A, (int64_t)i);
+		make_user(&u, names[i], fp_of(names[i]), (int64_t)i);
 		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	}
 	ck_assert_int_eq(gw_count(gs), 4);
@@ -300,7 +341,7 @@ START_TEST(test_reopen)
 	ck_assert_int_eq(gw_presence(gs, GSTORE_ONLINE, "alice", "127.0.0.1", 7001, 43),
 	    GSTORE_OK);
 	gstore_close(gs);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 2);
 
 	gs = store_open(false, NULL);
 	ck_assert_ptr_nonnull(gs);
@@ -310,7 +351,7 @@ START_TEST(test_reopen)
 	ck_assert_int_eq(got.last_seen, 43);
 	ck_assert_str_eq(got.addr, "127.0.0.1");
 	gstore_close(gs);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 2);
 }
 END_TEST
 
@@ -346,7 +387,7 @@ START_TEST(test_seen_batch)
 	ck_assert_int_eq(raw_int("PRAGMA page_size"), 4096);
 	for (i = 0; i < NSEEN; i++) {
 		snprintf(name, sizeof(name), "user%03d", i);
-		make_user(&u, name, FP_A, 1);
+		make_user(&u, name, fp_of(name), 1);
 		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	}
 	before = wal_frames();
@@ -402,7 +443,7 @@ START_TEST(test_presence_batch)
 
 	for (i = 0; i < NSEEN; i++) {
 		snprintf(name, sizeof(name), "user%03d", i);
-		make_user(&u, name, FP_A, 1);
+		make_user(&u, name, fp_of(name), 1);
 		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	}
 	before = wal_frames();
@@ -631,6 +672,7 @@ gstore_suite(void)
 	tcase_add_test(tc, test_duplicate);
 	tcase_add_test(tc, test_unterminated_field);
 	tcase_add_test(tc, test_set_key_seen);
+	tcase_add_test(tc, test_key_taken);
 	tcase_add_test(tc, test_seen_batch);
 	tcase_add_test(tc, test_seen_order);
 	tcase_add_test(tc, test_presence_batch);

@@ -147,6 +147,20 @@ wait_notes(struct seen *s, int n)
 	return (int)json_array_size(s->notes);
 }
 
+/* A fingerprint of its own for each name (one key, one account). */
+static const char *
+fp_of(const char *name)
+{
+	static char fp[P2P_FP_LEN + 1];
+	unsigned long long h = 5381;
+
+	while (*name != '\0')
+		h = h * 33 + (unsigned char)*name++;
+	snprintf(fp, sizeof(fp), "sha256:%016llx%016llx%016llx%016llx", h, h,
+	    h, h);
+	return fp;
+}
+
 static void
 make_user(struct guser *u, const char *name, const char *fp)
 {
@@ -196,6 +210,16 @@ START_TEST(test_users)
 	make_user(&u, "bob", FP_A);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	ck_assert_int_eq(gw_count(gs), 2);
+	/* One key, one account; a taken name is still EXISTS. */
+	make_user(&u, "frank", FP_A);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_KEY_TAKEN);
+	make_user(&u, "bob", FP_B);
+	ck_assert_int_eq(gw_add(gs, &u), GSTORE_EXISTS);
+	ck_assert_int_eq(gw_set_key(gs, "alice", FP_A), GSTORE_KEY_TAKEN);
+	ck_assert_int_eq(gw_set_key(gs, "alice", FP_B), GSTORE_OK);
+	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_str_eq(got.fingerprint, FP_B);
+	ck_assert_int_eq(gw_count(gs), 2);
 	/* A malformed record never reaches the server. */
 	memset(u.fingerprint, 'f', sizeof(u.fingerprint));
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_ERR);
@@ -234,7 +258,7 @@ START_TEST(test_foreach)
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		make_user(&u, order[i], FP_A);
+		make_user(&u, order[i], fp_of(order[i]));
 		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	}
 	ck_assert_int_eq(gw_foreach(gs, name_cb, &n), GSTORE_OK);
@@ -453,12 +477,12 @@ START_TEST(test_seen_batch)
 	run_until(&s.ups, 1, 10);
 	for (i = 0; i < NSEEN; i++) {
 		snprintf(name, sizeof(name), "u%03d", i);
-		make_user(&u, i < 5 ? odd[i] : name, FP_A);
+		make_user(&u, i < 5 ? odd[i] : name, fp_of(i < 5 ? odd[i] : name));
 		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	}
 	for (i = 0; i < NSEEN; i++) {
 		snprintf(name, sizeof(name), "u%03d", i);
-		make_user(&u, i < 5 ? odd[i] : name, FP_A);
+		make_user(&u, i < 5 ? odd[i] : name, fp_of(i < 5 ? odd[i] : name));
 		u.last_seen = 1700000000 + i;
 		ck_assert_int_eq(gw_presence(gs, GSTORE_SEEN, u.name, "", 0,
 		    u.last_seen), GSTORE_OK);
