@@ -24,7 +24,9 @@ static const struct help_fields {
 	    "mode user state gestor gestor_state last_heartbeat listen "
 	    "advertise fingerprint pending last_seq (the seq of the last "
 	    "stored event, for watch --since) relay_use links_direct "
-	    "links_relay relay_invites; when there is one: gestor_error, "
+	    "links_relay relay_invites; when there is one: gestor_error (why "
+	    "the link is down or the session cannot resume yet: it is kept "
+	    "and retried), gestor_retry_in (seconds to the next try), "
 	    "store_error and store_failing_since (writes to the store fail)",
 	    "mode listen fingerprint users online connections uptime backend "
 	    "database database_since database_error" },

@@ -4,6 +4,7 @@
  * Messaging lives in peer_msg.c.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +246,7 @@ ctl_status(struct ctlreq *r, json_t *args, void *ctx)
 {
 	struct daemon *d = ctx;
 	struct peer *p = d->peer;
+	double retry;
 	json_t *o;
 
 	o = json_pack("{s:s,s:s?,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:I}",
@@ -270,6 +272,9 @@ ctl_status(struct ctlreq *r, json_t *args, void *ctx)
 	    pgestor_state(p->pg) != PG_ONLINE)
 		json_object_set_new(o, "gestor_error",
 		    json_string(pgestor_last_error(p->pg)));
+	if ((retry = pgestor_retry_in(p->pg)) >= 0)
+		json_object_set_new(o, "gestor_retry_in",
+		    json_real(floor(retry * 10 + 0.5) / 10));
 	ctlreq_reply(r, o);
 }
 

@@ -8,6 +8,37 @@
  * from the first. Names are re-resolved on every attempt with evdns, after
  * reloading /etc/hosts, so a moved gestor is found again. Requests carry
  * a number "n" that the gestor echoes; replies come back in order.
+ *
+ * The account session ends only for a permanent answer; every other
+ * failure keeps it and retries (next address, then backoff with jitter).
+ * Each error path of the link, classified (docs/SESSIONS.md has the same
+ * table, tests/integration/session_errors.sh and tests/pg/resume_db_down.sh
+ * test each class):
+ *
+ *   where			what				class
+ *   resolve, connect	any failure			transient: next address
+ *   TLS handshake		any failure, timeout		transient: next address
+ *   gestor key		not the pinned one		transient: backoff (key_refused)
+ *   connection		closed, reset, EOF		transient: reconnect
+ *   request		no answer in PG_REQUEST_TIMEOUT	transient: reconnect
+ *   heartbeat		silent past heartbeat.timeout	transient: reconnect
+ *   heartbeat		not_authenticated		transient: reconnect, auth
+ *   reply			out of order			transient: reconnect
+ *   auth reply		unavailable (database down),	transient: next address,
+ *			rate_limited, internal, busy,	then backoff
+ *			timeout, bad_request, bad_frame,
+ *			unknown_type, not_authenticated,
+ *			any code not listed below
+ *   auth reply		key_mismatch (the key is not	permanent: session ends
+ *			the account's, or the account
+ *			is gone), no_such_user,
+ *			bad_credentials
+ *   pushed error		session_replaced		re-auth with backoff: a
+ *			(another login took the		newer login elsewhere bound
+ *			account, or a stale cluster	another key, so the auth
+ *			notification)			gets key_mismatch (ends);
+ *							our own key resumes
+ *   user			logout				permanent: session ends
  */
 #include <sys/queue.h>
 
@@ -60,6 +91,9 @@ struct pgestor {
 	int64_t			 last_hb;
 	double			 last_rx;
 	char			 last_error[768];
+	double			 retry_at;	/* util_mono() of the next try */
+	double			 online_since;	/* util_mono() */
+	int			 replaced;	/* session_replaced in a row */
 	bool			 stopped;
 };
 
@@ -81,7 +115,10 @@ static void	on_retry(evutil_socket_t, short, void *);
 static void	on_hb(evutil_socket_t, short, void *);
 static void	on_tick(evutil_socket_t, short, void *);
 static void	attempt(struct pgestor *);
-static void	link_down(struct pgestor *, const char *why, bool next_address);
+/* After link_down: the next address now, the first one soon, or the
+ * first one after the round's backoff. */
+enum pg_next { PG_NEXT_ADDRESS, PG_NEXT_SOON, PG_NEXT_BACKOFF };
+static void	link_down(struct pgestor *, const char *why, enum pg_next);
 static void	flush_queue(struct pgestor *);
 
 static const struct conn_cbs pg_conn_cbs = { on_ready, on_frame, on_close };
@@ -211,6 +248,7 @@ schedule_round(struct pgestor *pg)
 	pg->idx = 0;
 	tv = daemon_tv(delay);
 	evtimer_add(pg->retry_ev, &tv);
+	pg->retry_at = util_mono() + delay;
 	log_info("peer_gestor: no gestor reachable, retrying in %.1f s", delay);
 }
 
@@ -281,7 +319,7 @@ on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 	if (result != 0 || res == NULL) {
 		snprintf(why, sizeof(why), "cannot resolve %s: %s", pg->addr,
 		    evutil_gai_strerror(result));
-		link_down(pg, why, true);
+		link_down(pg, why, PG_NEXT_ADDRESS);
 		return;
 	}
 	pg->state = PG_CONNECTING;
@@ -291,7 +329,7 @@ on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 	evutil_freeaddrinfo(res);
 	if (pg->c == NULL) {
 		snprintf(why, sizeof(why), "cannot connect to %s", pg->addr);
-		link_down(pg, why, true);
+		link_down(pg, why, PG_NEXT_ADDRESS);
 	}
 }
 
@@ -366,6 +404,7 @@ went_online(struct pgestor *pg)
 
 	pg->state = PG_ONLINE;
 	pg->rounds = 0;
+	pg->online_since = util_mono();
 	*pg->last_error = '\0';
 	log_info("peer_gestor: online as %s via %s", pg->account, pg->addr);
 	send_hb(pg);
@@ -378,10 +417,23 @@ went_online(struct pgestor *pg)
 		pg->cbs.online(pg->arg);
 }
 
+/*
+ * The answers that end the account session: about the account itself,
+ * not about the gestor's state (see the table at the top).
+ */
+bool
+pgestor_permanent(const char *code)
+{
+	return code != NULL && (strcmp(code, ERR_KEY_MISMATCH) == 0 ||
+	    strcmp(code, ERR_NO_SUCH_USER) == 0 ||
+	    strcmp(code, ERR_BAD_CREDENTIALS) == 0);
+}
+
 static void
 on_auth_reply(json_t *reply, const char *code, const char *msg, void *arg)
 {
 	struct pgestor *pg = arg;
+	char why[900];
 
 	if (reply != NULL) {
 		went_online(pg);
@@ -389,12 +441,19 @@ on_auth_reply(json_t *reply, const char *code, const char *msg, void *arg)
 	}
 	if (pg->c == NULL)
 		return;		/* link lost; it will retry */
-	log_warnx("peer_gestor: cannot resume %s: %s: %s", pg->account, code, msg);
-	snprintf(pg->last_error, sizeof(pg->last_error), "%s: %s", code, msg);
-	if (strcmp(code, ERR_RATE_LIMITED) == 0) {
-		link_down(pg, "rate limited", false);
+	if (!pgestor_permanent(code)) {
+		/* The gestor cannot say yes now: keep the session, try the
+		 * next gestor, then again after the round's backoff. */
+		log_warnx("peer_gestor: cannot resume %s at %s yet: %s: %s; the "
+		    "session is kept and retried", pg->account, pg->addr, code,
+		    msg);
+		snprintf(why, sizeof(why), "cannot resume %s at %s: %s: %s",
+		    pg->account, pg->addr, code, msg);
+		link_down(pg, why, PG_NEXT_ADDRESS);
 		return;
 	}
+	log_warnx("peer_gestor: cannot resume %s: %s: %s", pg->account, code, msg);
+	snprintf(pg->last_error, sizeof(pg->last_error), "%s: %s", code, msg);
 	*pg->account = '\0';
 	pg->state = PG_CONNECTED;
 	if (pg->cbs.session_lost != NULL)
@@ -428,6 +487,23 @@ on_ready(struct conn *c, void *arg)
 
 /* ------------------------------------------------------------------ frames */
 
+/*
+ * Told that another login replaced the session: resume after a backoff
+ * that grows while it keeps happening (two daemons with one identity
+ * would otherwise take the session from each other every second).
+ */
+static void
+replaced(struct pgestor *pg)
+{
+	if (util_mono() - pg->online_since > 60)
+		pg->replaced = 0;
+	pg->rounds = pg->replaced;
+	if (pg->replaced < 30)
+		pg->replaced++;
+	link_down(pg, "the gestor says another login replaced this session; "
+	    "resuming to check", PG_NEXT_BACKOFF);
+}
+
 static void
 on_reply(struct pgestor *pg, struct wire_msg *m)
 {
@@ -437,16 +513,18 @@ on_reply(struct pgestor *pg, struct wire_msg *m)
 	if (n == NULL && m->type == W_ERROR) {
 		log_warnx("peer_gestor: gestor says %s: %s", m->u.error.code,
 		    m->u.error.message);
+		/*
+		 * Not the end by itself: a newer login elsewhere bound another
+		 * key, and then the auth after the backoff gets key_mismatch;
+		 * a stale or forged cluster notification does not end it.
+		 */
 		if (strcmp(m->u.error.code, "session_replaced") == 0 &&
-		    pg->cbs.session_lost != NULL) {
-			*pg->account = '\0';
-			pg->cbs.session_lost(m->u.error.code, m->u.error.message,
-			    pg->arg);
-		}
+		    *pg->account != '\0')
+			replaced(pg);
 		return;
 	}
 	if (r == NULL || !json_is_integer(n) || json_integer_value(n) != r->n) {
-		link_down(pg, "reply out of order from the gestor", false);
+		link_down(pg, "reply out of order from the gestor", PG_NEXT_SOON);
 		return;
 	}
 	TAILQ_REMOVE(&pg->inflight, r, entry);
@@ -501,16 +579,16 @@ on_close(struct conn *c, const char *reason, void *arg)
 
 	pg->c = NULL;
 	snprintf(why, sizeof(why), "%s: %s", pg->addr, reason);
-	/* A link that never came up: try the next address. */
-	link_down(pg, why, pg->state == PG_CONNECTING);
+	link_down(pg, why, PG_NEXT_SOON);
 }
 
 /* The link is gone: fail what waits on it and reconnect. */
 static void
-link_down(struct pgestor *pg, const char *why, bool next_address)
+link_down(struct pgestor *pg, const char *why, enum pg_next next)
 {
 	bool was_online = pg->state == PG_ONLINE;
 	struct timeval tv;
+	double delay;
 
 	if (pg->c != NULL) {
 		conn_close(pg->c);
@@ -526,15 +604,27 @@ link_down(struct pgestor *pg, const char *why, bool next_address)
 		pg->cbs.offline(pg->arg);
 	if (pg->stopped)
 		return;
-	if (next_address) {
+	/* A link that never came up (or never resumed): the next address,
+	 * and after the last one the round's backoff. */
+	if (next == PG_NEXT_SOON && !was_online)
+		next = PG_NEXT_ADDRESS;
+	switch (next) {
+	case PG_NEXT_ADDRESS:
 		pg->idx++;
 		attempt(pg);
 		return;
+	case PG_NEXT_BACKOFF:
+		schedule_round(pg);
+		return;
+	case PG_NEXT_SOON:
+		break;
 	}
 	/* It was working: start over from the first address, soon. */
 	pg->idx = 0;
-	tv = daemon_tv(fmin(pg->d->cfg->retry_initial, 1.0) * jitter());
+	delay = fmin(pg->d->cfg->retry_initial, 1.0) * jitter();
+	tv = daemon_tv(delay);
 	evtimer_add(pg->retry_ev, &tv);
+	pg->retry_at = util_mono() + delay;
 }
 
 /* --------------------------------------------------------------- requests */
@@ -606,7 +696,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	r = TAILQ_FIRST(&pg->inflight);
 	if (r != NULL && r->deadline <= now)
-		link_down(pg, "the gestor did not answer in time", false);
+		link_down(pg, "the gestor did not answer in time", PG_NEXT_SOON);
 }
 
 static void
@@ -616,6 +706,11 @@ on_hb_reply(json_t *reply, const char *code, const char *msg, void *arg)
 
 	if (reply != NULL)
 		pg->last_hb = (int64_t)time(NULL);
+	else if (code != NULL && strcmp(code, ERR_NOT_AUTHENTICATED) == 0 &&
+	    pg->c != NULL)
+		/* The gestor no longer holds the session on this link. */
+		link_down(pg, "the gestor lost the session on this link; "
+		    "resuming", PG_NEXT_SOON);
 	else if (code != NULL && strcmp(code, ERR_GESTOR_UNAVAILABLE) != 0)
 		log_warnx("peer_gestor: heartbeat refused: %s: %s", code, msg);
 }
@@ -640,7 +735,7 @@ on_hb(evutil_socket_t fd, short what, void *arg)
 	if (pg->state != PG_ONLINE)
 		return;
 	if (util_mono() - pg->last_rx > cfg->hb_timeout) {
-		link_down(pg, "the gestor went silent", false);
+		link_down(pg, "the gestor went silent", PG_NEXT_SOON);
 		return;
 	}
 	send_hb(pg);
@@ -668,7 +763,7 @@ pgestor_reset(struct pgestor *pg)
 {
 	*pg->account = '\0';
 	if (pg->c != NULL)
-		link_down(pg, "logged out", false);
+		link_down(pg, "logged out", PG_NEXT_SOON);
 }
 
 void
@@ -716,4 +811,15 @@ const char *
 pgestor_last_error(const struct pgestor *pg)
 {
 	return pg->last_error;
+}
+
+double
+pgestor_retry_in(const struct pgestor *pg)
+{
+	double left;
+
+	if (!evtimer_pending(pg->retry_ev, NULL))
+		return -1;
+	left = pg->retry_at - util_mono();
+	return left > 0 ? left : 0;
 }

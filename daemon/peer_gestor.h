@@ -34,7 +34,8 @@ struct pgestor_cbs {
 	void	(*online)(void *arg);
 	/* The link went down; it reconnects by itself. */
 	void	(*offline)(void *arg);
-	/* The gestor no longer accepts this daemon's key for the account. */
+	/* A permanent answer: the gestor no longer accepts this daemon's
+	 * key for the account (pgestor_permanent). */
 	void	(*session_lost)(const char *code, const char *message, void *arg);
 	void	(*presence)(const struct w_presence *, void *arg);
 	/* Another peer asks to meet us at the relay. */
@@ -83,5 +84,10 @@ const char	*pgestor_address(const struct pgestor *);
 int64_t		 pgestor_last_heartbeat(const struct pgestor *);
 /* Why the link is down, or "" */
 const char	*pgestor_last_error(const struct pgestor *);
+/* Seconds until the next attempt to connect, or -1 if none is waiting. */
+double		 pgestor_retry_in(const struct pgestor *);
+/* A gestor's answer to auth that ends the account session (else it is
+ * kept and retried): see the table in peer_gestor.c. */
+bool		 pgestor_permanent(const char *code);
 
 #endif

@@ -85,6 +85,14 @@ p2pchatd's code.
   p2ptool.py flood PORT N SECONDS
       Open N TCP connections at once and hold them SECONDS; print how many
       the daemon closed at once ("closed=K of N").
+  p2ptool.py fake-gestor CERT KEY PORT SCRIPT SECONDS
+      A gestor on 127.0.0.1:PORT for SECONDS that answers every auth with
+      the next line of the file SCRIPT (read again at each auth; the list
+      starts over when the file changes; its last line repeats): an error
+      code, "ok", "ok+replace" (ok, then a pushed session_replaced error)
+      or "ok+unauth" (ok, then the next heartbeat answered
+      not_authenticated). Other requests get "ok". Prints "auth USER CODE"
+      for each auth, "connect" for each connection, flushed at once.
 """
 import json
 import os
@@ -773,6 +781,87 @@ def memscan(pid, needle):
     return 0
 
 
+def fake_gestor(cert, key, port, script, seconds):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols([ALPN])
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((HOST, port))
+    ls.listen(4)
+    end = time.monotonic() + seconds
+    seen, idx = None, 0
+
+    def say(line):
+        print(line)
+        sys.stdout.flush()
+
+    def next_answer():
+        nonlocal seen, idx
+        try:
+            with open(script) as f:
+                text = f.read()
+        except OSError:
+            text = "unavailable\n"
+        lines = [x.strip() for x in text.splitlines() if x.strip()] or \
+            ["unavailable"]
+        if text != seen:
+            seen, idx = text, 0
+        a = lines[min(idx, len(lines) - 1)]
+        idx += 1
+        return a
+
+    while time.monotonic() < end:
+        ls.settimeout(max(0.1, end - time.monotonic()))
+        try:
+            raw, _ = ls.accept()
+            s = ctx.wrap_socket(raw, server_side=True)
+        except (socket.timeout, TimeoutError, ssl.SSLError, OSError):
+            continue
+        say("connect")
+        push_at, unauth = None, False
+        while time.monotonic() < end:
+            wait = 0.2 if push_at is None else \
+                max(0.01, push_at - time.monotonic())
+            s.settimeout(min(wait, max(0.01, end - time.monotonic())))
+            f = read_frame(s)
+            if push_at is not None and time.monotonic() >= push_at:
+                push_at = None
+                s.sendall(frame({"t": "error", "code": "session_replaced",
+                                 "message": "this account logged in from "
+                                 "another connection"}))
+                say("pushed session_replaced")
+            if f == "timeout":
+                continue
+            if f is None:
+                break
+            n = f.get("n")
+            t = f.get("t")
+            if t == "auth":
+                a = next_answer()
+                say("auth %s %s" % (f.get("user"), a))
+                if a.startswith("ok"):
+                    s.sendall(frame({"t": "ok", "n": n, "user": f.get("user"),
+                                     "fingerprint": "x"}))
+                    if a == "ok+replace":
+                        push_at = time.monotonic() + 0.3
+                    unauth = a == "ok+unauth"
+                else:
+                    s.sendall(frame({"t": "error", "n": n, "code": a,
+                                     "message": "scripted " + a}))
+            elif t == "hb" and unauth:
+                unauth = False
+                s.sendall(frame({"t": "error", "n": n,
+                                 "code": "not_authenticated",
+                                 "message": "scripted"}))
+                say("hb not_authenticated")
+            else:
+                s.sendall(frame({"t": "ok", "n": n}))
+        s.close()
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         sys.stderr.write(__doc__)
@@ -821,6 +910,8 @@ def main(argv):
         return relay_key(int(a[0]), a[1], float(a[2]) if len(a) > 2 else 2.0)
     if cmd == "flood":
         return flood(int(a[0]), int(a[1]), float(a[2]))
+    if cmd == "fake-gestor":
+        return fake_gestor(a[0], a[1], int(a[2]), a[3], float(a[4]))
     sys.stderr.write(__doc__)
     return 2
 

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# A resumed session ends only for a permanent answer (docs/SESSIONS.md):
+# a scripted gestor with the real gestor's key answers the peer's auth
+# with each transient code (the peer keeps its session, says why in
+# status, retries with backoff), pushes session_replaced (the peer
+# resumes) and refuses a heartbeat as not_authenticated (the peer
+# resumes), then answers key_mismatch (the session ends, for good).
+set -eu
+. "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
+need_tools python3 certtool
+
+start_gestor g
+start_peer alice g
+register alice >/dev/null || fail "register alice"
+wait_for "alice online" 10 gestor_state_is alice online
+port=${PORT_OF[g]}
+stop g
+# The same key as the real gestor: the peer's pin holds.
+printf 'cn = "gestor"\nexpiration_days = 2\nsigning_key\ntls_www_server\n' >"$TMP/fg.tmpl"
+certtool --generate-self-signed --load-privkey "$TMP/g/identity.key" \
+    --template "$TMP/fg.tmpl" --no-text --outfile "$TMP/fg.crt" >/dev/null 2>&1 ||
+	fail "certtool"
+printf 'unavailable\n' >"$TMP/script"
+python3 "$P2PTOOL" fake-gestor "$TMP/fg.crt" "$TMP/g/identity.key" "$port" "$TMP/script" 60 \
+    >"$TMP/fake.out" 2>"$TMP/fake.err" &
+FAKE=$!
+trap 'kill $FAKE 2>/dev/null || true; cleanup' EXIT
+
+auths() { grep -c "^auth alice $1\$" "$TMP/fake.out" || true; }
+# set_script CODE...: the fake's answers from now on.
+set_script() { printf '%s\n' "$@" >"$TMP/script.new"; mv "$TMP/script.new" "$TMP/script"; }
+logged_in() { [ "$(field alice state)" = logged_in ]; }
+
+# Every transient answer: retried, the session kept, status says why.
+for code in unavailable rate_limited internal busy bad_frame not_authenticated timeout; do
+	set_script "$code"
+	n=$(auths "$code")
+	wait_for "two auths answered $code" 15 sh -c "[ \$(grep -c '^auth alice $code\$' '$TMP/fake.out') -ge $((n + 2)) ]"
+	logged_in || fail "the session ended after $code: $(ctl alice status)"
+	ctl alice status >"$TMP/st"
+	grep -q "^gestor_error	.*$code" "$TMP/st" || fail "status gives no reason for $code: $(cat "$TMP/st")"
+done
+retry_shown() { ctl alice status | grep -q "^gestor_retry_in	[0-9.]*$"; }
+wait_for "status shows gestor_retry_in between tries" 10 retry_shown
+grep -q "ended the session" "$TMP/alice.log" && fail "the peer ended its session on a transient answer"
+# Backoff: at most retry.max (1 s) between tries, not a tight loop.
+n=$(grep -c "^auth " "$TMP/fake.out")
+[ "$n" -lt 60 ] || fail "$n auths in a few seconds: no backoff"
+
+# Answered, the session is live again with no command typed. Then the
+# gestor loses the session on the link (a heartbeat refused as
+# not_authenticated) and later says another login replaced it: each time
+# the peer resumes, and the auth after it decides.
+set_script ok+unauth ok+replace ok
+wait_for "a heartbeat refused" 15 grep -q "^hb not_authenticated$" "$TMP/fake.out"
+wait_for "session_replaced pushed" 15 grep -q "^pushed session_replaced$" "$TMP/fake.out"
+wait_for "alice resumed after both" 15 grep -q "^auth alice ok$" "$TMP/fake.out"
+wait_for "alice online" 10 gestor_state_is alice online
+logged_in || fail "session_replaced ended the session"
+
+# A permanent answer ends it: the key is no longer the account's. The
+# gestor restarts (a dropped link, transient) and then refuses the key.
+kill $FAKE; wait $FAKE 2>/dev/null || true
+set_script key_mismatch
+python3 "$P2PTOOL" fake-gestor "$TMP/fg.crt" "$TMP/g/identity.key" "$port" "$TMP/script" 60 \
+    >>"$TMP/fake.out" 2>>"$TMP/fake.err" &
+FAKE=$!
+wait_for "alice logged out by key_mismatch" 15 sh -c "[ \"\$($P2PCHATCTL -c $TMP/alice.conf status | awk -F'\t' '\$1==\"state\"{print \$2}')\" = logged_out ]"
+grep -q "ended the session of alice: key_mismatch" "$TMP/alice.log" || fail "no log of the end"
+# ... and it stays ended across a restart, without asking again.
+stop alice
+n=$(grep -c "^auth " "$TMP/fake.out")
+start alice
+[ "$(field alice state)" = logged_out ] || fail "a restart brought the ended session back"
+[ "$(grep -c "^auth " "$TMP/fake.out")" = "$n" ] || fail "a logged-out peer tried auth"
+log "ok"
