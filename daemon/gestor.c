@@ -781,12 +781,9 @@ on_auth_read(enum gstore_rc rc, const struct guser *u, void *arg)
 		reply_store_err(gc, gc->req, rc, "check the key");
 	else if (rc == GSTORE_NOTFOUND || strcmp(u->fingerprint, gc->fp) != 0) {
 		/*
-		 * Counted when it fails, not when it starts as a login is: it
-		 * guesses no password (TLS proved the key), and the daemons
-		 * behind one address that reconnect together after a restart
-		 * must not be refused for being many.
+		 * Not counted in the failed-login limits: it guesses no
+		 * password (TLS proved the key; docs/SESSIONS.md).
 		 */
-		glimits_login_started(gc, user);
 		gc->g->stats.login_failures++;
 		log_warnx("gestor: auth failed for %s from %s: key is not the "
 		    "account's", user, gc->addr);
@@ -802,10 +799,15 @@ on_auth_read(enum gstore_rc rc, const struct guser *u, void *arg)
 	req_end(gc);
 }
 
+/*
+ * A resume proven by the key: not refused by the password-guessing
+ * limits, so that a daemon restarted during a campaign against its user
+ * still resumes (issue 24 item 9).
+ */
 static void
 on_auth(struct gconn *gc, struct wire_msg *m)
 {
-	if (already_authed(gc, m) || limited(gc, m, m->u.user.user))
+	if (already_authed(gc, m))
 		return;
 	req_start(gc, m);
 	gc->op = gstore_user_get(gc->g->store, m->u.user.user, on_auth_read, gc);

@@ -18,7 +18,8 @@ struct glimits;
 
 struct glimits	*glimits_new(long max_connections);
 void		 glimits_free(struct glimits *);
-/* Before a password or key check for user on gc. */
+/* Before a password check (login, register) for user on gc; auth, a
+ * resume proven by the key, is neither refused nor counted. */
 bool		 glimits_login_refused(struct gconn *, const char *user,
 		    char *msg, size_t msglen);
 /*
@@ -26,7 +27,7 @@ bool		 glimits_login_refused(struct gconn *, const char *user,
  * once, so that checks running together (many connections, one worker
  * thread) cannot all pass the limit before any has failed.
  * glimits_login_refund takes it back when the check succeeds (or was
- * never made). A failed key check (auth) is counted when it fails.
+ * never made).
  */
 void		 glimits_login_started(struct gconn *, const char *user);
 void		 glimits_login_refund(struct gconn *, const char *user);

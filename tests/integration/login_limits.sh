@@ -6,7 +6,8 @@
 # addresses reach the per-user ceiling; guesses sent together on many
 # connections count as they start; registrations are limited per
 # source address. The table's behaviour when attacked with colliding
-# keys and when full is unit-tested (test_ratelimit).
+# keys and when full is unit-tested (test_ratelimit). A resume (auth)
+# is not refused by these limits.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 need_tools python3 certtool
@@ -16,6 +17,8 @@ login_attempts_per_user_per_minute = 7; registrations_per_address_per_hour = 3;"
 start_gestor g
 start_peer alice g
 register alice >/dev/null
+start_peer erin g
+register erin >/dev/null
 client_cert mallory
 M="$TMP/mallory.crt $TMP/mallory.key"
 GP=${PORT_OF[g]}
@@ -88,6 +91,16 @@ for i in 1 2 3 4 5; do
 	p2ptool --src 127.0.0.10 login "$GP" $S5 spam5 "$TMP/spam5.pw" >"$TMP/out"
 	grep -q '"t": "ok"' "$TMP/out" || fail "login $i of spam5: $(cat "$TMP/out")"
 done
+# --- auth guesses no password: erin's daemon, restarted while her
+# password is guessed from three addresses up to the per-user ceiling
+# (one of them her daemon's own), still resumes (issue 24 item 9).
+got="$(codes 127.0.0.10 erin 3) $(codes 127.0.0.11 erin 3) $(codes 127.0.0.1 erin 2)"
+case $got in *rate_limited) ;; *) fail "the campaign against erin was not limited: $got" ;; esac
+stop erin KILL
+start erin
+wait_for "erin resumes while her password is being guessed" 10 gestor_state_is erin online
+grep -q "rate limited erin from 127.0.0.1" "$TMP/g.log" ||
+	fail "the guesses from erin's address were not limited"
 stop_clean alice
 stop_clean g
 log "ok"
