@@ -31,8 +31,10 @@ static const struct help_fields {
 	    "mode listen fingerprint users online connections uptime backend "
 	    "database database_since database_error" },
 	{ CMD_STATS,
-	    "uptime sent received delivered pending held failed cancelled "
-	    "expired retries duplicates connections_out connections_in",
+	    "uptime; since this start: sent received delivered failed "
+	    "cancelled expired retries duplicates; now: pending held; in the "
+	    "whole store (kept across restarts): failed_total cancelled_total "
+	    "expired_total; open now: connections_out connections_in",
 	    "uptime users online connections registrations logins "
 	    "login_failures rate_limited frames_in frames_out "
 	    "connections_total db_errors db_reconnects db_timeouts relay "

@@ -188,25 +188,34 @@ peer_ctl_watch(struct ctlreq *r, json_t *args, void *ctx)
 	ctlreq_reply(r, NULL);
 }
 
+/*
+ * One meaning per name: plain names count since this start (events),
+ * pending and held are the queue now, *_total count the whole store
+ * (kept across restarts), connections_* are open now.
+ */
 void
 peer_ctl_stats(struct ctlreq *r, json_t *args, void *ctx)
 {
 	struct daemon *d = ctx;
 	struct peer_msgs *pm = d->peer->msgs;
+	const struct pm_stats *s = &pm->stats;
 	int links = pm_links_ready(pm);
 
 	ctlreq_reply(r, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	    "s:i,s:i}",
+	    "s:I,s:I,s:I,s:i,s:i}",
 	    "uptime", (json_int_t)(util_mono() - d->started),
-	    "sent", (json_int_t)pm->stats.sent,
-	    "received", (json_int_t)pm->stats.received,
-	    "delivered", (json_int_t)pm->stats.delivered,
+	    "sent", (json_int_t)s->sent,
+	    "received", (json_int_t)s->received,
+	    "delivered", (json_int_t)s->delivered,
+	    "failed", (json_int_t)s->failed,
+	    "cancelled", (json_int_t)s->cancelled,
+	    "expired", (json_int_t)s->expired,
+	    "retries", (json_int_t)s->retries,
+	    "duplicates", (json_int_t)s->duplicates,
 	    "pending", (json_int_t)pmsg_count(pm->ms, "pending"),
 	    "held", (json_int_t)pmsg_count(pm->ms, "held"),
-	    "failed", (json_int_t)pmsg_count(pm->ms, "failed"),
-	    "cancelled", (json_int_t)pmsg_count(pm->ms, "cancelled"),
-	    "expired", (json_int_t)pmsg_count(pm->ms, "expired"),
-	    "retries", (json_int_t)pm->stats.retries,
-	    "duplicates", (json_int_t)pm->stats.duplicates,
+	    "failed_total", (json_int_t)pmsg_count(pm->ms, "failed"),
+	    "cancelled_total", (json_int_t)pmsg_count(pm->ms, "cancelled"),
+	    "expired_total", (json_int_t)pmsg_count(pm->ms, "expired"),
 	    "connections_out", links, "connections_in", pm->nins));
 }

@@ -48,8 +48,10 @@ struct waiter {
 	bool			 send;		/* send --wait: reply {id,state} */
 };
 
+/* Counts since this start (stats: the names without _total). */
 struct pm_stats {
 	unsigned long	 sent, received, delivered, retries, duplicates;
+	unsigned long	 failed, cancelled, expired;
 };
 
 struct invite;

@@ -182,6 +182,12 @@ pm_finish(struct peer_msgs *pm, const char *id, const char *state,
 		return PSTORE_ERR;
 	if (seq == 0)
 		return PSTORE_NOTFOUND;
+	if (strcmp(state, "failed") == 0)
+		pm->stats.failed++;
+	else if (strcmp(state, "cancelled") == 0)
+		pm->stats.cancelled++;
+	else if (strcmp(state, "expired") == 0)
+		pm->stats.expired++;
 	line = json_pack("{s:s,s:I,s:s,s:s,s:s}", "event", state, "seq",
 	    (json_int_t)seq, "user", m.peer, "id", id, "reason", reason);
 	peer_event(pm->p, line);

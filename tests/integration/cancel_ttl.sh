@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Undelivered messages can be cancelled (cancel ID...) and expire
 # (send --ttl, retry.ttl): either way they are never delivered later,
-# wait reports them (exit 1), an event is stored and stats counts them.
+# wait reports them (exit 1), an event is stored and stats counts them
+# (since this start, and in the whole store as *_total).
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -62,4 +63,14 @@ ctl alice wait "$keep" --timeout 20 >/dev/null || fail "kept message not deliver
 ctl bob history alice >"$TMP/h"
 [ "$(cut -f5 "$TMP/h")" = "before
 keep me" ] || fail "bob got: $(cut -f5 "$TMP/h")"
+
+# stats: one meaning per name. The plain counts are since this start (a
+# restart begins them again), *_total count the whole store.
+stop alice TERM
+start alice
+for k in sent delivered failed cancelled expired; do
+	[ "$(stat_of alice $k)" = 0 ] || fail "stats $k carried over a restart: $(ctl alice stats)"
+done
+[ "$(stat_of alice cancelled_total)" = 2 ] && [ "$(stat_of alice expired_total)" = 3 ] &&
+    [ "$(stat_of alice failed_total)" = 0 ] || fail "stats *_total: $(ctl alice stats)"
 log "ok"

@@ -78,7 +78,8 @@ done
 for k in mode listen fingerprint users online connections uptime; do
 	ctl g status | grep -q "^$k	" || fail "gestor status lacks $k"
 done
-for k in uptime sent received delivered pending held retries duplicates \
+for k in uptime sent received delivered failed cancelled expired retries \
+    duplicates pending held failed_total cancelled_total expired_total \
     connections_out connections_in; do
 	ctl alice stats | grep -q "^$k	[0-9]" || fail "peer stats lacks $k"
 done
