@@ -53,7 +53,7 @@ bool	peer_watched(const struct peer *);
 /* Store an event (data borrowed) and send it to watch subscribers. */
 void	peer_msgs_event(struct peer *, const char *type, json_t *data);
 
-/* peer_msg.c (lifecycle), peer_in.c (accept), peer_route.c (presence) */
+/* peer_msg.c (lifecycle), peer_in.c (accept), peer_link.c (presence) */
 int	peer_msgs_start(struct peer *, char **cause);
 void	peer_msgs_stop(struct peer *);
 void	peer_msgs_free(struct peer *);

@@ -5,12 +5,15 @@
  * the key the gestor published, says hello, and pipelines up to
  * PM_WINDOW queued messages; the acks go to the queue (pm_ack,
  * peer_queue.c), which marks them delivered in its next commit. A link
- * that fails backs off and retries; a presence push from the gestor
- * (peer_route.c) retries at once.
+ * that fails backs off and retries; a presence push from the gestor (a
+ * contact back online, maybe at a new address) retries at once
+ * (peer_msgs_presence).
  *
- * This file calls the queue (pm_ack) and the store's pending queries;
- * the queue calls back only through pm_hooks (pm_links_queued,
- * pm_links_pump), wired in peer_msg.c.
+ * This file calls the route (peer_route.c), the queue (pm_ack), the ends
+ * of messages (peer_end.c) and the store's pending queries; the queue
+ * calls back only through pm_hooks (pm_links_queued, pm_links_pump), the
+ * route through proute_hooks (pm_link_adopt, pm_link_failed,
+ * pm_link_redirect), both wired in peer_msg.c.
  */
 #include <sys/queue.h>
 
@@ -207,8 +210,8 @@ on_link_stall(evutil_socket_t fd, short what, void *arg)
  * The gestor says user is online at addr:port. A connection to another
  * address is to where the user was: drop it and go to the new one now.
  */
-void
-pm_link_moved(struct plink *l, const char *addr, int port)
+static void
+link_moved(struct plink *l, const char *addr, int port)
 {
 	char now_at[sizeof(l->addr)];
 
@@ -599,4 +602,39 @@ pm_links_free(struct peer_msgs *pm)
 
 	while ((l = TAILQ_FIRST(&pm->links)) != NULL)
 		link_free(l);
+}
+
+/* ------------------------------------------------------------ presence */
+
+/* Logged in again: resubscribe, and every waiting link asks afresh. */
+void
+peer_msgs_online(struct peer *p)
+{
+	struct plink *l;
+
+	pm_watch_contacts(p->msgs);
+	/* A fresh lookup for every link that waits. */
+	TAILQ_FOREACH(l, &p->msgs->links, entry)
+		l->looked_up = false;
+	pm_kick_all(p->msgs);
+}
+
+/* A contact came online, maybe at a new address: go there now. */
+void
+peer_msgs_presence(struct peer *p, const struct w_presence *pr)
+{
+	struct plink *l;
+
+	TAILQ_FOREACH(l, &p->msgs->links, entry)
+		if (strcmp(l->user, pr->user) == 0)
+			break;
+	if (l == NULL || !pr->online)
+		return;
+	/* Back online, maybe elsewhere: retry now with the new address. */
+	l->looked_up = true;
+	l->said_offline = false;
+	if (pr->addr != NULL && *pr->addr != '\0')
+		link_moved(l, pr->addr, pr->port);
+	if (l->state != L_READY)
+		pm_kick(p->msgs, pr->user, true);
 }

@@ -1,9 +1,9 @@
 /*
  * Outgoing links (peer_link.c), one per recipient, and the files that
  * work on a link's route (peer_route.c, peer_relay.c). The queue
- * (peer_queue.c), the ends of messages (peer_state.c) and the control
- * commands do not see struct plink: they use the functions at the end
- * of peer_msg.h.
+ * (peer_queue.c), the ends of messages (peer_end.c, peer_state.c) and the
+ * control commands do not see struct plink: they use the functions at the
+ * end of peer_msg.h.
  */
 #ifndef P2P_PEER_LINK_H
 #define P2P_PEER_LINK_H
@@ -53,8 +53,7 @@ struct plink {
 	unsigned long		 wq_gen;	/* pm->pending_gen then */
 };
 
-/* peer_link.c, for the route (peer_route.c) */
-void	 pm_link_moved(struct plink *, const char *addr, int port);
+/* peer_link.c: what the route tells a link (struct proute_hooks) */
 /* A relay paired us: run TLS as client on fd for the link. */
 void	 pm_link_adopt(struct plink *, int fd, const struct sockaddr *,
 	    socklen_t);

@@ -1,12 +1,13 @@
 /*
  * Peer messaging: its lifecycle (its events are peer_event.c, its
  * contacts peer_contact.c). Direct delivery between peers is in layers
- * (see peer_msg.h): the connections, outgoing links
- * (peer_link.c, their window peer_window.c, their route peer_route.c)
- * and incoming connections (peer_in.c), call down into the delivery
- * queue (peer_queue.c: the group commit); the queue reports back only
- * through the pm_hooks wired here. How messages end (cancel, expiry,
- * hold) is peer_state.c; requests that wait for them, peer_wait.c.
+ * (see peer_msg.h): the outgoing links (peer_link.c, their window
+ * peer_window.c, their route peer_route.c) and incoming connections
+ * (peer_in.c) call down into the delivery queue (peer_queue.c: the
+ * group commit); the queue reports back only through the pm_hooks wired
+ * here, a route to its link through the proute_hooks wired here. How
+ * messages end is peer_end.c (cancel and expiry: peer_state.c); requests
+ * that wait for them, peer_wait.c.
  */
 #include <sys/queue.h>
 
@@ -17,6 +18,7 @@
 #include <event2/dns.h>
 
 #include "log.h"
+#include "peer_link.h"
 #include "peer_msg.h"
 #include "ratelimit.h"
 #include "util.h"
@@ -25,6 +27,13 @@ static const struct pm_hooks hooks = {
 	.received = pm_in_received,
 	.queued = pm_links_queued,
 	.committed = pm_links_pump,
+	.expires = pm_expiry_arm,
+};
+
+static const struct proute_hooks route_hooks = {
+	.adopt = pm_link_adopt,
+	.failed = pm_link_failed,
+	.redirect = pm_link_redirect,
 };
 
 int64_t
@@ -48,6 +57,7 @@ peer_msgs_start(struct peer *p, char **cause)
 
 	pm->p = p;
 	pm->hooks = &hooks;
+	pm->route_hooks = &route_hooks;
 	p->msgs = pm;
 	pm->verify = ratelimit_new(4096, 0);
 	TAILQ_INIT(&pm->links);

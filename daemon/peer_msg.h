@@ -1,22 +1,31 @@
 /*
- * Internals of peer messaging, shared by its files. Who calls whom:
+ * Internals of peer messaging, shared by its files. Calls go down only,
+ * layer by layer (tests/layout/circles.sh checks it):
  *
- *   peer_link.c (outgoing links)  peer_in.c (incoming connections)
- *              \                      /
- *               v                    v
- *         peer_queue.c (the group commit: sends, received messages, acks)
+ *   peer.c, peer_ctl.c, peer_archive.c   account, control commands
+ *   peer_msg.c                           lifecycle: wires the hooks
+ *   peer_state.c                         send admission, cancel, expiry
+ *   peer_link.c (+ peer_window.c)        outgoing links, presence pushes
+ *   peer_route.c                         direct or relayed
+ *   peer_relay.c                         the relay client, invitations
+ *   peer_in.c                            incoming connections
+ *   peer_queue.c                         the group commit: sends,
+ *                                        received messages, acks
+ *   peer_end.c, peer_wait.c              how messages end, who waits
+ *   peer_event.c, peer_contact.c,        events, contacts, the gestor
+ *   peer_gestor.c                        link; below them the store
  *
  * The connections hand the queue what they read (pm_receive, pm_ack) and
  * what the control socket asks to send arrives there too (pm_send); the
  * queue calls no function of theirs and never sees struct plink or
- * struct pin: after each commit it reports through struct pm_hooks,
- * which peer_msg.c (lifecycle, events) fills with their functions.
- * peer_state.c (how messages end), peer_wait.c and peer_ctl.c (control
- * commands) reach the links only through pm_kick, pm_kick_all,
- * pm_link_in_flight and pm_links_ready, and bump pm->pending_gen when
- * they change what is pending (the links' windows in memory, see
- * peer_window.c, are then refilled from the store). struct plink is in
- * peer_link.h.
+ * struct pin: after each commit it reports through struct pm_hooks. A
+ * route tells its link what came of it through struct proute_hooks
+ * (peer_route.h). peer_msg.c fills both with the functions of the layers
+ * above. peer_state.c, peer_wait.c and peer_ctl.c reach the links only
+ * through pm_kick, pm_kick_all, pm_link_in_flight and pm_links_ready, and
+ * bump pm->pending_gen when they change what is pending (the links'
+ * windows in memory, see peer_window.c, are then refilled from the
+ * store). struct plink is in peer_link.h.
  */
 #ifndef P2P_PEER_MSG_H
 #define P2P_PEER_MSG_H
@@ -71,11 +80,14 @@ struct pm_hooks {
 	void	(*queued)(struct peer_msgs *, const struct pmsg *m);
 	/* After every commit: acks may have opened the windows. */
 	void	(*committed)(struct peer_msgs *);
+	/* A send with an expiry was stored: the expiry timer may move. */
+	void	(*expires)(struct peer_msgs *);
 };
 
 struct peer_msgs {
 	struct peer		*p;
 	const struct pm_hooks	*hooks;
+	const struct proute_hooks *route_hooks;
 	struct pmsg_store	*ms;
 	struct parch		*arch;
 	struct evdns_base	*dns;
@@ -163,21 +175,23 @@ void	 pm_queue_free(struct peer_msgs *);
 void	 on_flush(evutil_socket_t, short, void *);
 void	 on_checkpoint(evutil_socket_t, short, void *);
 
-/* peer_state.c */
+/* peer_state.c: sends, cancels, expiry */
 void	 pm_state_init(struct peer_msgs *);
 void	 pm_state_free(struct peer_msgs *);
+/* (Re)start the timer for the earliest expiry. */
+void	 pm_expiry_arm(struct peer_msgs *);
+
+/* peer_end.c */
 /* failed, cancelled, expired: stored, streamed, waiters told. */
 enum pstore_rc pm_finish(struct peer_msgs *, const char *id, const char *state,
 	    const char *reason);
 /* A pmsg_fn failing each message with pending_fail.why. */
 int	 pm_fail_one(const struct pmsg *, void *);
 void	 pm_hold(struct peer_msgs *, const char *user);
-/* (Re)start the timer for the earliest expiry. */
-void	 pm_expiry_arm(struct peer_msgs *);
-/* A state no message leaves: delivered, failed, cancelled, expired, unknown. */
-bool	 pm_state_is_end(const char *state);
 
 /* peer_wait.c */
+/* A state no message leaves: delivered, failed, cancelled, expired, unknown. */
+bool	 pm_state_is_end(const char *state);
 void	 pm_waiter_add(struct peer_msgs *, struct ctlreq *, json_t *ids,
 	    double timeout, bool send);
 /* id may have ended (delivered, failed, ...): answer whom it concerns. */

@@ -278,7 +278,7 @@ send_done(struct peer_msgs *pm, struct txq *t)
 	pm->stats.sent++;
 	pm->hooks->queued(pm, &t->m);
 	if (t->m.expires > 0)
-		pm_expiry_arm(pm);
+		pm->hooks->expires(pm);
 	if (!t->wait) {
 		send_reply(t);
 		return;

@@ -15,8 +15,10 @@
  * works the relay is left. Hello, key check, window, group commit and acks
  * above the connection do not know the route.
  *
- * The gestor's presence pushes end here too: a contact back online,
- * maybe at a new address, is retried at once (peer_msgs_presence).
+ * The route works for a link and tells it what came of it (a relayed
+ * socket, a failure, the direct route back) through struct proute_hooks
+ * (peer_link.c's functions, wired in peer_msg.c): it never names a
+ * function of the link above it.
  */
 #include <sys/socket.h>
 
@@ -111,10 +113,10 @@ on_relay_fd(int fd, const struct sockaddr *sa, socklen_t salen,
 	if (err != NULL) {
 		l->state = L_IDLE;
 		snprintf(why, sizeof(why), "relay: %s", err);
-		pm_link_failed(l, why);
+		l->pm->route_hooks->failed(l, why);
 		return;
 	}
-	pm_link_adopt(l, fd, sa, salen);
+	l->pm->route_hooks->adopt(l, fd, sa, salen);
 }
 
 static void
@@ -132,13 +134,13 @@ on_relay_offer(json_t *reply, const char *code, const char *msg, void *arg)
 		if (code != NULL && strcmp(code, ERR_OFFLINE) == 0)
 			l->said_offline = true;
 		snprintf(why, sizeof(why), "relay refused: %s", msg);
-		pm_link_failed(l, why);
+		l->pm->route_hooks->failed(l, why);
 		return;
 	}
 	if (wire_relay_offer(reply, &offer, err, sizeof(err)) == -1) {
 		l->state = L_IDLE;
 		snprintf(why, sizeof(why), "bad relay offer: %s", err);
-		pm_link_failed(l, why);
+		l->pm->route_hooks->failed(l, why);
 		return;
 	}
 	snprintf(l->addr, sizeof(l->addr), "relay %s:%d", offer.addr, offer.port);
@@ -240,7 +242,7 @@ probe_result(struct plink *l, bool ok, const char *why)
 	proute_put(l->pm->routes, &r);
 	/* Nothing in flight: reconnect directly now; else when the link ends. */
 	if (l->state == L_READY && l->via_relay && l->inflight == 0)
-		pm_link_redirect(l);
+		l->pm->route_hooks->redirect(l);
 }
 
 static void
@@ -404,37 +406,3 @@ peer_route_status(struct peer_msgs *pm)
 	    "relay_invites", pm->ninvites);
 }
 
-/* ------------------------------------------------------------ presence */
-
-/* Logged in again: resubscribe, and every waiting link asks afresh. */
-void
-peer_msgs_online(struct peer *p)
-{
-	struct plink *l;
-
-	pm_watch_contacts(p->msgs);
-	/* A fresh lookup for every link that waits. */
-	TAILQ_FOREACH(l, &p->msgs->links, entry)
-		l->looked_up = false;
-	pm_kick_all(p->msgs);
-}
-
-/* A contact came online, maybe at a new address: go there now. */
-void
-peer_msgs_presence(struct peer *p, const struct w_presence *pr)
-{
-	struct plink *l;
-
-	TAILQ_FOREACH(l, &p->msgs->links, entry)
-		if (strcmp(l->user, pr->user) == 0)
-			break;
-	if (l == NULL || !pr->online)
-		return;
-	/* Back online, maybe elsewhere: retry now with the new address. */
-	l->looked_up = true;
-	l->said_offline = false;
-	if (pr->addr != NULL && *pr->addr != '\0')
-		pm_link_moved(l, pr->addr, pr->port);
-	if (l->state != L_READY)
-		pm_kick(p->msgs, pr->user, true);
-}

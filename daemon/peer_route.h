@@ -5,12 +5,28 @@
 #ifndef P2P_PEER_ROUTE_H
 #define P2P_PEER_ROUTE_H
 
+#include <sys/socket.h>
+
 #include <stdbool.h>
 
 #include <jansson.h>
 
 struct peer_msgs;
 struct plink;
+
+/*
+ * What a route tells the link it works for (peer_link.c's functions,
+ * wired by peer_msgs_start in peer_msg.c).
+ */
+struct proute_hooks {
+	/* A relay paired us: run TLS as client on fd for the link. */
+	void	(*adopt)(struct plink *, int fd, const struct sockaddr *,
+		    socklen_t);
+	/* This attempt failed: back off and retry. */
+	void	(*failed)(struct plink *, const char *why);
+	/* The direct route works again: leave the relay (nothing in flight). */
+	void	(*redirect)(struct plink *);
+};
 
 /* A new attempt: true when it should go through the relay at once. */
 bool		 peer_route_want_relay(struct plink *, bool have_addr);

@@ -1,13 +1,13 @@
 /*
- * How an outgoing message ends, and who hears of it. A send is admitted
- * first: when the gestor can answer, it is asked whether a recipient we
- * never heard of exists (no_such_user: refused, nothing stored), and
- * sends keep their arrival order while such a lookup is out. A stored
- * message ends delivered (peer_queue.c), or failed, cancelled or expired
- * here; each end is a stored event streamed to `watch` and answers the
- * requests waiting for it (peer_wait.c: `wait`, `send --wait`).
- * One timer ends the messages that passed their expiry (send --ttl,
- * retry.ttl); the delivery queue never sends an expired message.
+ * Outgoing messages from the control socket to their end. A send is
+ * admitted first: when the gestor can answer, it is asked whether a
+ * recipient we never heard of exists (no_such_user: refused, nothing
+ * stored), and sends keep their arrival order while such a lookup is
+ * out. A stored message ends delivered (peer_queue.c), or failed,
+ * cancelled or expired (peer_end.c stores and tells each end): `cancel`
+ * ends the ones not yet in flight, and one timer ends the messages that
+ * passed their expiry (send --ttl, retry.ttl); the delivery queue never
+ * sends an expired message.
  */
 #include <math.h>
 #include <stdio.h>
@@ -36,14 +36,6 @@ struct presend {
 static void	on_expiry(evutil_socket_t, short, void *);
 
 
-
-bool
-pm_state_is_end(const char *state)
-{
-	return strcmp(state, "delivered") == 0 || strcmp(state, "failed") == 0 ||
-	    strcmp(state, "cancelled") == 0 || strcmp(state, "expired") == 0 ||
-	    strcmp(state, "unknown") == 0;
-}
 
 /* ------------------------------------------------------------------ send */
 
@@ -164,101 +156,6 @@ peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
 	else
 		ps->ready = true;
 	presends_drain(pm);
-}
-
-/* ------------------------------------------------------------------ ends */
-
-/* End an undelivered message; the event goes to `watch`, waiters learn. */
-enum pstore_rc
-pm_finish(struct peer_msgs *pm, const char *id, const char *state,
-    const char *reason)
-{
-	struct pmsg m;
-	int64_t seq;
-	json_t *line;
-
-	pm->pending_gen++;	/* the windows in memory may hold it */
-	if (pmsg_finish(pm->ms, id, state, reason, &m, &seq) != PSTORE_OK)
-		return PSTORE_ERR;
-	if (seq == 0)
-		return PSTORE_NOTFOUND;
-	if (strcmp(state, "failed") == 0)
-		pm->stats.failed++;
-	else if (strcmp(state, "cancelled") == 0)
-		pm->stats.cancelled++;
-	else if (strcmp(state, "expired") == 0)
-		pm->stats.expired++;
-	line = json_pack("{s:s,s:I,s:s,s:s,s:s}", "event", state, "seq",
-	    (json_int_t)seq, "user", m.peer, "id", id, "reason", reason);
-	peer_event(pm->p, line);
-	json_decref(line);
-	pm_waiters_update(pm, id);
-	return PSTORE_OK;
-}
-
-int
-pm_fail_one(const struct pmsg *m, void *arg)
-{
-	struct pending_fail *pf = arg;
-
-	pm_finish(pf->pm, m->id, "failed", pf->why);
-	return 0;
-}
-
-static int
-collect_id(const struct pmsg *m, void *arg)
-{
-	json_array_append_new(arg, json_string(m->id));
-	return 0;
-}
-
-/* Hold user's queue (a verified key changed); a "held" event for each. */
-void
-pm_hold(struct peer_msgs *pm, const char *user)
-{
-	json_t *ids = json_array(), *id, *line;
-	char why[PMSG_REASON_MAX], *data;
-	int64_t seq;
-	size_t i;
-
-	pmsg_held_reason(user, why, sizeof(why));
-	/* Nothing newly held (every kick of a held queue comes here). */
-	if (pmsg_pending_for(pm->ms, user, 0, 1000000, collect_id, ids) !=
-	    PSTORE_OK || json_array_size(ids) == 0 ||
-	    pstore_begin(pm->p->store) != PSTORE_OK)
-		goto out;
-	pm->pending_gen++;
-	if (pmsg_hold(pm->ms, user, true) != PSTORE_OK)
-		goto fail;
-	json_array_foreach(ids, i, id) {
-		line = json_pack("{s:s,s:O,s:s}", "user", user, "id", id, "reason",
-		    why);
-		data = json_dumps(line, JSON_COMPACT);
-		json_decref(line);
-		if (data == NULL || pmsg_event(pm->ms, "held", data, &seq) !=
-		    PSTORE_OK) {
-			free(data);
-			goto fail;
-		}
-		free(data);
-		json_array_set_new(ids, i, json_pack("{s:O,s:I}", "id", id, "seq",
-		    (json_int_t)seq));
-	}
-	if (pstore_commit(pm->p->store) != PSTORE_OK)
-		goto fail;
-	json_array_foreach(ids, i, id) {
-		line = json_pack("{s:s,s:O,s:s,s:O,s:s}", "event", "held", "seq",
-		    json_object_get(id, "seq"), "user", user, "id",
-		    json_object_get(id, "id"), "reason", why);
-		peer_event(pm->p, line);
-		json_decref(line);
-	}
-	goto out;
-fail:
-	pstore_rollback(pm->p->store);
-	log_warnx("%s: cannot hold the messages to %s", __func__, user);
-out:
-	json_decref(ids);
 }
 
 /* On a ready link, sent and not yet acknowledged: too late to stop it. */

@@ -14,6 +14,15 @@
 
 
 
+/* A state no message leaves. */
+bool
+pm_state_is_end(const char *state)
+{
+	return strcmp(state, "delivered") == 0 || strcmp(state, "failed") == 0 ||
+	    strcmp(state, "cancelled") == 0 || strcmp(state, "expired") == 0 ||
+	    strcmp(state, "unknown") == 0;
+}
+
 static bool
 is_bad_end(const char *state)
 {
