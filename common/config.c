@@ -90,6 +90,7 @@ static const struct key schema[] = {
 	{ "storage.conninfo", K_CONNINFO, O(storage_conninfo), 0, 0 },
 	{ "cluster", K_GROUP, 0, 0, 0 },
 	{ "cluster.name", K_CLUSTER, O(cluster_name), 0, 0 },
+	{ "cluster.key_file", K_STR, O(cluster_key_file), 0, 0 },
 };
 
 
@@ -457,6 +458,8 @@ finish(struct config *c, const char *file, char *err, size_t errlen,
 		c->storage_conninfo = xstrdup("");
 	if (c->cluster_name == NULL)
 		c->cluster_name = xstrdup("");
+	if (c->cluster_key_file == NULL)
+		c->cluster_key_file = xstrdup("");
 	if (c->gestor_addresses == NULL) {
 		c->gestor_addresses = calloc(2, sizeof(char *));
 		if (c->gestor_addresses == NULL)
@@ -622,5 +625,6 @@ config_free(struct config *c)
 		util_zero(c->storage_conninfo, strlen(c->storage_conninfo));
 	free(c->storage_conninfo);
 	free(c->cluster_name);
+	free(c->cluster_key_file);
 	free(c);
 }

@@ -2,19 +2,26 @@
  * The gestor among several on one PostgreSQL database: what the other
  * gestors tell it through the store's notification channel, and what it
  * does when the database comes back. Notifications are typed JSON
- * objects, {"t":TYPE,"origin":GESTOR,...}; a type this release does not
- * know is ignored, so later ones (e.g. "relay-invite") can ride the same
- * channel. With SQLite none of this ever runs.
- *   presence  {user,online,addr,port,key,last_seen}: tell local watchers;
- *             a user online through another gestor ends its session here.
+ * objects, {"t":TYPE,"origin":GESTOR,...}, sealed by the sending gestor
+ * (gstore_pg_cluster.c drops any other); a type this release does not
+ * know is ignored. Even sealed, a notification is a hint: the rows are
+ * read before anything is pushed or ended, and keys and addresses always
+ * come from the database. With SQLite none of this ever runs.
+ *   presence  {user,online}: the user's row is read; watchers here get
+ *             its presence as the row says, and a user the row shows
+ *             online through another gestor ends its session here.
  *   session   {user}: the user logged in through another gestor; the
- *             session here ends (one session per account in the cluster).
+ *             session here ends if the row shows the user online
+ *             elsewhere (one session per account in the cluster; else
+ *             the presence hint that follows the login ends it).
  *   relay-invite {to,from,addr,port,key}: a user of another gestor asks
  *             to meet `to`, whose session is here, at that gestor's relay
- *             (gestor_relay.c).
+ *             (gestor_relay.c); passed on if `from` is online elsewhere.
  */
 #include <sys/utsname.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gestor_int.h"
@@ -37,35 +44,82 @@ end_local(struct gestor *g, const char *user, const char *origin)
 	gestor_replace(s, why);
 }
 
-static void
-on_presence(struct gestor *g, const json_t *n, const char *origin)
-{
-	const char *user = json_string_value(json_object_get(n, "user"));
-	const char *addr = json_string_value(json_object_get(n, "addr"));
-	const char *key = json_string_value(json_object_get(n, "key"));
-	json_t *online = json_object_get(n, "online");
-	json_int_t port = json_integer_value(json_object_get(n, "port"));
-	json_t *p;
-	struct gconn *s;
+/* A hint waiting for its user's row. */
+struct ghint {
+	TAILQ_ENTRY(ghint)	 entry;
+	struct gestor		*g;
+	char			 origin[64];
+	json_t			*n;		/* the notification */
+};
 
-	if (user == NULL || !valid_username(user) || addr == NULL ||
-	    strlen(addr) >= 64 || key == NULL || !valid_fingerprint(key) ||
-	    !json_is_boolean(online) || port < 0 || port > 65535 ||
-	    !json_is_integer(json_object_get(n, "last_seen"))) {
-		log_warnx("gestor: a malformed presence notification from %s",
-		    origin);
+static void
+hint_free(struct ghint *h)
+{
+	TAILQ_REMOVE(&h->g->hints, h, entry);
+	json_decref(h->n);
+	free(h);
+}
+
+/* The store is closed (its callbacks never come): free what waits. */
+void
+gestor_cluster_free(struct gestor *g)
+{
+	while (!TAILQ_EMPTY(&g->hints))
+		hint_free(TAILQ_FIRST(&g->hints));
+}
+
+static void
+on_hint_read(enum gstore_rc rc, const struct guser *u, void *arg)
+{
+	struct ghint *h = arg;
+	struct gestor *g = h->g;
+	const char *t = json_string_value(json_object_get(h->n, "t"));
+	struct gconn *s;
+	json_t *p;
+
+	if (rc != GSTORE_OK || u == NULL) {
+		if (rc != GSTORE_NOTFOUND)
+			log_debug("gestor: a \"%s\" hint from %s: the user's row "
+			    "could not be read", t, h->origin);
+		hint_free(h);
 		return;
 	}
-	s = gestor_session(g, user);
-	if (json_is_true(online))
-		end_local(g, user, origin);
-	else if (s != NULL && s->online)
-		return;		/* an older session ended elsewhere; ours is live */
-	p = json_pack("{s:s,s:s,s:O,s:s,s:I,s:s,s:O}", "t", "presence",
-	    "user", user, "online", online, "addr", addr, "port", port,
-	    "key", key, "last_seen", json_object_get(n, "last_seen"));
-	gestor_watchers_send(g, user, p);
-	json_decref(p);
+	if (strcmp(t, "session") == 0) {
+		if (u->online)
+			end_local(g, u->name, h->origin);
+	} else if (strcmp(t, "relay-invite") == 0) {
+		if (u->online)
+			gestor_relay_notified(g, h->n, h->origin);
+		else
+			log_info("gestor: a relay-invite from %s offline at every "
+			    "other gestor: dropped", u->name);
+	} else {
+		s = gestor_session(g, u->name);
+		if (u->online)
+			end_local(g, u->name, h->origin);
+		else if (s != NULL && s->online) {
+			hint_free(h);
+			return;		/* the session here is the live one */
+		}
+		p = gestor_presence_frame(g, u);
+		gestor_watchers_send(g, u->name, p);
+		json_decref(p);
+	}
+	hint_free(h);
+}
+
+/* Read the row of user (the one the hint is about), then act on it. */
+static void
+check_hint(struct gestor *g, const json_t *n, const char *user,
+    const char *origin)
+{
+	struct ghint *h = xcalloc(1, sizeof(*h));
+
+	h->g = g;
+	snprintf(h->origin, sizeof(h->origin), "%s", origin);
+	h->n = json_deep_copy(n);
+	TAILQ_INSERT_TAIL(&g->hints, h, entry);
+	gstore_user_get(g->store, user, on_hint_read, h);
 }
 
 void
@@ -79,16 +133,17 @@ gestor_cluster_notify(const json_t *n, void *arg)
 	if (origin == NULL || strlen(origin) > 63)
 		origin = "?";
 	g->stats.cluster_events++;
-	if (strcmp(t, "presence") == 0)
-		on_presence(g, n, origin);
-	else if (strcmp(t, "session") == 0 && user != NULL &&
-	    valid_username(user))
-		end_local(g, user, origin);
-	else if (strcmp(t, "relay-invite") == 0)
-		gestor_relay_notified(g, n, origin);
-	else
+	if (strcmp(t, "relay-invite") == 0)
+		user = json_string_value(json_object_get(n, "from"));
+	if (strcmp(t, "presence") != 0 && strcmp(t, "session") != 0 &&
+	    strcmp(t, "relay-invite") != 0)
 		log_debug("gestor: ignoring a \"%.32s\" notification from %s", t,
 		    origin);
+	else if (user == NULL || !valid_username(user))
+		log_warnx("gestor: a malformed \"%s\" notification from %s", t,
+		    origin);
+	else
+		check_hint(g, n, user, origin);
 }
 
 /* After a reconnect: watchers get the current presence of who they watch. */

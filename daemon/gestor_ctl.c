@@ -230,6 +230,8 @@ on_stats_count(enum gstore_rc rc, long n, void *arg)
 	    "db_timeouts", (json_int_t)i.timeouts);
 	json_object_set_new(res, "cluster_events",
 	    json_integer((json_int_t)s->cluster_events));
+	json_object_set_new(res, "cluster_refused",
+	    json_integer((json_int_t)i.refused));
 	gestor_relay_stats(g, res);
 	/* Enumeration and published-address limits (gestor_limits.c). */
 	lim = json_pack("{s:I,s:I,s:I,s:I,s:I}",

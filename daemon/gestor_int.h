@@ -98,6 +98,7 @@ struct gestor {
 	struct relay		*relay;		/* NULL: relay.listen = "" */
 	/* The `relay` frame (gestor_relay_request, set by gestor_start). */
 	void			(*on_relay)(struct gconn *, struct wire_msg *);
+	TAILQ_HEAD(, ghint)	 hints;		/* cluster hints being checked */
 };
 
 /* The authenticated session of user, or NULL. */
@@ -119,6 +120,7 @@ void		 gestor_replace(struct gconn *, const char *why);
 /* {"t":"presence",...} for user u as this gestor sees it now. */
 json_t		*gestor_presence_frame(struct gestor *, const struct guser *);
 /* gestor_cluster.c: the store's callbacks (struct gstore_opts). */
+void		 gestor_cluster_free(struct gestor *);
 void		 gestor_cluster_notify(const json_t *, void *);
 void		 gestor_cluster_state(enum gstore_state, void *);
 json_t		*gestor_cluster_sessions(void *);

@@ -29,6 +29,7 @@ gestor_start(struct daemon *d, char **cause)
 	g->on_relay = gestor_relay_request;
 	TAILQ_INIT(&g->conns);
 	TAILQ_INIT(&g->ctlops);
+	TAILQ_INIT(&g->hints);
 	snprintf(path, sizeof(path), "%s/gestor.db", d->cfg->data_dir);
 	memset(&o, 0, sizeof(o));
 	o.base = d->base;
@@ -49,6 +50,7 @@ gestor_start(struct daemon *d, char **cause)
 	o.on_state = gestor_cluster_state;
 	o.sessions = gestor_cluster_sessions;
 	o.arg = g;
+	o.cluster_key_file = d->cfg->cluster_key_file;
 	if ((g->store = gstore_open(&o, cause)) == NULL) {
 		free(g);
 		return -1;
@@ -104,6 +106,7 @@ gestor_free(struct daemon *d)
 	gestor_stop(d);
 	hashpool_free(g->hashpool);
 	gstore_close(g->store);
+	gestor_cluster_free(g);
 	glimits_free(g->limits);
 	free(g);
 	d->gestor = NULL;

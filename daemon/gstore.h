@@ -78,14 +78,21 @@ struct gstore_opts {
 	bool			 sync_full;
 	const char		*conninfo;	/* postgresql: libpq conninfo */
 	const char		*cluster;	/* this gestor's name */
+	/*
+	 * postgresql: a file holding the secret notifications are sealed
+	 * with (cluster.key_file), or NULL or "": the key in the database.
+	 */
+	const char		*cluster_key_file;
 	double			 hb_interval;	/* presence renewal period */
 	double			 hb_timeout;	/* lease and presence expiry */
 	double			 request_timeout; /* bounded wait per request */
 	/*
-	 * A notification from another gestor of the cluster (borrowed): a
-	 * JSON object with a string "t" (its type: "presence", "session",
-	 * or any type a later release adds, e.g. "relay-invite") and a
-	 * string "origin" (the sending gestor). Never called on SQLite.
+	 * A notification from another gestor of the cluster (borrowed),
+	 * verified (sealed with the cluster's key, not replayed): a JSON
+	 * object with a string "t" (its type: "presence", "session",
+	 * "relay-invite", or any type a later release adds) and a string
+	 * "origin" (the sending gestor). A hint: check it against the rows.
+	 * Never called on SQLite.
 	 */
 	void			(*on_notify)(const json_t *, void *);
 	/* The database went up or down (up: listening again, reconcile). */
@@ -104,6 +111,7 @@ struct gstore_info {
 	enum gstore_state	 state;
 	int64_t			 since;		/* unix seconds of the last change */
 	unsigned long		 errors, reconnects, timeouts;
+	unsigned long		 refused;	/* notifications dropped */
 	const char		*detail;	/* last error, "" if none */
 	const char		*cluster;	/* this gestor's name, or "" */
 };

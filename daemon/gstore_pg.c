@@ -190,9 +190,8 @@ gpc_setup(struct gpconn *c)
 	struct gpg_stmt st;
 
 	memset(&st, 0, sizeof(st));
-	st.sql = c == &c->pg->listener ?
-	    "LISTEN " GPG_CHANNEL "; SELECT coalesce(max(version), 0) FROM "
-	    "p2pchat_schema" : gpg_worker_setup_sql();
+	st.sql = c == &c->pg->listener ? GPG_LISTENER_SETUP :
+	    gpg_worker_setup_sql();
 	c->version = -1;
 	/* Several statements: the simple protocol, without parameters. */
 	c->job = GJ_SETUP;
@@ -278,11 +277,38 @@ gpc_log_error(struct gpconn *c, PGresult *res)
 	log_warnx("gstore_pg: %s: %s", c->name, buf);
 }
 
+/* The listener's set-up read the cluster's key (64 hex digits). */
+static void
+key_result(struct gpg *pg, PGresult *res)
+{
+	const char *k = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+	unsigned int b;
+	size_t i;
+
+	if (pg->key_fixed)
+		return;			/* cluster.key_file's */
+	if (strlen(k) != 2 * GPG_KEY_LEN) {
+		log_warnx("gstore_pg: the cluster's key (p2pchat_cluster_key) is "
+		    "missing or malformed: notifications are neither sent nor "
+		    "accepted");
+		return;
+	}
+	for (i = 0; i < GPG_KEY_LEN; i++) {
+		if (sscanf(k + 2 * i, "%2x", &b) != 1)
+			return;
+		pg->key[i] = (unsigned char)b;
+	}
+	pg->have_key = true;
+}
+
 /* The set-up's results: the version's row, then one per LISTEN/PREPARE. */
 static void
 setup_result(struct gpconn *c, PGresult *res)
 {
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQnfields(res) == 1 &&
+	    strcmp(PQfname(res, 0), "key") == 0)
+		key_result(c->pg, res);
+	else if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		c->version = atoi(PQgetvalue(res, 0, 0));
 	else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		gpc_log_error(c, res);
@@ -315,6 +341,9 @@ gpc_result(struct gpconn *c, PGresult *res)
 		break;
 	case GJ_RECONCILE:
 		gpg_reconcile_result(c, res);
+		break;
+	case GJ_REAP:
+		gpg_reap_result(c, res);
 		break;
 	default:
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
@@ -442,6 +471,7 @@ gpc_dispatch(struct gpconn *c)
 		return;
 	TAILQ_REMOVE(&c->queue, op, entry);
 	c->op = op;
+	gpg_seal_op(c->pg, op);
 	gpg_op_stmt(op, c->pg->self, c->pg->ttl, &st);
 	gpc_send(c, GJ_OP, &st);
 }
@@ -590,6 +620,11 @@ gpg_open(struct gstore *gs, const struct gstore_front *front,
 	gpc_init(pg, &pg->listener, "listener");
 	for (i = 0; i < GPG_WORKERS; i++)
 		gpc_init(pg, &pg->workers[i], names[i]);
+	if ((i = gpg_key_file(o->cluster_key_file, pg->key, cause)) == -1) {
+		gpg_close(pg);
+		return NULL;
+	}
+	pg->have_key = pg->key_fixed = i == 1;
 	if (*pg->self == '\0' || gpg_first_connect(pg, cause) == -1) {
 		if (*pg->self == '\0' && asprintf(cause, "cluster.name is empty")
 		    < 0)
@@ -638,6 +673,7 @@ gpg_close(void *impl)
 		gpc_free(&pg->workers[i]);
 	gpg_seen_free(pg);
 	util_zero(pg->conninfo, strlen(pg->conninfo));
+	util_zero(pg->key, sizeof(pg->key));
 	free(pg->conninfo);
 	free(pg);
 }
@@ -664,6 +700,7 @@ gpg_info(void *impl, struct gstore_info *info)
 	info->errors = pg->errors;
 	info->reconnects = pg->reconnects;
 	info->timeouts = pg->timeouts;
+	info->refused = pg->refused;
 	info->detail = pg->detail;
 	info->cluster = pg->self;
 }

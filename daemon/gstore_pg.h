@@ -15,6 +15,29 @@
 /* Notification payloads are at most this long (PostgreSQL: < 8000). */
 #define GPG_PAYLOAD_MAX	7900
 
+/*
+ * Notifications are authenticated: "MAC JSON", the MAC an HMAC-SHA256 of
+ * the JSON text under the cluster's key (hex), the JSON carrying its
+ * sender ("origin"), a per-sender counter ("n": the sender's start time
+ * in microseconds plus one per notification) and its wall-clock time
+ * ("ts"). A receiver drops a notification whose MAC is wrong, whose ts is
+ * more than GPG_SKEW s away, or whose n it saw or that is more than
+ * GPG_WINDOW behind the highest it saw from that sender.
+ */
+#define GPG_KEY_LEN		32
+#define GPG_MAC_HEX		64
+#define GPG_SKEW		60
+#define GPG_WINDOW		1024
+#define GPG_ORIGINS		64	/* senders remembered */
+
+/* What a receiver remembers of a sender: its highest n, those seen. */
+struct gpg_origin {
+	char			 name[64];
+	uint64_t		 top;
+	uint64_t		 seen[GPG_WINDOW / 64];	/* bit n % GPG_WINDOW */
+	double			 used;
+};
+
 #define GPG_WORKERS		4
 #define GPG_PIPELINE		64	/* statements in flight per worker */
 
@@ -68,6 +91,14 @@ struct gpg {
 	int64_t			 since;
 	unsigned long		 errors, reconnects, timeouts;
 	char			 detail[256];
+	/* The cluster's key (p2pchat_cluster_key), once the listener read it. */
+	unsigned char		 key[GPG_KEY_LEN];
+	bool			 have_key;
+	bool			 key_fixed;	/* from cluster.key_file */
+	uint64_t		 seq;		/* n of the last notification sent */
+	struct gpg_origin	 origins[GPG_ORIGINS];
+	unsigned long		 refused;	/* notifications dropped */
+	double			 refused_logged;	/* util_mono() of the last line */
 	void			(*on_notify)(const json_t *, void *);
 	void			(*on_state)(enum gstore_state, void *);
 	json_t			*(*sessions)(void *);
@@ -94,6 +125,10 @@ struct gpg_stmt {
  * with *cause.
  */
 int	gpg_migrate(PGconn *, char **cause);
+/* The listener's set-up: LISTEN, the schema version, the cluster's key. */
+#define GPG_LISTENER_SETUP \
+	"LISTEN " GPG_CHANNEL "; SELECT coalesce(max(version), 0) FROM " \
+	"p2pchat_schema; SELECT key FROM p2pchat_cluster_key WHERE id = 1"
 /* The schema version this gestor knows. */
 int	gpg_schema_version(void);
 
@@ -121,7 +156,8 @@ void	gpg_reap_stmt(const char *self, struct gpg_stmt *);
 /* sessions: a JSON array text of {name,addr,port,last_seen}. */
 void	gpg_reconcile_stmt(const char *self, double ttl, const char *sessions,
 	    struct gpg_stmt *);
-void	gpg_notify_stmt(const char *payload, struct gpg_stmt *);
+/* payloads: a JSON array of sealed notifications (text). */
+void	gpg_notify_stmt(const char *payloads, struct gpg_stmt *);
 void	gpg_bye_stmt(const char *self, struct gpg_stmt *);
 
 /* gstore_pg.c */
@@ -134,9 +170,26 @@ void	gpg_start(void *, struct gstore_op *);
 /* gstore_pg_cluster.c: the listener's work. */
 void	gpg_lease_tick(struct gpg *, double now);
 void	gpg_reconcile_result(struct gpconn *, PGresult *);
+void	gpg_reap_result(struct gpconn *, PGresult *);
 void	gpc_notifies(struct gpconn *);
 void	gpg_bye(struct gpg *);
 void	gpg_notify(void *, const json_t *);
+/*
+ * Seal a notification (an object with "t"): origin, n and ts are set in
+ * it; "MAC JSON" (caller frees), or NULL without a key or if too long.
+ */
+char	*gpg_seal(struct gpg *, json_t *);
+/* Before a worker sends op: its notifications sealed now (op->priv). */
+void	gpg_seal_op(struct gpg *, struct gstore_op *);
+/*
+ * cluster.key_file: a secret every gestor of the cluster has the same
+ * copy of; the key is its SHA-256. 0: path NULL or ""; 1: key set; -1
+ * with *cause (unreadable, too short, or open to group or others).
+ */
+int	gpg_key_file(const char *path, unsigned char key[GPG_KEY_LEN],
+	    char **cause);
+/* Send the hints in a (a JSON array of objects, stolen) to the others. */
+void	gpg_hints_send(struct gpg *, json_t *a);
 
 /* gstore_pg_seen.c: heartbeat refreshes gathered into one statement. */
 void	gpg_seen_add(struct gpg *, const struct guser *);

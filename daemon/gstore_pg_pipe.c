@@ -27,6 +27,7 @@ gpc_pipe_dispatch(struct gpconn *c)
 		TAILQ_INSERT_TAIL(&c->inflight, op, entry);
 		c->ninflight++;
 		op->rc = GSTORE_OK;
+		gpg_seal_op(c->pg, op);
 		gpg_op_stmt(op, c->pg->self, c->pg->ttl, &st);
 		if (!(st.name != NULL ? PQsendQueryPrepared(c->conn, st.name,
 		    st.n, st.values, NULL, NULL, 0) : PQsendQueryParams(c->conn,

@@ -2,13 +2,17 @@
  * The gestor's store on PostgreSQL, its SQL: the schema as numbered
  * migrations recorded in p2pchat_schema (as user_version is for SQLite),
  * and each operation's statement, parameters and result. Presence rows
- * carry their owning gestor and an expiry; every change of presence is
- * sent to the other gestors by pg_notify in the statement that makes it,
- * as a typed JSON payload {"t":"presence","origin":GESTOR,...}.
+ * carry their owning gestor and an expiry; a change of presence one
+ * session makes is sent to the other gestors by pg_notify in the statement
+ * that makes it (the payload sealed beforehand, gpg_seal_op); the set
+ * statements (reap, reconcile, bye) return their rows and the hints follow
+ * in one notify statement (gstore_pg_cluster.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <gnutls/crypto.h>
 
 #include "gstore_pg.h"
 #include "log.h"
@@ -40,6 +44,14 @@ static const char *const gpg_migrations[] = {
 	"CREATE INDEX presence_gestor ON presence (gestor);",
 	/* 1 -> 2: one key, one account (add and set_key look). */
 	"CREATE INDEX users_fingerprint ON users (fingerprint);",
+	/*
+	 * 2 -> 3: the key the gestors seal their notifications with (one
+	 * row, written by the first gestor that migrates: gpg_migrate).
+	 * Roles without privileges on the gestors' tables cannot read it.
+	 */
+	"CREATE TABLE p2pchat_cluster_key ("
+	"  id integer PRIMARY KEY CHECK (id = 1),"
+	"  key text NOT NULL);",
 };
 #define GPG_VERSION \
 	((int)(sizeof(gpg_migrations) / sizeof(gpg_migrations[0])))
@@ -93,6 +105,38 @@ read_version(PGconn *pg, char **cause)
 	return v;
 }
 
+/* The cluster's key, made once: 32 random bytes in hex. */
+static int
+make_key(PGconn *pg, char **cause)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char k[GPG_KEY_LEN];
+	char text[2 * GPG_KEY_LEN + 1];
+	const char *v[1] = { text };
+	PGresult *res;
+	size_t i;
+
+	if (gnutls_rnd(GNUTLS_RND_KEY, k, sizeof(k)) < 0) {
+		if (asprintf(cause, "no random bytes for the cluster's key") < 0)
+			*cause = NULL;
+		return -1;
+	}
+	for (i = 0; i < sizeof(k); i++) {
+		text[2 * i] = hex[k[i] >> 4];
+		text[2 * i + 1] = hex[k[i] & 15];
+	}
+	text[2 * GPG_KEY_LEN] = '\0';
+	res = PQexecParams(pg, "INSERT INTO p2pchat_cluster_key (id, key) "
+	    "VALUES (1, $1) ON CONFLICT (id) DO NOTHING", 1, NULL, v, NULL,
+	    NULL, 0);
+	util_zero(k, sizeof(k));
+	util_zero(text, sizeof(text));
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return cause_pq(cause, "writing the cluster's key", pg, res);
+	PQclear(res);
+	return 0;
+}
+
 int
 gpg_migrate(PGconn *pg, char **cause)
 {
@@ -122,6 +166,8 @@ gpg_migrate(PGconn *pg, char **cause)
 		log_info("gstore_pg: migrated the database to schema version %d",
 		    v + 1);
 	}
+	if (make_key(pg, cause) == -1)
+		goto fail;
 	return exec_ok(pg, "COMMIT", "commit", cause);
 fail:
 	PQclear(PQexec(pg, "ROLLBACK"));
@@ -163,7 +209,10 @@ static const char gpg_foreach_sql[] =
 	"SELECT " GPG_USER_COLS " FROM users u ORDER BY u.name";
 static const char gpg_count_sql[] = "SELECT count(*) FROM users";
 
-/* $1 name, $2 addr, $3 port, $4 last_seen, $5 gestor, $6 ttl */
+/*
+ * $1 name, $2 addr, $3 port, $4 last_seen, $5 gestor, $6 ttl, $7 the
+ * sealed hint {t:"presence",user,online} (gpg_seal_op).
+ */
 static const char gpg_online_sql[] =
 	"WITH u AS (UPDATE users SET last_seen = $4, addr = $2, port = $3 "
 	"  WHERE name = $1 RETURNING name, fingerprint), "
@@ -172,10 +221,7 @@ static const char gpg_online_sql[] =
 	"  ON CONFLICT (name) DO UPDATE SET gestor = EXCLUDED.gestor, "
 	"  addr = EXCLUDED.addr, port = EXCLUDED.port, "
 	"  expires = EXCLUDED.expires RETURNING name) "
-	"SELECT pg_notify('" GPG_CHANNEL "', json_build_object('t', 'presence', "
-	"  'origin', $5::text, 'user', u.name, 'online', true, "
-	"  'addr', $2::text, 'port', $3::int, 'key', u.fingerprint, "
-	"  'last_seen', $4::bigint)::text) FROM u";
+	"SELECT pg_notify('" GPG_CHANNEL "', $7::text) FROM u";
 
 /* Offline only if this gestor still owns the row: a login elsewhere wins. */
 static const char gpg_offline_sql[] =
@@ -183,10 +229,7 @@ static const char gpg_offline_sql[] =
 	"  RETURNING name), "
 	"u AS (UPDATE users SET last_seen = $4, addr = $2, port = $3 "
 	"  WHERE name IN (SELECT name FROM d) RETURNING name, fingerprint) "
-	"SELECT pg_notify('" GPG_CHANNEL "', json_build_object('t', 'presence', "
-	"  'origin', $5::text, 'user', u.name, 'online', false, "
-	"  'addr', $2::text, 'port', $3::int, 'key', u.fingerprint, "
-	"  'last_seen', $4::bigint)::text) FROM u, "
+	"SELECT pg_notify('" GPG_CHANNEL "', $7::text) FROM u, "
 	"  (SELECT $6::float8) AS unused";
 
 static void
@@ -201,8 +244,10 @@ static const char gpg_seen_sql[] =
 	"  FROM unnest($1::text[], $2::bigint[]) AS x(name, t) "
 	"  GROUP BY name) AS s "
 	"WHERE u.name = s.name AND u.last_seen < s.t";
+/* $1: a JSON array of sealed payloads, one notification each. */
 static const char gpg_notify_sql[] =
-	"SELECT pg_notify('" GPG_CHANNEL "', $1)";
+	"SELECT pg_notify('" GPG_CHANNEL "', x) FROM "
+	"  json_array_elements_text($1::json) AS x";
 
 /* The statements the workers run, by their prepared names. */
 static const struct {
@@ -312,6 +357,7 @@ gpg_op_stmt(const struct gstore_op *op, const char *self, double ttl,
 		stmt_num(st, u->last_seen);
 		stmt_str(st, self);
 		stmt_dbl(st, ttl);
+		stmt_str(st, op->priv != NULL ? op->priv : "");
 		break;
 	case GOP_FOREACH:
 		stmt_prepared(st, gpg_foreach_sql);
@@ -474,7 +520,10 @@ gpg_renew_stmt(const char *self, double ttl, struct gpg_stmt *st)
 	stmt_dbl(st, ttl);
 }
 
-/* Another gestor's lapsed lease: its users go offline, watchers are told. */
+/*
+ * Another gestor's lapsed lease: its users go offline; the rows (name,
+ * gestor) are returned, and the others hear of them (gpg_reap_result).
+ */
 void
 gpg_reap_stmt(const char *self, struct gpg_stmt *st)
 {
@@ -483,12 +532,8 @@ gpg_reap_stmt(const char *self, struct gpg_stmt *st)
 	    "  name <> $1 RETURNING name), "
 	    "gone AS (DELETE FROM presence WHERE gestor <> $1 AND "
 	    "  (gestor IN (SELECT name FROM dead) OR expires < now()) "
-	    "  RETURNING name, gestor, addr, port) "
-	    "SELECT pg_notify('" GPG_CHANNEL "', json_build_object('t', "
-	    "  'presence', 'origin', g.gestor, 'user', g.name, 'online', false, "
-	    "  'addr', g.addr, 'port', g.port, 'key', u.fingerprint, "
-	    "  'last_seen', u.last_seen, 'reaped_by', $1::text)::text) "
-	    "FROM gone g JOIN users u ON u.name = g.name");
+	    "  RETURNING name, gestor) "
+	    "SELECT name, gestor FROM gone");
 	stmt_str(st, self);
 }
 
@@ -519,15 +564,10 @@ gpg_reconcile_stmt(const char *self, double ttl, const char *sessions,
 	    "  $3::float8) FROM cur c JOIN users u USING (name) WHERE c.name NOT "
 	    "  IN (SELECT name FROM taken) ON CONFLICT (name) DO UPDATE SET "
 	    "  gestor = EXCLUDED.gestor, addr = EXCLUDED.addr, port = "
-	    "  EXCLUDED.port, expires = EXCLUDED.expires RETURNING name), "
-	    "n AS (SELECT pg_notify('" GPG_CHANNEL "', json_build_object('t', "
-	    "  'presence', 'origin', $1::text, 'user', x.name, 'online', x.online, "
-	    "  'addr', x.addr, 'port', x.port, 'key', u.fingerprint, 'last_seen', "
-	    "  u.last_seen)::text) FROM (SELECT name, addr, port, false AS online "
-	    "  FROM gone UNION ALL SELECT c.name, c.addr, c.port, true FROM cur c "
-	    "  WHERE c.name IN (SELECT name FROM up)) x JOIN users u USING (name)) "
-	    "SELECT name FROM taken UNION ALL SELECT NULL FROM (SELECT count(*) "
-	    "  FROM n) AS k");
+	    "  EXCLUDED.port, expires = EXCLUDED.expires RETURNING name) "
+	    "SELECT name, 'taken'::text FROM taken UNION ALL "
+	    "SELECT name, 'gone' FROM gone UNION ALL "
+	    "SELECT name, 'up' FROM up");
 	stmt_str(st, self);
 	stmt_str(st, sessions);
 	stmt_dbl(st, ttl);
@@ -547,11 +587,7 @@ gpg_bye_stmt(const char *self, struct gpg_stmt *st)
 	stmt_init(st,
 	    "WITH l AS (DELETE FROM gestors WHERE name = $1), "
 	    "gone AS (DELETE FROM presence WHERE gestor = $1 "
-	    "  RETURNING name, addr, port) "
-	    "SELECT pg_notify('" GPG_CHANNEL "', json_build_object('t', "
-	    "  'presence', 'origin', $1::text, 'user', g.name, 'online', false, "
-	    "  'addr', g.addr, 'port', g.port, 'key', u.fingerprint, "
-	    "  'last_seen', u.last_seen)::text) "
-	    "FROM gone g JOIN users u ON u.name = g.name");
+	    "  RETURNING name) "
+	    "SELECT name FROM gone");
 	stmt_str(st, self);
 }

@@ -275,7 +275,8 @@ on_drain(evutil_socket_t fd, short what, void *arg)
 /* The settings that cannot change live: they keep their running values. */
 static const char *const restart_keys[] = {
 	"mode", "data_dir", "control_socket", "listen", "storage.synchronous",
-	"storage.backend", "storage.conninfo", "cluster.name", "relay.listen",
+	"storage.backend", "storage.conninfo", "cluster.name",
+	"cluster.key_file", "relay.listen",
 };
 
 static bool
@@ -352,6 +353,7 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
 	keep_str(&n->storage_backend, &old->storage_backend);
 	keep_str(&n->storage_conninfo, &old->storage_conninfo);
 	keep_str(&n->cluster_name, &old->cluster_name);
+	keep_str(&n->cluster_key_file, &old->cluster_key_file);
 	keep_str(&n->relay_listen, &old->relay_listen);
 	cur_cfg = n;
 	d->cfg = n;

@@ -27,6 +27,8 @@
 	X(PQenterPipelineMode) \
 	X(PQerrorMessage) \
 	X(PQexec) \
+	X(PQexecParams) \
+	X(PQfname) \
 	X(PQfinish) \
 	X(PQflush) \
 	X(PQfreemem) \
@@ -73,6 +75,8 @@ int	pqdl_load(char **cause);
 #define PQenterPipelineMode	(*pqdl.PQenterPipelineMode)
 #define PQerrorMessage	(*pqdl.PQerrorMessage)
 #define PQexec	(*pqdl.PQexec)
+#define PQexecParams	(*pqdl.PQexecParams)
+#define PQfname	(*pqdl.PQfname)
 #define PQfinish	(*pqdl.PQfinish)
 #define PQflush	(*pqdl.PQflush)
 #define PQfreemem	(*pqdl.PQfreemem)

@@ -15,11 +15,12 @@ as_pg sh -c "{ echo 'local all pwuser scram-sha-256'; cat '$PGTMP/db/pg_hba.conf
 psql_q db "SELECT pg_reload_conf()" postgres >/dev/null
 SOCK=$PGTMP/db.s
 
-# gestor_fails NAME CONNINFO PATTERN: p2pchatd exits 1 saying PATTERN.
+# gestor_fails NAME CONNINFO PATTERN [CLUSTER KEYS]: p2pchatd exits 1
+# saying PATTERN.
 gestor_fails() {
 	local rc=0
 	write_conf "$1" gestor "storage = { backend = \"postgresql\"; conninfo = \"$2\"; };
-cluster = { name = \"$1\"; };"
+cluster = { name = \"$1\"; ${4:-} };"
 	timeout 30 "$P2PCHATD" -c "$TMP/$1.conf" >"$TMP/$1.log" 2>&1 || rc=$?
 	[ "$rc" = 1 ] || fail "$1: p2pchatd exited $rc: $(tail -n 3 "$TMP/$1.log")"
 	grep -q "$3" "$TMP/$1.log" || fail "$1: no \"$3\" in: $(tail -n 3 "$TMP/$1.log")"
@@ -28,6 +29,18 @@ cluster = { name = \"$1\"; };"
 gestor_fails bad "host=$SOCK dbname=p2pchat nosuchoption=1" 'invalid connection option "nosuchoption"'
 gestor_fails nobody "host=$PGTMP/none dbname=p2pchat user=p2p" "cannot connect"
 gestor_fails nodb "host=$SOCK dbname=nosuchdb user=p2p" 'database "nosuchdb" does not exist'
+# cluster.key_file: readable by others, too short, missing: refused.
+head -c 48 /dev/urandom | base64 >"$TMP/cluster.key"
+chmod 644 "$TMP/cluster.key"
+gestor_fails openkey "host=$SOCK dbname=p2pchat user=p2p" "cluster.key_file .*mode 0600 or 0400 (it is mode 644" \
+    "key_file = \"$TMP/cluster.key\";"
+chmod 600 "$TMP/cluster.key"
+printf 'short\n' >"$TMP/short.key"
+chmod 600 "$TMP/short.key"
+gestor_fails shortkey "host=$SOCK dbname=p2pchat user=p2p" "cluster.key_file .*must hold 32 to 4096 bytes" \
+    "key_file = \"$TMP/short.key\";"
+gestor_fails nokey "host=$SOCK dbname=p2pchat user=p2p" "cluster.key_file $TMP/none.key: No such file" \
+    "key_file = \"$TMP/none.key\";"
 
 umask 077
 printf '%s:*:p2pchat:pwuser:wrong-pw-456\n' "$SOCK" >"$TMP/pgpass"

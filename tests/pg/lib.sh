@@ -131,7 +131,8 @@ pg_conninfo() {
 	    "$hosts"
 }
 
-# start_pg_gestor NAME CONNINFO: a gestor named NAME in the cluster. The
+# start_pg_gestor NAME CONNINFO [CLUSTER KEYS]: a gestor named NAME in the
+# cluster (CLUSTER KEYS: more settings of its cluster group). The
 # gestors of one cluster are one directory to the peers, which pin its key:
 # every one after the first gets the first one's identity key.
 KEY_GESTOR=
@@ -142,7 +143,7 @@ start_pg_gestor() {
 	fi
 	: "${KEY_GESTOR:=$1}"
 	start_gestor "$1" "storage = { backend = \"postgresql\"; conninfo = \"$2\"; };
-cluster = { name = \"$1\"; };"
+cluster = { name = \"$1\"; ${3:-} };"
 }
 
 # start_peer_multi NAME GESTOR...: a peer that lists several gestors.
