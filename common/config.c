@@ -78,6 +78,8 @@ static const struct key schema[] = {
 	{ "relay.max_sessions", K_LONG, O(relay_max_sessions), 1, 1000000 },
 	{ "relay.max_user_sessions", K_LONG, O(relay_max_user_sessions), 1,
 	    1000000 },
+	{ "relay.max_source_sessions", K_LONG, O(relay_max_source_sessions), 1,
+	    1000000 },
 	{ "relay.session_rate", K_LONG, O(relay_session_rate), 1024, 1073741824 },
 	{ "relay.pairing_timeout", K_DOUBLE, O(relay_pairing_timeout), 0.1, 600 },
 	{ "relay.idle_timeout", K_DOUBLE, O(relay_idle_timeout), 1, 86400 },
@@ -122,6 +124,7 @@ set_defaults(struct config *c)
 	c->idle_timeout = 120.0;
 	c->relay_max_sessions = 1024;
 	c->relay_max_user_sessions = 16;
+	c->relay_max_source_sessions = 256;
 	c->relay_session_rate = 1048576;
 	c->relay_pairing_timeout = 15.0;
 	c->relay_idle_timeout = 300.0;

@@ -46,6 +46,7 @@ struct config {
 	char		*relay_advertise;	/* "" = the address peers reached */
 	long		 relay_max_sessions;
 	long		 relay_max_user_sessions;
+	long		 relay_max_source_sessions;	/* per IPv4 address, IPv6 /64 */
 	long		 relay_session_rate;	/* bytes/s per session */
 	double		 relay_pairing_timeout;
 	double		 relay_idle_timeout;

@@ -106,8 +106,8 @@ on_relay_target_read(enum gstore_rc rc, const struct guser *u, void *arg)
 		relay_refuse_req(gc, req, to, ERR_OFFLINE, "that user is not online");
 	else if (relay_addr_for(g, gc, addr, sizeof(addr), &port) == -1) {
 		relay_refuse_req(gc, req, to, ERR_INTERNAL, "no relay address");
-	} else if (relay_session_new(g->relay, gc->user, to, kfrom, kto,
-	    &code, &why) == -1) {
+	} else if (relay_session_new(g->relay, gc->user, gc->addr, to, kfrom,
+	    kto, &code, &why) == -1) {
 		relay_refuse_req(gc, req, to, code, why);
 	} else {
 		relay_reply(gc, req, json_pack("{s:s,s:s,s:i,s:s}", "t", "ok",
@@ -188,8 +188,8 @@ gestor_relay_request(struct gconn *gc, struct wire_msg *m)
 		relay_refuse(gc, m, ERR_INTERNAL, "no relay address");
 		return;
 	}
-	if (relay_session_new(g->relay, gc->user, to, kfrom, kto, &code,
-	    &why) == -1) {
+	if (relay_session_new(g->relay, gc->user, gc->addr, to, kfrom, kto,
+	    &code, &why) == -1) {
 		relay_refuse(gc, m, code, why);
 		return;
 	}
@@ -210,7 +210,7 @@ gestor_relay_stats(struct gestor *g, json_t *o)
 	if (g->relay != NULL)
 		relay_get_stats(g->relay, &st);
 	json_object_update_new(o, json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	    "s:I,s:I,s:I,s:I}", "relay", g->relay != NULL,
+	    "s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "relay", g->relay != NULL,
 	    "relay_invites_out", (json_int_t)g->stats.relay_invites_out,
 	    "relay_invites_in", (json_int_t)g->stats.relay_invites_in,
 	    "relay_sessions_active", (json_int_t)st.active,
@@ -220,6 +220,9 @@ gestor_relay_stats(struct gestor *g, json_t *o)
 	    "relay_bad_keys", (json_int_t)st.bad_keys,
 	    "relay_expired", (json_int_t)st.expired,
 	    "relay_idle_closed", (json_int_t)st.idle_closed,
+	    "relay_one_way_closed", (json_int_t)st.one_way_closed,
+	    "relay_evicted", (json_int_t)st.evicted,
 	    "relay_not_tls", (json_int_t)st.not_tls,
-	    "relay_bytes", (json_int_t)st.bytes));
+	    "relay_bytes", (json_int_t)st.bytes,
+	    "relay_buffered", (json_int_t)st.buffered));
 }

@@ -21,9 +21,20 @@
  * side sends must start a TLS handshake record, or the session is
  * closed: the relay carries the peers' TLS and nothing else. Then:
  * backpressure (a side stops reading while the other side's output holds
- * RELAY_HIGH bytes), a token bucket per session (relay.session_rate
- * bytes/s, both directions together), and relay.idle_timeout with no
- * byte either way closes both.
+ * RELAY_HIGH bytes, and reads at most RELAY_READ at once, so a session
+ * buffers at most 2 * (RELAY_HIGH + RELAY_READ) bytes, however its ends
+ * behave), a token bucket per session (relay.session_rate bytes/s, both
+ * directions together); relay.idle_timeout with no byte in either
+ * direction (idle) or in one of them (one-way) closes both. A side that
+ * does not read stops the other side's direction (backpressure), so a
+ * session whose buffers stay full is closed as one-way or idle.
+ *
+ * Sharing: sessions are capped per requester (relay.max_user_sessions)
+ * and per requester's source address (relay.max_source_sessions), and
+ * a full relay makes room for a requester by closing the least recently
+ * active session of the source, else the account, that holds the most,
+ * if that holds at least two more than the requester's: whoever holds
+ * the least can always get a place (relay_share.c counts the holders).
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -46,10 +57,12 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "relay.h"
+#include "relay_share.h"
 #include "util.h"
 
 #define RELAY_KEY_BYTES	(P2P_RELAY_KEY_HEX / 2)
-#define RELAY_HIGH	(256 * 1024)	/* output held before the source stops */
+#define RELAY_HIGH	(64 * 1024)	/* output held before the source stops */
+#define RELAY_READ	(16 * 1024)	/* read at most at once */
 #define RELAY_DRAIN	5		/* seconds to flush after one side ends */
 #define RELAY_PAIR_WAITING 2		/* unpaired sessions per requester and target */
 #define RELAY_PREAMBLES_PER_ADDR 64	/* connections without a key yet, per source */
@@ -79,11 +92,13 @@ struct rsession {
 	unsigned char		 key[2][RELAY_KEY_BYTES];	/* by enum rside */
 	bool			 paired;
 	char			 from[P2P_USERNAME_MAX + 1];
+	char			 src[64];	/* from's source: IPv6 as its /64 */
 	char			 to[P2P_USERNAME_MAX + 1];
 	struct rconn		*side[2];	/* by enum rside */
 	int			 nsides;
 	struct event		*timer;		/* pairing deadline, then idle */
-	double			 last_active;
+	double			 made;
+	double			 last[2];	/* a byte from that side, by rside */
 	struct bufferevent_rate_limit_group *rl;
 	uint64_t		 bytes;
 };
@@ -96,6 +111,7 @@ struct relay {
 	TAILQ_HEAD(, rconn)	 preambles;
 	int			 npreambles;
 	TAILQ_HEAD(, rsession)	 sessions;
+	struct rshare		*share;		/* sessions per account, source */
 	struct ev_token_bucket_cfg *bucket;
 	long			 bucket_rate;
 	struct relay_stats	 st;
@@ -383,7 +399,7 @@ session_pair(struct rsession *s)
 
 	util_zero(s->key, sizeof(s->key));
 	s->paired = true;
-	s->last_active = util_mono();
+	s->last[0] = s->last[1] = util_mono();
 	r->st.waiting--;
 	r->st.active++;
 	r->st.total++;
@@ -395,6 +411,7 @@ session_pair(struct rsession *s)
 			bufferevent_add_to_rate_limit_group(rc->bev, s->rl);
 		bufferevent_setwatermark(rc->bev, EV_READ, 0, 0);
 		bufferevent_setwatermark(rc->bev, EV_WRITE, RELAY_HIGH / 2, 0);
+		bufferevent_set_max_single_read(rc->bev, RELAY_READ);
 		bufferevent_setcb(rc->bev, on_splice_read, NULL, on_splice_event,
 		    rc);
 		bufferevent_write(rc->bev, P2P_RELAY_OK, P2P_RELAY_OK_LEN);
@@ -436,7 +453,7 @@ on_splice_read(struct bufferevent *bev, void *arg)
 	evbuffer_add_buffer(out, in);
 	rc->s->bytes += n;
 	rc->s->r->st.bytes += n;
-	rc->s->last_active = util_mono();
+	rc->s->last[rc->side] = util_mono();
 	if (evbuffer_get_length(out) >= RELAY_HIGH) {
 		/* Backpressure: resume when the other side has drained. */
 		bufferevent_disable(bev, EV_READ);
@@ -511,17 +528,26 @@ session_free(struct rsession *s, const char *why)
 	if (s->rl != NULL)
 		bufferevent_rate_limit_group_free(s->rl);
 	event_free(s->timer);
+	rshare_del(r->share, RSHARE_ACCOUNT, s->from);
+	rshare_del(r->share, RSHARE_SOURCE, s->src);
 	TAILQ_REMOVE(&r->sessions, s, entry);
 	util_zero(s, sizeof(*s));
 	free(s);
 }
 
+/*
+ * Paired: each direction must carry a byte every relay.idle_timeout. A
+ * session in use has both (the peers acknowledge what they receive);
+ * one that carries nothing either way is idle, one that streams one way
+ * only is not a chat.
+ */
 static void
 on_session_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct rsession *s = arg;
-	double idle = cfg_of(s->r)->relay_idle_timeout;
-	double quiet = util_mono() - s->last_active;
+	double idle = cfg_of(s->r)->relay_idle_timeout, now = util_mono();
+	double q0 = now - s->last[0], q1 = now - s->last[1];
+	double quiet = q0 > q1 ? q0 : q1;
 	struct timeval tv;
 
 	if (!s->paired) {
@@ -534,8 +560,80 @@ on_session_timer(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(s->timer, &tv);
 		return;
 	}
-	s->r->st.idle_closed++;
-	session_free(s, "idle");
+	if (q0 >= idle && q1 >= idle) {
+		s->r->st.idle_closed++;
+		session_free(s, "idle");
+	} else {
+		s->r->st.one_way_closed++;
+		session_free(s, q0 >= idle ? "one-way (the requester sent "
+		    "nothing)" : "one-way (the target sent nothing)");
+	}
+}
+
+/* When s last carried a byte (or was made, if it never did). */
+static double
+session_active(const struct rsession *s)
+{
+	if (!s->paired)
+		return s->made;
+	return s->last[0] > s->last[1] ? s->last[0] : s->last[1];
+}
+
+/*
+ * The session to close for room: of those that key (an account or a
+ * source) holds, the one of the account that holds the most, and of
+ * those the least recently active.
+ */
+static struct rsession *
+session_victim(struct relay *r, enum rshare_kind kind, const char *key)
+{
+	struct rsession *s, *v = NULL;
+	long n, vn = 0;
+
+	TAILQ_FOREACH(s, &r->sessions, entry) {
+		if (strcmp(kind == RSHARE_ACCOUNT ? s->from : s->src, key) != 0)
+			continue;
+		n = rshare_count(r->share, RSHARE_ACCOUNT, s->from);
+		if (v == NULL || n > vn || (n == vn &&
+		    session_active(s) < session_active(v))) {
+			v = s;
+			vn = n;
+		}
+	}
+	return v;
+}
+
+/*
+ * The relay is full: close a session of whoever holds the most (the
+ * source, then the account) if it holds at least two more than from
+ * (or src) would hold, so that sharing converges on equal parts. -1 if
+ * nobody holds more than the requester.
+ */
+static int
+make_room(struct relay *r, const char *from, const char *src)
+{
+	struct rsession *v = NULL;
+	const char *top;
+	long n;
+
+	top = rshare_top(r->share, RSHARE_SOURCE, &n);
+	if (top != NULL && n > rshare_count(r->share, RSHARE_SOURCE, src) + 1)
+		v = session_victim(r, RSHARE_SOURCE, top);
+	else {
+		top = rshare_top(r->share, RSHARE_ACCOUNT, &n);
+		if (top != NULL &&
+		    n > rshare_count(r->share, RSHARE_ACCOUNT, from) + 1)
+			v = session_victim(r, RSHARE_ACCOUNT, top);
+	}
+	if (v == NULL)
+		return -1;
+	log_info("relay: full, and %s holds %ld sessions: closing %s -> %s "
+	    "(from %s) for a session of %s (from %s)", top, n, v->from, v->to,
+	    v->src, from, src);
+	r->st.evicted++;
+	session_free(v, "evicted: the relay is full and its requester holds "
+	    "the most");
+	return 0;
 }
 
 /*
@@ -590,20 +688,18 @@ key_hex(const unsigned char *key, char *hex)
 }
 
 int
-relay_session_new(struct relay *r, const char *from, const char *to,
-    char *key_from, char *key_to, const char **code, const char **why)
+relay_session_new(struct relay *r, const char *from, const char *from_addr,
+    const char *to, char *key_from, char *key_to, const char **code,
+    const char **why)
 {
 	const struct config *cfg = cfg_of(r);
 	struct timeval tv = daemon_tv(cfg->relay_pairing_timeout);
 	struct rsession *s;
+	char src[64];
 	long waiting;
 
 	r->st.requests++;
-	if (r->st.active + r->st.waiting >= cfg->relay_max_sessions) {
-		*code = ERR_BUSY;
-		*why = "the relay is full (relay.max_sessions)";
-		return -1;
-	}
+	ratelimit_addr_key(from_addr, src, sizeof(src));
 	/*
 	 * A cap per requester, and two unpaired invitations per pair: a
 	 * flood from one user cannot fill the relay, nor make its target
@@ -617,6 +713,19 @@ relay_session_new(struct relay *r, const char *from, const char *to,
 		    "(relay.max_user_sessions)";
 		return -1;
 	}
+	if (rshare_count(r->share, RSHARE_SOURCE, src) >=
+	    cfg->relay_max_source_sessions) {
+		*code = ERR_RATE_LIMITED;
+		*why = "too many relay sessions from this address "
+		    "(relay.max_source_sessions)";
+		return -1;
+	}
+	while (r->st.active + r->st.waiting >= cfg->relay_max_sessions)
+		if (make_room(r, from, src) == -1) {
+			*code = ERR_BUSY;
+			*why = "the relay is full (relay.max_sessions)";
+			return -1;
+		}
 	bucket_update(r);
 	s = xcalloc(1, sizeof(*s));
 	s->r = r;
@@ -628,7 +737,11 @@ relay_session_new(struct relay *r, const char *from, const char *to,
 		return -1;
 	}
 	snprintf(s->from, sizeof(s->from), "%s", from);
+	snprintf(s->src, sizeof(s->src), "%s", src);
 	snprintf(s->to, sizeof(s->to), "%s", to);
+	s->made = util_mono();
+	rshare_add(r->share, RSHARE_ACCOUNT, s->from);
+	rshare_add(r->share, RSHARE_SOURCE, s->src);
 	key_hex(s->key[RS_REQUESTER], key_from);
 	key_hex(s->key[RS_TARGET], key_to);
 	TAILQ_INSERT_TAIL(&r->sessions, s, entry);
@@ -648,10 +761,12 @@ relay_open(struct daemon *d, char **cause)
 	r->d = d;
 	TAILQ_INIT(&r->preambles);
 	TAILQ_INIT(&r->sessions);
+	r->share = rshare_new();
 	r->listener = listener_open(d->base, d->cfg->relay_listen,
 	    P2P_DEFAULT_RELAY_PORT, on_accept, r, r->bound, sizeof(r->bound),
 	    cause);
 	if (r->listener == NULL) {
+		rshare_free(r->share);
 		free(r);
 		return NULL;
 	}
@@ -674,6 +789,7 @@ relay_close(struct relay *r)
 		rconn_free(rc);
 	while ((s = TAILQ_FIRST(&r->sessions)) != NULL)
 		session_free(s, "shutting down");
+	rshare_free(r->share);
 	if (r->bucket != NULL)
 		ev_token_bucket_cfg_free(r->bucket);
 	free(r);
@@ -691,8 +807,24 @@ relay_port(const struct relay *r)
 	return r->port;
 }
 
+/* Bytes a connection holds in its buffers. */
+static size_t
+rconn_buffered(const struct rconn *rc)
+{
+	if (rc == NULL || rc->bev == NULL)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_input(rc->bev)) +
+	    evbuffer_get_length(bufferevent_get_output(rc->bev));
+}
+
 void
 relay_get_stats(const struct relay *r, struct relay_stats *st)
 {
+	const struct rsession *s;
+
 	*st = r->st;
+	st->buffered = 0;
+	TAILQ_FOREACH(s, &r->sessions, entry)
+		st->buffered += rconn_buffered(s->side[0]) +
+		    rconn_buffered(s->side[1]);
 }

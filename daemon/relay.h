@@ -29,11 +29,14 @@ struct relay_stats {
 	unsigned long	 total;		/* sessions paired */
 	unsigned long	 bad_keys;	/* connections with no valid key */
 	unsigned long	 expired;	/* sessions never paired in time */
-	unsigned long	 idle_closed;
+	unsigned long	 idle_closed;	/* nothing either way */
+	unsigned long	 one_way_closed;	/* nothing one way */
+	unsigned long	 evicted;	/* closed to make room for another */
 	unsigned long	 not_tls;	/* closed: first bytes not TLS */
 	long		 active;	/* paired sessions now */
 	long		 waiting;	/* sessions made, not yet paired */
 	uint64_t	 bytes;		/* relayed, both directions */
+	uint64_t	 buffered;	/* held in the sessions' buffers now */
 };
 
 /* Listen on d->cfg->relay_listen; NULL with *cause (caller frees). */
@@ -51,14 +54,15 @@ int		 relay_port(const struct relay *);
 void		 relay_accept(struct relay *, int fd, const struct sockaddr *sa,
 		    socklen_t salen);
 /*
- * A single-use session between from and to, with a key for each side:
- * key_from (for the requester only) and key_to (for the target only)
- * each get P2P_RELAY_KEY_HEX hex digits and a NUL. 0, or -1 with *code
- * and *why when a cap is hit.
+ * A single-use session between from (who asked from from_addr) and to,
+ * with a key for each side: key_from (for the requester only) and key_to
+ * (for the target only) each get P2P_RELAY_KEY_HEX hex digits and a NUL.
+ * A full relay may close the session of someone who holds more to make
+ * room. 0, or -1 with *code and *why when a cap is hit.
  */
 int		 relay_session_new(struct relay *, const char *from,
-		    const char *to, char *key_from, char *key_to,
-		    const char **code, const char **why);
+		    const char *from_addr, const char *to, char *key_from,
+		    char *key_to, const char **code, const char **why);
 void		 relay_get_stats(const struct relay *, struct relay_stats *);
 
 #endif

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,26 +166,42 @@ struct keys {
 	char	 to[P2P_RELAY_KEY_HEX + 1];
 };
 
+/* A session from requester from, who asked from address addr. */
 static void
-new_session(const char *from, const char *to, struct keys *k)
+new_session_at(const char *from, const char *addr, const char *to,
+    struct keys *k)
 {
 	const char *code = NULL, *why = NULL;
 
-	ck_assert_int_eq(relay_session_new(relay, from, to, k->from, k->to,
-	    &code, &why), 0);
+	ck_assert_msg(relay_session_new(relay, from, addr, to, k->from, k->to,
+	    &code, &why) == 0, "%s -> %s refused: %s", from, to, why);
 	ck_assert_uint_eq(strlen(k->from), P2P_RELAY_KEY_HEX);
 	ck_assert_uint_eq(strspn(k->from, "0123456789abcdef"), P2P_RELAY_KEY_HEX);
 	ck_assert_uint_eq(strspn(k->to, "0123456789abcdef"), P2P_RELAY_KEY_HEX);
 	ck_assert_str_ne(k->from, k->to);
 }
 
+static void
+new_session(const char *from, const char *to, struct keys *k)
+{
+	new_session_at(from, "127.0.0.1", to, k);
+}
+
 static int
-new_session_refused(const char *from, const char *to, const char **code)
+new_session_refused_at(const char *from, const char *addr, const char *to,
+    const char **code)
 {
 	struct keys k;
 	const char *why;
 
-	return relay_session_new(relay, from, to, k.from, k.to, code, &why);
+	return relay_session_new(relay, from, addr, to, k.from, k.to, code,
+	    &why);
+}
+
+static int
+new_session_refused(const char *from, const char *to, const char **code)
+{
+	return new_session_refused_at(from, "127.0.0.1", to, code);
 }
 
 /* A TLS handshake record header (type 22, version 3.1) for len bytes. */
@@ -312,6 +329,7 @@ END_TEST
 
 START_TEST(test_caps)
 {
+	struct relay_stats st;
 	struct keys k;
 	const char *code;
 
@@ -327,11 +345,22 @@ START_TEST(test_caps)
 	/* Others are served, bob included; relay.max_sessions = 5 caps all. */
 	new_session("alice", "bob", &k);
 	new_session("erin", "frank", &k);
-	ck_assert_int_eq(new_session_refused("grace", "heidi", &code), -1);
+	relay_get_stats(relay, &st);
+	ck_assert_int_eq(st.waiting, 5);
+	/*
+	 * Full: mallory holds the most (3), so grace, then heidi, get a
+	 * place of hers; then everybody holds one and ivan is refused.
+	 */
+	new_session("grace", "heidi", &k);
+	new_session("heidi", "ivan", &k);
+	relay_get_stats(relay, &st);
+	ck_assert_uint_eq(st.evicted, 2);
+	ck_assert_int_eq(st.waiting, 5);
+	ck_assert_int_eq(new_session_refused("ivan", "judy", &code), -1);
 	ck_assert_str_eq(code, ERR_BUSY);
 	/* Unpaired sessions expire and free their places. */
 	pump(600);
-	new_session("grace", "heidi", &k);
+	new_session("ivan", "judy", &k);
 	new_session("mallory", "bob", &k);
 }
 END_TEST
@@ -430,6 +459,126 @@ START_TEST(test_not_tls)
 	send_all(a, "\x02ok", 3);
 	ck_assert_uint_eq(recv_some(b, buf, 7, 2000, &eof), 7);
 	ck_assert(memcmp(buf, "\x16\x03\x03\x00\x02ok", 7) == 0);
+	close(a);
+	close(b);
+}
+END_TEST
+
+/*
+ * Sources share the relay as accounts do: one address holds at most
+ * relay.max_source_sessions, and a full relay takes a place back from
+ * the source that holds the most, for a requester from another one,
+ * even when every account there holds a single session.
+ */
+START_TEST(test_share_sources)
+{
+	struct relay_stats st;
+	const char *code;
+	struct keys k;
+
+	cfg->relay_max_source_sessions = 4;
+	new_session_at("a1", "2001:db8:1:1::1", "bob", &k);
+	new_session_at("a2", "2001:db8:1:1::2", "bob", &k);
+	new_session_at("a3", "2001:db8:1:1::3", "bob", &k);
+	new_session_at("a4", "2001:db8:1:1:ffff::4", "bob", &k);
+	/* The same /64: over relay.max_source_sessions. */
+	ck_assert_int_eq(new_session_refused_at("a5", "2001:db8:1:1::5", "bob",
+	    &code), -1);
+	ck_assert_str_eq(code, ERR_RATE_LIMITED);
+	new_session_at("b1", "198.18.0.1", "bob", &k);
+	/* Full (5): the /64 that holds 4 makes room for another source. */
+	new_session_at("c1", "198.18.0.2", "bob", &k);
+	new_session_at("d1", "198.18.0.3", "bob", &k);
+	relay_get_stats(relay, &st);
+	ck_assert_uint_eq(st.evicted, 2);
+	ck_assert_int_eq(st.waiting, 5);
+	/* Now 2, 1, 1, 1: a new source gets one, from the /64 again. */
+	new_session_at("e1", "198.18.0.4", "bob", &k);
+	/* 1 each: nobody holds more than a newcomer would; refused. */
+	ck_assert_int_eq(new_session_refused_at("f1", "198.18.0.5", "bob",
+	    &code), -1);
+	ck_assert_str_eq(code, ERR_BUSY);
+	relay_get_stats(relay, &st);
+	ck_assert_uint_eq(st.evicted, 3);
+}
+END_TEST
+
+/*
+ * A paired session whose ends both write and never read holds at most
+ * 2 * (64 + 16) KiB in the relay's buffers (it held ~1 MiB of heap).
+ */
+START_TEST(test_buffer_bound)
+{
+	static char junk[65536];
+	struct relay_stats st;
+	uint64_t most = 0;
+	struct keys k;
+	double end;
+	int a, b, i;
+
+	cfg->relay_session_rate = 1073741824;
+	paired(&k, &a, &b);
+	memset(junk, 'x', sizeof(junk));
+	send_record(a, "hi");
+	send_record(b, "hi");
+	ck_assert_int_eq(fcntl(a, F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(fcntl(b, F_SETFL, O_NONBLOCK), 0);
+	end = util_mono() + 1.5;
+	while (util_mono() < end) {
+		for (i = 0; i < 64; i++)
+			if (send(a, junk, sizeof(junk), MSG_NOSIGNAL) <= 0 &&
+			    send(b, junk, sizeof(junk), MSG_NOSIGNAL) <= 0)
+				break;
+		pump(10);
+		relay_get_stats(relay, &st);
+		if (st.buffered > most)
+			most = st.buffered;
+	}
+	ck_assert_int_eq(st.active, 1);
+	ck_assert_msg(most >= 128 * 1024, "only %llu bytes buffered: the test "
+	    "did not fill the relay", (unsigned long long)most);
+	ck_assert_msg(most <= 160 * 1024, "%llu bytes buffered",
+	    (unsigned long long)most);
+	close(a);
+	close(b);
+}
+END_TEST
+
+/*
+ * relay.idle_timeout bounds each direction: a side that streams while
+ * the other sends nothing is closed (one-way), however busy it is.
+ */
+START_TEST(test_one_way)
+{
+	struct relay_stats st;
+	struct keys k;
+	char buf[64];
+	bool eof = false;
+	double start, took;
+	int a, b;
+
+	cfg->relay_idle_timeout = 0.5;
+	paired(&k, &a, &b);
+	send_record(b, "server hello");
+	start = util_mono();
+	while (!eof && util_mono() - start < 3.0) {
+		send_record(a, "more");
+		recv_some(a, buf, sizeof(buf), 100, &eof);
+	}
+	took = util_mono() - start;
+	ck_assert_msg(eof, "still open after %.1f s", took);
+	ck_assert_msg(took < 1.5, "closed after %.1f s", took);
+	relay_get_stats(relay, &st);
+	ck_assert_uint_eq(st.one_way_closed, 1);
+	ck_assert_uint_eq(st.idle_closed, 0);
+	close(a);
+	close(b);
+	/* Both quiet: idle, as before. */
+	paired(&k, &a, &b);
+	ck_assert_uint_eq(recv_some(a, buf, sizeof(buf), 2000, &eof), 0);
+	ck_assert(eof);
+	relay_get_stats(relay, &st);
+	ck_assert_uint_eq(st.idle_closed, 1);
 	close(a);
 	close(b);
 }
@@ -544,6 +693,9 @@ relay_suite(void)
 	tcase_add_test(tc, test_preamble_deadline);
 	tcase_add_test(tc, test_one_key_each);
 	tcase_add_test(tc, test_not_tls);
+	tcase_add_test(tc, test_share_sources);
+	tcase_add_test(tc, test_buffer_bound);
+	tcase_add_test(tc, test_one_way);
 	tcase_add_test(tc, test_preamble_cap_per_64);
 	suite_add_tcase(s, tc);
 	return s;
