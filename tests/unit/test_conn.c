@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -29,6 +28,7 @@
 #include "conn.h"
 #include "identity.h"
 #include "log.h"
+#include "testutil.h"
 #include "util.h"
 
 #define MIB		(1024 * 1024)
@@ -81,7 +81,7 @@ static struct event	*lev, *safety, *resume_ev;
 static int		 lfd = -1, port;
 static size_t		 cli_pending_at_resume;
 static bool		 timed_out;
-static char		 dir_srv[64], dir_cli[64];
+static char		 dir_srv[TU_DIR_MAX], dir_cli[TU_DIR_MAX];
 static struct side	 srv, cli;
 
 static void	on_ready(struct conn *, void *);
@@ -279,33 +279,13 @@ client_connect(void)
 	ck_assert_ptr_nonnull(cli.c);
 }
 
-static void
-rm_dir(const char *dir)
-{
-	struct dirent *de;
-	char path[512];
-	DIR *d;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static struct identity *
 make_identity(char *dir)
 {
 	struct identity *id;
 	char *cause = NULL;
 
-	strcpy(dir, "/tmp/p2p-conn-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_mkdtemp(dir, "p2p-conn");
 	id = identity_load(dir, "identity.key", &cause);
 	ck_assert_msg(id != NULL, "identity: %s", cause);
 	return id;
@@ -370,8 +350,8 @@ teardown(void)
 	identity_free(id_srv);
 	identity_free(id_cli);
 	event_base_free(base);
-	rm_dir(dir_srv);
-	rm_dir(dir_cli);
+	tu_rmdir(dir_srv);
+	tu_rmdir(dir_cli);
 }
 
 /* A blocking GnuTLS client, run in a thread. */
@@ -819,13 +799,5 @@ conn_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(conn_suite());
-	int failed;
-
-	log_init(getenv("P2P_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG :
-	    LOG_LVL_WARN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(conn_suite(), LOG_LVL_WARN);
 }

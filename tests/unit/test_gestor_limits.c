@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "gestor_limits.h"
+#include "testutil.h"
 
 #define OK(adv, obs, pol)	ck_assert_msg(glimits_adv_refusal(adv, obs, \
 	pol) == NULL, "%s seen at %s, policy %d: refused", adv, obs, pol)
@@ -109,13 +110,11 @@ START_TEST(test_names)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+gestor_limits_suite(void)
 {
 	Suite *s = suite_create("gestor_limits");
 	TCase *tc = tcase_create("advertise");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_observed_always);
 	tcase_add_test(tc, test_default_no);
@@ -123,9 +122,11 @@ main(void)
 	tcase_add_test(tc, test_odd_ipv4_forms);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(gestor_limits_suite(), LOG_LVL_INFO);
 }

@@ -7,9 +7,7 @@
 #include <sys/stat.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +17,9 @@
 
 #include "gstore.h"
 #include "gstore_wait.h"
+#include "testutil.h"
 
-#define FP_A	"sha256:" \
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define FP_B	"sha256:" \
-	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
-	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define HASH	"$y$j9T$abcdefghijklmnopqrstu.$" \
-	"0123456789012345678901234567890123456789012"
-
-static char dir[64];
+static char dir[TU_DIR_MAX];
 static char path[128];
 struct event_base *gw_base;
 
@@ -56,29 +46,15 @@ setup(void)
 {
 	gw_base = event_base_new();
 	ck_assert_ptr_nonnull(gw_base);
-	strcpy(dir, "/tmp/test_gstore.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_mkdtemp(dir, "test_gstore");
 	snprintf(path, sizeof(path), "%s/gestor.db", dir);
 }
 
 static void
 teardown(void)
 {
-	char p[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-
 	event_base_free(gw_base);
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
+	tu_rmdir(dir);
 }
 
 static struct gstore *
@@ -104,68 +80,17 @@ open_fails(void)
 	return cause;
 }
 
-/* A fingerprint of its own for each name (one key, one account). */
-static const char *
-fp_of(const char *name)
-{
-	static char fp[P2P_FP_LEN + 1];
-	unsigned long long h = 5381;
-
-	while (*name != '\0')
-		h = h * 33 + (unsigned char)*name++;
-	snprintf(fp, sizeof(fp), "sha256:%016llx%016llx%016llx%016llx", h, h,
-	    h, h);
-	return fp;
-}
-
-static void
-make_user(struct guser *u, const char *name, const char *fp, int64_t created)
-{
-	memset(u, 0, sizeof(*u));
-	snprintf(u->name, sizeof(u->name), "%s", name);
-	snprintf(u->hash, sizeof(u->hash), "%s", HASH);
-	snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", fp);
-	u->created = created;
-}
-
-/* Run one SQL statement on the file directly; the first column as int. */
-static int
-raw_int(const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int v = -1;
-
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static void
-raw_exec(const char *sql)
-{
-	sqlite3 *db;
-
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
 START_TEST(test_add_get)
 {
 	struct gstore *gs = open_ok();
 	struct guser u, got;
 
-	make_user(&u, "alice", FP_A, 1700000000);
+	tu_make_user(&u, "alice", TU_FP_A, 1700000000);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
 	ck_assert_str_eq(got.name, "alice");
-	ck_assert_str_eq(got.hash, HASH);
-	ck_assert_str_eq(got.fingerprint, FP_A);
+	ck_assert_str_eq(got.hash, TU_HASH);
+	ck_assert_str_eq(got.fingerprint, TU_FP_A);
 	ck_assert_int_eq(got.created, 1700000000);
 	ck_assert_int_eq(got.last_seen, 0);
 	ck_assert_str_eq(got.addr, "");
@@ -182,16 +107,16 @@ START_TEST(test_duplicate)
 	struct gstore *gs = open_ok();
 	struct guser u, got;
 
-	make_user(&u, "alice", FP_A, 1);
+	tu_make_user(&u, "alice", TU_FP_A, 1);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
-	make_user(&u, "alice", FP_B, 2);
+	tu_make_user(&u, "alice", TU_FP_B, 2);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_EXISTS);
 	/* The first record is untouched and the store still works. */
 	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
-	ck_assert_str_eq(got.fingerprint, FP_A);
+	ck_assert_str_eq(got.fingerprint, TU_FP_A);
 	ck_assert_int_eq(got.created, 1);
 	ck_assert_int_eq(gw_count(gs), 1);
-	make_user(&u, "bob", FP_B, 3);
+	tu_make_user(&u, "bob", TU_FP_B, 3);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	ck_assert_int_eq(gw_count(gs), 2);
 	gstore_close(gs);
@@ -204,22 +129,22 @@ START_TEST(test_key_taken)
 	struct gstore *gs = open_ok();
 	struct guser u, got;
 
-	make_user(&u, "alice", FP_A, 1);
+	tu_make_user(&u, "alice", TU_FP_A, 1);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
-	make_user(&u, "bob", FP_B, 2);
+	tu_make_user(&u, "bob", TU_FP_B, 2);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
-	make_user(&u, "frank", FP_A, 3);
+	tu_make_user(&u, "frank", TU_FP_A, 3);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_KEY_TAKEN);
 	ck_assert_int_eq(gw_get(gs, "frank", &got), GSTORE_NOTFOUND);
 	/* A taken name is still EXISTS, whatever the key. */
-	make_user(&u, "bob", FP_A, 4);
+	tu_make_user(&u, "bob", TU_FP_A, 4);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_EXISTS);
-	ck_assert_int_eq(gw_set_key(gs, "bob", FP_A), GSTORE_KEY_TAKEN);
+	ck_assert_int_eq(gw_set_key(gs, "bob", TU_FP_A), GSTORE_KEY_TAKEN);
 	ck_assert_int_eq(gw_get(gs, "bob", &got), GSTORE_OK);
-	ck_assert_str_eq(got.fingerprint, FP_B);
+	ck_assert_str_eq(got.fingerprint, TU_FP_B);
 	/* Its own key again, and a free one, are fine. */
-	ck_assert_int_eq(gw_set_key(gs, "alice", FP_A), GSTORE_OK);
-	ck_assert_int_eq(gw_set_key(gs, "nobody", FP_A), GSTORE_NOTFOUND);
+	ck_assert_int_eq(gw_set_key(gs, "alice", TU_FP_A), GSTORE_OK);
+	ck_assert_int_eq(gw_set_key(gs, "nobody", TU_FP_A), GSTORE_NOTFOUND);
 	ck_assert_int_eq(gw_count(gs), 2);
 	gstore_close(gs);
 }
@@ -230,7 +155,7 @@ START_TEST(test_unterminated_field)
 	struct gstore *gs = open_ok();
 	struct guser u;
 
-	make_user(&u, "alice", FP_A, 1);
+	tu_make_user(&u, "alice", TU_FP_A, 1);
 	memset(u.fingerprint, 'f', sizeof(u.fingerprint));
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_ERR);
 	ck_assert_int_eq(gw_count(gs), 0);
@@ -244,11 +169,11 @@ START_TEST(test_set_key_seen)
 	struct guser u, got;
 	char longaddr[100];
 
-	make_user(&u, "alice", FP_A, 1);
+	tu_make_user(&u, "alice", TU_FP_A, 1);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 
-	ck_assert_int_eq(gw_set_key(gs, "alice", FP_B), GSTORE_OK);
-	ck_assert_int_eq(gw_set_key(gs, "nobody", FP_B),
+	ck_assert_int_eq(gw_set_key(gs, "alice", TU_FP_B), GSTORE_OK);
+	ck_assert_int_eq(gw_set_key(gs, "nobody", TU_FP_B),
 	    GSTORE_NOTFOUND);
 	ck_assert_int_eq(gw_presence(gs, GSTORE_ONLINE, "alice", "198.18.0.2", 7001,
 	    1700000100), GSTORE_OK);
@@ -256,11 +181,11 @@ START_TEST(test_set_key_seen)
 	    1700000100), GSTORE_NOTFOUND);
 
 	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
-	ck_assert_str_eq(got.fingerprint, FP_B);
+	ck_assert_str_eq(got.fingerprint, TU_FP_B);
 	ck_assert_str_eq(got.addr, "198.18.0.2");
 	ck_assert_int_eq(got.port, 7001);
 	ck_assert_int_eq(got.last_seen, 1700000100);
-	ck_assert_str_eq(got.hash, HASH);
+	ck_assert_str_eq(got.hash, TU_HASH);
 	ck_assert_int_eq(got.created, 1);
 
 	/* Values that would not fit or make no sense are refused. */
@@ -270,10 +195,10 @@ START_TEST(test_set_key_seen)
 	    GSTORE_ERR);
 	ck_assert_int_eq(gw_presence(gs, GSTORE_ONLINE, "alice", "::1", 70000, 2),
 	    GSTORE_ERR);
-	ck_assert_int_eq(gw_set_key(gs, "alice", FP_A "0"),
+	ck_assert_int_eq(gw_set_key(gs, "alice", TU_FP_A "0"),
 	    GSTORE_ERR);
 	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
-	ck_assert_str_eq(got.fingerprint, FP_B);
+	ck_assert_str_eq(got.fingerprint, TU_FP_B);
 	ck_assert_str_eq(got.addr, "198.18.0.2");
 	gstore_close(gs);
 }
@@ -309,7 +234,7 @@ START_TEST(test_foreach_count)
 	ck_assert_int_eq(c.n, 0);
 
 	for (i = 0; i < 4; i++) {
-		make_user(&u, names[i], fp_of(names[i]), (int64_t)i);
+		tu_make_user(&u, names[i], tu_fp_of(names[i]), (int64_t)i);
 		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	}
 	ck_assert_int_eq(gw_count(gs), 4);
@@ -336,12 +261,12 @@ START_TEST(test_reopen)
 	struct gstore *gs = open_ok();
 	struct guser u, got;
 
-	make_user(&u, "alice", FP_A, 42);
+	tu_make_user(&u, "alice", TU_FP_A, 42);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	ck_assert_int_eq(gw_presence(gs, GSTORE_ONLINE, "alice", "127.0.0.1", 7001, 43),
 	    GSTORE_OK);
 	gstore_close(gs);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 2);
 
 	gs = store_open(false, NULL);
 	ck_assert_ptr_nonnull(gs);
@@ -351,7 +276,7 @@ START_TEST(test_reopen)
 	ck_assert_int_eq(got.last_seen, 43);
 	ck_assert_str_eq(got.addr, "127.0.0.1");
 	gstore_close(gs);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 2);
 }
 END_TEST
 
@@ -384,10 +309,10 @@ START_TEST(test_seen_batch)
 	long before;
 	int i, left;
 
-	ck_assert_int_eq(raw_int("PRAGMA page_size"), 4096);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA page_size"), 4096);
 	for (i = 0; i < NSEEN; i++) {
 		snprintf(name, sizeof(name), "user%03d", i);
-		make_user(&u, name, fp_of(name), 1);
+		tu_make_user(&u, name, tu_fp_of(name), 1);
 		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	}
 	before = wal_frames();
@@ -443,7 +368,7 @@ START_TEST(test_presence_batch)
 
 	for (i = 0; i < NSEEN; i++) {
 		snprintf(name, sizeof(name), "user%03d", i);
-		make_user(&u, name, fp_of(name), 1);
+		tu_make_user(&u, name, tu_fp_of(name), 1);
 		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	}
 	before = wal_frames();
@@ -469,7 +394,7 @@ START_TEST(test_presence_batch)
 	before = wal_frames();
 	event_base_loop(gw_base, EVLOOP_NONBLOCK);
 	ck_assert_int_gt(wal_frames(), before);
-	ck_assert_int_eq(raw_int("SELECT port FROM users WHERE name = 'user199'"),
+	ck_assert_int_eq(tu_file_int(path, "SELECT port FROM users WHERE name = 'user199'"),
 	    9000);
 	gstore_close(gs);
 }
@@ -481,7 +406,7 @@ START_TEST(test_seen_order)
 	struct gstore *gs = open_ok();
 	struct guser u, got;
 
-	make_user(&u, "alice", FP_A, 1);
+	tu_make_user(&u, "alice", TU_FP_A, 1);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	snprintf(u.addr, sizeof(u.addr), "198.18.0.9");
 	u.port = 7009;
@@ -501,14 +426,14 @@ START_TEST(test_seen_close_flushes)
 	struct gstore *gs = open_ok();
 	struct guser u, got;
 
-	make_user(&u, "alice", FP_A, 1);
+	tu_make_user(&u, "alice", TU_FP_A, 1);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	snprintf(u.addr, sizeof(u.addr), "198.18.0.7");
 	u.port = 7007;
 	u.last_seen = 1700000200;
 	ck_assert_ptr_null(gstore_presence(gs, GSTORE_SEEN, &u, NULL, NULL));
 	gstore_close(gs);
-	ck_assert_int_eq(raw_int("SELECT last_seen FROM users WHERE "
+	ck_assert_int_eq(tu_file_int(path, "SELECT last_seen FROM users WHERE "
 	    "name = 'alice'"), 1700000200);
 	gs = open_ok();
 	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
@@ -533,14 +458,14 @@ START_TEST(test_file_mode_wal)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
 
-	make_user(&u, "alice", FP_A, 1);
+	tu_make_user(&u, "alice", TU_FP_A, 1);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	ck_assert_int_eq(stat(wal, &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
 	gstore_close(gs);
 
-	ck_assert_int_eq(raw_int("SELECT journal_mode = 'wal' FROM "
+	ck_assert_int_eq(tu_file_int(path, "SELECT journal_mode = 'wal' FROM "
 	    "pragma_journal_mode"), 1);
 }
 END_TEST
@@ -573,12 +498,12 @@ START_TEST(test_newer_schema_refused)
 	fd = open(path, O_CREAT | O_WRONLY, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	raw_exec("PRAGMA user_version = 999");
+	tu_file_exec(path, "PRAGMA user_version = 999");
 	cause = open_fails();
 	ck_assert_msg(strstr(cause, "999") != NULL &&
 	    strstr(cause, "newer") != NULL, "cause: %s", cause);
 	free(cause);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 999);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 999);
 }
 END_TEST
 
@@ -604,7 +529,7 @@ START_TEST(test_too_long_in_db)
 	struct collect c;
 
 	gstore_close(gs);
-	raw_exec("INSERT INTO users (name, hash, fingerprint, created) "
+	tu_file_exec(path, "INSERT INTO users (name, hash, fingerprint, created) "
 	    "VALUES ('alice', 'h', 'sha256:" "0123456789012345678901234567890123"
 	    "4567890123456789012345678901234567890123456789', 1)");
 	gs = open_ok();
@@ -624,14 +549,14 @@ START_TEST(test_async_cancel)
 	struct gstore_op *op;
 	struct guser u;
 
-	make_user(&u, "alice", FP_A, 1);
+	tu_make_user(&u, "alice", TU_FP_A, 1);
 	ck_assert_ptr_null(gstore_user_add(gs, &u, NULL, NULL));
 	op = gstore_user_get(gs, "alice", gw_user_cb, &w1);
 	ck_assert_ptr_nonnull(op);
 	gstore_op_cancel(op);
 	gstore_user_get(gs, "alice", gw_user_cb, &w2);
 	ck_assert_int_eq(gw_wait(&w2), GSTORE_OK);
-	ck_assert_str_eq(w2.u.fingerprint, FP_A);
+	ck_assert_str_eq(w2.u.fingerprint, TU_FP_A);
 	ck_assert_int_eq(w1.done, 0);
 	/* Pending results are dropped, uncalled, when the store closes. */
 	memset(&w1, 0, sizeof(w1));
@@ -691,11 +616,5 @@ gstore_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(gstore_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(gstore_suite(), LOG_LVL_INFO);
 }

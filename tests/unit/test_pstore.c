@@ -6,9 +6,7 @@
 #include <sys/stat.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,42 +15,22 @@
 #include <sqlite3.h>
 
 #include "pstore.h"
+#include "testutil.h"
 
-#define FP_A	"sha256:" \
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define FP_B	"sha256:" \
-	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
-	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-
-static char dir[64];
+static char dir[TU_DIR_MAX];
 static char path[128];
 
 static void
 setup(void)
 {
-	strcpy(dir, "/tmp/test_pstore.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_mkdtemp(dir, "test_pstore");
 	snprintf(path, sizeof(path), "%s/peer.db", dir);
 }
 
 static void
 teardown(void)
 {
-	char p[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
+	tu_rmdir(dir);
 }
 
 static struct pstore *
@@ -75,32 +53,6 @@ open_fails(void)
 	ck_assert_ptr_null(pstore_open(path, true, &cause));
 	ck_assert_ptr_nonnull(cause);
 	return cause;
-}
-
-/* The first column of one SQL statement on a handle, as an int. */
-static int
-db_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int v = -1;
-
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-static int
-raw_int(const char *sql)
-{
-	sqlite3 *db;
-	int v;
-
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	v = db_int(db, sql);
-	sqlite3_close(db);
-	return v;
 }
 
 static void
@@ -178,25 +130,25 @@ START_TEST(test_contacts)
 	ck_assert_str_eq(got.prev_fingerprint, "");
 
 	/* Put replaces the whole row. */
-	make_contact(&c, "bob", FP_B);
+	make_contact(&c, "bob", TU_FP_B);
 	c.verified = true;
 	snprintf(c.addr, sizeof(c.addr), "198.18.0.7");
 	c.port = 7001;
 	c.last_seen = 1700000000;
-	snprintf(c.prev_fingerprint, sizeof(c.prev_fingerprint), "%s", FP_A);
+	snprintf(c.prev_fingerprint, sizeof(c.prev_fingerprint), "%s", TU_FP_A);
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
 	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
-	ck_assert_str_eq(got.fingerprint, FP_B);
+	ck_assert_str_eq(got.fingerprint, TU_FP_B);
 	ck_assert(got.verified);
 	ck_assert_str_eq(got.addr, "198.18.0.7");
 	ck_assert_int_eq(got.port, 7001);
 	ck_assert_int_eq(got.last_seen, 1700000000);
-	ck_assert_str_eq(got.prev_fingerprint, FP_A);
+	ck_assert_str_eq(got.prev_fingerprint, TU_FP_A);
 
-	make_contact(&c, "bob", FP_A);
+	make_contact(&c, "bob", TU_FP_A);
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
 	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
-	ck_assert_str_eq(got.fingerprint, FP_A);
+	ck_assert_str_eq(got.fingerprint, TU_FP_A);
 	ck_assert(!got.verified);
 	ck_assert_str_eq(got.addr, "");
 	ck_assert_str_eq(got.prev_fingerprint, "");
@@ -234,10 +186,10 @@ START_TEST(test_contact_cache)
 	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_NOTFOUND);
 	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_NOTFOUND);
 	ck_assert_int_eq(contact_reads(ps), n + 1);
-	make_contact(&c, "bob", FP_A);
+	make_contact(&c, "bob", TU_FP_A);
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
 	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
-	ck_assert_str_eq(got.fingerprint, FP_A);
+	ck_assert_str_eq(got.fingerprint, TU_FP_A);
 	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
 	ck_assert_int_eq(contact_reads(ps), n + 2);
 	/* trust and key changes are puts. */
@@ -245,17 +197,17 @@ START_TEST(test_contact_cache)
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
 	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
 	ck_assert(got.verified);
-	make_contact(&c, "bob", FP_B);
-	snprintf(c.prev_fingerprint, sizeof(c.prev_fingerprint), "%s", FP_A);
+	make_contact(&c, "bob", TU_FP_B);
+	snprintf(c.prev_fingerprint, sizeof(c.prev_fingerprint), "%s", TU_FP_A);
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
 	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
-	ck_assert_str_eq(got.fingerprint, FP_B);
-	ck_assert_str_eq(got.prev_fingerprint, FP_A);
+	ck_assert_str_eq(got.fingerprint, TU_FP_B);
+	ck_assert_str_eq(got.prev_fingerprint, TU_FP_A);
 	ck_assert(!got.verified);
 	/* Many more names than slots: each reads back as its own. */
 	for (i = 0; i < 300; i++) {
 		snprintf(name, sizeof(name), "user%d", i);
-		make_contact(&c, name, i % 2 ? FP_A : FP_B);
+		make_contact(&c, name, i % 2 ? TU_FP_A : TU_FP_B);
 		c.port = i + 1;
 		ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
 		ck_assert_int_eq(pstore_contact_get(ps, name, &got), PSTORE_OK);
@@ -265,7 +217,7 @@ START_TEST(test_contact_cache)
 		ck_assert_int_eq(pstore_contact_get(ps, name, &got), PSTORE_OK);
 		ck_assert_str_eq(got.name, name);
 		ck_assert_int_eq(got.port, i + 1);
-		ck_assert_str_eq(got.fingerprint, i % 2 ? FP_A : FP_B);
+		ck_assert_str_eq(got.fingerprint, i % 2 ? TU_FP_A : TU_FP_B);
 	}
 	/* A name too long to be a user's is looked up, never cached. */
 	memset(big, 'x', sizeof(big) - 1);
@@ -281,12 +233,12 @@ START_TEST(test_contact_bad_record)
 	struct pstore *ps = open_ok(true);
 	struct pcontact c, got;
 
-	make_contact(&c, "bob", FP_A);
+	make_contact(&c, "bob", TU_FP_A);
 	c.port = 65536;
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_ERR);
-	make_contact(&c, "", FP_A);
+	make_contact(&c, "", TU_FP_A);
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_ERR);
-	make_contact(&c, "bob", FP_A);
+	make_contact(&c, "bob", TU_FP_A);
 	memset(c.addr, 'x', sizeof(c.addr));
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_ERR);
 	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_NOTFOUND);
@@ -323,11 +275,11 @@ START_TEST(test_contact_foreach)
 	    PSTORE_OK);
 	ck_assert_int_eq(cl.n, 0);
 	for (i = 0; i < 4; i++) {
-		make_contact(&c, names[i], FP_A);
+		make_contact(&c, names[i], TU_FP_A);
 		ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
 	}
 	/* Replacing one does not add a row. */
-	make_contact(&c, "bob", FP_B);
+	make_contact(&c, "bob", TU_FP_B);
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
 
 	ck_assert_int_eq(pstore_contact_foreach(ps, collect_cb, &cl),
@@ -357,7 +309,7 @@ START_TEST(test_transactions)
 	/* Rollback discards every write since begin. */
 	ck_assert_int_eq(pstore_begin(ps), PSTORE_OK);
 	ck_assert_int_eq(pstore_setting_set(ps, "k", "v1"), PSTORE_OK);
-	make_contact(&c, "bob", FP_A);
+	make_contact(&c, "bob", TU_FP_A);
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
 	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
 	pstore_rollback(ps);
@@ -371,9 +323,9 @@ START_TEST(test_transactions)
 	ck_assert_int_eq(pstore_begin(ps), PSTORE_ERR);
 	ck_assert_int_eq(pstore_setting_set(ps, "k", "v2"), PSTORE_OK);
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM contacts"), 0);
+	ck_assert_int_eq(tu_file_int(path, "SELECT count(*) FROM contacts"), 0);
 	ck_assert_int_eq(pstore_commit(ps), PSTORE_OK);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM contacts"), 1);
+	ck_assert_int_eq(tu_file_int(path, "SELECT count(*) FROM contacts"), 1);
 	ck_assert_int_eq(pstore_setting_get(ps, "k", out, sizeof(out)),
 	    PSTORE_OK);
 	ck_assert_str_eq(out, "v2");
@@ -405,12 +357,12 @@ START_TEST(test_reopen)
 
 	ck_assert_int_eq(pstore_setting_set(ps, "account.user", "alice"),
 	    PSTORE_OK);
-	make_contact(&c, "bob", FP_B);
+	make_contact(&c, "bob", TU_FP_B);
 	c.port = 7001;
 	ck_assert_int_eq(pstore_contact_put(ps, &c), PSTORE_OK);
 	pstore_close(ps);
 	/* Every migration ran (2 with the FTS5 index); reopening runs none. */
-	version = raw_int("PRAGMA user_version");
+	version = tu_file_int(path, "PRAGMA user_version");
 	ck_assert_int_ge(version, 2);
 
 	ps = open_ok(false);
@@ -418,10 +370,10 @@ START_TEST(test_reopen)
 	    sizeof(out)), PSTORE_OK);
 	ck_assert_str_eq(out, "alice");
 	ck_assert_int_eq(pstore_contact_get(ps, "bob", &got), PSTORE_OK);
-	ck_assert_str_eq(got.fingerprint, FP_B);
+	ck_assert_str_eq(got.fingerprint, TU_FP_B);
 	ck_assert_int_eq(got.port, 7001);
 	pstore_close(ps);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), version);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), version);
 }
 END_TEST
 
@@ -432,15 +384,15 @@ START_TEST(test_pragmas)
 	sqlite3 *db = pstore_db(ps);
 
 	ck_assert_ptr_nonnull(db);
-	ck_assert_int_eq(db_int(db, "SELECT journal_mode = 'wal' FROM "
+	ck_assert_int_eq(tu_db_int(db, "SELECT journal_mode = 'wal' FROM "
 	    "pragma_journal_mode"), 1);
-	ck_assert_int_eq(db_int(db, "PRAGMA synchronous"), 2);	/* FULL */
-	ck_assert_int_eq(db_int(db, "PRAGMA foreign_keys"), 1);
-	ck_assert_int_eq(db_int(db, "PRAGMA busy_timeout"), 5000);
+	ck_assert_int_eq(tu_db_int(db, "PRAGMA synchronous"), 2);	/* FULL */
+	ck_assert_int_eq(tu_db_int(db, "PRAGMA foreign_keys"), 1);
+	ck_assert_int_eq(tu_db_int(db, "PRAGMA busy_timeout"), 5000);
 	pstore_close(ps);
 
 	ps = open_ok(false);
-	ck_assert_int_eq(db_int(pstore_db(ps), "PRAGMA synchronous"), 1);
+	ck_assert_int_eq(tu_db_int(pstore_db(ps), "PRAGMA synchronous"), 1);
 	pstore_close(ps);
 }
 END_TEST
@@ -473,7 +425,7 @@ START_TEST(test_file_mode)
 	/* Put right, the same file opens with its data. */
 	ck_assert_int_eq(chmod(path, 0600), 0);
 	pstore_close(open_ok(true));
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM settings"), 1);
+	ck_assert_int_eq(tu_file_int(path, "SELECT count(*) FROM settings"), 1);
 }
 END_TEST
 
@@ -491,7 +443,7 @@ START_TEST(test_newer_schema_refused)
 	ck_assert_msg(strstr(cause, "999") != NULL &&
 	    strstr(cause, "newer") != NULL, "cause: %s", cause);
 	free(cause);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 999);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 999);
 }
 END_TEST
 
@@ -531,11 +483,5 @@ pstore_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(pstore_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(pstore_suite(), LOG_LVL_INFO);
 }

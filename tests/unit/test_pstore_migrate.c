@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 
 #include <check.h>
-#include <dirent.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,50 +22,23 @@
 #include "pstore.h"
 #include "pstore_archive.h"
 #include "pstore_msg.h"
+#include "testutil.h"
 
-static char dir[64];
+static char dir[TU_DIR_MAX];
 static char path[128];
 
 static void
 setup(void)
 {
 	log_init(LOG_LVL_ERROR);
-	strcpy(dir, "/tmp/test_pstore_migrate.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_mkdtemp(dir, "test_pstore_migrate");
 	snprintf(path, sizeof(path), "%s/peer.db", dir);
 }
 
 static void
 teardown(void)
 {
-	char p[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-static int
-db_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int v = -1;
-
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK,
-	    "%s: %s", sql, sqlite3_errmsg(db));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	tu_rmdir(dir);
 }
 
 static int
@@ -363,10 +334,10 @@ check_new_events(struct pstore *ps, struct pmsg_store *ms)
 	ck_assert_int_eq(pstore_commit(ps), PSTORE_OK);
 	ck_assert_int_eq(s1, 4);	/* the event counter goes on */
 	ck_assert_int_eq(s2, 5);
-	ck_assert_int_eq(db_int(db, "SELECT seq FROM messages WHERE id = '"
+	ck_assert_int_eq(tu_db_int(db, "SELECT seq FROM messages WHERE id = '"
 	    ID(8) "'"), 8);		/* so does the message counter */
 	/* Referring rows: no JSON, no body copied. */
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM events WHERE seq >= 4"
+	ck_assert_int_eq(tu_db_int(db, "SELECT count(*) FROM events WHERE seq >= 4"
 	    " AND data = '' AND msg IS NOT NULL"), 2);
 	ck_assert_int_eq(pmsg_events_since(ms, 3, collect_event, &e),
 	    PSTORE_OK);
@@ -378,7 +349,7 @@ check_new_events(struct pstore *ps, struct pmsg_store *ms)
 	/* A message deleted by hand: its events keep their JSON. */
 	ck_assert_int_eq(exec(db, "DELETE FROM messages WHERE id = '" ID(8)
 	    "'"), SQLITE_OK);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM events WHERE"
+	ck_assert_int_eq(tu_db_int(db, "SELECT count(*) FROM events WHERE"
 	    " msg IS NOT NULL"), 1);
 	memset(&e, 0, sizeof(e));
 	ck_assert_int_eq(pmsg_events_since(ms, 3, collect_event, &e),
@@ -392,22 +363,22 @@ check_new_events(struct pstore *ps, struct pmsg_store *ms)
 static void
 check_schema(sqlite3 *db, int n)
 {
-	ck_assert_int_eq(db_int(db, "PRAGMA user_version"), n);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+	ck_assert_int_eq(tu_db_int(db, "PRAGMA user_version"), n);
+	ck_assert_int_eq(tu_db_int(db, "SELECT count(*) FROM sqlite_master WHERE"
 	    " name IN ('messages_v4', 'pending_v4', 'messages_v6', 'pending_v6',"
 	    " 'messages_open', 'pending_peer')"), 0);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+	ck_assert_int_eq(tu_db_int(db, "SELECT count(*) FROM sqlite_master WHERE"
 	    " type = 'view' AND name = 'pending_messages'"), 1);
-	ck_assert_int_eq(db_int(db, "SELECT attempts FROM pending_messages"
+	ck_assert_int_eq(tu_db_int(db, "SELECT attempts FROM pending_messages"
 	    " WHERE id = '" ID(2) "'"), 3);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM pending_messages"), 3);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+	ck_assert_int_eq(tu_db_int(db, "SELECT count(*) FROM pending_messages"), 3);
+	ck_assert_int_eq(tu_db_int(db, "SELECT count(*) FROM sqlite_master WHERE"
 	    " sql LIKE '%state IN%' OR sql LIKE '%direction IN%'"), 0);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM messages INDEXED BY"
+	ck_assert_int_eq(tu_db_int(db, "SELECT count(*) FROM messages INDEXED BY"
 	    " messages_queue WHERE state = 'pending' AND " PSTORE_QUEUED), 3);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM messages INDEXED BY"
+	ck_assert_int_eq(tu_db_int(db, "SELECT count(*) FROM messages INDEXED BY"
 	    " messages_ended WHERE state = 'failed' AND " PSTORE_ENDED), 1);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM pragma_foreign_key_check"),
+	ck_assert_int_eq(tu_db_int(db, "SELECT count(*) FROM pragma_foreign_key_check"),
 	    0);
 	ck_assert_int_ne(exec(db, "UPDATE messages SET state = 'bogus'"
 	    " WHERE id = '" ID(4) "'"), SQLITE_OK);
@@ -435,8 +406,8 @@ START_TEST(test_migrate_from_3)
 	ck_assert_msg(ms != NULL, "pmsg_open: %s", cause);
 	db = pstore_db(ps);
 	check_schema(db, n);
-	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM messages"), 6);
-	ck_assert_int_eq(db_int(db, "SELECT seq FROM messages WHERE id = '"
+	ck_assert_int_eq(tu_db_int(db, "SELECT count(*) FROM messages"), 6);
+	ck_assert_int_eq(tu_db_int(db, "SELECT seq FROM messages WHERE id = '"
 	    ID(7) "'"), 7);
 	check_old_events(ms);
 	check_queue(ms);
@@ -491,11 +462,5 @@ migrate_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(migrate_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(migrate_suite(), LOG_LVL_INFO);
 }

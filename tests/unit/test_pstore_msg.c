@@ -6,8 +6,6 @@
  * log that `watch --since` replays, and bodies kept byte for byte.
  */
 #include <check.h>
-#include <dirent.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +17,9 @@
 #include "log.h"
 #include "pstore.h"
 #include "pstore_msg.h"
+#include "testutil.h"
 
-static char dir[64];
+static char dir[TU_DIR_MAX];
 static char path[128];
 static struct pstore *ps;
 static struct pmsg_store *ms;
@@ -31,8 +30,7 @@ setup(void)
 	char *cause = NULL;
 
 	log_init(LOG_LVL_ERROR);
-	strcpy(dir, "/tmp/test_pstore_msg.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_mkdtemp(dir, "test_pstore_msg");
 	snprintf(path, sizeof(path), "%s/peer.db", dir);
 	ps = pstore_open(path, false, &cause);
 	ck_assert_msg(ps != NULL, "pstore_open: %s", cause);
@@ -43,24 +41,11 @@ setup(void)
 static void
 teardown(void)
 {
-	char p[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-
 	pmsg_close(ms);
 	pstore_close(ps);
 	ms = NULL;
 	ps = NULL;
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
+	tu_rmdir(dir);
 }
 
 /* The n-th test id: 32 lowercase hex digits. */
@@ -904,20 +889,6 @@ receive_in(int n, const char *peer, const char *body, int64_t ts_received)
 	ck_assert_int_eq(pmsg_receive(ms, &m, &seq), PSTORE_OK);
 }
 
-static int
-db_int(const char *q)
-{
-	sqlite3_stmt *st;
-	int v = -1;
-
-	ck_assert_int_eq(sqlite3_prepare_v2(pstore_db(ps), q, -1, &st, NULL),
-	    SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /*
  * Chat rows are written once per chat per transaction (a group commit of
  * many messages from one peer used to write its row twice per message),
@@ -942,7 +913,7 @@ START_TEST(test_chats_per_transaction)
 		receive_in(200 + i, "carol", "c", 500 - i);
 	}
 	ck_assert_int_eq(pstore_commit(ps), PSTORE_OK);
-	ck_assert_int_eq(db_int("SELECT n FROM temp.w"), 2);
+	ck_assert_int_eq(tu_db_int(pstore_db(ps), "SELECT n FROM temp.w"), 2);
 	c = chats();
 	ck_assert_int_eq(c->n, 2);
 	ck_assert_str_eq(c->c[0].peer, "bob");
@@ -1182,11 +1153,5 @@ pstore_msg_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(pstore_msg_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(pstore_msg_suite(), LOG_LVL_INFO);
 }
