@@ -153,6 +153,35 @@ fail(char *err, size_t errlen, const char *file, config_setting_t *s,
 	return -1;
 }
 
+/* "host:99999": the port's digits when they are past 65535, else NULL. */
+static const char *
+port_out_of_range(const char *v)
+{
+	const char *rb = strrchr(v, ']'), *colon = strrchr(rb != NULL ? rb : v,
+	    ':');
+
+	if (colon == NULL || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return NULL;
+	if (strlen(colon + 1) <= 5 && strtol(colon + 1, NULL, 10) <= 65535)
+		return NULL;
+	return colon + 1;
+}
+
+/* Why an address failed to parse: its port, or its shape. */
+static const char *
+address_error(const char *v, const char *shape)
+{
+	static char msg[128];
+	const char *port = port_out_of_range(v);
+
+	if (port == NULL)
+		return shape;
+	snprintf(msg, sizeof(msg), "port %.20s%s is out of range (1 to 65535, "
+	    "or 0 for any)", port, strlen(port) > 20 ? "..." : "");
+	return msg;
+}
+
 static int
 set_string_list(struct config *c, const struct key *k, config_setting_t *s,
     const char *file, char *err, size_t errlen)
@@ -180,8 +209,10 @@ set_string_list(struct config *c, const struct key *k, config_setting_t *s,
 
 		if (v == NULL || config_split_hostport(v, host, sizeof(host),
 		    &port, P2P_DEFAULT_GESTOR_PORT) == -1)
-			return fail(err, errlen, file, s, k->path,
-			    "entries must be \"host:port\" strings");
+			return fail(err, errlen, file, s, k->path, v == NULL ?
+			    "entries must be \"host:port\" strings" :
+			    address_error(v, "entries must be \"host:port\" "
+			    "strings"));
 		(*lp)[i] = xstrdup(v);
 	}
 	c->n_gestor_addresses = (size_t)n;
@@ -217,7 +248,7 @@ check_string(enum ktype t, const char *v)
 	case K_ADDR:
 		if (*v != '\0' && config_split_hostport(v, host, sizeof(host),
 		    &port, 0) == -1)
-			return "must be \"\" or \"address:port\"";
+			return address_error(v, "must be \"\" or \"address:port\"");
 		break;
 	case K_FP:
 		if (*v != '\0' && !valid_fingerprint(v))

@@ -168,8 +168,16 @@ check_value(const struct ctl_arg *a, const json_t *v, unsigned maxbody,
 			why = "must be 8 to 1024 bytes without NUL";
 		break;
 	case ARG_TEXT:
-		if (s == NULL || !valid_body(s, len, maxbody))
-			why = "must be non-empty UTF-8 without NUL, within max_message_bytes";
+		if (s != NULL && len > maxbody) {
+			snprintf(err, errlen, "argument '%s' is %zu bytes, more than "
+			    "the limit of %u bytes (limits.max_message_bytes)",
+			    a->name, len, maxbody);
+			return -1;
+		}
+		if (s != NULL && len == 0)
+			why = "must not be empty";
+		else if (s == NULL || !valid_body(s, len, maxbody))
+			why = "must be UTF-8 text without NUL";
 		break;
 	case ARG_STR:
 		if (s == NULL || len == 0 || !valid_utf8(s, len))

@@ -185,7 +185,7 @@ on_lookup_read(enum gstore_rc rc, const struct guser *u, void *arg)
 	if (rc == GSTORE_OK)
 		ctlreq_reply(o->r, user_row(o->d->gestor, u));
 	else if (rc == GSTORE_NOTFOUND)
-		ctlreq_error(o->r, ERR_NO_SUCH_USER, "no user '%s'",
+		ctlreq_error(o->r, ERR_NO_SUCH_USER, "no such user: %s",
 		    json_string_value(o->items));
 	else
 		store_error(o->r, rc);

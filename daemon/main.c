@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -115,6 +116,46 @@ parse_options(int argc, char **argv)
 
 /* Create data_dir (0700, with parents) or refuse one others can enter. */
 static int
+check_data_dir(const char *dir, const struct stat *st, char **cause)
+{
+	if (S_ISDIR(st->st_mode) && (st->st_mode & 077) == 0)
+		return 0;
+	if (asprintf(cause, "data_dir %s has mode %04o; it must be a directory "
+	    "with mode 0700 (chmod 700 %s)", dir, (unsigned)(st->st_mode & 07777),
+	    dir) < 0)
+		*cause = NULL;
+	return -1;
+}
+
+/* A path that does not exist yet: its nearest existing parent is writable. */
+static int
+check_creatable(const char *what, const char *path, char **cause)
+{
+	char *p = xstrdup(path), *slash;
+	const char *dir;
+	struct stat st;
+	int rc = 0;
+
+	while (access(p, F_OK) == -1 && (slash = strrchr(p, '/')) != NULL) {
+		if (slash == p) {
+			p[1] = '\0';
+			break;
+		}
+		*slash = '\0';
+	}
+	dir = access(p, F_OK) == 0 ? p : ".";
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
+	    access(dir, W_OK | X_OK) == -1) {
+		if (asprintf(cause, "cannot create %s %s: %s is not a directory "
+		    "this user may write to", what, path, dir) < 0)
+			*cause = NULL;
+		rc = -1;
+	}
+	free(p);
+	return rc;
+}
+
+static int
 prepare_data_dir(const char *dir, char **cause)
 {
 	char *p = xstrdup(dir), *s;
@@ -138,14 +179,55 @@ prepare_data_dir(const char *dir, char **cause)
 			*cause = NULL;
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode) || (st.st_mode & 077) != 0) {
-		if (asprintf(cause, "data_dir %s has mode %04o; it must be a "
-		    "directory with mode 0700 (chmod 700 %s)", dir,
-		    (unsigned)(st.st_mode & 07777), dir) < 0)
+	return check_data_dir(dir, &st, cause);
+}
+
+/*
+ * --check-config: what start() would refuse in the paths, without
+ * creating anything: data_dir and the control socket's directory (0700,
+ * or creatable), identity.key (0600).
+ */
+static int
+check_paths(const struct config *c, char **cause)
+{
+	char *key = NULL, *copy = xstrdup(c->control_socket);
+	const char *sockdir = dirname(copy);
+	struct stat st;
+	int rc = -1;
+
+	if (stat(c->data_dir, &st) == 0) {
+		if (check_data_dir(c->data_dir, &st, cause) == -1)
+			goto out;
+	} else if (check_creatable("data_dir", c->data_dir, cause) == -1)
+		goto out;
+	if (asprintf(&key, "%s/identity.key", c->data_dir) < 0)
+		abort();
+	if (stat(key, &st) == 0 && (!S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0)) {
+		if (asprintf(cause, "%s has mode %04o; it must be a file with "
+		    "mode 0600 (chmod 600 %s)", key, (unsigned)(st.st_mode & 07777),
+		    key) < 0)
 			*cause = NULL;
-		return -1;
+		goto out;
 	}
-	return 0;
+	if (stat(sockdir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode) || (st.st_mode & 077) != 0 ||
+		    st.st_uid != geteuid()) {
+			if (asprintf(cause, "control socket directory %s must be a "
+			    "directory owned by uid %u with mode 0700 (it has %04o)",
+			    sockdir, (unsigned)geteuid(),
+			    (unsigned)(st.st_mode & 07777)) < 0)
+				*cause = NULL;
+			goto out;
+		}
+	} else if (check_creatable("control socket directory", sockdir,
+	    cause) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(key);
+	free(copy);
+	return rc;
 }
 
 /*
@@ -463,13 +545,19 @@ int
 main(int argc, char **argv)
 {
 	struct daemon d;
-	char err[1024];
+	char err[1024], *cause = NULL;
 
 	parse_options(argc, argv);
 	harden();
 	if ((cur_cfg = config_load(opts.file, opts.mode, err, sizeof(err))) == NULL ||
 	    config_check_perms(cur_cfg->path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "p2pchatd: %s\n", err);
+		config_free(cur_cfg);
+		return 1;
+	}
+	if (opts.check && check_paths(cur_cfg, &cause) == -1) {
+		fprintf(stderr, "p2pchatd: %s\n", cause != NULL ? cause : "paths");
+		free(cause);
 		config_free(cur_cfg);
 		return 1;
 	}

@@ -302,6 +302,18 @@ contact_row(struct peer *p, const char *user, bool online, bool known_online)
 	return o;
 }
 
+/* The gestor's refusal of a lookup for user; no_such_user worded as everywhere. */
+static void
+lookup_error(struct ctlreq *r, const char *code, const char *msg,
+    const char *user)
+{
+	if (strcmp(code, ERR_NO_SUCH_USER) == 0)
+		ctlreq_error_obj(r, code, json_pack("{s:s}", "user", user),
+		    "no such user: %s", user);
+	else
+		ctlreq_error(r, code, "%s", msg);
+}
+
 static void
 on_lookup_reply(json_t *reply, const char *code, const char *msg, void *arg)
 {
@@ -323,7 +335,7 @@ on_lookup_reply(json_t *reply, const char *code, const char *msg, void *arg)
 		    "gestor not reachable (", msg, "); showing cached data"));
 	}
 	if (reply == NULL && (strcmp(code, ERR_NO_SUCH_USER) == 0 || row == NULL))
-		ctlreq_error(pc->r, code, "%s", msg);
+		lookup_error(pc->r, code, msg, pc->user);
 	else if (row == NULL)
 		ctlreq_error(pc->r, ERR_INTERNAL, "cannot read the contact");
 	else
@@ -362,7 +374,7 @@ on_fp_reply(json_t *reply, const char *code, const char *msg, void *arg)
 	const char *fp;
 
 	if (reply == NULL) {
-		ctlreq_error(pc->r, code, "%s", msg);
+		lookup_error(pc->r, code, msg, pc->user);
 	} else {
 		fp = json_string_value(json_object_get(reply, "fingerprint"));
 		peer_contact_update(pc->p, pc->user, fp,

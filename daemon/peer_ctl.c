@@ -139,8 +139,8 @@ peer_ctl_trust(struct ctlreq *r, json_t *args, void *ctx)
 
 	if (pstore_contact_get(pm->p->store, user, &c) != PSTORE_OK ||
 	    *c.fingerprint == '\0') {
-		ctlreq_error(r, ERR_NO_SUCH_USER, "no key known for %s; run lookup "
-		    "%s first", user, user);
+		ctlreq_error(r, ERR_NO_SUCH_USER, "no such user: %s (no key known "
+		    "for it here; run lookup %s first)", user, user);
 		return;
 	}
 	if (fp != NULL && strcmp(fp, c.fingerprint) != 0) {

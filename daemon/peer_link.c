@@ -251,7 +251,7 @@ on_link_lookup(json_t *reply, const char *code, const char *msg, void *arg)
 	} else
 		*l->lookup_err = '\0';
 	if (reply == NULL && code != NULL && strcmp(code, ERR_NO_SUCH_USER) == 0) {
-		struct pending_fail pf = { l->pm, "no such user at the gestor" };
+		struct pending_fail pf = { l->pm, "no such user" };
 
 		pmsg_pending_for(l->pm->ms, l->user, 0, 1000000, pm_fail_one, &pf);
 		return;

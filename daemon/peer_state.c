@@ -63,8 +63,8 @@ presends_drain(struct peer_msgs *pm)
 			    "shutting down; nothing stored");
 		else if (ps->no_user)
 			ctlreq_error_obj(ps->r, ERR_NO_SUCH_USER, json_pack("{s:s}",
-			    "user", ps->m.peer), "the gestor has no user %s; "
-			    "nothing stored", ps->m.peer);
+			    "user", ps->m.peer), "no such user: %s (the gestor "
+			    "knows no such account); nothing stored", ps->m.peer);
 		else
 			pm_send(pm, ps->r, &ps->m, ps->wait, ps->timeout);
 		free(ps->body);

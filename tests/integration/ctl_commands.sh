@@ -58,6 +58,18 @@ ctl alice --json reload | grep -q '\[{"setting": *"log_level", *"status": *"appl
 cp "$TMP/alice.conf.good" "$TMP/alice.conf"
 ctl alice --json chats | grep -q '^{"items": *\[' || fail "chats --json"
 
+# A message too long names its size and the limit.
+head -c 70000 /dev/zero | tr '\0' a >"$TMP/big"
+expect_exit 1 ctl alice send bob - <"$TMP/big"
+grep -q "is 70000 bytes, more than the limit of 65536 bytes" "$TMP/err" || fail "too long: $(cat "$TMP/err")"
+# "no such user" worded one way, whichever command and mode says it.
+for c in "alice send nosuch hi" "alice lookup nosuch" "alice fingerprint nosuch" \
+    "alice trust nosuch" "g lookup nosuch"; do
+	expect_exit 1 ctl $c
+	grep -q "^p2pchatctl: no_such_user: no such user: nosuch\( (.*\)\?\(; nothing stored\)\?$" "$TMP/err" ||
+		fail "$c: $(cat "$TMP/err")"
+done
+
 # send --id: the same message again is reported, another is refused.
 id=0123456789abcdef0123456789abcdef
 [ "$(ctl alice send bob "same" --id $id --wait=10)" = $id ] || fail "send --id"

@@ -31,6 +31,27 @@ expect_exit 1 d -c "$TMP/bad4.conf" --check-config
 grep -q "bad4.conf:2 - " "$TMP/err" || fail "syntax: $(cat "$TMP/err")"
 expect_exit 1 d -c "$TMP/missing.conf" --check-config
 grep -q "missing.conf" "$TMP/err" || fail "missing file"
+printf 'listen = "127.0.0.1:70000";\n' >"$TMP/bad5.conf"
+expect_exit 1 d -c "$TMP/bad5.conf" --check-config
+grep -q "listen: port 70000 is out of range" "$TMP/err" || fail "port range: $(cat "$TMP/err")"
+printf 'gestor = { addresses = [ "g.example:99999" ]; };\n' >"$TMP/bad6.conf"
+expect_exit 1 d -c "$TMP/bad6.conf" --check-config
+grep -q "gestor.addresses: port 99999 is out of range" "$TMP/err" || fail "gestor port range: $(cat "$TMP/err")"
+# --check-config checks the paths start-up checks, creating nothing.
+mkdir -m 755 "$TMP/cfg"
+expect_exit 1 d -c "$TMP/cfg.conf" --check-config
+grep -q "data_dir $TMP/cfg has mode 0755" "$TMP/err" || fail "data_dir mode: $(cat "$TMP/err")"
+chmod 700 "$TMP/cfg"
+touch "$TMP/cfg/identity.key"; chmod 644 "$TMP/cfg/identity.key"
+expect_exit 1 d -c "$TMP/cfg.conf" --check-config
+grep -q "identity.key has mode 0644" "$TMP/err" || fail "key mode: $(cat "$TMP/err")"
+rm -r "$TMP/cfg"
+mkdir -m 777 "$TMP/cfg.ctl"
+expect_exit 1 d -c "$TMP/cfg.conf" --check-config
+grep -q "control socket directory $TMP/cfg.ctl must be" "$TMP/err" || fail "socket dir mode: $(cat "$TMP/err")"
+rmdir "$TMP/cfg.ctl"
+d -c "$TMP/cfg.conf" --check-config >/dev/null || fail "check-config of paths yet to be made"
+[ ! -e "$TMP/cfg" ] && [ ! -e "$TMP/cfg.ctl" ] || fail "check-config created a directory"
 
 # A gestor; reload by SIGHUP and by command; a broken file keeps the old.
 start_gestor g
