@@ -81,11 +81,17 @@ on_offline(void *arg)
 	log_info("peer: gestor link down; delivery goes on to known addresses");
 }
 
+/*
+ * The session is over (logout, or the gestor no longer takes the key):
+ * the daemon speaks for nobody, so its links to other peers close and
+ * queued messages wait for a login (docs/SESSIONS.md).
+ */
 static void
 end_session(struct peer *p)
 {
 	*p->user = '\0';
 	pstore_setting_set(p->store, "account.session", "0");
+	peer_msgs_logged_out(p);
 }
 
 static void

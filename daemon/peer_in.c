@@ -126,9 +126,15 @@ on_in_ready(struct conn *c, void *arg)
 static void
 in_accept_hello(struct pin *in)
 {
-	json_t *hello = json_pack("{s:s,s:i,s:s}", "t", "hello", "v",
-	    P2P_PROTO_VERSION, "user", in->pm->p->user);
+	json_t *hello;
 
+	if (*in->pm->p->user == '\0') {
+		/* Logged out while the caller's key was being checked. */
+		in_drop(in, ERR_NOT_LOGGED_IN, "this daemon has no account");
+		return;
+	}
+	hello = json_pack("{s:s,s:i,s:s}", "t", "hello", "v",
+	    P2P_PROTO_VERSION, "user", in->pm->p->user);
 	in->state = IN_READY;
 	if (in->hello_ev != NULL)
 		evtimer_del(in->hello_ev);

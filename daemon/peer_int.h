@@ -61,6 +61,8 @@ void	peer_msgs_accept(struct peer *, int fd, const struct sockaddr *,
 	    socklen_t);
 void	peer_msgs_presence(struct peer *, const struct w_presence *);
 void	peer_msgs_online(struct peer *);
+/* The account session ended: close every link to other peers. */
+void	peer_msgs_logged_out(struct peer *);
 long	peer_msgs_pending_count(struct peer *);
 /* The seq of the last stored event, 0 if none (watch --since now). */
 int64_t	peer_msgs_last_seq(struct peer *);

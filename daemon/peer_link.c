@@ -31,6 +31,7 @@
 
 static void	link_connect(struct plink *);
 static void	link_failed(struct plink *, const char *why);
+static void	link_wait_login(struct plink *);
 static void	link_pump(struct plink *);
 static void	on_link_retry(evutil_socket_t, short, void *);
 static void	on_link_stall(evutil_socket_t, short, void *);
@@ -302,6 +303,10 @@ link_connect(struct plink *l)
 
 	if (l->lookup_pending || !pm_window_has_pending(l))
 		return;
+	if (*pm->p->user == '\0') {
+		link_wait_login(l);
+		return;
+	}
 	if (known && c.verified && *c.prev_fingerprint != '\0') {
 		pm_hold(pm, l->user);
 		log_warnx("peer_msg: holding messages to %s: their verified key "
@@ -365,6 +370,19 @@ on_link_resolved(int result, struct evutil_addrinfo *res, void *arg)
 		l->state = L_IDLE;
 		link_failed(l, "cannot connect");
 	}
+}
+
+/*
+ * Logged out, the daemon speaks for nobody: a hello needs the account's
+ * name, so nothing goes out until a login (peer_msgs_online kicks every
+ * link then). No retry timer: the login is the signal.
+ */
+static void
+link_wait_login(struct plink *l)
+{
+	snprintf(l->reason, sizeof(l->reason), "waiting: not logged in "
+	    "(queued messages go after p2pchatctl login)");
+	pmsg_pending_note(l->pm->ms, l->user, l->attempts, 0, l->reason);
 }
 
 /* Note a failed attempt and try again after a backoff with jitter. */
@@ -440,6 +458,14 @@ on_link_ready(struct conn *c, void *arg)
 		l->c = NULL;
 		l->state = L_IDLE;
 		link_failed(l, "key mismatch at the last known address");
+		return;
+	}
+	if (*l->pm->p->user == '\0') {
+		/* Logged out while connecting: never an empty hello. */
+		conn_close(c);
+		l->c = NULL;
+		l->state = L_IDLE;
+		link_wait_login(l);
 		return;
 	}
 	hello = json_pack("{s:s,s:i,s:s}", "t", "hello", "v", P2P_PROTO_VERSION,

@@ -98,6 +98,18 @@ peer_msgs_stop(struct peer *p)
 }
 
 void
+peer_msgs_logged_out(struct peer *p)
+{
+	struct peer_msgs *pm = p->msgs;
+
+	if (pm == NULL)
+		return;
+	pm_links_stop(pm);
+	pm_ins_close(pm);
+	pm_kick_all(pm);	/* each queue now says it waits for a login */
+}
+
+void
 peer_msgs_free(struct peer *p)
 {
 	struct peer_msgs *pm = p->msgs;
