@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <err.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,8 +109,12 @@ output_flush(void)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return;
-	if (errno == EPIPE)
-		exit(CTL_EXIT_OK);
+	/* The reader went away: end as every filter does, by SIGPIPE. */
+	if (errno == EPIPE) {
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+		exit(CTL_EXIT_FAIL);
+	}
 	report_die_errno(CTL_EXIT_FAIL, "io_error", "standard output");
 }
 

@@ -2,7 +2,7 @@
 # watch and chat end with exit 1 and a message when the daemon goes away
 # (kill -9, shutdown), so that a bot under Restart=on-failure is
 # restarted; exit 0 only on their own clean end (a signal to p2pchatctl,
-# end of input).
+# end of input). A watch whose reader left ends by SIGPIPE.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -53,4 +53,15 @@ grep -q "^p2pchatctl: daemon_gone: " "$TMP/c1.err" || fail "chat stderr: $(cat "
 start alice
 rc=0; ctl alice chat bob </dev/null >/dev/null 2>"$TMP/c2.err" || rc=$?
 [ "$rc" = 0 ] || fail "chat at end of input: exit $rc ($(cat "$TMP/c2.err"))"
+
+# watch whose reader went away: ends by SIGPIPE at its next event, like
+# every filter (141 under pipefail), instead of exit 0.
+start_peer bob g
+register bob >/dev/null
+wait_for "alice online" 10 gestor_state_is alice online
+(set -o pipefail; rc=0; ctl alice watch --since now | head -n 1 >/dev/null ||
+    rc=$?; echo "$rc" >"$TMP/wrc") &
+wait_for "watch gone with its reader" 20 sh -c "$P2PCHATCTL -c $TMP/bob.conf \
+    send --wait=10 alice 'to a reader that left' >/dev/null; [ -s $TMP/wrc ]"
+[ "$(cat "$TMP/wrc")" = 141 ] || fail "watch without a reader: exit $(cat "$TMP/wrc")"
 log "ok"
