@@ -125,6 +125,11 @@ read_input(const struct ctl_arg *a, const char *file)
 
 	if (!std && (fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
 		report_die_errno(CTL_EXIT_FAIL, "io_error", "%s", file);
+	/* Someone at a terminal would otherwise wait for an answer. */
+	if (std && isatty(fd) == 1)
+		fprintf(stderr, "p2pchatctl: reading %s from standard input; end "
+		    "it with Ctrl-D on a line of its own\n", a->type == ARG_TEXT ?
+		    "the message" : "the lines to import");
 	if ((buf = read_all(fd, max, &len)) == NULL && errno == EFBIG)
 		report_die(CTL_EXIT_FAIL, "invalid_argument", "%s: larger than %zu "
 		    "bytes", name, max);

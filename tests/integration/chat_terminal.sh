@@ -22,6 +22,15 @@ ctl bob history alice | grep -q "	piped line$" || fail "piped chat returned befo
 grep -q "^delivered	" "$TMP/p.out" || fail "piped chat output: $(cat "$TMP/p.out")"
 
 ctl bob send --wait=10 alice "$(printf 'tab\there \\ back\nsecond line')" >/dev/null
+
+# send with no text on a terminal says it reads standard input; piped, not.
+printf 'from a terminal\n\004' | TERM=dumb script -qec \
+    "$P2PCHATCTL -c $TMP/alice.conf send bob" /dev/null >"$TMP/send.tty" 2>&1 || true
+grep -q "^p2pchatctl: reading the message from standard input; end it with Ctrl-D" "$TMP/send.tty" ||
+	fail "send from a terminal: $(cat "$TMP/send.tty")"
+grep -Eq "^[0-9a-f]{32}" "$TMP/send.tty" || fail "send from a terminal sent nothing: $(cat "$TMP/send.tty")"
+echo piped | ctl alice send bob >/dev/null 2>"$TMP/send.err"
+[ ! -s "$TMP/send.err" ] || fail "piped send printed: $(cat "$TMP/send.err")"
 stop bob TERM
 wait_for "bob offline" 10 sh -c "$P2PCHATCTL -c $TMP/alice.conf lookup bob | grep -q '^online	offline'"
 
