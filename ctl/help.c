@@ -29,7 +29,9 @@ static const struct help_fields {
 	    "and retried), gestor_retry_in (seconds to the next try), "
 	    "store_error and store_failing_since (writes to the store fail)",
 	    "mode listen fingerprint users online connections uptime backend "
-	    "database database_since database_error" },
+	    "database database_since database_error cluster (this gestor's "
+	    "name in a PostgreSQL cluster) relay (the relay's address, or "
+	    "off)" },
 	{ CMD_STATS,
 	    "uptime; since this start: sent received delivered failed "
 	    "cancelled expired retries duplicates; now: pending held; in the "
@@ -37,10 +39,13 @@ static const struct help_fields {
 	    "expired_total; open now: connections_out connections_in",
 	    "uptime users online connections registrations logins "
 	    "login_failures rate_limited frames_in frames_out "
-	    "connections_total db_errors db_reconnects db_timeouts relay "
-	    "relay_sessions_active relay_sessions_waiting relay_sessions_total "
-	    "relay_refused relay_bad_keys relay_expired relay_idle_closed "
-	    "relay_bytes lookups lookups_refused watched_names "
+	    "connections_total db_errors db_reconnects db_timeouts "
+	    "cluster_events cluster_refused; relay (yes when it runs) "
+	    "relay_invites_out relay_invites_in relay_sessions_active "
+	    "relay_sessions_waiting relay_sessions_total relay_refused "
+	    "relay_bad_keys relay_expired relay_idle_closed "
+	    "relay_one_way_closed relay_evicted relay_not_tls relay_bytes "
+	    "relay_buffered; lookups lookups_refused watched_names "
 	    "watches_refused advertised_refused" },
 };
 

@@ -70,6 +70,17 @@ for c in "alice send nosuch hi" "alice lookup nosuch" "alice fingerprint nosuch"
 		fail "$c: $(cat "$TMP/err")"
 done
 
+# status --help and stats --help name every field each mode prints.
+for d in alice g; do
+	for c in status stats; do
+		help=$(ctl $d $c --help)
+		for k in $(ctl $d $c | cut -f1); do
+			printf '%s\n' "$help" | grep -qw -- "$k" ||
+				fail "$c --help lacks '$k' ($d)"
+		done
+	done
+done
+
 # send --id: the same message again is reported, another is refused.
 id=0123456789abcdef0123456789abcdef
 [ "$(ctl alice send bob "same" --id $id --wait=10)" = $id ] || fail "send --id"
