@@ -425,7 +425,7 @@ static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	peer_msgs_accept(arg, fd, sa, (socklen_t)salen);
+	peer_msgs_accept(arg, fd, sa, (socklen_t)salen, NULL);
 }
 
 static void

@@ -1,7 +1,10 @@
 /*
  * Incoming connections from other peers: a connection says hello with a
  * username, its TLS key must be that user's (pinned, else the key the
- * gestor publishes; such lookups are rate-limited per address), then
+ * gestor publishes; such lookups are rate-limited per address, and for
+ * a connection through the relay, which all come from the relay's
+ * address, per account that asked the gestor for it: the hello must be
+ * that account's), then
  * its msg frames go to the group commit (pm_receive, peer_queue.c),
  * which calls pm_in_received once each is stored: the ack goes out
  * only then. A connection carries messages one way, to us.
@@ -30,6 +33,7 @@ struct pin {
 	char			 user[P2P_USERNAME_MAX + 1];
 	char			 fp[P2P_FP_LEN + 1];
 	char			 addr[64];
+	char			 relayed_for[P2P_USERNAME_MAX + 1];	/* "" direct */
 	struct event		*hello_ev;	/* TLS + hello deadline */
 };
 
@@ -43,7 +47,7 @@ static const struct conn_cbs in_cbs = { on_in_ready, on_in_frame, on_in_close };
 
 void
 peer_msgs_accept(struct peer *p, int fd, const struct sockaddr *sa,
-    socklen_t salen)
+    socklen_t salen, const char *relayed_for)
 {
 	struct peer_msgs *pm = p->msgs;
 	const struct config *cfg = p->d->cfg;
@@ -66,6 +70,9 @@ peer_msgs_accept(struct peer *p, int fd, const struct sockaddr *sa,
 		return;
 	}
 	snprintf(in->addr, sizeof(in->addr), "%s", conn_peer_addr(in->c));
+	if (relayed_for != NULL)
+		snprintf(in->relayed_for, sizeof(in->relayed_for), "%s",
+		    relayed_for);
 	/* TLS and hello within handshake_timeout, or the slot is freed. */
 	in->hello_ev = evtimer_new(p->d->base, on_in_hello_timeout, in);
 	if (in->hello_ev != NULL)
@@ -180,7 +187,7 @@ in_hello(struct pin *in, struct wire_msg *m)
 {
 	struct peer *p = in->pm->p;
 	struct pcontact c;
-	char key[80];
+	char key[80], why[120];
 
 	snprintf(in->user, sizeof(in->user), "%s", m->u.hello.user);
 	if (*p->user == '\0') {
@@ -191,16 +198,33 @@ in_hello(struct pin *in, struct wire_msg *m)
 		in_drop(in, ERR_KEY_MISMATCH, "a peer cannot claim our own name");
 		return;
 	}
+	/* The gestor told us who asked for this relayed connection. */
+	if (*in->relayed_for != '\0' && strcmp(in->user, in->relayed_for) != 0) {
+		snprintf(why, sizeof(why), "relayed for %s, not for %s",
+		    in->relayed_for, in->user);
+		in_drop(in, ERR_NOT_AUTHENTICATED, why);
+		return;
+	}
 	if (pstore_contact_get(p->store, in->user, &c) == PSTORE_OK &&
 	    strcmp(c.fingerprint, in->fp) == 0) {
 		in_accept_hello(in);
 		return;
 	}
-	ratelimit_addr_key(in->addr, key, sizeof(key));
+	/*
+	 * Every relayed connection comes from the relay's address: charge
+	 * the account that asked for it, or nine made-up names through the
+	 * relay would leave no lookup for anyone else relayed.
+	 */
+	if (*in->relayed_for != '\0')
+		snprintf(key, sizeof(key), "relay:%s", in->relayed_for);
+	else
+		ratelimit_addr_key(in->addr, key, sizeof(key));
 	if (!ratelimit_take(in->pm->verify, key, 1, PM_VERIFY_BURST,
 	    PM_VERIFY_BURST / 60.0, util_mono())) {
-		in_drop(in, ERR_RATE_LIMITED, "too many hellos to verify from "
-		    "this address; try again in a minute");
+		in_drop(in, ERR_RATE_LIMITED, *in->relayed_for != '\0' ?
+		    "too many hellos to verify from this account through the "
+		    "relay; try again in a minute" : "too many hellos to verify "
+		    "from this address; try again in a minute");
 		return;
 	}
 	in->state = IN_VERIFYING;

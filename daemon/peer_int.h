@@ -57,8 +57,9 @@ void	peer_msgs_event(struct peer *, const char *type, json_t *data);
 int	peer_msgs_start(struct peer *, char **cause);
 void	peer_msgs_stop(struct peer *);
 void	peer_msgs_free(struct peer *);
+/* relayed_for: who asked the gestor for this relayed connection, or NULL. */
 void	peer_msgs_accept(struct peer *, int fd, const struct sockaddr *,
-	    socklen_t);
+	    socklen_t, const char *relayed_for);
 void	peer_msgs_presence(struct peer *, const struct w_presence *);
 void	peer_msgs_online(struct peer *);
 /* The account session ended: close every link to other peers. */

@@ -288,7 +288,7 @@ on_invite_fd(int fd, const struct sockaddr *sa, socklen_t salen,
 		log_warnx("peer_route: relay from %s failed: %s", inv->from, err);
 	else {
 		log_info("peer_route: relay paired for %s; TLS through it", inv->from);
-		peer_msgs_accept(pm->p, fd, sa, salen);
+		peer_msgs_accept(pm->p, fd, sa, salen, inv->from);
 	}
 	free(inv);
 }

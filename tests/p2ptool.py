@@ -78,6 +78,15 @@ p2pchatd's code.
       Register USER, then ask the gestor N times (pipelined) for a relay
       session with TARGET; print "ok=A refused=B", then "key=K" for each
       session granted.
+  p2ptool.py relay-hellos GESTOR_PORT CERT KEY USER PASSWORD TARGET NAME...
+      Register USER; then for each NAME, one after the other: ask for a
+      relay session with TARGET, connect to the relay with the key, run
+      TLS through it as USER's certificate and say hello as NAME; print
+      "NAME: CODE" (the error code TARGET answered, or "hello").
+  p2ptool.py relay-strangers GESTOR_PORT DIR PREFIX N TARGET PER
+      Register PREFIX1 .. PREFIX<N> (certificates DIR/PREFIXi.crt and
+      .key), each asking PER times for a relay session with TARGET and
+      never connecting; print "ok=A refused=B".
   p2ptool.py relay-key PORT KEY [SECONDS]
       At a relay: present KEY in the preamble and print how many bytes
       came back before the relay closed ("got=N closed") or SECONDS
@@ -375,6 +384,79 @@ def relay_request(port, cert, key, user, password, target, n):
     print("ok=%d refused=%d" % (ok, refused))
     for k in keys:
         print("key=%s" % k)
+    return 0
+
+
+def register_on(s, user, password):
+    s.sendall(frame({"t": "register", "user": user, "password": password,
+                     "n": 0}))
+    r = read_frame(s)
+    if not isinstance(r, dict) or r.get("t") != "ok":
+        print("register %s failed: %s" % (user, json.dumps(r)))
+        return False
+    return True
+
+
+def reply_to(s, n):
+    """The reply numbered n, skipping what the gestor pushes meanwhile."""
+    while True:
+        r = read_frame(s)
+        if not isinstance(r, dict) or r.get("n") == n:
+            return r
+
+
+def relay_hellos(port, cert, key, user, password, target, names):
+    g = tls_connect(port, cert, key)
+    if not register_on(g, user, password):
+        return 1
+    for i, name in enumerate(names):
+        g.sendall(frame({"t": "relay", "user": target, "n": i + 1}))
+        r = reply_to(g, i + 1)
+        if not isinstance(r, dict) or r.get("t") != "ok":
+            print("%s: relay %s" % (name, json.dumps(r)))
+            continue
+        raw = socket.create_connection((HOST, r["port"]), timeout=20)
+        raw.sendall(("P2PCHAT-RELAY/1 %s\n" % r["key"]).encode())
+        if recv_exact(raw, 19) != b"P2PCHAT-RELAY/1 OK\n":
+            print("%s: not paired" % name)
+            raw.close()
+            continue
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.load_cert_chain(cert, key)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.set_alpn_protocols([ALPN])
+        t = ctx.wrap_socket(raw, server_hostname="p2pchat")
+        t.settimeout(20)
+        t.sendall(frame({"t": "hello", "v": 1, "user": name}))
+        f = read_frame(t)
+        print("%s: %s" % (name, f.get("code", f.get("t"))
+                          if isinstance(f, dict) else f), flush=True)
+        t.close()
+    g.close()
+    return 0
+
+
+def relay_strangers(port, d, prefix, n, target, per):
+    ok, refused, conns = 0, 0, []
+    for i in range(1, n + 1):
+        u = "%s%d" % (prefix, i)
+        g = tls_connect(port, "%s/%s.crt" % (d, u), "%s/%s.key" % (d, u))
+        if not register_on(g, u, u + "-pw-1234"):
+            return 1
+        g.sendall(b"".join(frame({"t": "relay", "user": target, "n": j + 1})
+                           for j in range(per)))
+        for j in range(per):
+            r = reply_to(g, j + 1)
+            if isinstance(r, dict) and r.get("t") == "ok":
+                ok += 1
+            else:
+                refused += 1
+        conns.append(g)
+    print("ok=%d refused=%d" % (ok, refused))
+    for g in conns:
+        g.close()
     return 0
 
 
@@ -906,6 +988,11 @@ def main(argv):
     if cmd == "relay-request":
         return relay_request(int(a[0]), a[1], a[2], a[3], a[4], a[5],
                              int(a[6]))
+    if cmd == "relay-hellos":
+        return relay_hellos(int(a[0]), a[1], a[2], a[3], a[4], a[5], a[6:])
+    if cmd == "relay-strangers":
+        return relay_strangers(int(a[0]), a[1], a[2], int(a[3]), a[4],
+                               int(a[5]))
     if cmd == "relay-key":
         return relay_key(int(a[0]), a[1], float(a[2]) if len(a) > 2 else 2.0)
     if cmd == "flood":
