@@ -1,7 +1,19 @@
 /*
- * Between gstore_pg.c (connections on the event loop, queues, timers,
- * notifications) and gstore_pg_sql.c (the schema, its migrations and the
- * statements with their parameters and results). Nothing else includes it.
+ * Between the files of the gestor's store on PostgreSQL. Nothing else
+ * includes it. They are in layers, each calling only the ones below:
+ *
+ *   gstore_pg.c           the backend (struct gstore_be): open, close,
+ *                         start, the timer; on_io routes what a
+ *                         connection reads
+ *   gstore_pg_cluster.c   the listener's work: lease, reap, reconcile,
+ *                         notifications received and sent, goodbye
+ *   gstore_pg_seen.c      heartbeat refreshes gathered into one statement
+ *   gstore_pg_pipe.c      the workers' queues and pipelines
+ *   gstore_pg_conn.c      the connections: connect, set-up, send, errors,
+ *                         reconnect with backoff, timers
+ *   gstore_pg_seal.c      the notifications' seal (HMAC, replays)
+ *   gstore_pg_sql.c       the schema, its migrations and the statements
+ *                         with their parameters and results
  */
 #ifndef P2P_GSTORE_PG_H
 #define P2P_GSTORE_PG_H
@@ -79,6 +91,8 @@ struct gpg {
 	struct gstore		*gs;
 	const struct gstore_front *front;
 	struct event_base	*base;
+	/* What a connection's socket event calls (gstore_pg.c's on_io). */
+	event_callback_fn	 on_io;
 	char			*conninfo;
 	char			 self[64];
 	double			 ttl, interval, timeout;
@@ -161,10 +175,6 @@ void	gpg_notify_stmt(const char *payloads, struct gpg_stmt *);
 void	gpg_bye_stmt(const char *self, struct gpg_stmt *);
 
 /* gstore_pg.c */
-void	gpc_down(struct gpconn *, const char *why);
-void	gpc_watch(struct gpconn *, short what);
-void	gpc_log_error(struct gpconn *, PGresult *);
-void	gpc_send(struct gpconn *, enum gpc_job, const struct gpg_stmt *);
 void	gpg_start(void *, struct gstore_op *);
 
 /* gstore_pg_cluster.c: the listener's work. */
@@ -174,20 +184,6 @@ void	gpg_reap_result(struct gpconn *, PGresult *);
 void	gpc_notifies(struct gpconn *);
 void	gpg_bye(struct gpg *);
 void	gpg_notify(void *, const json_t *);
-/*
- * Seal a notification (an object with "t"): origin, n and ts are set in
- * it; "MAC JSON" (caller frees), or NULL without a key or if too long.
- */
-char	*gpg_seal(struct gpg *, json_t *);
-/* Before a worker sends op: its notifications sealed now (op->priv). */
-void	gpg_seal_op(struct gpg *, struct gstore_op *);
-/*
- * cluster.key_file: a secret every gestor of the cluster has the same
- * copy of; the key is its SHA-256. 0: path NULL or ""; 1: key set; -1
- * with *cause (unreadable, too short, or open to group or others).
- */
-int	gpg_key_file(const char *path, unsigned char key[GPG_KEY_LEN],
-	    char **cause);
 /* Send the hints in a (a JSON array of objects, stolen) to the others. */
 void	gpg_hints_send(struct gpg *, json_t *a);
 
@@ -197,9 +193,54 @@ char	*gpg_seen_take(struct gpg *);
 void	gpg_seen_tick(struct gpg *, double now);
 void	gpg_seen_free(struct gpg *);
 
-/* gstore_pg_pipe.c: the workers' pipelines. */
+/* gstore_pg_pipe.c: the workers' queues and pipelines. */
+/* Queue op on its user's worker and send it when the worker can. */
+void	gpc_enqueue(struct gpg *, struct gstore_op *);
+/* Send what waits on c (after a statement or a set-up ends). */
+void	gpc_dispatch(struct gpconn *);
 void	gpc_pipe_dispatch(struct gpconn *);
 void	gpc_pipe_results(struct gpconn *);
-void	gpc_pipe_fail(struct gpconn *, void (*)(struct gstore_op *));
+
+/* gstore_pg_conn.c: the connections. */
+void	gpc_init(struct gpg *, struct gpconn *, const char *name);
+void	gpc_free(struct gpconn *);
+void	gpc_connect(struct gpconn *);
+/* PQconnectPoll's next step (the socket is ready). */
+void	gpc_connect_step(struct gpconn *);
+void	gpc_down(struct gpconn *, const char *why);
+void	gpc_watch(struct gpconn *, short what);
+void	gpc_log_error(struct gpconn *, PGresult *);
+void	gpc_send(struct gpconn *, enum gpc_job, const struct gpg_stmt *);
+/* One result of the set-up statement; the set-up has all of them. */
+void	gpc_setup_result(struct gpconn *, PGresult *);
+void	gpc_setup_done(struct gpconn *);
+/* Deadlines, connects and retries of c (every GPG_TICK). */
+void	gpc_tick(struct gpconn *, double now);
+/* libpq's notices, for the debug log (PQsetNoticeProcessor). */
+void	gpc_on_notice(void *, const char *);
+/* A libpq message without its trailing newline, into buf. */
+const char *gpg_pq_msg(const char *m, char *buf, size_t len);
+
+/* gstore_pg_seal.c: the notifications' seal. */
+/*
+ * Seal a notification (an object with "t"): origin, n and ts are set in
+ * it; "MAC JSON" (caller frees), or NULL without a key or if too long.
+ */
+char	*gpg_seal(struct gpg *, json_t *);
+/* A JSON array of sealed payloads for the notify statement (a: objects). */
+char	*gpg_seal_all(struct gpg *, json_t *a);
+/* The notification in payload if it is sealed, fresh and new; else NULL. */
+json_t	*gpg_unseal(struct gpg *, const char *payload);
+/* Before a worker sends op: its notifications sealed now (op->priv). */
+void	gpg_seal_op(struct gpg *, struct gstore_op *);
+/*
+ * cluster.key_file: a secret every gestor of the cluster has the same
+ * copy of; the key is its SHA-256. 0: path NULL or ""; 1: key set; -1
+ * with *cause (unreadable, too short, or open to group or others).
+ */
+int	gpg_key_file(const char *path, unsigned char key[GPG_KEY_LEN],
+	    char **cause);
+/* The listener's set-up read the cluster's key (64 hex digits). */
+void	gpg_key_result(struct gpg *, PGresult *);
 
 #endif

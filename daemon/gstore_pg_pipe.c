@@ -1,6 +1,8 @@
 /*
- * The worker connections of the PostgreSQL store in libpq's pipeline
- * mode: up to GPG_PIPELINE statements are sent without waiting, each
+ * The workers of the PostgreSQL store: an operation is queued on its
+ * user's worker (gpc_enqueue) and sent when the worker can take it
+ * (gpc_dispatch), one at a time until the set-up is done, then in libpq's
+ * pipeline mode: up to GPG_PIPELINE statements are sent without waiting, each
  * followed by a sync (so that each is its own transaction and one error
  * spoils nothing else), and their results come back in order. Under load
  * this turns one round trip per request into one per batch.
@@ -98,17 +100,48 @@ gpc_pipe_results(struct gpconn *c)
 	gpc_pipe_dispatch(c);
 }
 
-/* The connection is gone: every statement in flight ends with fn. */
-void
-gpc_pipe_fail(struct gpconn *c, void (*fn)(struct gstore_op *))
+static unsigned
+name_hash(const char *s)
 {
+	uint32_t h = 2166136261u;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* Send what waits on c: one statement at a time, or pipelined. */
+void
+gpc_dispatch(struct gpconn *c)
+{
+	struct gpg_stmt st;
 	struct gstore_op *op;
 
-	while ((op = TAILQ_FIRST(&c->inflight)) != NULL) {
-		TAILQ_REMOVE(&c->inflight, op, entry);
-		fn(op);
+	if (c->pipeline) {
+		gpc_pipe_dispatch(c);
+		return;
 	}
-	c->ninflight = 0;
-	c->syncs = 0;
-	c->pipeline = false;
+	if (c->state != GPC_IDLE || (op = TAILQ_FIRST(&c->queue)) == NULL)
+		return;
+	TAILQ_REMOVE(&c->queue, op, entry);
+	c->op = op;
+	gpg_seal_op(c->pg, op);
+	gpg_op_stmt(op, c->pg->self, c->pg->ttl, &st);
+	gpc_send(c, GJ_OP, &st);
+}
+
+/* Queue op on its user's worker (each user's operations in order). */
+void
+gpc_enqueue(struct gpg *pg, struct gstore_op *op)
+{
+	struct gpconn *c = &pg->workers[name_hash(op->u.name) % GPG_WORKERS];
+
+	/* Fail at once while the server is gone; else wait (bounded). */
+	if (c->state == GPC_DOWN && !pg->up) {
+		gstore_op_done(op, GSTORE_UNAVAILABLE);
+		return;
+	}
+	op->deadline = util_mono() + pg->timeout;
+	TAILQ_INSERT_TAIL(&c->queue, op, entry);
+	gpc_dispatch(c);
 }

@@ -100,7 +100,7 @@ gpg_seen_tick(struct gpg *pg, double now)
 	op->gs = pg->gs;
 	op->kind = GOP_SEEN_MANY;
 	op->priv = gpg_seen_take(pg);
-	gpg_start(pg, op);		/* fire-and-forget: freed when done */
+	gpc_enqueue(pg, op);	/* fire-and-forget: freed when done */
 }
 
 void
