@@ -115,9 +115,11 @@ help_events(void)
 			printf(" %s", fields[j]);
 		printf("\n");
 	}
-	printf("seq: stored events only ('-' for presence); --since SEQ "
-	    "replays the stored events after SEQ, --since now none; "
-	    "ts: ISO 8601 UTC\n");
+	printf("the first five columns are the same for every event: seq event ts "
+	    "user id, '-' where an event has none (user: who sent a message, "
+	    "else whom it concerns); seq: stored events only ('-' for "
+	    "presence); --since SEQ replays the stored events after SEQ, "
+	    "--since now none; ts: ISO 8601 UTC\n");
 }
 
 void

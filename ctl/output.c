@@ -39,32 +39,31 @@ struct evfield {
 	const char		*key;
 };
 
-#define EVF_MAX	7
+#define EVF_MAX	8
+
+/*
+ * Every event line has the same first columns, in one order: seq, event,
+ * ts, user (for a message, who sent it), id; what is particular to the
+ * event follows. A field an event lacks is "-".
+ */
+#define EVF_HEAD(user)	{ EVF_KEY, "seq" }, { EVF_NAME, NULL }, \
+	{ EVF_KEY, "ts" }, { EVF_KEY, user }, { EVF_KEY, "id" }
 
 static const struct evformat {
 	const char	*name;
 	struct evfield	 fields[EVF_MAX];
 } evformats[] = {
-	{ "message", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
-	    { EVF_KEY, "ts" }, { EVF_KEY, "from" }, { EVF_KEY, "id" },
-	    { EVF_KEY, "text" } } },
-	{ "delivered", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
-	    { EVF_KEY, "ts" }, { EVF_KEY, "user" }, { EVF_KEY, "id" } } },
-	{ "presence", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
-	    { EVF_KEY, "user" }, { EVF_ONLINE, "online" },
+	{ "message", { EVF_HEAD("from"), { EVF_KEY, "text" } } },
+	{ "delivered", { EVF_HEAD("user") } },
+	{ "presence", { EVF_HEAD("user"), { EVF_ONLINE, "online" },
 	    { EVF_KEY, "addr" }, { EVF_KEY, "port" } } },
-	{ "key-changed", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
-	    { EVF_KEY, "user" }, { EVF_KEY, "fingerprint" } } },
-	{ "failed", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
-	    { EVF_KEY, "user" }, { EVF_KEY, "id" }, { EVF_KEY, "reason" } } },
-	{ "cancelled", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
-	    { EVF_KEY, "user" }, { EVF_KEY, "id" }, { EVF_KEY, "reason" } } },
-	{ "expired", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
-	    { EVF_KEY, "user" }, { EVF_KEY, "id" }, { EVF_KEY, "reason" } } },
-	{ "held", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
-	    { EVF_KEY, "user" }, { EVF_KEY, "id" }, { EVF_KEY, "reason" } } },
-	{ "error", { { EVF_KEY, "seq" }, { EVF_NAME, NULL },
-	    { EVF_KEY, "code" }, { EVF_KEY, "message" } } },
+	{ "key-changed", { EVF_HEAD("user"), { EVF_KEY, "fingerprint" } } },
+	{ "failed", { EVF_HEAD("user"), { EVF_KEY, "reason" } } },
+	{ "cancelled", { EVF_HEAD("user"), { EVF_KEY, "reason" } } },
+	{ "expired", { EVF_HEAD("user"), { EVF_KEY, "reason" } } },
+	{ "held", { EVF_HEAD("user"), { EVF_KEY, "reason" } } },
+	{ "error", { EVF_HEAD("user"), { EVF_KEY, "code" },
+	    { EVF_KEY, "message" } } },
 };
 
 /* The i-th event's name and its fields in line order; false past the end. */

@@ -63,8 +63,11 @@ grep -q "^p2pchatctl: already_logged_in: already logged in as alice" "$TMP/err" 
 
 # Help tells what a script needs.
 ctl alice watch --help >"$TMP/h"
-for e in message delivered presence key-changed failed cancelled expired held; do
+for e in message delivered presence key-changed failed cancelled expired held error; do
 	grep -q "^  $e " "$TMP/h" || fail "watch --help lacks $e: $(cat "$TMP/h")"
+	# One column order: seq event ts user id, whatever the event.
+	grep -q "^  $e  *seq event ts \(user\|from\) id\b" "$TMP/h" ||
+		fail "watch columns of $e: $(grep "^  $e " "$TMP/h")"
 done
 ctl alice stats --help | grep -q "from a peer: .*failed cancelled expired" || fail "stats --help"
 ctl alice status --help | grep -q "from a gestor: " || fail "status --help"

@@ -102,7 +102,7 @@ printf '%s\n' "$(cat "$(password bob)")" | ctl bob2 login bob >/dev/null || fail
 wait_for "bob2 online" 10 online_at_gestor bob online
 ctl alice lookup bob >"$TMP/lookup"
 grep -q "^warning	key changed" "$TMP/lookup" || fail "lookup warning: $(cat "$TMP/lookup")"
-wait_for "key-changed event" 5 grep -q "key-changed	bob" "$TMP/alice.events"
+wait_for "key-changed event" 5 grep -q "key-changed	-	bob" "$TMP/alice.events"
 held=$(ctl alice send bob "to the new key")
 wait_for "message held" 10 sh -c "$P2PCHATCTL -c $TMP/alice.conf pending | grep -q '^$held.*held'"
 ctl alice history bob | tail -1 | cut -f3 | grep -q held || fail "history state held"

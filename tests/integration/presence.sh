@@ -35,12 +35,12 @@ wait "${PIDS[bob]}" || rc=$?
 t2=$(date +%s%N)
 [ $(( (t2 - t0) / 1000000 )) -lt 2000 ] || fail "bob took $(( (t2 - t0) / 1000000 )) ms to exit"
 unset "PIDS[bob]"
-wait_for "alice told bob is offline" 5 grep -q "presence	bob	offline" "$TMP/events"
+wait_for "alice told bob is offline" 5 grep -q "presence	-	bob	-	offline" "$TMP/events"
 
 # SIGKILL: offline after heartbeat.timeout, not before the beats stop.
 start bob
 wait_for "bob back" 10 online_at_gestor bob online
-wait_for "alice told bob is online" 5 grep -q "presence	bob	online" "$TMP/events"
+wait_for "alice told bob is online" 5 grep -q "presence	-	bob	-	online" "$TMP/events"
 stop bob KILL
 wait_for "bob offline after SIGKILL" 10 online_at_gestor bob offline
 

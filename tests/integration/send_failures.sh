@@ -53,6 +53,9 @@ expect_exit 1 ctl alice --json wait "$id1" "$id" --timeout 10
 grep -q '"ids": *\["'"$id1"'"\]' "$TMP/out" && grep -q '"state": *"failed"' "$TMP/out" ||
 	fail "wait --json fields: $(cat "$TMP/out")"
 wait_for "failed events" 10 sh -c "[ \$(grep -c '	failed	' $TMP/ev) = 2 ]"
+# Columns as for every event: seq event ts user id reason.
+awk -F'\t' -v id="$id1" '$2 == "failed" && $5 == id && $6 == "no such user"' "$TMP/ev" | grep -q . ||
+	fail "failed event columns: $(grep '	failed	' "$TMP/ev")"
 ctl alice --json watch --since 0 >"$TMP/replay" &
 R=$!
 wait_for "failed events replayed" 10 sh -c "[ \$(grep -c '\"failed\"' $TMP/replay) = 2 ]"

@@ -89,7 +89,7 @@ fi
 # carol comes back, at a gestor she never saw at this address.
 start carol
 wait_for "carol online" 20 online_at_gestor carol online
-wait_for "alice told carol is online" 10 grep -q "presence	carol	online" "$TMP/alice.events"
+wait_for "alice told carol is online" 10 grep -q "presence	-	carol	-	online" "$TMP/alice.events"
 for u in alice bob; do wait_for "$u's queue drained" 20 pending_empty "$u"; done
 for u in alice bob carol; do
 	online_at_gestor "$u" online || fail "$u not online at the gestor"

@@ -43,8 +43,8 @@ watch_bg alice "$TMP/alice.events"
 # ("link"), and heals.
 cut_then_heal() {
 	local how=$1 i offline_events online_events hb
-	offline_events=$(grep -c "presence	bob	offline" "$TMP/alice.events" || true)
-	online_events=$(grep -c "presence	bob	online" "$TMP/alice.events" || true)
+	offline_events=$(grep -c "presence	-	bob	-	offline" "$TMP/alice.events" || true)
+	online_events=$(grep -c "presence	-	bob	-	online" "$TMP/alice.events" || true)
 	hb=$(field bob last_heartbeat)
 	log "cutting subnet 3 off ($how)"
 	case $how in
@@ -58,7 +58,7 @@ cut_then_heal() {
 	# Both sides see it.
 	wait_for "the gestor marks bob offline" 10 online_at_gestor bob offline
 	wait_for "alice told bob is offline" 5 sh -c \
-	    "[ \$(grep -c 'presence	bob	offline' '$TMP/alice.events') -gt $offline_events ]"
+	    "[ \$(grep -c 'presence	-	bob	-	offline' '$TMP/alice.events') -gt $offline_events ]"
 	wait_for "bob sees his gestor link down" 10 not_online bob
 	gestor_state_is alice online || fail "alice lost the gestor too"
 	online_at_gestor alice online || fail "alice offline at the gestor"
@@ -77,7 +77,7 @@ cut_then_heal() {
 	wait_for "bob online again" 20 online_at_gestor bob online
 	wait_for "bob's gestor link up" 10 gestor_state_is bob online
 	wait_for "alice told bob is online" 10 sh -c \
-	    "[ \$(grep -c 'presence	bob	online' '$TMP/alice.events') -gt $online_events ]"
+	    "[ \$(grep -c 'presence	-	bob	-	online' '$TMP/alice.events') -gt $online_events ]"
 	for i in alice bob; do wait_for "$i's queue drained" 20 pending_empty "$i"; done
 	[ "$(field bob last_heartbeat)" != "$hb" ] || fail "bob's last_heartbeat did not move"
 }

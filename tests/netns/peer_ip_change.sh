@@ -37,7 +37,7 @@ for i in 1 2 3; do
 	send_rec carol bob "carol, bob has no address $i"
 done
 wait_for "bob offline at the gestor" 10 online_at_gestor bob offline
-wait_for "alice told bob is offline" 5 grep -q "presence	bob	offline" "$TMP/alice.events"
+wait_for "alice told bob is offline" 5 grep -q "presence	-	bob	-	offline" "$TMP/alice.events"
 ctl alice pending | grep -q "	bob	" || fail "alice has nothing pending for bob"
 set_addr bob 20
 wait_for "the gestor learns bob's new address" 20 at_gestor 198.18.3.20

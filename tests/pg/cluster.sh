@@ -39,10 +39,10 @@ ctl bob history alice | grep -q "across gestors" || fail "bob did not get the me
 
 # bob goes away and comes back: alice hears both, through gb -> ga.
 stop bob
-wait_for "alice told bob is offline" 10 grep -q "presence	bob	offline" "$TMP/events"
+wait_for "alice told bob is offline" 10 grep -q "presence	-	bob	-	offline" "$TMP/events"
 wait_for "bob offline at ga" 5 online_at ga bob offline
 start bob
-wait_for "alice told bob is online" 10 grep -q "presence	bob	online" "$TMP/events"
+wait_for "alice told bob is online" 10 grep -q "presence	-	bob	-	online" "$TMP/events"
 
 # carol registers on ga, logs in on gb: her account is shared.
 start_peer carol ga

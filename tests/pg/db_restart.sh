@@ -50,10 +50,10 @@ log "both gestors connected $(( ($(date +%s%N) - t0) / 1000000 )) ms after the d
 	fail "stats db_reconnects: $(ctl ga stats)"
 ctl carol register carol --password-file "$(password carol)" >/dev/null || fail "register after the restart"
 wait_for "erin offline everywhere (reconcile)" 15 online_at ga erin offline
-wait_for "alice told erin is offline" 10 grep -q "presence	erin	offline" "$TMP/alice.events"
+wait_for "alice told erin is offline" 10 grep -q "presence	-	erin	-	offline" "$TMP/alice.events"
 online_at gb alice online || fail "alice not online at gb after the reconcile"
 online_at ga bob online || fail "bob not online at ga after the reconcile"
 # LISTEN again: presence crosses gestors as before.
 stop bob
-wait_for "alice told bob is offline" 10 grep -q "presence	bob	offline" "$TMP/alice.events"
+wait_for "alice told bob is offline" 10 grep -q "presence	-	bob	-	offline" "$TMP/alice.events"
 log "ok"

@@ -46,7 +46,7 @@ wait_for "dave offline at gb" 15 online_at gb dave offline
 t_off=$(date +%s%N)
 ms=$(( (t_off - t_kill) / 1000000 ))
 log "dave offline at gb ${ms} ms after ga was killed (heartbeat.timeout ${HB_TIMEOUT} s)"
-wait_for "carol told dave is offline" 5 grep -q "presence	dave	offline" "$TMP/carol.events"
+wait_for "carol told dave is offline" 5 grep -q "presence	-	dave	-	offline" "$TMP/carol.events"
 online_at gb alice online || fail "alice shown offline after the reap"
 
 # Every message delivered exactly once.

@@ -67,12 +67,12 @@ mq "SELECT pg_notify('p2pchat', '$real');"
 # A real change after them (notifications arrive in commit order): once
 # alice hears of it, the gestors have handled everything mallory sent.
 stop carol
-wait_for "alice told carol is offline" 10 grep -q "presence	carol	offline" "$TMP/events"
+wait_for "alice told carol is offline" 10 grep -q "presence	-	carol	-	offline" "$TMP/events"
 
 if grep -q "session replaced" "$TMP/ga.log" "$TMP/gb.log"; then
 	fail "a forged notification ended a session: $(grep -h "session replaced" "$TMP/ga.log" "$TMP/gb.log")"
 fi
-grep -q "presence	frank	.*	$port$" "$TMP/events" && fail "alice was told a forged presence of frank: $(cat "$TMP/events")"
+grep -q "presence	-	frank	-	.*	$port$" "$TMP/events" && fail "alice was told a forged presence of frank: $(cat "$TMP/events")"
 [ "$(stat ga relay_invites_in)" = 0 ] || fail "ga passed a forged relay-invite on"
 grep -q "relay-invite" "$TMP/frank.log" && fail "frank got a forged relay-invite"
 [ "$(field dave gestor_state)" = online ] || fail "dave is $(field dave gestor_state)"
@@ -88,7 +88,7 @@ done
 
 # The cluster still works: presence across gestors, one session per account.
 start carol
-wait_for "alice told carol is online" 10 grep -q "presence	carol	online" "$TMP/events"
+wait_for "alice told carol is online" 10 grep -q "presence	-	carol	-	online" "$TMP/events"
 start_peer bob2 ga
 ctl bob2 login bob --password-file "$(password bob)" >/dev/null || fail "bob2 login through ga"
 wait_for "gb closed bob's old session" 10 grep -q "user bob: session replaced by a login through gestor ga" "$TMP/gb.log"
@@ -123,7 +123,7 @@ wait_for "gc drops it" 10 test "$(stat gc cluster_refused)" -ge 1
 grep -q "session replaced" "$TMP/gc.log" && fail "a notification sealed with the database's key ended erin's session"
 [ "$(field erin gestor_state)" = online ] || fail "erin is $(field erin gestor_state)"
 stop fred
-wait_for "erin told fred is offline (gd -> gc)" 10 grep -q "presence	fred	offline" "$TMP/erin.events"
+wait_for "erin told fred is offline (gd -> gc)" 10 grep -q "presence	-	fred	-	offline" "$TMP/erin.events"
 stop_clean gd
 stop_clean gc
 log "ok"

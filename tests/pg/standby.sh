@@ -35,6 +35,6 @@ start_peer carol gb
 register carol >/dev/null || fail "register on the promoted standby"
 wait_for "carol online at ga" 10 online_at ga carol online
 stop bob
-wait_for "alice told bob is offline" 10 grep -q "presence	bob	offline" "$TMP/alice.events"
+wait_for "alice told bob is offline" 10 grep -q "presence	-	bob	-	offline" "$TMP/alice.events"
 [ "$(psql_q p2 "SELECT count(*) FROM users")" = 3 ] || fail "users on the new primary"
 log "ok"
