@@ -1,6 +1,6 @@
 /*
- * The relay: pairs two TCP connections that present the same single-use
- * session key, then copies bytes between them with libevent
+ * The relay: pairs two TCP connections that present the two keys of one
+ * single-use session, then copies bytes between them with libevent
  * bufferevents. What it copies is the peers' own TLS 1.3 session; the
  * relay holds no key to it.
  *
@@ -17,17 +17,9 @@
  * waiting session (wrong, used or expired) closes the connection without
  * a byte in answer, and so does a side's key presented a second time.
  * The second side to arrive pairs the session, and both keys are
- * forgotten at once, so they cannot be used again. The first bytes each
- * side sends must start a TLS handshake record, or the session is
- * closed: the relay carries the peers' TLS and nothing else. Then:
- * backpressure (a side stops reading while the other side's output holds
- * RELAY_HIGH bytes, and reads at most RELAY_READ at once, so a session
- * buffers at most 2 * (RELAY_HIGH + RELAY_READ) bytes, however its ends
- * behave), a token bucket per session (relay.session_rate bytes/s, both
- * directions together); relay.idle_timeout with no byte in either
- * direction (idle) or in one of them (one-way) closes both. A side that
- * does not read stops the other side's direction (backpressure), so a
- * session whose buffers stay full is closed as one-way or idle.
+ * forgotten at once, so they cannot be used again; relay_splice.c then
+ * copies the bytes (TLS only, bounded buffers, a rate, idle and one-way
+ * timeouts) and ends the session through relay->end (session_free).
  *
  * Sharing: sessions are capped per requester (relay.max_user_sessions)
  * and per requester's source address (relay.max_source_sessions), and
@@ -56,78 +48,19 @@
 #include "listener.h"
 #include "log.h"
 #include "ratelimit.h"
-#include "relay.h"
-#include "relay_share.h"
+#include "relay_int.h"
 #include "util.h"
 
-#define RELAY_KEY_BYTES	(P2P_RELAY_KEY_HEX / 2)
-#define RELAY_HIGH	(64 * 1024)	/* output held before the source stops */
-#define RELAY_READ	(16 * 1024)	/* read at most at once */
-#define RELAY_DRAIN	5		/* seconds to flush after one side ends */
 #define RELAY_PAIR_WAITING 2		/* unpaired sessions per requester and target */
 #define RELAY_PREAMBLES_PER_ADDR 64	/* connections without a key yet, per source */
-
-struct rsession;
-
-enum rside { RS_REQUESTER, RS_TARGET };
-
-enum rconn_state { RC_PREAMBLE, RC_WAITING, RC_SPLICE, RC_DRAIN };
-
-struct rconn {
-	TAILQ_ENTRY(rconn)	 entry;		/* relay->preambles */
-	struct relay		*r;
-	struct bufferevent	*bev;
-	struct rsession		*s;
-	enum rside		 side;
-	enum rconn_state	 state;
-	bool			 tls_seen;	/* its first bytes were a TLS record */
-	struct event		*deadline;	/* preamble: pairing_timeout from accept */
-	char			 addr[64];
-	char			 src[64];	/* addr's source key: IPv6 as its /64 */
-};
-
-struct rsession {
-	TAILQ_ENTRY(rsession)	 entry;
-	struct relay		*r;
-	unsigned char		 key[2][RELAY_KEY_BYTES];	/* by enum rside */
-	bool			 paired;
-	char			 from[P2P_USERNAME_MAX + 1];
-	char			 src[64];	/* from's source: IPv6 as its /64 */
-	char			 to[P2P_USERNAME_MAX + 1];
-	struct rconn		*side[2];	/* by enum rside */
-	int			 nsides;
-	struct event		*timer;		/* pairing deadline, then idle */
-	double			 made;
-	double			 last[2];	/* a byte from that side, by rside */
-	struct bufferevent_rate_limit_group *rl;
-	uint64_t		 bytes;
-};
-
-struct relay {
-	struct daemon		*d;
-	struct evconnlistener	*listener;
-	char			 bound[80];
-	int			 port;
-	TAILQ_HEAD(, rconn)	 preambles;
-	int			 npreambles;
-	TAILQ_HEAD(, rsession)	 sessions;
-	struct rshare		*share;		/* sessions per account, source */
-	struct ev_token_bucket_cfg *bucket;
-	long			 bucket_rate;
-	struct relay_stats	 st;
-};
 
 static void	on_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	on_preamble(struct bufferevent *, void *);
 static void	on_preamble_event(struct bufferevent *, short, void *);
 static void	on_preamble_deadline(evutil_socket_t, short, void *);
-static void	on_splice_read(struct bufferevent *, void *);
-static void	on_splice_write(struct bufferevent *, void *);
-static void	on_splice_event(struct bufferevent *, short, void *);
 static void	on_session_timer(evutil_socket_t, short, void *);
 static void	session_free(struct rsession *, const char *why);
-
 
 static const struct config *
 cfg_of(const struct relay *r)
@@ -323,8 +256,6 @@ session_by_key(struct relay *r, const unsigned char *key, enum rside *side)
 	return found;
 }
 
-static void session_pair(struct rsession *);
-
 static void
 on_preamble(struct bufferevent *bev, void *arg)
 {
@@ -362,148 +293,9 @@ on_preamble(struct bufferevent *bev, void *arg)
 	log_info("relay: %s: the %s of %s -> %s is here", rc->addr,
 	    side == RS_REQUESTER ? "requester" : "target", s->from, s->to);
 	if (s->nsides == 2)
-		session_pair(s);
+		relay_splice_pair(s);
 }
 
-/* ------------------------------------------------------------- splicing */
-
-static struct rconn *
-other(struct rconn *rc)
-{
-	return rc->s->side[rc->side == RS_REQUESTER ? RS_TARGET : RS_REQUESTER];
-}
-
-/*
- * Whether h (5 bytes) starts a TLS handshake record: content type 22,
- * version 3.1 to 3.3 (TLS 1.3 says 3.1 or 3.3 there), a length a
- * plaintext record may have. The requester's ClientHello and the
- * target's ServerHello both start so.
- */
-static bool
-tls_handshake_record(const unsigned char *h)
-{
-	unsigned len = (unsigned)h[3] << 8 | h[4];
-
-	return h[0] == 22 && h[1] == 3 && h[2] >= 1 && h[2] <= 3 && len > 0 &&
-	    len <= 16384;
-}
-
-/* Both sides are here: forget the key, say OK to each, copy bytes. */
-static void
-session_pair(struct rsession *s)
-{
-	struct relay *r = s->r;
-	struct timeval tv = daemon_tv(cfg_of(r)->relay_idle_timeout);
-	struct rconn *rc;
-	int i;
-
-	util_zero(s->key, sizeof(s->key));
-	s->paired = true;
-	s->last[0] = s->last[1] = util_mono();
-	r->st.waiting--;
-	r->st.active++;
-	r->st.total++;
-	s->rl = bufferevent_rate_limit_group_new(r->d->base, r->bucket);
-	for (i = 0; i < 2; i++) {
-		rc = s->side[i];
-		rc->state = RC_SPLICE;
-		if (s->rl != NULL)
-			bufferevent_add_to_rate_limit_group(rc->bev, s->rl);
-		bufferevent_setwatermark(rc->bev, EV_READ, 0, 0);
-		bufferevent_setwatermark(rc->bev, EV_WRITE, RELAY_HIGH / 2, 0);
-		bufferevent_set_max_single_read(rc->bev, RELAY_READ);
-		bufferevent_setcb(rc->bev, on_splice_read, NULL, on_splice_event,
-		    rc);
-		bufferevent_write(rc->bev, P2P_RELAY_OK, P2P_RELAY_OK_LEN);
-		bufferevent_enable(rc->bev, EV_READ | EV_WRITE);
-	}
-	evtimer_add(s->timer, &tv);
-	log_info("relay: session %s -> %s paired (%s, %s)", s->from, s->to,
-	    s->side[0]->addr, s->side[1]->addr);
-}
-
-static void
-on_splice_read(struct bufferevent *bev, void *arg)
-{
-	struct rconn *rc = arg, *o;
-	struct evbuffer *in = bufferevent_get_input(bev), *out;
-	size_t n = evbuffer_get_length(in);
-	unsigned char h[5];
-
-	if (rc->state != RC_SPLICE || (o = other(rc))->state != RC_SPLICE) {
-		evbuffer_drain(in, n);
-		return;
-	}
-	if (!rc->tls_seen) {
-		/* A generic pipe no more: TLS first, or nothing. */
-		if (n < sizeof(h))
-			return;
-		evbuffer_copyout(in, h, sizeof(h));
-		if (!tls_handshake_record(h)) {
-			log_warnx("relay: %s: the %s's first bytes are not a TLS "
-			    "handshake record; closing", rc->addr,
-			    rc->side == RS_REQUESTER ? "requester" : "target");
-			rc->s->r->st.not_tls++;
-			session_free(rc->s, "not TLS");
-			return;
-		}
-		rc->tls_seen = true;
-	}
-	out = bufferevent_get_output(o->bev);
-	evbuffer_add_buffer(out, in);
-	rc->s->bytes += n;
-	rc->s->r->st.bytes += n;
-	rc->s->last[rc->side] = util_mono();
-	if (evbuffer_get_length(out) >= RELAY_HIGH) {
-		/* Backpressure: resume when the other side has drained. */
-		bufferevent_disable(bev, EV_READ);
-		bufferevent_setcb(o->bev, on_splice_read, on_splice_write,
-		    on_splice_event, o);
-	}
-}
-
-/* o's output fell below the low watermark: its source may read again. */
-static void
-on_splice_write(struct bufferevent *bev, void *arg)
-{
-	struct rconn *o = arg, *src = other(o);
-
-	if (o->state == RC_DRAIN) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			session_free(o->s, "closed");
-		return;
-	}
-	bufferevent_setcb(bev, on_splice_read, NULL, on_splice_event, o);
-	if (src->state == RC_SPLICE)
-		bufferevent_enable(src->bev, EV_READ);
-}
-
-/* One side ended: flush what the other side still has to receive, then close. */
-static void
-on_splice_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct rconn *rc = arg, *o = other(rc);
-	struct rsession *s = rc->s;
-	struct timeval tv = { RELAY_DRAIN, 0 };
-
-	if (rc->state == RC_DRAIN || o->state != RC_SPLICE ||
-	    (what & BEV_EVENT_EOF) == 0 ||
-	    evbuffer_get_length(bufferevent_get_output(o->bev)) == 0) {
-		session_free(s, (what & BEV_EVENT_EOF) ? "closed" : "error");
-		return;
-	}
-	/* rc is gone; o keeps its output until it is written or RELAY_DRAIN. */
-	if (s->rl != NULL)
-		bufferevent_remove_from_rate_limit_group(rc->bev);
-	bufferevent_free(rc->bev);
-	rc->bev = NULL;
-	rc->state = RC_DRAIN;
-	o->state = RC_DRAIN;
-	bufferevent_disable(o->bev, EV_READ);
-	bufferevent_setwatermark(o->bev, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(o->bev, NULL, &tv);
-	bufferevent_setcb(o->bev, NULL, on_splice_write, on_splice_event, o);
-}
 
 /* ------------------------------------------------------------- sessions */
 
@@ -535,39 +327,18 @@ session_free(struct rsession *s, const char *why)
 	free(s);
 }
 
-/*
- * Paired: each direction must carry a byte every relay.idle_timeout. A
- * session in use has both (the peers acknowledge what they receive);
- * one that carries nothing either way is idle, one that streams one way
- * only is not a chat.
- */
+/* Unpaired at the deadline: expired; paired: idle or one-way, maybe. */
 static void
 on_session_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct rsession *s = arg;
-	double idle = cfg_of(s->r)->relay_idle_timeout, now = util_mono();
-	double q0 = now - s->last[0], q1 = now - s->last[1];
-	double quiet = q0 > q1 ? q0 : q1;
-	struct timeval tv;
 
-	if (!s->paired) {
-		s->r->st.expired++;
-		session_free(s, "the key expired");
+	if (s->paired) {
+		relay_splice_timer(s);
 		return;
 	}
-	if (quiet < idle) {
-		tv = daemon_tv(idle - quiet);
-		evtimer_add(s->timer, &tv);
-		return;
-	}
-	if (q0 >= idle && q1 >= idle) {
-		s->r->st.idle_closed++;
-		session_free(s, "idle");
-	} else {
-		s->r->st.one_way_closed++;
-		session_free(s, q0 >= idle ? "one-way (the requester sent "
-		    "nothing)" : "one-way (the target sent nothing)");
-	}
+	s->r->st.expired++;
+	session_free(s, "the key expired");
 }
 
 /* When s last carried a byte (or was made, if it never did). */
@@ -759,6 +530,7 @@ relay_open(struct daemon *d, char **cause)
 	struct relay *r = xcalloc(1, sizeof(*r));
 
 	r->d = d;
+	r->end = session_free;
 	TAILQ_INIT(&r->preambles);
 	TAILQ_INIT(&r->sessions);
 	r->share = rshare_new();
