@@ -139,6 +139,15 @@ valid_msgid(const char *s)
 }
 
 bool
+valid_address(const char *s)
+{
+	size_t n = s != NULL ? strnlen(s, 64) : 0;
+
+	return n > 0 && n < 64 && strspn(s, "0123456789abcdefghijklmnopqrstuvw"
+	    "xyzABCDEFGHIJKLMNOPQRSTUVWXYZ.:-") == n;
+}
+
+bool
 valid_fingerprint(const char *s)
 {
 	size_t plen = strlen(P2P_FP_PREFIX);

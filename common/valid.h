@@ -26,5 +26,7 @@ bool	valid_body(const char *, size_t, size_t max);
 bool	valid_msgid(const char *);
 /* "sha256:" followed by 64 lowercase hex digits. */
 bool	valid_fingerprint(const char *);
+/* A host name or address as peers publish them: 1..63 of [0-9A-Za-z.:-]. */
+bool	valid_address(const char *);
 
 #endif

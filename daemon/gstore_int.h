@@ -51,6 +51,16 @@ struct gstore_op {
 	double			 deadline;	/* util_mono() limit (postgresql) */
 };
 
+/*
+ * A users row a backend read into u, checked as untrusted input (a row
+ * written by hand, another program or an attacker with the database):
+ * addr_long says the address did not fit and was dropped, port is the
+ * column as read. 0: u is usable, an address that is not a host or a
+ * port out of range dropped ("" and 0); -1: not usable (a name, hash or
+ * fingerprint that is not one). Each problem is logged.
+ */
+int	gstore_row_check(struct guser *u, bool addr_long, long long port);
+
 struct gstore_be {
 	const char	*name;
 	void		*(*open)(struct gstore *, const struct gstore_front *,

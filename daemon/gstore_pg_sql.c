@@ -387,32 +387,36 @@ col_copy(PGresult *res, int r, int c, char *dst, size_t size)
 	return 0;
 }
 
-/* Row r of a users SELECT into u; -1 if a value cannot fit. */
+/*
+ * Row r of a users SELECT into u, checked (gstore_row_check); -1 if the
+ * row cannot be used.
+ */
 static int
 user_row(PGresult *res, int r, struct guser *u)
 {
-	long long port;
+	bool addr_long;
 
 	memset(u, 0, sizeof(*u));
-	if (PQnfields(res) != 8 || col_copy(res, r, 0, u->name,
-	    sizeof(u->name)) == -1 || col_copy(res, r, 1, u->hash,
-	    sizeof(u->hash)) == -1 || col_copy(res, r, 2, u->fingerprint,
-	    sizeof(u->fingerprint)) == -1 || col_copy(res, r, 5, u->addr,
-	    sizeof(u->addr)) == -1) {
-		log_warnx("%s: a user row has a value missing or too long",
-		    __func__);
+	if (PQnfields(res) != 8) {
+		log_warnx("%s: a users row of %d columns", __func__,
+		    PQnfields(res));
 		return -1;
 	}
+	if (col_copy(res, r, 0, u->name, sizeof(u->name)) == -1 ||
+	    col_copy(res, r, 1, u->hash, sizeof(u->hash)) == -1 ||
+	    col_copy(res, r, 2, u->fingerprint, sizeof(u->fingerprint)) == -1) {
+		log_warnx("gstore: a users row with a name, hash or fingerprint "
+		    "missing or too long: skipped");
+		return -1;
+	}
+	addr_long = col_copy(res, r, 5, u->addr, sizeof(u->addr)) == -1;
+	if (addr_long)
+		*u->addr = '\0';
 	u->created = strtoll(PQgetvalue(res, r, 3), NULL, 10);
 	u->last_seen = strtoll(PQgetvalue(res, r, 4), NULL, 10);
-	port = strtoll(PQgetvalue(res, r, 6), NULL, 10);
-	if (port < 0 || port > 65535) {
-		log_warnx("%s: user %s: bad port %lld", __func__, u->name, port);
-		return -1;
-	}
-	u->port = (int)port;
 	u->online = PQgetvalue(res, r, 7)[0] == 't';
-	return 0;
+	return gstore_row_check(u, addr_long,
+	    strtoll(PQgetvalue(res, r, 6), NULL, 10));
 }
 
 enum gstore_rc
@@ -468,10 +472,8 @@ gpg_rows(struct gstore_op *op)
 	int r;
 
 	for (r = 0; r < PQntuples(res); r++) {
-		if (user_row(res, r, &u) == -1) {
-			op->rc = GSTORE_ERR;
-			break;
-		}
+		if (user_row(res, r, &u) == -1)
+			continue;		/* logged; the others are listed */
 		if (op->row(&u, op->arg) == -1)
 			break;
 	}

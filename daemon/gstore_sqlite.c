@@ -173,35 +173,30 @@ gstore_stmt(struct gsqlite *gs, enum gstore_stmt which)
 	return sqlutil_reset(gs->stmt[which]);
 }
 
-/* The current row of a users SELECT into u; -1 if a value cannot fit. */
+/*
+ * The current row of a users SELECT into u, checked (gstore_row_check);
+ * -1 if the row cannot be used.
+ */
 static int
 gstore_row(sqlite3_stmt *st, struct guser *u)
 {
-	sqlite3_int64 port;
+	bool addr_long;
 
 	memset(u, 0, sizeof(*u));
-	if (sqlutil_column_copy(st, 0, u->name, sizeof(u->name)) == -1) {
-		log_warnx("%s: a user name is missing or too long", __func__);
-		return -1;
-	}
-	if (sqlutil_column_copy(st, 1, u->hash, sizeof(u->hash)) == -1 ||
+	if (sqlutil_column_copy(st, 0, u->name, sizeof(u->name)) == -1 ||
+	    sqlutil_column_copy(st, 1, u->hash, sizeof(u->hash)) == -1 ||
 	    sqlutil_column_copy(st, 2, u->fingerprint,
-	    sizeof(u->fingerprint)) == -1 ||
-	    sqlutil_column_copy(st, 5, u->addr, sizeof(u->addr)) == -1) {
-		log_warnx("%s: user %s: a value is missing or too long",
-		    __func__, u->name);
+	    sizeof(u->fingerprint)) == -1) {
+		log_warnx("gstore: a users row with a name, hash or fingerprint "
+		    "missing or too long: skipped");
 		return -1;
 	}
+	addr_long = sqlutil_column_copy(st, 5, u->addr, sizeof(u->addr)) == -1;
+	if (addr_long)
+		*u->addr = '\0';
 	u->created = sqlite3_column_int64(st, 3);
 	u->last_seen = sqlite3_column_int64(st, 4);
-	port = sqlite3_column_int64(st, 6);
-	if (port < 0 || port > 65535) {
-		log_warnx("%s: user %s: bad port %lld", __func__, u->name,
-		    (long long)port);
-		return -1;
-	}
-	u->port = (int)port;
-	return 0;
+	return gstore_row_check(u, addr_long, sqlite3_column_int64(st, 6));
 }
 
 static enum gstore_rc
@@ -429,10 +424,8 @@ sq_user_foreach(struct gsqlite *gs, gstore_row_cb fn, void *arg)
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (gstore_row(st, &u) == -1) {
-			ret = GSTORE_ERR;
-			break;
-		}
+		if (gstore_row(st, &u) == -1)
+			continue;		/* logged; the others are listed */
 		if (fn(&u, arg) == -1)
 			break;
 	}

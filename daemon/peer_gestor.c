@@ -504,6 +504,27 @@ replaced(struct pgestor *pg)
 	    "resuming to check", PG_NEXT_BACKOFF);
 }
 
+/*
+ * An answer to lookup is what the peer trusts keys and addresses from:
+ * one with a field that is not what the gestor writes (a fingerprint that
+ * is not one, an address that is not a host, another user) is refused
+ * whole, and logged.
+ */
+static bool
+bad_lookup(struct pg_req *r, json_t *reply)
+{
+	const char *t = json_string_value(json_object_get(r->frame, "t"));
+	const char *user = json_string_value(json_object_get(r->frame, "user"));
+	char err[128];
+
+	if (t == NULL || strcmp(t, "lookup") != 0 ||
+	    wire_lookup_reply(reply, user, err, sizeof(err)) == 0)
+		return false;
+	log_warnx("peer_gestor: the gestor's answer to lookup %s refused: %s",
+	    user != NULL ? user : "?", err);
+	return true;
+}
+
 static void
 on_reply(struct pgestor *pg, struct wire_msg *m)
 {
@@ -528,7 +549,11 @@ on_reply(struct pgestor *pg, struct wire_msg *m)
 		return;
 	}
 	TAILQ_REMOVE(&pg->inflight, r, entry);
-	if (r->cb != NULL) {
+	if (m->type == W_OK && bad_lookup(r, m->frame)) {
+		if (r->cb != NULL)
+			r->cb(NULL, ERR_BAD_FRAME, "the gestor's answer to lookup "
+			    "is malformed (refused; see the log)", r->arg);
+	} else if (r->cb != NULL) {
 		if (m->type == W_OK)
 			r->cb(m->frame, NULL, NULL, r->arg);
 		else

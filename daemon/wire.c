@@ -289,6 +289,41 @@ wire_relay_offer(json_t *f, struct w_relay *r, char *err, size_t errlen)
 	return 0;
 }
 
+int
+wire_lookup_reply(json_t *f, const char *user, char *err, size_t errlen)
+{
+	const char *u, *fp, *addr;
+	json_t *ls = json_object_get(f, "last_seen");
+	int port;
+
+	if ((u = get_user(f, "user", err, errlen)) == NULL ||
+	    (fp = get_str(f, "fingerprint", err, errlen)) == NULL ||
+	    (addr = get_str(f, "addr", err, errlen)) == NULL ||
+	    get_port(f, "port", &port, err, errlen) == -1)
+		return -1;
+	if (user != NULL && strcmp(u, user) != 0) {
+		snprintf(err, errlen, "it answers for another user");
+		return -1;
+	}
+	if (!valid_fingerprint(fp)) {
+		snprintf(err, errlen, "member 'fingerprint' is not a fingerprint");
+		return -1;
+	}
+	if (*addr != '\0' && !valid_host(addr)) {
+		snprintf(err, errlen, "member 'addr' must be a host name or address");
+		return -1;
+	}
+	if (!json_is_boolean(json_object_get(f, "online"))) {
+		snprintf(err, errlen, "member 'online' must be a boolean");
+		return -1;
+	}
+	if (!json_is_integer(ls) || json_integer_value(ls) < 0) {
+		snprintf(err, errlen, "member 'last_seen' must be a time");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_invite(json_t *f, struct wire_msg *m, size_t max, char *err,
     size_t errlen)

@@ -90,5 +90,13 @@ int		 wire_parse(json_t *frame, struct wire_msg *, size_t max_body,
  */
 int		 wire_relay_offer(json_t *frame, struct w_relay *r, char *err,
 		    size_t errlen);
+/*
+ * The gestor's answer to lookup {user}: user (the one asked for),
+ * fingerprint, addr ("" or a host name or address), port, online and
+ * last_seen (>= 0) as gestor_user_json() writes them. 0, or -1 with a
+ * message in err: the peer refuses the whole answer.
+ */
+int		 wire_lookup_reply(json_t *frame, const char *user, char *err,
+		    size_t errlen);
 
 #endif

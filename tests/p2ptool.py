@@ -100,8 +100,10 @@ p2pchatd's code.
       starts over when the file changes; its last line repeats): an error
       code, "ok", "ok+replace" (ok, then a pushed session_replaced error)
       or "ok+unauth" (ok, then the next heartbeat answered
-      not_authenticated). Other requests get "ok". Prints "auth USER CODE"
-      for each auth, "connect" for each connection, flushed at once.
+      not_authenticated). A lookup gets the JSON object in the file
+      SCRIPT.lookup if there is one ("lookup USER" printed). Other requests
+      get "ok". Prints "auth USER CODE" for each auth, "connect" for each
+      connection, flushed at once.
 """
 import json
 import os
@@ -932,6 +934,16 @@ def fake_gestor(cert, key, port, script, seconds):
                 else:
                     s.sendall(frame({"t": "error", "n": n, "code": a,
                                      "message": "scripted " + a}))
+            elif t == "lookup" and os.path.exists(script + ".lookup"):
+                # The answer in SCRIPT.lookup (a JSON object), as it is.
+                try:
+                    with open(script + ".lookup") as lf:
+                        ans = json.load(lf)
+                except (OSError, ValueError):
+                    ans = {}
+                ans.update({"t": "ok", "n": n})
+                s.sendall(frame(ans))
+                say("lookup %s" % f.get("user"))
             elif t == "hb" and unauth:
                 unauth = False
                 s.sendall(frame({"t": "error", "n": n,

@@ -50,6 +50,23 @@ grep -q "wrong-pw-456" "$TMP/wrongpw.log" && fail "the password was logged"
 printf '%s:*:p2pchat:pwuser:right-pw-123\n' "$SOCK" >"$TMP/pgpass"
 start_pg_gestor good "host=$SOCK dbname=p2pchat user=pwuser"
 db_is good connected || fail "good: database $(field good database)"
+# Rows that are not what a gestor writes: users still lists the table,
+# bad addresses shown empty, unusable rows left out, each logged.
+fp=sha256:$(printf '%064d' 5)
+long=$(printf 'a%.0s' $(seq 300))
+psql_q db "INSERT INTO users (name, hash, fingerprint, created, addr, port) VALUES
+    ('longaddr', 'hash', '$fp', 0, '$long', 7001),
+    ('badport', 'hash', '$fp', 0, '127.0.0.1', 70000),
+    ('badfp', 'hash', 'not-a-fingerprint', 0, '127.0.0.1', 7001),
+    ('Bad Name', 'hash', '$fp', 0, '127.0.0.1', 7001)" >/dev/null
+ctl good users >"$TMP/users" || fail "users failed with bad rows: $(cat "$TMP/users")"
+grep -q "^longaddr	" "$TMP/users" && grep -q "^badport	" "$TMP/users" ||
+	fail "users does not list the usable rows: $(cat "$TMP/users")"
+grep -q "^badfp	\|^Bad Name	\|$long\|70000" "$TMP/users" && fail "users shows a bad value: $(cat "$TMP/users")"
+grep -q "user longaddr: the address in the database is not a host and port (too long)" "$TMP/good.log" ||
+	fail "no log line for the long address"
+grep -q "user badfp: the key fingerprint in the database is not one: skipped" "$TMP/good.log" ||
+	fail "no log line for the fingerprint"
 stop good
 grep -q "right-pw-123" "$TMP/good.log" && fail "the password was logged"
 unset PGPASSFILE

@@ -573,6 +573,55 @@ END_TEST
 
 #define KEY64	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
+/* The gestor's answer to lookup: every field checked, refused whole. */
+static int
+lookup(const char *j, const char *user)
+{
+	json_t *f = json_loads(j, 0, NULL);
+	int rc;
+
+	ck_assert_ptr_nonnull(f);
+	err[0] = '\0';
+	rc = wire_lookup_reply(f, user, err, sizeof(err));
+	json_decref(f);
+	return rc;
+}
+
+#define LOOKUP_TAIL	"\"online\":true,\"port\":7001,\"last_seen\":1700000000}"
+
+START_TEST(test_lookup_reply)
+{
+	ck_assert_int_eq(lookup("{\"t\":\"ok\",\"user\":\"bob\",\"fingerprint\":\""
+	    FP "\",\"addr\":\"198.18.0.5\"," LOOKUP_TAIL, "bob"), 0);
+	ck_assert_int_eq(lookup("{\"user\":\"bob\",\"fingerprint\":\"" FP "\","
+	    "\"addr\":\"\",\"online\":false,\"port\":0,\"last_seen\":0}", "bob"),
+	    0);
+	ck_assert_int_eq(lookup("{\"user\":\"bob\",\"fingerprint\":"
+	    "\"not-a-fingerprint\",\"addr\":\"a\"," LOOKUP_TAIL, "bob"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "fingerprint"));
+	ck_assert_int_eq(lookup("{\"user\":\"bob\",\"addr\":\"a\"," LOOKUP_TAIL,
+	    "bob"), -1);
+	ck_assert_int_eq(lookup("{\"user\":\"eve\",\"fingerprint\":\"" FP "\","
+	    "\"addr\":\"a\"," LOOKUP_TAIL, "bob"), -1);
+	ck_assert_int_eq(lookup("{\"user\":\"Bob!\",\"fingerprint\":\"" FP "\","
+	    "\"addr\":\"a\"," LOOKUP_TAIL, NULL), -1);
+	ck_assert_int_eq(lookup("{\"user\":\"bob\",\"fingerprint\":\"" FP "\","
+	    "\"addr\":\"a b\"," LOOKUP_TAIL, "bob"), -1);
+	ck_assert_int_eq(lookup("{\"user\":\"bob\",\"fingerprint\":\"" FP "\","
+	    "\"addr\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+	    LOOKUP_TAIL, "bob"), -1);
+	ck_assert_int_eq(lookup("{\"user\":\"bob\",\"fingerprint\":\"" FP "\","
+	    "\"addr\":\"a\",\"online\":true,\"port\":65536,\"last_seen\":0}",
+	    "bob"), -1);
+	ck_assert_int_eq(lookup("{\"user\":\"bob\",\"fingerprint\":\"" FP "\","
+	    "\"addr\":\"a\",\"online\":1,\"port\":1,\"last_seen\":0}", "bob"),
+	    -1);
+	ck_assert_int_eq(lookup("{\"user\":\"bob\",\"fingerprint\":\"" FP "\","
+	    "\"addr\":\"a\",\"online\":true,\"port\":1,\"last_seen\":-5}",
+	    "bob"), -1);
+}
+END_TEST
+
 START_TEST(test_relay)
 {
 	struct w_relay r;
@@ -648,6 +697,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_ack);
 	tcase_add_test(tc, test_struct_cleared);
 	tcase_add_test(tc, test_relay);
+	tcase_add_test(tc, test_lookup_reply);
 	suite_add_tcase(s, tc);
 	return s;
 }
