@@ -11,7 +11,6 @@
 #include "gstore_int.h"
 #include "log.h"
 #include "util.h"
-#include "valid.h"
 
 struct gstore {
 	const struct gstore_be	*be;
@@ -277,35 +276,4 @@ gstore_info(struct gstore *gs, struct gstore_info *info)
 	info->cluster = "";
 	if (gs->be->info != NULL)
 		gs->be->info(gs->impl, info);
-}
-
-int
-gstore_row_check(struct guser *u, bool addr_long, long long port)
-{
-	char *shown;
-
-	if (!valid_username(u->name)) {
-		shown = util_escape(u->name, strnlen(u->name, sizeof(u->name)));
-		log_warnx("gstore: a users row whose name \"%.40s\" is not a "
-		    "username: skipped", shown != NULL ? shown : "?");
-		free(shown);
-		return -1;
-	}
-	if (!valid_fingerprint(u->fingerprint) || *u->hash == '\0') {
-		log_warnx("gstore: user %s: the %s in the database is not one: "
-		    "skipped", u->name, *u->hash == '\0' ? "password hash" :
-		    "key fingerprint");
-		return -1;
-	}
-	if (addr_long || (*u->addr != '\0' && !valid_address(u->addr)) ||
-	    port < 0 || port > 65535) {
-		log_warnx("gstore: user %s: the address in the database is not "
-		    "a host and port (%s); shown without one", u->name, addr_long ?
-		    "too long" : port < 0 || port > 65535 ? "port out of range" :
-		    "not a host name or address");
-		*u->addr = '\0';
-		port = 0;
-	}
-	u->port = (int)port;
-	return 0;
 }
