@@ -9,10 +9,12 @@
 #   ./startup.sh help     this text
 #
 # Environment: P2PCHAT_DEMO_DIR (default ./demo), P2PCHAT_DEMO_PORT (gestor
-# port, default 17000; alice and bob use the next two). Safe to re-run: the
-# port a demo was started with is remembered in its directory (file
-# "port") and used again unless P2PCHAT_DEMO_PORT says otherwise; a running
-# demo is never moved to another port.
+# port, default 17000; alice and bob use the next two, the gestor's relay
+# the one after). Safe to re-run: the port a demo was started with is
+# remembered in its directory (file "port") and used again unless
+# P2PCHAT_DEMO_PORT says otherwise; a running demo is never moved to
+# another port. The daemons run in a session of their own: a Ctrl-C or a
+# signal to the shell's process group does not stop them.
 # The demo's directory is 0700 and its logs 0600: they hold usernames,
 # addresses and key fingerprints.
 set -euo pipefail
@@ -37,7 +39,7 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'startup.sh: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-	sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # ---------------------------------------------------------------- (a) deps
@@ -94,6 +96,7 @@ port_of() {
 	gestor) echo "$base_port" ;;
 	alice) echo $((base_port + 1)) ;;
 	bob) echo $((base_port + 2)) ;;
+	relay) echo $((base_port + 3)) ;;
 	esac
 }
 
@@ -139,9 +142,9 @@ write_conf() {
 			say "  fingerprint = \"$fp\";"
 			say "};"
 		else
-			say "# The relay for peers behind NAT; any free port (not 7002:"
-			say "# another gestor may run here)."
-			say "relay = { listen = \"127.0.0.1:0\"; };"
+			say "# The relay for peers behind NAT, on the port after bob's"
+			say "# (P2PCHAT_DEMO_PORT + 3)."
+			say "relay = { listen = \"127.0.0.1:$(port_of relay)\"; };"
 		fi
 		say "# Short timers so that presence and retries show quickly."
 		say "heartbeat = { interval = 2.0; timeout = 6.0; };"
@@ -181,7 +184,10 @@ start_one() {
 	# Others may not read the log (also one left 0644 by an older run).
 	: >>"$(log_of "$name")"
 	chmod 600 "$(log_of "$name")"
-	nohup "$top/p2pchatd" -c "$(conf_of "$name")" \
+	# A session of its own (setsid: not a process group leader here, so
+	# it execs without a fork and $! stays the daemon's pid): a Ctrl-C or
+	# a signal to the caller's process group does not stop the demo.
+	nohup setsid "$top/p2pchatd" -c "$(conf_of "$name")" \
 	    >>"$(log_of "$name")" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$(pidfile_of "$name")"
@@ -298,8 +304,8 @@ check_demo_paths() {
 	local name s
 	choose_port
 	if ! [[ $base_port =~ ^[0-9]{1,5}$ ]] ||
-	    ((10#$base_port < 1 || 10#$base_port > 65533)); then
-		die "P2PCHAT_DEMO_PORT must be a port number from 1 to 65533"
+	    ((10#$base_port < 1 || 10#$base_port > 65532)); then
+		die "P2PCHAT_DEMO_PORT must be a port number from 1 to 65532 (the demo uses it and the three after it)"
 	fi
 	base_port=$((10#$base_port))
 	for name in "${NAMES[@]}"; do

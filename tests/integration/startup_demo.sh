@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # startup.sh's demo keeps its files private: under a umask of 022, the
 # demo directory is 0700 and every log (usernames, addresses, key
-# fingerprints) 0600, including a log an older run left 0644.
+# fingerprints) 0600, including a log an older run left 0644. The relay
+# listens on P2PCHAT_DEMO_PORT + 3; the daemons run in sessions of their
+# own, out of reach of a signal to the caller's process group.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 need_tools python3
@@ -10,14 +12,14 @@ if [ ! -x "$top/p2pchatd" ] || [ ! -x "$top/p2pchatctl" ]; then
 	log "SKIP: startup.sh runs the daemons built in the source tree; none at $top"
 	exit 77
 fi
-# Three consecutive free ports on 127.0.0.1 for gestor, alice, bob.
+# Four consecutive free ports on 127.0.0.1 for gestor, alice, bob, relay.
 port=$(python3 -c '
 import random, socket
 for _ in range(200):
     b = random.randint(20000, 60000)
     try:
         ss = []
-        for p in (b, b + 1, b + 2):
+        for p in (b, b + 1, b + 2, b + 3):
             s = socket.socket(); s.bind(("127.0.0.1", p)); ss.append(s)
         print(b); break
     except OSError:
@@ -42,6 +44,14 @@ for f in "$TMP"/demo/*.log; do
 done
 [ "$n" = 3 ] || fail "$n logs, not 3"
 grep -q "registered alice" "$TMP/demo/gestor.log" || fail "the gestor's log is not the demo's"
+relay=$("$top/p2pchatctl" -c "$TMP/demo/gestor.conf" status | awk -F'\t' '$1 == "relay" { print $2 }')
+[ "$relay" = "127.0.0.1:$((port + 3))" ] || fail "relay at $relay, not P2PCHAT_DEMO_PORT + 3"
+for name in gestor alice bob; do
+	pid=$(cat "$TMP/demo/$name.pid")
+	[ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ] ||
+		fail "$name (pid $pid) is not in a session of its own: $(ps -o pid,pgid,sid,comm -p "$pid")"
+	grep -q p2pchatd "/proc/$pid/cmdline" || fail "$name.pid is not the daemon's"
+done
 # A re-run without P2PCHAT_DEMO_PORT keeps the port it used (remembered in
 # the demo's directory) and leaves the configs alone; another port while
 # the demo runs is refused.
