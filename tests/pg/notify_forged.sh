@@ -23,7 +23,7 @@ watch_bg alice "$TMP/events"
 ctl alice lookup carol >/dev/null
 # bob_back: alice was told bob went offline, then online again.
 bob_back() {
-	awk '/presence\tbob\toffline/ { o = 1 } o && /presence\tbob\tonline/ { f = 1 }
+	awk '/presence\t-\tbob\t-\toffline/ { o = 1 } o && /presence\t-\tbob\t-\tonline/ { f = 1 }
 	    END { exit !f }' "$TMP/events"
 }
 stat() { ctl "$1" stats | awk -F'\t' -v k="$2" '$1 == k { print $2 }'; }
