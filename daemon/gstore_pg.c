@@ -168,24 +168,41 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------ open, close */
 
-/* Blocking, before the loop runs: reach the server, check and migrate. */
+/*
+ * Blocking, before the loop runs: reach the server, check and migrate.
+ * -1: what waiting cannot mend (a malformed conninfo; a server that
+ * answered but whose schema is newer or cannot be migrated); 1: the
+ * server cannot be reached now (down, starting, refusing this role or
+ * database for now): the gestor serves without it and keeps trying
+ * (gpc_connect_step migrates then, gstore_pg_conn.c); 0: ready.
+ */
 static int
 gpg_first_connect(struct gpg *pg, char **cause)
 {
 	static const char *const kw[] = { "connect_timeout", "application_name",
 	    "dbname", NULL };
 	const char *val[] = { "5", "p2pchatd", pg->conninfo, NULL };
-	PGconn *conn = PQconnectdbParams(kw, val, 1);
-	char buf[256];
+	PQconninfoOption *opts;
+	PGconn *conn;
+	char buf[256], *err = NULL;
 	int rc;
 
+	if ((opts = PQconninfoParse(pg->conninfo, &err)) == NULL) {
+		if (asprintf(cause, "postgresql: storage.conninfo: %s", gpg_pq_msg(
+		    err != NULL ? err : "out of memory", buf, sizeof(buf))) < 0)
+			*cause = NULL;
+		PQfreemem(err);
+		return -1;
+	}
+	PQconninfoFree(opts);
+	conn = PQconnectdbParams(kw, val, 1);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		if (asprintf(cause, "postgresql: cannot connect (storage.conninfo): "
-		    "%s", gpg_pq_msg(conn != NULL ? PQerrorMessage(conn) :
+		if (asprintf(cause, "cannot connect (storage.conninfo): %s",
+		    gpg_pq_msg(conn != NULL ? PQerrorMessage(conn) :
 		    "out of memory", buf, sizeof(buf))) < 0)
 			*cause = NULL;
 		PQfinish(conn);
-		return -1;
+		return 1;
 	}
 	PQsetNoticeProcessor(conn, gpc_on_notice, NULL);
 	log_info("gstore_pg: database %s on %s:%s, this gestor is \"%s\"",
@@ -234,12 +251,24 @@ gpg_open(struct gstore *gs, const struct gstore_front *front,
 		return NULL;
 	}
 	pg->have_key = pg->key_fixed = i == 1;
-	if (*pg->self == '\0' || gpg_first_connect(pg, cause) == -1) {
+	if (*pg->self == '\0' || (i = gpg_first_connect(pg, cause)) == -1) {
 		if (*pg->self == '\0' && asprintf(cause, "cluster.name is empty")
 		    < 0)
 			*cause = NULL;
 		gpg_close(pg);
 		return NULL;
+	}
+	if (i == 1) {
+		/* A supervisor's start limit would give up on exit 1: serve
+		 * what needs no database, and keep trying (issue 23 item 3). */
+		log_warnx("gstore_pg: %s; serving without the database and "
+		    "retrying with backoff", *cause != NULL ? *cause : "?");
+		snprintf(pg->detail, sizeof(pg->detail), "%s",
+		    *cause != NULL ? *cause : "");
+		pg->errors++;
+		free(*cause);
+		*cause = NULL;
+		pg->need_migrate = true;
 	}
 	pg->tick = event_new(pg->base, -1, EV_PERSIST, on_tick, pg);
 	event_add(pg->tick, &tv);

@@ -101,6 +101,8 @@ struct gpg {
 	struct event		*tick;
 	double			 next_renew;
 	bool			 up, reconcile_due, ever_up;
+	/* Unreachable at start: the first connection up migrates. */
+	bool			 need_migrate;
 	enum gstore_state	 state;
 	int64_t			 since;
 	unsigned long		 errors, reconnects, timeouts;

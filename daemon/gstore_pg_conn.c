@@ -217,6 +217,38 @@ gpc_kick(struct gpg *pg)
 	}
 }
 
+/*
+ * The database was unreachable at start: the first connection that comes
+ * up checks and migrates the schema, as open() does otherwise. It blocks
+ * the loop for those few statements on a server that just answered,
+ * bounded by statement_timeout. A newer schema waits for an upgrade
+ * (logged, retried at the longest backoff).
+ */
+static int
+gpc_migrate(struct gpconn *c)
+{
+	struct gpg *pg = c->pg;
+	char *cause = NULL;
+	int rc;
+
+	PQclear(PQexec(c->conn, "SET statement_timeout = 10000"));
+	rc = gpg_migrate(c->conn, &cause);
+	PQclear(PQexec(c->conn, "RESET statement_timeout"));
+	if (rc == -1) {
+		log_error("gstore_pg: the database answers but %s",
+		    cause != NULL ? cause : "cannot be migrated");
+		if (cause != NULL && strstr(cause, "newer") != NULL)
+			c->backoff = GPG_BACKOFF_MAX;
+		gpc_down(c, cause != NULL ? cause : "cannot migrate the schema");
+		free(cause);
+		return -1;
+	}
+	pg->need_migrate = false;
+	log_info("gstore_pg: database %s on %s:%s reached, this gestor is "
+	    "\"%s\"", PQdb(c->conn), PQhost(c->conn), PQport(c->conn), pg->self);
+	return 0;
+}
+
 void
 gpc_connect_step(struct gpconn *c)
 {
@@ -235,6 +267,8 @@ gpc_connect_step(struct gpconn *c)
 		gpc_down(c, gpg_pq_msg(PQerrorMessage(c->conn), buf, sizeof(buf)));
 		return;
 	}
+	if (c->pg->need_migrate && gpc_migrate(c) == -1)
+		return;
 	PQsetnonblocking(c->conn, 1);
 	log_info("gstore_pg: %s connection to %s:%s (database %s) up", c->name,
 	    PQhost(c->conn), PQport(c->conn), PQdb(c->conn));

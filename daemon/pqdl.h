@@ -22,6 +22,8 @@
 	X(PQconnectPoll) \
 	X(PQconnectStartParams) \
 	X(PQconnectdbParams) \
+	X(PQconninfoFree) \
+	X(PQconninfoParse) \
 	X(PQconsumeInput) \
 	X(PQdb) \
 	X(PQenterPipelineMode) \
@@ -70,6 +72,8 @@ int	pqdl_load(char **cause);
 #define PQconnectPoll	(*pqdl.PQconnectPoll)
 #define PQconnectStartParams	(*pqdl.PQconnectStartParams)
 #define PQconnectdbParams	(*pqdl.PQconnectdbParams)
+#define PQconninfoFree	(*pqdl.PQconninfoFree)
+#define PQconninfoParse	(*pqdl.PQconninfoParse)
 #define PQconsumeInput	(*pqdl.PQconsumeInput)
 #define PQdb	(*pqdl.PQdb)
 #define PQenterPipelineMode	(*pqdl.PQenterPipelineMode)

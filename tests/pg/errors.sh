@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# A gestor that cannot use its database says why and exits 1: a bad
-# conninfo, nobody listening, a wrong password (from PGPASSFILE, never
-# logged), a database whose schema is newer than this p2pchatd. The right
-# password from PGPASSFILE works.
+# A gestor that cannot use its database says why. What waiting cannot
+# mend makes it exit 1: a bad conninfo, a database whose schema is newer
+# than this p2pchatd, a bad cluster.key_file. What may mend by itself
+# does not: nobody listening, a database not created yet, a password
+# refused (from PGPASSFILE, never logged): it serves without the database,
+# says why in status and the log, keeps trying with backoff, and uses the
+# database as soon as it can (issue 23 item 3).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -26,9 +29,31 @@ cluster = { name = \"$1\"; ${4:-} };"
 	grep -q "$3" "$TMP/$1.log" || fail "$1: no \"$3\" in: $(tail -n 3 "$TMP/$1.log")"
 }
 
+# db_error_has NAME PATTERN: its status names PATTERN as the database error.
+db_error_has() {
+	field "$1" database_error | grep -q "$2"
+}
+# gestor_waits NAME CONNINFO PATTERN: p2pchatd serves without its database,
+# saying PATTERN in status and in the log.
+gestor_waits() {
+	write_conf "$1" gestor "storage = { backend = \"postgresql\"; conninfo = \"$2\"; };
+cluster = { name = \"$1\"; };"
+	start "$1"
+	wait_for "$1's status says: $3" 10 db_error_has "$1" "$3"
+	db_is "$1" connecting || fail "$1: database $(field "$1" database)"
+	grep -q "serving without the database.*$3\|$3.*serving without the database" "$TMP/$1.log" ||
+		fail "$1: no \"$3\" in the log: $(tail -n 3 "$TMP/$1.log")"
+}
+
 gestor_fails bad "host=$SOCK dbname=p2pchat nosuchoption=1" 'invalid connection option "nosuchoption"'
-gestor_fails nobody "host=$PGTMP/none dbname=p2pchat user=p2p" "cannot connect"
-gestor_fails nodb "host=$SOCK dbname=nosuchdb user=p2p" 'database "nosuchdb" does not exist'
+gestor_waits nobody "host=$PGTMP/none dbname=p2pchat user=p2p" "failed: No such file or directory"
+stop nobody
+# A database created after the gestor started: it migrates it and serves.
+gestor_waits nodb "host=$SOCK dbname=nosuchdb user=p2p" 'database "nosuchdb" does not exist'
+psql_q db "CREATE DATABASE nosuchdb" postgres >/dev/null
+wait_for "nodb uses the new database" 20 db_is nodb connected
+[ "$(psql_q db "SELECT count(*) FROM users" nosuchdb)" = 0 ] || fail "nosuchdb was not migrated"
+stop nodb
 # cluster.key_file: readable by others, too short, missing: refused.
 head -c 48 /dev/urandom | base64 >"$TMP/cluster.key"
 chmod 644 "$TMP/cluster.key"
@@ -45,9 +70,13 @@ gestor_fails nokey "host=$SOCK dbname=p2pchat user=p2p" "cluster.key_file $TMP/n
 umask 077
 printf '%s:*:p2pchat:pwuser:wrong-pw-456\n' "$SOCK" >"$TMP/pgpass"
 export PGPASSFILE=$TMP/pgpass
-gestor_fails wrongpw "host=$SOCK dbname=p2pchat user=pwuser" 'password authentication failed for user "pwuser"'
+gestor_waits wrongpw "host=$SOCK dbname=p2pchat user=pwuser" 'password authentication failed for user "pwuser"'
 grep -q "wrong-pw-456" "$TMP/wrongpw.log" && fail "the password was logged"
+ctl wrongpw status | grep -q "wrong-pw-456" && fail "the password is in status"
+# The password mended in the file: the next try gets in.
 printf '%s:*:p2pchat:pwuser:right-pw-123\n' "$SOCK" >"$TMP/pgpass"
+wait_for "wrongpw connects with the mended password" 20 db_is wrongpw connected
+stop wrongpw
 start_pg_gestor good "host=$SOCK dbname=p2pchat user=pwuser"
 db_is good connected || fail "good: database $(field good database)"
 # Rows that are not what a gestor writes: users still lists the table,
