@@ -19,8 +19,8 @@
 # When the daemon goes away, watch ends with status 1 and so does the bot,
 # so that a supervisor (systemd's Restart=on-failure) starts it again.
 # When a reply cannot be sent (the daemon died between the message and the
-# reply, or refused it), the bot stops with p2pchatctl's status without
-# saving that message's seq, so that it is answered after the restart.
+# reply, or refused it), the bot stops with status 1 without saving that
+# message's seq, so that it is answered after the restart.
 set -eu
 
 ctl=${P2PCHATCTL:-p2pchatctl}
@@ -61,7 +61,7 @@ while IFS=$'\t' read -r seq event _ts from id text <&3; do
 		if [ "$rc" != 0 ]; then
 			echo "echo-bot: could not answer message $id from $from" \
 			    "(p2pchatctl send: status $rc); stopping at seq $seq" >&2
-			exit "$rc"
+			exit 1
 		fi
 	fi
 	# Only stored events have a seq (presence has "-").
