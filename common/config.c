@@ -69,6 +69,11 @@ static const struct key schema[] = {
 	    1000000 },
 	{ "limits.watch_names_per_hour", K_LONG, O(watch_names_per_hour), 1,
 	    100000000 },
+	{ "limits.stranger_messages", K_LONG, O(stranger_messages), 0,
+	    100000000 },
+	{ "limits.stranger_bytes", K_LONG, O(stranger_bytes), 0, 1099511627776 },
+	{ "limits.stranger_messages_per_minute", K_LONG, O(stranger_per_minute), 0,
+	    1000000 },
 	{ "limits.max_clock_skew", K_DOUBLE, O(max_clock_skew), 1, 31536000 },
 	{ "limits.handshake_timeout", K_DOUBLE, O(handshake_timeout), 0.1, 600 },
 	{ "limits.idle_timeout", K_DOUBLE, O(idle_timeout), 0, 86400 },
@@ -117,6 +122,9 @@ set_defaults(struct config *c)
 	c->registrations_per_hour = 10;
 	c->lookups_per_minute = 120;
 	c->watch_names_per_hour = 4096;
+	c->stranger_messages = 100;
+	c->stranger_bytes = 1048576;
+	c->stranger_per_minute = 20;
 	c->accept_advertise = ADV_NO;
 	c->max_clock_skew = 300;
 	c->handshake_timeout = 10.0;

@@ -36,6 +36,10 @@ struct config {
 	long		 registrations_per_hour;	/* per source address */
 	long		 lookups_per_minute;	/* per account and connection */
 	long		 watch_names_per_hour;	/* newly watched names, same */
+	/* peer: message requests (senders not written to, not trusted) */
+	long		 stranger_messages;	/* stored per sender */
+	long		 stranger_bytes;	/* stored per sender */
+	long		 stranger_per_minute;	/* stored per sender a minute */
 	int		 accept_advertise;	/* enum config_advertise */
 	double		 max_clock_skew;	/* s a sender's ts may be ahead */
 	double		 handshake_timeout;

@@ -58,6 +58,7 @@ enum ctl_exit {
 #define ERR_USER_EXISTS		"user_exists"
 #define ERR_BAD_CREDENTIALS	"bad_credentials"	/* unknown user or wrong password */
 #define ERR_RATE_LIMITED	"rate_limited"
+#define ERR_QUOTA_EXCEEDED	"quota_exceeded"	/* peer: a stranger's message requests are full */
 #define ERR_NOT_LOGGED_IN	"not_logged_in"
 #define ERR_ALREADY_LOGGED_IN	"already_logged_in"	/* register/login: logout first */
 #define ERR_NOT_AUTHENTICATED	"not_authenticated"	/* wire: login/auth first */

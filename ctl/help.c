@@ -36,7 +36,8 @@ static const struct help_fields {
 	    "uptime; since this start: sent received delivered failed "
 	    "cancelled expired retries duplicates; now: pending held; in the "
 	    "whole store (kept across restarts): failed_total cancelled_total "
-	    "expired_total; open now: connections_out connections_in",
+	    "expired_total; open now: connections_out connections_in; since this "
+	    "start: requests_refused",
 	    "uptime users online connections registrations logins "
 	    "login_failures rate_limited frames_in frames_out "
 	    "connections_total db_errors db_reconnects db_timeouts "

@@ -69,11 +69,11 @@ preview(const char *body)
 
 static int
 add_chat(const char *peer, long unread, int64_t last, const char *body,
-    void *arg)
+    bool request, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:s,s:i,s:o,s:o}", "user", peer,
-	    "unread", (int)unread, "last_activity", peer_iso(last / 1000), "preview",
-	    preview(body)));
+	json_array_append_new(arg, json_pack("{s:s,s:i,s:o,s:o,s:b}", "user",
+	    peer, "unread", (int)unread, "last_activity", peer_iso(last / 1000),
+	    "preview", preview(body), "request", request));
 	return 0;
 }
 
@@ -151,8 +151,10 @@ peer_ctl_trust(struct ctlreq *r, json_t *args, void *ctx)
 	c.verified = true;
 	*c.prev_fingerprint = '\0';
 	pm->pending_gen++;	/* held messages become pending */
+	/* Trusting someone also accepts their message requests. */
 	if (pstore_contact_put(pm->p->store, &c) != PSTORE_OK ||
-	    pmsg_hold(pm->ms, user, false) != PSTORE_OK) {
+	    pmsg_hold(pm->ms, user, false) != PSTORE_OK ||
+	    preq_accept(pm->requests, user) != PSTORE_OK) {
 		ctlreq_error(r, ERR_INTERNAL, "cannot store the contact");
 		return;
 	}
@@ -202,7 +204,7 @@ peer_ctl_stats(struct ctlreq *r, json_t *args, void *ctx)
 	int links = pm_links_ready(pm);
 
 	ctlreq_reply(r, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	    "s:I,s:I,s:I,s:i,s:i}",
+	    "s:I,s:I,s:I,s:i,s:i,s:I}",
 	    "uptime", (json_int_t)(util_mono() - d->started),
 	    "sent", (json_int_t)s->sent,
 	    "received", (json_int_t)s->received,
@@ -217,5 +219,6 @@ peer_ctl_stats(struct ctlreq *r, json_t *args, void *ctx)
 	    "failed_total", (json_int_t)pmsg_count(pm->ms, "failed"),
 	    "cancelled_total", (json_int_t)pmsg_count(pm->ms, "cancelled"),
 	    "expired_total", (json_int_t)pmsg_count(pm->ms, "expired"),
-	    "connections_out", links, "connections_in", pm->nins));
+	    "connections_out", links, "connections_in", pm->nins,
+	    "requests_refused", (json_int_t)s->requests_refused));
 }

@@ -321,6 +321,17 @@ pm_in_received(void *arg, const char *id, bool stored)
 	pin_unref(in);
 }
 
+/* The queue refused a message from in (a stranger over its limits). */
+void
+pm_in_refused(void *arg, const char *id, const char *code, const char *why)
+{
+	struct pin *in = arg;
+
+	if (in->c != NULL)
+		in_drop(in, code, why);
+	pin_unref(in);
+}
+
 void
 pm_ins_close(struct peer_msgs *pm)
 {

@@ -32,7 +32,7 @@ struct plink {
 	bool			 said_offline;	/* the gestor's last word */
 	char			 lookup_err[200]; /* why the last lookup failed */
 	char			 reason[400];	/* why it waits, for `pending` */
-	char			 refused[128];	/* error frame from the recipient */
+	char			 refused[256];	/* error frame from the recipient */
 	struct event		*retry;
 	struct event		*stall;		/* no answer while one is due */
 	double			 heard;		/* util_mono() of the last answer */

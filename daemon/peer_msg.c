@@ -25,6 +25,7 @@
 
 static const struct pm_hooks hooks = {
 	.received = pm_in_received,
+	.refused = pm_in_refused,
 	.queued = pm_links_queued,
 	.committed = pm_links_pump,
 	.expires = pm_expiry_arm,
@@ -66,7 +67,8 @@ peer_msgs_start(struct peer *p, char **cause)
 	TAILQ_INIT(&pm->invites);
 	if ((pm->ms = pmsg_open(p->store, cause)) == NULL ||
 	    (pm->arch = parch_open(p->store, cause)) == NULL ||
-	    (pm->routes = proute_open(p->store, cause)) == NULL)
+	    (pm->routes = proute_open(p->store, cause)) == NULL ||
+	    (pm->requests = preq_open(p->store, cause)) == NULL)
 		return -1;
 	pm->dns = evdns_base_new(p->d->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	pm->flush_ev = event_new(p->d->base, -1, 0, on_flush, pm);
@@ -124,6 +126,7 @@ peer_msgs_free(struct peer *p)
 	evdns_base_free(pm->dns, 1);
 	parch_close(pm->arch);
 	proute_close(pm->routes);
+	preq_close(pm->requests);
 	pmsg_close(pm->ms);
 	pm_queue_free(pm);
 	ratelimit_free(pm->verify);

@@ -38,6 +38,7 @@
 #include "peer_int.h"
 #include "pstore_archive.h"
 #include "pstore_msg.h"
+#include "pstore_request.h"
 #include "pstore_route.h"
 #include "peer_relay.h"
 #include "peer_route.h"
@@ -61,6 +62,7 @@ struct waiter {
 struct pm_stats {
 	unsigned long	 sent, received, delivered, retries, duplicates;
 	unsigned long	 failed, cancelled, expired;
+	unsigned long	 requests_refused;	/* strangers over quota or rate */
 };
 
 struct invite;
@@ -76,6 +78,14 @@ struct pm_hooks {
 	 * acknowledge). Either way the queue's reference to from ends.
 	 */
 	void	(*received)(void *from, const char *id, bool stored);
+	/*
+	 * A message read on from was refused and not stored (a stranger
+	 * over its quota or rate): tell the sender why (code, why) and
+	 * close, so that it keeps the message and its order. The queue's
+	 * reference to from ends.
+	 */
+	void	(*refused)(void *from, const char *id, const char *code,
+		    const char *why);
 	/* A send was stored (m->seq its place in the queue): deliver it. */
 	void	(*queued)(struct peer_msgs *, const struct pmsg *m);
 	/* After every commit: acks may have opened the windows. */
@@ -105,6 +115,7 @@ struct peer_msgs {
 	size_t			 ntxs, txcap;
 	struct pm_stats		 stats;
 	struct proute_store	*routes;
+	struct preq_store	*requests;	/* message requests (strangers) */
 	int			 ninvites;	/* relay invitations in progress */
 	TAILQ_HEAD(, presend)	 presends;	/* sends in arrival order */
 	struct event		*expiry_ev;
@@ -160,6 +171,8 @@ void	 pm_links_free(struct peer_msgs *);
 /* peer_in.c: incoming connections */
 /* Acknowledge a stored message on the connection it came on (pm_hooks). */
 void	 pm_in_received(void *in, const char *id, bool stored);
+void	 pm_in_refused(void *in, const char *id, const char *code,
+	    const char *why);
 void	 pm_ins_close(struct peer_msgs *);
 
 /* peer_queue.c: the group commit */

@@ -27,6 +27,9 @@ struct rx {
 	void		*from;		/* the connection's, for pm_hooks */
 	json_t		*frame;		/* keeps the strings in m alive */
 	struct pmsg	 m;
+	bool		 stranger;	/* counted in its requests row if stored */
+	const char	*code;		/* refused: why (stranger_refused) */
+	char		 why[300];
 };
 
 /* A `send` waiting for the group commit; replied to after it. */
@@ -120,6 +123,68 @@ pm_send(struct peer_msgs *pm, struct ctlreq *r, const struct pmsg *m,
 	schedule_flush(pm);
 }
 
+#define STRANGER_WINDOW	60000	/* ms: limits.stranger_messages_per_minute */
+
+/*
+ * Messages from strangers (not written to, not trusted: message requests)
+ * take at most limits.stranger_messages messages and
+ * limits.stranger_bytes bytes of the store, and at most
+ * limits.stranger_messages_per_minute of them in a (fixed) one-minute
+ * window. Counted in the store (table requests: one row per stranger)
+ * inside the batch's transaction, so messages of the same batch count
+ * too. A refused message is not stored and not acknowledged: the
+ * sender keeps it queued and tries again later. A message already stored
+ * (a resend) is always taken, to be acknowledged.
+ */
+static bool
+stranger_refused(struct peer_msgs *pm, struct rx *rx, int64_t now,
+    const char **contact)
+{
+	const struct config *cf = pm->p->d->cfg;
+	const char *peer = rx->m.peer;
+	struct preq_use u;
+
+	/* A batch is mostly one sender's: a contact is looked up once. */
+	if (*contact != NULL && strcmp(*contact, peer) == 0)
+		return false;
+	if (preq_accepted(pm->requests, peer) != 0) {
+		*contact = peer;
+		return false;
+	}
+	if (preq_has(pm->requests, rx->m.id) != 0 ||
+	    preq_use(pm->requests, peer, now, STRANGER_WINDOW, &u) != PSTORE_OK)
+		return false;	/* an error: pmsg_receive will meet it too */
+	rx->stranger = true;
+	if (u.messages >= cf->stranger_messages ||
+	    u.bytes + (int64_t)rx->m.body_len > cf->stranger_bytes) {
+		rx->code = ERR_QUOTA_EXCEEDED;
+		snprintf(rx->why, sizeof(rx->why), "message requests to %s are "
+		    "full (%ld messages, %ld bytes): kept queued until %s "
+		    "writes to you or trusts you", pm->p->user,
+		    cf->stranger_messages, cf->stranger_bytes, pm->p->user);
+	} else if (u.recent >= cf->stranger_per_minute) {
+		rx->code = ERR_RATE_LIMITED;
+		snprintf(rx->why, sizeof(rx->why), "message requests to %s: at "
+		    "most %ld a minute: kept queued until %s writes to you or "
+		    "trusts you", pm->p->user, cf->stranger_per_minute,
+		    pm->p->user);
+	} else
+		return false;
+	return true;
+}
+
+/* Was a message from the same connection refused earlier in the batch? */
+static bool
+refused_before(struct peer_msgs *pm, size_t i, const int64_t *seqs)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (seqs[j] == -1 && pm->rx[j].from == pm->rx[i].from)
+			return true;
+	return false;
+}
+
 /*
  * Store every received message, ack and send in one transaction; now is
  * the delivery time stored with the acks, which after_commit prints.
@@ -128,13 +193,26 @@ static int
 commit_batch(struct peer_msgs *pm, int64_t now, int64_t *seqs, int64_t *dseqs)
 {
 	enum pstore_rc rc;
-	size_t i;
+	size_t i, refused = 0;
+	const char *contact = NULL;	/* the last sender found accepted */
 
 	if (pstore_begin(pm->p->store) != PSTORE_OK)
 		return -1;
 	for (i = 0; i < pm->nrx; i++) {
+		/* After a refusal, nothing more from that sender: its order. */
+		if ((refused > 0 && refused_before(pm, i, seqs)) ||
+		    stranger_refused(pm, &pm->rx[i], now, &contact)) {
+			seqs[i] = -1;
+			refused++;
+			continue;
+		}
 		rc = pmsg_receive(pm->ms, &pm->rx[i].m, &seqs[i]);
 		if (rc == PSTORE_ERR)
+			goto fail;
+		if (rc == PSTORE_OK && pm->rx[i].stranger &&
+		    preq_note(pm->requests, pm->rx[i].m.peer,
+		    (int64_t)pm->rx[i].m.body_len, now, STRANGER_WINDOW) !=
+		    PSTORE_OK)
 			goto fail;
 		if (rc == PSTORE_EXISTS) {
 			seqs[i] = 0;
@@ -154,6 +232,10 @@ commit_batch(struct peer_msgs *pm, int64_t now, int64_t *seqs, int64_t *dseqs)
 
 		t->rc = pmsg_queue_in(pm->ms, &t->m, &t->old, &t->oldbody);
 		if (t->rc == PSTORE_ERR)
+			goto fail;
+		/* Writing to someone accepts their messages (requests). */
+		if (t->rc == PSTORE_OK &&
+		    preq_accept(pm->requests, t->m.peer) != PSTORE_OK)
 			goto fail;
 		if (t->rc == PSTORE_OK)
 			t->m.seq = pmsg_queued_seq(pm->ms);
@@ -302,6 +384,18 @@ after_commit(struct peer_msgs *pm, int64_t now, const int64_t *seqs,
 	for (i = 0; i < pm->nrx; i++) {
 		struct rx *rx = &pm->rx[i];
 
+		if (seqs[i] == -1) {
+			if (rx->code != NULL) {
+				pm->stats.requests_refused++;
+				log_info("peer_queue: refused %s from %s: %s", rx->m.id,
+				    rx->m.peer, rx->code);
+			}
+			pm->hooks->refused(rx->from, rx->m.id, rx->code != NULL ?
+			    rx->code : ERR_RATE_LIMITED, rx->code != NULL ? rx->why :
+			    "an earlier message of this connection was refused");
+			rx->from = NULL;
+			continue;
+		}
 		pm->hooks->received(rx->from, rx->m.id, true);
 		rx->from = NULL;
 		if (seqs[i] == 0)

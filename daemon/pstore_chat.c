@@ -24,8 +24,12 @@ static const char *const csql[C__MAX] = {
 	    " last_activity = max(last_activity, excluded.last_activity),"
 	    " unread = unread + excluded.unread",
 	[C_MARK_READ] = "UPDATE chats SET unread = 0 WHERE peer = ?1",
+	/* A request: from someone neither written to nor trusted (schema 8). */
 	[C_LIST] = "SELECT c.peer, c.unread, c.last_activity, (SELECT body FROM"
-	    " messages m WHERE m.peer = c.peer ORDER BY seq DESC LIMIT 1)"
+	    " messages m WHERE m.peer = c.peer ORDER BY seq DESC LIMIT 1),"
+	    " NOT EXISTS (SELECT 1 FROM accepted a WHERE a.peer = c.peer) AND"
+	    " NOT EXISTS (SELECT 1 FROM contacts k WHERE k.name = c.peer AND"
+	    " k.verified <> 0)"
 	    " FROM chats c ORDER BY c.last_activity DESC, c.peer",
 };
 
@@ -217,7 +221,8 @@ pchat_mark_read(struct pchat *c, const char *peer)
 
 enum pstore_rc
 pchat_list(struct pchat *c,
-    int (*fn)(const char *, long, int64_t, const char *, void *), void *arg)
+    int (*fn)(const char *, long, int64_t, const char *, bool, void *),
+    void *arg)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -228,7 +233,8 @@ pchat_list(struct pchat *c,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (fn((const char *)sqlite3_column_text(s, 0),
 		    (long)sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
-		    (const char *)sqlite3_column_text(s, 3), arg) == -1)
+		    (const char *)sqlite3_column_text(s, 3),
+		    sqlite3_column_int(s, 4) != 0, arg) == -1)
 			break;
 	}
 	sqlite3_reset(s);

@@ -10,6 +10,7 @@
 #ifndef P2P_PSTORE_CHAT_H
 #define P2P_PSTORE_CHAT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pstore.h"
@@ -30,9 +31,12 @@ enum pstore_rc	 pchat_note(struct pchat *, const char *peer, int64_t when,
 enum pstore_rc	 pchat_flush(struct pchat *);
 /* The chat was read: unread 0 (after the deltas noted so far). */
 enum pstore_rc	 pchat_mark_read(struct pchat *, const char *peer);
-/* Chats, most recent first: fn(peer, unread, last_activity ms, last body). */
+/*
+ * Chats, most recent first: fn(peer, unread, last_activity ms, last body,
+ * request: from someone this account neither wrote to nor trusted).
+ */
 enum pstore_rc	 pchat_list(struct pchat *,
-		    int (*)(const char *, long, int64_t, const char *, void *),
-		    void *);
+		    int (*)(const char *, long, int64_t, const char *, bool,
+		    void *), void *);
 
 #endif

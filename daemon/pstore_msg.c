@@ -569,7 +569,8 @@ pmsg_history(struct pmsg_store *ms, const char *peer, int limit, pmsg_fn fn,
 
 enum pstore_rc
 pmsg_chats(struct pmsg_store *ms,
-    int (*fn)(const char *, long, int64_t, const char *, void *), void *arg)
+    int (*fn)(const char *, long, int64_t, const char *, bool, void *),
+    void *arg)
 {
 	return pchat_list(ms->chat, fn, arg);
 }

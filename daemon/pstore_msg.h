@@ -131,7 +131,8 @@ enum pstore_rc pmsg_history(struct pmsg_store *, const char *peer, int limit,
 	    pmsg_fn, void *);
 /* Chats, most recent first: fn(peer, unread, last_activity ms, last body). */
 enum pstore_rc pmsg_chats(struct pmsg_store *,
-	    int (*)(const char *, long, int64_t, const char *, void *), void *);
+	    int (*)(const char *, long, int64_t, const char *, bool, void *),
+	    void *);
 
 /* Append an event (type, JSON data); *seq gets its number. */
 enum pstore_rc pmsg_event(struct pmsg_store *, const char *type,

@@ -279,6 +279,28 @@ static const char *const pstore_migrations[] = {
 	"    'text', old.body) ELSE json_object('user', old.peer, 'id', old.id,"
 	"    'ts', old.ts_received) END WHERE msg = old.seq;"
 	"END;",
+	/*
+	 * 7 -> 8: message requests. The peers this account accepted (wrote
+	 * to, or trusted); messages from anyone else are requests, limited
+	 * by limits.stranger_* (counted in requests, one row per stranger)
+	 * and shown so in chats. Everyone already written to or verified is
+	 * accepted.
+	 */
+	"CREATE TABLE accepted (peer TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO accepted (peer) SELECT DISTINCT peer FROM"
+	"  messages WHERE direction = 'out';"
+	"INSERT OR IGNORE INTO accepted (peer) SELECT name FROM contacts"
+	"  WHERE verified <> 0;"
+	"CREATE TABLE requests ("
+	"  peer TEXT PRIMARY KEY,"
+	"  messages INTEGER NOT NULL DEFAULT 0,"
+	"  bytes INTEGER NOT NULL DEFAULT 0,"
+	"  window_start INTEGER NOT NULL DEFAULT 0,"
+	"  window_count INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;"
+	"INSERT INTO requests (peer, messages, bytes) SELECT peer, count(*),"
+	"  sum(length(CAST(body AS BLOB))) FROM messages WHERE direction = 'in'"
+	"  AND peer NOT IN (SELECT peer FROM accepted) GROUP BY peer;",
 };
 #define PSTORE_VERSION \
 	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))

@@ -77,6 +77,17 @@ field() {
 	ctl "$1" status | awk -F'\t' -v k="$2" '$1 == k { print $2 }'
 }
 
+# Message requests (limits.stranger_*) are tested by message_requests.sh;
+# elsewhere a first message to someone who never wrote back is no abuse,
+# and tests send hundreds: raised out of the way unless LIMITS sets them.
+stranger_limits() {
+	case ${LIMITS:-} in
+	*stranger_*) ;;
+	*) printf '%s' "stranger_messages = 100000000; stranger_bytes = 1000000000;" \
+	    " stranger_messages_per_minute = 1000000;" ;;
+	esac
+}
+
 write_conf() {
 	local name=$1 mode=$2 extra=$3
 	cat >"$TMP/$name.conf" <<CONF
@@ -87,7 +98,7 @@ listen = "127.0.0.1:${PORT_OF[$name]:-0}";
 log_level = "debug";
 heartbeat = { interval = $HB_INTERVAL; timeout = $HB_TIMEOUT; };
 retry = { initial = 0.1; max = 1.0; ${RETRY:-} };
-limits = { handshake_timeout = ${HANDSHAKE_TIMEOUT:-5.0}; ${LIMITS:-} };
+limits = { handshake_timeout = ${HANDSHAKE_TIMEOUT:-5.0}; ${LIMITS:-} $(stranger_limits) };
 $extra
 CONF
 	chmod 600 "$TMP/$name.conf"	# p2pchatd refuses a config others may read

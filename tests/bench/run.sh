@@ -175,6 +175,10 @@ limits = { $(gestor_limits) };"
 	start_peer bob g
 	register alice
 	register bob
+	# bob accepts alice: a stranger's messages are limited (message
+	# requests), and bob never writes back.
+	ctl bob lookup alice >/dev/null
+	ctl bob trust alice >/dev/null
 }
 
 teardown() {

@@ -168,7 +168,7 @@ listen = "${LISTEN_OF[$name]}";
 log_level = "debug";
 heartbeat = { interval = $HB_INTERVAL; timeout = $HB_TIMEOUT; };
 retry = { initial = 0.1; max = 1.0; };
-limits = { handshake_timeout = $HANDSHAKE_TIMEOUT; };
+limits = { handshake_timeout = $HANDSHAKE_TIMEOUT; $(stranger_limits) };
 $extra
 CONF
 	chmod 600 "$TMP/$name.conf"	# p2pchatd refuses a config others may read

@@ -183,13 +183,15 @@ struct chat_rows {
 
 static int
 collect_chat(const char *peer, long unread, int64_t last, const char *body,
-    void *arg)
+    bool request, void *arg)
 {
 	struct chat_rows *c = arg;
 	size_t len = strlen(c->text);
 
-	snprintf(c->text + len, sizeof(c->text) - len, "%s %ld %lld %s;", peer,
-	    unread, (long long)last, body != NULL ? body : "-");
+	/* Everyone written to before migration 8 is accepted: no request. */
+	snprintf(c->text + len, sizeof(c->text) - len, "%s %ld %lld %s%s;", peer,
+	    unread, (long long)last, body != NULL ? body : "-",
+	    request ? " (request)" : "");
 	return 0;
 }
 

@@ -177,12 +177,13 @@ struct chats {
 		long	 unread;
 		int64_t	 last;
 		char	 preview[128];
+		bool	 request;
 	} c[16];
 };
 
 static int
 collect_chat(const char *peer, long unread, int64_t last, const char *body,
-    void *arg)
+    bool request, void *arg)
 {
 	struct chats *c = arg;
 
@@ -190,6 +191,7 @@ collect_chat(const char *peer, long unread, int64_t last, const char *body,
 	snprintf(c->c[c->n].peer, sizeof(c->c[0].peer), "%s", peer);
 	c->c[c->n].unread = unread;
 	c->c[c->n].last = last;
+	c->c[c->n].request = request;
 	snprintf(c->c[c->n].preview, sizeof(c->c[0].preview), "%s",
 	    body != NULL ? body : "(null)");
 	c->n++;
