@@ -244,6 +244,17 @@ gestor_presence_frame(struct gestor *g, const struct guser *u)
 	return p;
 }
 
+bool
+gestor_watched(struct gestor *g, const char *user)
+{
+	struct gwatch *w;
+
+	for (w = g->watchers[bucket(user)]; w != NULL; w = w->hnext)
+		if (strcmp(w->name, user) == 0 && w->watcher->state == GC_AUTHED)
+			return true;
+	return false;
+}
+
 /* The frame is printed once and the same bytes queued to every watcher. */
 void
 gestor_watchers_send(struct gestor *g, const char *user, const json_t *p)

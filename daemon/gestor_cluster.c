@@ -122,6 +122,25 @@ check_hint(struct gestor *g, const json_t *n, const char *user,
 	gstore_user_get(g->store, user, on_hint_read, h);
 }
 
+/*
+ * Only a hint about someone with a session here, or watched from here,
+ * is worth the row's read (every gestor hears every notification).
+ */
+static bool
+concerns_us(struct gestor *g, const json_t *n, const char *t,
+    const char *user)
+{
+	const char *to = json_string_value(json_object_get(n, "to"));
+	struct gconn *s;
+
+	if (strcmp(t, "relay-invite") == 0)
+		return to != NULL && (s = gestor_session(g, to)) != NULL &&
+		    s->online;
+	if (strcmp(t, "session") == 0)
+		return gestor_session(g, user) != NULL;
+	return gestor_session(g, user) != NULL || gestor_watched(g, user);
+}
+
 void
 gestor_cluster_notify(const json_t *n, void *arg)
 {
@@ -142,7 +161,7 @@ gestor_cluster_notify(const json_t *n, void *arg)
 	else if (user == NULL || !valid_username(user))
 		log_warnx("gestor: a malformed \"%s\" notification from %s", t,
 		    origin);
-	else
+	else if (concerns_us(g, n, t, user))
 		check_hint(g, n, user, origin);
 }
 

@@ -105,6 +105,8 @@ struct gestor {
 struct gconn	*gestor_session(struct gestor *, const char *user);
 /* {"user","online","addr","port","last_seen","fingerprint"} for a user. */
 json_t		*gestor_user_json(struct gestor *, const struct guser *);
+/* Does an authenticated session here watch user? */
+bool		 gestor_watched(struct gestor *, const char *user);
 /* Send presence frame p to every authenticated watcher of user. */
 void		 gestor_watchers_send(struct gestor *, const char *user,
 		    const json_t *p);
