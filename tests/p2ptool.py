@@ -99,8 +99,9 @@ p2pchatd's code.
       the next line of the file SCRIPT (read again at each auth; the list
       starts over when the file changes; its last line repeats): an error
       code, "ok", "ok+replace" (ok, then a pushed session_replaced error)
-      or "ok+unauth" (ok, then the next heartbeat answered
-      not_authenticated). A lookup gets the JSON object in the file
+      "ok+unauth" (ok, then the next heartbeat answered not_authenticated)
+      or "ok+silent" (ok, then nothing more on that connection, as a
+      stopped gestor). A lookup gets the JSON object in the file
       SCRIPT.lookup if there is one ("lookup USER" printed). Other requests
       get "ok". Prints "auth USER CODE" for each auth, "connect" for each
       connection, flushed at once.
@@ -904,7 +905,7 @@ def fake_gestor(cert, key, port, script, seconds):
         except (socket.timeout, TimeoutError, ssl.SSLError, OSError):
             continue
         say("connect")
-        push_at, unauth = None, False
+        push_at, unauth, silent = None, False, False
         while time.monotonic() < end:
             wait = 0.2 if push_at is None else \
                 max(0.01, push_at - time.monotonic())
@@ -922,6 +923,8 @@ def fake_gestor(cert, key, port, script, seconds):
                 break
             n = f.get("n")
             t = f.get("t")
+            if silent:
+                continue
             if t == "auth":
                 a = next_answer()
                 say("auth %s %s" % (f.get("user"), a))
@@ -931,6 +934,9 @@ def fake_gestor(cert, key, port, script, seconds):
                     if a == "ok+replace":
                         push_at = time.monotonic() + 0.3
                     unauth = a == "ok+unauth"
+                    silent = a == "ok+silent"
+                    if silent:
+                        say("silent")
                 else:
                     s.sendall(frame({"t": "error", "n": n, "code": a,
                                      "message": "scripted " + a}))

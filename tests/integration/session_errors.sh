@@ -48,10 +48,12 @@ n=$(grep -c "^auth " "$TMP/fake.out")
 [ "$n" -lt 60 ] || fail "$n auths in a few seconds: no backoff"
 
 # Answered, the session is live again with no command typed. Then the
-# gestor loses the session on the link (a heartbeat refused as
-# not_authenticated) and later says another login replaced it: each time
-# the peer resumes, and the auth after it decides.
-set_script ok+unauth ok+replace ok
+# gestor goes silent (stopped: heartbeats unanswered past
+# heartbeat.timeout), loses the session on the link (a heartbeat refused
+# as not_authenticated) and says another login replaced it: each time the
+# peer resumes, and the auth after it decides.
+set_script ok+silent ok+unauth ok+replace ok
+wait_for "the gestor fell silent" 15 grep -q "^silent$" "$TMP/fake.out"
 wait_for "a heartbeat refused" 15 grep -q "^hb not_authenticated$" "$TMP/fake.out"
 wait_for "session_replaced pushed" 15 grep -q "^pushed session_replaced$" "$TMP/fake.out"
 wait_for "alice resumed after both" 15 grep -q "^auth alice ok$" "$TMP/fake.out"
