@@ -6,7 +6,9 @@
  * and for an invitation (`relay-invite`, pushed by the gestor: TLS server,
  * through the ordinary incoming path), so that everything above the
  * connection is the same as on a direct one. Invitations are limited per
- * inviter and in all.
+ * inviter, and in all separately for contacts (written to or trusted) and
+ * for strangers, so that strangers, however many, never take the places
+ * that contacts' invitations need.
  */
 #include <sys/socket.h>
 
@@ -20,10 +22,12 @@
 #include "log.h"
 #include "peer_msg.h"
 #include "peer_relay.h"
+#include "pstore_request.h"
 #include "util.h"
 
-#define PR_MAX_INVITES	64	/* relayed connections being set up for invites */
-#define PR_MAX_INVITES_FROM 2	/* ... from one inviter */
+#define PR_MAX_INVITES	64	/* relayed connections being set up for contacts */
+#define PR_MAX_STRANGER_INVITES 16	/* ... for anyone else */
+#define PR_MAX_INVITES_FROM 2	/* ... for one inviter */
 
 enum prelay_state { PRL_RESOLVING, PRL_CONNECTING, PRL_SENDING, PRL_WAITING };
 
@@ -260,18 +264,24 @@ struct invite {
 	TAILQ_ENTRY(invite)	 entry;
 	struct peer_msgs	*pm;
 	struct prelay		*rl;
+	bool			 contact;	/* from a contact, not a stranger */
 	char			 from[P2P_USERNAME_MAX + 1];
 };
 
+/* Invitations in progress from contacts (or strangers), and from from. */
 static int
-invites_from(struct peer_msgs *pm, const char *from)
+invites_of(struct peer_msgs *pm, bool contact, const char *from, int *nfrom)
 {
 	struct invite *inv;
 	int n = 0;
 
-	TAILQ_FOREACH(inv, &pm->invites, entry)
-		if (strcmp(inv->from, from) == 0)
+	*nfrom = 0;
+	TAILQ_FOREACH(inv, &pm->invites, entry) {
+		if (inv->contact == contact)
 			n++;
+		if (strcmp(inv->from, from) == 0)
+			(*nfrom)++;
+	}
 	return n;
 }
 
@@ -298,6 +308,8 @@ peer_relay_invite(struct peer *p, const struct w_relay *offer)
 {
 	struct peer_msgs *pm = p->msgs;
 	struct invite *inv;
+	bool contact;
+	int n, nfrom;
 
 	if (pm == NULL || *p->user == '\0')
 		return;
@@ -306,14 +318,20 @@ peer_relay_invite(struct peer *p, const struct w_relay *offer)
 		    "(relay.use = never)", offer->from);
 		return;
 	}
-	if (pm->ninvites >= PR_MAX_INVITES ||
-	    invites_from(pm, offer->from) >= PR_MAX_INVITES_FROM) {
-		log_warnx("peer_route: ignoring a relay invitation from %s: %d "
-		    "already in progress", offer->from, pm->ninvites);
+	/* Written to or trusted (as for message requests); an error: not. */
+	contact = preq_accepted(pm->requests, offer->from) == 1;
+	n = invites_of(pm, contact, offer->from, &nfrom);
+	if (n >= (contact ? PR_MAX_INVITES : PR_MAX_STRANGER_INVITES) ||
+	    nfrom >= PR_MAX_INVITES_FROM) {
+		log_warnx("peer_route: ignoring a relay invitation from %s (%s): "
+		    "%d from %s and %d from it already in progress", offer->from,
+		    contact ? "a contact" : "not a contact", n,
+		    contact ? "contacts" : "strangers", nfrom);
 		return;
 	}
 	inv = xcalloc(1, sizeof(*inv));
 	inv->pm = pm;
+	inv->contact = contact;
 	snprintf(inv->from, sizeof(inv->from), "%s", offer->from);
 	pm->ninvites++;
 	TAILQ_INSERT_TAIL(&pm->invites, inv, entry);

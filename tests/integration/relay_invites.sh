@@ -33,4 +33,23 @@ p2ptool relay-hellos "${PORT_OF[g]}" "$TMP/mallory.crt" "$TMP/mallory.key" \
 ctl alice send --wait=20 bob "first words" >/dev/null || fail "alice -> bob after mallory"
 ! grep -q "too many hellos to verify" "$TMP/bob.log" ||
 	fail "bob refused a hello: $(grep "too many hellos" "$TMP/bob.log")"
+
+# bob writes back: alice is his contact now. Her link to him closes when
+# idle (1 s), so her next message needs a new invitation.
+ctl bob send --wait=20 alice "welcome" >/dev/null || fail "bob -> alice"
+wait_for "alice's link to bob to close" 10 grep -q \
+    "peer_msg: bob: closing the idle link" "$TMP/alice.log"
+# 34 strangers, two invitations each: more than all of bob's places.
+for i in $(seq 1 34); do client_cert "s$i"; done
+p2ptool relay-strangers "${PORT_OF[g]}" "$TMP" s 34 bob 2 >"$TMP/strangers" ||
+	fail "relay-strangers: $(cat "$TMP/strangers")"
+grep -qx "ok=68 refused=0" "$TMP/strangers" || fail "strangers: $(cat "$TMP/strangers")"
+wait_for "bob to turn strangers away" 10 grep -q \
+    "ignoring a relay invitation from s" "$TMP/bob.log"
+# While the strangers' invitations wait (pairing_timeout = 10 s), alice's
+# finds a place.
+ctl alice send --wait=8 bob "through the crowd" >/dev/null ||
+	fail "alice -> bob while strangers hold bob's invitations"
+! grep -q "ignoring a relay invitation from alice" "$TMP/bob.log" ||
+	fail "bob ignored alice: $(grep "invitation from alice" "$TMP/bob.log")"
 log "ok"
