@@ -280,7 +280,7 @@ ctl_status(struct ctlreq *r, json_t *args, void *ctx)
 		    json_string(pgestor_last_error(p->pg)));
 	if ((retry = pgestor_retry_in(p->pg)) >= 0)
 		json_object_set_new(o, "gestor_retry_in",
-		    json_real(floor(retry * 10 + 0.5) / 10));
+		    json_integer((json_int_t)ceil(retry)));
 	ctlreq_reply(r, o);
 }
 
