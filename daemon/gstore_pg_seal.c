@@ -163,6 +163,10 @@ gpg_seal_op(struct gpg *pg, struct gstore_op *op)
 			op->priv = xstrdup("");		/* no key yet: none */
 	} else if (op->kind == GOP_NOTIFY && op->priv != NULL) {
 		a = json_loads(op->priv, 0, NULL);
+		if (json_is_string(json_array_get(a, 0))) {
+			json_decref(a);		/* sealed already (sent again) */
+			return;
+		}
 		free(op->priv);
 		op->priv = a != NULL ? gpg_seal_all(pg, a) : NULL;
 		json_decref(a);
