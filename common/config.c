@@ -77,6 +77,7 @@ static const struct key schema[] = {
 	{ "limits.max_clock_skew", K_DOUBLE, O(max_clock_skew), 1, 31536000 },
 	{ "limits.handshake_timeout", K_DOUBLE, O(handshake_timeout), 0.1, 600 },
 	{ "limits.idle_timeout", K_DOUBLE, O(idle_timeout), 0, 86400 },
+	{ "limits.send_timeout", K_DOUBLE, O(send_timeout), 0.1, 3600 },
 	{ "relay", K_GROUP, 0, 0, 0 },
 	{ "relay.listen", K_ADDR, O(relay_listen), 0, 0 },
 	{ "relay.advertise", K_ADDR, O(relay_advertise), 0, 0 },
@@ -128,6 +129,7 @@ set_defaults(struct config *c)
 	c->accept_advertise = ADV_NO;
 	c->max_clock_skew = 300;
 	c->handshake_timeout = 10.0;
+	c->send_timeout = 30.0;
 	c->sync_full = true;
 	c->idle_timeout = 120.0;
 	c->relay_max_sessions = 1024;

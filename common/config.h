@@ -43,6 +43,7 @@ struct config {
 	int		 accept_advertise;	/* enum config_advertise */
 	double		 max_clock_skew;	/* s a sender's ts may be ahead */
 	double		 handshake_timeout;
+	double		 send_timeout;	/* unsent output over the mark, unread */
 	double		 idle_timeout;	/* peer: close idle outgoing links; 0 never */
 	bool		 sync_full;
 	/* relay (gestor): splice two outgoing peer connections */

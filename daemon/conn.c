@@ -57,6 +57,18 @@
 #define CONN_PAUSE_MAX		(256 * 1024)	/* buffered while paused */
 #define CONN_BUF_KEEP		(64 * 1024)	/* keep buffers this big */
 #define CONN_CLOSE_WAIT		2		/* seconds for a clean close */
+/*
+ * Backpressure: a connection whose unsent output is over its high mark
+ * stops reading and delivering frames (each frame may queue a reply)
+ * until the other side has read it down to half; with no byte read by
+ * the other side for conn_send_timeout seconds meanwhile, it is closed.
+ * Before the other side is authenticated (conn_set_untrusted) the
+ * marks are smaller, and so are frames.
+ */
+#define CONN_OUT_HIGH		(1024 * 1024)
+#define CONN_ANON_OUT_HIGH	(64 * 1024)
+#define CONN_ANON_FRAME		(16 * 1024)	/* frames before login/hello */
+#define CONN_ANON_PAUSE_MAX	(64 * 1024)
 
 enum conn_state {
 	CONN_CONNECTING,	/* TCP connect in progress */
@@ -91,13 +103,15 @@ struct conn {
 	bool			 recv_wants_write;
 	bool			 bye_sent;
 	bool			 eof;		/* peer sent close_notify */
+	bool			 untrusted;	/* small bounds until login */
+	bool			 out_full;	/* over the high mark: not reading */
 
 	struct event		*rev;		/* persistent EV_READ */
 	struct event		*wev;		/* one-shot EV_WRITE */
 	struct event		*timer;		/* handshake or close deadline */
 	struct event		*work;		/* deferred flush/deliver */
 
-	size_t			 max_frame;
+	size_t			 max_frame;	/* once trusted */
 	struct conn_cbs		 cbs;
 	void			*arg;
 
@@ -195,6 +209,7 @@ conn_buf_used(const struct conn_buf *b)
 
 /* Connections allocated and not yet freed, for a clean shutdown. */
 static int conn_nlive;
+static double conn_send_timeout = 30.0;	/* limits.send_timeout */
 static LIST_HEAD(, conn) conn_all = LIST_HEAD_INITIALIZER(conn_all);
 
 int
@@ -262,16 +277,33 @@ conn_schedule(struct conn *c)
 		event_active(c->work, EV_TIMEOUT, 0);
 }
 
-/* Read while the state wants it and a paused reader is not too far behind. */
+static size_t
+conn_frame_max(const struct conn *c)
+{
+	return c->untrusted && c->max_frame > CONN_ANON_FRAME ?
+	    CONN_ANON_FRAME : c->max_frame;
+}
+
+static size_t
+conn_out_high(const struct conn *c)
+{
+	return c->untrusted ? CONN_ANON_OUT_HIGH : CONN_OUT_HIGH;
+}
+
+/*
+ * Read while the state wants it, the other side reads what we send, and
+ * a paused reader is not too far behind.
+ */
 static void
 conn_read_ctl(struct conn *c)
 {
+	size_t pause_max = c->untrusted ? CONN_ANON_PAUSE_MAX : CONN_PAUSE_MAX;
 	bool want;
 
 	want = c->state == CONN_HANDSHAKE ||
 	    (c->state == CONN_CLOSING && !c->eof) ||
-	    (c->state == CONN_READY && (!c->paused ||
-	    conn_buf_used(&c->in) < CONN_PAUSE_MAX));
+	    (c->state == CONN_READY && !c->out_full && (!c->paused ||
+	    conn_buf_used(&c->in) < pause_max));
 	if (want == c->reading)
 		return;
 	if (want)
@@ -279,6 +311,43 @@ conn_read_ctl(struct conn *c)
 	else
 		event_del(c->rev);
 	c->reading = want;
+}
+
+/* The other side has conn_send_timeout seconds to read another byte. */
+static void
+conn_arm_send_deadline(struct conn *c)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)conn_send_timeout;
+	tv.tv_usec = (suseconds_t)((conn_send_timeout - (double)tv.tv_sec) *
+	    1e6);
+	evtimer_add(c->timer, &tv);
+}
+
+/*
+ * Backpressure: over the high mark, stop reading and delivering frames
+ * and start the send deadline; at half of it, resume.
+ */
+static void
+conn_out_update(struct conn *c)
+{
+	size_t used = conn_buf_used(&c->out), high = conn_out_high(c);
+
+	if (c->state != CONN_READY)
+		return;
+	if (!c->out_full && used > high) {
+		c->out_full = true;
+		conn_arm_send_deadline(c);
+		conn_read_ctl(c);
+		log_debug("%s: %s port %d: %zu bytes unsent; not reading",
+		    __func__, c->peer_addr, c->peer_port, used);
+	} else if (c->out_full && used <= high / 2) {
+		c->out_full = false;
+		evtimer_del(c->timer);
+		conn_read_ctl(c);
+		conn_schedule(c);	/* frames left in the input buffer */
+	}
 }
 
 /* Flush, send close_notify, then wait (bounded) for the peer's EOF. */
@@ -418,8 +487,10 @@ conn_established(struct conn *c)
 	    c->peer_fp);
 	if (c->cbs.on_ready != NULL)
 		c->cbs.on_ready(c, c->arg);
-	if (c->state == CONN_READY)
+	if (c->state == CONN_READY) {
+		conn_out_update(c);
 		conn_schedule(c);	/* queued output, data inside GnuTLS */
+	}
 }
 
 static void
@@ -474,6 +545,10 @@ conn_flush(struct conn *c)
 		}
 		c->retry_len = 0;
 		conn_buf_consume(&c->out, (size_t)r);
+		if (c->out_full && c->state == CONN_READY) {
+			conn_arm_send_deadline(c);	/* it reads: progress */
+			conn_out_update(c);
+		}
 	}
 	conn_buf_free(&c->out);		/* all sent: hold nothing while idle */
 	return 0;
@@ -515,11 +590,11 @@ conn_deliver(struct conn *c)
 	size_t used;
 	char err[160];
 
-	while (c->state == CONN_READY && !c->paused) {
+	while (c->state == CONN_READY && !c->paused && !c->out_full) {
 		if (conn_buf_used(&c->in) == 0)
 			break;
 		st = frame_decode(c->in.data + c->in.off, conn_buf_used(&c->in),
-		    c->max_frame, &obj, &used, err, sizeof(err));
+		    conn_frame_max(c), &obj, &used, err, sizeof(err));
 		switch (st) {
 		case FRAME_NEED_MORE:
 			conn_read_ctl(c);
@@ -699,6 +774,9 @@ conn_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	conn_enter(c);
 	if (c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE)
 		conn_failf(c, false, "handshake timeout");
+	else if (c->state == CONN_READY && c->out_full)
+		conn_failf(c, false, "not reading: %zu bytes unsent, none read "
+		    "for %.0f s", conn_buf_used(&c->out), conn_send_timeout);
 	else if (c->state == CONN_CLOSING)
 		conn_destroy(c);
 	conn_leave(c);
@@ -992,8 +1070,10 @@ conn_send(struct conn *c, const json_t *frame)
 	c->out.len += len;
 	explicit_bzero(buf, len);
 	free(buf);
-	if (c->state == CONN_READY)
+	if (c->state == CONN_READY) {
+		conn_out_update(c);
 		conn_schedule(c);
+	}
 	return 0;
 }
 
@@ -1017,8 +1097,10 @@ conn_send_text(struct conn *c, const char *json, size_t len)
 	p[3] = (unsigned char)len;
 	memcpy(p + FRAME_HDR, json, len);
 	c->out.len += FRAME_HDR + len;
-	if (c->state == CONN_READY)
+	if (c->state == CONN_READY) {
+		conn_out_update(c);
 		conn_schedule(c);
+	}
 	return 0;
 }
 
@@ -1152,4 +1234,23 @@ conn_pause(struct conn *c, bool pause)
 		conn_read_ctl(c);
 		conn_schedule(c);
 	}
+}
+
+void
+conn_set_untrusted(struct conn *c, bool untrusted)
+{
+	if (c->state == CONN_DEAD || c->untrusted == untrusted)
+		return;
+	c->untrusted = untrusted;
+	if (c->state == CONN_READY) {
+		conn_out_update(c);
+		conn_read_ctl(c);
+		conn_schedule(c);
+	}
+}
+
+void
+conn_set_send_timeout(double seconds)
+{
+	conn_send_timeout = seconds;
 }

@@ -91,5 +91,16 @@ int		 conn_local_addr(const struct conn *, char *buf, size_t len);
 size_t		 conn_pending_bytes(const struct conn *);
 /* Stop/resume delivering frames (e.g. while a slow operation runs). */
 void		 conn_pause(struct conn *, bool);
+/*
+ * Until the other side has logged in (or said hello): frames of at most
+ * 16 KiB, and reading stops at 64 KiB of unsent replies instead of 1 MiB.
+ */
+void		 conn_set_untrusted(struct conn *, bool);
+/*
+ * Seconds a connection may hold more unsent output than its high mark
+ * with the other side reading none of it, before it is closed
+ * (limits.send_timeout; for every connection).
+ */
+void		 conn_set_send_timeout(double);
 
 #endif

@@ -50,6 +50,9 @@ struct ctlclient {
 	int			 nreqs;		/* in reqs */
 	int			 subscribed;
 	int			 closing;	/* close once output drains */
+	int			 out_full;	/* output over CTL_OUT_HIGH */
+	struct evbuffer_cb_entry *out_cb;
+	struct event		*stall;		/* over the mark, none read */
 };
 
 struct ctlsock {
@@ -60,6 +63,7 @@ struct ctlsock {
 	const ctl_handler	*handlers;
 	void			*ctx;
 	size_t			 max_body;
+	double			 send_timeout;	/* limits.send_timeout */
 	TAILQ_HEAD(, ctlclient)	 clients;
 	int			 nclients;
 };
@@ -67,6 +71,12 @@ struct ctlsock {
 #define CTL_MAX_CLIENTS		256
 #define CTL_MAX_QUEUED		1024	/* unanswered requests per client */
 #define CTL_READ_MAX		(256 * 1024)	/* bytes read ahead per callback */
+/*
+ * Replies and events not yet read by the client: past this, requests
+ * are not read (the client reads its replies first); with none of it
+ * read for limits.send_timeout (a watch that never reads), it is closed.
+ */
+#define CTL_OUT_HIGH		(1024 * 1024)
 
 static void	on_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
@@ -75,6 +85,9 @@ static void	on_write(struct bufferevent *, void *);
 static void	on_event(struct bufferevent *, short, void *);
 static void	client_free(struct ctlclient *);
 static void	client_flush(struct ctlclient *);
+static void	on_out_change(struct evbuffer *,
+		    const struct evbuffer_cb_info *, void *);
+static void	on_stall(evutil_socket_t, short, void *);
 
 static void
 put_line(struct evbuffer *buf, const json_t *obj)
@@ -166,6 +179,7 @@ ctlsock_open(struct event_base *base, const char *path, unsigned mode_bit,
 	cs->handlers = handlers;
 	cs->ctx = ctx;
 	cs->max_body = max_body;
+	cs->send_timeout = 30.0;
 	TAILQ_INIT(&cs->clients);
 	old = umask(0177);
 	cs->listener = evconnlistener_new_bind(base, on_accept, cs,
@@ -208,6 +222,12 @@ ctlsock_close(struct ctlsock *cs)
 	}
 	free(cs->path);
 	free(cs);
+}
+
+void
+ctlsock_set_send_timeout(struct ctlsock *cs, double seconds)
+{
+	cs->send_timeout = seconds;
 }
 
 void
@@ -320,7 +340,17 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		free(c);
 		return;
 	}
+	c->stall = evtimer_new(cs->base, on_stall, c);
+	if (c->stall == NULL) {
+		bufferevent_free(c->bev);
+		free(c);
+		return;
+	}
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	/* on_write at half the mark resumes reading; see on_read. */
+	bufferevent_setwatermark(c->bev, EV_WRITE, CTL_OUT_HIGH / 2, 0);
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev),
+	    on_out_change, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&cs->clients, c, entry);
 	cs->nclients++;
@@ -350,6 +380,10 @@ client_free(struct ctlclient *c)
 	}
 	TAILQ_REMOVE(&c->cs->clients, c, entry);
 	c->cs->nclients--;
+	if (c->out_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(c->bev),
+		    c->out_cb);
+	event_free(c->stall);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -536,7 +570,7 @@ on_read(struct bufferevent *bev, void *arg)
 	    evbuffer_read(in, bufferevent_getfd(bev), CTL_READ_MAX) > 0)
 		;
 	evbuffer_freeze(in, 0);
-	while (!c->closing && queued(c) < CTL_MAX_QUEUED &&
+	while (!c->closing && queued(c) < CTL_MAX_QUEUED && !c->out_full &&
 	    (line = take_line(in, &len)) != NULL) {
 		if (len == 0) {
 			free(line);
@@ -567,9 +601,48 @@ on_read(struct bufferevent *bev, void *arg)
 	 * feed on a slow disk) passed P2P_CTL_LINE_MAX of complete lines
 	 * and was closed as if it had sent one over-long line.
 	 */
-	if (!c->closing && queued(c) >= CTL_MAX_QUEUED)
+	if (!c->closing && (queued(c) >= CTL_MAX_QUEUED || c->out_full))
 		bufferevent_disable(bev, EV_READ);
 	client_flush(c);
+}
+
+/*
+ * Backpressure: the output went over CTL_OUT_HIGH (stop taking requests,
+ * start the deadline), the client read some of it (a new deadline), or
+ * it is back under half (on_write resumes reading).
+ */
+static void
+on_out_change(struct evbuffer *out, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct ctlclient *c = arg;
+	struct timeval tv;
+	size_t len = evbuffer_get_length(out);
+
+	if (len > CTL_OUT_HIGH) {
+		if (!c->out_full || info->n_deleted > 0) {
+			tv.tv_sec = (time_t)c->cs->send_timeout;
+			tv.tv_usec = (suseconds_t)((c->cs->send_timeout -
+			    (double)tv.tv_sec) * 1e6);
+			evtimer_add(c->stall, &tv);
+		}
+		c->out_full = 1;
+	} else if (c->out_full && len <= CTL_OUT_HIGH / 2) {
+		c->out_full = 0;
+		evtimer_del(c->stall);
+	}
+}
+
+static void
+on_stall(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctlclient *c = arg;
+
+	log_warnx("ctlsock: closing a client that read none of its %zu "
+	    "unsent bytes for %.0f s",
+	    evbuffer_get_length(bufferevent_get_output(c->bev)),
+	    c->cs->send_timeout);
+	client_free(c);
 }
 
 static void
@@ -577,9 +650,11 @@ on_write(struct bufferevent *bev, void *arg)
 {
 	struct ctlclient *c = arg;
 
-	if (c->closing && TAILQ_EMPTY(&c->reqs))
-		client_free(c);
-	else if (queued(c) < CTL_MAX_QUEUED) {
+	if (c->closing && TAILQ_EMPTY(&c->reqs)) {
+		/* Called at half the mark too: close once all is written. */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			client_free(c);
+	} else if (queued(c) < CTL_MAX_QUEUED && !c->out_full) {
 		if (!c->closing)
 			bufferevent_enable(bev, EV_READ);
 		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)

@@ -33,6 +33,8 @@ struct ctlsock	*ctlsock_open(struct event_base *, const char *path,
 /* Flush what can be flushed, close every client, unlink the socket. */
 void		 ctlsock_close(struct ctlsock *);
 void		 ctlsock_set_max_body(struct ctlsock *, size_t);
+/* limits.send_timeout: a client over the output mark that reads nothing. */
+void		 ctlsock_set_send_timeout(struct ctlsock *, double);
 /* Send an event line to every subscriber (event is borrowed). */
 void		 ctlsock_broadcast(struct ctlsock *, const json_t *event);
 /* The same for a line already printed as compact JSON (no newline). */

@@ -416,6 +416,7 @@ gestor_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	snprintf(gc->addr, sizeof(gc->addr), "%s", conn_peer_addr(gc->c));
+	conn_set_untrusted(gc->c, true);	/* until login */
 	TAILQ_INSERT_TAIL(&g->conns, gc, entry);
 	g->nconns++;
 	g->stats.connections_total++;
@@ -553,6 +554,7 @@ bind_session(struct gconn *gc, const char *user)
 		gestor_replace(old, "session replaced by a new login");
 	snprintf(gc->user, sizeof(gc->user), "%s", user);
 	gc->state = GC_AUTHED;
+	conn_set_untrusted(gc->c, false);
 	gc->hnext = gc->g->sessions[bucket(user)];
 	gc->g->sessions[bucket(user)] = gc;
 	arm_hb_timer(gc);

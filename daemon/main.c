@@ -444,8 +444,11 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
 		gestor_reload(d);
 	else
 		peer_reload(d);
-	if (d->ctl != NULL)
+	conn_set_send_timeout(n->send_timeout);
+	if (d->ctl != NULL) {
 		ctlsock_set_max_body(d->ctl, (size_t)n->max_message_bytes);
+		ctlsock_set_send_timeout(d->ctl, n->send_timeout);
+	}
 	config_free(old);
 	log_info("main: configuration reloaded from %s",
 	    n->path != NULL ? n->path : "(defaults)");
@@ -512,6 +515,7 @@ start(struct daemon *d)
 	if ((d->tls = tlsctx_new(d->id, &cause)) == NULL)
 		fatalx("main: %s", cause != NULL ? cause : "tls");
 	log_info("main: identity %s", identity_fingerprint(d->id));
+	conn_set_send_timeout(c->send_timeout);
 	rc = c->mode == MODE_GESTOR ? gestor_start(d, &cause) :
 	    peer_start(d, &cause);
 	if (rc == -1)
@@ -526,6 +530,7 @@ start(struct daemon *d)
 	    ctl_handlers, d, (size_t)c->max_message_bytes, &cause);
 	if (d->ctl == NULL)
 		fatalx("main: %s", cause != NULL ? cause : "control socket");
+	ctlsock_set_send_timeout(d->ctl, c->send_timeout);
 }
 
 static void

@@ -73,6 +73,7 @@ peer_msgs_accept(struct peer *p, int fd, const struct sockaddr *sa,
 	if (relayed_for != NULL)
 		snprintf(in->relayed_for, sizeof(in->relayed_for), "%s",
 		    relayed_for);
+	conn_set_untrusted(in->c, true);	/* until its hello is checked */
 	/* TLS and hello within handshake_timeout, or the slot is freed. */
 	in->hello_ev = evtimer_new(p->d->base, on_in_hello_timeout, in);
 	if (in->hello_ev != NULL)
@@ -143,6 +144,7 @@ in_accept_hello(struct pin *in)
 	hello = json_pack("{s:s,s:i,s:s}", "t", "hello", "v",
 	    P2P_PROTO_VERSION, "user", in->pm->p->user);
 	in->state = IN_READY;
+	conn_set_untrusted(in->c, false);
 	if (in->hello_ev != NULL)
 		evtimer_del(in->hello_ev);
 	conn_send(in->c, hello);

@@ -105,6 +105,16 @@ p2pchatd's code.
       SCRIPT.lookup if there is one ("lookup USER" printed). Other requests
       get "ok". Prints "auth USER CODE" for each auth, "connect" for each
       connection, flushed at once.
+  p2ptool.py pipeline TARGET CERT KEY SETUP FRAME SECONDS
+      A client that pipelines requests and never reads a reply. TARGET is
+      a TCP port (TLS) or a control socket path (then CERT, KEY and SETUP
+      are ignored and FRAME is sent as a line, "N" replaced by a counter).
+      SETUP: "none", "register:USER:PASSWORD" or "hello:USER" (sent first;
+      its reply is read). Then FRAME (JSON) is sent again and again for up
+      to SECONDS; prints "sent=BYTES closed after T s" when the daemon
+      closed the connection, else "sent=BYTES open"; with "stuck=S" the
+      seconds from the first send that could not go on (the daemon had
+      stopped reading) to the end.
 """
 import json
 import os
@@ -760,6 +770,55 @@ def flood(port, n, seconds):
     return 0
 
 
+# ------------------------------------------------ clients that never read
+
+def pipeline_setup(s, setup):
+    parts = setup.split(":")
+    if parts[0] == "register":
+        s.sendall(frame({"t": "register", "user": parts[1],
+                         "password": parts[2], "n": 0}))
+    elif parts[0] == "hello":
+        s.sendall(frame({"t": "hello", "v": 1, "user": parts[1]}))
+    else:
+        return True
+    f = read_frame(s)
+    return isinstance(f, dict) and f.get("t") in ("ok", "hello")
+
+
+def pipeline(target, cert, key, setup, payload, seconds):
+    if target.isdigit():
+        s = tls_connect(int(target), cert, key, timeout=10)
+        if not pipeline_setup(s, setup):
+            print("setup %s failed" % setup)
+            return 1
+        one = frame(json.loads(payload))
+        batch = one * max(1, 16384 // len(one))
+    else:
+        s = unix_connect(target)
+        batch = b"".join(payload.replace('"N"', str(i)).encode() + b"\n"
+                         for i in range(200))
+    s.settimeout(0.2)
+    start = time.monotonic()
+    sent, stuck, data = 0, None, batch
+    while time.monotonic() - start < seconds:
+        try:
+            n = s.send(data)
+        except (socket.timeout, TimeoutError, ssl.SSLWantWriteError):
+            if stuck is None:
+                stuck = time.monotonic()
+            continue        # the same buffer again (TLS wants that)
+        except (ssl.SSLError, OSError):
+            t = time.monotonic() - start
+            print("sent=%d closed after %.1f s%s" % (sent, t, "" if stuck is
+                  None else " stuck=%.1f" % (time.monotonic() - stuck)))
+            return 0
+        sent += n
+        data = data[n:] if n < len(data) else batch
+    print("sent=%d open%s" % (sent, "" if stuck is None else
+                              " stuck=%.1f" % (time.monotonic() - stuck)))
+    return 0
+
+
 # ---------------------------------------------------------- control socket
 
 def unix_connect(path):
@@ -1013,6 +1072,8 @@ def main(argv):
                                int(a[5]))
     if cmd == "relay-key":
         return relay_key(int(a[0]), a[1], float(a[2]) if len(a) > 2 else 2.0)
+    if cmd == "pipeline":
+        return pipeline(a[0], a[1], a[2], a[3], a[4], float(a[5]))
     if cmd == "flood":
         return flood(int(a[0]), int(a[1]), float(a[2]))
     if cmd == "fake-gestor":
