@@ -27,6 +27,13 @@
 
 #define CHAT_DRAIN_SECS	30
 #define CHAT_BACKLOG	10
+/*
+ * Sends in flight: past this, stdin waits for replies. The daemon stops
+ * reading a client whose replies it cannot hand over (limits.send_timeout
+ * closes it), and write_all() blocks: a chat that wrote a whole piped
+ * file before reading would wait on the daemon as the daemon waits on it.
+ */
+#define CHAT_WINDOW	256
 
 struct chat {
 	struct ctlconn	*conn;
@@ -315,14 +322,20 @@ chat_send(struct chat *ch, const char *line, size_t len)
 	json_decref(args);
 }
 
-/* Send every whole line buffered; a line over the limit is dropped. */
+/*
+ * Send whole lines buffered while the window has room; a line over the
+ * limit is dropped.
+ */
 static void
 chat_lines(struct chat *ch)
 {
 	size_t start = 0, n;
 	char *nl;
 
-	while ((nl = memchr(ch->in + start, '\n', ch->inlen - start)) != NULL) {
+	if (ch->inlen == 0)
+		return;		/* ch->in may be NULL */
+	while (outstanding(ch) < CHAT_WINDOW &&
+	    (nl = memchr(ch->in + start, '\n', ch->inlen - start)) != NULL) {
 		n = (size_t)(nl - (ch->in + start));
 		if (!ch->skipping)
 			chat_send(ch, ch->in + start, n);
@@ -331,7 +344,8 @@ chat_lines(struct chat *ch)
 	}
 	memmove(ch->in, ch->in + start, ch->inlen - start);
 	ch->inlen -= start;
-	if (ch->inlen > P2P_CTL_LINE_MAX) {
+	if (ch->inlen > P2P_CTL_LINE_MAX &&
+	    memchr(ch->in, '\n', ch->inlen) == NULL) {
 		if (!ch->skipping)
 			report_warn("invalid_argument", "line longer than %d "
 			    "bytes, not sent",
@@ -507,9 +521,12 @@ chat_turn(struct chat *ch)
 			    "they");
 		return ch->failed ? CTL_EXIT_FAIL : CTL_EXIT_TIMEOUT;
 	}
+	chat_lines(ch);		/* what waited for the window */
 	pfd[0].fd = ch->conn->fd;
 	pfd[0].events = POLLIN;
-	pfd[1].fd = ch->eof ? -1 : STDIN_FILENO;
+	pfd[1].fd = ch->eof || outstanding(ch) >= CHAT_WINDOW ||
+	    (ch->inlen > 0 && memchr(ch->in, '\n', ch->inlen) != NULL) ? -1 :
+	    STDIN_FILENO;
 	pfd[1].events = POLLIN;
 	if (ctlconn_poll(pfd, 2, ch->eof ? (int)(left * 1000) + 1 : -1) == -1) {
 		if (errno == EINTR)
