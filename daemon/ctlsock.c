@@ -26,6 +26,7 @@
 
 #include "ctlsock.h"
 #include "jsonw.h"
+#include "listener.h"
 #include "proto.h"
 #include "util.h"
 
@@ -68,7 +69,7 @@ struct ctlsock {
 	int			 nclients;
 };
 
-#define CTL_MAX_CLIENTS		256
+#define CTL_MAX_CLIENTS		CTLSOCK_MAX_CLIENTS
 #define CTL_MAX_QUEUED		1024	/* unanswered requests per client */
 #define CTL_READ_MAX		(256 * 1024)	/* bytes read ahead per callback */
 /*
@@ -186,7 +187,8 @@ ctlsock_open(struct event_base *base, const char *path, unsigned mode_bit,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
 	    (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (cs->listener == NULL || chmod(path, 0600) == -1) {
+	if (cs->listener == NULL || chmod(path, 0600) == -1 ||
+	    listener_guard(base, cs->listener, "control socket") == -1) {
 		if (asprintf(cause, "cannot listen on %s: %s", path,
 		    strerror(errno)) < 0)
 			*cause = NULL;
@@ -217,7 +219,7 @@ ctlsock_close(struct ctlsock *cs)
 		client_free(c);
 	}
 	if (cs->listener != NULL) {
-		evconnlistener_free(cs->listener);
+		listener_close(cs->listener);
 		unlink(cs->path);
 	}
 	free(cs->path);

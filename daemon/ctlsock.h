@@ -33,6 +33,8 @@ struct ctlsock	*ctlsock_open(struct event_base *, const char *path,
 /* Flush what can be flushed, close every client, unlink the socket. */
 void		 ctlsock_close(struct ctlsock *);
 void		 ctlsock_set_max_body(struct ctlsock *, size_t);
+/* Clients at once; more are refused (counted in the descriptor budget). */
+#define CTLSOCK_MAX_CLIENTS	256
 /* limits.send_timeout: a client over the output mark that reads nothing. */
 void		 ctlsock_set_send_timeout(struct ctlsock *, double);
 /* Send an event line to every subscriber (event is borrowed). */

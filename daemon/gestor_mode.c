@@ -86,7 +86,7 @@ gestor_stop(struct daemon *d)
 	if (g == NULL)
 		return;
 	if (g->listener != NULL) {
-		evconnlistener_free(g->listener);
+		listener_close(g->listener);
 		g->listener = NULL;
 	}
 	while ((gc = TAILQ_FIRST(&g->conns)) != NULL)

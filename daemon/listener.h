@@ -18,5 +18,13 @@ struct evconnlistener *listener_open(struct event_base *, const char *hostport,
 		    char *bound, size_t boundlen, char **cause);
 /* The port a listener is bound to, or -1. */
 int	listener_port(struct evconnlistener *);
+/*
+ * Pause l with backoff on accept errors (EMFILE, ENFILE...), logged once
+ * with name; listener_open does it for its listeners. 0 or -1.
+ */
+int	listener_guard(struct event_base *, struct evconnlistener *,
+	    const char *name);
+/* Free a listener and its guard. */
+void	listener_close(struct evconnlistener *);
 
 #endif

@@ -31,6 +31,7 @@
 #include "gestor.h"
 #include "log.h"
 #include "peer.h"
+#include "relay.h"
 #include "util.h"
 
 #define STOP_GRACE	1.5	/* seconds for connections to close cleanly */
@@ -289,27 +290,53 @@ harden(void)
 }
 
 /*
- * Descriptors for limits.max_connections plus the stores, the control
- * socket and the listeners: raise the soft limit as far as the hard
- * one allows (a service manager's default soft limit is often 1024).
+ * The descriptor budget: everything the daemon may hold open at once.
+ * limits.max_connections (the gestor's sessions, a peer's incoming
+ * connections), the relay's connections, the control socket's clients,
+ * and a reserve for the rest (stdio, listeners, stores and their
+ * journals, PostgreSQL connections, the hashing pipe, libevent's own).
  */
-static void
-raise_nofile(long max_connections)
+#define FD_RESERVE	64
+
+static long
+fd_budget(const struct config *c)
+{
+	return c->max_connections + relay_max_fds(c) + CTLSOCK_MAX_CLIENTS +
+	    FD_RESERVE;
+}
+
+/*
+ * Make room for the budget: raise the soft limit as far as the hard one
+ * allows (a service manager's default soft limit is often 1024). A
+ * configuration that cannot fit is refused: past the limit accept()
+ * fails, and every connection over it would be refused anyway. 0 or -1
+ * with err.
+ */
+static int
+fit_nofile(const struct config *c, bool apply, char *err, size_t errlen)
 {
 	struct rlimit rl;
-	rlim_t need = (rlim_t)max_connections + 64;
+	rlim_t need = (rlim_t)fd_budget(c);
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
-		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-		log_warnx("main: limits.max_connections is %ld but the "
-		    "descriptor limit is %lu: connections past it will be "
-		    "refused", max_connections, (unsigned long)rl.rlim_max);
-		need = rl.rlim_max;
+		snprintf(err, errlen, "the configuration needs up to %lu open "
+		    "descriptors (limits.max_connections %ld + relay %ld + "
+		    "control clients %d + %d) but the descriptor limit "
+		    "(RLIMIT_NOFILE, hard) is %lu: lower limits.max_connections "
+		    "or relay.max_sessions, or raise the limit (ulimit -n, "
+		    "LimitNOFILE=)", (unsigned long)need, c->max_connections,
+		    relay_max_fds(c), CTLSOCK_MAX_CLIENTS, FD_RESERVE,
+		    (unsigned long)rl.rlim_max);
+		return -1;
 	}
+	if (!apply || rl.rlim_cur >= need)
+		return 0;
 	rl.rlim_cur = need;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 		log_warn("main: setrlimit RLIMIT_NOFILE");
+	return 0;
 }
 
 void
@@ -413,10 +440,23 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	struct config *n, *old = cur_cfg;
 	json_t *changes;
+	char *relay_listen;
+	int fit;
 
 	if ((n = config_load(opts.file != NULL ? opts.file : old->path, opts.mode,
 	    err, errlen)) == NULL ||
 	    config_check_perms(n->path, err, errlen) == -1) {
+		config_free(n);
+		log_warnx("main: reload failed, keeping the running configuration: %s",
+		    err);
+		return NULL;
+	}
+	/* The budget with the relay listener that keeps running. */
+	relay_listen = n->relay_listen;
+	n->relay_listen = old->relay_listen;
+	fit = fit_nofile(n, true, err, errlen);
+	n->relay_listen = relay_listen;
+	if (fit == -1) {
 		config_free(n);
 		log_warnx("main: reload failed, keeping the running configuration: %s",
 		    err);
@@ -566,6 +606,11 @@ main(int argc, char **argv)
 		config_free(cur_cfg);
 		return 1;
 	}
+	if (fit_nofile(cur_cfg, !opts.check, err, sizeof(err)) == -1) {
+		fprintf(stderr, "p2pchatd: %s\n", err);
+		config_free(cur_cfg);
+		return 1;
+	}
 	if (opts.check) {
 		printf("p2pchatd: configuration OK (%s, mode %s)\n",
 		    cur_cfg->path != NULL ? cur_cfg->path : "built-in defaults",
@@ -574,7 +619,6 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init(opts.verbose ? LOG_LVL_DEBUG : (enum log_level)cur_cfg->log_level);
-	raise_nofile(cur_cfg->max_connections);
 	memset(&d, 0, sizeof(d));
 	d.cfg = cur_cfg;
 	d.started = util_mono();

@@ -520,7 +520,7 @@ peer_stop(struct daemon *d)
 	if (p == NULL)
 		return;
 	if (p->listener != NULL) {
-		evconnlistener_free(p->listener);
+		listener_close(p->listener);
 		p->listener = NULL;
 	}
 	peer_msgs_stop(p);

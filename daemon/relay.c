@@ -556,7 +556,7 @@ relay_close(struct relay *r)
 
 	if (r == NULL)
 		return;
-	evconnlistener_free(r->listener);
+	listener_close(r->listener);
 	while ((rc = TAILQ_FIRST(&r->preambles)) != NULL)
 		rconn_free(rc);
 	while ((s = TAILQ_FIRST(&r->sessions)) != NULL)
@@ -599,4 +599,13 @@ relay_get_stats(const struct relay *r, struct relay_stats *st)
 	TAILQ_FOREACH(s, &r->sessions, entry)
 		st->buffered += rconn_buffered(s->side[0]) +
 		    rconn_buffered(s->side[1]);
+}
+
+long
+relay_max_fds(const struct config *cfg)
+{
+	if (cfg->mode != MODE_GESTOR || *cfg->relay_listen == '\0')
+		return 0;
+	/* on_accept: 2 per session without a key; then 2 per session. */
+	return 2 * cfg->relay_max_sessions + 2 * cfg->relay_max_sessions;
 }

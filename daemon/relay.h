@@ -64,5 +64,11 @@ int		 relay_session_new(struct relay *, const char *from,
 		    const char *from_addr, const char *to, char *key_from,
 		    char *key_to, const char **code, const char **why);
 void		 relay_get_stats(const struct relay *, struct relay_stats *);
+/*
+ * Descriptors the relay may hold with this configuration (0 when it is
+ * off): connections still presenting a key, and both ends of every
+ * session. main counts them in the descriptor budget.
+ */
+long		 relay_max_fds(const struct config *);
 
 #endif

@@ -34,7 +34,7 @@ bench_cluster() {
 		return 0
 	fi
 	if ! nofile_for "$n"; then
-		log "cluster: SKIPPED: needs $(( n + 512 )) descriptors per process"
+		log "cluster: SKIPPED: needs $(( n + 1400 )) descriptors per process"
 		return 0
 	fi
 	half=$(( n / 2 ))
@@ -59,7 +59,8 @@ bench_cluster() {
 	local lim="limits = { max_connections = $(( n + 1000 ));
   login_attempts_per_minute = 100000; login_attempts_per_user_per_minute = 1000000;
   login_attempts_per_address_per_minute = 1000000; lookups_per_minute = 1000000;
-  watch_names_per_hour = 100000000; };"
+  watch_names_per_hour = 100000000; };
+relay = { listen = \"\"; };"
 	start_gestor cs "$lim"
 	r=$("$BIN/bench_gestor" load --addr "127.0.0.1:${PORT_OF[cs]}" \
 	    --db "$TMP/cs/gestor.db" --keys "$KEYS" --n "$n" --interval 10 \

@@ -317,8 +317,10 @@ bench_flush() {
 
 # The gestor and the load generator each hold n connections: raise the
 # descriptor limit (the hard one only with the privilege to), or skip n.
+# The gestor's budget, which p2pchatd checks at start, is max_connections
+# (n + 1000) + 256 control clients + 64; its relay is off for the load.
 nofile_for() {
-	local need=$(( $1 + 512 )) hard
+	local need=$(( $1 + 1400 )) hard
 	hard=$(ulimit -Hn)
 	if [ "$hard" != unlimited ] && [ "$hard" -lt "$need" ]; then
 		ulimit -Hn "$need" 2>/dev/null || return 1
@@ -331,13 +333,14 @@ nofile_for() {
 bench_gestor() {
 	local n=$1 r
 	if ! nofile_for "$n"; then
-		log "gestor load, $n peers: SKIPPED: needs $(( n + 512 )) descriptors" \
+		log "gestor load, $n peers: SKIPPED: needs $(( n + 1400 )) descriptors" \
 		    "per process, the hard limit is $(ulimit -Hn) and cannot be raised here"
 		return 0
 	fi
 	rm -rf "$TMP/gl" "$TMP/gl.ctl"
 	PORT_OF=()
-	start_gestor gl "limits = { max_connections = $(( n + 1000 )); $(gestor_limits) };"
+	start_gestor gl "limits = { max_connections = $(( n + 1000 )); $(gestor_limits) };
+relay = { listen = \"\"; };"
 	r=$("$BIN/bench_gestor" load --addr "127.0.0.1:${PORT_OF[gl]}" \
 	    --db "$TMP/gl/gestor.db" --keys "$KEYS" --n "$n" --interval 10 \
 	    --lookups 1 --duration "$GESTOR_SECS" --pid "${PIDS[gl]}" \
