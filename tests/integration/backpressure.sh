@@ -27,13 +27,17 @@ G=${PORT_OF[g]} A=${PORT_OF[alice]}
 # so alice accepts its hello.
 p2ptool register "$G" "$CRT" "$KEY" mallory mallory-password >/dev/null
 
+client_cert eve	# a key is one account's
+
 # hog NAME TARGET SETUP FRAME: run the client for up to 8 s while sampling
 # NAME's RSS; sets OUT (the client's line) and GROWTH (peak RSS - before,
 # KiB), and checks that the others are served while it runs.
 hog() {
-	local name=$1 target=$2 setup=$3 payload=$4 rss0 peak r pid i=0
+	local name=$1 target=$2 setup=$3 payload=$4 rss0 peak r pid i=0 who=mallory
+	case $setup in register:eve:*) who=eve ;; esac
 	rss0=$(rss_kb "$name") peak=$rss0
-	p2ptool pipeline "$target" "$CRT" "$KEY" "$setup" "$payload" 8 >"$TMP/hog.out" &
+	p2ptool pipeline "$target" "$TMP/$who.crt" "$TMP/$who.key" "$setup" "$payload" 8 \
+	    >"$TMP/hog.out" &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 200 ]; do
 		r=$(rss_kb "$name")
