@@ -106,6 +106,13 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	[CMD_VERSION] = { "version", P | G, 0, "",
 	    "print the daemon's version", { { NULL } }, SHAPE_VALUE,
 	    { "version", "mode" } },
+	[CMD_CHAT_DELETE] = { "chat-delete", P, CTLF_CONFIRM,
+	    "USER [--cancel-pending] [--yes]",
+	    "delete a chat and all its messages for good (asked twice on a "
+	    "terminal; --yes for scripts)",
+	    { { "user", ARG_USER, 0 }, { "cancel_pending", ARG_FLAG, OPTL },
+	      { "yes", ARG_FLAG, OPTL } },
+	    SHAPE_KV, { "user", "deleted", "cancelled" } },
 };
 
 int

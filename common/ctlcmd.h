@@ -35,6 +35,7 @@ enum ctl_cmd {
 	CMD_RELOAD,
 	CMD_SHUTDOWN,
 	CMD_VERSION,
+	CMD_CHAT_DELETE,
 	CMD__MAX
 };
 
@@ -79,6 +80,7 @@ enum ctl_shape {
 
 #define CTLF_PASSWORD	0x1	/* p2pchatctl reads a password */
 #define CTLF_LOCAL	0x2	/* implemented by p2pchatctl over other commands */
+#define CTLF_CONFIRM	0x4	/* p2pchatctl asks twice on a terminal, or --yes */
 
 #define CTL_MAX_ARGS	6
 #define CTL_MAX_COLS	10

@@ -66,6 +66,8 @@ enum ctl_exit {
 #define ERR_KEY_TAKEN		"key_taken"		/* register/login: the key is another account's */
 #define ERR_WRONG_ACCOUNT	"wrong_account"		/* register/login: the store is another account's */
 #define ERR_NO_SUCH_USER	"no_such_user"
+#define ERR_PENDING_MESSAGES	"pending_messages"	/* chat-delete: --cancel-pending? */
+#define ERR_TOO_LATE		"too_late"		/* a message already in flight */
 #define ERR_GESTOR_UNAVAILABLE	"gestor_unavailable"
 #define ERR_GESTOR_KEY_CHANGED	"gestor_key_changed"
 #define ERR_TIMEOUT		"timeout"

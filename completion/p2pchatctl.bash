@@ -7,8 +7,8 @@
 # asking the daemon named by the -c or -s already on the command line.
 
 _p2pchatctl_commands="register login logout status send chats history pending
-lookup fingerprint trust watch chat wait cancel search export import users stats
-reload shutdown version help"
+lookup fingerprint trust watch chat chat-delete wait cancel search export import
+users stats reload shutdown version help"
 
 # Run p2pchatctl with the -c/-s options of the line being completed.
 _p2pchatctl_query()
@@ -119,6 +119,7 @@ _p2pchatctl()
 	wait) opts="--timeout" ;;
 	import) opts="--send-pending" ;;
 	search) opts="--user --limit --fts" ;;
+	chat-delete) opts="--cancel-pending --yes" ;;
 	*) opts= ;;
 	esac
 	if [[ $cur == -* ]]; then
@@ -128,7 +129,7 @@ _p2pchatctl()
 	fi
 
 	case $cmd in
-	send | history | lookup | fingerprint | trust | chat | export)
+	send | history | lookup | fingerprint | trust | chat | chat-delete | export)
 		((npos == 0)) && _p2pchatctl_users "$cur"
 		;;
 	wait | cancel)

@@ -241,6 +241,46 @@ out:
 	return rc;
 }
 
+/* A line typed at the terminal, without its end; false at end of input. */
+static bool
+ask(const char *question, char *line, size_t len)
+{
+	fputs(question, stderr);
+	if (fgets(line, (int)len, stdin) == NULL)
+		return false;
+	line[strcspn(line, "\n")] = '\0';
+	return true;
+}
+
+/*
+ * A command that destroys (chat-delete): asked twice on a terminal, the
+ * second time by the user's name; without a terminal only --yes does.
+ * "yes" is p2pchatctl's, not sent.
+ */
+static void
+confirm(const struct ctl_cmd_desc *cd, json_t *args)
+{
+	const char *user = json_string_value(json_object_get(args, "user"));
+	bool yes = json_is_true(json_object_get(args, "yes"));
+	char line[128], q[256];
+
+	json_object_del(args, "yes");
+	if (yes)
+		return;
+	if (isatty(STDIN_FILENO) != 1)
+		ctl_usage_error(cd, "%s deletes the chat with %s and its messages "
+		    "for good: add --yes to confirm (standard input is not a "
+		    "terminal to ask on)", cd->name, user);
+	snprintf(q, sizeof(q), "Delete the chat with %s and all its messages, "
+	    "for good? [y/N] ", user);
+	if (!ask(q, line, sizeof(line)) || (strcmp(line, "y") != 0 &&
+	    strcmp(line, "yes") != 0))
+		report_die(CTL_EXIT_FAIL, "not_confirmed", "nothing deleted");
+	snprintf(q, sizeof(q), "Type %s to delete the chat: ", user);
+	if (!ask(q, line, sizeof(line)) || strcmp(line, user) != 0)
+		report_die(CTL_EXIT_FAIL, "not_confirmed", "nothing deleted");
+}
+
 /*
  * -s SOCKET, else the control_socket of the configuration. Keys p2pchatd
  * would refuse do not stop us: only the socket's path matters here.
@@ -346,6 +386,8 @@ main(int argc, char **argv)
 		if ((rc = ctl_check_args(cd, args)) != 0)
 			return rc;
 	}
+	if (cd->flags & CTLF_CONFIRM)
+		confirm(cd, args);
 	if (local_cmds[idx] != NULL)
 		rc = local_cmds[idx](&conn, args);
 	else

@@ -44,6 +44,7 @@ const ctl_handler peer_ctl_handlers[CMD__MAX] = {
 	[CMD_SEARCH] = peer_ctl_search,
 	[CMD_EXPORT] = peer_ctl_export,
 	[CMD_IMPORT] = peer_ctl_import,
+	[CMD_CHAT_DELETE] = peer_ctl_chat_delete,
 	/* reload, shutdown, version: main.c's, for every mode */
 };
 

@@ -3,13 +3,14 @@
  * (JSON Lines) and import (the same lines; ids kept, so importing twice
  * adds nothing; every line is checked before anything is written, and
  * the whole import is one transaction; nothing imported is sent unless
- * the user asks with --send-pending).
+ * the user asks with --send-pending), and chat-delete.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "peer_msg.h"
 #include "pstore_archive.h"
 #include "util.h"
@@ -294,4 +295,94 @@ peer_ctl_import(struct ctlreq *r, json_t *args, void *ctx)
 	}
 	ctlreq_reply(r, json_pack("{s:I,s:I,s:I}", "imported", (json_int_t)imported,
 	    "skipped", (json_int_t)skipped, "not_sent", (json_int_t)not_sent));
+}
+
+/* ------------------------------------------------------------ chat-delete */
+
+/* The queue to the chat's user: ids, and one already on the wire. */
+struct queued {
+	struct peer_msgs	*pm;
+	json_t			*ids;
+	bool			 in_flight;
+};
+
+static int
+note_queued(const struct pmsg *m, void *arg)
+{
+	struct queued *q = arg;
+
+	if (pm_link_in_flight(q->pm, m->peer, m->seq))
+		q->in_flight = true;
+	json_array_append_new(q->ids, json_string(m->id));
+	return 0;
+}
+
+/*
+ * Messages still to go to the user are never dropped unasked: refused
+ * (pending_messages) unless cancel_pending, then cancelled as `cancel`
+ * does (watchers and waiters told), unless one is already on the wire.
+ * True when the deletion may go on.
+ */
+static bool
+chat_delete_queue(struct ctlreq *r, struct peer_msgs *pm, const char *user,
+    bool cancel, struct queued *q)
+{
+	size_t n, i;
+	json_t *v;
+
+	if (parch_queued(pm->arch, user, note_queued, q) != PSTORE_OK) {
+		ctlreq_error(r, ERR_INTERNAL, "cannot read the queue; nothing "
+		    "deleted");
+		return false;
+	}
+	if ((n = json_array_size(q->ids)) > 0 && !cancel) {
+		ctlreq_error_obj(r, ERR_PENDING_MESSAGES, json_pack("{s:s,s:O}",
+		    "user", user, "ids", q->ids), "%zu message%s to %s still "
+		    "wait%s for delivery (pending or held); nothing deleted. "
+		    "--cancel-pending cancels %s (never delivered) and deletes the "
+		    "chat; or wait until %s delivered", n, n == 1 ? "" : "s", user,
+		    n == 1 ? "s" : "", n == 1 ? "it" : "them",
+		    n == 1 ? "it is" : "they are");
+		return false;
+	}
+	if (q->in_flight) {
+		ctlreq_error_obj(r, ERR_TOO_LATE, json_pack("{s:s}", "user", user),
+		    "a message to %s is being delivered right now; nothing "
+		    "deleted; try again in a moment", user);
+		return false;
+	}
+	json_array_foreach(q->ids, i, v)
+		pm_finish(pm, json_string_value(v), "cancelled",
+		    "cancelled by chat-delete");
+	pm_expiry_arm(pm);
+	return true;
+}
+
+void
+peer_ctl_chat_delete(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = pm_of_ctx(ctx);
+	const char *user = json_string_value(json_object_get(args, "user"));
+	struct queued q = { pm, json_array(), false };
+	int deleted = 0;
+
+	if (!chat_delete_queue(r, pm, user, json_is_true(json_object_get(args,
+	    "cancel_pending")), &q)) {
+		json_decref(q.ids);
+		return;
+	}
+	if (pstore_begin(pm->p->store) != PSTORE_OK ||
+	    parch_delete_chat(pm->arch, user, &deleted) != PSTORE_OK ||
+	    pstore_commit(pm->p->store) != PSTORE_OK) {
+		pstore_rollback(pm->p->store);
+		json_decref(q.ids);
+		ctlreq_error(r, ERR_INTERNAL, "cannot delete the chat with %s "
+		    "(see the daemon's log); nothing deleted", user);
+		return;
+	}
+	pm->pending_gen++;	/* no window in memory keeps what is gone */
+	log_info("peer: chat with %s deleted: %d messages", user, deleted);
+	ctlreq_reply(r, json_pack("{s:s,s:i,s:i}", "user", user, "deleted",
+	    deleted, "cancelled", (int)json_array_size(q.ids)));
+	json_decref(q.ids);
 }

@@ -82,5 +82,6 @@ void	peer_ctl_stats(struct ctlreq *, json_t *, void *);
 void	peer_ctl_search(struct ctlreq *, json_t *, void *);
 void	peer_ctl_export(struct ctlreq *, json_t *, void *);
 void	peer_ctl_import(struct ctlreq *, json_t *, void *);
+void	peer_ctl_chat_delete(struct ctlreq *, json_t *, void *);
 
 #endif

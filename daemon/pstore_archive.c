@@ -1,5 +1,6 @@
 /*
- * Archive queries over the peer store: search, export, import.
+ * Archive queries over the peer store: search, export, import, and the
+ * deletion of a whole chat.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -170,4 +171,122 @@ parch_import(struct parch *a, const struct pmsg *m)
 	    m->ts_sent);
 	/* A message stored pending or held is in the queue (schema 7). */
 	return step_done(a, s);
+}
+
+/* ------------------------------------------------------------ chat-delete */
+
+/*
+ * chat-delete is rare and changes the schema for a moment (below), so
+ * its statements are prepared for each use, not kept with the others.
+ * Runs sql with ?1 = peer; fn, if given, gets each row as a pmsg.
+ */
+static enum pstore_rc
+run_peer(struct parch *a, const char *sql, const char *peer, pmsg_fn fn,
+    void *arg, int *changes)
+{
+	sqlite3_stmt *s;
+	struct pmsg m;
+	int rc;
+
+	if (sqlite3_prepare_v2(a->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(a->db));
+		return PSTORE_ERR;
+	}
+	sqlite3_bind_text(s, 1, peer, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		pmsg_row(s, &m);
+		if (fn != NULL && fn(&m, arg) == -1)
+			break;
+	}
+	if (changes != NULL)
+		*changes = sqlite3_changes(a->db);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return PSTORE_OK;
+	log_warnx("%s: %s", __func__, sqlite3_errmsg(a->db));
+	return PSTORE_ERR;
+}
+
+enum pstore_rc
+parch_queued(struct parch *a, const char *peer, pmsg_fn fn, void *arg)
+{
+	return run_peer(a, "SELECT seq, id, peer, direction, body, ts_sent,"
+	    " ts_received, state FROM messages WHERE peer = ?1 AND"
+	    " (state = 'pending' OR state = 'held') ORDER BY seq", peer, fn, arg,
+	    NULL);
+}
+
+static enum pstore_rc
+exec_sql(struct parch *a, const char *sql)
+{
+	if (sqlite3_exec(a->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+		return PSTORE_OK;
+	log_warnx("pstore_archive: %s", sqlite3_errmsg(a->db));
+	return PSTORE_ERR;
+}
+
+/*
+ * The trigger that writes a deleted message's events out as JSON scans
+ * the whole events table for every row (events.msg has no index): for a
+ * chat of thousands of messages, seconds. Its events go first, so it has
+ * nothing to do: it is dropped around the DELETE and made again from its
+ * own text, all inside the caller's transaction.
+ */
+static enum pstore_rc
+delete_messages(struct parch *a, const char *peer, int *deleted)
+{
+	sqlite3_stmt *s;
+	char *trigger = NULL;
+	enum pstore_rc rc;
+
+	if (sqlite3_prepare_v2(a->db, "SELECT sql FROM sqlite_master WHERE"
+	    " type = 'trigger' AND name = 'messages_ad_events'", -1, &s,
+	    NULL) != SQLITE_OK)
+		return PSTORE_ERR;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
+		trigger = xstrdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (trigger != NULL && exec_sql(a, "DROP TRIGGER messages_ad_events") !=
+	    PSTORE_OK) {
+		free(trigger);
+		return PSTORE_ERR;
+	}
+	rc = run_peer(a, "DELETE FROM messages WHERE peer = ?1", peer, NULL, NULL,
+	    deleted);
+	if (rc == PSTORE_OK && trigger != NULL)
+		rc = exec_sql(a, trigger);
+	free(trigger);
+	return rc;
+}
+
+enum pstore_rc
+parch_delete_chat(struct parch *a, const char *peer, int *deleted)
+{
+	static const char *const others[] = {
+		/* Events about its messages, by reference or as JSON. */
+		"DELETE FROM events WHERE msg IS NOT NULL AND EXISTS (SELECT 1"
+		" FROM messages m WHERE m.seq = events.msg AND m.peer = ?1)",
+		"DELETE FROM events WHERE msg IS NULL AND json_valid(data) AND"
+		" (json_extract(data, '$.from') = ?1 OR"
+		" json_extract(data, '$.user') = ?1)",
+		"DELETE FROM chats WHERE peer = ?1",
+		"DELETE FROM queue_retry WHERE peer = ?1",
+	};
+	enum pstore_rc rc = PSTORE_OK;
+	size_t i;
+
+	*deleted = 0;
+	/* What is deleted is overwritten, not left in free pages. */
+	if (exec_sql(a, "PRAGMA secure_delete = ON") != PSTORE_OK)
+		return PSTORE_ERR;
+	for (i = 0; i < 2 && rc == PSTORE_OK; i++)
+		rc = run_peer(a, others[i], peer, NULL, NULL, NULL);
+	if (rc == PSTORE_OK)
+		rc = delete_messages(a, peer, deleted);
+	for (i = 2; i < sizeof(others) / sizeof(others[0]) && rc == PSTORE_OK;
+	    i++)
+		rc = run_peer(a, others[i], peer, NULL, NULL, NULL);
+	if (exec_sql(a, "PRAGMA secure_delete = OFF") != PSTORE_OK)
+		rc = PSTORE_ERR;
+	return rc;
 }

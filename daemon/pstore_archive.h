@@ -36,5 +36,15 @@ enum pstore_rc	 parch_export(struct parch *, const char *peer, pmsg_fn, void *);
  * queued for delivery: the caller decides which may keep that state.
  */
 enum pstore_rc	 parch_import(struct parch *, const struct pmsg *);
+/* The pending and held messages to peer, in order. */
+enum pstore_rc	 parch_queued(struct parch *, const char *peer, pmsg_fn, void *);
+/*
+ * Inside a transaction: delete every message with peer, in and out, the
+ * events about them, its chat and its retry state (contacts, keys and
+ * acceptance stay), overwriting the deleted rows (secure_delete).
+ * *deleted gets the number of messages.
+ */
+enum pstore_rc	 parch_delete_chat(struct parch *, const char *peer,
+		    int *deleted);
 
 #endif

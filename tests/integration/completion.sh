@@ -40,7 +40,7 @@ diff "$TMP/help-cmds" "$TMP/comp-cmds" >&2 ||
 
 expect "search send shutdown stats status" s
 expect "history" hi
-expect "chat chats" cha
+expect "chat chat-delete chats" cha
 expect "--help --json --password-file --version" --
 expect "-c" -c
 expect "--password-file" --pas
@@ -50,6 +50,7 @@ expect "--limit" history bob --l
 expect "--since" watch --s
 expect "--timeout" wait --t
 expect "--fts --help --json --limit --user" search fox --
+expect "--cancel-pending --help --json --yes" chat-delete bob --
 expect "--help --json" status --
 expect "--password-file" login alice --p
 expect "stats status" -c /nonexistent.conf --json sta
@@ -71,6 +72,7 @@ wait_for "bob online" 10 gestor_state_is bob online
 ctl alice send --wait=10 bob "hi bob" >/dev/null
 ctl alice send --wait=10 bert "hi bert" >/dev/null
 expect "bert bob" -c "$TMP/alice.conf" send b
+expect "bert bob" -c "$TMP/alice.conf" chat-delete b
 expect "bob" -c "$TMP/alice.conf" history bo
 expect "bert bob" -c "$TMP/alice.conf" search hi --user b
 expect "bert" -c "$TMP/alice.conf" --json lookup be

@@ -52,6 +52,7 @@ static const struct {
 	{ CMD_RELOAD, "reload", CTL_MODE_PEER | CTL_MODE_GESTOR },
 	{ CMD_SHUTDOWN, "shutdown", CTL_MODE_PEER | CTL_MODE_GESTOR },
 	{ CMD_VERSION, "version", CTL_MODE_PEER | CTL_MODE_GESTOR },
+	{ CMD_CHAT_DELETE, "chat-delete", CTL_MODE_PEER },
 };
 
 static const struct ctl_cmd_desc *
