@@ -76,10 +76,10 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    { { "ids", ARG_MSGID, ARGF_MULTI } },
 	    SHAPE_LIST, { "id", "state", "reason" } },
 	[CMD_SEARCH] = { "search", P, 0,
-	    "TEXT [--user USER] [--limit N] [--fts]",
+	    "TEXT... [--user USER] [--limit N] [--fts]",
 	    "messages containing every word of TEXT, newest first (--fts: "
 	    "TEXT is an FTS5 query)",
-	    { { "text", ARG_STR, 0 }, { "user", ARG_USER, OPTL },
+	    { { "text", ARG_STR, ARGF_WORDS }, { "user", ARG_USER, OPTL },
 	      { "limit", ARG_UINT, OPTL }, { "fts", ARG_FLAG, OPTL } },
 	    SHAPE_LIST, { "user", "ts", "direction", "state", "id", "text" } },
 	[CMD_EXPORT] = { "export", P, 0, "[USER]",

@@ -62,6 +62,7 @@ enum ctl_argtype {
 #define ARGF_MULTI	0x04	/* all remaining positionals, as a JSON array */
 #define ARGF_OPTVAL	0x08	/* option whose value is optional: --wait[=N] */
 #define ARGF_HIDDEN	0x10	/* not from argv (password) */
+#define ARGF_WORDS	0x20	/* the words that follow joined, as TEXT's */
 
 struct ctl_arg {
 	const char		*name;	/* JSON member and option name */

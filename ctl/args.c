@@ -205,7 +205,7 @@ parse_positional(struct parse *p, const char *s)
 	const struct ctl_cmd_desc *cd = p->cd;
 
 	if (p->textword) {
-		if (strcmp(s, "-") == 0)
+		if (strcmp(s, "-") == 0 && cd->args[p->pos - 1].type == ARG_TEXT)
 			ctl_usage_error(cd, "'-' (read standard input) must be the "
 			    "only TEXT");
 		join_text(p, &cd->args[p->pos - 1], s);
@@ -218,7 +218,8 @@ parse_positional(struct parse *p, const char *s)
 	if (p->pos == CTL_MAX_ARGS || cd->args[p->pos].name == NULL)
 		ctl_usage_error(cd, "unexpected argument '%s'", s);
 	set_arg(p, &cd->args[p->pos], s);
-	if (cd->args[p->pos].type == ARG_TEXT && strcmp(s, "-") != 0)
+	if ((cd->args[p->pos].type == ARG_TEXT && strcmp(s, "-") != 0) ||
+	    (cd->args[p->pos].flags & ARGF_WORDS))
 		p->textword = true;
 	if (!(cd->args[p->pos].flags & ARGF_MULTI))
 		p->pos++;

@@ -70,6 +70,7 @@ for q in "lunch at one?" "it's" "bob:" '"quoted"' "NOT" "at AND one" \
 	echo "$out" | grep -q "lunch at one" || fail "search '$q' found nothing"
 done
 [ -z "$(ctl alice search "lunch dinner")" ] || fail "search: one word missing still matched"
+ctl alice search lunch at one --limit 1 | grep -q "lunch at one" || fail "search: words as arguments"
 # --fts: FTS5's syntax, whose errors are clear.
 ctl alice search --fts 'lunch AND (one OR zebra)' | grep -q "lunch at one" || fail "search --fts"
 ctl alice search --fts 'lunc*' | grep -q "lunch at one" || fail "search --fts prefix"
