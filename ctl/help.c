@@ -45,7 +45,8 @@ static const struct help_fields {
 	    "relay_invites_out relay_invites_in relay_sessions_active "
 	    "relay_sessions_waiting relay_sessions_total relay_refused "
 	    "relay_bad_keys relay_expired relay_idle_closed "
-	    "relay_one_way_closed relay_evicted relay_not_tls relay_bytes "
+	    "relay_one_way_closed relay_stalled relay_evicted relay_not_tls "
+	    "relay_bytes "
 	    "relay_buffered; lookups lookups_refused watched_names "
 	    "watches_refused advertised_refused" },
 };

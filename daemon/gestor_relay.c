@@ -210,7 +210,7 @@ gestor_relay_stats(struct gestor *g, json_t *o)
 	if (g->relay != NULL)
 		relay_get_stats(g->relay, &st);
 	json_object_update_new(o, json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	    "s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "relay", g->relay != NULL,
+	    "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "relay", g->relay != NULL,
 	    "relay_invites_out", (json_int_t)g->stats.relay_invites_out,
 	    "relay_invites_in", (json_int_t)g->stats.relay_invites_in,
 	    "relay_sessions_active", (json_int_t)st.active,
@@ -221,6 +221,7 @@ gestor_relay_stats(struct gestor *g, json_t *o)
 	    "relay_expired", (json_int_t)st.expired,
 	    "relay_idle_closed", (json_int_t)st.idle_closed,
 	    "relay_one_way_closed", (json_int_t)st.one_way_closed,
+	    "relay_stalled", (json_int_t)st.stalled,
 	    "relay_evicted", (json_int_t)st.evicted,
 	    "relay_not_tls", (json_int_t)st.not_tls,
 	    "relay_bytes", (json_int_t)st.bytes,

@@ -31,6 +31,7 @@ struct relay_stats {
 	unsigned long	 expired;	/* sessions never paired in time */
 	unsigned long	 idle_closed;	/* nothing either way */
 	unsigned long	 one_way_closed;	/* nothing one way */
+	unsigned long	 stalled;	/* a side read none of its output */
 	unsigned long	 evicted;	/* closed to make room for another */
 	unsigned long	 not_tls;	/* closed: first bytes not TLS */
 	long		 active;	/* paired sessions now */

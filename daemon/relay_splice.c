@@ -4,7 +4,9 @@
  * record (the relay carries the peers' TLS and nothing else), a side is
  * not read from while the other side's output holds RELAY_HIGH bytes and
  * reads at most RELAY_READ at once (so a session buffers at most
- * 2 * (RELAY_HIGH + RELAY_READ) bytes however its ends behave), both
+ * 2 * (RELAY_HIGH + RELAY_READ) bytes however its ends behave), and a
+ * side that then reads none of its output for limits.send_timeout
+ * closes the session (as conn.c does for every other connection); both
  * directions share a token bucket (relay.session_rate), and each
  * direction must carry a byte every relay.idle_timeout. When one side
  * ends, the other gets what it still has to receive (for RELAY_DRAIN
@@ -85,6 +87,7 @@ on_splice_read(struct bufferevent *bev, void *arg)
 	struct rconn *rc = arg, *o;
 	struct evbuffer *in = bufferevent_get_input(bev), *out;
 	size_t n = evbuffer_get_length(in);
+	struct timeval stall;
 	unsigned char h[5];
 
 	if (rc->state != RC_SPLICE || (o = other(rc))->state != RC_SPLICE) {
@@ -112,8 +115,13 @@ on_splice_read(struct bufferevent *bev, void *arg)
 	rc->s->r->st.bytes += n;
 	rc->s->last[rc->side] = util_mono();
 	if (evbuffer_get_length(out) >= RELAY_HIGH) {
-		/* Backpressure: resume when the other side has drained. */
+		/*
+		 * Backpressure: resume when the other side has drained, which
+		 * must take it less than limits.send_timeout without a byte.
+		 */
+		stall = daemon_tv(rc->r->d->cfg->send_timeout);
 		bufferevent_disable(bev, EV_READ);
+		bufferevent_set_timeouts(o->bev, NULL, &stall);
 		bufferevent_setcb(o->bev, on_splice_read, on_splice_write,
 		    on_splice_event, o);
 	}
@@ -130,6 +138,7 @@ on_splice_write(struct bufferevent *bev, void *arg)
 			o->s->r->end(o->s, "closed");
 		return;
 	}
+	bufferevent_set_timeouts(bev, NULL, NULL);
 	bufferevent_setcb(bev, on_splice_read, NULL, on_splice_event, o);
 	if (src->state == RC_SPLICE)
 		bufferevent_enable(src->bev, EV_READ);
@@ -143,6 +152,15 @@ on_splice_event(struct bufferevent *bev, short what, void *arg)
 	struct rsession *s = rc->s;
 	struct timeval tv = { RELAY_DRAIN, 0 };
 
+	if (rc->state == RC_SPLICE && (what & BEV_EVENT_TIMEOUT) != 0) {
+		log_info("relay: %s: read none of its %zu bytes for %.0f s "
+		    "(limits.send_timeout); closing", rc->addr,
+		    evbuffer_get_length(bufferevent_get_output(bev)),
+		    s->r->d->cfg->send_timeout);
+		s->r->st.stalled++;
+		s->r->end(s, "stalled");
+		return;
+	}
 	if (rc->state == RC_DRAIN || o->state != RC_SPLICE ||
 	    (what & BEV_EVENT_EOF) == 0 ||
 	    evbuffer_get_length(bufferevent_get_output(o->bev)) == 0) {

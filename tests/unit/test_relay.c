@@ -545,6 +545,42 @@ START_TEST(test_buffer_bound)
 END_TEST
 
 /*
+ * A side whose output is over the mark and that reads none of it for
+ * limits.send_timeout is closed, however busy its own direction is.
+ */
+START_TEST(test_stalled)
+{
+	static char junk[65536];
+	struct relay_stats st;
+	struct keys k;
+	double start;
+	int a, b, i;
+
+	cfg->relay_session_rate = 1073741824;
+	cfg->send_timeout = 0.5;
+	paired(&k, &a, &b);
+	memset(junk, 'x', sizeof(junk));
+	send_record(a, "hi");
+	send_record(b, "hi");
+	ck_assert_int_eq(fcntl(a, F_SETFL, O_NONBLOCK), 0);
+	start = util_mono();
+	do {
+		/* a streams, b never reads but keeps talking. */
+		for (i = 0; i < 64; i++)
+			if (send(a, junk, sizeof(junk), MSG_NOSIGNAL) <= 0)
+				break;
+		send_record(b, "still here");
+		pump(50);
+		relay_get_stats(relay, &st);
+	} while (st.active == 1 && util_mono() - start < 4.0);
+	ck_assert_msg(st.active == 0, "still open after 4 s");
+	ck_assert_uint_eq(st.stalled, 1);
+	close(a);
+	close(b);
+}
+END_TEST
+
+/*
  * relay.idle_timeout bounds each direction: a side that streams while
  * the other sends nothing is closed (one-way), however busy it is.
  */
@@ -696,6 +732,7 @@ relay_suite(void)
 	tcase_add_test(tc, test_share_sources);
 	tcase_add_test(tc, test_buffer_bound);
 	tcase_add_test(tc, test_one_way);
+	tcase_add_test(tc, test_stalled);
 	tcase_add_test(tc, test_preamble_cap_per_64);
 	suite_add_tcase(s, tc);
 	return s;
