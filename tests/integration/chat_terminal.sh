@@ -86,6 +86,9 @@ screen "$TMP/tty2.out" | grep -q '^\[[0-9:]*\] bob: hello there' ||
 	fail "message printed into the typed line: $(screen "$TMP/tty2.out" | grep 'hello there')"
 printf 'ed\n' >&4
 wait_for "the line sent whole" 10 sh -c "$P2PCHATCTL -c $TMP/bob.conf history alice | grep -q '	half typed\$'"
+# Editing: Ctrl-W erases a word, Backspace a character (a whole UTF-8 one).
+printf 'oops \027fixé\177e\n' >&4
+wait_for "the edited line sent" 10 sh -c "$P2PCHATCTL -c $TMP/bob.conf history alice | grep -q '	fixe\$'"
 # What an open chat shows is read.
 wait_for "shown messages read" 10 sh -c "[ \"\$($P2PCHATCTL -c $TMP/alice.conf chats | awk -F'\t' '\$1 == \"bob\" { print \$2 }')\" = 0 ]"
 stop bob TERM
