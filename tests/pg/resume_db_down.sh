@@ -28,8 +28,10 @@ grep -q "^gestor_error	.*unavailable" "$TMP/st" || fail "status does not say why
 ctl alice send bob "during" --wait=20 >/dev/null || fail "send while she cannot resume"
 
 pg_start db
+t0=$(date +%s%N)
 wait_for "ga reconnected" 20 db_is ga connected
 wait_for "alice resumed" 20 gestor_state_is alice online
+log "alice online again $(( ($(date +%s%N) - t0) / 1000000 )) ms after the database was back"
 [ "$(field alice state)" = logged_in ] || fail "alice is $(field alice state)"
 ctl alice send bob "after" --wait=20 >/dev/null || fail "send after the database is back"
 ctl bob history alice >"$TMP/h"
