@@ -88,7 +88,7 @@ each(struct parch *a, sqlite3_stmt *s, pmsg_fn fn, void *arg, char *err,
 char *
 parch_fts_literal(const char *text)
 {
-	char *q = xmalloc(4 * strlen(text) + 1), *o = q;
+	char *q = xmalloc(4 * strlen(text) + 3), *o = q;
 	bool inword = false;
 
 	for (; *text != '\0'; text++) {
@@ -109,6 +109,8 @@ parch_fts_literal(const char *text)
 	}
 	if (inword)
 		*o++ = '"';
+	if (o == q)	/* no word at all: an empty phrase, matching nothing */
+		*o++ = '"', *o++ = '"';
 	*o = '\0';
 	return q;
 }

@@ -819,6 +819,54 @@ split_fails(const char *s)
 	    7000) == -1, "accepted \"%s\"", s);
 }
 
+/* What reload reports: the keys whose values differ, in schema order. */
+START_TEST(test_changed)
+{
+	struct config *a, *b;
+	const char *keys[16];
+	size_t n;
+
+	a = load_ok(write_file("c1.conf", "listen = \"127.0.0.1:7001\";\n"
+	    "gestor = { addresses = [ \"a:7000\", \"b:7000\" ]; };\n"),
+	    CONFIG_MODE_DEFAULT);
+	b = load_ok(write_file("c2.conf", "listen = \"127.0.0.1:7001\";\n"
+	    "gestor = { addresses = [ \"a:7000\", \"b:7000\" ]; };\n"),
+	    CONFIG_MODE_DEFAULT);
+	ck_assert_uint_eq(config_changed(a, b, keys, 16), 0);
+	config_free(b);
+	b = load_ok(write_file("c3.conf", "listen = \"127.0.0.1:7002\";\n"
+	    "log_level = \"debug\";\nstorage = { synchronous = \"normal\"; };\n"
+	    "gestor = { addresses = [ \"a:7000\" ]; };\n"
+	    "heartbeat = { interval = 5.0; };\n"), MODE_GESTOR);
+	n = config_changed(a, b, keys, 16);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_str_eq(keys[0], "mode");
+	ck_assert_str_eq(keys[1], "listen");
+	ck_assert_str_eq(keys[2], "log_level");
+	ck_assert_str_eq(keys[3], "gestor.addresses");
+	ck_assert_str_eq(keys[4], "heartbeat.interval");
+	ck_assert_str_eq(keys[5], "storage.synchronous");
+	/* At most max keys are put. */
+	ck_assert_uint_eq(config_changed(a, b, keys, 2), 2);
+	config_free(a);
+	config_free(b);
+}
+END_TEST
+
+/* An out-of-range port is named as such, not as a malformed address. */
+START_TEST(test_port_range)
+{
+	load_fails("listen = \"127.0.0.1:65536\";\n", 1, "listen");
+	ck_assert_msg(strstr(err, "port 65536 is out of range") != NULL, "%s", err);
+	load_fails("advertise = \"[::1]:99999\";\n", 1, "advertise");
+	ck_assert_msg(strstr(err, "port 99999 is out of range") != NULL, "%s", err);
+	load_fails("listen = \"127.0.0.1:x\";\n", 1, "listen");
+	ck_assert_msg(strstr(err, "out of range") == NULL, "%s", err);
+	load_ok(write_file("p.conf", "listen = \"127.0.0.1:65535\";\n"),
+	    CONFIG_MODE_DEFAULT);
+}
+END_TEST
+
 START_TEST(test_split_hostport)
 {
 	char host[8], longhost[300];
@@ -901,6 +949,8 @@ config_suite(void)
 	tcase_add_test(tc, test_find_order);
 	tcase_add_test(tc, test_find_env_missing_file);
 	tcase_add_test(tc, test_split_hostport);
+	tcase_add_test(tc, test_changed);
+	tcase_add_test(tc, test_port_range);
 	suite_add_tcase(s, tc);
 	return s;
 }

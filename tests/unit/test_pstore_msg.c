@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "pstore.h"
+#include "pstore_archive.h"
 #include "pstore_msg.h"
 #include "testutil.h"
 
@@ -1096,6 +1097,70 @@ START_TEST(test_body_length_given)
 }
 END_TEST
 
+/* How many messages a literal search for text finds. */
+static int
+found(struct parch *a, const char *text)
+{
+	struct seen s = { 0 };
+	char err[256], *q = parch_fts_literal(text);
+
+	ck_assert_msg(parch_search(a, q, NULL, 10, collect, &s, err,
+	    sizeof(err)) == PSTORE_OK, "search %s (%s): %s", text, q, err);
+	free(q);
+	return s.n;
+}
+
+/*
+ * search: plain text is its words, literally (punctuation is no syntax,
+ * and the tokenizer drops it: lunch* is lunch); chat-delete: one peer's all.
+ */
+START_TEST(test_archive_literal_and_delete)
+{
+	static const char *const words[] = { "lunch at one?", "it's", "bob:",
+	    "\"quoted\"", "NOT", "one AND", "lunch*", "(at", "-at" };
+	struct parch *a;
+	char *cause = NULL, *q;
+	int deleted = -1;
+	int64_t seq;
+	size_t i;
+
+	ck_assert_ptr_nonnull(a = parch_open(ps, &cause));
+	q = parch_fts_literal("  lunch\tat one?  ");
+	ck_assert_str_eq(q, "\"lunch\" \"at\" \"one?\"");
+	free(q);
+	q = parch_fts_literal("say \"hi\"");
+	ck_assert_str_eq(q, "\"say\" \"\"\"hi\"\"\"");
+	free(q);
+	q = parch_fts_literal(" ");
+	ck_assert_str_eq(q, "\"\"");
+	free(q);
+	ck_assert_int_eq(receive1(1, "bob", "lunch at one? it's bob: \"quoted\" "
+	    "NOT AND", 100, 200, &seq), PSTORE_OK);
+	ck_assert_int_eq(receive1(2, "carol", "lunch alone", 101, 201, &seq),
+	    PSTORE_OK);
+	ck_assert_int_eq(pstore_begin(ps), PSTORE_OK);
+	queue_ok_in(3, "bob", "lunch then", 102);
+	ck_assert_int_eq(pstore_commit(ps), PSTORE_OK);
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		ck_assert_msg(found(a, words[i]) == (i == 6 ? 3 : 1), "%s",
+		    words[i]);
+	ck_assert_int_eq(found(a, "lunch"), 3);
+	ck_assert_int_eq(found(a, " "), 0);
+	/* Everything with bob goes, carol's stays; the trigger is back. */
+	ck_assert_int_eq(pstore_begin(ps), PSTORE_OK);
+	ck_assert_int_eq(parch_delete_chat(a, "bob", &deleted), PSTORE_OK);
+	ck_assert_int_eq(pstore_commit(ps), PSTORE_OK);
+	ck_assert_int_eq(deleted, 2);
+	ck_assert_int_eq(found(a, "lunch"), 1);
+	ck_assert_int_eq(pmsg_count(ms, "pending"), 0);
+	ck_assert_int_eq(tu_db_int(pstore_db(ps), "SELECT count(*) FROM chats"
+	    " WHERE peer = 'bob'"), 0);
+	ck_assert_int_eq(tu_db_int(pstore_db(ps), "SELECT count(*) FROM"
+	    " sqlite_master WHERE name = 'messages_ad_events'"), 1);
+	parch_close(a);
+}
+END_TEST
+
 START_TEST(test_reopen_keeps_everything)
 {
 	char *cause = NULL;
@@ -1148,6 +1213,7 @@ pstore_msg_suite(void)
 	tcase_add_test(tc, test_body_bytes);
 	tcase_add_test(tc, test_body_length_given);
 	tcase_add_test(tc, test_reopen_keeps_everything);
+	tcase_add_test(tc, test_archive_literal_and_delete);
 	suite_add_tcase(s, tc);
 	return s;
 }
