@@ -22,20 +22,9 @@
 #include "util.h"
 #include "valid.h"
 
-enum ktype { K_STR, K_DOUBLE, K_LONG, K_LIST, K_GROUP, K_MODE, K_LEVEL, K_SYNC,
-    K_ADDR, K_FP, K_SOCK, K_RELAY_USE, K_ADV,
-    K_BACKEND, K_CONNINFO, K_CLUSTER };
-
-struct key {
-	const char	*path;		/* dotted path */
-	enum ktype	 type;
-	size_t		 off;		/* offset in struct config */
-	double		 min, max;	/* numbers: inclusive range */
-};
-
 #define O(f)	offsetof(struct config, f)
 
-static const struct key schema[] = {
+const struct key config_schema[] = {
 	{ "mode", K_MODE, O(mode), 0, 0 },
 	{ "data_dir", K_STR, O(data_dir), 0, 0 },
 	{ "control_socket", K_SOCK, O(control_socket), 0, 0 },
@@ -100,6 +89,8 @@ static const struct key schema[] = {
 	{ "cluster.name", K_CLUSTER, O(cluster_name), 0, 0 },
 	{ "cluster.key_file", K_STR, O(cluster_key_file), 0, 0 },
 };
+#define NKEYS	(sizeof(config_schema) / sizeof(config_schema[0]))
+const size_t config_schema_len = NKEYS;
 
 
 
@@ -148,9 +139,9 @@ schema_find(const char *path)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(schema) / sizeof(schema[0]); i++)
-		if (strcmp(schema[i].path, path) == 0)
-			return &schema[i];
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(config_schema[i].path, path) == 0)
+			return &config_schema[i];
 	return NULL;
 }
 
@@ -161,35 +152,6 @@ fail(char *err, size_t errlen, const char *file, config_setting_t *s,
 	snprintf(err, errlen, "%s:%d - %s: %s", file,
 	    s != NULL ? config_setting_source_line(s) : 0, path, text);
 	return -1;
-}
-
-/* "host:99999": the port's digits when they are past 65535, else NULL. */
-static const char *
-port_out_of_range(const char *v)
-{
-	const char *rb = strrchr(v, ']'), *colon = strrchr(rb != NULL ? rb : v,
-	    ':');
-
-	if (colon == NULL || colon[1] == '\0' ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return NULL;
-	if (strlen(colon + 1) <= 5 && strtol(colon + 1, NULL, 10) <= 65535)
-		return NULL;
-	return colon + 1;
-}
-
-/* Why an address failed to parse: its port, or its shape. */
-static const char *
-address_error(const char *v, const char *shape)
-{
-	static char msg[128];
-	const char *port = port_out_of_range(v);
-
-	if (port == NULL)
-		return shape;
-	snprintf(msg, sizeof(msg), "port %.20s%s is out of range (1 to 65535, "
-	    "or 0 for any)", port, strlen(port) > 20 ? "..." : "");
-	return msg;
 }
 
 static int
@@ -221,7 +183,7 @@ set_string_list(struct config *c, const struct key *k, config_setting_t *s,
 		    &port, P2P_DEFAULT_GESTOR_PORT) == -1)
 			return fail(err, errlen, file, s, k->path, v == NULL ?
 			    "entries must be \"host:port\" strings" :
-			    address_error(v, "entries must be \"host:port\" "
+			    config_address_error(v, "entries must be \"host:port\" "
 			    "strings"));
 		(*lp)[i] = xstrdup(v);
 	}
@@ -258,7 +220,7 @@ check_string(enum ktype t, const char *v)
 	case K_ADDR:
 		if (*v != '\0' && config_split_hostport(v, host, sizeof(host),
 		    &port, 0) == -1)
-			return address_error(v, "must be \"\" or \"address:port\"");
+			return config_address_error(v, "must be \"\" or \"address:port\"");
 		break;
 	case K_FP:
 		if (*v != '\0' && !valid_fingerprint(v))
@@ -379,14 +341,14 @@ static int
 fail_unknown(char *err, size_t errlen, const char *file, config_setting_t *s,
     const char *path)
 {
-	const char *names[sizeof(schema) / sizeof(schema[0])];
+	const char *names[NKEYS];
 	const char *near;
 	char text[160];
 	size_t i;
 
-	for (i = 0; i < sizeof(schema) / sizeof(schema[0]); i++)
-		names[i] = schema[i].path;
-	near = util_closest(path, names, sizeof(schema) / sizeof(schema[0]));
+	for (i = 0; i < NKEYS; i++)
+		names[i] = config_schema[i].path;
+	near = util_closest(path, names, NKEYS);
 	if (near != NULL)
 		snprintf(text, sizeof(text), "unknown key (did you mean '%s'?)",
 		    near);
@@ -599,51 +561,6 @@ config_load_lenient(const char *file, char *warn, size_t warnlen, char *err,
 {
 	*warn = '\0';
 	return load(file, CONFIG_MODE_DEFAULT, err, errlen, warn, warnlen);
-}
-
-/* Whether key k holds the same value in a and b. */
-static bool
-same_value(const struct key *k, const struct config *a, const struct config *b)
-{
-	const void *x = (const char *)a + k->off, *y = (const char *)b + k->off;
-	char *const *l, *const *m;
-
-	switch (k->type) {
-	case K_GROUP:
-		return true;
-	case K_LIST:
-		l = *(char *const *const *)x, m = *(char *const *const *)y;
-		for (; *l != NULL && *m != NULL; l++, m++)
-			if (strcmp(*l, *m) != 0)
-				return false;
-		return *l == NULL && *m == NULL;
-	case K_DOUBLE:
-		return *(const double *)x == *(const double *)y;
-	case K_LONG:
-		return *(const long *)x == *(const long *)y;
-	case K_SYNC:
-		return a->sync_full == b->sync_full;
-	case K_MODE:
-		return a->mode == b->mode;
-	case K_LEVEL:
-	case K_RELAY_USE:
-	case K_ADV:
-		return *(const int *)x == *(const int *)y;
-	default:
-		return strcmp(*(char *const *)x, *(char *const *)y) == 0;
-	}
-}
-
-size_t
-config_changed(const struct config *a, const struct config *b,
-    const char **keys, size_t max)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < sizeof(schema) / sizeof(schema[0]); i++)
-		if (!same_value(&schema[i], a, b) && n < max)
-			keys[n++] = schema[i].path;
-	return n;
 }
 
 void

@@ -103,6 +103,34 @@ config_split_hostport(const char *s, char *host, size_t hostlen, int *port,
 	return 0;
 }
 
+/* "host:99999": the port's digits when they are past 65535, else NULL. */
+static const char *
+port_out_of_range(const char *v)
+{
+	const char *rb = strrchr(v, ']'), *colon = strrchr(rb != NULL ? rb : v,
+	    ':');
+
+	if (colon == NULL || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return NULL;
+	if (strlen(colon + 1) <= 5 && strtol(colon + 1, NULL, 10) <= 65535)
+		return NULL;
+	return colon + 1;
+}
+
+const char *
+config_address_error(const char *v, const char *shape)
+{
+	static char msg[128];
+	const char *port = port_out_of_range(v);
+
+	if (port == NULL)
+		return shape;
+	snprintf(msg, sizeof(msg), "port %.20s%s is out of range (1 to 65535, "
+	    "or 0 for any)", port, strlen(port) > 20 ? "..." : "");
+	return msg;
+}
+
 /*
  * relay.listen's default: the gestor's listen host, port 7002 (port 0,
  * any, when listen's port is 0, so test gestors never collide).

@@ -3,7 +3,6 @@
  * main builds everything in order (config, log, data directory, identity,
  * TLS, mode, control socket), runs the loop, and frees in reverse.
  */
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -11,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -28,6 +26,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "datadir.h"
 #include "gestor.h"
 #include "log.h"
 #include "peer.h"
@@ -115,122 +114,6 @@ parse_options(int argc, char **argv)
 		usage(2);
 }
 
-/* Create data_dir (0700, with parents) or refuse one others can enter. */
-static int
-check_data_dir(const char *dir, const struct stat *st, char **cause)
-{
-	if (S_ISDIR(st->st_mode) && (st->st_mode & 077) == 0)
-		return 0;
-	if (asprintf(cause, "data_dir %s has mode %04o; it must be a directory "
-	    "with mode 0700 (chmod 700 %s)", dir, (unsigned)(st->st_mode & 07777),
-	    dir) < 0)
-		*cause = NULL;
-	return -1;
-}
-
-/* A path that does not exist yet: its nearest existing parent is writable. */
-static int
-check_creatable(const char *what, const char *path, char **cause)
-{
-	char *p = xstrdup(path), *slash;
-	const char *dir;
-	struct stat st;
-	int rc = 0;
-
-	while (access(p, F_OK) == -1 && (slash = strrchr(p, '/')) != NULL) {
-		if (slash == p) {
-			p[1] = '\0';
-			break;
-		}
-		*slash = '\0';
-	}
-	dir = access(p, F_OK) == 0 ? p : ".";
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
-	    access(dir, W_OK | X_OK) == -1) {
-		if (asprintf(cause, "cannot create %s %s: %s is not a directory "
-		    "this user may write to", what, path, dir) < 0)
-			*cause = NULL;
-		rc = -1;
-	}
-	free(p);
-	return rc;
-}
-
-static int
-prepare_data_dir(const char *dir, char **cause)
-{
-	char *p = xstrdup(dir), *s;
-	struct stat st;
-	int rc = 0;
-
-	for (s = p + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) == -1 && errno != EEXIST)
-			rc = -1;
-		*s = '/';
-	}
-	if (mkdir(p, 0700) == -1 && errno != EEXIST)
-		rc = -1;
-	free(p);
-	if (rc == -1 || stat(dir, &st) == -1) {
-		if (asprintf(cause, "cannot create data_dir %s: %s", dir,
-		    strerror(errno)) < 0)
-			*cause = NULL;
-		return -1;
-	}
-	return check_data_dir(dir, &st, cause);
-}
-
-/*
- * --check-config: what start() would refuse in the paths, without
- * creating anything: data_dir and the control socket's directory (0700,
- * or creatable), identity.key (0600).
- */
-static int
-check_paths(const struct config *c, char **cause)
-{
-	char *key = NULL, *copy = xstrdup(c->control_socket);
-	const char *sockdir = dirname(copy);
-	struct stat st;
-	int rc = -1;
-
-	if (stat(c->data_dir, &st) == 0) {
-		if (check_data_dir(c->data_dir, &st, cause) == -1)
-			goto out;
-	} else if (check_creatable("data_dir", c->data_dir, cause) == -1)
-		goto out;
-	if (asprintf(&key, "%s/identity.key", c->data_dir) < 0)
-		abort();
-	if (stat(key, &st) == 0 && (!S_ISREG(st.st_mode) ||
-	    (st.st_mode & 077) != 0)) {
-		if (asprintf(cause, "%s has mode %04o; it must be a file with "
-		    "mode 0600 (chmod 600 %s)", key, (unsigned)(st.st_mode & 07777),
-		    key) < 0)
-			*cause = NULL;
-		goto out;
-	}
-	if (stat(sockdir, &st) == 0) {
-		if (!S_ISDIR(st.st_mode) || (st.st_mode & 077) != 0 ||
-		    st.st_uid != geteuid()) {
-			if (asprintf(cause, "control socket directory %s must be a "
-			    "directory owned by uid %u with mode 0700 (it has %04o)",
-			    sockdir, (unsigned)geteuid(),
-			    (unsigned)(st.st_mode & 07777)) < 0)
-				*cause = NULL;
-			goto out;
-		}
-	} else if (check_creatable("control socket directory", sockdir,
-	    cause) == -1)
-		goto out;
-	rc = 0;
-out:
-	free(key);
-	free(copy);
-	return rc;
-}
-
 /*
  * jansson's free: control requests and gestor frames carry passwords in
  * JSON strings (and jansson's parser copies them while it reads), so
@@ -242,38 +125,6 @@ json_free_zeroed(void *p)
 	if (p != NULL)
 		explicit_bzero(p, malloc_usable_size(p));
 	free(p);
-}
-
-/*
- * One daemon per data_dir: an exclusive lock on data_dir/p2pchatd.lock,
- * held until exit, with our pid in it for the error message.
- */
-static int
-lock_data_dir(const char *dir, char **cause)
-{
-	char path[4096], pid[32] = "";
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/p2pchatd.lock", dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		if (asprintf(cause, "cannot open %s: %s", path, strerror(errno)) < 0)
-			*cause = NULL;
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if ((n = read(fd, pid, sizeof(pid) - 1)) > 0)
-			pid[strcspn(pid, "\n")] = '\0';
-		if (asprintf(cause, "another p2pchatd (pid %s) is using data_dir "
-		    "%s", *pid ? pid : "unknown", dir) < 0)
-			*cause = NULL;
-		close(fd);
-		return -1;
-	}
-	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == -1 || write(fd, pid, strlen(pid)) == -1)
-		log_warn("main: %s", path);
-	return fd;	/* kept open: the lock lives as long as the process */
 }
 
 /* No core dumps: the process holds passwords and private keys. */
@@ -547,8 +398,8 @@ start(struct daemon *d)
 	char *cause = NULL;
 	int rc;
 
-	if (prepare_data_dir(c->data_dir, &cause) == -1 ||
-	    lock_data_dir(c->data_dir, &cause) == -1)
+	if (datadir_prepare(c->data_dir, &cause) == -1 ||
+	    datadir_lock(c->data_dir, &cause) == -1)
 		fatalx("main: %s", cause != NULL ? cause : "data_dir");
 	if ((d->id = identity_load(c->data_dir, "identity.key", &cause)) == NULL)
 		fatalx("main: %s", cause != NULL ? cause : "identity");
@@ -600,7 +451,7 @@ main(int argc, char **argv)
 		config_free(cur_cfg);
 		return 1;
 	}
-	if (opts.check && check_paths(cur_cfg, &cause) == -1) {
+	if (opts.check && datadir_check(cur_cfg, &cause) == -1) {
 		fprintf(stderr, "p2pchatd: %s\n", cause != NULL ? cause : "paths");
 		free(cause);
 		config_free(cur_cfg);
