@@ -37,6 +37,9 @@ register $B >/dev/null
 start_peer "$A.2" gp
 ctl "$A.2" login $A --password-file "$(password $A)" >/dev/null || fail "login"
 stop "$A.2"
+# The first daemon learns of the takeover when it resumes (key_mismatch).
+logged_out() { [ "$(field "$1" state)" = logged_out ]; }
+wait_for "$A's first daemon logged out by the takeover" 15 logged_out $A
 ctl $A login $A --password-file "$(password $A)" >/dev/null || fail "login back"
 wait_for "$B online" 10 online_at_gestor $B online
 wait_for "$A online" 10 online_at_gestor $A online
