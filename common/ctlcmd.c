@@ -113,6 +113,33 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    { { "user", ARG_USER, 0 }, { "cancel_pending", ARG_FLAG, OPTL },
 	      { "yes", ARG_FLAG, OPTL } },
 	    SHAPE_KV, { "user", "deleted", "cancelled" } },
+	/* Groups: "group VERB" is one command name (p2pchatctl joins them). */
+	[CMD_GROUP_CREATE] = { "group create", P, 0, "TITLE [USER...]",
+	    "create a group (you are its admin) and print its id",
+	    { { "title", ARG_STR, 0 }, { "users", ARG_USER, ARGF_MULTI |
+	      ARGF_OPTIONAL } },
+	    SHAPE_VALUE, { "id", "title", "admin", "version", "members" } },
+	[CMD_GROUP_ADD] = { "group add", P, 0, "GROUP USER...",
+	    "add members to a group (admin)",
+	    { { "group", ARG_STR, 0 }, { "users", ARG_USER, ARGF_MULTI } },
+	    SHAPE_KV, { "id", "title", "version", "members" } },
+	[CMD_GROUP_REMOVE] = { "group remove", P, 0, "GROUP USER...",
+	    "remove members from a group (admin)",
+	    { { "group", ARG_STR, 0 }, { "users", ARG_USER, ARGF_MULTI } },
+	    SHAPE_KV, { "id", "title", "version", "members" } },
+	[CMD_GROUP_RENAME] = { "group rename", P, 0, "GROUP TITLE",
+	    "change a group's title (admin)",
+	    { { "group", ARG_STR, 0 }, { "title", ARG_STR, 0 } },
+	    SHAPE_KV, { "id", "title", "version", "members" } },
+	[CMD_GROUP_SHOW] = { "group show", P, 0, "GROUP",
+	    "show a group: its admin, version, members, and what each has not "
+	    "received yet", { { "group", ARG_STR, 0 } }, SHAPE_KV,
+	    { "id", "title", "admin", "version", "member", "members",
+	      "undelivered" } },
+	[CMD_GROUPS] = { "groups", P, 0, "",
+	    "list groups (GROUP in other commands: an id, a unique prefix of "
+	    "one, or a title)", { { NULL } }, SHAPE_LIST,
+	    { "id", "title", "admin", "members", "version", "member" } },
 };
 
 int

@@ -65,6 +65,7 @@ enum ctl_exit {
 #define ERR_KEY_MISMATCH	"key_mismatch"
 #define ERR_KEY_TAKEN		"key_taken"		/* register/login: the key is another account's */
 #define ERR_WRONG_ACCOUNT	"wrong_account"		/* register/login: the store is another account's */
+#define ERR_NOT_MEMBER		"not_member"		/* group: not in its newest list */
 #define ERR_NO_SUCH_USER	"no_such_user"
 #define ERR_PENDING_MESSAGES	"pending_messages"	/* chat-delete: --cancel-pending? */
 #define ERR_TOO_LATE		"too_late"		/* a message already in flight */

@@ -8,7 +8,7 @@
 
 _p2pchatctl_commands="register login logout status send chats history pending
 lookup fingerprint trust watch chat chat-delete wait cancel search export import
-users stats reload shutdown version help"
+users stats reload shutdown version group groups help"
 
 # Run p2pchatctl with the -c/-s options of the line being completed.
 _p2pchatctl_query()
@@ -137,6 +137,18 @@ _p2pchatctl()
 		;;
 	import)
 		((npos == 0)) && _p2pchatctl_files "$cur"
+		;;
+	group)
+		# group VERB GROUP [USER...]: groups by id, members by name.
+		if ((npos == 0)); then
+			COMPREPLY=($(compgen -W "create add remove rename show" -- \
+			    "$cur"))
+		elif ((npos == 1)) && [[ ${COMP_WORDS[cmdi + 1]} != create ]]; then
+			COMPREPLY=($(compgen -W "$(_p2pchatctl_query groups |
+			    cut -f1)" -- "$cur"))
+		elif [[ ${COMP_WORDS[cmdi + 1]} == @(add|remove|create) ]]; then
+			_p2pchatctl_users "$cur"
+		fi
 		;;
 	help)
 		((npos == 0)) &&

@@ -69,20 +69,39 @@ unknown_command(const char *name)
 	ctl_usage_error(NULL, "unknown command '%s'", name);
 }
 
+/*
+ * The command at argv[*i]: "group VERB" is one command of two words
+ * (*i then moves to VERB). -1 if unknown.
+ */
+static int
+lookup_cmd(int argc, char **argv, int *i)
+{
+	char name[64];
+	int c;
+
+	if (strcmp(argv[*i], "group") != 0 || *i + 1 >= argc)
+		return ctlcmd_lookup(argv[*i]);
+	snprintf(name, sizeof(name), "group %s", argv[*i + 1]);
+	if ((c = ctlcmd_lookup(name)) != -1)
+		(*i)++;
+	return c;
+}
+
 /* `p2pchatctl help [COMMAND]` */
 static int
 help_main(int argc, char **argv)
 {
-	int c;
+	int c, i = 0;
 
 	if (argc == 0) {
 		help_all();
 		return CTL_EXIT_OK;
 	}
-	if (argc > 1)
+	if ((c = lookup_cmd(argc, argv, &i)) == -1)
+		unknown_command(argc > 1 && strcmp(argv[0], "group") == 0 ?
+		    argv[1] : argv[0]);
+	if (argc > i + 1)
 		ctl_usage_error(NULL, "help takes at most one command");
-	if ((c = ctlcmd_lookup(argv[0])) == -1)
-		unknown_command(argv[0]);
 	help_cmd(&ctl_cmds[c]);
 	return CTL_EXIT_OK;
 }
@@ -367,8 +386,9 @@ main(int argc, char **argv)
 	i = parse_globals(argc, argv, &g);
 	if (strcmp(argv[i], "help") == 0)
 		return help_main(argc - i - 1, argv + i + 1);
-	if ((idx = ctlcmd_lookup(argv[i])) == -1)
-		unknown_command(argv[i]);
+	if ((idx = lookup_cmd(argc, argv, &i)) == -1)
+		unknown_command(strcmp(argv[i], "group") == 0 && i + 1 < argc ?
+		    argv[i + 1] : argv[i]);
 	cd = &ctl_cmds[idx];
 	args = args_parse(cd, &g, argc - i - 1, argv + i + 1);
 	if (g.config != NULL && g.socket != NULL)

@@ -31,9 +31,12 @@
 
 struct identity {
 	gnutls_certificate_credentials_t cred;
+	gnutls_privkey_t		 priv;	/* signs group membership lists */
 	char				 fp[P2P_FP_LEN + 1];
+	char				 key_hex[IDENTITY_KEY_HEX_MAX + 1];
 };
 
+static int	identity_hexval(char);
 static void	identity_cause(char **, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -279,6 +282,37 @@ identity_crt_fp(gnutls_x509_crt_t crt, char *out, size_t outlen)
 	return 0;
 }
 
+static void
+identity_hex(const unsigned char *p, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+/* Hex of a certificate's DER SubjectPublicKeyInfo. */
+static int
+identity_crt_spki(gnutls_x509_crt_t crt, char *out, size_t outlen)
+{
+	gnutls_pubkey_t pub;
+	gnutls_datum_t spki = { NULL, 0 };
+	int r;
+
+	if (gnutls_pubkey_init(&pub) < 0)
+		return -1;
+	r = gnutls_pubkey_import_x509(pub, crt, 0);
+	if (r >= 0)
+		r = gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &spki);
+	if (r >= 0 && 2 * (size_t)spki.size + 1 > outlen)
+		r = -1;
+	if (r >= 0)
+		identity_hex(spki.data, spki.size, out);
+	gnutls_free(spki.data);
+	gnutls_pubkey_deinit(pub);
+	return r < 0 ? -1 : 0;
+}
+
 /* Self-signed X.509 v3 certificate for key, valid until 2049. */
 static int
 identity_make_crt(gnutls_x509_privkey_t key, gnutls_x509_crt_t crt)
@@ -324,7 +358,13 @@ identity_setup(struct identity *id, gnutls_x509_privkey_t key, char **cause)
 		return -1;
 	}
 	r = identity_crt_fp(crt, id->fp, sizeof(id->fp));
+	if (r == 0)
+		r = identity_crt_spki(crt, id->key_hex, sizeof(id->key_hex));
 	gnutls_x509_crt_deinit(crt);
+	if (r == 0 && (gnutls_privkey_init(&id->priv) < 0 ||
+	    gnutls_privkey_import_x509(id->priv, key,
+	    GNUTLS_PRIVKEY_IMPORT_COPY) < 0))
+		r = -1;
 	if (r != 0) {
 		identity_cause(cause, "cannot compute fingerprint");
 		return -1;
@@ -363,6 +403,8 @@ identity_free(struct identity *id)
 		return;
 	if (id->cred != NULL)
 		gnutls_certificate_free_credentials(id->cred);
+	if (id->priv != NULL)
+		gnutls_privkey_deinit(id->priv);
 	free(id);
 }
 
@@ -376,6 +418,102 @@ gnutls_certificate_credentials_t
 identity_credentials(const struct identity *id)
 {
 	return id->cred;
+}
+
+const char *
+identity_key_hex(const struct identity *id)
+{
+	return id->key_hex;
+}
+
+int
+identity_sign(const struct identity *id, const void *data, size_t len,
+    char *sig, size_t siglen)
+{
+	gnutls_datum_t d = { (unsigned char *)data, (unsigned)len };
+	gnutls_datum_t s = { NULL, 0 };
+	int r;
+
+	r = gnutls_privkey_sign_data2(id->priv, GNUTLS_SIGN_EDDSA_ED25519, 0,
+	    &d, &s);
+	if (r >= 0 && 2 * (size_t)s.size + 1 > siglen)
+		r = -1;
+	if (r >= 0)
+		identity_hex(s.data, s.size, sig);
+	gnutls_free(s.data);
+	return r < 0 ? -1 : 0;
+}
+
+/* Bytes of an even-length lowercase hex string into a new datum. */
+static int
+identity_unhex(const char *hex, gnutls_datum_t *out)
+{
+	size_t i, n = strlen(hex);
+	int hi, lo;
+
+	out->data = NULL;
+	out->size = 0;
+	if (n == 0 || n % 2 != 0 || n > 2 * IDENTITY_KEY_HEX_MAX)
+		return -1;
+	out->data = xmalloc(n / 2);
+	for (i = 0; i < n / 2; i++) {
+		if ((hi = identity_hexval(hex[2 * i])) < 0 ||
+		    (lo = identity_hexval(hex[2 * i + 1])) < 0) {
+			free(out->data);
+			out->data = NULL;
+			return -1;
+		}
+		out->data[i] = (unsigned char)(hi << 4 | lo);
+	}
+	out->size = (unsigned)(n / 2);
+	return 0;
+}
+
+int
+identity_key_fingerprint(const char *key_hex, char *out, size_t outlen)
+{
+	gnutls_datum_t der;
+	unsigned char md[32];
+	int r;
+
+	if (outlen < P2P_FP_LEN + 1 || identity_unhex(key_hex, &der) != 0)
+		return -1;
+	r = gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data, der.size, md);
+	free(der.data);
+	if (r < 0)
+		return -1;
+	memcpy(out, P2P_FP_PREFIX, strlen(P2P_FP_PREFIX));
+	identity_hex(md, sizeof(md), out + strlen(P2P_FP_PREFIX));
+	return 0;
+}
+
+int
+identity_verify(const char *key_hex, const void *data, size_t len,
+    const char *sig_hex)
+{
+	gnutls_datum_t der, sig, d = { (unsigned char *)data, (unsigned)len };
+	gnutls_pubkey_t pub;
+	int r = -1;
+
+	if (identity_unhex(key_hex, &der) != 0)
+		return -1;
+	if (identity_unhex(sig_hex, &sig) != 0) {
+		free(der.data);
+		return -1;
+	}
+	if (gnutls_pubkey_init(&pub) >= 0) {
+		/* Only an Ed25519 key signs lists: nothing else is accepted. */
+		if (gnutls_pubkey_import(pub, &der, GNUTLS_X509_FMT_DER) >= 0 &&
+		    gnutls_pubkey_get_pk_algorithm(pub, NULL) ==
+		    GNUTLS_PK_EDDSA_ED25519 &&
+		    gnutls_pubkey_verify_data2(pub, GNUTLS_SIGN_EDDSA_ED25519, 0,
+		    &d, &sig) >= 0)
+			r = 0;
+		gnutls_pubkey_deinit(pub);
+	}
+	free(der.data);
+	free(sig.data);
+	return r;
 }
 
 int

@@ -28,6 +28,23 @@ const char	*identity_fingerprint(const struct identity *);
 /* Credentials for gnutls_credentials_set(GNUTLS_CRD_CERTIFICATE). */
 gnutls_certificate_credentials_t identity_credentials(const struct identity *);
 
+/*
+ * Signatures with the identity key (Ed25519), for group membership lists.
+ * Keys travel as the hex of their DER SubjectPublicKeyInfo, whose SHA-256
+ * is the fingerprint; signatures as hex.
+ */
+#define IDENTITY_KEY_HEX_MAX	256	/* an Ed25519 SPKI is 88 hex digits */
+#define IDENTITY_SIG_HEX_MAX	256	/* an Ed25519 signature is 128 */
+const char	*identity_key_hex(const struct identity *);
+/* Sign data: 0 with the hex signature in sig, or -1. */
+int	identity_sign(const struct identity *, const void *data, size_t len,
+	    char *sig, size_t siglen);
+/* 0 if sig_hex is key_hex's (Ed25519) signature of data, else -1. */
+int	identity_verify(const char *key_hex, const void *data, size_t len,
+	    const char *sig_hex);
+/* "sha256:<hex>" of a hex SPKI (what a contact's key is pinned as). */
+int	identity_key_fingerprint(const char *key_hex, char *out, size_t outlen);
+
 /* Fingerprint of a DER certificate's public key into out (P2P_FP_LEN+1). */
 int	identity_cert_fingerprint(const gnutls_datum_t *der, char *out, size_t outlen);
 /*

@@ -45,6 +45,12 @@ const ctl_handler peer_ctl_handlers[CMD__MAX] = {
 	[CMD_EXPORT] = peer_ctl_export,
 	[CMD_IMPORT] = peer_ctl_import,
 	[CMD_CHAT_DELETE] = peer_ctl_chat_delete,
+	[CMD_GROUP_CREATE] = peer_ctl_group_create,
+	[CMD_GROUP_ADD] = peer_ctl_group_add,
+	[CMD_GROUP_REMOVE] = peer_ctl_group_remove,
+	[CMD_GROUP_RENAME] = peer_ctl_group_rename,
+	[CMD_GROUP_SHOW] = peer_ctl_group_show,
+	[CMD_GROUPS] = peer_ctl_groups,
 	/* reload, shutdown, version: main.c's, for every mode */
 };
 

@@ -283,6 +283,22 @@ on_in_frame(struct conn *c, json_t *frame, void *arg)
 		clamp_ts(in, &m.u.msg);
 		in->refs++;
 		pm_receive(pm, in, &m);
+	} else if (in->state == IN_READY && m.type == W_GMSG) {
+		/* Whether from is a member: the queue checks (peer_group.c). */
+		if (strcmp(m.u.msg.from, in->user) != 0) {
+			in_drop(in, ERR_BAD_FRAME, "group message not from this "
+			    "connection's user");
+			return;
+		}
+		clamp_ts(in, &m.u.msg);
+		in->refs++;
+		pm_receive(pm, in, &m);
+	} else if (in->state == IN_READY && m.type == W_GMEMBERS) {
+		/* Anyone may carry a list: its signature is checked. */
+		m.u.msg.from = in->user;
+		m.u.msg.ts = util_now_ms();
+		in->refs++;
+		pm_receive(pm, in, &m);
 	} else if (m.type == W_ERROR)
 		log_warnx("peer_msg: %s says %s: %s", in->addr, m.u.error.code,
 		    m.u.error.message);

@@ -78,6 +78,13 @@ void	peer_ctl_pending(struct ctlreq *, json_t *, void *);
 void	peer_ctl_trust(struct ctlreq *, json_t *, void *);
 void	peer_ctl_watch(struct ctlreq *, json_t *, void *);
 void	peer_ctl_stats(struct ctlreq *, json_t *, void *);
+/* peer_ctl_group.c */
+void	peer_ctl_group_create(struct ctlreq *, json_t *, void *);
+void	peer_ctl_group_add(struct ctlreq *, json_t *, void *);
+void	peer_ctl_group_remove(struct ctlreq *, json_t *, void *);
+void	peer_ctl_group_rename(struct ctlreq *, json_t *, void *);
+void	peer_ctl_group_show(struct ctlreq *, json_t *, void *);
+void	peer_ctl_groups(struct ctlreq *, json_t *, void *);
 /* peer_archive.c */
 void	peer_ctl_search(struct ctlreq *, json_t *, void *);
 void	peer_ctl_export(struct ctlreq *, json_t *, void *);

@@ -68,7 +68,8 @@ peer_msgs_start(struct peer *p, char **cause)
 	if ((pm->ms = pmsg_open(p->store, cause)) == NULL ||
 	    (pm->arch = parch_open(p->store, cause)) == NULL ||
 	    (pm->routes = proute_open(p->store, cause)) == NULL ||
-	    (pm->requests = preq_open(p->store, cause)) == NULL)
+	    (pm->requests = preq_open(p->store, cause)) == NULL ||
+	    (pm->groups = pgroup_open(p->store, cause)) == NULL)
 		return -1;
 	pm->dns = evdns_base_new(p->d->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	pm->flush_ev = event_new(p->d->base, -1, 0, on_flush, pm);
@@ -127,6 +128,7 @@ peer_msgs_free(struct peer *p)
 	parch_close(pm->arch);
 	proute_close(pm->routes);
 	preq_close(pm->requests);
+	pgroup_close(pm->groups);
 	pmsg_close(pm->ms);
 	pm_queue_free(pm);
 	ratelimit_free(pm->verify);

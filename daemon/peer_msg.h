@@ -37,6 +37,7 @@
 
 #include "peer_int.h"
 #include "pstore_archive.h"
+#include "pstore_group.h"
 #include "pstore_msg.h"
 #include "pstore_request.h"
 #include "pstore_route.h"
@@ -116,6 +117,7 @@ struct peer_msgs {
 	struct pm_stats		 stats;
 	struct proute_store	*routes;
 	struct preq_store	*requests;	/* message requests (strangers) */
+	struct pgroup_store	*groups;	/* groups (peer_group.c) */
 	int			 ninvites;	/* relay invitations in progress */
 	TAILQ_HEAD(, presend)	 presends;	/* sends in arrival order */
 	struct event		*expiry_ev;

@@ -19,6 +19,7 @@
 
 #include "jsonw.h"
 #include "log.h"
+#include "peer_group.h"
 #include "peer_msg.h"
 #include "util.h"
 
@@ -26,6 +27,8 @@
 struct rx {
 	void		*from;		/* the connection's, for pm_hooks */
 	json_t		*frame;		/* keeps the strings in m alive */
+	enum wire_type	 type;		/* W_MSG, W_GMSG, W_GMEMBERS */
+	const char	*sig;		/* gmembers: the list's signature */
 	struct pmsg	 m;
 	bool		 stranger;	/* counted in its requests row if stored */
 	const char	*code;		/* refused: why (stranger_refused) */
@@ -71,6 +74,10 @@ pm_receive(struct peer_msgs *pm, void *from, const struct wire_msg *w)
 	memset(rx, 0, sizeof(*rx));
 	rx->from = from;
 	rx->frame = json_incref(w->frame);
+	rx->type = w->type;
+	rx->sig = w->u.msg.sig;
+	if (w->u.msg.group != NULL)
+		snprintf(rx->m.group, sizeof(rx->m.group), "%s", w->u.msg.group);
 	snprintf(rx->m.id, sizeof(rx->m.id), "%s", w->u.msg.id);
 	snprintf(rx->m.peer, sizeof(rx->m.peer), "%s", w->u.msg.from);
 	rx->m.body = w->u.msg.body;
@@ -173,6 +180,45 @@ stranger_refused(struct peer_msgs *pm, struct rx *rx, int64_t now,
 	return true;
 }
 
+/*
+ * A group's frame, inside the batch's transaction: a list is checked and
+ * applied (or refused, and logged: acknowledged all the same, so that
+ * nobody resends it), a message is stored only from a member to a
+ * member of the newest list we have; else it is refused with
+ * not_member (the sender keeps it: a list that adds it may be on its way
+ * to us). 1 stored, 0 nothing stored, -1 refused, -2 a store error.
+ */
+static int
+group_rx(struct peer_msgs *pm, struct rx *rx, int64_t *seq)
+{
+	char changed[P2P_MSGID_HEX + 1], why[300];
+	struct pgroup g;
+	enum pstore_rc rc;
+	int r = 0;
+
+	if (rx->type == W_GMEMBERS) {
+		r = pg_list_receive(pm, rx->m.peer, rx->m.body, rx->m.body_len,
+		    rx->sig, changed, why, sizeof(why));
+		if (r == -1)
+			log_warnx("peer_queue: refused a group list from %s: %s",
+			    rx->m.peer, why);
+		return r == -2 ? -2 : 0;
+	}
+	if ((rc = pgroup_get(pm->groups, rx->m.group, &g, NULL, NULL)) ==
+	    PSTORE_ERR || (rc == PSTORE_OK && (r = pgroup_is_member(pm->groups,
+	    rx->m.group, rx->m.peer)) == -1))
+		return -2;
+	if (rc != PSTORE_OK || !g.member || r == 0) {
+		rx->code = ERR_NOT_MEMBER;
+		snprintf(rx->why, sizeof(rx->why), "%s is not a member of group %s "
+		    "in the newest list %s has", rc != PSTORE_OK || r == 0 ?
+		    rx->m.peer : pm->p->user, rx->m.group, pm->p->user);
+		return -1;
+	}
+	rc = pmsg_receive(pm->ms, &rx->m, seq);
+	return rc == PSTORE_ERR ? -2 : rc == PSTORE_EXISTS ? 0 : 1;
+}
+
 /* Was a message from the same connection refused earlier in the batch? */
 static bool
 refused_before(struct peer_msgs *pm, size_t i, const int64_t *seqs)
@@ -200,8 +246,26 @@ commit_batch(struct peer_msgs *pm, int64_t now, int64_t *seqs, int64_t *dseqs)
 		return -1;
 	for (i = 0; i < pm->nrx; i++) {
 		/* After a refusal, nothing more from that sender: its order. */
-		if ((refused > 0 && refused_before(pm, i, seqs)) ||
-		    stranger_refused(pm, &pm->rx[i], now, &contact)) {
+		if (refused > 0 && refused_before(pm, i, seqs)) {
+			seqs[i] = -1;
+			refused++;
+			continue;
+		}
+		if (pm->rx[i].type != W_MSG) {
+			switch (group_rx(pm, &pm->rx[i], &seqs[i])) {
+			case -2:
+				goto fail;
+			case -1:
+				seqs[i] = -1;
+				refused++;
+				break;
+			case 0:
+				seqs[i] = 0;
+				break;
+			}
+			continue;
+		}
+		if (stranger_refused(pm, &pm->rx[i], now, &contact)) {
 			seqs[i] = -1;
 			refused++;
 			continue;
@@ -385,7 +449,10 @@ after_commit(struct peer_msgs *pm, int64_t now, const int64_t *seqs,
 		struct rx *rx = &pm->rx[i];
 
 		if (seqs[i] == -1) {
-			if (rx->code != NULL) {
+			if (rx->code != NULL && strcmp(rx->code, ERR_NOT_MEMBER) == 0)
+				log_warnx("peer_queue: refused %s from %s: %s",
+				    rx->m.id, rx->m.peer, rx->why);
+			else if (rx->code != NULL) {
 				pm->stats.requests_refused++;
 				log_info("peer_queue: refused %s from %s: %s", rx->m.id,
 				    rx->m.peer, rx->code);

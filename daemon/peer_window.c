@@ -41,6 +41,8 @@ struct wq_item {
 	int64_t			 ts_sent;
 	int64_t			 expires;	/* unix ms, 0 = never */
 	char			 id[P2P_MSGID_HEX + 1];
+	char			 group[P2P_MSGID_HEX + 1];	/* "" direct */
+	int64_t			 ref;		/* struct pmsg's */
 	size_t			 body_len;
 	char			 body[];
 };
@@ -61,22 +63,44 @@ item_free(struct plink *l, struct wq_item *it)
 	free(it);
 }
 
-/* Send one message on l and count it in flight. */
+/*
+ * Send one message on l and count it in flight: a msg, a group's gmsg
+ * (ref > 0), or a group's signed list, gmembers (ref -1: body is the
+ * list, a newline, the signature).
+ */
 static void
 send_msg(struct plink *l, int64_t seq, const char *id, int64_t ts,
-    const char *body, size_t body_len)
+    const char *body, size_t body_len, const char *group, int64_t ref)
 {
+	const char *nl;
 	struct jsonw w;
 
 	/* Printed, not built as a jansson tree: once per message sent. */
 	jsonw_init(&w);
 	jsonw_open(&w, NULL);
-	jsonw_str(&w, "t", "msg");
-	jsonw_str(&w, "id", id);
-	jsonw_str(&w, "from", l->pm->p->user);
-	jsonw_str(&w, "to", l->user);
-	jsonw_int(&w, "ts", ts);
-	jsonw_strn(&w, "body", body, body_len);
+	if (*group == '\0') {
+		jsonw_str(&w, "t", "msg");
+		jsonw_str(&w, "id", id);
+		jsonw_str(&w, "from", l->pm->p->user);
+		jsonw_str(&w, "to", l->user);
+		jsonw_int(&w, "ts", ts);
+		jsonw_strn(&w, "body", body, body_len);
+	} else if (ref > 0) {
+		jsonw_str(&w, "t", "gmsg");
+		jsonw_str(&w, "id", id);
+		jsonw_str(&w, "group", group);
+		jsonw_str(&w, "from", l->pm->p->user);
+		jsonw_int(&w, "ts", ts);
+		jsonw_strn(&w, "body", body, body_len);
+	} else {
+		nl = memchr(body, '\n', body_len);
+		jsonw_str(&w, "t", "gmembers");
+		jsonw_str(&w, "id", id);
+		jsonw_strn(&w, "list", body, nl != NULL ? (size_t)(nl - body) :
+		    body_len);
+		jsonw_strn(&w, "sig", nl != NULL ? nl + 1 : "", nl != NULL ?
+		    body_len - (size_t)(nl - body) - 1 : 0);
+	}
 	jsonw_close(&w);
 	if (jsonw_ok(&w) == 0)
 		conn_send_text(l->c, jsonw_data(&w), jsonw_len(&w));
@@ -101,7 +125,8 @@ send_one(const struct pmsg *m, void *arg)
 		f->reached = true;
 		return -1;
 	}
-	send_msg(f->l, m->seq, m->id, m->ts_sent, m->body, m->body_len);
+	send_msg(f->l, m->seq, m->id, m->ts_sent, m->body, m->body_len,
+	    m->group, m->ref);
 	f->n++;
 	return 0;
 }
@@ -147,6 +172,8 @@ pm_window_queued(struct plink *l, const struct pmsg *m)
 	it->ts_sent = m->ts_sent;
 	it->expires = m->expires;
 	snprintf(it->id, sizeof(it->id), "%s", m->id);
+	snprintf(it->group, sizeof(it->group), "%s", m->group);
+	it->ref = m->ref;
 	it->body_len = m->body_len;
 	memcpy(it->body, m->body, m->body_len);
 	it->body[m->body_len] = '\0';
@@ -168,7 +195,7 @@ fill_from_memory(struct plink *l, int room)
 		if (it->seq > l->sent_upto && (it->expires == 0 ||
 		    it->expires > now)) {
 			send_msg(l, it->seq, it->id, it->ts_sent, it->body,
-			    it->body_len);
+			    it->body_len, it->group, it->ref);
 			room--;
 		}
 		item_free(l, it);

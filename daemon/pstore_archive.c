@@ -20,10 +20,11 @@ static const char *const asql[A__MAX] = {
 	[A_SEARCH] = "SELECT m.seq, m.id, m.peer, m.direction, m.body, m.ts_sent,"
 	    " m.ts_received, m.state FROM messages_fts f JOIN messages m"
 	    " ON m.seq = f.rowid WHERE messages_fts MATCH ?1"
-	    " AND (?2 IS NULL OR m.peer = ?2) ORDER BY m.seq DESC LIMIT ?3",
+	    " AND (?2 IS NULL OR m.peer = ?2) AND m.grp = '' ORDER BY m.seq DESC"
+	    " LIMIT ?3",
 	[A_EXPORT] = "SELECT seq, id, peer, direction, body, ts_sent, ts_received,"
 	    " state, reason, expires FROM messages WHERE (?1 IS NULL OR peer = ?1)"
-	    " ORDER BY seq",
+	    " AND grp = '' ORDER BY seq",
 	[A_IMPORT] = "INSERT OR IGNORE INTO messages (id, peer, direction, body,"
 	    " ts_sent, ts_received, state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
 	    " ?7, ?8)",

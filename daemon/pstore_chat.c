@@ -25,8 +25,13 @@ static const char *const csql[C__MAX] = {
 	    " unread = unread + excluded.unread",
 	[C_MARK_READ] = "UPDATE chats SET unread = 0 WHERE peer = ?1",
 	/* A request: from someone neither written to nor trusted (schema 8). */
-	[C_LIST] = "SELECT c.peer, c.unread, c.last_activity, (SELECT body FROM"
-	    " messages m WHERE m.peer = c.peer ORDER BY seq DESC LIMIT 1),"
+	/* A group's chat (schema 9) previews its last message, is no request. */
+	[C_LIST] = "SELECT c.peer, c.unread, c.last_activity, CASE WHEN"
+	    " substr(c.peer, 1, 1) = '#' THEN (SELECT body FROM messages m WHERE"
+	    " m.grp = substr(c.peer, 2) AND m.grp <> '' AND m.ref = 0 ORDER BY"
+	    " seq DESC LIMIT 1) ELSE (SELECT body FROM messages m WHERE m.peer ="
+	    " c.peer AND m.grp = '' ORDER BY seq DESC LIMIT 1) END,"
+	    " substr(c.peer, 1, 1) <> '#' AND"
 	    " NOT EXISTS (SELECT 1 FROM accepted a WHERE a.peer = c.peer) AND"
 	    " NOT EXISTS (SELECT 1 FROM contacts k WHERE k.name = c.peer AND"
 	    " k.verified <> 0)"
@@ -34,7 +39,7 @@ static const char *const csql[C__MAX] = {
 };
 
 struct pchat_delta {
-	char	 peer[P2P_USERNAME_MAX + 1];	/* "" = free slot */
+	char	 peer[PCHAT_KEY_MAX + 1];	/* "" = free slot */
 	int64_t	 last;
 	long	 unread;
 };
@@ -51,6 +56,12 @@ struct pchat {
 
 static enum pstore_rc	pchat_flush_hook(void *);
 static void		pchat_drop_hook(void *);
+
+void
+pchat_group_key(const char *group, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "#%s", group);
+}
 
 struct pchat *
 pchat_open(struct pstore *ps, char **cause)

@@ -11,11 +11,19 @@
 #define P2P_PSTORE_CHAT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pstore.h"
 
 struct pchat;
+
+/*
+ * A group's chat is keyed "#" + the group's id (no username starts with
+ * '#'); PCHAT_KEY_MAX bounds a key.
+ */
+#define PCHAT_KEY_MAX	40
+void		 pchat_group_key(const char *group, char *out, size_t outlen);
 
 struct pchat	*pchat_open(struct pstore *, char **cause);
 void		 pchat_close(struct pchat *);

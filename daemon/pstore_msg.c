@@ -32,6 +32,8 @@ enum stmt {
 	S_RECEIVE,
 	S_DELIVERED,
 	S_SEQ_OF,
+	S_GDELIVERED,
+	S_GSEQ_OF,
 	S_FAILED,
 	S_PENDING_FOR,
 	S_PENDING_ALL,
@@ -46,14 +48,23 @@ enum stmt {
 	S_NEXT_EXPIRY,
 	S_EXPIRED,
 	S_HISTORY,
+	S_GROUP_PUT,
+	S_GROUP_HISTORY,
 	S__MAX
 };
 
 /* The columns pmsg_row reads, in its order. */
 #define MCOLS "seq, id, peer, direction, body, ts_sent, ts_received, state," \
 	" reason, expires"
-#define MCOLS_M "m.seq, m.id, m.peer, m.direction, m.body, m.ts_sent," \
-	" m.ts_received, m.state, m.reason, m.expires"
+/*
+ * The same with a group delivery row's body: its message's (ref > 0) or
+ * the group's newest list and signature (ref -1).
+ */
+#define MCOLS_M "m.seq, m.id, m.peer, m.direction, CASE WHEN m.ref = 0 THEN" \
+	" m.body WHEN m.ref > 0 THEN (SELECT b.body FROM messages b WHERE" \
+	" b.seq = m.ref) ELSE (SELECT g.list || char(10) || g.sig FROM groups g" \
+	" WHERE g.id = m.grp) END, m.ts_sent, m.ts_received, m.state, m.reason," \
+	" m.expires, m.grp, m.ref"
 /*
  * An outgoing message that is not finished. ORs, not IN: SQLite builds
  * an ephemeral b-tree for an IN list in every execution (migration 6).
@@ -76,22 +87,27 @@ static const char *const sql[S__MAX] = {
 	    " m.peer AND m.seq <= r.upto), '') ELSE m.reason END, m.expires"
 	    " FROM messages m WHERE m.id = ?1",
 	[S_RECEIVE] = "INSERT OR IGNORE INTO messages (id, peer, direction, body,"
-	    " ts_sent, ts_received, state) VALUES (?1, ?2, 'in', ?3, ?4, ?5,"
-	    " 'received')",
+	    " ts_sent, ts_received, state, grp) VALUES (?1, ?2, 'in', ?3, ?4, ?5,"
+	    " 'received', ?6)",
 	[S_DELIVERED] = "UPDATE messages SET state = 'delivered', ts_received = ?2,"
 	    " reason = '' WHERE id = ?1 AND peer = ?3 AND direction = 'out' AND"
 	    " " OPEN_OUT,
 	/* Not RETURNING: SQLite keeps returned rows in an ephemeral table. */
-	[S_SEQ_OF] = "SELECT seq FROM messages WHERE id = ?1",
+	[S_SEQ_OF] = "SELECT seq, ref FROM messages WHERE id = ?1",
+	/* A group message's delivery row to peer is ID/peer (schema 9). */
+	[S_GDELIVERED] = "UPDATE messages SET state = 'delivered', ts_received ="
+	    " ?2, reason = '' WHERE id = ?1 || '/' || ?3 AND peer = ?3 AND"
+	    " direction = 'out' AND " OPEN_OUT,
+	[S_GSEQ_OF] = "SELECT seq, ref FROM messages WHERE id = ?1 || '/' || ?2",
 	[S_FAILED] = "UPDATE messages SET state = ?2, reason = ?3 WHERE id = ?1"
 	    " AND direction = 'out' AND " OPEN_OUT,
 	/*
 	 * The queue is the partial index messages_queue (schema 7). An
 	 * expired message is never sent, even before on_expiry runs.
 	 */
-	[S_PENDING_FOR] = "SELECT " MCOLS " FROM messages WHERE"
-	    " state = 'pending' AND peer = ?1 AND seq > ?2 AND"
-	    " (expires = 0 OR expires > ?4) ORDER BY seq LIMIT ?3",
+	[S_PENDING_FOR] = "SELECT " MCOLS_M " FROM messages m WHERE"
+	    " m.state = 'pending' AND m.peer = ?1 AND m.seq > ?2 AND"
+	    " (m.expires = 0 OR m.expires > ?4) ORDER BY m.seq LIMIT ?3",
 	[S_PENDING_ALL] = "SELECT " MCOLS_M ", " RETRY_OF("attempts", "0") ","
 	    " " RETRY_OF("next_try", "0") ", " RETRY_OF("reason", "''")
 	    " FROM messages m LEFT JOIN queue_retry r ON r.peer = m.peer"
@@ -122,8 +138,16 @@ static const char *const sql[S__MAX] = {
 	    " AND " QUEUED_PLUS,
 	[S_EXPIRED] = "SELECT " MCOLS " FROM messages WHERE expires > 0 AND"
 	    " expires <= ?1 AND " QUEUED_PLUS " ORDER BY seq",
+	/* Sent to a group: the one body row, delivered by its members' rows. */
+	[S_GROUP_PUT] = "INSERT INTO messages (id, peer, direction, body, ts_sent,"
+	    " state, expires, grp) VALUES (?1, ?2, 'out', ?3, ?4, 'sent', ?5, ?6)",
+	/* By the sender's time, then id (no order across senders). */
+	[S_GROUP_HISTORY] = "SELECT * FROM (SELECT " MCOLS ", grp, ref FROM"
+	    " messages WHERE grp = ?1 AND grp <> '' AND ref = 0 ORDER BY"
+	    " ts_sent DESC, id DESC LIMIT ?2) ORDER BY ts_sent, id",
 	[S_HISTORY] = "SELECT * FROM (SELECT " MCOLS " FROM messages"
-	    " WHERE peer = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+	    " WHERE peer = ?1 AND grp = '' ORDER BY seq DESC LIMIT ?2)"
+	    " ORDER BY seq",
 };
 
 struct pmsg_store {
@@ -216,6 +240,10 @@ pmsg_row(sqlite3_stmt *s, struct pmsg *m)
 		util_utf8_trim(m->reason);
 	}
 	m->expires = sqlite3_column_int64(s, 9);
+	if (sqlite3_column_count(s) < 12)
+		return;
+	snprintf(m->group, sizeof(m->group), "%s", sqlite3_column_text(s, 10));
+	m->ref = sqlite3_column_int64(s, 11);
 }
 
 enum pstore_rc
@@ -271,6 +299,25 @@ pmsg_queue_in(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing
 }
 
 enum pstore_rc
+pmsg_group_put(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
+{
+	sqlite3_stmt *s = st(ms, S_GROUP_PUT);
+	char key[PCHAT_KEY_MAX + 1];
+
+	bind_text(s, 1, m->id);
+	bind_text(s, 2, m->peer);
+	sqlite3_bind_text(s, 3, m->body, (int)m->body_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, m->ts_sent);
+	sqlite3_bind_int64(s, 5, m->expires);
+	bind_text(s, 6, m->group);
+	if (run(ms, s, "group message") != PSTORE_OK)
+		return PSTORE_ERR;
+	*seq = sqlite3_last_insert_rowid(ms->db);
+	pchat_group_key(m->group, key, sizeof(key));
+	return pchat_note(ms->chat, key, m->ts_sent, 0);
+}
+
+enum pstore_rc
 pmsg_queue(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing,
     char **existing_body)
 {
@@ -293,6 +340,7 @@ enum pstore_rc
 pmsg_receive(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
 {
 	sqlite3_stmt *s = st(ms, S_RECEIVE);
+	char key[PCHAT_KEY_MAX + 1];
 	int64_t msg;
 
 	bind_text(s, 1, m->id);
@@ -300,12 +348,16 @@ pmsg_receive(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
 	sqlite3_bind_text(s, 3, m->body, (int)m->body_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, m->ts_sent);
 	sqlite3_bind_int64(s, 5, m->ts_received);
+	bind_text(s, 6, m->group);
 	if (run(ms, s, "receive") != PSTORE_OK)
 		return PSTORE_ERR;
 	if (sqlite3_changes(ms->db) == 0)
 		return PSTORE_EXISTS;
 	msg = sqlite3_last_insert_rowid(ms->db);
-	if (pchat_note(ms->chat, m->peer, m->ts_received, 1) != PSTORE_OK)
+	if (*m->group != '\0')
+		pchat_group_key(m->group, key, sizeof(key));
+	if (pchat_note(ms->chat, *m->group != '\0' ? key : m->peer,
+	    m->ts_received, 1) != PSTORE_OK)
 		return PSTORE_ERR;
 	return pevent_ref(ms->ev, "message", msg, seq);
 }
@@ -315,23 +367,45 @@ pmsg_delivered(struct pmsg_store *ms, const char *id, const char *peer,
     int64_t ts, int64_t *seq)
 {
 	sqlite3_stmt *s = st(ms, S_DELIVERED);
-	int64_t msg = 0;
+	int64_t msg = 0, ref = 0;
 	int rc;
+
+	bool group = false;
 
 	bind_text(s, 1, id);
 	sqlite3_bind_int64(s, 2, ts);
 	bind_text(s, 3, peer);
 	if (run(ms, s, "delivered") != PSTORE_OK)
 		return PSTORE_ERR;
-	if (sqlite3_changes(ms->db) == 0)
-		return PSTORE_NOTFOUND;	/* unknown, not theirs, or delivered before */
-	s = st(ms, S_SEQ_OF);
+	if (sqlite3_changes(ms->db) == 0) {
+		/* Else a group's delivery row, ID/peer (schema 9). */
+		s = st(ms, S_GDELIVERED);
+		bind_text(s, 1, id);
+		sqlite3_bind_int64(s, 2, ts);
+		bind_text(s, 3, peer);
+		if (run(ms, s, "delivered") != PSTORE_OK)
+			return PSTORE_ERR;
+		if (sqlite3_changes(ms->db) == 0)
+			return PSTORE_NOTFOUND;	/* unknown, not theirs, or
+						   delivered before */
+		group = true;
+	}
+	s = st(ms, group ? S_GSEQ_OF : S_SEQ_OF);
 	bind_text(s, 1, id);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	if (group)
+		bind_text(s, 2, peer);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		msg = sqlite3_column_int64(s, 0);
+		ref = sqlite3_column_int64(s, 1);
+	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
 		return fail(ms, "delivered");
+	/* A group's list reached a member: no message was delivered. */
+	if (ref < 0) {
+		*seq = 0;
+		return PSTORE_OK;
+	}
 	/* Printed from the row: user = peer, id, ts = ts_received (= ts). */
 	return pevent_ref(ms->ev, "delivered", msg, seq);
 }
@@ -469,9 +543,9 @@ pmsg_pending_all(struct pmsg_store *ms,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		pmsg_row(s, &m);
 		p.msg = &m;
-		p.attempts = sqlite3_column_int(s, 10);
-		p.next_try = sqlite3_column_int64(s, 11);
-		p.reason = (const char *)sqlite3_column_text(s, 12);
+		p.attempts = sqlite3_column_int(s, 12);
+		p.next_try = sqlite3_column_int64(s, 13);
+		p.reason = (const char *)sqlite3_column_text(s, 14);
 		if (fn(&p, arg) == -1)
 			break;
 	}
@@ -565,6 +639,22 @@ pmsg_history(struct pmsg_store *ms, const char *peer, int limit, pmsg_fn fn,
 	if ((rc = each_msg(ms, s, fn, arg)) != PSTORE_OK)
 		return rc;
 	return pchat_mark_read(ms->chat, peer);
+}
+
+enum pstore_rc
+pmsg_group_history(struct pmsg_store *ms, const char *group, int limit,
+    pmsg_fn fn, void *arg)
+{
+	sqlite3_stmt *s = st(ms, S_GROUP_HISTORY);
+	char key[PCHAT_KEY_MAX + 1];
+	enum pstore_rc rc;
+
+	bind_text(s, 1, group);
+	sqlite3_bind_int(s, 2, limit);
+	if ((rc = each_msg(ms, s, fn, arg)) != PSTORE_OK)
+		return rc;
+	pchat_group_key(group, key, sizeof(key));
+	return pchat_mark_read(ms->chat, key);
 }
 
 enum pstore_rc

@@ -34,6 +34,13 @@ struct pmsg {
 					   cancelled expired */
 	char		 reason[PMSG_REASON_MAX];	/* why it failed, is held or waits */
 	int64_t		 expires;	/* unix ms, 0 = never (send --ttl) */
+	char		 group[P2P_MSGID_HEX + 1];	/* "" = direct */
+	/*
+	 * Group rows (schema 9): 0 the message itself; at its sender a
+	 * member's delivery row refers to it by seq (> 0), and -1 is a
+	 * delivery of the group's list (body "list\nsig").
+	 */
+	int64_t		 ref;
 };
 
 /* The reason of a message held because a verified key changed. */
@@ -51,8 +58,8 @@ typedef int (*pmsg_fn)(const struct pmsg *, void *);
 struct sqlite3_stmt;
 /*
  * Fill m from the current row of a statement selecting (seq, id, peer,
- * direction, body, ts_sent, ts_received, state[, reason, expires]);
- * body is borrowed.
+ * direction, body, ts_sent, ts_received, state[, reason, expires[, grp,
+ * ref]]); body is borrowed. A delivery row's id "ID/member" gives ID.
  */
 void	pmsg_row(struct sqlite3_stmt *, struct pmsg *);
 
@@ -129,6 +136,16 @@ enum pstore_rc pmsg_hold(struct pmsg_store *, const char *peer, bool hold);
 /* The last limit messages with peer, oldest first; marks the chat read. */
 enum pstore_rc pmsg_history(struct pmsg_store *, const char *peer, int limit,
 	    pmsg_fn, void *);
+/*
+ * Inside a transaction: store a message we send to a group (m->group,
+ * m->peer our name) once, in state sent: its members' delivery rows
+ * (pstore_group.c) refer to it by *seq.
+ */
+enum pstore_rc pmsg_group_put(struct pmsg_store *, const struct pmsg *,
+	    int64_t *seq);
+/* A group's last limit messages (every sender's), by sender's time then id. */
+enum pstore_rc pmsg_group_history(struct pmsg_store *, const char *group,
+	    int limit, pmsg_fn, void *);
 /* Chats, most recent first: fn(peer, unread, last_activity ms, last body). */
 enum pstore_rc pmsg_chats(struct pmsg_store *,
 	    int (*)(const char *, long, int64_t, const char *, bool, void *),

@@ -1,7 +1,7 @@
 /*
  * The peer store's schema: the numbered migrations that take
  * data_dir/peer.db from PRAGMA user_version 0 to the current version,
- * one transaction each (sqlutil_open applies them). Schema 7:
+ * one transaction each (sqlutil_open applies them). Schema 9:
  *
  *   settings, contacts          account settings and the pinned keys
  *   messages                    every message in and out, by seq (the
@@ -20,6 +20,9 @@
  *   messages_fts, fts_pending   full-text index, filled at each commit
  *   routes                      the route each contact was last reached by
  *   pending_messages            a view of the queue, for sqlite3 readers
+ *   accepted, requests          message requests (schema 8)
+ *   groups, group_members       groups and their signed lists (schema 9);
+ *                               messages.grp and .ref: group messages
  */
 #include <stddef.h>
 
@@ -301,6 +304,35 @@ static const char *const pstore_migrations[] = {
 	"INSERT INTO requests (peer, messages, bytes) SELECT peer, count(*),"
 	"  sum(length(CAST(body AS BLOB))) FROM messages WHERE direction = 'in'"
 	"  AND peer NOT IN (SELECT peer FROM accepted) GROUP BY peer;",
+	/*
+	 * 8 -> 9: groups (pstore_group.c). A group is its newest signed
+	 * membership list (list, sig: as signed by the admin) and the
+	 * members it names; member says whether this account is one of
+	 * them. A group message is one row of messages with grp set (the
+	 * body, ref 0: sent by us with peer = our name, or received from
+	 * peer), and at the sender one delivery row per member in the queue
+	 * (grp, ref = the body's seq, peer = the member, body empty, id =
+	 * the message's id, '/', the member). A row with ref -1 delivers the
+	 * group's newest list to peer. Direct messages have grp ''.
+	 */
+	"CREATE TABLE groups ("
+	"  id TEXT PRIMARY KEY,"
+	"  title TEXT NOT NULL,"
+	"  admin TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  list TEXT NOT NULL,"
+	"  sig TEXT NOT NULL,"
+	"  member INTEGER NOT NULL DEFAULT 1,"
+	"  updated INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;"
+	"CREATE TABLE group_members ("
+	"  grp TEXT NOT NULL,"
+	"  user TEXT NOT NULL,"
+	"  PRIMARY KEY (grp, user)"
+	") WITHOUT ROWID;"
+	"ALTER TABLE messages ADD COLUMN grp TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE messages ADD COLUMN ref INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX messages_group ON messages (grp, seq) WHERE grp <> '';",
 };
 #define PSTORE_VERSION \
 	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))

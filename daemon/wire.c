@@ -21,6 +21,8 @@ static int parse_presence(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_hello(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_msg(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_ack(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_gmsg(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_gmembers(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_invite(json_t *, struct wire_msg *, size_t, char *, size_t);
 
 static const struct {
@@ -41,6 +43,8 @@ static const struct {
 	[W_ACK] = { "ack", parse_ack },
 	[W_RELAY] = { "relay", parse_user },
 	[W_RELAY_INVITE] = { "relay-invite", parse_invite },
+	[W_GMSG] = { "gmsg", parse_gmsg },
+	[W_GMEMBERS] = { "gmembers", parse_gmembers },
 };
 
 const char *
@@ -243,6 +247,64 @@ parse_msg(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 	msg->ts = json_integer_value(ts);
 	msg->body = json_string_value(body);
 	msg->body_len = json_string_length(body);
+	return 0;
+}
+
+/* A group message: msg's members but group for to. */
+static int
+parse_gmsg(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	struct w_msg *msg = &m->u.msg;
+	json_t *ts = json_object_get(f, "ts"), *body = json_object_get(f, "body");
+
+	if ((msg->id = get_str(f, "id", err, errlen)) == NULL ||
+	    (msg->group = get_str(f, "group", err, errlen)) == NULL ||
+	    (msg->from = get_user(f, "from", err, errlen)) == NULL)
+		return -1;
+	if (!valid_msgid(msg->id) || !valid_msgid(msg->group)) {
+		snprintf(err, errlen, "members 'id' and 'group' must be 32 "
+		    "lowercase hex digits");
+		return -1;
+	}
+	if (!json_is_integer(ts) || json_integer_value(ts) < 0) {
+		snprintf(err, errlen, "member 'ts' must be a timestamp in ms");
+		return -1;
+	}
+	if (!json_is_string(body) || !valid_body(json_string_value(body),
+	    json_string_length(body), max)) {
+		snprintf(err, errlen, "member 'body' must be 1 to %zu bytes of UTF-8",
+		    max);
+		return -1;
+	}
+	msg->ts = json_integer_value(ts);
+	msg->body = json_string_value(body);
+	msg->body_len = json_string_length(body);
+	return 0;
+}
+
+/* A signed membership list: its meaning is checked by peer_group.c. */
+static int
+parse_gmembers(json_t *f, struct wire_msg *m, size_t max, char *err,
+    size_t errlen)
+{
+	struct w_msg *msg = &m->u.msg;
+	json_t *list = json_object_get(f, "list");
+
+	if ((msg->id = get_str(f, "id", err, errlen)) == NULL ||
+	    (msg->sig = get_str(f, "sig", err, errlen)) == NULL)
+		return -1;
+	if (!valid_msgid(msg->id)) {
+		snprintf(err, errlen, "member 'id' must be 32 lowercase hex digits");
+		return -1;
+	}
+	if (!json_is_string(list) || !valid_body(json_string_value(list),
+	    json_string_length(list), WIRE_MAX_LIST)) {
+		snprintf(err, errlen, "member 'list' must be 1 to %d bytes of UTF-8",
+		    WIRE_MAX_LIST);
+		return -1;
+	}
+	msg->body = json_string_value(list);
+	msg->body_len = json_string_length(list);
 	return 0;
 }
 

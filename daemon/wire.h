@@ -29,6 +29,8 @@ enum wire_type {
 	W_ACK,
 	W_RELAY,
 	W_RELAY_INVITE,
+	W_GMSG,
+	W_GMEMBERS,
 	W__MAX
 };
 
@@ -44,11 +46,17 @@ struct w_presence {
 	int64_t		 last_seen;
 };
 struct w_hello	 { int v; const char *user; };
+/*
+ * msg; gmsg {id,group,from,ts,body} (to NULL); gmembers {id,list,sig}
+ * (body the list as signed, sig its signature, from and to NULL).
+ */
 struct w_msg {
 	const char	*id, *from, *to, *body;
 	size_t		 body_len;
 	int64_t		 ts;		/* sender's clock, unix ms */
+	const char	*group, *sig;	/* gmsg, gmembers; else NULL */
 };
+#define WIRE_MAX_LIST	(64 * 1024)	/* bytes of a gmembers list */
 struct w_ack	 { const char *id; };
 /* relay-invite, and the ok reply to relay (from "") */
 struct w_relay {
@@ -67,7 +75,7 @@ struct wire_msg {
 		struct w_watch		 watch;
 		struct w_presence	 presence;
 		struct w_hello		 hello;
-		struct w_msg		 msg;
+		struct w_msg		 msg;		/* msg, gmsg, gmembers */
 		struct w_ack		 ack;
 		struct w_relay		 relay;		/* relay-invite */
 	} u;

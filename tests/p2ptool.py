@@ -45,6 +45,10 @@ p2pchatd's code.
       At a peer: say hello as HELLO_USER and, without waiting, send a msg
       from FROM to TO (dated TS, ms; default now); print every frame the
       peer sends back, then "closed" or "open".
+  p2ptool.py peer-frames PORT CERT KEY USER FILE
+      At a peer: say hello as USER, then send each line of FILE (a JSON
+      object) as a frame; print every frame the peer sends back until it
+      is quiet for 2 s, then "closed" or "open".
   p2ptool.py fake-peer CERT KEY USER PORTFILE SECONDS [REFUSAL]
       Listen on 127.0.0.1 (port written to PORTFILE) as USER's daemon:
       answer the first connection's hello, then send a msg back on that
@@ -570,6 +574,26 @@ def impersonate(port, cert, key, hello_user, from_user, to_user, body,
         print(json.dumps(f))
 
 
+def peer_frames(port, cert, key, user, path):
+    s = tls_connect(port, cert, key, timeout=20)
+    out = frame({"t": "hello", "v": 1, "user": user})
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                out += frame(json.loads(line))
+    s.sendall(out)
+    s.settimeout(2)
+    while True:
+        f = read_frame(s)
+        if f is None:
+            print("closed")
+            return 0
+        if f == "timeout":
+            print("open")
+            return 0
+        print(json.dumps(f))
+
+
 # ------------------------------------------------------------------ frames
 
 BAD_PW = "wrong-password-%d"
@@ -1045,6 +1069,8 @@ def main(argv):
     if cmd == "impersonate":
         return impersonate(int(a[0]), a[1], a[2], a[3], a[4], a[5], a[6],
                            a[7] if len(a) > 7 else None)
+    if cmd == "peer-frames":
+        return peer_frames(int(a[0]), a[1], a[2], a[3], a[4])
     if cmd == "fake-peer":
         return fake_peer(a[0], a[1], a[2], a[3], float(a[4]),
                          a[5] if len(a) > 5 else None)

@@ -29,7 +29,7 @@ expect() {
 
 # Every command p2pchatctl knows is offered, and nothing else.
 "$P2PCHATCTL" help | sed -n '/^commands/,/^$/p' |
-    awk '/^  [a-z]/ { print $1 }' | sort >"$TMP/help-cmds"
+    awk '/^  [a-z]/ { print $1 }' | sort -u >"$TMP/help-cmds"
 [ -s "$TMP/help-cmds" ] || fail "no commands in p2pchatctl help"
 echo help >>"$TMP/help-cmds"
 comp ""
@@ -56,6 +56,8 @@ expect "--password-file" login alice --p
 expect "stats status" -c /nonexistent.conf --json sta
 expect "users" -s /nonexistent.sock us
 expect "history" help hist
+expect "add" group a
+expect "group groups" gro
 
 # Files after -c and for import.
 touch "$TMP/alpha.conf" "$TMP/alpha.jsonl"

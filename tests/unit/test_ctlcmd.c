@@ -53,6 +53,12 @@ static const struct {
 	{ CMD_SHUTDOWN, "shutdown", CTL_MODE_PEER | CTL_MODE_GESTOR },
 	{ CMD_VERSION, "version", CTL_MODE_PEER | CTL_MODE_GESTOR },
 	{ CMD_CHAT_DELETE, "chat-delete", CTL_MODE_PEER },
+	{ CMD_GROUP_CREATE, "group create", CTL_MODE_PEER },
+	{ CMD_GROUP_ADD, "group add", CTL_MODE_PEER },
+	{ CMD_GROUP_REMOVE, "group remove", CTL_MODE_PEER },
+	{ CMD_GROUP_RENAME, "group rename", CTL_MODE_PEER },
+	{ CMD_GROUP_SHOW, "group show", CTL_MODE_PEER },
+	{ CMD_GROUPS, "groups", CTL_MODE_PEER },
 };
 
 static const struct ctl_cmd_desc *

@@ -83,7 +83,8 @@ START_TEST(test_type_names)
 		[W_LOOKUP] = "lookup", [W_WATCH] = "watch",
 		[W_PRESENCE] = "presence", [W_HELLO] = "hello",
 		[W_MSG] = "msg", [W_ACK] = "ack", [W_RELAY] = "relay",
-		[W_RELAY_INVITE] = "relay-invite",
+		[W_RELAY_INVITE] = "relay-invite", [W_GMSG] = "gmsg",
+		[W_GMEMBERS] = "gmembers",
 	};
 	int i;
 

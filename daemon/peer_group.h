@@ -1,0 +1,65 @@
+/*
+ * Group membership lists (peer_group.c): what a list says, how the admin
+ * signs one, and how a member checks and applies one it receives. Below
+ * the queue (peer_queue.c applies lists inside its group commit) and the
+ * group commands (peer_ctl_group.c); calls only the store and identity.
+ *
+ * A list is the JSON text the admin signed, whose members are, in this
+ * order: group (id), title, admin, key (the admin's public key, hex of
+ * its DER SubjectPublicKeyInfo), version (1, 2, ...), members (sorted
+ * names, the admin's among them). Its signature is the admin's Ed25519
+ * signature of exactly those bytes, as hex. A member applies a list only
+ * if the key's fingerprint is the admin's key as its store holds it
+ * (pinned, or as the gestor published it), the signature verifies, the
+ * admin is the group's admin so far, and the version is newer.
+ */
+#ifndef P2P_PEER_GROUP_H
+#define P2P_PEER_GROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "identity.h"
+#include "peer_msg.h"
+
+#define PG_MEMBERS_MAX	256	/* members of a group, the admin included */
+
+struct glist {
+	char	 id[P2P_MSGID_HEX + 1];
+	char	 title[PGROUP_TITLE_MAX + 1];
+	char	 admin[P2P_USERNAME_MAX + 1];
+	char	 key[IDENTITY_KEY_HEX_MAX + 1];
+	int64_t	 version;
+	int	 n;
+	char	 members[PG_MEMBERS_MAX][P2P_USERNAME_MAX + 1];	/* sorted */
+};
+
+/* A fresh random id (32 hex digits) for a group or a list delivery. */
+void	 pg_new_id(char *out);
+/* A title: 1 to PGROUP_TITLE_MAX bytes of UTF-8, no control characters. */
+bool	 pg_valid_title(const char *);
+/* Add user to l (sorted, once): 0, or -1 past PG_MEMBERS_MAX. */
+int	 pg_list_add(struct glist *, const char *user);
+/* Remove user from l: 1 if it was there, else 0. */
+int	 pg_list_remove(struct glist *, const char *user);
+bool	 pg_list_has(const struct glist *, const char *user);
+/* A stored group's list back into l (from its signed text). */
+int	 pg_list_load(struct peer_msgs *, const char *id, struct glist *);
+/*
+ * Inside the caller's transaction: sign l with our key and store it as
+ * the group's newest list, queueing it for every name in l and in
+ * notify (members that were removed), and failing the group's messages
+ * queued for anyone no longer in it. -1 on error.
+ */
+int	 pg_list_commit(struct peer_msgs *, const struct glist *,
+	    const struct glist *notify);
+/*
+ * Inside the caller's transaction: a gmembers frame from user from. 1:
+ * applied (*changed the group's id), 0: not newer (nothing to do), -1:
+ * refused (why says why; logged by the caller), -2: a store error.
+ */
+int	 pg_list_receive(struct peer_msgs *, const char *from,
+	    const char *list, size_t len, const char *sig, char *changed,
+	    char *why, size_t whylen);
+
+#endif
