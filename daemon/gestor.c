@@ -15,6 +15,7 @@
 #include "jsonw.h"
 #include "listener.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "util.h"
 #include "valid.h"
@@ -650,6 +651,28 @@ on_register_hashed(bool ok, const char *hash, void *arg)
 	gc->op = gstore_user_add(gc->g->store, u, on_register_added, gc);
 }
 
+/* The hashing queue is shared per source address (IPv6: per /64). */
+static const char *
+hash_source(struct gconn *gc)
+{
+	static char key[64];
+
+	ratelimit_addr_key(gc->addr, key, sizeof(key));
+	return key;
+}
+
+/* The hashing queue refused the job: this source has enough waiting. */
+static void
+hash_busy(struct gconn *gc)
+{
+	gc->g->stats.rate_limited++;
+	log_warnx("gestor: %s: too many password checks waiting from this "
+	    "address; refused", gc->addr);
+	reply_err(gc, gc->req, ERR_BUSY, "too many password checks are "
+	    "waiting from your address; try again in a few seconds");
+	req_end(gc);
+}
+
 static void
 on_register(struct gconn *gc, struct wire_msg *m)
 {
@@ -669,8 +692,10 @@ on_register(struct gconn *gc, struct wire_msg *m)
 	snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", gc->fp);
 	u->created = now_s();
 	req_start(gc, m);
-	gc->job = hashpool_hash(gc->g->hashpool, m->u.cred.password,
-	    m->u.cred.password_len, on_register_hashed, gc);
+	gc->job = hashpool_hash(gc->g->hashpool, hash_source(gc),
+	    m->u.cred.password, m->u.cred.password_len, on_register_hashed, gc);
+	if (gc->job == NULL)
+		hash_busy(gc);
 }
 
 /* login: read the account (store), check the password (worker thread),
@@ -763,10 +788,14 @@ on_login_read(enum gstore_rc rc, const struct guser *found, void *arg)
 	else
 		memset(u, 0, sizeof(*u));	/* a dummy check all the same */
 	log_debug("gestor: login %s: checking the password", user);
-	gc->job = hashpool_verify(gc->g->hashpool, json_string_value(pw),
-	    json_string_length(pw),
+	gc->job = hashpool_verify(gc->g->hashpool, hash_source(gc),
+	    json_string_value(pw), json_string_length(pw),
 	    rc == GSTORE_OK ? u->hash : NULL, on_login_checked, gc);
 	util_zero(u->hash, sizeof(u->hash));
+	if (gc->job == NULL) {
+		refund(gc);
+		hash_busy(gc);
+	}
 }
 
 static void

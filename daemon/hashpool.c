@@ -1,8 +1,10 @@
 /*
- * One worker thread for password hashing. Jobs go in through a queue
- * under a mutex; finished jobs come back through another queue, and a
- * byte on a pipe wakes the event loop, which runs the callbacks. Password
- * copies are zeroed as soon as the hash is done.
+ * One worker thread for password hashing. Jobs go in through per-source
+ * queues under a mutex, the sources with work in a ring that the worker
+ * serves one job at a time (round robin); finished jobs come back through
+ * another queue, and a byte on a pipe wakes the event loop, which runs the
+ * callbacks. Password copies are zeroed as soon as the hash is done, or
+ * when a job is cancelled before it ran.
  */
 #include <sys/queue.h>
 
@@ -24,8 +26,15 @@
 #define DUMMY_HASH \
 	"$y$j9T$XA2t0MJd/iOJiARqygxDf0$sgl.XGtBzW0WG6twTf04Ybqn/e0BiDOfcLbzMjjXFi4"
 
+enum hashjob_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+
+struct hsource;
+
 struct hashjob {
 	TAILQ_ENTRY(hashjob)	 entry;
+	struct hashpool		*hp;
+	struct hsource		*src;		/* while queued */
+	enum hashjob_state	 state;		/* under hp->lock */
 	bool			 verify;
 	char			*pw;
 	size_t			 len;
@@ -36,11 +45,22 @@ struct hashjob {
 };
 TAILQ_HEAD(hashjobq, hashjob);
 
+/* A source with jobs waiting: exists only while it has some. */
+struct hsource {
+	TAILQ_ENTRY(hsource)	 entry;		/* hp->ring */
+	struct hashjobq		 jobs;
+	int			 njobs;
+	char			 key[64];
+};
+
 struct hashpool {
 	pthread_t		 thread;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
-	struct hashjobq		 todo, done;
+	TAILQ_HEAD(, hsource)	 ring;		/* next source to serve first */
+	size_t			 nqueued;
+	struct hashjobq		 done;
+	struct hashpool_stats	 st;
 	bool			 quit;
 	int			 pipe[2];
 	struct event		*ev;
@@ -67,6 +87,37 @@ job_run(struct hashjob *j)
 	util_zero(j->pw, j->len);
 }
 
+/* Take j out of its source's queue (under the lock). */
+static void
+unqueue(struct hashpool *hp, struct hashjob *j)
+{
+	struct hsource *s = j->src;
+
+	TAILQ_REMOVE(&s->jobs, j, entry);
+	j->src = NULL;
+	hp->nqueued--;
+	if (--s->njobs == 0) {
+		TAILQ_REMOVE(&hp->ring, s, entry);
+		free(s);
+	}
+}
+
+/* The next job, one source after the other (under the lock). */
+static struct hashjob *
+next_job(struct hashpool *hp)
+{
+	struct hsource *s = TAILQ_FIRST(&hp->ring);
+	struct hashjob *j = TAILQ_FIRST(&s->jobs);
+
+	if (s->njobs > 1) {		/* to the back of the ring */
+		TAILQ_REMOVE(&hp->ring, s, entry);
+		TAILQ_INSERT_TAIL(&hp->ring, s, entry);
+	}
+	unqueue(hp, j);
+	j->state = JOB_RUNNING;
+	return j;
+}
+
 static void *
 worker(void *arg)
 {
@@ -76,15 +127,16 @@ worker(void *arg)
 
 	pthread_mutex_lock(&hp->lock);
 	for (;;) {
-		while (!hp->quit && TAILQ_EMPTY(&hp->todo))
+		while (!hp->quit && TAILQ_EMPTY(&hp->ring))
 			pthread_cond_wait(&hp->cond, &hp->lock);
 		if (hp->quit)
 			break;
-		j = TAILQ_FIRST(&hp->todo);
-		TAILQ_REMOVE(&hp->todo, j, entry);
+		j = next_job(hp);
 		pthread_mutex_unlock(&hp->lock);
 		job_run(j);
 		pthread_mutex_lock(&hp->lock);
+		hp->st.ran++;
+		j->state = JOB_DONE;
 		TAILQ_INSERT_TAIL(&hp->done, j, entry);
 		while (write(hp->pipe[1], &one, 1) == -1 && errno == EINTR)
 			;
@@ -121,7 +173,7 @@ hashpool_new(struct event_base *base, char **cause)
 {
 	struct hashpool *hp = xcalloc(1, sizeof(*hp));
 
-	TAILQ_INIT(&hp->todo);
+	TAILQ_INIT(&hp->ring);
 	TAILQ_INIT(&hp->done);
 	pthread_mutex_init(&hp->lock, NULL);
 	pthread_cond_init(&hp->cond, NULL);
@@ -141,6 +193,7 @@ void
 hashpool_free(struct hashpool *hp)
 {
 	struct hashjob *j;
+	struct hsource *s;
 
 	if (hp == NULL)
 		return;
@@ -149,9 +202,13 @@ hashpool_free(struct hashpool *hp)
 	pthread_cond_signal(&hp->cond);
 	pthread_mutex_unlock(&hp->lock);
 	pthread_join(hp->thread, NULL);
-	TAILQ_CONCAT(&hp->todo, &hp->done, entry);
-	while ((j = TAILQ_FIRST(&hp->todo)) != NULL) {
-		TAILQ_REMOVE(&hp->todo, j, entry);
+	while ((s = TAILQ_FIRST(&hp->ring)) != NULL) {
+		j = TAILQ_FIRST(&s->jobs);
+		unqueue(hp, j);		/* frees s with its last job */
+		job_free(j);
+	}
+	while ((j = TAILQ_FIRST(&hp->done)) != NULL) {
+		TAILQ_REMOVE(&hp->done, j, entry);
 		job_free(j);
 	}
 	event_free(hp->ev);
@@ -162,12 +219,32 @@ hashpool_free(struct hashpool *hp)
 	free(hp);
 }
 
+/* The queue of source, made if need be; NULL if it or the pool is full. */
+static struct hsource *
+source_get(struct hashpool *hp, const char *key)
+{
+	struct hsource *s;
+
+	if (hp->nqueued >= HASHPOOL_MAX_QUEUED)
+		return NULL;
+	TAILQ_FOREACH(s, &hp->ring, entry)
+		if (strcmp(s->key, key) == 0)
+			return s->njobs < HASHPOOL_MAX_PER_SOURCE ? s : NULL;
+	s = xcalloc(1, sizeof(*s));
+	TAILQ_INIT(&s->jobs);
+	snprintf(s->key, sizeof(s->key), "%s", key);
+	TAILQ_INSERT_TAIL(&hp->ring, s, entry);
+	return s;
+}
+
 static struct hashjob *
-submit(struct hashpool *hp, bool verify, const char *pw, size_t len,
-    const char *hash, hashjob_cb cb, void *arg)
+submit(struct hashpool *hp, const char *source, bool verify, const char *pw,
+    size_t len, const char *hash, hashjob_cb cb, void *arg)
 {
 	struct hashjob *j = xcalloc(1, sizeof(*j));
+	struct hsource *s;
 
+	j->hp = hp;
 	j->verify = verify;
 	j->pw = xmalloc(len + 1);
 	memcpy(j->pw, pw, len);
@@ -179,28 +256,58 @@ submit(struct hashpool *hp, bool verify, const char *pw, size_t len,
 	j->cb = cb;
 	j->arg = arg;
 	pthread_mutex_lock(&hp->lock);
-	TAILQ_INSERT_TAIL(&hp->todo, j, entry);
+	if ((s = source_get(hp, source)) == NULL) {
+		hp->st.refused++;
+		pthread_mutex_unlock(&hp->lock);
+		job_free(j);
+		return NULL;
+	}
+	j->src = s;
+	j->state = JOB_QUEUED;
+	TAILQ_INSERT_TAIL(&s->jobs, j, entry);
+	s->njobs++;
+	hp->nqueued++;
 	pthread_cond_signal(&hp->cond);
 	pthread_mutex_unlock(&hp->lock);
 	return j;
 }
 
 struct hashjob *
-hashpool_hash(struct hashpool *hp, const char *pw, size_t len, hashjob_cb cb,
-    void *arg)
+hashpool_hash(struct hashpool *hp, const char *source, const char *pw,
+    size_t len, hashjob_cb cb, void *arg)
 {
-	return submit(hp, false, pw, len, NULL, cb, arg);
+	return submit(hp, source, false, pw, len, NULL, cb, arg);
 }
 
 struct hashjob *
-hashpool_verify(struct hashpool *hp, const char *pw, size_t len,
-    const char *hash, hashjob_cb cb, void *arg)
+hashpool_verify(struct hashpool *hp, const char *source, const char *pw,
+    size_t len, const char *hash, hashjob_cb cb, void *arg)
 {
-	return submit(hp, true, pw, len, hash, cb, arg);
+	return submit(hp, source, true, pw, len, hash, cb, arg);
 }
 
 void
 hashjob_cancel(struct hashjob *j)
 {
-	j->cb = NULL;
+	struct hashpool *hp = j->hp;
+
+	pthread_mutex_lock(&hp->lock);
+	if (j->state != JOB_QUEUED) {
+		j->cb = NULL;		/* running or done: on_done frees it */
+		pthread_mutex_unlock(&hp->lock);
+		return;
+	}
+	unqueue(hp, j);
+	hp->st.dropped++;
+	pthread_mutex_unlock(&hp->lock);
+	job_free(j);
+}
+
+void
+hashpool_get_stats(struct hashpool *hp, struct hashpool_stats *st)
+{
+	pthread_mutex_lock(&hp->lock);
+	*st = hp->st;
+	st->queued = hp->nqueued;
+	pthread_mutex_unlock(&hp->lock);
 }

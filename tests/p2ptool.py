@@ -109,6 +109,12 @@ p2pchatd's code.
       SCRIPT.lookup if there is one ("lookup USER" printed). Other requests
       get "ok". Prints "auth USER CODE" for each auth, "connect" for each
       connection, flushed at once.
+  p2ptool.py login-storm GESTOR_PORT CERT KEY NADDR PER FIRST
+      From NADDR source addresses 127.0.0.FIRST, FIRST+1, ..., open PER
+      connections each and send a login for a made-up user with a wrong
+      password on every one; print "sent=N" once all are sent, then read
+      every reply and print the codes counted ("bad_credentials=B busy=U
+      other=O").
   p2ptool.py pipeline TARGET CERT KEY SETUP FRAME SECONDS
       A client that pipelines requests and never reads a reply. TARGET is
       a TCP port (TLS) or a control socket path (then CERT, KEY and SETUP
@@ -794,6 +800,29 @@ def flood(port, n, seconds):
     return 0
 
 
+def login_storm(port, cert, key, naddr, per, first):
+    global SRC
+    socks = []
+    for a in range(naddr):
+        SRC = "127.0.0.%d" % (first + a)
+        for _ in range(per):
+            socks.append(tls_connect(port, cert, key, timeout=120))
+    SRC = None
+    for i, s in enumerate(socks):
+        s.sendall(frame({"t": "login", "user": "storm-%d" % i,
+                         "password": BAD_PW % i, "n": 1}))
+    print("sent=%d" % len(socks))
+    sys.stdout.flush()
+    count = {"bad_credentials": 0, "busy": 0, "other": 0}
+    for s in socks:
+        f = read_frame(s)
+        c = f.get("code") if isinstance(f, dict) else str(f)
+        count[c if c in count else "other"] += 1
+        s.close()
+    print(" ".join("%s=%d" % kv for kv in count.items()))
+    return 0
+
+
 # ------------------------------------------------ clients that never read
 
 def pipeline_setup(s, setup):
@@ -1098,6 +1127,9 @@ def main(argv):
                                int(a[5]))
     if cmd == "relay-key":
         return relay_key(int(a[0]), a[1], float(a[2]) if len(a) > 2 else 2.0)
+    if cmd == "login-storm":
+        return login_storm(int(a[0]), a[1], a[2], int(a[3]), int(a[4]),
+                           int(a[5]))
     if cmd == "pipeline":
         return pipeline(a[0], a[1], a[2], a[3], a[4], float(a[5]))
     if cmd == "flood":

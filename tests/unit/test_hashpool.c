@@ -50,19 +50,19 @@ START_TEST(hash_then_verify)
 	h.base = good.base = bad.base = dummy.base = base;
 	hp = hashpool_new(base, &cause);
 	ck_assert_ptr_nonnull(hp);
-	hashpool_hash(hp, "correct horse", 13, on_result, &h);
+	hashpool_hash(hp, "127.0.0.1", "correct horse", 13, on_result, &h);
 	run_until_called(base, &h);
 	ck_assert_int_eq(h.calls, 1);
 	ck_assert(h.ok);
 	ck_assert_int_eq(strncmp(h.hash, "$y$", 3), 0);
-	hashpool_verify(hp, "correct horse", 13, h.hash, on_result, &good);
+	hashpool_verify(hp, "127.0.0.1", "correct horse", 13, h.hash, on_result, &good);
 	run_until_called(base, &good);
 	ck_assert(good.ok);
-	hashpool_verify(hp, "correct horsf", 13, h.hash, on_result, &bad);
+	hashpool_verify(hp, "127.0.0.1", "correct horsf", 13, h.hash, on_result, &bad);
 	run_until_called(base, &bad);
 	ck_assert_int_eq(bad.calls, 1);
 	ck_assert(!bad.ok);
-	hashpool_verify(hp, "correct horse", 13, NULL, on_result, &dummy);
+	hashpool_verify(hp, "127.0.0.1", "correct horse", 13, NULL, on_result, &dummy);
 	run_until_called(base, &dummy);
 	ck_assert_int_eq(dummy.calls, 1);
 	ck_assert(!dummy.ok);
@@ -82,13 +82,147 @@ START_TEST(cancelled_job_is_not_called)
 	gone.base = after.base = base;
 	hp = hashpool_new(base, &cause);
 	ck_assert_ptr_nonnull(hp);
-	j = hashpool_hash(hp, "password one", 12, on_result, &gone);
+	j = hashpool_hash(hp, "127.0.0.1", "password one", 12, on_result, &gone);
 	hashjob_cancel(j);
 	/* Jobs run in order: once the second is back, the first is done. */
-	hashpool_hash(hp, "password two", 12, on_result, &after);
+	hashpool_hash(hp, "127.0.0.1", "password two", 12, on_result, &after);
 	run_until_called(base, &after);
 	ck_assert_int_eq(after.calls, 1);
 	ck_assert_int_eq(gone.calls, 0);
+	hashpool_free(hp);
+	event_base_free(base);
+}
+END_TEST
+
+/* Completion order across jobs, for the fairness test. */
+static int finished;
+
+struct ordered {
+	int	 order;		/* 1 = finished first; 0 = not yet */
+	struct event_base *base;
+	int	*left;
+};
+
+static void
+on_ordered(bool ok, const char *hash, void *arg)
+{
+	struct ordered *o = arg;
+
+	(void)ok;
+	(void)hash;
+	o->order = ++finished;
+	if (--*o->left == 0)
+		event_base_loopbreak(o->base);
+}
+
+static void
+run_until_none_left(struct event_base *base, const int *left)
+{
+	struct timeval tv = { 30, 0 };
+
+	event_base_loopexit(base, &tv);
+	while (*left > 0 && !event_base_got_exit(base))
+		event_base_loop(base, EVLOOP_ONCE);
+}
+
+/*
+ * One source queues as many jobs as it may, then another source one: the
+ * second waits for at most the job running and one more, not for the
+ * whole queue (FIFO made it the ninth).
+ */
+START_TEST(sources_take_turns)
+{
+	struct event_base *base = event_base_new();
+	struct ordered a[HASHPOOL_MAX_PER_SOURCE], b = { 0 };
+	struct hashpool *hp;
+	char *cause = NULL;
+	int i, left = HASHPOOL_MAX_PER_SOURCE + 1;
+
+	finished = 0;
+	hp = hashpool_new(base, &cause);
+	ck_assert_ptr_nonnull(hp);
+	for (i = 0; i < HASHPOOL_MAX_PER_SOURCE; i++) {
+		a[i].order = 0;
+		a[i].base = base;
+		a[i].left = &left;
+		ck_assert_ptr_nonnull(hashpool_verify(hp, "10.0.0.1", "guess", 5,
+		    NULL, on_ordered, &a[i]));
+	}
+	b.base = base;
+	b.left = &left;
+	ck_assert_ptr_nonnull(hashpool_verify(hp, "10.0.0.2", "mine", 4, NULL,
+	    on_ordered, &b));
+	run_until_none_left(base, &left);
+	ck_assert_int_eq(left, 0);
+	ck_assert_int_le(b.order, 3);
+	hashpool_free(hp);
+	event_base_free(base);
+}
+END_TEST
+
+/* A source's queue and the whole queue are bounded; others still get in. */
+START_TEST(queue_is_bounded_per_source)
+{
+	struct event_base *base = event_base_new();
+	struct hashpool_stats st;
+	struct result r = { 0 };
+	struct hashpool *hp;
+	struct hashjob *j[HASHPOOL_MAX_PER_SOURCE + 2];
+	char *cause = NULL;
+	int i, n = 0;
+
+	r.base = base;
+	hp = hashpool_new(base, &cause);
+	ck_assert_ptr_nonnull(hp);
+	/* The worker may take the first at once: one more then fits. */
+	for (i = 0; i < HASHPOOL_MAX_PER_SOURCE + 2; i++)
+		if ((j[i] = hashpool_verify(hp, "10.0.0.1", "guess", 5, NULL,
+		    on_result, &r)) != NULL)
+			n++;
+	ck_assert_int_ge(n, HASHPOOL_MAX_PER_SOURCE);
+	ck_assert_int_le(n, HASHPOOL_MAX_PER_SOURCE + 1);
+	ck_assert_ptr_null(j[HASHPOOL_MAX_PER_SOURCE + 1]);
+	hashpool_get_stats(hp, &st);
+	ck_assert_uint_ge(st.refused, 1);
+	ck_assert_ptr_nonnull(hashpool_verify(hp, "10.0.0.2", "mine", 4, NULL,
+	    on_result, &r));
+	hashpool_free(hp);
+	event_base_free(base);
+}
+END_TEST
+
+/*
+ * Jobs cancelled while they wait (their connection is gone) are dropped
+ * unhashed: the job queued after them does not wait for them.
+ */
+START_TEST(cancelled_jobs_are_dropped)
+{
+	struct event_base *base = event_base_new();
+	struct hashpool_stats st;
+	struct result gone = { 0 }, after = { 0 };
+	struct hashjob *j[HASHPOOL_MAX_PER_SOURCE];
+	struct hashpool *hp;
+	char *cause = NULL;
+	int i;
+
+	gone.base = after.base = base;
+	hp = hashpool_new(base, &cause);
+	ck_assert_ptr_nonnull(hp);
+	for (i = 0; i < HASHPOOL_MAX_PER_SOURCE; i++)
+		j[i] = hashpool_verify(hp, "10.0.0.1", "guess", 5, NULL,
+		    on_result, &gone);
+	for (i = HASHPOOL_MAX_PER_SOURCE - 1; i >= 0; i--)
+		if (j[i] != NULL)
+			hashjob_cancel(j[i]);
+	hashpool_verify(hp, "10.0.0.1", "mine", 4, NULL, on_result, &after);
+	run_until_called(base, &after);
+	ck_assert_int_eq(after.calls, 1);
+	ck_assert_int_eq(gone.calls, 0);
+	hashpool_get_stats(hp, &st);
+	/* The first one or two may have started before the cancels. */
+	ck_assert_uint_ge(st.dropped, HASHPOOL_MAX_PER_SOURCE - 2);
+	ck_assert_uint_le(st.ran, 3);
+	ck_assert_uint_eq(st.queued, 0);
 	hashpool_free(hp);
 	event_base_free(base);
 }
@@ -106,7 +240,7 @@ START_TEST(free_with_queued_jobs)
 	hp = hashpool_new(base, &cause);
 	ck_assert_ptr_nonnull(hp);
 	for (i = 0; i < 5; i++)
-		hashpool_hash(hp, "queued password", 15, on_result, &r);
+		hashpool_hash(hp, "127.0.0.1", "queued password", 15, on_result, &r);
 	hashpool_free(hp);	/* must not hang, leak or call back */
 	ck_assert_int_eq(r.calls, 0);
 	event_base_free(base);
@@ -125,6 +259,9 @@ main(void)
 	tcase_add_test(tc, hash_then_verify);
 	tcase_add_test(tc, cancelled_job_is_not_called);
 	tcase_add_test(tc, free_with_queued_jobs);
+	tcase_add_test(tc, sources_take_turns);
+	tcase_add_test(tc, queue_is_bounded_per_source);
+	tcase_add_test(tc, cancelled_jobs_are_dropped);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The password-hashing queue is shared fairly per source address: 400
+# wrong logins from 40 addresses (127.0.0.10-49), all sent at once, do
+# not make a legitimate login from another address wait for them (FIFO
+# made it wait for every one: ~400 x 14 ms); jobs over a source's share
+# are refused "busy" at once.
+set -eu
+. "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
+need_tools python3 certtool
+
+start_gestor g
+start_peer carol g
+register carol >/dev/null
+ctl carol logout >/dev/null
+client_cert mallory
+G=${PORT_OF[g]}
+
+p2ptool login-storm "$G" "$TMP/mallory.crt" "$TMP/mallory.key" 40 10 10 >"$TMP/storm" &
+STORM=$!
+wait_for "the storm to be sent" 120 grep -q '^sent=' "$TMP/storm"
+t0=$(date +%s%N)
+ctl carol login carol --password-file "$(password carol)" >/dev/null ||
+	fail "carol's login during the storm"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+wait "$STORM" || fail "the storm client failed"
+log "carol logged in in $ms ms during the storm; storm: $(tr '\n' ' ' <"$TMP/storm")"
+[ "$ms" -lt 2500 ] || fail "carol's login took $ms ms behind 400 queued hashes"
+grep -q "other=0" "$TMP/storm" || fail "storm replies: $(cat "$TMP/storm")"
+grep -q "too many password checks waiting from this address" "$TMP/g.log" ||
+	fail "no source was refused over its share (8 waiting)"
+ctl carol status >/dev/null
+stop_clean carol
+stop_clean g
+log "ok"
