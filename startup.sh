@@ -20,7 +20,7 @@
 set -euo pipefail
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config libevent-dev
-	libgnutls28-dev libsqlite3-dev libconfig-dev libjansson-dev libcrypt-dev
+	libgnutls28-dev libsqlite3-dev libconfig-dev libjansson-dev libcrypt-dev libsodium-dev
 	check libsystemd-dev libpq-dev
 	# for make check: network namespaces, the TLS and proxy test helpers,
 	# throwaway PostgreSQL servers for the gestor's PostgreSQL backend,

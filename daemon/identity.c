@@ -23,6 +23,7 @@
 
 #include "identity.h"
 #include "log.h"
+#include "seal.h"
 #include "util.h"
 
 #define IDENTITY_KEY_MAX	(64 * 1024)	/* a PEM key file is ~120 bytes */
@@ -32,6 +33,7 @@
 struct identity {
 	gnutls_certificate_credentials_t cred;
 	gnutls_privkey_t		 priv;	/* signs group membership lists */
+	struct seal_key			*seal;	/* the same key, for mail */
 	char				 fp[P2P_FP_LEN + 1];
 	char				 key_hex[IDENTITY_KEY_HEX_MAX + 1];
 };
@@ -339,6 +341,37 @@ identity_make_crt(gnutls_x509_privkey_t key, gnutls_x509_crt_t crt)
 	return gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_UNKNOWN, 0);
 }
 
+/* The key's seed handed to libsodium for sealed mail (seal.c). */
+static int
+identity_seal(struct identity *id, gnutls_x509_privkey_t key, char **cause)
+{
+	gnutls_datum_t x = { NULL, 0 }, y = { NULL, 0 }, k = { NULL, 0 };
+	gnutls_ecc_curve_t curve;
+	char fp[P2P_FP_LEN + 1];
+	int r;
+
+	r = gnutls_x509_privkey_export_ecc_raw(key, &curve, &x, &y, &k);
+	if (r >= 0 && (curve != GNUTLS_ECC_CURVE_ED25519 ||
+	    k.size != SEAL_SEED_LEN || x.size != SEAL_PK_LEN))
+		r = GNUTLS_E_INVALID_REQUEST;
+	if (r >= 0 && (id->seal = seal_key_new(k.data)) == NULL)
+		r = GNUTLS_E_INTERNAL_ERROR;
+	identity_datum_clear(&k);
+	gnutls_free(x.data);
+	gnutls_free(y.data);
+	if (r < 0) {
+		identity_cause(cause, "mail key: %s", gnutls_strerror(r));
+		return -1;
+	}
+	/* The key seal.c signs with is the key of the certificate. */
+	if (seal_pk_fingerprint(seal_key_public(id->seal), fp,
+	    sizeof(fp)) != 0 || strcmp(fp, id->fp) != 0) {
+		identity_cause(cause, "mail key does not match the identity");
+		return -1;
+	}
+	return 0;
+}
+
 /* Certificate, fingerprint and credentials for a loaded key. */
 static int
 identity_setup(struct identity *id, gnutls_x509_privkey_t key, char **cause)
@@ -386,7 +419,8 @@ identity_load(const char *dir, const char *name, char **cause)
 	}
 	id = xcalloc(1, sizeof(*id));
 	if (identity_key(dir, name, key, cause) != 0 ||
-	    identity_setup(id, key, cause) != 0) {
+	    identity_setup(id, key, cause) != 0 ||
+	    identity_seal(id, key, cause) != 0) {
 		gnutls_x509_privkey_deinit(key);
 		identity_free(id);
 		return NULL;
@@ -405,6 +439,7 @@ identity_free(struct identity *id)
 		gnutls_certificate_free_credentials(id->cred);
 	if (id->priv != NULL)
 		gnutls_privkey_deinit(id->priv);
+	seal_key_free(id->seal);
 	free(id);
 }
 
@@ -514,6 +549,12 @@ identity_verify(const char *key_hex, const void *data, size_t len,
 	free(der.data);
 	free(sig.data);
 	return r;
+}
+
+const struct seal_key *
+identity_seal_key(const struct identity *id)
+{
+	return id->seal;
 }
 
 int

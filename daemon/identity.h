@@ -44,6 +44,9 @@ int	identity_verify(const char *key_hex, const void *data, size_t len,
 	    const char *sig_hex);
 /* "sha256:<hex>" of a hex SPKI (what a contact's key is pinned as). */
 int	identity_key_fingerprint(const char *key_hex, char *out, size_t outlen);
+/* The same key for sealed mail (seal.h): signs and opens. */
+struct seal_key;
+const struct seal_key *identity_seal_key(const struct identity *);
 
 /* Fingerprint of a DER certificate's public key into out (P2P_FP_LEN+1). */
 int	identity_cert_fingerprint(const gnutls_datum_t *der, char *out, size_t outlen);
