@@ -513,7 +513,8 @@ for pair in $PAIRS; do
 	r=$(ctl "$to" history "$from" --limit 1000000 | awk -F'\t' '$2 == "in"' | wc -l)
 	d=$(ctl "$from" history "$to" --limit 1000000 | awk -F'\t' '$2 == "out" && $3 == "delivered"' | wc -l)
 	e=$(sort "$TMP/errors.$from.$to" 2>/dev/null | uniq -c | awk '{ print $2 " " $1 }' | paste -sd, - | sed 's/,/, /g')
-	log "SUMMARY $from->$to: accepted $a, received $r, delivered $d; refused sends: ${e:-none}"
+	route=$(ctl "$from" lookup "$to" | awk -F'\t' '$1 == "route" { print $2 }')
+	log "SUMMARY $from->$to: accepted $a, received $r, delivered $d; refused sends: ${e:-none}; route at the end: ${route:-none}"
 	tot_a=$((tot_a + a)) tot_r=$((tot_r + r)) tot_d=$((tot_d + d))
 done
 log "SUMMARY total: accepted $tot_a, received $tot_r, delivered $tot_d;" \
