@@ -69,6 +69,7 @@ op_free(struct gstore_op *op)
 	if (op->priv != NULL && op->gs->be->drop != NULL)
 		op->gs->be->drop(op->gs->impl, op);
 	util_zero(&op->u, sizeof(op->u));
+	free((char *)op->m.blob);
 	free(op);
 }
 
@@ -116,7 +117,17 @@ deliver(struct gstore *gs, struct gstore_op *op)
 	case GOP_COUNT:
 		op->cb.count(op->rc, op->n, op->arg);
 		break;
+	case GOP_MAIL_PUT:
+		op->cb.mail(op->rc, op->rc == GSTORE_OK ? op->m.id : 0, op->arg);
+		break;
+	case GOP_MAIL_EXPIRE:
+		op->cb.count(op->rc, op->n, op->arg);
+		break;
+	case GOP_MAIL_COUNT:
+		op->cb.mail_count(op->rc, op->n, op->bytes, op->arg);
+		break;
 	case GOP_FOREACH:
+	case GOP_MAIL_FETCH:
 		if (op->rc == GSTORE_OK)
 			gs->be->rows(gs->impl, op);
 		/* FALLTHROUGH */
@@ -165,7 +176,8 @@ op_valid(const struct gstore_op *op)
 
 	return TERMINATED(u->name) && TERMINATED(u->hash) &&
 	    TERMINATED(u->fingerprint) && TERMINATED(u->addr) &&
-	    u->port >= 0 && u->port <= 65535;
+	    u->port >= 0 && u->port <= 65535 && TERMINATED(op->m.from) &&
+	    TERMINATED(op->m.to) && op->m.size >= 0 && op->limit >= 0;
 }
 
 /* Hand op to the backend; the caller gets a handle only with a callback. */
@@ -257,6 +269,110 @@ gstore_user_count(struct gstore *gs, gstore_count_cb cb, void *arg)
 	struct gstore_op *op = op_new(gs, GOP_COUNT, arg);
 
 	op->cb.count = cb;
+	return op_start(op);
+}
+
+struct gstore_op *
+gstore_user_set_mail(struct gstore *gs, const char *name, bool mail,
+    gstore_done_cb cb, void *arg)
+{
+	struct gstore_op *op = op_new(gs, GOP_SET_MAIL, arg);
+
+	op_name(op, name);
+	op->u.mail = mail;
+	op->cb.done = cb;
+	return op_start(op);
+}
+
+/* A user name into a mail field; an over-long one matches nobody. */
+static void
+mail_name(char *dst, size_t size, const char *name)
+{
+	if (strlen(name) < size)
+		memcpy(dst, name, strlen(name) + 1);
+	else
+		memcpy(dst, "!", 2);
+}
+
+struct gstore_op *
+gstore_mail_put(struct gstore *gs, const struct gmail *m,
+    const struct gmail_limits *lim, gstore_mail_cb cb, void *arg)
+{
+	struct gstore_op *op = op_new(gs, GOP_MAIL_PUT, arg);
+
+	memcpy(&op->m, m, sizeof(op->m));
+	op->m.id = 0;
+	op->m.blob = xstrdup(m->blob != NULL ? m->blob : "");
+	op->lim = *lim;
+	op_name(op, m->to);
+	op->cb.mail = cb;
+	return op_start(op);
+}
+
+struct gstore_op *
+gstore_mail_fetch(struct gstore *gs, const char *to, int64_t after, int limit,
+    gstore_mail_row_cb row, gstore_done_cb done, void *arg)
+{
+	struct gstore_op *op = op_new(gs, GOP_MAIL_FETCH, arg);
+
+	op_name(op, to);
+	mail_name(op->m.to, sizeof(op->m.to), to);
+	op->m.id = after;
+	op->limit = limit > 0 ? limit : 1;
+	op->mail_row = row;
+	op->cb.done = done;
+	return op_start(op);
+}
+
+struct gstore_op *
+gstore_mail_ack(struct gstore *gs, const char *to, int64_t id,
+    gstore_done_cb cb, void *arg)
+{
+	struct gstore_op *op = op_new(gs, GOP_MAIL_ACK, arg);
+
+	op_name(op, to);
+	mail_name(op->m.to, sizeof(op->m.to), to);
+	op->m.id = id;
+	op->cb.done = cb;
+	return op_start(op);
+}
+
+struct gstore_op *
+gstore_mail_withdraw(struct gstore *gs, const char *from, int64_t id,
+    gstore_done_cb cb, void *arg)
+{
+	struct gstore_op *op = op_new(gs, GOP_MAIL_WITHDRAW, arg);
+
+	op_name(op, from);
+	mail_name(op->m.from, sizeof(op->m.from), from);
+	op->m.id = id;
+	op->cb.done = cb;
+	return op_start(op);
+}
+
+struct gstore_op *
+gstore_mail_expire(struct gstore *gs, int64_t now, gstore_count_cb cb,
+    void *arg)
+{
+	struct gstore_op *op = op_new(gs, GOP_MAIL_EXPIRE, arg);
+
+	op->m.expires = now;
+	op->cb.count = cb;
+	return op_start(op);
+}
+
+struct gstore_op *
+gstore_mail_count(struct gstore *gs, const char *to, gstore_mail_count_cb cb,
+    void *arg)
+{
+	struct gstore_op *op = op_new(gs, GOP_MAIL_COUNT, arg);
+
+	if (to != NULL) {
+		op_name(op, to);
+		mail_name(op->m.to, sizeof(op->m.to), to);
+	} else
+		op->limit = 1;		/* every mailbox */
+	op->cb.mail_count = cb;
 	return op_start(op);
 }
 

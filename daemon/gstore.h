@@ -45,6 +45,28 @@ struct guser {
 	 * own sessions itself.
 	 */
 	bool	 online;
+	bool	 mail;		/* accepts mail (its peer says so at login) */
+};
+
+/*
+ * One deposit in the mailbox (DESIGN.md "Mailbox"): a blob sealed for the
+ * recipient, which the gestor cannot read, and the header it needs.
+ */
+struct gmail {
+	int64_t		 id;		/* the store's, > 0, never reused */
+	char		 from[P2P_USERNAME_MAX + 1];
+	char		 to[P2P_USERNAME_MAX + 1];
+	int64_t		 ts;		/* unix ms of the deposit */
+	int64_t		 expires;	/* unix ms */
+	long		 size;		/* bytes of the blob (decoded) */
+	const char	*blob;		/* base64; valid during the callback */
+};
+
+/* A recipient's mailbox holds at most this much (0: no limit). */
+struct gmail_limits {
+	long		 messages;
+	long long	 bytes;
+	long		 per_sender;	/* messages from one sender */
 };
 
 /*
@@ -52,7 +74,13 @@ struct guser {
  * account already has (one key, one account: nothing was written).
  */
 enum gstore_rc { GSTORE_OK = 0, GSTORE_NOTFOUND = 1, GSTORE_EXISTS = 2,
-    GSTORE_KEY_TAKEN = 3, GSTORE_ERR = -1, GSTORE_UNAVAILABLE = -2 };
+    GSTORE_KEY_TAKEN = 3,
+    /* mail_put refused (nothing written): */
+    GSTORE_NO_MAIL = 4,			/* the recipient accepts none */
+    GSTORE_QUOTA_MESSAGES = 5,		/* its mailbox is full */
+    GSTORE_QUOTA_BYTES = 6,
+    GSTORE_QUOTA_SENDER = 7,		/* full of this sender's */
+    GSTORE_ERR = -1, GSTORE_UNAVAILABLE = -2 };
 
 /* What a session of this gestor did, for presence (gstore_presence). */
 enum gstore_presence {
@@ -121,6 +149,13 @@ typedef void (*gstore_user_cb)(enum gstore_rc, const struct guser *, void *arg);
 typedef void (*gstore_count_cb)(enum gstore_rc, long n, void *arg);
 /* One user of a listing; return -1 to stop early. */
 typedef int (*gstore_row_cb)(const struct guser *, void *arg);
+/* A deposit's id (mail_put) */
+typedef void (*gstore_mail_cb)(enum gstore_rc, int64_t id, void *arg);
+/* One deposit of a fetch; return -1 to stop early. */
+typedef int (*gstore_mail_row_cb)(const struct gmail *, void *arg);
+/* What mailboxes hold (mail_count). */
+typedef void (*gstore_mail_count_cb)(enum gstore_rc, long n, long long bytes,
+    void *arg);
 
 /*
  * Open the backend (SQLite: create/migrate the file; PostgreSQL: check
@@ -145,6 +180,36 @@ struct gstore_op *gstore_presence(struct gstore *, enum gstore_presence,
 struct gstore_op *gstore_user_foreach(struct gstore *, gstore_row_cb row,
 		    gstore_done_cb done, void *);
 struct gstore_op *gstore_user_count(struct gstore *, gstore_count_cb, void *);
+/* Does name accept mail (gstore_user_get's mail)? */
+struct gstore_op *gstore_user_set_mail(struct gstore *, const char *name,
+		    bool mail, gstore_done_cb, void *);
+
+/*
+ * The mailbox. mail_put stores m (from, to, ts, expires, size, blob) if
+ * m->to exists and accepts mail and its mailbox stays within lim; the
+ * callback gets the deposit's id, or a refusal (GSTORE_NOTFOUND: no such
+ * user, GSTORE_NO_MAIL, GSTORE_QUOTA_*). With several gestors the limits
+ * are checked by each deposit's own statement: two at once may pass both.
+ */
+struct gstore_op *gstore_mail_put(struct gstore *, const struct gmail *m,
+		    const struct gmail_limits *lim, gstore_mail_cb, void *);
+/* Up to limit deposits for to with ids above after, oldest first. */
+struct gstore_op *gstore_mail_fetch(struct gstore *, const char *to,
+		    int64_t after, int limit, gstore_mail_row_cb row,
+		    gstore_done_cb done, void *);
+/* to received deposit id: deleted (GSTORE_NOTFOUND: not to's, or gone). */
+struct gstore_op *gstore_mail_ack(struct gstore *, const char *to,
+		    int64_t id, gstore_done_cb, void *);
+/* from takes its deposit id back (GSTORE_NOTFOUND: fetched and acked). */
+struct gstore_op *gstore_mail_withdraw(struct gstore *, const char *from,
+		    int64_t id, gstore_done_cb, void *);
+/* Delete deposits expired at now (unix ms): how many. */
+struct gstore_op *gstore_mail_expire(struct gstore *, int64_t now,
+		    gstore_count_cb, void *);
+/* Deposits held and their bytes: for to, or every mailbox if to is NULL. */
+struct gstore_op *gstore_mail_count(struct gstore *, const char *to,
+		    gstore_mail_count_cb, void *);
+
 /*
  * Send a notification to the other gestors of the cluster: a JSON object
  * with a string "t" (borrowed; "origin" is added). Fire-and-forget; a

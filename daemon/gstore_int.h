@@ -11,7 +11,9 @@
 #include "gstore.h"
 
 enum gstore_kind { GOP_ADD, GOP_GET, GOP_SET_KEY, GOP_PRESENCE, GOP_FOREACH,
-    GOP_COUNT,
+    GOP_COUNT, GOP_SET_MAIL,
+    GOP_MAIL_PUT, GOP_MAIL_FETCH, GOP_MAIL_ACK, GOP_MAIL_WITHDRAW,
+    GOP_MAIL_EXPIRE, GOP_MAIL_COUNT,
     GOP_NOTIFY,		/* backend-internal: priv is the payload */
     GOP_SEEN_MANY };	/* backend-internal: heartbeat refreshes in priv */
 
@@ -37,16 +39,29 @@ struct gstore_op {
 		gstore_done_cb	 done;
 		gstore_user_cb	 user;
 		gstore_count_cb	 count;
+		gstore_mail_cb	 mail;
+		gstore_mail_count_cb mail_count;
 	} cb;
 	gstore_row_cb		 row;
+	gstore_mail_row_cb	 mail_row;
 	void			*arg;
 	bool			 cancelled;
 	bool			 delivered;	/* in the done queue */
 	/* In: the user (add), its name (get, set_key: + fingerprint). */
 	struct guser		 u;
+	/*
+	 * Mail: the deposit (put: blob is op's own copy; fetch: to, and id
+	 * the one to start after; ack, withdraw: id and to or from), the
+	 * limits (put), how many (fetch). u.name is the recipient (the
+	 * sender for withdraw), which orders one user's operations.
+	 */
+	struct gmail		 m;
+	struct gmail_limits	 lim;
+	int			 limit;
 	/* Out. */
 	enum gstore_rc		 rc;
 	long			 n;
+	long long		 bytes;		/* mail_count */
 	void			*priv;		/* the backend's (result rows) */
 	double			 deadline;	/* util_mono() limit (postgresql) */
 };

@@ -130,8 +130,8 @@ struct gpg_stmt {
 	const char	*sql;
 	const char	*name;		/* prepared on the workers, or NULL */
 	int		 n;
-	const char	*values[8];
-	char		 buf[8][32];	/* numbers formatted for values[] */
+	const char	*values[10];
+	char		 buf[10][32];	/* numbers formatted for values[] */
 };
 
 /*

@@ -52,6 +52,22 @@ static const char *const gpg_migrations[] = {
 	"CREATE TABLE p2pchat_cluster_key ("
 	"  id integer PRIMARY KEY CHECK (id = 1),"
 	"  key text NOT NULL);",
+	/*
+	 * 3 -> 4: the mailbox (DESIGN.md "Mailbox"): sealed blobs held for
+	 * recipients who accept mail, shared by every gestor of the cluster.
+	 */
+	"ALTER TABLE users ADD COLUMN mail boolean NOT NULL DEFAULT false;"
+	"CREATE TABLE mailbox ("
+	"  id bigserial PRIMARY KEY,"
+	"  rcpt text NOT NULL REFERENCES users (name) ON DELETE CASCADE,"
+	"  sender text NOT NULL,"
+	"  ts bigint NOT NULL,"
+	"  expires bigint NOT NULL,"
+	"  size integer NOT NULL,"
+	"  blob text NOT NULL);"
+	"CREATE INDEX mailbox_rcpt ON mailbox (rcpt, id);"
+	"CREATE INDEX mailbox_sender ON mailbox (sender, id);"
+	"CREATE INDEX mailbox_expires ON mailbox (expires);",
 };
 #define GPG_VERSION \
 	((int)(sizeof(gpg_migrations) / sizeof(gpg_migrations[0])))
@@ -179,7 +195,7 @@ fail:
 #define GPG_USER_COLS \
 	"u.name, u.hash, u.fingerprint, u.created, u.last_seen, u.addr, u.port, " \
 	"EXISTS (SELECT 1 FROM presence p WHERE p.name = u.name AND " \
-	"p.gestor <> $1 AND p.expires > now())"
+	"p.gestor <> $1 AND p.expires > now()), u.mail"
 
 #define GPG_TTL	"now() + make_interval(secs => $6::float8)"
 
@@ -208,6 +224,47 @@ static const char gpg_set_key_sql[] =
 static const char gpg_foreach_sql[] =
 	"SELECT " GPG_USER_COLS " FROM users u ORDER BY u.name";
 static const char gpg_count_sql[] = "SELECT count(*) FROM users";
+
+/* ------------------------------------------------------------ the mailbox */
+
+static const char gpg_set_mail_sql[] =
+	"WITH upd AS (UPDATE users SET mail = $2::boolean WHERE name = $1::text "
+	"RETURNING 1) SELECT count(*) FROM upd";
+/*
+ * $1 to, $2 from, $3 ts, $4 expires, $5 size, $6 blob, $7-$9 the limits
+ * (0: none). One row: the refusal as a gstore_rc (0: stored), the id.
+ */
+static const char gpg_mail_put_sql[] =
+	"WITH u AS (SELECT mail FROM users WHERE name = $1::text), "
+	"q AS (SELECT count(*) AS n, coalesce(sum(size), 0) AS b, "
+	"  count(*) FILTER (WHERE sender = $2::text) AS s FROM mailbox "
+	"  WHERE rcpt = $1::text), "
+	"ok AS (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM u) THEN 1 "
+	"  WHEN NOT (SELECT mail FROM u) THEN 4 "
+	"  WHEN $7::bigint > 0 AND q.n >= $7::bigint THEN 5 "
+	"  WHEN $8::bigint > 0 AND q.b + $5::bigint > $8::bigint THEN 6 "
+	"  WHEN $9::bigint > 0 AND q.s >= $9::bigint THEN 7 "
+	"  ELSE 0 END AS rc FROM q), "
+	"ins AS (INSERT INTO mailbox (rcpt, sender, ts, expires, size, blob) "
+	"  SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::integer, "
+	"  $6::text FROM ok WHERE ok.rc = 0 RETURNING id) "
+	"SELECT (SELECT rc FROM ok), (SELECT id FROM ins)";
+static const char gpg_mail_fetch_sql[] =
+	"SELECT id, sender, rcpt, ts, expires, size, blob FROM mailbox "
+	"WHERE rcpt = $1::text AND id > $2::bigint ORDER BY id "
+	"LIMIT $3::integer";
+static const char gpg_mail_ack_sql[] =
+	"WITH d AS (DELETE FROM mailbox WHERE rcpt = $1::text AND "
+	"id = $2::bigint RETURNING 1) SELECT count(*) FROM d";
+static const char gpg_mail_withdraw_sql[] =
+	"WITH d AS (DELETE FROM mailbox WHERE sender = $1::text AND "
+	"id = $2::bigint RETURNING 1) SELECT count(*) FROM d";
+static const char gpg_mail_expire_sql[] =
+	"WITH d AS (DELETE FROM mailbox WHERE expires <= $1::bigint "
+	"RETURNING 1) SELECT count(*) FROM d";
+static const char gpg_mail_count_sql[] =
+	"SELECT count(*), coalesce(sum(size), 0) FROM mailbox "
+	"WHERE $1::boolean OR rcpt = $2::text";
 
 /*
  * $1 name, $2 addr, $3 port, $4 last_seen, $5 gestor, $6 ttl, $7 the
@@ -263,6 +320,13 @@ static const struct {
 	{ "p2p_offline", gpg_offline_sql },
 	{ "p2p_seen", gpg_seen_sql },
 	{ "p2p_notify", gpg_notify_sql },
+	{ "p2p_set_mail", gpg_set_mail_sql },
+	{ "p2p_mail_put", gpg_mail_put_sql },
+	{ "p2p_mail_fetch", gpg_mail_fetch_sql },
+	{ "p2p_mail_ack", gpg_mail_ack_sql },
+	{ "p2p_mail_withdraw", gpg_mail_withdraw_sql },
+	{ "p2p_mail_expire", gpg_mail_expire_sql },
+	{ "p2p_mail_count", gpg_mail_count_sql },
 };
 #define GPG_NPREPARED	(sizeof(gpg_prepared) / sizeof(gpg_prepared[0]))
 
@@ -321,6 +385,132 @@ stmt_dbl(struct gpg_stmt *st, double v)
 	st->n++;
 }
 
+static int	col_copy(PGresult *, int, int, char *, size_t);
+
+static void
+gpg_mail_stmt(const struct gstore_op *op, struct gpg_stmt *st)
+{
+	const struct gmail *m = &op->m;
+
+	switch (op->kind) {
+	case GOP_SET_MAIL:
+		stmt_prepared(st, gpg_set_mail_sql);
+		stmt_str(st, op->u.name);
+		stmt_str(st, op->u.mail ? "true" : "false");
+		break;
+	case GOP_MAIL_PUT:
+		stmt_prepared(st, gpg_mail_put_sql);
+		stmt_str(st, m->to);
+		stmt_str(st, m->from);
+		stmt_num(st, m->ts);
+		stmt_num(st, m->expires);
+		stmt_num(st, m->size);
+		stmt_str(st, m->blob);
+		stmt_num(st, op->lim.messages);
+		stmt_num(st, op->lim.bytes);
+		stmt_num(st, op->lim.per_sender);
+		break;
+	case GOP_MAIL_FETCH:
+		stmt_prepared(st, gpg_mail_fetch_sql);
+		stmt_str(st, m->to);
+		stmt_num(st, m->id);
+		stmt_num(st, op->limit);
+		break;
+	case GOP_MAIL_ACK:
+	case GOP_MAIL_WITHDRAW:
+		stmt_prepared(st, op->kind == GOP_MAIL_ACK ? gpg_mail_ack_sql :
+		    gpg_mail_withdraw_sql);
+		stmt_str(st, op->kind == GOP_MAIL_ACK ? m->to : m->from);
+		stmt_num(st, m->id);
+		break;
+	case GOP_MAIL_EXPIRE:
+		stmt_prepared(st, gpg_mail_expire_sql);
+		stmt_num(st, m->expires);
+		break;
+	case GOP_MAIL_COUNT:
+		stmt_prepared(st, gpg_mail_count_sql);
+		stmt_str(st, op->limit == 1 ? "true" : "false");
+		stmt_str(st, m->to);
+		break;
+	default:
+		break;
+	}
+}
+
+/* One row of one column, as a number; -1 if the result is not that. */
+static long long
+one_num(PGresult *res, int col)
+{
+	if (PQntuples(res) != 1 || PQnfields(res) <= col ||
+	    PQgetisnull(res, 0, col))
+		return -1;
+	return strtoll(PQgetvalue(res, 0, col), NULL, 10);
+}
+
+static enum gstore_rc
+gpg_mail_result(struct gstore_op *op, PGresult *res)
+{
+	long long v;
+
+	switch (op->kind) {
+	case GOP_SET_MAIL:
+	case GOP_MAIL_ACK:
+	case GOP_MAIL_WITHDRAW:
+		if ((v = one_num(res, 0)) < 0)
+			return GSTORE_ERR;
+		return v > 0 ? GSTORE_OK : GSTORE_NOTFOUND;
+	case GOP_MAIL_PUT:
+		if ((v = one_num(res, 0)) < 0 || v > GSTORE_QUOTA_SENDER)
+			return GSTORE_ERR;
+		if (v != 0)
+			return (enum gstore_rc)v;
+		if ((op->m.id = one_num(res, 1)) <= 0)
+			return GSTORE_ERR;
+		return GSTORE_OK;
+	case GOP_MAIL_EXPIRE:
+		op->n = (long)one_num(res, 0);
+		return op->n < 0 ? GSTORE_ERR : GSTORE_OK;
+	case GOP_MAIL_COUNT:
+		op->n = (long)one_num(res, 0);
+		op->bytes = one_num(res, 1);
+		return op->n < 0 || op->bytes < 0 ? GSTORE_ERR : GSTORE_OK;
+	case GOP_MAIL_FETCH:
+		if (PQnfields(res) != 7)
+			return GSTORE_ERR;
+		op->priv = res;		/* rows delivered by gpg_rows */
+		return GSTORE_OK;
+	default:
+		return GSTORE_OK;
+	}
+}
+
+/* The deposits a fetch kept in op->priv, to op->mail_row. */
+static void
+gpg_mail_rows(struct gstore_op *op)
+{
+	PGresult *res = op->priv;
+	struct gmail m;
+	int r;
+
+	for (r = 0; r < PQntuples(res); r++) {
+		memset(&m, 0, sizeof(m));
+		if (col_copy(res, r, 1, m.from, sizeof(m.from)) == -1 ||
+		    col_copy(res, r, 2, m.to, sizeof(m.to)) == -1 ||
+		    PQgetisnull(res, r, 6)) {
+			log_warnx("gstore: a mailbox row with a sender, "
+			    "recipient or blob that is not one: skipped");
+			continue;
+		}
+		m.id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		m.ts = strtoll(PQgetvalue(res, r, 3), NULL, 10);
+		m.expires = strtoll(PQgetvalue(res, r, 4), NULL, 10);
+		m.size = strtol(PQgetvalue(res, r, 5), NULL, 10);
+		m.blob = PQgetvalue(res, r, 6);
+		if (op->mail_row(&m, op->arg) == -1)
+			break;
+	}
+}
+
 void
 gpg_op_stmt(const struct gstore_op *op, const char *self, double ttl,
     struct gpg_stmt *st)
@@ -372,6 +562,9 @@ gpg_op_stmt(const struct gstore_op *op, const char *self, double ttl,
 	case GOP_SEEN_MANY:
 		gpg_seen_stmt(op->priv, st);
 		break;
+	default:
+		gpg_mail_stmt(op, st);
+		break;
 	}
 }
 
@@ -397,7 +590,7 @@ user_row(PGresult *res, int r, struct guser *u)
 	bool addr_long;
 
 	memset(u, 0, sizeof(*u));
-	if (PQnfields(res) != 8) {
+	if (PQnfields(res) != 9) {
 		log_warnx("%s: a users row of %d columns", __func__,
 		    PQnfields(res));
 		return -1;
@@ -415,6 +608,7 @@ user_row(PGresult *res, int r, struct guser *u)
 	u->created = strtoll(PQgetvalue(res, r, 3), NULL, 10);
 	u->last_seen = strtoll(PQgetvalue(res, r, 4), NULL, 10);
 	u->online = PQgetvalue(res, r, 7)[0] == 't';
+	u->mail = PQgetvalue(res, r, 8)[0] == 't';
 	return gstore_row_check(u, addr_long,
 	    strtoll(PQgetvalue(res, r, 6), NULL, 10));
 }
@@ -460,7 +654,7 @@ gpg_op_result(struct gstore_op *op, PGresult *res)
 		op->priv = res;		/* rows delivered by gpg_rows */
 		return GSTORE_OK;
 	default:
-		return GSTORE_OK;
+		return gpg_mail_result(op, res);
 	}
 }
 
@@ -471,6 +665,11 @@ gpg_rows(struct gstore_op *op)
 	struct guser u;
 	int r;
 
+	if (op->kind == GOP_MAIL_FETCH) {
+		gpg_mail_rows(op);
+		gpg_rows_free(op);
+		return;
+	}
 	for (r = 0; r < PQntuples(res); r++) {
 		if (user_row(res, r, &u) == -1)
 			continue;		/* logged; the others are listed */
@@ -484,7 +683,7 @@ gpg_rows(struct gstore_op *op)
 void
 gpg_rows_free(struct gstore_op *op)
 {
-	if (op->kind == GOP_FOREACH)
+	if (op->kind == GOP_FOREACH || op->kind == GOP_MAIL_FETCH)
 		PQclear(op->priv);
 	else
 		free(op->priv);

@@ -52,6 +52,24 @@ static const char *const gstore_migrations[] = {
 	");",
 	/* 1 -> 2: one key, one account (user_add and user_set_key look). */
 	"CREATE INDEX users_fingerprint ON users (fingerprint);",
+	/*
+	 * 2 -> 3: the mailbox (DESIGN.md "Mailbox"): sealed blobs held for
+	 * recipients who accept mail. AUTOINCREMENT: an id is never reused,
+	 * so a late ack or withdraw cannot hit a newer deposit.
+	 */
+	"ALTER TABLE users ADD COLUMN mail INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE mailbox ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  rcpt TEXT NOT NULL,"
+	"  sender TEXT NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  blob TEXT NOT NULL"
+	");"
+	"CREATE INDEX mailbox_rcpt ON mailbox (rcpt, id);"
+	"CREATE INDEX mailbox_sender ON mailbox (sender, id);"
+	"CREATE INDEX mailbox_expires ON mailbox (expires);",
 };
 #define GSTORE_VERSION \
 	((int)(sizeof(gstore_migrations) / sizeof(gstore_migrations[0])))
@@ -64,6 +82,14 @@ enum gstore_stmt {
 	GS_USER_SEEN,
 	GS_USER_LIST,
 	GS_USER_COUNT,
+	GS_USER_SET_MAIL,
+	GS_MAIL_QUOTA,
+	GS_MAIL_PUT,
+	GS_MAIL_FETCH,
+	GS_MAIL_ACK,
+	GS_MAIL_WITHDRAW,
+	GS_MAIL_EXPIRE,
+	GS_MAIL_COUNT,
 	GS_SYNC_SOFT,
 	GS_SYNC_DURABLE,
 	GS_BEGIN,
@@ -73,7 +99,7 @@ enum gstore_stmt {
 };
 
 #define GSTORE_USER_COLS \
-	"name, hash, fingerprint, created, last_seen, addr, port"
+	"name, hash, fingerprint, created, last_seen, addr, port, mail"
 
 static const char *const gstore_sql[GS_MAX] = {
 	/*
@@ -81,7 +107,7 @@ static const char *const gstore_sql[GS_MAX] = {
 	 * taken name is still tried, to fail as EXISTS.
 	 */
 	[GS_USER_ADD] = "INSERT INTO users (" GSTORE_USER_COLS ")"
-	    " SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS"
+	    " SELECT ?, ?, ?, ?, ?, ?, ?, 0 WHERE NOT EXISTS"
 	    " (SELECT 1 FROM users WHERE fingerprint = ?3)"
 	    " OR EXISTS (SELECT 1 FROM users WHERE name = ?1)",
 	[GS_USER_GET] = "SELECT " GSTORE_USER_COLS " FROM users"
@@ -96,6 +122,20 @@ static const char *const gstore_sql[GS_MAX] = {
 	[GS_USER_LIST] = "SELECT " GSTORE_USER_COLS " FROM users"
 	    " ORDER BY name",
 	[GS_USER_COUNT] = "SELECT count(*) FROM users",
+	[GS_USER_SET_MAIL] = "UPDATE users SET mail = ? WHERE name = ?",
+	/* No row's mail is NULL: no such user. */
+	[GS_MAIL_QUOTA] = "SELECT (SELECT mail FROM users WHERE name = ?1),"
+	    " count(*), coalesce(sum(size), 0),"
+	    " coalesce(sum(sender = ?2), 0) FROM mailbox WHERE rcpt = ?1",
+	[GS_MAIL_PUT] = "INSERT INTO mailbox (rcpt, sender, ts, expires, size,"
+	    " blob) VALUES (?, ?, ?, ?, ?, ?)",
+	[GS_MAIL_FETCH] = "SELECT id, sender, rcpt, ts, expires, size, blob"
+	    " FROM mailbox WHERE rcpt = ? AND id > ? ORDER BY id LIMIT ?",
+	[GS_MAIL_ACK] = "DELETE FROM mailbox WHERE rcpt = ? AND id = ?",
+	[GS_MAIL_WITHDRAW] = "DELETE FROM mailbox WHERE sender = ? AND id = ?",
+	[GS_MAIL_EXPIRE] = "DELETE FROM mailbox WHERE expires <= ?",
+	[GS_MAIL_COUNT] = "SELECT count(*), coalesce(sum(size), 0)"
+	    " FROM mailbox WHERE ?1 OR rcpt = ?2",
 	[GS_SYNC_SOFT] = "PRAGMA synchronous = NORMAL",
 	[GS_SYNC_DURABLE] = "PRAGMA synchronous = FULL",
 	[GS_BEGIN] = "BEGIN",
@@ -196,6 +236,7 @@ gstore_row(sqlite3_stmt *st, struct guser *u)
 		*u->addr = '\0';
 	u->created = sqlite3_column_int64(st, 3);
 	u->last_seen = sqlite3_column_int64(st, 4);
+	u->mail = sqlite3_column_int(st, 7) != 0;
 	return gstore_row_check(u, addr_long, sqlite3_column_int64(st, 6));
 }
 
@@ -451,6 +492,162 @@ sq_user_count(struct gsqlite *gs)
 	return n;
 }
 
+/* ------------------------------------------------------------ the mailbox */
+
+static enum gstore_rc
+sq_user_set_mail(struct gsqlite *gs, const char *name, bool mail)
+{
+	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_SET_MAIL);
+
+	if (sqlite3_bind_int(st, 1, mail) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK)
+		return GSTORE_ERR;
+	return gstore_update(gs, st, __func__);
+}
+
+/* Whether m may go into its recipient's mailbox: OK or the refusal. */
+static enum gstore_rc
+sq_mail_quota(struct gsqlite *gs, const struct gmail *m,
+    const struct gmail_limits *lim)
+{
+	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_QUOTA);
+	enum gstore_rc ret = GSTORE_OK;
+	long long n, bytes, mine;
+
+	if (sqlite3_bind_text(st, 1, m->to, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, m->from, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));
+		sqlite3_reset(st);
+		return GSTORE_ERR;
+	}
+	n = sqlite3_column_int64(st, 1);
+	bytes = sqlite3_column_int64(st, 2);
+	mine = sqlite3_column_int64(st, 3);
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		ret = GSTORE_NOTFOUND;
+	else if (sqlite3_column_int(st, 0) == 0)
+		ret = GSTORE_NO_MAIL;
+	else if (lim->messages > 0 && n >= lim->messages)
+		ret = GSTORE_QUOTA_MESSAGES;
+	else if (lim->bytes > 0 && bytes + m->size > lim->bytes)
+		ret = GSTORE_QUOTA_BYTES;
+	else if (lim->per_sender > 0 && mine >= lim->per_sender)
+		ret = GSTORE_QUOTA_SENDER;
+	sqlite3_reset(st);
+	return ret;
+}
+
+static enum gstore_rc
+sq_mail_put(struct gsqlite *gs, struct gmail *m,
+    const struct gmail_limits *lim)
+{
+	sqlite3_stmt *st;
+	enum gstore_rc ret;
+	int rc;
+
+	if ((ret = sq_mail_quota(gs, m, lim)) != GSTORE_OK)
+		return ret;
+	st = gstore_stmt(gs, GS_MAIL_PUT);
+	if (sqlite3_bind_text(st, 1, m->to, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, m->from, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, m->ts) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, m->expires) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, m->size) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 6, m->blob, -1, SQLITE_STATIC) != SQLITE_OK)
+		return GSTORE_ERR;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));
+		return GSTORE_ERR;
+	}
+	m->id = sqlite3_last_insert_rowid(gs->db);
+	return GSTORE_OK;
+}
+
+/* Delete by (name, id) with GS_MAIL_ACK or GS_MAIL_WITHDRAW. */
+static enum gstore_rc
+sq_mail_delete(struct gsqlite *gs, enum gstore_stmt which, const char *name,
+    int64_t id)
+{
+	sqlite3_stmt *st = gstore_stmt(gs, which);
+
+	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, id) != SQLITE_OK)
+		return GSTORE_ERR;
+	return gstore_update(gs, st, __func__);
+}
+
+static enum gstore_rc
+sq_mail_expire(struct gsqlite *gs, int64_t now, long *n)
+{
+	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_EXPIRE);
+	enum gstore_rc ret;
+
+	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK)
+		return GSTORE_ERR;
+	ret = gstore_update(gs, st, __func__);
+	*n = ret == GSTORE_OK ? (long)sqlite3_changes(gs->db) : 0;
+	return ret == GSTORE_NOTFOUND ? GSTORE_OK : ret;
+}
+
+static enum gstore_rc
+sq_mail_count(struct gsqlite *gs, struct gstore_op *op)
+{
+	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_COUNT);
+	enum gstore_rc ret = GSTORE_ERR;
+
+	if (sqlite3_bind_int(st, 1, op->limit == 1) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 2, op->m.to, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		op->n = (long)sqlite3_column_int64(st, 0);
+		op->bytes = sqlite3_column_int64(st, 1);
+		ret = GSTORE_OK;
+	} else
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* The deposits of a fetch, stepped at delivery. */
+static enum gstore_rc
+sq_mail_rows(struct gsqlite *gs, struct gstore_op *op)
+{
+	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_FETCH);
+	enum gstore_rc ret = GSTORE_OK;
+	struct gmail m;
+	int rc;
+
+	if (sqlite3_bind_text(st, 1, op->m.to, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, op->m.id) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 3, op->limit) != SQLITE_OK)
+		return GSTORE_ERR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&m, 0, sizeof(m));
+		m.id = sqlite3_column_int64(st, 0);
+		if (sqlutil_column_copy(st, 1, m.from, sizeof(m.from)) == -1 ||
+		    sqlutil_column_copy(st, 2, m.to, sizeof(m.to)) == -1 ||
+		    sqlite3_column_type(st, 6) != SQLITE_TEXT) {
+			log_warnx("gstore: a mailbox row with a sender, "
+			    "recipient or blob that is not one: skipped");
+			continue;
+		}
+		m.ts = sqlite3_column_int64(st, 3);
+		m.expires = sqlite3_column_int64(st, 4);
+		m.size = (long)sqlite3_column_int64(st, 5);
+		m.blob = (const char *)sqlite3_column_text(st, 6);
+		if (op->mail_row(&m, op->arg) == -1)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));
+		ret = GSTORE_ERR;
+	}
+	sqlite3_reset(st);
+	return ret;
+}
+
 /* ------------------------------------------------------------ the backend */
 
 static void *
@@ -478,7 +675,8 @@ sq_be_start(void *impl, struct gstore_op *op)
 		return;
 	}
 	/* Every write in the order asked; a read sees every online/offline. */
-	if ((op->kind != GOP_GET && op->kind != GOP_COUNT) ||
+	if ((op->kind != GOP_GET && op->kind != GOP_COUNT &&
+	    op->kind != GOP_MAIL_FETCH && op->kind != GOP_MAIL_COUNT) ||
 	    (op->kind == GOP_GET && sq_seen_hard(gs, u->name)))
 		sq_seen_flush(gs);
 	switch (op->kind) {
@@ -501,6 +699,26 @@ sq_be_start(void *impl, struct gstore_op *op)
 	case GOP_NOTIFY:
 	case GOP_SEEN_MANY:		/* not made here */
 		break;			/* one gestor: nobody to tell */
+	case GOP_SET_MAIL:
+		rc = sq_user_set_mail(gs, u->name, u->mail);
+		break;
+	case GOP_MAIL_PUT:
+		rc = sq_mail_put(gs, &op->m, &op->lim);
+		break;
+	case GOP_MAIL_FETCH:
+		break;			/* stepped at delivery */
+	case GOP_MAIL_ACK:
+		rc = sq_mail_delete(gs, GS_MAIL_ACK, op->m.to, op->m.id);
+		break;
+	case GOP_MAIL_WITHDRAW:
+		rc = sq_mail_delete(gs, GS_MAIL_WITHDRAW, op->m.from, op->m.id);
+		break;
+	case GOP_MAIL_EXPIRE:
+		rc = sq_mail_expire(gs, op->m.expires, &op->n);
+		break;
+	case GOP_MAIL_COUNT:
+		rc = sq_mail_count(gs, op);
+		break;
 	}
 	gstore_op_done(op, rc);
 }
@@ -508,7 +726,10 @@ sq_be_start(void *impl, struct gstore_op *op)
 static void
 sq_be_rows(void *impl, struct gstore_op *op)
 {
-	op->rc = sq_user_foreach(impl, op->row, op->arg);
+	if (op->kind == GOP_MAIL_FETCH)
+		op->rc = sq_mail_rows(impl, op);
+	else
+		op->rc = sq_user_foreach(impl, op->row, op->arg);
 }
 
 static void

@@ -16,12 +16,12 @@ register alice >/dev/null
 fp=sha256:$(printf '%064d' 5)
 long=$(printf 'a%.0s' $(seq 300))
 sqlite3 "$TMP/g/gestor.db" ".timeout 10000" "
-INSERT INTO users VALUES ('longaddr', 'hash', '$fp', 0, 0, '$long', 7001);
-INSERT INTO users VALUES ('badport', 'hash', '$fp', 0, 0, '127.0.0.1', 70000);
-INSERT INTO users VALUES ('notahost', 'hash', '$fp', 0, 0, 'a b;c', 7001);
-INSERT INTO users VALUES ('badfp', 'hash', 'not-a-fingerprint', 0, 0, '127.0.0.1', 7001);
-INSERT INTO users VALUES ('Bad Name', 'hash', '$fp', 0, 0, '127.0.0.1', 7001);
-INSERT INTO users VALUES ('nohash', '', '$fp', 0, 0, '127.0.0.1', 7001);"
+INSERT INTO users (name, hash, fingerprint, created, last_seen, addr, port) VALUES ('longaddr', 'hash', '$fp', 0, 0, '$long', 7001);
+INSERT INTO users (name, hash, fingerprint, created, last_seen, addr, port) VALUES ('badport', 'hash', '$fp', 0, 0, '127.0.0.1', 70000);
+INSERT INTO users (name, hash, fingerprint, created, last_seen, addr, port) VALUES ('notahost', 'hash', '$fp', 0, 0, 'a b;c', 7001);
+INSERT INTO users (name, hash, fingerprint, created, last_seen, addr, port) VALUES ('badfp', 'hash', 'not-a-fingerprint', 0, 0, '127.0.0.1', 7001);
+INSERT INTO users (name, hash, fingerprint, created, last_seen, addr, port) VALUES ('Bad Name', 'hash', '$fp', 0, 0, '127.0.0.1', 7001);
+INSERT INTO users (name, hash, fingerprint, created, last_seen, addr, port) VALUES ('nohash', '', '$fp', 0, 0, '127.0.0.1', 7001);"
 
 ctl g users >"$TMP/users" || fail "users failed: $(cat "$TMP/users")"
 for u in alice longaddr badport notahost; do

@@ -17,6 +17,7 @@
 
 #include "gstore.h"
 #include "gstore_wait.h"
+#include "gstore_mail.h"
 #include "testutil.h"
 
 static char dir[TU_DIR_MAX];
@@ -99,6 +100,49 @@ START_TEST(test_add_get)
 	ck_assert_int_eq(gw_get(gs, "bob", &got), GSTORE_NOTFOUND);
 	ck_assert_int_eq(gw_get(gs, "Alice", &got), GSTORE_NOTFOUND);
 	gstore_close(gs);
+}
+END_TEST
+
+/* The mailbox (gstore_mail.h), then the same file reopened. */
+START_TEST(test_mailbox)
+{
+	struct gstore *gs = open_ok();
+	struct gm_wait g;
+
+	gm_check_mailbox(gs, gs);
+	gstore_close(gs);
+	gs = open_ok();
+	ck_assert_int_eq(gm_fetch(gs, "bob", 0, 10, &g), GSTORE_OK);
+	ck_assert_int_eq(g.rows, 1);
+	ck_assert_str_eq(g.blob[0], "bmV3");
+	gstore_close(gs);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 3);
+}
+END_TEST
+
+/* A store of schema 2 (before the mailbox) keeps its users, mail off. */
+START_TEST(test_mailbox_migrate)
+{
+	struct gstore *gs;
+	struct guser got;
+
+	tu_file_exec(path, "CREATE TABLE users (name TEXT PRIMARY KEY, "
+	    "hash TEXT NOT NULL, fingerprint TEXT NOT NULL, created INTEGER "
+	    "NOT NULL, last_seen INTEGER NOT NULL DEFAULT 0, addr TEXT NOT NULL "
+	    "DEFAULT '', port INTEGER NOT NULL DEFAULT 0); CREATE INDEX "
+	    "users_fingerprint ON users (fingerprint); INSERT INTO users VALUES "
+	    "('alice', '" TU_HASH "', '" TU_FP_A "', 42, 43, '', 0); "
+	    "PRAGMA user_version = 2");
+	chmod(path, 0600);
+	gs = open_ok();
+	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_int_eq(got.created, 42);
+	ck_assert(!got.mail);
+	ck_assert_int_eq(gm_set_mail(gs, "alice", true), GSTORE_OK);
+	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert(got.mail);
+	gstore_close(gs);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 3);
 }
 END_TEST
 
@@ -266,7 +310,7 @@ START_TEST(test_reopen)
 	ck_assert_int_eq(gw_presence(gs, GSTORE_ONLINE, "alice", "127.0.0.1", 7001, 43),
 	    GSTORE_OK);
 	gstore_close(gs);
-	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 3);
 
 	gs = store_open(false, NULL);
 	ck_assert_ptr_nonnull(gs);
@@ -276,7 +320,7 @@ START_TEST(test_reopen)
 	ck_assert_int_eq(got.last_seen, 43);
 	ck_assert_str_eq(got.addr, "127.0.0.1");
 	gstore_close(gs);
-	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 3);
 }
 END_TEST
 
@@ -595,6 +639,8 @@ gstore_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_add_get);
+	tcase_add_test(tc, test_mailbox);
+	tcase_add_test(tc, test_mailbox_migrate);
 	tcase_add_test(tc, test_async_cancel);
 	tcase_add_test(tc, test_unknown_backend);
 	tcase_add_test(tc, test_duplicate);

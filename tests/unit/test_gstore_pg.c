@@ -18,6 +18,7 @@
 
 #include "gstore.h"
 #include "gstore_wait.h"
+#include "gstore_mail.h"
 #include "util.h"
 
 #define FP_A	"sha256:" \
@@ -271,6 +272,20 @@ START_TEST(test_foreach)
 END_TEST
 
 /* Two gestors: presence written by one is seen, and heard, by the other. */
+/* Deposits through one gestor, fetched and acked through another. */
+START_TEST(test_mailbox_two_gestors)
+{
+	struct seen sa, sb;
+	struct gstore *a = open_ok("ga", &sa), *b = open_ok("gb", &sb);
+
+	gm_check_mailbox(a, b);
+	gstore_close(a);
+	gstore_close(b);
+	json_decref(sa.notes);
+	json_decref(sb.notes);
+}
+END_TEST
+
 START_TEST(test_presence_two_gestors)
 {
 	struct seen sa, sb;
@@ -596,6 +611,7 @@ gstore_pg_suite(void)
 	tcase_add_test(tc, test_users);
 	tcase_add_test(tc, test_foreach);
 	tcase_add_test(tc, test_presence_two_gestors);
+	tcase_add_test(tc, test_mailbox_two_gestors);
 	tcase_add_test(tc, test_lapsed_gestor);
 	tcase_add_test(tc, test_restart_clears_own_rows);
 	tcase_add_test(tc, test_server_restart);
