@@ -388,7 +388,8 @@ gestor_drop(struct gconn *gc, const char *why)
 {
 	struct conn *c = gc->c;
 
-	log_info("gestor: closing %s%s%s: %s", gc->addr, *gc->user ? " user " : "",
+	log_info_from(gc->addr,
+	    "gestor: closing %s%s%s: %s", gc->addr, *gc->user ? " user " : "",
 	    gc->user, why);
 	gconn_free(gc);
 	conn_close(c);
@@ -403,7 +404,8 @@ gestor_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct gconn *gc;
 
 	if (g->nconns >= cfg->max_connections) {
-		log_warnx("gestor: refusing connection: max_connections (%ld) reached",
+		log_warnx_from("gestor listener",
+		    "gestor: refusing connection: max_connections (%ld) reached",
 		    cfg->max_connections);
 		evutil_closesocket(fd);
 		return;
@@ -421,7 +423,7 @@ gestor_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	TAILQ_INSERT_TAIL(&g->conns, gc, entry);
 	g->nconns++;
 	g->stats.connections_total++;
-	log_info("gestor: connection from %s", gc->addr);
+	log_info_from(gc->addr, "gestor: connection from %s", gc->addr);
 }
 
 static void
@@ -440,7 +442,7 @@ on_close(struct conn *c, const char *reason, void *arg)
 {
 	struct gconn *gc = arg;
 
-	log_info("gestor: disconnect %s%s%s: %s", gc->addr,
+	log_info_from(gc->addr, "gestor: disconnect %s%s%s: %s", gc->addr,
 	    *gc->user ? " user " : "", gc->user, reason);
 	gconn_free(gc);
 }
@@ -461,7 +463,7 @@ on_frame(struct conn *c, json_t *frame, void *arg)
 		    wire_type_name(m.type));
 	} else if (code == NULL)
 		goto ok;
-	log_warnx("gestor: %s: %s: %s", gc->addr, code, err);
+	log_warnx_from(gc->addr, "gestor: %s: %s: %s", gc->addr, code, err);
 	reply_err(gc, frame, code, err);
 	return;
 ok:
@@ -615,18 +617,21 @@ on_register_added(enum gstore_rc rc, void *arg)
 	if (rc == GSTORE_EXISTS) {
 		/* Counted, so registration cannot probe names quickly. */
 		glimits_name_taken(gc);
-		log_info("gestor: register %s from %s: name taken", u->name,
+		log_info_from(gc->addr,
+		    "gestor: register %s from %s: name taken", u->name,
 		    gc->addr);
 		reply_err(gc, gc->req, ERR_USER_EXISTS, "that username is taken");
 	} else if (rc == GSTORE_KEY_TAKEN) {
-		log_info("gestor: register %s from %s: key %s is another "
+		log_info_from(gc->addr,
+		    "gestor: register %s from %s: key %s is another "
 		    "account's", u->name, gc->addr, gc->fp);
 		reply_err(gc, gc->req, ERR_KEY_TAKEN, KEY_TAKEN_MSG);
 	} else if (rc != GSTORE_OK)
 		reply_store_err(gc, gc->req, rc, "store the account");
 	else {
 		gc->g->stats.registrations++;
-		log_info("gestor: registered %s from %s, key %s", u->name,
+		log_info_from(gc->addr,
+		    "gestor: registered %s from %s, key %s", u->name,
 		    gc->addr, gc->fp);
 		bind_session(gc, u->name);
 		reply_ok(gc, gc->req, json_pack("{s:s,s:s}", "user", u->name,
@@ -666,7 +671,8 @@ static void
 hash_busy(struct gconn *gc)
 {
 	gc->g->stats.rate_limited++;
-	log_warnx("gestor: %s: too many password checks waiting from this "
+	log_warnx_from(gc->addr,
+	    "gestor: %s: too many password checks waiting from this "
 	    "address; refused", gc->addr);
 	reply_err(gc, gc->req, ERR_BUSY, "too many password checks are "
 	    "waiting from your address; try again in a few seconds");
@@ -706,7 +712,7 @@ login_finish(struct gconn *gc, bool changed)
 	struct guser *u = &gc->job_user;
 
 	gc->g->stats.logins++;
-	log_info("gestor: login %s from %s%s", u->name, gc->addr,
+	log_info_from(gc->addr, "gestor: login %s from %s%s", u->name, gc->addr,
 	    changed ? " with a new key" : "");
 	bind_session(gc, u->name);
 	if (changed) {
@@ -727,7 +733,8 @@ on_login_keyed(enum gstore_rc rc, void *arg)
 
 	gc->op = NULL;
 	if (rc == GSTORE_KEY_TAKEN) {
-		log_info("gestor: login %s from %s: key %s is another account's",
+		log_info_from(gc->addr,
+		    "gestor: login %s from %s: key %s is another account's",
 		    gc->job_user.name, gc->addr, gc->fp);
 		reply_err(gc, gc->req, ERR_KEY_TAKEN, KEY_TAKEN_MSG);
 		req_end(gc);
@@ -753,7 +760,8 @@ on_login_checked(bool ok, const char *unused, void *arg)
 		    "user"));
 
 		gc->g->stats.login_failures++;
-		log_warnx("gestor: login failed for %s from %s", user, gc->addr);
+		log_warnx_from(gc->addr,
+		    "gestor: login failed for %s from %s", user, gc->addr);
 		reply_err(gc, gc->req, ERR_BAD_CREDENTIALS,
 		    "unknown user or wrong password");
 		req_end(gc);
@@ -827,13 +835,15 @@ on_auth_read(enum gstore_rc rc, const struct guser *u, void *arg)
 		 * password (TLS proved the key; docs/SESSIONS.md).
 		 */
 		gc->g->stats.login_failures++;
-		log_warnx("gestor: auth failed for %s from %s: key is not the "
+		log_warnx_from(gc->addr,
+		    "gestor: auth failed for %s from %s: key is not the "
 		    "account's", user, gc->addr);
 		reply_err(gc, gc->req, ERR_KEY_MISMATCH,
 		    "this key is not bound to the account; log in with the password");
 	} else {
 		gc->g->stats.logins++;
-		log_info("gestor: auth %s from %s", user, gc->addr);
+		log_info_from(gc->addr,
+		    "gestor: auth %s from %s", user, gc->addr);
 		bind_session(gc, user);
 		reply_ok(gc, gc->req, json_pack("{s:s,s:s}", "user", user,
 		    "fingerprint", gc->fp));

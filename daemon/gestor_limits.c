@@ -107,7 +107,8 @@ glimits_login_refused(struct gconn *gc, const char *user, char *msg,
 		return false;
 	snprintf(msg, msglen, "too many failed attempts; try again in %.0f s "
 	    "(%s)", wait < 1 ? 1 : wait, what);
-	log_warnx("gestor: rate limited %s from %s (%s)", user, gc->addr, what);
+	log_warnx_from(gc->addr,
+	    "gestor: rate limited %s from %s (%s)", user, gc->addr, what);
 	return true;
 }
 
@@ -162,7 +163,8 @@ glimits_register_refused(struct gconn *gc, char *msg, size_t msglen)
 		return false;
 	snprintf(msg, msglen, "too many registrations from this address; try "
 	    "again in %.0f s", ratelimit_retry_after(rl, ak, now));
-	log_warnx("gestor: registration from %s refused: more than %ld an hour",
+	log_warnx_from(gc->addr,
+	    "gestor: registration from %s refused: more than %ld an hour",
 	    gc->addr, cfg->registrations_per_hour);
 	return true;
 }
@@ -210,7 +212,8 @@ glimits_lookup_refused(struct gconn *gc, char *msg, size_t msglen)
 		return false;
 	snprintf(msg, msglen, "more than %ld lookups a minute; try again in "
 	    "%.1f s", n, wait);
-	log_warnx("gestor: %s from %s: lookups refused (%ld a minute)",
+	log_warnx_from(gc->addr,
+	    "gestor: %s from %s: lookups refused (%ld a minute)",
 	    gc->user, gc->addr, n);
 	return true;
 }
@@ -231,7 +234,8 @@ glimits_watch_refused(struct gconn *gc, size_t nnew, char *msg,
 	else
 		snprintf(msg, msglen, "more than %ld newly watched names an "
 		    "hour; try again in %.0f s", n, wait);
-	log_warnx("gestor: %s from %s: watch of %zu new names refused",
+	log_warnx_from(gc->addr,
+	    "gestor: %s from %s: watch of %zu new names refused",
 	    gc->user, gc->addr, nnew);
 	return true;
 }
@@ -325,7 +329,8 @@ glimits_hb_addr(struct gconn *gc, const char *adv)
 	    gc->g->d->cfg->accept_advertise)) == NULL)
 		return adv != NULL ? adv : gc->addr;
 	if (!gc->adv_warned)
-		log_warnx("gestor: %s at %s advertises %s: not published: %s; "
+		log_warnx_from(gc->addr,
+		    "gestor: %s at %s advertises %s: not published: %s; "
 		    "publishing %s", gc->user, gc->addr, adv, why, gc->addr);
 	gc->adv_warned = true;
 	gc->g->stats.adv_refused++;

@@ -67,7 +67,7 @@ relay_refuse(struct gconn *gc, struct wire_msg *m, const char *code,
     const char *why)
 {
 	gc->g->stats.relay_refused++;
-	log_info("gestor: relay %s -> %s refused: %s", gc->user,
+	log_info_from(gc->addr, "gestor: relay %s -> %s refused: %s", gc->user,
 	    m->u.user.user, why);
 	relay_reply(gc, m->frame, json_pack("{s:s,s:s,s:s}", "t", "error",
 	    "code", code, "message", why));
@@ -78,7 +78,8 @@ relay_refuse_req(struct gconn *gc, json_t *req, const char *to,
     const char *code, const char *why)
 {
 	gc->g->stats.relay_refused++;
-	log_info("gestor: relay %s -> %s refused: %s", gc->user, to, why);
+	log_info_from(gc->addr,
+	    "gestor: relay %s -> %s refused: %s", gc->user, to, why);
 	relay_reply(gc, req, json_pack("{s:s,s:s,s:s}", "t", "error",
 	    "code", code, "message", why));
 }

@@ -3,9 +3,11 @@
  * collects stderr, so each line is one event with its level in front.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -177,4 +179,182 @@ fatalx(const char *fmt, ...)
 	vlog(LOG_LVL_ERROR, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+/* ------------------------------------------------- lines per source */
+
+#define LOG_SRC_SLOTS	256	/* sources remembered; the oldest goes */
+
+struct log_src {
+	char		 key[64];	/* source; "" = free */
+	const char	*fmt;		/* the kind of line */
+	double		 start;		/* of its window */
+	unsigned	 n;		/* lines logged in the window */
+	unsigned long	 suppressed;
+};
+
+static struct log_src log_srcs[LOG_SRC_SLOTS];
+/* The same kind of line from all sources together. */
+#define LOG_KINDS	64
+
+struct log_kind {
+	const char	*fmt;		/* NULL = free */
+	double		 start;
+	unsigned	 n;
+	unsigned long	 suppressed;
+};
+
+static struct log_kind log_kinds[LOG_KINDS];
+
+static double
+log_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+log_summary(struct log_src *s)
+{
+	if (s->suppressed > 0) {
+		fprintf(stderr, "WARN log: %lu more line%s from %s suppressed "
+		    "(over %d in %.0f s like \"%.60s\")\n", s->suppressed,
+		    s->suppressed == 1 ? "" : "s", s->key, LOG_SRC_BURST,
+		    LOG_SRC_WINDOW, s->fmt);
+		s->suppressed = 0;
+	}
+}
+
+/*
+ * The slot of src's lines of format fmt: its own, a free one, or the
+ * oldest one's (summarised first).
+ */
+static struct log_src *
+log_src_slot(const char *src, const char *fmt, double now)
+{
+	struct log_src *s, *oldest = NULL;
+	size_t i;
+
+	for (i = 0; i < LOG_SRC_SLOTS; i++) {
+		s = &log_srcs[i];
+		if (s->fmt == fmt && s->key[0] != '\0' &&
+		    strcmp(s->key, src) == 0)
+			return s;
+		if (oldest == NULL || s->key[0] == '\0' ||
+		    (oldest->key[0] != '\0' && s->start < oldest->start))
+			oldest = s;
+	}
+	log_summary(oldest);
+	snprintf(oldest->key, sizeof(oldest->key), "%s", src);
+	log_mask(oldest->key);
+	oldest->fmt = fmt;
+	oldest->start = now;
+	oldest->n = 0;
+	return oldest;
+}
+
+/* The kind's slot; past LOG_KINDS kinds, the last slot holds the rest. */
+static struct log_kind *
+log_kind_slot(const char *fmt, double now)
+{
+	struct log_kind *k;
+	size_t i;
+
+	for (i = 0; i < LOG_KINDS; i++) {
+		k = &log_kinds[i];
+		if (k->fmt == fmt)
+			return k;
+		if (k->fmt == NULL) {
+			k->fmt = fmt;
+			k->start = now;
+			return k;
+		}
+	}
+	return &log_kinds[LOG_KINDS - 1];
+}
+
+static void
+log_kind_summary(struct log_kind *k)
+{
+	if (k->suppressed > 0) {
+		fprintf(stderr, "WARN log: %lu more line%s from many sources "
+		    "suppressed (over %d in %.0f s like \"%.60s\")\n",
+		    k->suppressed, k->suppressed == 1 ? "" : "s",
+		    LOG_ALL_BURST, LOG_SRC_WINDOW, k->fmt);
+		k->suppressed = 0;
+	}
+}
+
+/* Whether a line from src may be printed now; counts it either way. */
+static bool
+log_src_allow(const char *src, const char *fmt)
+{
+	double now = log_now();
+	struct log_src *s = log_src_slot(src != NULL && *src != '\0' ? src :
+	    "?", fmt, now);
+	struct log_kind *k = log_kind_slot(fmt, now);
+
+	if (now - s->start >= LOG_SRC_WINDOW) {
+		log_summary(s);
+		s->start = now;
+		s->n = 0;
+	}
+	if (now - k->start >= LOG_SRC_WINDOW) {
+		log_kind_summary(k);
+		k->start = now;
+		k->n = 0;
+	}
+	if (s->n >= LOG_SRC_BURST) {
+		s->suppressed++;
+		return false;
+	}
+	if (k->n >= LOG_ALL_BURST) {
+		k->suppressed++;
+		return false;
+	}
+	s->n++;
+	k->n++;
+	return true;
+}
+
+void
+log_flush_suppressed(bool all)
+{
+	double now = log_now();
+	size_t i;
+
+	for (i = 0; i < LOG_SRC_SLOTS; i++)
+		if (log_srcs[i].key[0] != '\0' &&
+		    (all || now - log_srcs[i].start >= LOG_SRC_WINDOW))
+			log_summary(&log_srcs[i]);
+	for (i = 0; i < LOG_KINDS; i++)
+		if (log_kinds[i].fmt != NULL &&
+		    (all || now - log_kinds[i].start >= LOG_SRC_WINDOW))
+			log_kind_summary(&log_kinds[i]);
+}
+
+void
+log_warnx_from(const char *src, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (LOG_LVL_WARN > log_level || !log_src_allow(src, fmt))
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_LVL_WARN, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info_from(const char *src, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (LOG_LVL_INFO > log_level || !log_src_allow(src, fmt))
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_LVL_INFO, 0, fmt, ap);
+	va_end(ap);
 }

@@ -49,6 +49,7 @@ struct options {
 };
 
 static struct event	*ev_sigterm, *ev_sigint, *ev_sighup, *ev_stop, *ev_drain;
+static struct event	*ev_logsum;	/* summaries of suppressed log lines */
 static double		 stop_deadline;
 static struct options	 opts = { NULL, CONFIG_MODE_DEFAULT, 0, 0 };
 static struct config	*cur_cfg;
@@ -425,8 +426,16 @@ start(struct daemon *d)
 }
 
 static void
+on_logsum(evutil_socket_t fd, short what, void *arg)
+{
+	log_flush_suppressed(false);
+}
+
+static void
 add_signals(struct daemon *d)
 {
+	struct timeval tv = { (time_t)LOG_SRC_WINDOW, 0 };
+
 	ev_sigterm = evsignal_new(d->base, SIGTERM, on_signal, d);
 	ev_sigint = evsignal_new(d->base, SIGINT, on_signal, d);
 	ev_sighup = evsignal_new(d->base, SIGHUP, on_signal, d);
@@ -435,6 +444,9 @@ add_signals(struct daemon *d)
 	    ev_stop == NULL || event_add(ev_sigterm, NULL) == -1 ||
 	    event_add(ev_sigint, NULL) == -1 || event_add(ev_sighup, NULL) == -1)
 		fatalx("main: cannot install signal handlers");
+	if ((ev_logsum = event_new(d->base, -1, EV_PERSIST, on_logsum, d)) ==
+	    NULL || event_add(ev_logsum, &tv) == -1)
+		fatalx("main: cannot install the log timer");
 }
 
 int
@@ -492,6 +504,7 @@ main(int argc, char **argv)
 	conn_free_all();	/* those still closing when the grace ended */
 	if (ev_drain != NULL)
 		event_free(ev_drain);
+	event_free(ev_logsum);
 	event_free(ev_stop);
 	event_free(ev_sighup);
 	event_free(ev_sigint);
@@ -500,6 +513,7 @@ main(int argc, char **argv)
 	identity_free(d.id);
 	event_base_free(d.base);
 	config_free(cur_cfg);
+	log_flush_suppressed(true);
 	log_info("main: exiting");
 	return 0;
 }

@@ -55,7 +55,8 @@ peer_msgs_accept(struct peer *p, int fd, const struct sockaddr *sa,
 	struct pin *in;
 
 	if (pm->nins >= cfg->max_connections) {
-		log_warnx("peer_msg: refusing connection: max_connections (%ld)",
+		log_warnx_from("peer listener",
+		    "peer_msg: refusing connection: max_connections (%ld)",
 		    cfg->max_connections);
 		evutil_closesocket(fd);
 		return;
@@ -97,7 +98,7 @@ in_drop(struct pin *in, const char *code, const char *why)
 {
 	struct peer_msgs *pm = in->pm;
 
-	log_warnx("peer_msg: closing %s (%s): %s", in->addr,
+	log_warnx_from(in->addr, "peer_msg: closing %s (%s): %s", in->addr,
 	    *in->user ? in->user : "no hello", why);
 	if (in->c != NULL) {
 		if (code != NULL)
@@ -149,7 +150,8 @@ in_accept_hello(struct pin *in)
 		evtimer_del(in->hello_ev);
 	conn_send(in->c, hello);
 	json_decref(hello);
-	log_info("peer_msg: %s connected from %s", in->user, in->addr);
+	log_info_from(in->addr,
+	    "peer_msg: %s connected from %s", in->user, in->addr);
 }
 
 static void
@@ -250,7 +252,8 @@ clamp_ts(struct pin *in, struct w_msg *msg)
 
 	if (msg->ts <= now || (double)(msg->ts - now) <= skew * 1000)
 		return;
-	log_warnx("peer_msg: %s: message %s is dated %.0f s ahead of our clock "
+	log_warnx_from(in->addr,
+	    "peer_msg: %s: message %s is dated %.0f s ahead of our clock "
 	    "(limits.max_clock_skew %g s); using our clock", in->user, msg->id,
 	    (double)(msg->ts - now) / 1000, skew);
 	msg->ts = now;
@@ -267,7 +270,8 @@ on_in_frame(struct conn *c, json_t *frame, void *arg)
 
 	if (wire_parse(frame, &m, (size_t)pm->p->d->cfg->max_message_bytes, &code,
 	    err, sizeof(err)) == -1) {
-		log_warnx("peer_msg: %s: %s: %s", in->addr, code, err);
+		log_warnx_from(in->addr,
+		    "peer_msg: %s: %s: %s", in->addr, code, err);
 		conn_send_error(c, code, err);
 		return;
 	}
@@ -300,7 +304,8 @@ on_in_frame(struct conn *c, json_t *frame, void *arg)
 		in->refs++;
 		pm_receive(pm, in, &m);
 	} else if (m.type == W_ERROR)
-		log_warnx("peer_msg: %s says %s: %s", in->addr, m.u.error.code,
+		log_warnx_from(in->addr,
+		    "peer_msg: %s says %s: %s", in->addr, m.u.error.code,
 		    m.u.error.message);
 	else
 		in_drop(in, ERR_UNKNOWN_TYPE, "unexpected frame");

@@ -495,7 +495,8 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 
 	if (wire_parse(frame, &m, (size_t)l->pm->p->d->cfg->max_message_bytes,
 	    &code, err, sizeof(err)) == -1) {
-		log_warnx("peer_msg: %s sent a bad frame: %s: %s", l->user, code,
+		log_warnx_from(l->user,
+		    "peer_msg: %s sent a bad frame: %s: %s", l->user, code,
 		    err);
 		conn_send_error(c, code, err);
 		return;
@@ -515,19 +516,22 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 			l->inflight--;
 		pm_ack(l->pm, l->user, m.u.ack.id);
 	} else if (m.type == W_ERROR) {
-		log_warnx("peer_msg: %s refused: %s: %s", l->user, m.u.error.code,
+		log_warnx_from(l->user,
+		    "peer_msg: %s refused: %s: %s", l->user, m.u.error.code,
 		    m.u.error.message);
 		snprintf(l->refused, sizeof(l->refused), "refused: %s: %s",
 		    m.u.error.code, m.u.error.message);
 		util_utf8_trim(l->refused);	/* the peer's text, cut */
 	} else if (m.type == W_MSG) {
 		/* Each side sends on the connection it opened itself. */
-		log_warnx("peer_msg: %s sent a message on the connection we opened; "
+		log_warnx_from(l->user,
+		    "peer_msg: %s sent a message on the connection we opened; "
 		    "refused (messages go on the sender's own connection)", l->user);
 		conn_send_error(c, ERR_UNKNOWN_TYPE, "a message on the connection "
 		    "the recipient opened; send it on a connection you open");
 	} else
-		log_warnx("peer_msg: unexpected '%s' from %s", wire_type_name(m.type),
+		log_warnx_from(l->user,
+		    "peer_msg: unexpected '%s' from %s", wire_type_name(m.type),
 		    l->user);
 	link_watch(l);
 }

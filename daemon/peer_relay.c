@@ -314,7 +314,8 @@ peer_relay_invite(struct peer *p, const struct w_relay *offer)
 	if (pm == NULL || *p->user == '\0')
 		return;
 	if (p->d->cfg->relay_use == RELAY_NEVER) {
-		log_info("peer_route: ignoring a relay invitation from %s "
+		log_info_from(offer->from,
+		    "peer_route: ignoring a relay invitation from %s "
 		    "(relay.use = never)", offer->from);
 		return;
 	}
@@ -323,7 +324,8 @@ peer_relay_invite(struct peer *p, const struct w_relay *offer)
 	n = invites_of(pm, contact, offer->from, &nfrom);
 	if (n >= (contact ? PR_MAX_INVITES : PR_MAX_STRANGER_INVITES) ||
 	    nfrom >= PR_MAX_INVITES_FROM) {
-		log_warnx("peer_route: ignoring a relay invitation from %s (%s): "
+		log_warnx_from(offer->from,
+		    "peer_route: ignoring a relay invitation from %s (%s): "
 		    "%d from %s and %d from it already in progress", offer->from,
 		    contact ? "a contact" : "not a contact", n,
 		    contact ? "contacts" : "strangers", nfrom);

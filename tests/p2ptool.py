@@ -115,6 +115,10 @@ p2pchatd's code.
       password on every one; print "sent=N" once all are sent, then read
       every reply and print the codes counted ("bad_credentials=B busy=U
       other=O").
+  p2ptool.py bad-frames PORT CERT KEY N
+      Send N frames of an unknown type on one connection, 100 at a time,
+      reading the replies of each hundred before the next; print
+      "errors=E other=O" (E replies with code unknown_type).
   p2ptool.py pipeline TARGET CERT KEY SETUP FRAME SECONDS
       A client that pipelines requests and never reads a reply. TARGET is
       a TCP port (TLS) or a control socket path (then CERT, KEY and SETUP
@@ -800,6 +804,25 @@ def flood(port, n, seconds):
     return 0
 
 
+def bad_frames(port, cert, key, n):
+    s = tls_connect(port, cert, key, timeout=30)
+    errors = other = 0
+    done = 0
+    while done < n:
+        k = min(100, n - done)
+        s.sendall(b"".join(frame({"t": "frobnicate", "i": done + i})
+                           for i in range(k)))
+        for _ in range(k):
+            f = read_frame(s)
+            if isinstance(f, dict) and f.get("code") == "unknown_type":
+                errors += 1
+            else:
+                other += 1
+        done += k
+    print("errors=%d other=%d" % (errors, other))
+    return 0
+
+
 def login_storm(port, cert, key, naddr, per, first):
     global SRC
     socks = []
@@ -1127,6 +1150,8 @@ def main(argv):
                                int(a[5]))
     if cmd == "relay-key":
         return relay_key(int(a[0]), a[1], float(a[2]) if len(a) > 2 else 2.0)
+    if cmd == "bad-frames":
+        return bad_frames(int(a[0]), a[1], a[2], int(a[3]))
     if cmd == "login-storm":
         return login_storm(int(a[0]), a[1], a[2], int(a[3]), int(a[4]),
                            int(a[5]))
