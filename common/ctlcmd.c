@@ -14,6 +14,7 @@
 #define G	CTL_MODE_GESTOR
 #define OPT	ARGF_OPTION
 #define OPTL	(ARGF_OPTION | ARGF_OPTIONAL)
+#define EITHER	(ARGF_OPTIONAL | ARGF_EITHER)
 
 const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	[CMD_REGISTER] = { "register", P, CTLF_PASSWORD, "USER",
@@ -31,19 +32,25 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    { "mode", "user", "state", "gestor", "gestor_state", "last_heartbeat",
 	      "listen", "advertise", "fingerprint", "pending" } },
 	[CMD_SEND] = { "send", P, 0,
-	    "USER [TEXT...|-] [--wait[=SECONDS]] [--id ID] [--ttl SECONDS]",
-	    "queue a message and print its id",
-	    { { "user", ARG_USER, 0 }, { "text", ARG_TEXT, 0 },
+	    "USER|--group GROUP [TEXT...|-] [--wait[=SECONDS]] [--id ID] "
+	    "[--ttl SECONDS]",
+	    "queue a message to USER or to every member of GROUP and print its "
+	    "id",
+	    { { "user", ARG_USER, EITHER }, { "text", ARG_TEXT, 0 },
 	      { "wait", ARG_SECONDS, OPTL | ARGF_OPTVAL },
-	      { "id", ARG_MSGID, OPTL }, { "ttl", ARG_SECONDS, OPTL } },
+	      { "id", ARG_MSGID, OPTL }, { "ttl", ARG_SECONDS, OPTL },
+	      { "group", ARG_STR, OPTL | ARGF_EITHER } },
 	    SHAPE_VALUE, { "id", "state", "reason" } },
 	[CMD_CHATS] = { "chats", P, 0, "",
-	    "list chats (request: from someone not yet written to or trusted)",
+	    "list chats (request: from someone not yet written to or trusted; "
+	    "kind: direct or group, whose user is the group's title)",
 	    { { NULL } }, SHAPE_LIST,
-	    { "user", "unread", "last_activity", "preview", "request" } },
-	[CMD_HISTORY] = { "history", P, 0, "USER [--limit N]",
-	    "show a chat's messages, oldest first, and mark it read",
-	    { { "user", ARG_USER, 0 }, { "limit", ARG_UINT, OPTL } },
+	    { "user", "unread", "last_activity", "preview", "request", "kind" } },
+	[CMD_HISTORY] = { "history", P, 0, "USER|--group GROUP [--limit N]",
+	    "show a chat's messages, oldest first, and mark it read (a group's "
+	    "by each sender's time: columns ts, from, state, id, text)",
+	    { { "user", ARG_USER, EITHER }, { "limit", ARG_UINT, OPTL },
+	      { "group", ARG_STR, OPTL | ARGF_EITHER } },
 	    SHAPE_LIST, { "ts", "direction", "state", "id", "text" } },
 	[CMD_PENDING] = { "pending", P, 0, "",
 	    "list messages waiting for delivery", { { NULL } }, SHAPE_LIST,
@@ -238,6 +245,36 @@ check_value(const struct ctl_arg *a, const json_t *v, unsigned maxbody,
 	return -1;
 }
 
+/* Exactly one ARGF_EITHER argument; checked at the first one (first). */
+static int
+check_either(const struct ctl_cmd_desc *cd, const struct ctl_arg *first,
+    const json_t *args, char *err, size_t errlen)
+{
+	const struct ctl_arg *a, *given = NULL;
+	int n;
+
+	for (n = 0; n < CTL_MAX_ARGS && cd->args[n].name != NULL; n++) {
+		a = &cd->args[n];
+		if (!(a->flags & ARGF_EITHER))
+			continue;
+		if (a < first)
+			return 0;	/* checked already */
+		if (args == NULL || json_object_get(args, a->name) == NULL)
+			continue;
+		if (given != NULL) {
+			snprintf(err, errlen, "arguments '%s' and '%s' cannot both be "
+			    "given to %s", given->name, a->name, cd->name);
+			return -1;
+		}
+		given = a;
+	}
+	if (given != NULL)
+		return 0;
+	snprintf(err, errlen, "missing argument '%s' for %s", first->name,
+	    cd->name);
+	return -1;
+}
+
 int
 ctlcmd_check_args(const struct ctl_cmd_desc *cd, const json_t *args,
     unsigned maxbody, char *err, size_t errlen)
@@ -274,6 +311,11 @@ ctlcmd_check_args(const struct ctl_cmd_desc *cd, const json_t *args,
 	}
 	for (n = 0; n < CTL_MAX_ARGS && cd->args[n].name != NULL; n++) {
 		a = &cd->args[n];
+		if (a->flags & ARGF_EITHER) {
+			if (check_either(cd, a, args, err, errlen) == -1)
+				return -1;
+			continue;
+		}
 		if (a->flags & ARGF_OPTIONAL)
 			continue;
 		if (args == NULL || json_object_get(args, a->name) == NULL) {

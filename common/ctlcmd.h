@@ -69,6 +69,12 @@ enum ctl_argtype {
 #define ARGF_OPTVAL	0x08	/* option whose value is optional: --wait[=N] */
 #define ARGF_HIDDEN	0x10	/* not from argv (password) */
 #define ARGF_WORDS	0x20	/* the words that follow joined, as TEXT's */
+/*
+ * One of the arguments so marked, exactly (send and history: USER or
+ * --group GROUP); each is also ARGF_OPTIONAL. Missing both names the
+ * first.
+ */
+#define ARGF_EITHER	0x40
 
 struct ctl_arg {
 	const char		*name;	/* JSON member and option name */

@@ -331,12 +331,45 @@ finish_positionals(struct parse *p)
 	}
 }
 
+/* Is --NAME (or --NAME=...) among the options (before any "--")? */
+static bool
+has_option(int argc, char **argv, const char *name)
+{
+	size_t len = strlen(name);
+	int i;
+
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], "--", 2) == 0 &&
+		    strncmp(argv[i] + 2, name, len) == 0 &&
+		    (argv[i][2 + len] == '\0' || argv[i][2 + len] == '='))
+			return true;
+	return false;
+}
+
 json_t *
 args_parse(const struct ctl_cmd_desc *cd, struct ctl_globals *g, int argc,
     char **argv)
 {
+	static struct ctl_cmd_desc alt;
 	struct parse p = { cd, json_object(), 0, false };
 	int i;
+
+	/*
+	 * send and history take USER or --group GROUP: with --group, send
+	 * has no USER (every word is the text); without, USER is required.
+	 */
+	if ((cd == &ctl_cmds[CMD_SEND] || cd == &ctl_cmds[CMD_HISTORY]) &&
+	    (cd->args[0].flags & ARGF_EITHER)) {
+		alt = *cd;
+		if (!has_option(argc, argv, "group"))
+			alt.args[0].flags &= ~(unsigned)ARGF_OPTIONAL;
+		else if (cd == &ctl_cmds[CMD_SEND]) {
+			memmove(&alt.args[0], &alt.args[1],
+			    (CTL_MAX_ARGS - 1) * sizeof(alt.args[0]));
+			memset(&alt.args[CTL_MAX_ARGS - 1], 0, sizeof(alt.args[0]));
+		}
+		p.cd = &alt;
+	}
 
 	if (g->pwfile != NULL && !(cd->flags & CTLF_PASSWORD))
 		ctl_usage_error(cd, "--password-file is only for register and login");

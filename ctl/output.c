@@ -390,6 +390,25 @@ print_list(const struct ctl_cmd_desc *cd, const json_t *result)
 	}
 }
 
+/* A group's history names each message's sender where direct has its direction. */
+static const struct ctl_cmd_desc *
+history_cols(const struct ctl_cmd_desc *cd, const json_t *result)
+{
+	static struct ctl_cmd_desc group;
+	static const char *const cols[] = { "ts", "from", "state", "id", "text",
+	    NULL };
+	size_t i;
+
+	if (cd != &ctl_cmds[CMD_HISTORY] || json_object_get(result, "group") ==
+	    NULL)
+		return cd;
+	group = *cd;
+	for (i = 0; i < CTL_MAX_COLS; i++)
+		group.columns[i] = i < sizeof(cols) / sizeof(cols[0]) ? cols[i] :
+		    NULL;
+	return &group;
+}
+
 void
 output_result(const struct ctl_cmd_desc *cd, const json_t *result)
 {
@@ -410,7 +429,7 @@ output_result(const struct ctl_cmd_desc *cd, const json_t *result)
 		print_kv(cd, result);
 		break;
 	case SHAPE_LIST:
-		print_list(cd, result);
+		print_list(history_cols(cd, result), result);
 		break;
 	case SHAPE_NONE:
 	case SHAPE_STREAM:
@@ -521,6 +540,7 @@ output_event(const json_t *ev, const char *raw, size_t rawlen)
 {
 	const char *name = json_string_value(json_object_get(ev, "event"));
 	const struct evformat *fmt;
+	json_t *grp;
 	int i;
 
 	if (name == NULL)
@@ -535,6 +555,12 @@ output_event(const json_t *ev, const char *raw, size_t rawlen)
 		for (i = 0; i < EVF_MAX && fmt->fields[i].how != EVF_END; i++)
 			put_evfield(ev, &fmt->fields[i], name,
 			    i > 0 ? '\t' : '\0');
+		/* A group message's events end with the group's id and title. */
+		if ((grp = json_object_get(ev, "group")) != NULL &&
+		    json_is_object(grp)) {
+			put_column("id", json_object_get(grp, "id"), '\t');
+			put_column("title", json_object_get(grp, "title"), '\t');
+		}
 	}
 	putchar('\n');
 	output_flush();

@@ -8,6 +8,7 @@
 
 #include "identity.h"
 #include "log.h"
+#include "peer_group.h"
 #include "peer_msg.h"
 #include "util.h"
 #include "valid.h"
@@ -25,17 +26,70 @@ add_history(const struct pmsg *m, void *arg)
 	return 0;
 }
 
+struct ghist {
+	struct peer_msgs	*pm;
+	json_t			*items;
+};
+
+/* A group's message: its sender, and for ours the members' state. */
+static int
+add_group_history(const struct pmsg *m, void *arg)
+{
+	struct ghist *h = arg;
+	struct pmsg agg;
+	const char *state = m->state;
+
+	if (m->outgoing && pmsg_get(h->pm->ms, m->id, &agg, NULL) == PSTORE_OK)
+		state = agg.state;
+	json_array_append_new(h->items, json_pack("{s:o,s:s,s:s,s:s,s:s,s:s%}",
+	    "ts", peer_iso(m->ts_sent / 1000), "from", m->peer, "direction",
+	    m->outgoing ? "out" : "in", "state", state, "id", m->id, "text",
+	    m->body, m->body_len));
+	return 0;
+}
+
+static void
+group_history(struct ctlreq *r, struct peer_msgs *pm, const char *what,
+    int limit)
+{
+	struct ghist h = { pm, NULL };
+	struct pgroup g;
+
+	if (pg_find_group(pm, r, what, &g) != 0)
+		return;
+	h.items = json_array();
+	if (pmsg_group_history(pm->ms, g.id, limit, add_group_history, &h) !=
+	    PSTORE_OK) {
+		json_decref(h.items);
+		ctlreq_error(r, ERR_INTERNAL, "cannot read the history");
+		return;
+	}
+	ctlreq_reply(r, json_pack("{s:o,s:{s:s,s:s}}", "items", h.items, "group",
+	    "id", g.id, "title", g.title));
+}
+
 void
 peer_ctl_history(struct ctlreq *r, json_t *args, void *ctx)
 {
 	struct peer_msgs *pm = pm_of_ctx(ctx);
 	const char *user = json_string_value(json_object_get(args, "user"));
-	json_t *lim = json_object_get(args, "limit"), *items = json_array(), *res;
+	const char *group = json_string_value(json_object_get(args, "group"));
+	json_t *lim = json_object_get(args, "limit"), *items, *res;
 	int limit = lim != NULL ? (int)json_integer_value(lim) : HISTORY_DEFAULT;
 	struct pcontact c;
 
 	if (lim != NULL && json_integer_value(lim) > 1000000)
 		limit = 1000000;
+	if ((user == NULL) == (group == NULL)) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "history takes a USER or "
+		    "--group GROUP");
+		return;
+	}
+	if (group != NULL) {
+		group_history(r, pm, group, limit);
+		return;
+	}
+	items = json_array();
 	if (pmsg_history(pm->ms, user, limit, add_history, items) != PSTORE_OK) {
 		json_decref(items);
 		ctlreq_error(r, ERR_INTERNAL, "cannot read the history");
@@ -67,22 +121,35 @@ preview(const char *body)
 	return json_stringn(body, n);
 }
 
+/* A group's chat (key "#" id) shows its title as user. */
 static int
 add_chat(const char *peer, long unread, int64_t last, const char *body,
     bool request, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:s,s:i,s:o,s:o,s:b}", "user",
-	    peer, "unread", (int)unread, "last_activity", peer_iso(last / 1000),
-	    "preview", preview(body), "request", request));
+	struct ghist *h = arg;
+	struct pgroup g;
+	json_t *row;
+
+	if (*peer == '#' && pgroup_get(h->pm->groups, peer + 1, &g, NULL,
+	    NULL) != PSTORE_OK)
+		return 0;
+	row = json_pack("{s:s,s:i,s:o,s:o,s:b,s:s}", "user", *peer == '#' ?
+	    g.title : peer, "unread", (int)unread, "last_activity",
+	    peer_iso(last / 1000), "preview", preview(body), "request", request,
+	    "kind", *peer == '#' ? "group" : "direct");
+	if (*peer == '#')
+		json_object_set_new(row, "group", json_string(g.id));
+	json_array_append_new(h->items, row);
 	return 0;
 }
 
 void
 peer_ctl_chats(struct ctlreq *r, json_t *args, void *ctx)
 {
-	json_t *items = json_array();
+	struct ghist h = { pm_of_ctx(ctx), json_array() };
+	json_t *items = h.items;
 
-	if (pmsg_chats(pm_of_ctx(ctx)->ms, add_chat, items) != PSTORE_OK) {
+	if (pmsg_chats(h.pm->ms, add_chat, &h) != PSTORE_OK) {
 		json_decref(items);
 		ctlreq_error(r, ERR_INTERNAL, "cannot read the chats");
 		return;
@@ -106,10 +173,15 @@ add_pending(const struct ppending *p, void *arg)
 	snprintf(why, sizeof(why), "%s%s", held ? "held: " : "", held &&
 	    *p->msg->reason ? p->msg->reason : *p->reason ? p->reason : held ?
 	    "key changed" : "queued");
+	/* A group's list on its way to a member shows as such, not its text. */
 	row = json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:s%}",
 	    "id", p->msg->id, "user", p->msg->peer, "attempts", p->attempts,
 	    "next_try", peer_iso(p->next_try / 1000), "reason", why,
-	    "state", p->msg->state, "text", p->msg->body, p->msg->body_len);
+	    "state", p->msg->state, "text", p->msg->ref < 0 ? "(group list)" :
+	    p->msg->body, p->msg->ref < 0 ? strlen("(group list)") :
+	    p->msg->body_len);
+	if (*p->msg->group != '\0')
+		json_object_set_new(row, "group", json_string(p->msg->group));
 
 	json_object_update_new(row, peer_route_json(pr->pm, p->msg->peer));
 	json_array_append_new(pr->items, row);

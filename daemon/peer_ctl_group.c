@@ -38,37 +38,12 @@ logged_in(struct peer_msgs *pm, struct ctlreq *r)
 	return false;
 }
 
-/* GROUP as named by the user: 0 with g filled, or -1 (replied). */
-static int
-find_group(struct peer_msgs *pm, struct ctlreq *r, const char *what,
-    struct pgroup *g)
-{
-	int n;
-
-	switch (pgroup_find(pm->groups, what, g, &n)) {
-	case PSTORE_OK:
-		return 0;
-	case PSTORE_NOTFOUND:
-		ctlreq_error_obj(r, "no_such_group", json_pack("{s:s}", "group",
-		    what), "no group with id, id prefix or title '%s'", what);
-		return -1;
-	case PSTORE_EXISTS:
-		ctlreq_error_obj(r, "ambiguous_group", json_pack("{s:s}", "group",
-		    what), "'%s' names more than one group: give its id (see "
-		    "p2pchatctl groups)", what);
-		return -1;
-	default:
-		ctlreq_error(r, ERR_INTERNAL, "cannot read the groups");
-		return -1;
-	}
-}
-
 /* The admin's own group, or -1 (replied). */
 static int
 own_group(struct peer_msgs *pm, struct ctlreq *r, const char *what,
     struct pgroup *g, struct glist *l)
 {
-	if (find_group(pm, r, what, g) != 0)
+	if (pg_find_group(pm, r, what, g) != 0)
 		return -1;
 	if (strcmp(g->admin, pm->p->user) != 0) {
 		ctlreq_error_obj(r, "not_admin", json_pack("{s:s,s:s}", "group",
@@ -417,7 +392,7 @@ peer_ctl_group_show(struct ctlreq *r, json_t *args, void *ctx)
 	struct show s;
 	struct pgroup g;
 
-	if (find_group(pm, r, json_string_value(json_object_get(args, "group")),
+	if (pg_find_group(pm, r, json_string_value(json_object_get(args, "group")),
 	    &g) != 0)
 		return;
 	s.pm = pm;

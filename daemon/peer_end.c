@@ -34,11 +34,25 @@ pm_finish(struct peer_msgs *pm, const char *id, const char *state,
 	else if (strcmp(state, "expired") == 0)
 		pm->stats.expired++;
 	line = json_pack("{s:s,s:I,s:s,s:s,s:s}", "event", state, "seq",
-	    (json_int_t)seq, "user", m.peer, "id", id, "reason", reason);
+	    (json_int_t)seq, "user", m.peer, "id", m.id, "reason", reason);
+	if (*m.group != '\0')
+		json_object_set_new(line, "group", json_string(m.group));
 	peer_event(pm->p, line);
 	json_decref(line);
-	pm_waiters_update(pm, id);
+	pm_waiters_update(pm, m.id);
 	return PSTORE_OK;
+}
+
+enum pstore_rc
+pm_finish_row(struct peer_msgs *pm, const struct pmsg *m, const char *state,
+    const char *reason)
+{
+	char rowid[P2P_MSGID_HEX + P2P_USERNAME_MAX + 2];
+
+	if (*m->group == '\0' || m->ref == 0)
+		return pm_finish(pm, m->id, state, reason);
+	snprintf(rowid, sizeof(rowid), "%s/%s", m->id, m->peer);
+	return pm_finish(pm, rowid, state, reason);
 }
 
 int
@@ -46,7 +60,7 @@ pm_fail_one(const struct pmsg *m, void *arg)
 {
 	struct pending_fail *pf = arg;
 
-	pm_finish(pf->pm, m->id, "failed", pf->why);
+	pm_finish_row(pf->pm, m, "failed", pf->why);
 	return 0;
 }
 

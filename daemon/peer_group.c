@@ -335,3 +335,28 @@ pg_list_receive(struct peer_msgs *pm, const char *from, const char *list,
 	    l.n);
 	return 1;
 }
+
+/* GROUP as named by the user: 0 with g filled, or -1 (replied). */
+int
+pg_find_group(struct peer_msgs *pm, struct ctlreq *r, const char *what,
+    struct pgroup *g)
+{
+	int n;
+
+	switch (pgroup_find(pm->groups, what, g, &n)) {
+	case PSTORE_OK:
+		return 0;
+	case PSTORE_NOTFOUND:
+		ctlreq_error_obj(r, "no_such_group", json_pack("{s:s}", "group",
+		    what), "no group with id, id prefix or title '%s'", what);
+		return -1;
+	case PSTORE_EXISTS:
+		ctlreq_error_obj(r, "ambiguous_group", json_pack("{s:s}", "group",
+		    what), "'%s' names more than one group: give its id (see "
+		    "p2pchatctl groups)", what);
+		return -1;
+	default:
+		ctlreq_error(r, ERR_INTERNAL, "cannot read the groups");
+		return -1;
+	}
+}

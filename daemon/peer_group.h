@@ -34,6 +34,13 @@ struct glist {
 	char	 members[PG_MEMBERS_MAX][P2P_USERNAME_MAX + 1];	/* sorted */
 };
 
+/*
+ * GROUP as the user named it (an id, a unique prefix, a title): 0 with g
+ * filled, or -1 after replying to r with no_such_group, ambiguous_group
+ * or internal.
+ */
+int	 pg_find_group(struct peer_msgs *, struct ctlreq *r, const char *what,
+	    struct pgroup *g);
 /* A fresh random id (32 hex digits) for a group or a list delivery. */
 void	 pg_new_id(char *out);
 /* A title: 1 to PGROUP_TITLE_MAX bytes of UTF-8, no control characters. */

@@ -200,6 +200,9 @@ void	 pm_expiry_arm(struct peer_msgs *);
 /* failed, cancelled, expired: stored, streamed, waiters told. */
 enum pstore_rc pm_finish(struct peer_msgs *, const char *id, const char *state,
 	    const char *reason);
+/* The same for one queued row (a group member's delivery: that one only). */
+enum pstore_rc pm_finish_row(struct peer_msgs *, const struct pmsg *,
+	    const char *state, const char *reason);
 /* A pmsg_fn failing each message with pending_fail.why. */
 int	 pm_fail_one(const struct pmsg *, void *);
 void	 pm_hold(struct peer_msgs *, const char *user);

@@ -35,6 +35,12 @@ struct rx {
 	char		 why[300];
 };
 
+/* A member's delivery row of a group send (its place in the queue). */
+struct gdl {
+	char	 user[P2P_USERNAME_MAX + 1];
+	int64_t	 seq;
+};
+
 /* A `send` waiting for the group commit; replied to after it. */
 struct txq {
 	struct ctlreq	*r;
@@ -45,11 +51,15 @@ struct txq {
 	enum pstore_rc	 rc;		/* of pmsg_queue_in */
 	struct pmsg	 old;		/* PSTORE_EXISTS: the stored message */
 	char		*oldbody;
+	struct gdl	*dl;		/* to a group: one row per member */
+	size_t		 ndl;
+	bool		 left;		/* to a group we are not in (now) */
 };
 
 struct ackq {
 	char	 user[P2P_USERNAME_MAX + 1];
 	char	 id[P2P_MSGID_HEX + 1];
+	char	 group[P2P_MSGID_HEX + 1];	/* set by the commit */
 };
 
 static void
@@ -219,6 +229,53 @@ group_rx(struct peer_msgs *pm, struct rx *rx, int64_t *seq)
 	return rc == PSTORE_ERR ? -2 : rc == PSTORE_EXISTS ? 0 : 1;
 }
 
+static int
+collect_member(const char *user, void *arg)
+{
+	struct txq *t = arg;
+
+	/* At most PG_MEMBERS_MAX; the store's list is the admin's. */
+	if (strcmp(user, t->m.peer) == 0 || t->ndl == PG_MEMBERS_MAX)
+		return 0;
+	snprintf(t->dl[t->ndl++].user, sizeof(t->dl[0].user), "%s", user);
+	return 0;
+}
+
+/*
+ * A send to a group, inside the batch's transaction: its body stored
+ * once (pmsg_group_put), then one delivery row per member of the newest
+ * list as the commit sees it, so that nobody removed before this commit
+ * gets it. -1 on a store error.
+ */
+static int
+group_tx(struct peer_msgs *pm, struct txq *t)
+{
+	struct pgroup g;
+	int64_t bseq;
+	size_t i;
+
+	if (pgroup_get(pm->groups, t->m.group, &g, NULL, NULL) != PSTORE_OK ||
+	    !g.member) {
+		t->left = true;
+		t->rc = PSTORE_NOTFOUND;
+		return 0;
+	}
+	t->rc = pmsg_group_put(pm->ms, &t->m, &bseq, &t->old, &t->oldbody);
+	if (t->rc != PSTORE_OK)
+		return t->rc == PSTORE_ERR ? -1 : 0;
+	t->m.seq = bseq;
+	t->dl = xcalloc(PG_MEMBERS_MAX, sizeof(*t->dl));
+	if (pgroup_members(pm->groups, t->m.group, collect_member, t) !=
+	    PSTORE_OK)
+		return -1;
+	for (i = 0; i < t->ndl; i++)
+		if (pgroup_queue_msg(pm->groups, t->m.group, t->m.id,
+		    t->dl[i].user, bseq, t->m.ts_sent, t->m.expires,
+		    &t->dl[i].seq) != PSTORE_OK)
+			return -1;
+	return 0;
+}
+
 /* Was a message from the same connection refused earlier in the batch? */
 static bool
 refused_before(struct peer_msgs *pm, size_t i, const int64_t *seqs)
@@ -284,8 +341,8 @@ commit_batch(struct peer_msgs *pm, int64_t now, int64_t *seqs, int64_t *dseqs)
 		}
 	}
 	for (i = 0; i < pm->nacks; i++) {
-		rc = pmsg_delivered(pm->ms, pm->acks[i].id, pm->acks[i].user, now,
-		    &dseqs[i]);
+		rc = pmsg_delivered_group(pm->ms, pm->acks[i].id, pm->acks[i].user,
+		    now, &dseqs[i], pm->acks[i].group);
 		if (rc == PSTORE_ERR)
 			goto fail;
 		if (rc == PSTORE_NOTFOUND)
@@ -294,6 +351,11 @@ commit_batch(struct peer_msgs *pm, int64_t now, int64_t *seqs, int64_t *dseqs)
 	for (i = 0; i < pm->ntxs; i++) {
 		struct txq *t = &pm->txs[i];
 
+		if (*t->m.group != '\0') {
+			if (group_tx(pm, t) != 0)
+				goto fail;
+			continue;
+		}
 		t->rc = pmsg_queue_in(pm->ms, &t->m, &t->old, &t->oldbody);
 		if (t->rc == PSTORE_ERR)
 			goto fail;
@@ -341,6 +403,23 @@ emit_line(struct peer_msgs *pm, struct jsonw *w)
 	jsonw_free(w);
 }
 
+/* A group message's event names its group: {"id","title"}. */
+static void
+put_group(struct peer_msgs *pm, struct jsonw *w, const char *group)
+{
+	struct pgroup g;
+
+	if (*group == '\0')
+		return;
+	jsonw_open(w, "group");
+	jsonw_str(w, "id", group);
+	if (pgroup_get(pm->groups, group, &g, NULL, NULL) == PSTORE_OK)
+		jsonw_str(w, "title", g.title);
+	else
+		jsonw_null(w, "title");
+	jsonw_close(w);
+}
+
 static void
 emit_message(struct peer_msgs *pm, const struct rx *rx, int64_t seq)
 {
@@ -356,6 +435,7 @@ emit_message(struct peer_msgs *pm, const struct rx *rx, int64_t seq)
 	jsonw_str(&w, "id", rx->m.id);
 	put_iso(&w, "ts", rx->m.ts_sent / 1000);
 	jsonw_strn(&w, "text", rx->m.body, rx->m.body_len);
+	put_group(pm, &w, rx->m.group);
 	emit_line(pm, &w);
 }
 
@@ -374,6 +454,7 @@ emit_delivered(struct peer_msgs *pm, const struct ackq *a, int64_t seq,
 	jsonw_str(&w, "user", a->user);
 	jsonw_str(&w, "id", a->id);
 	put_iso(&w, "ts", now / 1000);
+	put_group(pm, &w, a->group);
 	emit_line(pm, &w);
 }
 
@@ -384,6 +465,7 @@ send_existing(struct txq *t)
 	const struct pmsg *m = &t->old;
 
 	if (!m->outgoing || strcmp(m->peer, t->m.peer) != 0 ||
+	    strcmp(m->group, t->m.group) != 0 ||
 	    strcmp(t->oldbody, t->m.body) != 0)
 		ctlreq_error(t->r, "id_conflict", "message id %s is already used by "
 		    "another message", m->id);
@@ -416,13 +498,30 @@ static void
 send_done(struct peer_msgs *pm, struct txq *t)
 {
 	json_t *ids;
+	struct pmsg dm;
+	size_t i;
 
 	if (t->rc == PSTORE_EXISTS) {
 		send_existing(t);
 		return;
 	}
+	if (t->left) {
+		ctlreq_error_obj(t->r, ERR_NOT_MEMBER, json_pack("{s:s}", "group",
+		    t->m.group), "you are not a member of group %s; nothing sent",
+		    t->m.group);
+		return;
+	}
 	pm->stats.sent++;
-	pm->hooks->queued(pm, &t->m);
+	if (*t->m.group == '\0')
+		pm->hooks->queued(pm, &t->m);
+	/* A group's: each member's row goes to that member's link. */
+	for (i = 0; i < t->ndl; i++) {
+		dm = t->m;
+		snprintf(dm.peer, sizeof(dm.peer), "%s", t->dl[i].user);
+		dm.seq = t->dl[i].seq;
+		dm.ref = t->m.seq;
+		pm->hooks->queued(pm, &dm);
+	}
 	if (t->m.expires > 0)
 		pm->hooks->expires(pm);
 	if (!t->wait) {
@@ -511,6 +610,7 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < pm->ntxs; i++) {
 		free(pm->txs[i].body);
 		free(pm->txs[i].oldbody);
+		free(pm->txs[i].dl);
 	}
 	pm->nrx = 0;
 	pm->nacks = 0;

@@ -17,6 +17,7 @@
 #include <gnutls/crypto.h>
 
 #include "log.h"
+#include "peer_group.h"
 #include "peer_msg.h"
 #include "util.h"
 
@@ -114,15 +115,32 @@ peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
 {
 	struct peer_msgs *pm = pm_of_ctx(ctx);
 	const char *user = json_string_value(json_object_get(args, "user"));
+	const char *group = json_string_value(json_object_get(args, "group"));
 	json_t *text = json_object_get(args, "text"), *wait, *ttl;
 	struct presend *ps;
+	struct pgroup g;
 	double secs;
 
 	if (*pm->p->user == '\0') {
 		ctlreq_error(r, ERR_NOT_LOGGED_IN, "not logged in; run login first");
 		return;
 	}
-	if (strcmp(user, pm->p->user) == 0) {
+	if ((user == NULL) == (group == NULL)) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "send takes a USER or "
+		    "--group GROUP");
+		return;
+	}
+	if (group != NULL) {
+		if (pg_find_group(pm, r, group, &g) != 0)
+			return;
+		if (!g.member) {
+			ctlreq_error_obj(r, ERR_NOT_MEMBER, json_pack("{s:s}",
+			    "group", g.id), "you are not a member of group %s (%s); "
+			    "nothing sent", g.title, g.id);
+			return;
+		}
+		user = pm->p->user;	/* a group message's row is ours */
+	} else if (strcmp(user, pm->p->user) == 0) {
 		ctlreq_error(r, ERR_INVALID_ARGUMENT, "cannot send to yourself");
 		return;
 	}
@@ -135,6 +153,8 @@ peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
 	else
 		new_id(ps->m.id);
 	snprintf(ps->m.peer, sizeof(ps->m.peer), "%s", user);
+	if (group != NULL)
+		snprintf(ps->m.group, sizeof(ps->m.group), "%s", g.id);
 	ps->m.outgoing = true;
 	ps->m.body_len = json_string_length(text);
 	ps->body = xmalloc(ps->m.body_len + 1);
@@ -150,7 +170,8 @@ peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
 	ps->wait = wait != NULL;
 	ps->timeout = json_number_value(wait);
 	TAILQ_INSERT_TAIL(&pm->presends, ps, entry);
-	if (send_admit(pm, &ps->m))
+	/* A group's members were looked up when they were added. */
+	if (group == NULL && send_admit(pm, &ps->m))
 		pgestor_request(pm->p->pg, json_pack("{s:s,s:s}", "t", "lookup",
 		    "user", user), true, on_send_lookup, ps);
 	else
@@ -258,7 +279,7 @@ expire_one(const struct pmsg *m, void *arg)
 	}
 	snprintf(why, sizeof(why), "not delivered within its ttl (%.3g s)",
 	    (double)(m->expires - m->ts_sent) / 1000.0);
-	pm_finish(e->pm, m->id, "expired", why);
+	pm_finish_row(e->pm, m, "expired", why);
 	return 0;
 }
 

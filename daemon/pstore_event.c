@@ -22,8 +22,11 @@ enum { E_ADD, E_REF, E_SINCE, E_LAST, E__MAX };
 static const char *const esql[E__MAX] = {
 	[E_ADD] = "INSERT INTO events (type, data) VALUES (?1, ?2)",
 	[E_REF] = "INSERT INTO events (type, data, msg) VALUES (?1, '', ?2)",
+	/* A group message's event names its group (schema 9). */
 	[E_SINCE] = "SELECT e.seq, e.type, e.data, e.msg, m.id, m.peer,"
-	    " m.body, m.ts_sent, m.ts_received FROM events e LEFT JOIN messages m"
+	    " m.body, m.ts_sent, m.ts_received, m.grp, CASE WHEN m.grp <> ''"
+	    " THEN (SELECT g.title FROM groups g WHERE g.id = m.grp) END"
+	    " FROM events e LEFT JOIN messages m"
 	    " ON m.seq = e.msg WHERE e.seq > ?1 ORDER BY e.seq",
 	[E_LAST] = "SELECT coalesce(max(seq), 0) FROM events",
 };
@@ -132,26 +135,47 @@ pevent_last_seq(struct pevent *e)
  * time, which pmsg_delivered stored as ts_received.
  */
 static void
+pevent_group(sqlite3_stmt *s, const char *grp, struct jsonw *w)
+{
+	const char *title = (const char *)sqlite3_column_text(s, 10);
+
+	if (grp == NULL || *grp == '\0')
+		return;
+	jsonw_open(w, "group");
+	jsonw_str(w, "id", grp);
+	if (title != NULL)
+		jsonw_str(w, "title", title);
+	else
+		jsonw_null(w, "title");
+	jsonw_close(w);
+}
+
+static void
 pevent_json(sqlite3_stmt *s, const char *type, struct jsonw *w)
 {
 	const char *id = (const char *)sqlite3_column_text(s, 4);
 	const char *peer = (const char *)sqlite3_column_text(s, 5);
 	const char *body = (const char *)sqlite3_column_text(s, 6);
+	const char *grp = (const char *)sqlite3_column_text(s, 9);
+	/* A member's delivery row is ID/member: the message's id is ID. */
+	size_t idlen = id != NULL ? strcspn(id, "/") : 0;
 
 	if (id == NULL || peer == NULL || body == NULL)
 		return;		/* no such message: jsonw_ok fails */
 	if (strcmp(type, "message") == 0) {
 		jsonw_open(w, NULL);
 		jsonw_str(w, "from", peer);
-		jsonw_str(w, "id", id);
+		jsonw_strn(w, "id", id, idlen);
 		jsonw_int(w, "ts", sqlite3_column_int64(s, 7));
 		jsonw_strn(w, "text", body, (size_t)sqlite3_column_bytes(s, 6));
+		pevent_group(s, grp, w);
 		jsonw_close(w);
 	} else if (strcmp(type, "delivered") == 0) {
 		jsonw_open(w, NULL);
 		jsonw_str(w, "user", peer);
-		jsonw_str(w, "id", id);
+		jsonw_strn(w, "id", id, idlen);
 		jsonw_int(w, "ts", sqlite3_column_int64(s, 8));
+		pevent_group(s, grp, w);
 		jsonw_close(w);
 	}
 }

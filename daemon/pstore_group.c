@@ -347,9 +347,12 @@ pgroup_queue_list(struct pgroup_store *gs, const char *id, const char *user,
 
 enum pstore_rc
 pgroup_queue_msg(struct pgroup_store *gs, const char *id, const char *msgid,
-    const char *user, int64_t bseq, int64_t ts, int64_t expires)
+    const char *user, int64_t bseq, int64_t ts, int64_t expires, int64_t *seq)
 {
-	return queue_row(gs, id, msgid, user, ts, expires, bseq);
+	if (queue_row(gs, id, msgid, user, ts, expires, bseq) != PSTORE_OK)
+		return PSTORE_ERR;
+	*seq = sqlite3_last_insert_rowid(gs->db);
+	return PSTORE_OK;
 }
 
 enum pstore_rc

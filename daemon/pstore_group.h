@@ -69,11 +69,11 @@ enum pstore_rc pgroup_queue_list(struct pgroup_store *, const char *id,
 	    const char *user, const char *lid, int64_t ts, int64_t *seq);
 /*
  * Inside a transaction: queue one group message (stored already as the
- * body row bseq, sent by us) for member user.
+ * body row bseq, sent by us) for member user; *seq gets the row's seq.
  */
 enum pstore_rc pgroup_queue_msg(struct pgroup_store *, const char *id,
 	    const char *msgid, const char *user, int64_t bseq, int64_t ts,
-	    int64_t expires);
+	    int64_t expires, int64_t *seq);
 /*
  * Inside a transaction: the group's message deliveries queued for anyone
  * not in its newest list (or for everyone when we are not in it) fail:

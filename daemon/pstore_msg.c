@@ -50,6 +50,9 @@ enum stmt {
 	S_HISTORY,
 	S_GROUP_PUT,
 	S_GROUP_HISTORY,
+	S_GROUP_STATE,
+	S_GROUP_BAD,
+	S_GROUP_FINISH,
 	S__MAX
 };
 
@@ -84,8 +87,8 @@ static const char *const sql[S__MAX] = {
 	[S_GET] = "SELECT m.seq, m.id, m.peer, m.direction, m.body, m.ts_sent,"
 	    " m.ts_received, m.state, CASE WHEN m.state = 'pending' THEN"
 	    " coalesce((SELECT r.reason FROM queue_retry r WHERE r.peer ="
-	    " m.peer AND m.seq <= r.upto), '') ELSE m.reason END, m.expires"
-	    " FROM messages m WHERE m.id = ?1",
+	    " m.peer AND m.seq <= r.upto), '') ELSE m.reason END, m.expires,"
+	    " m.grp, m.ref FROM messages m WHERE m.id = ?1",
 	[S_RECEIVE] = "INSERT OR IGNORE INTO messages (id, peer, direction, body,"
 	    " ts_sent, ts_received, state, grp) VALUES (?1, ?2, 'in', ?3, ?4, ?5,"
 	    " 'received', ?6)",
@@ -93,12 +96,13 @@ static const char *const sql[S__MAX] = {
 	    " reason = '' WHERE id = ?1 AND peer = ?3 AND direction = 'out' AND"
 	    " " OPEN_OUT,
 	/* Not RETURNING: SQLite keeps returned rows in an ephemeral table. */
-	[S_SEQ_OF] = "SELECT seq, ref FROM messages WHERE id = ?1",
+	[S_SEQ_OF] = "SELECT seq, ref, grp FROM messages WHERE id = ?1",
 	/* A group message's delivery row to peer is ID/peer (schema 9). */
 	[S_GDELIVERED] = "UPDATE messages SET state = 'delivered', ts_received ="
 	    " ?2, reason = '' WHERE id = ?1 || '/' || ?3 AND peer = ?3 AND"
 	    " direction = 'out' AND " OPEN_OUT,
-	[S_GSEQ_OF] = "SELECT seq, ref FROM messages WHERE id = ?1 || '/' || ?2",
+	[S_GSEQ_OF] = "SELECT seq, ref, grp FROM messages WHERE"
+	    " id = ?1 || '/' || ?2",
 	[S_FAILED] = "UPDATE messages SET state = ?2, reason = ?3 WHERE id = ?1"
 	    " AND direction = 'out' AND " OPEN_OUT,
 	/*
@@ -131,12 +135,12 @@ static const char *const sql[S__MAX] = {
 	    " state = 'pending' AND peer = ?1 AND direction = 'out'",
 	[S_RELEASE] = "UPDATE messages SET state = 'pending', reason = '' WHERE"
 	    " state = 'held' AND peer = ?1 AND direction = 'out'",
-	[S_FINISH] = "SELECT " MCOLS " FROM messages WHERE id = ?1 AND"
+	[S_FINISH] = "SELECT " MCOLS ", grp, ref FROM messages WHERE id = ?1 AND"
 	    " direction = 'out' AND " OPEN_OUT,
 	/* Through messages_expires: "+state" keeps messages_queue out. */
 	[S_NEXT_EXPIRY] = "SELECT min(expires) FROM messages WHERE expires > 0"
 	    " AND " QUEUED_PLUS,
-	[S_EXPIRED] = "SELECT " MCOLS " FROM messages WHERE expires > 0 AND"
+	[S_EXPIRED] = "SELECT " MCOLS ", grp, ref FROM messages WHERE expires > 0 AND"
 	    " expires <= ?1 AND " QUEUED_PLUS " ORDER BY seq",
 	/* Sent to a group: the one body row, delivered by its members' rows. */
 	[S_GROUP_PUT] = "INSERT INTO messages (id, peer, direction, body, ts_sent,"
@@ -145,6 +149,18 @@ static const char *const sql[S__MAX] = {
 	[S_GROUP_HISTORY] = "SELECT * FROM (SELECT " MCOLS ", grp, ref FROM"
 	    " messages WHERE grp = ?1 AND grp <> '' AND ref = 0 ORDER BY"
 	    " ts_sent DESC, id DESC LIMIT ?2) ORDER BY ts_sent, id",
+	/* A group message's deliveries: its rows ID/member (schema 9). */
+	[S_GROUP_STATE] = "SELECT count(*), coalesce(sum(state = 'delivered'),"
+	    " 0), coalesce(sum(state = 'pending'), 0), coalesce(sum(state ="
+	    " 'held'), 0) FROM messages WHERE id > ?1 || '/' AND id < ?1 || '0'"
+	    " AND ref > 0",
+	[S_GROUP_BAD] = "SELECT peer, state, reason FROM messages WHERE"
+	    " id > ?1 || '/' AND id < ?1 || '0' AND ref > 0 AND (+state ="
+	    " 'failed' OR +state = 'cancelled' OR +state = 'expired')"
+	    " ORDER BY id LIMIT 1",	/* ID/member: by member, on id's index */
+	[S_GROUP_FINISH] = "UPDATE messages SET state = ?2, reason = ?3 WHERE"
+	    " id > ?1 || '/' AND id < ?1 || '0' AND ref > 0 AND"
+	    " (state = 'pending' OR state = 'held')",
 	[S_HISTORY] = "SELECT * FROM (SELECT " MCOLS " FROM messages"
 	    " WHERE peer = ?1 AND grp = '' ORDER BY seq DESC LIMIT ?2)"
 	    " ORDER BY seq",
@@ -246,6 +262,54 @@ pmsg_row(sqlite3_stmt *s, struct pmsg *m)
 	m->ref = sqlite3_column_int64(s, 11);
 }
 
+/*
+ * The state of a message we sent to a group, from its members' rows:
+ * pending (or held) while one is, delivered once all are (or when there
+ * was nobody to deliver to), else the first member's end that was not a
+ * delivery (failed, cancelled, expired) with "member: reason".
+ */
+static enum pstore_rc
+group_state(struct pmsg_store *ms, struct pmsg *m)
+{
+	sqlite3_stmt *s = st(ms, S_GROUP_STATE);
+	int64_t n = 0, delivered = 0, pending = 0, held = 0;
+	int rc;
+
+	bind_text(s, 1, m->id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		n = sqlite3_column_int64(s, 0);
+		delivered = sqlite3_column_int64(s, 1);
+		pending = sqlite3_column_int64(s, 2);
+		held = sqlite3_column_int64(s, 3);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return fail(ms, "group state");
+	*m->reason = '\0';
+	if (pending > 0 || held > 0) {
+		snprintf(m->state, sizeof(m->state), "%s", pending > 0 ?
+		    "pending" : "held");
+		snprintf(m->reason, sizeof(m->reason), "%lld of %lld members "
+		    "have it", (long long)delivered, (long long)n);
+		return PSTORE_OK;
+	}
+	snprintf(m->state, sizeof(m->state), "delivered");
+	if (delivered == n)
+		return PSTORE_OK;
+	s = st(ms, S_GROUP_BAD);
+	bind_text(s, 1, m->id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		snprintf(m->state, sizeof(m->state), "%s",
+		    sqlite3_column_text(s, 1));
+		snprintf(m->reason, sizeof(m->reason), "%s: %s",
+		    sqlite3_column_text(s, 0), sqlite3_column_text(s, 2));
+		util_utf8_trim(m->reason);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
+	    fail(ms, "group state");
+}
+
 enum pstore_rc
 pmsg_get(struct pmsg_store *ms, const char *id, struct pmsg *m, char **body)
 {
@@ -266,6 +330,8 @@ pmsg_get(struct pmsg_store *ms, const char *id, struct pmsg *m, char **body)
 		*body = xstrdup(m->body);
 	m->body = NULL;
 	sqlite3_reset(s);
+	if (*m->group != '\0' && m->outgoing && m->ref == 0)
+		return group_state(ms, m);
 	return PSTORE_OK;
 }
 
@@ -299,10 +365,12 @@ pmsg_queue_in(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing
 }
 
 enum pstore_rc
-pmsg_group_put(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
+pmsg_group_put(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq,
+    struct pmsg *existing, char **existing_body)
 {
 	sqlite3_stmt *s = st(ms, S_GROUP_PUT);
 	char key[PCHAT_KEY_MAX + 1];
+	int rc;
 
 	bind_text(s, 1, m->id);
 	bind_text(s, 2, m->peer);
@@ -310,8 +378,14 @@ pmsg_group_put(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
 	sqlite3_bind_int64(s, 4, m->ts_sent);
 	sqlite3_bind_int64(s, 5, m->expires);
 	bind_text(s, 6, m->group);
-	if (run(ms, s, "group message") != PSTORE_OK)
-		return PSTORE_ERR;
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	/* Only this statement is undone; the transaction goes on. */
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return pmsg_get(ms, m->id, existing, existing_body) == PSTORE_OK ?
+		    PSTORE_EXISTS : PSTORE_ERR;
+	if (rc != SQLITE_DONE)
+		return fail(ms, "group message");
 	*seq = sqlite3_last_insert_rowid(ms->db);
 	pchat_group_key(m->group, key, sizeof(key));
 	return pchat_note(ms->chat, key, m->ts_sent, 0);
@@ -366,12 +440,22 @@ enum pstore_rc
 pmsg_delivered(struct pmsg_store *ms, const char *id, const char *peer,
     int64_t ts, int64_t *seq)
 {
+	char grp[P2P_MSGID_HEX + 1];
+
+	return pmsg_delivered_group(ms, id, peer, ts, seq, grp);
+}
+
+enum pstore_rc
+pmsg_delivered_group(struct pmsg_store *ms, const char *id, const char *peer,
+    int64_t ts, int64_t *seq, char *grp)
+{
 	sqlite3_stmt *s = st(ms, S_DELIVERED);
 	int64_t msg = 0, ref = 0;
 	int rc;
 
 	bool group = false;
 
+	*grp = '\0';
 	bind_text(s, 1, id);
 	sqlite3_bind_int64(s, 2, ts);
 	bind_text(s, 3, peer);
@@ -397,6 +481,7 @@ pmsg_delivered(struct pmsg_store *ms, const char *id, const char *peer,
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		msg = sqlite3_column_int64(s, 0);
 		ref = sqlite3_column_int64(s, 1);
+		snprintf(grp, P2P_MSGID_HEX + 1, "%s", sqlite3_column_text(s, 2));
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
@@ -421,6 +506,7 @@ pmsg_finish(struct pmsg_store *ms, const char *id, const char *state,
 {
 	sqlite3_stmt *s;
 	struct jsonw w;
+	bool group;
 	int rc;
 
 	*seq = 0;
@@ -441,16 +527,28 @@ pmsg_finish(struct pmsg_store *ms, const char *id, const char *state,
 	snprintf(m->state, sizeof(m->state), "%s", state);
 	snprintf(m->reason, sizeof(m->reason), "%s", reason);
 	util_utf8_trim(m->reason);
-	s = st(ms, S_FAILED);
-	bind_text(s, 1, id);
+	/*
+	 * A message to a group (its one row, state sent) ends for every
+	 * member that does not have it yet; one member's row (id ID/member)
+	 * ends alone.
+	 */
+	group = *m->group != '\0' && m->ref == 0;
+	s = st(ms, group ? S_GROUP_FINISH : S_FAILED);
+	bind_text(s, 1, group ? m->id : id);
 	bind_text(s, 2, state);
 	bind_text(s, 3, reason);
 	if (run(ms, s, "finish") != PSTORE_OK)
 		goto err;
+	if (group && sqlite3_changes(ms->db) == 0) {
+		pstore_rollback(ms->ps);
+		return PSTORE_OK;
+	}
 	jsonw_init(&w);
 	jsonw_open(&w, NULL);
 	jsonw_str(&w, "user", m->peer);
-	jsonw_str(&w, "id", id);
+	jsonw_str(&w, "id", m->id);
+	if (*m->group != '\0')
+		jsonw_str(&w, "group", m->group);
 	jsonw_str(&w, "reason", reason);
 	rc = pevent_put(ms->ev, state, &w, seq);
 	if (rc != PSTORE_OK || pstore_commit(ms->ps) != PSTORE_OK)

@@ -76,7 +76,12 @@ enum pstore_rc pmsg_queue(struct pmsg_store *, const struct pmsg *,
 /* The same inside the caller's transaction (the group commit). */
 enum pstore_rc pmsg_queue_in(struct pmsg_store *, const struct pmsg *,
 	    struct pmsg *existing, char **existing_body);
-/* Look a message up by id; body malloc'd into *body if body != NULL. */
+/*
+ * Look a message up by id; body malloc'd into *body if body != NULL. A
+ * message we sent to a group has the state of its members' deliveries
+ * (pending while one waits, delivered once all have it, else the first
+ * member's failure).
+ */
 enum pstore_rc pmsg_get(struct pmsg_store *, const char *id, struct pmsg *,
 	    char **body);
 
@@ -90,14 +95,20 @@ enum pstore_rc pmsg_receive(struct pmsg_store *, const struct pmsg *,
 /*
  * Inside a transaction: mark an outgoing message to peer delivered at ts
  * (ms). PSTORE_NOTFOUND if unknown, not to peer, or delivered before.
+ * A group message's delivery to peer is its row id/peer; grp
+ * (P2P_MSGID_HEX + 1) gets the group, "" if none. *seq is 0 when what
+ * was delivered is a group's list (no event).
  */
 enum pstore_rc pmsg_delivered(struct pmsg_store *, const char *id,
 	    const char *peer, int64_t ts, int64_t *seq);
+enum pstore_rc pmsg_delivered_group(struct pmsg_store *, const char *id,
+	    const char *peer, int64_t ts, int64_t *seq, char *grp);
 /* Outside a transaction: give up on a message (state failed). */
 enum pstore_rc pmsg_failed(struct pmsg_store *, const char *id, const char *why);
 /*
  * Outside a transaction: end an undelivered outgoing message (pending,
- * sent or held) in state "failed", "cancelled" or "expired" with a
+ * sent or held; for a message to a group, every member's delivery still
+ * open; for "ID/member", that member's) in state "failed", "cancelled" or "expired" with a
  * reason, and store the event of that name ({user,id,reason}); *m gets
  * the message (body NULL) and *seq the event's seq, 0 if the message was
  * not undelivered (nothing changed).
@@ -142,7 +153,7 @@ enum pstore_rc pmsg_history(struct pmsg_store *, const char *peer, int limit,
  * (pstore_group.c) refer to it by *seq.
  */
 enum pstore_rc pmsg_group_put(struct pmsg_store *, const struct pmsg *,
-	    int64_t *seq);
+	    int64_t *seq, struct pmsg *existing, char **existing_body);
 /* A group's last limit messages (every sender's), by sender's time then id. */
 enum pstore_rc pmsg_group_history(struct pmsg_store *, const char *group,
 	    int limit, pmsg_fn, void *);

@@ -260,7 +260,8 @@ START_TEST(test_null_args)
 		bool required = false;
 
 		for (j = 0; j < CTL_MAX_ARGS && cd->args[j].name != NULL; j++)
-			if (!(cd->args[j].flags & ARGF_OPTIONAL))
+			if (!(cd->args[j].flags & ARGF_OPTIONAL) ||
+			    (cd->args[j].flags & ARGF_EITHER))
 				required = true;
 		err[0] = '\0';
 		ck_assert_msg(ctlcmd_check_args(cd, NULL, MAXBODY, err,
@@ -287,6 +288,11 @@ START_TEST(test_unknown_and_missing)
 	    "unknown argument 'password'");
 	BAD(CMD_SEND, "{\"text\":\"hi\"}", "missing argument 'user'");
 	BAD(CMD_SEND, "{\"user\":\"bob\"}", "missing argument 'text'");
+	BAD(CMD_SEND, "{\"user\":\"bob\",\"group\":\"team\",\"text\":\"hi\"}",
+	    "cannot both be given");
+	OK(CMD_SEND, "{\"group\":\"team\",\"text\":\"hi\"}");
+	BAD(CMD_HISTORY, "{}", "missing argument 'user'");
+	OK(CMD_HISTORY, "{\"group\":\"team\"}");
 	BAD(CMD_REGISTER, "{\"user\":\"bob\"}", "missing argument 'password'");
 	BAD(CMD_LOGIN, "{\"password\":\"secret123\"}", "missing argument 'user'");
 	BAD(CMD_TRUST, "{}", "missing argument 'user'");

@@ -299,12 +299,14 @@ check_no_ephemeral(sqlite3 *db)
 		 * (the `pending` request), search, and pmsg_hold
 		 * (it changes the state of the rows it finds through the
 		 * index on state, so SQLite collects their rowids first),
-		 * and a group's history (sorted by its senders' times).
+		 * a group's history (sorted by its senders' times), and
+		 * the end (cancel, ttl) of a group message's deliveries.
 		 */
 		if (strncmp(sql, "SELECT DISTINCT", 15) == 0 ||
 		    strstr(sql, "LEFT JOIN queue_retry") != NULL ||
 		    strstr(sql, "messages_fts MATCH") != NULL ||
 		    strstr(sql, "ORDER BY ts_sent DESC, id DESC") != NULL ||
+		    strstr(sql, "AND ref > 0 AND (state = 'pending' OR") != NULL ||
 		    strstr(sql, "WHERE state = 'pending' AND peer = ?1") != NULL ||
 		    strstr(sql, "WHERE state = 'held' AND peer = ?1") != NULL)
 			continue;
