@@ -9,6 +9,7 @@
 
 #include "gestor.h"
 #include "gestor_int.h"
+#include "hashpool.h"
 #include "relay.h"
 #include "identity.h"
 #include "util.h"
@@ -210,6 +211,7 @@ on_stats_count(enum gstore_rc rc, long n, void *arg)
 	struct gestor *g = d->gestor;
 	const struct gestor_stats *s = &g->stats;
 	struct gstore_info i;
+	struct hashpool_stats hs;
 	json_t *res, *lim;
 
 	gstore_info(g->store, &i);
@@ -240,6 +242,14 @@ on_stats_count(enum gstore_rc rc, long n, void *arg)
 	    "watched_names", (json_int_t)s->watched_names,
 	    "watches_refused", (json_int_t)s->watches_refused,
 	    "advertised_refused", (json_int_t)s->adv_refused);
+	json_object_update(res, lim);
+	json_decref(lim);
+	hashpool_get_stats(g->hashpool, &hs);
+	lim = json_pack("{s:I,s:I,s:I,s:I}",
+	    "hash_queued", (json_int_t)hs.queued,
+	    "hashed", (json_int_t)hs.ran,
+	    "hash_dropped", (json_int_t)hs.dropped,
+	    "hash_refused", (json_int_t)hs.refused);
 	json_object_update(res, lim);
 	json_decref(lim);
 	ctlreq_reply(o->r, res);

@@ -29,7 +29,8 @@ log "carol logged in in $ms ms during the storm; storm: $(tr '\n' ' ' <"$TMP/sto
 grep -q "other=0" "$TMP/storm" || fail "storm replies: $(cat "$TMP/storm")"
 grep -q "too many password checks waiting from this address" "$TMP/g.log" ||
 	fail "no source was refused over its share (8 waiting)"
-ctl carol status >/dev/null
+refused=$(ctl g stats | awk -F'\t' '$1 == "hash_refused" { print $2 }')
+[ "${refused:-0}" -ge 1 ] || fail "stats: hash_refused ${refused:-missing}"
 stop_clean carol
 stop_clean g	# prints what the log held back
 # The log: 400 connections from 40 addresses (10 each, under the 20 a
