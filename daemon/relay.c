@@ -174,8 +174,8 @@ relay_accept(struct relay *r, int fd, const struct sockaddr *sa,
 	 * IPv6 host holds a whole /64, so that is one source.
 	 */
 	if (preambles_from(r, rc->src) >= RELAY_PREAMBLES_PER_ADDR) {
-		log_warnx("relay: %s: too many connections without a key from "
-		    "%s; refusing", rc->addr, rc->src);
+		log_warnx_from(rc->src, "relay: %s: too many connections "
+		    "without a key from %s; refusing", rc->addr, rc->src);
 		r->st.refused++;
 		evutil_closesocket(fd);
 		free(rc);
@@ -275,7 +275,8 @@ on_preamble(struct bufferevent *bev, void *arg)
 	util_zero(buf, sizeof(buf));
 	util_zero(key, sizeof(key));
 	if (s == NULL || s->side[side] != NULL) {
-		log_info("relay: %s: no session for that key; closing", rc->addr);
+		log_info_from(rc->src, "relay: %s: no session for that key; "
+		    "closing", rc->addr);
 		r->st.bad_keys++;
 		rconn_free(rc);
 		return;

@@ -100,8 +100,9 @@ on_splice_read(struct bufferevent *bev, void *arg)
 			return;
 		evbuffer_copyout(in, h, sizeof(h));
 		if (!tls_handshake_record(h)) {
-			log_warnx("relay: %s: the %s's first bytes are not a TLS "
-			    "handshake record; closing", rc->addr,
+			log_warnx_from(rc->addr, "relay: %s: the %s's first "
+			    "bytes are not a TLS handshake record; closing",
+			    rc->addr,
 			    rc->side == RS_REQUESTER ? "requester" : "target");
 			rc->s->r->st.not_tls++;
 			rc->s->r->end(rc->s, "not TLS");
