@@ -176,6 +176,7 @@ op_valid(const struct gstore_op *op)
 
 	return TERMINATED(u->name) && TERMINATED(u->hash) &&
 	    TERMINATED(u->fingerprint) && TERMINATED(u->addr) &&
+	    TERMINATED(u->mail) &&
 	    u->port >= 0 && u->port <= 65535 && TERMINATED(op->m.from) &&
 	    TERMINATED(op->m.to) && op->m.size >= 0 && op->limit >= 0;
 }
@@ -273,13 +274,16 @@ gstore_user_count(struct gstore *gs, gstore_count_cb cb, void *arg)
 }
 
 struct gstore_op *
-gstore_user_set_mail(struct gstore *gs, const char *name, bool mail,
+gstore_user_set_mail(struct gstore *gs, const char *name, const char *key,
     gstore_done_cb cb, void *arg)
 {
 	struct gstore_op *op = op_new(gs, GOP_SET_MAIL, arg);
 
 	op_name(op, name);
-	op->u.mail = mail;
+	if (strlen(key) < sizeof(op->u.mail))
+		memcpy(op->u.mail, key, strlen(key) + 1);
+	else
+		memset(op->u.mail, 'x', sizeof(op->u.mail));	/* refused */
 	op->cb.done = cb;
 	return op_start(op);
 }

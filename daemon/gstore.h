@@ -45,7 +45,11 @@ struct guser {
 	 * own sessions itself.
 	 */
 	bool	 online;
-	bool	 mail;		/* accepts mail (its peer says so at login) */
+	/*
+	 * The Ed25519 key mail is sealed for (64 hex digits, its peer says
+	 * so at login), or "": accepts no mail.
+	 */
+	char	 mail[2 * 32 + 1];
 };
 
 /*
@@ -180,9 +184,9 @@ struct gstore_op *gstore_presence(struct gstore *, enum gstore_presence,
 struct gstore_op *gstore_user_foreach(struct gstore *, gstore_row_cb row,
 		    gstore_done_cb done, void *);
 struct gstore_op *gstore_user_count(struct gstore *, gstore_count_cb, void *);
-/* Does name accept mail (gstore_user_get's mail)? */
+/* The key name accepts mail for ("": none; gstore_user_get's mail). */
 struct gstore_op *gstore_user_set_mail(struct gstore *, const char *name,
-		    bool mail, gstore_done_cb, void *);
+		    const char *key, gstore_done_cb, void *);
 
 /*
  * The mailbox. mail_put stores m (from, to, ts, expires, size, blob) if

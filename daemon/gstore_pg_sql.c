@@ -56,7 +56,7 @@ static const char *const gpg_migrations[] = {
 	 * 3 -> 4: the mailbox (DESIGN.md "Mailbox"): sealed blobs held for
 	 * recipients who accept mail, shared by every gestor of the cluster.
 	 */
-	"ALTER TABLE users ADD COLUMN mail boolean NOT NULL DEFAULT false;"
+	"ALTER TABLE users ADD COLUMN mail text NOT NULL DEFAULT '';"
 	"CREATE TABLE mailbox ("
 	"  id bigserial PRIMARY KEY,"
 	"  rcpt text NOT NULL REFERENCES users (name) ON DELETE CASCADE,"
@@ -228,7 +228,7 @@ static const char gpg_count_sql[] = "SELECT count(*) FROM users";
 /* ------------------------------------------------------------ the mailbox */
 
 static const char gpg_set_mail_sql[] =
-	"WITH upd AS (UPDATE users SET mail = $2::boolean WHERE name = $1::text "
+	"WITH upd AS (UPDATE users SET mail = $2::text WHERE name = $1::text "
 	"RETURNING 1) SELECT count(*) FROM upd";
 /*
  * $1 to, $2 from, $3 ts, $4 expires, $5 size, $6 blob, $7-$9 the limits
@@ -240,7 +240,7 @@ static const char gpg_mail_put_sql[] =
 	"  count(*) FILTER (WHERE sender = $2::text) AS s FROM mailbox "
 	"  WHERE rcpt = $1::text), "
 	"ok AS (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM u) THEN 1 "
-	"  WHEN NOT (SELECT mail FROM u) THEN 4 "
+	"  WHEN (SELECT mail FROM u) = '' THEN 4 "
 	"  WHEN $7::bigint > 0 AND q.n >= $7::bigint THEN 5 "
 	"  WHEN $8::bigint > 0 AND q.b + $5::bigint > $8::bigint THEN 6 "
 	"  WHEN $9::bigint > 0 AND q.s >= $9::bigint THEN 7 "
@@ -396,7 +396,7 @@ gpg_mail_stmt(const struct gstore_op *op, struct gpg_stmt *st)
 	case GOP_SET_MAIL:
 		stmt_prepared(st, gpg_set_mail_sql);
 		stmt_str(st, op->u.name);
-		stmt_str(st, op->u.mail ? "true" : "false");
+		stmt_str(st, op->u.mail);
 		break;
 	case GOP_MAIL_PUT:
 		stmt_prepared(st, gpg_mail_put_sql);
@@ -608,7 +608,8 @@ user_row(PGresult *res, int r, struct guser *u)
 	u->created = strtoll(PQgetvalue(res, r, 3), NULL, 10);
 	u->last_seen = strtoll(PQgetvalue(res, r, 4), NULL, 10);
 	u->online = PQgetvalue(res, r, 7)[0] == 't';
-	u->mail = PQgetvalue(res, r, 8)[0] == 't';
+	if (col_copy(res, r, 8, u->mail, sizeof(u->mail)) == -1)
+		*u->mail = '\0';	/* not a key: no mail (gstore_row_check) */
 	return gstore_row_check(u, addr_long,
 	    strtoll(PQgetvalue(res, r, 6), NULL, 10));
 }

@@ -11,6 +11,20 @@
 #include "util.h"
 #include "valid.h"
 
+/* "" or 64 lowercase hex digits (an Ed25519 key). */
+static bool
+mail_key_ok(const char *k)
+{
+	size_t i;
+
+	if (*k == '\0')
+		return true;
+	for (i = 0; k[i] != '\0'; i++)
+		if (!((k[i] >= '0' && k[i] <= '9') || (k[i] >= 'a' && k[i] <= 'f')))
+			return false;
+	return i == 64;
+}
+
 int
 gstore_row_check(struct guser *u, bool addr_long, long long port)
 {
@@ -39,5 +53,10 @@ gstore_row_check(struct guser *u, bool addr_long, long long port)
 		port = 0;
 	}
 	u->port = (int)port;
+	if (!mail_key_ok(u->mail)) {
+		log_warnx("gstore: user %s: the mail key in the database is not "
+		    "one; shown as accepting no mail", u->name);
+		*u->mail = '\0';
+	}
 	return 0;
 }

@@ -57,7 +57,7 @@ static const char *const gstore_migrations[] = {
 	 * recipients who accept mail. AUTOINCREMENT: an id is never reused,
 	 * so a late ack or withdraw cannot hit a newer deposit.
 	 */
-	"ALTER TABLE users ADD COLUMN mail INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN mail TEXT NOT NULL DEFAULT '';"
 	"CREATE TABLE mailbox ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  rcpt TEXT NOT NULL,"
@@ -107,7 +107,7 @@ static const char *const gstore_sql[GS_MAX] = {
 	 * taken name is still tried, to fail as EXISTS.
 	 */
 	[GS_USER_ADD] = "INSERT INTO users (" GSTORE_USER_COLS ")"
-	    " SELECT ?, ?, ?, ?, ?, ?, ?, 0 WHERE NOT EXISTS"
+	    " SELECT ?, ?, ?, ?, ?, ?, ?, '' WHERE NOT EXISTS"
 	    " (SELECT 1 FROM users WHERE fingerprint = ?3)"
 	    " OR EXISTS (SELECT 1 FROM users WHERE name = ?1)",
 	[GS_USER_GET] = "SELECT " GSTORE_USER_COLS " FROM users"
@@ -124,7 +124,7 @@ static const char *const gstore_sql[GS_MAX] = {
 	[GS_USER_COUNT] = "SELECT count(*) FROM users",
 	[GS_USER_SET_MAIL] = "UPDATE users SET mail = ? WHERE name = ?",
 	/* No row's mail is NULL: no such user. */
-	[GS_MAIL_QUOTA] = "SELECT (SELECT mail FROM users WHERE name = ?1),"
+	[GS_MAIL_QUOTA] = "SELECT (SELECT mail <> '' FROM users WHERE name = ?1),"
 	    " count(*), coalesce(sum(size), 0),"
 	    " coalesce(sum(sender = ?2), 0) FROM mailbox WHERE rcpt = ?1",
 	[GS_MAIL_PUT] = "INSERT INTO mailbox (rcpt, sender, ts, expires, size,"
@@ -236,7 +236,8 @@ gstore_row(sqlite3_stmt *st, struct guser *u)
 		*u->addr = '\0';
 	u->created = sqlite3_column_int64(st, 3);
 	u->last_seen = sqlite3_column_int64(st, 4);
-	u->mail = sqlite3_column_int(st, 7) != 0;
+	if (sqlutil_column_copy(st, 7, u->mail, sizeof(u->mail)) == -1)
+		*u->mail = '\0';	/* not a key: no mail (gstore_row_check) */
 	return gstore_row_check(u, addr_long, sqlite3_column_int64(st, 6));
 }
 
@@ -495,11 +496,11 @@ sq_user_count(struct gsqlite *gs)
 /* ------------------------------------------------------------ the mailbox */
 
 static enum gstore_rc
-sq_user_set_mail(struct gsqlite *gs, const char *name, bool mail)
+sq_user_set_mail(struct gsqlite *gs, const char *name, const char *mail)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_SET_MAIL);
 
-	if (sqlite3_bind_int(st, 1, mail) != SQLITE_OK ||
+	if (sqlite3_bind_text(st, 1, mail, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK)
 		return GSTORE_ERR;
 	return gstore_update(gs, st, __func__);

@@ -116,12 +116,15 @@ gm_count(struct gstore *gs, const char *to, long long *bytes)
 	return g.w.n;
 }
 
+#define GM_KEY	"0123456789abcdef0123456789abcdef" \
+		"0123456789abcdef0123456789abcdef"
+
 static inline enum gstore_rc
 gm_set_mail(struct gstore *gs, const char *name, bool on)
 {
 	struct gwait w = { 0 };
 
-	gstore_user_set_mail(gs, name, on, gw_done_cb, &w);
+	gstore_user_set_mail(gs, name, on ? GM_KEY : "", gw_done_cb, &w);
 	return gw_wait(&w);
 }
 
@@ -149,7 +152,7 @@ gm_check_mailbox(struct gstore *a, struct gstore *b)
 
 	/* No mail for a user who does not accept it, or does not exist. */
 	ck_assert_int_eq(gw_get(b, "bob", &u), GSTORE_OK);
-	ck_assert(!u.mail);
+	ck_assert_str_eq(u.mail, "");
 	ck_assert_int_eq(gm_put(a, "alice", "bob", "QUJD", 9e12, &none, NULL),
 	    GSTORE_NO_MAIL);
 	ck_assert_int_eq(gm_put(a, "alice", "nobody", "QUJD", 9e12, &none,
@@ -157,7 +160,7 @@ gm_check_mailbox(struct gstore *a, struct gstore *b)
 	ck_assert_int_eq(gm_set_mail(b, "nobody", true), GSTORE_NOTFOUND);
 	ck_assert_int_eq(gm_set_mail(b, "bob", true), GSTORE_OK);
 	ck_assert_int_eq(gw_get(a, "bob", &u), GSTORE_OK);
-	ck_assert(u.mail);
+	ck_assert_str_eq(u.mail, GM_KEY);
 
 	/* Three deposits, in order, fetched in pages. */
 	ck_assert_int_eq(gm_put(a, "alice", "bob", "b25l", 9e12, &lim, &id1),

@@ -137,10 +137,16 @@ START_TEST(test_mailbox_migrate)
 	gs = open_ok();
 	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
 	ck_assert_int_eq(got.created, 42);
-	ck_assert(!got.mail);
+	ck_assert_str_eq(got.mail, "");
 	ck_assert_int_eq(gm_set_mail(gs, "alice", true), GSTORE_OK);
 	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
-	ck_assert(got.mail);
+	ck_assert_str_eq(got.mail, GM_KEY);
+	/* A mail key that is not one reads as none. */
+	gstore_close(gs);
+	tu_file_exec(path, "UPDATE users SET mail = 'zz' WHERE name = 'alice'");
+	gs = open_ok();
+	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
+	ck_assert_str_eq(got.mail, "");
 	gstore_close(gs);
 	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 3);
 }
