@@ -168,10 +168,15 @@ stranger_refused(struct peer_msgs *pm, struct rx *rx, int64_t now,
 		*contact = peer;
 		return false;
 	}
-	if (preq_has(pm->requests, rx->m.id) != 0 ||
-	    preq_use(pm->requests, peer, now, STRANGER_WINDOW, &u) != PSTORE_OK)
+	if (preq_use(pm->requests, peer, now, STRANGER_WINDOW, &u) != PSTORE_OK)
 		return false;	/* an error: pmsg_receive will meet it too */
 	rx->stranger = true;
+	if (u.messages < cf->stranger_messages && u.bytes +
+	    (int64_t)rx->m.body_len <= cf->stranger_bytes &&
+	    u.recent < cf->stranger_per_minute)
+		return false;
+	if (preq_has(pm->requests, rx->m.id) != 0)
+		return false;	/* a resend: acknowledge it again */
 	if (u.messages >= cf->stranger_messages ||
 	    u.bytes + (int64_t)rx->m.body_len > cf->stranger_bytes) {
 		rx->code = ERR_QUOTA_EXCEEDED;
