@@ -138,6 +138,10 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    "change a group's title (admin)",
 	    { { "group", ARG_STR, 0 }, { "title", ARG_STR, 0 } },
 	    SHAPE_KV, { "id", "title", "version", "members" } },
+	[CMD_GROUP_LEAVE] = { "group leave", P, 0, "GROUP",
+	    "leave a group: nothing of it is taken or sent any more, and its "
+	    "admin takes you off the list", { { "group", ARG_STR, 0 } },
+	    SHAPE_KV, { "id", "title", "member" } },
 	[CMD_GROUP_SHOW] = { "group show", P, 0, "GROUP",
 	    "show a group: its admin, version, members, and what each has not "
 	    "received yet", { { "group", ARG_STR, 0 } }, SHAPE_KV,

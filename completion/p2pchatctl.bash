@@ -141,7 +141,7 @@ _p2pchatctl()
 	group)
 		# group VERB GROUP [USER...]: groups by id, members by name.
 		if ((npos == 0)); then
-			COMPREPLY=($(compgen -W "create add remove rename show" -- \
+			COMPREPLY=($(compgen -W "create add remove rename leave show" -- \
 			    "$cur"))
 		elif ((npos == 1)) && [[ ${COMP_WORDS[cmdi + 1]} != create ]]; then
 			COMPREPLY=($(compgen -W "$(_p2pchatctl_query groups |

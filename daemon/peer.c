@@ -49,6 +49,7 @@ const ctl_handler peer_ctl_handlers[CMD__MAX] = {
 	[CMD_GROUP_ADD] = peer_ctl_group_add,
 	[CMD_GROUP_REMOVE] = peer_ctl_group_remove,
 	[CMD_GROUP_RENAME] = peer_ctl_group_rename,
+	[CMD_GROUP_LEAVE] = peer_ctl_group_leave,
 	[CMD_GROUP_SHOW] = peer_ctl_group_show,
 	[CMD_GROUPS] = peer_ctl_groups,
 	/* reload, shutdown, version: main.c's, for every mode */

@@ -177,9 +177,10 @@ add_pending(const struct ppending *p, void *arg)
 	row = json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:s%}",
 	    "id", p->msg->id, "user", p->msg->peer, "attempts", p->attempts,
 	    "next_try", peer_iso(p->next_try / 1000), "reason", why,
-	    "state", p->msg->state, "text", p->msg->ref < 0 ? "(group list)" :
-	    p->msg->body, p->msg->ref < 0 ? strlen("(group list)") :
-	    p->msg->body_len);
+	    "state", p->msg->state, "text", p->msg->ref == -1 ? "(group list)" :
+	    p->msg->ref < 0 ? "(leaving the group)" : p->msg->body,
+	    p->msg->ref == -1 ? strlen("(group list)") : p->msg->ref < 0 ?
+	    strlen("(leaving the group)") : p->msg->body_len);
 	if (*p->msg->group != '\0')
 		json_object_set_new(row, "group", json_string(p->msg->group));
 

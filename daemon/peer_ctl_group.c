@@ -358,6 +358,42 @@ out:
 	free(l);
 }
 
+void
+peer_ctl_group_leave(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = pm_of_ctx(ctx);
+	char lid[P2P_MSGID_HEX + 1];
+	struct pgroup g;
+
+	if (!logged_in(pm, r) || pg_find_group(pm, r, json_string_value(
+	    json_object_get(args, "group")), &g) != 0)
+		return;
+	if (strcmp(g.admin, pm->p->user) == 0) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "the admin of group %s stays "
+		    "in it (remove the others instead)", g.title);
+		return;
+	}
+	if (!g.member) {
+		ctlreq_error_obj(r, ERR_NOT_MEMBER, json_pack("{s:s}", "group",
+		    g.id), "you are not a member of group %s", g.title);
+		return;
+	}
+	pg_new_id(lid);
+	if (pstore_begin(pm->p->store) != PSTORE_OK ||
+	    pgroup_leave(pm->groups, g.id, g.admin, lid, util_now_ms()) !=
+	    PSTORE_OK || pstore_commit(pm->p->store) != PSTORE_OK) {
+		pstore_rollback(pm->p->store);
+		ctlreq_error(r, ERR_INTERNAL, "cannot store the change (see the "
+		    "daemon's log)");
+		return;
+	}
+	pm->pending_gen++;
+	pm_kick(pm, g.admin, true);
+	log_info("peer_ctl_group: left group %s (%s)", g.id, g.title);
+	ctlreq_reply(r, json_pack("{s:s,s:s,s:I,s:b}", "id", g.id, "title",
+	    g.title, "version", (json_int_t)g.version, "member", 0));
+}
+
 struct show {
 	struct peer_msgs	*pm;
 	const char		*id;

@@ -360,3 +360,42 @@ pg_find_group(struct peer_msgs *pm, struct ctlreq *r, const char *what,
 		return -1;
 	}
 }
+
+int
+pg_leave_receive(struct peer_msgs *pm, const char *from, const char *id,
+    char *why, size_t whylen)
+{
+	struct glist *l;
+	struct pgroup g;
+	enum pstore_rc rc;
+	int r = -1;
+
+	if ((rc = pgroup_get(pm->groups, id, &g, NULL, NULL)) == PSTORE_ERR)
+		return -2;
+	if (rc != PSTORE_OK || strcmp(g.admin, pm->p->user) != 0) {
+		snprintf(why, whylen, "group %s is not ours", id);
+		return -1;
+	}
+	l = xcalloc(2, sizeof(*l));
+	if (pg_list_load(pm, id, &l[1]) != 0) {
+		r = -2;
+		goto out;
+	}
+	l[0] = l[1];
+	if (strcmp(from, pm->p->user) == 0 || pg_list_remove(&l[0], from) == 0) {
+		snprintf(why, whylen, "%s is not a member of group %s", from, id);
+		goto out;
+	}
+	l[0].version++;
+	snprintf(l[0].key, sizeof(l[0].key), "%s", identity_key_hex(pm->p->d->id));
+	if (pg_list_commit(pm, &l[0], &l[1]) != 0) {
+		r = -2;
+		goto out;
+	}
+	log_info("peer_group: %s left group %s (%s): version %lld", from, id,
+	    g.title, (long long)l[0].version);
+	r = 1;
+out:
+	free(l);
+	return r;
+}

@@ -41,6 +41,13 @@ struct glist {
  */
 int	 pg_find_group(struct peer_msgs *, struct ctlreq *r, const char *what,
 	    struct pgroup *g);
+/*
+ * Inside the caller's transaction: from asks to leave group id, of which
+ * we are the admin: a new list without from is committed (1); -1 (why)
+ * if it is not our group or from is not in it; -2 on a store error.
+ */
+int	 pg_leave_receive(struct peer_msgs *, const char *from, const char *id,
+	    char *why, size_t whylen);
 /* A fresh random id (32 hex digits) for a group or a list delivery. */
 void	 pg_new_id(char *out);
 /* A title: 1 to PGROUP_TITLE_MAX bytes of UTF-8, no control characters. */

@@ -297,6 +297,11 @@ on_in_frame(struct conn *c, json_t *frame, void *arg)
 		clamp_ts(in, &m.u.msg);
 		in->refs++;
 		pm_receive(pm, in, &m);
+	} else if (in->state == IN_READY && m.type == W_GLEAVE) {
+		m.u.msg.from = in->user;
+		m.u.msg.ts = util_now_ms();
+		in->refs++;
+		pm_receive(pm, in, &m);
 	} else if (in->state == IN_READY && m.type == W_GMEMBERS) {
 		/* Anyone may carry a list: its signature is checked. */
 		m.u.msg.from = in->user;

@@ -83,6 +83,7 @@ void	peer_ctl_group_create(struct ctlreq *, json_t *, void *);
 void	peer_ctl_group_add(struct ctlreq *, json_t *, void *);
 void	peer_ctl_group_remove(struct ctlreq *, json_t *, void *);
 void	peer_ctl_group_rename(struct ctlreq *, json_t *, void *);
+void	peer_ctl_group_leave(struct ctlreq *, json_t *, void *);
 void	peer_ctl_group_show(struct ctlreq *, json_t *, void *);
 void	peer_ctl_groups(struct ctlreq *, json_t *, void *);
 /* peer_archive.c */

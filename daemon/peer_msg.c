@@ -29,6 +29,7 @@ static const struct pm_hooks hooks = {
 	.queued = pm_links_queued,
 	.committed = pm_links_pump,
 	.expires = pm_expiry_arm,
+	.kick_all = pm_kick_all,
 };
 
 static const struct proute_hooks route_hooks = {

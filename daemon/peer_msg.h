@@ -93,6 +93,8 @@ struct pm_hooks {
 	void	(*committed)(struct peer_msgs *);
 	/* A send with an expiry was stored: the expiry timer may move. */
 	void	(*expires)(struct peer_msgs *);
+	/* The commit queued rows outside the sends (a group's new list). */
+	void	(*kick_all)(struct peer_msgs *);
 };
 
 struct peer_msgs {
@@ -132,6 +134,7 @@ struct peer_msgs {
 	 */
 	unsigned long		 pending_gen;
 	size_t			 wq_bytes;	/* all links' windows in memory */
+	bool			 lists_changed;	/* a commit queued a group's list */
 };
 
 /*

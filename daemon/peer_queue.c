@@ -219,6 +219,16 @@ group_rx(struct peer_msgs *pm, struct rx *rx, int64_t *seq)
 			    rx->m.peer, why);
 		return r == -2 ? -2 : 0;
 	}
+	if (rx->type == W_GLEAVE) {
+		r = pg_leave_receive(pm, rx->m.peer, rx->m.group, why,
+		    sizeof(why));
+		if (r == -1)
+			log_warnx("peer_queue: ignored a leave from %s: %s",
+			    rx->m.peer, why);
+		if (r == 1)
+			pm->lists_changed = true;
+		return r == -2 ? -2 : 0;
+	}
 	if ((rc = pgroup_get(pm->groups, rx->m.group, &g, NULL, NULL)) ==
 	    PSTORE_ERR || (rc == PSTORE_OK && (r = pgroup_is_member(pm->groups,
 	    rx->m.group, rx->m.peer)) == -1))
@@ -583,6 +593,11 @@ after_commit(struct peer_msgs *pm, int64_t now, const int64_t *seqs,
 	}
 	for (i = 0; i < pm->ntxs; i++)
 		send_done(pm, &pm->txs[i]);
+	/* A member left: the new list is queued for every member. */
+	if (pm->lists_changed) {
+		pm->lists_changed = false;
+		pm->hooks->kick_all(pm);
+	}
 	pm->hooks->committed(pm);
 }
 
@@ -600,6 +615,7 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	if (commit_batch(pm, now, seqs, dseqs) == 0)
 		after_commit(pm, now, seqs, dseqs);
 	else {
+		pm->lists_changed = false;
 		log_error("peer_queue: cannot commit %zu messages, %zu acks and %zu "
 		    "sends; nothing acknowledged, the senders will retry", pm->nrx,
 		    pm->nacks, pm->ntxs);

@@ -65,8 +65,8 @@ item_free(struct plink *l, struct wq_item *it)
 
 /*
  * Send one message on l and count it in flight: a msg, a group's gmsg
- * (ref > 0), or a group's signed list, gmembers (ref -1: body is the
- * list, a newline, the signature).
+ * (ref > 0), a group's signed list, gmembers (ref -1: body is the list,
+ * a newline, the signature), or our leaving a group, gleave (ref -2).
  */
 static void
 send_msg(struct plink *l, int64_t seq, const char *id, int64_t ts,
@@ -92,6 +92,10 @@ send_msg(struct plink *l, int64_t seq, const char *id, int64_t ts,
 		jsonw_str(&w, "from", l->pm->p->user);
 		jsonw_int(&w, "ts", ts);
 		jsonw_strn(&w, "body", body, body_len);
+	} else if (ref == PGROUP_REF_LEAVE) {
+		jsonw_str(&w, "t", "gleave");
+		jsonw_str(&w, "id", id);
+		jsonw_str(&w, "group", group);
 	} else {
 		nl = memchr(body, '\n', body_len);
 		jsonw_str(&w, "t", "gmembers");

@@ -29,6 +29,7 @@ enum gstmt {
 	G_DROP,
 	G_DELIVERIES,
 	G_UNDELIVERED,
+	G_LEAVE,
 	G__MAX
 };
 
@@ -71,6 +72,7 @@ static const char *const gsql[G__MAX] = {
 	/* The rows msgid/member: ids between msgid '/' and msgid '0'. */
 	[G_DELIVERIES] = "SELECT peer, state, reason FROM messages WHERE"
 	    " id > ?1 || '/' AND id < ?1 || '0' AND ref > 0 ORDER BY peer",
+	[G_LEAVE] = "UPDATE groups SET member = 0, updated = ?2 WHERE id = ?1",
 	[G_UNDELIVERED] = "SELECT count(*) FROM messages WHERE " PSTORE_QUEUED
 	    " AND peer = ?2 AND grp = ?1 AND ref > 0",
 };
@@ -343,6 +345,21 @@ pgroup_queue_list(struct pgroup_store *gs, const char *id, const char *user,
 		return PSTORE_ERR;
 	*seq = sqlite3_last_insert_rowid(gs->db);
 	return PSTORE_OK;
+}
+
+enum pstore_rc
+pgroup_leave(struct pgroup_store *gs, const char *id, const char *admin,
+    const char *lid, int64_t ts)
+{
+	sqlite3_stmt *s = st(gs, G_LEAVE);
+	int n;
+
+	bind_text(s, 1, id);
+	sqlite3_bind_int64(s, 2, ts);
+	if (run(gs, s, "leave") != PSTORE_OK ||
+	    pgroup_drop_removed(gs, id, &n) != PSTORE_OK)
+		return PSTORE_ERR;
+	return queue_row(gs, id, lid, admin, ts, 0, PGROUP_REF_LEAVE);
 }
 
 enum pstore_rc

@@ -16,6 +16,7 @@
 
 #define PGROUP_TITLE_MAX	200	/* bytes of UTF-8 */
 #define PGROUP_REF_LIST		(-1)	/* messages.ref of a list delivery */
+#define PGROUP_REF_LEAVE	(-2)	/* of our leaving, to the admin */
 
 struct pgroup_store;
 
@@ -67,6 +68,13 @@ enum pstore_rc pgroup_put(struct pgroup_store *, const struct pgroup *,
  */
 enum pstore_rc pgroup_queue_list(struct pgroup_store *, const char *id,
 	    const char *user, const char *lid, int64_t ts, int64_t *seq);
+/*
+ * Inside a transaction: we leave the group (member 0, so nothing of it is
+ * taken or sent any more) and queue a gleave (row lid '/' admin) for its
+ * admin, who takes us off the list.
+ */
+enum pstore_rc pgroup_leave(struct pgroup_store *, const char *id,
+	    const char *admin, const char *lid, int64_t ts);
 /*
  * Inside a transaction: queue one group message (stored already as the
  * body row bseq, sent by us) for member user; *seq gets the row's seq.

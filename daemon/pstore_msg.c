@@ -65,8 +65,9 @@ enum stmt {
  */
 #define MCOLS_M "m.seq, m.id, m.peer, m.direction, CASE WHEN m.ref = 0 THEN" \
 	" m.body WHEN m.ref > 0 THEN (SELECT b.body FROM messages b WHERE" \
-	" b.seq = m.ref) ELSE (SELECT g.list || char(10) || g.sig FROM groups g" \
-	" WHERE g.id = m.grp) END, m.ts_sent, m.ts_received, m.state, m.reason," \
+	" b.seq = m.ref) WHEN m.ref = -1 THEN (SELECT g.list || char(10) ||" \
+	" g.sig FROM groups g WHERE g.id = m.grp) ELSE '' END, m.ts_sent," \
+	" m.ts_received, m.state, m.reason," \
 	" m.expires, m.grp, m.ref"
 /*
  * An outgoing message that is not finished. ORs, not IN: SQLite builds

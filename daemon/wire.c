@@ -23,6 +23,7 @@ static int parse_msg(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_ack(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_gmsg(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_gmembers(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_gleave(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_invite(json_t *, struct wire_msg *, size_t, char *, size_t);
 
 static const struct {
@@ -45,6 +46,7 @@ static const struct {
 	[W_RELAY_INVITE] = { "relay-invite", parse_invite },
 	[W_GMSG] = { "gmsg", parse_gmsg },
 	[W_GMEMBERS] = { "gmembers", parse_gmembers },
+	[W_GLEAVE] = { "gleave", parse_gleave },
 };
 
 const char *
@@ -305,6 +307,25 @@ parse_gmembers(json_t *f, struct wire_msg *m, size_t max, char *err,
 	}
 	msg->body = json_string_value(list);
 	msg->body_len = json_string_length(list);
+	return 0;
+}
+
+/* A member leaving a group: only its admin acts on it. */
+static int
+parse_gleave(json_t *f, struct wire_msg *m, size_t max, char *err,
+    size_t errlen)
+{
+	struct w_msg *msg = &m->u.msg;
+
+	if ((msg->id = get_str(f, "id", err, errlen)) == NULL ||
+	    (msg->group = get_str(f, "group", err, errlen)) == NULL)
+		return -1;
+	if (!valid_msgid(msg->id) || !valid_msgid(msg->group)) {
+		snprintf(err, errlen, "members 'id' and 'group' must be 32 "
+		    "lowercase hex digits");
+		return -1;
+	}
+	msg->body = "";
 	return 0;
 }
 

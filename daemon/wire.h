@@ -31,6 +31,7 @@ enum wire_type {
 	W_RELAY_INVITE,
 	W_GMSG,
 	W_GMEMBERS,
+	W_GLEAVE,
 	W__MAX
 };
 
@@ -48,7 +49,8 @@ struct w_presence {
 struct w_hello	 { int v; const char *user; };
 /*
  * msg; gmsg {id,group,from,ts,body} (to NULL); gmembers {id,list,sig}
- * (body the list as signed, sig its signature, from and to NULL).
+ * (body the list as signed, sig its signature, from and to NULL);
+ * gleave {id,group} (a member asks the admin to be taken off the list).
  */
 struct w_msg {
 	const char	*id, *from, *to, *body;

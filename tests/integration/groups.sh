@@ -80,13 +80,29 @@ ctl alice group add crew carol >/dev/null || fail "re-add"
 wait_for "carol has version 5" 10 has_version carol "$gid" 5
 ctl carol group show crew | grep -q "^member	yes$" || fail "carol not back"
 
+# bob leaves: the admin takes him off the list for everyone; he can be
+# added again.
+ctl bob group leave crew >/dev/null || fail "group leave"
+ctl bob group show crew | grep -q "^member	no$" || fail "bob still in after leaving"
+wait_for "dave has version 6" 10 has_version dave "$gid" 6
+ctl dave group show crew | grep -q "^members	alice carol dave$" ||
+	fail "dave's members after bob left: $(ctl dave group show crew)"
+wait_for "bob has version 6" 10 has_version bob "$gid" 6
+expect_exit 1 ctl bob group leave crew
+grep -q not_member "$TMP/err" || fail "leaving twice: $(cat "$TMP/err")"
+expect_exit 1 ctl alice group leave crew
+grep -q "stays in it" "$TMP/err" || fail "the admin leaving: $(cat "$TMP/err")"
+ctl alice group add crew bob >/dev/null || fail "re-add bob"
+wait_for "bob has version 7" 10 has_version bob "$gid" 7
+ctl bob group show crew | grep -q "^member	yes$" || fail "bob not back"
+
 # Two groups of one title (two admins): GROUP is then ambiguous for bob.
 expect_exit 1 ctl dave group create crew bob
 grep -q title_taken "$TMP/err" || fail "dave's clash: $(cat "$TMP/err")"
 gid2=$(ctl dave group create ops bob) || fail "dave's group"
 wait_for "bob has dave's group" 10 has_version bob "$gid2" 1
 ctl alice group rename crew ops >/dev/null || fail "rename to ops"
-wait_for "bob has version 6" 10 has_version bob "$gid" 6
+wait_for "bob has version 8" 10 has_version bob "$gid" 8
 expect_exit 1 ctl bob group show ops
 grep -q ambiguous_group "$TMP/err" || fail "ambiguous title: $(cat "$TMP/err")"
 ctl bob group show "$gid2" | grep -q "^admin	dave$" || fail "show by id"

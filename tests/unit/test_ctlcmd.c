@@ -57,6 +57,7 @@ static const struct {
 	{ CMD_GROUP_ADD, "group add", CTL_MODE_PEER },
 	{ CMD_GROUP_REMOVE, "group remove", CTL_MODE_PEER },
 	{ CMD_GROUP_RENAME, "group rename", CTL_MODE_PEER },
+	{ CMD_GROUP_LEAVE, "group leave", CTL_MODE_PEER },
 	{ CMD_GROUP_SHOW, "group show", CTL_MODE_PEER },
 	{ CMD_GROUPS, "groups", CTL_MODE_PEER },
 };

@@ -84,7 +84,7 @@ START_TEST(test_type_names)
 		[W_PRESENCE] = "presence", [W_HELLO] = "hello",
 		[W_MSG] = "msg", [W_ACK] = "ack", [W_RELAY] = "relay",
 		[W_RELAY_INVITE] = "relay-invite", [W_GMSG] = "gmsg",
-		[W_GMEMBERS] = "gmembers",
+		[W_GMEMBERS] = "gmembers", [W_GLEAVE] = "gleave",
 	};
 	int i;
 
