@@ -7,7 +7,8 @@
  * peer_queue.c), which marks them delivered in its next commit. A link
  * that fails backs off and retries; a presence push from the gestor (a
  * contact back online, maybe at a new address) retries at once
- * (peer_msgs_presence).
+ * (peer_msgs_presence). This file is one link; what the others ask of
+ * all links together is peer_links.c.
  *
  * This file calls the route (peer_route.c), the queue (pm_ack), the ends
  * of messages (peer_end.c) and the store's pending queries; the queue
@@ -32,7 +33,6 @@
 static void	link_connect(struct plink *);
 static void	link_failed(struct plink *, const char *why);
 static void	link_wait_login(struct plink *);
-static void	link_pump(struct plink *);
 static void	on_link_retry(evutil_socket_t, short, void *);
 static void	on_link_stall(evutil_socket_t, short, void *);
 static void	on_link_idle(evutil_socket_t, short, void *);
@@ -54,8 +54,8 @@ jitter(void)
 }
 
 
-static struct plink *
-link_find(struct peer_msgs *pm, const char *user, bool create)
+struct plink *
+pm_link_find(struct peer_msgs *pm, const char *user, bool create)
 {
 	struct plink *l;
 
@@ -77,8 +77,8 @@ link_find(struct peer_msgs *pm, const char *user, bool create)
 	return l;
 }
 
-static void
-link_free(struct plink *l)
+void
+pm_link_free(struct plink *l)
 {
 	if (l->dnsreq != NULL)
 		evdns_getaddrinfo_cancel(l->dnsreq);
@@ -98,10 +98,10 @@ link_free(struct plink *l)
 void
 pm_kick(struct peer_msgs *pm, const char *user, bool now)
 {
-	struct plink *l = link_find(pm, user, true);
+	struct plink *l = pm_link_find(pm, user, true);
 
 	if (l->state == L_READY) {
-		link_pump(l);
+		pm_link_pump(l);
 		return;
 	}
 	if (l->state != L_IDLE)
@@ -153,8 +153,8 @@ link_watch(struct plink *l)
 }
 
 /* Drop the connection at once (no callbacks) and forget what it carried. */
-static void
-link_drop(struct plink *l)
+void
+pm_link_drop(struct plink *l)
 {
 	if (l->c != NULL)
 		conn_close(l->c);
@@ -182,7 +182,7 @@ on_link_idle(evutil_socket_t fd, short what, void *arg)
 		return;
 	log_info("peer_msg: %s: closing the idle link (%s)", l->user,
 	    l->via_relay ? "relay" : "direct");
-	link_drop(l);
+	pm_link_drop(l);
 }
 
 static void
@@ -202,31 +202,9 @@ on_link_stall(evutil_socket_t fd, short what, void *arg)
 	}
 	snprintf(why, sizeof(why), "no answer from %s for %.1f s", l->addr, quiet);
 	log_warnx("peer_msg: %s: %s; dropping the connection", l->user, why);
-	link_drop(l);
+	pm_link_drop(l);
 	if (pm_window_has_pending(l))
 		link_failed(l, why);
-}
-
-/*
- * The gestor says user is online at addr:port. A connection to another
- * address is to where the user was: drop it and go to the new one now.
- */
-static void
-link_moved(struct plink *l, const char *addr, int port)
-{
-	char now_at[sizeof(l->addr)];
-
-	snprintf(now_at, sizeof(now_at), "%s:%d", addr, port);
-	if (l->c == NULL || strcmp(now_at, l->addr) == 0)
-		return;
-	if (l->via_relay) {
-		/* The relayed link does not care; the new address may work. */
-		peer_route_probe_soon(l);
-		return;
-	}
-	log_info("peer_msg: %s moved from %s to %s; reconnecting", l->user,
-	    l->addr, now_at);
-	link_drop(l);
 }
 
 static void
@@ -417,7 +395,7 @@ void
 pm_link_redirect(struct plink *l)
 {
 	log_info("peer_msg: %s: leaving the relay for the direct route", l->user);
-	link_drop(l);
+	pm_link_drop(l);
 	pm_kick(l->pm, l->user, true);
 }
 
@@ -476,8 +454,8 @@ on_link_ready(struct conn *c, void *arg)
 	link_watch(l);
 }
 
-static void
-link_pump(struct plink *l)
+void
+pm_link_pump(struct plink *l)
 {
 	if (l->state != L_READY || l->inflight >= PM_WINDOW)
 		return;
@@ -510,7 +488,7 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 		*l->reason = '\0';
 		peer_route_up(l);
 		log_info("peer_msg: connected to %s at %s", l->user, l->addr);
-		link_pump(l);
+		pm_link_pump(l);
 	} else if (m.type == W_ACK && l->state == L_READY) {
 		if (l->inflight > 0)
 			l->inflight--;
@@ -553,118 +531,4 @@ on_link_close(struct conn *c, const char *reason, void *arg)
 	*l->refused = '\0';
 	if (pm_window_has_pending(l))
 		link_failed(l, why);
-}
-
-/* ------------------------------------------------------ for the others */
-
-static int
-kick_one(const char *user, void *arg)
-{
-	pm_kick(arg, user, false);
-	return 0;
-}
-
-void
-pm_kick_all(struct peer_msgs *pm)
-{
-	pmsg_pending_peers(pm->ms, kick_one, pm);
-}
-
-bool
-pm_link_in_flight(struct peer_msgs *pm, const char *user, int64_t seq)
-{
-	struct plink *l = link_find(pm, user, false);
-
-	return l != NULL && pm_window_in_flight(l, seq);
-}
-
-int
-pm_links_ready(struct peer_msgs *pm)
-{
-	struct plink *l;
-	int n = 0;
-
-	TAILQ_FOREACH(l, &pm->links, entry)
-		n += l->state == L_READY;
-	return n;
-}
-
-void
-pm_links_pump(struct peer_msgs *pm)
-{
-	struct plink *l;
-
-	TAILQ_FOREACH(l, &pm->links, entry)
-		if (l->state == L_READY)
-			link_pump(l);
-}
-
-void
-pm_links_queued(struct peer_msgs *pm, const struct pmsg *m)
-{
-	pm_window_queued(link_find(pm, m->peer, true), m);
-	pm_kick(pm, m->peer, false);
-}
-
-void
-pm_links_stop(struct peer_msgs *pm)
-{
-	struct plink *l;
-
-	TAILQ_FOREACH(l, &pm->links, entry) {
-		evtimer_del(l->retry);
-		evtimer_del(l->stall);
-		evtimer_del(l->idle);
-		peer_route_cancel(l);
-		if (l->c != NULL) {
-			conn_close(l->c);
-			l->c = NULL;
-			l->state = L_IDLE;
-		}
-		pm_window_reset(l);
-	}
-}
-
-void
-pm_links_free(struct peer_msgs *pm)
-{
-	struct plink *l;
-
-	while ((l = TAILQ_FIRST(&pm->links)) != NULL)
-		link_free(l);
-}
-
-/* ------------------------------------------------------------ presence */
-
-/* Logged in again: resubscribe, and every waiting link asks afresh. */
-void
-peer_msgs_online(struct peer *p)
-{
-	struct plink *l;
-
-	pm_watch_contacts(p->msgs);
-	/* A fresh lookup for every link that waits. */
-	TAILQ_FOREACH(l, &p->msgs->links, entry)
-		l->looked_up = false;
-	pm_kick_all(p->msgs);
-}
-
-/* A contact came online, maybe at a new address: go there now. */
-void
-peer_msgs_presence(struct peer *p, const struct w_presence *pr)
-{
-	struct plink *l;
-
-	TAILQ_FOREACH(l, &p->msgs->links, entry)
-		if (strcmp(l->user, pr->user) == 0)
-			break;
-	if (l == NULL || !pr->online)
-		return;
-	/* Back online, maybe elsewhere: retry now with the new address. */
-	l->looked_up = true;
-	l->said_offline = false;
-	if (pr->addr != NULL && *pr->addr != '\0')
-		link_moved(l, pr->addr, pr->port);
-	if (l->state != L_READY)
-		pm_kick(p->msgs, pr->user, true);
 }

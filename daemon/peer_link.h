@@ -1,9 +1,9 @@
 /*
- * Outgoing links (peer_link.c), one per recipient, and the files that
- * work on a link's route (peer_route.c, peer_relay.c). The queue
- * (peer_queue.c), the ends of messages (peer_end.c, peer_state.c) and the
- * control commands do not see struct plink: they use the functions at the
- * end of peer_msg.h.
+ * Outgoing links, one per recipient (peer_link.c; all of them together:
+ * peer_links.c), and the files that work on a link's route (peer_route.c,
+ * peer_relay.c). The queue (peer_queue.c), the ends of messages
+ * (peer_end.c, peer_state.c) and the control commands do not see struct
+ * plink: they use the functions at the end of peer_msg.h.
  */
 #ifndef P2P_PEER_LINK_H
 #define P2P_PEER_LINK_H
@@ -52,6 +52,15 @@ struct plink {
 	bool			 wq_older;	/* the store may hold older ones */
 	unsigned long		 wq_gen;	/* pm->pending_gen then */
 };
+
+/* peer_link.c: one link, for peer_links.c */
+/* user's link; made when create is set and there is none. */
+struct plink *pm_link_find(struct peer_msgs *, const char *user, bool create);
+void	 pm_link_free(struct plink *);
+/* Drop the connection at once (no callbacks) and forget what it carried. */
+void	 pm_link_drop(struct plink *);
+/* A ready link: send what its window allows. */
+void	 pm_link_pump(struct plink *);
 
 /* peer_link.c: what the route tells a link (struct proute_hooks) */
 /* A relay paired us: run TLS as client on fd for the link. */

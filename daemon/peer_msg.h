@@ -5,7 +5,8 @@
  *   peer.c, peer_ctl.c, peer_archive.c   account, control commands
  *   peer_msg.c                           lifecycle: wires the hooks
  *   peer_state.c                         send admission, cancel, expiry
- *   peer_link.c (+ peer_window.c)        outgoing links, presence pushes
+ *   peer_links.c                         all links, presence pushes
+ *   peer_link.c (+ peer_window.c)        one outgoing link
  *   peer_route.c                         direct or relayed
  *   peer_relay.c                         the relay client, invitations
  *   peer_in.c                            incoming connections
@@ -156,9 +157,9 @@ json_t	*pm_event_line(int64_t seq, const char *type, const char *data);
 /* peer_contact.c: subscribe to the presence of every contact. */
 void	 pm_watch_contacts(struct peer_msgs *);
 
-/* peer_link.c: outgoing links */
-/* Start delivering to user now, unless a connection is already busy. */
+/* peer_link.c: start delivering to user now, unless a link is busy. */
 void	 pm_kick(struct peer_msgs *, const char *user, bool now);
+/* peer_links.c: the outgoing links together */
 /* Every recipient with messages waiting. */
 void	 pm_kick_all(struct peer_msgs *);
 /* seq was sent to user on a ready link and awaits its ack: too late to stop. */
