@@ -88,6 +88,8 @@ const struct key config_schema[] = {
 	{ "cluster", K_GROUP, 0, 0, 0 },
 	{ "cluster.name", K_CLUSTER, O(cluster_name), 0, 0 },
 	{ "cluster.key_file", K_STR, O(cluster_key_file), 0, 0 },
+	{ "metrics", K_GROUP, 0, 0, 0 },
+	{ "metrics.listen", K_ADDR, O(metrics_listen), 0, 0 },
 };
 #define NKEYS	(sizeof(config_schema) / sizeof(config_schema[0]))
 const size_t config_schema_len = NKEYS;
@@ -466,6 +468,8 @@ finish(struct config *c, const char *file, char *err, size_t errlen,
 		c->cluster_name = xstrdup("");
 	if (c->cluster_key_file == NULL)
 		c->cluster_key_file = xstrdup("");
+	if (c->metrics_listen == NULL)
+		c->metrics_listen = xstrdup("");
 	if (c->gestor_addresses == NULL) {
 		c->gestor_addresses = calloc(2, sizeof(char *));
 		if (c->gestor_addresses == NULL)
@@ -576,6 +580,7 @@ config_free(struct config *c)
 	free(c->listen);
 	free(c->advertise);
 	free(c->relay_listen);
+	free(c->metrics_listen);
 	free(c->relay_advertise);
 	for (i = 0; c->gestor_addresses != NULL && c->gestor_addresses[i]; i++)
 		free(c->gestor_addresses[i]);

@@ -63,6 +63,7 @@ struct config {
 	char		*storage_conninfo;	/* libpq conninfo, "" if unset */
 	char		*cluster_name;		/* "" = host:port, see gestor */
 	char		*cluster_key_file;	/* "" = the key in the database */
+	char		*metrics_listen;	/* GET /metrics; "" disables */
 };
 
 enum relay_use { RELAY_AUTO, RELAY_ALWAYS, RELAY_NEVER };

@@ -272,6 +272,7 @@ gestor_watchers_send(struct gestor *g, const char *user, const json_t *p)
 			conn_send_text(w->watcher->c, jsonw_data(&jw),
 			    jsonw_len(&jw));
 		g->stats.frames_out++;
+		g->stats.presence_pushes++;
 	}
 	jsonw_free(&jw);
 }
@@ -575,7 +576,7 @@ limited(struct gconn *gc, struct wire_msg *m, const char *user)
 
 	if (!glimits_login_refused(gc, user, msg, sizeof(msg)))
 		return false;
-	gc->g->stats.rate_limited++;
+	gc->g->stats.login_limited++;
 	reply_err(gc, m->frame, ERR_RATE_LIMITED, msg);
 	return true;
 }
@@ -670,7 +671,7 @@ hash_source(struct gconn *gc)
 static void
 hash_busy(struct gconn *gc)
 {
-	gc->g->stats.rate_limited++;
+	gc->g->stats.hash_busy++;
 	log_warnx_from(gc->addr,
 	    "gestor: %s: too many password checks waiting from this "
 	    "address; refused", gc->addr);
@@ -688,7 +689,7 @@ on_register(struct gconn *gc, struct wire_msg *m)
 	if (already_authed(gc, m) || limited(gc, m, m->u.cred.user))
 		return;
 	if (glimits_register_refused(gc, msg, sizeof(msg))) {
-		gc->g->stats.rate_limited++;
+		gc->g->stats.register_limited++;
 		reply_err(gc, m->frame, ERR_RATE_LIMITED, msg);
 		return;
 	}
@@ -759,7 +760,7 @@ on_login_checked(bool ok, const char *unused, void *arg)
 		const char *user = json_string_value(json_object_get(gc->req,
 		    "user"));
 
-		gc->g->stats.login_failures++;
+		gc->g->stats.bad_credentials++;
 		log_warnx_from(gc->addr,
 		    "gestor: login failed for %s from %s", user, gc->addr);
 		reply_err(gc, gc->req, ERR_BAD_CREDENTIALS,
@@ -834,7 +835,7 @@ on_auth_read(enum gstore_rc rc, const struct guser *u, void *arg)
 		 * Not counted in the failed-login limits: it guesses no
 		 * password (TLS proved the key; docs/SESSIONS.md).
 		 */
-		gc->g->stats.login_failures++;
+		gc->g->stats.key_mismatch++;
 		log_warnx_from(gc->addr,
 		    "gestor: auth failed for %s from %s: key is not the "
 		    "account's", user, gc->addr);
@@ -927,7 +928,6 @@ refused(struct gconn *gc, struct wire_msg *m, bool no, const char *msg,
 {
 	if (!no)
 		return false;
-	gc->g->stats.rate_limited++;
 	(*counter)++;
 	reply_err(gc, m->frame, ERR_RATE_LIMITED, msg);
 	return true;

@@ -17,6 +17,10 @@ void	gestor_stop(struct daemon *);
 /* Free what is left after the loop has ended. */
 void	gestor_free(struct daemon *);
 
+struct metrics_out;
+/* The samples of GET /metrics (metrics.c's fill callback; arg: the daemon). */
+void	gestor_metrics(struct metrics_out *, void *arg);
+
 extern const ctl_handler gestor_ctl_handlers[CMD__MAX];
 
 #endif

@@ -222,8 +222,11 @@ on_stats_count(enum gstore_rc rc, long n, void *arg)
 	    "online", g->nonline, "connections", g->nconns,
 	    "registrations", (json_int_t)s->registrations,
 	    "logins", (json_int_t)s->logins,
-	    "login_failures", (json_int_t)s->login_failures,
-	    "rate_limited", (json_int_t)s->rate_limited,
+	    "login_failures", (json_int_t)(s->bad_credentials +
+	    s->key_mismatch),
+	    "rate_limited", (json_int_t)(s->login_limited +
+	    s->register_limited + s->hash_busy + s->lookups_refused +
+	    s->watches_refused),
 	    "frames_in", (json_int_t)s->frames_in,
 	    "frames_out", (json_int_t)s->frames_out,
 	    "connections_total", (json_int_t)s->connections_total,

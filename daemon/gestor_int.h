@@ -69,8 +69,19 @@ struct gconn {
 
 struct gctlop;
 
+/*
+ * Counts since this start, for stats and the metrics. stats' sums:
+ * login_failures = bad_credentials + key_mismatch; rate_limited =
+ * login_limited + register_limited + hash_busy + lookups_refused +
+ * watches_refused.
+ */
 struct gestor_stats {
-	unsigned long	 registrations, logins, login_failures, rate_limited;
+	unsigned long	 registrations, logins;
+	unsigned long	 bad_credentials;	/* login: no user, wrong password */
+	unsigned long	 key_mismatch;		/* auth: not the account's key */
+	unsigned long	 login_limited, register_limited;
+	unsigned long	 hash_busy;		/* password checks queued too many */
+	unsigned long	 presence_pushes;	/* presence frames to watchers */
 	unsigned long	 frames_in, frames_out, connections_total;
 	unsigned long	 relay_refused;	/* relay requests refused here */
 	unsigned long	 relay_invites_out, relay_invites_in; /* across gestors */

@@ -169,7 +169,6 @@ gestor_relay_request(struct gconn *gc, struct wire_msg *m)
 	}
 	/* The answer says whether to exists and is online: a lookup. */
 	if (glimits_lookup_refused(gc, msg, sizeof(msg))) {
-		g->stats.rate_limited++;
 		g->stats.lookups_refused++;
 		relay_refuse(gc, m, ERR_RATE_LIMITED, msg);
 		return;

@@ -10,6 +10,7 @@
 
 #include "gstore_int.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 struct gstore {
@@ -17,6 +18,7 @@ struct gstore {
 	void			*impl;
 	struct event		*done_ev;
 	TAILQ_HEAD(, gstore_op)	 done;
+	struct metrics_hist	 latency;	/* asked to done, every op */
 };
 
 static void	on_done(evutil_socket_t, short, void *);
@@ -96,6 +98,7 @@ op_done(struct gstore_op *op, enum gstore_rc rc)
 
 	op->rc = rc;
 	op->delivered = true;
+	metrics_hist_observe(&gs->latency, util_mono() - op->started);
 	TAILQ_INSERT_TAIL(&gs->done, op, entry);
 	event_active(gs->done_ev, EV_TIMEOUT, 0);
 }
@@ -163,6 +166,7 @@ op_new(struct gstore *gs, enum gstore_kind kind, void *arg)
 	op->gs = gs;
 	op->kind = kind;
 	op->arg = arg;
+	op->started = util_mono();
 	return op;
 }
 
@@ -394,6 +398,7 @@ gstore_info(struct gstore *gs, struct gstore_info *info)
 	info->backend = gs->be->name;
 	info->detail = "";
 	info->cluster = "";
+	info->latency = &gs->latency;
 	if (gs->be->info != NULL)
 		gs->be->info(gs->impl, info);
 }

@@ -29,6 +29,7 @@
 #include "proto.h"
 
 struct gstore;
+struct metrics_hist;
 struct gstore_op;
 
 struct guser {
@@ -146,6 +147,8 @@ struct gstore_info {
 	unsigned long		 refused;	/* notifications dropped */
 	const char		*detail;	/* last error, "" if none */
 	const char		*cluster;	/* this gestor's name, or "" */
+	/* Seconds from asking to the answer, every operation (metrics). */
+	const struct metrics_hist *latency;
 };
 
 typedef void (*gstore_done_cb)(enum gstore_rc, void *arg);

@@ -64,6 +64,7 @@ struct gstore_op {
 	long long		 bytes;		/* mail_count */
 	void			*priv;		/* the backend's (result rows) */
 	double			 deadline;	/* util_mono() limit (postgresql) */
+	double			 started;	/* util_mono() when asked (latency) */
 };
 
 /*

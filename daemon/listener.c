@@ -129,17 +129,23 @@ listener_guard(struct event_base *base, struct evconnlistener *l,
 }
 
 void
-listener_close(struct evconnlistener *l)
+listener_unguard(struct evconnlistener *l)
 {
 	struct lguard *g;
 
-	if (l == NULL)
-		return;
-	if ((g = lguard_find(l)) != NULL) {
+	if (l != NULL && (g = lguard_find(l)) != NULL) {
 		LIST_REMOVE(g, entry);
 		event_free(g->retry);
 		free(g);
 	}
+}
+
+void
+listener_close(struct evconnlistener *l)
+{
+	if (l == NULL)
+		return;
+	listener_unguard(l);
 	evconnlistener_free(l);
 }
 

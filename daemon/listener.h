@@ -24,6 +24,8 @@ int	listener_port(struct evconnlistener *);
  */
 int	listener_guard(struct event_base *, struct evconnlistener *,
 	    const char *name);
+/* Free l's guard only (whoever owns l frees it: evhttp_free). */
+void	listener_unguard(struct evconnlistener *);
 /* Free a listener and its guard. */
 void	listener_close(struct evconnlistener *);
 

@@ -29,6 +29,7 @@
 #include "datadir.h"
 #include "gestor.h"
 #include "log.h"
+#include "metrics.h"
 #include "peer.h"
 #include "relay.h"
 #include "util.h"
@@ -55,6 +56,7 @@ static struct options	 opts = { NULL, CONFIG_MODE_DEFAULT, 0, 0 };
 static struct config	*cur_cfg;
 /* The mode's control handlers and the ones every mode shares. */
 static ctl_handler	 ctl_handlers[CMD__MAX];
+static struct metrics	*metrics;	/* metrics.listen, NULL when "" */
 
 static void	on_signal(evutil_socket_t, short, void *);
 static void	on_stop(evutil_socket_t, short, void *);
@@ -145,16 +147,22 @@ harden(void)
  * The descriptor budget: everything the daemon may hold open at once.
  * limits.max_connections (the gestor's sessions, a peer's incoming
  * connections), the relay's connections, the control socket's clients,
- * and a reserve for the rest (stdio, listeners, stores and their
+ * the metrics endpoint's scrapers (and one more: metrics.c), and a reserve for the rest (stdio, listeners, stores and their
  * journals, PostgreSQL connections, the hashing pipe, libevent's own).
  */
 #define FD_RESERVE	64
 
 static long
+metrics_fds(const struct config *c)
+{
+	return *c->metrics_listen != '\0' ? METRICS_MAX_CLIENTS + 2 : 0;
+}
+
+static long
 fd_budget(const struct config *c)
 {
 	return c->max_connections + relay_max_fds(c) + CTLSOCK_MAX_CLIENTS +
-	    FD_RESERVE;
+	    metrics_fds(c) + FD_RESERVE;
 }
 
 /*
@@ -175,11 +183,12 @@ fit_nofile(const struct config *c, bool apply, char *err, size_t errlen)
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
 		snprintf(err, errlen, "the configuration needs up to %lu open "
 		    "descriptors (limits.max_connections %ld + relay %ld + "
-		    "control clients %d + %d) but the descriptor limit "
-		    "(RLIMIT_NOFILE, hard) is %lu: lower limits.max_connections "
-		    "or relay.max_sessions, or raise the limit (ulimit -n, "
-		    "LimitNOFILE=)", (unsigned long)need, c->max_connections,
-		    relay_max_fds(c), CTLSOCK_MAX_CLIENTS, FD_RESERVE,
+		    "control clients %d + metrics %ld + %d) but the descriptor "
+		    "limit (RLIMIT_NOFILE, hard) is %lu: lower "
+		    "limits.max_connections or relay.max_sessions, or raise the "
+		    "limit (ulimit -n, LimitNOFILE=)", (unsigned long)need,
+		    c->max_connections, relay_max_fds(c), CTLSOCK_MAX_CLIENTS,
+		    metrics_fds(c), FD_RESERVE,
 		    (unsigned long)rl.rlim_max);
 		return -1;
 	}
@@ -237,7 +246,7 @@ on_drain(evutil_socket_t fd, short what, void *arg)
 static const char *const restart_keys[] = {
 	"mode", "data_dir", "control_socket", "listen", "storage.synchronous",
 	"storage.backend", "storage.conninfo", "cluster.name",
-	"cluster.key_file", "relay.listen",
+	"cluster.key_file", "relay.listen", "metrics.listen",
 };
 
 static bool
@@ -292,7 +301,7 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	struct config *n, *old = cur_cfg;
 	json_t *changes;
-	char *relay_listen;
+	char *relay_listen, *metrics_listen;
 	int fit;
 
 	if ((n = config_load(opts.file != NULL ? opts.file : old->path, opts.mode,
@@ -303,11 +312,14 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
 		    err);
 		return NULL;
 	}
-	/* The budget with the relay listener that keeps running. */
+	/* The budget with the relay and metrics listeners that keep running. */
 	relay_listen = n->relay_listen;
+	metrics_listen = n->metrics_listen;
 	n->relay_listen = old->relay_listen;
+	n->metrics_listen = old->metrics_listen;
 	fit = fit_nofile(n, true, err, errlen);
 	n->relay_listen = relay_listen;
+	n->metrics_listen = metrics_listen;
 	if (fit == -1) {
 		config_free(n);
 		log_warnx("main: reload failed, keeping the running configuration: %s",
@@ -329,6 +341,7 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
 	keep_str(&n->cluster_name, &old->cluster_name);
 	keep_str(&n->cluster_key_file, &old->cluster_key_file);
 	keep_str(&n->relay_listen, &old->relay_listen);
+	keep_str(&n->metrics_listen, &old->metrics_listen);
 	cur_cfg = n;
 	d->cfg = n;
 	log_setlevel(opts.verbose ? LOG_LVL_DEBUG : (enum log_level)n->log_level);
@@ -423,6 +436,11 @@ start(struct daemon *d)
 	if (d->ctl == NULL)
 		fatalx("main: %s", cause != NULL ? cause : "control socket");
 	ctlsock_set_send_timeout(d->ctl, c->send_timeout);
+	if (*c->metrics_listen != '\0' && (metrics = metrics_open(d->base,
+	    c->metrics_listen, c->mode == MODE_GESTOR ? gestor_metrics :
+	    peer_metrics, d, &cause)) == NULL)
+		fatalx("main: metrics.listen: %s", cause != NULL ? cause :
+		    "cannot listen");
 }
 
 static void
@@ -496,6 +514,7 @@ main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 #endif
 	event_base_dispatch(d.base);
+	metrics_close(metrics);
 	if (cur_cfg->mode == MODE_GESTOR)
 		gestor_free(&d);
 	else

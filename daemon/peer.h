@@ -13,6 +13,10 @@ void	peer_reload(struct daemon *);
 void	peer_stop(struct daemon *);
 void	peer_free(struct daemon *);
 
+struct metrics_out;
+/* The samples of GET /metrics (metrics.c's fill callback; arg: the daemon). */
+void	peer_metrics(struct metrics_out *, void *arg);
+
 extern const ctl_handler peer_ctl_handlers[CMD__MAX];
 
 #endif

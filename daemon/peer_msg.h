@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "metrics.h"
 #include "peer_int.h"
 #include "pstore_archive.h"
 #include "pstore_group.h"
@@ -65,6 +66,8 @@ struct pm_stats {
 	unsigned long	 sent, received, delivered, retries, duplicates;
 	unsigned long	 failed, cancelled, expired;
 	unsigned long	 requests_refused;	/* strangers over quota or rate */
+	unsigned long	 commit_failures;	/* group commits rolled back */
+	struct metrics_hist commit;		/* group commit seconds */
 };
 
 struct invite;

@@ -606,16 +606,22 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct peer_msgs *pm = arg;
 	int64_t *seqs, *dseqs, now = util_now_ms();
+	double t0;
 	size_t i;
+	int rc;
 
 	if (pm->nrx == 0 && pm->nacks == 0 && pm->ntxs == 0)
 		return;
 	seqs = xcalloc(pm->nrx + 1, sizeof(*seqs));
 	dseqs = xcalloc(pm->nacks + 1, sizeof(*dseqs));
-	if (commit_batch(pm, now, seqs, dseqs) == 0)
+	t0 = util_mono();
+	rc = commit_batch(pm, now, seqs, dseqs);
+	metrics_hist_observe(&pm->stats.commit, util_mono() - t0);
+	if (rc == 0)
 		after_commit(pm, now, seqs, dseqs);
 	else {
 		pm->lists_changed = false;
+		pm->stats.commit_failures++;
 		log_error("peer_queue: cannot commit %zu messages, %zu acks and %zu "
 		    "sends; nothing acknowledged, the senders will retry", pm->nrx,
 		    pm->nacks, pm->ntxs);

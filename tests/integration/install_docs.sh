@@ -12,7 +12,7 @@ make -s -C "$P2PCHAT_BUILDDIR" install-dist_docDATA install-dist_docsDATA \
 readme=$(find "$TMP/root" -path '*/share/doc/p2pchat/README.md')
 [ -n "$readme" ] || fail "no README.md under share/doc/p2pchat: $(find "$TMP/root" -type f)"
 doc=$(dirname "$readme")
-for f in docs/SCALING.md docs/SESSIONS.md docs/PERFORMANCE.md; do
+for f in docs/SCALING.md docs/SESSIONS.md docs/PERFORMANCE.md docs/OPERATIONS.md; do
 	[ -s "$doc/$f" ] || fail "$f not installed: $(find "$TMP/root" -type f)"
 done
 # Every docs/ link of the installed README leads to an installed file.
