@@ -88,7 +88,8 @@ _p2pchatctl()
 	for ((i = cmdi + 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		case $w in
-		--password-file | --limit | --id | --timeout | --since | --user)
+		--password-file | --limit | --id | --timeout | --since | --user | \
+		    --group)
 			((i++))
 			;;
 		=) ((i++)) ;; # --opt=value, split at '=' by COMP_WORDBREAKS
@@ -102,6 +103,11 @@ _p2pchatctl()
 		_p2pchatctl_users "$cur"
 		return
 		;;
+	--group)
+		COMPREPLY=($(compgen -W "$(_p2pchatctl_query groups | cut -f1)" \
+		    -- "$cur"))
+		return
+		;;
 	--since)
 		COMPREPLY=($(compgen -W "now" -- "$cur"))
 		return
@@ -113,12 +119,12 @@ _p2pchatctl()
 
 	case $cmd in
 	register | login) opts="--password-file" ;;
-	send) opts="--wait --wait= --id --ttl" ;;
-	history) opts="--limit" ;;
+	send) opts="--wait --wait= --id --ttl --group" ;;
 	watch) opts="--since" ;;
 	wait) opts="--timeout" ;;
 	import) opts="--send-pending" ;;
-	search) opts="--user --limit --fts" ;;
+	search) opts="--user --group --limit --fts" ;;
+	history) opts="--limit --group" ;;
 	chat-delete) opts="--cancel-pending --yes" ;;
 	*) opts= ;;
 	esac

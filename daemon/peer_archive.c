@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "peer_group.h"
 #include "peer_msg.h"
 #include "pstore_archive.h"
 #include "util.h"
@@ -22,10 +23,14 @@
 static int
 add_found(const struct pmsg *m, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:s,s:o,s:s,s:s,s:s,s:s%}",
+	json_t *o = json_pack("{s:s,s:o,s:s,s:s,s:s,s:s%}",
 	    "user", m->peer, "ts", peer_iso(m->ts_sent / 1000), "direction",
 	    m->outgoing ? "out" : "in", "state", m->state, "id", m->id,
-	    "text", m->body, m->body_len));
+	    "text", m->body, m->body_len);
+
+	if (*m->group != '\0')
+		json_object_set_new(o, "group", json_string(m->group));
+	json_array_append_new(arg, o);
 	return 0;
 }
 
@@ -37,13 +42,21 @@ peer_ctl_search(struct ctlreq *r, json_t *args, void *ctx)
 	const char *text = json_string_value(json_object_get(args, "text"));
 	bool fts = json_is_true(json_object_get(args, "fts"));
 	int limit = lim != NULL ? (int)json_integer_value(lim) : SEARCH_DEFAULT;
-	char err[256], *query = fts ? xstrdup(text) : parch_fts_literal(text);
+	const char *group = json_string_value(json_object_get(args, "group"));
+	char err[256], *query;
 	enum pstore_rc rc;
+	struct pgroup g;
 
+	if (group != NULL && pg_find_group(pm, r, group, &g) != 0) {
+		json_decref(items);
+		return;
+	}
+	query = fts ? xstrdup(text) : parch_fts_literal(text);
 	if (lim != NULL && json_integer_value(lim) > 1000000)
 		limit = 1000000;
-	rc = parch_search(pm->arch, query, json_string_value(json_object_get(args,
-	    "user")), limit, add_found, items, err, sizeof(err));
+	rc = parch_search_group(pm->arch, query, json_string_value(
+	    json_object_get(args, "user")), group != NULL ? g.id : NULL, limit,
+	    add_found, items, err, sizeof(err));
 	free(query);
 	if (rc != PSTORE_OK) {
 		json_decref(items);
@@ -69,6 +82,9 @@ export_one(const struct pmsg *m, void *arg)
 	    "state", m->state, "text", m->body, m->body_len,
 	    "reason", *m->reason != '\0' ? m->reason : NULL);
 
+	/* A group's message keeps its group (imported as history only). */
+	if (*m->group != '\0')
+		json_object_set_new(o, "group", json_string(m->group));
 	ctlreq_stream(r, o);
 	json_decref(o);
 	return 0;
@@ -126,9 +142,13 @@ check_record(json_t *o, struct pmsg *m, size_t maxbody, int64_t latest)
 	json_t *reason = json_object_get(o, "reason");
 	json_t *text = json_object_get(o, "text"), *ts = json_object_get(o, "ts");
 	json_t *rcv = json_object_get(o, "received");
+	json_t *grp = json_object_get(o, "group");
 
 	if (!json_is_object(o))
 		return "not a JSON object";
+	if (grp != NULL && (!json_is_string(grp) ||
+	    !valid_msgid(json_string_value(grp))))
+		return "'group' must be a group id (32 lowercase hex digits)";
 	if (id == NULL || !valid_msgid(id))
 		return "'id' must be 32 lowercase hex digits";
 	if (user == NULL || !valid_username(user))
@@ -166,6 +186,8 @@ check_record(json_t *o, struct pmsg *m, size_t maxbody, int64_t latest)
 	m->body_len = json_string_length(text);
 	m->ts_sent = json_integer_value(ts);
 	m->ts_received = rcv != NULL ? json_integer_value(rcv) : 0;
+	if (grp != NULL)
+		snprintf(m->group, sizeof(m->group), "%s", json_string_value(grp));
 	return NULL;
 }
 
@@ -239,6 +261,11 @@ import_refuse(struct ctlreq *r, json_t *errs, size_t bad)
 static bool
 import_hold_back(struct pmsg *m, bool send_pending)
 {
+	/* A group's message is history: its members' rows are not exported. */
+	if (*m->group != '\0' && m->outgoing) {
+		snprintf(m->state, sizeof(m->state), "sent");
+		return false;
+	}
 	if (!m->outgoing || send_pending || (strcmp(m->state, "pending") != 0 &&
 	    strcmp(m->state, "held") != 0))
 		return false;

@@ -12,22 +12,28 @@
 #include "log.h"
 #include "sqlutil.h"
 #include "pstore_archive.h"
+#include "pstore_chat.h"
 #include "util.h"
 
 enum { A_SEARCH, A_EXPORT, A_IMPORT, A_CHAT, A__MAX };
 
 static const char *const asql[A__MAX] = {
+	/*
+	 * Messages, groups' too (schema 9: ref 0), never the rows that
+	 * deliver a group message, list or leave to one member (ref <> 0).
+	 */
 	[A_SEARCH] = "SELECT m.seq, m.id, m.peer, m.direction, m.body, m.ts_sent,"
-	    " m.ts_received, m.state FROM messages_fts f JOIN messages m"
-	    " ON m.seq = f.rowid WHERE messages_fts MATCH ?1"
-	    " AND (?2 IS NULL OR m.peer = ?2) AND m.grp = '' ORDER BY m.seq DESC"
+	    " m.ts_received, m.state, m.reason, m.expires, m.grp, m.ref FROM"
+	    " messages_fts f JOIN messages m ON m.seq = f.rowid WHERE"
+	    " messages_fts MATCH ?1 AND (?2 IS NULL OR m.peer = ?2) AND"
+	    " m.ref = 0 AND (?4 IS NULL OR m.grp = ?4) ORDER BY m.seq DESC"
 	    " LIMIT ?3",
 	[A_EXPORT] = "SELECT seq, id, peer, direction, body, ts_sent, ts_received,"
-	    " state, reason, expires FROM messages WHERE (?1 IS NULL OR peer = ?1)"
-	    " AND grp = '' ORDER BY seq",
+	    " state, reason, expires, grp, ref FROM messages WHERE (?1 IS NULL OR"
+	    " peer = ?1) AND ref = 0 ORDER BY seq",
 	[A_IMPORT] = "INSERT OR IGNORE INTO messages (id, peer, direction, body,"
-	    " ts_sent, ts_received, state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-	    " ?7, ?8)",
+	    " ts_sent, ts_received, state, reason, grp) VALUES (?1, ?2, ?3, ?4,"
+	    " ?5, ?6, ?7, ?8, ?9)",
 	[A_CHAT] = "INSERT INTO chats (peer, last_activity) VALUES (?1, ?2)"
 	    " ON CONFLICT (peer) DO UPDATE SET last_activity ="
 	    " max(last_activity, excluded.last_activity)",
@@ -120,11 +126,22 @@ enum pstore_rc
 parch_search(struct parch *a, const char *query, const char *peer, int limit,
     pmsg_fn fn, void *arg, char *err, size_t errlen)
 {
+	return parch_search_group(a, query, peer, NULL, limit, fn, arg, err,
+	    errlen);
+}
+
+enum pstore_rc
+parch_search_group(struct parch *a, const char *query, const char *peer,
+    const char *group, int limit, pmsg_fn fn, void *arg, char *err,
+    size_t errlen)
+{
 	sqlite3_stmt *s = st(a, A_SEARCH);
 
 	sqlite3_bind_text(s, 1, query, -1, SQLITE_STATIC);
 	if (peer != NULL)
 		sqlite3_bind_text(s, 2, peer, -1, SQLITE_STATIC);
+	if (group != NULL)
+		sqlite3_bind_text(s, 4, group, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, limit);
 	return each(a, s, fn, arg, err, errlen);
 }
@@ -155,6 +172,7 @@ enum pstore_rc
 parch_import(struct parch *a, const struct pmsg *m)
 {
 	sqlite3_stmt *s = st(a, A_IMPORT);
+	char key[PCHAT_KEY_MAX + 1];
 
 	sqlite3_bind_text(s, 1, m->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, m->peer, -1, SQLITE_STATIC);
@@ -164,12 +182,17 @@ parch_import(struct parch *a, const struct pmsg *m)
 	sqlite3_bind_int64(s, 6, m->ts_received);
 	sqlite3_bind_text(s, 7, m->state, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 8, m->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 9, m->group, -1, SQLITE_STATIC);
 	if (step_done(a, s) != PSTORE_OK)
 		return PSTORE_ERR;
 	if (sqlite3_changes(a->db) == 0)
 		return PSTORE_EXISTS;
 	s = st(a, A_CHAT);
-	sqlite3_bind_text(s, 1, m->peer, -1, SQLITE_STATIC);
+	if (*m->group != '\0') {
+		pchat_group_key(m->group, key, sizeof(key));
+		sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	} else
+		sqlite3_bind_text(s, 1, m->peer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, m->ts_received > m->ts_sent ? m->ts_received :
 	    m->ts_sent);
 	/* A message stored pending or held is in the queue (schema 7). */
@@ -254,8 +277,9 @@ delete_messages(struct parch *a, const char *peer, int *deleted)
 		free(trigger);
 		return PSTORE_ERR;
 	}
-	rc = run_peer(a, "DELETE FROM messages WHERE peer = ?1", peer, NULL, NULL,
-	    deleted);
+	/* The chat's messages, not the groups' (schema 9). */
+	rc = run_peer(a, "DELETE FROM messages WHERE peer = ?1 AND grp = ''",
+	    peer, NULL, NULL, deleted);
 	if (rc == PSTORE_OK && trigger != NULL)
 		rc = exec_sql(a, trigger);
 	free(trigger);
@@ -268,7 +292,8 @@ parch_delete_chat(struct parch *a, const char *peer, int *deleted)
 	static const char *const others[] = {
 		/* Events about its messages, by reference or as JSON. */
 		"DELETE FROM events WHERE msg IS NOT NULL AND EXISTS (SELECT 1"
-		" FROM messages m WHERE m.seq = events.msg AND m.peer = ?1)",
+		" FROM messages m WHERE m.seq = events.msg AND m.peer = ?1 AND"
+		" m.grp = '')",
 		"DELETE FROM events WHERE msg IS NULL AND json_valid(data) AND"
 		" (json_extract(data, '$.from') = ?1 OR"
 		" json_extract(data, '$.user') = ?1)",

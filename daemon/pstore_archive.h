@@ -17,11 +17,16 @@ void		 parch_close(struct parch *);
 
 /*
  * Messages matching an FTS5 query, newest first, optionally with one
- * peer. PSTORE_ERR with err filled for a query syntax error.
+ * peer (groups' messages too). PSTORE_ERR with err filled for a query
+ * syntax error.
  */
 enum pstore_rc	 parch_search(struct parch *, const char *query,
 		    const char *peer, int limit, pmsg_fn, void *,
 		    char *err, size_t errlen);
+/* The same among one group's messages only, when group is not NULL. */
+enum pstore_rc	 parch_search_group(struct parch *, const char *query,
+		    const char *peer, const char *group, int limit, pmsg_fn,
+		    void *, char *err, size_t errlen);
 /*
  * Plain text as an FTS5 query that matches its words literally: each
  * whitespace-separated word becomes one quoted string (so ?, :, ', *,

@@ -49,7 +49,7 @@ expect "--id" send bob --i
 expect "--limit" history bob --l
 expect "--since" watch --s
 expect "--timeout" wait --t
-expect "--fts --help --json --limit --user" search fox --
+expect "--fts --group --help --json --limit --user" search fox --
 expect "--cancel-pending --help --json --yes" chat-delete bob --
 expect "--help --json" status --
 expect "--password-file" login alice --p

@@ -124,3 +124,24 @@ p2ptool peer-frames "${PORT_OF[bob]}" "$TMP/carol.crt" "$TMP/carol/identity.key"
 grep -q '"code": "not_member"' "$TMP/gmsg.out" || fail "non-member gmsg: $(cat "$TMP/gmsg.out")"
 ctl bob history --group team --limit 1000 | grep -q FORGED && fail "a non-member's message is shown"
 true
+
+# search --group; export and import keep group messages and their ids, and
+# importing twice adds nothing.
+ctl bob search --group team "carol 7" | grep -q "	carol 7$" || fail "search --group"
+[ "$(ctl bob search "carol 7" | wc -l)" = 1 ] || fail "search finds a group message once"
+[ -z "$(ctl bob search --group team "no such words")" ] || fail "search --group found nothing to find"
+ctl bob export >"$TMP/bob.jsonl" || fail "export"
+[ "$(grep -c "\"group\": *\"$gid\"" "$TMP/bob.jsonl")" -ge 43 ] || fail "export lacks group messages"
+grep -q '"user": *"dave"' "$TMP/bob.jsonl" && fail "export has a member's delivery row"
+start_peer erin g
+register erin >/dev/null
+ctl erin import "$TMP/bob.jsonl" >"$TMP/imp1" || fail "import"
+ctl erin import "$TMP/bob.jsonl" >"$TMP/imp2" || fail "import again"
+grep -q "^imported	0$" "$TMP/imp2" || fail "second import: $(cat "$TMP/imp2")"
+[ "$(sqlite3 "$TMP/erin/peer.db" "SELECT count(*) FROM messages WHERE grp = '$gid'")" = \
+  "$(grep -c "\"group\": *\"$gid\"" "$TMP/bob.jsonl")" ] || fail "imported group messages"
+ctl erin export | grep "\"id\": *\"$id1\"" | grep -q "\"group\": *\"$gid\"" || fail "id or group lost"
+true
+# Deleting the direct chat with carol leaves her group messages alone.
+ctl bob chat-delete carol --yes >/dev/null || fail "chat-delete"
+[ "$(count bob team "carol ")" = 20 ] || fail "chat-delete took carol's group messages"
