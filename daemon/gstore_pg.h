@@ -12,8 +12,9 @@
  *   gstore_pg_conn.c      the connections: connect, set-up, send, errors,
  *                         reconnect with backoff, timers
  *   gstore_pg_seal.c      the notifications' seal (HMAC, replays)
- *   gstore_pg_sql.c       the schema, its migrations and the statements
- *                         with their parameters and results
+ *   gstore_pg_sql.c       the statements with their parameters and
+ *                         results
+ *   gstore_pg_schema.c    the schema and its migrations
  */
 #ifndef P2P_GSTORE_PG_H
 #define P2P_GSTORE_PG_H
@@ -140,7 +141,7 @@ struct gpg_stmt {
  * gestors starting together migrate once), refuse a newer one. 0 or -1
  * with *cause.
  */
-int	gpg_migrate(PGconn *, char **cause);
+int	gpg_migrate(PGconn *, char **cause);		/* gstore_pg_schema.c */
 /* The listener's set-up: LISTEN, the schema version, the cluster's key. */
 #define GPG_LISTENER_SETUP \
 	"LISTEN " GPG_CHANNEL "; SELECT coalesce(max(version), 0) FROM " \
