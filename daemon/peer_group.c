@@ -234,13 +234,15 @@ queue_for(struct peer_msgs *pm, const char *id, const char *user,
 }
 
 int
-pg_list_commit(struct peer_msgs *pm, const struct glist *l,
+pg_list_commit(struct peer_msgs *pm, struct glist *l,
     const struct glist *notify)
 {
 	char sig[IDENTITY_SIG_HEX_MAX + 1], lid[P2P_MSGID_HEX + 1], *text;
 	int64_t now = util_now_ms();
 	int i, rc = -1;
 
+	/* Our key now: it may have changed since the last version. */
+	snprintf(l->key, sizeof(l->key), "%s", identity_key_hex(pm->p->d->id));
 	if ((text = list_text(l)) == NULL)
 		return -1;
 	if (identity_sign(pm->p->d->id, text, strlen(text), sig,
@@ -291,10 +293,12 @@ pg_list_receive(struct peer_msgs *pm, const char *from, const char *list,
 		    l.id, l.admin);
 		return -1;
 	}
-	if (*c.prev_fingerprint != '\0') {
+	/* As messages to a verified contact whose key changed are held. */
+	if (c.verified && *c.prev_fingerprint != '\0') {
 		snprintf(why, whylen, "group %s: the key of its admin %s changed; "
-		    "held until trust %s", l.id, l.admin, l.admin);
-		return -1;
+		    "its lists are held until: p2pchatctl trust %s", l.id, l.admin,
+		    l.admin);
+		return -3;
 	}
 	if (identity_key_fingerprint(l.key, fp, sizeof(fp)) != 0 ||
 	    strcmp(fp, c.fingerprint) != 0) {

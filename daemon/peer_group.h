@@ -60,17 +60,20 @@ bool	 pg_list_has(const struct glist *, const char *user);
 /* A stored group's list back into l (from its signed text). */
 int	 pg_list_load(struct peer_msgs *, const char *id, struct glist *);
 /*
- * Inside the caller's transaction: sign l with our key and store it as
+ * Inside the caller's transaction: sign l with our key (l->key is set to
+ * it) and store it as
  * the group's newest list, queueing it for every name in l and in
  * notify (members that were removed), and failing the group's messages
  * queued for anyone no longer in it. -1 on error.
  */
-int	 pg_list_commit(struct peer_msgs *, const struct glist *,
+int	 pg_list_commit(struct peer_msgs *, struct glist *,
 	    const struct glist *notify);
 /*
  * Inside the caller's transaction: a gmembers frame from user from. 1:
  * applied (*changed the group's id), 0: not newer (nothing to do), -1:
- * refused (why says why; logged by the caller), -2: a store error.
+ * refused (why says why; logged by the caller), -2: a store error, -3:
+ * held (the admin is a verified contact whose key changed: not applied
+ * nor acknowledged until `trust`, so the admin sends it again).
  */
 int	 pg_list_receive(struct peer_msgs *, const char *from,
 	    const char *list, size_t len, const char *sig, char *changed,

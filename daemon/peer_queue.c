@@ -217,6 +217,14 @@ group_rx(struct peer_msgs *pm, struct rx *rx, int64_t *seq)
 		if (r == -1)
 			log_warnx("peer_queue: refused a group list from %s: %s",
 			    rx->m.peer, why);
+		if (r == -3) {
+			/* Not acknowledged: the admin keeps it queued. */
+			rx->code = ERR_KEY_MISMATCH;
+			snprintf(rx->why, sizeof(rx->why), "%s", why);
+			log_warnx("peer_queue: held a group list from %s: %s",
+			    rx->m.peer, why);
+			return -1;
+		}
 		return r == -2 ? -2 : 0;
 	}
 	if (rx->type == W_GLEAVE) {
@@ -563,10 +571,11 @@ after_commit(struct peer_msgs *pm, int64_t now, const int64_t *seqs,
 		struct rx *rx = &pm->rx[i];
 
 		if (seqs[i] == -1) {
-			if (rx->code != NULL && strcmp(rx->code, ERR_NOT_MEMBER) == 0)
-				log_warnx("peer_queue: refused %s from %s: %s",
-				    rx->m.id, rx->m.peer, rx->why);
-			else if (rx->code != NULL) {
+			if (rx->code != NULL && rx->type != W_MSG) {
+				if (strcmp(rx->code, ERR_NOT_MEMBER) == 0)
+					log_warnx("peer_queue: refused %s from %s: %s",
+					    rx->m.id, rx->m.peer, rx->why);
+			} else if (rx->code != NULL) {
 				pm->stats.requests_refused++;
 				log_info("peer_queue: refused %s from %s: %s", rx->m.id,
 				    rx->m.peer, rx->code);

@@ -159,3 +159,17 @@ done
 [ "$(ctl bob group show "$gid")" = "$before" ] || fail "a forged list changed bob's group: $(ctl bob group show "$gid")"
 ctl bob groups | grep -q "$side" && fail "bob took a list that does not name him"
 true
+
+# The admin's key changes: bob, who verified alice's key, holds her next
+# list until he trusts the new key; then it is applied.
+ctl bob trust alice "$(field alice fingerprint)" >/dev/null || fail "bob trusts alice"
+v=$(version_at bob "$gid")
+stop alice
+mv "$TMP/alice/identity.key" "$TMP/alice.old.key"
+start alice
+printf '%s\n' "$(cat "$(password alice)")" | ctl alice login alice >/dev/null || fail "alice login with a new key"
+ctl alice group rename "$gid" newkey >/dev/null || fail "rename with the new key"
+wait_for "bob holds the list" 20 grep -q "held a group list from alice: .*trust alice" "$TMP/bob.log"
+[ "$(version_at bob "$gid")" = "$v" ] || fail "bob applied a list from a changed key"
+ctl bob trust alice "$(field alice fingerprint)" >/dev/null || fail "bob trusts the new key"
+wait_for "bob applies the held list" 20 has_version bob "$gid" $((v + 1))
