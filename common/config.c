@@ -67,6 +67,8 @@ const struct key config_schema[] = {
 	{ "limits.handshake_timeout", K_DOUBLE, O(handshake_timeout), 0.1, 600 },
 	{ "limits.idle_timeout", K_DOUBLE, O(idle_timeout), 0, 86400 },
 	{ "limits.send_timeout", K_DOUBLE, O(send_timeout), 0.1, 3600 },
+	{ "files", K_GROUP, 0, 0, 0 },
+	{ "files.max_size", K_LONG, O(files_max_size), 0, 1099511627776 },
 	{ "relay", K_GROUP, 0, 0, 0 },
 	{ "relay.listen", K_ADDR, O(relay_listen), 0, 0 },
 	{ "relay.advertise", K_ADDR, O(relay_advertise), 0, 0 },
@@ -125,6 +127,7 @@ set_defaults(struct config *c)
 	c->send_timeout = 30.0;
 	c->sync_full = true;
 	c->idle_timeout = 120.0;
+	c->files_max_size = 4294967296L;	/* 4 GiB */
 	c->relay_max_sessions = 1024;
 	c->relay_max_user_sessions = 16;
 	c->relay_max_source_sessions = 256;

@@ -46,6 +46,8 @@ struct config {
 	double		 send_timeout;	/* unsent output over the mark, unread */
 	double		 idle_timeout;	/* peer: close idle outgoing links; 0 never */
 	bool		 sync_full;
+	/* files (peer): largest file sent or received */
+	long		 files_max_size;
 	/* relay (gestor): splice two outgoing peer connections */
 	char		*relay_listen;	/* "" disables */
 	char		*relay_advertise;	/* "" = the address peers reached */

@@ -152,6 +152,22 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    "list groups (GROUP in other commands: an id, a unique prefix of "
 	    "one, or a title)", { { NULL } }, SHAPE_LIST,
 	    { "id", "title", "admin", "members", "version", "member" } },
+	/*
+	 * PATH never reaches the daemon: p2pchatctl opens it and passes the
+	 * descriptor over the socket (SCM_RIGHTS), with "name" its last
+	 * component unless --name.
+	 */
+	[CMD_SEND_FILE] = { "send-file", P, 0,
+	    "USER PATH|- [--name NAME] [--id ID]",
+	    "store a file in the daemon to send, and print its id",
+	    { { "user", ARG_USER, 0 }, { "path", ARG_STR, ARGF_OPTIONAL },
+	      { "name", ARG_STR, OPTL }, { "id", ARG_MSGID, OPTL } },
+	    SHAPE_VALUE, { "id", "sha256", "size", "state" } },
+	[CMD_FILES] = { "files", P, 0, "[USER]",
+	    "list files sent and received, oldest first",
+	    { { "user", ARG_USER, ARGF_OPTIONAL } }, SHAPE_LIST,
+	    { "ts", "user", "direction", "state", "id", "size", "offset",
+	      "sha256", "name" } },
 };
 
 int

@@ -43,6 +43,8 @@ enum ctl_cmd {
 	CMD_GROUP_LEAVE,
 	CMD_GROUP_SHOW,
 	CMD_GROUPS,
+	CMD_SEND_FILE,
+	CMD_FILES,
 	CMD__MAX
 };
 

@@ -77,5 +77,6 @@ enum ctl_exit {
 #define ERR_INTERNAL		"internal"
 #define ERR_OFFLINE		"offline"		/* relay: the target is not online */
 #define ERR_RELAY_DISABLED	"relay_disabled"
+#define ERR_NO_SPACE		"no_space"		/* peer: the disk holding data_dir is full */
 
 #endif

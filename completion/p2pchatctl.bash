@@ -6,9 +6,9 @@
 # (column 1 of `p2pchatctl chats`) and message ids (`p2pchatctl pending`),
 # asking the daemon named by the -c or -s already on the command line.
 
-_p2pchatctl_commands="register login logout status send chats history pending
-lookup fingerprint trust watch chat chat-delete wait cancel search export import
-users stats reload shutdown version group groups help"
+_p2pchatctl_commands="register login logout status send send-file files chats
+history pending lookup fingerprint trust watch chat chat-delete wait cancel
+search export import users stats reload shutdown version group groups help"
 
 # Run p2pchatctl with the -c/-s options of the line being completed.
 _p2pchatctl_query()
@@ -89,7 +89,7 @@ _p2pchatctl()
 		w=${COMP_WORDS[i]}
 		case $w in
 		--password-file | --limit | --id | --timeout | --since | --user | \
-		    --group)
+		    --group | --name)
 			((i++))
 			;;
 		=) ((i++)) ;; # --opt=value, split at '=' by COMP_WORDBREAKS
@@ -112,7 +112,7 @@ _p2pchatctl()
 		COMPREPLY=($(compgen -W "now" -- "$cur"))
 		return
 		;;
-	--limit | --id | --timeout | --ttl)
+	--limit | --id | --timeout | --ttl | --name)
 		return
 		;;
 	esac
@@ -120,6 +120,7 @@ _p2pchatctl()
 	case $cmd in
 	register | login) opts="--password-file" ;;
 	send) opts="--wait --wait= --id --ttl --group" ;;
+	send-file) opts="--name --id" ;;
 	watch) opts="--since" ;;
 	wait) opts="--timeout" ;;
 	import) opts="--send-pending" ;;
@@ -135,8 +136,16 @@ _p2pchatctl()
 	fi
 
 	case $cmd in
-	send | history | lookup | fingerprint | trust | chat | chat-delete | export)
+	send | history | lookup | fingerprint | trust | chat | chat-delete | export | \
+	    files)
 		((npos == 0)) && _p2pchatctl_users "$cur"
+		;;
+	send-file)
+		if ((npos == 0)); then
+			_p2pchatctl_users "$cur"
+		elif ((npos == 1)); then
+			_p2pchatctl_files "$cur"
+		fi
 		;;
 	wait | cancel)
 		_p2pchatctl_ids "$cur"

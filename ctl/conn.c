@@ -223,8 +223,47 @@ refused_or_closed(struct ctlconn *c)
 	ctlconn_closed();
 }
 
+/* write_all() for the first bytes, with fd passed along (SCM_RIGHTS). */
+static int
+write_all_fd(int sock, const char *p, size_t len, int fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cmsg;
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(&cmsg, 0, sizeof(cmsg));
+	iov.iov_base = (void *)p;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cmsg.buf;
+	mh.msg_controllen = sizeof(cmsg.buf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	while ((n = sendmsg(sock, &mh, MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		;
+	if (n == -1)
+		return -1;
+	return write_all(sock, p + n, len - (size_t)n);
+}
+
 json_int_t
 ctlconn_request(struct ctlconn *c, const char *cmd, json_t *args)
+{
+	return ctlconn_request_fd(c, cmd, args, -1);
+}
+
+json_int_t
+ctlconn_request_fd(struct ctlconn *c, const char *cmd, json_t *args, int fd)
 {
 	json_int_t id = c->next_id;
 	json_t *req;
@@ -244,7 +283,8 @@ ctlconn_request(struct ctlconn *c, const char *cmd, json_t *args)
 		    P2P_CTL_LINE_MAX);
 		return -1;
 	}
-	rc = write_all(c->fd, buf, len);
+	rc = fd == -1 ? write_all(c->fd, buf, len) :
+	    write_all_fd(c->fd, buf, len, fd);
 	util_zero(buf, len);
 	free(buf);
 	if (rc == -1)

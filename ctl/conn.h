@@ -41,6 +41,12 @@ void		 ctlconn_connect(struct ctlconn *, const char *);
 void		 ctlconn_close(struct ctlconn *);
 /* Send one request; returns its id, or -1 (reported) if it is too long. */
 json_int_t	 ctlconn_request(struct ctlconn *, const char *, json_t *);
+/*
+ * The same, passing the open file fd along (SCM_RIGHTS). The daemon
+ * takes a descriptor only with a connection's first request.
+ */
+json_int_t	 ctlconn_request_fd(struct ctlconn *, const char *, json_t *,
+		    int fd);
 /* poll(2) that a caught SIGINT/SIGTERM interrupts without a race. */
 int		 ctlconn_poll(struct pollfd *, nfds_t, int);
 /* One read from the socket: 1 if bytes came, 0 if the daemon closed. */

@@ -38,11 +38,13 @@ typedef int (*stream_fn)(struct ctlconn *);
 static int	stream_events(struct ctlconn *);
 static int	stream_records(struct ctlconn *);
 static int	send_main(struct ctlconn *, json_t *);
+static int	send_file_main(struct ctlconn *, json_t *);
 
 /* Commands p2pchatctl implements itself over other commands. */
 static const local_fn local_cmds[CMD__MAX] = {
 	[CMD_CHAT] = chat_main,
 	[CMD_SEND] = send_main,
+	[CMD_SEND_FILE] = send_file_main,
 };
 
 /* How a stream command's lines are read; events by default. */
@@ -257,6 +259,60 @@ send_main(struct ctlconn *c, json_t *args)
 out:
 	json_decref(reply);
 	json_decref(timeout);
+	return rc;
+}
+
+/*
+ * send-file: PATH is opened here and the descriptor passed to the daemon
+ * with the request (SCM_RIGHTS), so the daemon needs no access to the
+ * caller's directories; "-" passes standard input as it is (a file or
+ * a pipe, read to its end). The path does not travel: the name does, the
+ * path's last component unless --name.
+ */
+static int
+send_file_main(struct ctlconn *c, json_t *args)
+{
+	const struct ctl_cmd_desc *cd = &ctl_cmds[CMD_SEND_FILE];
+	const char *path = json_string_value(json_object_get(args, "path"));
+	const char *base;
+	json_t *reply, *res, *err;
+	json_int_t rid;
+	int fd, rc;
+
+	if (path == NULL)
+		ctl_usage_error(cd, "send-file needs a PATH (or - for standard "
+		    "input)");
+	if (strcmp(path, "-") == 0) {
+		if (json_object_get(args, "name") == NULL)
+			ctl_usage_error(cd, "send-file - needs --name NAME");
+		fd = STDIN_FILENO;
+	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		report_die_errno(CTL_EXIT_FAIL, "io_error", "%s", path);
+	if (json_object_get(args, "name") == NULL) {
+		base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+		if (*base == '\0')
+			ctl_usage_error(cd, "%s names no file: give --name", path);
+		json_object_set_new(args, "name", json_string(base));
+		if (json_object_get(args, "name") == NULL)
+			ctl_usage_error(cd, "%s: the name is not UTF-8: give --name",
+			    path);
+	}
+	json_object_del(args, "path");
+	if ((rc = ctl_check_args(cd, args)) != 0)
+		return rc;
+	if ((rid = ctlconn_request_fd(c, cd->name, args, fd)) == -1)
+		return CTL_EXIT_FAIL;
+	if (fd != STDIN_FILENO)
+		close(fd);
+	reply = ctlconn_recv_reply(c);
+	if ((res = ctlconn_reply(reply, rid, &err)) == NULL) {
+		output_error_result(cd, err);
+		rc = output_error(err);
+	} else {
+		output_result(cd, res);
+		rc = CTL_EXIT_OK;
+	}
+	json_decref(reply);
 	return rc;
 }
 

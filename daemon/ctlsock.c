@@ -4,6 +4,13 @@
  * it) is held until every earlier request has been answered, so pipelined
  * requests are answered in order even when a handler waits on the
  * network. Only the daemon's own uid (or root) may connect.
+ *
+ * A client may pass one open file (SCM_RIGHTS) with its first request
+ * (send-file). A bufferevent reads with read(2), which drops ancillary
+ * data and closes the descriptors in it, so a new client's first bytes
+ * are read here with recvmsg(2) before its bufferevent is made; the
+ * descriptor goes to the first request dispatched (ctlreq_take_fd) and is
+ * closed if that request does not take it.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -41,12 +48,15 @@ struct ctlreq {
 	int			 subscribe;
 	struct evbuffer		*reply;
 	struct evbuffer		*tail;		/* streamed lines after the reply */
+	int			 fd;		/* passed with it, or -1 */
 };
 
 struct ctlclient {
 	TAILQ_ENTRY(ctlclient)	 entry;
 	struct ctlsock		*cs;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* NULL until the first read */
+	struct event		*first;		/* that first read */
+	int			 passed_fd;	/* came with it, or -1 */
 	TAILQ_HEAD(ctlreq_q, ctlreq) reqs;
 	int			 nreqs;		/* in reqs */
 	int			 subscribed;
@@ -78,6 +88,9 @@ struct ctlsock {
  * read for limits.send_timeout (a watch that never reads), it is closed.
  */
 #define CTL_OUT_HIGH		(1024 * 1024)
+/* The first read, by recvmsg(2): bytes and passed descriptors. */
+#define CTL_FIRST_READ		(64 * 1024)
+#define CTL_FIRST_FDS		4
 
 static void	on_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
@@ -89,6 +102,7 @@ static void	client_flush(struct ctlclient *);
 static void	on_out_change(struct evbuffer *,
 		    const struct evbuffer_cb_info *, void *);
 static void	on_stall(evutil_socket_t, short, void *);
+static void	on_first(evutil_socket_t, short, void *);
 
 static void
 put_line(struct evbuffer *buf, const json_t *obj)
@@ -213,9 +227,11 @@ ctlsock_close(struct ctlsock *cs)
 		 * to the kernel. A socket bufferevent keeps the front of its
 		 * output frozen against outside draining; thaw it first.
 		 */
-		out = bufferevent_get_output(c->bev);
-		evbuffer_unfreeze(out, 1);
-		evbuffer_write(out, bufferevent_getfd(c->bev));
+		if (c->bev != NULL) {
+			out = bufferevent_get_output(c->bev);
+			evbuffer_unfreeze(out, 1);
+			evbuffer_write(out, bufferevent_getfd(c->bev));
+		}
 		client_free(c);
 	}
 	if (cs->listener != NULL) {
@@ -252,7 +268,7 @@ ctlsock_broadcast_text(struct ctlsock *cs, const char *line, size_t len)
 	struct evbuffer *buf;
 
 	TAILQ_FOREACH(c, &cs->clients, entry) {
-		if (!c->subscribed || c->closing)
+		if (!c->subscribed || c->closing || c->bev == NULL)
 			continue;
 		/* Behind any answer still queued, so nothing overtakes it. */
 		if ((last = TAILQ_LAST(&c->reqs, ctlreq_q)) != NULL)
@@ -335,17 +351,99 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->cs = cs;
+	c->passed_fd = -1;
 	TAILQ_INIT(&c->reqs);
-	c->bev = bufferevent_socket_new(cs->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
+	c->first = event_new(cs->base, fd, EV_READ, on_first, c);
+	c->stall = evtimer_new(cs->base, on_stall, c);
+	if (c->first == NULL || c->stall == NULL) {
+		if (c->first != NULL)
+			event_free(c->first);
+		if (c->stall != NULL)
+			event_free(c->stall);
 		evutil_closesocket(fd);
 		free(c);
 		return;
 	}
-	c->stall = evtimer_new(cs->base, on_stall, c);
-	if (c->stall == NULL) {
-		bufferevent_free(c->bev);
-		free(c);
+	event_add(c->first, NULL);
+	TAILQ_INSERT_TAIL(&cs->clients, c, entry);
+	cs->nclients++;
+	log_debug("ctlsock: client connected");
+}
+
+/* Keep the first descriptor passed (once), close any other. */
+static void
+take_passed(struct ctlclient *c, struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+	size_t i, n;
+	int fd;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (c->passed_fd == -1)
+				c->passed_fd = fd;
+			else
+				close(fd);
+		}
+	}
+	if (mh->msg_flags & MSG_CTRUNC)
+		log_warnx("ctlsock: a client passed more than %d descriptors",
+		    CTL_FIRST_FDS);
+}
+
+/*
+ * The client's first bytes, with any descriptor passed along, then the
+ * bufferevent takes the socket over (see the top of this file).
+ */
+static void
+on_first(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctlclient *c = arg;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(CTL_FIRST_FDS * sizeof(int))];
+	} cmsg;
+	struct msghdr mh;
+	struct iovec iov;
+	char *buf = xmalloc(CTL_FIRST_READ);
+	ssize_t n;
+
+	(void)what;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = buf;
+	iov.iov_len = CTL_FIRST_READ;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cmsg.buf;
+	mh.msg_controllen = sizeof(cmsg.buf);
+	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR)) {
+		free(buf);
+		event_add(c->first, NULL);
+		return;
+	}
+	if (n <= 0) {
+		free(buf);
+		log_debug("ctlsock: client gone");
+		event_free(c->first);
+		c->first = NULL;
+		evutil_closesocket(fd);
+		client_free(c);
+		return;
+	}
+	take_passed(c, &mh);
+	event_free(c->first);
+	c->first = NULL;
+	c->bev = bufferevent_socket_new(c->cs->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		free(buf);
+		evutil_closesocket(fd);
+		client_free(c);
 		return;
 	}
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
@@ -353,16 +451,22 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_setwatermark(c->bev, EV_WRITE, CTL_OUT_HIGH / 2, 0);
 	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev),
 	    on_out_change, c);
+	/* The bufferevent keeps the end of its input frozen (see on_read). */
+	evbuffer_unfreeze(bufferevent_get_input(c->bev), 0);
+	evbuffer_add(bufferevent_get_input(c->bev), buf, (size_t)n);
+	evbuffer_freeze(bufferevent_get_input(c->bev), 0);
+	util_zero(buf, (size_t)n);	/* may hold a password */
+	free(buf);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	TAILQ_INSERT_TAIL(&cs->clients, c, entry);
-	cs->nclients++;
-	log_debug("ctlsock: client connected");
+	on_read(c->bev, c);
 }
 
 static void
 req_free(struct ctlreq *r)
 {
 	json_decref(r->id);
+	if (r->fd != -1)
+		close(r->fd);
 	evbuffer_free(r->reply);
 	evbuffer_free(r->tail);
 	free(r);
@@ -385,8 +489,15 @@ client_free(struct ctlclient *c)
 	if (c->out_cb != NULL)
 		evbuffer_remove_cb_entry(bufferevent_get_output(c->bev),
 		    c->out_cb);
+	if (c->passed_fd != -1)
+		close(c->passed_fd);
+	if (c->first != NULL) {
+		evutil_closesocket(event_get_fd(c->first));
+		event_free(c->first);
+	}
 	event_free(c->stall);
-	bufferevent_free(c->bev);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
 	free(c);
 }
 
@@ -481,6 +592,8 @@ dispatch(struct ctlclient *c, json_t *msg, json_t *id, int cmd)
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->client = c;
+	r->fd = c->passed_fd;		/* only ever the first request's */
+	c->passed_fd = -1;
 	r->id = json_incref(id);
 	r->cmd = (enum ctl_cmd)cmd;
 	r->reply = evbuffer_new();
@@ -584,6 +697,10 @@ on_read(struct bufferevent *bev, void *arg)
 			reply_bad(c, id, code, err);
 		else
 			dispatch(c, msg, id, cmd);
+		if (c->passed_fd != -1) {	/* the first line was refused */
+			close(c->passed_fd);
+			c->passed_fd = -1;
+		}
 		util_zero(line, len);	/* may hold a password */
 		free(line);
 		scrub(msg);
@@ -770,6 +887,15 @@ ctlreq_stream(struct ctlreq *r, const json_t *line)
 {
 	if (r->client != NULL)
 		put_line(r->tail, line);
+}
+
+int
+ctlreq_take_fd(struct ctlreq *r)
+{
+	int fd = r->fd;
+
+	r->fd = -1;
+	return fd;
 }
 
 enum ctl_cmd

@@ -79,6 +79,11 @@ void		 ctlreq_error_obj(struct ctlreq *, const char *code, json_t *fields,
 void		 ctlreq_subscribe(struct ctlreq *);
 void		 ctlreq_stream(struct ctlreq *, const json_t *line);
 enum ctl_cmd	 ctlreq_cmd(const struct ctlreq *);
+/*
+ * The descriptor the client passed (SCM_RIGHTS) with this request, its
+ * connection's first, now the caller's to close; -1 if none came.
+ */
+int		 ctlreq_take_fd(struct ctlreq *);
 /* False once the client has gone away (the reply will be dropped). */
 int		 ctlreq_alive(const struct ctlreq *);
 

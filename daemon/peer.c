@@ -52,6 +52,8 @@ const ctl_handler peer_ctl_handlers[CMD__MAX] = {
 	[CMD_GROUP_LEAVE] = peer_ctl_group_leave,
 	[CMD_GROUP_SHOW] = peer_ctl_group_show,
 	[CMD_GROUPS] = peer_ctl_groups,
+	[CMD_SEND_FILE] = peer_ctl_send_file,
+	[CMD_FILES] = peer_ctl_files,
 	/* reload, shutdown, version: main.c's, for every mode */
 };
 

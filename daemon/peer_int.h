@@ -91,5 +91,8 @@ void	peer_ctl_search(struct ctlreq *, json_t *, void *);
 void	peer_ctl_export(struct ctlreq *, json_t *, void *);
 void	peer_ctl_import(struct ctlreq *, json_t *, void *);
 void	peer_ctl_chat_delete(struct ctlreq *, json_t *, void *);
+/* peer_file.c */
+void	peer_ctl_send_file(struct ctlreq *, json_t *, void *);
+void	peer_ctl_files(struct ctlreq *, json_t *, void *);
 
 #endif

@@ -70,7 +70,8 @@ peer_msgs_start(struct peer *p, char **cause)
 	    (pm->arch = parch_open(p->store, cause)) == NULL ||
 	    (pm->routes = proute_open(p->store, cause)) == NULL ||
 	    (pm->requests = preq_open(p->store, cause)) == NULL ||
-	    (pm->groups = pgroup_open(p->store, cause)) == NULL)
+	    (pm->groups = pgroup_open(p->store, cause)) == NULL ||
+	    pm_files_start(pm, cause) == -1)
 		return -1;
 	pm->dns = evdns_base_new(p->d->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	pm->flush_ev = event_new(p->d->base, -1, 0, on_flush, pm);
@@ -99,6 +100,7 @@ peer_msgs_stop(struct peer *p)
 	pm_ins_close(pm);
 	peer_relay_stop(pm);
 	pm_waiters_fail(pm);
+	pm_files_stop(pm);
 }
 
 void
@@ -130,6 +132,7 @@ peer_msgs_free(struct peer *p)
 	proute_close(pm->routes);
 	preq_close(pm->requests);
 	pgroup_close(pm->groups);
+	pm_files_free(pm);
 	pmsg_close(pm->ms);
 	pm_queue_free(pm);
 	ratelimit_free(pm->verify);

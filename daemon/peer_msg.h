@@ -71,6 +71,9 @@ struct pm_stats {
 };
 
 struct invite;
+struct fsend;
+struct pfile_store;
+struct filecopy_pool;
 
 /*
  * How the queue reports back to the connections after a group commit
@@ -139,6 +142,10 @@ struct peer_msgs {
 	unsigned long		 pending_gen;
 	size_t			 wq_bytes;	/* all links' windows in memory */
 	bool			 lists_changed;	/* a commit queued a group's list */
+	/* files (peer_file.c) */
+	struct pfile_store	*files;
+	struct filecopy_pool	*fcopy;
+	TAILQ_HEAD(, fsend)	 fsends;	/* send-file: copies running */
 };
 
 /*
@@ -213,6 +220,12 @@ enum pstore_rc pm_finish_row(struct peer_msgs *, const struct pmsg *,
 /* A pmsg_fn failing each message with pending_fail.why. */
 int	 pm_fail_one(const struct pmsg *, void *);
 void	 pm_hold(struct peer_msgs *, const char *user);
+
+/* peer_file.c: files */
+int	 pm_files_start(struct peer_msgs *, char **cause);
+/* Stop the copies in progress (their requests get an error). */
+void	 pm_files_stop(struct peer_msgs *);
+void	 pm_files_free(struct peer_msgs *);
 
 /* peer_wait.c */
 /* A state no message leaves: delivered, failed, cancelled, expired, unknown. */

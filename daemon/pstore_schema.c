@@ -1,7 +1,8 @@
 /*
  * The peer store's schema: the numbered migrations that take
  * data_dir/peer.db from PRAGMA user_version 0 to the current version,
- * one transaction each (sqlutil_open applies them). Schema 9:
+ * one transaction each (sqlutil_open applies them). Schema 10 (7 below;
+ * accepted and requests in 8, groups in 9, files in 10):
  *
  *   settings, contacts          account settings and the pinned keys
  *   messages                    every message in and out, by seq (the
@@ -333,6 +334,28 @@ static const char *const pstore_migrations[] = {
 	"ALTER TABLE messages ADD COLUMN grp TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE messages ADD COLUMN ref INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX messages_group ON messages (grp, seq) WHERE grp <> '';",
+	/*
+	 * 9 -> 10: files (issue 29). One row per file sent or received, by
+	 * seq in the order stored; the content is data_dir/files/<sha256>,
+	 * shared by every row with that sha256. committed: the bytes the
+	 * recipient has written and synced (resumes start there). state
+	 * (out) pending | delivered | failed | cancelled; (in) as
+	 * peer_file.c writes them. name is the sender's, never a path.
+	 */
+	"CREATE TABLE files ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  peer TEXT NOT NULL,"
+	"  direction TEXT NOT NULL CHECK (direction = 'in' OR direction = 'out'),"
+	"  name TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  committed INTEGER NOT NULL DEFAULT 0,"
+	"  ts INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX files_peer ON files (peer, seq);",
 };
 #define PSTORE_VERSION \
 	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))

@@ -60,6 +60,8 @@ static const struct {
 	{ CMD_GROUP_LEAVE, "group leave", CTL_MODE_PEER },
 	{ CMD_GROUP_SHOW, "group show", CTL_MODE_PEER },
 	{ CMD_GROUPS, "groups", CTL_MODE_PEER },
+	{ CMD_SEND_FILE, "send-file", CTL_MODE_PEER },
+	{ CMD_FILES, "files", CTL_MODE_PEER },
 };
 
 static const struct ctl_cmd_desc *

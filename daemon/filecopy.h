@@ -1,0 +1,41 @@
+/*
+ * Files into the daemon's store, off the event loop: a thread per copy
+ * reads a descriptor a client passed (a regular file, a pipe), writes it
+ * to DIR/.part-XXXXXX while hashing it with SHA-256, syncs it and renames
+ * it to DIR/<sha256 in hex> (or drops it when that file is already there:
+ * a file is stored once however often it is sent). The callback runs on
+ * the loop's thread. Used by peer_file.c; calls nothing of the peer.
+ */
+#ifndef P2P_FILECOPY_H
+#define P2P_FILECOPY_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#define FILECOPY_HEX	64	/* SHA-256 in hex */
+#define FILECOPY_MAX	16	/* copies at once */
+
+struct filecopy_pool;
+struct filecopy;
+
+/*
+ * ok: sha256 (hex) and size of what was stored; else code (an ERR_*) and
+ * why, sha256 and size undefined.
+ */
+typedef void (*filecopy_cb)(const char *code, const char *why,
+		    const char *sha256, int64_t size, void *arg);
+
+struct filecopy_pool *filecopy_pool_new(struct event_base *, const char *dir);
+/* Cancels every copy (callbacks not called) and waits for the threads. */
+void		 filecopy_pool_free(struct filecopy_pool *);
+/*
+ * Copy fd (taken: closed by the copy) of at most max bytes. NULL with
+ * why (static) when FILECOPY_MAX copies are running or no thread starts.
+ */
+struct filecopy	*filecopy_start(struct filecopy_pool *, int fd, int64_t max,
+		    filecopy_cb, void *arg, const char **why);
+/* The callback will not be called; the partial file is removed. */
+void		 filecopy_cancel(struct filecopy *);
+
+#endif

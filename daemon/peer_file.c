@@ -1,0 +1,259 @@
+/*
+ * Files: the control commands send-file and files (issue 29). send-file
+ * takes the descriptor p2pchatctl passed over the control socket
+ * (ctlreq_take_fd), has filecopy.c copy it into data_dir/files/ off the
+ * loop, records the file in the store (pstore_file.c) and only then
+ * answers with its id. A file's name is the sender's word for it: it is
+ * stored and shown (escaped by the JSON and by p2pchatctl), never used as
+ * a path.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/util.h>
+#include <gnutls/crypto.h>
+
+#include "filecopy.h"
+#include "log.h"
+#include "peer_msg.h"
+#include "pstore_file.h"
+#include "util.h"
+
+/* A send-file whose copy is running. */
+struct fsend {
+	TAILQ_ENTRY(fsend)	 entry;
+	struct peer_msgs	*pm;
+	struct ctlreq		*r;
+	struct filecopy		*copy;
+	struct pfile		 f;
+};
+
+int
+pm_files_start(struct peer_msgs *pm, char **cause)
+{
+	char dir[4096];
+
+	TAILQ_INIT(&pm->fsends);
+	snprintf(dir, sizeof(dir), "%s/files", pm->p->d->cfg->data_dir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		if (asprintf(cause, "cannot create %s: %s", dir,
+		    strerror(errno)) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	if ((pm->files = pfile_open(pm->p->store, cause)) == NULL)
+		return -1;
+	pm->fcopy = filecopy_pool_new(pm->p->d->base, dir);
+	return 0;
+}
+
+/* Shutdown: copies in progress stop, their requests are told. */
+void
+pm_files_stop(struct peer_msgs *pm)
+{
+	struct fsend *fs;
+
+	while ((fs = TAILQ_FIRST(&pm->fsends)) != NULL) {
+		TAILQ_REMOVE(&pm->fsends, fs, entry);
+		filecopy_cancel(fs->copy);
+		ctlreq_error(fs->r, ERR_UNAVAILABLE, "the daemon is stopping; "
+		    "nothing was stored");
+		free(fs);
+	}
+}
+
+void
+pm_files_free(struct peer_msgs *pm)
+{
+	if (pm->fcopy == NULL)
+		return;
+	pm_files_stop(pm);
+	filecopy_pool_free(pm->fcopy);
+	pfile_close(pm->files);
+	pm->fcopy = NULL;
+	pm->files = NULL;
+}
+
+static json_t *
+file_result(const struct pfile *f)
+{
+	return json_pack("{s:s,s:s,s:I,s:s}", "id", f->id, "sha256", f->sha256,
+	    "size", (json_int_t)f->size, "state", f->state);
+}
+
+static void
+new_id(char *out)
+{
+	unsigned char r[P2P_MSGID_HEX / 2];
+	size_t i;
+
+	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/*
+ * An id given again (--id): the file stored under it if it is this
+ * peer's, else an error. Returns true if r was answered.
+ */
+static bool
+id_taken(struct peer_msgs *pm, struct ctlreq *r, const struct pfile *want)
+{
+	struct pfile f;
+	struct pmsg m;
+	enum pstore_rc rc;
+
+	if ((rc = pfile_get(pm->files, want->id, &f)) == PSTORE_OK) {
+		if (!f.outgoing || strcmp(f.peer, want->peer) != 0)
+			ctlreq_error(r, ERR_INVALID_ARGUMENT, "id %s is another "
+			    "file's", want->id);
+		else
+			ctlreq_reply(r, file_result(&f));
+		return true;
+	}
+	if (rc == PSTORE_ERR) {
+		ctlreq_error(r, ERR_INTERNAL, "cannot read the store");
+		return true;
+	}
+	if (pmsg_get(pm->ms, want->id, &m, NULL) == PSTORE_OK) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "id %s is a message's",
+		    want->id);
+		return true;
+	}
+	return false;
+}
+
+static void
+on_copied(const char *code, const char *why, const char *sha256, int64_t size,
+    void *arg)
+{
+	struct fsend *fs = arg;
+	struct peer_msgs *pm = fs->pm;
+	enum pstore_rc rc;
+
+	TAILQ_REMOVE(&pm->fsends, fs, entry);
+	if (code != NULL) {
+		ctlreq_error(fs->r, code, "%s", why);
+		free(fs);
+		return;
+	}
+	snprintf(fs->f.sha256, sizeof(fs->f.sha256), "%s", sha256);
+	fs->f.size = size;
+	fs->f.ts = util_now_ms();
+	if ((rc = pfile_add(pm->files, &fs->f)) == PSTORE_EXISTS) {
+		/* The same --id sent twice at once: the first one won. */
+		if (!id_taken(pm, fs->r, &fs->f))
+			ctlreq_error(fs->r, ERR_INTERNAL, "cannot store the file");
+	} else if (rc != PSTORE_OK)
+		ctlreq_error(fs->r, ERR_INTERNAL, "cannot store the file (see "
+		    "the daemon's log)");
+	else {
+		log_info("file %s to %s stored: %lld bytes, sha256 %s", fs->f.id,
+		    fs->f.peer, (long long)size, sha256);
+		ctlreq_reply(fs->r, file_result(&fs->f));
+	}
+	free(fs);
+}
+
+void
+peer_ctl_send_file(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = pm_of_ctx(ctx);
+	const char *user = json_string_value(json_object_get(args, "user"));
+	json_t *name = json_object_get(args, "name");
+	int fd = ctlreq_take_fd(r);
+	const char *why;
+	struct fsend *fs;
+	struct stat st;
+
+	if (fd == -1) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "send-file needs the file "
+		    "itself: p2pchatctl passes it over the control socket "
+		    "(SCM_RIGHTS) with the request");
+		return;
+	}
+	if (*pm->p->user == '\0') {
+		ctlreq_error(r, ERR_NOT_LOGGED_IN, "not logged in; run login first");
+		goto fail;
+	}
+	if (strcmp(user, pm->p->user) == 0) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "cannot send to yourself");
+		goto fail;
+	}
+	if (name == NULL || json_string_length(name) > PFILE_NAME_MAX ||
+	    strlen(json_string_value(name)) != json_string_length(name)) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "'name' must be 1 to %d "
+		    "bytes of UTF-8 without NUL", PFILE_NAME_MAX);
+		goto fail;
+	}
+	if (fstat(fd, &st) == -1 || S_ISDIR(st.st_mode)) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "not a file that can be read");
+		goto fail;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > pm->p->d->cfg->files_max_size) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "%lld bytes: larger than "
+		    "files.max_size (%ld bytes)", (long long)st.st_size,
+		    pm->p->d->cfg->files_max_size);
+		goto fail;
+	}
+	fs = xcalloc(1, sizeof(*fs));
+	fs->pm = pm;
+	fs->r = r;
+	if (json_object_get(args, "id") != NULL)
+		snprintf(fs->f.id, sizeof(fs->f.id), "%s",
+		    json_string_value(json_object_get(args, "id")));
+	else
+		new_id(fs->f.id);
+	snprintf(fs->f.peer, sizeof(fs->f.peer), "%s", user);
+	fs->f.outgoing = true;
+	snprintf(fs->f.name, sizeof(fs->f.name), "%s", json_string_value(name));
+	snprintf(fs->f.state, sizeof(fs->f.state), "pending");
+	if (json_object_get(args, "id") != NULL && id_taken(pm, r, &fs->f)) {
+		free(fs);
+		goto fail;
+	}
+	if ((fs->copy = filecopy_start(pm->fcopy, fd, pm->p->d->cfg->files_max_size,
+	    on_copied, fs, &why)) == NULL) {
+		ctlreq_error(r, ERR_BUSY, "%s", why);
+		free(fs);
+		return;		/* filecopy_start closed fd */
+	}
+	TAILQ_INSERT_TAIL(&pm->fsends, fs, entry);
+	return;
+fail:
+	evutil_closesocket(fd);	/* close(2); unistd.h's W_OK is wire.h's */
+}
+
+static int
+add_file(const struct pfile *f, void *arg)
+{
+	json_t *row = json_pack("{s:o,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s}",
+	    "ts", peer_iso(f->ts / 1000), "user", f->peer,
+	    "direction", f->outgoing ? "out" : "in", "state", f->state,
+	    "id", f->id, "size", (json_int_t)f->size, "offset",
+	    (json_int_t)f->committed, "sha256", f->sha256, "name", f->name);
+
+	if (*f->reason != '\0')
+		json_object_set_new(row, "reason", json_string(f->reason));
+	json_array_append_new(arg, row);
+	return 0;
+}
+
+void
+peer_ctl_files(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = pm_of_ctx(ctx);
+	json_t *items = json_array();
+
+	if (pfile_foreach(pm->files, json_string_value(json_object_get(args,
+	    "user")), add_file, items) != PSTORE_OK) {
+		json_decref(items);
+		ctlreq_error(r, ERR_INTERNAL, "cannot read the store");
+		return;
+	}
+	ctlreq_reply(r, json_pack("{s:o}", "items", items));
+}

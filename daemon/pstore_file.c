@@ -1,0 +1,154 @@
+/*
+ * Files in the peer's store (see pstore_file.h), table files of peer
+ * store migration 10. Every row read is checked as it is copied out: a
+ * value that does not fit its field is an error, not a truncation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "pstore_file.h"
+#include "sqlutil.h"
+#include "util.h"
+
+enum stmt { F_ADD, F_GET, F_ALL, F_PEER, F__MAX };
+
+#define F_COLS	"seq, id, peer, direction, name, size, sha256, state," \
+	" committed, ts, reason"
+
+static const char *const sql[F__MAX] = {
+	[F_ADD] = "INSERT INTO files (id, peer, direction, name, size, sha256,"
+	    " state, committed, ts, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " ?7, ?8, ?9, ?10)",
+	[F_GET] = "SELECT " F_COLS " FROM files WHERE id = ?1",
+	[F_ALL] = "SELECT " F_COLS " FROM files ORDER BY seq",
+	[F_PEER] = "SELECT " F_COLS " FROM files WHERE peer = ?1 ORDER BY seq",
+};
+
+struct pfile_store {
+	struct pstore	*ps;
+	sqlite3		*db;
+	sqlite3_stmt	*st[F__MAX];
+};
+
+struct pfile_store *
+pfile_open(struct pstore *ps, char **cause)
+{
+	struct pfile_store *fs = xcalloc(1, sizeof(*fs));
+
+	fs->ps = ps;
+	fs->db = pstore_db(ps);
+	if (sqlutil_prepare(fs->db, "peer store", sql, fs->st, F__MAX,
+	    cause) == -1) {
+		pfile_close(fs);
+		return NULL;
+	}
+	return fs;
+}
+
+void
+pfile_close(struct pfile_store *fs)
+{
+	if (fs == NULL)
+		return;
+	sqlutil_finalize(fs->st, F__MAX);
+	free(fs);
+}
+
+static enum pstore_rc
+pfile_fail(struct pfile_store *fs, const char *func, sqlite3_stmt *s)
+{
+	log_warnx("%s: %s", func, sqlite3_errmsg(fs->db));
+	sqlite3_reset(s);
+	pstore_note_error(fs->ps);
+	return PSTORE_ERR;
+}
+
+enum pstore_rc
+pfile_add(struct pfile_store *fs, const struct pfile *f)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[F_ADD]);
+	int rc;
+
+	sqlite3_bind_text(s, 1, f->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, f->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, f->outgoing ? "out" : "in", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, f->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, f->size);
+	sqlite3_bind_text(s, 6, f->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, f->state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, f->committed);
+	sqlite3_bind_int64(s, 9, f->ts);
+	sqlite3_bind_text(s, 10, f->reason, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_CONSTRAINT) {
+		sqlite3_reset(s);
+		return PSTORE_EXISTS;
+	}
+	if (rc != SQLITE_DONE)
+		return pfile_fail(fs, __func__, s);
+	sqlite3_reset(s);
+	return PSTORE_OK;
+}
+
+/* The current row into f; -1 if a value does not fit. */
+static int
+read_row(sqlite3_stmt *s, struct pfile *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->seq = sqlite3_column_int64(s, 0);
+	f->outgoing = strcmp((const char *)sqlite3_column_text(s, 3) != NULL ?
+	    (const char *)sqlite3_column_text(s, 3) : "", "out") == 0;
+	f->size = sqlite3_column_int64(s, 5);
+	f->committed = sqlite3_column_int64(s, 8);
+	f->ts = sqlite3_column_int64(s, 9);
+	if (sqlutil_column_copy(s, 1, f->id, sizeof(f->id)) == -1 ||
+	    sqlutil_column_copy(s, 2, f->peer, sizeof(f->peer)) == -1 ||
+	    sqlutil_column_copy(s, 4, f->name, sizeof(f->name)) == -1 ||
+	    sqlutil_column_copy(s, 6, f->sha256, sizeof(f->sha256)) == -1 ||
+	    sqlutil_column_copy(s, 7, f->state, sizeof(f->state)) == -1 ||
+	    sqlutil_column_copy(s, 10, f->reason, sizeof(f->reason)) == -1)
+		return -1;
+	return 0;
+}
+
+enum pstore_rc
+pfile_get(struct pfile_store *fs, const char *id, struct pfile *f)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[F_GET]);
+	int rc;
+
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return PSTORE_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW || read_row(s, f) == -1)
+		return pfile_fail(fs, __func__, s);
+	sqlite3_reset(s);
+	return PSTORE_OK;
+}
+
+enum pstore_rc
+pfile_foreach(struct pfile_store *fs, const char *peer,
+    int (*fn)(const struct pfile *, void *), void *arg)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[peer != NULL ? F_PEER : F_ALL]);
+	struct pfile f;
+	int rc;
+
+	if (peer != NULL)
+		sqlite3_bind_text(s, 1, peer, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (read_row(s, &f) == -1)
+			return pfile_fail(fs, __func__, s);
+		if (fn(&f, arg) == -1)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return pfile_fail(fs, __func__, s);
+	sqlite3_reset(s);
+	return PSTORE_OK;
+}

@@ -1,0 +1,41 @@
+/*
+ * Files in the peer's store (table files, peer store migration 10): one
+ * row per file sent or received. The bytes are data_dir/files/<sha256>
+ * (filecopy.c); this is what is known about each transfer.
+ */
+#ifndef P2P_PSTORE_FILE_H
+#define P2P_PSTORE_FILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pstore.h"
+
+#define PFILE_NAME_MAX	255	/* bytes of a file's name */
+
+struct pfile_store;
+
+struct pfile {
+	int64_t	 seq;
+	char	 id[P2P_MSGID_HEX + 1];
+	char	 peer[P2P_USERNAME_MAX + 1];
+	bool	 outgoing;
+	char	 name[PFILE_NAME_MAX + 1];
+	int64_t	 size;
+	char	 sha256[65];
+	char	 state[16];
+	int64_t	 committed;	/* bytes the recipient has synced */
+	int64_t	 ts;		/* unix ms, stored */
+	char	 reason[256];
+};
+
+struct pfile_store *pfile_open(struct pstore *, char **cause);
+void		 pfile_close(struct pfile_store *);
+/* PSTORE_EXISTS if the id is taken (by any file). */
+enum pstore_rc	 pfile_add(struct pfile_store *, const struct pfile *);
+enum pstore_rc	 pfile_get(struct pfile_store *, const char *id, struct pfile *);
+/* Every file, or peer's (NULL: all), oldest first; fn returning -1 stops. */
+enum pstore_rc	 pfile_foreach(struct pfile_store *, const char *peer,
+		    int (*fn)(const struct pfile *, void *), void *arg);
+
+#endif
