@@ -19,16 +19,8 @@
 #include "gstore.h"
 #include "gstore_wait.h"
 #include "gstore_mail.h"
+#include "testutil.h"
 #include "util.h"
-
-#define FP_A	"sha256:" \
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define FP_B	"sha256:" \
-	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
-	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define HASH	"$y$j9T$abcdefghijklmnopqrstu.$" \
-	"0123456789012345678901234567890123456789012"
 
 struct event_base *gw_base;
 static char pgdir[64];
@@ -148,30 +140,6 @@ wait_notes(struct seen *s, int n)
 	return (int)json_array_size(s->notes);
 }
 
-/* A fingerprint of its own for each name (one key, one account). */
-static const char *
-fp_of(const char *name)
-{
-	static char fp[P2P_FP_LEN + 1];
-	unsigned long long h = 5381;
-
-	while (*name != '\0')
-		h = h * 33 + (unsigned char)*name++;
-	snprintf(fp, sizeof(fp), "sha256:%016llx%016llx%016llx%016llx", h, h,
-	    h, h);
-	return fp;
-}
-
-static void
-make_user(struct guser *u, const char *name, const char *fp)
-{
-	memset(u, 0, sizeof(*u));
-	snprintf(u->name, sizeof(u->name), "%s", name);
-	snprintf(u->hash, sizeof(u->hash), "%s", HASH);
-	snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", fp);
-	u->created = 1700000000;
-}
-
 static void
 setup(void)
 {
@@ -195,31 +163,31 @@ START_TEST(test_users)
 	struct guser u, got;
 	struct gwait w = { 0 };
 
-	make_user(&u, "alice", FP_A);
+	tu_make_user(&u, "alice", TU_FP_A, 1700000000);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_EXISTS);
 	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
-	ck_assert_str_eq(got.hash, HASH);
-	ck_assert_str_eq(got.fingerprint, FP_A);
+	ck_assert_str_eq(got.hash, TU_HASH);
+	ck_assert_str_eq(got.fingerprint, TU_FP_A);
 	ck_assert_int_eq(got.created, 1700000000);
 	ck_assert(!got.online);
 	ck_assert_int_eq(gw_get(gs, "nobody", &got), GSTORE_NOTFOUND);
-	ck_assert_int_eq(gw_set_key(gs, "alice", FP_B), GSTORE_OK);
-	ck_assert_int_eq(gw_set_key(gs, "nobody", FP_B), GSTORE_NOTFOUND);
+	ck_assert_int_eq(gw_set_key(gs, "alice", TU_FP_B), GSTORE_OK);
+	ck_assert_int_eq(gw_set_key(gs, "nobody", TU_FP_B), GSTORE_NOTFOUND);
 	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
-	ck_assert_str_eq(got.fingerprint, FP_B);
-	make_user(&u, "bob", FP_A);
+	ck_assert_str_eq(got.fingerprint, TU_FP_B);
+	tu_make_user(&u, "bob", TU_FP_A, 1700000000);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	ck_assert_int_eq(gw_count(gs), 2);
 	/* One key, one account; a taken name is still EXISTS. */
-	make_user(&u, "frank", FP_A);
+	tu_make_user(&u, "frank", TU_FP_A, 1700000000);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_KEY_TAKEN);
-	make_user(&u, "bob", FP_B);
+	tu_make_user(&u, "bob", TU_FP_B, 1700000000);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_EXISTS);
-	ck_assert_int_eq(gw_set_key(gs, "alice", FP_A), GSTORE_KEY_TAKEN);
-	ck_assert_int_eq(gw_set_key(gs, "alice", FP_B), GSTORE_OK);
+	ck_assert_int_eq(gw_set_key(gs, "alice", TU_FP_A), GSTORE_KEY_TAKEN);
+	ck_assert_int_eq(gw_set_key(gs, "alice", TU_FP_B), GSTORE_OK);
 	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
-	ck_assert_str_eq(got.fingerprint, FP_B);
+	ck_assert_str_eq(got.fingerprint, TU_FP_B);
 	ck_assert_int_eq(gw_count(gs), 2);
 	/* A malformed record never reaches the server. */
 	memset(u.fingerprint, 'f', sizeof(u.fingerprint));
@@ -259,7 +227,7 @@ START_TEST(test_foreach)
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		make_user(&u, order[i], fp_of(order[i]));
+		tu_make_user(&u, order[i], tu_fp_of(order[i]), 1700000000);
 		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	}
 	ck_assert_int_eq(gw_foreach(gs, name_cb, &n), GSTORE_OK);
@@ -295,7 +263,7 @@ START_TEST(test_presence_two_gestors)
 
 	run_until(&sb.ups, 1, 10);
 	ck_assert_int_eq(sb.ups, 1);
-	make_user(&u, "alice", FP_A);
+	tu_make_user(&u, "alice", TU_FP_A, 1700000000);
 	ck_assert_int_eq(gw_add(a, &u), GSTORE_OK);
 	ck_assert_int_eq(gw_presence(a, GSTORE_ONLINE, "alice", "198.18.0.5",
 	    7001, 1700000100), GSTORE_OK);
@@ -359,7 +327,7 @@ START_TEST(test_lapsed_gestor)
 	struct guser u, got;
 	json_t *n;
 
-	make_user(&u, "bob", FP_B);
+	tu_make_user(&u, "bob", TU_FP_B, 1700000000);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	sql("INSERT INTO gestors VALUES ('dead', now() - interval '1 second');"
 	    "INSERT INTO presence VALUES ('bob', 'dead', '198.18.0.9', 7001, "
@@ -386,7 +354,7 @@ START_TEST(test_restart_clears_own_rows)
 	struct guser u, got;
 	json_t *n;
 
-	make_user(&u, "carol", FP_A);
+	tu_make_user(&u, "carol", TU_FP_A, 1700000000);
 	ck_assert_int_eq(gw_add(g2, &u), GSTORE_OK);
 	sql("INSERT INTO gestors VALUES ('g1', now() + interval '1 hour');"
 	    "INSERT INTO presence VALUES ('carol', 'g1', '198.18.0.7', 7001, "
@@ -420,7 +388,7 @@ START_TEST(test_server_restart)
 
 	run_until(&s.ups, 1, 10);
 	ck_assert_int_eq(s.ups, 1);
-	make_user(&u, "alice", FP_A);
+	tu_make_user(&u, "alice", TU_FP_A, 1700000000);
 	ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	snprintf(args, sizeof(args), "stop %s immediate", pgdir);
 	ck_assert_int_eq(pgtmp(args), 0);
@@ -496,12 +464,12 @@ START_TEST(test_seen_batch)
 	run_until(&s.ups, 1, 10);
 	for (i = 0; i < NSEEN; i++) {
 		snprintf(name, sizeof(name), "u%03d", i);
-		make_user(&u, i < 5 ? odd[i] : name, fp_of(i < 5 ? odd[i] : name));
+		tu_make_user(&u, i < 5 ? odd[i] : name, tu_fp_of(i < 5 ? odd[i] : name), 1700000000);
 		ck_assert_int_eq(gw_add(gs, &u), GSTORE_OK);
 	}
 	for (i = 0; i < NSEEN; i++) {
 		snprintf(name, sizeof(name), "u%03d", i);
-		make_user(&u, i < 5 ? odd[i] : name, fp_of(i < 5 ? odd[i] : name));
+		tu_make_user(&u, i < 5 ? odd[i] : name, tu_fp_of(i < 5 ? odd[i] : name), 1700000000);
 		u.last_seen = 1700000000 + i;
 		ck_assert_int_eq(gw_presence(gs, GSTORE_SEEN, u.name, "", 0,
 		    u.last_seen), GSTORE_OK);
@@ -628,8 +596,7 @@ main(void)
 	const char *srcdir = getenv("srcdir");
 	char args[8192], *nl;
 	FILE *f;
-	int nfail, rc;
-	SRunner *sr;
+	int rc;
 
 	snprintf(script, sizeof(script), "%s/tests/pg/pgtmp.sh",
 	    srcdir != NULL ? srcdir : ".");
@@ -652,11 +619,8 @@ main(void)
 		pgtmp(args);
 		return 99;
 	}
-	sr = srunner_create(gstore_pg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = tu_run(gstore_pg_suite(), LOG_LVL_INFO);
 	snprintf(args, sizeof(args), "rm %s", pgdir);
 	pgtmp(args);
-	return nfail == 0 ? 0 : 1;
+	return rc;
 }

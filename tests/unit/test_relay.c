@@ -30,6 +30,7 @@
 #include "config.h"
 #include "log.h"
 #include "relay.h"
+#include "testutil.h"
 #include "util.h"
 
 static struct event_base *base;
@@ -741,13 +742,5 @@ relay_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(relay_suite());
-	int failed;
-
-	log_init(getenv("P2P_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG :
-	    LOG_LVL_WARN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(relay_suite(), LOG_LVL_WARN);
 }
