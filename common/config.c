@@ -92,6 +92,15 @@ const struct key config_schema[] = {
 	{ "cluster.key_file", K_STR, O(cluster_key_file), 0, 0 },
 	{ "metrics", K_GROUP, 0, 0, 0 },
 	{ "metrics.listen", K_ADDR, O(metrics_listen), 0, 0 },
+	{ "mailbox", K_GROUP, 0, 0, 0 },
+	{ "mailbox.enable", K_BOOL, O(mail_enable), 0, 0 },
+	{ "mailbox.quota_messages", K_LONG, O(mail_quota_messages), 1,
+	    100000000 },
+	{ "mailbox.quota_bytes", K_LONG, O(mail_quota_bytes), 1024,
+	    1099511627776 },
+	{ "mailbox.quota_per_sender", K_LONG, O(mail_quota_per_sender), 1,
+	    100000000 },
+	{ "mailbox.ttl", K_DOUBLE, O(mail_ttl), 60, 31536000 },
 };
 #define NKEYS	(sizeof(config_schema) / sizeof(config_schema[0]))
 const size_t config_schema_len = NKEYS;
@@ -137,6 +146,11 @@ set_defaults(struct config *c)
 	c->relay_use = RELAY_AUTO;
 	c->relay_direct_timeout = 3.0;
 	c->relay_direct_retry = 300.0;
+	c->mail_enable = true;
+	c->mail_quota_messages = 10000;
+	c->mail_quota_bytes = 67108864;
+	c->mail_quota_per_sender = 1000;
+	c->mail_ttl = 2592000.0;
 }
 
 static const struct key *
@@ -320,6 +334,12 @@ apply(struct config *c, const struct key *k, config_setting_t *s,
 		    RELAY_NEVER, 0) : 1))
 			return fail(err, errlen, file, s, k->path,
 			    "must be \"auto\", \"always\" or \"never\"");
+		return 0;
+	case K_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return fail(err, errlen, file, s, k->path,
+			    "must be true or false");
+		*(bool *)dst = config_setting_get_bool(s) != 0;
 		return 0;
 	case K_DOUBLE:
 	case K_LONG:

@@ -66,6 +66,12 @@ struct config {
 	char		*cluster_name;		/* "" = host:port, see gestor */
 	char		*cluster_key_file;	/* "" = the key in the database */
 	char		*metrics_listen;	/* GET /metrics; "" disables */
+	/* mailbox (gestor): sealed mail held for offline recipients */
+	bool		 mail_enable;
+	long		 mail_quota_messages;	/* per recipient */
+	long		 mail_quota_bytes;	/* per recipient */
+	long		 mail_quota_per_sender;	/* per sender per recipient */
+	double		 mail_ttl;
 };
 
 enum relay_use { RELAY_AUTO, RELAY_ALWAYS, RELAY_NEVER };

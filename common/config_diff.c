@@ -30,6 +30,8 @@ same_value(const struct key *k, const struct config *a, const struct config *b)
 		return *(const long *)x == *(const long *)y;
 	case K_SYNC:
 		return a->sync_full == b->sync_full;
+	case K_BOOL:
+		return *(const bool *)x == *(const bool *)y;
 	case K_MODE:
 		return a->mode == b->mode;
 	case K_LEVEL:

@@ -58,7 +58,7 @@ enum ctl_exit {
 #define ERR_USER_EXISTS		"user_exists"
 #define ERR_BAD_CREDENTIALS	"bad_credentials"	/* unknown user or wrong password */
 #define ERR_RATE_LIMITED	"rate_limited"
-#define ERR_QUOTA_EXCEEDED	"quota_exceeded"	/* peer: a stranger's message requests are full */
+#define ERR_QUOTA_EXCEEDED	"quota_exceeded"	/* peer: a stranger's message requests are full; gestor: a mailbox */
 #define ERR_NOT_LOGGED_IN	"not_logged_in"
 #define ERR_ALREADY_LOGGED_IN	"already_logged_in"	/* register/login: logout first */
 #define ERR_NOT_AUTHENTICATED	"not_authenticated"	/* wire: login/auth first */
@@ -78,5 +78,7 @@ enum ctl_exit {
 #define ERR_OFFLINE		"offline"		/* relay: the target is not online */
 #define ERR_RELAY_DISABLED	"relay_disabled"
 #define ERR_NO_SPACE		"no_space"		/* peer: the disk holding data_dir is full */
+#define ERR_MAILBOX_DISABLED	"mailbox_disabled"	/* gestor: mailbox.enable false */
+#define ERR_NO_MAIL		"no_mail"		/* the recipient accepts no mail */
 
 #endif

@@ -48,7 +48,11 @@ static const struct help_fields {
 	    "relay_one_way_closed relay_stalled relay_evicted relay_not_tls "
 	    "relay_bytes "
 	    "relay_buffered; lookups lookups_refused watched_names "
-	    "watches_refused advertised_refused" },
+	    "watches_refused advertised_refused; hash_queued hashed "
+	    "hash_dropped hash_refused; mail_deposits mail_fetched mail_acked "
+	    "mail_withdrawn mail_expired mail_refused_quota "
+	    "mail_refused_no_user mail_refused_no_mail mail_refused_disabled "
+	    "mail_refused_store; now: mail_held mail_bytes_held" },
 };
 
 void

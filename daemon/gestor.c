@@ -17,6 +17,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "relay.h"
+#include "seal.h"
 #include "util.h"
 #include "valid.h"
 #include "wire.h"
@@ -36,6 +37,7 @@ static void	on_lookup(struct gconn *, struct wire_msg *);
 static void	on_watch(struct gconn *, struct wire_msg *);
 static void	on_watch_read(enum gstore_rc, const struct guser *, void *);
 static void	on_relay(struct gconn *, struct wire_msg *);
+static void	on_mail(struct gconn *, struct wire_msg *);
 
 static const struct conn_cbs gconn_cbs = { on_ready, on_frame, on_close };
 
@@ -51,6 +53,10 @@ static const struct {
 	[W_LOOKUP] = { on_lookup, true },
 	[W_WATCH] = { on_watch, true },
 	[W_RELAY] = { on_relay, true },
+	[W_MBOX_PUT] = { on_mail, true },
+	[W_MBOX_GET] = { on_mail, true },
+	[W_MBOX_ACK] = { on_mail, true },
+	[W_MBOX_WITHDRAW] = { on_mail, true },
 };
 
 static unsigned
@@ -202,6 +208,19 @@ gestor_session(struct gestor *g, const char *user)
 	return NULL;
 }
 
+/*
+ * The key u takes mail for, as published: "" when this gestor keeps no
+ * mail or the key is not the account's (a login with another key since).
+ */
+static const char *
+user_mail(struct gestor *g, const struct guser *u)
+{
+	if (!g->d->cfg->mail_enable || *u->mail == '\0' ||
+	    !seal_pk_is(u->mail, u->fingerprint))
+		return "";
+	return u->mail;
+}
+
 json_t *
 gestor_user_json(struct gestor *g, const struct guser *u)
 {
@@ -210,10 +229,10 @@ gestor_user_json(struct gestor *g, const struct guser *u)
 	int64_t seen = here && s->last_seen > u->last_seen ? s->last_seen :
 	    u->last_seen;
 
-	return json_pack("{s:s,s:b,s:s,s:i,s:I,s:s}", "user", u->name,
+	return json_pack("{s:s,s:b,s:s,s:i,s:I,s:s,s:s}", "user", u->name,
 	    "online", here || u->online, "addr", here ? s->pub_addr : u->addr,
 	    "port", here ? s->pub_port : u->port, "last_seen", (json_int_t)seen,
-	    "fingerprint", u->fingerprint);
+	    "fingerprint", u->fingerprint, "mail", user_mail(g, u));
 }
 
 /* The fields of gestor_user_json(), printed into w. */
@@ -231,6 +250,7 @@ user_write(struct jsonw *w, struct gestor *g, const struct guser *u)
 	jsonw_int(w, "port", here ? s->pub_port : u->port);
 	jsonw_int(w, "last_seen", seen);
 	jsonw_str(w, "fingerprint", u->fingerprint);
+	jsonw_str(w, "mail", user_mail(g, u));
 }
 
 /* The presence frame of user u as seen now. */
@@ -298,6 +318,7 @@ session_user(struct gconn *gc, struct guser *u)
 	snprintf(u->name, sizeof(u->name), "%s", gc->user);
 	snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", gc->fp);
 	snprintf(u->addr, sizeof(u->addr), "%s", gc->pub_addr);
+	snprintf(u->mail, sizeof(u->mail), "%s", gc->mail);
 	u->port = gc->pub_port;
 	u->last_seen = gc->last_seen;
 }
@@ -476,6 +497,13 @@ ok:
 	gframes[m.type].fn(gc, &m);
 }
 
+/* The mailbox's frames: gestor->on_mail (gestor_mail.c). */
+static void
+on_mail(struct gconn *gc, struct wire_msg *m)
+{
+	gc->g->on_mail(gc, m);
+}
+
 /* `relay`: the relay's part handles it (gestor->on_relay, gestor_relay.c). */
 static void
 on_relay(struct gconn *gc, struct wire_msg *m)
@@ -548,6 +576,28 @@ gestor_replace(struct gconn *old, const char *why)
 }
 
 /* gc is now user's session; an older session of the user is closed. */
+/*
+ * The key the request (register, login, auth) says its peer takes mail
+ * for ("": none), kept for the session and stored; a key that is not the
+ * connection's is ignored (and logged). Absent: the store is left as is.
+ */
+static void
+session_mail(struct gconn *gc)
+{
+	const char *mail = json_string_value(json_object_get(gc->req, "mail"));
+
+	*gc->mail = '\0';
+	if (mail == NULL)
+		return;
+	if (*mail != '\0' && !seal_pk_is(mail, gc->fp)) {
+		log_warnx_from(gc->addr, "gestor: %s from %s: its mail key is "
+		    "not its TLS key; it takes no mail", gc->user, gc->addr);
+		mail = "";
+	}
+	snprintf(gc->mail, sizeof(gc->mail), "%s", mail);
+	gstore_user_set_mail(gc->g->store, gc->user, gc->mail, NULL, NULL);
+}
+
 static void
 bind_session(struct gconn *gc, const char *user)
 {
@@ -562,6 +612,7 @@ bind_session(struct gconn *gc, const char *user)
 	gc->hnext = gc->g->sessions[bucket(user)];
 	gc->g->sessions[bucket(user)] = gc;
 	arm_hb_timer(gc);
+	session_mail(gc);
 	/* Other gestors of a cluster close their session of the user. */
 	claim = json_pack("{s:s,s:s}", "t", "session", "user", user);
 	gstore_notify(gc->g->store, claim);

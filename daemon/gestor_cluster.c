@@ -17,6 +17,8 @@
  *   relay-invite {to,from,addr,port,key}: a user of another gestor asks
  *             to meet `to`, whose session is here, at that gestor's relay
  *             (gestor_relay.c); passed on if `from` is online elsewhere.
+ *   mail      {user}: mail was deposited for user; a session here is
+ *             told to fetch it (gestor_mail.c). At worst a needless fetch.
  */
 #include <sys/utsname.h>
 
@@ -154,6 +156,11 @@ gestor_cluster_notify(const json_t *n, void *arg)
 	g->stats.cluster_events++;
 	if (strcmp(t, "relay-invite") == 0)
 		user = json_string_value(json_object_get(n, "from"));
+	if (strcmp(t, "mail") == 0) {
+		if (user != NULL && valid_username(user))
+			gestor_mail_notified(g, user);
+		return;
+	}
 	if (strcmp(t, "presence") != 0 && strcmp(t, "session") != 0 &&
 	    strcmp(t, "relay-invite") != 0)
 		log_debug("gestor: ignoring a \"%.32s\" notification from %s", t,

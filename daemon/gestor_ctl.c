@@ -18,6 +18,7 @@ static void	ctl_status(struct ctlreq *, json_t *, void *);
 static void	ctl_users(struct ctlreq *, json_t *, void *);
 static void	ctl_lookup(struct ctlreq *, json_t *, void *);
 static void	ctl_stats(struct ctlreq *, json_t *, void *);
+static void	on_stats_mail(enum gstore_rc, long, long long, void *);
 
 const ctl_handler gestor_ctl_handlers[CMD__MAX] = {
 	[CMD_STATUS] = ctl_status,
@@ -255,6 +256,19 @@ on_stats_count(enum gstore_rc rc, long n, void *arg)
 	    "hash_refused", (json_int_t)hs.refused);
 	json_object_update(res, lim);
 	json_decref(lim);
+	/* What the mailboxes hold: one more read. */
+	o->items = res;
+	o->op = gstore_mail_count(g->store, NULL, on_stats_mail, o);
+}
+
+static void
+on_stats_mail(enum gstore_rc rc, long n, long long bytes, void *arg)
+{
+	struct gctlop *o = arg;
+	json_t *res = o->items;
+
+	o->items = NULL;
+	gestor_mail_stats(o->d->gestor, res, rc == GSTORE_OK ? n : -1, bytes);
 	ctlreq_reply(o->r, res);
 	ctlop_free(o);
 }

@@ -64,6 +64,7 @@ struct gconn {
 	bool			 replaced;	/* by a login on another gestor */
 	struct rl_bucket	 lookup_bucket;	/* gestor_limits.c */
 	struct rl_bucket	 watch_bucket;
+	char			 mail[2 * 32 + 1];	/* the key it takes mail for */
 	bool			 adv_warned;	/* refused "addr" logged */
 };
 
@@ -88,6 +89,12 @@ struct gestor_stats {
 	unsigned long	 lookups, lookups_refused, watched_names, watches_refused;
 	unsigned long	 adv_refused;
 	unsigned long	 cluster_events;	/* notifications from other gestors */
+	/* the mailbox (gestor_mail.c) */
+	unsigned long	 mail_deposits, mail_fetched, mail_acked, mail_withdrawn;
+	unsigned long	 mail_expired;
+	unsigned long	 mail_refused_quota, mail_refused_no_user;
+	unsigned long	 mail_refused_no_mail, mail_refused_disabled;
+	unsigned long	 mail_refused_store;
 };
 
 struct gestor {
@@ -109,6 +116,9 @@ struct gestor {
 	struct relay		*relay;		/* NULL: relay.listen = "" */
 	/* The `relay` frame (gestor_relay_request, set by gestor_start). */
 	void			(*on_relay)(struct gconn *, struct wire_msg *);
+	/* The mailbox's frames (gestor_mail_frame, set by gestor_start). */
+	void			(*on_mail)(struct gconn *, struct wire_msg *);
+	struct event		*mail_timer;	/* expiry (gestor_mail.c) */
 	TAILQ_HEAD(, ghint)	 hints;		/* cluster hints being checked */
 };
 
@@ -153,5 +163,16 @@ void		 gestor_relay_notified(struct gestor *, const json_t *,
 		    const char *origin);
 /* Add the relay_* counters to a stats result. */
 void		 gestor_relay_stats(struct gestor *, json_t *);
+
+/* gestor_mail.c: the mailbox's frames (mbox-put, -get, -ack, -withdraw). */
+void		 gestor_mail_frame(struct gconn *, struct wire_msg *);
+/* Another gestor of the cluster stored mail for user: push if here. */
+void		 gestor_mail_notified(struct gestor *, const char *user);
+/* The expiry timer. */
+int		 gestor_mail_start(struct gestor *);
+void		 gestor_mail_stop(struct gestor *);
+/* Add the mail_* counters and what mailboxes hold (held < 0: unknown). */
+void		 gestor_mail_stats(struct gestor *, json_t *, long held,
+		    long long bytes);
 
 #endif

@@ -27,6 +27,7 @@ gestor_start(struct daemon *d, char **cause)
 
 	g->d = d;
 	g->on_relay = gestor_relay_request;
+	g->on_mail = gestor_mail_frame;
 	TAILQ_INIT(&g->conns);
 	TAILQ_INIT(&g->ctlops);
 	TAILQ_INIT(&g->hints);
@@ -65,6 +66,11 @@ gestor_start(struct daemon *d, char **cause)
 	if (g->listener == NULL)
 		return -1;
 	log_info("gestor: listening on %s", g->listen_addr);
+	if (gestor_mail_start(g) != 0) {
+		if (asprintf(cause, "cannot make the mailbox's timer") < 0)
+			*cause = NULL;
+		return -1;
+	}
 	if (*d->cfg->relay_listen != '\0' &&
 	    (g->relay = relay_open(d, cause)) == NULL)
 		return -1;
@@ -92,6 +98,7 @@ gestor_stop(struct daemon *d)
 	while ((gc = TAILQ_FIRST(&g->conns)) != NULL)
 		gestor_drop(gc, "gestor shutting down");
 	gestor_ctl_abort(g);
+	gestor_mail_stop(g);
 	relay_close(g->relay);
 	g->relay = NULL;
 }

@@ -119,6 +119,17 @@ seal_pk_parse(const char *hex, unsigned char pk[SEAL_PK_LEN])
 	return 0;
 }
 
+bool
+seal_pk_is(const char *hex, const char *fp)
+{
+	unsigned char pk[SEAL_PK_LEN];
+	char have[P2P_FP_LEN + 1];
+
+	return seal_pk_parse(hex, pk) == 0 &&
+	    seal_pk_fingerprint(pk, have, sizeof(have)) == 0 &&
+	    strcmp(have, fp) == 0;
+}
+
 static int
 seal_msg_valid(const struct seal_msg *m, size_t max_body)
 {

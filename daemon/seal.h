@@ -11,6 +11,7 @@
 #ifndef P2P_SEAL_H
 #define P2P_SEAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,8 @@ int	seal_pk_fingerprint(const unsigned char pk[SEAL_PK_LEN], char *out,
 /* Hex of a public key and back (64 lowercase digits). */
 void	seal_pk_hex(const unsigned char pk[SEAL_PK_LEN], char out[65]);
 int	seal_pk_parse(const char *hex, unsigned char pk[SEAL_PK_LEN]);
+/* Is hex (64 digits) the public key whose fingerprint is fp? */
+bool	seal_pk_is(const char *hex, const char *fp);
 
 /*
  * Sign m with key and seal it for the holder of rcpt (an Ed25519 public

@@ -25,6 +25,10 @@ static int parse_gmsg(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_gmembers(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_gleave(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_invite(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_mbox_put(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_mbox_get(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_mbox_ack(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_mbox_id(json_t *, struct wire_msg *, size_t, char *, size_t);
 
 static const struct {
 	const char	*name;
@@ -47,6 +51,11 @@ static const struct {
 	[W_GMSG] = { "gmsg", parse_gmsg },
 	[W_GMEMBERS] = { "gmembers", parse_gmembers },
 	[W_GLEAVE] = { "gleave", parse_gleave },
+	[W_MBOX_PUT] = { "mbox-put", parse_mbox_put },
+	[W_MBOX_GET] = { "mbox-get", parse_mbox_get },
+	[W_MBOX_ACK] = { "mbox-ack", parse_mbox_ack },
+	[W_MBOX_WITHDRAW] = { "mbox-withdraw", parse_mbox_id },
+	[W_MBOX] = { "mbox", parse_ok },
 };
 
 const char *
@@ -111,12 +120,34 @@ parse_error(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 	return 0;
 }
 
+/* The optional "mail" of register, login and auth: "" or a key. */
+static int
+get_mail(json_t *f, const char **mail, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(f, "mail");
+	const char *s;
+
+	*mail = NULL;
+	if (v == NULL)
+		return 0;
+	s = json_is_string(v) ? json_string_value(v) : "x";
+	if (*s != '\0' && (strlen(s) != 64 ||
+	    strspn(s, "0123456789abcdef") != 64)) {
+		snprintf(err, errlen, "member 'mail' must be \"\" or 64 "
+		    "lowercase hex digits");
+		return -1;
+	}
+	*mail = s;
+	return 0;
+}
+
 static int
 parse_cred(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 {
 	json_t *pw = json_object_get(f, "password");
 
-	if ((m->u.cred.user = get_user(f, "user", err, errlen)) == NULL)
+	if ((m->u.cred.user = get_user(f, "user", err, errlen)) == NULL ||
+	    get_mail(f, &m->u.cred.mail, err, errlen) == -1)
 		return -1;
 	if (!json_is_string(pw) ||
 	    !valid_password(json_string_value(pw), json_string_length(pw))) {
@@ -132,7 +163,106 @@ static int
 parse_user(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 {
 	m->u.user.user = get_user(f, "user", err, errlen);
-	return m->u.user.user != NULL ? 0 : -1;
+	if (m->u.user.user == NULL ||
+	    get_mail(f, &m->u.user.mail, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/* An integer member in [min, max]; -1 with err if not. */
+static int
+get_int(json_t *o, const char *key, int64_t min, int64_t max, int64_t *out,
+    char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max) {
+		snprintf(err, errlen, "member '%s' must be an integer from "
+		    "%lld to %lld", key, (long long)min, (long long)max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* Decoded bytes of standard base64 text (padded), or -1 if it is not. */
+static long
+base64_size(const char *s, size_t len)
+{
+	size_t pad = 0;
+
+	if (len == 0 || len % 4 != 0)
+		return -1;
+	if (s[len - 1] == '=')
+		pad = s[len - 2] == '=' ? 2 : 1;
+	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/") != len - pad)
+		return -1;
+	return (long)(len / 4 * 3 - pad);
+}
+
+static int
+parse_mbox_put(json_t *f, struct wire_msg *m, size_t max, char *err,
+    size_t errlen)
+{
+	struct w_mbox *b = &m->u.mbox;
+	json_t *blob = json_object_get(f, "blob");
+
+	if ((b->to = get_user(f, "to", err, errlen)) == NULL)
+		return -1;
+	if (!json_is_string(blob) || (b->size = base64_size(
+	    json_string_value(blob), json_string_length(blob))) <= 0) {
+		snprintf(err, errlen, "member 'blob' must be base64");
+		return -1;
+	}
+	b->blob = json_string_value(blob);
+	return 0;
+}
+
+static int
+parse_mbox_get(json_t *f, struct wire_msg *m, size_t max, char *err,
+    size_t errlen)
+{
+	struct w_mbox *b = &m->u.mbox;
+	int64_t limit = WIRE_MAX_MBOX;
+
+	if (get_int(f, "after", 0, INT64_MAX, &b->after, err, errlen) == -1 ||
+	    (json_object_get(f, "limit") != NULL && get_int(f, "limit", 1,
+	    WIRE_MAX_MBOX, &limit, err, errlen) == -1))
+		return -1;
+	b->limit = (int)limit;
+	return 0;
+}
+
+static int
+parse_mbox_ack(json_t *f, struct wire_msg *m, size_t max, char *err,
+    size_t errlen)
+{
+	json_t *ids = json_object_get(f, "ids"), *v;
+	size_t i;
+
+	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+	    json_array_size(ids) > WIRE_MAX_MBOX) {
+		snprintf(err, errlen, "member 'ids' must be an array of 1 to %d "
+		    "ids", WIRE_MAX_MBOX);
+		return -1;
+	}
+	json_array_foreach(ids, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+			snprintf(err, errlen, "ids[%zu] is not an id", i);
+			return -1;
+		}
+	}
+	m->u.mbox.ids = ids;
+	return 0;
+}
+
+static int
+parse_mbox_id(json_t *f, struct wire_msg *m, size_t max, char *err,
+    size_t errlen)
+{
+	return get_int(f, "id", 1, INT64_MAX, &m->u.mbox.id, err, errlen);
 }
 
 static int

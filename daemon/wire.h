@@ -32,12 +32,24 @@ enum wire_type {
 	W_GMSG,
 	W_GMEMBERS,
 	W_GLEAVE,
+	W_MBOX_PUT,
+	W_MBOX_GET,
+	W_MBOX_ACK,
+	W_MBOX_WITHDRAW,
+	W_MBOX,
 	W__MAX
 };
 
 struct w_error	 { const char *code, *message; };
-struct w_cred	 { const char *user, *password; size_t password_len; };
-struct w_user	 { const char *user; };
+/*
+ * register, login, auth: mail is the key (64 hex digits) the peer accepts
+ * mail for, "" for none, or NULL when the member is absent.
+ */
+struct w_cred	 {
+	const char	*user, *password, *mail;
+	size_t		 password_len;
+};
+struct w_user	 { const char *user, *mail; };
 struct w_hb	 { int port; const char *addr; };	/* addr: advertised, or NULL */
 struct w_watch	 { json_t *users; };	/* array of valid usernames */
 struct w_presence {
@@ -66,6 +78,19 @@ struct w_relay {
 	int		 port;
 };
 
+/*
+ * The mailbox: mbox-put {to,blob} (blob base64, size its decoded bytes),
+ * mbox-get {after[,limit]}, mbox-ack {ids:[...]}, mbox-withdraw {id}.
+ */
+struct w_mbox {
+	const char	*to, *blob;
+	long		 size;
+	int64_t		 after, id;
+	int		 limit;
+	json_t		*ids;		/* array of ids > 0 */
+};
+#define WIRE_MAX_MBOX	256	/* deposits in one get or ack */
+
 struct wire_msg {
 	enum wire_type	 type;
 	json_t		*frame;
@@ -80,6 +105,7 @@ struct wire_msg {
 		struct w_msg		 msg;		/* msg, gmsg, gmembers */
 		struct w_ack		 ack;
 		struct w_relay		 relay;		/* relay-invite */
+		struct w_mbox		 mbox;
 	} u;
 };
 

@@ -214,12 +214,12 @@ p2ptool() {
 	python3 "$P2PTOOL" "$@"
 }
 
-# client_cert NAME: a throwaway self-signed certificate for raw TLS
-# clients, as $TMP/NAME.crt and $TMP/NAME.key.
+# client_cert NAME [KEY TYPE]: a throwaway self-signed certificate for raw
+# TLS clients, as $TMP/NAME.crt and $TMP/NAME.key (ecdsa, or ed25519...).
 client_cert() {
 	printf 'cn = "%s"\nexpiration_days = 2\nsigning_key\ntls_www_client\n' \
 	    "$1" >"$TMP/$1.tmpl"
-	certtool --generate-privkey --key-type=ecdsa --no-text \
+	certtool --generate-privkey --key-type="${2:-ecdsa}" --no-text \
 	    --outfile "$TMP/$1.key" >/dev/null 2>&1
 	certtool --generate-self-signed --load-privkey "$TMP/$1.key" \
 	    --template "$TMP/$1.tmpl" --no-text --outfile "$TMP/$1.crt" \

@@ -38,6 +38,17 @@ p2pchatd's code.
         watch:N:PREFIX            watch PREFIX0 .. PREFIX<N-1>; prints
                                   the reply's code ("ok" or the error)
         hb:PORT[:ADDR]            a heartbeat (with an advertised ADDR)
+        mailkey:HEX               register/login/auth from now on say
+                                  they take mail for key HEX ("" none)
+        lookup:NAME               prints "lookup CODE mail=KEY"
+        put:TO:BLOB               mbox-put; "put ok id=N" or
+                                  "put CODE reason=R"
+        get:AFTER[:LIMIT]         mbox-get; "get ok n=N more=M" then one
+                                  "mail ID FROM SIZE BLOB" line each
+        ack:ID[,ID...]            mbox-ack; "ack CODE"
+        withdraw:ID               mbox-withdraw; "withdraw CODE"
+        pushes:SECONDS            wait up to SECONDS for a pushed mbox;
+                                  "pushes N" (how many came so far)
 
   Before any command, --src ADDR makes the TCP connections come from
   ADDR (another 127.0.0.x), to act as several source addresses.
@@ -324,6 +335,7 @@ class GestorSession:
     def __init__(self, s):
         self.s = s
         self.n = 0
+        self.pushes = 0
 
     def send(self, obj):
         self.n += 1
@@ -337,24 +349,92 @@ class GestorSession:
             f = read_frame(self.s)
             if not isinstance(f, dict):
                 return {"t": "error", "code": str(f)}
-            if f.get("t") != "presence":
+            if f.get("t") == "mbox":
+                self.pushes += 1
+            elif f.get("t") != "presence":
                 return f
+
+    def wait_push(self, seconds):
+        """Read pushed frames until an mbox comes or SECONDS pass."""
+        end = time.time() + seconds
+        before = self.pushes
+        while self.pushes == before and time.time() < end:
+            self.s.settimeout(max(0.05, end - time.time()))
+            try:
+                f = read_frame(self.s)
+            except (socket.timeout, TimeoutError):
+                break
+            if isinstance(f, dict) and f.get("t") == "mbox":
+                self.pushes += 1
+        self.s.settimeout(30)
 
 
 def code_of(f):
     return f.get("code", f.get("t"))
 
 
+def mail_step(gs, parts):
+    """The mailbox steps of gestor-session; False if parts is not one."""
+    if parts[0] == "lookup":
+        gs.send({"t": "lookup", "user": parts[1]})
+        r = gs.reply()
+        print("lookup", code_of(r), "mail=" + str(r.get("mail")))
+    elif parts[0] == "put":
+        gs.send({"t": "mbox-put", "to": parts[1], "blob": parts[2]})
+        r = gs.reply()
+        if r.get("t") == "ok":
+            print("put ok id=%d" % r["id"])
+        else:
+            print("put", code_of(r), "reason=%s" % r.get("reason"))
+    elif parts[0] == "get":
+        f = {"t": "mbox-get", "after": int(parts[1])}
+        if len(parts) > 2:
+            f["limit"] = int(parts[2])
+        gs.send(f)
+        r = gs.reply()
+        if r.get("t") != "ok":
+            print("get", code_of(r))
+            return True
+        print("get ok n=%d more=%s" % (len(r["mail"]), r["more"]))
+        for m in r["mail"]:
+            print("mail %d %s %d %s" % (m["id"], m["from"], m["size"],
+                                        m["blob"]))
+    elif parts[0] == "ack":
+        gs.send({"t": "mbox-ack",
+                 "ids": [int(x) for x in parts[1].split(",")]})
+        print("ack", code_of(gs.reply()))
+    elif parts[0] == "withdraw":
+        gs.send({"t": "mbox-withdraw", "id": int(parts[1])})
+        print("withdraw", code_of(gs.reply()))
+    elif parts[0] == "pushes":
+        gs.wait_push(float(parts[1]))
+        print("pushes", gs.pushes)
+    else:
+        return False
+    return True
+
+
 def gestor_session(port, cert, key, user, password, steps):
     gs = GestorSession(tls_connect(port, cert, key, timeout=30))
+    mail = None
     for step in steps:
         parts = step.split(":", 2)
         if parts[0] in ("register", "login"):
-            gs.send({"t": parts[0], "user": user, "password": password})
+            f = {"t": parts[0], "user": user, "password": password}
+            if mail is not None:
+                f["mail"] = mail
+            gs.send(f)
             print(parts[0], code_of(gs.reply()))
         elif parts[0] == "auth":
-            gs.send({"t": "auth", "user": user})
+            f = {"t": "auth", "user": user}
+            if mail is not None:
+                f["mail"] = mail
+            gs.send(f)
             print("auth", code_of(gs.reply()))
+        elif parts[0] == "mailkey":
+            mail = parts[1]
+        elif mail_step(gs, parts):
+            pass
         elif parts[0] in ("lookups", "relays"):
             n, name = int(parts[1]), parts[2]
             for _ in range(n):

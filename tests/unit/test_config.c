@@ -533,6 +533,38 @@ START_TEST(test_error_enums)
 }
 END_TEST
 
+/* The mailbox group: defaults, values, refusals. */
+START_TEST(test_mailbox)
+{
+	struct config *c;
+
+	c = load_ok(write_file("d.conf", "mode = \"gestor\";\n"),
+	    CONFIG_MODE_DEFAULT);
+	ck_assert(c->mail_enable);
+	ck_assert_int_eq(c->mail_quota_messages, 10000);
+	ck_assert_int_eq(c->mail_quota_bytes, 67108864);
+	ck_assert_int_eq(c->mail_quota_per_sender, 1000);
+	ck_assert(c->mail_ttl == 2592000.0);
+	config_free(c);
+	c = load_ok(write_file("m.conf", "mailbox = { enable = false; "
+	    "quota_messages = 5; quota_bytes = 4096; quota_per_sender = 2; "
+	    "ttl = 3600.0; };\n"),
+	    CONFIG_MODE_DEFAULT);
+	ck_assert(!c->mail_enable);
+	ck_assert_int_eq(c->mail_quota_messages, 5);
+	ck_assert_int_eq(c->mail_quota_bytes, 4096);
+	ck_assert_int_eq(c->mail_quota_per_sender, 2);
+	ck_assert(c->mail_ttl == 3600.0);
+	config_free(c);
+	load_fails("mailbox = { enable = 1; };\n", 1, "mailbox.enable");
+	load_fails("mailbox = { enable = \"yes\"; };\n", 1, "mailbox.enable");
+	load_fails("mailbox = { quota_messages = 0; };\n", 1,
+	    "mailbox.quota_messages");
+	load_fails("mailbox = { ttl = 1.0; };\n", 1, "mailbox.ttl");
+	load_fails("mailbox = { quota = 1; };\n", 1, "mailbox.quota");
+}
+END_TEST
+
 /* storage.backend, storage.conninfo and cluster.name: defaults, values. */
 START_TEST(test_storage_cluster)
 {
@@ -937,6 +969,7 @@ config_suite(void)
 	tcase_add_test(tc, test_error_types);
 	tcase_add_test(tc, test_error_ranges);
 	tcase_add_test(tc, test_error_enums);
+	tcase_add_test(tc, test_mailbox);
 	tcase_add_test(tc, test_storage_cluster);
 	tcase_add_test(tc, test_error_single_values);
 	tcase_add_test(tc, test_error_addresses);

@@ -85,6 +85,9 @@ START_TEST(test_type_names)
 		[W_MSG] = "msg", [W_ACK] = "ack", [W_RELAY] = "relay",
 		[W_RELAY_INVITE] = "relay-invite", [W_GMSG] = "gmsg",
 		[W_GMEMBERS] = "gmembers", [W_GLEAVE] = "gleave",
+		[W_MBOX_PUT] = "mbox-put",
+		[W_MBOX_GET] = "mbox-get", [W_MBOX_ACK] = "mbox-ack",
+		[W_MBOX_WITHDRAW] = "mbox-withdraw", [W_MBOX] = "mbox",
 	};
 	int i;
 
@@ -574,6 +577,54 @@ END_TEST
 
 #define KEY64	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
+/* The mailbox's frames and the mail key of login and auth. */
+START_TEST(test_mbox)
+{
+	PARSES("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blob\":\"aGVsbG8=\"}");
+	ck_assert_int_eq(m.type, W_MBOX_PUT);
+	ck_assert_str_eq(m.u.mbox.to, "bob");
+	ck_assert_int_eq(m.u.mbox.size, 5);
+	PARSES("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blob\":\"aGVsbA==\"}");
+	ck_assert_int_eq(m.u.mbox.size, 4);
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"Bob\",\"blob\":\"aGVsbA==\"}");
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blob\":\"\"}");
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blob\":\"aGVsb\"}");
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blob\":\"aG!sbA==\"}");
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blob\":\"a===\"}");
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\"}");
+	PARSES("{\"t\":\"mbox-get\",\"after\":0}");
+	ck_assert_int_eq(m.u.mbox.limit, WIRE_MAX_MBOX);
+	PARSES("{\"t\":\"mbox-get\",\"after\":7,\"limit\":3}");
+	ck_assert_int_eq(m.u.mbox.after, 7);
+	ck_assert_int_eq(m.u.mbox.limit, 3);
+	BAD_FRAME("{\"t\":\"mbox-get\"}");
+	BAD_FRAME("{\"t\":\"mbox-get\",\"after\":-1}");
+	BAD_FRAME("{\"t\":\"mbox-get\",\"after\":0,\"limit\":0}");
+	BAD_FRAME("{\"t\":\"mbox-get\",\"after\":0,\"limit\":257}");
+	PARSES("{\"t\":\"mbox-ack\",\"ids\":[1,2,3]}");
+	ck_assert_int_eq(json_array_size(m.u.mbox.ids), 3);
+	BAD_FRAME("{\"t\":\"mbox-ack\",\"ids\":[]}");
+	BAD_FRAME("{\"t\":\"mbox-ack\",\"ids\":[0]}");
+	BAD_FRAME("{\"t\":\"mbox-ack\",\"ids\":[\"1\"]}");
+	BAD_FRAME("{\"t\":\"mbox-ack\",\"ids\":1}");
+	PARSES("{\"t\":\"mbox-withdraw\",\"id\":9}");
+	ck_assert_int_eq(m.u.mbox.id, 9);
+	BAD_FRAME("{\"t\":\"mbox-withdraw\",\"id\":0}");
+	PARSES("{\"t\":\"mbox\"}");
+	PARSES("{\"t\":\"auth\",\"user\":\"bob\",\"mail\":\"" KEY64 "\"}");
+	ck_assert_str_eq(m.u.user.mail, KEY64);
+	PARSES("{\"t\":\"auth\",\"user\":\"bob\"}");
+	ck_assert_ptr_null(m.u.user.mail);
+	PARSES("{\"t\":\"login\",\"user\":\"bob\",\"password\":\"12345678\","
+	    "\"mail\":\"\"}");
+	ck_assert_str_eq(m.u.cred.mail, "");
+	BAD_FRAME("{\"t\":\"auth\",\"user\":\"bob\",\"mail\":true}");
+	BAD_FRAME("{\"t\":\"auth\",\"user\":\"bob\",\"mail\":\"00\"}");
+	BAD_FRAME("{\"t\":\"login\",\"user\":\"bob\",\"password\":\"12345678\","
+	    "\"mail\":\"" "00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff" "\"}");
+}
+END_TEST
+
 /* The gestor's answer to lookup: every field checked, refused whole. */
 static int
 lookup(const char *j, const char *user)
@@ -695,6 +746,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_members_required);
 	tcase_add_test(tc, test_msg);
 	tcase_add_test(tc, test_msg_body);
+	tcase_add_test(tc, test_mbox);
 	tcase_add_test(tc, test_ack);
 	tcase_add_test(tc, test_struct_cleared);
 	tcase_add_test(tc, test_relay);
