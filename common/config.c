@@ -63,6 +63,7 @@ const struct key config_schema[] = {
 	{ "limits.stranger_bytes", K_LONG, O(stranger_bytes), 0, 1099511627776 },
 	{ "limits.stranger_messages_per_minute", K_LONG, O(stranger_per_minute), 0,
 	    1000000 },
+	{ "limits.group_members", K_LONG, O(group_members), 2, 1024 },
 	{ "limits.max_clock_skew", K_DOUBLE, O(max_clock_skew), 1, 31536000 },
 	{ "limits.handshake_timeout", K_DOUBLE, O(handshake_timeout), 0.1, 600 },
 	{ "limits.idle_timeout", K_DOUBLE, O(idle_timeout), 0, 86400 },
@@ -130,6 +131,7 @@ set_defaults(struct config *c)
 	c->stranger_messages = 100;
 	c->stranger_bytes = 1048576;
 	c->stranger_per_minute = 20;
+	c->group_members = 256;
 	c->accept_advertise = ADV_NO;
 	c->max_clock_skew = 300;
 	c->handshake_timeout = 10.0;

@@ -40,6 +40,7 @@ struct config {
 	long		 stranger_messages;	/* stored per sender */
 	long		 stranger_bytes;	/* stored per sender */
 	long		 stranger_per_minute;	/* stored per sender a minute */
+	long		 group_members;	/* peer: members of a group we admin */
 	int		 accept_advertise;	/* enum config_advertise */
 	double		 max_clock_skew;	/* s a sender's ts may be ahead */
 	double		 handshake_timeout;

@@ -98,11 +98,17 @@ commit_list(struct peer_msgs *pm, struct ctlreq *r, struct glist *l,
 	return 0;
 }
 
-static void
-too_many(struct ctlreq *r)
+static long
+cap(struct peer_msgs *pm)
 {
-	ctlreq_error(r, "too_many_members", "a group has at most %d members, "
-	    "its admin included", PG_MEMBERS_MAX);
+	return pm->p->d->cfg->group_members;
+}
+
+static void
+too_many(struct peer_msgs *pm, struct ctlreq *r)
+{
+	ctlreq_error(r, "too_many_members", "a group has at most %ld members, "
+	    "its admin included (limits.group_members)", cap(pm));
 }
 
 static void
@@ -147,8 +153,8 @@ gop_commit(struct gop *o)
 		    identity_key_hex(pm->p->d->id));
 	}
 	json_array_foreach(o->users, i, v)
-		if (pg_list_add(l, json_string_value(v)) != 0) {
-			too_many(o->r);
+		if (pg_list_add(l, json_string_value(v)) != 0 || l->n > cap(pm)) {
+			too_many(pm, o->r);
 			goto out;
 		}
 	commit_list(pm, o->r, l, old);
@@ -213,8 +219,8 @@ check_users(struct peer_msgs *pm, struct ctlreq *r, json_t *users, int have)
 				return -1;
 			}
 	}
-	if ((size_t)have + json_array_size(users) > PG_MEMBERS_MAX) {
-		too_many(r);
+	if ((long)have + (long)json_array_size(users) > cap(pm)) {
+		too_many(pm, r);
 		return -1;
 	}
 	return 0;

@@ -22,7 +22,11 @@
 #include "identity.h"
 #include "peer_msg.h"
 
-#define PG_MEMBERS_MAX	256	/* members of a group, the admin included */
+/*
+ * Members of a group, the admin included, that a list may name; the
+ * groups we admin are held to limits.group_members (256).
+ */
+#define PG_MEMBERS_MAX	1024
 
 struct glist {
 	char	 id[P2P_MSGID_HEX + 1];

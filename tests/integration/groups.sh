@@ -6,6 +6,7 @@
 # older version, another group's list) are refused and logged.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
+LIMITS="group_members = 4;"	# alice's groups: at most 4 members
 
 start_gestor g
 for u in alice bob carol dave; do
@@ -65,6 +66,10 @@ start carol
 wait_for "carol has version 2" 20 has_version carol "$gid" 2
 ctl carol group show team | grep -q "^members	alice bob carol dave$" ||
 	fail "carol's members: $(ctl carol group show team)"
+expect_exit 1 ctl alice group add team erin
+grep -q "too_many_members.*limits.group_members" "$TMP/err" || fail "cap: $(cat "$TMP/err")"
+expect_exit 1 ctl alice group create big bob carol dave erin
+grep -q too_many_members "$TMP/err" || fail "cap at create: $(cat "$TMP/err")"
 
 # Rename, remove; the removed member learns it is out.
 ctl alice group rename team crew >/dev/null || fail "rename"
