@@ -1,7 +1,11 @@
 /*
  * One worker thread for password hashing. Jobs go in through per-source
- * queues under a mutex, the sources with work in a ring that the worker
- * serves one job at a time (round robin); finished jobs come back through
+ * queues under a mutex, the sources with work in a ring. The worker takes
+ * one job at a time from the source that has had the fewest hashed in the
+ * last minute, the first in the ring among equals, and sends that source
+ * to the back: a source that has not been hashing (someone logging in
+ * once) goes before those that have (guessers), and sources with the same
+ * use take turns. Finished jobs come back through
  * another queue, and a byte on a pipe wakes the event loop, which runs the
  * callbacks. Password copies are zeroed as soon as the hash is done, or
  * when a job is cancelled before it ran.
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hashpool.h"
@@ -50,7 +55,22 @@ struct hsource {
 	TAILQ_ENTRY(hsource)	 entry;		/* hp->ring */
 	struct hashjobq		 jobs;
 	int			 njobs;
+	struct husage		*use;
 	char			 key[64];
+};
+
+/*
+ * Jobs run per source in the last HASHPOOL_USE_WINDOW seconds, for the
+ * order; sources not seen for longest give their slot to new ones.
+ */
+#define HASHPOOL_USE_SLOTS	1024
+#define HASHPOOL_USE_WINDOW	60.0
+
+struct husage {
+	char			 key[64];	/* "" = free */
+	double			 start;		/* of the window */
+	double			 seen;
+	unsigned		 n;
 };
 
 struct hashpool {
@@ -58,6 +78,7 @@ struct hashpool {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
 	TAILQ_HEAD(, hsource)	 ring;		/* next source to serve first */
+	struct husage		 use[HASHPOOL_USE_SLOTS];
 	size_t			 nqueued;
 	struct hashjobq		 done;
 	struct hashpool_stats	 st;
@@ -102,17 +123,73 @@ unqueue(struct hashpool *hp, struct hashjob *j)
 	}
 }
 
-/* The next job, one source after the other (under the lock). */
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The use slot of key (under the lock): its own, a free or the stalest. */
+static struct husage *
+use_of(struct hashpool *hp, const char *key, double now)
+{
+	struct husage *u, *stale = &hp->use[0];
+	size_t i;
+
+	for (i = 0; i < HASHPOOL_USE_SLOTS; i++) {
+		u = &hp->use[i];
+		if (u->key[0] != '\0' && strcmp(u->key, key) == 0)
+			return u;
+		if (u->key[0] == '\0' ? stale->key[0] != '\0' :
+		    (stale->key[0] != '\0' && u->seen < stale->seen))
+			stale = u;
+	}
+	snprintf(stale->key, sizeof(stale->key), "%s", key);
+	stale->start = stale->seen = now;
+	stale->n = 0;
+	return stale;
+}
+
+/* Jobs run for u in its current window. */
+static unsigned
+use_count(struct husage *u, double now)
+{
+	if (now - u->start >= HASHPOOL_USE_WINDOW) {
+		u->start = now;
+		u->n = 0;
+	}
+	return u->n;
+}
+
+/*
+ * The next job (under the lock): from the least used source, the first
+ * in the ring among equals; that source goes to the back.
+ */
 static struct hashjob *
 next_job(struct hashpool *hp)
 {
-	struct hsource *s = TAILQ_FIRST(&hp->ring);
-	struct hashjob *j = TAILQ_FIRST(&s->jobs);
+	struct hsource *s, *best = NULL;
+	struct hashjob *j;
+	double now = mono();
+	unsigned n, bestn = 0;
 
-	if (s->njobs > 1) {		/* to the back of the ring */
-		TAILQ_REMOVE(&hp->ring, s, entry);
-		TAILQ_INSERT_TAIL(&hp->ring, s, entry);
+	TAILQ_FOREACH(s, &hp->ring, entry) {
+		n = use_count(s->use, now);
+		if (best == NULL || n < bestn) {
+			best = s;
+			bestn = n;
+		}
 	}
+	j = TAILQ_FIRST(&best->jobs);
+	if (best->njobs > 1) {
+		TAILQ_REMOVE(&hp->ring, best, entry);
+		TAILQ_INSERT_TAIL(&hp->ring, best, entry);
+	}
+	best->use->n++;
+	best->use->seen = now;
 	unqueue(hp, j);
 	j->state = JOB_RUNNING;
 	return j;
@@ -233,6 +310,7 @@ source_get(struct hashpool *hp, const char *key)
 	s = xcalloc(1, sizeof(*s));
 	TAILQ_INIT(&s->jobs);
 	snprintf(s->key, sizeof(s->key), "%s", key);
+	s->use = use_of(hp, key, mono());
 	TAILQ_INSERT_TAIL(&hp->ring, s, entry);
 	return s;
 }

@@ -4,9 +4,11 @@
  * loop keeps serving everyone else. Callbacks run on the loop's thread.
  *
  * The queue is shared fairly: jobs wait per source (an address, or an
- * IPv6 /64, as the caller names it) and the worker takes one from each
- * source in turn, so a login waits for at most one job per other source
- * with work queued, however many the others queued. A source may have
+ * IPv6 /64, as the caller names it) and the worker takes the next one
+ * from the source that has had the fewest hashed in the last minute,
+ * sources with as many taking turns: someone logging in once goes before
+ * addresses that have been guessing, and a login waits for at most one
+ * job per other source with work queued, however many the others queued. A source may have
  * HASHPOOL_MAX_PER_SOURCE jobs waiting and all of them together
  * HASHPOOL_MAX_QUEUED; past that a job is refused (NULL). A cancelled job
  * that has not started is dropped unhashed.

@@ -55,14 +55,17 @@ START_TEST(hash_then_verify)
 	ck_assert_int_eq(h.calls, 1);
 	ck_assert(h.ok);
 	ck_assert_int_eq(strncmp(h.hash, "$y$", 3), 0);
-	hashpool_verify(hp, "127.0.0.1", "correct horse", 13, h.hash, on_result, &good);
+	hashpool_verify(hp, "127.0.0.1", "correct horse", 13,
+	    h.hash, on_result, &good);
 	run_until_called(base, &good);
 	ck_assert(good.ok);
-	hashpool_verify(hp, "127.0.0.1", "correct horsf", 13, h.hash, on_result, &bad);
+	hashpool_verify(hp, "127.0.0.1", "correct horsf", 13,
+	    h.hash, on_result, &bad);
 	run_until_called(base, &bad);
 	ck_assert_int_eq(bad.calls, 1);
 	ck_assert(!bad.ok);
-	hashpool_verify(hp, "127.0.0.1", "correct horse", 13, NULL, on_result, &dummy);
+	hashpool_verify(hp, "127.0.0.1", "correct horse", 13,
+	    NULL, on_result, &dummy);
 	run_until_called(base, &dummy);
 	ck_assert_int_eq(dummy.calls, 1);
 	ck_assert(!dummy.ok);
@@ -82,7 +85,8 @@ START_TEST(cancelled_job_is_not_called)
 	gone.base = after.base = base;
 	hp = hashpool_new(base, &cause);
 	ck_assert_ptr_nonnull(hp);
-	j = hashpool_hash(hp, "127.0.0.1", "password one", 12, on_result, &gone);
+	j = hashpool_hash(hp, "127.0.0.1", "password one", 12,
+	    on_result, &gone);
 	hashjob_cancel(j);
 	/* Jobs run in order: once the second is back, the first is done. */
 	hashpool_hash(hp, "127.0.0.1", "password two", 12, on_result, &after);
@@ -145,16 +149,65 @@ START_TEST(sources_take_turns)
 		a[i].order = 0;
 		a[i].base = base;
 		a[i].left = &left;
-		ck_assert_ptr_nonnull(hashpool_verify(hp, "10.0.0.1", "guess", 5,
-		    NULL, on_ordered, &a[i]));
+		ck_assert_ptr_nonnull(hashpool_verify(hp, "10.0.0.1",
+		    "guess-password", 14, NULL, on_ordered, &a[i]));
 	}
 	b.base = base;
 	b.left = &left;
-	ck_assert_ptr_nonnull(hashpool_verify(hp, "10.0.0.2", "mine", 4, NULL,
-	    on_ordered, &b));
+	ck_assert_ptr_nonnull(hashpool_verify(hp, "10.0.0.2", "mine-password",
+	    13, NULL, on_ordered, &b));
 	run_until_none_left(base, &left);
 	ck_assert_int_eq(left, 0);
 	ck_assert_int_le(b.order, 3);
+	hashpool_free(hp);
+	event_base_free(base);
+}
+END_TEST
+
+/*
+ * Four sources have each had a password hashed and queue as many as they
+ * may; then a fifth, which has had none, queues one: it goes next (taking
+ * turns, it would wait for one of each of the four).
+ */
+START_TEST(unused_source_goes_first)
+{
+	static const char *const src[] = { "10.0.1.1", "10.0.1.2", "10.0.1.3",
+	    "10.0.1.4" };
+	struct event_base *base = event_base_new();
+	struct ordered o[4 * HASHPOOL_MAX_PER_SOURCE], b = { 0 };
+	struct hashpool *hp;
+	char *cause = NULL;
+	int i, k, left;
+
+	hp = hashpool_new(base, &cause);
+	ck_assert_ptr_nonnull(hp);
+	left = 4;
+	for (i = 0; i < 4; i++) {
+		o[i].base = base;
+		o[i].left = &left;
+		hashpool_verify(hp, src[i], "guess-password", 14, NULL,
+		    on_ordered, &o[i]);
+	}
+	run_until_none_left(base, &left);
+	ck_assert_int_eq(left, 0);
+	finished = 0;
+	left = 4 * HASHPOOL_MAX_PER_SOURCE + 1;
+	for (i = 0; i < 4; i++)
+		for (k = 0; k < HASHPOOL_MAX_PER_SOURCE; k++) {
+			o[i * HASHPOOL_MAX_PER_SOURCE + k].order = 0;
+			o[i * HASHPOOL_MAX_PER_SOURCE + k].base = base;
+			o[i * HASHPOOL_MAX_PER_SOURCE + k].left = &left;
+			ck_assert_ptr_nonnull(hashpool_verify(hp, src[i],
+			    "guess-password", 14, NULL, on_ordered,
+			    &o[i * HASHPOOL_MAX_PER_SOURCE + k]));
+		}
+	b.base = base;
+	b.left = &left;
+	ck_assert_ptr_nonnull(hashpool_verify(hp, "10.0.0.2", "mine-password",
+	    13, NULL, on_ordered, &b));
+	run_until_none_left(base, &left);
+	ck_assert_int_eq(left, 0);
+	ck_assert_int_le(b.order, 2);
 	hashpool_free(hp);
 	event_base_free(base);
 }
@@ -176,16 +229,16 @@ START_TEST(queue_is_bounded_per_source)
 	ck_assert_ptr_nonnull(hp);
 	/* The worker may take the first at once: one more then fits. */
 	for (i = 0; i < HASHPOOL_MAX_PER_SOURCE + 2; i++)
-		if ((j[i] = hashpool_verify(hp, "10.0.0.1", "guess", 5, NULL,
-		    on_result, &r)) != NULL)
+		if ((j[i] = hashpool_verify(hp, "10.0.0.1", "guess-password",
+		    14, NULL, on_result, &r)) != NULL)
 			n++;
 	ck_assert_int_ge(n, HASHPOOL_MAX_PER_SOURCE);
 	ck_assert_int_le(n, HASHPOOL_MAX_PER_SOURCE + 1);
 	ck_assert_ptr_null(j[HASHPOOL_MAX_PER_SOURCE + 1]);
 	hashpool_get_stats(hp, &st);
 	ck_assert_uint_ge(st.refused, 1);
-	ck_assert_ptr_nonnull(hashpool_verify(hp, "10.0.0.2", "mine", 4, NULL,
-	    on_result, &r));
+	ck_assert_ptr_nonnull(hashpool_verify(hp, "10.0.0.2", "mine-password",
+	    13, NULL, on_result, &r));
 	hashpool_free(hp);
 	event_base_free(base);
 }
@@ -209,12 +262,13 @@ START_TEST(cancelled_jobs_are_dropped)
 	hp = hashpool_new(base, &cause);
 	ck_assert_ptr_nonnull(hp);
 	for (i = 0; i < HASHPOOL_MAX_PER_SOURCE; i++)
-		j[i] = hashpool_verify(hp, "10.0.0.1", "guess", 5, NULL,
-		    on_result, &gone);
+		j[i] = hashpool_verify(hp, "10.0.0.1", "guess-password", 14,
+		    NULL, on_result, &gone);
 	for (i = HASHPOOL_MAX_PER_SOURCE - 1; i >= 0; i--)
 		if (j[i] != NULL)
 			hashjob_cancel(j[i]);
-	hashpool_verify(hp, "10.0.0.1", "mine", 4, NULL, on_result, &after);
+	hashpool_verify(hp, "10.0.0.1", "mine-password", 13, NULL, on_result,
+	    &after);
 	run_until_called(base, &after);
 	ck_assert_int_eq(after.calls, 1);
 	ck_assert_int_eq(gone.calls, 0);
@@ -240,7 +294,8 @@ START_TEST(free_with_queued_jobs)
 	hp = hashpool_new(base, &cause);
 	ck_assert_ptr_nonnull(hp);
 	for (i = 0; i < 5; i++)
-		hashpool_hash(hp, "127.0.0.1", "queued password", 15, on_result, &r);
+		hashpool_hash(hp, "127.0.0.1", "queued password", 15,
+		    on_result, &r);
 	hashpool_free(hp);	/* must not hang, leak or call back */
 	ck_assert_int_eq(r.calls, 0);
 	event_base_free(base);
@@ -260,6 +315,7 @@ main(void)
 	tcase_add_test(tc, cancelled_job_is_not_called);
 	tcase_add_test(tc, free_with_queued_jobs);
 	tcase_add_test(tc, sources_take_turns);
+	tcase_add_test(tc, unused_source_goes_first);
 	tcase_add_test(tc, queue_is_bounded_per_source);
 	tcase_add_test(tc, cancelled_jobs_are_dropped);
 	suite_add_tcase(s, tc);
