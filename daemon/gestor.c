@@ -682,8 +682,7 @@ on_register_added(enum gstore_rc rc, void *arg)
 		reply_store_err(gc, gc->req, rc, "store the account");
 	else {
 		gc->g->stats.registrations++;
-		log_info_from(gc->addr,
-		    "gestor: registered %s from %s, key %s", u->name,
+		log_info("gestor: registered %s from %s, key %s", u->name,
 		    gc->addr, gc->fp);
 		bind_session(gc, u->name);
 		reply_ok(gc, gc->req, json_pack("{s:s,s:s}", "user", u->name,
@@ -764,7 +763,7 @@ login_finish(struct gconn *gc, bool changed)
 	struct guser *u = &gc->job_user;
 
 	gc->g->stats.logins++;
-	log_info_from(gc->addr, "gestor: login %s from %s%s", u->name, gc->addr,
+	log_info("gestor: login %s from %s%s", u->name, gc->addr,
 	    changed ? " with a new key" : "");
 	bind_session(gc, u->name);
 	if (changed) {
@@ -894,8 +893,7 @@ on_auth_read(enum gstore_rc rc, const struct guser *u, void *arg)
 		    "this key is not bound to the account; log in with the password");
 	} else {
 		gc->g->stats.logins++;
-		log_info_from(gc->addr,
-		    "gestor: auth %s from %s", user, gc->addr);
+		log_info("gestor: auth %s from %s", user, gc->addr);
 		bind_session(gc, user);
 		reply_ok(gc, gc->req, json_pack("{s:s,s:s}", "user", user,
 		    "fingerprint", gc->fp));

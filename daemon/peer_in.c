@@ -150,8 +150,7 @@ in_accept_hello(struct pin *in)
 		evtimer_del(in->hello_ev);
 	conn_send(in->c, hello);
 	json_decref(hello);
-	log_info_from(in->addr,
-	    "peer_msg: %s connected from %s", in->user, in->addr);
+	log_info("peer_msg: %s connected from %s", in->user, in->addr);
 }
 
 static void
