@@ -1,16 +1,12 @@
 /*
- * Control socket. Each client is a bufferevent on a Unix stream socket.
- * Requests queue in arrival order; a reply (and any lines streamed with
- * it) is held until every earlier request has been answered, so pipelined
- * requests are answered in order even when a handler waits on the
- * network. Only the daemon's own uid (or root) may connect.
- *
- * A client may pass one open file (SCM_RIGHTS) with its first request
- * (send-file). A bufferevent reads with read(2), which drops ancillary
- * data and closes the descriptors in it, so a new client's first bytes
- * are read here with recvmsg(2) before its bufferevent is made; the
- * descriptor goes to the first request dispatched (ctlreq_take_fd) and is
- * closed if that request does not take it.
+ * Control socket: its clients and their requests. Each client is a
+ * bufferevent on a Unix stream socket. Requests queue in arrival order;
+ * a reply (and any lines streamed with it) is held until every earlier
+ * request has been answered, so pipelined requests are answered in order
+ * even when a handler waits on the network. A client whose replies and
+ * events go unread stops being read, and is closed when it reads none
+ * for limits.send_timeout. Opening the socket and taking a new client
+ * (who may connect, the first read) is ctlsock_open.c.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -31,78 +27,14 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
-#include "ctlsock.h"
+#include "ctlsock_int.h"
 #include "jsonw.h"
 #include "listener.h"
 #include "proto.h"
 #include "util.h"
 
-struct ctlclient;
 
-struct ctlreq {
-	TAILQ_ENTRY(ctlreq)	 entry;
-	struct ctlclient	*client;	/* NULL once the client is gone */
-	json_t			*id;
-	enum ctl_cmd		 cmd;
-	int			 done;
-	int			 subscribe;
-	struct evbuffer		*reply;
-	struct evbuffer		*tail;		/* streamed lines after the reply */
-	int			 fd;		/* passed with it, or -1 */
-};
-
-struct ctlclient {
-	TAILQ_ENTRY(ctlclient)	 entry;
-	struct ctlsock		*cs;
-	struct bufferevent	*bev;		/* NULL until the first read */
-	struct event		*first;		/* that first read */
-	int			 passed_fd;	/* came with it, or -1 */
-	TAILQ_HEAD(ctlreq_q, ctlreq) reqs;
-	int			 nreqs;		/* in reqs */
-	int			 subscribed;
-	int			 closing;	/* close once output drains */
-	int			 out_full;	/* output over CTL_OUT_HIGH */
-	struct evbuffer_cb_entry *out_cb;
-	struct event		*stall;		/* over the mark, none read */
-};
-
-struct ctlsock {
-	struct event_base	*base;
-	struct evconnlistener	*listener;
-	char			*path;
-	unsigned		 mode_bit;
-	const ctl_handler	*handlers;
-	void			*ctx;
-	size_t			 max_body;
-	double			 send_timeout;	/* limits.send_timeout */
-	TAILQ_HEAD(, ctlclient)	 clients;
-	int			 nclients;
-};
-
-#define CTL_MAX_CLIENTS		CTLSOCK_MAX_CLIENTS
-#define CTL_MAX_QUEUED		1024	/* unanswered requests per client */
-#define CTL_READ_MAX		(256 * 1024)	/* bytes read ahead per callback */
-/*
- * Replies and events not yet read by the client: past this, requests
- * are not read (the client reads its replies first); with none of it
- * read for limits.send_timeout (a watch that never reads), it is closed.
- */
-#define CTL_OUT_HIGH		(1024 * 1024)
-/* The first read, by recvmsg(2): bytes and passed descriptors. */
-#define CTL_FIRST_READ		(64 * 1024)
-#define CTL_FIRST_FDS		4
-
-static void	on_accept(struct evconnlistener *, evutil_socket_t,
-		    struct sockaddr *, int, void *);
-static void	on_read(struct bufferevent *, void *);
-static void	on_write(struct bufferevent *, void *);
-static void	on_event(struct bufferevent *, short, void *);
-static void	client_free(struct ctlclient *);
 static void	client_flush(struct ctlclient *);
-static void	on_out_change(struct evbuffer *,
-		    const struct evbuffer_cb_info *, void *);
-static void	on_stall(evutil_socket_t, short, void *);
-static void	on_first(evutil_socket_t, short, void *);
 
 static void
 put_line(struct evbuffer *buf, const json_t *obj)
@@ -114,132 +46,6 @@ put_line(struct evbuffer *buf, const json_t *obj)
 	evbuffer_add(buf, s, strlen(s));
 	evbuffer_add(buf, "\n", 1);
 	free(s);
-}
-
-/* Make the socket's directory (0700) or check an existing one. */
-static int
-prepare_dir(const char *path, char **cause)
-{
-	char *copy = xstrdup(path), *dir = dirname(copy);
-	struct stat st;
-	int rc = -1;
-
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		if (asprintf(cause, "cannot create %s: %s", dir, strerror(errno)) < 0)
-			*cause = NULL;
-	} else if (stat(dir, &st) == -1) {
-		if (asprintf(cause, "%s: %s", dir, strerror(errno)) < 0)
-			*cause = NULL;
-	} else if (!S_ISDIR(st.st_mode) || (st.st_mode & 077) != 0 ||
-	    st.st_uid != geteuid()) {
-		if (asprintf(cause, "control socket directory %s must be a "
-		    "directory owned by uid %u with mode 0700 (it has %04o)", dir,
-		    (unsigned)geteuid(), (unsigned)(st.st_mode & 07777)) < 0)
-			*cause = NULL;
-	} else
-		rc = 0;
-	free(copy);
-	return rc;
-}
-
-/* Refuse a socket another daemon is serving; remove a stale one. */
-static int
-clear_stale(const struct sockaddr_un *sun, char **cause)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int live;
-
-	if (fd == -1)
-		return 0;
-	live = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
-	close(fd);
-	if (live) {
-		if (asprintf(cause, "%s: another daemon is already serving this "
-		    "control socket", sun->sun_path) < 0)
-			*cause = NULL;
-		return -1;
-	}
-	if (unlink(sun->sun_path) == -1 && errno != ENOENT) {
-		if (asprintf(cause, "cannot remove stale %s: %s", sun->sun_path,
-		    strerror(errno)) < 0)
-			*cause = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-struct ctlsock *
-ctlsock_open(struct event_base *base, const char *path, unsigned mode_bit,
-    const ctl_handler *handlers, void *ctx, size_t max_body, char **cause)
-{
-	struct ctlsock *cs;
-	struct sockaddr_un sun;
-	mode_t old;
-
-	*cause = NULL;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		if (asprintf(cause, "control socket path too long: %s", path) < 0)
-			*cause = NULL;
-		return NULL;
-	}
-	strcpy(sun.sun_path, path);
-	if (prepare_dir(path, cause) == -1 || clear_stale(&sun, cause) == -1)
-		return NULL;
-	cs = xcalloc(1, sizeof(*cs));
-	cs->base = base;
-	cs->path = xstrdup(path);
-	cs->mode_bit = mode_bit;
-	cs->handlers = handlers;
-	cs->ctx = ctx;
-	cs->max_body = max_body;
-	cs->send_timeout = 30.0;
-	TAILQ_INIT(&cs->clients);
-	old = umask(0177);
-	cs->listener = evconnlistener_new_bind(base, on_accept, cs,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
-	    (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (cs->listener == NULL || chmod(path, 0600) == -1 ||
-	    listener_guard(base, cs->listener, "control socket") == -1) {
-		if (asprintf(cause, "cannot listen on %s: %s", path,
-		    strerror(errno)) < 0)
-			*cause = NULL;
-		ctlsock_close(cs);
-		return NULL;
-	}
-	log_info("ctlsock: listening on %s", path);
-	return cs;
-}
-
-void
-ctlsock_close(struct ctlsock *cs)
-{
-	struct ctlclient *c;
-	struct evbuffer *out;
-
-	if (cs == NULL)
-		return;
-	while ((c = TAILQ_FIRST(&cs->clients)) != NULL) {
-		/*
-		 * Best effort: hand what is queued (the reply to `shutdown`)
-		 * to the kernel. A socket bufferevent keeps the front of its
-		 * output frozen against outside draining; thaw it first.
-		 */
-		if (c->bev != NULL) {
-			out = bufferevent_get_output(c->bev);
-			evbuffer_unfreeze(out, 1);
-			evbuffer_write(out, bufferevent_getfd(c->bev));
-		}
-		client_free(c);
-	}
-	if (cs->listener != NULL) {
-		listener_close(cs->listener);
-		unlink(cs->path);
-	}
-	free(cs->path);
-	free(cs);
 }
 
 void
@@ -304,163 +110,6 @@ ctlsock_watched(const struct ctlsock *cs)
 	return 0;
 }
 
-/*
- * Only the daemon's own uid, or root, may use the socket. A refused
- * client is told why in one error line (best effort, the socket is new
- * and its buffer empty) before the connection closes.
- */
-static int
-peer_allowed(evutil_socket_t fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	char line[256];
-	int n;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
-		log_warn("ctlsock: SO_PEERCRED");
-		return 0;
-	}
-	if (cred.uid == geteuid() || cred.uid == 0)
-		return 1;
-	log_warnx("ctlsock: refused connection from uid %u pid %d (daemon uid %u)",
-	    (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid());
-	n = snprintf(line, sizeof(line), "{\"id\":null,\"ok\":false,\"error\":"
-	    "{\"code\":\"permission_denied\",\"message\":\"this daemon runs as "
-	    "uid %u and serves only that user and root, not uid %u\"}}\n",
-	    (unsigned)geteuid(), (unsigned)cred.uid);
-	if (n > 0 && (size_t)n < sizeof(line) &&
-	    send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
-		log_debug("ctlsock: cannot tell uid %u why: %s",
-		    (unsigned)cred.uid, strerror(errno));
-	return 0;
-}
-
-static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
-{
-	struct ctlsock *cs = arg;
-	struct ctlclient *c;
-
-	if (!peer_allowed(fd) || cs->nclients >= CTL_MAX_CLIENTS) {
-		if (cs->nclients >= CTL_MAX_CLIENTS)
-			log_warnx("ctlsock: too many clients (%d)", cs->nclients);
-		evutil_closesocket(fd);
-		return;
-	}
-	c = xcalloc(1, sizeof(*c));
-	c->cs = cs;
-	c->passed_fd = -1;
-	TAILQ_INIT(&c->reqs);
-	c->first = event_new(cs->base, fd, EV_READ, on_first, c);
-	c->stall = evtimer_new(cs->base, on_stall, c);
-	if (c->first == NULL || c->stall == NULL) {
-		if (c->first != NULL)
-			event_free(c->first);
-		if (c->stall != NULL)
-			event_free(c->stall);
-		evutil_closesocket(fd);
-		free(c);
-		return;
-	}
-	event_add(c->first, NULL);
-	TAILQ_INSERT_TAIL(&cs->clients, c, entry);
-	cs->nclients++;
-	log_debug("ctlsock: client connected");
-}
-
-/* Keep the first descriptor passed (once), close any other. */
-static void
-take_passed(struct ctlclient *c, struct msghdr *mh)
-{
-	struct cmsghdr *cm;
-	size_t i, n;
-	int fd;
-
-	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
-			if (c->passed_fd == -1)
-				c->passed_fd = fd;
-			else
-				close(fd);
-		}
-	}
-	if (mh->msg_flags & MSG_CTRUNC)
-		log_warnx("ctlsock: a client passed more than %d descriptors",
-		    CTL_FIRST_FDS);
-}
-
-/*
- * The client's first bytes, with any descriptor passed along, then the
- * bufferevent takes the socket over (see the top of this file).
- */
-static void
-on_first(evutil_socket_t fd, short what, void *arg)
-{
-	struct ctlclient *c = arg;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(CTL_FIRST_FDS * sizeof(int))];
-	} cmsg;
-	struct msghdr mh;
-	struct iovec iov;
-	char *buf = xmalloc(CTL_FIRST_READ);
-	ssize_t n;
-
-	(void)what;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = buf;
-	iov.iov_len = CTL_FIRST_READ;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cmsg.buf;
-	mh.msg_controllen = sizeof(cmsg.buf);
-	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR)) {
-		free(buf);
-		event_add(c->first, NULL);
-		return;
-	}
-	if (n <= 0) {
-		free(buf);
-		log_debug("ctlsock: client gone");
-		event_free(c->first);
-		c->first = NULL;
-		evutil_closesocket(fd);
-		client_free(c);
-		return;
-	}
-	take_passed(c, &mh);
-	event_free(c->first);
-	c->first = NULL;
-	c->bev = bufferevent_socket_new(c->cs->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		free(buf);
-		evutil_closesocket(fd);
-		client_free(c);
-		return;
-	}
-	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-	/* on_write at half the mark resumes reading; see on_read. */
-	bufferevent_setwatermark(c->bev, EV_WRITE, CTL_OUT_HIGH / 2, 0);
-	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev),
-	    on_out_change, c);
-	/* The bufferevent keeps the end of its input frozen (see on_read). */
-	evbuffer_unfreeze(bufferevent_get_input(c->bev), 0);
-	evbuffer_add(bufferevent_get_input(c->bev), buf, (size_t)n);
-	evbuffer_freeze(bufferevent_get_input(c->bev), 0);
-	util_zero(buf, (size_t)n);	/* may hold a password */
-	free(buf);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	on_read(c->bev, c);
-}
-
 static void
 req_free(struct ctlreq *r)
 {
@@ -472,8 +121,8 @@ req_free(struct ctlreq *r)
 	free(r);
 }
 
-static void
-client_free(struct ctlclient *c)
+void
+ctlclient_free(struct ctlclient *c)
 {
 	struct ctlreq *r;
 
@@ -657,14 +306,14 @@ take_line(struct evbuffer *in, size_t *len)
 }
 
 /* Counted, not walked: it is asked once per request line. */
-static int
-queued(const struct ctlclient *c)
+int
+ctlclient_queued(const struct ctlclient *c)
 {
 	return c->nreqs;
 }
 
-static void
-on_read(struct bufferevent *bev, void *arg)
+void
+ctlclient_on_read(struct bufferevent *bev, void *arg)
 {
 	struct ctlclient *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
@@ -685,7 +334,7 @@ on_read(struct bufferevent *bev, void *arg)
 	    evbuffer_read(in, bufferevent_getfd(bev), CTL_READ_MAX) > 0)
 		;
 	evbuffer_freeze(in, 0);
-	while (!c->closing && queued(c) < CTL_MAX_QUEUED && !c->out_full &&
+	while (!c->closing && ctlclient_queued(c) < CTL_MAX_QUEUED && !c->out_full &&
 	    (line = take_line(in, &len)) != NULL) {
 		if (len == 0) {
 			free(line);
@@ -714,13 +363,13 @@ on_read(struct bufferevent *bev, void *arg)
 		bufferevent_disable(bev, EV_READ);
 	}
 	/*
-	 * A full queue stops reading until replies drain it (on_write):
+	 * A full queue stops reading until replies drain it (ctlclient_on_write):
 	 * the bufferevent would otherwise read on without limit, and a
 	 * client pipelining faster than the store commits (make bench's
 	 * feed on a slow disk) passed P2P_CTL_LINE_MAX of complete lines
 	 * and was closed as if it had sent one over-long line.
 	 */
-	if (!c->closing && (queued(c) >= CTL_MAX_QUEUED || c->out_full))
+	if (!c->closing && (ctlclient_queued(c) >= CTL_MAX_QUEUED || c->out_full))
 		bufferevent_disable(bev, EV_READ);
 	client_flush(c);
 }
@@ -728,10 +377,10 @@ on_read(struct bufferevent *bev, void *arg)
 /*
  * Backpressure: the output went over CTL_OUT_HIGH (stop taking requests,
  * start the deadline), the client read some of it (a new deadline), or
- * it is back under half (on_write resumes reading).
+ * it is back under half (ctlclient_on_write resumes reading).
  */
-static void
-on_out_change(struct evbuffer *out, const struct evbuffer_cb_info *info,
+void
+ctlclient_on_out_change(struct evbuffer *out, const struct evbuffer_cb_info *info,
     void *arg)
 {
 	struct ctlclient *c = arg;
@@ -752,8 +401,8 @@ on_out_change(struct evbuffer *out, const struct evbuffer_cb_info *info,
 	}
 }
 
-static void
-on_stall(evutil_socket_t fd, short what, void *arg)
+void
+ctlclient_on_stall(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctlclient *c = arg;
 
@@ -761,34 +410,34 @@ on_stall(evutil_socket_t fd, short what, void *arg)
 	    "unsent bytes for %.0f s",
 	    evbuffer_get_length(bufferevent_get_output(c->bev)),
 	    c->cs->send_timeout);
-	client_free(c);
+	ctlclient_free(c);
 }
 
-static void
-on_write(struct bufferevent *bev, void *arg)
+void
+ctlclient_on_write(struct bufferevent *bev, void *arg)
 {
 	struct ctlclient *c = arg;
 
 	if (c->closing && TAILQ_EMPTY(&c->reqs)) {
 		/* Called at half the mark too: close once all is written. */
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			client_free(c);
-	} else if (queued(c) < CTL_MAX_QUEUED && !c->out_full) {
+			ctlclient_free(c);
+	} else if (ctlclient_queued(c) < CTL_MAX_QUEUED && !c->out_full) {
 		if (!c->closing)
 			bufferevent_enable(bev, EV_READ);
 		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-			on_read(bev, c);
+			ctlclient_on_read(bev, c);
 	}
 }
 
-static void
-on_event(struct bufferevent *bev, short what, void *arg)
+void
+ctlclient_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct ctlclient *c = arg;
 
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		log_debug("ctlsock: client gone");
-		client_free(c);
+		ctlclient_free(c);
 	}
 }
 
