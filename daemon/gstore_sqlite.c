@@ -6,7 +6,9 @@
  * PRAGMA user_version, and every statement is prepared once at open.
  * Each operation runs at once, when it is asked for (so requests keep
  * their order), and gstore.c delivers its result on the next loop turn;
- * a listing steps its statement at delivery.
+ * a listing steps its statement at delivery. This file is the database
+ * and its users; the mailbox is gstore_sqlite_mail.c, the backend entry
+ * that runs each operation gstore_sqlite_be.c.
  *
  * Presence writes are the exception: they wait and are written together,
  * in one transaction (one WAL commit instead of one each). Heartbeat
@@ -74,30 +76,6 @@ static const char *const gstore_migrations[] = {
 #define GSTORE_VERSION \
 	((int)(sizeof(gstore_migrations) / sizeof(gstore_migrations[0])))
 
-enum gstore_stmt {
-	GS_USER_ADD,
-	GS_USER_GET,
-	GS_USER_SET_KEY,
-	GS_KEY_TAKEN,
-	GS_USER_SEEN,
-	GS_USER_LIST,
-	GS_USER_COUNT,
-	GS_USER_SET_MAIL,
-	GS_MAIL_QUOTA,
-	GS_MAIL_PUT,
-	GS_MAIL_FETCH,
-	GS_MAIL_ACK,
-	GS_MAIL_WITHDRAW,
-	GS_MAIL_EXPIRE,
-	GS_MAIL_COUNT,
-	GS_SYNC_SOFT,
-	GS_SYNC_DURABLE,
-	GS_BEGIN,
-	GS_COMMIT,
-	GS_ROLLBACK,
-	GS_MAX
-};
-
 #define GSTORE_USER_COLS \
 	"name, hash, fingerprint, created, last_seen, addr, port, mail"
 
@@ -148,23 +126,10 @@ static const char *const gstore_sql[GS_MAX] = {
 
 #define GSTORE_ADDR_SIZE	sizeof(((struct guser *)NULL)->addr)
 
-struct gsqlite {
-	sqlite3		*db;
-	sqlite3_stmt	*stmt[GS_MAX];
-	bool		 sync_full;
-	struct gckpt	 ck;
-	/* Presence writes waiting for their transaction, in order. */
-	TAILQ_HEAD(, gstore_op)	 seen;
-	int		 nseen;
-	int		 nhard;		/* of them online/offline, not refreshes */
-	struct event	*seen_ev;
-};
 
-static void	sq_close(struct gsqlite *);
-static void	sq_seen_flush(struct gsqlite *);
 static void	on_seen_timer(evutil_socket_t, short, void *);
 
-static struct gsqlite *
+struct gsqlite *
 sq_open(struct event_base *base, const char *path, bool sync_full,
     char **cause)
 {
@@ -190,7 +155,7 @@ sq_open(struct event_base *base, const char *path, bool sync_full,
 	return gs;
 }
 
-static void
+void
 sq_close(struct gsqlite *gs)
 {
 	if (gs == NULL)
@@ -207,7 +172,7 @@ sq_close(struct gsqlite *gs)
 }
 
 /* The statement, reset and unbound, ready for this call. */
-static sqlite3_stmt *
+sqlite3_stmt *
 gstore_stmt(struct gsqlite *gs, enum gstore_stmt which)
 {
 	return sqlutil_reset(gs->stmt[which]);
@@ -217,7 +182,7 @@ gstore_stmt(struct gsqlite *gs, enum gstore_stmt which)
  * The current row of a users SELECT into u, checked (gstore_row_check);
  * -1 if the row cannot be used.
  */
-static int
+int
 gstore_row(sqlite3_stmt *st, struct guser *u)
 {
 	bool addr_long;
@@ -241,7 +206,7 @@ gstore_row(sqlite3_stmt *st, struct guser *u)
 	return gstore_row_check(u, addr_long, sqlite3_column_int64(st, 6));
 }
 
-static enum gstore_rc
+enum gstore_rc
 sq_user_add(struct gsqlite *gs, const struct guser *u)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_ADD);
@@ -268,7 +233,7 @@ sq_user_add(struct gsqlite *gs, const struct guser *u)
 	return GSTORE_ERR;
 }
 
-static enum gstore_rc
+enum gstore_rc
 sq_user_get(struct gsqlite *gs, const char *name, struct guser *u)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_GET);
@@ -293,7 +258,7 @@ sq_user_get(struct gsqlite *gs, const char *name, struct guser *u)
 }
 
 /* Step an UPDATE by name: OK, NOTFOUND when no row matched, or ERR. */
-static enum gstore_rc
+enum gstore_rc
 gstore_update(struct gsqlite *gs, sqlite3_stmt *st, const char *func)
 {
 	int rc;
@@ -307,7 +272,7 @@ gstore_update(struct gsqlite *gs, sqlite3_stmt *st, const char *func)
 	return sqlite3_changes(gs->db) == 0 ? GSTORE_NOTFOUND : GSTORE_OK;
 }
 
-static enum gstore_rc
+enum gstore_rc
 sq_user_set_key(struct gsqlite *gs, const char *name,
     const char *fingerprint)
 {
@@ -387,7 +352,7 @@ sq_soft(struct gsqlite *gs, bool soft)
  * Write the waiting presence in one transaction, then deliver each op
  * with its own result (all GSTORE_ERR if the commit failed).
  */
-static void
+void
 sq_seen_flush(struct gsqlite *gs)
 {
 	TAILQ_HEAD(, gstore_op) batch = TAILQ_HEAD_INITIALIZER(batch);
@@ -425,7 +390,7 @@ on_seen_timer(evutil_socket_t fd, short what, void *arg)
  * A presence write waits for the next batch: a refresh at most a second,
  * an online or offline until the end of this loop turn.
  */
-static void
+void
 sq_seen_queue(struct gsqlite *gs, struct gstore_op *op)
 {
 	struct timeval tv = { (time_t)GSTORE_SEEN_DELAY,
@@ -443,7 +408,7 @@ sq_seen_queue(struct gsqlite *gs, struct gstore_op *op)
 }
 
 /* Does an online or offline of name wait? (Then a read writes it first.) */
-static bool
+bool
 sq_seen_hard(struct gsqlite *gs, const char *name)
 {
 	struct gstore_op *op;
@@ -457,7 +422,7 @@ sq_seen_hard(struct gsqlite *gs, const char *name)
 	return false;
 }
 
-static enum gstore_rc
+enum gstore_rc
 sq_user_foreach(struct gsqlite *gs, gstore_row_cb fn, void *arg)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_LIST);
@@ -479,7 +444,7 @@ sq_user_foreach(struct gsqlite *gs, gstore_row_cb fn, void *arg)
 	return ret;
 }
 
-static long
+long
 sq_user_count(struct gsqlite *gs)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_COUNT);
@@ -492,258 +457,3 @@ sq_user_count(struct gsqlite *gs)
 	sqlite3_reset(st);
 	return n;
 }
-
-/* ------------------------------------------------------------ the mailbox */
-
-static enum gstore_rc
-sq_user_set_mail(struct gsqlite *gs, const char *name, const char *mail)
-{
-	sqlite3_stmt *st = gstore_stmt(gs, GS_USER_SET_MAIL);
-
-	if (sqlite3_bind_text(st, 1, mail, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK)
-		return GSTORE_ERR;
-	return gstore_update(gs, st, __func__);
-}
-
-/* Whether m may go into its recipient's mailbox: OK or the refusal. */
-static enum gstore_rc
-sq_mail_quota(struct gsqlite *gs, const struct gmail *m,
-    const struct gmail_limits *lim)
-{
-	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_QUOTA);
-	enum gstore_rc ret = GSTORE_OK;
-	long long n, bytes, mine;
-
-	if (sqlite3_bind_text(st, 1, m->to, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, m->from, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));
-		sqlite3_reset(st);
-		return GSTORE_ERR;
-	}
-	n = sqlite3_column_int64(st, 1);
-	bytes = sqlite3_column_int64(st, 2);
-	mine = sqlite3_column_int64(st, 3);
-	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-		ret = GSTORE_NOTFOUND;
-	else if (sqlite3_column_int(st, 0) == 0)
-		ret = GSTORE_NO_MAIL;
-	else if (lim->messages > 0 && n >= lim->messages)
-		ret = GSTORE_QUOTA_MESSAGES;
-	else if (lim->bytes > 0 && bytes + m->size > lim->bytes)
-		ret = GSTORE_QUOTA_BYTES;
-	else if (lim->per_sender > 0 && mine >= lim->per_sender)
-		ret = GSTORE_QUOTA_SENDER;
-	sqlite3_reset(st);
-	return ret;
-}
-
-static enum gstore_rc
-sq_mail_put(struct gsqlite *gs, struct gmail *m,
-    const struct gmail_limits *lim)
-{
-	sqlite3_stmt *st;
-	enum gstore_rc ret;
-	int rc;
-
-	if ((ret = sq_mail_quota(gs, m, lim)) != GSTORE_OK)
-		return ret;
-	st = gstore_stmt(gs, GS_MAIL_PUT);
-	if (sqlite3_bind_text(st, 1, m->to, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, m->from, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, m->ts) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, m->expires) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 5, m->size) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 6, m->blob, -1, SQLITE_STATIC) != SQLITE_OK)
-		return GSTORE_ERR;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));
-		return GSTORE_ERR;
-	}
-	m->id = sqlite3_last_insert_rowid(gs->db);
-	return GSTORE_OK;
-}
-
-/* Delete by (name, id) with GS_MAIL_ACK or GS_MAIL_WITHDRAW. */
-static enum gstore_rc
-sq_mail_delete(struct gsqlite *gs, enum gstore_stmt which, const char *name,
-    int64_t id)
-{
-	sqlite3_stmt *st = gstore_stmt(gs, which);
-
-	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, id) != SQLITE_OK)
-		return GSTORE_ERR;
-	return gstore_update(gs, st, __func__);
-}
-
-static enum gstore_rc
-sq_mail_expire(struct gsqlite *gs, int64_t now, long *n)
-{
-	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_EXPIRE);
-	enum gstore_rc ret;
-
-	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK)
-		return GSTORE_ERR;
-	ret = gstore_update(gs, st, __func__);
-	*n = ret == GSTORE_OK ? (long)sqlite3_changes(gs->db) : 0;
-	return ret == GSTORE_NOTFOUND ? GSTORE_OK : ret;
-}
-
-static enum gstore_rc
-sq_mail_count(struct gsqlite *gs, struct gstore_op *op)
-{
-	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_COUNT);
-	enum gstore_rc ret = GSTORE_ERR;
-
-	if (sqlite3_bind_int(st, 1, op->limit == 1) == SQLITE_OK &&
-	    sqlite3_bind_text(st, 2, op->m.to, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW) {
-		op->n = (long)sqlite3_column_int64(st, 0);
-		op->bytes = sqlite3_column_int64(st, 1);
-		ret = GSTORE_OK;
-	} else
-		log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));
-	sqlite3_reset(st);
-	return ret;
-}
-
-/* The deposits of a fetch, stepped at delivery. */
-static enum gstore_rc
-sq_mail_rows(struct gsqlite *gs, struct gstore_op *op)
-{
-	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_FETCH);
-	enum gstore_rc ret = GSTORE_OK;
-	struct gmail m;
-	int rc;
-
-	if (sqlite3_bind_text(st, 1, op->m.to, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, op->m.id) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 3, op->limit) != SQLITE_OK)
-		return GSTORE_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&m, 0, sizeof(m));
-		m.id = sqlite3_column_int64(st, 0);
-		if (sqlutil_column_copy(st, 1, m.from, sizeof(m.from)) == -1 ||
-		    sqlutil_column_copy(st, 2, m.to, sizeof(m.to)) == -1 ||
-		    sqlite3_column_type(st, 6) != SQLITE_TEXT) {
-			log_warnx("gstore: a mailbox row with a sender, "
-			    "recipient or blob that is not one: skipped");
-			continue;
-		}
-		m.ts = sqlite3_column_int64(st, 3);
-		m.expires = sqlite3_column_int64(st, 4);
-		m.size = (long)sqlite3_column_int64(st, 5);
-		m.blob = (const char *)sqlite3_column_text(st, 6);
-		if (op->mail_row(&m, op->arg) == -1)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));
-		ret = GSTORE_ERR;
-	}
-	sqlite3_reset(st);
-	return ret;
-}
-
-/* ------------------------------------------------------------ the backend */
-
-static void *
-sq_be_open(struct gstore *front, const struct gstore_front *hooks,
-    const struct gstore_opts *o, char **cause)
-{
-	return sq_open(o->base, o->path, o->sync_full, cause);
-}
-
-static void
-sq_be_close(void *impl)
-{
-	sq_close(impl);
-}
-
-static void
-sq_be_start(void *impl, struct gstore_op *op)
-{
-	struct gsqlite *gs = impl;
-	struct guser *u = &op->u;
-	enum gstore_rc rc = GSTORE_OK;
-
-	if (op->kind == GOP_PRESENCE) {
-		sq_seen_queue(gs, op);
-		return;
-	}
-	/* Every write in the order asked; a read sees every online/offline. */
-	if ((op->kind != GOP_GET && op->kind != GOP_COUNT &&
-	    op->kind != GOP_MAIL_FETCH && op->kind != GOP_MAIL_COUNT) ||
-	    (op->kind == GOP_GET && sq_seen_hard(gs, u->name)))
-		sq_seen_flush(gs);
-	switch (op->kind) {
-	case GOP_ADD:
-		rc = sq_user_add(gs, u);
-		break;
-	case GOP_GET:
-		rc = sq_user_get(gs, u->name, u);
-		break;
-	case GOP_SET_KEY:
-		rc = sq_user_set_key(gs, u->name, u->fingerprint);
-		break;
-	case GOP_PRESENCE:		/* batched: sq_seen_queue */
-	case GOP_FOREACH:
-		break;			/* stepped at delivery, in sq_be_rows */
-	case GOP_COUNT:
-		op->n = sq_user_count(gs);
-		rc = op->n < 0 ? GSTORE_ERR : GSTORE_OK;
-		break;
-	case GOP_NOTIFY:
-	case GOP_SEEN_MANY:		/* not made here */
-		break;			/* one gestor: nobody to tell */
-	case GOP_SET_MAIL:
-		rc = sq_user_set_mail(gs, u->name, u->mail);
-		break;
-	case GOP_MAIL_PUT:
-		rc = sq_mail_put(gs, &op->m, &op->lim);
-		break;
-	case GOP_MAIL_FETCH:
-		break;			/* stepped at delivery */
-	case GOP_MAIL_ACK:
-		rc = sq_mail_delete(gs, GS_MAIL_ACK, op->m.to, op->m.id);
-		break;
-	case GOP_MAIL_WITHDRAW:
-		rc = sq_mail_delete(gs, GS_MAIL_WITHDRAW, op->m.from, op->m.id);
-		break;
-	case GOP_MAIL_EXPIRE:
-		rc = sq_mail_expire(gs, op->m.expires, &op->n);
-		break;
-	case GOP_MAIL_COUNT:
-		rc = sq_mail_count(gs, op);
-		break;
-	}
-	gstore_op_done(op, rc);
-}
-
-static void
-sq_be_rows(void *impl, struct gstore_op *op)
-{
-	if (op->kind == GOP_MAIL_FETCH)
-		op->rc = sq_mail_rows(impl, op);
-	else
-		op->rc = sq_user_foreach(impl, op->row, op->arg);
-}
-
-static void
-sq_be_info(void *impl, struct gstore_info *info)
-{
-	info->state = GSTORE_UP;
-}
-
-const struct gstore_be gstore_sqlite_be = {
-	.name = "sqlite",
-	.open = sq_be_open,
-	.close = sq_be_close,
-	.start = sq_be_start,
-	.rows = sq_be_rows,
-	.info = sq_be_info,
-};
