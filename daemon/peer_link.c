@@ -95,6 +95,22 @@ pm_link_free(struct plink *l)
 	free(l);
 }
 
+/*
+ * user connected to us. If it held our messages back as message requests
+ * and we wait out the backoff, try again now: it writes to us, so it has
+ * probably accepted us. Only an existing link: nothing is made for every
+ * peer that says hello.
+ */
+void
+pm_link_heard(struct peer_msgs *pm, const char *user)
+{
+	struct plink *l = pm_link_find(pm, user, false);
+
+	if (l != NULL && l->held_back && l->state == L_IDLE &&
+	    evtimer_pending(l->retry, NULL))
+		pm_kick(pm, user, true);
+}
+
 void
 pm_kick(struct peer_msgs *pm, const char *user, bool now)
 {
@@ -484,7 +500,8 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 	    strcmp(m.u.hello.user, l->user) == 0) {
 		l->state = L_READY;
 		pm_window_reset(l);
-		l->attempts = 0;
+		if (!l->held_back)
+			l->attempts = 0;
 		*l->reason = '\0';
 		peer_route_up(l);
 		log_info("peer_msg: connected to %s at %s", l->user, l->addr);
@@ -492,6 +509,8 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 	} else if (m.type == W_ACK && l->state == L_READY) {
 		if (l->inflight > 0)
 			l->inflight--;
+		l->held_back = false;
+		l->attempts = 0;
 		pm_ack(l->pm, l->user, m.u.ack.id);
 	} else if (m.type == W_ERROR) {
 		log_warnx_from(l->user,
@@ -500,6 +519,9 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 		snprintf(l->refused, sizeof(l->refused), "refused: %s: %s",
 		    m.u.error.code, m.u.error.message);
 		util_utf8_trim(l->refused);	/* the peer's text, cut */
+		if (strcmp(m.u.error.code, ERR_QUOTA_EXCEEDED) == 0 ||
+		    strcmp(m.u.error.code, ERR_RATE_LIMITED) == 0)
+			l->held_back = true;
 	} else if (m.type == W_MSG) {
 		/* Each side sends on the connection it opened itself. */
 		log_warnx_from(l->user,

@@ -33,6 +33,12 @@ struct plink {
 	char			 lookup_err[200]; /* why the last lookup failed */
 	char			 reason[400];	/* why it waits, for `pending` */
 	char			 refused[256];	/* error frame from the recipient */
+	/*
+	 * The recipient refused our messages as message requests (quota,
+	 * rate): reconnecting does not reset the backoff, an ack does; a
+	 * hello from the recipient (it accepted us, it writes) retries now.
+	 */
+	bool			 held_back;
 	struct event		*retry;
 	struct event		*stall;		/* no answer while one is due */
 	double			 heard;		/* util_mono() of the last answer */

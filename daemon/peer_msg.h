@@ -169,6 +169,8 @@ void	 pm_watch_contacts(struct peer_msgs *);
 
 /* peer_link.c: start delivering to user now, unless a link is busy. */
 void	 pm_kick(struct peer_msgs *, const char *user, bool now);
+/* user said hello on a connection it opened (peer_in.c). */
+void	 pm_link_heard(struct peer_msgs *, const char *user);
 /* peer_links.c: the outgoing links together */
 /* Every recipient with messages waiting. */
 void	 pm_kick_all(struct peer_msgs *);

@@ -25,6 +25,9 @@ wait_for "alice's five" 10 sh -c "[ \$($P2PCHATCTL -c $TMP/alice.conf pending | 
 [ "$(request_of alice)" = no ] || fail "alice is a request: $(ctl bob chats)"
 
 # mallory, a stranger, over the byte quota: two of 800 bytes fit in 2000.
+# Its retries wait 20 s: what bob does next must not wait for them.
+sed -i 's/initial = 0.1; max = 1.0;/initial = 20.0; max = 60.0;/' "$TMP/mallory.conf"
+ctl mallory reload >/dev/null
 big=$(head -c 800 /dev/zero | tr '\0' x)
 for i in 1 2 3 4; do echo "$i$big" | ctl mallory send bob - >>"$TMP/m.ids"; done
 wait_for "mallory's refusal" 20 sh -c "$P2PCHATCTL -c $TMP/mallory.conf pending | grep -q 'quota_exceeded: message requests to bob are full (100 messages, 2000 bytes): kept queued until bob writes to you or trusts you'"
@@ -40,11 +43,14 @@ wait_for "carol's refusal" 20 sh -c "$P2PCHATCTL -c $TMP/carol.conf pending | gr
 [ "$(request_of carol)" = yes ] || fail "carol is not a request: $(ctl bob chats)"
 [ "$(ctl bob stats | awk -F'\t' '$1 == "requests_refused" { print $2 }')" -ge 2 ] ||
 	fail "stats requests_refused: $(ctl bob stats)"
+# A refused sender backs off (its hello does not reset the backoff).
+wait_for "carol backing off" 20 grep -Eq 'bob: .*refused: rate_limited.*; retry [3-9] in' "$TMP/carol.log"
 
 # bob writes to mallory: accepted, the rest arrives, in order, once.
 ctl bob send mallory "welcome" >/dev/null || fail "bob -> mallory"
 [ "$(request_of mallory)" = no ] || fail "mallory still a request: $(ctl bob chats)"
-ctl mallory wait $(cat "$TMP/m.ids") --timeout 30 >/dev/null || fail "mallory's messages not delivered: $(ctl mallory pending)"
+# bob's daemon says hello to mallory's: mallory retries at once.
+ctl mallory wait $(cat "$TMP/m.ids") --timeout 10 >/dev/null || fail "mallory's messages not delivered: $(ctl mallory pending)"
 [ "$(ctl bob history mallory --limit 100 | awk -F'\t' '$2 == "in" { print substr($5, 1, 1) }' | tr -d '\n')" = 1234 ] ||
 	fail "mallory's at bob: $(ctl bob history mallory | cut -c1-80)"
 
