@@ -62,10 +62,10 @@ static const char *const gsql[G__MAX] = {
 	[G_QUEUE] = "INSERT INTO messages (id, peer, direction, body, ts_sent,"
 	    " state, expires, grp, ref) VALUES (?1, ?2, 'out', '', ?3,"
 	    " 'pending', ?4, ?5, ?6)",
-	/* Literal "grp <> ''": the partial index messages_group. */
+	/* Through the queue's index (PSTORE_QUEUED word for word). */
 	[G_DROP] = "UPDATE messages SET state = 'failed', reason = 'no longer"
-	    " a member of the group' WHERE grp = ?1 AND grp <> '' AND ref > 0"
-	    " AND direction = 'out' AND (state = 'pending' OR state = 'held')"
+	    " a member of the group' WHERE " PSTORE_QUEUED " AND grp = ?1 AND"
+	    " ref > 0 AND direction = 'out'"
 	    " AND (NOT EXISTS (SELECT 1 FROM groups g WHERE g.id = ?1 AND"
 	    " g.member <> 0) OR peer NOT IN (SELECT user FROM group_members"
 	    " WHERE grp = ?1))",

@@ -6,6 +6,7 @@
  *	Pipeline N `send` requests on one connection as fast as the socket
  *	takes them (reading replies meanwhile), then `wait` for the last id
  *	(0 WAIT_SECS: do not wait). Times: all sends accepted, last delivered.
+ *	USER group:NAME sends to the group NAME (the wait: every member).
  *   bench_ctl latency SENDER_SOCK RECIPIENT_SOCK USER COUNT INTERVAL_MS
  *	`watch` on the recipient, then single sends at a low rate: time from
  *	the send reply (and from the request) to the recipient's message
@@ -271,8 +272,11 @@ cmd_feed(char **av)
 	/* Every request is built first, so that writing is all we time. */
 	for (i = 0; i < n; i++) {
 		body = make_body(blen, i);
+		/* USER "group:NAME": send --group NAME */
 		cc_request(&c, json_integer(i), "send", json_pack("{s:s,s:s}",
-		    "user", user, "text", body));
+		    strncmp(user, "group:", 6) == 0 ? "group" : "user",
+		    strncmp(user, "group:", 6) == 0 ? user + 6 : user, "text",
+		    body));
 		free(body);
 	}
 	t0 = bench_now_ns();

@@ -6,7 +6,7 @@
 # bench/results.json in the build directory. See docs/PERFORMANCE.md.
 #
 # Environment: BENCH_RUNS (3), BENCH_ONLY (space-separated subset of:
-# refs throughput latency relay flush memory gestor startup cluster), BENCH_GESTOR_NS
+# refs throughput latency relay flush memory gestor startup cluster group), BENCH_GESTOR_NS
 # ("1000 10000 100000"; a size needs that many descriptors per process and
 # is skipped where the hard limit is lower), BENCH_GESTOR_SECS (65), BENCH_QUICK=1 (smaller, for
 # trying the suite out; the numbers are then not comparable), KEEP_TMP=1.
@@ -19,7 +19,7 @@ P2PCHATCTL=${P2PCHATCTL:-$BUILD/p2pchatctl}
 BIN=${BENCH_BIN:-$BUILD/tests/bench}
 OUT=${BENCH_OUT:-$BUILD/bench}
 RUNS=${BENCH_RUNS:-3}
-ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster}
+ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster group}
 QUICK=${BENCH_QUICK:-0}
 
 N_MSGS=20000		# throughput
@@ -28,15 +28,18 @@ N_LAT=300		# latency samples
 LAT_INTERVAL_MS=20
 N_STORE=1000000		# start-up with a big store
 N_CONNS=100		# memory: open peer connections
+GROUP_N=100		# group: members (in-process, bench_group)
+N_GROUP_MSGS=500	# group: messages to the group
 GESTOR_NS=${BENCH_GESTOR_NS:-1000 10000 100000}
 GESTOR_SECS=${BENCH_GESTOR_SECS:-65}
 if [ "$QUICK" = 1 ]; then
 	N_MSGS=2000 N_PENDING=1000 N_LAT=50 N_STORE=20000 N_CONNS=10
+	N_GROUP_MSGS=100
 	GESTOR_NS=${BENCH_GESTOR_NS:-200} GESTOR_SECS=${BENCH_GESTOR_SECS:-12}
 fi
 
 for f in "$P2PCHATD" "$P2PCHATCTL" "$BIN/bench_ctl" "$BIN/bench_tls" \
-    "$BIN/bench_sqlite" "$BIN/bench_gestor"; do
+    "$BIN/bench_sqlite" "$BIN/bench_gestor" "$BIN/bench_group"; do
 	[ -x "$f" ] || { echo "run.sh: $f is missing; run 'make bench'" >&2; exit 1; }
 done
 command -v jq >/dev/null || { echo "run.sh: jq is needed" >&2; exit 1; }
@@ -456,7 +459,10 @@ targets() {
 	  t("idle peer private memory (USS) < 2 MiB"; (if m("uss_idle_peer_kib") then m("uss_idle_peer_kib") / 1024 else null end); "<"; 2),
 	  t("peer start-up, 1 000 000-message store < 200 ms"; m("startup_sp_big_ms"); "<"; 200),
 	  t("2 gestors on PostgreSQL, 10 000 peers: p99 lookup < 10 ms"; m("cluster_pg_lookup_p99_ms"); "<"; 10),
-	  t("2 gestors on PostgreSQL: cross-gestor presence p99 < 10 ms"; m("cluster_presence_p99_ms"); "<"; 10)
+	  t("2 gestors on PostgreSQL: cross-gestor presence p99 < 10 ms"; m("cluster_presence_p99_ms"); "<"; 10),
+	  t("group fan-out deliveries/s >= 50% of one-to-one msg/s";
+	    (if m("group_fanout_deliveries_per_s") and m("group_one_to_one_msgs_per_s")
+	     then m("group_fanout_deliveries_per_s") / m("group_one_to_one_msgs_per_s") else null end); ">="; 0.5)
 	]'
 }
 
@@ -473,6 +479,51 @@ print_table() {
 		[[ "$v" =~ ^[0-9.e+-]+$ ]] && v=$(printf '%.3f' "$v")
 		printf '%-60s %10s %8s  %s\n' "$t" "$v" "$l" "$m"
 	done
+}
+
+# Fan-out to a GROUP_N-member group (issue 27): alice is a real daemon,
+# the members are in-process peers (bench_group: accounts, listeners and
+# acks in one process, as bench_gestor makes its peers). Measured in the
+# same run: deliveries per second to every member (messages per second
+# times GROUP_N) beside one-to-one messages per second to bob, and alice's
+# store growth (pages in use in peer.db, WAL included) per group message
+# and per one-to-one message.
+store_bytes() {
+	sqlite3 "$TMP/$1/peer.db" "SELECT (p.page_count - f.freelist_count) *"\
+" s.page_size FROM pragma_page_count p, pragma_freelist_count f,"\
+" pragma_page_size s"
+}
+
+bench_group() {
+	local r b0 b1 members
+	setup_pair
+	"$BIN/bench_group" members --addr "127.0.0.1:${PORT_OF[g]}" \
+	    --db "$TMP/g/gestor.db" --keys "$KEYS" --n "$GROUP_N" --hold 900 \
+	    >"$TMP/members.out" 2>"$TMP/members.log" &
+	PIDS[members]=$!
+	wait_for "the group's members online" 120 grep -q ready "$TMP/members.out"
+	members=$(seq -f 'g%05g' 0 $((GROUP_N - 1)))
+	# shellcheck disable=SC2086 # one word per member
+	ctl alice group create fan $members >/dev/null || fail "group create"
+	wait_for "the list at every member" 120 sh -c \
+	    "[ -z \"\$('$P2PCHATCTL' -c '$TMP/alice.conf' pending)\" ]"
+	b0=$(store_bytes alice)
+	r=$("$BIN/bench_ctl" feed "$(sock alice)" group:fan "$N_GROUP_MSGS" 200 \
+	    600) || fail "group feed"
+	b1=$(store_bytes alice)
+	sample group_fanout_deliveries_per_s \
+	    "$(jq --argjson n "$GROUP_N" '.rate * $n' <<<"$r")" "deliveries/s"
+	sample group_msgs_per_s "$(jq .rate <<<"$r")" "msg/s"
+	sample group_store_bytes_per_msg \
+	    "$(( (b1 - b0) / N_GROUP_MSGS ))" "bytes"
+	b0=$(store_bytes alice)
+	r=$("$BIN/bench_ctl" feed "$(sock alice)" bob "$N_GROUP_MSGS" 200 300) ||
+	    fail "one-to-one feed"
+	b1=$(store_bytes alice)
+	sample group_one_to_one_msgs_per_s "$(jq .rate <<<"$r")" "msg/s"
+	sample one_to_one_store_bytes_per_msg \
+	    "$(( (b1 - b0) / N_GROUP_MSGS ))" "bytes"
+	teardown
 }
 
 # ------------------------------------------------------------------- main
@@ -496,6 +547,7 @@ for run in $(seq 1 "$RUNS"); do
 		for n in $GESTOR_NS; do log "gestor load, $n peers"; bench_gestor "$n"; done
 	fi
 	if on cluster; then log "two gestors on PostgreSQL, $CLUSTER_N peers"; bench_cluster; fi
+	if on group; then log "group fan-out, $GROUP_N members"; bench_group; fi
 done
 
 summarise >"$TMP/results.json"
