@@ -22,45 +22,16 @@
 #include "valid.h"
 #include "wire.h"
 
-typedef void (*gframe_handler)(struct gconn *, struct wire_msg *);
-
 static void	on_ready(struct conn *, void *);
 static void	on_frame(struct conn *, json_t *, void *);
 static void	on_close(struct conn *, const char *, void *);
 static void	on_hb_timeout(evutil_socket_t, short, void *);
 static void	arm_timer(struct gconn *, double);
-static void	on_register(struct gconn *, struct wire_msg *);
-static void	on_login(struct gconn *, struct wire_msg *);
-static void	on_auth(struct gconn *, struct wire_msg *);
-static void	on_hb(struct gconn *, struct wire_msg *);
-static void	on_lookup(struct gconn *, struct wire_msg *);
-static void	on_watch(struct gconn *, struct wire_msg *);
-static void	on_watch_read(enum gstore_rc, const struct guser *, void *);
-static void	on_relay(struct gconn *, struct wire_msg *);
-static void	on_mail(struct gconn *, struct wire_msg *);
 
 static const struct conn_cbs gconn_cbs = { on_ready, on_frame, on_close };
 
-/* Frames a connection may send, and whether it must be authenticated. */
-static const struct {
-	gframe_handler	 fn;
-	bool		 authed;
-} gframes[W__MAX] = {
-	[W_REGISTER] = { on_register, false },
-	[W_LOGIN] = { on_login, false },
-	[W_AUTH] = { on_auth, false },
-	[W_HB] = { on_hb, true },
-	[W_LOOKUP] = { on_lookup, true },
-	[W_WATCH] = { on_watch, true },
-	[W_RELAY] = { on_relay, true },
-	[W_MBOX_PUT] = { on_mail, true },
-	[W_MBOX_GET] = { on_mail, true },
-	[W_MBOX_ACK] = { on_mail, true },
-	[W_MBOX_WITHDRAW] = { on_mail, true },
-};
-
-static unsigned
-bucket(const char *s)
+unsigned
+gestor_bucket(const char *s)
 {
 	uint32_t h = 2166136261u;
 
@@ -69,8 +40,8 @@ bucket(const char *s)
 	return h % GESTOR_BUCKETS;
 }
 
-static int64_t
-now_s(void)
+int64_t
+gestor_now(void)
 {
 	return (int64_t)time(NULL);
 }
@@ -91,8 +62,8 @@ reply_new(json_t *req, const char *t)
  * The hot replies (heartbeats, lookups) are printed with jsonw instead
  * of a jansson tree each: {"t":"ok","n":N, ...fields} opened here.
  */
-static void
-reply_open(struct jsonw *w, json_t *req)
+void
+gestor_reply_open(struct jsonw *w, json_t *req)
 {
 	jsonw_init(w);
 	jsonw_open(w, NULL);
@@ -101,8 +72,8 @@ reply_open(struct jsonw *w, json_t *req)
 		jsonw_json(w, "n", json_object_get(req, "n"));
 }
 
-static void
-reply_send(struct gconn *gc, struct jsonw *w)
+void
+gestor_reply_send(struct gconn *gc, struct jsonw *w)
 {
 	jsonw_close(w);
 	if (jsonw_ok(w) == 0)
@@ -112,15 +83,15 @@ reply_send(struct gconn *gc, struct jsonw *w)
 }
 
 /* Send {"t":"ok",...extra} echoing the request's "n"; extra is stolen. */
-static void
-reply_ok(struct gconn *gc, json_t *req, json_t *extra)
+void
+gestor_reply_ok(struct gconn *gc, json_t *req, json_t *extra)
 {
 	json_t *o;
 	struct jsonw w;
 
 	if (extra == NULL) {
-		reply_open(&w, req);
-		reply_send(gc, &w);
+		gestor_reply_open(&w, req);
+		gestor_reply_send(gc, &w);
 		return;
 	}
 	o = reply_new(req, "ok");
@@ -133,8 +104,8 @@ reply_ok(struct gconn *gc, json_t *req, json_t *extra)
 	gc->g->stats.frames_out++;
 }
 
-static void
-reply_err(struct gconn *gc, json_t *req, const char *code, const char *msg)
+void
+gestor_reply_err(struct gconn *gc, json_t *req, const char *code, const char *msg)
 {
 	json_t *o = reply_new(req, "error");
 
@@ -146,8 +117,8 @@ reply_err(struct gconn *gc, json_t *req, const char *code, const char *msg)
 }
 
 /* A store failure: "unavailable" when the database cannot be reached. */
-static void
-reply_store_err(struct gconn *gc, json_t *req, enum gstore_rc rc,
+void
+gestor_reply_store_err(struct gconn *gc, json_t *req, enum gstore_rc rc,
     const char *what)
 {
 	char msg[160];
@@ -155,11 +126,11 @@ reply_store_err(struct gconn *gc, json_t *req, enum gstore_rc rc,
 	if (rc == GSTORE_UNAVAILABLE) {
 		snprintf(msg, sizeof(msg), "the gestor's database is unavailable; "
 		    "cannot %s now, try again later", what);
-		reply_err(gc, req, ERR_UNAVAILABLE, msg);
+		gestor_reply_err(gc, req, ERR_UNAVAILABLE, msg);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "cannot %s", what);
-	reply_err(gc, req, ERR_INTERNAL, msg);
+	gestor_reply_err(gc, req, ERR_INTERNAL, msg);
 }
 
 /*
@@ -202,7 +173,7 @@ gestor_session(struct gestor *g, const char *user)
 {
 	struct gconn *gc;
 
-	for (gc = g->sessions[bucket(user)]; gc != NULL; gc = gc->hnext)
+	for (gc = g->sessions[gestor_bucket(user)]; gc != NULL; gc = gc->hnext)
 		if (strcmp(gc->user, user) == 0)
 			return gc;
 	return NULL;
@@ -236,8 +207,8 @@ gestor_user_json(struct gestor *g, const struct guser *u)
 }
 
 /* The fields of gestor_user_json(), printed into w. */
-static void
-user_write(struct jsonw *w, struct gestor *g, const struct guser *u)
+void
+gestor_user_write(struct jsonw *w, struct gestor *g, const struct guser *u)
 {
 	struct gconn *s = gestor_session(g, u->name);
 	bool here = s != NULL && s->online;
@@ -270,7 +241,7 @@ gestor_watched(struct gestor *g, const char *user)
 {
 	struct gwatch *w;
 
-	for (w = g->watchers[bucket(user)]; w != NULL; w = w->hnext)
+	for (w = g->watchers[gestor_bucket(user)]; w != NULL; w = w->hnext)
 		if (strcmp(w->name, user) == 0 && w->watcher->state == GC_AUTHED)
 			return true;
 	return false;
@@ -285,7 +256,7 @@ gestor_watchers_send(struct gestor *g, const char *user, const json_t *p)
 
 	jsonw_init(&jw);
 	jsonw_json(&jw, NULL, p);
-	for (w = g->watchers[bucket(user)]; w != NULL; w = w->hnext) {
+	for (w = g->watchers[gestor_bucket(user)]; w != NULL; w = w->hnext) {
 		if (strcmp(w->name, user) != 0 || w->watcher->state != GC_AUTHED)
 			continue;
 		if (jsonw_ok(&jw) == 0)
@@ -298,12 +269,12 @@ gestor_watchers_send(struct gestor *g, const char *user, const json_t *p)
 }
 
 /* Tell everyone watching u->name about its presence now. */
-static void
-notify_watchers(struct gestor *g, const struct guser *u)
+void
+gestor_notify_watchers(struct gestor *g, const struct guser *u)
 {
 	json_t *p;
 
-	if (g->watchers[bucket(u->name)] == NULL)
+	if (g->watchers[gestor_bucket(u->name)] == NULL)
 		return;
 	p = gestor_presence_frame(g, u);
 	gestor_watchers_send(g, u->name, p);
@@ -311,8 +282,8 @@ notify_watchers(struct gestor *g, const struct guser *u)
 }
 
 /* The session's user as the store and the watchers see it now. */
-static void
-session_user(struct gconn *gc, struct guser *u)
+void
+gestor_session_user(struct gconn *gc, struct guser *u)
 {
 	memset(u, 0, sizeof(*u));
 	snprintf(u->name, sizeof(u->name), "%s", gc->user);
@@ -324,17 +295,17 @@ session_user(struct gconn *gc, struct guser *u)
 }
 
 /* Record the session's presence (fire-and-forget) and maybe tell watchers. */
-static void
-store_seen(struct gconn *gc, enum gstore_presence what, bool tell)
+void
+gestor_store_seen(struct gconn *gc, enum gstore_presence what, bool tell)
 {
 	struct guser u;
 
-	gc->last_seen = now_s();
+	gc->last_seen = gestor_now();
 	gc->last_stored = gc->last_seen;
-	session_user(gc, &u);
+	gestor_session_user(gc, &u);
 	gstore_presence(gc->g->store, what, &u, NULL, NULL);
 	if (tell)
-		notify_watchers(gc->g, &u);
+		gestor_notify_watchers(gc->g, &u);
 }
 
 static void
@@ -345,7 +316,7 @@ set_offline(struct gconn *gc, const char *why)
 	gc->online = false;
 	gc->g->nonline--;
 	log_info("gestor: %s offline (%s)", gc->user, why);
-	store_seen(gc, GSTORE_OFFLINE, !gc->replaced);
+	gestor_store_seen(gc, GSTORE_OFFLINE, !gc->replaced);
 }
 
 static void
@@ -353,7 +324,7 @@ session_remove(struct gconn *gc)
 {
 	struct gconn **pp;
 
-	for (pp = &gc->g->sessions[bucket(gc->user)]; *pp != NULL;
+	for (pp = &gc->g->sessions[gestor_bucket(gc->user)]; *pp != NULL;
 	    pp = &(*pp)->hnext) {
 		if (*pp == gc) {
 			*pp = gc->hnext;
@@ -363,14 +334,14 @@ session_remove(struct gconn *gc)
 	gc->hnext = NULL;
 }
 
-static void
-watches_clear(struct gconn *gc)
+void
+gestor_watches_clear(struct gconn *gc)
 {
 	struct gwatch *w, **pp;
 
 	while ((w = gc->watches) != NULL) {
 		gc->watches = w->cnext;
-		for (pp = &gc->g->watchers[bucket(w->name)]; *pp != NULL;
+		for (pp = &gc->g->watchers[gestor_bucket(w->name)]; *pp != NULL;
 		    pp = &(*pp)->hnext) {
 			if (*pp == w) {
 				*pp = w->hnext;
@@ -396,7 +367,7 @@ gconn_free(struct gconn *gc)
 	util_zero(&gc->job_user, sizeof(gc->job_user));
 	if (gc->state == GC_AUTHED)
 		session_remove(gc);
-	watches_clear(gc);
+	gestor_watches_clear(gc);
 	if (gc->hb_timer != NULL)
 		event_free(gc->hb_timer);
 	TAILQ_REMOVE(&g->conns, gc, entry);
@@ -479,39 +450,25 @@ on_frame(struct conn *c, json_t *frame, void *arg)
 
 	gc->g->stats.frames_in++;
 	if (wire_parse(frame, &m, (size_t)gc->g->d->cfg->max_message_bytes,
-	    &code, err, sizeof(err)) == 0 && gframes[m.type].fn == NULL) {
+	    &code, err, sizeof(err)) == 0 && gc->g->frames[m.type].fn == NULL) {
 		code = ERR_UNKNOWN_TYPE;
 		snprintf(err, sizeof(err), "frame type '%s' is not for the gestor",
 		    wire_type_name(m.type));
 	} else if (code == NULL)
 		goto ok;
 	log_warnx_from(gc->addr, "gestor: %s: %s: %s", gc->addr, code, err);
-	reply_err(gc, frame, code, err);
+	gestor_reply_err(gc, frame, code, err);
 	return;
 ok:
-	if (gframes[m.type].authed && gc->state != GC_AUTHED) {
-		reply_err(gc, frame, ERR_NOT_AUTHENTICATED,
+	if (gc->g->frames[m.type].authed && gc->state != GC_AUTHED) {
+		gestor_reply_err(gc, frame, ERR_NOT_AUTHENTICATED,
 		    "log in, register or auth first");
 		return;
 	}
-	gframes[m.type].fn(gc, &m);
+	gc->g->frames[m.type].fn(gc, &m);
 }
 
-/* The mailbox's frames: gestor->on_mail (gestor_mail.c). */
-static void
-on_mail(struct gconn *gc, struct wire_msg *m)
-{
-	gc->g->on_mail(gc, m);
-}
-
-/* `relay`: the relay's part handles it (gestor->on_relay, gestor_relay.c). */
-static void
-on_relay(struct gconn *gc, struct wire_msg *m)
-{
-	gc->g->on_relay(gc, m);
-}
-
-/* ------------------------------------------------------------ authentication */
+/* ------------------------------------------------------------ sessions */
 
 /*
  * One timer per connection: before authentication it is the deadline for
@@ -537,8 +494,8 @@ arm_timer(struct gconn *gc, double t)
 	evtimer_add(gc->hb_timer, ctv);
 }
 
-static void
-arm_hb_timer(struct gconn *gc)
+void
+gestor_arm_hb_timer(struct gconn *gc)
 {
 	arm_timer(gc, gc->g->d->cfg->hb_timeout);
 }
@@ -598,8 +555,8 @@ session_mail(struct gconn *gc)
 	gstore_user_set_mail(gc->g->store, gc->user, gc->mail, NULL, NULL);
 }
 
-static void
-bind_session(struct gconn *gc, const char *user)
+void
+gestor_bind_session(struct gconn *gc, const char *user)
 {
 	struct gconn *old = gestor_session(gc->g, user);
 	json_t *claim;
@@ -609,498 +566,14 @@ bind_session(struct gconn *gc, const char *user)
 	snprintf(gc->user, sizeof(gc->user), "%s", user);
 	gc->state = GC_AUTHED;
 	conn_set_untrusted(gc->c, false);
-	gc->hnext = gc->g->sessions[bucket(user)];
-	gc->g->sessions[bucket(user)] = gc;
-	arm_hb_timer(gc);
+	gc->hnext = gc->g->sessions[gestor_bucket(user)];
+	gc->g->sessions[gestor_bucket(user)] = gc;
+	gestor_arm_hb_timer(gc);
 	session_mail(gc);
 	/* Other gestors of a cluster close their session of the user. */
 	claim = json_pack("{s:s,s:s}", "t", "session", "user", user);
 	gstore_notify(gc->g->store, claim);
 	json_decref(claim);
-}
-
-/* Rate-limit check before a password or key check; true = refused. */
-static bool
-limited(struct gconn *gc, struct wire_msg *m, const char *user)
-{
-	char msg[160];
-
-	if (!glimits_login_refused(gc, user, msg, sizeof(msg)))
-		return false;
-	gc->g->stats.login_limited++;
-	reply_err(gc, m->frame, ERR_RATE_LIMITED, msg);
-	return true;
-}
-
-/* The request's user: its check did not fail after all. */
-static void
-refund(struct gconn *gc)
-{
-	glimits_login_refund(gc, json_string_value(json_object_get(gc->req,
-	    "user")));
-}
-
-static bool
-already_authed(struct gconn *gc, struct wire_msg *m)
-{
-	if (gc->state != GC_AUTHED)
-		return false;
-	reply_err(gc, m->frame, ERR_BAD_REQUEST,
-	    "this connection is already authenticated");
-	return true;
-}
-
-/*
- * One key, one account: a daemon's key (its data_dir) already bound to
- * another account cannot register or take a second one. The other
- * account is not named.
- */
-#define KEY_TAKEN_MSG	"this daemon's key already belongs to another " \
-	"account (one daemon, one account: use another data_dir for it)"
-
-/* register: hash (worker thread), then add the account (store). */
-static void
-on_register_added(enum gstore_rc rc, void *arg)
-{
-	struct gconn *gc = arg;
-	struct guser *u = &gc->job_user;
-
-	gc->op = NULL;
-	if (rc == GSTORE_EXISTS) {
-		/* Counted, so registration cannot probe names quickly. */
-		glimits_name_taken(gc);
-		log_info_from(gc->addr,
-		    "gestor: register %s from %s: name taken", u->name,
-		    gc->addr);
-		reply_err(gc, gc->req, ERR_USER_EXISTS, "that username is taken");
-	} else if (rc == GSTORE_KEY_TAKEN) {
-		log_info_from(gc->addr,
-		    "gestor: register %s from %s: key %s is another "
-		    "account's", u->name, gc->addr, gc->fp);
-		reply_err(gc, gc->req, ERR_KEY_TAKEN, KEY_TAKEN_MSG);
-	} else if (rc != GSTORE_OK)
-		reply_store_err(gc, gc->req, rc, "store the account");
-	else {
-		gc->g->stats.registrations++;
-		log_info("gestor: registered %s from %s, key %s", u->name,
-		    gc->addr, gc->fp);
-		bind_session(gc, u->name);
-		reply_ok(gc, gc->req, json_pack("{s:s,s:s}", "user", u->name,
-		    "fingerprint", gc->fp));
-	}
-	req_end(gc);
-}
-
-static void
-on_register_hashed(bool ok, const char *hash, void *arg)
-{
-	struct gconn *gc = arg;
-	struct guser *u = &gc->job_user;
-
-	gc->job = NULL;
-	if (!ok) {
-		reply_err(gc, gc->req, ERR_INTERNAL, "cannot hash the password");
-		req_end(gc);
-		return;
-	}
-	snprintf(u->hash, sizeof(u->hash), "%s", hash);
-	gc->op = gstore_user_add(gc->g->store, u, on_register_added, gc);
-}
-
-/* The hashing queue is shared per source address (IPv6: per /64). */
-static const char *
-hash_source(struct gconn *gc)
-{
-	static char key[64];
-
-	ratelimit_addr_key(gc->addr, key, sizeof(key));
-	return key;
-}
-
-/* The hashing queue refused the job: this source has enough waiting. */
-static void
-hash_busy(struct gconn *gc)
-{
-	gc->g->stats.hash_busy++;
-	log_warnx_from(gc->addr,
-	    "gestor: %s: too many password checks waiting from this "
-	    "address; refused", gc->addr);
-	reply_err(gc, gc->req, ERR_BUSY, "too many password checks are "
-	    "waiting from your address; try again in a few seconds");
-	req_end(gc);
-}
-
-static void
-on_register(struct gconn *gc, struct wire_msg *m)
-{
-	struct guser *u = &gc->job_user;
-	char msg[160];
-
-	if (already_authed(gc, m) || limited(gc, m, m->u.cred.user))
-		return;
-	if (glimits_register_refused(gc, msg, sizeof(msg))) {
-		gc->g->stats.register_limited++;
-		reply_err(gc, m->frame, ERR_RATE_LIMITED, msg);
-		return;
-	}
-	glimits_register_started(gc);
-	memset(u, 0, sizeof(*u));
-	snprintf(u->name, sizeof(u->name), "%s", m->u.cred.user);
-	snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", gc->fp);
-	u->created = now_s();
-	req_start(gc, m);
-	gc->job = hashpool_hash(gc->g->hashpool, hash_source(gc),
-	    m->u.cred.password, m->u.cred.password_len, on_register_hashed, gc);
-	if (gc->job == NULL)
-		hash_busy(gc);
-}
-
-/* login: read the account (store), check the password (worker thread),
- * bind a new key (store), then the session. */
-static void
-login_finish(struct gconn *gc, bool changed)
-{
-	struct guser *u = &gc->job_user;
-
-	gc->g->stats.logins++;
-	log_info("gestor: login %s from %s%s", u->name, gc->addr,
-	    changed ? " with a new key" : "");
-	bind_session(gc, u->name);
-	if (changed) {
-		log_info("gestor: %s key changed to %s", u->name, gc->fp);
-		snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", gc->fp);
-		u->online = false;
-		notify_watchers(gc->g, u);
-	}
-	reply_ok(gc, gc->req, json_pack("{s:s,s:s,s:b}", "user", u->name,
-	    "fingerprint", gc->fp, "key_changed", changed));
-	req_end(gc);
-}
-
-static void
-on_login_keyed(enum gstore_rc rc, void *arg)
-{
-	struct gconn *gc = arg;
-
-	gc->op = NULL;
-	if (rc == GSTORE_KEY_TAKEN) {
-		log_info_from(gc->addr,
-		    "gestor: login %s from %s: key %s is another account's",
-		    gc->job_user.name, gc->addr, gc->fp);
-		reply_err(gc, gc->req, ERR_KEY_TAKEN, KEY_TAKEN_MSG);
-		req_end(gc);
-		return;
-	}
-	if (rc != GSTORE_OK) {
-		reply_store_err(gc, gc->req, rc, "store the new key");
-		req_end(gc);
-		return;
-	}
-	login_finish(gc, true);
-}
-
-static void
-on_login_checked(bool ok, const char *unused, void *arg)
-{
-	struct gconn *gc = arg;
-	struct guser *u = &gc->job_user;
-
-	gc->job = NULL;
-	if (!ok || *u->name == '\0') {
-		const char *user = json_string_value(json_object_get(gc->req,
-		    "user"));
-
-		gc->g->stats.bad_credentials++;
-		log_warnx_from(gc->addr,
-		    "gestor: login failed for %s from %s", user, gc->addr);
-		reply_err(gc, gc->req, ERR_BAD_CREDENTIALS,
-		    "unknown user or wrong password");
-		req_end(gc);
-		return;
-	}
-	refund(gc);
-	if (strcmp(u->fingerprint, gc->fp) == 0) {
-		login_finish(gc, false);
-		return;
-	}
-	gc->op = gstore_user_set_key(gc->g->store, u->name, gc->fp,
-	    on_login_keyed, gc);
-}
-
-static void
-on_login_read(enum gstore_rc rc, const struct guser *found, void *arg)
-{
-	struct gconn *gc = arg;
-	struct guser *u = &gc->job_user;
-	const char *user = json_string_value(json_object_get(gc->req, "user"));
-	json_t *pw = json_object_get(gc->req, "password");
-
-	gc->op = NULL;
-	if (rc != GSTORE_OK && rc != GSTORE_NOTFOUND) {
-		refund(gc);
-		reply_store_err(gc, gc->req, rc, "check the password");
-		req_end(gc);
-		return;
-	}
-	if (rc == GSTORE_OK)
-		*u = *found;
-	else
-		memset(u, 0, sizeof(*u));	/* a dummy check all the same */
-	log_debug("gestor: login %s: checking the password", user);
-	gc->job = hashpool_verify(gc->g->hashpool, hash_source(gc),
-	    json_string_value(pw), json_string_length(pw),
-	    rc == GSTORE_OK ? u->hash : NULL, on_login_checked, gc);
-	util_zero(u->hash, sizeof(u->hash));
-	if (gc->job == NULL) {
-		refund(gc);
-		hash_busy(gc);
-	}
-}
-
-static void
-on_login(struct gconn *gc, struct wire_msg *m)
-{
-	if (already_authed(gc, m) || limited(gc, m, m->u.cred.user))
-		return;
-	/*
-	 * Counted as failed until it succeeds, so that logins in flight
-	 * together (many connections) cannot all pass the limit.
-	 */
-	glimits_login_started(gc, m->u.cred.user);
-	req_start(gc, m);
-	gc->op = gstore_user_get(gc->g->store, m->u.cred.user, on_login_read, gc);
-}
-
-static void
-on_auth_read(enum gstore_rc rc, const struct guser *u, void *arg)
-{
-	struct gconn *gc = arg;
-	const char *user = json_string_value(json_object_get(gc->req, "user"));
-
-	gc->op = NULL;
-	if (rc != GSTORE_OK && rc != GSTORE_NOTFOUND)
-		reply_store_err(gc, gc->req, rc, "check the key");
-	else if (rc == GSTORE_NOTFOUND || strcmp(u->fingerprint, gc->fp) != 0) {
-		/*
-		 * Not counted in the failed-login limits: it guesses no
-		 * password (TLS proved the key; docs/SESSIONS.md).
-		 */
-		gc->g->stats.key_mismatch++;
-		log_warnx_from(gc->addr,
-		    "gestor: auth failed for %s from %s: key is not the "
-		    "account's", user, gc->addr);
-		reply_err(gc, gc->req, ERR_KEY_MISMATCH,
-		    "this key is not bound to the account; log in with the password");
-	} else {
-		gc->g->stats.logins++;
-		log_info("gestor: auth %s from %s", user, gc->addr);
-		bind_session(gc, user);
-		reply_ok(gc, gc->req, json_pack("{s:s,s:s}", "user", user,
-		    "fingerprint", gc->fp));
-	}
-	req_end(gc);
-}
-
-/*
- * A resume proven by the key: not refused by the password-guessing
- * limits, so that a daemon restarted during a campaign against its user
- * still resumes (issue 24 item 9).
- */
-static void
-on_auth(struct gconn *gc, struct wire_msg *m)
-{
-	if (already_authed(gc, m))
-		return;
-	req_start(gc, m);
-	gc->op = gstore_user_get(gc->g->store, m->u.user.user, on_auth_read, gc);
-}
-
-/* ------------------------------------------------------------ authed frames */
-
-static void
-on_hb(struct gconn *gc, struct wire_msg *m)
-{
-	/* Port 0: the peer publishes no address (advertise = "none"). */
-	const char *addr = m->u.hb.port == 0 ? "" :
-	    glimits_hb_addr(gc, m->u.hb.addr);
-	bool moved = strcmp(addr, gc->pub_addr) != 0 ||
-	    m->u.hb.port != gc->pub_port;
-
-	snprintf(gc->pub_addr, sizeof(gc->pub_addr), "%s", addr);
-	gc->pub_port = m->u.hb.port;
-	gc->last_seen = now_s();
-	arm_hb_timer(gc);
-	if (!gc->online) {
-		gc->online = true;
-		gc->g->nonline++;
-		log_info("gestor: %s online at %s:%d", gc->user, gc->pub_addr,
-		    gc->pub_port);
-		store_seen(gc, GSTORE_ONLINE, true);
-	} else if (moved) {
-		log_info("gestor: %s moved to %s:%d", gc->user, gc->pub_addr,
-		    gc->pub_port);
-		store_seen(gc, GSTORE_ONLINE, true);
-	} else if (gc->last_seen - gc->last_stored >= 60)
-		store_seen(gc, GSTORE_SEEN, false);
-	reply_ok(gc, m->frame, NULL);
-}
-
-static void
-reply_user(struct gconn *gc, json_t *req, const struct guser *u)
-{
-	struct jsonw w;
-
-	reply_open(&w, req);
-	user_write(&w, gc->g, u);
-	reply_send(gc, &w);
-}
-
-static void
-on_lookup_read(enum gstore_rc rc, const struct guser *u, void *arg)
-{
-	struct gconn *gc = arg;
-
-	gc->op = NULL;
-	if (rc == GSTORE_NOTFOUND)
-		reply_err(gc, gc->req, ERR_NO_SUCH_USER, "no such user");
-	else if (rc != GSTORE_OK)
-		reply_store_err(gc, gc->req, rc, "look users up");
-	else
-		reply_user(gc, gc->req, u);
-	req_end(gc);
-}
-
-/* A rate_limited refusal from gestor_limits.c; true if refused. */
-static bool
-refused(struct gconn *gc, struct wire_msg *m, bool no, const char *msg,
-    unsigned long *counter)
-{
-	if (!no)
-		return false;
-	(*counter)++;
-	reply_err(gc, m->frame, ERR_RATE_LIMITED, msg);
-	return true;
-}
-
-static void
-on_lookup(struct gconn *gc, struct wire_msg *m)
-{
-	struct gconn *s;
-	struct guser u;
-	char msg[160];
-
-	if (refused(gc, m, glimits_lookup_refused(gc, msg, sizeof(msg)), msg,
-	    &gc->g->stats.lookups_refused))
-		return;
-	gc->g->stats.lookups++;
-	/*
-	 * A user online here: the session is the account's presence (one
-	 * session per account, also across a cluster) and holds its key, so
-	 * the answer needs no store read.
-	 */
-	if ((s = gestor_session(gc->g, m->u.user.user)) != NULL && s->online) {
-		session_user(s, &u);
-		u.online = true;
-		reply_user(gc, m->frame, &u);
-		return;
-	}
-	req_start(gc, m);
-	gc->op = gstore_user_get(gc->g->store, m->u.user.user, on_lookup_read, gc);
-}
-
-/* The current state of each watched user, one store read after another. */
-static void
-watch_next(struct gconn *gc)
-{
-	json_t *users = json_object_get(gc->req, "users");
-	json_t *name = json_array_get(users, gc->req_i);
-
-	if (name == NULL) {
-		req_end(gc);
-		return;
-	}
-	gc->op = gstore_user_get(gc->g->store, json_string_value(name),
-	    on_watch_read, gc);
-}
-
-static void
-on_watch_read(enum gstore_rc rc, const struct guser *u, void *arg)
-{
-	struct gconn *gc = arg;
-	json_t *p;
-
-	gc->op = NULL;
-	if (rc == GSTORE_OK) {
-		p = gestor_presence_frame(gc->g, u);
-		conn_send(gc->c, p);
-		json_decref(p);
-		gc->g->stats.frames_out++;
-	}
-	gc->req_i++;
-	watch_next(gc);
-}
-
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* How many of users gc does not watch yet (what a watch costs it). */
-static size_t
-watch_new_names(struct gconn *gc, json_t *users)
-{
-	const char **old = NULL, *name;
-	size_t nold = 0, n = 0, i;
-	struct gwatch *w;
-	json_t *u;
-
-	for (w = gc->watches; w != NULL; w = w->cnext)
-		nold++;
-	if (nold > 0) {
-		old = xcalloc(nold, sizeof(*old));
-		for (i = 0, w = gc->watches; w != NULL; w = w->cnext)
-			old[i++] = w->name;
-		qsort(old, nold, sizeof(*old), name_cmp);
-	}
-	json_array_foreach(users, i, u) {
-		name = json_string_value(u);
-		if (nold == 0 || bsearch(&name, old, nold, sizeof(*old),
-		    name_cmp) == NULL)
-			n++;
-	}
-	free(old);
-	return n;
-}
-
-static void
-on_watch(struct gconn *gc, struct wire_msg *m)
-{
-	struct gestor *g = gc->g;
-	struct gwatch *w;
-	json_t *name;
-	size_t i, nnew = watch_new_names(gc, m->u.watch.users);
-	char msg[160];
-
-	if (refused(gc, m, glimits_watch_refused(gc, nnew, msg, sizeof(msg)),
-	    msg, &g->stats.watches_refused))
-		return;
-	g->stats.watched_names += nnew;
-	watches_clear(gc);
-	json_array_foreach(m->u.watch.users, i, name) {
-		w = xcalloc(1, sizeof(*w));
-		snprintf(w->name, sizeof(w->name), "%s", json_string_value(name));
-		w->watcher = gc;
-		w->cnext = gc->watches;
-		gc->watches = w;
-		w->hnext = g->watchers[bucket(w->name)];
-		g->watchers[bucket(w->name)] = w;
-	}
-	reply_ok(gc, m->frame, NULL);
-	/* The current state of each, so the watcher starts right. */
-	req_start(gc, m);
-	gc->req_i = 0;
-	watch_next(gc);
 }
 
 /* A new heartbeat timeout applies from each session's next beat. */
@@ -1111,5 +584,5 @@ gestor_conns_reload(struct gestor *g)
 
 	TAILQ_FOREACH(gc, &g->conns, entry)
 		if (gc->state == GC_AUTHED)
-			arm_hb_timer(gc);
+			gestor_arm_hb_timer(gc);
 }

@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "gstore.h"
 #include "hashpool.h"
+#include "jsonw.h"
 #include "proto.h"
 #include "gestor_limits.h"
 #include "ratelimit.h"
@@ -97,6 +98,17 @@ struct gestor_stats {
 	unsigned long	 mail_refused_store;
 };
 
+/*
+ * A frame a peer may send: its handler and whether the connection must be
+ * authenticated first. gestor.c dispatches through the table gestor_mode.c
+ * gives it (indexed by enum wire_type; an empty slot: unknown_type), so
+ * that it never names the handlers of the files above it.
+ */
+struct gframe {
+	void		(*fn)(struct gconn *, struct wire_msg *);
+	bool		 authed;
+};
+
 struct gestor {
 	struct daemon		*d;
 	struct gstore		*store;
@@ -114,10 +126,8 @@ struct gestor {
 	struct gestor_stats	 stats;
 	TAILQ_HEAD(, gctlop)	 ctlops;	/* control requests in the store */
 	struct relay		*relay;		/* NULL: relay.listen = "" */
-	/* The `relay` frame (gestor_relay_request, set by gestor_start). */
-	void			(*on_relay)(struct gconn *, struct wire_msg *);
-	/* The mailbox's frames (gestor_mail_frame, set by gestor_start). */
-	void			(*on_mail)(struct gconn *, struct wire_msg *);
+	/* The frames a peer may send (gestor_frames, set by gestor_start). */
+	const struct gframe	*frames;
 	struct event		*mail_timer;	/* expiry (gestor_mail.c) */
 	TAILQ_HEAD(, ghint)	 hints;		/* cluster hints being checked */
 };
@@ -155,6 +165,42 @@ void		 gestor_ctl_abort(struct gestor *);
 /* A request waiting for the store: gc's frames wait (gestor.c). */
 void		 gestor_req_start(struct gconn *, struct wire_msg *);
 void		 gestor_req_end(struct gconn *);
+
+/* gestor.c: what the frame handlers share */
+unsigned	 gestor_bucket(const char *);
+int64_t		 gestor_now(void);
+/* {"t":"ok",...extra} echoing the request's "n"; extra is stolen. */
+void		 gestor_reply_ok(struct gconn *, json_t *req, json_t *extra);
+void		 gestor_reply_err(struct gconn *, json_t *req, const char *code,
+		    const char *msg);
+/* A store failure: "unavailable" when the database cannot be reached. */
+void		 gestor_reply_store_err(struct gconn *, json_t *req,
+		    enum gstore_rc, const char *what);
+/* A hot reply printed with jsonw: opened with "t" and "n", then sent. */
+void		 gestor_reply_open(struct jsonw *, json_t *req);
+void		 gestor_reply_send(struct gconn *, struct jsonw *);
+/* The fields of gestor_user_json(), printed into w. */
+void		 gestor_user_write(struct jsonw *, struct gestor *,
+		    const struct guser *);
+/* Tell everyone watching u->name about its presence now. */
+void		 gestor_notify_watchers(struct gestor *, const struct guser *);
+/* The session's user as the store and the watchers see it now. */
+void		 gestor_session_user(struct gconn *, struct guser *);
+/* Record the session's presence (fire-and-forget), maybe tell watchers. */
+void		 gestor_store_seen(struct gconn *, enum gstore_presence, bool tell);
+void		 gestor_watches_clear(struct gconn *);
+/* gc is now user's session; an older session of the user is closed. */
+void		 gestor_bind_session(struct gconn *, const char *user);
+void		 gestor_arm_hb_timer(struct gconn *);
+
+/* gestor_auth.c: register, login, auth */
+void		 gestor_on_register(struct gconn *, struct wire_msg *);
+void		 gestor_on_login(struct gconn *, struct wire_msg *);
+void		 gestor_on_auth(struct gconn *, struct wire_msg *);
+/* gestor_presence.c: heartbeat, lookup, watch */
+void		 gestor_on_hb(struct gconn *, struct wire_msg *);
+void		 gestor_on_lookup(struct gconn *, struct wire_msg *);
+void		 gestor_on_watch(struct gconn *, struct wire_msg *);
 
 /* gestor_relay.c: the `relay` frame. */
 void		 gestor_relay_request(struct gconn *, struct wire_msg *);

@@ -8,7 +8,7 @@
  * it checks that it is base64 and counts its bytes. Expired deposits are
  * deleted once a minute.
  *
- * gestor.c hands the four frames here through gestor->on_mail (set by
+ * gestor.c hands the four frames here through gestor->frames (set by
  * gestor_mode.c), so that nothing here is called from below.
  */
 #include <stdio.h>

@@ -5,7 +5,10 @@
  * (gestor_cluster.c); the `relay` frame, handled by gestor_relay.c; the
  * relay; the control requests still waiting at shutdown (gestor_ctl.c).
  * The files below it never name a function of the ones above: gestor.c
- * reaches gestor_relay.c through gestor->on_relay, set here.
+ * dispatches frames through the table here (gestor->frames): register,
+ * login and auth (gestor_auth.c), heartbeat, lookup and watch
+ * (gestor_presence.c), relay (gestor_relay.c), the mailbox's
+ * (gestor_mail.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,21 @@
 #include "relay.h"
 #include "util.h"
 
+/* Frames a connection may send, and whether it must be authenticated. */
+static const struct gframe gestor_frames[W__MAX] = {
+	[W_REGISTER] = { gestor_on_register, false },
+	[W_LOGIN] = { gestor_on_login, false },
+	[W_AUTH] = { gestor_on_auth, false },
+	[W_HB] = { gestor_on_hb, true },
+	[W_LOOKUP] = { gestor_on_lookup, true },
+	[W_WATCH] = { gestor_on_watch, true },
+	[W_RELAY] = { gestor_relay_request, true },
+	[W_MBOX_PUT] = { gestor_mail_frame, true },
+	[W_MBOX_GET] = { gestor_mail_frame, true },
+	[W_MBOX_ACK] = { gestor_mail_frame, true },
+	[W_MBOX_WITHDRAW] = { gestor_mail_frame, true },
+};
+
 int
 gestor_start(struct daemon *d, char **cause)
 {
@@ -26,8 +44,7 @@ gestor_start(struct daemon *d, char **cause)
 	char path[4096];
 
 	g->d = d;
-	g->on_relay = gestor_relay_request;
-	g->on_mail = gestor_mail_frame;
+	g->frames = gestor_frames;
 	TAILQ_INIT(&g->conns);
 	TAILQ_INIT(&g->ctlops);
 	TAILQ_INIT(&g->hints);
