@@ -186,6 +186,64 @@ in_flight(struct peer_msgs *pm, const struct pmsg *m)
 	return pm_link_in_flight(pm, m->peer, m->seq);
 }
 
+/* A member's delivery of a group message still open (pending, held). */
+struct gopen {
+	char	 user[P2P_USERNAME_MAX + 1];
+	int64_t	 seq;
+};
+
+struct gopens {
+	struct gopen	*v;
+	size_t		 n;
+};
+
+static int
+collect_open(const char *user, int64_t seq, const char *state,
+    const char *reason, void *arg)
+{
+	struct gopens *o = arg;
+
+	if ((strcmp(state, "pending") != 0 && strcmp(state, "held") != 0) ||
+	    o->n == PG_MEMBERS_MAX)
+		return 0;
+	snprintf(o->v[o->n].user, sizeof(o->v[0].user), "%s", user);
+	o->v[o->n++].seq = seq;
+	return 0;
+}
+
+/*
+ * Cancel a message to a group for every member it has not reached: not
+ * for those it was sent to on a ready link and waits for their ack (too
+ * late there, as for a message to one user).
+ */
+static void
+cancel_group(struct peer_msgs *pm, const struct pmsg *m, const char **why)
+{
+	struct gopens o = { xcalloc(PG_MEMBERS_MAX, sizeof(*o.v)), 0 };
+	struct pmsg row;
+	size_t i, busy = 0;
+
+	if (pgroup_deliveries(pm->groups, m->id, collect_open, &o) != PSTORE_OK)
+		*why = "cannot read the store (see the daemon's log)";
+	for (i = 0; i < o.n && *why == NULL; i++) {
+		if (pm_link_in_flight(pm, o.v[i].user, o.v[i].seq)) {
+			busy++;
+			continue;
+		}
+		row = *m;
+		snprintf(row.peer, sizeof(row.peer), "%s", o.v[i].user);
+		row.seq = o.v[i].seq;
+		row.ref = m->seq;
+		if (pm_finish_row(pm, &row, "cancelled", "cancelled by the user") ==
+		    PSTORE_ERR)
+			*why = "cannot store the change (see the daemon's log)";
+	}
+	if (busy > 0 && *why == NULL)
+		*why = "already sent to some members, waiting for their "
+		    "acknowledgement";
+	free(o.v);
+}
+
 /* Cancel one message; its item ({id,state,reason}), NULL if too late. */
 static json_t *
 cancel_one(struct peer_msgs *pm, const char *id, const char **why)
@@ -196,6 +254,8 @@ cancel_one(struct peer_msgs *pm, const char *id, const char **why)
 		return NULL;
 	if (strcmp(m.state, "delivered") == 0)
 		*why = "already delivered";
+	else if (*m.group != '\0' && m.ref == 0)
+		cancel_group(pm, &m, why);
 	else if (in_flight(pm, &m))
 		*why = "already sent, waiting for the recipient's acknowledgement";
 	else if (!pm_state_is_end(m.state) &&

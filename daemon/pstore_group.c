@@ -70,8 +70,8 @@ static const char *const gsql[G__MAX] = {
 	    " g.member <> 0) OR peer NOT IN (SELECT user FROM group_members"
 	    " WHERE grp = ?1))",
 	/* The rows msgid/member: ids between msgid '/' and msgid '0'. */
-	[G_DELIVERIES] = "SELECT peer, state, reason FROM messages WHERE"
-	    " id > ?1 || '/' AND id < ?1 || '0' AND ref > 0 ORDER BY peer",
+	[G_DELIVERIES] = "SELECT peer, seq, state, reason FROM messages WHERE"
+	    " id > ?1 || '/' AND id < ?1 || '0' AND ref > 0 ORDER BY id",
 	[G_LEAVE] = "UPDATE groups SET member = 0, updated = ?2 WHERE id = ?1",
 	[G_UNDELIVERED] = "SELECT count(*) FROM messages WHERE " PSTORE_QUEUED
 	    " AND peer = ?2 AND grp = ?1 AND ref > 0",
@@ -386,7 +386,8 @@ pgroup_drop_removed(struct pgroup_store *gs, const char *id, int *n)
 
 enum pstore_rc
 pgroup_deliveries(struct pgroup_store *gs, const char *msgid,
-    int (*fn)(const char *, const char *, const char *, void *), void *arg)
+    int (*fn)(const char *, int64_t, const char *, const char *, void *),
+    void *arg)
 {
 	sqlite3_stmt *s = st(gs, G_DELIVERIES);
 	char user[P2P_USERNAME_MAX + 1], state[16], reason[400];
@@ -395,10 +396,10 @@ pgroup_deliveries(struct pgroup_store *gs, const char *msgid,
 	bind_text(s, 1, msgid);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		snprintf(user, sizeof(user), "%s", sqlite3_column_text(s, 0));
-		snprintf(state, sizeof(state), "%s", sqlite3_column_text(s, 1));
-		snprintf(reason, sizeof(reason), "%s", sqlite3_column_text(s, 2));
+		snprintf(state, sizeof(state), "%s", sqlite3_column_text(s, 2));
+		snprintf(reason, sizeof(reason), "%s", sqlite3_column_text(s, 3));
 		util_utf8_trim(reason);
-		if (fn(user, state, reason, arg) == -1)
+		if (fn(user, sqlite3_column_int64(s, 1), state, reason, arg) == -1)
 			break;
 	}
 	sqlite3_reset(s);

@@ -90,12 +90,12 @@ enum pstore_rc pgroup_queue_msg(struct pgroup_store *, const char *id,
 enum pstore_rc pgroup_drop_removed(struct pgroup_store *, const char *id,
 	    int *n);
 /*
- * Delivery of a group message: for each member row, fn(member, state,
- * reason); the sender's own.
+ * Delivery of a group message we sent: for each member's row, by member,
+ * fn(member, the row's seq, state, reason).
  */
 enum pstore_rc pgroup_deliveries(struct pgroup_store *, const char *msgid,
-	    int (*)(const char *user, const char *state, const char *reason,
-	    void *), void *);
+	    int (*)(const char *user, int64_t seq, const char *state,
+	    const char *reason, void *), void *);
 /* Count of group messages not yet delivered to user (pending, held). */
 long	pgroup_undelivered(struct pgroup_store *, const char *id,
 	    const char *user);

@@ -60,6 +60,12 @@ p2pchatd's code.
       At a peer: say hello as USER, then send each line of FILE (a JSON
       object) as a frame; print every frame the peer sends back until it
       is quiet for 2 s, then "closed" or "open".
+  p2ptool.py mute-peer CERT KEY USER PORTFILE SECONDS
+      Listen as USER's daemon (port written to PORTFILE) for one
+      connection: answer its hello, ack every gmembers and msg frame but
+      never a gmsg (a group message stays in flight), and say hello again
+      every second so that the sender never finds the link silent; print
+      every frame received (one JSON line each) for SECONDS.
   p2ptool.py fake-peer CERT KEY USER PORTFILE SECONDS [REFUSAL]
       Listen on 127.0.0.1 (port written to PORTFILE) as USER's daemon:
       answer the first connection's hello, then send a msg back on that
@@ -643,6 +649,39 @@ def fake_peer(cert, key, user, portfile, seconds, refusal=None):
     return 0
 
 
+def mute_peer(cert, key, user, portfile, seconds):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols([ALPN])
+    ls = socket.socket()
+    ls.bind((HOST, 0))
+    ls.listen(1)
+    with open(portfile + ".tmp", "w") as f:
+        f.write("%d\n" % ls.getsockname()[1])
+    os.rename(portfile + ".tmp", portfile)
+    ls.settimeout(60)
+    raw, _ = ls.accept()
+    s = ctx.wrap_socket(raw, server_side=True)
+    s.settimeout(1)
+    hello = frame({"t": "hello", "v": 1, "user": user})
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        f = read_frame(s)
+        if f is None:
+            break
+        if f == "timeout":
+            s.sendall(hello)
+            continue
+        print(json.dumps(f))
+        sys.stdout.flush()
+        if f.get("t") == "hello":
+            s.sendall(hello)
+        elif f.get("t") in ("gmembers", "msg"):
+            s.sendall(frame({"t": "ack", "id": f.get("id")}))
+    return 0
+
+
 def impersonate(port, cert, key, hello_user, from_user, to_user, body,
                 ts=None):
     # Longer than a gestor request may wait (10 s) while the gestor is down.
@@ -1203,6 +1242,8 @@ def main(argv):
                            a[7] if len(a) > 7 else None)
     if cmd == "peer-frames":
         return peer_frames(int(a[0]), a[1], a[2], a[3], a[4])
+    if cmd == "mute-peer":
+        return mute_peer(a[0], a[1], a[2], a[3], float(a[4]))
     if cmd == "fake-peer":
         return fake_peer(a[0], a[1], a[2], a[3], float(a[4]),
                          a[5] if len(a) > 5 else None)

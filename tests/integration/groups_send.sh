@@ -102,6 +102,26 @@ done
 [ "$(count dave team "cancel me")$(count dave team "expire me")" = 00 ] ||
 	fail "dave got a cancelled or expired message"
 
+# cancel leaves alone a member the message was sent to and that has not
+# acknowledged it yet (mute: a hand-made peer that never acks a gmsg).
+need_tools python3 certtool
+client_cert mute
+p2ptool mute-peer "$TMP/mute.crt" "$TMP/mute.key" mute "$TMP/mute.port" 60 >"$TMP/mute.out" &
+MUTE=$!
+wait_for "the mute peer" 10 test -s "$TMP/mute.port"
+p2ptool gestor-session "${PORT_OF[g]}" "$TMP/mute.crt" "$TMP/mute.key" mute pw-mute-12345 \
+    register "hb:$(cat "$TMP/mute.port")" >"$TMP/out"
+grep -qx "hb ok" "$TMP/out" || fail "mute: $(cat "$TMP/out")"
+ctl alice group create quiet bob mute >/dev/null || fail "group with mute"
+idm=$(ctl alice send --group quiet "to the mute") || fail "send to quiet"
+wait_for "mute holds it" 20 grep -q '"t": "gmsg"' "$TMP/mute.out"
+wait_for "bob has it" 20 has_count bob quiet "to the mute" 1
+expect_exit 1 ctl alice cancel "$idm"
+grep -q "too_late.*already sent to some members" "$TMP/err" || fail "cancel in flight: $(cat "$TMP/err")"
+ctl alice group show quiet | grep -q "^undelivered	mute:1$" || fail "mute's row: $(ctl alice group show quiet)"
+kill "$MUTE" 2>/dev/null || true
+wait "$MUTE" 2>/dev/null || true
+
 # carol removed: nothing sent after the removal reaches her.
 ctl alice group remove team carol >/dev/null || fail "remove carol"
 wait_for "bob has version 2" 10 has_version bob "$gid" 2
