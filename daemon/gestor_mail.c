@@ -235,7 +235,6 @@ mail_get(struct gconn *gc, struct wire_msg *m)
 	    m->u.mbox.limit, on_get_row, on_get_done, gc);
 }
 
-/* The last ack of a batch: the earlier ones are ordered before it. */
 static void
 on_ack_done(enum gstore_rc rc, void *arg)
 {
@@ -250,22 +249,21 @@ on_ack_done(enum gstore_rc rc, void *arg)
 }
 
 /*
- * Each id is deleted if it is gc's mail; an id that is not (gone, or
- * another's) is passed over: acking twice is harmless.
+ * Each id is deleted if it is gc's mail, all in one statement; an id that
+ * is not (gone, or another's) is passed over: acking twice is harmless.
  */
 static void
 mail_ack(struct gconn *gc, struct wire_msg *m)
 {
 	json_t *ids = m->u.mbox.ids;
 	size_t i, n = json_array_size(ids);
+	int64_t v[WIRE_MAX_MBOX];
 
+	for (i = 0; i < n && i < WIRE_MAX_MBOX; i++)
+		v[i] = json_integer_value(json_array_get(ids, i));
 	gestor_req_start(gc, m);
-	gc->g->stats.mail_acked += n;
-	for (i = 0; i + 1 < n; i++)
-		gstore_mail_ack(gc->g->store, gc->user,
-		    json_integer_value(json_array_get(ids, i)), NULL, NULL);
-	gc->op = gstore_mail_ack(gc->g->store, gc->user,
-	    json_integer_value(json_array_get(ids, n - 1)), on_ack_done, gc);
+	gc->g->stats.mail_acked += i;
+	gc->op = gstore_mail_ack(gc->g->store, gc->user, v, i, on_ack_done, gc);
 }
 
 static void

@@ -333,14 +333,26 @@ gstore_mail_fetch(struct gstore *gs, const char *to, int64_t after, int limit,
 }
 
 struct gstore_op *
-gstore_mail_ack(struct gstore *gs, const char *to, int64_t id,
-    gstore_done_cb cb, void *arg)
+gstore_mail_ack(struct gstore *gs, const char *to, const int64_t *ids,
+    size_t n, gstore_done_cb cb, void *arg)
 {
 	struct gstore_op *op = op_new(gs, GOP_MAIL_ACK, arg);
+	char *list, *p;
+	size_t i;
 
 	op_name(op, to);
 	mail_name(op->m.to, sizeof(op->m.to), to);
-	op->m.id = id;
+	if (n > GSTORE_MAIL_ACK_MAX)
+		n = 0;			/* nothing acked: refused below */
+	/* "[1,2,...]": 20 digits and a comma each at most. */
+	p = list = xmalloc(2 + 21 * n + 1);
+	*p++ = '[';
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s%lld", i > 0 ? "," : "", (long long)ids[i]);
+	*p++ = ']';
+	*p = '\0';
+	op->m.blob = list;
+	op->limit = n == 0 ? -1 : 0;	/* op_valid refuses an empty list */
 	op->cb.done = cb;
 	return op_start(op);
 }

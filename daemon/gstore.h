@@ -204,9 +204,13 @@ struct gstore_op *gstore_mail_put(struct gstore *, const struct gmail *m,
 struct gstore_op *gstore_mail_fetch(struct gstore *, const char *to,
 		    int64_t after, int limit, gstore_mail_row_cb row,
 		    gstore_done_cb done, void *);
-/* to received deposit id: deleted (GSTORE_NOTFOUND: not to's, or gone). */
+/*
+ * to received deposits ids[0..n-1] (n <= GSTORE_MAIL_ACK_MAX): deleted,
+ * in one statement (GSTORE_NOTFOUND: none was to's, or all were gone).
+ */
+#define GSTORE_MAIL_ACK_MAX	1024
 struct gstore_op *gstore_mail_ack(struct gstore *, const char *to,
-		    int64_t id, gstore_done_cb, void *);
+		    const int64_t *ids, size_t n, gstore_done_cb, void *);
 /* from takes its deposit id back (GSTORE_NOTFOUND: fetched and acked). */
 struct gstore_op *gstore_mail_withdraw(struct gstore *, const char *from,
 		    int64_t id, gstore_done_cb, void *);

@@ -51,7 +51,8 @@ struct gstore_op {
 	struct guser		 u;
 	/*
 	 * Mail: the deposit (put: blob is op's own copy; fetch: to, and id
-	 * the one to start after; ack, withdraw: id and to or from), the
+	 * the one to start after; ack: to, and blob the ids as a JSON array;
+	 * withdraw: id and from), the
 	 * limits (put), how many (fetch). u.name is the recipient (the
 	 * sender for withdraw), which orders one user's operations.
 	 */

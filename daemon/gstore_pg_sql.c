@@ -80,8 +80,9 @@ static const char gpg_mail_fetch_sql[] =
 	"WHERE rcpt = $1::text AND id > $2::bigint ORDER BY id "
 	"LIMIT $3::integer";
 static const char gpg_mail_ack_sql[] =
-	"WITH d AS (DELETE FROM mailbox WHERE rcpt = $1::text AND "
-	"id = $2::bigint RETURNING 1) SELECT count(*) FROM d";
+	"WITH d AS (DELETE FROM mailbox WHERE rcpt = $1::text AND id IN "
+	"(SELECT x::bigint FROM json_array_elements_text($2::json) AS x) "
+	"RETURNING 1) SELECT count(*) FROM d";
 static const char gpg_mail_withdraw_sql[] =
 	"WITH d AS (DELETE FROM mailbox WHERE sender = $1::text AND "
 	"id = $2::bigint RETURNING 1) SELECT count(*) FROM d";
@@ -243,10 +244,13 @@ gpg_mail_stmt(const struct gstore_op *op, struct gpg_stmt *st)
 		stmt_num(st, op->limit);
 		break;
 	case GOP_MAIL_ACK:
+		stmt_prepared(st, gpg_mail_ack_sql);
+		stmt_str(st, m->to);
+		stmt_str(st, m->blob);
+		break;
 	case GOP_MAIL_WITHDRAW:
-		stmt_prepared(st, op->kind == GOP_MAIL_ACK ? gpg_mail_ack_sql :
-		    gpg_mail_withdraw_sql);
-		stmt_str(st, op->kind == GOP_MAIL_ACK ? m->to : m->from);
+		stmt_prepared(st, gpg_mail_withdraw_sql);
+		stmt_str(st, m->from);
 		stmt_num(st, m->id);
 		break;
 	case GOP_MAIL_EXPIRE:

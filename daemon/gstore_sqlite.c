@@ -109,7 +109,8 @@ static const char *const gstore_sql[GS_MAX] = {
 	    " blob) VALUES (?, ?, ?, ?, ?, ?)",
 	[GS_MAIL_FETCH] = "SELECT id, sender, rcpt, ts, expires, size, blob"
 	    " FROM mailbox WHERE rcpt = ? AND id > ? ORDER BY id LIMIT ?",
-	[GS_MAIL_ACK] = "DELETE FROM mailbox WHERE rcpt = ? AND id = ?",
+	[GS_MAIL_ACK] = "DELETE FROM mailbox WHERE rcpt = ? AND id IN"
+	    " (SELECT value FROM json_each(?))",
 	[GS_MAIL_WITHDRAW] = "DELETE FROM mailbox WHERE sender = ? AND id = ?",
 	[GS_MAIL_EXPIRE] = "DELETE FROM mailbox WHERE expires <= ?",
 	[GS_MAIL_COUNT] = "SELECT count(*), coalesce(sum(size), 0)"

@@ -90,8 +90,10 @@ enum gstore_rc sq_user_set_mail(struct gsqlite *, const char *name,
 	    const char *mail);
 enum gstore_rc sq_mail_put(struct gsqlite *, struct gmail *,
 	    const struct gmail_limits *);
-enum gstore_rc sq_mail_delete(struct gsqlite *, enum gstore_stmt which,
-	    const char *name, int64_t id);
+enum gstore_rc sq_mail_withdraw(struct gsqlite *, const char *from,
+	    int64_t id);
+/* ids: a JSON array of ids */
+enum gstore_rc sq_mail_ack(struct gsqlite *, const char *to, const char *ids);
 enum gstore_rc sq_mail_expire(struct gsqlite *, int64_t now, long *n);
 enum gstore_rc sq_mail_count(struct gsqlite *, struct gstore_op *);
 /* A fetch's rows, stepped at delivery. */

@@ -73,10 +73,10 @@ sq_be_start(void *impl, struct gstore_op *op)
 	case GOP_MAIL_FETCH:
 		break;			/* stepped at delivery */
 	case GOP_MAIL_ACK:
-		rc = sq_mail_delete(gs, GS_MAIL_ACK, op->m.to, op->m.id);
+		rc = sq_mail_ack(gs, op->m.to, op->m.blob);
 		break;
 	case GOP_MAIL_WITHDRAW:
-		rc = sq_mail_delete(gs, GS_MAIL_WITHDRAW, op->m.from, op->m.id);
+		rc = sq_mail_withdraw(gs, op->m.from, op->m.id);
 		break;
 	case GOP_MAIL_EXPIRE:
 		rc = sq_mail_expire(gs, op->m.expires, &op->n);

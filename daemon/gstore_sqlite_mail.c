@@ -88,15 +88,26 @@ sq_mail_put(struct gsqlite *gs, struct gmail *m,
 	return GSTORE_OK;
 }
 
-/* Delete by (name, id) with GS_MAIL_ACK or GS_MAIL_WITHDRAW. */
+/* Withdraw: delete by (sender, id). */
 enum gstore_rc
-sq_mail_delete(struct gsqlite *gs, enum gstore_stmt which, const char *name,
-    int64_t id)
+sq_mail_withdraw(struct gsqlite *gs, const char *from, int64_t id)
 {
-	sqlite3_stmt *st = gstore_stmt(gs, which);
+	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_WITHDRAW);
 
-	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
+	if (sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, id) != SQLITE_OK)
+		return GSTORE_ERR;
+	return gstore_update(gs, st, __func__);
+}
+
+/* Ack: delete to's deposits of a JSON array of ids, in one statement. */
+enum gstore_rc
+sq_mail_ack(struct gsqlite *gs, const char *to, const char *ids)
+{
+	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_ACK);
+
+	if (sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, ids, -1, SQLITE_STATIC) != SQLITE_OK)
 		return GSTORE_ERR;
 	return gstore_update(gs, st, __func__);
 }

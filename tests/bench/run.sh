@@ -6,7 +6,7 @@
 # bench/results.json in the build directory. See docs/PERFORMANCE.md.
 #
 # Environment: BENCH_RUNS (3), BENCH_ONLY (space-separated subset of:
-# refs throughput latency relay flush memory gestor startup cluster group), BENCH_GESTOR_NS
+# refs throughput latency relay flush memory gestor startup cluster group mailbox), BENCH_GESTOR_NS
 # ("1000 10000 100000"; a size needs that many descriptors per process and
 # is skipped where the hard limit is lower), BENCH_GESTOR_SECS (65), BENCH_QUICK=1 (smaller, for
 # trying the suite out; the numbers are then not comparable), KEEP_TMP=1.
@@ -19,7 +19,7 @@ P2PCHATCTL=${P2PCHATCTL:-$BUILD/p2pchatctl}
 BIN=${BENCH_BIN:-$BUILD/tests/bench}
 OUT=${BENCH_OUT:-$BUILD/bench}
 RUNS=${BENCH_RUNS:-3}
-ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster group}
+ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster group mailbox}
 QUICK=${BENCH_QUICK:-0}
 
 N_MSGS=20000		# throughput
@@ -30,16 +30,18 @@ N_STORE=1000000		# start-up with a big store
 N_CONNS=100		# memory: open peer connections
 GROUP_N=100		# group: members (in-process, bench_group)
 N_GROUP_MSGS=500	# group: messages to the group
+N_MAIL=10000		# mailbox: messages deposited, then drained
 GESTOR_NS=${BENCH_GESTOR_NS:-1000 10000 100000}
 GESTOR_SECS=${BENCH_GESTOR_SECS:-65}
 if [ "$QUICK" = 1 ]; then
 	N_MSGS=2000 N_PENDING=1000 N_LAT=50 N_STORE=20000 N_CONNS=10
-	N_GROUP_MSGS=100
+	N_GROUP_MSGS=100 N_MAIL=2000
 	GESTOR_NS=${BENCH_GESTOR_NS:-200} GESTOR_SECS=${BENCH_GESTOR_SECS:-12}
 fi
 
 for f in "$P2PCHATD" "$P2PCHATCTL" "$BIN/bench_ctl" "$BIN/bench_tls" \
-    "$BIN/bench_sqlite" "$BIN/bench_gestor" "$BIN/bench_group"; do
+    "$BIN/bench_sqlite" "$BIN/bench_gestor" "$BIN/bench_group" \
+    "$BIN/bench_mailbox"; do
 	[ -x "$f" ] || { echo "run.sh: $f is missing; run 'make bench'" >&2; exit 1; }
 done
 command -v jq >/dev/null || { echo "run.sh: jq is needed" >&2; exit 1; }
@@ -216,6 +218,24 @@ bench_refs() {
 	r=$("$BIN/bench_sqlite" -n 1000 -y full queue "$TMP/refq.db") ||
 	    fail "bench_sqlite queue"
 	sample store_queue_1_per_txn_per_s "$(jq .rate <<<"$r")" "rows/s"
+}
+
+# The mailbox at the gestor's store (SQLite, synchronous=full): seal and
+# open at a peer, deposit, fetch and ack at the gestor, the time to drain
+# N_MAIL waiting messages, bytes held per message (tests/bench/bench_mailbox.c).
+bench_mailbox() {
+	local r
+	rm -rf "$TMP/mailbox"
+	r=$("$BIN/bench_mailbox" -n "$N_MAIL" -s 200 "$TMP/mailbox") ||
+	    fail "bench_mailbox"
+	sample mailbox_seal_per_s "$(jq .seal_per_s <<<"$r")" "msg/s"
+	sample mailbox_open_per_s "$(jq .open_per_s <<<"$r")" "msg/s"
+	sample mailbox_deposit_per_s "$(jq .deposit_per_s <<<"$r")" "msg/s"
+	sample mailbox_fetch_per_s "$(jq .fetch_per_s <<<"$r")" "msg/s"
+	sample mailbox_ack_per_s "$(jq .ack_per_s <<<"$r")" "msg/s"
+	sample mailbox_drain_secs "$(jq .drain_secs <<<"$r")" s
+	sample mailbox_bytes_per_msg "$(jq .bytes_per_msg <<<"$r")" "B/msg"
+	rm -rf "$TMP/mailbox"
 }
 
 bench_throughput() {
@@ -543,6 +563,7 @@ for run in $(seq 1 "$RUNS"); do
 	if on relay; then log "relayed throughput and latency"; bench_relay; fi
 	if on flush || on memory; then log "pending flush and memory"; bench_flush; fi
 	if on startup; then log "start-up"; bench_startup; fi
+	if on mailbox; then log "mailbox ($N_MAIL messages)"; bench_mailbox; fi
 	if on gestor; then
 		for n in $GESTOR_NS; do log "gestor load, $n peers"; bench_gestor "$n"; done
 	fi

@@ -92,7 +92,16 @@ gm_ack(struct gstore *gs, const char *to, int64_t id)
 {
 	struct gwait w = { 0 };
 
-	gstore_mail_ack(gs, to, id, gw_done_cb, &w);
+	gstore_mail_ack(gs, to, &id, 1, gw_done_cb, &w);
+	return gw_wait(&w);
+}
+
+static inline enum gstore_rc
+gm_ack_many(struct gstore *gs, const char *to, const int64_t *ids, size_t n)
+{
+	struct gwait w = { 0 };
+
+	gstore_mail_ack(gs, to, ids, n, gw_done_cb, &w);
 	return gw_wait(&w);
 }
 
@@ -224,6 +233,26 @@ gm_check_mailbox(struct gstore *a, struct gstore *b)
 	ck_assert_int_eq(gm_put(a, "alice", "bob", "bmV3", 9e12, &none, &id1),
 	    GSTORE_OK);
 	ck_assert_int_gt(id1, id4);
+
+	/* Several acked at once; another's and unknown ids passed over. */
+	{
+		int64_t ids[4];
+
+		ck_assert_int_eq(gm_set_mail(a, "carol", true), GSTORE_OK);
+		ck_assert_int_eq(gm_put(a, "alice", "carol", "Yw==", 9e12, &none,
+		    &ids[0]), GSTORE_OK);
+		ck_assert_int_eq(gm_put(a, "alice", "bob", "MQ==", 9e12, &none,
+		    &ids[1]), GSTORE_OK);
+		ck_assert_int_eq(gm_put(a, "alice", "bob", "Mg==", 9e12, &none,
+		    &ids[2]), GSTORE_OK);
+		ids[3] = 999999;
+		ck_assert_int_eq(gm_ack_many(b, "bob", ids, 4), GSTORE_OK);
+		ck_assert_int_eq(gm_count(a, "bob", &bytes), 1);
+		ck_assert_int_eq(gm_count(a, "carol", &bytes), 1);
+		ck_assert_int_eq(gm_ack_many(b, "bob", ids + 1, 3),
+		    GSTORE_NOTFOUND);
+		ck_assert_int_eq(gm_ack_many(b, "bob", ids, 0), GSTORE_ERR);
+	}
 }
 
 #endif
