@@ -126,6 +126,46 @@ START_TEST(test_reload)
 }
 END_TEST
 
+/* Group lists: signed by one key, verified only with that key and text. */
+START_TEST(test_sign_verify)
+{
+	struct identity *a = load_ok(dir1), *b = load_ok(dir2);
+	static const char text[] = "{\"group\":\"x\",\"version\":1}";
+	char sig[IDENTITY_SIG_HEX_MAX + 1], sig2[IDENTITY_SIG_HEX_MAX + 1];
+	char fp[P2P_FP_LEN + 1], bad[IDENTITY_SIG_HEX_MAX + 1];
+
+	ck_assert_int_eq(identity_sign(a, text, strlen(text), sig, sizeof(sig)),
+	    0);
+	ck_assert_uint_eq(strlen(sig), 128);		/* Ed25519: 64 bytes */
+	ck_assert_uint_eq(strlen(identity_key_hex(a)), 88);	/* its SPKI */
+	ck_assert_int_eq(identity_verify(identity_key_hex(a), text,
+	    strlen(text), sig), 0);
+	/* Another text, another key, a changed signature: refused. */
+	ck_assert_int_eq(identity_verify(identity_key_hex(a), text,
+	    strlen(text) - 1, sig), -1);
+	ck_assert_int_eq(identity_verify(identity_key_hex(b), text,
+	    strlen(text), sig), -1);
+	snprintf(bad, sizeof(bad), "%s", sig);
+	bad[10] = bad[10] == '0' ? '1' : '0';
+	ck_assert_int_eq(identity_verify(identity_key_hex(a), text,
+	    strlen(text), bad), -1);
+	ck_assert_int_eq(identity_sign(b, text, strlen(text), sig2,
+	    sizeof(sig2)), 0);
+	ck_assert_str_ne(sig, sig2);
+	/* Not hex, odd length, empty: refused, not read past. */
+	ck_assert_int_eq(identity_verify("zz", text, strlen(text), sig), -1);
+	ck_assert_int_eq(identity_verify(identity_key_hex(a), text,
+	    strlen(text), "abc"), -1);
+	ck_assert_int_eq(identity_verify("", text, strlen(text), sig), -1);
+	/* The key's fingerprint is the one peers pin. */
+	ck_assert_int_eq(identity_key_fingerprint(identity_key_hex(a), fp,
+	    sizeof(fp)), 0);
+	ck_assert_str_eq(fp, identity_fingerprint(a));
+	identity_free(a);
+	identity_free(b);
+}
+END_TEST
+
 START_TEST(test_fp_format)
 {
 	struct identity *id = load_ok(dir1);
@@ -270,6 +310,7 @@ identity_suite(void)
 	tcase_add_test(tc, test_generate);
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_fp_format);
+	tcase_add_test(tc, test_sign_verify);
 	tcase_add_test(tc, test_refuse_mode);
 	tcase_add_test(tc, test_refuse_garbage);
 	tcase_add_test(tc, test_groups);
