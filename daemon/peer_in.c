@@ -151,7 +151,7 @@ in_accept_hello(struct pin *in)
 	conn_send(in->c, hello);
 	json_decref(hello);
 	log_info("peer_msg: %s connected from %s", in->user, in->addr);
-	pm_link_heard(in->pm, in->user);
+	in->pm->hooks->heard(in->pm, in->user);
 }
 
 static void

@@ -30,6 +30,7 @@ static const struct pm_hooks hooks = {
 	.committed = pm_links_pump,
 	.expires = pm_expiry_arm,
 	.kick_all = pm_kick_all,
+	.heard = pm_link_heard,
 };
 
 static const struct proute_hooks route_hooks = {

@@ -102,6 +102,8 @@ struct pm_hooks {
 	void	(*expires)(struct peer_msgs *);
 	/* The commit queued rows outside the sends (a group's new list). */
 	void	(*kick_all)(struct peer_msgs *);
+	/* user's hello came in on a connection to us (peer_in.c). */
+	void	(*heard)(struct peer_msgs *, const char *user);
 };
 
 struct peer_msgs {
