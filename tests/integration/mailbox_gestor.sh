@@ -46,7 +46,7 @@ session alice put:bob:QUJD >"$TMP/out"
 expect "$TMP/out" "put not_authenticated reason=None"
 
 # Bob online: alice's deposits are pushed to him.
-session bob auth pushes:20 >"$TMP/bob.out" &
+session bob auth pushes:120 >"$TMP/bob.out" &
 bobpid=$!
 wait_for "bob's session" 20 grep -q "gestor: auth bob from" "$TMP/g.log"
 session alice register put:bob:b25l put:bob:dHdv put:nobody:QUJD \

@@ -26,7 +26,7 @@ session ga alice register lookup:bob >"$TMP/out"
 [ "$(cat "$TMP/out")" = "$(printf 'register ok\nlookup ok mail=%s' "$BOB")" ] ||
 	fail "ga publishes bob's mail key: $(cat "$TMP/out")"
 
-session gb bob auth pushes:20 get:0 >"$TMP/bob.out" &
+session gb bob auth pushes:120 get:0 >"$TMP/bob.out" &
 bobpid=$!
 wait_for "bob's session on gb" 20 grep -q "gestor: auth bob from" "$TMP/gb.log"
 session ga alice auth put:bob:aGVsbG8= >"$TMP/out"
