@@ -64,6 +64,12 @@ static const struct evformat {
 	{ "held", { EVF_HEAD("user"), { EVF_KEY, "reason" } } },
 	{ "error", { EVF_HEAD("user"), { EVF_KEY, "code" },
 	    { EVF_KEY, "message" } } },
+	{ "file", { EVF_HEAD("from"), { EVF_KEY, "size" },
+	    { EVF_KEY, "sha256" }, { EVF_KEY, "name" } } },
+	{ "file-progress", { EVF_HEAD("from"), { EVF_KEY, "received" },
+	    { EVF_KEY, "size" }, { EVF_KEY, "name" } } },
+	{ "file-state", { EVF_HEAD("user"), { EVF_KEY, "state" },
+	    { EVF_KEY, "reason" }, { EVF_KEY, "name" } } },
 };
 
 /* The i-th event's name and its fields in line order; false past the end. */

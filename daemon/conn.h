@@ -31,7 +31,15 @@ struct conn_cbs {
 	/* The connection is gone (peer closed, error, timeout, bad frame);
 	 * reason is for the log. The conn is freed after this returns. */
 	void	(*on_close)(struct conn *, const char *reason, void *arg);
+	/*
+	 * Optional: the output went out down to CONN_DRAIN_LOW bytes or
+	 * fewer (called after each flush while it stays there): room to
+	 * send more of something large without it crowding out the rest.
+	 */
+	void	(*on_drain)(struct conn *, void *arg);
 };
+
+#define CONN_DRAIN_LOW	(256 * 1024)
 
 /* TLS context: our credentials, the priority string, ALPN. */
 struct tlsctx	*tlsctx_new(const struct identity *, char **cause);

@@ -71,6 +71,15 @@ conn_flush(struct conn *c)
 	return 0;
 }
 
+/* Room in the output: tell whoever sends large things (conn_cbs). */
+static void
+conn_drained(struct conn *c)
+{
+	if (c->state == CONN_READY && c->cbs.on_drain != NULL &&
+	    conn_buf_used(&c->out) <= CONN_DRAIN_LOW)
+		c->cbs.on_drain(c, c->arg);
+}
+
 /* The CLOSING state: flush, close_notify, then wait for the peer's EOF. */
 static void
 conn_close_step(struct conn *c)
@@ -267,6 +276,7 @@ conn_write_cb(evutil_socket_t fd, short ev, void *arg)
 		}
 		if (c->state == CONN_READY)
 			conn_flush(c);
+		conn_drained(c);
 		break;
 	case CONN_CLOSING:
 		conn_close_step(c);
@@ -316,6 +326,7 @@ conn_work_cb(evutil_socket_t fd, short ev, void *arg)
 			conn_read(c);
 		if (c->state == CONN_READY)
 			conn_flush(c);
+		conn_drained(c);
 		break;
 	case CONN_CLOSING:
 		conn_close_step(c);

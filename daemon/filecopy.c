@@ -41,6 +41,8 @@ struct filecopy {
 	struct event		*done_ev;
 	atomic_bool		 cancelled;
 	int64_t			 max;
+	char			*src;		/* verify: the file to check */
+	char			 expect[FILECOPY_HEX + 1];
 	filecopy_cb		 cb;
 	void			*arg;
 	/* the thread's result */
@@ -79,6 +81,7 @@ copy_free(struct filecopy *fc)
 	close(fc->cancel[1]);
 	close(fc->done[0]);
 	close(fc->done[1]);
+	free(fc->src);
 	free(fc);
 }
 
@@ -168,6 +171,66 @@ copy_data(struct filecopy *fc, int out, gnutls_hash_hd_t hd, char *buf)
 	}
 }
 
+/*
+ * Verify: hash fc->src; if it is fc->expect, sync it and rename it into
+ * the store (or drop it when that content is there already); else, or
+ * on an error, remove it.
+ */
+static void
+verify_run(struct filecopy *fc)
+{
+	char final[4096], *buf = xmalloc(FILECOPY_CHUNK);
+	unsigned char md[32];
+	gnutls_hash_hd_t hd = NULL;
+	struct stat st;
+	ssize_t n;
+	int i, dfd;
+
+	if (gnutls_hash_init(&hd, GNUTLS_DIG_SHA256) < 0) {
+		fail(fc, ERR_INTERNAL, "cannot hash");
+		goto out;
+	}
+	while ((n = read(fc->fd, buf, FILECOPY_CHUNK)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || atomic_load(&fc->cancelled)) {
+			fail(fc, ERR_INTERNAL, "cannot read the file received: %s",
+			    n == -1 ? strerror(errno) : "cancelled");
+			goto out;
+		}
+		gnutls_hash(hd, buf, (size_t)n);
+		fc->size += n;
+	}
+	gnutls_hash_deinit(hd, md);
+	hd = NULL;
+	for (i = 0; i < 32; i++)
+		snprintf(fc->sha256 + 2 * i, 3, "%02x", md[i]);
+	if (strcmp(fc->sha256, fc->expect) != 0) {
+		fail(fc, ERR_BAD_FRAME, "the file received has sha256 %s, not the "
+		    "%s offered", fc->sha256, fc->expect);
+		unlink(fc->src);
+		goto out;
+	}
+	snprintf(final, sizeof(final), "%s/%s", fc->pool->dir, fc->sha256);
+	if (stat(final, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size == fc->size)
+		unlink(fc->src);
+	else if (fdatasync(fc->fd) == -1 || rename(fc->src, final) == -1) {
+		fail(fc, errno == ENOSPC ? ERR_NO_SPACE : ERR_INTERNAL,
+		    "cannot store the file received: %s", strerror(errno));
+		goto out;
+	} else if ((dfd = open(fc->pool->dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+	fc->code = NULL;
+out:
+	if (hd != NULL)
+		gnutls_hash_deinit(hd, NULL);
+	free(buf);
+}
+
 static void
 copy_run(struct filecopy *fc)
 {
@@ -231,7 +294,10 @@ copy_thread(void *arg)
 	struct filecopy *fc = arg;
 	char b = 1;
 
-	copy_run(fc);
+	if (fc->src != NULL)
+		verify_run(fc);
+	else
+		copy_run(fc);
 	close(fc->fd);
 	fc->fd = -1;
 	while (write(fc->done[1], &b, 1) == -1 && errno == EINTR)
@@ -260,9 +326,9 @@ on_done(evutil_socket_t fd, short what, void *arg)
 		cb(ok ? NULL : code, why, sha, size, cbarg);
 }
 
-struct filecopy *
-filecopy_start(struct filecopy_pool *fp, int fd, int64_t max, filecopy_cb cb,
-    void *arg, const char **why)
+static struct filecopy *
+copy_new(struct filecopy_pool *fp, int fd, int64_t max, const char *src,
+    const char *expect, filecopy_cb cb, void *arg, const char **why)
 {
 	struct filecopy *fc;
 
@@ -277,6 +343,10 @@ filecopy_start(struct filecopy_pool *fp, int fd, int64_t max, filecopy_cb cb,
 	fc->cb = cb;
 	fc->arg = arg;
 	fc->code = ERR_INTERNAL;
+	if (src != NULL) {
+		fc->src = xstrdup(src);
+		snprintf(fc->expect, sizeof(fc->expect), "%s", expect);
+	}
 	atomic_init(&fc->cancelled, false);
 	fc->cancel[0] = fc->cancel[1] = fc->done[0] = fc->done[1] = -1;
 	if (pipe2(fc->cancel, O_CLOEXEC) == -1 ||
@@ -304,8 +374,16 @@ fail:
 			close(fc->done[i]);
 	}
 	close(fd);
+	free(fc->src);
 	free(fc);
 	return NULL;
+}
+
+struct filecopy *
+filecopy_start(struct filecopy_pool *fp, int fd, int64_t max, filecopy_cb cb,
+    void *arg, const char **why)
+{
+	return copy_new(fp, fd, max, NULL, NULL, cb, arg, why);
 }
 
 void
@@ -316,4 +394,21 @@ filecopy_cancel(struct filecopy *fc)
 	atomic_store(&fc->cancelled, true);
 	while (write(fc->cancel[1], &b, 1) == -1 && errno == EINTR)
 		;
+}
+
+struct filecopy *
+filecopy_verify(struct filecopy_pool *fp, const char *path, const char *expect,
+    filecopy_cb cb, void *arg, const char **why)
+{
+	struct filecopy *fc;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		*why = "cannot open the file received";
+		return NULL;
+	}
+	if ((fc = copy_new(fp, fd, INT64_MAX, path, expect, cb, arg,
+	    why)) == NULL)
+		return NULL;
+	return fc;
 }

@@ -35,6 +35,14 @@ void		 filecopy_pool_free(struct filecopy_pool *);
  */
 struct filecopy	*filecopy_start(struct filecopy_pool *, int fd, int64_t max,
 		    filecopy_cb, void *arg, const char **why);
+/*
+ * Check the file at path against expect (hex): if its SHA-256 is that,
+ * sync it and rename it to DIR/<sha256> (removed if that is there
+ * already); if not, remove it and report ERR_BAD_FRAME. The callback's
+ * code is NULL only when the file is in the store.
+ */
+struct filecopy	*filecopy_verify(struct filecopy_pool *, const char *path,
+		    const char *expect, filecopy_cb, void *arg, const char **why);
 /* The callback will not be called; the partial file is removed. */
 void		 filecopy_cancel(struct filecopy *);
 

@@ -155,6 +155,8 @@ on_copied(const char *code, const char *why, const char *sha256, int64_t size,
 		log_info("file %s to %s stored: %lld bytes, sha256 %s", fs->f.id,
 		    fs->f.peer, (long long)size, sha256);
 		ctlreq_reply(fs->r, file_result(&fs->f));
+		pm_ftx_stored(pm);
+		pm_kick(pm, fs->f.peer, true);
 	}
 	free(fs);
 }

@@ -308,7 +308,17 @@ on_in_frame(struct conn *c, json_t *frame, void *arg)
 		m.u.msg.ts = util_now_ms();
 		in->refs++;
 		pm_receive(pm, in, &m);
-	} else if (m.type == W_ERROR)
+	} else if (in->state == IN_READY && m.type == W_FILE) {
+		if (strcmp(m.u.file.from, in->user) != 0 ||
+		    strcmp(m.u.file.to, pm->p->user) != 0) {
+			in_drop(in, ERR_BAD_FRAME, "file not from this connection's "
+			    "user or not for this daemon's user");
+			return;
+		}
+		pm_frx_offer(pm, c, in->user, &m.u.file);
+	} else if (in->state == IN_READY && m.type == W_CHUNK)
+		pm_frx_chunk(pm, c, in->user, &m.u.chunk);
+	else if (m.type == W_ERROR)
 		log_warnx_from(in->addr,
 		    "peer_msg: %s says %s: %s", in->addr, m.u.error.code,
 		    m.u.error.message);
@@ -323,6 +333,7 @@ on_in_close(struct conn *c, const char *reason, void *arg)
 
 	log_debug("peer_msg: %s (%s) closed: %s", in->addr,
 	    *in->user ? in->user : "no hello", reason);
+	pm_frx_gone(in->pm, c);
 	in->c = NULL;
 	TAILQ_REMOVE(&in->pm->ins, in, entry);
 	in->pm->nins--;

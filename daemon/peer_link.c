@@ -40,9 +40,10 @@ static void	on_link_resolved(int, struct evutil_addrinfo *, void *);
 static void	on_link_ready(struct conn *, void *);
 static void	on_link_frame(struct conn *, json_t *, void *);
 static void	on_link_close(struct conn *, const char *, void *);
+static void	on_link_drain(struct conn *, void *);
 
 static const struct conn_cbs link_cbs = { on_link_ready, on_link_frame,
-    on_link_close };
+    on_link_close, on_link_drain };
 
 static double
 jitter(void)
@@ -111,6 +112,20 @@ pm_link_heard(struct peer_msgs *pm, const char *user)
 		pm_kick(pm, user, true);
 }
 
+/* Messages or files to deliver to l's recipient. */
+static bool
+link_has_work(struct plink *l)
+{
+	return pm_window_has_pending(l) || pm_ftx_pending(l->pm, l->user);
+}
+
+/* Waiting for an answer: messages unacknowledged, or a file going out. */
+static bool
+link_awaits(struct plink *l)
+{
+	return l->inflight > 0 || pm_ftx_busy(l->pm, l->user);
+}
+
 void
 pm_kick(struct peer_msgs *pm, const char *user, bool now)
 {
@@ -152,12 +167,12 @@ link_watch(struct plink *l)
 	double idle = l->pm->p->d->cfg->idle_timeout;
 	struct timeval tv;
 
-	if (l->state == L_READY && l->inflight == 0 && idle > 0) {
+	if (l->state == L_READY && !link_awaits(l) && idle > 0) {
 		tv = daemon_tv(idle);
 		evtimer_add(l->idle, &tv);	/* idle from now */
 	} else
 		evtimer_del(l->idle);
-	if (l->state != L_HELLO && (l->state != L_READY || l->inflight == 0)) {
+	if (l->state != L_HELLO && (l->state != L_READY || !link_awaits(l))) {
 		evtimer_del(l->stall);
 		return;
 	}
@@ -180,6 +195,7 @@ pm_link_drop(struct plink *l)
 	l->inflight = 0;
 	l->sent_upto = 0;
 	pm_window_reset(l);
+	pm_ftx_link_down(l->pm, l->user);
 	evtimer_del(l->stall);
 	evtimer_del(l->idle);
 }
@@ -194,7 +210,7 @@ on_link_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct plink *l = arg;
 
-	if (l->state != L_READY || l->inflight > 0 || pm_window_has_pending(l))
+	if (l->state != L_READY || link_awaits(l) || link_has_work(l))
 		return;
 	log_info("peer_msg: %s: closing the idle link (%s)", l->user,
 	    l->via_relay ? "relay" : "direct");
@@ -209,7 +225,7 @@ on_link_stall(evutil_socket_t fd, short what, void *arg)
 	struct timeval tv;
 	char why[128];
 
-	if (l->state != L_HELLO && (l->state != L_READY || l->inflight == 0))
+	if (l->state != L_HELLO && (l->state != L_READY || !link_awaits(l)))
 		return;
 	if (quiet < limit) {
 		tv = daemon_tv(limit - quiet);
@@ -219,7 +235,7 @@ on_link_stall(evutil_socket_t fd, short what, void *arg)
 	snprintf(why, sizeof(why), "no answer from %s for %.1f s", l->addr, quiet);
 	log_warnx("peer_msg: %s: %s; dropping the connection", l->user, why);
 	pm_link_drop(l);
-	if (pm_window_has_pending(l))
+	if (link_has_work(l))
 		link_failed(l, why);
 }
 
@@ -295,7 +311,7 @@ link_connect(struct plink *l)
 	bool known = pstore_contact_get(pm->p->store, l->user, &c) == PSTORE_OK;
 	bool have_addr, asked;
 
-	if (l->lookup_pending || !pm_window_has_pending(l))
+	if (l->lookup_pending || !link_has_work(l))
 		return;
 	if (*pm->p->user == '\0') {
 		link_wait_login(l);
@@ -473,9 +489,11 @@ on_link_ready(struct conn *c, void *arg)
 void
 pm_link_pump(struct plink *l)
 {
-	if (l->state != L_READY || l->inflight >= PM_WINDOW)
+	if (l->state != L_READY)
 		return;
-	pm_window_fill(l);
+	if (l->inflight < PM_WINDOW)
+		pm_window_fill(l);
+	pm_ftx_link_up(l->pm, l->user, l->c);
 	link_watch(l);
 }
 
@@ -512,6 +530,8 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 		l->held_back = false;
 		l->attempts = 0;
 		pm_ack(l->pm, l->user, m.u.ack.id);
+	} else if (m.type == W_FILE_POS && l->state == L_READY) {
+		pm_ftx_pos(l->pm, l->user, c, &m.u.fpos);
 	} else if (m.type == W_ERROR) {
 		log_warnx_from(l->user,
 		    "peer_msg: %s refused: %s: %s", l->user, m.u.error.code,
@@ -547,10 +567,21 @@ on_link_close(struct conn *c, const char *reason, void *arg)
 	l->inflight = 0;
 	l->sent_upto = 0;
 	pm_window_reset(l);
+	pm_ftx_link_down(l->pm, l->user);
 	evtimer_del(l->stall);
 	snprintf(why, sizeof(why), "%s%s%s", l->refused, *l->refused ? "; " : "",
 	    reason);
 	*l->refused = '\0';
-	if (pm_window_has_pending(l))
+	if (link_has_work(l))
 		link_failed(l, why);
+}
+
+/* The connection's output has room: more of a file, if one is going. */
+static void
+on_link_drain(struct conn *c, void *arg)
+{
+	struct plink *l = arg;
+
+	if (l->state == L_READY && l->c == c)
+		pm_ftx_drain(l->pm, l->user, c);
 }

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "peer_link.h"
+#include "pstore_file.h"
 
 static int
 kick_one(const char *user, void *arg)
@@ -21,10 +22,17 @@ kick_one(const char *user, void *arg)
 	return 0;
 }
 
+static void
+kick_file(const char *user, void *arg)
+{
+	pm_kick(arg, user, false);
+}
+
 void
 pm_kick_all(struct peer_msgs *pm)
 {
 	pmsg_pending_peers(pm->ms, kick_one, pm);
+	pfile_pending_peers(pm->files, kick_file, pm);
 }
 
 bool

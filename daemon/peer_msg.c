@@ -72,7 +72,7 @@ peer_msgs_start(struct peer *p, char **cause)
 	    (pm->routes = proute_open(p->store, cause)) == NULL ||
 	    (pm->requests = preq_open(p->store, cause)) == NULL ||
 	    (pm->groups = pgroup_open(p->store, cause)) == NULL ||
-	    pm_files_start(pm, cause) == -1)
+	    pm_files_start(pm, cause) == -1 || pm_ftx_start(pm, cause) == -1)
 		return -1;
 	pm->dns = evdns_base_new(p->d->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	pm->flush_ev = event_new(p->d->base, -1, 0, on_flush, pm);
@@ -133,6 +133,7 @@ peer_msgs_free(struct peer *p)
 	proute_close(pm->routes);
 	preq_close(pm->requests);
 	pgroup_close(pm->groups);
+	pm_ftx_free(pm);
 	pm_files_free(pm);
 	pmsg_close(pm->ms);
 	pm_queue_free(pm);

@@ -72,6 +72,8 @@ struct pm_stats {
 
 struct invite;
 struct fsend;
+struct pm_ftx;
+struct conn;
 struct pfile_store;
 struct filecopy_pool;
 
@@ -148,6 +150,7 @@ struct peer_msgs {
 	struct pfile_store	*files;
 	struct filecopy_pool	*fcopy;
 	TAILQ_HEAD(, fsend)	 fsends;	/* send-file: copies running */
+	struct pm_ftx		*ftx;		/* transfers (peer_ftx.c) */
 };
 
 /*
@@ -224,6 +227,32 @@ enum pstore_rc pm_finish_row(struct peer_msgs *, const struct pmsg *,
 /* A pmsg_fn failing each message with pending_fail.why. */
 int	 pm_fail_one(const struct pmsg *, void *);
 void	 pm_hold(struct peer_msgs *, const char *user);
+
+/* peer_ftx.c: file transfers on the links (called by peer_link.c, peer_in.c) */
+int	 pm_ftx_start(struct peer_msgs *, char **cause);
+void	 pm_ftx_free(struct peer_msgs *);
+/* Sender: a file to deliver to user (in the store or in progress). */
+bool	 pm_ftx_pending(struct peer_msgs *, const char *user);
+/* Sender: a file to deliver was stored. */
+void	 pm_ftx_stored(struct peer_msgs *);
+/* Sender: chunks out, an answer awaited (the link's stall watch). */
+bool	 pm_ftx_busy(struct peer_msgs *, const char *user);
+/* Sender: the link to user is ready on c: offer, or go on. */
+void	 pm_ftx_link_up(struct peer_msgs *, const char *user, struct conn *);
+/* Sender: c's output has room (conn on_drain). */
+void	 pm_ftx_drain(struct peer_msgs *, const char *user, struct conn *);
+/* Sender: the link to user is gone; the next offer resumes. */
+void	 pm_ftx_link_down(struct peer_msgs *, const char *user);
+/* Sender: the recipient's file-pos on c. */
+void	 pm_ftx_pos(struct peer_msgs *, const char *user, struct conn *,
+	    const struct w_fpos *);
+/* Recipient: an offer, a chunk, from the sender of connection c. */
+void	 pm_frx_offer(struct peer_msgs *, struct conn *, const char *from,
+	    const struct w_file *);
+void	 pm_frx_chunk(struct peer_msgs *, struct conn *, const char *from,
+	    const struct w_chunk *);
+/* Recipient: c closed. */
+void	 pm_frx_gone(struct peer_msgs *, struct conn *);
 
 /* peer_file.c: files */
 int	 pm_files_start(struct peer_msgs *, char **cause);

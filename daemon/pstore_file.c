@@ -14,7 +14,8 @@
 #include "sqlutil.h"
 #include "util.h"
 
-enum stmt { F_ADD, F_GET, F_ALL, F_PEER, F__MAX };
+enum stmt { F_ADD, F_GET, F_ALL, F_PEER, F_NEXT, F_STATE, F_COMMIT,
+    F_PEERS, F_ANY, F__MAX };
 
 #define F_COLS	"seq, id, peer, direction, name, size, sha256, state," \
 	" committed, ts, reason"
@@ -26,6 +27,14 @@ static const char *const sql[F__MAX] = {
 	[F_GET] = "SELECT " F_COLS " FROM files WHERE id = ?1",
 	[F_ALL] = "SELECT " F_COLS " FROM files ORDER BY seq",
 	[F_PEER] = "SELECT " F_COLS " FROM files WHERE peer = ?1 ORDER BY seq",
+	[F_NEXT] = "SELECT " F_COLS " FROM files WHERE peer = ?1 AND"
+	    " direction = 'out' AND state = 'pending' ORDER BY seq LIMIT 1",
+	[F_STATE] = "UPDATE files SET state = ?2, reason = ?3 WHERE id = ?1",
+	[F_COMMIT] = "UPDATE files SET committed = ?2 WHERE id = ?1",
+	[F_PEERS] = "SELECT DISTINCT peer FROM files WHERE direction = 'out'"
+	    " AND state = 'pending'",
+	[F_ANY] = "SELECT EXISTS (SELECT 1 FROM files WHERE direction = 'out'"
+	    " AND state = 'pending')",
 };
 
 struct pfile_store {
@@ -151,4 +160,81 @@ pfile_foreach(struct pfile_store *fs, const char *peer,
 		return pfile_fail(fs, __func__, s);
 	sqlite3_reset(s);
 	return PSTORE_OK;
+}
+
+enum pstore_rc
+pfile_next_out(struct pfile_store *fs, const char *peer, struct pfile *f)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[F_NEXT]);
+	int rc;
+
+	sqlite3_bind_text(s, 1, peer, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return PSTORE_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW || read_row(s, f) == -1)
+		return pfile_fail(fs, __func__, s);
+	sqlite3_reset(s);
+	return PSTORE_OK;
+}
+
+enum pstore_rc
+pfile_set_state(struct pfile_store *fs, const char *id, const char *state,
+    const char *reason)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[F_STATE]);
+
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, reason != NULL ? reason : "", -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return pfile_fail(fs, __func__, s);
+	sqlite3_reset(s);
+	return PSTORE_OK;
+}
+
+enum pstore_rc
+pfile_set_committed(struct pfile_store *fs, const char *id, int64_t off)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[F_COMMIT]);
+
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, off);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return pfile_fail(fs, __func__, s);
+	sqlite3_reset(s);
+	return PSTORE_OK;
+}
+
+enum pstore_rc
+pfile_pending_peers(struct pfile_store *fs, void (*fn)(const char *, void *),
+    void *arg)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[F_PEERS]);
+	char peer[P2P_USERNAME_MAX + 1];
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (sqlutil_column_copy(s, 0, peer, sizeof(peer)) == 0)
+			fn(peer, arg);
+	if (rc != SQLITE_DONE)
+		return pfile_fail(fs, __func__, s);
+	sqlite3_reset(s);
+	return PSTORE_OK;
+}
+
+int
+pfile_any_pending(struct pfile_store *fs)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[F_ANY]);
+	int v;
+
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		pfile_fail(fs, __func__, s);
+		return 1;	/* look again next time */
+	}
+	v = sqlite3_column_int(s, 0) != 0;
+	sqlite3_reset(s);
+	return v;
 }

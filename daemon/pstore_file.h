@@ -37,5 +37,18 @@ enum pstore_rc	 pfile_get(struct pfile_store *, const char *id, struct pfile *);
 /* Every file, or peer's (NULL: all), oldest first; fn returning -1 stops. */
 enum pstore_rc	 pfile_foreach(struct pfile_store *, const char *peer,
 		    int (*fn)(const struct pfile *, void *), void *arg);
+/* The oldest outgoing file to peer still to deliver (state pending). */
+enum pstore_rc	 pfile_next_out(struct pfile_store *, const char *peer,
+		    struct pfile *);
+enum pstore_rc	 pfile_set_state(struct pfile_store *, const char *id,
+		    const char *state, const char *reason);
+/* The recipient wrote and synced the bytes up to off. */
+enum pstore_rc	 pfile_set_committed(struct pfile_store *, const char *id,
+		    int64_t off);
+/* fn for every peer with outgoing files to deliver. */
+enum pstore_rc	 pfile_pending_peers(struct pfile_store *,
+		    void (*fn)(const char *peer, void *), void *arg);
+/* Whether any outgoing file waits for delivery (1 also on error). */
+int		 pfile_any_pending(struct pfile_store *);
 
 #endif

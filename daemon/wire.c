@@ -29,6 +29,9 @@ static int parse_mbox_put(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_mbox_get(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_mbox_ack(json_t *, struct wire_msg *, size_t, char *, size_t);
 static int parse_mbox_id(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_file(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_chunk(json_t *, struct wire_msg *, size_t, char *, size_t);
+static int parse_fpos(json_t *, struct wire_msg *, size_t, char *, size_t);
 
 static const struct {
 	const char	*name;
@@ -56,6 +59,9 @@ static const struct {
 	[W_MBOX_ACK] = { "mbox-ack", parse_mbox_ack },
 	[W_MBOX_WITHDRAW] = { "mbox-withdraw", parse_mbox_id },
 	[W_MBOX] = { "mbox", parse_ok },
+	[W_FILE] = { "file", parse_file },
+	[W_CHUNK] = { "chunk", parse_chunk },
+	[W_FILE_POS] = { "file-pos", parse_fpos },
 };
 
 const char *
@@ -468,6 +474,113 @@ parse_ack(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 		snprintf(err, errlen, "member 'id' must be 32 lowercase hex digits");
 		return -1;
 	}
+	return 0;
+}
+
+/* A non-negative integer member no larger than max; -1 otherwise. */
+static int
+get_off(json_t *o, const char *key, int64_t max, int64_t *out, char *err,
+    size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > max) {
+		snprintf(err, errlen, "member '%s' must be an integer from 0 to "
+		    "%lld", key, (long long)max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static bool
+valid_sha256(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == 64;
+}
+
+static int
+parse_file(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	struct w_file *fl = &m->u.file;
+	json_t *name = json_object_get(f, "name");
+
+	if ((fl->id = get_str(f, "id", err, errlen)) == NULL ||
+	    (fl->from = get_user(f, "from", err, errlen)) == NULL ||
+	    (fl->to = get_user(f, "to", err, errlen)) == NULL ||
+	    (fl->sha256 = get_str(f, "sha256", err, errlen)) == NULL ||
+	    get_off(f, "size", INT64_MAX / 2, &fl->size, err, errlen) == -1 ||
+	    get_off(f, "ts", INT64_MAX, &fl->ts, err, errlen) == -1)
+		return -1;
+	if (!valid_msgid(fl->id) || !valid_sha256(fl->sha256)) {
+		snprintf(err, errlen, "member 'id' must be 32 and 'sha256' 64 "
+		    "lowercase hex digits");
+		return -1;
+	}
+	if (!json_is_string(name) || !valid_body(json_string_value(name),
+	    json_string_length(name), WIRE_MAX_NAME)) {
+		snprintf(err, errlen, "member 'name' must be 1 to %d bytes of "
+		    "UTF-8", WIRE_MAX_NAME);
+		return -1;
+	}
+	fl->name = json_string_value(name);
+	fl->name_len = json_string_length(name);
+	return 0;
+}
+
+static int
+parse_chunk(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	struct w_chunk *ch = &m->u.chunk;
+	json_t *data = json_object_get(f, "data");
+
+	if ((ch->id = get_str(f, "id", err, errlen)) == NULL ||
+	    get_off(f, "off", INT64_MAX / 2, &ch->off, err, errlen) == -1)
+		return -1;
+	if (!valid_msgid(ch->id)) {
+		snprintf(err, errlen, "member 'id' must be 32 lowercase hex digits");
+		return -1;
+	}
+	if (!json_is_string(data) || json_string_length(data) == 0 ||
+	    json_string_length(data) > WIRE_CHUNK_B64 + 4) {
+		snprintf(err, errlen, "member 'data' must be 1 to %d bytes of "
+		    "base64", WIRE_CHUNK);
+		return -1;
+	}
+	ch->data = json_string_value(data);
+	ch->data_len = json_string_length(data);
+	return 0;
+}
+
+static int
+parse_fpos(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	struct w_fpos *fp = &m->u.fpos;
+	json_t *reason = json_object_get(f, "reason");
+
+	if ((fp->id = get_str(f, "id", err, errlen)) == NULL ||
+	    (fp->state = get_str(f, "state", err, errlen)) == NULL ||
+	    get_off(f, "off", INT64_MAX / 2, &fp->off, err, errlen) == -1)
+		return -1;
+	if (!valid_msgid(fp->id)) {
+		snprintf(err, errlen, "member 'id' must be 32 lowercase hex digits");
+		return -1;
+	}
+	if (strcmp(fp->state, "receiving") != 0 &&
+	    strcmp(fp->state, "received") != 0 &&
+	    strcmp(fp->state, "failed") != 0 &&
+	    strcmp(fp->state, "rejected") != 0) {
+		snprintf(err, errlen, "member 'state' must be receiving, received, "
+		    "failed or rejected");
+		return -1;
+	}
+	fp->reason = json_is_string(reason) ? json_string_value(reason) : "";
 	return 0;
 }
 

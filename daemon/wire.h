@@ -37,6 +37,9 @@ enum wire_type {
 	W_MBOX_ACK,
 	W_MBOX_WITHDRAW,
 	W_MBOX,
+	W_FILE,
+	W_CHUNK,
+	W_FILE_POS,
 	W__MAX
 };
 
@@ -72,6 +75,20 @@ struct w_msg {
 };
 #define WIRE_MAX_LIST	(64 * 1024)	/* bytes of a gmembers list */
 struct w_ack	 { const char *id; };
+/* A file offered (sender to recipient, on the sender's connection). */
+struct w_file {
+	const char	*id, *from, *to, *name, *sha256;
+	size_t		 name_len;
+	int64_t		 size, ts;
+};
+/* A piece of it: data (base64) for the bytes from off. */
+struct w_chunk	 { const char *id, *data; size_t data_len; int64_t off; };
+/*
+ * The recipient's word on a file: state receiving (send from off: what
+ * it has written and synced), received (checked, shown), failed or
+ * rejected (with reason: send no more).
+ */
+struct w_fpos	 { const char *id, *state, *reason; int64_t off; };
 /* relay-invite, and the ok reply to relay (from "") */
 struct w_relay {
 	const char	*from, *addr, *key;
@@ -104,12 +121,18 @@ struct wire_msg {
 		struct w_hello		 hello;
 		struct w_msg		 msg;		/* msg, gmsg, gmembers */
 		struct w_ack		 ack;
+		struct w_file		 file;
+		struct w_chunk		 chunk;
+		struct w_fpos		 fpos;
 		struct w_relay		 relay;		/* relay-invite */
 		struct w_mbox		 mbox;
 	} u;
 };
 
 #define WIRE_MAX_WATCH	1024	/* users in one watch frame */
+#define WIRE_MAX_NAME	255	/* bytes of a file's name */
+#define WIRE_CHUNK	(96 * 1024)	/* bytes of a file in one chunk */
+#define WIRE_CHUNK_B64	(WIRE_CHUNK / 3 * 4)	/* the same in base64 */
 
 const char	*wire_type_name(enum wire_type);
 /*

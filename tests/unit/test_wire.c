@@ -75,6 +75,36 @@ parse_obj(json_t *f)
 	ck_assert_msg(err[0] != '\0', "%s: no message", (j)); \
 } while (0)
 
+#define FID	"\"id\":\"0123456789abcdef0123456789abcdef\""
+#define FSHA	"\"sha256\":\"" \
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\""
+
+/* Files: an offer, a chunk, the recipient's word; each member checked. */
+START_TEST(test_files)
+{
+	PARSES("{\"t\":\"file\"," FID ",\"from\":\"alice\",\"to\":\"bob\","
+	    "\"name\":\"../../etc/passwd\",\"size\":0," FSHA ",\"ts\":1}");
+	ck_assert_int_eq(m.type, W_FILE);
+	ck_assert_str_eq(m.u.file.name, "../../etc/passwd");
+	ck_assert_int_eq(m.u.file.size, 0);
+	BAD_FRAME("{\"t\":\"file\"," FID ",\"from\":\"alice\",\"to\":\"bob\","
+	    "\"name\":\"x\",\"size\":-1," FSHA ",\"ts\":1}");
+	BAD_FRAME("{\"t\":\"file\"," FID ",\"from\":\"alice\",\"to\":\"bob\","
+	    "\"name\":\"\",\"size\":1," FSHA ",\"ts\":1}");
+	BAD_FRAME("{\"t\":\"file\"," FID ",\"from\":\"alice\",\"to\":\"bob\","
+	    "\"name\":\"x\",\"size\":1,\"sha256\":\"E3B0\",\"ts\":1}");
+	BAD_FRAME("{\"t\":\"file\",\"id\":\"../x\",\"from\":\"alice\","
+	    "\"to\":\"bob\",\"name\":\"x\",\"size\":1," FSHA ",\"ts\":1}");
+	PARSES("{\"t\":\"chunk\"," FID ",\"off\":4,\"data\":\"ZXZpbA==\"}");
+	ck_assert_int_eq(m.u.chunk.off, 4);
+	BAD_FRAME("{\"t\":\"chunk\"," FID ",\"off\":4,\"data\":\"\"}");
+	BAD_FRAME("{\"t\":\"chunk\"," FID ",\"off\":-4,\"data\":\"ZXZpbA==\"}");
+	PARSES("{\"t\":\"file-pos\"," FID ",\"state\":\"receiving\",\"off\":7}");
+	ck_assert_str_eq(m.u.fpos.reason, "");
+	BAD_FRAME("{\"t\":\"file-pos\"," FID ",\"state\":\"shown\",\"off\":7}");
+}
+END_TEST
+
 START_TEST(test_type_names)
 {
 	static const char *const names[W__MAX] = {
@@ -88,6 +118,7 @@ START_TEST(test_type_names)
 		[W_MBOX_PUT] = "mbox-put",
 		[W_MBOX_GET] = "mbox-get", [W_MBOX_ACK] = "mbox-ack",
 		[W_MBOX_WITHDRAW] = "mbox-withdraw", [W_MBOX] = "mbox",
+		[W_FILE] = "file", [W_CHUNK] = "chunk", [W_FILE_POS] = "file-pos",
 	};
 	int i;
 
@@ -735,6 +766,7 @@ wire_suite(void)
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_type_names);
+	tcase_add_test(tc, test_files);
 	tcase_add_test(tc, test_unknown_type);
 	tcase_add_test(tc, test_ok_error);
 	tcase_add_test(tc, test_cred);
