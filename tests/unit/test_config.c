@@ -894,8 +894,8 @@ START_TEST(test_port_range)
 	ck_assert_msg(strstr(err, "port 99999 is out of range") != NULL, "%s", err);
 	load_fails("listen = \"127.0.0.1:x\";\n", 1, "listen");
 	ck_assert_msg(strstr(err, "out of range") == NULL, "%s", err);
-	load_ok(write_file("p.conf", "listen = \"127.0.0.1:65535\";\n"),
-	    CONFIG_MODE_DEFAULT);
+	config_free(load_ok(write_file("p.conf",
+	    "listen = \"127.0.0.1:65535\";\n"), CONFIG_MODE_DEFAULT));
 }
 END_TEST
 
