@@ -90,6 +90,24 @@ check_msg(const struct wire_msg *m, size_t max_body)
 	case W_ACK:
 		FUZZ_CHECK(valid_msgid(m->u.ack.id));
 		break;
+	case W_GMSG:
+		FUZZ_CHECK(valid_msgid(m->u.msg.id));
+		FUZZ_CHECK(valid_msgid(m->u.msg.group));
+		FUZZ_CHECK(valid_username(m->u.msg.from));
+		FUZZ_CHECK(m->u.msg.to == NULL);
+		FUZZ_CHECK(m->u.msg.ts >= 0);
+		FUZZ_CHECK(valid_body(m->u.msg.body, m->u.msg.body_len, max_body));
+		break;
+	case W_GMEMBERS:
+		FUZZ_CHECK(valid_msgid(m->u.msg.id));
+		FUZZ_CHECK(m->u.msg.sig != NULL);
+		FUZZ_CHECK(valid_body(m->u.msg.body, m->u.msg.body_len,
+		    WIRE_MAX_LIST));
+		break;
+	case W_GLEAVE:
+		FUZZ_CHECK(valid_msgid(m->u.msg.id));
+		FUZZ_CHECK(valid_msgid(m->u.msg.group));
+		break;
 	default:
 		FUZZ_CHECK(!"wire_parse returned an unknown type");
 	}

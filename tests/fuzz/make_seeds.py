@@ -50,6 +50,12 @@ def frames():
         "msg": {"t": "msg", "id": MSGID, "from": "alice", "to": "bob",
                 "ts": 1700000000000, "body": "hi bob \u00e9\u20ac\U0001f600"},
         "ack": {"t": "ack", "id": MSGID},
+        "gmsg": {"t": "gmsg", "id": MSGID, "group": MSGID, "from": "alice",
+                 "ts": 1700000000000, "body": "hi team"},
+        "gmembers": {"t": "gmembers", "id": MSGID, "list": '{"group":"' +
+                     MSGID + '","title":"team","admin":"alice","key":"ab",'
+                     '"version":1,"members":["alice","bob"]}', "sig": "00ff"},
+        "gleave": {"t": "gleave", "id": MSGID, "group": MSGID},
         "unknown": {"t": "nope"},
         "no_t": {"x": 1},
     }
