@@ -243,7 +243,10 @@ send_main(struct ctlconn *c, json_t *args)
 		    json_string_value(id), " to retry without sending twice", "id",
 		    id);
 		output_error(e);
-		exit(CTL_EXIT_NODAEMON);
+		json_decref(e);
+		json_decref(id);
+		json_decref(timeout);
+		return CTL_EXIT_NODAEMON;
 	}
 	if ((res = ctlconn_reply(reply, rid, &err)) != NULL) {
 		if (output_json())
