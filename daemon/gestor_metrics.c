@@ -124,6 +124,38 @@ relay(struct metrics_out *o, struct gestor *g)
 	    (double)g->stats.relay_invites_out);
 }
 
+/* The mailbox's counters (what it holds needs a database read: stats). */
+static void
+mail(struct metrics_out *o, const struct gestor_stats *s)
+{
+	static const char rf[] = "p2pchat_gestor_mail_refused_total";
+
+	metrics_counter(o, "p2pchat_gestor_mail_deposits_total",
+	    "Sealed mail deposited (mbox-put).", (double)s->mail_deposits);
+	metrics_counter(o, "p2pchat_gestor_mail_fetched_total",
+	    "Deposits handed to their recipients (mbox-get).",
+	    (double)s->mail_fetched);
+	metrics_counter(o, "p2pchat_gestor_mail_acked_total",
+	    "Deposits acknowledged by their recipients (mbox-ack).",
+	    (double)s->mail_acked);
+	metrics_counter(o, "p2pchat_gestor_mail_withdrawn_total",
+	    "Deposits withdrawn by their senders.", (double)s->mail_withdrawn);
+	metrics_counter(o, "p2pchat_gestor_mail_expired_total",
+	    "Deposits deleted at mailbox.ttl.", (double)s->mail_expired);
+	metrics_family(o, rf, "counter", "Deposits refused, by reason: a full "
+	    "mailbox (quota), no such user (no_user), a recipient that takes "
+	    "no mail (no_mail), mailbox.enable false (disabled), the database "
+	    "failed (store).");
+	metrics_sample(o, rf, "reason=\"quota\"", (double)s->mail_refused_quota);
+	metrics_sample(o, rf, "reason=\"no_user\"",
+	    (double)s->mail_refused_no_user);
+	metrics_sample(o, rf, "reason=\"no_mail\"",
+	    (double)s->mail_refused_no_mail);
+	metrics_sample(o, rf, "reason=\"disabled\"",
+	    (double)s->mail_refused_disabled);
+	metrics_sample(o, rf, "reason=\"store\"", (double)s->mail_refused_store);
+}
+
 void
 gestor_metrics(struct metrics_out *o, void *arg)
 {
@@ -160,4 +192,5 @@ gestor_metrics(struct metrics_out *o, void *arg)
 	    (double)s->cluster_events);
 	database(o, g);
 	relay(o, g);
+	mail(o, s);
 }

@@ -76,6 +76,9 @@ ctl alice send --wait=10 bob "hello" >/dev/null || fail "send"
 [ "$(ctl g stats | awk -F'\t' '$1 == "login_failures" { print $2 }')" = 1 ] ||
 	fail "stats login_failures: $(ctl g stats)"
 [ "$(value g p2pchat_gestor_lookups_total)" -ge 1 ] || fail "lookups_total"
+[ "$(value g p2pchat_gestor_mail_deposits_total)" = 0 ] || fail "mail_deposits_total"
+[ "$(value g 'p2pchat_gestor_mail_refused_total{reason="quota"}')" = 0 ] ||
+	fail "mail_refused_total: $(scrape g | grep mail_refused)"
 [ "$(value g p2pchat_gestor_database_seconds_count)" -gt 0 ] ||
 	fail "database latency not measured"
 [ "$(value alice p2pchat_peer_messages_sent_total)" = 1 ] || fail "sent_total"
