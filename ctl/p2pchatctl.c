@@ -73,20 +73,32 @@ unknown_command(const char *name)
 
 /*
  * The command at argv[*i]: "group VERB" is one command of two words
- * (*i then moves to VERB). -1 if unknown.
+ * (*i then moves to VERB). -1 if unknown; "group" without a known verb
+ * is a usage error naming the verbs.
  */
 static int
 lookup_cmd(int argc, char **argv, int *i)
 {
-	char name[64];
+	char name[64], verbs[128] = "";
 	int c;
 
-	if (strcmp(argv[*i], "group") != 0 || *i + 1 >= argc)
+	if (strcmp(argv[*i], "group") != 0)
 		return ctlcmd_lookup(argv[*i]);
-	snprintf(name, sizeof(name), "group %s", argv[*i + 1]);
-	if ((c = ctlcmd_lookup(name)) != -1)
-		(*i)++;
-	return c;
+	if (*i + 1 < argc) {
+		snprintf(name, sizeof(name), "group %s", argv[*i + 1]);
+		if ((c = ctlcmd_lookup(name)) != -1) {
+			(*i)++;
+			return c;
+		}
+	}
+	for (c = 0; c < CMD__MAX; c++)
+		if (strncmp(ctl_cmds[c].name, "group ", 6) == 0)
+			snprintf(verbs + strlen(verbs), sizeof(verbs) - strlen(verbs),
+			    "%s%s", *verbs ? ", " : "", ctl_cmds[c].name + 6);
+	if (*i + 1 < argc)
+		ctl_usage_error(NULL, "unknown group command '%s' (one of: %s)",
+		    argv[*i + 1], verbs);
+	ctl_usage_error(NULL, "group needs a command: one of %s", verbs);
 }
 
 /* `p2pchatctl help [COMMAND]` */
@@ -100,8 +112,7 @@ help_main(int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	if ((c = lookup_cmd(argc, argv, &i)) == -1)
-		unknown_command(argc > 1 && strcmp(argv[0], "group") == 0 ?
-		    argv[1] : argv[0]);
+		unknown_command(argv[0]);
 	if (argc > i + 1)
 		ctl_usage_error(NULL, "help takes at most one command");
 	help_cmd(&ctl_cmds[c]);
@@ -446,8 +457,7 @@ main(int argc, char **argv)
 	if (strcmp(argv[i], "help") == 0)
 		return help_main(argc - i - 1, argv + i + 1);
 	if ((idx = lookup_cmd(argc, argv, &i)) == -1)
-		unknown_command(strcmp(argv[i], "group") == 0 && i + 1 < argc ?
-		    argv[i + 1] : argv[i]);
+		unknown_command(argv[i]);
 	cd = &ctl_cmds[idx];
 	args = args_parse(cd, &g, argc - i - 1, argv + i + 1);
 	if (g.config != NULL && g.socket != NULL)

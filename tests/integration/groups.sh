@@ -42,6 +42,12 @@ sqlite3 "$TMP/bob/peer.db" "SELECT sig FROM groups WHERE id = '$gid'" >"$TMP/v1.
 [ -s "$TMP/v1.list" ] || fail "no list in bob's store"
 
 # Bad input: each an error, nothing stored.
+expect_exit 2 ctl alice group
+grep -q "group needs a command: one of create, add, remove, rename, leave, show" "$TMP/err" ||
+	fail "group alone: $(cat "$TMP/err")"
+expect_exit 2 ctl alice group frobnicate team
+grep -q "unknown group command 'frobnicate'" "$TMP/err" || fail "group frobnicate: $(cat "$TMP/err")"
+ctl alice help group add | grep -q "^usage: p2pchatctl group add GROUP USER" || fail "help group add"
 expect_exit 1 ctl alice group create team dave
 grep -q title_taken "$TMP/err" || fail "title clash: $(cat "$TMP/err")"
 expect_exit 1 ctl alice group create other nosuchuser
