@@ -52,60 +52,11 @@
 #include <gnutls/crypto.h>
 
 #include "log.h"
-#include "peer_gestor.h"
+#include "peer_gestor_int.h"
 #include "util.h"
 
 #define PG_BACKOFF_CAP	30.0	/* seconds, at most, between rounds */
 #define PG_TICK		0.5
-
-struct pg_req {
-	TAILQ_ENTRY(pg_req)	 entry;
-	json_t			*frame;
-	bool			 need_session;
-	pg_reply_cb		 cb;
-	void			*arg;
-	json_int_t		 n;
-	double			 deadline;
-};
-TAILQ_HEAD(pg_reqq, pg_req);
-
-struct pgestor {
-	struct daemon		*d;
-	struct pstore		*ps;
-	struct pgestor_cbs	 cbs;
-	void			*arg;
-	struct evdns_base	*dns;
-	struct evdns_getaddrinfo_request *dnsreq;
-	struct conn		*c;
-	enum pg_state		 state;
-	size_t			 idx;		/* address being tried */
-	int			 rounds;	/* failed rounds in a row */
-	char			 addr[300];
-	char			 account[P2P_USERNAME_MAX + 1];
-	int			 port;
-	char			 adv[64];
-	json_t			*watch;
-	struct event		*retry_ev, *hb_ev, *tick_ev;
-	struct pg_reqq		 queue, inflight;
-	json_int_t		 next_n;
-	int64_t			 last_hb;
-	double			 last_rx;
-	char			 last_error[768];
-	double			 retry_at;	/* util_mono() of the next try */
-	double			 online_since;	/* util_mono() */
-	int			 replaced;	/* session_replaced in a row */
-	bool			 stopped;
-};
-
-static const char *const pg_state_names[] = {
-	[PG_DISCONNECTED] = "disconnected",
-	[PG_RESOLVING] = "resolving",
-	[PG_CONNECTING] = "connecting",
-	[PG_CONNECTED] = "connected",
-	[PG_AUTHING] = "authenticating",
-	[PG_ONLINE] = "online",
-	[PG_KEY_REFUSED] = "key_refused",
-};
 
 static void	on_resolved(int, struct evutil_addrinfo *, void *);
 static void	on_ready(struct conn *, void *);
@@ -115,11 +66,7 @@ static void	on_retry(evutil_socket_t, short, void *);
 static void	on_hb(evutil_socket_t, short, void *);
 static void	on_tick(evutil_socket_t, short, void *);
 static void	attempt(struct pgestor *);
-/* After link_down: the next address now, the first one soon, or the
- * first one after the round's backoff. */
-enum pg_next { PG_NEXT_ADDRESS, PG_NEXT_SOON, PG_NEXT_BACKOFF };
 static void	link_down(struct pgestor *, const char *why, enum pg_next);
-static void	flush_queue(struct pgestor *);
 
 static const struct conn_cbs pg_conn_cbs = { on_ready, on_frame, on_close };
 
@@ -162,32 +109,6 @@ pgestor_new(struct daemon *d, struct pstore *ps, const struct pgestor_cbs *cbs,
 	return pg;
 }
 
-/* Requests may carry a password: overwrite it before freeing. */
-static void
-req_free(struct pg_req *r)
-{
-	json_t *pw = json_object_get(r->frame, "password");
-
-	if (json_is_string(pw))
-		util_zero((char *)json_string_value(pw), json_string_length(pw));
-	json_decref(r->frame);
-	free(r);
-}
-
-static void
-req_fail_all(struct pgestor *pg, struct pg_reqq *q, const char *code,
-    const char *msg)
-{
-	struct pg_req *r;
-
-	while ((r = TAILQ_FIRST(q)) != NULL) {
-		TAILQ_REMOVE(q, r, entry);
-		if (r->cb != NULL)
-			r->cb(NULL, code, msg, r->arg);
-		req_free(r);
-	}
-}
-
 void
 pgestor_stop(struct pgestor *pg)
 {
@@ -203,8 +124,8 @@ pgestor_stop(struct pgestor *pg)
 	event_del(pg->retry_ev);
 	event_del(pg->hb_ev);
 	event_del(pg->tick_ev);
-	req_fail_all(pg, &pg->inflight, ERR_GESTOR_UNAVAILABLE, "shutting down");
-	req_fail_all(pg, &pg->queue, ERR_GESTOR_UNAVAILABLE, "shutting down");
+	pg_reqs_fail(pg, &pg->inflight, ERR_GESTOR_UNAVAILABLE, "shutting down");
+	pg_reqs_fail(pg, &pg->queue, ERR_GESTOR_UNAVAILABLE, "shutting down");
 	pg->state = PG_DISCONNECTED;
 }
 
@@ -333,69 +254,7 @@ on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 	}
 }
 
-/*
- * The gestor's key must be the pinned one: from the configuration, else
- * the one recorded on first use.
- */
-static bool
-gestor_key_ok(struct pgestor *pg, const char *fp)
-{
-	const char *pin = pg->d->cfg->gestor_fingerprint;
-	char known[P2P_FP_LEN + 1] = "";
-
-	if (*pin != '\0') {
-		if (strcmp(pin, fp) == 0) {
-			pstore_setting_set(pg->ps, "gestor.fingerprint", fp);
-			return true;
-		}
-		log_error("peer_gestor: gestor at %s has key %s but gestor.fingerprint "
-		    "pins %s; refusing it", pg->addr, fp, pin);
-		snprintf(pg->last_error, sizeof(pg->last_error),
-		    "gestor key %s does not match gestor.fingerprint", fp);
-		return false;
-	}
-	if (pstore_setting_get(pg->ps, "gestor.fingerprint", known,
-	    sizeof(known)) != PSTORE_OK) {
-		log_warnx("peer_gestor: trusting gestor key %s on first use "
-		    "(pin it with gestor.fingerprint)", fp);
-		pstore_setting_set(pg->ps, "gestor.fingerprint", fp);
-		return true;
-	}
-	if (strcmp(known, fp) == 0)
-		return true;
-	log_error("peer_gestor: the gestor's key changed from %s to %s; refusing "
-	    "it. If this change is expected, set gestor.fingerprint = \"%s\" in "
-	    "%s and reload", known, fp, fp,
-	    pg->d->cfg->path != NULL ? pg->d->cfg->path : "the configuration");
-	snprintf(pg->last_error, sizeof(pg->last_error),
-	    "gestor key changed to %s; set gestor.fingerprint to accept it", fp);
-	return false;
-}
-
-/* Send a frame now, numbered, with its reply expected in order. */
-static void
-send_req(struct pgestor *pg, struct pg_req *r)
-{
-	r->n = pg->next_n++;
-	json_object_set_new(r->frame, "n", json_integer(r->n));
-	TAILQ_INSERT_TAIL(&pg->inflight, r, entry);
-	conn_send(pg->c, r->frame);
-}
-
-static void
-internal_req(struct pgestor *pg, json_t *frame, pg_reply_cb cb)
-{
-	struct pg_req *r = xcalloc(1, sizeof(*r));
-
-	r->frame = frame;
-	r->cb = cb;
-	r->arg = pg;
-	r->deadline = util_mono() + PG_REQUEST_TIMEOUT;
-	send_req(pg, r);
-}
-
-static void
-send_hb(struct pgestor *pg);
+static void	send_hb(struct pgestor *);
 
 static void
 went_online(struct pgestor *pg)
@@ -410,9 +269,9 @@ went_online(struct pgestor *pg)
 	send_hb(pg);
 	evtimer_add(pg->hb_ev, &tv);
 	if (json_array_size(pg->watch) > 0)
-		internal_req(pg, json_pack("{s:s,s:O}", "t", "watch", "users",
+		pg_req_internal(pg, json_pack("{s:s,s:O}", "t", "watch", "users",
 		    pg->watch), NULL);
-	flush_queue(pg);
+	pg_reqs_flush(pg);
 	if (pg->cbs.online != NULL)
 		pg->cbs.online(pg->arg);
 }
@@ -458,7 +317,7 @@ on_auth_reply(json_t *reply, const char *code, const char *msg, void *arg)
 	pg->state = PG_CONNECTED;
 	if (pg->cbs.session_lost != NULL)
 		pg->cbs.session_lost(code, msg, pg->arg);
-	flush_queue(pg);
+	pg_reqs_flush(pg);
 }
 
 static void
@@ -466,7 +325,7 @@ on_ready(struct conn *c, void *arg)
 {
 	struct pgestor *pg = arg;
 
-	if (!gestor_key_ok(pg, conn_peer_fingerprint(c))) {
+	if (!pg_gestor_key_ok(pg, conn_peer_fingerprint(c))) {
 		conn_close(c);
 		pg->c = NULL;
 		pg->state = PG_KEY_REFUSED;
@@ -478,11 +337,11 @@ on_ready(struct conn *c, void *arg)
 	log_info("peer_gestor: connected to %s", pg->addr);
 	if (*pg->account != '\0') {
 		pg->state = PG_AUTHING;
-		internal_req(pg, json_pack("{s:s,s:s}", "t", "auth", "user",
+		pg_req_internal(pg, json_pack("{s:s,s:s}", "t", "auth", "user",
 		    pg->account), on_auth_reply);
 	} else
 		pg->rounds = 0;
-	flush_queue(pg);
+	pg_reqs_flush(pg);
 }
 
 /* ------------------------------------------------------------------ frames */
@@ -502,27 +361,6 @@ replaced(struct pgestor *pg)
 		pg->replaced++;
 	link_down(pg, "the gestor says another login replaced this session; "
 	    "resuming to check", PG_NEXT_BACKOFF);
-}
-
-/*
- * An answer to lookup is what the peer trusts keys and addresses from:
- * one with a field that is not what the gestor writes (a fingerprint that
- * is not one, an address that is not a host, another user) is refused
- * whole, and logged.
- */
-static bool
-bad_lookup(struct pg_req *r, json_t *reply)
-{
-	const char *t = json_string_value(json_object_get(r->frame, "t"));
-	const char *user = json_string_value(json_object_get(r->frame, "user"));
-	char err[128];
-
-	if (t == NULL || strcmp(t, "lookup") != 0 ||
-	    wire_lookup_reply(reply, user, err, sizeof(err)) == 0)
-		return false;
-	log_warnx("peer_gestor: the gestor's answer to lookup %s refused: %s",
-	    user != NULL ? user : "?", err);
-	return true;
 }
 
 static void
@@ -549,7 +387,7 @@ on_reply(struct pgestor *pg, struct wire_msg *m)
 		return;
 	}
 	TAILQ_REMOVE(&pg->inflight, r, entry);
-	if (m->type == W_OK && bad_lookup(r, m->frame)) {
+	if (m->type == W_OK && pg_bad_lookup(r, m->frame)) {
 		if (r->cb != NULL)
 			r->cb(NULL, ERR_BAD_FRAME, "the gestor's answer to lookup "
 			    "is malformed (refused; see the log)", r->arg);
@@ -559,7 +397,7 @@ on_reply(struct pgestor *pg, struct wire_msg *m)
 		else
 			r->cb(NULL, m->u.error.code, m->u.error.message, r->arg);
 	}
-	req_free(r);
+	pg_req_free(r);
 }
 
 static void
@@ -623,7 +461,7 @@ link_down(struct pgestor *pg, const char *why, enum pg_next next)
 	snprintf(pg->last_error, sizeof(pg->last_error), "%s", why);
 	log_info("peer_gestor: %s", why);
 	pg->state = PG_DISCONNECTED;
-	req_fail_all(pg, &pg->inflight, ERR_GESTOR_UNAVAILABLE,
+	pg_reqs_fail(pg, &pg->inflight, ERR_GESTOR_UNAVAILABLE,
 	    "the connection to the gestor was lost");
 	if (was_online && pg->cbs.offline != NULL)
 		pg->cbs.offline(pg->arg);
@@ -654,28 +492,6 @@ link_down(struct pgestor *pg, const char *why, enum pg_next next)
 
 /* --------------------------------------------------------------- requests */
 
-static bool
-can_send(const struct pgestor *pg, const struct pg_req *r)
-{
-	if (r->need_session)
-		return pg->state == PG_ONLINE;
-	return pg->state == PG_CONNECTED || pg->state == PG_ONLINE;
-}
-
-static void
-flush_queue(struct pgestor *pg)
-{
-	struct pg_req *r, *next;
-
-	for (r = TAILQ_FIRST(&pg->queue); r != NULL; r = next) {
-		next = TAILQ_NEXT(r, entry);
-		if (!can_send(pg, r) || pg->c == NULL)
-			continue;
-		TAILQ_REMOVE(&pg->queue, r, entry);
-		send_req(pg, r);
-	}
-}
-
 void
 pgestor_request(struct pgestor *pg, json_t *frame, bool need_session,
     pg_reply_cb cb, void *arg)
@@ -688,7 +504,7 @@ pgestor_request(struct pgestor *pg, json_t *frame, bool need_session,
 	r->arg = arg;
 	r->deadline = util_mono() + PG_REQUEST_TIMEOUT;
 	TAILQ_INSERT_TAIL(&pg->queue, r, entry);
-	flush_queue(pg);
+	pg_reqs_flush(pg);
 	/* An idle link (logged out) connects now; a failing one keeps its
 	 * backoff. */
 	if (pg->state == PG_DISCONNECTED && !pg->stopped && pg->dnsreq == NULL &&
@@ -703,24 +519,8 @@ static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct pgestor *pg = arg;
-	double now = util_mono();
-	struct pg_req *r, *next;
-	char msg[1024];
 
-	for (r = TAILQ_FIRST(&pg->queue); r != NULL; r = next) {
-		next = TAILQ_NEXT(r, entry);
-		if (r->deadline > now)
-			continue;
-		TAILQ_REMOVE(&pg->queue, r, entry);
-		snprintf(msg, sizeof(msg), "no gestor reachable%s%s",
-		    *pg->last_error ? ": " : "", pg->last_error);
-		if (r->cb != NULL)
-			r->cb(NULL, r->need_session && *pg->account == '\0' ?
-			    ERR_NOT_LOGGED_IN : ERR_GESTOR_UNAVAILABLE, msg, r->arg);
-		req_free(r);
-	}
-	r = TAILQ_FIRST(&pg->inflight);
-	if (r != NULL && r->deadline <= now)
+	if (pg_reqs_expire(pg, util_mono()))
 		link_down(pg, "the gestor did not answer in time", PG_NEXT_SOON);
 }
 
@@ -747,7 +547,7 @@ send_hb(struct pgestor *pg)
 
 	if (*pg->adv != '\0')
 		json_object_set_new(hb, "addr", json_string(pg->adv));
-	internal_req(pg, hb, on_hb_reply);
+	pg_req_internal(pg, hb, on_hb_reply);
 }
 
 static void
@@ -770,12 +570,6 @@ on_hb(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------ setters */
 
 void
-pgestor_set_account(struct pgestor *pg, const char *user)
-{
-	snprintf(pg->account, sizeof(pg->account), "%s", user != NULL ? user : "");
-}
-
-void
 pgestor_session_started(struct pgestor *pg, const char *user)
 {
 	pgestor_set_account(pg, user);
@@ -791,60 +585,3 @@ pgestor_reset(struct pgestor *pg)
 		link_down(pg, "logged out", PG_NEXT_SOON);
 }
 
-void
-pgestor_watch(struct pgestor *pg, json_t *users)
-{
-	json_decref(pg->watch);
-	pg->watch = json_deep_copy(users);
-	if (pg->state == PG_ONLINE)
-		internal_req(pg, json_pack("{s:s,s:O}", "t", "watch", "users",
-		    pg->watch), NULL);
-}
-
-void
-pgestor_set_listen(struct pgestor *pg, int port, const char *addr)
-{
-	pg->port = port;
-	snprintf(pg->adv, sizeof(pg->adv), "%s", addr != NULL ? addr : "");
-}
-
-enum pg_state
-pgestor_state(const struct pgestor *pg)
-{
-	return pg->state;
-}
-
-const char *
-pgestor_state_name(const struct pgestor *pg)
-{
-	return pg_state_names[pg->state];
-}
-
-const char *
-pgestor_address(const struct pgestor *pg)
-{
-	return pg->addr;
-}
-
-int64_t
-pgestor_last_heartbeat(const struct pgestor *pg)
-{
-	return pg->last_hb;
-}
-
-const char *
-pgestor_last_error(const struct pgestor *pg)
-{
-	return pg->last_error;
-}
-
-double
-pgestor_retry_in(const struct pgestor *pg)
-{
-	double left;
-
-	if (!evtimer_pending(pg->retry_ev, NULL))
-		return -1;
-	left = pg->retry_at - util_mono();
-	return left > 0 ? left : 0;
-}
