@@ -33,13 +33,16 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	      "listen", "advertise", "fingerprint", "pending" } },
 	[CMD_SEND] = { "send", P, 0,
 	    "USER|--group GROUP [TEXT...|-] [--wait[=SECONDS]] [--id ID] "
-	    "[--ttl SECONDS]",
+	    "[--ttl SECONDS] | USER --batch [--jsonl] [--ttl SECONDS]",
 	    "queue a message to USER or to every member of GROUP and print its "
-	    "id",
+	    "id (--batch: one message per line of standard input, one id per "
+	    "line; --jsonl: lines {\"text\":...,\"id\":...})",
 	    { { "user", ARG_USER, EITHER }, { "text", ARG_TEXT, 0 },
 	      { "wait", ARG_SECONDS, OPTL | ARGF_OPTVAL },
 	      { "id", ARG_MSGID, OPTL }, { "ttl", ARG_SECONDS, OPTL },
-	      { "group", ARG_STR, OPTL | ARGF_EITHER } },
+	      { "group", ARG_STR, OPTL | ARGF_EITHER },
+	      { "batch", ARG_FLAG, OPTL | ARGF_LOCAL },
+	      { "jsonl", ARG_FLAG, OPTL | ARGF_LOCAL } },
 	    SHAPE_VALUE, { "id", "state", "reason" } },
 	[CMD_CHATS] = { "chats", P, 0, "",
 	    "list chats (request: from someone not yet written to or trusted; "
@@ -314,6 +317,11 @@ ctlcmd_check_args(const struct ctl_cmd_desc *cd, const json_t *args,
 		if ((a = ctlcmd_arg(cd, key)) == NULL) {
 			snprintf(err, errlen, "unknown argument '%s' for %s",
 			    key, cd->name);
+			return -1;
+		}
+		if (a->flags & ARGF_LOCAL) {
+			snprintf(err, errlen, "argument '%s' is p2pchatctl's own "
+			    "(%s --%s), not a request's", key, cd->name, key);
 			return -1;
 		}
 		if (!(a->flags & ARGF_MULTI)) {

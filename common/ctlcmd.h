@@ -78,6 +78,8 @@ enum ctl_argtype {
  * first.
  */
 #define ARGF_EITHER	0x40
+/* p2pchatctl's own (send --batch): never in a request, refused in one */
+#define ARGF_LOCAL	0x80
 
 struct ctl_arg {
 	const char		*name;	/* JSON member and option name */
@@ -98,7 +100,7 @@ enum ctl_shape {
 #define CTLF_LOCAL	0x2	/* implemented by p2pchatctl over other commands */
 #define CTLF_CONFIRM	0x4	/* p2pchatctl asks twice on a terminal, or --yes */
 
-#define CTL_MAX_ARGS	6
+#define CTL_MAX_ARGS	8
 #define CTL_MAX_COLS	10
 
 struct ctl_cmd_desc {

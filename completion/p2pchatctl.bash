@@ -119,7 +119,7 @@ _p2pchatctl()
 
 	case $cmd in
 	register | login) opts="--password-file" ;;
-	send) opts="--wait --wait= --id --ttl --group" ;;
+	send) opts="--wait --wait= --id --ttl --group --batch --jsonl" ;;
 	send-file) opts="--name --id" ;;
 	watch) opts="--since" ;;
 	wait) opts="--timeout" ;;

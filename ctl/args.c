@@ -313,7 +313,10 @@ parse_option(struct parse *p, struct ctl_globals *g, int argc, char **argv, int 
 	return i;
 }
 
-/* Every required positional given; an absent TEXT is read from stdin. */
+/*
+ * Every required positional given; an absent TEXT is read from stdin
+ * (not with send --batch, which reads its messages line by line).
+ */
 static void
 finish_positionals(struct parse *p)
 {
@@ -323,6 +326,8 @@ finish_positionals(struct parse *p)
 	for (i = 0; i < CTL_MAX_ARGS && p->cd->args[i].name != NULL; i++) {
 		a = &p->cd->args[i];
 		if (!is_positional(a) || json_object_get(p->args, a->name))
+			continue;
+		if (a->type == ARG_TEXT && json_object_get(p->args, "batch"))
 			continue;
 		if (a->type == ARG_TEXT)
 			set_arg(p, a, "-");

@@ -34,6 +34,8 @@ void		 ctl_usage_error(const struct ctl_cmd_desc *, const char *, ...)
 json_t		*args_parse(const struct ctl_cmd_desc *, struct ctl_globals *,
 		    int argc, char **argv);
 
+/* batch.c: send --batch USER [--jsonl]: returns the exit code. */
+int		 send_batch(struct ctlconn *, json_t *);
 /* chat USER: returns the exit code. */
 int		 chat_main(struct ctlconn *, json_t *);
 

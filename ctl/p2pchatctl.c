@@ -223,6 +223,8 @@ send_main(struct ctlconn *c, json_t *args)
 	json_int_t rid;
 	int rc;
 
+	if (json_object_get(args, "batch") != NULL)
+		return send_batch(c, args);
 	if (timeout == NULL)
 		return run(c, CMD_SEND, args);
 	json_incref(timeout);
@@ -371,6 +373,40 @@ confirm(const struct ctl_cmd_desc *cd, json_t *args)
 }
 
 /*
+ * send --batch USER [--ttl S] [--jsonl]: TEXT, --group, --id and --wait
+ * belong to one message (an id comes on its --jsonl line). The per-line
+ * arguments are checked as each line is read; 0 or the exit code.
+ */
+static int
+batch_check(const struct ctl_cmd_desc *cd, json_t *args)
+{
+	static const char *const one[] = { "text", "group", "id", "wait" };
+	json_t *probe;
+	size_t i;
+	int rc;
+
+	if (json_object_get(args, "batch") == NULL) {
+		if (json_object_get(args, "jsonl") != NULL)
+			ctl_usage_error(cd, "--jsonl is for send --batch");
+		return ctl_check_args(cd, args);
+	}
+	for (i = 0; i < sizeof(one) / sizeof(one[0]); i++)
+		if (json_object_get(args, one[i]) != NULL)
+			ctl_usage_error(cd, "send --batch reads its messages from "
+			    "standard input, one a line: %s is not for --batch%s",
+			    strcmp(one[i], "text") == 0 ? "TEXT" : one[i],
+			    strcmp(one[i], "id") == 0 ? " (give ids on --jsonl "
+			    "lines: {\"text\":...,\"id\":...})" : "");
+	probe = json_deep_copy(args);
+	json_object_del(probe, "batch");
+	json_object_del(probe, "jsonl");
+	json_object_set_new(probe, "text", json_string("-"));
+	rc = ctl_check_args(cd, probe);
+	json_decref(probe);
+	return rc;
+}
+
+/*
  * -s SOCKET, else the control_socket of the configuration. Keys p2pchatd
  * would refuse do not stop us: only the socket's path matters here.
  */
@@ -466,7 +502,8 @@ main(int argc, char **argv)
 	/* A stand-in password lets every other argument be checked first. */
 	if (cd->flags & CTLF_PASSWORD)
 		json_object_set_new(args, "password", json_string("********"));
-	if ((rc = ctl_check_args(cd, args)) != 0)
+	if ((rc = idx == CMD_SEND ? batch_check(cd, args) :
+	    ctl_check_args(cd, args)) != 0)
 		return rc;
 	path = socket_path(&g);
 	ctlconn_connect(&conn, path);

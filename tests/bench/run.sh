@@ -6,7 +6,8 @@
 # bench/results.json in the build directory. See docs/PERFORMANCE.md.
 #
 # Environment: BENCH_RUNS (3), BENCH_ONLY (space-separated subset of:
-# refs throughput latency relay flush memory gestor startup cluster group mailbox), BENCH_GESTOR_NS
+# refs throughput latency relay flush memory gestor startup cluster group mailbox
+# ctlsend), BENCH_GESTOR_NS
 # ("1000 10000 100000"; a size needs that many descriptors per process and
 # is skipped where the hard limit is lower), BENCH_GESTOR_SECS (65), BENCH_QUICK=1 (smaller, for
 # trying the suite out; the numbers are then not comparable), KEEP_TMP=1.
@@ -19,7 +20,7 @@ P2PCHATCTL=${P2PCHATCTL:-$BUILD/p2pchatctl}
 BIN=${BENCH_BIN:-$BUILD/tests/bench}
 OUT=${BENCH_OUT:-$BUILD/bench}
 RUNS=${BENCH_RUNS:-3}
-ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster group mailbox}
+ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster group mailbox ctlsend}
 QUICK=${BENCH_QUICK:-0}
 
 N_MSGS=20000		# throughput
@@ -31,11 +32,13 @@ N_CONNS=100		# memory: open peer connections
 GROUP_N=100		# group: members (in-process, bench_group)
 N_GROUP_MSGS=500	# group: messages to the group
 N_MAIL=10000		# mailbox: messages deposited, then drained
+N_CTL_ONE=300		# ctlsend: sends, one p2pchatctl process each
+N_CTL_BATCH=5000	# ctlsend: sends in one send --batch
 GESTOR_NS=${BENCH_GESTOR_NS:-1000 10000 100000}
 GESTOR_SECS=${BENCH_GESTOR_SECS:-65}
 if [ "$QUICK" = 1 ]; then
 	N_MSGS=2000 N_PENDING=1000 N_LAT=50 N_STORE=20000 N_CONNS=10
-	N_GROUP_MSGS=100 N_MAIL=2000
+	N_GROUP_MSGS=100 N_MAIL=2000 N_CTL_ONE=50 N_CTL_BATCH=1000
 	GESTOR_NS=${BENCH_GESTOR_NS:-200} GESTOR_SECS=${BENCH_GESTOR_SECS:-12}
 fi
 
@@ -546,6 +549,33 @@ bench_group() {
 	teardown
 }
 
+# Sends per second from a shell script through p2pchatctl (issue 31):
+# one process per message, beside one `send --batch` for many; the time
+# until every id is printed (stored at alice, not yet delivered).
+bench_ctlsend() {
+	local t0 t1 i
+	setup_pair
+	ctl alice send --wait=10 bob warm-up >/dev/null || fail "warm-up"
+	t0=$(now_ns)
+	for i in $(seq 1 "$N_CTL_ONE"); do
+		ctl alice send bob "one process, message $i" >/dev/null ||
+		    fail "send $i"
+	done
+	t1=$(now_ns)
+	sample ctl_send_one_process_per_s \
+	    "$(jq -n "$N_CTL_ONE / (($t1 - $t0) / 1e9)")" "msg/s"
+	seq 1 "$N_CTL_BATCH" | sed 's/^/one batch, message /' >"$TMP/batch.in"
+	t0=$(now_ns)
+	ctl alice send --batch bob <"$TMP/batch.in" >"$TMP/batch.ids" ||
+	    fail "send --batch"
+	t1=$(now_ns)
+	[ "$(wc -l <"$TMP/batch.ids")" = "$N_CTL_BATCH" ] ||
+	    fail "send --batch printed $(wc -l <"$TMP/batch.ids") ids"
+	sample ctl_send_batch_per_s \
+	    "$(jq -n "$N_CTL_BATCH / (($t1 - $t0) / 1e9)")" "msg/s"
+	teardown
+}
+
 # ------------------------------------------------------------------- main
 
 on() { [[ " $ONLY " == *" $1 "* ]]; }
@@ -569,6 +599,7 @@ for run in $(seq 1 "$RUNS"); do
 	fi
 	if on cluster; then log "two gestors on PostgreSQL, $CLUSTER_N peers"; bench_cluster; fi
 	if on group; then log "group fan-out, $GROUP_N members"; bench_group; fi
+	if on ctlsend; then log "sends through p2pchatctl"; bench_ctlsend; fi
 done
 
 summarise >"$TMP/results.json"

@@ -289,6 +289,11 @@ START_TEST(test_unknown_and_missing)
 	BAD(CMD_SEND, "{\"User\":\"bob\",\"text\":\"hi\"}", "unknown");
 	BAD(CMD_HISTORY, "{\"user\":\"bob\",\"password\":\"12345678\"}",
 	    "unknown argument 'password'");
+	/* send --batch and --jsonl are p2pchatctl's: never in a request. */
+	BAD(CMD_SEND, "{\"user\":\"bob\",\"text\":\"hi\",\"batch\":true}",
+	    "argument 'batch' is p2pchatctl's own");
+	BAD(CMD_SEND, "{\"user\":\"bob\",\"text\":\"hi\",\"jsonl\":false}",
+	    "argument 'jsonl' is p2pchatctl's own");
 	BAD(CMD_SEND, "{\"text\":\"hi\"}", "missing argument 'user'");
 	BAD(CMD_SEND, "{\"user\":\"bob\"}", "missing argument 'text'");
 	BAD(CMD_SEND, "{\"user\":\"bob\",\"group\":\"team\",\"text\":\"hi\"}",
