@@ -62,6 +62,8 @@ static const struct evformat {
 	{ "cancelled", { EVF_HEAD("user"), { EVF_KEY, "reason" } } },
 	{ "expired", { EVF_HEAD("user"), { EVF_KEY, "reason" } } },
 	{ "held", { EVF_HEAD("user"), { EVF_KEY, "reason" } } },
+	{ "group", { EVF_HEAD("admin"), { EVF_KEY, "title" },
+	    { EVF_KEY, "version" }, { EVF_KEY, "members" } } },
 	{ "error", { EVF_HEAD("user"), { EVF_KEY, "code" },
 	    { EVF_KEY, "message" } } },
 	{ "file", { EVF_HEAD("from"), { EVF_KEY, "size" },

@@ -82,10 +82,12 @@ commit_list(struct peer_msgs *pm, struct ctlreq *r, struct glist *l,
 	    pg_list_commit(pm, l, old) != 0 ||
 	    pstore_commit(pm->p->store) != PSTORE_OK) {
 		pstore_rollback(pm->p->store);
+		pg_events_flush(pm, false);
 		ctlreq_error(r, ERR_INTERNAL, "cannot store the group (see the "
 		    "daemon's log)");
 		return -1;
 	}
+	pg_events_flush(pm, true);
 	pgroup_members(pm->groups, l->id, kick_member, pm);
 	for (i = 0; old != NULL && i < old->n; i++)
 		if (!pg_list_has(l, old->members[i]))

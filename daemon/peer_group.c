@@ -193,6 +193,57 @@ pg_new_id(char *out)
 		snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
+/*
+ * The "group" event of a new list: stored in the caller's transaction,
+ * streamed to watch by pg_events_flush once it commits.
+ */
+static int
+group_event(struct peer_msgs *pm, const struct glist *l)
+{
+	struct jsonw w;
+	int64_t seq;
+	int i, rc;
+
+	jsonw_init(&w);
+	jsonw_open(&w, NULL);
+	jsonw_int(&w, "ts", util_now_ms());
+	jsonw_str(&w, "admin", l->admin);
+	jsonw_str(&w, "id", l->id);
+	jsonw_str(&w, "title", l->title);
+	jsonw_int(&w, "version", l->version);
+	jsonw_open_array(&w, "members");
+	for (i = 0; i < l->n; i++)
+		jsonw_str(&w, NULL, l->members[i]);
+	jsonw_close_array(&w);
+	jsonw_bool(&w, "member", pg_list_has(l, pm->p->user));
+	jsonw_close(&w);
+	rc = jsonw_ok(&w) == 0 && pmsg_event(pm->ms, "group", jsonw_cstr(&w),
+	    &seq) == PSTORE_OK ? 0 : -1;
+	if (rc == 0) {
+		if (pm->group_events == NULL)
+			pm->group_events = json_array();
+		json_array_append_new(pm->group_events, pm_event_line(seq, "group",
+		    jsonw_cstr(&w)));
+	}
+	jsonw_free(&w);
+	return rc;
+}
+
+void
+pg_events_flush(struct peer_msgs *pm, bool committed)
+{
+	json_t *line;
+	size_t i;
+
+	if (pm->group_events == NULL)
+		return;
+	if (committed)
+		json_array_foreach(pm->group_events, i, line)
+			peer_event(pm->p, line);
+	json_decref(pm->group_events);
+	pm->group_events = NULL;
+}
+
 /* Store l (text, sig) and fail what is queued for anyone no longer in it. */
 static int
 store_list(struct peer_msgs *pm, const struct glist *l, const char *text,
@@ -211,7 +262,8 @@ store_list(struct peer_msgs *pm, const struct glist *l, const char *text,
 		names[i] = l->members[i];
 	if (pgroup_put(pm->groups, &g, text, sig, names, l->n,
 	    pg_list_has(l, pm->p->user)) != PSTORE_OK ||
-	    pgroup_drop_removed(pm->groups, l->id, &n) != PSTORE_OK)
+	    pgroup_drop_removed(pm->groups, l->id, &n) != PSTORE_OK ||
+	    group_event(pm, l) != 0)
 		return -1;
 	if (n > 0) {
 		log_info("peer_group: %s version %lld: %d queued deliveries to "

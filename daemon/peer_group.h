@@ -52,6 +52,11 @@ int	 pg_find_group(struct peer_msgs *, struct ctlreq *r, const char *what,
  */
 int	 pg_leave_receive(struct peer_msgs *, const char *from, const char *id,
 	    char *why, size_t whylen);
+/*
+ * After the transaction that stored lists: stream their "group" events to
+ * watch if it committed (else forget them).
+ */
+void	 pg_events_flush(struct peer_msgs *, bool committed);
 /* A fresh random id (32 hex digits) for a group or a list delivery. */
 void	 pg_new_id(char *out);
 /* A title: 1 to PGROUP_TITLE_MAX bytes of UTF-8, no control characters. */

@@ -146,6 +146,7 @@ struct peer_msgs {
 	unsigned long		 pending_gen;
 	size_t			 wq_bytes;	/* all links' windows in memory */
 	bool			 lists_changed;	/* a commit queued a group's list */
+	json_t			*group_events;	/* lines to stream after the commit */
 	/* files (peer_file.c) */
 	struct pfile_store	*files;
 	struct filecopy_pool	*fcopy;

@@ -626,6 +626,7 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	t0 = util_mono();
 	rc = commit_batch(pm, now, seqs, dseqs);
 	metrics_hist_observe(&pm->stats.commit, util_mono() - t0);
+	pg_events_flush(pm, rc == 0);
 	if (rc == 0)
 		after_commit(pm, now, seqs, dseqs);
 	else {

@@ -25,6 +25,8 @@ has_version() {
 	[ "$(version_at "$1" "$2")" = "$3" ]
 }
 
+watch_bg bob "$TMP/bob.events"
+watch_bg bob "$TMP/bob.events.json" --json
 gid=$(ctl alice group create team bob carol) || fail "group create"
 [[ "$gid" =~ ^[0-9a-f]{32}$ ]] || fail "group create printed '$gid'"
 for u in bob carol; do
@@ -36,6 +38,13 @@ grep -q "^members	alice bob carol$" "$TMP/show" || fail "group show: $(cat "$TMP
 grep -q "^admin	alice$" "$TMP/show" || fail "group show admin: $(cat "$TMP/show")"
 ctl carol --json groups | grep -q '"title": *"team"' || fail "--json groups"
 [ -z "$(ctl dave groups)" ] || fail "dave knows the group: $(ctl dave groups)"
+# watch: a group event for each list applied (live, and replayed).
+wait_for "bob's group event" 10 grep -q "	group	.*	alice	$gid	team	1	" "$TMP/bob.events"
+grep -q '"event": *"group".*"members": *\["alice", *"bob", *"carol"\].*"member": *true' \
+    "$TMP/bob.events.json" || fail "group event: $(grep group "$TMP/bob.events.json")"
+ctl bob watch --since 0 >"$TMP/replay" &
+wait_for "the replayed group event" 10 grep -q "	group	.*	alice	$gid	team	1	" "$TMP/replay"
+kill $! 2>/dev/null || true
 # Version 1 as bob holds it, for the replay below.
 sqlite3 "$TMP/bob/peer.db" "SELECT list FROM groups WHERE id = '$gid'" >"$TMP/v1.list"
 sqlite3 "$TMP/bob/peer.db" "SELECT sig FROM groups WHERE id = '$gid'" >"$TMP/v1.sig"
