@@ -125,7 +125,9 @@ help_events(void)
 	    "user id, '-' where an event has none (user: who sent a message, "
 	    "else whom it concerns); seq: stored events only ('-' for "
 	    "presence); --since SEQ replays the stored events after SEQ, "
-	    "--since now none; ts: ISO 8601 UTC\n");
+	    "--since now none; ts: ISO 8601 UTC; a group message's message "
+	    "and delivered lines end with two more: the group's id and "
+	    "title\n");
 }
 
 void

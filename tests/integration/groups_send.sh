@@ -93,6 +93,8 @@ ctl dave watch --since 0 >"$TMP/dave.events" &
 wpid=$!
 wait_for "dave's replay" 10 sh -c "[ \$(grep -c '	message	.*	bob [0-9]*	' $TMP/dave.events) -ge 20 ]"
 kill "$wpid" 2>/dev/null || true
+awk -F'\t' '$2 == "message" && $6 == "bob 1" { print $7, $8 }' "$TMP/dave.events" |
+    grep -qx "$gid team" || fail "a group message's watch line lacks its group"
 for s in bob carol; do
 	awk -F'\t' -v s="$s" '$2 == "message" && $4 == s { print $6 }' "$TMP/dave.events" >"$TMP/order.$s"
 	seq 1 20 | sed "s/^/$s /" >"$TMP/want.$s"
