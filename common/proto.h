@@ -33,6 +33,13 @@
 #define P2P_RELAY_OK		"P2PCHAT-RELAY/1 OK\n"
 #define P2P_RELAY_OK_LEN	(sizeof(P2P_RELAY_OK) - 1)
 
+/*
+ * The largest blob (base64 characters) a gestor takes into a mailbox: one
+ * mbox-get answer holding it fits in a peer's default frame limit
+ * (limits.max_frame_bytes, 1 MiB), so that every deposit can be fetched.
+ */
+#define P2P_MAIL_BLOB_MAX	1000000
+
 /* Control socket: one JSON object per line; a line longer than this is refused. */
 #define P2P_CTL_LINE_MAX	(4 * 1024 * 1024)
 

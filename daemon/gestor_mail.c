@@ -162,6 +162,18 @@ mail_put(struct gconn *gc, struct wire_msg *m)
 	struct gmail_limits lim;
 	struct gmail mail;
 
+	/*
+	 * A blob the recipient could not receive in one frame would stop its
+	 * mailbox for good (fetches start with the oldest): refused.
+	 */
+	if (strlen(m->u.mbox.blob) > P2P_MAIL_BLOB_MAX) {
+		gestor_req_start(gc, m);
+		mail_refuse(gc, m->frame, ERR_QUOTA_EXCEEDED, "size",
+		    "over the largest deposit (1 000 000 characters of base64)",
+		    &gc->g->stats.mail_refused_quota);
+		gestor_req_end(gc);
+		return;
+	}
 	if (m->u.mbox.size > cfg->mail_quota_bytes) {
 		gestor_req_start(gc, m);
 		mail_refuse(gc, m->frame, ERR_QUOTA_EXCEEDED, "bytes",

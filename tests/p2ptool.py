@@ -43,6 +43,7 @@ p2pchatd's code.
         lookup:NAME               prints "lookup CODE mail=KEY"
         put:TO:BLOB               mbox-put; "put ok id=N" or
                                   "put CODE reason=R"
+        putsize:TO:N              the same with a blob of N "A"s
         get:AFTER[:LIMIT]         mbox-get; "get ok n=N more=M" then one
                                   "mail ID FROM SIZE BLOB" line each
         ack:ID[,ID...]            mbox-ack; "ack CODE"
@@ -385,8 +386,9 @@ def mail_step(gs, parts):
         gs.send({"t": "lookup", "user": parts[1]})
         r = gs.reply()
         print("lookup", code_of(r), "mail=" + str(r.get("mail")))
-    elif parts[0] == "put":
-        gs.send({"t": "mbox-put", "to": parts[1], "blob": parts[2]})
+    elif parts[0] in ("put", "putsize"):
+        blob = parts[2] if parts[0] == "put" else "A" * int(parts[2])
+        gs.send({"t": "mbox-put", "to": parts[1], "blob": blob})
         r = gs.reply()
         if r.get("t") == "ok":
             print("put ok id=%d" % r["id"])
@@ -404,7 +406,8 @@ def mail_step(gs, parts):
         print("get ok n=%d more=%s" % (len(r["mail"]), r["more"]))
         for m in r["mail"]:
             print("mail %d %s %d %s" % (m["id"], m["from"], m["size"],
-                                        m["blob"]))
+                                        m["blob"] if len(m["blob"]) < 64
+                                        else "(%d chars)" % len(m["blob"])))
     elif parts[0] == "ack":
         gs.send({"t": "mbox-ack",
                  "ids": [int(x) for x in parts[1].split(",")]})

@@ -10,6 +10,7 @@ set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 need_tools python3 certtool openssl
 
+LIMITS="max_frame_bytes = 2097152;"
 start_gestor g "mailbox = { quota_per_sender = 3; };"
 GP=${PORT_OF[g]}
 session() {
@@ -74,8 +75,17 @@ expect "$TMP/out" "auth ok" "withdraw too_late" "withdraw ok"
 session bob auth get:0 >"$TMP/out"
 expect "$TMP/out" "auth ok" "get ok n=1 more=False" "mail 3 alice 5 dGhyZWU="
 
-[ "$(stat_of mail_deposits)" = 3 ] || fail "mail_deposits $(stat_of mail_deposits)"
-[ "$(stat_of mail_refused_quota)" = 1 ] || fail "mail_refused_quota"
+# The largest deposit: its fetch still fits a peer's default frame limit
+# (1 MiB), even from a gestor that takes larger frames; one more is refused.
+session carol "mailkey:$(pk_of carol)" register putsize:carol:1000004 \
+    putsize:carol:1000000 get:0 ack:4 >"$TMP/out"
+expect "$TMP/out" "register ok" "put quota_exceeded reason=size" \
+    "put ok id=4" "get ok n=1 more=False" "mail 4 carol 750000 (1000000 chars)" \
+    "ack ok"
+[ "$(wc -c <"$TMP/g.log")" -lt 1000000 ] || fail "a blob in the gestor's log"
+
+[ "$(stat_of mail_deposits)" = 4 ] || fail "mail_deposits $(stat_of mail_deposits)"
+[ "$(stat_of mail_refused_quota)" = 2 ] || fail "mail_refused_quota"
 [ "$(stat_of mail_refused_no_user)" = 1 ] || fail "mail_refused_no_user"
 [ "$(stat_of mail_refused_no_mail)" = 1 ] || fail "mail_refused_no_mail"
 [ "$(stat_of mail_withdrawn)" = 1 ] || fail "mail_withdrawn"
