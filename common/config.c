@@ -70,6 +70,7 @@ const struct key config_schema[] = {
 	{ "limits.send_timeout", K_DOUBLE, O(send_timeout), 0.1, 3600 },
 	{ "files", K_GROUP, 0, 0, 0 },
 	{ "files.max_size", K_LONG, O(files_max_size), 0, 1099511627776 },
+	{ "files.accept_size", K_LONG, O(files_accept_size), 0, 1099511627776 },
 	{ "relay", K_GROUP, 0, 0, 0 },
 	{ "relay.listen", K_ADDR, O(relay_listen), 0, 0 },
 	{ "relay.advertise", K_ADDR, O(relay_advertise), 0, 0 },
@@ -139,6 +140,7 @@ set_defaults(struct config *c)
 	c->sync_full = true;
 	c->idle_timeout = 120.0;
 	c->files_max_size = 4294967296L;	/* 4 GiB */
+	c->files_accept_size = 104857600L;	/* 100 MiB */
 	c->relay_max_sessions = 1024;
 	c->relay_max_user_sessions = 16;
 	c->relay_max_source_sessions = 256;

@@ -49,6 +49,7 @@ struct config {
 	bool		 sync_full;
 	/* files (peer): largest file sent or received */
 	long		 files_max_size;
+	long		 files_accept_size;	/* larger offers wait for accept */
 	/* relay (gestor): splice two outgoing peer connections */
 	char		*relay_listen;	/* "" disables */
 	char		*relay_advertise;	/* "" = the address peers reached */

@@ -171,6 +171,19 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    { { "user", ARG_USER, ARGF_OPTIONAL } }, SHAPE_LIST,
 	    { "ts", "user", "direction", "state", "id", "size", "offset",
 	      "sha256", "name" } },
+	/* PATH, like send-file's, stays in p2pchatctl: it passes the file. */
+	[CMD_SAVE] = { "save", P, 0, "ID PATH|- [--force]",
+	    "copy a file received (or sent) out of the daemon's store to PATH "
+	    "(never over an existing file unless --force; - standard output)",
+	    { { "id", ARG_MSGID, 0 }, { "path", ARG_STR, ARGF_OPTIONAL },
+	      { "force", ARG_FLAG, OPTL } },
+	    SHAPE_NONE, { NULL } },
+	[CMD_ACCEPT] = { "accept", P, 0, "ID",
+	    "take a file offered that is larger than files.accept_size",
+	    { { "id", ARG_MSGID, 0 } }, SHAPE_KV, { "id", "state" } },
+	[CMD_REJECT] = { "reject", P, 0, "ID",
+	    "refuse a file offered (its sender stops sending it)",
+	    { { "id", ARG_MSGID, 0 } }, SHAPE_KV, { "id", "state" } },
 };
 
 int

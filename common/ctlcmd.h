@@ -45,6 +45,9 @@ enum ctl_cmd {
 	CMD_GROUPS,
 	CMD_SEND_FILE,
 	CMD_FILES,
+	CMD_SAVE,
+	CMD_ACCEPT,
+	CMD_REJECT,
 	CMD__MAX
 };
 

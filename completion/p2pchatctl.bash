@@ -6,9 +6,10 @@
 # (column 1 of `p2pchatctl chats`) and message ids (`p2pchatctl pending`),
 # asking the daemon named by the -c or -s already on the command line.
 
-_p2pchatctl_commands="register login logout status send send-file files chats
-history pending lookup fingerprint trust watch chat chat-delete wait cancel
-search export import users stats reload shutdown version group groups help"
+_p2pchatctl_commands="register login logout status send send-file files save
+accept reject chats history pending lookup fingerprint trust watch chat
+chat-delete wait cancel search export import users stats reload shutdown version
+group groups help"
 
 # Run p2pchatctl with the -c/-s options of the line being completed.
 _p2pchatctl_query()
@@ -121,6 +122,7 @@ _p2pchatctl()
 	register | login) opts="--password-file" ;;
 	send) opts="--wait --wait= --id --ttl --group --batch --jsonl" ;;
 	send-file) opts="--name --id" ;;
+	save) opts="--force" ;;
 	watch) opts="--since" ;;
 	wait) opts="--timeout" ;;
 	import) opts="--send-pending" ;;
@@ -139,6 +141,9 @@ _p2pchatctl()
 	send | history | lookup | fingerprint | trust | chat | chat-delete | export | \
 	    files)
 		((npos == 0)) && _p2pchatctl_users "$cur"
+		;;
+	save)
+		((npos == 1)) && _p2pchatctl_files "$cur"
 		;;
 	send-file)
 		if ((npos == 0)); then

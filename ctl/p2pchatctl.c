@@ -39,12 +39,14 @@ static int	stream_events(struct ctlconn *);
 static int	stream_records(struct ctlconn *);
 static int	send_main(struct ctlconn *, json_t *);
 static int	send_file_main(struct ctlconn *, json_t *);
+static int	save_main(struct ctlconn *, json_t *);
 
 /* Commands p2pchatctl implements itself over other commands. */
 static const local_fn local_cmds[CMD__MAX] = {
 	[CMD_CHAT] = chat_main,
 	[CMD_SEND] = send_main,
 	[CMD_SEND_FILE] = send_file_main,
+	[CMD_SAVE] = save_main,
 };
 
 /* How a stream command's lines are read; events by default. */
@@ -329,6 +331,57 @@ send_file_main(struct ctlconn *c, json_t *args)
 		rc = CTL_EXIT_OK;
 	}
 	json_decref(reply);
+	return rc;
+}
+
+/*
+ * save ID PATH: PATH is created here (never over an existing file unless
+ * --force; "-" is standard output) and passed to the daemon, which copies
+ * the stored file into it. A file this command created is removed again
+ * if the copy fails.
+ */
+static int
+save_main(struct ctlconn *c, json_t *args)
+{
+	const struct ctl_cmd_desc *cd = &ctl_cmds[CMD_SAVE];
+	const char *arg = json_string_value(json_object_get(args, "path"));
+	bool force = json_is_true(json_object_get(args, "force"));
+	bool made = false;
+	char *path;
+	json_t *reply, *res, *err;
+	json_int_t rid;
+	int fd, rc;
+
+	if (arg == NULL)
+		ctl_usage_error(cd, "save needs a PATH (or - for standard output)");
+	path = xstrdup(arg);	/* args' copy goes with "path" */
+	if (strcmp(path, "-") == 0)
+		fd = STDOUT_FILENO;
+	else if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOCTTY, 0666)) != -1)
+		made = true;
+	else if (errno == EEXIST && !force)
+		report_die(CTL_EXIT_FAIL, "exists", "%s exists; nothing written "
+		    "(--force writes over it)", path);
+	else if (errno != EEXIST || (fd = open(path, O_WRONLY | O_TRUNC |
+	    O_CLOEXEC | O_NOCTTY)) == -1)
+		report_die_errno(CTL_EXIT_FAIL, "io_error", "%s", path);
+	json_object_del(args, "path");
+	json_object_del(args, "force");
+	if ((rid = ctlconn_request_fd(c, cd->name, args, fd)) == -1)
+		return CTL_EXIT_FAIL;
+	reply = ctlconn_recv_reply(c);
+	if ((res = ctlconn_reply(reply, rid, &err)) == NULL) {
+		if (made)
+			unlink(path);
+		output_error_result(cd, err);
+		rc = output_error(err);
+	} else
+		rc = CTL_EXIT_OK;
+	if (fd != STDOUT_FILENO)
+		close(fd);
+	json_decref(reply);
+	free(path);
 	return rc;
 }
 

@@ -42,6 +42,7 @@ struct filecopy {
 	atomic_bool		 cancelled;
 	int64_t			 max;
 	char			*src;		/* verify: the file to check */
+	int			 dst;		/* out: where to copy, or -1 */
 	char			 expect[FILECOPY_HEX + 1];
 	filecopy_cb		 cb;
 	void			*arg;
@@ -231,6 +232,77 @@ out:
 	free(buf);
 }
 
+/* Write all of buf to fc->dst, a pipe a PIPE_BUF at a time once polled. */
+static int
+out_write(struct filecopy *fc, const char *p, size_t len, bool pipe)
+{
+	struct pollfd pfd[2];
+	size_t n;
+	ssize_t r;
+
+	while (len > 0) {
+		if (pipe) {
+			pfd[0].fd = fc->dst;
+			pfd[0].events = POLLOUT;
+			pfd[1].fd = fc->cancel[0];
+			pfd[1].events = POLLIN;
+			if (poll(pfd, 2, -1) == -1) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			if (pfd[1].revents != 0 || atomic_load(&fc->cancelled)) {
+				errno = ECANCELED;
+				return -1;
+			}
+		}
+		n = pipe && len > 4096 ? 4096 : len;
+		if ((r = write(fc->dst, p, n)) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Out: the stored file (fc->fd) into the caller's descriptor (fc->dst). */
+static void
+out_run(struct filecopy *fc)
+{
+	char *buf = xmalloc(FILECOPY_CHUNK);
+	struct stat st;
+	bool pipe;
+	ssize_t n;
+
+	pipe = fstat(fc->dst, &st) == 0 && !S_ISREG(st.st_mode);
+	while ((n = read(fc->fd, buf, FILECOPY_CHUNK)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			fail(fc, ERR_INTERNAL, "cannot read the stored file: %s",
+			    strerror(errno));
+			goto out;
+		}
+		if (out_write(fc, buf, (size_t)n, pipe) == -1) {
+			fail(fc, errno == ENOSPC ? ERR_NO_SPACE : ERR_INTERNAL,
+			    "cannot write the copy: %s", strerror(errno));
+			goto out;
+		}
+		fc->size += n;
+	}
+	if (!pipe && fdatasync(fc->dst) == -1) {
+		fail(fc, errno == ENOSPC ? ERR_NO_SPACE : ERR_INTERNAL,
+		    "cannot write the copy: %s", strerror(errno));
+		goto out;
+	}
+	fc->code = NULL;
+out:
+	free(buf);
+}
+
 static void
 copy_run(struct filecopy *fc)
 {
@@ -294,11 +366,15 @@ copy_thread(void *arg)
 	struct filecopy *fc = arg;
 	char b = 1;
 
-	if (fc->src != NULL)
+	if (fc->dst != -1)
+		out_run(fc);
+	else if (fc->src != NULL)
 		verify_run(fc);
 	else
 		copy_run(fc);
 	close(fc->fd);
+	if (fc->dst != -1)
+		close(fc->dst);
 	fc->fd = -1;
 	while (write(fc->done[1], &b, 1) == -1 && errno == EINTR)
 		;
@@ -328,7 +404,7 @@ on_done(evutil_socket_t fd, short what, void *arg)
 
 static struct filecopy *
 copy_new(struct filecopy_pool *fp, int fd, int64_t max, const char *src,
-    const char *expect, filecopy_cb cb, void *arg, const char **why)
+    const char *expect, int dst, filecopy_cb cb, void *arg, const char **why)
 {
 	struct filecopy *fc;
 
@@ -343,6 +419,7 @@ copy_new(struct filecopy_pool *fp, int fd, int64_t max, const char *src,
 	fc->cb = cb;
 	fc->arg = arg;
 	fc->code = ERR_INTERNAL;
+	fc->dst = dst;
 	if (src != NULL) {
 		fc->src = xstrdup(src);
 		snprintf(fc->expect, sizeof(fc->expect), "%s", expect);
@@ -383,7 +460,7 @@ struct filecopy *
 filecopy_start(struct filecopy_pool *fp, int fd, int64_t max, filecopy_cb cb,
     void *arg, const char **why)
 {
-	return copy_new(fp, fd, max, NULL, NULL, cb, arg, why);
+	return copy_new(fp, fd, max, NULL, NULL, -1, cb, arg, why);
 }
 
 void
@@ -407,8 +484,30 @@ filecopy_verify(struct filecopy_pool *fp, const char *path, const char *expect,
 		*why = "cannot open the file received";
 		return NULL;
 	}
-	if ((fc = copy_new(fp, fd, INT64_MAX, path, expect, cb, arg,
+	if ((fc = copy_new(fp, fd, INT64_MAX, path, expect, -1, cb, arg,
 	    why)) == NULL)
 		return NULL;
+	return fc;
+}
+
+struct filecopy *
+filecopy_out(struct filecopy_pool *fp, const char *sha256, int dst,
+    filecopy_cb cb, void *arg, const char **why)
+{
+	struct filecopy *fc;
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", fp->dir, sha256);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		close(dst);
+		*why = "the stored copy is gone";
+		return NULL;
+	}
+	if ((fc = copy_new(fp, fd, INT64_MAX, NULL, NULL, dst, cb, arg,
+	    why)) == NULL) {
+		close(dst);
+		return NULL;
+	}
 	return fc;
 }

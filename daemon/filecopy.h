@@ -43,6 +43,12 @@ struct filecopy	*filecopy_start(struct filecopy_pool *, int fd, int64_t max,
  */
 struct filecopy	*filecopy_verify(struct filecopy_pool *, const char *path,
 		    const char *expect, filecopy_cb, void *arg, const char **why);
+/*
+ * Copy the stored DIR/<sha256> into dst (taken: closed by the copy), a
+ * file or a pipe; size is what was written.
+ */
+struct filecopy	*filecopy_out(struct filecopy_pool *, const char *sha256,
+		    int dst, filecopy_cb, void *arg, const char **why);
 /* The callback will not be called; the partial file is removed. */
 void		 filecopy_cancel(struct filecopy *);
 

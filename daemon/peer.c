@@ -54,6 +54,9 @@ const ctl_handler peer_ctl_handlers[CMD__MAX] = {
 	[CMD_GROUPS] = peer_ctl_groups,
 	[CMD_SEND_FILE] = peer_ctl_send_file,
 	[CMD_FILES] = peer_ctl_files,
+	[CMD_SAVE] = peer_ctl_save,
+	[CMD_ACCEPT] = peer_ctl_accept,
+	[CMD_REJECT] = peer_ctl_reject,
 	/* reload, shutdown, version: main.c's, for every mode */
 };
 

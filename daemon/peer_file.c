@@ -259,3 +259,93 @@ peer_ctl_files(struct ctlreq *r, json_t *args, void *ctx)
 	}
 	ctlreq_reply(r, json_pack("{s:o}", "items", items));
 }
+
+/* ------------------------------------------------------ save, accept, reject */
+
+static void
+on_saved(const char *code, const char *why, const char *sha256, int64_t size,
+    void *arg)
+{
+	struct fsend *fs = arg;
+
+	(void)sha256;
+	TAILQ_REMOVE(&fs->pm->fsends, fs, entry);
+	if (code != NULL)
+		ctlreq_error(fs->r, code, "%s", why);
+	else
+		ctlreq_reply(fs->r, json_pack("{s:s,s:I}", "id", fs->f.id, "size",
+		    (json_int_t)size));
+	free(fs);
+}
+
+/*
+ * save ID: p2pchatctl opened the destination (it alone knows the path)
+ * and passed it; the stored bytes are copied into it off the loop.
+ */
+void
+peer_ctl_save(struct ctlreq *r, json_t *args, void *ctx)
+{
+	struct peer_msgs *pm = pm_of_ctx(ctx);
+	const char *id = json_string_value(json_object_get(args, "id"));
+	int fd = ctlreq_take_fd(r);
+	const char *why;
+	struct fsend *fs;
+
+	if (fd == -1) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "save needs the file to write: "
+		    "p2pchatctl passes it over the control socket (SCM_RIGHTS)");
+		return;
+	}
+	fs = xcalloc(1, sizeof(*fs));
+	fs->pm = pm;
+	fs->r = r;
+	if (pfile_get(pm->files, id, &fs->f) != PSTORE_OK) {
+		ctlreq_error_obj(r, "unknown_id", json_pack("{s:s}", "id", id),
+		    "no file with id %s", id);
+		goto fail;
+	}
+	if (!fs->f.outgoing && strcmp(fs->f.state, "received") != 0) {
+		ctlreq_error_obj(r, "not_received", json_pack("{s:s,s:s}", "id", id,
+		    "state", fs->f.state), "file %s is not here whole and checked "
+		    "(state %s)", id, fs->f.state);
+		goto fail;
+	}
+	if ((fs->copy = filecopy_out(pm->fcopy, fs->f.sha256, fd, on_saved, fs,
+	    &why)) == NULL) {
+		ctlreq_error(r, ERR_INTERNAL, "%s", why);
+		free(fs);
+		return;		/* fd closed */
+	}
+	TAILQ_INSERT_TAIL(&pm->fsends, fs, entry);
+	return;
+fail:
+	free(fs);
+	evutil_closesocket(fd);
+}
+
+static void
+decide(struct ctlreq *r, json_t *args, void *ctx, bool accept)
+{
+	struct peer_msgs *pm = pm_of_ctx(ctx);
+	const char *id = json_string_value(json_object_get(args, "id"));
+	const char *why = NULL;
+	char state[16];
+
+	if (pm_frx_decide(pm, id, accept, state, sizeof(state), &why) == -1)
+		ctlreq_error_obj(r, "unknown_id", json_pack("{s:s}", "id", id),
+		    "%s: %s", id, why);
+	else
+		ctlreq_reply(r, json_pack("{s:s,s:s}", "id", id, "state", state));
+}
+
+void
+peer_ctl_accept(struct ctlreq *r, json_t *args, void *ctx)
+{
+	decide(r, args, ctx, true);
+}
+
+void
+peer_ctl_reject(struct ctlreq *r, json_t *args, void *ctx)
+{
+	decide(r, args, ctx, false);
+}

@@ -49,7 +49,7 @@
 #define FRX_COMMIT	(4 * 1024 * 1024)	/* synced and committed every */
 #define FRX_PROGRESS	1.0			/* s between file-progress */
 
-enum ftx_state { FT_OFFERED, FT_SENDING, FT_DONE };
+enum ftx_state { FT_OFFERED, FT_SENDING, FT_WAITING, FT_DONE };
 
 /* The file being sent to one recipient. */
 struct ftx {
@@ -71,6 +71,7 @@ struct frx {
 	int64_t			 next;		/* written up to */
 	struct filecopy		*verify;
 	double			 progress_at;
+	bool			 waiting;	/* for accept (files.accept_size) */
 };
 
 TAILQ_HEAD(ftx_head, ftx);
@@ -89,6 +90,7 @@ struct pm_ftx {
 };
 
 static void	ftx_next(struct peer_msgs *, const char *user, struct conn *);
+static void	frx_open(struct peer_msgs *, struct frx *);
 
 int
 pm_ftx_start(struct peer_msgs *pm, char **cause)
@@ -174,7 +176,7 @@ pm_ftx_busy(struct peer_msgs *pm, const char *user)
 {
 	struct ftx *ft = ftx_find(pm->ftx, user);
 
-	return ft != NULL && ft->c != NULL;
+	return ft != NULL && ft->c != NULL && ft->state != FT_WAITING;
 }
 
 static void
@@ -319,7 +321,9 @@ pm_ftx_pos(struct peer_msgs *pm, const char *user, struct conn *c,
 			    (long long)p->off, (long long)ft->f.size);
 			return;
 		}
-		if (ft->state == FT_OFFERED) {
+		if (ft->state == FT_OFFERED || ft->state == FT_WAITING) {
+			if (ft->state == FT_WAITING)
+				pfile_set_state(pm->files, ft->f.id, "pending", NULL);
 			if (p->off > 0)
 				log_info("file %s to %s: resuming at %lld",
 				    ft->f.id, user, (long long)p->off);
@@ -331,6 +335,16 @@ pm_ftx_pos(struct peer_msgs *pm, const char *user, struct conn *c,
 		}
 		ft->acked = p->off;
 		ftx_pump(pm, ft);
+		return;
+	}
+	if (strcmp(p->state, "waiting") == 0) {
+		if (ft->state != FT_WAITING) {
+			ft->state = FT_WAITING;
+			pfile_set_state(pm->files, ft->f.id, "waiting", "waiting for "
+			    "the recipient to accept it (files.accept_size)");
+			ftx_event(pm, &ft->f, "waiting", NULL);
+			log_info("file %s to %s: waiting for accept", ft->f.id, user);
+		}
 		return;
 	}
 	state = strcmp(p->state, "received") == 0 ? "delivered" : p->state;
@@ -453,7 +467,6 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
     const struct w_file *wf)
 {
 	struct pm_ftx *x = pm->ftx;
-	char path[4200];
 	struct pfile f;
 	struct frx *fr;
 	enum pstore_rc rc;
@@ -492,7 +505,8 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
 		f.name[wf->name_len] = '\0';
 		f.size = wf->size;
 		snprintf(f.sha256, sizeof(f.sha256), "%s", wf->sha256);
-		snprintf(f.state, sizeof(f.state), "receiving");
+		snprintf(f.state, sizeof(f.state), "%s", wf->size >
+		    pm->p->d->cfg->files_accept_size ? "waiting" : "receiving");
 		f.ts = wf->ts;
 		if (pfile_add(pm->files, &f) != PSTORE_OK) {
 			frx_pos(c, wf->id, "failed", 0, "cannot store it");
@@ -502,7 +516,8 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
 	    f.size != wf->size || strcmp(f.sha256, wf->sha256) != 0) {
 		frx_pos(c, wf->id, "failed", 0, "this id is another file's");
 		return;
-	} else if (strcmp(f.state, "receiving") != 0) {
+	} else if (strcmp(f.state, "receiving") != 0 &&
+	    strcmp(f.state, "waiting") != 0) {
 		frx_pos(c, f.id, f.state, f.committed, *f.reason ? f.reason : NULL);
 		return;
 	}
@@ -510,12 +525,31 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
 	fr->pm = pm;
 	fr->c = c;
 	fr->f = f;
+	fr->fd = -1;
 	fr->next = f.committed;
 	TAILQ_INSERT_TAIL(&x->rxs, fr, entry);
+	if (strcmp(f.state, "waiting") == 0) {
+		fr->waiting = true;	/* until accept ID: frx_open */
+		frx_pos(c, f.id, "waiting", 0, NULL);
+		return;
+	}
+	frx_open(pm, fr);
+}
+
+/* Open the partial file and say where to go on from. */
+static void
+frx_open(struct peer_msgs *pm, struct frx *fr)
+{
+	struct pm_ftx *x = pm->ftx;
+	const struct pfile f = fr->f;
+	struct conn *c = fr->c;
+	char path[4200];
+
+	fr->waiting = false;
 	frx_partial(x, f.id, path, sizeof(path));
 	if ((fr->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
 	    ftruncate(fr->fd, (off_t)f.committed) == -1) {
-		log_warn("file %s from %s: %s", f.id, from, path);
+		log_warn("file %s from %s: %s", f.id, f.peer, path);
 		frx_pos(c, f.id, "failed", 0, "cannot write it");
 		frx_free(x, fr);
 		return;
@@ -609,4 +643,125 @@ pm_frx_gone(struct peer_msgs *pm, struct conn *c)
 		else
 			frx_free(pm->ftx, fr);
 	}
+}
+
+/* ------------------------------------------------- accept, reject, cancel */
+
+/* End an incoming file by the user's word (rejected, cancelled). */
+static void
+frx_end(struct peer_msgs *pm, const struct pfile *f, const char *state,
+    const char *reason)
+{
+	struct frx *fr = frx_find(pm->ftx, f->id);
+	char path[4200];
+
+	pfile_set_state(pm->files, f->id, state, reason);
+	frx_partial(pm->ftx, f->id, path, sizeof(path));
+	if (fr != NULL) {
+		frx_pos(fr->c, f->id, state, 0, reason);
+		frx_free(pm->ftx, fr);
+	}
+	unlink(path);
+	log_info("file %s from %s: %s", f->id, f->peer, state);
+}
+
+int
+pm_frx_decide(struct peer_msgs *pm, const char *id, bool accept,
+    char *state, size_t len, const char **why)
+{
+	struct frx *fr;
+	struct pfile f;
+
+	if (pfile_get(pm->files, id, &f) != PSTORE_OK || f.outgoing) {
+		*why = "no file received with this id";
+		return -1;
+	}
+	if (strcmp(f.state, "waiting") != 0 &&
+	    (accept || strcmp(f.state, "receiving") != 0)) {
+		snprintf(state, len, "%s", f.state);
+		if (strcmp(f.state, "receiving") == 0 ||
+		    strcmp(f.state, "received") == 0 ||
+		    strcmp(f.state, "rejected") == 0)
+			return accept == (strcmp(f.state, "rejected") != 0) ? 0 :
+			    (*why = "already decided", -1);
+		*why = "it is not waiting for an answer";
+		return -1;
+	}
+	if (!accept) {
+		frx_end(pm, &f, "rejected", "rejected by the recipient");
+		snprintf(state, len, "rejected");
+		return 0;
+	}
+	if (pfile_set_state(pm->files, id, "receiving", NULL) != PSTORE_OK) {
+		*why = "cannot store the change";
+		return -1;
+	}
+	snprintf(state, len, "receiving");
+	if ((fr = frx_find(pm->ftx, id)) != NULL && fr->waiting) {
+		snprintf(fr->f.state, sizeof(fr->f.state), "receiving");
+		if (fr->c != NULL)
+			frx_open(pm, fr);
+		else
+			frx_free(pm->ftx, fr);	/* the next offer goes on */
+	}
+	return 0;
+}
+
+json_t *
+pm_ftx_cancel_one(struct peer_msgs *pm, const char *id, const char **why)
+{
+	struct pfile f;
+	struct ftx *ft;
+	json_t *o;
+
+	if (pfile_get(pm->files, id, &f) != PSTORE_OK)
+		return NULL;
+	if (f.outgoing && (strcmp(f.state, "pending") == 0 ||
+	    strcmp(f.state, "waiting") == 0)) {
+		pfile_set_state(pm->files, id, "cancelled", "cancelled by the user");
+		ft = ftx_find(pm->ftx, f.peer);
+		if (ft != NULL && strcmp(ft->f.id, id) == 0) {
+			struct conn *c = ft->c;
+
+			if (c != NULL) {
+				o = json_pack("{s:s,s:s}", "t", "file-cancel", "id", id);
+				conn_send(c, o);
+				json_decref(o);
+			}
+			ftx_free(pm->ftx, ft);
+			if (c != NULL)
+				ftx_next(pm, f.peer, c);
+		}
+		log_info("file %s to %s: cancelled", id, f.peer);
+		snprintf(f.state, sizeof(f.state), "cancelled");
+	} else if (!f.outgoing && (strcmp(f.state, "waiting") == 0 ||
+	    strcmp(f.state, "receiving") == 0)) {
+		frx_end(pm, &f, "cancelled", "cancelled by the recipient");
+		snprintf(f.state, sizeof(f.state), "cancelled");
+	} else if (strcmp(f.state, "delivered") == 0 ||
+	    strcmp(f.state, "received") == 0)
+		*why = f.outgoing ? "already delivered" : "already received";
+	return json_pack("{s:s,s:s,s:s?}", "id", id, "state", f.state,
+	    "reason", *why);
+}
+
+/* The sender gave up the file id (file-cancel on its connection). */
+void
+pm_frx_cancelled(struct peer_msgs *pm, const char *from, const char *id)
+{
+	struct pfile f;
+
+	if (pfile_get(pm->files, id, &f) != PSTORE_OK || f.outgoing ||
+	    strcmp(f.peer, from) != 0 || (strcmp(f.state, "waiting") != 0 &&
+	    strcmp(f.state, "receiving") != 0))
+		return;
+	frx_end(pm, &f, "cancelled", "cancelled by the sender");
+}
+
+bool
+pm_ftx_is_file(struct peer_msgs *pm, const char *id)
+{
+	struct pfile f;
+
+	return pfile_get(pm->files, id, &f) == PSTORE_OK;
 }

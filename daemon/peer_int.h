@@ -94,5 +94,8 @@ void	peer_ctl_chat_delete(struct ctlreq *, json_t *, void *);
 /* peer_file.c */
 void	peer_ctl_send_file(struct ctlreq *, json_t *, void *);
 void	peer_ctl_files(struct ctlreq *, json_t *, void *);
+void	peer_ctl_save(struct ctlreq *, json_t *, void *);
+void	peer_ctl_accept(struct ctlreq *, json_t *, void *);
+void	peer_ctl_reject(struct ctlreq *, json_t *, void *);
 
 #endif

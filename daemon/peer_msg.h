@@ -252,6 +252,21 @@ void	 pm_frx_offer(struct peer_msgs *, struct conn *, const char *from,
 	    const struct w_file *);
 void	 pm_frx_chunk(struct peer_msgs *, struct conn *, const char *from,
 	    const struct w_chunk *);
+/*
+ * Recipient: accept (or reject) a file waiting for an answer; its state
+ * after in state[len]. 0, or -1 with why.
+ */
+int	 pm_frx_decide(struct peer_msgs *, const char *id, bool accept,
+	    char *state, size_t len, const char **why);
+/* Recipient: the sender gave the file id up. */
+void	 pm_frx_cancelled(struct peer_msgs *, const char *from, const char *id);
+/*
+ * Either side: cancel the file id; its item {id,state,reason} (why set
+ * when it is too late), or NULL if no file has this id.
+ */
+json_t	*pm_ftx_cancel_one(struct peer_msgs *, const char *id,
+	    const char **why);
+bool	 pm_ftx_is_file(struct peer_msgs *, const char *id);
 /* Recipient: c closed. */
 void	 pm_frx_gone(struct peer_msgs *, struct conn *);
 

@@ -277,8 +277,8 @@ peer_ctl_cancel(struct ctlreq *r, json_t *args, void *ctx)
 	size_t i;
 
 	json_array_foreach(ids, i, v) {
-		if (pmsg_get(pm->ms, json_string_value(v), &m, NULL) != PSTORE_OK ||
-		    !m.outgoing) {
+		if ((pmsg_get(pm->ms, json_string_value(v), &m, NULL) != PSTORE_OK ||
+		    !m.outgoing) && !pm_ftx_is_file(pm, json_string_value(v))) {
 			ctlreq_error_obj(r, "unknown_id", json_pack("{s:O}", "id", v),
 			    "no sent message with id %s", json_string_value(v));
 			return;
@@ -287,8 +287,12 @@ peer_ctl_cancel(struct ctlreq *r, json_t *args, void *ctx)
 	items = json_array();
 	json_array_foreach(ids, i, v) {
 		why = NULL;
-		json_array_append_new(items, cancel_one(pm, json_string_value(v),
-		    &why));
+		if (pm_ftx_is_file(pm, json_string_value(v)))
+			json_array_append_new(items, pm_ftx_cancel_one(pm,
+			    json_string_value(v), &why));
+		else
+			json_array_append_new(items, cancel_one(pm,
+			    json_string_value(v), &why));
 		if (why != NULL && bad == NULL)
 			bad = json_array_get(items, i);
 	}

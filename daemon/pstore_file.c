@@ -28,13 +28,14 @@ static const char *const sql[F__MAX] = {
 	[F_ALL] = "SELECT " F_COLS " FROM files ORDER BY seq",
 	[F_PEER] = "SELECT " F_COLS " FROM files WHERE peer = ?1 ORDER BY seq",
 	[F_NEXT] = "SELECT " F_COLS " FROM files WHERE peer = ?1 AND"
-	    " direction = 'out' AND state = 'pending' ORDER BY seq LIMIT 1",
+	    " direction = 'out' AND (state = 'pending' OR state = 'waiting')"
+	    " ORDER BY seq LIMIT 1",
 	[F_STATE] = "UPDATE files SET state = ?2, reason = ?3 WHERE id = ?1",
 	[F_COMMIT] = "UPDATE files SET committed = ?2 WHERE id = ?1",
 	[F_PEERS] = "SELECT DISTINCT peer FROM files WHERE direction = 'out'"
-	    " AND state = 'pending'",
+	    " AND (state = 'pending' OR state = 'waiting')",
 	[F_ANY] = "SELECT EXISTS (SELECT 1 FROM files WHERE direction = 'out'"
-	    " AND state = 'pending')",
+	    " AND (state = 'pending' OR state = 'waiting'))",
 };
 
 struct pfile_store {

@@ -62,6 +62,7 @@ static const struct {
 	[W_FILE] = { "file", parse_file },
 	[W_CHUNK] = { "chunk", parse_chunk },
 	[W_FILE_POS] = { "file-pos", parse_fpos },
+	[W_FILE_CANCEL] = { "file-cancel", parse_ack },
 };
 
 const char *
@@ -574,10 +575,12 @@ parse_fpos(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 	}
 	if (strcmp(fp->state, "receiving") != 0 &&
 	    strcmp(fp->state, "received") != 0 &&
+	    strcmp(fp->state, "waiting") != 0 &&
 	    strcmp(fp->state, "failed") != 0 &&
-	    strcmp(fp->state, "rejected") != 0) {
+	    strcmp(fp->state, "rejected") != 0 &&
+	    strcmp(fp->state, "cancelled") != 0) {
 		snprintf(err, errlen, "member 'state' must be receiving, received, "
-		    "failed or rejected");
+		    "waiting, failed, rejected or cancelled");
 		return -1;
 	}
 	fp->reason = json_is_string(reason) ? json_string_value(reason) : "";

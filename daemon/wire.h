@@ -40,6 +40,7 @@ enum wire_type {
 	W_FILE,
 	W_CHUNK,
 	W_FILE_POS,
+	W_FILE_CANCEL,
 	W__MAX
 };
 
@@ -89,6 +90,7 @@ struct w_chunk	 { const char *id, *data; size_t data_len; int64_t off; };
  * rejected (with reason: send no more).
  */
 struct w_fpos	 { const char *id, *state, *reason; int64_t off; };
+/* file-cancel: the sender gave a file up (u.ack: its id). */
 /* relay-invite, and the ok reply to relay (from "") */
 struct w_relay {
 	const char	*from, *addr, *key;

@@ -38,9 +38,10 @@ sort -o "$TMP/help-cmds" "$TMP/help-cmds"
 diff "$TMP/help-cmds" "$TMP/comp-cmds" >&2 ||
 	fail "completion's commands differ from p2pchatctl help"
 
-expect "search send send-file shutdown stats status" s
+expect "save search send send-file shutdown stats status" s
 expect "files fingerprint" f
 expect "--help --id --json --name" send-file bob --
+expect "--force --help --json" save 0123 --
 expect "history" hi
 expect "chat chat-delete chats" cha
 expect "--help --json --password-file --version" --

@@ -10,7 +10,7 @@ set -eu
 
 start_gestor g
 start_peer alice g
-start_peer bob g
+start_peer bob g "files = { accept_size = 1073741824; };"
 register alice >/dev/null
 register bob >/dev/null
 wait_for "bob online" 10 gestor_state_is bob online

@@ -62,6 +62,9 @@ static const struct {
 	{ CMD_GROUPS, "groups", CTL_MODE_PEER },
 	{ CMD_SEND_FILE, "send-file", CTL_MODE_PEER },
 	{ CMD_FILES, "files", CTL_MODE_PEER },
+	{ CMD_SAVE, "save", CTL_MODE_PEER },
+	{ CMD_ACCEPT, "accept", CTL_MODE_PEER },
+	{ CMD_REJECT, "reject", CTL_MODE_PEER },
 };
 
 static const struct ctl_cmd_desc *

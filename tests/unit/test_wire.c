@@ -119,6 +119,7 @@ START_TEST(test_type_names)
 		[W_MBOX_GET] = "mbox-get", [W_MBOX_ACK] = "mbox-ack",
 		[W_MBOX_WITHDRAW] = "mbox-withdraw", [W_MBOX] = "mbox",
 		[W_FILE] = "file", [W_CHUNK] = "chunk", [W_FILE_POS] = "file-pos",
+		[W_FILE_CANCEL] = "file-cancel",
 	};
 	int i;
 

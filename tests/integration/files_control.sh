@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# What a recipient does with files (issue 29, step 3): save ID PATH copies
+# one out (never over a file unless --force; - is standard output);
+# files.accept_size makes larger offers wait for accept ID or reject ID;
+# cancel ID stops a file on both sides, from either side.
+set -eu
+. "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
+
+start_gestor g
+start_peer alice g
+start_peer bob g "files = { accept_size = 100000; };"
+register alice >/dev/null
+register bob >/dev/null
+wait_for "bob online" 10 gestor_state_is bob online
+ctl bob send --wait=20 alice "send me files" >/dev/null
+
+state_of() { ctl "$1" files | awk -F'\t' -v id="$2" '$5 == id { print $4 }'; }
+state_is() { [ "$(state_of "$1" "$2")" = "$3" ]; }
+
+# save: a copy out, byte for byte; never over a file unless --force.
+head -c 50000 /dev/urandom >"$TMP/small"
+id=$(ctl alice send-file bob "$TMP/small")
+wait_for "small received" 30 state_is bob "$id" received
+ctl bob save "$id" "$TMP/out" || fail "save"
+cmp "$TMP/small" "$TMP/out" || fail "saved copy differs"
+echo keep >"$TMP/exists"
+expect_exit 1 ctl bob save "$id" "$TMP/exists"
+grep -q '^p2pchatctl: exists: ' "$TMP/err" || fail "overwrite: $(cat "$TMP/err")"
+[ "$(cat "$TMP/exists")" = keep ] || fail "an existing file was written over"
+ctl bob save "$id" "$TMP/exists" --force || fail "save --force"
+cmp "$TMP/small" "$TMP/exists" || fail "--force copy differs"
+ctl bob save "$id" - | cmp - "$TMP/small" || fail "save to standard output"
+expect_exit 1 ctl bob save 0123456789abcdef0123456789abcdef "$TMP/none"
+grep -q unknown_id "$TMP/err" || fail "unknown id: $(cat "$TMP/err")"
+[ ! -e "$TMP/none" ] || fail "a failed save left its file"
+
+# accept_size: a larger offer waits; nothing of it is written until accept.
+head -c 200000 /dev/urandom >"$TMP/large"
+id=$(ctl alice send-file bob "$TMP/large")
+wait_for "waiting at bob" 30 state_is bob "$id" waiting
+wait_for "waiting at alice" 30 state_is alice "$id" waiting
+[ -z "$(ls -A "$TMP/bob/files" | grep "^\.in-$id")" ] || fail "written before accept"
+expect_exit 1 ctl bob save "$id" "$TMP/early"
+grep -q not_received "$TMP/err" || fail "save before accept: $(cat "$TMP/err")"
+ctl bob accept "$id" >/dev/null || fail "accept"
+wait_for "accepted and received" 30 state_is bob "$id" received
+wait_for "delivered" 30 state_is alice "$id" delivered
+ctl bob save "$id" "$TMP/large.out" && cmp "$TMP/large" "$TMP/large.out" || fail "accepted copy"
+
+# reject: the sender stops, its row says so.
+id=$(ctl alice send-file bob "$TMP/large")
+wait_for "waiting at bob" 30 state_is bob "$id" waiting
+ctl bob reject "$id" >/dev/null || fail "reject"
+wait_for "rejected at alice" 30 state_is alice "$id" rejected
+state_is bob "$id" rejected || fail "bob's state: $(state_of bob "$id")"
+
+# cancel by the sender, then by the recipient: both sides end it.
+id=$(ctl alice send-file bob "$TMP/large")
+wait_for "waiting at bob" 30 state_is bob "$id" waiting
+ctl alice cancel "$id" >/dev/null || fail "sender's cancel"
+state_is alice "$id" cancelled || fail "alice's state: $(state_of alice "$id")"
+wait_for "cancelled at bob" 30 state_is bob "$id" cancelled
+id=$(ctl alice send-file bob "$TMP/large")
+wait_for "waiting at bob" 30 state_is bob "$id" waiting
+ctl bob cancel "$id" >/dev/null || fail "recipient's cancel"
+wait_for "cancelled at alice" 30 state_is alice "$id" cancelled
+# the next file is not held up by the ones that ended
+id=$(ctl alice send-file bob "$TMP/small")
+wait_for "the next file" 30 state_is bob "$id" received
+
+stop_clean alice
+stop_clean bob
+log "PASS"
