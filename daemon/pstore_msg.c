@@ -7,7 +7,8 @@
  * index on it) and on the ack updates it and adds an event that refers
  * to it; the recipient writes its row and such an event. Chat rows are
  * pstore_chat.c's (once per chat per commit), the event log
- * pstore_event.c's.
+ * pstore_event.c's. The queue's queries are pstore_queue.c's, history
+ * and the reads of chats and events pstore_history.c's.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -23,38 +24,8 @@
 #include "sqlutil.h"
 #include "pstore_chat.h"
 #include "pstore_event.h"
-#include "pstore_msg.h"
+#include "pstore_msg_int.h"
 #include "util.h"
-
-enum stmt {
-	S_INSERT,
-	S_GET,
-	S_RECEIVE,
-	S_DELIVERED,
-	S_SEQ_OF,
-	S_GDELIVERED,
-	S_GSEQ_OF,
-	S_FAILED,
-	S_PENDING_FOR,
-	S_PENDING_ALL,
-	S_PENDING_PEERS,
-	S_PENDING_NOTE,
-	S_COUNT,
-	S_COUNT_QUEUED,
-	S_COUNT_ENDED,
-	S_HOLD,
-	S_RELEASE,
-	S_FINISH,
-	S_NEXT_EXPIRY,
-	S_EXPIRED,
-	S_HISTORY,
-	S_GROUP_PUT,
-	S_GROUP_HISTORY,
-	S_GROUP_STATE,
-	S_GROUP_BAD,
-	S_GROUP_FINISH,
-	S__MAX
-};
 
 /* The columns pmsg_row reads, in its order. */
 #define MCOLS "seq, id, peer, direction, body, ts_sent, ts_received, state," \
@@ -167,15 +138,6 @@ static const char *const sql[S__MAX] = {
 	    " ORDER BY seq",
 };
 
-struct pmsg_store {
-	struct pstore	*ps;
-	int64_t		 queued_seq;	/* of the last pmsg_queue_in */
-	sqlite3		*db;
-	sqlite3_stmt	*st[S__MAX];
-	struct pchat	*chat;		/* chats, written once per commit */
-	struct pevent	*ev;		/* the event log */
-};
-
 struct pmsg_store *
 pmsg_open(struct pstore *ps, char **cause)
 {
@@ -204,14 +166,14 @@ pmsg_close(struct pmsg_store *ms)
 }
 
 /* The statement, reset and unbound, ready for new parameters. */
-static sqlite3_stmt *
-st(struct pmsg_store *ms, enum stmt s)
+sqlite3_stmt *
+pmsg_st(struct pmsg_store *ms, enum stmt s)
 {
 	return sqlutil_reset(ms->st[s]);
 }
 
-static enum pstore_rc
-fail(struct pmsg_store *ms, const char *what)
+enum pstore_rc
+pmsg_fail(struct pmsg_store *ms, const char *what)
 {
 	log_warnx("pstore_msg: %s: %s", what, sqlite3_errmsg(ms->db));
 	pstore_note_error(ms->ps);
@@ -219,17 +181,17 @@ fail(struct pmsg_store *ms, const char *what)
 }
 
 /* Run a statement that returns no rows. */
-static enum pstore_rc
-run(struct pmsg_store *ms, sqlite3_stmt *s, const char *what)
+enum pstore_rc
+pmsg_run(struct pmsg_store *ms, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? PSTORE_OK : fail(ms, what);
+	return rc == SQLITE_DONE ? PSTORE_OK : pmsg_fail(ms, what);
 }
 
-static void
-bind_text(sqlite3_stmt *s, int i, const char *v)
+void
+pmsg_bind(sqlite3_stmt *s, int i, const char *v)
 {
 	sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 }
@@ -272,11 +234,11 @@ pmsg_row(sqlite3_stmt *s, struct pmsg *m)
 static enum pstore_rc
 group_state(struct pmsg_store *ms, struct pmsg *m)
 {
-	sqlite3_stmt *s = st(ms, S_GROUP_STATE);
+	sqlite3_stmt *s = pmsg_st(ms, S_GROUP_STATE);
 	int64_t n = 0, delivered = 0, pending = 0, held = 0;
 	int rc;
 
-	bind_text(s, 1, m->id);
+	pmsg_bind(s, 1, m->id);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		n = sqlite3_column_int64(s, 0);
 		delivered = sqlite3_column_int64(s, 1);
@@ -285,7 +247,7 @@ group_state(struct pmsg_store *ms, struct pmsg *m)
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
-		return fail(ms, "group state");
+		return pmsg_fail(ms, "group state");
 	*m->reason = '\0';
 	if (pending > 0 || held > 0) {
 		snprintf(m->state, sizeof(m->state), "%s", pending > 0 ?
@@ -297,8 +259,8 @@ group_state(struct pmsg_store *ms, struct pmsg *m)
 	snprintf(m->state, sizeof(m->state), "delivered");
 	if (delivered == n)
 		return PSTORE_OK;
-	s = st(ms, S_GROUP_BAD);
-	bind_text(s, 1, m->id);
+	s = pmsg_st(ms, S_GROUP_BAD);
+	pmsg_bind(s, 1, m->id);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		snprintf(m->state, sizeof(m->state), "%s",
 		    sqlite3_column_text(s, 1));
@@ -308,23 +270,23 @@ group_state(struct pmsg_store *ms, struct pmsg *m)
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
-	    fail(ms, "group state");
+	    pmsg_fail(ms, "group state");
 }
 
 enum pstore_rc
 pmsg_get(struct pmsg_store *ms, const char *id, struct pmsg *m, char **body)
 {
-	sqlite3_stmt *s = st(ms, S_GET);
+	sqlite3_stmt *s = pmsg_st(ms, S_GET);
 	int rc;
 
-	bind_text(s, 1, id);
+	pmsg_bind(s, 1, id);
 	if ((rc = sqlite3_step(s)) == SQLITE_DONE) {
 		sqlite3_reset(s);
 		return PSTORE_NOTFOUND;
 	}
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(s);
-		return fail(ms, "get");
+		return pmsg_fail(ms, "get");
 	}
 	pmsg_row(s, m);
 	if (body != NULL)
@@ -340,17 +302,17 @@ enum pstore_rc
 pmsg_queue_in(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing,
     char **existing_body)
 {
-	sqlite3_stmt *s = st(ms, S_INSERT);
+	sqlite3_stmt *s = pmsg_st(ms, S_INSERT);
 	int rc;
 
-	bind_text(s, 1, m->id);
-	bind_text(s, 2, m->peer);
-	bind_text(s, 3, "out");
+	pmsg_bind(s, 1, m->id);
+	pmsg_bind(s, 2, m->peer);
+	pmsg_bind(s, 3, "out");
 	sqlite3_bind_text(s, 4, m->body, (int)m->body_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, m->ts_sent);
 	sqlite3_bind_int64(s, 6, 0);
-	bind_text(s, 7, m->state);
-	bind_text(s, 8, m->reason);
+	pmsg_bind(s, 7, m->state);
+	pmsg_bind(s, 8, m->reason);
 	sqlite3_bind_int64(s, 9, m->expires);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
@@ -359,7 +321,7 @@ pmsg_queue_in(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing
 		return pmsg_get(ms, m->id, existing, existing_body) == PSTORE_OK ?
 		    PSTORE_EXISTS : PSTORE_ERR;
 	if (rc != SQLITE_DONE)
-		return fail(ms, "queue");
+		return pmsg_fail(ms, "queue");
 	ms->queued_seq = sqlite3_last_insert_rowid(ms->db);
 	/* In state pending or held, the row is in the queue (schema 7). */
 	return pchat_note(ms->chat, m->peer, m->ts_sent, 0);
@@ -369,16 +331,16 @@ enum pstore_rc
 pmsg_group_put(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq,
     struct pmsg *existing, char **existing_body)
 {
-	sqlite3_stmt *s = st(ms, S_GROUP_PUT);
+	sqlite3_stmt *s = pmsg_st(ms, S_GROUP_PUT);
 	char key[PCHAT_KEY_MAX + 1];
 	int rc;
 
-	bind_text(s, 1, m->id);
-	bind_text(s, 2, m->peer);
+	pmsg_bind(s, 1, m->id);
+	pmsg_bind(s, 2, m->peer);
 	sqlite3_bind_text(s, 3, m->body, (int)m->body_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, m->ts_sent);
 	sqlite3_bind_int64(s, 5, m->expires);
-	bind_text(s, 6, m->group);
+	pmsg_bind(s, 6, m->group);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	/* Only this statement is undone; the transaction goes on. */
@@ -386,7 +348,7 @@ pmsg_group_put(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq,
 		return pmsg_get(ms, m->id, existing, existing_body) == PSTORE_OK ?
 		    PSTORE_EXISTS : PSTORE_ERR;
 	if (rc != SQLITE_DONE)
-		return fail(ms, "group message");
+		return pmsg_fail(ms, "group message");
 	*seq = sqlite3_last_insert_rowid(ms->db);
 	pchat_group_key(m->group, key, sizeof(key));
 	return pchat_note(ms->chat, key, m->ts_sent, 0);
@@ -414,17 +376,17 @@ pmsg_queue(struct pmsg_store *ms, const struct pmsg *m, struct pmsg *existing,
 enum pstore_rc
 pmsg_receive(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
 {
-	sqlite3_stmt *s = st(ms, S_RECEIVE);
+	sqlite3_stmt *s = pmsg_st(ms, S_RECEIVE);
 	char key[PCHAT_KEY_MAX + 1];
 	int64_t msg;
 
-	bind_text(s, 1, m->id);
-	bind_text(s, 2, m->peer);
+	pmsg_bind(s, 1, m->id);
+	pmsg_bind(s, 2, m->peer);
 	sqlite3_bind_text(s, 3, m->body, (int)m->body_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, m->ts_sent);
 	sqlite3_bind_int64(s, 5, m->ts_received);
-	bind_text(s, 6, m->group);
-	if (run(ms, s, "receive") != PSTORE_OK)
+	pmsg_bind(s, 6, m->group);
+	if (pmsg_run(ms, s, "receive") != PSTORE_OK)
 		return PSTORE_ERR;
 	if (sqlite3_changes(ms->db) == 0)
 		return PSTORE_EXISTS;
@@ -450,35 +412,35 @@ enum pstore_rc
 pmsg_delivered_group(struct pmsg_store *ms, const char *id, const char *peer,
     int64_t ts, int64_t *seq, char *grp)
 {
-	sqlite3_stmt *s = st(ms, S_DELIVERED);
+	sqlite3_stmt *s = pmsg_st(ms, S_DELIVERED);
 	int64_t msg = 0, ref = 0;
 	int rc;
 
 	bool group = false;
 
 	*grp = '\0';
-	bind_text(s, 1, id);
+	pmsg_bind(s, 1, id);
 	sqlite3_bind_int64(s, 2, ts);
-	bind_text(s, 3, peer);
-	if (run(ms, s, "delivered") != PSTORE_OK)
+	pmsg_bind(s, 3, peer);
+	if (pmsg_run(ms, s, "delivered") != PSTORE_OK)
 		return PSTORE_ERR;
 	if (sqlite3_changes(ms->db) == 0) {
 		/* Else a group's delivery row, ID/peer (schema 9). */
-		s = st(ms, S_GDELIVERED);
-		bind_text(s, 1, id);
+		s = pmsg_st(ms, S_GDELIVERED);
+		pmsg_bind(s, 1, id);
 		sqlite3_bind_int64(s, 2, ts);
-		bind_text(s, 3, peer);
-		if (run(ms, s, "delivered") != PSTORE_OK)
+		pmsg_bind(s, 3, peer);
+		if (pmsg_run(ms, s, "delivered") != PSTORE_OK)
 			return PSTORE_ERR;
 		if (sqlite3_changes(ms->db) == 0)
 			return PSTORE_NOTFOUND;	/* unknown, not theirs, or
 						   delivered before */
 		group = true;
 	}
-	s = st(ms, group ? S_GSEQ_OF : S_SEQ_OF);
-	bind_text(s, 1, id);
+	s = pmsg_st(ms, group ? S_GSEQ_OF : S_SEQ_OF);
+	pmsg_bind(s, 1, id);
 	if (group)
-		bind_text(s, 2, peer);
+		pmsg_bind(s, 2, peer);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		msg = sqlite3_column_int64(s, 0);
 		ref = sqlite3_column_int64(s, 1);
@@ -486,7 +448,7 @@ pmsg_delivered_group(struct pmsg_store *ms, const char *id, const char *peer,
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
-		return fail(ms, "delivered");
+		return pmsg_fail(ms, "delivered");
 	/* A group's list reached a member: no message was delivered. */
 	if (ref < 0) {
 		*seq = 0;
@@ -513,8 +475,8 @@ pmsg_finish(struct pmsg_store *ms, const char *id, const char *state,
 	*seq = 0;
 	if (pstore_begin(ms->ps) != PSTORE_OK)
 		return PSTORE_ERR;
-	s = st(ms, S_FINISH);
-	bind_text(s, 1, id);
+	s = pmsg_st(ms, S_FINISH);
+	pmsg_bind(s, 1, id);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		pmsg_row(s, m);
 	sqlite3_reset(s);
@@ -534,11 +496,11 @@ pmsg_finish(struct pmsg_store *ms, const char *id, const char *state,
 	 * ends alone.
 	 */
 	group = *m->group != '\0' && m->ref == 0;
-	s = st(ms, group ? S_GROUP_FINISH : S_FAILED);
-	bind_text(s, 1, group ? m->id : id);
-	bind_text(s, 2, state);
-	bind_text(s, 3, reason);
-	if (run(ms, s, "finish") != PSTORE_OK)
+	s = pmsg_st(ms, group ? S_GROUP_FINISH : S_FAILED);
+	pmsg_bind(s, 1, group ? m->id : id);
+	pmsg_bind(s, 2, state);
+	pmsg_bind(s, 3, reason);
+	if (pmsg_run(ms, s, "finish") != PSTORE_OK)
 		goto err;
 	if (group && sqlite3_changes(ms->db) == 0) {
 		pstore_rollback(ms->ps);
@@ -558,7 +520,7 @@ pmsg_finish(struct pmsg_store *ms, const char *id, const char *state,
 	    reason);
 	return PSTORE_OK;
 err:
-	fail(ms, "finish");
+	pmsg_fail(ms, "finish");
 	pstore_rollback(ms->ps);
 	*seq = 0;
 	return PSTORE_ERR;
@@ -573,21 +535,9 @@ pmsg_failed(struct pmsg_store *ms, const char *id, const char *why)
 	return pmsg_finish(ms, id, "failed", why, &m, &seq);
 }
 
-enum pstore_rc
-pmsg_next_expiry(struct pmsg_store *ms, int64_t *when)
-{
-	sqlite3_stmt *s = st(ms, S_NEXT_EXPIRY);
-	int rc = sqlite3_step(s);
-
-	*when = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
-	    fail(ms, "next expiry");
-}
-
 /* Step through rows of a message query, calling fn for each. */
-static enum pstore_rc
-each_msg(struct pmsg_store *ms, sqlite3_stmt *s, pmsg_fn fn, void *arg)
+enum pstore_rc
+pmsg_each(struct pmsg_store *ms, sqlite3_stmt *s, pmsg_fn fn, void *arg)
 {
 	struct pmsg m;
 	int rc;
@@ -599,187 +549,6 @@ each_msg(struct pmsg_store *ms, sqlite3_stmt *s, pmsg_fn fn, void *arg)
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
-	    fail(ms, "select");
+	    pmsg_fail(ms, "select");
 }
 
-int64_t
-pmsg_queued_seq(const struct pmsg_store *ms)
-{
-	return ms->queued_seq;
-}
-
-enum pstore_rc
-pmsg_pending_for(struct pmsg_store *ms, const char *peer, int64_t after,
-    int limit, pmsg_fn fn, void *arg)
-{
-	sqlite3_stmt *s = st(ms, S_PENDING_FOR);
-
-	bind_text(s, 1, peer);
-	sqlite3_bind_int64(s, 2, after);
-	sqlite3_bind_int(s, 3, limit);
-	sqlite3_bind_int64(s, 4, util_now_ms());
-	return each_msg(ms, s, fn, arg);
-}
-
-enum pstore_rc
-pmsg_expired(struct pmsg_store *ms, int64_t now, pmsg_fn fn, void *arg)
-{
-	sqlite3_stmt *s = st(ms, S_EXPIRED);
-
-	sqlite3_bind_int64(s, 1, now);
-	return each_msg(ms, s, fn, arg);
-}
-
-enum pstore_rc
-pmsg_pending_all(struct pmsg_store *ms,
-    int (*fn)(const struct ppending *, void *), void *arg)
-{
-	sqlite3_stmt *s = st(ms, S_PENDING_ALL);
-	struct ppending p;
-	struct pmsg m;
-	int rc;
-
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		pmsg_row(s, &m);
-		p.msg = &m;
-		p.attempts = sqlite3_column_int(s, 12);
-		p.next_try = sqlite3_column_int64(s, 13);
-		p.reason = (const char *)sqlite3_column_text(s, 14);
-		if (fn(&p, arg) == -1)
-			break;
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
-	    fail(ms, "pending");
-}
-
-enum pstore_rc
-pmsg_pending_peers(struct pmsg_store *ms, int (*fn)(const char *, void *),
-    void *arg)
-{
-	sqlite3_stmt *s = st(ms, S_PENDING_PEERS);
-	char peer[P2P_USERNAME_MAX + 1];
-	int rc;
-
-	/* Copy each name first: fn may run other statements. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		snprintf(peer, sizeof(peer), "%s", sqlite3_column_text(s, 0));
-		if (fn(peer, arg) == -1)
-			break;
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_OK :
-	    fail(ms, "pending peers");
-}
-
-enum pstore_rc
-pmsg_pending_note(struct pmsg_store *ms, const char *peer, int attempts,
-    int64_t next_try, const char *reason)
-{
-	sqlite3_stmt *s = st(ms, S_PENDING_NOTE);
-
-	bind_text(s, 1, peer);
-	sqlite3_bind_int(s, 2, attempts);
-	sqlite3_bind_int64(s, 3, next_try);
-	bind_text(s, 4, reason);
-	return run(ms, s, "note");
-}
-
-long
-pmsg_count(struct pmsg_store *ms, const char *state)
-{
-	enum stmt which = S_COUNT;
-	sqlite3_stmt *s;
-
-	if (strcmp(state, "pending") == 0 || strcmp(state, "held") == 0)
-		which = S_COUNT_QUEUED;
-	else if (strcmp(state, "failed") == 0 ||
-	    strcmp(state, "cancelled") == 0 || strcmp(state, "expired") == 0)
-		which = S_COUNT_ENDED;
-	s = st(ms, which);
-	long n = -1;
-
-	bind_text(s, 1, state);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return n;
-}
-
-void
-pmsg_held_reason(const char *peer, char *out, size_t outlen)
-{
-	snprintf(out, outlen, PMSG_HELD_KEY "; check it, then run: "
-	    "p2pchatctl trust %s", peer);
-}
-
-enum pstore_rc
-pmsg_hold(struct pmsg_store *ms, const char *peer, bool hold)
-{
-	sqlite3_stmt *s = st(ms, hold ? S_HOLD : S_RELEASE);
-	char why[PMSG_REASON_MAX];
-
-	pmsg_held_reason(peer, why, sizeof(why));
-	bind_text(s, 1, peer);
-	if (hold)
-		bind_text(s, 2, why);
-	return run(ms, s, "hold");
-}
-
-enum pstore_rc
-pmsg_history(struct pmsg_store *ms, const char *peer, int limit, pmsg_fn fn,
-    void *arg)
-{
-	sqlite3_stmt *s = st(ms, S_HISTORY);
-	enum pstore_rc rc;
-
-	bind_text(s, 1, peer);
-	sqlite3_bind_int(s, 2, limit);
-	if ((rc = each_msg(ms, s, fn, arg)) != PSTORE_OK)
-		return rc;
-	return pchat_mark_read(ms->chat, peer);
-}
-
-enum pstore_rc
-pmsg_group_history(struct pmsg_store *ms, const char *group, int limit,
-    pmsg_fn fn, void *arg)
-{
-	sqlite3_stmt *s = st(ms, S_GROUP_HISTORY);
-	char key[PCHAT_KEY_MAX + 1];
-	enum pstore_rc rc;
-
-	bind_text(s, 1, group);
-	sqlite3_bind_int(s, 2, limit);
-	if ((rc = each_msg(ms, s, fn, arg)) != PSTORE_OK)
-		return rc;
-	pchat_group_key(group, key, sizeof(key));
-	return pchat_mark_read(ms->chat, key);
-}
-
-enum pstore_rc
-pmsg_chats(struct pmsg_store *ms,
-    int (*fn)(const char *, long, int64_t, const char *, bool, void *),
-    void *arg)
-{
-	return pchat_list(ms->chat, fn, arg);
-}
-
-enum pstore_rc
-pmsg_event(struct pmsg_store *ms, const char *type, const char *json,
-    int64_t *seq)
-{
-	return pevent_add(ms->ev, type, json, seq);
-}
-
-int64_t
-pmsg_last_seq(struct pmsg_store *ms)
-{
-	return pevent_last_seq(ms->ev);
-}
-
-enum pstore_rc
-pmsg_events_since(struct pmsg_store *ms, int64_t after,
-    int (*fn)(int64_t, const char *, const char *, void *), void *arg)
-{
-	return pevent_since(ms->ev, after, fn, arg);
-}
