@@ -133,6 +133,23 @@ expect_exit 1 ctl carol send --group team "carol is out"
 grep -q not_member "$TMP/err" || fail "carol's send: $(cat "$TMP/err")"
 [ "$(count carol team "after carol left")" = 0 ] || fail "carol got a message after her removal"
 
+# A new member gets a message before it has the list that names it (the
+# admin is down): it refuses it (not_member), the sender keeps it, and
+# it arrives once the admin's list has.
+start_peer fred g
+register fred >/dev/null
+stop fred
+ctl alice group add team fred >/dev/null || fail "add fred"
+wait_for "bob has version 3" 10 has_version bob "$gid" 3
+stop alice
+ctl bob send --group team "hello fred" >/dev/null || fail "send to fred"
+start fred
+wait_for "fred refuses it" 30 grep -q "refused .* from bob: bob is not a member of group $gid" "$TMP/fred.log"
+[ "$(count fred team "hello fred" 2>/dev/null)" = 0 ] || fail "fred took a message before the list"
+start alice
+wait_for "fred has the list" 30 has_version fred "$gid" 3
+wait_for "fred has bob's message" 30 has_count fred team "hello fred" 1
+
 # A gmsg made by hand from carol (no longer a member) is refused by bob.
 need_tools python3 certtool
 printf 'cn = "carol"\nexpiration_days = 2\nsigning_key\ntls_www_client\n' >"$TMP/carol.tmpl"
