@@ -74,8 +74,12 @@ grep -q not_member "$TMP/err" || fail "remove a non-member: $(cat "$TMP/err")"
 
 # dave joins while carol is offline; carol gets the list when she returns.
 stop carol
+# The admin is killed with SIGKILL as soon as the change is answered: it
+# was committed, and goes out once the admin is back.
 ctl alice group add "${gid:0:8}" dave >/dev/null || fail "group add by id prefix"
-wait_for "dave has the list" 10 has_version dave "$gid" 2
+stop alice KILL
+start alice
+wait_for "dave has the list" 20 has_version dave "$gid" 2
 wait_for "bob has version 2" 10 has_version bob "$gid" 2
 start carol
 wait_for "carol has version 2" 20 has_version carol "$gid" 2
