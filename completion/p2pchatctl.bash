@@ -22,7 +22,8 @@ _p2pchatctl_query()
 _p2pchatctl_users()
 {
 	local users
-	users=$(_p2pchatctl_query chats | cut -f1)
+	# A group's chat (kind, column 6: group) is named by its title.
+	users=$(_p2pchatctl_query chats | awk -F'\t' '$6 != "group" { print $1 }')
 	COMPREPLY=($(compgen -W "$users" -- "$1"))
 }
 

@@ -82,6 +82,14 @@ expect "bob" -c "$TMP/alice.conf" history bo
 expect "bert bob" -c "$TMP/alice.conf" search hi --user b
 expect "bert" -c "$TMP/alice.conf" --json lookup be
 expect "" -c "$TMP/alice.conf" send bob h
+# Groups by id after --group and a group verb; a group's chat (its title,
+# "bees") is no username.
+gid=$(ctl alice group create bees bob bert)
+ctl alice send --group bees "hi bees" >/dev/null
+expect "bert bob" -c "$TMP/alice.conf" send b
+expect "$gid" -c "$TMP/alice.conf" send --group "${gid:0:3}"
+expect "$gid" -c "$TMP/alice.conf" group show "${gid:0:3}"
+expect "bert bob" -c "$TMP/alice.conf" group add "$gid" b
 stop bob
 id=$(ctl alice send bob "for later")
 expect "$id" -c "$TMP/alice.conf" wait "${id:0:4}"
