@@ -535,15 +535,17 @@ gestor_replace(struct gconn *old, const char *why)
 /* gc is now user's session; an older session of the user is closed. */
 /*
  * The key the request (register, login, auth) says its peer takes mail
- * for ("": none), kept for the session and stored; a key that is not the
- * connection's is ignored (and logged). Absent: the store is left as is.
+ * for ("": none), kept for the session and, when it is not what the store
+ * has (stored), written: a login storm writes nothing for mail. A key
+ * that is not the connection's is ignored (and logged). Absent: the
+ * stored key stays, for the store and the session.
  */
 static void
-session_mail(struct gconn *gc)
+session_mail(struct gconn *gc, const char *stored)
 {
 	const char *mail = json_string_value(json_object_get(gc->req, "mail"));
 
-	*gc->mail = '\0';
+	snprintf(gc->mail, sizeof(gc->mail), "%s", stored);
 	if (mail == NULL)
 		return;
 	if (*mail != '\0' && !seal_pk_is(mail, gc->fp)) {
@@ -552,11 +554,15 @@ session_mail(struct gconn *gc)
 		mail = "";
 	}
 	snprintf(gc->mail, sizeof(gc->mail), "%s", mail);
+	if (strcmp(mail, stored) == 0)
+		return;
+	log_info("gestor: %s takes %s", gc->user, *mail != '\0' ?
+	    "mail" : "no mail");
 	gstore_user_set_mail(gc->g->store, gc->user, gc->mail, NULL, NULL);
 }
 
 void
-gestor_bind_session(struct gconn *gc, const char *user)
+gestor_bind_session(struct gconn *gc, const char *user, const char *mail)
 {
 	struct gconn *old = gestor_session(gc->g, user);
 	json_t *claim;
@@ -569,7 +575,7 @@ gestor_bind_session(struct gconn *gc, const char *user)
 	gc->hnext = gc->g->sessions[gestor_bucket(user)];
 	gc->g->sessions[gestor_bucket(user)] = gc;
 	gestor_arm_hb_timer(gc);
-	session_mail(gc);
+	session_mail(gc, mail);
 	/* Other gestors of a cluster close their session of the user. */
 	claim = json_pack("{s:s,s:s}", "t", "session", "user", user);
 	gstore_notify(gc->g->store, claim);

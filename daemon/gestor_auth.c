@@ -83,7 +83,7 @@ on_register_added(enum gstore_rc rc, void *arg)
 		gc->g->stats.registrations++;
 		log_info("gestor: registered %s from %s, key %s", u->name,
 		    gc->addr, gc->fp);
-		gestor_bind_session(gc, u->name);
+		gestor_bind_session(gc, u->name, "");
 		gestor_reply_ok(gc, gc->req, json_pack("{s:s,s:s}", "user", u->name,
 		    "fingerprint", gc->fp));
 	}
@@ -164,7 +164,7 @@ login_finish(struct gconn *gc, bool changed)
 	gc->g->stats.logins++;
 	log_info("gestor: login %s from %s%s", u->name, gc->addr,
 	    changed ? " with a new key" : "");
-	gestor_bind_session(gc, u->name);
+	gestor_bind_session(gc, u->name, u->mail);
 	if (changed) {
 		log_info("gestor: %s key changed to %s", u->name, gc->fp);
 		snprintf(u->fingerprint, sizeof(u->fingerprint), "%s", gc->fp);
@@ -293,7 +293,7 @@ on_auth_read(enum gstore_rc rc, const struct guser *u, void *arg)
 	} else {
 		gc->g->stats.logins++;
 		log_info("gestor: auth %s from %s", user, gc->addr);
-		gestor_bind_session(gc, user);
+		gestor_bind_session(gc, user, u->mail);
 		gestor_reply_ok(gc, gc->req, json_pack("{s:s,s:s}", "user", user,
 		    "fingerprint", gc->fp));
 	}

@@ -190,7 +190,9 @@ void		 gestor_session_user(struct gconn *, struct guser *);
 void		 gestor_store_seen(struct gconn *, enum gstore_presence, bool tell);
 void		 gestor_watches_clear(struct gconn *);
 /* gc is now user's session; an older session of the user is closed. */
-void		 gestor_bind_session(struct gconn *, const char *user);
+/* mail: the key the store has for user ("" none, or a new account). */
+void		 gestor_bind_session(struct gconn *, const char *user,
+		    const char *mail);
 void		 gestor_arm_hb_timer(struct gconn *);
 
 /* gestor_auth.c: register, login, auth */

@@ -41,6 +41,13 @@ session mallory "mailkey:$BOB" register lookup:mallory >"$TMP/out"
 expect "$TMP/out" "register ok" "lookup ok mail="
 grep -q "mallory from 127.0.0.1: its mail key is not its TLS key" "$TMP/g.log" ||
 	fail "the foreign mail key was not logged"
+# The same key again, or none said, writes nothing and keeps the key (a
+# login storm costs no mail writes); a heartbeating session shows it too.
+session bob "mailkey:$BOB" auth >/dev/null
+session bob auth hb:7001 lookup:bob >"$TMP/out"
+expect "$TMP/out" "auth ok" "hb ok" "lookup ok mail=$BOB"
+[ "$(grep -c "gestor: bob takes mail" "$TMP/g.log")" = 1 ] ||
+	fail "bob's mail key written $(grep -c "gestor: bob takes mail" "$TMP/g.log") times"
 
 # Nothing before logging in.
 session alice put:bob:QUJD >"$TMP/out"
