@@ -280,6 +280,109 @@ out:
 	return rc;
 }
 
+/* A file's state that does not change any more (sender's side). */
+static bool
+file_ended(const char *state)
+{
+	return strcmp(state, "delivered") == 0 || strcmp(state, "failed") == 0 ||
+	    strcmp(state, "rejected") == 0 || strcmp(state, "cancelled") == 0;
+}
+
+/* The string member key of o, or "". */
+static const char *
+str_of(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
+/*
+ * send-file --wait: subscribe to events, then read the file's state (so
+ * that no change falls between the two), then follow its file-state
+ * events until it ends or the time is up. Exit 0 delivered; 1 failed,
+ * rejected or cancelled (the code is that state); 3 at the timeout.
+ */
+static int
+file_wait(struct ctlconn *c, const char *id, const char *user, double secs)
+{
+	double deadline = secs > 0 ? util_mono() + secs : 0, left;
+	char state[32] = "pending", reason[512] = "", *fid = xstrdup(id);
+	json_t *e, *reply, *res, *err, *it, *ev;
+	struct pollfd pfd;
+	json_int_t rid;
+	size_t i;
+	int n, rc;
+
+	ctlconn_catch_signals();
+	e = json_object();
+	rid = ctlconn_request(c, "watch", e);
+	json_decref(e);
+	reply = ctlconn_recv_reply(c);
+	if (ctlconn_reply(reply, rid, &err) == NULL)
+		exit(output_error(err));
+	json_decref(reply);
+	e = json_pack("{s:s}", "user", user);
+	rid = ctlconn_request(c, "files", e);
+	json_decref(e);
+	reply = ctlconn_recv_reply(c);
+	if ((res = ctlconn_reply(reply, rid, &err)) == NULL)
+		exit(output_error(err));
+	json_array_foreach(json_object_get(res, "items"), i, it)
+		if (strcmp(str_of(it, "id"), fid) == 0)
+			snprintf(state, sizeof(state), "%s", str_of(it, "state"));
+	json_decref(reply);
+	while (!file_ended(state) && !ctlconn_stop) {
+		if ((ev = ctlconn_take(c)) != NULL) {
+			if (strcmp(str_of(ev, "event"), "file-state") == 0 &&
+			    strcmp(str_of(ev, "id"), fid) == 0) {
+				snprintf(state, sizeof(state), "%s", str_of(ev, "state"));
+				snprintf(reason, sizeof(reason), "%s",
+				    str_of(ev, "reason"));
+			}
+			json_decref(ev);
+			continue;
+		}
+		left = deadline > 0 ? deadline - util_mono() : -1;
+		if (deadline > 0 && left <= 0)
+			break;
+		pfd.fd = c->fd;
+		pfd.events = POLLIN;
+		if ((n = ctlconn_poll(&pfd, 1, left < 0 ? -1 :
+		    (int)(left * 1000) + 1)) == -1 && errno != EINTR)
+			report_die_errno(CTL_EXIT_FAIL, "io_error", "poll");
+		if (n > 0 && ctlconn_fill(c) == 0) {
+			e = json_pack("{s:s,s:s++,s:s}", "code", "daemon_gone",
+			    "message", "the daemon closed the connection; the file "
+			    "is stored: follow it with files, or send-file --id ",
+			    fid, " to retry without sending twice", "id", fid);
+			output_error(e);
+			exit(CTL_EXIT_NODAEMON);
+		}
+	}
+	if (strcmp(state, "delivered") == 0) {
+		rc = CTL_EXIT_OK;
+		if (output_json()) {
+			e = json_pack("{s:s,s:s}", "id", fid, "state", state);
+			output_result(&ctl_cmds[CMD_SEND_FILE], e);
+			json_decref(e);
+		}
+	} else if (ctlconn_stop)
+		rc = CTL_EXIT_OK;
+	else {
+		e = json_pack("{s:s,s:s,s:s,s:s}", "code", file_ended(state) ?
+		    state : "timeout", "message", *reason != '\0' ? reason :
+		    file_ended(state) ? "the file ended undelivered" :
+		    "not delivered yet", "id", fid, "state", state);
+		rc = output_error(e);
+		if (!file_ended(state))
+			rc = CTL_EXIT_TIMEOUT;
+		json_decref(e);
+	}
+	free(fid);
+	return rc;
+}
+
 /*
  * send-file: PATH is opened here and the descriptor passed to the daemon
  * with the request (SCM_RIGHTS), so the daemon needs no access to the
@@ -293,8 +396,10 @@ send_file_main(struct ctlconn *c, json_t *args)
 	const struct ctl_cmd_desc *cd = &ctl_cmds[CMD_SEND_FILE];
 	const char *path = json_string_value(json_object_get(args, "path"));
 	const char *base;
-	json_t *reply, *res, *err;
+	json_t *reply, *res, *err, *timeout;
 	json_int_t rid;
+	double secs = 0;
+	bool wait = false;
 	int fd, rc;
 
 	if (path == NULL)
@@ -318,6 +423,11 @@ send_file_main(struct ctlconn *c, json_t *args)
 	json_object_del(args, "path");
 	if ((rc = ctl_check_args(cd, args)) != 0)
 		return rc;
+	if ((timeout = json_object_get(args, "wait")) != NULL) {
+		wait = true;
+		secs = json_number_value(timeout);
+		json_object_del(args, "wait");
+	}
 	if ((rid = ctlconn_request_fd(c, cd->name, args, fd)) == -1)
 		return CTL_EXIT_FAIL;
 	if (fd != STDIN_FILENO)
@@ -326,9 +436,15 @@ send_file_main(struct ctlconn *c, json_t *args)
 	if ((res = ctlconn_reply(reply, rid, &err)) == NULL) {
 		output_error_result(cd, err);
 		rc = output_error(err);
-	} else {
+	} else if (!wait) {
 		output_result(cd, res);
 		rc = CTL_EXIT_OK;
+	} else {
+		if (!output_json())
+			output_result(cd, res);
+		output_flush();
+		rc = file_wait(c, json_string_value(json_object_get(res, "id")),
+		    json_string_value(json_object_get(args, "user")), secs);
 	}
 	json_decref(reply);
 	return rc;

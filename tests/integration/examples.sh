@@ -2,7 +2,9 @@
 # The scripts in examples/ work as their comments say: the echo bot answers
 # every message once (also across its own restarts, and its daemon's death
 # between a message and the reply), notify.sh runs a
-# command with sender and text, send-lines.sh never sends a line twice.
+# command with sender and text, send-lines.sh never sends a line twice,
+# send-to-oncall.sh sends a file to the first on the rota who is online and
+# waits until it is delivered.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 examples=$(cd "$(dirname "$TESTS_LIB")/../examples" && pwd)
@@ -155,6 +157,21 @@ ctl alice wait $(cut -f1 "$TMP/out") --timeout 10 >/dev/null || fail "epsilon no
 has 1 bob alice in epsilon || fail "epsilon"
 has 0 bob alice in "alpha, edited" || fail "edited line sent"
 expect_exit 2 bash "$examples/send-lines.sh" bob
+
+# ---------------------------------------------------------- send-to-oncall
+# carol is first on the rota but not online: the file goes to bob, who is
+# online, and the script returns once bob has it whole and checked.
+ctl bob send --wait=20 alice "on call this week" >/dev/null	# alice: a contact
+head -c 300000 /dev/urandom >"$TMP/report.bin"
+P2PCHAT_CONFIG=$TMP/alice.conf bash "$examples/send-to-oncall.sh" "$TMP/report.bin" \
+    carol bob >"$TMP/oc" || fail "send-to-oncall.sh: $(cat "$TMP/oc")"
+oc_id=$(cut -f1 "$TMP/oc")
+[ "$(cut -f2 "$TMP/oc")" = bob ] || fail "sent to: $(cat "$TMP/oc")"
+ctl bob files alice | awk -F'\t' -v id="$oc_id" '$5 == id { print $4 }' | grep -qx received ||
+	fail "bob does not have it: $(ctl bob files alice)"
+ctl bob save "$oc_id" "$TMP/report.out" && cmp "$TMP/report.bin" "$TMP/report.out" ||
+	fail "the file bob got differs"
+expect_exit 2 bash "$examples/send-to-oncall.sh" "$TMP/report.bin"
 
 # ------------------------------------------------------- the daemon goes away
 # The bots fail (exit 1), so that Restart=on-failure brings them back.

@@ -64,9 +64,20 @@ id=$(ctl alice send-file bob "$TMP/large")
 wait_for "waiting at bob" 30 state_is bob "$id" waiting
 ctl bob cancel "$id" >/dev/null || fail "recipient's cancel"
 wait_for "cancelled at alice" 30 state_is alice "$id" cancelled
-# the next file is not held up by the ones that ended
-id=$(ctl alice send-file bob "$TMP/small")
-wait_for "the next file" 30 state_is bob "$id" received
+# the next file is not held up by the ones that ended; --wait follows it
+# to the end: 0 delivered, 3 at the timeout (still waiting), 1 rejected.
+id=$(ctl alice send-file --wait=60 bob "$TMP/small") || fail "send-file --wait"
+state_is bob "$id" received || fail "--wait returned before delivery: $(state_of bob "$id")"
+expect_exit 3 ctl alice send-file --wait=1 bob "$TMP/large"
+id=$(cat "$TMP/out")
+grep -q '^p2pchatctl: timeout: ' "$TMP/err" || fail "--wait timeout: $(cat "$TMP/err")"
+( rc=0; ctl alice send-file --wait=60 --id "$id" bob "$TMP/large" >"$TMP/w.out" \
+    2>"$TMP/w.err" || rc=$?; echo $rc >"$TMP/w.rc" ) &
+wait_for "waiting at bob" 30 state_is bob "$id" waiting
+ctl bob reject "$id" >/dev/null
+wait_for "--wait to end" 30 test -s "$TMP/w.rc"
+[ "$(cat "$TMP/w.rc")" = 1 ] || fail "--wait on a rejected file: $(cat "$TMP/w.rc") $(cat "$TMP/w.err")"
+grep -q '^p2pchatctl: rejected: ' "$TMP/w.err" || fail "--wait rejected: $(cat "$TMP/w.err")"
 
 stop_clean alice
 stop_clean bob
