@@ -10,11 +10,14 @@
 # same build repacked as VERSION+next) that keeps the admin's edited
 # conffile, the statoverride and the gestor's identity; a purge that
 # leaves nothing but the user p2pchat and the users' own data. The steps
-# inside the container are tests/docker/package_inside.sh.
+# inside the container are tests/docker/package_inside.sh. Then piuparts
+# (when installed): install and purge, and an upgrade from the previous
+# build, in a chroot made from the same debian:12.
 #
 # Needs root, Docker, dpkg-dev, debhelper and lintian, and a git checkout:
 # skipped (77) otherwise. P2PCHAT_DOCKER_TEST=skip skips it too. About 3
-# minutes on 2 busy CPUs with debian:12 present (build 1, container 1-2).
+# to 4 minutes on 2 busy CPUs with debian:12 present (build 1, container 1,
+# piuparts 1.5).
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 . "$(dirname "$TESTS_LIB")/docker/lib.sh"
@@ -48,6 +51,7 @@ teardown() {
 		fi
 		docker rm -f "$C" >/dev/null 2>&1
 	fi
+	docker rm -f "$C-base" >/dev/null 2>&1
 	docker_stop
 	cleanup
 	exit "$rc"
@@ -112,4 +116,38 @@ inside run
 inside upgrade
 inside purge
 stamp "installed, used, upgraded and purged"
+docker rm -f "$C" >/dev/null 2>&1 || true
+
+# ----------------------------------------------------------------- piuparts
+# Install and purge, and an upgrade from the previous build (the same files
+# as VERSION-0~prev in a local repository) and purge, in a chroot made from
+# the same debian:12. Leftovers of systemd itself (pulled in for sysusers
+# and tmpfiles, and purged again) are not ours: ignored by name.
+if ! command -v piuparts >/dev/null 2>&1; then
+	log "piuparts is not installed (apt-get install piuparts): not run"
+	log "PASS"
+	exit 0
+fi
+docker create --name "$C-base" debian:12 true >/dev/null || fail "docker create"
+docker export "$C-base" | gzip -1 >"$TMP/base.tgz" || fail "docker export"
+docker rm "$C-base" >/dev/null
+prev="${version%-*}-0~prev"
+mkdir -p "$TMP/repo"
+for d in "$TMP/debs/"*.deb; do
+	rm -rf "$TMP/repack"
+	dpkg-deb -R "$d" "$TMP/repack"
+	sed -i -e "s/^Version: .*/Version: $prev/" \
+	    -e "s/p2pchat (>= $version)/p2pchat (>= $prev)/" "$TMP/repack/DEBIAN/control"
+	dpkg-deb -b "$TMP/repack" "$TMP/repo/$(basename "$d" | sed "s/_${version}_/_${prev}_/")" >/dev/null
+done
+(cd "$TMP/repo" && dpkg-scanpackages . /dev/null >Packages 2>/dev/null)
+piuparts -b "$TMP/base.tgz" -d bookworm -m "${P2PCHAT_DEBIAN_MIRROR:-http://deb.debian.org/debian}" \
+    --bindmount "$TMP/repo" --extra-repo="deb [trusted=yes] file://$TMP/repo ./" \
+    -i /root/.ssh/ -i /var/cache/private/ -i /var/lib/private/ \
+    -i /var/lib/systemd/coredump/ -i /var/lib/systemd/pstore/ -i /var/log/private/ \
+    "$TMP/debs/"p2pchat_*.deb "$TMP/debs/"p2pchat-gestor_*.deb >"$TMP/piuparts.log" 2>&1 ||
+	fail "piuparts: $(grep -E 'ERROR|FAIL' "$TMP/piuparts.log" | head -n 20)"
+grep -q 'PASS: Installation, upgrade and purging tests' "$TMP/piuparts.log" ||
+	fail "piuparts ran no upgrade test: $(grep -E 'PASS|ERROR' "$TMP/piuparts.log")"
+stamp "piuparts: install, purge, upgrade from the previous build: PASS"
 log "PASS"
