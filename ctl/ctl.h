@@ -30,6 +30,9 @@ int		 ctl_check_args(const struct ctl_cmd_desc *, const json_t *);
 /* help.c: print "p2pchatctl: usage: ...", the usage of cd (or all), exit 2. */
 void		 ctl_usage_error(const struct ctl_cmd_desc *, const char *, ...)
 		    __attribute__((__noreturn__, __format__(__printf__, 2, 3)));
+/* help.c: the same report without exiting; returns 2 (CTL_EXIT_USAGE). */
+int		 ctl_usage_report(const struct ctl_cmd_desc *, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
 /* args.c: the request's "args" for command cd from argv (exits on usage). */
 json_t		*args_parse(const struct ctl_cmd_desc *, struct ctl_globals *,
 		    int argc, char **argv);

@@ -174,16 +174,15 @@ help_cmd(const struct ctl_cmd_desc *cd)
 	output_flush();
 }
 
-void
-ctl_usage_error(const struct ctl_cmd_desc *cd, const char *fmt, ...)
-{
-	va_list ap;
+static void usage_v(const struct ctl_cmd_desc *, const char *, va_list)
+    __attribute__((__format__(__printf__, 2, 0)));
 
+static void
+usage_v(const struct ctl_cmd_desc *cd, const char *fmt, va_list ap)
+{
 	fflush(stdout);
 	fputs("p2pchatctl: usage: ", stderr);
-	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
-	va_end(ap);
 	fputc('\n', stderr);
 	if (cd == NULL)
 		help_usage(stderr);
@@ -191,5 +190,26 @@ ctl_usage_error(const struct ctl_cmd_desc *cd, const char *fmt, ...)
 		fprintf(stderr, "usage: p2pchatctl ");
 		help_cmd_usage(stderr, cd);
 	}
+}
+
+int
+ctl_usage_report(const struct ctl_cmd_desc *cd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	usage_v(cd, fmt, ap);
+	va_end(ap);
+	return CTL_EXIT_USAGE;
+}
+
+void
+ctl_usage_error(const struct ctl_cmd_desc *cd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	usage_v(cd, fmt, ap);
+	va_end(ap);
 	exit(CTL_EXIT_USAGE);
 }

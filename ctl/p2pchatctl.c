@@ -515,9 +515,10 @@ ask(const char *question, char *line, size_t len)
 /*
  * A command that destroys (chat-delete): asked twice on a terminal, the
  * second time by the user's name; without a terminal only --yes does.
- * "yes" is p2pchatctl's, not sent.
+ * "yes" is p2pchatctl's, not sent. Returns 0 to go on, else the exit code
+ * (reported), so that the caller frees what it holds before exiting.
  */
-static void
+static int
 confirm(const struct ctl_cmd_desc *cd, json_t *args)
 {
 	const char *user = json_string_value(json_object_get(args, "user"));
@@ -526,19 +527,23 @@ confirm(const struct ctl_cmd_desc *cd, json_t *args)
 
 	json_object_del(args, "yes");
 	if (yes)
-		return;
+		return 0;
 	if (isatty(STDIN_FILENO) != 1)
-		ctl_usage_error(cd, "%s deletes the chat with %s and its messages "
-		    "for good: add --yes to confirm (standard input is not a "
-		    "terminal to ask on)", cd->name, user);
+		return ctl_usage_report(cd, "%s deletes the chat with %s and its "
+		    "messages for good: add --yes to confirm (standard input is "
+		    "not a terminal to ask on)", cd->name, user);
 	snprintf(q, sizeof(q), "Delete the chat with %s and all its messages, "
 	    "for good? [y/N] ", user);
 	if (!ask(q, line, sizeof(line)) || (strcmp(line, "y") != 0 &&
 	    strcmp(line, "yes") != 0))
-		report_die(CTL_EXIT_FAIL, "not_confirmed", "nothing deleted");
+		goto refused;
 	snprintf(q, sizeof(q), "Type %s to delete the chat: ", user);
 	if (!ask(q, line, sizeof(line)) || strcmp(line, user) != 0)
-		report_die(CTL_EXIT_FAIL, "not_confirmed", "nothing deleted");
+		goto refused;
+	return 0;
+refused:
+	report_warn("not_confirmed", "nothing deleted");
+	return CTL_EXIT_FAIL;
 }
 
 /*
@@ -556,13 +561,14 @@ batch_check(const struct ctl_cmd_desc *cd, json_t *args)
 
 	if (json_object_get(args, "batch") == NULL) {
 		if (json_object_get(args, "jsonl") != NULL)
-			ctl_usage_error(cd, "--jsonl is for send --batch");
+			return ctl_usage_report(cd, "--jsonl is for send --batch");
 		return ctl_check_args(cd, args);
 	}
 	for (i = 0; i < sizeof(one) / sizeof(one[0]); i++)
 		if (json_object_get(args, one[i]) != NULL)
-			ctl_usage_error(cd, "send --batch reads its messages from "
-			    "standard input, one a line: %s is not for --batch%s",
+			return ctl_usage_report(cd, "send --batch reads its "
+			    "messages from standard input, one a line: %s is "
+			    "not for --batch%s",
 			    strcmp(one[i], "text") == 0 ? "TEXT" : one[i],
 			    strcmp(one[i], "id") == 0 ? " (give ids on --jsonl "
 			    "lines: {\"text\":...,\"id\":...})" : "");
@@ -672,21 +678,24 @@ main(int argc, char **argv)
 	if (cd->flags & CTLF_PASSWORD)
 		json_object_set_new(args, "password", json_string("********"));
 	if ((rc = idx == CMD_SEND ? batch_check(cd, args) :
-	    ctl_check_args(cd, args)) != 0)
+	    ctl_check_args(cd, args)) != 0) {
+		json_decref(args);
 		return rc;
+	}
 	path = socket_path(&g);
 	ctlconn_connect(&conn, path);
 	if (cd->flags & CTLF_PASSWORD) {
 		secret_add_password(cd, args, g.pwfile);
 		if ((rc = ctl_check_args(cd, args)) != 0)
-			return rc;
+			goto out;
 	}
-	if (cd->flags & CTLF_CONFIRM)
-		confirm(cd, args);
+	if ((cd->flags & CTLF_CONFIRM) && (rc = confirm(cd, args)) != 0)
+		goto out;
 	if (local_cmds[idx] != NULL)
 		rc = local_cmds[idx](&conn, args);
 	else
 		rc = run(&conn, idx, args);
+out:
 	json_decref(args);
 	ctlconn_close(&conn);
 	free(path);
