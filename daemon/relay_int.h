@@ -81,6 +81,13 @@ struct relay {
 	void			(*end)(struct rsession *, const char *why);
 };
 
+/* relay_session.c: the sessions, below the connections of relay.c */
+const struct config *relay_cfg(const struct relay *);
+void	relay_rconn_free(struct rconn *);
+void	relay_session_free(struct rsession *, const char *why);
+/* The per-session token buckets' refill, from the configuration. */
+void	relay_bucket_update(struct relay *);
+
 /* relay_splice.c: both sides are here; say OK to each and copy bytes. */
 void	relay_splice_pair(struct rsession *);
 /* relay_splice.c: the session timer of a paired session (idle, one-way). */
