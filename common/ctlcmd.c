@@ -171,7 +171,7 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    "list files sent and received, oldest first",
 	    { { "user", ARG_USER, ARGF_OPTIONAL } }, SHAPE_LIST,
 	    { "ts", "user", "direction", "state", "id", "size", "offset",
-	      "sha256", "name" } },
+	      "sha256", "name", "reason" } },
 	/* PATH, like send-file's, stays in p2pchatctl: it passes the file. */
 	[CMD_SAVE] = { "save", P, 0, "ID PATH|- [--force]",
 	    "copy a file received (or sent) out of the daemon's store to PATH "

@@ -27,6 +27,7 @@
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,8 @@
 #define FTX_WINDOW	(16 * 1024 * 1024)	/* sent, not yet committed */
 #define FRX_COMMIT	(4 * 1024 * 1024)	/* synced and committed every */
 #define FRX_PROGRESS	1.0			/* s between file-progress */
+#define FRX_RECHECK	1			/* s between free-space checks */
+#define FRX_MARGIN	(1024 * 1024)		/* left free when resuming */
 
 enum ftx_state { FT_OFFERED, FT_SENDING, FT_WAITING, FT_DONE };
 
@@ -72,6 +75,7 @@ struct frx {
 	struct filecopy		*verify;
 	double			 progress_at;
 	bool			 waiting;	/* for accept (files.accept_size) */
+	bool			 paused;	/* a write failed (disk full) */
 };
 
 TAILQ_HEAD(ftx_head, ftx);
@@ -87,10 +91,12 @@ struct pm_ftx {
 	 * every commit) asks the store nothing.
 	 */
 	bool			 any_pending;
+	struct event		*recheck;	/* free space for paused files */
 };
 
 static void	ftx_next(struct peer_msgs *, const char *user, struct conn *);
 static void	frx_open(struct peer_msgs *, struct frx *);
+static void	on_recheck(evutil_socket_t, short, void *);
 
 int
 pm_ftx_start(struct peer_msgs *pm, char **cause)
@@ -103,6 +109,8 @@ pm_ftx_start(struct peer_msgs *pm, char **cause)
 	snprintf(x->dir, sizeof(x->dir), "%s/files", pm->p->d->cfg->data_dir);
 	x->verifier = filecopy_pool_new(pm->p->d->base, x->dir);
 	x->any_pending = true;
+	if ((x->recheck = evtimer_new(pm->p->d->base, on_recheck, pm)) == NULL)
+		fatalx("%s: out of memory", __func__);
 	pm->ftx = x;
 	return 0;
 }
@@ -139,6 +147,7 @@ pm_ftx_free(struct peer_msgs *pm)
 	while (!TAILQ_EMPTY(&x->rxs))
 		frx_free(x, TAILQ_FIRST(&x->rxs));
 	filecopy_pool_free(x->verifier);
+	event_free(x->recheck);
 	free(x);
 	pm->ftx = NULL;
 }
@@ -337,6 +346,19 @@ pm_ftx_pos(struct peer_msgs *pm, const char *user, struct conn *c,
 		ftx_pump(pm, ft);
 		return;
 	}
+	if (strcmp(p->state, "paused") == 0) {
+		char why[300];
+
+		/* The recipient's disk is full: it says when to go on. */
+		ft->state = FT_WAITING;
+		snprintf(why, sizeof(why), "paused by the recipient: %s",
+		    *p->reason != '\0' ? p->reason : "it cannot write");
+		util_utf8_trim(why);
+		pfile_set_state(pm->files, ft->f.id, "pending", why);
+		ftx_event(pm, &ft->f, "paused", why);
+		log_info("file %s to %s: %s", ft->f.id, user, why);
+		return;
+	}
 	if (strcmp(p->state, "waiting") == 0) {
 		if (ft->state != FT_WAITING) {
 			ft->state = FT_WAITING;
@@ -517,7 +539,7 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
 		frx_pos(c, wf->id, "failed", 0, "this id is another file's");
 		return;
 	} else if (strcmp(f.state, "receiving") != 0 &&
-	    strcmp(f.state, "waiting") != 0) {
+	    strcmp(f.state, "waiting") != 0 && strcmp(f.state, "paused") != 0) {
 		frx_pos(c, f.id, f.state, f.committed, *f.reason ? f.reason : NULL);
 		return;
 	}
@@ -546,6 +568,10 @@ frx_open(struct peer_msgs *pm, struct frx *fr)
 	char path[4200];
 
 	fr->waiting = false;
+	if (strcmp(f.state, "receiving") != 0) {	/* paused before */
+		pfile_set_state(pm->files, f.id, "receiving", NULL);
+		snprintf(fr->f.state, sizeof(fr->f.state), "receiving");
+	}
 	frx_partial(x, f.id, path, sizeof(path));
 	if ((fr->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
 	    ftruncate(fr->fd, (off_t)f.committed) == -1) {
@@ -559,12 +585,80 @@ frx_open(struct peer_msgs *pm, struct frx *fr)
 		frx_verify(pm, fr);
 }
 
+/*
+ * A write or a commit failed (the disk is full, most likely): drop what
+ * was not committed (giving its space back), say so to the sender, which
+ * stops, and check the free space every FRX_RECHECK s (on_recheck).
+ * Nothing committed is lost; nothing is shown.
+ */
+static void
+frx_pause(struct peer_msgs *pm, struct frx *fr, int err)
+{
+	struct timeval tv = { FRX_RECHECK, 0 };
+	char why[200];
+
+	snprintf(why, sizeof(why), "%s: waiting for free space in the "
+	    "recipient's data_dir", strerror(err));
+	log_warnx("file %s from %s: paused at %lld of %lld bytes: %s",
+	    fr->f.id, fr->f.peer, (long long)fr->f.committed,
+	    (long long)fr->f.size, why);
+	if (ftruncate(fr->fd, (off_t)fr->f.committed) == -1)
+		log_warn("file %s: ftruncate", fr->f.id);
+	fr->next = fr->f.committed;
+	fr->paused = true;
+	pfile_set_state(pm->files, fr->f.id, "paused", why);
+	frx_pos(fr->c, fr->f.id, "paused", fr->f.committed, why);
+	if (!evtimer_pending(pm->ftx->recheck, NULL))
+		evtimer_add(pm->ftx->recheck, &tv);
+}
+
+/* Paused files: resume those that have room again. */
+static void
+on_recheck(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_msgs *pm = arg;
+	struct timeval tv = { FRX_RECHECK, 0 };
+	struct statvfs sv;
+	struct frx *fr;
+	int64_t need, avail;
+	bool again = false;
+
+	(void)fd;
+	(void)what;
+	if (statvfs(pm->ftx->dir, &sv) == -1) {
+		log_warn("statvfs %s", pm->ftx->dir);
+		evtimer_add(pm->ftx->recheck, &tv);
+		return;
+	}
+	avail = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+	TAILQ_FOREACH(fr, &pm->ftx->rxs, entry) {
+		if (!fr->paused || fr->c == NULL)
+			continue;
+		need = fr->f.size - fr->f.committed;
+		if (need > FRX_COMMIT + WIRE_CHUNK)
+			need = FRX_COMMIT + WIRE_CHUNK;
+		if (avail < need + FRX_MARGIN) {
+			again = true;
+			continue;
+		}
+		avail -= need;
+		fr->paused = false;
+		log_info("file %s from %s: room again; resuming at %lld",
+		    fr->f.id, fr->f.peer, (long long)fr->f.committed);
+		pfile_set_state(pm->files, fr->f.id, "receiving", NULL);
+		frx_pos(fr->c, fr->f.id, "receiving", fr->f.committed, NULL);
+	}
+	if (again)
+		evtimer_add(pm->ftx->recheck, &tv);
+}
+
 /* Sync what was written and commit it: a resume starts there. */
 static int
 frx_commit(struct peer_msgs *pm, struct frx *fr)
 {
 	json_t *ev;
 
+	errno = 0;
 	if (fdatasync(fr->fd) == -1 ||
 	    pfile_set_committed(pm->files, fr->f.id, fr->next) != PSTORE_OK)
 		return -1;
@@ -589,8 +683,11 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 {
 	static unsigned char buf[WIRE_CHUNK];
 	struct frx *fr = frx_find(pm->ftx, ch->id);
+	ssize_t r;
 	size_t n;
 
+	if (fr != NULL && fr->c == c && fr->paused)
+		return;		/* sent before our word reached the sender */
 	if (fr == NULL || fr->c != c || strcmp(fr->f.peer, from) != 0 ||
 	    fr->verify != NULL || fr->fd == -1) {
 		conn_send_error(c, ERR_BAD_FRAME, "a chunk of no file being "
@@ -611,17 +708,14 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 		frx_fail(pm, fr, "more bytes than the size offered");
 		return;
 	}
-	if (pwrite(fr->fd, buf, n, (off_t)fr->next) != (ssize_t)n) {
-		log_warn("file %s from %s: cannot write", fr->f.id, from);
-		frx_free(pm->ftx, fr);	/* uncommitted: sent again later */
-		conn_send_error(c, ERR_INTERNAL, "cannot write the file");
+	if ((r = pwrite(fr->fd, buf, n, (off_t)fr->next)) != (ssize_t)n) {
+		frx_pause(pm, fr, r == -1 ? errno : ENOSPC);
 		return;
 	}
 	fr->next += (int64_t)n;
 	if ((fr->next - fr->f.committed >= FRX_COMMIT ||
 	    fr->next == fr->f.size) && frx_commit(pm, fr) == -1) {
-		log_warn("file %s from %s: cannot commit", fr->f.id, from);
-		frx_free(pm->ftx, fr);
+		frx_pause(pm, fr, errno != 0 ? errno : EIO);
 		return;
 	}
 	if (fr->next == fr->f.size)

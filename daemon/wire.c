@@ -576,11 +576,12 @@ parse_fpos(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 	if (strcmp(fp->state, "receiving") != 0 &&
 	    strcmp(fp->state, "received") != 0 &&
 	    strcmp(fp->state, "waiting") != 0 &&
+	    strcmp(fp->state, "paused") != 0 &&
 	    strcmp(fp->state, "failed") != 0 &&
 	    strcmp(fp->state, "rejected") != 0 &&
 	    strcmp(fp->state, "cancelled") != 0) {
 		snprintf(err, errlen, "member 'state' must be receiving, received, "
-		    "waiting, failed, rejected or cancelled");
+		    "waiting, paused, failed, rejected or cancelled");
 		return -1;
 	}
 	fp->reason = json_is_string(reason) ? json_string_value(reason) : "";
