@@ -15,10 +15,10 @@
  *                                         <-  file-pos {id,received}
  *
  * The sender keeps at most FTX_WINDOW bytes beyond what the recipient
- * committed, and puts a chunk on the connection only while its output
- * holds less than CONN_DRAIN_LOW (conn's on_drain calls back for more),
- * so messages queued on the same connection never wait behind more than
- * that. After a disconnect or either side's kill -9 the next offer is
+ * acknowledged writing (every FRX_ACK bytes), and puts a chunk on the
+ * connection only while its output holds less than CONN_DRAIN_LOW (conn's
+ * on_drain calls back for more), so messages queued on the same
+ * connection never wait behind more than that. After a disconnect or either side's kill -9 the next offer is
  * answered with the committed offset, and the transfer goes on from
  * there. Memory is bounded whatever the size: one chunk at a time.
  *
@@ -46,7 +46,13 @@
 #include "pstore_file.h"
 #include "util.h"
 
-#define FTX_WINDOW	(16 * 1024 * 1024)	/* sent, not yet committed */
+/*
+ * Sent and not yet acknowledged: what the kernel's socket buffers may
+ * hold ahead of a message, so small (a message waits behind it); the
+ * recipient acknowledges what it wrote every FRX_ACK bytes.
+ */
+#define FTX_WINDOW	(1024 * 1024)
+#define FRX_ACK		(128 * 1024)		/* written, acknowledged every */
 #define FRX_COMMIT	(4 * 1024 * 1024)	/* synced and committed every */
 #define FRX_PROGRESS	1.0			/* s between file-progress */
 #define FRX_RECHECK	1			/* s between free-space checks */
@@ -72,6 +78,7 @@ struct frx {
 	struct pfile		 f;
 	int			 fd;		/* the partial file, or -1 */
 	int64_t			 next;		/* written up to */
+	int64_t			 acked;		/* next, as last told */
 	struct filecopy		*verify;
 	double			 progress_at;
 	bool			 waiting;	/* for accept (files.accept_size) */
@@ -548,7 +555,7 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
 	fr->c = c;
 	fr->f = f;
 	fr->fd = -1;
-	fr->next = f.committed;
+	fr->next = fr->acked = f.committed;
 	TAILQ_INSERT_TAIL(&x->rxs, fr, entry);
 	if (strcmp(f.state, "waiting") == 0) {
 		fr->waiting = true;	/* until accept ID: frx_open */
@@ -604,7 +611,7 @@ frx_pause(struct peer_msgs *pm, struct frx *fr, int err)
 	    (long long)fr->f.size, why);
 	if (ftruncate(fr->fd, (off_t)fr->f.committed) == -1)
 		log_warn("file %s: ftruncate", fr->f.id);
-	fr->next = fr->f.committed;
+	fr->next = fr->acked = fr->f.committed;
 	fr->paused = true;
 	pfile_set_state(pm->files, fr->f.id, "paused", why);
 	frx_pos(fr->c, fr->f.id, "paused", fr->f.committed, why);
@@ -662,7 +669,7 @@ frx_commit(struct peer_msgs *pm, struct frx *fr)
 	if (fdatasync(fr->fd) == -1 ||
 	    pfile_set_committed(pm->files, fr->f.id, fr->next) != PSTORE_OK)
 		return -1;
-	fr->f.committed = fr->next;
+	fr->f.committed = fr->acked = fr->next;
 	frx_pos(fr->c, fr->f.id, "receiving", fr->next, NULL);
 	if (util_mono() - fr->progress_at >= FRX_PROGRESS &&
 	    fr->next < fr->f.size) {
@@ -695,7 +702,11 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 		return;
 	}
 	if (ch->off != fr->next) {
-		/* Out of place: tell the sender where we are. */
+		/* Out of place: go back to what is committed, and say so. */
+		if (fr->next != fr->f.committed &&
+		    ftruncate(fr->fd, (off_t)fr->f.committed) == -1)
+			log_warn("file %s: ftruncate", fr->f.id);
+		fr->next = fr->acked = fr->f.committed;
 		frx_pos(c, fr->f.id, "receiving", fr->f.committed, NULL);
 		return;
 	}
@@ -718,8 +729,15 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 		frx_pause(pm, fr, errno != 0 ? errno : EIO);
 		return;
 	}
-	if (fr->next == fr->f.size)
+	if (fr->next == fr->f.size) {
 		frx_verify(pm, fr);
+		return;
+	}
+	/* Flow control: written (not synced yet) is enough for the sender. */
+	if (fr->next - fr->acked >= FRX_ACK) {
+		fr->acked = fr->next;
+		frx_pos(c, fr->f.id, "receiving", fr->next, NULL);
+	}
 }
 
 /* The connection c closed: what it carried stops (resumed at the next offer). */
