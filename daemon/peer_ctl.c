@@ -10,20 +10,73 @@
 #include "log.h"
 #include "peer_group.h"
 #include "peer_msg.h"
+#include "pstore_file.h"
 #include "util.h"
 #include "valid.h"
 
 #define HISTORY_DEFAULT	50
+#define HISTORY_MS	"_ms"	/* the sort key while merging, then removed */
 #define PREVIEW_CHARS	40
 
 
 static int
 add_history(const struct pmsg *m, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:o,s:s,s:s,s:s,s:s%}",
+	json_array_append_new(arg, json_pack("{s:o,s:s,s:s,s:s,s:s%,s:I}",
 	    "ts", peer_iso(m->ts_sent / 1000), "direction", m->outgoing ? "out" : "in",
-	    "state", m->state, "id", m->id, "text", m->body, m->body_len));
+	    "state", m->state, "id", m->id, "text", m->body, m->body_len,
+	    HISTORY_MS, (json_int_t)m->ts_sent));
 	return 0;
+}
+
+/* A file in a chat's history: kind file, its name, size and sha256. */
+static int
+add_file_history(const struct pfile *f, void *arg)
+{
+	char text[PFILE_NAME_MAX + 128];
+
+	snprintf(text, sizeof(text), "[file] %s (%lld bytes)", f->name,
+	    (long long)f->size);
+	json_array_append_new(arg, json_pack("{s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:I,"
+	    "s:s,s:I}", "ts", peer_iso(f->ts / 1000), "direction", f->outgoing ?
+	    "out" : "in", "state", f->state, "id", f->id, "text", text, "kind",
+	    "file", "name", f->name, "size", (json_int_t)f->size, "sha256",
+	    f->sha256, HISTORY_MS, (json_int_t)f->ts));
+	return 0;
+}
+
+/*
+ * The last limit of a chat's messages and files, oldest first: both lists
+ * are in time order, merged by time (a message first on a tie).
+ */
+static json_t *
+merge_history(json_t *msgs, json_t *files, int limit)
+{
+	json_t *all = json_array(), *a, *b;
+	size_t i = 0, j = 0, n, skip;
+
+	while (i < json_array_size(msgs) || j < json_array_size(files)) {
+		a = json_array_get(msgs, i);
+		b = json_array_get(files, j);
+		if (b == NULL || (a != NULL && json_integer_value(json_object_get(a,
+		    HISTORY_MS)) <= json_integer_value(json_object_get(b,
+		    HISTORY_MS)))) {
+			json_array_append(all, a);
+			i++;
+		} else {
+			json_array_append(all, b);
+			j++;
+		}
+	}
+	n = json_array_size(all);
+	skip = limit >= 0 && n > (size_t)limit ? n - (size_t)limit : 0;
+	while (skip-- > 0)
+		json_array_remove(all, 0);
+	json_array_foreach(all, i, a)
+		json_object_del(a, HISTORY_MS);
+	json_decref(msgs);
+	json_decref(files);
+	return all;
 }
 
 struct ghist {
@@ -74,7 +127,7 @@ peer_ctl_history(struct ctlreq *r, json_t *args, void *ctx)
 	struct peer_msgs *pm = pm_of_ctx(ctx);
 	const char *user = json_string_value(json_object_get(args, "user"));
 	const char *group = json_string_value(json_object_get(args, "group"));
-	json_t *lim = json_object_get(args, "limit"), *items, *res;
+	json_t *lim = json_object_get(args, "limit"), *items, *files, *res;
 	int limit = lim != NULL ? (int)json_integer_value(lim) : HISTORY_DEFAULT;
 	struct pcontact c;
 
@@ -90,12 +143,16 @@ peer_ctl_history(struct ctlreq *r, json_t *args, void *ctx)
 		return;
 	}
 	items = json_array();
-	if (pmsg_history(pm->ms, user, limit, add_history, items) != PSTORE_OK) {
+	files = json_array();
+	if (pmsg_history(pm->ms, user, limit, add_history, items) != PSTORE_OK ||
+	    pfile_foreach(pm->files, user, add_file_history, files) !=
+	    PSTORE_OK) {
 		json_decref(items);
+		json_decref(files);
 		ctlreq_error(r, ERR_INTERNAL, "cannot read the history");
 		return;
 	}
-	res = json_pack("{s:o}", "items", items);
+	res = json_pack("{s:o}", "items", merge_history(items, files, limit));
 	if (pstore_contact_get(pm->p->store, user, &c) == PSTORE_OK &&
 	    *c.prev_fingerprint != '\0')
 		json_object_set_new(res, "warning", json_pack("s+++", user,

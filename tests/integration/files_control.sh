@@ -33,6 +33,13 @@ ctl bob save "$id" - | cmp - "$TMP/small" || fail "save to standard output"
 expect_exit 1 ctl bob save 0123456789abcdef0123456789abcdef "$TMP/none"
 grep -q unknown_id "$TMP/err" || fail "unknown id: $(cat "$TMP/err")"
 [ ! -e "$TMP/none" ] || fail "a failed save left its file"
+# The chat's history shows the file among the messages, in time order.
+ctl bob history alice | awk -F'\t' -v id="$id" '$4 == id' | grep -q "	in	received	$id	\[file\] small (50000 bytes)$" ||
+	fail "history: $(ctl bob history alice)"
+ctl bob history alice | tail -1 | grep -q "\[file\] small" || fail "history order: $(ctl bob history alice)"
+ctl bob --json history alice | grep -q "\"kind\": *\"file\".*\"sha256\": *\"$(sha256sum <"$TMP/small" | cut -d' ' -f1)\"" ||
+	fail "history --json: $(ctl bob --json history alice)"
+[ "$(ctl bob history alice --limit 1 | wc -l)" = 1 ] || fail "history --limit"
 
 # accept_size: a larger offer waits; nothing of it is written until accept.
 head -c 200000 /dev/urandom >"$TMP/large"
