@@ -103,6 +103,7 @@ in_drop(struct pin *in, const char *code, const char *why)
 	if (in->c != NULL) {
 		if (code != NULL)
 			conn_send_error(in->c, code, why);
+		pm_frx_gone(pm, in->c);	/* closed without on_in_close */
 		conn_close(in->c);
 		in->c = NULL;
 		TAILQ_REMOVE(&pm->ins, in, entry);
@@ -379,6 +380,7 @@ pm_ins_close(struct peer_msgs *pm)
 	struct pin *in;
 
 	while ((in = TAILQ_FIRST(&pm->ins)) != NULL) {
+		pm_frx_gone(pm, in->c);	/* closed without on_in_close */
 		conn_close(in->c);
 		in->c = NULL;
 		TAILQ_REMOVE(&pm->ins, in, entry);

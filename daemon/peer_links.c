@@ -81,6 +81,7 @@ pm_links_stop(struct peer_msgs *pm)
 		evtimer_del(l->stall);
 		evtimer_del(l->idle);
 		peer_route_cancel(l);
+		pm_ftx_link_down(pm, l->user);	/* closed without on_link_close */
 		if (l->c != NULL) {
 			conn_close(l->c);
 			l->c = NULL;

@@ -241,7 +241,8 @@ probe_result(struct plink *l, bool ok, const char *why)
 	r.updated = now_s();
 	proute_put(l->pm->routes, &r);
 	/* Nothing in flight: reconnect directly now; else when the link ends. */
-	if (l->state == L_READY && l->via_relay && l->inflight == 0)
+	if (l->state == L_READY && l->via_relay && l->inflight == 0 &&
+	    !pm_ftx_busy(l->pm, l->user))
 		l->pm->route_hooks->redirect(l);
 }
 
