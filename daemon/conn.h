@@ -23,6 +23,8 @@
 struct conn;
 struct tlsctx;
 
+struct wire_hot;
+
 struct conn_cbs {
 	/* Handshake done: conn_peer_fingerprint() is valid. */
 	void	(*on_ready)(struct conn *, void *arg);
@@ -37,6 +39,14 @@ struct conn_cbs {
 	 * send more of something large without it crowding out the rest.
 	 */
 	void	(*on_drain)(struct conn *, void *arg);
+	/*
+	 * Optional, for the hot frames read without a JSON tree (wire_hot.h):
+	 * hot_parse gets each whole frame's payload first and returns it
+	 * read, or NULL (then on_frame gets it from jansson, as any other);
+	 * on_hot then gets what hot_parse returned, and frees it.
+	 */
+	struct wire_hot *(*hot_parse)(const unsigned char *, size_t, void *arg);
+	void	(*on_hot)(struct conn *, struct wire_hot *, void *arg);
 };
 
 #define CONN_DRAIN_LOW	(256 * 1024)

@@ -105,11 +105,32 @@ conn_close_step(struct conn *c)
 		conn_destroy(c);
 }
 
+/*
+ * A whole frame at the head of the input read by the user's hot_parse
+ * (no JSON tree), or NULL: not whole, not hot, or declined.
+ */
+static struct wire_hot *
+conn_hot(struct conn *c, size_t *used)
+{
+	const unsigned char *p = c->in.data + c->in.off;
+	size_t len = conn_buf_used(&c->in), n;
+
+	if (c->cbs.hot_parse == NULL || len < FRAME_HDR)
+		return NULL;
+	n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 |
+	    (size_t)p[3];
+	if (n == 0 || n > conn_frame_max(c) || len - FRAME_HDR < n)
+		return NULL;
+	*used = FRAME_HDR + n;
+	return c->cbs.hot_parse(p + FRAME_HDR, n, c->arg);
+}
+
 /* Hand complete frames to the user until paused, closed or short. */
 static void
 conn_deliver(struct conn *c)
 {
 	enum frame_status st;
+	struct wire_hot *h;
 	json_t *obj;
 	size_t used;
 	char err[160];
@@ -117,6 +138,11 @@ conn_deliver(struct conn *c)
 	while (c->state == CONN_READY && !c->paused && !c->out_full) {
 		if (conn_buf_used(&c->in) == 0)
 			break;
+		if ((h = conn_hot(c, &used)) != NULL) {
+			conn_buf_consume(&c->in, used);
+			c->cbs.on_hot(c, h, c->arg);
+			continue;
+		}
 		st = frame_decode(c->in.data + c->in.off, conn_buf_used(&c->in),
 		    conn_frame_max(c), &obj, &used, err, sizeof(err));
 		switch (st) {

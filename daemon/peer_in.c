@@ -20,6 +20,7 @@
 #include "jsonw.h"
 #include "ratelimit.h"
 #include "util.h"
+#include "wire_hot.h"
 
 enum in_state { IN_HELLO, IN_VERIFYING, IN_READY };
 
@@ -42,7 +43,11 @@ static void	on_in_frame(struct conn *, json_t *, void *);
 static void	on_in_close(struct conn *, const char *, void *);
 static void	on_in_hello_timeout(evutil_socket_t, short, void *);
 
-static const struct conn_cbs in_cbs = { on_in_ready, on_in_frame, on_in_close };
+static struct wire_hot *in_hot_parse(const unsigned char *, size_t, void *);
+static void	on_in_hot(struct conn *, struct wire_hot *, void *);
+
+static const struct conn_cbs in_cbs = { on_in_ready, on_in_frame, on_in_close,
+	NULL, in_hot_parse, on_in_hot };
 
 
 void
@@ -260,22 +265,13 @@ clamp_ts(struct pin *in, struct w_msg *msg)
 	msg->ts = now;
 }
 
+/* A parsed frame, from jansson (on_in_frame) or read hot (on_in_hot). */
 static void
-on_in_frame(struct conn *c, json_t *frame, void *arg)
+in_dispatch(struct conn *c, struct pin *in, struct wire_msg *mp)
 {
-	struct pin *in = arg;
 	struct peer_msgs *pm = in->pm;
-	struct wire_msg m;
-	const char *code;
-	char err[256];
+	struct wire_msg m = *mp;
 
-	if (wire_parse(frame, &m, (size_t)pm->p->d->cfg->max_message_bytes, &code,
-	    err, sizeof(err)) == -1) {
-		log_warnx_from(in->addr,
-		    "peer_msg: %s: %s: %s", in->addr, code, err);
-		conn_send_error(c, code, err);
-		return;
-	}
 	if (in->state == IN_HELLO && m.type == W_HELLO)
 		in_hello(in, &m);
 	else if (in->state == IN_READY && m.type == W_MSG) {
@@ -327,6 +323,42 @@ on_in_frame(struct conn *c, json_t *frame, void *arg)
 		    m.u.error.message);
 	else
 		in_drop(in, ERR_UNKNOWN_TYPE, "unexpected frame");
+}
+
+static void
+on_in_frame(struct conn *c, json_t *frame, void *arg)
+{
+	struct pin *in = arg;
+	struct wire_msg m;
+	const char *code;
+	char err[256];
+
+	if (wire_parse(frame, &m, (size_t)in->pm->p->d->cfg->max_message_bytes,
+	    &code, err, sizeof(err)) == -1) {
+		log_warnx_from(in->addr,
+		    "peer_msg: %s: %s: %s", in->addr, code, err);
+		conn_send_error(c, code, err);
+		return;
+	}
+	in_dispatch(c, in, &m);
+}
+
+/* msg frames once ready, read without a JSON tree (wire_hot.h). */
+static struct wire_hot *
+in_hot_parse(const unsigned char *p, size_t n, void *arg)
+{
+	struct pin *in = arg;
+
+	if (in->state != IN_READY)
+		return NULL;
+	return wire_hot_parse(p, n, (size_t)in->pm->p->d->cfg->max_message_bytes);
+}
+
+static void
+on_in_hot(struct conn *c, struct wire_hot *h, void *arg)
+{
+	in_dispatch(c, arg, &h->m);
+	free(h);
 }
 
 static void

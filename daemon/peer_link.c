@@ -29,6 +29,7 @@
 #include "log.h"
 #include "peer_link.h"
 #include "util.h"
+#include "wire_hot.h"
 
 static void	link_connect(struct plink *);
 static void	link_failed(struct plink *, const char *why);
@@ -42,8 +43,11 @@ static void	on_link_frame(struct conn *, json_t *, void *);
 static void	on_link_close(struct conn *, const char *, void *);
 static void	on_link_drain(struct conn *, void *);
 
+static struct wire_hot *link_hot_parse(const unsigned char *, size_t, void *);
+static void	on_link_hot(struct conn *, struct wire_hot *, void *);
+
 static const struct conn_cbs link_cbs = { on_link_ready, on_link_frame,
-    on_link_close, on_link_drain };
+    on_link_close, on_link_drain, link_hot_parse, on_link_hot };
 
 static double
 jitter(void)
@@ -497,22 +501,12 @@ pm_link_pump(struct plink *l)
 	link_watch(l);
 }
 
+/* A parsed frame, from jansson (on_link_frame) or read hot (on_link_hot). */
 static void
-on_link_frame(struct conn *c, json_t *frame, void *arg)
+link_dispatch(struct conn *c, struct plink *l, const struct wire_msg *mp)
 {
-	struct plink *l = arg;
-	struct wire_msg m;
-	const char *code;
-	char err[256];
+	struct wire_msg m = *mp;
 
-	if (wire_parse(frame, &m, (size_t)l->pm->p->d->cfg->max_message_bytes,
-	    &code, err, sizeof(err)) == -1) {
-		log_warnx_from(l->user,
-		    "peer_msg: %s sent a bad frame: %s: %s", l->user, code,
-		    err);
-		conn_send_error(c, code, err);
-		return;
-	}
 	l->heard = util_mono();
 	if (m.type == W_HELLO && l->state == L_HELLO &&
 	    strcmp(m.u.hello.user, l->user) == 0) {
@@ -554,6 +548,43 @@ on_link_frame(struct conn *c, json_t *frame, void *arg)
 		    "peer_msg: unexpected '%s' from %s", wire_type_name(m.type),
 		    l->user);
 	link_watch(l);
+}
+
+static void
+on_link_frame(struct conn *c, json_t *frame, void *arg)
+{
+	struct plink *l = arg;
+	struct wire_msg m;
+	const char *code;
+	char err[256];
+
+	if (wire_parse(frame, &m, (size_t)l->pm->p->d->cfg->max_message_bytes,
+	    &code, err, sizeof(err)) == -1) {
+		log_warnx_from(l->user,
+		    "peer_msg: %s sent a bad frame: %s: %s", l->user, code,
+		    err);
+		conn_send_error(c, code, err);
+		return;
+	}
+	link_dispatch(c, l, &m);
+}
+
+/* ack frames once ready, read without a JSON tree (wire_hot.h). */
+static struct wire_hot *
+link_hot_parse(const unsigned char *p, size_t n, void *arg)
+{
+	struct plink *l = arg;
+
+	if (l->state != L_READY)
+		return NULL;
+	return wire_hot_parse(p, n, (size_t)l->pm->p->d->cfg->max_message_bytes);
+}
+
+static void
+on_link_hot(struct conn *c, struct wire_hot *h, void *arg)
+{
+	link_dispatch(c, arg, &h->m);
+	free(h);
 }
 
 static void

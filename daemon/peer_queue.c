@@ -27,6 +27,7 @@
 struct rx {
 	void		*from;		/* the connection's, for pm_hooks */
 	json_t		*frame;		/* keeps the strings in m alive */
+	char		*body;		/* or m's body, read hot (no frame) */
 	enum wire_type	 type;		/* W_MSG, W_GMSG, W_GMEMBERS */
 	const char	*sig;		/* gmembers: the list's signature */
 	struct pmsg	 m;
@@ -92,6 +93,11 @@ pm_receive(struct peer_msgs *pm, void *from, const struct wire_msg *w)
 	snprintf(rx->m.peer, sizeof(rx->m.peer), "%s", w->u.msg.from);
 	rx->m.body = w->u.msg.body;
 	rx->m.body_len = w->u.msg.body_len;
+	if (w->frame == NULL) {		/* read hot: its buffer goes */
+		rx->body = xmalloc(w->u.msg.body_len + 1);
+		memcpy(rx->body, w->u.msg.body, w->u.msg.body_len + 1);
+		rx->m.body = rx->body;
+	}
 	rx->m.ts_sent = w->u.msg.ts;
 	rx->m.ts_received = util_now_ms();
 	schedule_flush(pm);
@@ -641,6 +647,7 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	}
 	for (i = 0; i < pm->nrx; i++) {
 		json_decref(pm->rx[i].frame);
+		free(pm->rx[i].body);
 		if (pm->rx[i].from != NULL)	/* not committed */
 			pm->hooks->received(pm->rx[i].from, pm->rx[i].m.id, false);
 	}

@@ -7,7 +7,7 @@
 #
 # Environment: BENCH_RUNS (3), BENCH_ONLY (space-separated subset of:
 # refs throughput latency relay flush memory gestor startup cluster group mailbox
-# ctlsend), BENCH_GESTOR_NS
+# ctlsend wire), BENCH_GESTOR_NS
 # ("1000 10000 100000"; a size needs that many descriptors per process and
 # is skipped where the hard limit is lower), BENCH_GESTOR_SECS (65), BENCH_QUICK=1 (smaller, for
 # trying the suite out; the numbers are then not comparable), KEEP_TMP=1.
@@ -20,7 +20,7 @@ P2PCHATCTL=${P2PCHATCTL:-$BUILD/p2pchatctl}
 BIN=${BENCH_BIN:-$BUILD/tests/bench}
 OUT=${BENCH_OUT:-$BUILD/bench}
 RUNS=${BENCH_RUNS:-3}
-ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster group mailbox ctlsend}
+ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster group mailbox ctlsend wire}
 QUICK=${BENCH_QUICK:-0}
 
 N_MSGS=20000		# throughput
@@ -44,7 +44,7 @@ fi
 
 for f in "$P2PCHATD" "$P2PCHATCTL" "$BIN/bench_ctl" "$BIN/bench_tls" \
     "$BIN/bench_sqlite" "$BIN/bench_gestor" "$BIN/bench_group" \
-    "$BIN/bench_mailbox"; do
+    "$BIN/bench_mailbox" "$BIN/bench_wire"; do
 	[ -x "$f" ] || { echo "run.sh: $f is missing; run 'make bench'" >&2; exit 1; }
 done
 command -v jq >/dev/null || { echo "run.sh: jq is needed" >&2; exit 1; }
@@ -242,12 +242,21 @@ bench_mailbox() {
 }
 
 bench_throughput() {
-	local r
+	local r a0 a1 b0 b1
 	setup_pair
+	a0=$(cpu_secs "${PIDS[alice]}")
+	b0=$(cpu_secs "${PIDS[bob]}")
 	r=$("$BIN/bench_ctl" feed "$(sock alice)" bob "$N_MSGS" 200 300) ||
 	    fail "feed"
+	a1=$(cpu_secs "${PIDS[alice]}")
+	b1=$(cpu_secs "${PIDS[bob]}")
 	sample throughput_msgs_per_s "$(jq .rate <<<"$r")" "msg/s"
 	sample send_accept_per_s "$(jq .accept_rate <<<"$r")" "msg/s"
+	# The event loops' CPU per message over the feed (issue 31).
+	sample sender_cpu_us_per_msg \
+	    "$(jq -n "($a1 - $a0) * 1e6 / $N_MSGS")" "us/msg"
+	sample recipient_cpu_us_per_msg \
+	    "$(jq -n "($b1 - $b0) * 1e6 / $N_MSGS")" "us/msg"
 	[ "$(ctl bob --json stats | jq .received)" = "$N_MSGS" ] ||
 	    fail "bob received $(ctl bob --json stats | jq .received), not $N_MSGS"
 	teardown
@@ -576,6 +585,17 @@ bench_ctlsend() {
 	teardown
 }
 
+# Reading one hot frame (issue 31): jansson's tree and wire_parse beside
+# the hot reader (daemon/wire_hot.c), alternating in one process.
+bench_wire() {
+	local r
+	r=$("$BIN/bench_wire" -n 200000 -s 200) || fail "bench_wire"
+	sample wire_msg_jansson_ns "$(jq .msg_jansson_ns <<<"$r")" "ns/frame"
+	sample wire_msg_hot_ns "$(jq .msg_hot_ns <<<"$r")" "ns/frame"
+	sample wire_ack_jansson_ns "$(jq .ack_jansson_ns <<<"$r")" "ns/frame"
+	sample wire_ack_hot_ns "$(jq .ack_hot_ns <<<"$r")" "ns/frame"
+}
+
 # ------------------------------------------------------------------- main
 
 on() { [[ " $ONLY " == *" $1 "* ]]; }
@@ -600,6 +620,7 @@ for run in $(seq 1 "$RUNS"); do
 	if on cluster; then log "two gestors on PostgreSQL, $CLUSTER_N peers"; bench_cluster; fi
 	if on group; then log "group fan-out, $GROUP_N members"; bench_group; fi
 	if on ctlsend; then log "sends through p2pchatctl"; bench_ctlsend; fi
+	if on wire; then log "reading hot frames"; bench_wire; fi
 done
 
 summarise >"$TMP/results.json"

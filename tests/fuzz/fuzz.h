@@ -26,6 +26,7 @@ int	fuzz_frame(const uint8_t *, size_t);
 int	fuzz_ctl(const uint8_t *, size_t);
 int	fuzz_config(const uint8_t *, size_t);
 int	fuzz_valid(const uint8_t *, size_t);
+int	fuzz_hot(const uint8_t *, size_t);
 
 #ifdef FUZZ_REPLAY
 #define FUZZ_ENTRY(fn)

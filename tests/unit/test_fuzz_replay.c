@@ -97,6 +97,12 @@ START_TEST(test_valid)
 }
 END_TEST
 
+START_TEST(test_hot)
+{
+	replay("hot", fuzz_hot);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -109,6 +115,7 @@ main(void)
 	tcase_add_test(tc, test_ctl);
 	tcase_add_test(tc, test_config);
 	tcase_add_test(tc, test_valid);
+	tcase_add_test(tc, test_hot);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

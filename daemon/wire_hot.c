@@ -1,0 +1,311 @@
+/*
+ * The hot frames (msg, ack) read without a jansson tree: see wire_hot.h.
+ * The reader takes a strict subset of what json_loadb(...,
+ * JSON_REJECT_DUPLICATES) takes and declines the rest; what it takes it
+ * must read to the same values. It declines rather than refuses so that
+ * every error, and its message, stays jansson's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "valid.h"
+#include "wire_hot.h"
+
+static bool
+is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static size_t
+skip_ws(const char *in, size_t len, size_t i)
+{
+	while (i < len && is_ws(in[i]))
+		i++;
+	return i;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence of 2 to 4 bytes at s (RFC 3629:
+ * no overlong forms, no surrogates, nothing over U+10FFFF), 0 if none.
+ */
+static size_t
+utf8_seq(const unsigned char *s, size_t avail)
+{
+	unsigned c = s[0];
+	size_t n, k;
+	unsigned cp;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (avail < n)
+		return 0;
+	for (k = 1; k < n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/*
+ * A string value from in[i] (just past its opening quote), unescaped to
+ * out; returns the index past the closing quote, 0 to decline. \u escapes
+ * of surrogates and of U+0000 decline (jansson pairs or refuses them).
+ */
+static size_t
+read_string(const char *in, size_t len, size_t i, char *out, size_t *outlen)
+{
+	const unsigned char *u = (const unsigned char *)in;
+	size_t o = 0, n;
+	unsigned cp;
+	int k, h;
+
+	while (i < len) {
+		if (u[i] == '"') {
+			out[o] = '\0';
+			*outlen = o;
+			return i + 1;
+		}
+		if (u[i] < 0x20)
+			return 0;
+		if (u[i] < 0x80 && u[i] != '\\') {
+			out[o++] = in[i++];
+			continue;
+		}
+		if (u[i] >= 0x80) {
+			if ((n = utf8_seq(u + i, len - i)) == 0)
+				return 0;
+			memcpy(out + o, in + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
+		if (++i >= len)
+			return 0;
+		switch (in[i++]) {
+		case '"': out[o++] = '"'; break;
+		case '\\': out[o++] = '\\'; break;
+		case '/': out[o++] = '/'; break;
+		case 'b': out[o++] = '\b'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'u':
+			if (len - i < 4)
+				return 0;
+			for (cp = 0, k = 0; k < 4; k++) {
+				if ((h = hexval(in[i + (size_t)k])) < 0)
+					return 0;
+				cp = cp << 4 | (unsigned)h;
+			}
+			i += 4;
+			if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
+				return 0;
+			if (cp < 0x80)
+				out[o++] = (char)cp;
+			else if (cp < 0x800) {
+				out[o++] = (char)(0xc0 | cp >> 6);
+				out[o++] = (char)(0x80 | (cp & 0x3f));
+			} else {
+				out[o++] = (char)(0xe0 | cp >> 12);
+				out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+				out[o++] = (char)(0x80 | (cp & 0x3f));
+			}
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * An integer from in[i]: -?(0|[1-9][0-9]*) of at most 18 digits (no
+ * overflow possible), not followed by a fraction or an exponent.
+ * Returns the index past it, 0 to decline.
+ */
+static size_t
+read_int(const char *in, size_t len, size_t i, int64_t *v)
+{
+	bool neg = false;
+	size_t start;
+	int64_t x = 0;
+
+	if (i < len && in[i] == '-') {
+		neg = true;
+		i++;
+	}
+	start = i;
+	while (i < len && in[i] >= '0' && in[i] <= '9') {
+		if (i - start == 18)
+			return 0;
+		x = x * 10 + (in[i++] - '0');
+	}
+	if (i == start || (in[start] == '0' && i - start > 1))
+		return 0;
+	if (i < len && (in[i] == '.' || in[i] == 'e' || in[i] == 'E'))
+		return 0;
+	*v = neg ? -x : x;
+	return i;
+}
+
+int
+hot_read_object(const char *in, size_t len, char *out, struct hot_member *mem,
+    size_t maxmem)
+{
+	size_t i, k, n = 0, o = 0, slen;
+	struct hot_member *m;
+
+	i = skip_ws(in, len, 0);
+	if (i >= len || in[i++] != '{')
+		return -1;
+	i = skip_ws(in, len, i);
+	if (i < len && in[i] == '}') {
+		i++;
+		goto end;
+	}
+	for (;;) {
+		if (n == maxmem || i >= len || in[i++] != '"')
+			return -1;
+		m = &mem[n];
+		/* A key: printable ASCII, no escape. */
+		m->key = in + i;
+		while (i < len && in[i] != '"') {
+			if (in[i] < 0x20 || in[i] > 0x7e || in[i] == '\\')
+				return -1;
+			i++;
+		}
+		if (i >= len)
+			return -1;
+		m->keylen = (size_t)(in + i - m->key);
+		i++;
+		for (k = 0; k < n; k++)
+			if (mem[k].keylen == m->keylen &&
+			    memcmp(mem[k].key, m->key, m->keylen) == 0)
+				return -1;	/* jansson refuses it */
+		i = skip_ws(in, len, i);
+		if (i >= len || in[i++] != ':')
+			return -1;
+		i = skip_ws(in, len, i);
+		if (i >= len)
+			return -1;
+		if (in[i] == '"') {
+			if ((i = read_string(in, len, i + 1, out + o, &slen)) == 0)
+				return -1;
+			m->kind = HOT_STR;
+			m->s = out + o;
+			m->len = slen;
+			o += slen + 1;
+		} else {
+			if ((i = read_int(in, len, i, &m->i)) == 0)
+				return -1;
+			m->kind = HOT_INT;
+		}
+		n++;
+		i = skip_ws(in, len, i);
+		if (i < len && in[i] == ',') {
+			i = skip_ws(in, len, i + 1);
+			continue;
+		}
+		if (i < len && in[i] == '}') {
+			i++;
+			break;
+		}
+		return -1;
+	}
+end:
+	return skip_ws(in, len, i) == len ? (int)n : -1;
+}
+
+static const struct hot_member *
+member(const struct hot_member *mem, int n, const char *key)
+{
+	size_t kl = strlen(key);
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (mem[i].keylen == kl && memcmp(mem[i].key, key, kl) == 0)
+			return &mem[i];
+	return NULL;
+}
+
+static const char *
+str_of(const struct hot_member *mem, int n, const char *key)
+{
+	const struct hot_member *m = member(mem, n, key);
+
+	return m != NULL && m->kind == HOT_STR ? m->s : NULL;
+}
+
+struct wire_hot *
+wire_hot_parse(const unsigned char *payload, size_t n, size_t max_body)
+{
+	struct hot_member mem[HOT_MAX_MEMBERS];
+	const struct hot_member *ts, *body;
+	struct wire_hot *h;
+	const char *t;
+	int nm;
+
+	/* Cheap first look: a hot frame starts {"t":"msg" or {"t":"ack". */
+	if (n < 12 || memcmp(payload, "{\"t\":\"", 6) != 0 ||
+	    (memcmp(payload + 6, "msg\"", 4) != 0 &&
+	    memcmp(payload + 6, "ack\"", 4) != 0))
+		return NULL;
+	if ((h = malloc(sizeof(*h) + n + 1)) == NULL)
+		return NULL;
+	memset(&h->m, 0, sizeof(h->m));
+	if ((nm = hot_read_object((const char *)payload, n, h->buf, mem,
+	    HOT_MAX_MEMBERS)) < 0 || (t = str_of(mem, nm, "t")) == NULL)
+		goto decline;
+	if (strcmp(t, "ack") == 0) {
+		h->m.type = W_ACK;
+		h->m.u.ack.id = str_of(mem, nm, "id");
+		if (!valid_msgid(h->m.u.ack.id))
+			goto decline;
+		return h;
+	}
+	if (strcmp(t, "msg") != 0)
+		goto decline;
+	h->m.type = W_MSG;
+	h->m.u.msg.id = str_of(mem, nm, "id");
+	h->m.u.msg.from = str_of(mem, nm, "from");
+	h->m.u.msg.to = str_of(mem, nm, "to");
+	ts = member(mem, nm, "ts");
+	body = member(mem, nm, "body");
+	if (!valid_msgid(h->m.u.msg.id) || h->m.u.msg.from == NULL ||
+	    !valid_username(h->m.u.msg.from) || h->m.u.msg.to == NULL ||
+	    !valid_username(h->m.u.msg.to) || ts == NULL ||
+	    ts->kind != HOT_INT || ts->i < 0 || body == NULL ||
+	    body->kind != HOT_STR || !valid_body(body->s, body->len, max_body))
+		goto decline;
+	h->m.u.msg.ts = ts->i;
+	h->m.u.msg.body = body->s;
+	h->m.u.msg.body_len = body->len;
+	return h;
+decline:
+	free(h);
+	return NULL;
+}

@@ -1,0 +1,204 @@
+/*
+ * Unit tests for the hot frames' reader (daemon/wire_hot.c): the msg and
+ * ack frames this daemon writes (jsonw, as peer_window.c and peer_in.c
+ * print them) are read without jansson, to the values wire_parse gives;
+ * what jansson refuses, and what the reader cannot be sure of, it
+ * declines (the daemon then decodes it with jansson). tests/fuzz/hot_fuzz.c
+ * checks the same on arbitrary input.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "jsonw.h"
+#include "wire.h"
+#include "wire_hot.h"
+
+#define ID	"0123456789abcdef0123456789abcdef"
+#define MAXB	65536
+
+/* Read hot, and compare with jansson + wire_parse. */
+static void
+expect_same(const char *p, size_t len)
+{
+	struct wire_hot *h = wire_hot_parse((const unsigned char *)p, len, MAXB);
+	json_t *v = json_loadb(p, len, JSON_REJECT_DUPLICATES, NULL);
+	struct wire_msg m;
+	const char *code;
+	char err[256];
+
+	ck_assert_msg(h != NULL, "declined: %.*s", (int)(len > 200 ? 200 : len), p);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(wire_parse(v, &m, MAXB, &code, err, sizeof(err)), 0);
+	ck_assert_int_eq(m.type, h->m.type);
+	if (m.type == W_ACK)
+		ck_assert_str_eq(m.u.ack.id, h->m.u.ack.id);
+	else {
+		ck_assert_str_eq(m.u.msg.id, h->m.u.msg.id);
+		ck_assert_str_eq(m.u.msg.from, h->m.u.msg.from);
+		ck_assert_str_eq(m.u.msg.to, h->m.u.msg.to);
+		ck_assert_int_eq(m.u.msg.ts, h->m.u.msg.ts);
+		ck_assert_uint_eq(m.u.msg.body_len, h->m.u.msg.body_len);
+		ck_assert(memcmp(m.u.msg.body, h->m.u.msg.body,
+		    m.u.msg.body_len) == 0);
+	}
+	free(h);
+	json_decref(v);
+}
+
+static void
+expect_declined(const char *p)
+{
+	struct wire_hot *h = wire_hot_parse((const unsigned char *)p, strlen(p),
+	    MAXB);
+
+	ck_assert_msg(h == NULL, "read hot: %s", p);
+}
+
+/* A msg frame as peer_window.c's send_msg prints it. */
+static void
+check_written(const char *body, size_t len, int64_t ts)
+{
+	struct jsonw w;
+
+	jsonw_init(&w);
+	jsonw_open(&w, NULL);
+	jsonw_str(&w, "t", "msg");
+	jsonw_str(&w, "id", ID);
+	jsonw_str(&w, "from", "alice");
+	jsonw_str(&w, "to", "bob.b-0_9");
+	jsonw_int(&w, "ts", ts);
+	jsonw_strn(&w, "body", body, len);
+	jsonw_close(&w);
+	ck_assert_int_eq(jsonw_ok(&w), 0);
+	expect_same(jsonw_data(&w), jsonw_len(&w));
+	jsonw_free(&w);
+}
+
+START_TEST(test_written_frames)
+{
+	static const char ctl[] = "tab\there, nl\nthere \x01\x1f\x7f \"q\" \\ /";
+	char *big = malloc(MAXB);
+	struct jsonw w;
+
+	check_written("hello bob", 9, 1733500000000LL);
+	check_written("h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x8e\x89", 15, 0);
+	check_written(ctl, sizeof(ctl) - 1, 999999999999999999LL);
+	memset(big, 'x', MAXB);
+	check_written(big, MAXB, 1);
+	free(big);
+	/* The ack, as peer_in.c prints it. */
+	jsonw_init(&w);
+	jsonw_open(&w, NULL);
+	jsonw_str(&w, "t", "ack");
+	jsonw_str(&w, "id", ID);
+	jsonw_close(&w);
+	expect_same(jsonw_data(&w), jsonw_len(&w));
+	jsonw_free(&w);
+}
+END_TEST
+
+START_TEST(test_other_spellings)
+{
+	/* Whitespace, escapes, members in another order after t, extras. */
+	static const char *ok[] = {
+		"{\"t\":\"msg\" , \"to\" : \"bob\",\n\"from\":\"alice\",\"id\":\""
+		    ID "\",\"ts\":-0,\"body\":\"\\u00e9\\u2713\\/\\b\"} \r\n",
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":5,\"body\":\"x\",\"v\":2,\"note\":\"\"}",
+		"{\"t\":\"ack\",\"id\":\"" ID "\",\"extra\":-12}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		expect_same(ok[i], strlen(ok[i]));
+}
+END_TEST
+
+START_TEST(test_declined)
+{
+	static const char *bad[] = {
+		/* jansson refuses these */
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":5,\"body\":\"x\",\"body\":\"y\"}",
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":5,\"body\":\"a\\u0000b\"}",
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":5,\"body\":\"\\ud800\"}",
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":5,\"body\":\"\xc0\xaf\"}",
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":5,\"body\":\"\xed\xa0\x80\"}",
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":5,\"body\":\"a\tb\"}",
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":012,\"body\":\"x\"}",
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":5,\"body\":\"x\"}x",
+		"{\"t\":\"ack\",\"id\":\"" ID "\",}",
+		"{\"t\":\"ack\",\"id\":\"" ID "\"",
+		/* jansson takes these; wire_parse refuses them */
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":-5,\"body\":\"x\"}",
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":5,\"body\":\"\"}",
+		"{\"t\":\"msg\",\"id\":\"0123456789ABCDEF0123456789abcdef\","
+		    "\"from\":\"alice\",\"to\":\"bob\",\"ts\":5,\"body\":\"x\"}",
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"Alice\",\"to\":\"bob\","
+		    "\"ts\":5,\"body\":\"x\"}",
+		"{\"t\":\"ack\"}",
+		/* jansson takes these; the reader is not sure, jansson decides */
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":5.0,\"body\":\"x\"}",
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":1234567890123456789,\"body\":\"x\"}",
+		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
+		    "\"ts\":5,\"body\":\"\\ud83c\\udf89\"}",
+		"{\"t\":\"ack\",\"id\":\"" ID "\",\"x\":{\"y\":1}}",
+		"{\"t\":\"ack\",\"id\":\"" ID "\",\"x\":true}",
+		"{\"t\":\"ack\",\"i\\u0064\":\"" ID "\"}",
+		"{\"id\":\"" ID "\",\"t\":\"ack\"}",
+		"{\"t\":\"hello\",\"v\":1,\"user\":\"alice\"}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_declined(bad[i]);
+}
+END_TEST
+
+START_TEST(test_body_limit)
+{
+	struct wire_hot *h;
+	char f[256];
+
+	snprintf(f, sizeof(f), "{\"t\":\"msg\",\"id\":\"%s\",\"from\":\"alice\","
+	    "\"to\":\"bob\",\"ts\":5,\"body\":\"0123456789\"}", ID);
+	ck_assert_ptr_null(wire_hot_parse((const unsigned char *)f, strlen(f), 9));
+	h = wire_hot_parse((const unsigned char *)f, strlen(f), 10);
+	ck_assert_ptr_nonnull(h);
+	free(h);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("wire_hot");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_written_frames);
+	tcase_add_test(tc, test_other_spellings);
+	tcase_add_test(tc, test_declined);
+	tcase_add_test(tc, test_body_limit);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
