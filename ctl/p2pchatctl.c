@@ -285,7 +285,8 @@ static bool
 file_ended(const char *state)
 {
 	return strcmp(state, "delivered") == 0 || strcmp(state, "failed") == 0 ||
-	    strcmp(state, "rejected") == 0 || strcmp(state, "cancelled") == 0;
+	    strcmp(state, "rejected") == 0 || strcmp(state, "cancelled") == 0 ||
+	    strcmp(state, "expired") == 0;
 }
 
 /* The string member key of o, or "". */

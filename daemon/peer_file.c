@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,8 @@ on_copied(const char *code, const char *why, const char *sha256, int64_t size,
 		    fs->f.peer, (long long)size, sha256);
 		ctlreq_reply(fs->r, file_result(&fs->f));
 		pm_ftx_stored(pm);
+		if (fs->f.expires > 0)
+			pm_ftx_expiry_arm(pm);
 		pm_kick(pm, fs->f.peer, true);
 	}
 	free(fs);
@@ -166,8 +169,9 @@ peer_ctl_send_file(struct ctlreq *r, json_t *args, void *ctx)
 {
 	struct peer_msgs *pm = pm_of_ctx(ctx);
 	const char *user = json_string_value(json_object_get(args, "user"));
-	json_t *name = json_object_get(args, "name");
+	json_t *name = json_object_get(args, "name"), *ttl;
 	int fd = ctlreq_take_fd(r);
+	double secs;
 	const char *why;
 	struct fsend *fs;
 	struct stat st;
@@ -214,6 +218,10 @@ peer_ctl_send_file(struct ctlreq *r, json_t *args, void *ctx)
 	fs->f.outgoing = true;
 	snprintf(fs->f.name, sizeof(fs->f.name), "%s", json_string_value(name));
 	snprintf(fs->f.state, sizeof(fs->f.state), "pending");
+	ttl = json_object_get(args, "ttl");
+	secs = ttl != NULL ? json_number_value(ttl) : pm->p->d->cfg->retry_ttl;
+	if (secs > 0)
+		fs->f.expires = util_now_ms() + (int64_t)ceil(secs * 1000);
 	if (json_object_get(args, "id") != NULL && id_taken(pm, r, &fs->f)) {
 		free(fs);
 		goto fail;

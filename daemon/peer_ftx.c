@@ -99,11 +99,13 @@ struct pm_ftx {
 	 */
 	bool			 any_pending;
 	struct event		*recheck;	/* free space for paused files */
+	struct event		*expiry;	/* the next send-file --ttl */
 };
 
 static void	ftx_next(struct peer_msgs *, const char *user, struct conn *);
 static void	frx_open(struct peer_msgs *, struct frx *);
 static void	on_recheck(evutil_socket_t, short, void *);
+static void	on_expiry(evutil_socket_t, short, void *);
 
 int
 pm_ftx_start(struct peer_msgs *pm, char **cause)
@@ -116,9 +118,11 @@ pm_ftx_start(struct peer_msgs *pm, char **cause)
 	snprintf(x->dir, sizeof(x->dir), "%s/files", pm->p->d->cfg->data_dir);
 	x->verifier = filecopy_pool_new(pm->p->d->base, x->dir);
 	x->any_pending = true;
-	if ((x->recheck = evtimer_new(pm->p->d->base, on_recheck, pm)) == NULL)
+	if ((x->recheck = evtimer_new(pm->p->d->base, on_recheck, pm)) == NULL ||
+	    (x->expiry = evtimer_new(pm->p->d->base, on_expiry, pm)) == NULL)
 		fatalx("%s: out of memory", __func__);
 	pm->ftx = x;
+	on_expiry(-1, 0, pm);	/* those due while we were down, and the timer */
 	return 0;
 }
 
@@ -155,6 +159,7 @@ pm_ftx_free(struct peer_msgs *pm)
 		frx_free(x, TAILQ_FIRST(&x->rxs));
 	filecopy_pool_free(x->verifier);
 	event_free(x->recheck);
+	event_free(x->expiry);
 	free(x);
 	pm->ftx = NULL;
 }
@@ -876,4 +881,56 @@ pm_ftx_is_file(struct peer_msgs *pm, const char *id)
 	struct pfile f;
 
 	return pfile_get(pm->files, id, &f) == PSTORE_OK;
+}
+
+/* ------------------------------------------------------------- expiry */
+
+/* A file whose ttl ran out: stop sending it, tell the recipient, say so. */
+static void
+expired_one(const struct pfile *f, void *arg)
+{
+	struct peer_msgs *pm = arg;
+	struct ftx *ft = ftx_find(pm->ftx, f->peer);
+	struct conn *c;
+	json_t *o;
+
+	log_info("file %s to %s: expired (not delivered within its ttl)", f->id,
+	    f->peer);
+	ftx_event(pm, f, "expired", "not delivered within its ttl");
+	if (ft == NULL || strcmp(ft->f.id, f->id) != 0)
+		return;
+	if ((c = ft->c) != NULL) {
+		o = json_pack("{s:s,s:s}", "t", "file-cancel", "id", f->id);
+		conn_send(c, o);
+		json_decref(o);
+	}
+	ftx_free(pm->ftx, ft);
+	if (c != NULL)
+		ftx_next(pm, f->peer, c);
+}
+
+/* Expire what is due; arm the timer for the next one. */
+static void
+on_expiry(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_msgs *pm = arg;
+	int64_t now = util_now_ms(), next;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	if (pfile_expire(pm->files, now, expired_one, pm, &next) != PSTORE_OK)
+		next = now + 1000;	/* try again */
+	if (next == 0)
+		return;
+	next = next > now ? next - now : 0;
+	tv.tv_sec = (time_t)(next / 1000);
+	tv.tv_usec = (suseconds_t)(next % 1000) * 1000 + 1000;
+	evtimer_add(pm->ftx->expiry, &tv);
+}
+
+void
+pm_ftx_expiry_arm(struct peer_msgs *pm)
+{
+	on_expiry(-1, 0, pm);
 }

@@ -236,6 +236,8 @@ void	 pm_ftx_free(struct peer_msgs *);
 bool	 pm_ftx_pending(struct peer_msgs *, const char *user);
 /* Sender: a file to deliver was stored. */
 void	 pm_ftx_stored(struct peer_msgs *);
+/* Sender: a file with a ttl was stored: the expiry timer may move. */
+void	 pm_ftx_expiry_arm(struct peer_msgs *);
 /* Sender: chunks out, an answer awaited (the link's stall watch). */
 bool	 pm_ftx_busy(struct peer_msgs *, const char *user);
 /* Sender: the link to user is ready on c: offer, or go on. */

@@ -15,15 +15,15 @@
 #include "util.h"
 
 enum stmt { F_ADD, F_GET, F_ALL, F_PEER, F_NEXT, F_STATE, F_COMMIT,
-    F_PEERS, F_ANY, F__MAX };
+    F_PEERS, F_ANY, F_DUE, F_NEXTEXP, F__MAX };
 
 #define F_COLS	"seq, id, peer, direction, name, size, sha256, state," \
-	" committed, ts, reason"
+	" committed, ts, reason, expires"
 
 static const char *const sql[F__MAX] = {
 	[F_ADD] = "INSERT INTO files (id, peer, direction, name, size, sha256,"
-	    " state, committed, ts, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-	    " ?7, ?8, ?9, ?10)",
+	    " state, committed, ts, reason, expires) VALUES (?1, ?2, ?3, ?4,"
+	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[F_GET] = "SELECT " F_COLS " FROM files WHERE id = ?1",
 	[F_ALL] = "SELECT " F_COLS " FROM files ORDER BY seq",
 	[F_PEER] = "SELECT " F_COLS " FROM files WHERE peer = ?1 ORDER BY seq",
@@ -34,6 +34,11 @@ static const char *const sql[F__MAX] = {
 	[F_COMMIT] = "UPDATE files SET committed = ?2 WHERE id = ?1",
 	[F_PEERS] = "SELECT DISTINCT peer FROM files WHERE direction = 'out'"
 	    " AND (state = 'pending' OR state = 'waiting')",
+	[F_DUE] = "SELECT " F_COLS " FROM files WHERE direction = 'out' AND"
+	    " (state = 'pending' OR state = 'waiting') AND expires > 0 AND"
+	    " expires <= ?1",
+	[F_NEXTEXP] = "SELECT min(expires) FROM files WHERE direction = 'out'"
+	    " AND (state = 'pending' OR state = 'waiting') AND expires > 0",
 	[F_ANY] = "SELECT EXISTS (SELECT 1 FROM files WHERE direction = 'out'"
 	    " AND (state = 'pending' OR state = 'waiting'))",
 };
@@ -93,6 +98,7 @@ pfile_add(struct pfile_store *fs, const struct pfile *f)
 	sqlite3_bind_int64(s, 8, f->committed);
 	sqlite3_bind_int64(s, 9, f->ts);
 	sqlite3_bind_text(s, 10, f->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 11, f->expires);
 	if ((rc = sqlite3_step(s)) == SQLITE_CONSTRAINT) {
 		sqlite3_reset(s);
 		return PSTORE_EXISTS;
@@ -114,6 +120,7 @@ read_row(sqlite3_stmt *s, struct pfile *f)
 	f->size = sqlite3_column_int64(s, 5);
 	f->committed = sqlite3_column_int64(s, 8);
 	f->ts = sqlite3_column_int64(s, 9);
+	f->expires = sqlite3_column_int64(s, 11);
 	if (sqlutil_column_copy(s, 1, f->id, sizeof(f->id)) == -1 ||
 	    sqlutil_column_copy(s, 2, f->peer, sizeof(f->peer)) == -1 ||
 	    sqlutil_column_copy(s, 4, f->name, sizeof(f->name)) == -1 ||
@@ -238,4 +245,32 @@ pfile_any_pending(struct pfile_store *fs)
 	v = sqlite3_column_int(s, 0) != 0;
 	sqlite3_reset(s);
 	return v;
+}
+
+enum pstore_rc
+pfile_expire(struct pfile_store *fs, int64_t now,
+    void (*fn)(const struct pfile *, void *), void *arg, int64_t *next)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[F_DUE]);
+	struct pfile due[64];
+	int rc, n = 0, i;
+
+	*next = 0;
+	sqlite3_bind_int64(s, 1, now);
+	while (n < 64 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (read_row(s, &due[n]) == 0)
+			n++;
+	sqlite3_reset(s);
+	for (i = 0; i < n; i++) {
+		if (pfile_set_state(fs, due[i].id, "expired", "not delivered "
+		    "within its ttl") != PSTORE_OK)
+			return PSTORE_ERR;
+		fn(&due[i], arg);
+	}
+	s = sqlutil_reset(fs->st[F_NEXTEXP]);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+		return pfile_fail(fs, __func__, s);
+	*next = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return PSTORE_OK;
 }

@@ -26,6 +26,7 @@ struct pfile {
 	char	 state[16];
 	int64_t	 committed;	/* bytes the recipient has synced */
 	int64_t	 ts;		/* unix ms, stored */
+	int64_t	 expires;	/* unix ms, 0 never (sent files) */
 	char	 reason[256];
 };
 
@@ -48,6 +49,13 @@ enum pstore_rc	 pfile_set_committed(struct pfile_store *, const char *id,
 /* fn for every peer with outgoing files to deliver. */
 enum pstore_rc	 pfile_pending_peers(struct pfile_store *,
 		    void (*fn)(const char *peer, void *), void *arg);
+/*
+ * Outgoing files not delivered by now whose time is up become expired;
+ * fn for each. *next: the earliest expiry still ahead, 0 if none.
+ */
+enum pstore_rc	 pfile_expire(struct pfile_store *, int64_t now,
+		    void (*fn)(const struct pfile *, void *), void *arg,
+		    int64_t *next);
 /* Whether any outgoing file waits for delivery (1 also on error). */
 int		 pfile_any_pending(struct pfile_store *);
 

@@ -382,6 +382,11 @@ static const char *const pstore_migrations[] = {
 	"    (SELECT 1 FROM fts_pending WHERE seq = old.seq);"
 	"  DELETE FROM fts_pending WHERE seq = old.seq;"
 	"END;",
+	/*
+	 * 11 -> 12: send-file --ttl. expires: unix ms after which a file not
+	 * yet delivered is given up (expired), 0 for never.
+	 */
+	"ALTER TABLE files ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;",
 };
 #define PSTORE_VERSION \
 	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))

@@ -86,6 +86,14 @@ wait_for "--wait to end" 30 test -s "$TMP/w.rc"
 [ "$(cat "$TMP/w.rc")" = 1 ] || fail "--wait on a rejected file: $(cat "$TMP/w.rc") $(cat "$TMP/w.err")"
 grep -q '^p2pchatctl: rejected: ' "$TMP/w.err" || fail "--wait rejected: $(cat "$TMP/w.err")"
 
+# --ttl: a file not delivered in time expires (here: waiting for accept),
+# the recipient is told; --wait says expired (exit 1).
+expect_exit 1 ctl alice send-file --ttl 1 --wait=30 bob "$TMP/large"
+id=$(cat "$TMP/out")
+grep -q '^p2pchatctl: expired: ' "$TMP/err" || fail "--ttl --wait: $(cat "$TMP/err")"
+state_is alice "$id" expired || fail "alice: $(state_of alice "$id")"
+wait_for "the recipient told" 30 state_is bob "$id" cancelled
+
 stop_clean alice
 stop_clean bob
 log "PASS"
