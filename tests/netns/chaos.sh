@@ -303,7 +303,8 @@ router_of() {
 	echo "${r:-$ROUTER_NS}"
 }
 
-# inject SEQ KIND TARGET DURATION ARG: start a fault; prints its heal.
+# inject SEQ KIND TARGET DURATION ARG: start a fault (planned at $start)
+# and queue its heal.
 HEALS=()
 inject() {
 	local seq=$1 kind=$2 target=$3 dur=$4 arg=$5 heal a b
@@ -365,7 +366,10 @@ inject() {
 	kill_* | stop) a=$target ;;
 	*) a=- ;;
 	esac
-	HEALS+=("$(( $(now_ms) + dur )) $a $heal")
+	# Healed at the time the schedule planned (its start + DURATION), not
+	# DURATION after a late start: the schedule gives each daemon one
+	# fault at a time, which a late heal would break.
+	HEALS+=("$(( t0 + start + dur )) $a $heal")
 }
 
 # heal_due [all]: heal the faults whose time has come (or all of them);
