@@ -24,8 +24,9 @@
 #
 # At the end every fault is healed and the run waits (bounded) until all
 # daemons are up, every peer is logged in with its gestor link online and
-# every queue is empty; nobody ever runs `login` after the first
-# `register`. Then per pair: tests/netns/check_messages.sh.
+# every queue is empty, and both gestors see every peer online; nobody
+# ever runs `login` after the first `register`. Then per pair:
+# tests/netns/check_messages.sh.
 #
 #   P2PCHAT_CHAOS_SEED=n   replays a fault schedule (the seed is printed)
 #   P2PCHAT_CHAOS_FAULTS=n how many faults (default 100; `make chaos`
@@ -472,6 +473,31 @@ until settled; do
 done
 [ "$SESSIONS_OK" = 0 ] || log "every peer logged in and online $(( ($(now_ms) - t_heal) / 1000 )) s after the heal"
 
+# Both gestors agree that everyone is online (presence reconciled after
+# the crashes of the gestors and of the database).
+seen_online() {
+	local g u
+	for g in $GESTORS; do
+		for u in $PEERS; do
+			ctl "$g" lookup "$u" | grep -q "^online	online$" || return 1
+		done
+	done
+}
+PRESENCE_OK=1
+deadline=$(( $(now_ms) + 30000 ))
+until seen_online; do
+	if [ "$(now_ms)" -ge "$deadline" ]; then
+		PRESENCE_OK=0
+		for g in $GESTORS; do
+			for u in $PEERS; do
+				log "after 30 s: $g: lookup $u: $(ctl "$g" lookup "$u" | grep -E '^(online|addr|gestor)' | tr '\t\n' '= ')"
+			done
+		done
+		break
+	fi
+	sleep 0.2
+done
+
 # The senders finish the send in flight; a send still refused 60 s
 # after the heal is recorded as unacknowledged.
 deadline=$(( $(now_ms) + 60000 ))
@@ -532,6 +558,7 @@ for pair in $PAIRS; do
 		fail "${pair%:*} still refuses to send to ${pair#*:} 60 s after the heal"
 done
 [ "$SESSIONS_OK" = 1 ] || fail "not every peer is logged in and online 90 s after the heal"
+[ "$PRESENCE_OK" = 1 ] || fail "the gestors do not both see every peer online 30 s after the heal"
 [ "$ENDED" = 0 ] || fail "a gestor ended peers' sessions $ENDED times (nobody logged out)"
 [ "$DRAINED" = 1 ] || fail "queues not drained 120 s after the heal"
 for pair in $PAIRS; do check_messages "${pair%:*}" "${pair#*:}"; done
