@@ -161,13 +161,15 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	 * component unless --name.
 	 */
 	[CMD_SEND_FILE] = { "send-file", P, 0,
-	    "USER PATH|- [--name NAME] [--id ID] [--wait[=SECONDS]] "
-	    "[--ttl SECONDS]",
-	    "store a file in the daemon to send, and print its id",
-	    { { "user", ARG_USER, 0 }, { "path", ARG_STR, ARGF_OPTIONAL },
+	    "USER|--group GROUP PATH|- [--name NAME] [--id ID] "
+	    "[--wait[=SECONDS]] [--ttl SECONDS]",
+	    "store a file in the daemon to send to USER or to every member of "
+	    "GROUP (one copy, one transfer each), and print its id",
+	    { { "user", ARG_USER, EITHER }, { "path", ARG_STR, ARGF_OPTIONAL },
 	      { "name", ARG_STR, OPTL }, { "id", ARG_MSGID, OPTL },
 	      { "wait", ARG_SECONDS, OPTL | ARGF_OPTVAL },
-	      { "ttl", ARG_SECONDS, OPTL } },
+	      { "ttl", ARG_SECONDS, OPTL },
+	      { "group", ARG_STR, OPTL | ARGF_EITHER } },
 	    SHAPE_VALUE, { "id", "sha256", "size", "state" } },
 	[CMD_FILES] = { "files", P, 0, "[USER]",
 	    "list files sent and received, oldest first",

@@ -122,7 +122,7 @@ _p2pchatctl()
 	case $cmd in
 	register | login) opts="--password-file" ;;
 	send) opts="--wait --wait= --id --ttl --group --batch --jsonl" ;;
-	send-file) opts="--name --id --wait --wait= --ttl" ;;
+	send-file) opts="--name --id --wait --wait= --ttl --group" ;;
 	save) opts="--force" ;;
 	watch) opts="--since" ;;
 	wait) opts="--timeout" ;;

@@ -363,12 +363,12 @@ args_parse(const struct ctl_cmd_desc *cd, struct ctl_globals *g, int argc,
 	 * send and history take USER or --group GROUP: with --group, send
 	 * has no USER (every word is the text); without, USER is required.
 	 */
-	if ((cd == &ctl_cmds[CMD_SEND] || cd == &ctl_cmds[CMD_HISTORY]) &&
-	    (cd->args[0].flags & ARGF_EITHER)) {
+	if ((cd == &ctl_cmds[CMD_SEND] || cd == &ctl_cmds[CMD_HISTORY] ||
+	    cd == &ctl_cmds[CMD_SEND_FILE]) && (cd->args[0].flags & ARGF_EITHER)) {
 		alt = *cd;
 		if (!has_option(argc, argv, "group"))
 			alt.args[0].flags &= ~(unsigned)ARGF_OPTIONAL;
-		else if (cd == &ctl_cmds[CMD_SEND]) {
+		else if (cd != &ctl_cmds[CMD_HISTORY]) {
 			memmove(&alt.args[0], &alt.args[1],
 			    (CTL_MAX_ARGS - 1) * sizeof(alt.args[0]));
 			memset(&alt.args[CTL_MAX_ARGS - 1], 0, sizeof(alt.args[0]));

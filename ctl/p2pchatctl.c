@@ -299,22 +299,27 @@ str_of(const json_t *o, const char *key)
 }
 
 /*
- * send-file --wait: subscribe to events, then read the file's state (so
- * that no change falls between the two), then follow its file-state
- * events until it ends or the time is up. Exit 0 delivered; 1 failed,
- * rejected or cancelled (the code is that state); 3 at the timeout.
+ * send-file --wait: subscribe to events, then read the files' states (so
+ * that no change falls between the two), then follow their file-state
+ * events until each has ended or the time is up. ids: the file's id, or
+ * a group's one id per member. Exit 0 all delivered; 1 one failed, was
+ * rejected, cancelled or expired (the code is that state); 3 at the
+ * timeout.
  */
 static int
-file_wait(struct ctlconn *c, const char *id, const char *user, double secs)
+file_wait(struct ctlconn *c, json_t *ids, double secs)
 {
 	double deadline = secs > 0 ? util_mono() + secs : 0, left;
-	char state[32] = "pending", reason[512] = "", *fid = xstrdup(id);
-	json_t *e, *reply, *res, *err, *it, *ev;
+	json_t *st = json_object(), *why = json_object();
+	json_t *e, *reply, *res, *err, *it, *ev, *v;
+	const char *id, *bad = NULL;
 	struct pollfd pfd;
 	json_int_t rid;
-	size_t i;
+	size_t i, open_n;
 	int n, rc;
 
+	json_array_foreach(ids, i, v)
+		json_object_set_new(st, json_string_value(v), json_string("pending"));
 	ctlconn_catch_signals();
 	e = json_object();
 	rid = ctlconn_request(c, "watch", e);
@@ -323,23 +328,30 @@ file_wait(struct ctlconn *c, const char *id, const char *user, double secs)
 	if (ctlconn_reply(reply, rid, &err) == NULL)
 		exit(output_error(err));
 	json_decref(reply);
-	e = json_pack("{s:s}", "user", user);
+	e = json_object();
 	rid = ctlconn_request(c, "files", e);
 	json_decref(e);
 	reply = ctlconn_recv_reply(c);
 	if ((res = ctlconn_reply(reply, rid, &err)) == NULL)
 		exit(output_error(err));
 	json_array_foreach(json_object_get(res, "items"), i, it)
-		if (strcmp(str_of(it, "id"), fid) == 0)
-			snprintf(state, sizeof(state), "%s", str_of(it, "state"));
+		if (json_object_get(st, str_of(it, "id")) != NULL)
+			json_object_set_new(st, str_of(it, "id"),
+			    json_string(str_of(it, "state")));
 	json_decref(reply);
-	while (!file_ended(state) && !ctlconn_stop) {
+	for (;;) {
+		open_n = 0;
+		json_object_foreach(st, id, v)
+			open_n += !file_ended(json_string_value(v));
+		if (open_n == 0 || ctlconn_stop)
+			break;
 		if ((ev = ctlconn_take(c)) != NULL) {
 			if (strcmp(str_of(ev, "event"), "file-state") == 0 &&
-			    strcmp(str_of(ev, "id"), fid) == 0) {
-				snprintf(state, sizeof(state), "%s", str_of(ev, "state"));
-				snprintf(reason, sizeof(reason), "%s",
-				    str_of(ev, "reason"));
+			    json_object_get(st, str_of(ev, "id")) != NULL) {
+				json_object_set_new(st, str_of(ev, "id"),
+				    json_string(str_of(ev, "state")));
+				json_object_set_new(why, str_of(ev, "id"),
+				    json_string(str_of(ev, "reason")));
 			}
 			json_decref(ev);
 			continue;
@@ -353,34 +365,41 @@ file_wait(struct ctlconn *c, const char *id, const char *user, double secs)
 		    (int)(left * 1000) + 1)) == -1 && errno != EINTR)
 			report_die_errno(CTL_EXIT_FAIL, "io_error", "poll");
 		if (n > 0 && ctlconn_fill(c) == 0) {
-			e = json_pack("{s:s,s:s++,s:s}", "code", "daemon_gone",
+			e = json_pack("{s:s,s:s}", "code", "daemon_gone",
 			    "message", "the daemon closed the connection; the file "
-			    "is stored: follow it with files, or send-file --id ",
-			    fid, " to retry without sending twice", "id", fid);
+			    "is stored: follow it with files, or send-file --id to "
+			    "retry without sending twice");
 			output_error(e);
 			exit(CTL_EXIT_NODAEMON);
 		}
 	}
-	if (strcmp(state, "delivered") == 0) {
+	json_object_foreach(st, id, v)
+		if (bad == NULL && strcmp(json_string_value(v), "delivered") != 0)
+			bad = id;
+	if (bad == NULL) {
 		rc = CTL_EXIT_OK;
 		if (output_json()) {
-			e = json_pack("{s:s,s:s}", "id", fid, "state", state);
+			e = json_pack("{s:O,s:s}", "ids", ids, "state", "delivered");
 			output_result(&ctl_cmds[CMD_SEND_FILE], e);
 			json_decref(e);
 		}
 	} else if (ctlconn_stop)
 		rc = CTL_EXIT_OK;
 	else {
-		e = json_pack("{s:s,s:s,s:s,s:s}", "code", file_ended(state) ?
-		    state : "timeout", "message", *reason != '\0' ? reason :
-		    file_ended(state) ? "the file ended undelivered" :
-		    "not delivered yet", "id", fid, "state", state);
+		const char *state = json_string_value(json_object_get(st, bad));
+		const char *reason = str_of(why, bad);
+
+		e = json_pack("{s:s,s:s++,s:s,s:s}", "code", file_ended(state) ?
+		    state : "timeout", "message", bad, ": ", *reason != '\0' ?
+		    reason : file_ended(state) ? "the file ended undelivered" :
+		    "not delivered yet", "id", bad, "state", state);
 		rc = output_error(e);
 		if (!file_ended(state))
 			rc = CTL_EXIT_TIMEOUT;
 		json_decref(e);
 	}
-	free(fid);
+	json_decref(st);
+	json_decref(why);
 	return rc;
 }
 
@@ -397,10 +416,11 @@ send_file_main(struct ctlconn *c, json_t *args)
 	const struct ctl_cmd_desc *cd = &ctl_cmds[CMD_SEND_FILE];
 	const char *path = json_string_value(json_object_get(args, "path"));
 	const char *base;
-	json_t *reply, *res, *err, *timeout;
+	json_t *reply, *res, *err, *timeout, *ids, *v;
 	json_int_t rid;
 	double secs = 0;
 	bool wait = false;
+	size_t i;
 	int fd, rc;
 
 	if (path == NULL)
@@ -444,8 +464,14 @@ send_file_main(struct ctlconn *c, json_t *args)
 		if (!output_json())
 			output_result(cd, res);
 		output_flush();
-		rc = file_wait(c, json_string_value(json_object_get(res, "id")),
-		    json_string_value(json_object_get(args, "user")), secs);
+		if (json_is_array(json_object_get(res, "ids"))) {
+			ids = json_array();
+			json_array_foreach(json_object_get(res, "ids"), i, v)
+				json_array_append(ids, json_object_get(v, "id"));
+		} else
+			ids = json_pack("[O]", json_object_get(res, "id"));
+		rc = file_wait(c, ids, secs);
+		json_decref(ids);
 	}
 	json_decref(reply);
 	return rc;

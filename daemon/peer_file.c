@@ -20,6 +20,7 @@
 
 #include "filecopy.h"
 #include "log.h"
+#include "peer_group.h"
 #include "peer_msg.h"
 #include "pstore_file.h"
 #include "util.h"
@@ -31,6 +32,7 @@ struct fsend {
 	struct ctlreq		*r;
 	struct filecopy		*copy;
 	struct pfile		 f;
+	json_t			*members;	/* --group: who gets a copy */
 };
 
 int
@@ -63,6 +65,7 @@ pm_files_stop(struct peer_msgs *pm)
 		filecopy_cancel(fs->copy);
 		ctlreq_error(fs->r, ERR_UNAVAILABLE, "the daemon is stopping; "
 		    "nothing was stored");
+		json_decref(fs->members);
 		free(fs);
 	}
 }
@@ -128,6 +131,66 @@ id_taken(struct peer_msgs *pm, struct ctlreq *r, const struct pfile *want)
 	return false;
 }
 
+static int
+add_member(const char *user, void *arg)
+{
+	json_array_append_new(arg, json_string(user));
+	return 0;
+}
+
+/*
+ * A member's id for a file sent to a group: the first 32 hex digits of
+ * SHA-256(id "/" member), so that --id stays idempotent for each.
+ */
+static void
+member_id(const char *id, const char *member, char *out)
+{
+	unsigned char md[32];
+	char buf[P2P_MSGID_HEX + P2P_USERNAME_MAX + 2];
+	int i;
+
+	snprintf(buf, sizeof(buf), "%s/%s", id, member);
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, strlen(buf), md);
+	for (i = 0; i < P2P_MSGID_HEX / 2; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The stored file, once for the group: one row (one transfer) a member. */
+static void
+group_rows(struct fsend *fs)
+{
+	struct peer_msgs *pm = fs->pm;
+	json_t *ids = json_array(), *res, *v;
+	struct pfile f;
+	enum pstore_rc rc;
+	size_t i;
+
+	pm_ftx_stored(pm);	/* before the kicks: they look for it */
+	json_array_foreach(fs->members, i, v) {
+		f = fs->f;
+		snprintf(f.peer, sizeof(f.peer), "%s", json_string_value(v));
+		member_id(fs->f.id, f.peer, f.id);
+		if ((rc = pfile_add(pm->files, &f)) == PSTORE_ERR) {
+			json_decref(ids);
+			ctlreq_error(fs->r, ERR_INTERNAL, "cannot store the file "
+			    "(see the daemon's log)");
+			return;
+		}
+		json_array_append_new(ids, json_pack("{s:s,s:s}", "user", f.peer,
+		    "id", f.id));
+		if (rc == PSTORE_OK)
+			pm_kick(pm, f.peer, true);
+	}
+	log_info("file %s to %zu members stored: %lld bytes, sha256 %s",
+	    fs->f.id, json_array_size(fs->members), (long long)fs->f.size,
+	    fs->f.sha256);
+	res = file_result(&fs->f);
+	json_object_set_new(res, "ids", ids);
+	ctlreq_reply(fs->r, res);
+	if (fs->f.expires > 0)
+		pm_ftx_expiry_arm(pm);
+}
+
 static void
 on_copied(const char *code, const char *why, const char *sha256, int64_t size,
     void *arg)
@@ -139,12 +202,19 @@ on_copied(const char *code, const char *why, const char *sha256, int64_t size,
 	TAILQ_REMOVE(&pm->fsends, fs, entry);
 	if (code != NULL) {
 		ctlreq_error(fs->r, code, "%s", why);
+		json_decref(fs->members);
 		free(fs);
 		return;
 	}
 	snprintf(fs->f.sha256, sizeof(fs->f.sha256), "%s", sha256);
 	fs->f.size = size;
 	fs->f.ts = util_now_ms();
+	if (fs->members != NULL) {
+		group_rows(fs);
+		json_decref(fs->members);
+		free(fs);
+		return;
+	}
 	if ((rc = pfile_add(pm->files, &fs->f)) == PSTORE_EXISTS) {
 		/* The same --id sent twice at once: the first one won. */
 		if (!id_taken(pm, fs->r, &fs->f))
@@ -169,12 +239,16 @@ peer_ctl_send_file(struct ctlreq *r, json_t *args, void *ctx)
 {
 	struct peer_msgs *pm = pm_of_ctx(ctx);
 	const char *user = json_string_value(json_object_get(args, "user"));
-	json_t *name = json_object_get(args, "name"), *ttl;
+	const char *group = json_string_value(json_object_get(args, "group"));
+	json_t *name = json_object_get(args, "name"), *ttl, *members = NULL;
+	struct pgroup g;
 	int fd = ctlreq_take_fd(r);
 	double secs;
 	const char *why;
 	struct fsend *fs;
 	struct stat st;
+	size_t i;
+	json_t *v;
 
 	if (fd == -1) {
 		ctlreq_error(r, ERR_INVALID_ARGUMENT, "send-file needs the file "
@@ -186,7 +260,40 @@ peer_ctl_send_file(struct ctlreq *r, json_t *args, void *ctx)
 		ctlreq_error(r, ERR_NOT_LOGGED_IN, "not logged in; run login first");
 		goto fail;
 	}
-	if (strcmp(user, pm->p->user) == 0) {
+	if ((user == NULL) == (group == NULL)) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "send-file takes a USER or "
+		    "--group GROUP");
+		goto fail;
+	}
+	if (group != NULL) {
+		if (pg_find_group(pm, r, group, &g) != 0)
+			goto fail;
+		if (!g.member) {
+			ctlreq_error_obj(r, "not_member", json_pack("{s:s}", "group",
+			    g.id), "you are not a member of group %s (%s)", g.id,
+			    g.title);
+			goto fail;
+		}
+		members = json_array();
+		if (pgroup_members(pm->groups, g.id, add_member, members) !=
+		    PSTORE_OK) {
+			json_decref(members);
+			ctlreq_error(r, ERR_INTERNAL, "cannot read the group");
+			goto fail;
+		}
+		user = pm->p->user;	/* checked below, then one row a member */
+		json_array_foreach(members, i, v)
+			if (strcmp(json_string_value(v), pm->p->user) == 0) {
+				json_array_remove(members, i);
+				break;
+			}
+		if (json_array_size(members) == 0) {
+			json_decref(members);
+			ctlreq_error(r, ERR_INVALID_ARGUMENT, "group %s has no other "
+			    "member", g.title);
+			goto fail;
+		}
+	} else if (strcmp(user, pm->p->user) == 0) {
 		ctlreq_error(r, ERR_INVALID_ARGUMENT, "cannot send to yourself");
 		goto fail;
 	}
@@ -209,6 +316,8 @@ peer_ctl_send_file(struct ctlreq *r, json_t *args, void *ctx)
 	fs = xcalloc(1, sizeof(*fs));
 	fs->pm = pm;
 	fs->r = r;
+	fs->members = members;
+	members = NULL;
 	if (json_object_get(args, "id") != NULL)
 		snprintf(fs->f.id, sizeof(fs->f.id), "%s",
 		    json_string_value(json_object_get(args, "id")));
@@ -222,13 +331,15 @@ peer_ctl_send_file(struct ctlreq *r, json_t *args, void *ctx)
 	secs = ttl != NULL ? json_number_value(ttl) : pm->p->d->cfg->retry_ttl;
 	if (secs > 0)
 		fs->f.expires = util_now_ms() + (int64_t)ceil(secs * 1000);
-	if (json_object_get(args, "id") != NULL && id_taken(pm, r, &fs->f)) {
+	if (fs->members == NULL && json_object_get(args, "id") != NULL &&
+	    id_taken(pm, r, &fs->f)) {
 		free(fs);
 		goto fail;
 	}
 	if ((fs->copy = filecopy_start(pm->fcopy, fd, pm->p->d->cfg->files_max_size,
 	    on_copied, fs, &why)) == NULL) {
 		ctlreq_error(r, ERR_BUSY, "%s", why);
+		json_decref(fs->members);
 		free(fs);
 		return;		/* filecopy_start closed fd */
 	}

@@ -40,7 +40,7 @@ diff "$TMP/help-cmds" "$TMP/comp-cmds" >&2 ||
 
 expect "save search send send-file shutdown stats status" s
 expect "files fingerprint" f
-expect "--help --id --json --name --ttl --wait --wait=" send-file bob --
+expect "--group --help --id --json --name --ttl --wait --wait=" send-file bob --
 expect "--force --help --json" save 0123 --
 expect "history" hi
 expect "chat chat-delete chats" cha

@@ -94,6 +94,16 @@ grep -q '^p2pchatctl: expired: ' "$TMP/err" || fail "--ttl --wait: $(cat "$TMP/e
 state_is alice "$id" expired || fail "alice: $(state_of alice "$id")"
 wait_for "the recipient told" 30 state_is bob "$id" cancelled
 
+# --group: one stored copy, one transfer (and one id) per other member.
+ctl alice group create team bob >/dev/null || fail "group create"
+ctl alice --json send-file --group team --wait=60 "$TMP/small" >"$TMP/g.out" ||
+	fail "send-file --group: $(cat "$TMP/g.out")"
+gid=$(ctl bob files alice | awk -F'\t' '$4 == "received" { id = $5 } END { print id }')
+grep -q "\"ids\": *\[\"$gid\"\]" "$TMP/g.out" || fail "--group --wait output: $(cat "$TMP/g.out") (bob has $gid)"
+state_is alice "$gid" delivered || fail "alice's row for bob: $(ctl alice files bob)"
+expect_exit 1 ctl alice send-file --group nosuch "$TMP/small"
+grep -q no_such_group "$TMP/err" || fail "--group nosuch: $(cat "$TMP/err")"
+
 stop_clean alice
 stop_clean bob
 log "PASS"
