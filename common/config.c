@@ -103,6 +103,8 @@ const struct key config_schema[] = {
 	{ "mailbox.quota_per_sender", K_LONG, O(mail_quota_per_sender), 1,
 	    100000000 },
 	{ "mailbox.ttl", K_DOUBLE, O(mail_ttl), 60, 31536000 },
+	{ "mailbox.use", K_MAIL_USE, O(mail_use), 0, 0 },
+	{ "mailbox.after", K_DOUBLE, O(mail_after), 0, 31536000 },
 };
 #define NKEYS	(sizeof(config_schema) / sizeof(config_schema[0]))
 const size_t config_schema_len = NKEYS;
@@ -155,6 +157,8 @@ set_defaults(struct config *c)
 	c->mail_quota_bytes = 67108864;
 	c->mail_quota_per_sender = 1000;
 	c->mail_ttl = 2592000.0;
+	c->mail_use = true;
+	c->mail_after = 30.0;
 }
 
 static const struct key *
@@ -338,6 +342,12 @@ apply(struct config *c, const struct key *k, config_setting_t *s,
 		    RELAY_NEVER, 0) : 1))
 			return fail(err, errlen, file, s, k->path,
 			    "must be \"auto\", \"always\" or \"never\"");
+		return 0;
+	case K_MAIL_USE:
+		if (str == NULL || (strcmp(str, "auto") && strcmp(str, "never")))
+			return fail(err, errlen, file, s, k->path,
+			    "must be \"auto\" or \"never\"");
+		c->mail_use = strcmp(str, "auto") == 0;
 		return 0;
 	case K_BOOL:
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)

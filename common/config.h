@@ -74,6 +74,9 @@ struct config {
 	long		 mail_quota_bytes;	/* per recipient */
 	long		 mail_quota_per_sender;	/* per sender per recipient */
 	double		 mail_ttl;
+	/* mailbox (peer): deposit for offline recipients, take mail */
+	bool		 mail_use;	/* "auto" (true) | "never" */
+	double		 mail_after;	/* seconds pending before a deposit */
 };
 
 enum relay_use { RELAY_AUTO, RELAY_ALWAYS, RELAY_NEVER };

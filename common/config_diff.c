@@ -31,6 +31,7 @@ same_value(const struct key *k, const struct config *a, const struct config *b)
 	case K_SYNC:
 		return a->sync_full == b->sync_full;
 	case K_BOOL:
+	case K_MAIL_USE:
 		return *(const bool *)x == *(const bool *)y;
 	case K_MODE:
 		return a->mode == b->mode;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 enum ktype { K_STR, K_DOUBLE, K_LONG, K_LIST, K_GROUP, K_MODE, K_LEVEL, K_SYNC,
-    K_ADDR, K_FP, K_SOCK, K_RELAY_USE, K_ADV,
+    K_ADDR, K_FP, K_SOCK, K_RELAY_USE, K_MAIL_USE, K_ADV,
     K_BACKEND, K_CONNINFO, K_CLUSTER, K_BOOL };
 
 /* One key of the file: its type, where it goes in struct config, its range. */

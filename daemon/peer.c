@@ -144,8 +144,15 @@ on_relay_invite(const struct w_relay *offer, void *arg)
 	peer_relay_invite(arg, offer);
 }
 
+static void
+on_mail(void *arg)
+{
+	peer_msgs_mail(arg);
+}
+
 static const struct pgestor_cbs peer_pg_cbs = {
-	on_online, on_offline, on_session_lost, on_presence, on_relay_invite
+	on_online, on_offline, on_session_lost, on_presence, on_relay_invite,
+	on_mail
 };
 
 /* ---------------------------------------------------------------- account */
@@ -227,9 +234,10 @@ account_request(struct ctlreq *r, json_t *args, struct peer *p, const char *t)
 	 * A copy: the control socket zeroes the request's password as soon
 	 * as this returns, and the frame may wait for the gestor link.
 	 */
-	pgestor_request(p->pg, json_pack("{s:s,s:s,s:o}", "t", t, "user", user,
-	    "password", json_stringn(json_string_value(pw),
-	    json_string_length(pw))), false, on_account_reply,
+	pgestor_request(p->pg, json_pack("{s:s,s:s,s:o,s:s}", "t", t, "user",
+	    user, "password", json_stringn(json_string_value(pw),
+	    json_string_length(pw)), "mail", pgestor_mail_key(p->pg)), false,
+	    on_account_reply,
 	    pending_new(r, p, user));
 }
 
@@ -525,6 +533,14 @@ peer_reload(struct daemon *d)
 	apply_listen(d->peer);
 }
 
+static void
+mail_stopped(void *arg)
+{
+	struct peer *p = arg;
+
+	pgestor_stop(p->pg);
+}
+
 void
 peer_stop(struct daemon *d)
 {
@@ -537,7 +553,9 @@ peer_stop(struct daemon *d)
 		p->listener = NULL;
 	}
 	peer_msgs_stop(p);
-	if (p->pg != NULL)
+	/* The gestor link stays up while the last deposits go (bounded by
+	 * the daemon's stop grace). */
+	if (p->pg != NULL && !peer_msgs_mail_stop(p, mail_stopped, p))
 		pgestor_stop(p->pg);
 }
 

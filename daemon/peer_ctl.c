@@ -19,13 +19,20 @@
 #define PREVIEW_CHARS	40
 
 
+struct hist_rows {
+	struct peer_msgs	*pm;
+	json_t			*items;
+};
+
 static int
 add_history(const struct pmsg *m, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:o,s:s,s:s,s:s,s:s%,s:I}",
+	struct hist_rows *h = arg;
+
+	json_array_append_new(h->items, json_pack("{s:o,s:s,s:s,s:s,s:s%,s:I}",
 	    "ts", peer_iso(m->ts_sent / 1000), "direction", m->outgoing ? "out" : "in",
-	    "state", m->state, "id", m->id, "text", m->body, m->body_len,
-	    HISTORY_MS, (json_int_t)m->ts_sent));
+	    "state", pm_mail_state(h->pm, m, NULL, 0), "id", m->id, "text",
+	    m->body, m->body_len, HISTORY_MS, (json_int_t)m->ts_sent));
 	return 0;
 }
 
@@ -130,6 +137,7 @@ peer_ctl_history(struct ctlreq *r, json_t *args, void *ctx)
 	json_t *lim = json_object_get(args, "limit"), *items, *files, *res;
 	int limit = lim != NULL ? (int)json_integer_value(lim) : HISTORY_DEFAULT;
 	struct pcontact c;
+	struct hist_rows hr;
 
 	if (lim != NULL && json_integer_value(lim) > 1000000)
 		limit = 1000000;
@@ -144,7 +152,9 @@ peer_ctl_history(struct ctlreq *r, json_t *args, void *ctx)
 	}
 	items = json_array();
 	files = json_array();
-	if (pmsg_history(pm->ms, user, limit, add_history, items) != PSTORE_OK ||
+	hr.pm = pm;
+	hr.items = items;
+	if (pmsg_history(pm->ms, user, limit, add_history, &hr) != PSTORE_OK ||
 	    pfile_foreach(pm->files, user, add_file_history, files) !=
 	    PSTORE_OK) {
 		json_decref(items);
@@ -224,17 +234,22 @@ add_pending(const struct ppending *p, void *arg)
 {
 	struct pending_rows *pr = arg;
 	bool held = strcmp(p->msg->state, "held") == 0;
-	char why[PMSG_REASON_MAX + 8];
+	char why[PMSG_REASON_MAX + 8], mreason[PMSG_REASON_MAX] = "";
 	json_t *row;
 
+	const char *state = pm_mail_state(pr->pm, p->msg, mreason,
+	    sizeof(mreason));
+
 	snprintf(why, sizeof(why), "%s%s", held ? "held: " : "", held &&
-	    *p->msg->reason ? p->msg->reason : *p->reason ? p->reason : held ?
-	    "key changed" : "queued");
+	    *p->msg->reason ? p->msg->reason : *mreason ? mreason :
+	    strcmp(state, "deposited") == 0 ? "deposited: in the recipient's "
+	    "mailbox at the gestor" : *p->reason ? p->reason : held ? "key changed" :
+	    "queued");
 	/* A group's list on its way to a member shows as such, not its text. */
 	row = json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:s%}",
 	    "id", p->msg->id, "user", p->msg->peer, "attempts", p->attempts,
 	    "next_try", peer_iso(p->next_try / 1000), "reason", why,
-	    "state", p->msg->state, "text", p->msg->ref == -1 ? "(group list)" :
+	    "state", state, "text", p->msg->ref == -1 ? "(group list)" :
 	    p->msg->ref < 0 ? "(leaving the group)" : p->msg->body,
 	    p->msg->ref == -1 ? strlen("(group list)") : p->msg->ref < 0 ?
 	    strlen("(leaving the group)") : p->msg->body_len);

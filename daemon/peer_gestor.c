@@ -51,8 +51,10 @@
 #include <event2/dns.h>
 #include <gnutls/crypto.h>
 
+#include "identity.h"
 #include "log.h"
 #include "peer_gestor_int.h"
+#include "seal.h"
 #include "util.h"
 
 #define PG_BACKOFF_CAP	30.0	/* seconds, at most, between rounds */
@@ -274,6 +276,8 @@ went_online(struct pgestor *pg)
 	pg_reqs_flush(pg);
 	if (pg->cbs.online != NULL)
 		pg->cbs.online(pg->arg);
+	if (pg->cbs.mail != NULL)
+		pg->cbs.mail(pg->arg);
 }
 
 /*
@@ -337,8 +341,9 @@ on_ready(struct conn *c, void *arg)
 	log_info("peer_gestor: connected to %s", pg->addr);
 	if (*pg->account != '\0') {
 		pg->state = PG_AUTHING;
-		pg_req_internal(pg, json_pack("{s:s,s:s}", "t", "auth", "user",
-		    pg->account), on_auth_reply);
+		pg_req_internal(pg, json_pack("{s:s,s:s,s:s}", "t", "auth",
+		    "user", pg->account, "mail", pgestor_mail_key(pg)),
+		    on_auth_reply);
 	} else
 		pg->rounds = 0;
 	pg_reqs_flush(pg);
@@ -422,6 +427,10 @@ on_frame(struct conn *c, json_t *frame, void *arg)
 	case W_PRESENCE:
 		if (pg->cbs.presence != NULL)
 			pg->cbs.presence(&m.u.presence, pg->arg);
+		break;
+	case W_MBOX:
+		if (pg->cbs.mail != NULL && pg->state == PG_ONLINE)
+			pg->cbs.mail(pg->arg);
 		break;
 	case W_RELAY_INVITE:
 		if (pg->cbs.relay_invite != NULL && pg->state == PG_ONLINE)
@@ -568,6 +577,20 @@ on_hb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ------------------------------------------------------------------ setters */
+
+/*
+ * The key this daemon takes mail for (mailbox.use "auto"): its identity's
+ * raw Ed25519 public key in hex, sent with register, login and auth; ""
+ * (none) with "never".
+ */
+const char *
+pgestor_mail_key(struct pgestor *pg)
+{
+	if (!pg->d->cfg->mail_use)
+		return "";
+	seal_pk_hex(seal_key_public(identity_seal_key(pg->d->id)), pg->mailkey);
+	return pg->mailkey;
+}
 
 void
 pgestor_session_started(struct pgestor *pg, const char *user)

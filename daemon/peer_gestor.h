@@ -40,6 +40,8 @@ struct pgestor_cbs {
 	void	(*presence)(const struct w_presence *, void *arg);
 	/* Another peer asks to meet us at the relay. */
 	void	(*relay_invite)(const struct w_relay *, void *arg);
+	/* Mail may wait at the gestor (online, or the pushed mbox): fetch. */
+	void	(*mail)(void *arg);
 };
 
 /*
@@ -75,6 +77,9 @@ void		 pgestor_reset(struct pgestor *);
 void		 pgestor_watch(struct pgestor *, json_t *users);
 /* Port (and advertised address, or NULL) sent in heartbeats. */
 void		 pgestor_set_listen(struct pgestor *, int port, const char *addr);
+
+/* The mail key sent with register, login and auth ("" with use "never"). */
+const char	*pgestor_mail_key(struct pgestor *);
 
 enum pg_state	 pgestor_state(const struct pgestor *);
 const char	*pgestor_state_name(const struct pgestor *);

@@ -52,6 +52,7 @@ struct pgestor {
 	double			 online_since;	/* util_mono() */
 	int			 replaced;	/* session_replaced in a row */
 	bool			 stopped;
+	char			 mailkey[65];
 };
 
 /* After link_down: the next address now, the first one soon, or the

@@ -62,6 +62,11 @@ void	peer_msgs_accept(struct peer *, int fd, const struct sockaddr *,
 	    socklen_t, const char *relayed_for);
 void	peer_msgs_presence(struct peer *, const struct w_presence *);
 void	peer_msgs_online(struct peer *);
+/* Mail may wait at the gestor: fetch it. */
+void	peer_msgs_mail(struct peer *);
+/* Stopping: deposit what waits for offline recipients; true while the
+ * deposits are in flight (done(arg) follows). */
+bool	peer_msgs_mail_stop(struct peer *, void (*done)(void *), void *arg);
 /* The account session ended: close every link to other peers. */
 void	peer_msgs_logged_out(struct peer *);
 long	peer_msgs_pending_count(struct peer *);

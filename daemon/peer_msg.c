@@ -31,6 +31,7 @@ static const struct pm_hooks hooks = {
 	.expires = pm_expiry_arm,
 	.kick_all = pm_kick_all,
 	.heard = pm_link_heard,
+	.mailed = pm_mail_rx,
 };
 
 static const struct proute_hooks route_hooks = {
@@ -80,6 +81,7 @@ peer_msgs_start(struct peer *p, char **cause)
 	if (pm->dns == NULL || pm->flush_ev == NULL || pm->ckpt_ev == NULL)
 		fatalx("%s: out of memory", __func__);
 	pm_state_init(pm);
+	pm_mail_start(pm);
 	evdns_base_load_hosts(pm->dns, "/etc/hosts");
 	pm_kick_all(pm);
 	return 0;
@@ -104,6 +106,19 @@ peer_msgs_stop(struct peer *p)
 	pm_files_stop(pm);
 }
 
+bool
+peer_msgs_mail_stop(struct peer *p, void (*done)(void *), void *arg)
+{
+	return p->msgs != NULL && pm_mail_stop(p->msgs, done, arg);
+}
+
+void
+peer_msgs_mail(struct peer *p)
+{
+	if (p->msgs != NULL)
+		pm_mail_fetch(p->msgs);
+}
+
 void
 peer_msgs_logged_out(struct peer *p)
 {
@@ -124,6 +139,7 @@ peer_msgs_free(struct peer *p)
 	if (pm == NULL)
 		return;
 	peer_msgs_stop(p);
+	pm_mail_free(pm);
 	pm_links_free(pm);
 	pm_state_free(pm);
 	event_free(pm->flush_ev);

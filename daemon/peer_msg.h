@@ -106,6 +106,13 @@ struct pm_hooks {
 	void	(*kick_all)(struct peer_msgs *);
 	/* user's hello came in on a connection to us (peer_in.c). */
 	void	(*heard)(struct peer_msgs *, const char *user);
+	/*
+	 * A message fetched from the mailbox (pm_receive_mail, from its
+	 * item) is stored or a duplicate (1), not stored (0: the commit
+	 * failed) or refused (-1: message-request limits).
+	 */
+	void	(*mailed)(struct peer_msgs *, void *from, const char *id,
+		    int outcome);
 };
 
 struct peer_msgs {
@@ -152,6 +159,7 @@ struct peer_msgs {
 	struct filecopy_pool	*fcopy;
 	TAILQ_HEAD(, fsend)	 fsends;	/* send-file: copies running */
 	struct pm_ftx		*ftx;		/* transfers (peer_ftx.c) */
+	struct pmail		*mail;		/* the mailbox (peer_mail.c) */
 };
 
 /*
@@ -202,6 +210,8 @@ void	 pm_ins_close(struct peer_msgs *);
 /* peer_queue.c: the group commit */
 /* A message read on from (a reference the queue holds until pm_hooks.received). */
 void	 pm_receive(struct peer_msgs *, void *from, const struct wire_msg *);
+/* A message fetched from the mailbox (pm_hooks.mailed reports on it). */
+void	 pm_receive_mail(struct peer_msgs *, void *from, const struct wire_msg *);
 /* user acknowledged id. */
 void	 pm_ack(struct peer_msgs *, const char *user, const char *id);
 void	 pm_send(struct peer_msgs *, struct ctlreq *, const struct pmsg *,
@@ -277,6 +287,25 @@ int	 pm_files_start(struct peer_msgs *, char **cause);
 /* Stop the copies in progress (their requests get an error). */
 void	 pm_files_stop(struct peer_msgs *);
 void	 pm_files_free(struct peer_msgs *);
+
+/* peer_mail.c: the mailbox (deposits for offline recipients, fetch) */
+struct pmail;
+int	 pm_mail_start(struct peer_msgs *);
+/*
+ * A clean stop: deposit every pending message for an offline recipient.
+ * true: deposits are in flight, done(arg) is called when they are over.
+ */
+bool	 pm_mail_stop(struct peer_msgs *, void (*done)(void *), void *arg);
+void	 pm_mail_free(struct peer_msgs *);
+/* Fetch the mail waiting at the gestor (login, resume, pushed mbox). */
+void	 pm_mail_fetch(struct peer_msgs *);
+/* pm_hooks.mailed */
+void	 pm_mail_rx(struct peer_msgs *, void *from, const char *id, int outcome);
+/* m's state as shown: "deposited" for a pending message in a mailbox
+ * (reason filled, may be ""). */
+const char *pm_mail_state(struct peer_msgs *, const struct pmsg *m,
+	    char *reason, size_t len);
+json_t	*pm_mail_stats(struct peer_msgs *);
 
 /* peer_wait.c */
 /* A state no message leaves: delivered, failed, cancelled, expired, unknown. */

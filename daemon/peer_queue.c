@@ -32,6 +32,7 @@ struct rx {
 	const char	*sig;		/* gmembers: the list's signature */
 	struct pmsg	 m;
 	bool		 stranger;	/* counted in its requests row if stored */
+	bool		 mail;		/* fetched from the mailbox */
 	const char	*code;		/* refused: why (stranger_refused) */
 	char		 why[300];
 };
@@ -101,6 +102,13 @@ pm_receive(struct peer_msgs *pm, void *from, const struct wire_msg *w)
 	rx->m.ts_sent = w->u.msg.ts;
 	rx->m.ts_received = util_now_ms();
 	schedule_flush(pm);
+}
+
+void
+pm_receive_mail(struct peer_msgs *pm, void *from, const struct wire_msg *w)
+{
+	pm_receive(pm, from, w);
+	pm->rx[pm->nrx - 1].mail = true;
 }
 
 void
@@ -576,6 +584,16 @@ after_commit(struct peer_msgs *pm, int64_t now, const int64_t *seqs,
 	for (i = 0; i < pm->nrx; i++) {
 		struct rx *rx = &pm->rx[i];
 
+		if (rx->mail) {
+			pm->hooks->mailed(pm, rx->from, rx->m.id, seqs[i] == -1 ?
+			    -1 : 1);
+			rx->from = NULL;
+			if (seqs[i] <= 0)
+				continue;
+			pm->stats.received++;
+			emit_message(pm, rx, seqs[i]);
+			continue;
+		}
 		if (seqs[i] == -1) {
 			if (rx->code != NULL && rx->type != W_MSG) {
 				if (strcmp(rx->code, ERR_NOT_MEMBER) == 0)
@@ -648,7 +666,9 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < pm->nrx; i++) {
 		json_decref(pm->rx[i].frame);
 		free(pm->rx[i].body);
-		if (pm->rx[i].from != NULL)	/* not committed */
+		if (pm->rx[i].from != NULL && pm->rx[i].mail)
+			pm->hooks->mailed(pm, pm->rx[i].from, pm->rx[i].m.id, 0);
+		else if (pm->rx[i].from != NULL)	/* not committed */
 			pm->hooks->received(pm->rx[i].from, pm->rx[i].m.id, false);
 	}
 	for (i = 0; i < pm->ntxs; i++) {

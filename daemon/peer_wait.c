@@ -46,7 +46,8 @@ item_of(struct peer_msgs *pm, json_t *id)
 
 	if (pmsg_get(pm->ms, json_string_value(id), &m, NULL) != PSTORE_OK)
 		return json_pack("{s:O,s:s}", "id", id, "state", "unknown");
-	return json_pack("{s:O,s:s,s:s?}", "id", id, "state", m.state, "reason",
+	return json_pack("{s:O,s:s,s:s?}", "id", id, "state",
+	    pm_mail_state(pm, &m, NULL, 0), "reason",
 	    *m.reason != '\0' ? m.reason : NULL);
 }
 

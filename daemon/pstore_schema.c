@@ -387,6 +387,20 @@ static const char *const pstore_migrations[] = {
 	 * yet delivered is given up (expired), 0 for never.
 	 */
 	"ALTER TABLE files ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 12 -> 13: the mailbox (peer_mail.c, issue 28). One row per message
+	 * of ours deposited at the gestor for an offline recipient (deposit:
+	 * the gestor's id), or refused (deposit 0, reason why, ts when: tried
+	 * again later). A pending message with a deposit shows as
+	 * 'deposited'; the recipient's receipt makes it delivered.
+	 */
+	"CREATE TABLE mail_out ("
+	"  id TEXT PRIMARY KEY,"
+	"  peer TEXT NOT NULL,"
+	"  deposit INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  ts INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;",
 };
 #define PSTORE_VERSION \
 	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The mailbox between peers (issue 28): alice writes to bob while he is
+# offline; after mailbox.after seconds her messages are sealed and
+# deposited at the gestor (state deposited: pending's reason, wait exits
+# 3, a watch event), and the rest when she stops cleanly. Bob comes back
+# while she is away: he fetches everything once and in order, and his
+# receipts wait in her mailbox; alice returns and sees them delivered.
+# The gestor's database holds neither text nor message ids.
+set -eu
+. "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
+
+online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
+texts() { ctl "$1" history "$2" --limit 100000 | cut -f5; }
+deposited() { ctl alice pending | cut -f5 | grep -c "^deposited" || true; }
+
+start_gestor g
+start_peer alice g "mailbox = { after = 0.3; };"
+start_peer bob g
+register alice >/dev/null
+register bob >/dev/null
+wait_for "bob online" 10 online_at_gestor bob online
+ctl alice send --wait=10 bob "first contact" >/dev/null || fail "first send"
+
+# bob away: after 0.3 s alice's messages go to his mailbox.
+stop bob TERM
+wait_for "bob offline" 5 online_at_gestor bob offline
+watch_bg alice "$TMP/watch"
+for i in 1 2 3; do ctl alice send bob "secret words $i" >>"$TMP/ids"; done
+wait_for "3 deposited" 15 sh -c "[ \$($P2PCHATCTL -c $TMP/alice.conf pending | cut -f5 | grep -c '^deposited') = 3 ]"
+wait_for "deposited events" 5 sh -c "[ \$(grep -c '\"event\":\"deposited\"' $TMP/watch) = 3 ]"
+kill "$WATCH_PID" 2>/dev/null || true
+expect_exit 3 ctl alice wait "$(head -1 "$TMP/ids")" --timeout 0.5
+ctl alice history bob | grep -c "	deposited	" | grep -qx 3 || fail "history: $(ctl alice history bob)"
+
+# With a long mailbox.after, two more wait in the queue; a clean stop
+# deposits them.
+stop alice TERM
+write_conf alice peer "gestor = { addresses = [ \"127.0.0.1:${PORT_OF[g]}\" ]; };
+mailbox = { after = 3600; };"
+start alice
+for i in 4 5; do ctl alice send bob "secret words $i" >>"$TMP/ids"; done
+[ "$(deposited)" = 3 ] || fail "deposited before the stop: $(ctl alice pending)"
+stop_clean alice
+wait_for "alice offline" 5 online_at_gestor alice offline
+
+# The gestor's store: sealed blobs only.
+for i in 1 2 3 4 5; do
+	! grep -rqa "secret words $i" "$TMP/g" || fail "message text in the gestor's files"
+done
+while read -r id; do
+	! grep -rqa "$id" "$TMP/g" || fail "message id $id in the gestor's files"
+done <"$TMP/ids"
+
+# bob comes back while alice is away: all five, once, in order.
+start bob
+printf 'first contact\nsecret words %s\n' 1 2 3 4 5 | sed '/^secret words $/d' >/dev/null
+{ echo "first contact"; for i in 1 2 3 4 5; do echo "secret words $i"; done; } >"$TMP/want"
+wait_for "bob has all five" 20 sh -c "[ \$($P2PCHATCTL -c $TMP/bob.conf history alice | wc -l) -ge 6 ]"
+texts bob alice >"$TMP/got"
+diff "$TMP/want" "$TMP/got" >/dev/null || fail "bob's history: $(tr '\n' '|' <"$TMP/got")"
+
+# alice returns: the receipts from her mailbox make them delivered.
+start alice
+while read -r id; do
+	ctl alice wait "$id" --timeout 20 >/dev/null || fail "$id not delivered: $(ctl alice pending)"
+done <"$TMP/ids"
+texts bob alice >"$TMP/got"
+diff "$TMP/want" "$TMP/got" >/dev/null || fail "bob's history after: $(tr '\n' '|' <"$TMP/got")"
+log "ok"
