@@ -13,6 +13,7 @@
 #include "listener.h"
 #include "log.h"
 #include "peer_int.h"
+#include "pstore_mail.h"
 #include "peer_relay.h"
 #include "peer_route.h"
 #include "util.h"
@@ -289,6 +290,9 @@ ctl_status(struct ctlreq *r, json_t *args, void *ctx)
 	if (p->msgs != NULL)
 		json_object_update_new(o, peer_route_status(p->msgs));
 	json_object_set_new(o, "last_seq", json_integer(peer_msgs_last_seq(p)));
+	/* Of those pending, how many wait in their recipients' mailboxes. */
+	json_object_set_new(o, "deposited",
+	    json_integer(pmail_deposited(p->store)));
 	if (pstore_failing_since(p->store) != 0) {
 		json_object_set_new(o, "store_error",
 		    json_string(pstore_last_error(p->store)));

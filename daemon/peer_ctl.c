@@ -11,6 +11,7 @@
 #include "peer_group.h"
 #include "peer_msg.h"
 #include "pstore_file.h"
+#include "pstore_mail.h"
 #include "util.h"
 #include "valid.h"
 
@@ -31,8 +32,8 @@ add_history(const struct pmsg *m, void *arg)
 
 	json_array_append_new(h->items, json_pack("{s:o,s:s,s:s,s:s,s:s%,s:I}",
 	    "ts", peer_iso(m->ts_sent / 1000), "direction", m->outgoing ? "out" : "in",
-	    "state", pm_mail_state(h->pm, m, NULL, 0), "id", m->id, "text",
-	    m->body, m->body_len, HISTORY_MS, (json_int_t)m->ts_sent));
+	    "state", pmail_state(h->pm->p->store, m, NULL, 0), "id", m->id,
+	    "text", m->body, m->body_len, HISTORY_MS, (json_int_t)m->ts_sent));
 	return 0;
 }
 
@@ -237,7 +238,7 @@ add_pending(const struct ppending *p, void *arg)
 	char why[PMSG_REASON_MAX + 8], mreason[PMSG_REASON_MAX] = "";
 	json_t *row;
 
-	const char *state = pm_mail_state(pr->pm, p->msg, mreason,
+	const char *state = pmail_state(pr->pm->p->store, p->msg, mreason,
 	    sizeof(mreason));
 
 	snprintf(why, sizeof(why), "%s%s", held ? "held: " : "", held &&
@@ -347,8 +348,9 @@ peer_ctl_stats(struct ctlreq *r, json_t *args, void *ctx)
 	struct peer_msgs *pm = d->peer->msgs;
 	const struct pm_stats *s = &pm->stats;
 	int links = pm_links_ready(pm);
+	json_t *o;
 
-	ctlreq_reply(r, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
 	    "s:I,s:I,s:I,s:i,s:i,s:I}",
 	    "uptime", (json_int_t)(util_mono() - d->started),
 	    "sent", (json_int_t)s->sent,
@@ -365,5 +367,7 @@ peer_ctl_stats(struct ctlreq *r, json_t *args, void *ctx)
 	    "cancelled_total", (json_int_t)pmsg_count(pm->ms, "cancelled"),
 	    "expired_total", (json_int_t)pmsg_count(pm->ms, "expired"),
 	    "connections_out", links, "connections_in", pm->nins,
-	    "requests_refused", (json_int_t)s->requests_refused));
+	    "requests_refused", (json_int_t)s->requests_refused);
+	json_object_update_new(o, pm_mail_stats(pm));
+	ctlreq_reply(r, o);
 }

@@ -31,11 +31,11 @@
 #include <string.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "identity.h"
 #include "log.h"
 #include "peer_msg.h"
+#include "pstore_mail.h"
 #include "seal.h"
 #include "util.h"
 
@@ -103,57 +103,13 @@ static int
 out_note(struct pmail *ml, const char *id, const char *peer, int64_t deposit,
     const char *reason)
 {
-	sqlite3_stmt *s;
-	int rc;
-
-	if (sqlite3_prepare_v2(pstore_db(ml->pm->p->store), "INSERT OR REPLACE "
-	    "INTO mail_out (id, peer, deposit, reason, ts) VALUES (?1, ?2, ?3,"
-	    " ?4, ?5)", -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, deposit);
-	sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, util_now_ms());
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return pmail_note(ml->pm->p->store, id, peer, deposit, reason);
 }
 
-/* The deposit of message id (> 0), 0 refused (ts, reason), -1 none. */
 static int64_t
-out_get(struct pmail *ml, const char *id, int64_t *ts, char *reason,
-    size_t len)
+out_get(struct pmail *ml, const char *id, int64_t *ts)
 {
-	sqlite3_stmt *s;
-	int64_t dep = -1;
-
-	if (sqlite3_prepare_v2(pstore_db(ml->pm->p->store), "SELECT deposit, ts,"
-	    " reason FROM mail_out WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		dep = sqlite3_column_int64(s, 0);
-		if (ts != NULL)
-			*ts = sqlite3_column_int64(s, 1);
-		if (reason != NULL)
-			snprintf(reason, len, "%s", (const char *)
-			    sqlite3_column_text(s, 2));
-	}
-	sqlite3_finalize(s);
-	return dep;
-}
-
-const char *
-pm_mail_state(struct peer_msgs *pm, const struct pmsg *m, char *reason,
-    size_t len)
-{
-	if (pm->mail == NULL || strcmp(m->state, "pending") != 0 ||
-	    !m->outgoing)
-		return m->state;
-	if (out_get(pm->mail, m->id, NULL, reason, len) > 0)
-		return "deposited";
-	return m->state;
+	return pmail_get(ml->pm->p->store, id, ts, NULL, 0);
 }
 
 /* ----------------------------------------------------------------- fetch */
@@ -585,7 +541,7 @@ collect(const struct ppending *p, void *arg)
 	if (strcmp(m->state, "pending") != 0 || *m->group != '\0' ||
 	    m->ref != 0 || !m->outgoing || m->ts_sent > r->before)
 		return 0;
-	switch (out_get(r->ml, m->id, &ts, NULL, 0)) {
+	switch (out_get(r->ml, m->id, &ts)) {
 	case -1:
 		break;
 	case 0:
@@ -703,6 +659,31 @@ receipts(struct pmail *ml)
 		    "user", user), true, on_rcpt_sender, mr);
 	}
 	json_decref(by);
+}
+
+static void
+on_withdrawn(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	char *id = arg;
+
+	if (reply != NULL)
+		log_info("peer_mail: %s withdrawn from the mailbox", id);
+	else
+		log_info("peer_mail: cannot withdraw %s: %s: %s (the recipient "
+		    "may have fetched it)", id, code, msg);
+	free(id);
+}
+
+void
+pm_mail_withdraw(struct peer_msgs *pm, const char *id)
+{
+	int64_t dep;
+
+	if (pm->mail == NULL || (dep = out_get(pm->mail, id, NULL)) <= 0)
+		return;
+	pgestor_request(pg_of(pm->mail), json_pack("{s:s,s:I}", "t",
+	    "mbox-withdraw", "id", (json_int_t)dep), true, on_withdrawn,
+	    xstrdup(id));
 }
 
 /* ------------------------------------------------------------- lifecycle */

@@ -301,11 +301,10 @@ void	 pm_mail_free(struct peer_msgs *);
 void	 pm_mail_fetch(struct peer_msgs *);
 /* pm_hooks.mailed */
 void	 pm_mail_rx(struct peer_msgs *, void *from, const char *id, int outcome);
-/* m's state as shown: "deposited" for a pending message in a mailbox
- * (reason filled, may be ""). */
-const char *pm_mail_state(struct peer_msgs *, const struct pmsg *m,
-	    char *reason, size_t len);
 json_t	*pm_mail_stats(struct peer_msgs *);
+/* Message id was cancelled: withdraw its deposit, if any (a deposit
+ * already fetched may still reach the recipient). */
+void	 pm_mail_withdraw(struct peer_msgs *, const char *id);
 
 /* peer_wait.c */
 /* A state no message leaves: delivered, failed, cancelled, expired, unknown. */

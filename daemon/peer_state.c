@@ -261,6 +261,8 @@ cancel_one(struct peer_msgs *pm, const char *id, const char **why)
 	else if (!pm_state_is_end(m.state) &&
 	    pm_finish(pm, id, "cancelled", "cancelled by the user") == PSTORE_ERR)
 		*why = "cannot store the change (see the daemon's log)";
+	else if (!pm_state_is_end(m.state))
+		pm_mail_withdraw(pm, id);	/* deposited: out of the mailbox */
 	if (pmsg_get(pm->ms, id, &m, NULL) != PSTORE_OK)
 		return NULL;
 	return json_pack("{s:s,s:s,s:s?}", "id", id, "state", m.state, "reason",

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "peer_msg.h"
+#include "pstore_mail.h"
 #include "util.h"
 
 
@@ -47,7 +48,7 @@ item_of(struct peer_msgs *pm, json_t *id)
 	if (pmsg_get(pm->ms, json_string_value(id), &m, NULL) != PSTORE_OK)
 		return json_pack("{s:O,s:s}", "id", id, "state", "unknown");
 	return json_pack("{s:O,s:s,s:s?}", "id", id, "state",
-	    pm_mail_state(pm, &m, NULL, 0), "reason",
+	    pmail_state(pm->p->store, &m, NULL, 0), "reason",
 	    *m.reason != '\0' ? m.reason : NULL);
 }
 

@@ -12,6 +12,7 @@ set -eu
 online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
 texts() { ctl "$1" history "$2" --limit 100000 | cut -f5; }
 deposited() { ctl alice pending | cut -f5 | grep -c "^deposited" || true; }
+gstat() { ctl g stats | awk -F'\t' -v k="$1" '$1 == k { print $2 }'; }
 
 start_gestor g
 start_peer alice g "mailbox = { after = 0.3; };"
@@ -31,6 +32,12 @@ wait_for "deposited events" 5 sh -c "[ \$(grep -c '\"event\":\"deposited\"' $TMP
 kill "$WATCH_PID" 2>/dev/null || true
 expect_exit 3 ctl alice wait "$(head -1 "$TMP/ids")" --timeout 0.5
 ctl alice history bob | grep -c "	deposited	" | grep -qx 3 || fail "history: $(ctl alice history bob)"
+[ "$(field alice deposited)" = 3 ] || fail "status deposited: $(field alice deposited)"
+# cancel withdraws a deposit: bob never sees it.
+gone=$(ctl alice send bob "never to be read")
+wait_for "4 deposited" 15 sh -c "[ \$($P2PCHATCTL -c $TMP/alice.conf pending | cut -f5 | grep -c '^deposited') = 4 ]"
+ctl alice cancel "$gone" >/dev/null || fail "cancel of a deposit"
+wait_for "withdrawn at the gestor" 10 sh -c "[ \"\$($P2PCHATCTL -c $TMP/g.conf stats | awk -F'\t' '\$1 == \"mail_withdrawn\" { print \$2 }')\" = 1 ]"
 
 # With a long mailbox.after, two more wait in the queue; a clean stop
 # deposits them.
@@ -66,4 +73,33 @@ while read -r id; do
 done <"$TMP/ids"
 texts bob alice >"$TMP/got"
 diff "$TMP/want" "$TMP/got" >/dev/null || fail "bob's history after: $(tr '\n' '|' <"$TMP/got")"
+
+# Both online: direct delivery only, nothing deposited, shown once.
+deps=$(gstat mail_deposits)
+ctl alice send --wait=10 bob "both online" >/dev/null || fail "direct send"
+[ "$(gstat mail_deposits)" = "$deps" ] || fail "a deposit while both were online"
+[ "$(texts bob alice | grep -c '^both online$')" = 1 ] || fail "direct shown other than once"
+echo "both online" >>"$TMP/want"
+
+# kill -9 of alice right after her deposits: bob gets them, once, and
+# alice, back, sees them delivered.
+stop bob TERM
+wait_for "bob offline" 5 online_at_gestor bob offline
+stop alice TERM
+write_conf alice peer "gestor = { addresses = [ \"127.0.0.1:${PORT_OF[g]}\" ]; };
+mailbox = { after = 0.3; };"
+start alice
+: >"$TMP/ids"
+for i in 6 7; do ctl alice send bob "secret words $i" >>"$TMP/ids"; echo "secret words $i" >>"$TMP/want"; done
+wait_for "2 deposited" 15 sh -c "[ \$($P2PCHATCTL -c $TMP/alice.conf pending | cut -f5 | grep -c '^deposited') = 2 ]"
+stop alice KILL
+start bob
+wait_for "bob has 6 and 7" 20 sh -c "[ \$($P2PCHATCTL -c $TMP/bob.conf history alice | wc -l) -ge 9 ]"
+start alice
+while read -r id; do
+	ctl alice wait "$id" --timeout 20 >/dev/null || fail "$id not delivered after kill -9: $(ctl alice pending)"
+done <"$TMP/ids"
+texts bob alice >"$TMP/got"
+diff "$TMP/want" "$TMP/got" >/dev/null || fail "bob's history at the end: $(tr '\n' '|' <"$TMP/got")"
+grep -q "never to be read" "$TMP/got" && fail "a withdrawn deposit was shown"
 log "ok"

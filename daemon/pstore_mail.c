@@ -1,0 +1,85 @@
+/*
+ * The record of our deposits (pstore_mail.h): one row per message in
+ * table mail_out.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "pstore_mail.h"
+#include "util.h"
+
+int
+pmail_note(struct pstore *ps, const char *id, const char *peer,
+    int64_t deposit, const char *reason)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(pstore_db(ps), "INSERT OR REPLACE INTO mail_out"
+	    " (id, peer, deposit, reason, ts) VALUES (?1, ?2, ?3, ?4, ?5)", -1,
+	    &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, deposit);
+	sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, util_now_ms());
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t
+pmail_get(struct pstore *ps, const char *id, int64_t *ts, char *reason,
+    size_t len)
+{
+	sqlite3_stmt *s;
+	int64_t dep = -1;
+
+	if (sqlite3_prepare_v2(pstore_db(ps), "SELECT deposit, ts, reason FROM"
+	    " mail_out WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		dep = sqlite3_column_int64(s, 0);
+		if (ts != NULL)
+			*ts = sqlite3_column_int64(s, 1);
+		if (reason != NULL)
+			snprintf(reason, len, "%s", (const char *)
+			    sqlite3_column_text(s, 2));
+	}
+	sqlite3_finalize(s);
+	return dep;
+}
+
+long
+pmail_deposited(struct pstore *ps)
+{
+	sqlite3_stmt *s;
+	long n = 0;
+
+	if (sqlite3_prepare_v2(pstore_db(ps), "SELECT count(*) FROM mail_out o"
+	    " JOIN messages m ON m.id = o.id WHERE o.deposit > 0 AND"
+	    " m.state = 'pending'", -1, &s, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+const char *
+pmail_state(struct pstore *ps, const struct pmsg *m, char *reason,
+    size_t len)
+{
+	if (reason != NULL && len > 0)
+		*reason = '\0';
+	if (strcmp(m->state, "pending") != 0 || !m->outgoing ||
+	    *m->group != '\0')
+		return m->state;
+	if (pmail_get(ps, m->id, NULL, reason, len) > 0)
+		return "deposited";
+	return m->state;
+}

@@ -1,0 +1,29 @@
+/*
+ * The peer store's record of our deposits in recipients' mailboxes
+ * (table mail_out, schema 12): written by peer_mail.c, read by whatever
+ * shows a message's state.
+ */
+#ifndef P2P_PSTORE_MAIL_H
+#define P2P_PSTORE_MAIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pstore.h"
+#include "pstore_msg.h"
+
+/* Note message id deposited (deposit > 0) or refused (0, with reason). */
+int	pmail_note(struct pstore *, const char *id, const char *peer,
+	    int64_t deposit, const char *reason);
+/* The deposit of message id (> 0), 0 refused (*ts, reason), -1 none. */
+int64_t	pmail_get(struct pstore *, const char *id, int64_t *ts, char *reason,
+	    size_t len);
+/* m's state as shown: "deposited" for a pending message of ours in a
+ * mailbox; reason (if not NULL) the refusal of a deposit, or "". */
+const char *pmail_state(struct pstore *, const struct pmsg *m, char *reason,
+	    size_t len);
+
+/* Messages of ours in recipients' mailboxes (deposited, still pending). */
+long	pmail_deposited(struct pstore *);
+
+#endif
