@@ -506,9 +506,11 @@ on_rcpt(json_t *reply, const char *code, const char *msg, void *arg)
 	if (reply == NULL)
 		snprintf(why, sizeof(why), "mailbox: cannot look up %s: %s",
 		    mr->user, code);
-	if (reply != NULL && json_is_true(json_object_get(reply, "online"))) {
-		/* Online: its link delivers directly. */
-	} else if (reply != NULL && mail_key(ml, mr->user, reply, pk, why,
+	if (reply != NULL && json_is_true(json_object_get(reply, "online")))
+		/* Online: its link delivers; asked again after mailbox.after. */
+		json_array_foreach(mr->ids, i, id)
+			out_note(ml, json_string_value(id), mr->user, 0, "");
+	else if (reply != NULL && mail_key(ml, mr->user, reply, pk, why,
 	    sizeof(why)))
 		json_array_foreach(mr->ids, i, id)
 			deposit(ml, mr->user, json_string_value(id), pk, SEAL_MSG);
