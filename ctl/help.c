@@ -22,7 +22,8 @@ static const struct help_fields {
 } mode_fields[] = {
 	{ CMD_STATUS,
 	    "mode user state gestor gestor_state last_heartbeat listen "
-	    "advertise fingerprint pending last_seq (the seq of the last "
+	    "advertise fingerprint pending deposited (of those, in their "
+	    "recipients' mailboxes) last_seq (the seq of the last "
 	    "stored event, for watch --since) relay_use links_direct "
 	    "links_relay relay_invites; when there is one: gestor_error (why "
 	    "the link is down or the session cannot resume yet: it is kept "
@@ -37,7 +38,7 @@ static const struct help_fields {
 	    "cancelled expired retries duplicates; now: pending held; in the "
 	    "whole store (kept across restarts): failed_total cancelled_total "
 	    "expired_total; open now: connections_out connections_in; since this "
-	    "start: requests_refused",
+	    "start: requests_refused mail_deposited mail_fetched mail_dropped",
 	    "uptime users online connections registrations logins "
 	    "login_failures rate_limited frames_in frames_out "
 	    "connections_total db_errors db_reconnects db_timeouts "
@@ -75,7 +76,7 @@ help_exit_status(void)
 {
 	printf("\nexit status: 0 ok; 1 refused or failed (also a message that "
 	    "failed, was cancelled or expired); 2 usage; 3 timed out while a "
-	    "message is pending or held; 4 no daemon\n"
+	    "message is pending, deposited or held; 4 no daemon\n"
 	    "errors: one line on stderr, \"p2pchatctl: CODE: message\"\n");
 }
 
@@ -167,7 +168,7 @@ help_cmd(const struct ctl_cmd_desc *cd)
 	}
 	if (cd == &ctl_cmds[CMD_SEND] || cd == &ctl_cmds[CMD_WAIT])
 		printf("exit: 0 delivered (or queued, without --wait); 1 failed, "
-		    "cancelled or expired; 3 still pending or held at the "
+		    "cancelled or expired; 3 still pending, deposited or held at the "
 		    "timeout (the reason on stderr); the id%s is printed "
 		    "whatever the outcome\n", cd == &ctl_cmds[CMD_WAIT] ?
 		    " and state of each message" : "");
