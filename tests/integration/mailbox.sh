@@ -60,17 +60,20 @@ done <"$TMP/ids"
 
 # bob comes back while alice is away: all five, once, in order.
 start bob
-printf 'first contact\nsecret words %s\n' 1 2 3 4 5 | sed '/^secret words $/d' >/dev/null
 { echo "first contact"; for i in 1 2 3 4 5; do echo "secret words $i"; done; } >"$TMP/want"
 wait_for "bob has all five" 20 sh -c "[ \$($P2PCHATCTL -c $TMP/bob.conf history alice | wc -l) -ge 6 ]"
 texts bob alice >"$TMP/got"
 diff "$TMP/want" "$TMP/got" >/dev/null || fail "bob's history: $(tr '\n' '|' <"$TMP/got")"
 
-# alice returns: the receipts from her mailbox make them delivered.
+# alice returns while bob is away: the receipts from her mailbox make
+# them delivered.
+stop bob TERM
+wait_for "bob offline" 5 online_at_gestor bob offline
 start alice
 while read -r id; do
 	ctl alice wait "$id" --timeout 20 >/dev/null || fail "$id not delivered: $(ctl alice pending)"
 done <"$TMP/ids"
+start bob
 texts bob alice >"$TMP/got"
 diff "$TMP/want" "$TMP/got" >/dev/null || fail "bob's history after: $(tr '\n' '|' <"$TMP/got")"
 
@@ -95,10 +98,13 @@ wait_for "2 deposited" 15 sh -c "[ \$($P2PCHATCTL -c $TMP/alice.conf pending | c
 stop alice KILL
 start bob
 wait_for "bob has 6 and 7" 20 sh -c "[ \$($P2PCHATCTL -c $TMP/bob.conf history alice | wc -l) -ge 9 ]"
+stop bob TERM
+wait_for "bob offline" 5 online_at_gestor bob offline
 start alice
 while read -r id; do
 	ctl alice wait "$id" --timeout 20 >/dev/null || fail "$id not delivered after kill -9: $(ctl alice pending)"
 done <"$TMP/ids"
+start bob
 texts bob alice >"$TMP/got"
 diff "$TMP/want" "$TMP/got" >/dev/null || fail "bob's history at the end: $(tr '\n' '|' <"$TMP/got")"
 grep -q "never to be read" "$TMP/got" && fail "a withdrawn deposit was shown"

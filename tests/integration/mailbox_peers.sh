@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The mailbox between peers under attack and load (issue 28): mallory
 # deposits for bob a copy of alice's sealed message (a replay, and a claim
-# to be alice) and a tampered one: bob shows neither and drops them. A
+# to be alice) and a tampered one, and a row written straight into the
+# gestor's database (what its operator could do) holds a message from
+# alice signed with another key: bob shows none and drops them. A
 # gestor quota leaves alice's other messages pending with the reason, and
 # they arrive directly once bob is back. kill -9 of bob while he fetches
 # 1 000 messages: afterwards each once, in order.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
-need_tools python3 certtool sqlite3
+need_tools python3 certtool sqlite3 openssl
 
 online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
 count() { ctl "$1" history "$2" --limit 100000 | wc -l; }
@@ -41,8 +43,16 @@ tampered=$(printf '%s' "$blob" | python3 -c 'import sys,base64; b=bytearray(base
 p2ptool gestor-session "${PORT_OF[g]}" "$TMP/mallory.crt" "$TMP/mallory.key" \
     mallory pw-mallory-1 register "put:bob:$blob" "put:bob:$tampered" >"$TMP/out"
 [ "$(grep -c '^put ok' "$TMP/out")" = 2 ] || fail "mallory's deposits: $(cat "$TMP/out")"
+# The operator's forgery: from alice, sealed for bob, signed by another key.
+bobkey=$(openssl pkey -in "$TMP/bob/identity.key" -pubout -outform DER | tail -c 32 | od -An -tx1 | tr -d ' \n')
+forged=$("$P2PCHAT_BUILDDIR/tests/tools/mailforge" alice bob "$bobkey" "forged words")
+now=$(( $(date +%s) * 1000 ))
+sqlite3 "$db" "INSERT INTO mailbox (rcpt, sender, ts, expires, size, blob) VALUES ('bob', 'alice', $now, $now + 86400000, 300, '$forged')"
 start bob
-wait_for "bob dropped both" 20 sh -c "[ \$(grep -c 'peer_mail: dropped deposit' $TMP/bob.log) -ge 2 ]"
+wait_for "bob dropped all three" 20 sh -c "[ \$(grep -c 'peer_mail: dropped deposit' $TMP/bob.log) -ge 3 ]"
+grep -q "dropped deposit .* (from alice .*not signed with the sender's key" "$TMP/bob.log" ||
+	fail "the forgery was not dropped for its signature"
+ctl bob history alice | grep -q "forged words" && fail "the forgery was shown"
 [ "$(count bob alice)" = 2 ] || fail "a forged or replayed deposit was shown: $(ctl bob history alice)"
 [ "$(count bob mallory 2>/dev/null || echo 0)" = 0 ] || fail "mallory's deposit shown"
 wait_for "the mailbox emptied" 10 sh -c "[ \$(sqlite3 $db 'SELECT count(*) FROM mailbox WHERE rcpt = \"bob\"') = 0 ]"
