@@ -527,34 +527,17 @@ struct mround {
 	int64_t		 before;	/* ts_sent at most this (ms) */
 	int64_t		 retry;		/* refused before this: not again yet */
 	struct mpeer	*peers[MAIL_PEERS];
-	size_t		 npeers, nids;
+	size_t		 npeers;
 };
 
 static int
-collect(const struct ppending *p, void *arg)
+collect(const char *id, const char *peer, void *arg)
 {
 	struct mround *r = arg;
-	const struct pmsg *m = p->msg;
-	int64_t ts = 0;
 	size_t i;
 
-	if (r->nids >= MAIL_ROUND)
-		return -1;
-	if (strcmp(m->state, "pending") != 0 || *m->group != '\0' ||
-	    m->ref != 0 || !m->outgoing || m->ts_sent > r->before)
-		return 0;
-	switch (out_get(r->ml, m->id, &ts)) {
-	case -1:
-		break;
-	case 0:
-		if (ts > r->retry)
-			return 0;
-		break;
-	default:
-		return 0;	/* deposited */
-	}
 	for (i = 0; i < r->npeers; i++)
-		if (strcmp(r->peers[i]->user, m->peer) == 0)
+		if (strcmp(r->peers[i]->user, peer) == 0)
 			break;
 	if (i == r->npeers) {
 		if (r->npeers == MAIL_PEERS)
@@ -562,12 +545,10 @@ collect(const struct ppending *p, void *arg)
 		r->peers[i] = xcalloc(1, sizeof(**r->peers));
 		r->peers[i]->ml = r->ml;
 		r->peers[i]->ids = json_array();
-		snprintf(r->peers[i]->user, sizeof(r->peers[i]->user), "%s",
-		    m->peer);
+		snprintf(r->peers[i]->user, sizeof(r->peers[i]->user), "%s", peer);
 		r->npeers++;
 	}
-	json_array_append_new(r->peers[i]->ids, json_string(m->id));
-	r->nids++;
+	json_array_append_new(r->peers[i]->ids, json_string(id));
 	return 0;
 }
 
@@ -588,8 +569,14 @@ round_start(struct pmail *ml, bool all)
 	    1000);
 	r.retry = all ? INT64_MAX : util_now_ms() - (int64_t)(cf->mail_after *
 	    1000);
-	if (pmsg_pending_all(ml->pm->ms, collect, &r) != PSTORE_OK)
+	if (pmail_due(ml->pm->p->store, r.before, r.retry, MAIL_ROUND, collect,
+	    &r) != 0) {
+		for (i = 0; i < r.npeers; i++) {
+			json_decref(r.peers[i]->ids);
+			free(r.peers[i]);
+		}
 		return;
+	}
 	/* The round holds itself until every lookup was sent. */
 	ml->busy++;
 	for (i = 0; i < r.npeers; i++) {

@@ -54,6 +54,36 @@ pmail_get(struct pstore *ps, const char *id, int64_t *ts, char *reason,
 	return dep;
 }
 
+int
+pmail_due(struct pstore *ps, int64_t before, int64_t retry, int limit,
+    int (*fn)(const char *, const char *, void *), void *arg)
+{
+	char id[P2P_MSGID_HEX + 1], peer[P2P_USERNAME_MAX + 1];
+	sqlite3_stmt *s;
+	int rc;
+
+	/* messages_queue (state, peer, seq) finds the pending ones. */
+	if (sqlite3_prepare_v2(pstore_db(ps), "SELECT m.id, m.peer FROM messages"
+	    " m LEFT JOIN mail_out o ON o.id = m.id WHERE m.state = 'pending' AND"
+	    " m.direction = 'out' AND m.grp = '' AND m.ref = 0 AND"
+	    " m.ts_sent <= ?1 AND (o.id IS NULL OR (o.deposit = 0 AND"
+	    " o.ts <= ?2)) ORDER BY m.seq LIMIT ?3", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, before);
+	sqlite3_bind_int64(s, 2, retry);
+	sqlite3_bind_int(s, 3, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(s,
+		    0));
+		snprintf(peer, sizeof(peer), "%s", (const char *)
+		    sqlite3_column_text(s, 1));
+		if (fn(id, peer, arg) == -1)
+			break;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
 long
 pmail_deposited(struct pstore *ps)
 {

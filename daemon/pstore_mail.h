@@ -23,6 +23,13 @@ int64_t	pmail_get(struct pstore *, const char *id, int64_t *ts, char *reason,
 const char *pmail_state(struct pstore *, const struct pmsg *m, char *reason,
 	    size_t len);
 
+/*
+ * The direct messages of ours due for a deposit, oldest first, at most
+ * limit: pending, sent at or before before (unix ms), neither deposited
+ * nor refused after retry (unix ms). fn(id, peer, arg); -1 stops.
+ */
+int	pmail_due(struct pstore *, int64_t before, int64_t retry, int limit,
+	    int (*fn)(const char *id, const char *peer, void *), void *arg);
 /* Messages of ours in recipients' mailboxes (deposited, still pending). */
 long	pmail_deposited(struct pstore *);
 

@@ -47,7 +47,10 @@ mailbox = { after = 3600; };"
 start alice
 for i in 4 5; do ctl alice send bob "secret words $i" >>"$TMP/ids"; done
 [ "$(deposited)" = 3 ] || fail "deposited before the stop: $(ctl alice pending)"
+t0=$(date +%s%N)
 stop_clean alice
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 2500 ] || fail "the stop with deposits took $ms ms"
 wait_for "alice offline" 5 online_at_gestor alice offline
 
 # The gestor's store: sealed blobs only.
