@@ -58,6 +58,8 @@ struct mpeer {
 	struct pmail	*ml;
 	char		 user[P2P_USERNAME_MAX + 1];
 	json_t		*ids;
+	size_t		 next;		/* the one being put */
+	unsigned char	 pk[SEAL_PK_LEN];
 };
 
 struct pmail {
@@ -379,46 +381,53 @@ round_end(struct pmail *ml)
 	}
 }
 
-struct mput {
-	struct pmail	*ml;
-	char		 id[P2P_MSGID_HEX + 1];
-	char		 user[P2P_USERNAME_MAX + 1];
-};
+static void	chain(struct mpeer *);
 
+/*
+ * One recipient's deposits go one at a time, in order, and stop at the
+ * first refusal: a later message never reaches the mailbox before an
+ * earlier one (a quota freed between two puts would let it).
+ */
 static void
 on_put(json_t *reply, const char *code, const char *msg, void *arg)
 {
-	struct mput *mp = arg;
-	struct pmail *ml = mp->ml;
+	struct mpeer *mr = arg;
+	struct pmail *ml = mr->ml;
+	const char *id = json_string_value(json_array_get(mr->ids, mr->next));
 	char why[PMSG_REASON_MAX];
 	json_t *ev;
 	json_int_t dep;
+	size_t i;
 
 	if (reply != NULL && (dep = json_integer_value(json_object_get(reply,
 	    "id"))) > 0) {
-		out_note(ml, mp->id, mp->user, dep, "");
+		out_note(ml, id, mr->user, dep, "");
 		ml->deposited++;
-		ev = json_pack("{s:s,s:s}", "user", mp->user, "id", mp->id);
+		ev = json_pack("{s:s,s:s}", "user", mr->user, "id", id);
 		peer_msgs_event(ml->pm->p, "deposited", ev);
 		json_decref(ev);
-		pm_waiters_update(ml->pm, mp->id);
-	} else {
-		snprintf(why, sizeof(why), "mailbox: %s: %s", code != NULL ? code :
-		    "bad_frame", msg != NULL ? msg : "no deposit id");
-		out_note(ml, mp->id, mp->user, 0, why);
+		pm_waiters_update(ml->pm, id);
+		mr->next++;
+		chain(mr);
+		return;
 	}
-	free(mp);
-	round_end(ml);
+	snprintf(why, sizeof(why), "mailbox: %s: %s", code != NULL ? code :
+	    "bad_frame", msg != NULL ? msg : "no deposit id");
+	for (i = mr->next; i < json_array_size(mr->ids); i++)
+		out_note(ml, json_string_value(json_array_get(mr->ids, i)),
+		    mr->user, 0, why);
+	mr->next = json_array_size(mr->ids);
+	chain(mr);
 }
 
-/* Seal message id for user (key rcpt) and put it. */
-static void
+/* Seal message id (or a receipt for it) for user (key rcpt) and put it;
+ * a message's answer goes to on_put with mr. 0 if nothing was put. */
+static int
 deposit(struct pmail *ml, const char *user, const char *id,
-    const unsigned char *rcpt, enum seal_type type)
+    const unsigned char *rcpt, enum seal_type type, struct mpeer *mr)
 {
 	struct seal_msg sm;
 	struct pmsg m;
-	struct mput *mp;
 	unsigned char *blob;
 	char *body = NULL, *b64;
 	size_t len, blen;
@@ -434,7 +443,7 @@ deposit(struct pmail *ml, const char *user, const char *id,
 		if (pmsg_get(ml->pm->ms, id, &m, &body) != PSTORE_OK ||
 		    strcmp(m.state, "pending") != 0 || body == NULL) {
 			free(body);
-			return;
+			return 0;
 		}
 		sm.body = body;
 		sm.body_len = m.body_len;
@@ -444,25 +453,32 @@ deposit(struct pmail *ml, const char *user, const char *id,
 	    &len) == -1) {
 		free(body);
 		log_warnx("peer_mail: cannot seal %s for %s", id, user);
-		return;
+		return 0;
 	}
 	free(body);
 	blen = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
 	b64 = xmalloc(blen);
 	sodium_bin2base64(b64, blen, blob, len, sodium_base64_VARIANT_ORIGINAL);
 	free(blob);
-	if (type == SEAL_MSG) {
-		mp = xcalloc(1, sizeof(*mp));
-		mp->ml = ml;
-		snprintf(mp->id, sizeof(mp->id), "%s", id);
-		snprintf(mp->user, sizeof(mp->user), "%s", user);
-		ml->busy++;
-		pgestor_request(pg_of(ml), json_pack("{s:s,s:s,s:s}", "t",
-		    "mbox-put", "to", user, "blob", b64), true, on_put, mp);
-	} else
-		pgestor_request(pg_of(ml), json_pack("{s:s,s:s,s:s}", "t",
-		    "mbox-put", "to", user, "blob", b64), true, NULL, NULL);
+	pgestor_request(pg_of(ml), json_pack("{s:s,s:s,s:s}", "t", "mbox-put",
+	    "to", user, "blob", b64), true, mr != NULL ? on_put : NULL, mr);
 	free(b64);
+	return 1;
+}
+
+/* The next of mr's deposits, or the end of them. */
+static void
+chain(struct mpeer *mr)
+{
+	struct pmail *ml = mr->ml;
+
+	for (; mr->next < json_array_size(mr->ids); mr->next++)
+		if (deposit(ml, mr->user, json_string_value(json_array_get(mr->ids,
+		    mr->next)), mr->pk, SEAL_MSG, mr))
+			return;
+	json_decref(mr->ids);
+	free(mr);
+	round_end(ml);
 }
 
 /*
@@ -498,7 +514,6 @@ on_rcpt(json_t *reply, const char *code, const char *msg, void *arg)
 {
 	struct mpeer *mr = arg;
 	struct pmail *ml = mr->ml;
-	unsigned char pk[SEAL_PK_LEN];
 	char why[PMSG_REASON_MAX];
 	json_t *id;
 	size_t i;
@@ -510,11 +525,12 @@ on_rcpt(json_t *reply, const char *code, const char *msg, void *arg)
 		/* Online: its link delivers; asked again after mailbox.after. */
 		json_array_foreach(mr->ids, i, id)
 			out_note(ml, json_string_value(id), mr->user, 0, "");
-	else if (reply != NULL && mail_key(ml, mr->user, reply, pk, why,
-	    sizeof(why)))
-		json_array_foreach(mr->ids, i, id)
-			deposit(ml, mr->user, json_string_value(id), pk, SEAL_MSG);
-	else
+	else if (reply != NULL && mail_key(ml, mr->user, reply, mr->pk, why,
+	    sizeof(why))) {
+		mr->next = 0;
+		chain(mr);	/* ends the round's hold when done */
+		return;
+	} else
 		json_array_foreach(mr->ids, i, id)
 			out_note(ml, json_string_value(id), mr->user, 0, why);
 	json_decref(mr->ids);
@@ -615,7 +631,7 @@ on_rcpt_sender(json_t *reply, const char *code, const char *msg, void *arg)
 	    mail_key(mr->ml, mr->user, reply, pk, why, sizeof(why)))
 		json_array_foreach(mr->ids, i, id)
 			deposit(mr->ml, mr->user, json_string_value(id), pk,
-			    SEAL_RECEIPT);
+			    SEAL_RECEIPT, NULL);
 	json_decref(mr->ids);
 	free(mr);
 }
