@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The mailbox through crashes (issue 28): the gestor killed with SIGKILL
+# while alice deposits 300 messages for offline bob, then restarted; alice
+# goes on (what was not answered is deposited again) and stops; bob logs
+# in and has every message exactly once, in order.
+set -eu
+. "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
+
+online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
+deposited_at_least() { [ "$(field alice deposited)" -ge "$1" ]; }
+
+start_gestor g
+start_peer alice g "mailbox = { after = 0.2; };"
+start_peer bob g
+register alice >/dev/null
+register bob >/dev/null
+wait_for "bob online" 10 online_at_gestor bob online
+ctl alice send --wait=10 bob "first contact" >/dev/null || fail "first send"
+stop bob TERM
+wait_for "bob offline" 5 online_at_gestor bob offline
+
+seq 1 300 | sed 's/^/crash /' | ctl alice send bob --batch >/dev/null
+wait_for "deposits under way" 30 deposited_at_least 10
+stop g KILL
+at=$(field alice deposited)
+start g
+wait_for "all deposited" 60 deposited_at_least 300
+log "the gestor killed after $at of 300 deposits"
+stop_clean alice
+start bob
+wait_for "bob has them" 60 sh -c "[ \$($P2PCHATCTL -c $TMP/bob.conf history alice --limit 100000 | wc -l) -ge 301 ]"
+{ echo "first contact"; seq 1 300 | sed 's/^/crash /'; } >"$TMP/want"
+ctl bob history alice --limit 100000 | cut -f5 >"$TMP/got"
+diff "$TMP/want" "$TMP/got" >"$TMP/diff" || fail "bob's history: $(head -5 "$TMP/diff")"
+log "ok"
