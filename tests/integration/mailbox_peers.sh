@@ -34,15 +34,17 @@ blob=$(sqlite3 "$db" "SELECT blob FROM mailbox WHERE sender = 'alice'")
 [ -n "$blob" ] || fail "no deposit in the gestor's database"
 start bob
 wait_for "bob has it" 20 sh -c "[ \$($P2PCHATCTL -c $TMP/bob.conf history alice | wc -l) = 2 ]"
-stop bob TERM
-wait_for "bob offline" 5 online_at_gestor bob offline
 
-# mallory replays it, and tampers with a copy (a byte of the box changed).
+# While bob is online, mallory replays it and tampers with a copy (a byte
+# of the box changed): the gestor's push makes bob fetch and drop both.
 client_cert mallory ed25519
 tampered=$(printf '%s' "$blob" | python3 -c 'import sys,base64; b=bytearray(base64.b64decode(sys.stdin.read())); b[60]^=1; print(base64.b64encode(bytes(b)).decode())')
 p2ptool gestor-session "${PORT_OF[g]}" "$TMP/mallory.crt" "$TMP/mallory.key" \
     mallory pw-mallory-1 register "put:bob:$blob" "put:bob:$tampered" >"$TMP/out"
 [ "$(grep -c '^put ok' "$TMP/out")" = 2 ] || fail "mallory's deposits: $(cat "$TMP/out")"
+wait_for "bob dropped both on the push" 20 sh -c "[ \$(grep -c 'peer_mail: dropped deposit' $TMP/bob.log) = 2 ]"
+stop bob TERM
+wait_for "bob offline" 5 online_at_gestor bob offline
 # The operator's forgery: from alice, sealed for bob, signed by another key.
 bobkey=$(openssl pkey -in "$TMP/bob/identity.key" -pubout -outform DER | tail -c 32 | od -An -tx1 | tr -d ' \n')
 forged=$("$P2PCHAT_BUILDDIR/tests/tools/mailforge" alice bob "$bobkey" "forged words")
