@@ -51,6 +51,13 @@ peer_ctl_search(struct ctlreq *r, json_t *args, void *ctx)
 		json_decref(items);
 		return;
 	}
+	/* What the commits noted and on_fts has not indexed yet, first. */
+	if (pstore_fts_flush(pm->p->store, 0) == -1) {
+		json_decref(items);
+		ctlreq_error(r, ERR_INTERNAL, "search failed: cannot write the "
+		    "full-text index (see the daemon's log)");
+		return;
+	}
 	query = fts ? xstrdup(text) : parch_fts_literal(text);
 	if (lim != NULL && json_integer_value(lim) > 1000000)
 		limit = 1000000;

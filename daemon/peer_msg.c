@@ -57,6 +57,7 @@ peer_msgs_pending_count(struct peer *p)
 int
 peer_msgs_start(struct peer *p, char **cause)
 {
+	static const struct timeval fts_now = { 0, 0 };
 	struct peer_msgs *pm = xcalloc(1, sizeof(*pm));
 
 	pm->p = p;
@@ -78,8 +79,17 @@ peer_msgs_start(struct peer *p, char **cause)
 	pm->dns = evdns_base_new(p->d->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	pm->flush_ev = event_new(p->d->base, -1, 0, on_flush, pm);
 	pm->ckpt_ev = evtimer_new(p->d->base, on_checkpoint, pm);
-	if (pm->dns == NULL || pm->flush_ev == NULL || pm->ckpt_ev == NULL)
+	pm->fts_ev = evtimer_new(p->d->base, on_fts, pm);
+	if (pm->dns == NULL || pm->flush_ev == NULL || pm->ckpt_ev == NULL ||
+	    pm->fts_ev == NULL)
 		fatalx("%s: out of memory", __func__);
+	/*
+	 * The full-text index is written off the commits (peer_queue.c,
+	 * on_fts), from the notes the commits leave in fts_pending; what a
+	 * kill -9 left noted is indexed now.
+	 */
+	pstore_fts_defer(p->store, true);
+	evtimer_add(pm->fts_ev, &fts_now);
 	pm_state_init(pm);
 	pm_mail_start(pm);
 	evdns_base_load_hosts(pm->dns, "/etc/hosts");
@@ -99,6 +109,10 @@ peer_msgs_stop(struct peer *p)
 		evtimer_del(pm->expiry_ev);
 	if (evtimer_pending(pm->flush_ev, NULL) || pm_queue_busy(pm))
 		on_flush(-1, 0, pm);	/* finish the transaction in flight */
+	evtimer_del(pm->fts_ev);
+	if (pstore_fts_flush(p->store, 0) == -1)
+		log_warnx("peer_msg: the full-text index is behind; it is "
+		    "written at the next start");
 	pm_links_stop(pm);
 	pm_ins_close(pm);
 	peer_relay_stop(pm);
@@ -144,6 +158,7 @@ peer_msgs_free(struct peer *p)
 	pm_state_free(pm);
 	event_free(pm->flush_ev);
 	event_free(pm->ckpt_ev);
+	event_free(pm->fts_ev);
 	evdns_base_free(pm->dns, 1);
 	parch_close(pm->arch);
 	proute_close(pm->routes);

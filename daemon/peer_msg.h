@@ -128,6 +128,7 @@ struct peer_msgs {
 	TAILQ_HEAD(, waiter)	 waiters;
 	struct event		*flush_ev;
 	struct event		*ckpt_ev;	/* WAL checkpoint after replies */
+	struct event		*fts_ev;	/* full-text index, off the commit */
 	struct rx		*rx;
 	size_t			 nrx, rxcap;
 	struct ackq		*acks;
@@ -221,6 +222,7 @@ bool	 pm_queue_busy(struct peer_msgs *);
 void	 pm_queue_free(struct peer_msgs *);
 void	 on_flush(evutil_socket_t, short, void *);
 void	 on_checkpoint(evutil_socket_t, short, void *);
+void	 on_fts(evutil_socket_t, short, void *);
 
 /* peer_state.c: sends, cancels, expiry */
 void	 pm_state_init(struct peer_msgs *);

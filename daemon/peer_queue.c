@@ -23,6 +23,11 @@
 #include "peer_msg.h"
 #include "util.h"
 
+#define FTS_DELAY_US	100000	/* the full-text index after a commit */
+#define FTS_BATCH	512	/* rows indexed per loop turn */
+
+static const struct timeval fts_delay = { 0, FTS_DELAY_US };
+
 /* A received message waiting for the group commit. */
 struct rx {
 	void		*from;		/* the connection's, for pm_hooks */
@@ -688,6 +693,33 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 		struct timeval at_once = { 0, 0 };
 
 		evtimer_add(pm->ckpt_ev, &at_once);
+	}
+	if (rc == 0 && !evtimer_pending(pm->fts_ev, NULL))
+		evtimer_add(pm->fts_ev, &fts_delay);
+}
+
+/*
+ * The full-text index of what the commits stored (issue 31): not in the
+ * commit that stores a message (the sender's and the recipient's hot
+ * path), but FTS_DELAY_US after a commit, for everything the commits
+ * since noted in fts_pending, at most FTS_BATCH rows a loop turn so that
+ * no turn waits long for it. The notes are committed with the messages,
+ * so a kill -9 loses none (peer_msgs_start indexes them), and `search`
+ * indexes what is still noted before it reads (peer_archive.c).
+ */
+void
+on_fts(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval now = { 0, 0 }, later = { 1, 0 };
+	struct peer_msgs *pm = arg;
+	int rc;
+
+	if ((rc = pstore_fts_flush(pm->p->store, FTS_BATCH)) == 1)
+		evtimer_add(pm->fts_ev, &now);
+	else if (rc == -1) {
+		log_warnx("peer_queue: cannot write the full-text index; "
+		    "trying again in 1 s");
+		evtimer_add(pm->fts_ev, &later);
 	}
 }
 

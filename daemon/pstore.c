@@ -33,6 +33,8 @@ enum pstore_stmt {
 	PS_FTS_ANY,
 	PS_FTS_INDEX,
 	PS_FTS_CLEAR,
+	PS_FTS_INDEX_SOME,
+	PS_FTS_CLEAR_SOME,
 	PS_MAX
 };
 
@@ -45,6 +47,12 @@ static const char *const pstore_sql[PS_MAX] = {
 	[PS_FTS_INDEX] = "INSERT INTO messages_fts (rowid, body) SELECT m.seq,"
 	    " m.body FROM fts_pending p JOIN messages m ON m.seq = p.seq",
 	[PS_FTS_CLEAR] = "DELETE FROM fts_pending",
+	/* pstore_fts_flush: the oldest ?1 noted rows (the same in both). */
+	[PS_FTS_INDEX_SOME] = "INSERT INTO messages_fts (rowid, body) SELECT"
+	    " m.seq, m.body FROM (SELECT seq FROM fts_pending ORDER BY seq"
+	    " LIMIT ?1) p JOIN messages m ON m.seq = p.seq",
+	[PS_FTS_CLEAR_SOME] = "DELETE FROM fts_pending WHERE seq IN (SELECT seq"
+	    " FROM fts_pending ORDER BY seq LIMIT ?1)",
 	[PS_COMMIT] = "COMMIT",
 	[PS_ROLLBACK] = "ROLLBACK",
 	[PS_SETTING_GET] = "SELECT value FROM settings WHERE key = ?",
@@ -92,6 +100,8 @@ struct pstore {
 	void		(*drop)(void *);
 	void		*hook_arg;
 	struct pstore_cached *contacts;	/* PSTORE_CONTACT_CACHE, lazily */
+	bool		 fts_deferred;	/* pstore_fts_defer */
+	bool		 sync_full;	/* storage.synchronous = "full" */
 };
 
 /*
@@ -144,6 +154,7 @@ pstore_open(const char *path, bool sync_full, char **cause)
 
 	mig = pstore_schema(&nmig);
 	ps->db = sqlutil_open(path, sync_full, mig, nmig, cause);
+	ps->sync_full = sync_full;
 	if (ps->db == NULL ||
 	    sqlutil_prepare(ps->db, path, pstore_sql, ps->stmt, PS_MAX,
 	    cause) == -1) {
@@ -250,6 +261,77 @@ pstore_fts_index(struct pstore *ps)
 }
 
 void
+pstore_fts_defer(struct pstore *ps, bool on)
+{
+	ps->fts_deferred = on;
+}
+
+/* 1 if rows wait in fts_pending, 0 if none, -1 on error. */
+static int
+fts_any(struct pstore *ps)
+{
+	sqlite3_stmt *st = pstore_stmt(ps, PS_FTS_ANY);
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc == SQLITE_ROW;
+	log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
+	return -1;
+}
+
+/* The oldest max noted rows indexed, inside the open transaction. */
+static enum pstore_rc
+fts_index_some(struct pstore *ps, int max)
+{
+	sqlite3_stmt *a = pstore_stmt(ps, PS_FTS_INDEX_SOME);
+	sqlite3_stmt *b = pstore_stmt(ps, PS_FTS_CLEAR_SOME);
+
+	if (sqlite3_bind_int(a, 1, max) != SQLITE_OK ||
+	    sqlite3_bind_int(b, 1, max) != SQLITE_OK) {
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(ps->db));
+		return PSTORE_ERR;
+	}
+	if (pstore_exec(ps, a, __func__) != PSTORE_OK)
+		return PSTORE_ERR;
+	return pstore_exec(ps, b, __func__);
+}
+
+int
+pstore_fts_flush(struct pstore *ps, int max)
+{
+	int more;
+
+	if ((more = fts_any(ps)) <= 0)
+		return more;
+	if (!sqlite3_get_autocommit(ps->db))	/* inside a transaction: in it */
+		return pstore_fts_index(ps) == PSTORE_OK ? 0 : -1;
+	/*
+	 * Without an fsync of its own: if this commit is lost, so is the
+	 * deletion of its notes (one transaction; WAL frames are checksummed),
+	 * and the rows are indexed again. The next synchronous commit makes
+	 * it durable with itself.
+	 */
+	if (ps->sync_full)
+		sqlite3_exec(ps->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+		    NULL);
+	if (pstore_exec(ps, pstore_stmt(ps, PS_BEGIN), __func__) != PSTORE_OK)
+		more = -1;
+	else if ((max > 0 ? fts_index_some(ps, max) : pstore_fts_index(ps)) !=
+	    PSTORE_OK || pstore_exec(ps, pstore_stmt(ps, PS_COMMIT),
+	    __func__) != PSTORE_OK) {
+		pstore_rollback(ps);
+		more = -1;
+	} else
+		more = max > 0 ? fts_any(ps) : 0;
+	if (ps->sync_full && sqlite3_exec(ps->db, "PRAGMA synchronous = FULL",
+	    NULL, NULL, NULL) != SQLITE_OK)
+		fatalx("%s: cannot set synchronous = FULL again: %s", __func__,
+		    sqlite3_errmsg(ps->db));
+	return more;
+}
+
+void
 pstore_set_hooks(struct pstore *ps, enum pstore_rc (*flush)(void *),
     void (*drop)(void *), void *arg)
 {
@@ -263,7 +345,7 @@ enum pstore_rc
 pstore_commit(struct pstore *ps)
 {
 	if ((ps->flush != NULL && ps->flush(ps->hook_arg) != PSTORE_OK) ||
-	    pstore_fts_index(ps) != PSTORE_OK ||
+	    (!ps->fts_deferred && pstore_fts_index(ps) != PSTORE_OK) ||
 	    pstore_exec(ps, pstore_stmt(ps, PS_COMMIT), __func__) != PSTORE_OK)
 		return PSTORE_ERR;
 	ps->failing_since = 0;

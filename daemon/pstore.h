@@ -65,6 +65,16 @@ enum pstore_rc	 pstore_begin(struct pstore *);
 enum pstore_rc	 pstore_commit(struct pstore *);
 void		 pstore_rollback(struct pstore *);
 /*
+ * Full-text indexing off the commit (the peer): with on, pstore_commit
+ * leaves the rows it stored noted in fts_pending (in the same
+ * transaction, so a kill -9 loses no note) and pstore_fts_flush indexes
+ * them: the oldest max (0: all) in a transaction of its own, or inside
+ * the open one. Returns 1 if noted rows remain, 0 if none, -1 on error.
+ * Whatever reads messages_fts flushes first.
+ */
+void		 pstore_fts_defer(struct pstore *, bool on);
+int		 pstore_fts_flush(struct pstore *, int max);
+/*
  * For pstore_chat.c: flush runs in pstore_commit before the COMMIT (an
  * error fails the commit), drop in pstore_rollback. NULLs remove them.
  */
