@@ -108,6 +108,54 @@ check_msg(const struct wire_msg *m, size_t max_body)
 		FUZZ_CHECK(valid_msgid(m->u.msg.id));
 		FUZZ_CHECK(valid_msgid(m->u.msg.group));
 		break;
+	case W_MBOX_PUT:
+		FUZZ_CHECK(valid_username(m->u.mbox.to));
+		FUZZ_CHECK(m->u.mbox.blob != NULL && m->u.mbox.size > 0);
+		FUZZ_CHECK((size_t)m->u.mbox.size <= strlen(m->u.mbox.blob));
+		break;
+	case W_MBOX_GET:
+		FUZZ_CHECK(m->u.mbox.after >= 0);
+		FUZZ_CHECK(m->u.mbox.limit >= 1 &&
+		    m->u.mbox.limit <= WIRE_MAX_MBOX);
+		break;
+	case W_MBOX_ACK: {
+		json_t *v;
+		size_t i;
+
+		FUZZ_CHECK(json_array_size(m->u.mbox.ids) >= 1 &&
+		    json_array_size(m->u.mbox.ids) <= WIRE_MAX_MBOX);
+		json_array_foreach(m->u.mbox.ids, i, v)
+			FUZZ_CHECK(json_is_integer(v) && json_integer_value(v) > 0);
+		break;
+	}
+	case W_MBOX_WITHDRAW:
+		FUZZ_CHECK(m->u.mbox.id > 0);
+		break;
+	case W_MBOX:
+		break;
+	case W_FILE:
+		FUZZ_CHECK(valid_msgid(m->u.file.id));
+		FUZZ_CHECK(valid_username(m->u.file.from));
+		FUZZ_CHECK(valid_username(m->u.file.to));
+		FUZZ_CHECK(strlen(m->u.file.sha256) == 64);
+		FUZZ_CHECK(m->u.file.size >= 0 && m->u.file.ts >= 0);
+		FUZZ_CHECK(valid_body(m->u.file.name, m->u.file.name_len,
+		    WIRE_MAX_NAME));
+		break;
+	case W_CHUNK:
+		FUZZ_CHECK(valid_msgid(m->u.chunk.id));
+		FUZZ_CHECK(m->u.chunk.off >= 0);
+		FUZZ_CHECK(m->u.chunk.data_len > 0 &&
+		    m->u.chunk.data_len <= WIRE_CHUNK_B64 + 4);
+		break;
+	case W_FILE_POS:
+		FUZZ_CHECK(valid_msgid(m->u.fpos.id));
+		FUZZ_CHECK(m->u.fpos.state != NULL && m->u.fpos.reason != NULL);
+		FUZZ_CHECK(m->u.fpos.off >= 0);
+		break;
+	case W_FILE_CANCEL:
+		FUZZ_CHECK(valid_msgid(m->u.ack.id));
+		break;
 	default:
 		FUZZ_CHECK(!"wire_parse returned an unknown type");
 	}
