@@ -158,7 +158,7 @@ docker_buildkit_cli() {
 # keep out planted in it: history, demo accounts, build trees, autotools
 # and build output. CONTEXT_KEEP lists the files a build must see.
 CONTEXT_KEEP=".dockerignore Makefile.am configure.ac startup.sh m4/.keep
-common/config.c common/config.h daemon/main.c docs/PERFORMANCE.md
+common/config.c common/config.h daemon/core/main.c docs/PERFORMANCE.md
 docker/Dockerfile docker/entrypoint.sh docker/README.md
 tests/unit/test_config.c tests/bench/bench_ctl.c tests/bench/bench.h
 tests/fuzz/frame_fuzz.c tests/fuzz/corpus/frame/seed"
