@@ -76,7 +76,8 @@ struct pmail {
 	struct seal_msg		 cur;		/* waiting for its sender's lookup */
 	char			 curfp[P2P_FP_LEN + 1];
 	/* deposits */
-	int			 busy;		/* requests of the round in flight */
+	int			 busy;		/* requests in flight (a stop waits) */
+	int			 dep;		/* of them, a deposit round's */
 	bool			 stopping;
 	void			(*stopped)(void *);
 	void			*stopped_arg;
@@ -369,8 +370,10 @@ handle(struct pmail *ml)
 /* -------------------------------------------------------------- deposits */
 
 static void
-round_end(struct pmail *ml)
+round_end(struct pmail *ml, bool dep)
 {
+	if (dep)
+		ml->dep--;
 	if (--ml->busy > 0)
 		return;
 	if (ml->stopping && ml->stopped != NULL) {
@@ -420,6 +423,15 @@ on_put(json_t *reply, const char *code, const char *msg, void *arg)
 	chain(mr);
 }
 
+static void
+on_receipt(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	if (reply == NULL)
+		log_info("peer_mail: a receipt was not deposited: %s: %s (its "
+		    "sender's copy waits for a direct delivery)", code, msg);
+	round_end(arg, false);
+}
+
 /* Seal message id (or a receipt for it) for user (key rcpt) and put it;
  * a message's answer goes to on_put with mr. 0 if nothing was put. */
 static int
@@ -460,8 +472,11 @@ deposit(struct pmail *ml, const char *user, const char *id,
 	b64 = xmalloc(blen);
 	sodium_bin2base64(b64, blen, blob, len, sodium_base64_VARIANT_ORIGINAL);
 	free(blob);
+	if (mr == NULL)
+		ml->busy++;	/* a receipt: a stop waits for it too */
 	pgestor_request(pg_of(ml), json_pack("{s:s,s:s,s:s}", "t", "mbox-put",
-	    "to", user, "blob", b64), true, mr != NULL ? on_put : NULL, mr);
+	    "to", user, "blob", b64), true, mr != NULL ? on_put : on_receipt,
+	    mr != NULL ? (void *)mr : (void *)ml);
 	free(b64);
 	return 1;
 }
@@ -478,7 +493,7 @@ chain(struct mpeer *mr)
 			return;
 	json_decref(mr->ids);
 	free(mr);
-	round_end(ml);
+	round_end(ml, true);
 }
 
 /*
@@ -535,7 +550,7 @@ on_rcpt(json_t *reply, const char *code, const char *msg, void *arg)
 			out_note(ml, json_string_value(id), mr->user, 0, why);
 	json_decref(mr->ids);
 	free(mr);
-	round_end(ml);
+	round_end(ml, true);
 }
 
 struct mround {
@@ -576,7 +591,7 @@ round_start(struct pmail *ml, bool all)
 	struct mround r;
 	size_t i;
 
-	if (!cf->mail_use || *me(ml) == '\0' || ml->busy > 0 ||
+	if (!cf->mail_use || *me(ml) == '\0' || ml->dep > 0 ||
 	    pgestor_state(pg_of(ml)) != PG_ONLINE)
 		return;
 	memset(&r, 0, sizeof(r));
@@ -595,12 +610,14 @@ round_start(struct pmail *ml, bool all)
 	}
 	/* The round holds itself until every lookup was sent. */
 	ml->busy++;
+	ml->dep++;
 	for (i = 0; i < r.npeers; i++) {
 		ml->busy++;
+		ml->dep++;
 		pgestor_request(pg_of(ml), json_pack("{s:s,s:s}", "t", "lookup",
 		    "user", r.peers[i]->user), true, on_rcpt, r.peers[i]);
 	}
-	round_end(ml);
+	round_end(ml, true);
 }
 
 static void
@@ -633,6 +650,7 @@ on_rcpt_sender(json_t *reply, const char *code, const char *msg, void *arg)
 			deposit(mr->ml, mr->user, json_string_value(id), pk,
 			    SEAL_RECEIPT, NULL);
 	json_decref(mr->ids);
+	round_end(mr->ml, false);
 	free(mr);
 }
 
@@ -660,6 +678,7 @@ receipts(struct pmail *ml)
 		mr->ml = ml;
 		snprintf(mr->user, sizeof(mr->user), "%s", user);
 		mr->ids = json_incref(ids);
+		ml->busy++;
 		pgestor_request(pg_of(ml), json_pack("{s:s,s:s}", "t", "lookup",
 		    "user", user), true, on_rcpt_sender, mr);
 	}
@@ -713,8 +732,14 @@ pm_mail_stop(struct peer_msgs *pm, void (*done)(void *), void *arg)
 {
 	struct pmail *ml = pm->mail;
 
-	if (ml == NULL || ml->stopping)
+	if (ml == NULL)
 		return false;
+	if (ml->stopping) {
+		/* Again, at the end of the grace: the link stops now, and its
+		 * failed requests must not stop it from inside. */
+		ml->stopped = NULL;
+		return false;
+	}
 	event_del(ml->tick);
 	ml->stopping = true;
 	round_start(ml, true);

@@ -2,7 +2,8 @@
 # The mailbox through crashes (issue 28): the gestor killed with SIGKILL
 # while alice deposits 300 messages for offline bob, then restarted; alice
 # goes on (what was not answered is deposited again) and stops; bob logs
-# in and has every message exactly once, in order.
+# in and has every message exactly once, in order. Then alice herself is
+# killed with SIGKILL mid-deposit and restarted: the same.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -32,4 +33,20 @@ wait_for "bob has them" 60 sh -c "[ \$($P2PCHATCTL -c $TMP/bob.conf history alic
 { echo "first contact"; seq 1 300 | sed 's/^/crash /'; } >"$TMP/want"
 ctl bob history alice --limit 100000 | cut -f5 >"$TMP/got"
 diff "$TMP/want" "$TMP/got" >"$TMP/diff" || fail "bob's history: $(head -5 "$TMP/diff")"
+
+stop bob TERM
+wait_for "bob offline" 5 online_at_gestor bob offline
+start alice
+wait_for "alice's queue empty (receipts)" 30 sh -c "[ -z \"\$($P2PCHATCTL -c $TMP/alice.conf pending)\" ]"
+seq 1 300 | sed 's/^/sender crash /' | ctl alice send bob --batch >/dev/null
+wait_for "deposits under way" 30 deposited_at_least 10
+stop alice KILL
+start alice
+wait_for "all deposited after the restart" 60 deposited_at_least 300
+stop_clean alice
+start bob
+wait_for "bob has them all" 60 sh -c "[ \$($P2PCHATCTL -c $TMP/bob.conf history alice --limit 100000 | wc -l) -ge 601 ]"
+seq 1 300 | sed 's/^/sender crash /' >>"$TMP/want"
+ctl bob history alice --limit 100000 | cut -f5 >"$TMP/got"
+diff "$TMP/want" "$TMP/got" >"$TMP/diff" || fail "bob's history after alice's crash: $(head -5 "$TMP/diff")"
 log "ok"
