@@ -1,6 +1,6 @@
 /*
- * Fuzz target: the frame codec (daemon/frame.c) and every wire parser
- * (daemon/wire.c), on a byte stream as it would arrive inside TLS. The
+ * Fuzz target: the frame codec (daemon/net/frame.c) and every wire parser
+ * (daemon/net/wire.c), on a byte stream as it would arrive inside TLS. The
  * first input byte picks the frame and body limits, so the size checks
  * are reached with short inputs. Each decoded frame is parsed, its C
  * struct checked against the validators, re-encoded and decoded again:

@@ -1,5 +1,5 @@
 /*
- * Fuzz target: the hot frames' reader (daemon/wire_hot.c) against
+ * Fuzz target: the hot frames' reader (daemon/net/wire_hot.c) against
  * jansson. The first input byte picks the body limit, the rest is a
  * frame's payload. Whatever the reader takes, jansson
  * (json_loadb(JSON_REJECT_DUPLICATES) as frame_decode calls it) must take

@@ -22,7 +22,7 @@ wait_for "alice online (seen from gb)" 10 online_at gb alice online
 wait_for "bob online (seen from ga)" 10 online_at ga bob online
 [ "$(ctl ga users | wc -l)" = 2 ] || fail "ga lists $(ctl ga users | wc -l) users"
 
-# libpq is opened by the PostgreSQL store (daemon/pqdl.c), never linked:
+# libpq is opened by the PostgreSQL store (daemon/gstore/pqdl.c), never linked:
 # the gestors on PostgreSQL map it, a peer (same binary) never does.
 grep -q '/libpq\.so' "/proc/${PIDS[ga]}/maps" || fail "ga has not loaded libpq"
 if grep -q '/libpq\.so' "/proc/${PIDS[alice]}/maps"; then

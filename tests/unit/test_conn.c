@@ -1,5 +1,5 @@
 /*
- * Unit tests for the TLS connection glue (daemon/conn.c) on 127.0.0.1:
+ * Unit tests for the TLS connection glue (daemon/net/conn.c) on 127.0.0.1:
  * mutual authentication, frames both ways, limits, timeouts, refusal of
  * TLS 1.2, a foreign ALPN and a client without a certificate, and closing
  * from inside callbacks. Raw GnuTLS clients run in a thread so that the

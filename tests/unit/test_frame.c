@@ -1,5 +1,5 @@
 /*
- * Unit tests for the frame codec (daemon/frame.c): round trips, partial
+ * Unit tests for the frame codec (daemon/net/frame.c): round trips, partial
  * input, size limits and every kind of malformed payload.
  */
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the identity key (daemon/identity.c): generation, file
+ * Unit tests for the identity key (daemon/net/identity.c): generation, file
  * mode, reload, refusal of a readable key file, fingerprint formats.
  */
 #include <sys/stat.h>

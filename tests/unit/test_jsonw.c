@@ -1,5 +1,5 @@
 /*
- * Unit tests for the JSON writer (daemon/jsonw.c): every value kind,
+ * Unit tests for the JSON writer (daemon/core/jsonw.c): every value kind,
  * nesting, escaping of every byte jansson would escape, growth past the
  * inline buffer, and that jansson parses the output back to the value a
  * jansson tree of the same content dumps to.

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the relay (daemon/relay.c) on 127.0.0.1: two sockets
+ * Unit tests for the relay (daemon/gestor/relay.c) on 127.0.0.1: two sockets
  * presenting a session's two keys (the requester's, the target's) are
  * paired and get P2P_RELAY_OK, then bytes flow both ways if they start
  * with a TLS handshake record, else both are closed; one side's key

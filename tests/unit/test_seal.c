@@ -1,5 +1,5 @@
 /*
- * Unit tests for sealed mail (daemon/seal.c): a round trip between two
+ * Unit tests for sealed mail (daemon/net/seal.c): a round trip between two
  * identity keys, and the blobs a gestor or another user could hand a
  * recipient: tampered, sealed for someone else, signed by someone else,
  * passed on by the recipient, replayed.

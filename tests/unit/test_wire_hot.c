@@ -1,5 +1,5 @@
 /*
- * Unit tests for the hot frames' reader (daemon/wire_hot.c): the msg and
+ * Unit tests for the hot frames' reader (daemon/net/wire_hot.c): the msg and
  * ack frames this daemon writes (jsonw, as peer_window.c and peer_in.c
  * print them) are read without jansson, to the values wire_parse gives;
  * what jansson refuses, and what the reader cannot be sure of, it
