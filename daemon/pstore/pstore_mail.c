@@ -62,12 +62,22 @@ pmail_due(struct pstore *ps, int64_t before, int64_t retry, int limit,
 	sqlite3_stmt *s;
 	int rc;
 
-	/* messages_queue (state, peer, seq) finds the pending ones. */
-	if (sqlite3_prepare_v2(pstore_db(ps), "SELECT m.id, m.peer FROM messages"
-	    " m LEFT JOIN mail_out o ON o.id = m.id WHERE m.state = 'pending' AND"
+	/*
+	 * messages_queue (state, peer, seq) finds the pending ones. A
+	 * recipient's messages are due only before its first one refused
+	 * (or found online) after retry: a later message must not reach the
+	 * mailbox, and the recipient, before an earlier one held back.
+	 */
+	if (sqlite3_prepare_v2(pstore_db(ps), "WITH held AS (SELECT o.peer,"
+	    " min(e.seq) AS seq FROM mail_out o JOIN messages e ON e.id = o.id"
+	    " WHERE o.deposit = 0 AND o.ts > ?2 AND e.state = 'pending'"
+	    " GROUP BY o.peer) SELECT m.id, m.peer FROM messages m"
+	    " LEFT JOIN mail_out o ON o.id = m.id"
+	    " LEFT JOIN held h ON h.peer = m.peer WHERE m.state = 'pending' AND"
 	    " m.direction = 'out' AND m.grp = '' AND m.ref = 0 AND"
 	    " m.ts_sent <= ?1 AND (o.id IS NULL OR (o.deposit = 0 AND"
-	    " o.ts <= ?2)) ORDER BY m.seq LIMIT ?3", -1, &s, NULL) != SQLITE_OK)
+	    " o.ts <= ?2)) AND (h.seq IS NULL OR m.seq < h.seq)"
+	    " ORDER BY m.seq LIMIT ?3", -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(s, 1, before);
 	sqlite3_bind_int64(s, 2, retry);

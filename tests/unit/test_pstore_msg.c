@@ -17,8 +17,10 @@
 #include "log.h"
 #include "pstore.h"
 #include "pstore_archive.h"
+#include "pstore_mail.h"
 #include "pstore_msg.h"
 #include "testutil.h"
+#include "util.h"
 
 static char dir[TU_DIR_MAX];
 static char path[128];
@@ -304,6 +306,55 @@ START_TEST(test_queue_pending)
 	ck_assert_str_eq(body, "three");
 	free(body);
 	ck_assert_int_eq(pmsg_get(ms, id(99), &m, NULL), PSTORE_NOTFOUND);
+}
+END_TEST
+
+/* The ids pmail_due finds, their last two digits each, in order. */
+static int
+due_cb(const char *mid, const char *peer, void *arg)
+{
+	char *out = arg;
+
+	snprintf(out + strlen(out), 4, "%s ", mid + P2P_MSGID_HEX - 2);
+	return 0;
+}
+
+static const char *
+due(int64_t retry)
+{
+	static char out[256];
+
+	out[0] = '\0';
+	ck_assert_int_eq(pmail_due(ps, INT64_MAX, retry, 100, due_cb, out), 0);
+	return out;
+}
+
+/*
+ * A recipient's messages go to the mailbox in order: one held back (the
+ * recipient was online, or a refusal) holds the later ones back too, or
+ * a later message would reach the recipient before the earlier.
+ */
+START_TEST(test_mail_due_in_order)
+{
+	int64_t now = util_now_ms();
+
+	queue_ok(1, "bob", "one", 1000);
+	queue_ok(2, "bob", "two", 1001);
+	queue_ok(3, "carol", "three", 1002);
+	queue_ok(4, "bob", "four", 1003);
+	ck_assert_str_eq(due(now), "01 02 03 04 ");
+	/* bob was online when 1 and 2 were due: asked again later. */
+	ck_assert_int_eq(pmail_note(ps, id(1), "bob", 0, ""), 0);
+	ck_assert_int_eq(pmail_note(ps, id(2), "bob", 0, ""), 0);
+	ck_assert_str_eq(due(now - 30000), "03 ");
+	/* 1 deposited: 2 still holds 4 back. */
+	ck_assert_int_eq(pmail_note(ps, id(1), "bob", 7, ""), 0);
+	ck_assert_str_eq(due(now - 30000), "03 ");
+	ck_assert_int_eq(pmail_note(ps, id(2), "bob", 8, ""), 0);
+	ck_assert_str_eq(due(now - 30000), "03 04 ");
+	/* At a stop (retry: any time) everything not deposited is due. */
+	ck_assert_int_eq(pmail_note(ps, id(2), "bob", 0, "quota"), 0);
+	ck_assert_str_eq(due(INT64_MAX), "02 03 04 ");
 }
 END_TEST
 
@@ -1194,6 +1245,7 @@ pstore_msg_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_queue_pending);
+	tcase_add_test(tc, test_mail_due_in_order);
 	tcase_add_test(tc, test_queue_existing_id);
 	tcase_add_test(tc, test_queue_held);
 	tcase_add_test(tc, test_receive_dedup);
