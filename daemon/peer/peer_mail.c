@@ -79,6 +79,7 @@ struct pmail {
 	int			 busy;		/* requests in flight (a stop waits) */
 	int			 dep;		/* of them, a deposit round's */
 	bool			 stopping;
+	bool			 closed;	/* the gestor link is stopped */
 	void			(*stopped)(void *);
 	void			*stopped_arg;
 	/* counters (stats) */
@@ -86,6 +87,23 @@ struct pmail {
 };
 
 static void	fetch_page(struct pmail *);
+
+/*
+ * A request on the gestor link; once the link is stopped (the daemon
+ * stops) none is queued, and cb hears at once that none will be answered:
+ * a request queued then would be failed after this module is freed.
+ */
+static void
+req(struct pmail *ml, json_t *frame, pg_reply_cb cb, void *arg)
+{
+	if (ml->closed) {
+		json_decref(frame);
+		if (cb != NULL)
+			cb(NULL, ERR_GESTOR_UNAVAILABLE, "shutting down", arg);
+		return;
+	}
+	pgestor_request(ml->pm->p->pg, frame, true, cb, arg);
+}
 static void	handle(struct pmail *);
 
 static const char *
@@ -185,8 +203,8 @@ on_page(json_t *reply, const char *code, const char *msg, void *arg)
 static void
 fetch_page(struct pmail *ml)
 {
-	pgestor_request(pg_of(ml), json_pack("{s:s,s:I,s:i}", "t", "mbox-get",
-	    "after", (json_int_t)ml->after, "limit", MAIL_PAGE), true, on_page,
+	req(ml, json_pack("{s:s,s:I,s:i}", "t", "mbox-get",
+	    "after", (json_int_t)ml->after, "limit", MAIL_PAGE), on_page,
 	    ml);
 }
 
@@ -206,8 +224,8 @@ page_done(struct pmail *ml)
 			json_array_append_new(ids, json_integer(ml->items[i].id));
 	}
 	if (json_array_size(ids) > 0)
-		pgestor_request(pg_of(ml), json_pack("{s:s,s:o}", "t", "mbox-ack",
-		    "ids", ids), true, NULL, NULL);
+		req(ml, json_pack("{s:s,s:o}", "t", "mbox-ack",
+		    "ids", ids), NULL, NULL);
 	else
 		json_decref(ids);
 	receipts(ml);
@@ -276,11 +294,12 @@ static void
 on_sender(json_t *reply, const char *code, const char *msg, void *arg)
 {
 	struct pmail *ml = arg;
-	struct mitem *it = &ml->items[ml->next];
+	struct mitem *it;
 	const char *fp;
 
 	if (ml->page == NULL)
 		return;
+	it = &ml->items[ml->next];
 	if (reply == NULL) {
 		/* Not known now: left in the mailbox for the next fetch. */
 		log_info("peer_mail: cannot look up %s: %s: %s; its mail waits",
@@ -357,8 +376,8 @@ handle(struct pmail *ml)
 			}
 		}
 		/* Not pinned (or pinned unverified): the gestor's word. */
-		pgestor_request(pg_of(ml), json_pack("{s:s,s:s}", "t", "lookup",
-		    "user", from), true, on_sender, ml);
+		req(ml, json_pack("{s:s,s:s}", "t", "lookup",
+		    "user", from), on_sender, ml);
 		return;
 	}
 	seal_msg_clear(&ml->cur);
@@ -380,6 +399,7 @@ round_end(struct pmail *ml, bool dep)
 		void (*fn)(void *) = ml->stopped;
 
 		ml->stopped = NULL;
+		ml->closed = true;
 		fn(ml->stopped_arg);
 	}
 }
@@ -474,8 +494,8 @@ deposit(struct pmail *ml, const char *user, const char *id,
 	free(blob);
 	if (mr == NULL)
 		ml->busy++;	/* a receipt: a stop waits for it too */
-	pgestor_request(pg_of(ml), json_pack("{s:s,s:s,s:s}", "t", "mbox-put",
-	    "to", user, "blob", b64), true, mr != NULL ? on_put : on_receipt,
+	req(ml, json_pack("{s:s,s:s,s:s}", "t", "mbox-put",
+	    "to", user, "blob", b64), mr != NULL ? on_put : on_receipt,
 	    mr != NULL ? (void *)mr : (void *)ml);
 	free(b64);
 	return 1;
@@ -614,8 +634,8 @@ round_start(struct pmail *ml, bool all)
 	for (i = 0; i < r.npeers; i++) {
 		ml->busy++;
 		ml->dep++;
-		pgestor_request(pg_of(ml), json_pack("{s:s,s:s}", "t", "lookup",
-		    "user", r.peers[i]->user), true, on_rcpt, r.peers[i]);
+		req(ml, json_pack("{s:s,s:s}", "t", "lookup",
+		    "user", r.peers[i]->user), on_rcpt, r.peers[i]);
 	}
 	round_end(ml, true);
 }
@@ -679,8 +699,8 @@ receipts(struct pmail *ml)
 		snprintf(mr->user, sizeof(mr->user), "%s", user);
 		mr->ids = json_incref(ids);
 		ml->busy++;
-		pgestor_request(pg_of(ml), json_pack("{s:s,s:s}", "t", "lookup",
-		    "user", user), true, on_rcpt_sender, mr);
+		req(ml, json_pack("{s:s,s:s}", "t", "lookup",
+		    "user", user), on_rcpt_sender, mr);
 	}
 	json_decref(by);
 }
@@ -705,8 +725,8 @@ pm_mail_withdraw(struct peer_msgs *pm, const char *id)
 
 	if (pm->mail == NULL || (dep = out_get(pm->mail, id, NULL)) <= 0)
 		return;
-	pgestor_request(pg_of(pm->mail), json_pack("{s:s,s:I}", "t",
-	    "mbox-withdraw", "id", (json_int_t)dep), true, on_withdrawn,
+	req(pm->mail, json_pack("{s:s,s:I}", "t",
+	    "mbox-withdraw", "id", (json_int_t)dep), on_withdrawn,
 	    xstrdup(id));
 }
 
@@ -738,13 +758,16 @@ pm_mail_stop(struct peer_msgs *pm, void (*done)(void *), void *arg)
 		/* Again, at the end of the grace: the link stops now, and its
 		 * failed requests must not stop it from inside. */
 		ml->stopped = NULL;
+		ml->closed = true;
 		return false;
 	}
 	event_del(ml->tick);
 	ml->stopping = true;
 	round_start(ml, true);
-	if (ml->busy == 0)
+	if (ml->busy == 0) {
+		ml->closed = true;
 		return false;
+	}
 	ml->stopped = done;
 	ml->stopped_arg = arg;
 	return true;
