@@ -7,7 +7,7 @@
 #
 # Environment: BENCH_RUNS (3), BENCH_ONLY (space-separated subset of:
 # refs throughput latency relay flush memory gestor startup cluster group mailbox
-# ctlsend wire), BENCH_GESTOR_NS
+# ctlsend wire files), BENCH_GESTOR_NS
 # ("1000 10000 100000"; a size needs that many descriptors per process and
 # is skipped where the hard limit is lower), BENCH_GESTOR_SECS (65), BENCH_QUICK=1 (smaller, for
 # trying the suite out; the numbers are then not comparable), KEEP_TMP=1.
@@ -20,7 +20,7 @@ P2PCHATCTL=${P2PCHATCTL:-$BUILD/p2pchatctl}
 BIN=${BENCH_BIN:-$BUILD/tests/bench}
 OUT=${BENCH_OUT:-$BUILD/bench}
 RUNS=${BENCH_RUNS:-3}
-ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster group mailbox ctlsend wire}
+ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster group mailbox ctlsend wire files}
 QUICK=${BENCH_QUICK:-0}
 
 N_MSGS=20000		# throughput
@@ -34,11 +34,12 @@ N_GROUP_MSGS=500	# group: messages to the group
 N_MAIL=10000		# mailbox: messages deposited, then drained
 N_CTL_ONE=300		# ctlsend: sends, one p2pchatctl process each
 N_CTL_BATCH=5000	# ctlsend: sends in one send --batch
+FILE_MIB=1024		# files: the file sent (MiB)
 GESTOR_NS=${BENCH_GESTOR_NS:-1000 10000 100000}
 GESTOR_SECS=${BENCH_GESTOR_SECS:-65}
 if [ "$QUICK" = 1 ]; then
 	N_MSGS=2000 N_PENDING=1000 N_LAT=50 N_STORE=20000 N_CONNS=10
-	N_GROUP_MSGS=100 N_MAIL=2000 N_CTL_ONE=50 N_CTL_BATCH=1000
+	N_GROUP_MSGS=100 N_MAIL=2000 N_CTL_ONE=50 N_CTL_BATCH=1000 FILE_MIB=128
 	GESTOR_NS=${BENCH_GESTOR_NS:-200} GESTOR_SECS=${BENCH_GESTOR_SECS:-12}
 fi
 
@@ -180,7 +181,7 @@ setup_pair() {
 	start_gestor g "relay = { listen = \"127.0.0.1:0\"; session_rate = 1073741824; };
 limits = { $(gestor_limits) };"
 	start_peer alice g "$extra"
-	start_peer bob g
+	start_peer bob g "files = { accept_size = 4294967296L; };"
 	register alice
 	register bob
 	# bob accepts alice: a stranger's messages are limited (message
@@ -273,6 +274,63 @@ bench_latency() {
 	sample latency_p99_ms "$(jq .p99_ms <<<"$r")" ms
 	sample latency_max_ms "$(jq .max_ms <<<"$r")" ms
 	teardown
+}
+
+# FILE_MIB over the time from T0 to T1 (ns).
+mib_per_s() {
+	jq -n --argjson a "$1" --argjson b "$2" --argjson m "$FILE_MIB" \
+	    '$m / (($b - $a) / 1e9)'
+}
+
+# A FILE_MIB file from alice to bob (issue 29), direct then relayed (the
+# relay's session_rate is raised out of the way in setup_pair): the rate
+# of the transfer (after send-file stored it) beside the raw TLS rate of
+# 64 KiB records in the same run, both daemons' highest RSS during it, and
+# the latency of chat messages sent meanwhile.
+bench_files() {
+	local size id t0 t1 t2 maxa maxb a b r lat route
+	size=$((FILE_MIB * 1048576))
+	r=$("$BIN/bench_tls" -n 4000 -w 64 -s 65536 "$TMP/tlskeys") ||
+	    fail "bench_tls 64 KiB"
+	sample ref_tls_mib_per_s "$(jq '.rate * 65536 / 1048576' <<<"$r")" "MiB/s"
+	head -c "$size" /dev/urandom >"$TMP/file.bin"
+	for route in direct relay; do
+		if [ "$route" = relay ]; then setup_pair relay; else setup_pair; fi
+		ctl alice send --wait=10 bob warm-up >/dev/null || fail "files warm-up"
+		t0=$(now_ns)
+		id=$(ctl alice send-file bob "$TMP/file.bin") || fail "send-file"
+		t1=$(now_ns)
+		lat=""
+		if [ "$route" = direct ]; then
+			"$BIN/bench_ctl" latency "$(sock alice)" "$(sock bob)" bob 50 \
+			    100 >"$TMP/files_lat.json" &
+			lat=$!
+		fi
+		maxa=0 maxb=0
+		until ctl bob files alice | awk -F'\t' -v id="$id" \
+		    '$5 == id && $4 == "received" { f = 1 } END { exit !f }'; do
+			a=$(rss_kib "${PIDS[alice]}") b=$(rss_kib "${PIDS[bob]}")
+			[ "$a" -le "$maxa" ] || maxa=$a
+			[ "$b" -le "$maxb" ] || maxb=$b
+			sleep 0.1
+		done
+		t2=$(now_ns)
+		if [ -n "$lat" ]; then
+			wait "$lat" || fail "latency during the transfer"
+			sample files_chat_latency_p50_ms "$(jq .p50_ms "$TMP/files_lat.json")" ms
+			sample files_chat_latency_p99_ms "$(jq .p99_ms "$TMP/files_lat.json")" ms
+		fi
+		if [ "$route" = direct ]; then
+			sample files_store_mib_per_s "$(mib_per_s "$t0" "$t1")" "MiB/s"
+			sample files_mib_per_s "$(mib_per_s "$t1" "$t2")" "MiB/s"
+			sample files_rss_max_sender_kib "$maxa" KiB
+			sample files_rss_max_recipient_kib "$maxb" KiB
+		else
+			sample files_relay_mib_per_s "$(mib_per_s "$t1" "$t2")" "MiB/s"
+		fi
+		teardown
+	done
+	rm -f "$TMP/file.bin"
 }
 
 # CPU seconds a process's main thread (the event loop) has used: the
@@ -492,6 +550,14 @@ targets() {
 	  t("peer start-up, 1 000 000-message store < 200 ms"; m("startup_sp_big_ms"); "<"; 200),
 	  t("2 gestors on PostgreSQL, 10 000 peers: p99 lookup < 10 ms"; m("cluster_pg_lookup_p99_ms"); "<"; 10),
 	  t("2 gestors on PostgreSQL: cross-gestor presence p99 < 10 ms"; m("cluster_presence_p99_ms"); "<"; 10),
+	  t("file transfer >= 50% of the raw TLS rate";
+	    (if m("files_mib_per_s") and m("ref_tls_mib_per_s")
+	     then m("files_mib_per_s") / m("ref_tls_mib_per_s") else null end); ">="; 0.5),
+	  t("file transfer: RSS of both daemons < 32 MiB";
+	    (if m("files_rss_max_sender_kib") and m("files_rss_max_recipient_kib")
+	     then ([m("files_rss_max_sender_kib"), m("files_rss_max_recipient_kib")] | max) / 1024
+	     else null end); "<"; 32),
+	  t("chat during a file transfer: p99 < 50 ms"; m("files_chat_latency_p99_ms"); "<"; 50),
 	  t("group fan-out deliveries/s >= 50% of one-to-one msg/s";
 	    (if m("group_fanout_deliveries_per_s") and m("group_one_to_one_msgs_per_s")
 	     then m("group_fanout_deliveries_per_s") / m("group_one_to_one_msgs_per_s") else null end); ">="; 0.5)
@@ -621,6 +687,7 @@ for run in $(seq 1 "$RUNS"); do
 	if on group; then log "group fan-out, $GROUP_N members"; bench_group; fi
 	if on ctlsend; then log "sends through p2pchatctl"; bench_ctlsend; fi
 	if on wire; then log "reading hot frames"; bench_wire; fi
+	if on files; then log "a $FILE_MIB MiB file, direct and relayed"; bench_files; fi
 done
 
 summarise >"$TMP/results.json"
