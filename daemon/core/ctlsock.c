@@ -227,6 +227,40 @@ ctlsock_parse_request(const char *line, size_t len, unsigned mode_bit,
 	return 0;
 }
 
+void
+ctlsock_set_hot_send(struct ctlsock *cs, ctl_hot_send_fn fn)
+{
+	cs->hot_send = fn;
+}
+
+static struct ctlreq *
+req_new(struct ctlclient *c, json_t *id, int cmd)
+{
+	struct ctlreq *r = xcalloc(1, sizeof(*r));
+
+	r->client = c;
+	r->fd = c->passed_fd;		/* only ever the first request's */
+	c->passed_fd = -1;
+	r->id = json_incref(id);
+	r->cmd = (enum ctl_cmd)cmd;
+	r->reply = evbuffer_new();
+	r->tail = evbuffer_new();
+	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
+	c->nreqs++;
+	log_debug("ctlsock: %s", ctl_cmds[cmd].name);
+	return r;
+}
+
+/* A send read hot: as dispatch() would run it, without a JSON tree. */
+static void
+dispatch_hot(struct ctlclient *c, const struct ctl_hot_send *h)
+{
+	json_t *id = json_integer(h->reqid);
+
+	c->cs->hot_send(req_new(c, id, CMD_SEND), h, c->cs->ctx);
+	json_decref(id);
+}
+
 /* Run the handler of a request ctlsock_parse_request() accepted. */
 static void
 dispatch(struct ctlclient *c, json_t *msg, json_t *id, int cmd)
@@ -239,17 +273,7 @@ dispatch(struct ctlclient *c, json_t *msg, json_t *id, int cmd)
 		reply_bad(c, id, ERR_UNSUPPORTED, "command not supported yet");
 		return;
 	}
-	r = xcalloc(1, sizeof(*r));
-	r->client = c;
-	r->fd = c->passed_fd;		/* only ever the first request's */
-	c->passed_fd = -1;
-	r->id = json_incref(id);
-	r->cmd = (enum ctl_cmd)cmd;
-	r->reply = evbuffer_new();
-	r->tail = evbuffer_new();
-	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
-	c->nreqs++;
-	log_debug("ctlsock: %s", ctl_cmds[cmd].name);
+	r = req_new(c, id, cmd);
 	if (args == NULL) {
 		args = json_object();
 		cs->handlers[cmd](r, args, cs->ctx);
@@ -257,6 +281,7 @@ dispatch(struct ctlclient *c, json_t *msg, json_t *id, int cmd)
 	} else
 		cs->handlers[cmd](r, args, cs->ctx);
 }
+
 
 /* Overwrite a password in a request before it is freed. */
 static void
@@ -317,6 +342,7 @@ ctlclient_on_read(struct bufferevent *bev, void *arg)
 {
 	struct ctlclient *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	struct ctl_hot_send *hot;
 	const char *code;
 	json_t *msg, *id;
 	char err[256];
@@ -340,7 +366,13 @@ ctlclient_on_read(struct bufferevent *bev, void *arg)
 			free(line);
 			continue;
 		}
-		if (ctlsock_parse_request(line, len, c->cs->mode_bit,
+		msg = NULL;
+		if (c->cs->hot_send != NULL && c->passed_fd == -1 &&
+		    (hot = ctl_hot_send_parse(line, len, c->cs->max_body)) !=
+		    NULL) {
+			dispatch_hot(c, hot);
+			free(hot);
+		} else if (ctlsock_parse_request(line, len, c->cs->mode_bit,
 		    c->cs->max_body, &msg, &id, &cmd, &code, err,
 		    sizeof(err)) == -1)
 			reply_bad(c, id, code, err);

@@ -8,7 +8,9 @@
 #ifndef P2P_CTLSOCK_H
 #define P2P_CTLSOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -37,6 +39,34 @@ void		 ctlsock_set_max_body(struct ctlsock *, size_t);
 #define CTLSOCK_MAX_CLIENTS	256
 /* limits.send_timeout: a client over the output mark that reads nothing. */
 void		 ctlsock_set_send_timeout(struct ctlsock *, double);
+/*
+ * The control socket's hot request, `send` to a user, as p2pchatctl
+ * writes it: {"id":N,"cmd":"send","args":{"user":..,"text":..[,"id":..]
+ * [,"ttl":N]}}, checked as ctlsock_parse_request and the command table
+ * would check it; NULL to decline (the line takes the jansson path, which
+ * accepts or refuses it). Strings in buf; malloc'd. In
+ * wire_hot.c, with the hot frames' reader.
+ */
+struct ctl_hot_send {
+	int64_t		 reqid;		/* the request's "id" */
+	const char	*user, *text, *id;	/* id NULL: none given */
+	size_t		 text_len;
+	bool		 has_ttl;
+	double		 ttl;
+	char		 buf[];
+};
+
+struct ctl_hot_send *ctl_hot_send_parse(const char *line, size_t len,
+		    size_t max_body);
+
+/*
+ * A `send` line that ctl_hot_send_parse reads without a JSON tree goes
+ * to fn instead of the table's handler; any other line, or one it
+ * declines, takes the jansson path as before.
+ */
+typedef void (*ctl_hot_send_fn)(struct ctlreq *, const struct ctl_hot_send *,
+    void *ctx);
+void		 ctlsock_set_hot_send(struct ctlsock *, ctl_hot_send_fn);
 /* Send an event line to every subscriber (event is borrowed). */
 void		 ctlsock_broadcast(struct ctlsock *, const json_t *event);
 /* The same for a line already printed as compact JSON (no newline). */

@@ -49,6 +49,7 @@ struct ctlsock {
 	char			*path;
 	unsigned		 mode_bit;
 	const ctl_handler	*handlers;
+	ctl_hot_send_fn		 hot_send;	/* or NULL */
 	void			*ctx;
 	size_t			 max_body;
 	double			 send_timeout;	/* limits.send_timeout */

@@ -436,6 +436,8 @@ start(struct daemon *d)
 	if (d->ctl == NULL)
 		fatalx("main: %s", cause != NULL ? cause : "control socket");
 	ctlsock_set_send_timeout(d->ctl, c->send_timeout);
+	if (c->mode != MODE_GESTOR)
+		ctlsock_set_hot_send(d->ctl, peer_ctl_send_hot);
 	if (*c->metrics_listen != '\0' && (metrics = metrics_open(d->base,
 	    c->metrics_listen, c->mode == MODE_GESTOR ? gestor_metrics :
 	    peer_metrics, d, &cause)) == NULL)

@@ -5,9 +5,11 @@
  * must read to the same values. It declines rather than refuses so that
  * every error, and its message, stays jansson's.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctlsock.h"
 #include "valid.h"
 #include "wire_hot.h"
 
@@ -172,14 +174,18 @@ read_int(const char *in, size_t len, size_t i, int64_t *v)
 	return i;
 }
 
-int
-hot_read_object(const char *in, size_t len, char *out, struct hot_member *mem,
-    size_t maxmem)
+/*
+ * The flat object at in[i] (after any whitespace), strings unescaped to
+ * out; the number of members and *end past its '}', or -1.
+ */
+static int
+read_object_at(const char *in, size_t len, size_t i, char *out,
+    struct hot_member *mem, size_t maxmem, size_t *end)
 {
-	size_t i, k, n = 0, o = 0, slen;
+	size_t k, n = 0, o = 0, slen;
 	struct hot_member *m;
 
-	i = skip_ws(in, len, 0);
+	i = skip_ws(in, len, i);
 	if (i >= len || in[i++] != '{')
 		return -1;
 	i = skip_ws(in, len, i);
@@ -237,7 +243,20 @@ hot_read_object(const char *in, size_t len, char *out, struct hot_member *mem,
 		return -1;
 	}
 end:
-	return skip_ws(in, len, i) == len ? (int)n : -1;
+	*end = i;
+	return (int)n;
+}
+
+int
+hot_read_object(const char *in, size_t len, char *out, struct hot_member *mem,
+    size_t maxmem)
+{
+	size_t end;
+	int n;
+
+	if ((n = read_object_at(in, len, 0, out, mem, maxmem, &end)) < 0)
+		return -1;
+	return skip_ws(in, len, end) == len ? n : -1;
 }
 
 static const struct hot_member *
@@ -258,6 +277,76 @@ str_of(const struct hot_member *mem, int n, const char *key)
 	const struct hot_member *m = member(mem, n, key);
 
 	return m != NULL && m->kind == HOT_STR ? m->s : NULL;
+}
+
+/* Past the quoted key (no escapes) at in[i] and its ':' if it is key. */
+static size_t
+expect_key(const char *in, size_t len, size_t i, const char *key)
+{
+	size_t kl = strlen(key);
+
+	i = skip_ws(in, len, i);
+	if (len - i < kl + 2 || in[i] != '"' || memcmp(in + i + 1, key, kl) != 0 ||
+	    in[i + 1 + kl] != '"')
+		return 0;
+	i = skip_ws(in, len, i + kl + 2);
+	return i < len && in[i] == ':' ? i + 1 : 0;
+}
+
+struct ctl_hot_send *
+ctl_hot_send_parse(const char *line, size_t len, size_t max_body)
+{
+	struct hot_member mem[HOT_MAX_MEMBERS];
+	const struct hot_member *ttl, *id, *m;
+	struct ctl_hot_send *h;
+	size_t i, end;
+	int n, k;
+
+	/* {"id":N,"cmd":"send","args":{...}}, as p2pchatctl writes it. */
+	if (len < 8 || memcmp(line, "{\"id\":", 6) != 0)
+		return NULL;
+	if ((h = malloc(sizeof(*h) + len + 1)) == NULL)
+		return NULL;
+	memset(h, 0, offsetof(struct ctl_hot_send, buf));
+	if ((i = read_int(line, len, 6, &h->reqid)) == 0 ||
+	    (i = skip_ws(line, len, i)) >= len || line[i] != ',' ||
+	    (i = expect_key(line, len, i + 1, "cmd")) == 0 ||
+	    (i = skip_ws(line, len, i)) > len - 6 ||
+	    memcmp(line + i, "\"send\"", 6) != 0 ||
+	    (i = skip_ws(line, len, i + 6)) >= len || line[i] != ',' ||
+	    (i = expect_key(line, len, i + 1, "args")) == 0 ||
+	    (n = read_object_at(line, len, i, h->buf, mem, HOT_MAX_MEMBERS,
+	    &end)) < 0 || (i = skip_ws(line, len, end)) >= len ||
+	    line[i] != '}' || skip_ws(line, len, i + 1) != len)
+		goto decline;
+	/* args: user and text, optionally id and ttl; anything else declines. */
+	for (k = 0; k < n; k++) {
+		m = &mem[k];
+		if (!((m->keylen == 4 && memcmp(m->key, "user", 4) == 0) ||
+		    (m->keylen == 4 && memcmp(m->key, "text", 4) == 0) ||
+		    (m->keylen == 2 && memcmp(m->key, "id", 2) == 0) ||
+		    (m->keylen == 3 && memcmp(m->key, "ttl", 3) == 0)))
+			goto decline;
+	}
+	h->user = str_of(mem, n, "user");
+	id = member(mem, n, "id");
+	ttl = member(mem, n, "ttl");
+	m = member(mem, n, "text");
+	if (h->user == NULL || !valid_username(h->user) || m == NULL ||
+	    m->kind != HOT_STR || !valid_body(m->s, m->len, max_body) ||
+	    (id != NULL && (id->kind != HOT_STR || !valid_msgid(id->s))) ||
+	    (ttl != NULL && (ttl->kind != HOT_INT || ttl->i < 0 ||
+	    ttl->i > 1000000000)))
+		goto decline;
+	h->text = m->s;
+	h->text_len = m->len;
+	h->id = id != NULL ? id->s : NULL;
+	h->has_ttl = ttl != NULL;
+	h->ttl = ttl != NULL ? (double)ttl->i : 0;
+	return h;
+decline:
+	free(h);
+	return NULL;
 }
 
 struct wire_hot *

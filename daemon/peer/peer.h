@@ -18,5 +18,7 @@ struct metrics_out;
 void	peer_metrics(struct metrics_out *, void *arg);
 
 extern const ctl_handler peer_ctl_handlers[CMD__MAX];
+/* send read without a JSON tree (ctlsock_set_hot_send). */
+void	peer_ctl_send_hot(struct ctlreq *, const struct ctl_hot_send *, void *);
 
 #endif

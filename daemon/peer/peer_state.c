@@ -110,13 +110,18 @@ send_admit(struct peer_msgs *pm, struct pmsg *m)
 	return pgestor_state(pm->p->pg) == PG_ONLINE;
 }
 
-void
-peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
+/* A send request's arguments, from its JSON args or read hot. */
+struct send_args {
+	const char	*user, *group, *text, *id;
+	size_t		 text_len;
+	bool		 has_ttl, wait;
+	double		 ttl, timeout;
+};
+
+static void
+send_core(struct ctlreq *r, struct peer_msgs *pm, const struct send_args *a)
 {
-	struct peer_msgs *pm = pm_of_ctx(ctx);
-	const char *user = json_string_value(json_object_get(args, "user"));
-	const char *group = json_string_value(json_object_get(args, "group"));
-	json_t *text = json_object_get(args, "text"), *wait, *ttl;
+	const char *user = a->user, *group = a->group;
 	struct presend *ps;
 	struct pgroup g;
 	double secs;
@@ -147,28 +152,26 @@ peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
 	ps = xcalloc(1, sizeof(*ps));
 	ps->pm = pm;
 	ps->r = r;
-	if (json_object_get(args, "id") != NULL)
-		snprintf(ps->m.id, sizeof(ps->m.id), "%s",
-		    json_string_value(json_object_get(args, "id")));
+	if (a->id != NULL)
+		snprintf(ps->m.id, sizeof(ps->m.id), "%s", a->id);
 	else
 		new_id(ps->m.id);
 	snprintf(ps->m.peer, sizeof(ps->m.peer), "%s", user);
 	if (group != NULL)
 		snprintf(ps->m.group, sizeof(ps->m.group), "%s", g.id);
 	ps->m.outgoing = true;
-	ps->m.body_len = json_string_length(text);
+	ps->m.body_len = a->text_len;
 	ps->body = xmalloc(ps->m.body_len + 1);
-	memcpy(ps->body, json_string_value(text), ps->m.body_len + 1);
+	memcpy(ps->body, a->text, ps->m.body_len);
+	ps->body[ps->m.body_len] = '\0';
 	ps->m.body = ps->body;
 	ps->m.ts_sent = util_now_ms();
 	snprintf(ps->m.state, sizeof(ps->m.state), "pending");
-	ttl = json_object_get(args, "ttl");
-	secs = ttl != NULL ? json_number_value(ttl) : pm->p->d->cfg->retry_ttl;
+	secs = a->has_ttl ? a->ttl : pm->p->d->cfg->retry_ttl;
 	if (secs > 0)
 		ps->m.expires = ps->m.ts_sent + (int64_t)ceil(secs * 1000);
-	wait = json_object_get(args, "wait");
-	ps->wait = wait != NULL;
-	ps->timeout = json_number_value(wait);
+	ps->wait = a->wait;
+	ps->timeout = a->timeout;
 	TAILQ_INSERT_TAIL(&pm->presends, ps, entry);
 	/* A group's members were looked up when they were added. */
 	if (group == NULL && send_admit(pm, &ps->m))
@@ -177,6 +180,43 @@ peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
 	else
 		ps->ready = true;
 	presends_drain(pm);
+}
+
+void
+peer_ctl_send(struct ctlreq *r, json_t *args, void *ctx)
+{
+	json_t *text = json_object_get(args, "text");
+	json_t *ttl = json_object_get(args, "ttl");
+	json_t *wait = json_object_get(args, "wait");
+	struct send_args a = {
+		.user = json_string_value(json_object_get(args, "user")),
+		.group = json_string_value(json_object_get(args, "group")),
+		.text = json_string_value(text),
+		.text_len = json_string_length(text),
+		.id = json_string_value(json_object_get(args, "id")),
+		.has_ttl = ttl != NULL,
+		.ttl = json_number_value(ttl),
+		.wait = wait != NULL,
+		.timeout = json_number_value(wait),
+	};
+
+	send_core(r, pm_of_ctx(ctx), &a);
+}
+
+/* The same request read without a JSON tree (ctlsock.h, wire_hot.c). */
+void
+peer_ctl_send_hot(struct ctlreq *r, const struct ctl_hot_send *h, void *ctx)
+{
+	struct send_args a = {
+		.user = h->user,
+		.text = h->text,
+		.text_len = h->text_len,
+		.id = h->id,
+		.has_ttl = h->has_ttl,
+		.ttl = h->ttl,
+	};
+
+	send_core(r, pm_of_ctx(ctx), &a);
 }
 
 /* On a ready link, sent and not yet acknowledged: too late to stop it. */

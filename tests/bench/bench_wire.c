@@ -4,7 +4,9 @@
  * the hot reader (wire_hot_parse, free), on the frames the daemon
  * writes: a msg with a body of -s bytes and an ack. The two alternate in
  * rounds of 1 000 frames so that both see the same load. Prints
- * {"msg_jansson_ns":..,"msg_hot_ns":..,"ack_jansson_ns":..,"ack_hot_ns":..}
+ * {"msg_jansson_ns":..,"msg_hot_ns":..,"ack_jansson_ns":..,"ack_hot_ns":..,
+ * "send_jansson_ns":..,"send_hot_ns":..} (send: the control socket's
+ * request line, ctlsock_parse_request beside ctl_hot_send_parse)
  * (nanoseconds per frame, the median of the rounds).
  *
  *	bench_wire [-n FRAMES] [-s BODY_BYTES]
@@ -17,6 +19,8 @@
 #include <jansson.h>
 
 /* Not bench.h: its <unistd.h> defines W_OK, a member of enum wire_type. */
+#include "ctlcmd.h"
+#include "ctlsock.h"
 #include "jsonw.h"
 #include "wire.h"
 #include "wire_hot.h"
@@ -81,6 +85,63 @@ round_hot(const char *p, size_t len)
 	return (double)(bench_now_ns() - t0) / ROUND;
 }
 
+static double
+round_ctl_jansson(const char *p, size_t len)
+{
+	int64_t t0 = bench_now_ns();
+	const char *code;
+	json_t *msg, *id;
+	char err[256];
+	int i, cmd;
+
+	for (i = 0; i < ROUND; i++) {
+		if (ctlsock_parse_request(p, len, CTL_MODE_PEER, MAXB, &msg, &id,
+		    &cmd, &code, err, sizeof(err)) != 0) {
+			fprintf(stderr, "bench_wire: ctlsock refused the line\n");
+			exit(1);
+		}
+		json_decref(msg);
+	}
+	return (double)(bench_now_ns() - t0) / ROUND;
+}
+
+static double
+round_ctl_hot(const char *p, size_t len)
+{
+	int64_t t0 = bench_now_ns();
+	struct ctl_hot_send *h;
+	int i;
+
+	for (i = 0; i < ROUND; i++) {
+		if ((h = ctl_hot_send_parse(p, len, MAXB)) == NULL) {
+			fprintf(stderr, "bench_wire: the send line was declined\n");
+			exit(1);
+		}
+		free(h);
+	}
+	return (double)(bench_now_ns() - t0) / ROUND;
+}
+
+static void
+measure_ctl(const char *p, size_t len, int rounds, double *jansson,
+    double *hot)
+{
+	double *a = calloc((size_t)rounds, sizeof(*a));
+	double *b = calloc((size_t)rounds, sizeof(*b));
+	int r;
+
+	for (r = 0; r < rounds; r++) {
+		a[r] = round_ctl_jansson(p, len);
+		b[r] = round_ctl_hot(p, len);
+	}
+	qsort(a, (size_t)rounds, sizeof(*a), cmp_dbl);
+	qsort(b, (size_t)rounds, sizeof(*b), cmp_dbl);
+	*jansson = a[rounds / 2];
+	*hot = b[rounds / 2];
+	free(a);
+	free(b);
+}
+
 static void
 measure(const char *p, size_t len, int rounds, double *jansson, double *hot)
 {
@@ -105,7 +166,9 @@ main(int argc, char **argv)
 {
 	int n = 200000, ac, rounds;
 	size_t size = 200, i;
-	double mj, mh, aj, ah;
+	double mj, mh, aj, ah, sj, sh;
+	json_t *req;
+	char *line;
 	struct jsonw w, a;
 	char *body;
 
@@ -142,10 +205,19 @@ main(int argc, char **argv)
 	jsonw_str(&a, "t", "ack");
 	jsonw_str(&a, "id", "0123456789abcdef0123456789abcdef");
 	jsonw_close(&a);
+	/* The request line as p2pchatctl writes it (ctl/conn.c). */
+	req = json_pack("{s:I,s:s,s:{s:s,s:s%}}", "id", (json_int_t)1, "cmd",
+	    "send", "args", "user", "bob", "text", body, size);
+	line = json_dumps(req, JSON_COMPACT);
 	measure(jsonw_data(&w), jsonw_len(&w), rounds, &mj, &mh);
 	measure(jsonw_data(&a), jsonw_len(&a), rounds, &aj, &ah);
+	measure_ctl(line, strlen(line), rounds, &sj, &sh);
 	printf("{\"msg_jansson_ns\":%.1f,\"msg_hot_ns\":%.1f,"
-	    "\"ack_jansson_ns\":%.1f,\"ack_hot_ns\":%.1f}\n", mj, mh, aj, ah);
+	    "\"ack_jansson_ns\":%.1f,\"ack_hot_ns\":%.1f,"
+	    "\"send_jansson_ns\":%.1f,\"send_hot_ns\":%.1f}\n", mj, mh, aj,
+	    ah, sj, sh);
+	free(line);
+	json_decref(req);
 	jsonw_free(&w);
 	jsonw_free(&a);
 	free(body);

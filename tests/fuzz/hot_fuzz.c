@@ -1,16 +1,20 @@
 /*
- * Fuzz target: the hot frames' reader (daemon/net/wire_hot.c) against
- * jansson. The first input byte picks the body limit, the rest is a
- * frame's payload. Whatever the reader takes, jansson
- * (json_loadb(JSON_REJECT_DUPLICATES) as frame_decode calls it) must take
- * too with the same members and values, and wire_parse must give the
- * same msg or ack; what the reader declines goes to jansson in the
+ * Fuzz target: the hot readers of daemon/net/wire_hot.c against the jansson
+ * paths they stand in for. The first input byte picks the body limit,
+ * the rest is a frame's payload and also a control request line.
+ * Whatever the frame reader takes, jansson (json_loadb with
+ * JSON_REJECT_DUPLICATES, as frame_decode calls it) must take too with
+ * the same members and values, and wire_parse must give the same msg or
+ * ack; whatever the `send` reader takes, ctlsock_parse_request must take
+ * as the same send request. What they decline goes to jansson in the
  * daemon, so it needs no check here.
  */
 #include <string.h>
 
 #include <jansson.h>
 
+#include "ctlcmd.h"
+#include "ctlsock.h"
 #include "fuzz.h"
 #include "wire.h"
 #include "wire_hot.h"
@@ -49,6 +53,40 @@ same_members(const char *in, size_t len, json_t *v)
 	free(out);
 }
 
+/* A send line read hot: the jansson path takes it to the same request. */
+static void
+same_send(const char *line, size_t len, size_t max)
+{
+	struct ctl_hot_send *h = ctl_hot_send_parse(line, len, max);
+	json_t *msg, *id, *args, *v;
+	const char *code;
+	char err[256];
+	int cmd;
+
+	if (h == NULL)
+		return;
+	FUZZ_CHECK(ctlsock_parse_request(line, len, CTL_MODE_PEER, max, &msg,
+	    &id, &cmd, &code, err, sizeof(err)) == 0);
+	FUZZ_CHECK(cmd == CMD_SEND);
+	FUZZ_CHECK(json_is_integer(id) && json_integer_value(id) == h->reqid);
+	args = json_object_get(msg, "args");
+	FUZZ_CHECK(strcmp(json_string_value(json_object_get(args, "user")),
+	    h->user) == 0);
+	v = json_object_get(args, "text");
+	FUZZ_CHECK(json_string_length(v) == h->text_len &&
+	    memcmp(json_string_value(v), h->text, h->text_len) == 0);
+	v = json_object_get(args, "id");
+	FUZZ_CHECK((v == NULL) == (h->id == NULL));
+	FUZZ_CHECK(v == NULL || strcmp(json_string_value(v), h->id) == 0);
+	v = json_object_get(args, "ttl");
+	FUZZ_CHECK((v == NULL) == !h->has_ttl);
+	FUZZ_CHECK(v == NULL || json_number_value(v) == h->ttl);
+	FUZZ_CHECK(json_object_get(args, "group") == NULL &&
+	    json_object_get(args, "wait") == NULL);
+	json_decref(msg);
+	free(h);
+}
+
 int
 fuzz_hot(const uint8_t *data, size_t size)
 {
@@ -66,6 +104,7 @@ fuzz_hot(const uint8_t *data, size_t size)
 	size--;
 	v = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
 	same_members((const char *)data, size, v);
+	same_send((const char *)data, size, max);
 	if ((h = wire_hot_parse(data, size, max)) != NULL) {
 		FUZZ_CHECK(v != NULL);
 		FUZZ_CHECK(json_is_string(json_object_get(v, "t")));

@@ -12,6 +12,7 @@
 #include <check.h>
 #include <jansson.h>
 
+#include "ctlsock.h"
 #include "jsonw.h"
 #include "wire.h"
 #include "wire_hot.h"
@@ -183,6 +184,62 @@ START_TEST(test_body_limit)
 }
 END_TEST
 
+/* A send request as p2pchatctl writes it (ctl/conn.c: json_pack, compact). */
+static char *
+ctl_line(const char *text, const char *id)
+{
+	json_t *args = json_pack("{s:s,s:s}", "user", "bob", "text", text);
+	json_t *req;
+	char *line;
+
+	if (id != NULL)
+		json_object_set_new(args, "id", json_string(id));
+	req = json_pack("{s:I,s:s,s:o}", "id", (json_int_t)42, "cmd", "send",
+	    "args", args);
+	line = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	return line;
+}
+
+START_TEST(test_ctl_send)
+{
+	static const char text[] = "h\xc3\xa9llo\n\ttab \x01 \"q\" \\";
+	struct ctl_hot_send *h;
+	char *line = ctl_line(text, ID);
+	static const char *bad[] = {
+		"{\"id\":1,\"cmd\":\"send\",\"args\":{\"user\":\"bob\","
+		    "\"text\":\"x\",\"ttl\":60.0}}",
+		"{\"id\":1,\"cmd\":\"send\",\"args\":{\"user\":\"bob\","
+		    "\"text\":\"x\",\"wait\":3}}",
+		"{\"id\":1,\"cmd\":\"send\",\"args\":{\"group\":\"crew\","
+		    "\"text\":\"x\"}}",
+		"{\"id\":1,\"cmd\":\"send\",\"args\":{\"user\":\"bob\","
+		    "\"text\":\"\"}}",
+		"{\"id\":1,\"cmd\":\"send\",\"args\":{\"user\":\"bob\","
+		    "\"text\":\"x\",\"text\":\"y\"}}",
+		"{\"id\":1,\"cmd\":\"sendx\",\"args\":{\"user\":\"bob\","
+		    "\"text\":\"x\"}}",
+		"{\"id\":1,\"cmd\":\"send\",\"args\":{\"user\":\"bob\","
+		    "\"text\":\"x\"},\"more\":1}",
+	};
+	size_t i;
+
+	h = ctl_hot_send_parse(line, strlen(line), MAXB);
+	ck_assert_msg(h != NULL, "declined: %s", line);
+	ck_assert_int_eq(h->reqid, 42);
+	ck_assert_str_eq(h->user, "bob");
+	ck_assert_uint_eq(h->text_len, strlen(text));
+	ck_assert_str_eq(h->text, text);
+	ck_assert_str_eq(h->id, ID);
+	ck_assert(!h->has_ttl);
+	free(h);
+	free(line);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(ctl_hot_send_parse(bad[i], strlen(bad[i]), MAXB) ==
+		    NULL, "read hot: %s", bad[i]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -195,6 +252,7 @@ main(void)
 	tcase_add_test(tc, test_other_spellings);
 	tcase_add_test(tc, test_declined);
 	tcase_add_test(tc, test_body_limit);
+	tcase_add_test(tc, test_ctl_send);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
