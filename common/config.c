@@ -563,7 +563,15 @@ load(const char *file, int mode, char *err, size_t errlen, char *warn,
 		file = found = config_find();
 	if (file != NULL) {
 		config_init(&cf);
-		if (config_read_file(&cf, file) != CONFIG_TRUE) {
+		if (config_scan_ints(file, err, errlen) == -1) {
+			if (warn != NULL && *warn == '\0')
+				snprintf(warn, warnlen, "%s", err);
+			if (warn == NULL)
+				rc = -1;
+		}
+		if (rc == -1)
+			;	/* a number libconfig would misread */
+		else if (config_read_file(&cf, file) != CONFIG_TRUE) {
 			if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
 				snprintf(err, errlen, "%s: cannot read: %s", file,
 				    strerror(errno != 0 ? errno : ENOENT));

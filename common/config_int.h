@@ -34,5 +34,10 @@ char	*config_runtime_dir(void);
 const char *config_address_error(const char *v, const char *shape);
 /* relay.listen's default for a gestor listening on listen. */
 char	*config_relay_default(const char *listen);
+/*
+ * config_scan.c: an integer literal libconfig would wrap (2^31 or more
+ * without the L suffix) is an error "FILE:LINE - ..."; 0, or -1.
+ */
+int	 config_scan_ints(const char *file, char *err, size_t errlen);
 
 #endif

@@ -127,6 +127,24 @@ user_run_dir(char *out, size_t outlen, const char *tail)
 	return true;
 }
 
+/* Integers libconfig would read modulo 2^32 are refused, with the fix. */
+START_TEST(test_wrapping_integers)
+{
+	struct config *c;
+
+	load_fails("mode = \"peer\";\nfiles = { max_size = 8589934592; };\n", 2,
+	    NULL);
+	ck_assert_msg(strstr(err, "8589934592L") != NULL, "no fix named: %s", err);
+	load_fails("limits = {\n  stranger_bytes = -4294967296; };\n", 2, NULL);
+	c = load_ok(write_file("ok.conf", "mode = \"peer\"; # 99999999999\n"
+	    "/* 8589934592 */ files = { max_size = 8589934592L; accept_size ="
+	    " 2147483647; };\nlog_level = \"info\"; // 4294967296\n"), -1);
+	ck_assert_int_eq(c->files_max_size, 8589934592L);
+	ck_assert_int_eq(c->files_accept_size, 2147483647);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_defaults_no_file)
 {
 	struct config *c;
@@ -958,6 +976,7 @@ config_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_defaults_no_file);
+	tcase_add_test(tc, test_wrapping_integers);
 	tcase_add_test(tc, test_defaults_without_xdg);
 	tcase_add_test(tc, test_control_socket_default);
 	tcase_add_test(tc, test_control_socket_too_long);
