@@ -306,6 +306,7 @@ peer_ctl_trust(struct ctlreq *r, json_t *args, void *ctx)
 	}
 	log_info("peer_ctl: %s's key %s marked verified", user, c.fingerprint);
 	pm_kick(pm, user, true);
+	pm_mail_fetch(pm);	/* mail left in the mailbox for the old key */
 	ctlreq_reply(r, json_pack("{s:s,s:s,s:b}", "user", user, "fingerprint",
 	    c.fingerprint, "verified", 1));
 }

@@ -308,8 +308,15 @@ on_sender(json_t *reply, const char *code, const char *msg, void *arg)
 	} else if ((fp = json_string_value(json_object_get(reply,
 	    "fingerprint"))) == NULL || strcmp(fp, ml->curfp) != 0)
 		drop(ml, it, "not signed with the sender's key");
-	else
+	else {
+		/* Pinned (or a change of an unverified key recorded and
+		 * announced) as a direct connection's hello would be. */
+		peer_contact_update(ml->pm->p, it->from, fp,
+		    json_string_value(json_object_get(reply, "addr")),
+		    (int)json_integer_value(json_object_get(reply, "port")),
+		    json_integer_value(json_object_get(reply, "last_seen")));
 		take(ml, it);
+	}
 	seal_msg_clear(&ml->cur);
 	ml->next++;
 	handle(ml);

@@ -111,4 +111,14 @@ start bob
 texts bob alice >"$TMP/got"
 diff "$TMP/want" "$TMP/got" >/dev/null || fail "bob's history at the end: $(tr '\n' '|' <"$TMP/got")"
 grep -q "never to be read" "$TMP/got" && fail "a withdrawn deposit was shown"
+
+# carol takes no mail (use "never"): nothing is deposited for her, and
+# alice's pending says why.
+start_peer carol g 'mailbox = { use = "never"; };'
+register carol >/dev/null
+stop carol TERM
+wait_for "carol offline" 5 online_at_gestor carol offline
+ctl alice send carol "not for a mailbox" >/dev/null
+wait_for "the reason" 15 sh -c "$P2PCHATCTL -c $TMP/alice.conf pending | cut -f5 | grep -q 'carol does not take mail'"
+[ "$(field alice deposited)" = 0 ] || fail "deposited for carol: $(ctl alice pending)"
 log "ok"
