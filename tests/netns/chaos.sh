@@ -553,6 +553,11 @@ log "SUMMARY total: accepted $tot_a, received $tot_r, delivered $tot_d;" \
 
 # ---------------------------------------------------------------- checks
 [ ${#CRASHES[@]} = 0 ] || fail "daemons died without a fault: ${CRASHES[*]}"
+# A build with the sanitizers reports what it finds in the daemons' logs.
+for name in $GESTORS $PEERS; do
+	! grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error: " "$TMP/$name.log" ||
+		fail "$name: $(grep -m 1 "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error: " "$TMP/$name.log")"
+done
 for pair in $PAIRS; do
 	[ ! -s "$TMP/unacked.${pair%:*}.${pair#*:}" ] ||
 		fail "${pair%:*} still refuses to send to ${pair#*:} 60 s after the heal"
