@@ -84,6 +84,7 @@ struct pmail {
 	void			*stopped_arg;
 	/* counters (stats) */
 	unsigned long		 deposited, fetched, dropped;
+	long			 rows;		/* in mail_out: 0, deliveries skip it */
 };
 
 static void	fetch_page(struct pmail *);
@@ -124,7 +125,10 @@ static int
 out_note(struct pmail *ml, const char *id, const char *peer, int64_t deposit,
     const char *reason)
 {
-	return pmail_note(ml->pm->p->store, id, peer, deposit, reason);
+	int rc = pmail_note(ml->pm->p->store, id, peer, deposit, reason);
+
+	ml->rows = pmail_rows(ml->pm->p->store);
+	return rc;
 }
 
 static int64_t
@@ -259,6 +263,9 @@ take(struct pmail *ml, struct mitem *it)
 	struct wire_msg w;
 
 	if (m->type == SEAL_RECEIPT) {
+		/* Its deposit was fetched: nothing to withdraw. */
+		pmail_forget(ml->pm->p->store, m->id);
+		ml->rows = pmail_rows(ml->pm->p->store);
 		pm_ack(ml->pm, m->from, m->id);
 		it->outcome = 1;
 		return;
@@ -737,6 +744,18 @@ pm_mail_withdraw(struct peer_msgs *pm, const char *id)
 	    xstrdup(id));
 }
 
+void
+pm_mail_delivered(struct peer_msgs *pm, const char *id)
+{
+	/* Every delivery asks: most daemons have no deposit at all. */
+	if (pm->mail == NULL || pm->mail->rows == 0 || out_get(pm->mail, id,
+	    NULL) == -1)
+		return;
+	pm_mail_withdraw(pm, id);	/* a direct ack won: not needed */
+	pmail_forget(pm->p->store, id);
+	pm->mail->rows--;
+}
+
 /* ------------------------------------------------------------- lifecycle */
 
 int
@@ -746,6 +765,7 @@ pm_mail_start(struct peer_msgs *pm)
 	struct timeval tv = daemon_tv(MAIL_TICK);
 
 	ml->pm = pm;
+	ml->rows = pmail_rows(pm->p->store);
 	ml->tick = event_new(pm->p->d->base, -1, EV_PERSIST, on_tick, ml);
 	if (ml->tick == NULL)
 		fatalx("%s: out of memory", __func__);

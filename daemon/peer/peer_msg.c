@@ -32,6 +32,7 @@ static const struct pm_hooks hooks = {
 	.kick_all = pm_kick_all,
 	.heard = pm_link_heard,
 	.mailed = pm_mail_rx,
+	.delivered = pm_mail_delivered,
 };
 
 static const struct proute_hooks route_hooks = {

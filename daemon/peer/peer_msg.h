@@ -113,6 +113,8 @@ struct pm_hooks {
 	 */
 	void	(*mailed)(struct peer_msgs *, void *from, const char *id,
 		    int outcome);
+	/* A direct message of ours was delivered (ack or receipt). */
+	void	(*delivered)(struct peer_msgs *, const char *id);
 };
 
 struct peer_msgs {
@@ -301,6 +303,8 @@ bool	 pm_mail_stop(struct peer_msgs *, void (*done)(void *), void *arg);
 void	 pm_mail_free(struct peer_msgs *);
 /* Fetch the mail waiting at the gestor (login, resume, pushed mbox). */
 void	 pm_mail_fetch(struct peer_msgs *);
+/* pm_hooks.delivered: a deposit a direct ack made redundant is withdrawn. */
+void	 pm_mail_delivered(struct peer_msgs *, const char *id);
 /* pm_hooks.mailed */
 void	 pm_mail_rx(struct peer_msgs *, void *from, const char *id, int outcome);
 json_t	*pm_mail_stats(struct peer_msgs *);

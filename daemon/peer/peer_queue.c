@@ -628,6 +628,8 @@ after_commit(struct peer_msgs *pm, int64_t now, const int64_t *seqs,
 		pm->stats.delivered++;
 		emit_delivered(pm, &pm->acks[i], dseqs[i], now);
 		pm_waiters_update(pm, pm->acks[i].id);
+		if (*pm->acks[i].group == '\0')
+			pm->hooks->delivered(pm, pm->acks[i].id);
 	}
 	for (i = 0; i < pm->ntxs; i++)
 		send_done(pm, &pm->txs[i]);

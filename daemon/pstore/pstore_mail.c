@@ -95,6 +95,36 @@ pmail_due(struct pstore *ps, int64_t before, int64_t retry, int limit,
 }
 
 long
+pmail_rows(struct pstore *ps)
+{
+	sqlite3_stmt *s;
+	long n = 0;
+
+	if (sqlite3_prepare_v2(pstore_db(ps), "SELECT count(*) FROM mail_out",
+	    -1, &s, NULL) != SQLITE_OK)
+		return 1;	/* unknown: assume some */
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+int
+pmail_forget(struct pstore *ps, const char *id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(pstore_db(ps), "DELETE FROM mail_out WHERE"
+	    " id = ?1", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+long
 pmail_deposited(struct pstore *ps)
 {
 	sqlite3_stmt *s;

@@ -30,6 +30,10 @@ const char *pmail_state(struct pstore *, const struct pmsg *m, char *reason,
  */
 int	pmail_due(struct pstore *, int64_t before, int64_t retry, int limit,
 	    int (*fn)(const char *id, const char *peer, void *), void *arg);
+/* Rows in mail_out. */
+long	pmail_rows(struct pstore *);
+/* Forget message id's deposit (delivered). */
+int	pmail_forget(struct pstore *, const char *id);
 /* Messages of ours in recipients' mailboxes (deposited, still pending). */
 long	pmail_deposited(struct pstore *);
 

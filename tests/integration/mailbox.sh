@@ -121,4 +121,21 @@ wait_for "carol offline" 5 online_at_gestor carol offline
 ctl alice send carol "not for a mailbox" >/dev/null
 wait_for "the reason" 15 sh -c "$P2PCHATCTL -c $TMP/alice.conf pending | cut -f5 | grep -q 'carol does not take mail'"
 [ "$(field alice deposited)" = 0 ] || fail "deposited for carol: $(ctl alice pending)"
+
+# A direct delivery that wins withdraws the deposit: dave comes back
+# taking no mail (he does not fetch); alice's link delivers directly.
+start_peer dave g
+register dave >/dev/null
+ctl alice send --wait=10 dave "hello dave" >/dev/null || fail "send to dave"
+stop dave TERM
+wait_for "dave offline" 5 online_at_gestor dave offline
+wd=$(gstat mail_withdrawn)
+id=$(ctl alice send dave "the direct way")
+wait_for "deposited for dave" 15 sh -c "[ \"\$($P2PCHATCTL -c $TMP/alice.conf status | awk -F'\t' '\$1 == \"deposited\" { print \$2 }')\" = 1 ]"
+write_conf dave peer "gestor = { addresses = [ \"127.0.0.1:${PORT_OF[g]}\" ]; };
+mailbox = { use = \"never\"; };"
+start dave
+ctl alice wait "$id" --timeout 20 >/dev/null || fail "not delivered directly to dave"
+wait_for "the deposit withdrawn" 10 sh -c "[ \"\$($P2PCHATCTL -c $TMP/g.conf stats | awk -F'\t' '\$1 == \"mail_withdrawn\" { print \$2 }')\" = $((wd + 1)) ]"
+[ "$(texts dave alice | grep -c '^the direct way$')" = 1 ] || fail "dave's history"
 log "ok"
