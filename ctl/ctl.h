@@ -37,6 +37,13 @@ int		 ctl_usage_report(const struct ctl_cmd_desc *, const char *, ...)
 json_t		*args_parse(const struct ctl_cmd_desc *, struct ctl_globals *,
 		    int argc, char **argv);
 
+/* run.c: one request: its reply printed, a stream read to its end. */
+int		 ctl_run(struct ctlconn *, int idx, json_t *args);
+/* local.c: send (--wait), send-file (--wait), save: the exit code. */
+int		 local_send(struct ctlconn *, json_t *);
+int		 local_send_file(struct ctlconn *, json_t *);
+int		 local_save(struct ctlconn *, json_t *);
+
 /* batch.c: send --batch USER [--jsonl]: returns the exit code. */
 int		 send_batch(struct ctlconn *, json_t *);
 /* chat USER: returns the exit code. */
