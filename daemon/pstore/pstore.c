@@ -49,10 +49,13 @@ static const char *const pstore_sql[PS_MAX] = {
 	[PS_FTS_CLEAR] = "DELETE FROM fts_pending",
 	/* pstore_fts_flush: the oldest ?1 noted rows (the same in both). */
 	[PS_FTS_INDEX_SOME] = "INSERT INTO messages_fts (rowid, body) SELECT"
-	    " m.seq, m.body FROM (SELECT seq FROM fts_pending ORDER BY seq"
-	    " LIMIT ?1) p JOIN messages m ON m.seq = p.seq",
-	[PS_FTS_CLEAR_SOME] = "DELETE FROM fts_pending WHERE seq IN (SELECT seq"
-	    " FROM fts_pending ORDER BY seq LIMIT ?1)",
+	    " m.seq, m.body FROM fts_pending p JOIN messages m ON m.seq = p.seq"
+	    " ORDER BY p.seq LIMIT ?1",
+	/* Up to the ?1th oldest, or all: scalar subqueries, no temporary
+	 * table (an IN (SELECT ... LIMIT) collects the rows in one). */
+	[PS_FTS_CLEAR_SOME] = "DELETE FROM fts_pending WHERE seq <= coalesce("
+	    "(SELECT seq FROM fts_pending ORDER BY seq LIMIT 1 OFFSET ?1 - 1),"
+	    " (SELECT max(seq) FROM fts_pending))",
 	[PS_COMMIT] = "COMMIT",
 	[PS_ROLLBACK] = "ROLLBACK",
 	[PS_SETTING_GET] = "SELECT value FROM settings WHERE key = ?",
