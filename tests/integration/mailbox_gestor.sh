@@ -54,9 +54,11 @@ session alice put:bob:QUJD >"$TMP/out"
 expect "$TMP/out" "put not_authenticated reason=None"
 
 # Bob online: alice's deposits are pushed to him.
+# (bob resumed above already: wait for one more auth line than then.)
+auths=$(grep -c "gestor: auth bob from" "$TMP/g.log")
 session bob auth pushes:120 >"$TMP/bob.out" &
 bobpid=$!
-wait_for "bob's session" 20 grep -q "gestor: auth bob from" "$TMP/g.log"
+wait_for "bob's session" 20 sh -c "[ \$(grep -c 'gestor: auth bob from' '$TMP/g.log') -gt $auths ]"
 session alice register put:bob:b25l put:bob:dHdv put:nobody:QUJD \
     put:mallory:QUJD put:bob:dGhyZWU= put:bob:Zm91cg== >"$TMP/out"
 expect "$TMP/out" "register ok" "put ok id=1" "put ok id=2" \
