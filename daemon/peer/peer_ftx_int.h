@@ -1,0 +1,79 @@
+/*
+ * Between peer_ftx.c (the sender's side, the life of both, cancels) and
+ * peer_frx.c (the recipient's side), which peer_ftx.c calls; nothing
+ * else includes this.
+ */
+#ifndef P2P_PEER_FTX_INT_H
+#define P2P_PEER_FTX_INT_H
+
+#include <sys/queue.h>
+
+#include "filecopy.h"
+#include "peer_msg.h"
+#include "pstore_file.h"
+
+/*
+ * Sent and not yet acknowledged: what the kernel's socket buffers may
+ * hold ahead of a message, so small (a message waits behind it); the
+ * recipient acknowledges what it wrote every FRX_ACK bytes.
+ */
+#define FTX_WINDOW	(1024 * 1024)
+#define FRX_ACK		(128 * 1024)		/* written, acknowledged every */
+#define FRX_COMMIT	(4 * 1024 * 1024)	/* synced and committed every */
+#define FRX_PROGRESS	1.0			/* s between file-progress */
+#define FRX_RECHECK	1			/* s between free-space checks */
+#define FRX_MARGIN	(1024 * 1024)		/* left free when resuming */
+
+enum ftx_state { FT_OFFERED, FT_SENDING, FT_WAITING, FT_DONE };
+
+/* The file being sent to one recipient. */
+struct ftx {
+	TAILQ_ENTRY(ftx)	 entry;
+	struct conn		*c;
+	struct pfile		 f;
+	int			 fd;
+	enum ftx_state		 state;
+	int64_t			 sent, acked;
+};
+
+/* A file being received on one connection. */
+struct frx {
+	TAILQ_ENTRY(frx)	 entry;
+	struct peer_msgs	*pm;
+	struct conn		*c;		/* NULL once it closed */
+	struct pfile		 f;
+	int			 fd;		/* the partial file, or -1 */
+	int64_t			 next;		/* written up to */
+	int64_t			 acked;		/* next, as last told */
+	struct filecopy		*verify;
+	double			 progress_at;
+	bool			 waiting;	/* for accept (files.accept_size) */
+	bool			 paused;	/* a write failed (disk full) */
+};
+
+TAILQ_HEAD(ftx_head, ftx);
+TAILQ_HEAD(frx_head, frx);
+
+struct pm_ftx {
+	struct ftx_head		 txs;
+	struct frx_head		 rxs;
+	struct filecopy_pool	*verifier;
+	char			 dir[4096];
+	/*
+	 * Some outgoing file may wait: without one, a link's pump (after
+	 * every commit) asks the store nothing.
+	 */
+	bool			 any_pending;
+	struct event		*recheck;	/* free space for paused files */
+	struct event		*expiry;	/* the next send-file --ttl */
+};
+
+/* peer_frx.c */
+void	pm_frx_free(struct pm_ftx *, struct frx *);
+/* End an incoming file by the user's word (rejected, cancelled). */
+void	pm_frx_end(struct peer_msgs *, const struct pfile *f, const char *state,
+	    const char *reason);
+/* Paused files: resume those that have room again (the recheck timer). */
+void	pm_frx_recheck(evutil_socket_t, short, void *);
+
+#endif
