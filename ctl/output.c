@@ -55,6 +55,7 @@ static const struct evformat {
 } evformats[] = {
 	{ "message", { EVF_HEAD("from"), { EVF_KEY, "text" } } },
 	{ "delivered", { EVF_HEAD("user") } },
+	{ "deposited", { EVF_HEAD("user") } },
 	{ "presence", { EVF_HEAD("user"), { EVF_ONLINE, "online" },
 	    { EVF_KEY, "addr" }, { EVF_KEY, "port" } } },
 	{ "key-changed", { EVF_HEAD("user"), { EVF_KEY, "fingerprint" } } },

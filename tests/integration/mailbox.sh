@@ -26,10 +26,11 @@ ctl alice send --wait=10 bob "first contact" >/dev/null || fail "first send"
 stop bob TERM
 wait_for "bob offline" 5 online_at_gestor bob offline
 watch_bg alice "$TMP/watch"
+watch_bg alice "$TMP/watch.json" --json
 for i in 1 2 3; do ctl alice send bob "secret words $i" >>"$TMP/ids"; done
 wait_for "3 deposited" 15 sh -c "[ \$($P2PCHATCTL -c $TMP/alice.conf pending | cut -f5 | grep -c '^deposited') = 3 ]"
-wait_for "deposited events" 5 sh -c "[ \$(grep -c '\"event\":\"deposited\"' $TMP/watch) = 3 ]"
-kill "$WATCH_PID" 2>/dev/null || true
+wait_for "deposited events" 5 sh -c "[ \$(grep -c '\"event\":\"deposited\"' $TMP/watch.json) = 3 ]"
+wait_for "deposited lines" 5 sh -c "[ \$(grep -c '	deposited	.*	bob	' $TMP/watch) = 3 ]"
 expect_exit 3 ctl alice wait "$(head -1 "$TMP/ids")" --timeout 0.5
 ctl alice history bob | grep -c "	deposited	" | grep -qx 3 || fail "history: $(ctl alice history bob)"
 [ "$(field alice deposited)" = 3 ] || fail "status deposited: $(field alice deposited)"
