@@ -3,13 +3,10 @@
  * sealed deposits of our messages for offline recipients, and the fetch
  * of the mail deposited for us.
  *
- * Deposits: every second, the pending direct messages older than
- * mailbox.after (all of them when the daemon stops) are grouped by
- * recipient; each recipient is looked up, and one that is offline and
- * takes mail for the key we pinned gets its messages sealed (seal.c) and
- * put, in order. A deposit is noted in mail_out: the message stays
- * pending (shown as 'deposited') until a receipt or a direct ack makes
- * it delivered. A refusal is noted with its reason and tried again later.
+ * Deposits are peer_mail_out.c's (below this file): every second, the
+ * pending direct messages older than mailbox.after are sealed and put
+ * for their offline recipients, and stay pending until a receipt or a
+ * direct ack.
  *
  * Fetch: on every login or resume and on the gestor's pushed mbox, pages
  * of mbox-get. Each blob is opened and its signer compared with the key
@@ -23,7 +20,8 @@
  * (an online sender's link delivers again and gets our direct ack).
  *
  * Calls go down only: peer_msg.c and peer.c call in; this calls the
- * queue (pm_receive_mail, pm_ack), the gestor link and the store, and
+ * deposits (peer_mail_out.c), the queue (pm_receive_mail, pm_ack), the
+ * gestor link and the store, and
  * hears of commits through pm_hooks (peer_msg.c wires pm_mail_rx).
  */
 #include <stdio.h>
@@ -34,108 +32,14 @@
 
 #include "identity.h"
 #include "log.h"
-#include "peer_msg.h"
+#include "peer_mail_int.h"
 #include "pstore_mail.h"
 #include "seal.h"
 #include "util.h"
 
-#define MAIL_PAGE	64	/* deposits fetched at once */
-#define MAIL_PEERS	32	/* recipients looked up in one round */
-#define MAIL_ROUND	512	/* deposits in one round */
-#define MAIL_TICK	1.0	/* seconds between rounds */
-
-/* A deposit of the page being fetched. */
-struct mitem {
-	int64_t	 id;
-	char	 from[P2P_USERNAME_MAX + 1];
-	char	 msgid[P2P_MSGID_HEX + 1];
-	int	 outcome;	/* -2 in the queue, 1 ack it, 0 keep it */
-	bool	 msg;		/* a message: a receipt is owed */
-};
-
-/* A recipient of a deposit round and its messages' ids, in order. */
-struct mpeer {
-	struct pmail	*ml;
-	char		 user[P2P_USERNAME_MAX + 1];
-	json_t		*ids;
-	size_t		 next;		/* the one being put */
-	unsigned char	 pk[SEAL_PK_LEN];
-};
-
-struct pmail {
-	struct peer_msgs	*pm;
-	struct event		*tick;
-	/* fetch */
-	bool			 fetching, again;
-	int64_t			 after;
-	bool			 more;
-	json_t			*page;
-	struct mitem		*items;
-	size_t			 n, next, waiting;
-	bool			 submitted;
-	struct seal_msg		 cur;		/* waiting for its sender's lookup */
-	char			 curfp[P2P_FP_LEN + 1];
-	/* deposits */
-	int			 busy;		/* requests in flight (a stop waits) */
-	int			 dep;		/* of them, a deposit round's */
-	bool			 stopping;
-	bool			 closed;	/* the gestor link is stopped */
-	void			(*stopped)(void *);
-	void			*stopped_arg;
-	/* counters (stats) */
-	unsigned long		 deposited, fetched, dropped;
-	long			 rows;		/* in mail_out: 0, deliveries skip it */
-};
-
 static void	fetch_page(struct pmail *);
 
-/*
- * A request on the gestor link; once the link is stopped (the daemon
- * stops) none is queued, and cb hears at once that none will be answered:
- * a request queued then would be failed after this module is freed.
- */
-static void
-req(struct pmail *ml, json_t *frame, pg_reply_cb cb, void *arg)
-{
-	if (ml->closed) {
-		json_decref(frame);
-		if (cb != NULL)
-			cb(NULL, ERR_GESTOR_UNAVAILABLE, "shutting down", arg);
-		return;
-	}
-	pgestor_request(ml->pm->p->pg, frame, true, cb, arg);
-}
 static void	handle(struct pmail *);
-
-static const char *
-me(struct pmail *ml)
-{
-	return ml->pm->p->user;
-}
-
-static struct pgestor *
-pg_of(struct pmail *ml)
-{
-	return ml->pm->p->pg;
-}
-
-/* ----------------------------------------------------------------- store */
-
-static int
-out_note(struct pmail *ml, const char *id, const char *peer, int64_t deposit,
-    const char *reason)
-{
-	int rc = pmail_note(ml->pm->p->store, id, peer, deposit, reason);
-
-	ml->rows = pmail_rows(ml->pm->p->store);
-	return rc;
-}
-
-static int64_t
-out_get(struct pmail *ml, const char *id, int64_t *ts)
-{
-	return pmail_get(ml->pm->p->store, id, ts, NULL, 0);
-}
 
 /* ----------------------------------------------------------------- fetch */
 
@@ -144,7 +48,7 @@ pm_mail_fetch(struct peer_msgs *pm)
 {
 	struct pmail *ml = pm->mail;
 
-	if (ml == NULL || !pm->p->d->cfg->mail_use || *me(ml) == '\0' ||
+	if (ml == NULL || !pm->p->d->cfg->mail_use || *pm_mail_me(ml) == '\0' ||
 	    pm->stopping)
 		return;
 	if (ml->fetching) {
@@ -207,7 +111,7 @@ on_page(json_t *reply, const char *code, const char *msg, void *arg)
 static void
 fetch_page(struct pmail *ml)
 {
-	req(ml, json_pack("{s:s,s:I,s:i}", "t", "mbox-get",
+	pm_mail_req(ml, json_pack("{s:s,s:I,s:i}", "t", "mbox-get",
 	    "after", (json_int_t)ml->after, "limit", MAIL_PAGE), on_page,
 	    ml);
 }
@@ -228,7 +132,7 @@ page_done(struct pmail *ml)
 			json_array_append_new(ids, json_integer(ml->items[i].id));
 	}
 	if (json_array_size(ids) > 0)
-		req(ml, json_pack("{s:s,s:o}", "t", "mbox-ack",
+		pm_mail_req(ml, json_pack("{s:s,s:o}", "t", "mbox-ack",
 		    "ids", ids), NULL, NULL);
 	else
 		json_decref(ids);
@@ -362,7 +266,7 @@ handle(struct pmail *ml)
 			continue;
 		}
 		seal_msg_clear(&ml->cur);
-		if (seal_open(identity_seal_key(ml->pm->p->d->id), me(ml), bin, n,
+		if (seal_open(identity_seal_key(ml->pm->p->d->id), pm_mail_me(ml), bin, n,
 		    (size_t)cf->max_message_bytes, &ml->cur, ml->curfp,
 		    sizeof(ml->curfp), &why) == -1) {
 			free(bin);
@@ -390,7 +294,7 @@ handle(struct pmail *ml)
 			}
 		}
 		/* Not pinned (or pinned unverified): the gestor's word. */
-		req(ml, json_pack("{s:s,s:s}", "t", "lookup",
+		pm_mail_req(ml, json_pack("{s:s,s:s}", "t", "lookup",
 		    "user", from), on_sender, ml);
 		return;
 	}
@@ -398,266 +302,6 @@ handle(struct pmail *ml)
 	ml->submitted = true;
 	if (ml->waiting == 0)
 		page_done(ml);
-}
-
-/* -------------------------------------------------------------- deposits */
-
-static void
-round_end(struct pmail *ml, bool dep)
-{
-	if (dep)
-		ml->dep--;
-	if (--ml->busy > 0)
-		return;
-	if (ml->stopping && ml->stopped != NULL) {
-		void (*fn)(void *) = ml->stopped;
-
-		ml->stopped = NULL;
-		ml->closed = true;
-		fn(ml->stopped_arg);
-	}
-}
-
-static void	chain(struct mpeer *);
-
-/*
- * One recipient's deposits go one at a time, in order, and stop at the
- * first refusal: a later message never reaches the mailbox before an
- * earlier one (a quota freed between two puts would let it).
- */
-static void
-on_put(json_t *reply, const char *code, const char *msg, void *arg)
-{
-	struct mpeer *mr = arg;
-	struct pmail *ml = mr->ml;
-	const char *id = json_string_value(json_array_get(mr->ids, mr->next));
-	char why[PMSG_REASON_MAX];
-	json_t *ev;
-	json_int_t dep;
-	size_t i;
-
-	if (reply != NULL && (dep = json_integer_value(json_object_get(reply,
-	    "id"))) > 0) {
-		out_note(ml, id, mr->user, dep, "");
-		ml->deposited++;
-		ev = json_pack("{s:s,s:s}", "user", mr->user, "id", id);
-		peer_msgs_event(ml->pm->p, "deposited", ev);
-		json_decref(ev);
-		pm_waiters_update(ml->pm, id);
-		mr->next++;
-		chain(mr);
-		return;
-	}
-	snprintf(why, sizeof(why), "mailbox: %s: %s", code != NULL ? code :
-	    "bad_frame", msg != NULL ? msg : "no deposit id");
-	for (i = mr->next; i < json_array_size(mr->ids); i++)
-		out_note(ml, json_string_value(json_array_get(mr->ids, i)),
-		    mr->user, 0, why);
-	mr->next = json_array_size(mr->ids);
-	chain(mr);
-}
-
-static void
-on_receipt(json_t *reply, const char *code, const char *msg, void *arg)
-{
-	if (reply == NULL)
-		log_info("peer_mail: a receipt was not deposited: %s: %s (its "
-		    "sender's copy waits for a direct delivery)", code, msg);
-	round_end(arg, false);
-}
-
-/* Seal message id (or a receipt for it) for user (key rcpt) and put it;
- * a message's answer goes to on_put with mr. 0 if nothing was put. */
-static int
-deposit(struct pmail *ml, const char *user, const char *id,
-    const unsigned char *rcpt, enum seal_type type, struct mpeer *mr)
-{
-	struct seal_msg sm;
-	struct pmsg m;
-	unsigned char *blob;
-	char *body = NULL, *b64;
-	size_t len, blen;
-
-	memset(&sm, 0, sizeof(sm));
-	sm.type = type;
-	snprintf(sm.from, sizeof(sm.from), "%s", me(ml));
-	snprintf(sm.to, sizeof(sm.to), "%s", user);
-	snprintf(sm.id, sizeof(sm.id), "%s", id);
-	sm.ts = util_now_ms();
-	sm.body = (char *)"";
-	if (type == SEAL_MSG) {
-		if (pmsg_get(ml->pm->ms, id, &m, &body) != PSTORE_OK ||
-		    strcmp(m.state, "pending") != 0 || body == NULL) {
-			free(body);
-			return 0;
-		}
-		sm.body = body;
-		sm.body_len = m.body_len;
-		sm.ts = m.ts_sent;
-	}
-	if (seal_seal(identity_seal_key(ml->pm->p->d->id), rcpt, &sm, &blob,
-	    &len) == -1) {
-		free(body);
-		log_warnx("peer_mail: cannot seal %s for %s", id, user);
-		return 0;
-	}
-	free(body);
-	blen = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	b64 = xmalloc(blen);
-	sodium_bin2base64(b64, blen, blob, len, sodium_base64_VARIANT_ORIGINAL);
-	free(blob);
-	if (mr == NULL)
-		ml->busy++;	/* a receipt: a stop waits for it too */
-	req(ml, json_pack("{s:s,s:s,s:s}", "t", "mbox-put",
-	    "to", user, "blob", b64), mr != NULL ? on_put : on_receipt,
-	    mr != NULL ? (void *)mr : (void *)ml);
-	free(b64);
-	return 1;
-}
-
-/* The next of mr's deposits, or the end of them. */
-static void
-chain(struct mpeer *mr)
-{
-	struct pmail *ml = mr->ml;
-
-	for (; mr->next < json_array_size(mr->ids); mr->next++)
-		if (deposit(ml, mr->user, json_string_value(json_array_get(mr->ids,
-		    mr->next)), mr->pk, SEAL_MSG, mr))
-			return;
-	json_decref(mr->ids);
-	free(mr);
-	round_end(ml, true);
-}
-
-/*
- * The recipient's key to seal for, from its lookup: only the key we
- * pinned for it (or, for an unknown user, the one the gestor names), and
- * only while it is offline (unless force: a receipt, or a stop).
- */
-static bool
-mail_key(struct pmail *ml, const char *user, json_t *reply,
-    unsigned char pk[SEAL_PK_LEN], char *why, size_t len)
-{
-	const char *fp = json_string_value(json_object_get(reply, "fingerprint"));
-	const char *mk = json_string_value(json_object_get(reply, "mail"));
-	struct pcontact c;
-
-	if (pstore_contact_get(ml->pm->p->store, user, &c) == PSTORE_OK &&
-	    *c.fingerprint != '\0')
-		fp = c.fingerprint;
-	if (mk == NULL || *mk == '\0') {
-		snprintf(why, len, "mailbox: %s does not take mail", user);
-		return false;
-	}
-	if (fp == NULL || !seal_pk_is(mk, fp) || seal_pk_parse(mk, pk) != 0) {
-		snprintf(why, len, "mailbox: the key %s takes mail for is not "
-		    "the one pinned", user);
-		return false;
-	}
-	return true;
-}
-
-static void
-on_rcpt(json_t *reply, const char *code, const char *msg, void *arg)
-{
-	struct mpeer *mr = arg;
-	struct pmail *ml = mr->ml;
-	char why[PMSG_REASON_MAX];
-	json_t *id;
-	size_t i;
-
-	if (reply == NULL)
-		snprintf(why, sizeof(why), "mailbox: cannot look up %s: %s",
-		    mr->user, code);
-	if (reply != NULL && json_is_true(json_object_get(reply, "online")))
-		/* Online: its link delivers; asked again after mailbox.after. */
-		json_array_foreach(mr->ids, i, id)
-			out_note(ml, json_string_value(id), mr->user, 0, "");
-	else if (reply != NULL && mail_key(ml, mr->user, reply, mr->pk, why,
-	    sizeof(why))) {
-		mr->next = 0;
-		chain(mr);	/* ends the round's hold when done */
-		return;
-	} else
-		json_array_foreach(mr->ids, i, id)
-			out_note(ml, json_string_value(id), mr->user, 0, why);
-	json_decref(mr->ids);
-	free(mr);
-	round_end(ml, true);
-}
-
-struct mround {
-	struct pmail	*ml;
-	int64_t		 before;	/* ts_sent at most this (ms) */
-	int64_t		 retry;		/* refused before this: not again yet */
-	struct mpeer	*peers[MAIL_PEERS];
-	size_t		 npeers;
-};
-
-static int
-collect(const char *id, const char *peer, void *arg)
-{
-	struct mround *r = arg;
-	size_t i;
-
-	for (i = 0; i < r->npeers; i++)
-		if (strcmp(r->peers[i]->user, peer) == 0)
-			break;
-	if (i == r->npeers) {
-		if (r->npeers == MAIL_PEERS)
-			return 0;
-		r->peers[i] = xcalloc(1, sizeof(**r->peers));
-		r->peers[i]->ml = r->ml;
-		r->peers[i]->ids = json_array();
-		snprintf(r->peers[i]->user, sizeof(r->peers[i]->user), "%s", peer);
-		r->npeers++;
-	}
-	json_array_append_new(r->peers[i]->ids, json_string(id));
-	return 0;
-}
-
-/* One round: every message due goes to its recipient's mailbox. */
-static void
-round_start(struct pmail *ml, bool all)
-{
-	const struct config *cf = ml->pm->p->d->cfg;
-	struct mround r;
-	size_t i;
-
-	if (!cf->mail_use || *me(ml) == '\0' || ml->dep > 0 ||
-	    pgestor_state(pg_of(ml)) != PG_ONLINE)
-		return;
-	memset(&r, 0, sizeof(r));
-	r.ml = ml;
-	r.before = all ? INT64_MAX : util_now_ms() - (int64_t)(cf->mail_after *
-	    1000);
-	r.retry = all ? INT64_MAX : util_now_ms() - (int64_t)(cf->mail_after *
-	    1000);
-	if (pmail_due(ml->pm->p->store, r.before, r.retry, MAIL_ROUND, collect,
-	    &r) != 0) {
-		for (i = 0; i < r.npeers; i++) {
-			json_decref(r.peers[i]->ids);
-			free(r.peers[i]);
-		}
-		return;
-	}
-	/* The round holds itself until every lookup was sent. */
-	ml->busy++;
-	ml->dep++;
-	for (i = 0; i < r.npeers; i++) {
-		ml->busy++;
-		ml->dep++;
-		req(ml, json_pack("{s:s,s:s}", "t", "lookup",
-		    "user", r.peers[i]->user), on_rcpt, r.peers[i]);
-	}
-	round_end(ml, true);
-}
-
-static void
-on_tick(evutil_socket_t fd, short what, void *arg)
-{
-	round_start(arg, false);
 }
 
 /* ------------------------------------------------------------- receipts */
@@ -679,12 +323,12 @@ on_rcpt_sender(json_t *reply, const char *code, const char *msg, void *arg)
 
 	/* An online sender's link delivers again and gets our direct ack. */
 	if (reply != NULL && !json_is_true(json_object_get(reply, "online")) &&
-	    mail_key(mr->ml, mr->user, reply, pk, why, sizeof(why)))
+	    pm_mail_key(mr->ml, mr->user, reply, pk, why, sizeof(why)))
 		json_array_foreach(mr->ids, i, id)
-			deposit(mr->ml, mr->user, json_string_value(id), pk,
+			pm_mail_deposit(mr->ml, mr->user, json_string_value(id), pk,
 			    SEAL_RECEIPT, NULL);
 	json_decref(mr->ids);
-	round_end(mr->ml, false);
+	pm_mail_round_end(mr->ml, false);
 	free(mr);
 }
 
@@ -713,47 +357,10 @@ receipts(struct pmail *ml)
 		snprintf(mr->user, sizeof(mr->user), "%s", user);
 		mr->ids = json_incref(ids);
 		ml->busy++;
-		req(ml, json_pack("{s:s,s:s}", "t", "lookup",
+		pm_mail_req(ml, json_pack("{s:s,s:s}", "t", "lookup",
 		    "user", user), on_rcpt_sender, mr);
 	}
 	json_decref(by);
-}
-
-static void
-on_withdrawn(json_t *reply, const char *code, const char *msg, void *arg)
-{
-	char *id = arg;
-
-	if (reply != NULL)
-		log_info("peer_mail: %s withdrawn from the mailbox", id);
-	else
-		log_info("peer_mail: cannot withdraw %s: %s: %s (the recipient "
-		    "may have fetched it)", id, code, msg);
-	free(id);
-}
-
-void
-pm_mail_withdraw(struct peer_msgs *pm, const char *id)
-{
-	int64_t dep;
-
-	if (pm->mail == NULL || (dep = out_get(pm->mail, id, NULL)) <= 0)
-		return;
-	req(pm->mail, json_pack("{s:s,s:I}", "t",
-	    "mbox-withdraw", "id", (json_int_t)dep), on_withdrawn,
-	    xstrdup(id));
-}
-
-void
-pm_mail_delivered(struct peer_msgs *pm, const char *id)
-{
-	/* Every delivery asks: most daemons have no deposit at all. */
-	if (pm->mail == NULL || pm->mail->rows == 0 || out_get(pm->mail, id,
-	    NULL) == -1)
-		return;
-	pm_mail_withdraw(pm, id);	/* a direct ack won: not needed */
-	pmail_forget(pm->p->store, id);
-	pm->mail->rows--;
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -766,7 +373,7 @@ pm_mail_start(struct peer_msgs *pm)
 
 	ml->pm = pm;
 	ml->rows = pmail_rows(pm->p->store);
-	ml->tick = event_new(pm->p->d->base, -1, EV_PERSIST, on_tick, ml);
+	ml->tick = event_new(pm->p->d->base, -1, EV_PERSIST, pm_mail_tick, ml);
 	if (ml->tick == NULL)
 		fatalx("%s: out of memory", __func__);
 	event_add(ml->tick, &tv);
@@ -790,7 +397,7 @@ pm_mail_stop(struct peer_msgs *pm, void (*done)(void *), void *arg)
 	}
 	event_del(ml->tick);
 	ml->stopping = true;
-	round_start(ml, true);
+	pm_mail_round_start(ml, true);
 	if (ml->busy == 0) {
 		ml->closed = true;
 		return false;

@@ -1,0 +1,84 @@
+/*
+ * Between peer_mail.c (the fetch of our mail, receipts, the module's
+ * life) and peer_mail_out.c (our deposits, their notes, withdrawals),
+ * which peer_mail.c calls; nothing else includes this.
+ */
+#ifndef P2P_PEER_MAIL_INT_H
+#define P2P_PEER_MAIL_INT_H
+
+#include "peer_msg.h"
+#include "seal.h"
+
+#define MAIL_PAGE	64	/* deposits fetched at once */
+#define MAIL_PEERS	32	/* recipients looked up in one round */
+#define MAIL_ROUND	512	/* deposits in one round */
+#define MAIL_TICK	1.0	/* seconds between rounds */
+
+/* A deposit of the page being fetched. */
+struct mitem {
+	int64_t	 id;
+	char	 from[P2P_USERNAME_MAX + 1];
+	char	 msgid[P2P_MSGID_HEX + 1];
+	int	 outcome;	/* -2 in the queue, 1 ack it, 0 keep it */
+	bool	 msg;		/* a message: a receipt is owed */
+};
+
+/* A recipient of a deposit round and its messages' ids, in order. */
+struct mpeer {
+	struct pmail	*ml;
+	char		 user[P2P_USERNAME_MAX + 1];
+	json_t		*ids;
+	size_t		 next;		/* the one being put */
+	unsigned char	 pk[SEAL_PK_LEN];
+};
+
+struct pmail {
+	struct peer_msgs	*pm;
+	struct event		*tick;
+	/* fetch */
+	bool			 fetching, again;
+	int64_t			 after;
+	bool			 more;
+	json_t			*page;
+	struct mitem		*items;
+	size_t			 n, next, waiting;
+	bool			 submitted;
+	struct seal_msg		 cur;		/* waiting for its sender's lookup */
+	char			 curfp[P2P_FP_LEN + 1];
+	/* deposits */
+	int			 busy;		/* requests in flight (a stop waits) */
+	int			 dep;		/* of them, a deposit round's */
+	bool			 stopping;
+	bool			 closed;	/* the gestor link is stopped */
+	void			(*stopped)(void *);
+	void			*stopped_arg;
+	/* counters (stats) */
+	unsigned long		 deposited, fetched, dropped;
+	long			 rows;		/* in mail_out: 0, deliveries skip it */
+};
+
+/* peer_mail_out.c */
+/*
+ * A request on the gestor link; once the link is stopped (the daemon
+ * stops) none is queued, and cb hears at once that none will be answered.
+ */
+void	pm_mail_req(struct pmail *, json_t *frame, pg_reply_cb cb, void *arg);
+const char *pm_mail_me(struct pmail *);
+struct pgestor *pm_mail_pg(struct pmail *);
+int	pm_mail_out_note(struct pmail *, const char *id, const char *peer,
+	    int64_t deposit, const char *reason);
+int64_t	pm_mail_out_get(struct pmail *, const char *id, int64_t *ts);
+/* A request of a round (dep: a deposit's) is answered. */
+void	pm_mail_round_end(struct pmail *, bool dep);
+/* Seal and put one message (or a receipt) for user. */
+int	pm_mail_deposit(struct pmail *, const char *user, const char *id,
+	    const unsigned char *rcpt, enum seal_type, struct mpeer *);
+/* user's mail key from a lookup reply, if it is the key we pinned. */
+bool	pm_mail_key(struct pmail *, const char *user, json_t *reply,
+	    unsigned char pk[SEAL_PK_LEN], char *why, size_t len);
+/* A deposit round: every pending message old enough (all: every one). */
+void	pm_mail_round_start(struct pmail *, bool all);
+/* The round timer (MAIL_TICK). */
+void	pm_mail_tick(evutil_socket_t, short, void *);
+
+#endif

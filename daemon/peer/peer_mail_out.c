@@ -1,0 +1,364 @@
+/*
+ * The mailbox at the peer, our side as a sender (peer_mail.c is the
+ * fetch of what was deposited for us): every second, the pending direct
+ * messages older than mailbox.after (all of them when the daemon stops)
+ * are grouped by recipient; each recipient is looked up, and one that is
+ * offline and takes mail for the key we pinned gets its messages sealed
+ * (seal.c) and put, in order. A deposit is noted in mail_out: the
+ * message stays pending (shown as 'deposited') until a receipt or a
+ * direct ack makes it delivered, and a deposit is withdrawn when the
+ * message is delivered directly. A refusal is noted with its reason and
+ * tried again later.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "identity.h"
+#include "log.h"
+#include "peer_mail_int.h"
+#include "pstore_mail.h"
+#include "seal.h"
+#include "util.h"
+
+static void	chain(struct mpeer *);
+
+struct mround {
+	struct pmail	*ml;
+	int64_t		 before;	/* ts_sent at most this (ms) */
+	int64_t		 retry;		/* refused before this: not again yet */
+	struct mpeer	*peers[MAIL_PEERS];
+	size_t		 npeers;
+};
+
+/*
+ * A request on the gestor link; once the link is stopped (the daemon
+ * stops) none is queued, and cb hears at once that none will be answered:
+ * a request queued then would be failed after this module is freed.
+ */
+void
+pm_mail_req(struct pmail *ml, json_t *frame, pg_reply_cb cb, void *arg)
+{
+	if (ml->closed) {
+		json_decref(frame);
+		if (cb != NULL)
+			cb(NULL, ERR_GESTOR_UNAVAILABLE, "shutting down", arg);
+		return;
+	}
+	pgestor_request(ml->pm->p->pg, frame, true, cb, arg);
+}
+
+const char *
+pm_mail_me(struct pmail *ml)
+{
+	return ml->pm->p->user;
+}
+
+struct pgestor *
+pm_mail_pg(struct pmail *ml)
+{
+	return ml->pm->p->pg;
+}
+
+int
+pm_mail_out_note(struct pmail *ml, const char *id, const char *peer,
+    int64_t deposit, const char *reason)
+{
+	int rc = pmail_note(ml->pm->p->store, id, peer, deposit, reason);
+
+	ml->rows = pmail_rows(ml->pm->p->store);
+	return rc;
+}
+
+int64_t
+pm_mail_out_get(struct pmail *ml, const char *id, int64_t *ts)
+{
+	return pmail_get(ml->pm->p->store, id, ts, NULL, 0);
+}
+
+void
+pm_mail_round_end(struct pmail *ml, bool dep)
+{
+	if (dep)
+		ml->dep--;
+	if (--ml->busy > 0)
+		return;
+	if (ml->stopping && ml->stopped != NULL) {
+		void (*fn)(void *) = ml->stopped;
+
+		ml->stopped = NULL;
+		ml->closed = true;
+		fn(ml->stopped_arg);
+	}
+}
+
+/*
+ * One recipient's deposits go one at a time, in order, and stop at the
+ * first refusal: a later message never reaches the mailbox before an
+ * earlier one (a quota freed between two puts would let it).
+ */
+static void
+on_put(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	struct mpeer *mr = arg;
+	struct pmail *ml = mr->ml;
+	const char *id = json_string_value(json_array_get(mr->ids, mr->next));
+	char why[PMSG_REASON_MAX];
+	json_t *ev;
+	json_int_t dep;
+	size_t i;
+
+	if (reply != NULL && (dep = json_integer_value(json_object_get(reply,
+	    "id"))) > 0) {
+		pm_mail_out_note(ml, id, mr->user, dep, "");
+		ml->deposited++;
+		ev = json_pack("{s:s,s:s}", "user", mr->user, "id", id);
+		peer_msgs_event(ml->pm->p, "deposited", ev);
+		json_decref(ev);
+		pm_waiters_update(ml->pm, id);
+		mr->next++;
+		chain(mr);
+		return;
+	}
+	snprintf(why, sizeof(why), "mailbox: %s: %s", code != NULL ? code :
+	    "bad_frame", msg != NULL ? msg : "no deposit id");
+	for (i = mr->next; i < json_array_size(mr->ids); i++)
+		pm_mail_out_note(ml, json_string_value(json_array_get(mr->ids, i)),
+		    mr->user, 0, why);
+	mr->next = json_array_size(mr->ids);
+	chain(mr);
+}
+
+static void
+on_receipt(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	if (reply == NULL)
+		log_info("peer_mail: a receipt was not deposited: %s: %s (its "
+		    "sender's copy waits for a direct delivery)", code, msg);
+	pm_mail_round_end(arg, false);
+}
+
+/* Seal message id (or a receipt for it) for user (key rcpt) and put it;
+ * a message's answer goes to on_put with mr. 0 if nothing was put. */
+int
+pm_mail_deposit(struct pmail *ml, const char *user, const char *id,
+    const unsigned char *rcpt, enum seal_type type, struct mpeer *mr)
+{
+	struct seal_msg sm;
+	struct pmsg m;
+	unsigned char *blob;
+	char *body = NULL, *b64;
+	size_t len, blen;
+
+	memset(&sm, 0, sizeof(sm));
+	sm.type = type;
+	snprintf(sm.from, sizeof(sm.from), "%s", pm_mail_me(ml));
+	snprintf(sm.to, sizeof(sm.to), "%s", user);
+	snprintf(sm.id, sizeof(sm.id), "%s", id);
+	sm.ts = util_now_ms();
+	sm.body = (char *)"";
+	if (type == SEAL_MSG) {
+		if (pmsg_get(ml->pm->ms, id, &m, &body) != PSTORE_OK ||
+		    strcmp(m.state, "pending") != 0 || body == NULL) {
+			free(body);
+			return 0;
+		}
+		sm.body = body;
+		sm.body_len = m.body_len;
+		sm.ts = m.ts_sent;
+	}
+	if (seal_seal(identity_seal_key(ml->pm->p->d->id), rcpt, &sm, &blob,
+	    &len) == -1) {
+		free(body);
+		log_warnx("peer_mail: cannot seal %s for %s", id, user);
+		return 0;
+	}
+	free(body);
+	blen = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	b64 = xmalloc(blen);
+	sodium_bin2base64(b64, blen, blob, len, sodium_base64_VARIANT_ORIGINAL);
+	free(blob);
+	if (mr == NULL)
+		ml->busy++;	/* a receipt: a stop waits for it too */
+	pm_mail_req(ml, json_pack("{s:s,s:s,s:s}", "t", "mbox-put",
+	    "to", user, "blob", b64), mr != NULL ? on_put : on_receipt,
+	    mr != NULL ? (void *)mr : (void *)ml);
+	free(b64);
+	return 1;
+}
+
+/* The next of mr's deposits, or the end of them. */
+static void
+chain(struct mpeer *mr)
+{
+	struct pmail *ml = mr->ml;
+
+	for (; mr->next < json_array_size(mr->ids); mr->next++)
+		if (pm_mail_deposit(ml, mr->user, json_string_value(json_array_get(mr->ids,
+		    mr->next)), mr->pk, SEAL_MSG, mr))
+			return;
+	json_decref(mr->ids);
+	free(mr);
+	pm_mail_round_end(ml, true);
+}
+
+/*
+ * The recipient's key to seal for, from its lookup: only the key we
+ * pinned for it (or, for an unknown user, the one the gestor names), and
+ * only while it is offline (unless force: a receipt, or a stop).
+ */
+bool
+pm_mail_key(struct pmail *ml, const char *user, json_t *reply,
+    unsigned char pk[SEAL_PK_LEN], char *why, size_t len)
+{
+	const char *fp = json_string_value(json_object_get(reply, "fingerprint"));
+	const char *mk = json_string_value(json_object_get(reply, "mail"));
+	struct pcontact c;
+
+	if (pstore_contact_get(ml->pm->p->store, user, &c) == PSTORE_OK &&
+	    *c.fingerprint != '\0')
+		fp = c.fingerprint;
+	if (mk == NULL || *mk == '\0') {
+		snprintf(why, len, "mailbox: %s does not take mail", user);
+		return false;
+	}
+	if (fp == NULL || !seal_pk_is(mk, fp) || seal_pk_parse(mk, pk) != 0) {
+		snprintf(why, len, "mailbox: the key %s takes mail for is not "
+		    "the one pinned", user);
+		return false;
+	}
+	return true;
+}
+
+static void
+on_rcpt(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	struct mpeer *mr = arg;
+	struct pmail *ml = mr->ml;
+	char why[PMSG_REASON_MAX];
+	json_t *id;
+	size_t i;
+
+	if (reply == NULL)
+		snprintf(why, sizeof(why), "mailbox: cannot look up %s: %s",
+		    mr->user, code);
+	if (reply != NULL && json_is_true(json_object_get(reply, "online")))
+		/* Online: its link delivers; asked again after mailbox.after. */
+		json_array_foreach(mr->ids, i, id)
+			pm_mail_out_note(ml, json_string_value(id), mr->user, 0, "");
+	else if (reply != NULL && pm_mail_key(ml, mr->user, reply, mr->pk, why,
+	    sizeof(why))) {
+		mr->next = 0;
+		chain(mr);	/* ends the round's hold when done */
+		return;
+	} else
+		json_array_foreach(mr->ids, i, id)
+			pm_mail_out_note(ml, json_string_value(id), mr->user, 0, why);
+	json_decref(mr->ids);
+	free(mr);
+	pm_mail_round_end(ml, true);
+}
+
+static int
+collect(const char *id, const char *peer, void *arg)
+{
+	struct mround *r = arg;
+	size_t i;
+
+	for (i = 0; i < r->npeers; i++)
+		if (strcmp(r->peers[i]->user, peer) == 0)
+			break;
+	if (i == r->npeers) {
+		if (r->npeers == MAIL_PEERS)
+			return 0;
+		r->peers[i] = xcalloc(1, sizeof(**r->peers));
+		r->peers[i]->ml = r->ml;
+		r->peers[i]->ids = json_array();
+		snprintf(r->peers[i]->user, sizeof(r->peers[i]->user), "%s", peer);
+		r->npeers++;
+	}
+	json_array_append_new(r->peers[i]->ids, json_string(id));
+	return 0;
+}
+
+/* One round: every message due goes to its recipient's mailbox. */
+void
+pm_mail_round_start(struct pmail *ml, bool all)
+{
+	const struct config *cf = ml->pm->p->d->cfg;
+	struct mround r;
+	size_t i;
+
+	if (!cf->mail_use || *pm_mail_me(ml) == '\0' || ml->dep > 0 ||
+	    pgestor_state(pm_mail_pg(ml)) != PG_ONLINE)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.ml = ml;
+	r.before = all ? INT64_MAX : util_now_ms() - (int64_t)(cf->mail_after *
+	    1000);
+	r.retry = all ? INT64_MAX : util_now_ms() - (int64_t)(cf->mail_after *
+	    1000);
+	if (pmail_due(ml->pm->p->store, r.before, r.retry, MAIL_ROUND, collect,
+	    &r) != 0) {
+		for (i = 0; i < r.npeers; i++) {
+			json_decref(r.peers[i]->ids);
+			free(r.peers[i]);
+		}
+		return;
+	}
+	/* The round holds itself until every lookup was sent. */
+	ml->busy++;
+	ml->dep++;
+	for (i = 0; i < r.npeers; i++) {
+		ml->busy++;
+		ml->dep++;
+		pm_mail_req(ml, json_pack("{s:s,s:s}", "t", "lookup",
+		    "user", r.peers[i]->user), on_rcpt, r.peers[i]);
+	}
+	pm_mail_round_end(ml, true);
+}
+
+void
+pm_mail_tick(evutil_socket_t fd, short what, void *arg)
+{
+	pm_mail_round_start(arg, false);
+}
+
+static void
+on_withdrawn(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	char *id = arg;
+
+	if (reply != NULL)
+		log_info("peer_mail: %s withdrawn from the mailbox", id);
+	else
+		log_info("peer_mail: cannot withdraw %s: %s: %s (the recipient "
+		    "may have fetched it)", id, code, msg);
+	free(id);
+}
+
+void
+pm_mail_withdraw(struct peer_msgs *pm, const char *id)
+{
+	int64_t dep;
+
+	if (pm->mail == NULL || (dep = pm_mail_out_get(pm->mail, id, NULL)) <= 0)
+		return;
+	pm_mail_req(pm->mail, json_pack("{s:s,s:I}", "t",
+	    "mbox-withdraw", "id", (json_int_t)dep), on_withdrawn,
+	    xstrdup(id));
+}
+
+void
+pm_mail_delivered(struct peer_msgs *pm, const char *id)
+{
+	/* Every delivery asks: most daemons have no deposit at all. */
+	if (pm->mail == NULL || pm->mail->rows == 0 || pm_mail_out_get(pm->mail, id,
+	    NULL) == -1)
+		return;
+	pm_mail_withdraw(pm, id);	/* a direct ack won: not needed */
+	pmail_forget(pm->p->store, id);
+	pm->mail->rows--;
+}
