@@ -189,6 +189,10 @@ chat_event(struct chat *ch, const json_t *ev)
 		chat_forget(ch, id);
 	} else if (strcmp(name, "held") == 0 && is_ours(ch, id) && ch->people)
 		chat_show_notice("! held: %s", why != NULL ? why : "key changed");
+	else if (strcmp(name, "deposited") == 0 && is_ours(ch, id) &&
+	    ch->people)
+		chat_show_notice("in %s's mailbox at the gestor: delivered when "
+		    "%s is back", ch->user, ch->user);
 	else if ((strcmp(name, "presence") == 0 ||
 	    strcmp(name, "key-changed") == 0) && user != NULL &&
 	    strcmp(user, ch->user) == 0)

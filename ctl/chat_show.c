@@ -77,6 +77,8 @@ mark(const char *state)
 		return "  (queued)";
 	if (strcmp(state, "held") == 0)
 		return "  (held)";
+	if (strcmp(state, "deposited") == 0)
+		return "  (in the mailbox)";
 	return strcmp(state, "failed") == 0 ? "  (failed)" :
 	    strcmp(state, "cancelled") == 0 ? "  (cancelled)" : "  (expired)";
 }

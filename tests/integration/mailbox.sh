@@ -34,6 +34,13 @@ wait_for "deposited lines" 5 sh -c "[ \$(grep -c '	deposited	.*	bob	' $TMP/watch
 expect_exit 3 ctl alice wait "$(head -1 "$TMP/ids")" --timeout 0.5
 ctl alice history bob | grep -c "	deposited	" | grep -qx 3 || fail "history: $(ctl alice history bob)"
 [ "$(field alice deposited)" = 3 ] || fail "status deposited: $(field alice deposited)"
+# chat on a terminal marks them so in its backlog.
+if command -v script >/dev/null 2>&1; then
+	printf '\004' | TERM=dumb script -qec "$P2PCHATCTL -c $TMP/alice.conf chat bob" \
+	    /dev/null >"$TMP/chat.tty" 2>&1 || true
+	[ "$(grep -c '(in the mailbox)' "$TMP/chat.tty")" = 3 ] ||
+		fail "chat's backlog: $(tr '\r\n' '  ' <"$TMP/chat.tty")"
+fi
 # cancel withdraws a deposit: bob never sees it.
 gone=$(ctl alice send bob "never to be read")
 wait_for "4 deposited" 15 sh -c "[ \$($P2PCHATCTL -c $TMP/alice.conf pending | cut -f5 | grep -c '^deposited') = 4 ]"
