@@ -1,6 +1,6 @@
 /*
  * The peer store's record of our deposits in recipients' mailboxes
- * (table mail_out, schema 12): written by peer_mail.c, read by whatever
+ * (table mail_out, schema 13): written by peer_mail_out.c, read by whatever
  * shows a message's state.
  */
 #ifndef P2P_PSTORE_MAIL_H
