@@ -362,18 +362,26 @@ class GestorSession:
                 return f
 
     def wait_push(self, seconds):
-        """Read pushed frames until an mbox comes or SECONDS pass."""
+        """Read pushed frames until an mbox comes or SECONDS pass,
+        heartbeating (port 0: no address) every 0.2 s as a peer does:
+        the session must outlive the gestor's heartbeat timeout (1.5 s
+        in the tests) while the sender registers, slow under load."""
         end = time.time() + seconds
         before = self.pushes
+        beat = 0.0
         while self.pushes == before and time.time() < end:
-            self.s.settimeout(max(0.05, end - time.time()))
-            try:
-                f = read_frame(self.s)
-            except (socket.timeout, TimeoutError):
+            if time.time() >= beat:
+                self.send({"t": "hb", "port": 0})
+                beat = time.time() + 0.2
+            wait = max(0.0, min(beat, end) - time.time())
+            if not self.s.pending() and \
+                    not select.select([self.s], [], [], wait)[0]:
+                continue
+            f = read_frame(self.s)      # a whole frame: never cut short
+            if f is None:
                 break
             if isinstance(f, dict) and f.get("t") == "mbox":
                 self.pushes += 1
-        self.s.settimeout(30)
 
 
 def code_of(f):
