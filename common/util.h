@@ -34,6 +34,12 @@ char	*util_utf8_trim(char *s);
  * distance, if near enough to be a typo of it ("did you mean"); or NULL.
  */
 const char *util_closest(const char *word, const char *const *names, size_t n);
+/* Lowercase hex of p[0..n-1] into out (>= 2n+1 bytes), NUL-terminated. */
+void	 util_hex(const void *p, size_t n, char *out);
+/* The value of a hex digit (0-9, a-f, A-F), or -1. */
+int	 util_hexval(int c);
+/* n bytes from the 2n lowercase hex digits at s: 0, or -1 if one is not. */
+int	 util_unhex(const char *s, unsigned char *out, size_t n);
 /* Overwrite memory in a way the compiler keeps. */
 void	 util_zero(void *, size_t);
 void	*xmalloc(size_t);

@@ -40,7 +40,7 @@ passwd_prehash(const char *pw, size_t len)
 {
 	unsigned char md[64];
 	char *s;
-	size_t i, off = strlen(PASSWD_PREHASH);
+	size_t off = strlen(PASSWD_PREHASH);
 
 	if (gnutls_hash_fast(GNUTLS_DIG_SHA512, pw, len, md) != 0) {
 		log_warnx("%s: SHA-512 failed", __func__);
@@ -48,8 +48,7 @@ passwd_prehash(const char *pw, size_t len)
 	}
 	s = xmalloc(off + 2 * sizeof(md) + 1);
 	memcpy(s, PASSWD_PREHASH, off);
-	for (i = 0; i < sizeof(md); i++)
-		snprintf(s + off + 2 * i, 3, "%02x", md[i]);
+	util_hex(md, sizeof(md), s + off);
 	explicit_bzero(md, sizeof(md));
 	return s;
 }

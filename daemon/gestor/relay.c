@@ -73,34 +73,16 @@ key_equal(const unsigned char *a, const unsigned char *b)
 	return diff == 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Parse a preamble into key; -1 if it is not one. */
 static int
 parse_preamble(const char *p, unsigned char *key)
 {
-	size_t hl = sizeof(P2P_RELAY_HELLO) - 1, i;
-	int hi, lo;
+	size_t hl = sizeof(P2P_RELAY_HELLO) - 1;
 
 	if (memcmp(p, P2P_RELAY_HELLO, hl) != 0 ||
 	    p[P2P_RELAY_REQ_LEN - 1] != '\n')
 		return -1;
-	for (i = 0; i < RELAY_KEY_BYTES; i++) {
-		hi = hexval((unsigned char)p[hl + 2 * i]);
-		lo = hexval((unsigned char)p[hl + 2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		key[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
+	return util_unhex(p + hl, key, RELAY_KEY_BYTES);
 }
 
 /* ----------------------------------------------------------- connections */

@@ -205,15 +205,6 @@ relay_bucket_update(struct relay *r)
 	r->bucket_rate = rate;
 }
 
-/* The hex digits of a key, and a NUL. */
-static void
-key_hex(const unsigned char *key, char *hex)
-{
-	size_t i;
-
-	for (i = 0; i < RELAY_KEY_BYTES; i++)
-		snprintf(hex + 2 * i, 3, "%02x", key[i]);
-}
 
 int
 relay_session_new(struct relay *r, const char *from, const char *from_addr,
@@ -270,8 +261,8 @@ relay_session_new(struct relay *r, const char *from, const char *from_addr,
 	s->made = util_mono();
 	rshare_add(r->share, RSHARE_ACCOUNT, s->from);
 	rshare_add(r->share, RSHARE_SOURCE, s->src);
-	key_hex(s->key[RS_REQUESTER], key_from);
-	key_hex(s->key[RS_TARGET], key_to);
+	util_hex(s->key[RS_REQUESTER], RELAY_KEY_BYTES, key_from);
+	util_hex(s->key[RS_TARGET], RELAY_KEY_BYTES, key_to);
 	TAILQ_INSERT_TAIL(&r->sessions, s, entry);
 	r->st.waiting++;
 	evtimer_add(s->timer, &tv);

@@ -190,28 +190,6 @@ refuse(struct gpg *pg, const char *why)
 	    "so far)", GPG_CHANNEL, why, pg->refused);
 }
 
-static int
-hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
-	    c - 'a' + 10 : -1;
-}
-
-static int
-unhex(const char *s, unsigned char *out, size_t n)
-{
-	size_t i;
-	int hi, lo;
-
-	for (i = 0; i < n; i++) {
-		if ((hi = hexval(s[2 * i])) < 0 ||
-		    (lo = hexval(s[2 * i + 1])) < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /* Seen before (or too old) from this origin? Else remember n. */
 static bool
 replayed(struct gpg *pg, const char *origin, uint64_t n)
@@ -268,7 +246,7 @@ gpg_unseal(struct gpg *pg, const char *payload)
 		return NULL;
 	}
 	if (len > GPG_PAYLOAD_MAX || len < GPG_MAC_HEX + 2 ||
-	    payload[GPG_MAC_HEX] != ' ' || unhex(payload, got, 32) == -1) {
+	    payload[GPG_MAC_HEX] != ' ' || util_unhex(payload, got, 32) == -1) {
 		refuse(pg, "not sealed");
 		return NULL;
 	}

@@ -38,7 +38,6 @@ struct identity {
 	char				 key_hex[IDENTITY_KEY_HEX_MAX + 1];
 };
 
-static int	identity_hexval(char);
 
 /* SHA-256 of a certificate's DER SubjectPublicKeyInfo as "sha256:<hex>". */
 static int
@@ -47,7 +46,6 @@ identity_crt_fp(gnutls_x509_crt_t crt, char *out, size_t outlen)
 	gnutls_pubkey_t pub;
 	gnutls_datum_t spki = { NULL, 0 };
 	unsigned char md[32];
-	size_t i;
 	int r;
 
 	if (outlen < P2P_FP_LEN + 1 || gnutls_pubkey_init(&pub) < 0)
@@ -63,18 +61,8 @@ identity_crt_fp(gnutls_x509_crt_t crt, char *out, size_t outlen)
 	if (r < 0)
 		return -1;
 	memcpy(out, P2P_FP_PREFIX, strlen(P2P_FP_PREFIX));
-	for (i = 0; i < sizeof(md); i++)
-		snprintf(out + strlen(P2P_FP_PREFIX) + 2 * i, 3, "%02x", md[i]);
+	util_hex(md, sizeof(md), out + strlen(P2P_FP_PREFIX));
 	return 0;
-}
-
-static void
-identity_hex(const unsigned char *p, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
 }
 
 /* Hex of a certificate's DER SubjectPublicKeyInfo. */
@@ -93,7 +81,7 @@ identity_crt_spki(gnutls_x509_crt_t crt, char *out, size_t outlen)
 	if (r >= 0 && 2 * (size_t)spki.size + 1 > outlen)
 		r = -1;
 	if (r >= 0)
-		identity_hex(spki.data, spki.size, out);
+		util_hex(spki.data, spki.size, out);
 	gnutls_free(spki.data);
 	gnutls_pubkey_deinit(pub);
 	return r < 0 ? -1 : 0;
@@ -258,7 +246,7 @@ identity_sign(const struct identity *id, const void *data, size_t len,
 	if (r >= 0 && 2 * (size_t)s.size + 1 > siglen)
 		r = -1;
 	if (r >= 0)
-		identity_hex(s.data, s.size, sig);
+		util_hex(s.data, s.size, sig);
 	gnutls_free(s.data);
 	return r < 0 ? -1 : 0;
 }
@@ -276,8 +264,8 @@ identity_unhex(const char *hex, gnutls_datum_t *out)
 		return -1;
 	out->data = xmalloc(n / 2);
 	for (i = 0; i < n / 2; i++) {
-		if ((hi = identity_hexval(hex[2 * i])) < 0 ||
-		    (lo = identity_hexval(hex[2 * i + 1])) < 0) {
+		if ((hi = util_hexval((unsigned char)hex[2 * i])) < 0 ||
+		    (lo = util_hexval((unsigned char)hex[2 * i + 1])) < 0) {
 			free(out->data);
 			out->data = NULL;
 			return -1;
@@ -302,7 +290,7 @@ identity_key_fingerprint(const char *key_hex, char *out, size_t outlen)
 	if (r < 0)
 		return -1;
 	memcpy(out, P2P_FP_PREFIX, strlen(P2P_FP_PREFIX));
-	identity_hex(md, sizeof(md), out + strlen(P2P_FP_PREFIX));
+	util_hex(md, sizeof(md), out + strlen(P2P_FP_PREFIX));
 	return 0;
 }
 
@@ -358,18 +346,6 @@ identity_cert_fingerprint(const gnutls_datum_t *der, char *out, size_t outlen)
 	return r < 0 ? -1 : 0;
 }
 
-static int
-identity_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void
 identity_fp_groups(const char *fp, char *out, size_t outlen)
 {
@@ -386,7 +362,7 @@ identity_fp_groups(const char *fp, char *out, size_t outlen)
 	for (i = 0; i < 8; i++) {
 		v = 0;
 		for (j = 0; j < 5; j++) {
-			if ((d = identity_hexval(fp[i * 5 + j])) == -1)
+			if ((d = util_hexval((unsigned char)fp[i * 5 + j])) == -1)
 				return;
 			v = v * 16 + (unsigned long)d;
 		}

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ctlsock.h"
+#include "util.h"
 #include "valid.h"
 #include "wire_hot.h"
 
@@ -25,18 +26,6 @@ skip_ws(const char *in, size_t len, size_t i)
 	while (i < len && is_ws(in[i]))
 		i++;
 	return i;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /*
@@ -119,7 +108,8 @@ read_string(const char *in, size_t len, size_t i, char *out, size_t *outlen)
 			if (len - i < 4)
 				return 0;
 			for (cp = 0, k = 0; k < 4; k++) {
-				if ((h = hexval(in[i + (size_t)k])) < 0)
+				h = util_hexval((unsigned char)in[i + (size_t)k]);
+				if (h < 0)
 					return 0;
 				cp = cp << 4 | (unsigned)h;
 			}

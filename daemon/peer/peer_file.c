@@ -147,12 +147,10 @@ member_id(const char *id, const char *member, char *out)
 {
 	unsigned char md[32];
 	char buf[P2P_MSGID_HEX + P2P_USERNAME_MAX + 2];
-	int i;
 
 	snprintf(buf, sizeof(buf), "%s/%s", id, member);
 	gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, strlen(buf), md);
-	for (i = 0; i < P2P_MSGID_HEX / 2; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	util_hex(md, P2P_MSGID_HEX / 2, out);
 }
 
 /* The stored file, once for the group: one row (one transfer) a member. */

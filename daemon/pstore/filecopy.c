@@ -185,7 +185,7 @@ verify_run(struct filecopy *fc)
 	gnutls_hash_hd_t hd = NULL;
 	struct stat st;
 	ssize_t n;
-	int i, dfd;
+	int dfd;
 
 	if (gnutls_hash_init(&hd, GNUTLS_DIG_SHA256) < 0) {
 		fail(fc, ERR_INTERNAL, "cannot hash");
@@ -204,8 +204,7 @@ verify_run(struct filecopy *fc)
 	}
 	gnutls_hash_deinit(hd, md);
 	hd = NULL;
-	for (i = 0; i < 32; i++)
-		snprintf(fc->sha256 + 2 * i, 3, "%02x", md[i]);
+	util_hex(md, 32, fc->sha256);
 	if (strcmp(fc->sha256, fc->expect) != 0) {
 		fail(fc, ERR_BAD_FRAME, "the file received has sha256 %s, not the "
 		    "%s offered", fc->sha256, fc->expect);
@@ -309,7 +308,7 @@ copy_run(struct filecopy *fc)
 	char part[4096], final[4096], *buf = NULL;
 	unsigned char md[32];
 	gnutls_hash_hd_t hd = NULL;
-	int out = -1, dfd = -1, i;
+	int out = -1, dfd = -1;
 	struct stat st;
 
 	snprintf(part, sizeof(part), "%s/.part-XXXXXX", fc->pool->dir);
@@ -327,8 +326,7 @@ copy_run(struct filecopy *fc)
 		goto out;
 	gnutls_hash_deinit(hd, md);
 	hd = NULL;
-	for (i = 0; i < 32; i++)
-		snprintf(fc->sha256 + 2 * i, 3, "%02x", md[i]);
+	util_hex(md, 32, fc->sha256);
 	snprintf(final, sizeof(final), "%s/%s", fc->pool->dir, fc->sha256);
 	if (stat(final, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size == fc->size) {

@@ -271,6 +271,29 @@ START_TEST(test_msgid)
 }
 END_TEST
 
+START_TEST(test_hex)
+{
+	const unsigned char b[] = { 0x00, 0x9f, 0xa0, 0xff };
+	unsigned char back[4];
+	char hex[9];
+
+	util_hex(b, sizeof(b), hex);
+	ck_assert_str_eq(hex, "009fa0ff");
+	ck_assert_int_eq(util_unhex(hex, back, sizeof(back)), 0);
+	ck_assert_mem_eq(back, b, sizeof(b));
+	/* Lowercase only, stops at the first digit that is not one. */
+	ck_assert_int_eq(util_unhex("009FA0ff", back, 4), -1);
+	ck_assert_int_eq(util_unhex("00", back, 4), -1);
+	ck_assert_int_eq(util_unhex("0g", back, 1), -1);
+	/* util_hexval takes both cases. */
+	ck_assert_int_eq(util_hexval('F'), 15);
+	ck_assert_int_eq(util_hexval('a'), 10);
+	ck_assert_int_eq(util_hexval('g'), -1);
+	util_hex(b, 0, hex);
+	ck_assert_str_eq(hex, "");
+}
+END_TEST
+
 START_TEST(test_fingerprint)
 {
 	ck_assert(valid_fingerprint("sha256:" HEX64));
@@ -363,6 +386,7 @@ valid_suite(void)
 	tcase_add_test(tc, test_utf8_lines);
 	tcase_add_test(tc, test_msgid);
 	tcase_add_test(tc, test_fingerprint);
+	tcase_add_test(tc, test_hex);
 	suite_add_tcase(s, tc);
 	return s;
 }
