@@ -82,6 +82,18 @@ gestor_reply_send(struct gconn *gc, struct jsonw *w)
 	gc->g->stats.frames_out++;
 }
 
+void
+gestor_reply(struct gconn *gc, json_t *req, json_t *o)
+{
+	json_t *n = json_object_get(req, "n");
+
+	if (n != NULL)
+		json_object_set(o, "n", n);
+	conn_send(gc->c, o);
+	json_decref(o);
+	gc->g->stats.frames_out++;
+}
+
 /* Send {"t":"ok",...extra} echoing the request's "n"; extra is stolen. */
 void
 gestor_reply_ok(struct gconn *gc, json_t *req, json_t *extra)

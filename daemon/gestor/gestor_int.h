@@ -169,6 +169,8 @@ void		 gestor_req_end(struct gconn *);
 /* gestor.c: what the frame handlers share */
 unsigned	 gestor_bucket(const char *);
 int64_t		 gestor_now(void);
+/* Send o (stolen) with req's "n" (if req has one). */
+void		 gestor_reply(struct gconn *, json_t *req, json_t *o);
 /* {"t":"ok",...extra} echoing the request's "n"; extra is stolen. */
 void		 gestor_reply_ok(struct gconn *, json_t *req, json_t *extra);
 void		 gestor_reply_err(struct gconn *, json_t *req, const char *code,

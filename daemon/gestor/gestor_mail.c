@@ -32,31 +32,10 @@ static json_t	*mail_rows;
 static size_t	 mail_rows_bytes;
 static bool	 mail_rows_more;
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-mail_reply(struct gconn *gc, json_t *req, json_t *o)
-{
-	json_t *n = json_object_get(req, "n");
-
-	if (n != NULL)
-		json_object_set(o, "n", n);
-	conn_send(gc->c, o);
-	json_decref(o);
-	gc->g->stats.frames_out++;
-}
-
 static void
 mail_error(struct gconn *gc, json_t *req, const char *code, const char *msg)
 {
-	mail_reply(gc, req, json_pack("{s:s,s:s,s:s}", "t", "error", "code",
+	gestor_reply(gc, req, json_pack("{s:s,s:s,s:s}", "t", "error", "code",
 	    code, "message", msg));
 }
 
@@ -99,7 +78,7 @@ mail_refuse(struct gconn *gc, json_t *req, const char *code,
 	(*counter)++;
 	log_info("gestor: mail from %s to %s refused: %s", gc->user,
 	    json_string_value(json_object_get(req, "to")), msg);
-	mail_reply(gc, req, o);
+	gestor_reply(gc, req, o);
 }
 
 static void
@@ -116,7 +95,7 @@ on_put_done(enum gstore_rc rc, int64_t id, void *arg)
 		s->mail_deposits++;
 		log_debug("gestor: mail %lld from %s to %s", (long long)id,
 		    gc->user, to);
-		mail_reply(gc, gc->req, json_pack("{s:s,s:I}", "t", "ok", "id",
+		gestor_reply(gc, gc->req, json_pack("{s:s,s:I}", "t", "ok", "id",
 		    (json_int_t)id));
 		if (!mail_push(gc->g, to)) {
 			hint = json_pack("{s:s,s:s}", "t", "mail", "user", to);
@@ -185,7 +164,7 @@ mail_put(struct gconn *gc, struct wire_msg *m)
 	memset(&mail, 0, sizeof(mail));
 	snprintf(mail.from, sizeof(mail.from), "%s", gc->user);
 	snprintf(mail.to, sizeof(mail.to), "%s", m->u.mbox.to);
-	mail.ts = now_ms();
+	mail.ts = util_now_ms();
 	mail.expires = mail.ts + (int64_t)(cfg->mail_ttl * 1000);
 	mail.size = m->u.mbox.size;
 	mail.blob = m->u.mbox.blob;
@@ -227,7 +206,7 @@ on_get_done(enum gstore_rc rc, void *arg)
 		mail_store_error(gc, req, rc);
 	else {
 		gc->g->stats.mail_fetched += json_array_size(mail_rows);
-		mail_reply(gc, req, json_pack("{s:s,s:O,s:b}", "t", "ok",
+		gestor_reply(gc, req, json_pack("{s:s,s:O,s:b}", "t", "ok",
 		    "mail", mail_rows, "more", mail_rows_more ||
 		    json_array_size(mail_rows) == (size_t)limit));
 	}
@@ -254,7 +233,7 @@ on_ack_done(enum gstore_rc rc, void *arg)
 
 	gc->op = NULL;
 	if (rc == GSTORE_OK || rc == GSTORE_NOTFOUND)
-		mail_reply(gc, gc->req, json_pack("{s:s}", "t", "ok"));
+		gestor_reply(gc, gc->req, json_pack("{s:s}", "t", "ok"));
 	else
 		mail_store_error(gc, gc->req, rc);
 	gestor_req_end(gc);
@@ -286,7 +265,7 @@ on_withdraw_done(enum gstore_rc rc, void *arg)
 	gc->op = NULL;
 	if (rc == GSTORE_OK) {
 		gc->g->stats.mail_withdrawn++;
-		mail_reply(gc, gc->req, json_pack("{s:s}", "t", "ok"));
+		gestor_reply(gc, gc->req, json_pack("{s:s}", "t", "ok"));
 	} else if (rc == GSTORE_NOTFOUND)
 		mail_error(gc, gc->req, ERR_TOO_LATE, "no such deposit of yours: "
 		    "fetched and acknowledged, expired, or never made");
@@ -355,7 +334,7 @@ on_expire_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct gestor *g = arg;
 
-	gstore_mail_expire(g->store, now_ms(), on_expired, g);
+	gstore_mail_expire(g->store, util_now_ms(), on_expired, g);
 }
 
 int

@@ -51,25 +51,13 @@ relay_addr_for(struct gestor *g, struct gconn *gc, char *addr, size_t len,
 }
 
 static void
-relay_reply(struct gconn *gc, json_t *req, json_t *o)
-{
-	json_t *n = json_object_get(req, "n");
-
-	if (n != NULL)
-		json_object_set(o, "n", n);
-	conn_send(gc->c, o);
-	json_decref(o);
-	gc->g->stats.frames_out++;
-}
-
-static void
 relay_refuse(struct gconn *gc, struct wire_msg *m, const char *code,
     const char *why)
 {
 	gc->g->stats.relay_refused++;
 	log_info_from(gc->addr, "gestor: relay %s -> %s refused: %s", gc->user,
 	    m->u.user.user, why);
-	relay_reply(gc, m->frame, json_pack("{s:s,s:s,s:s}", "t", "error",
+	gestor_reply(gc, m->frame, json_pack("{s:s,s:s,s:s}", "t", "error",
 	    "code", code, "message", why));
 }
 
@@ -80,7 +68,7 @@ relay_refuse_req(struct gconn *gc, json_t *req, const char *to,
 	gc->g->stats.relay_refused++;
 	log_info_from(gc->addr,
 	    "gestor: relay %s -> %s refused: %s", gc->user, to, why);
-	relay_reply(gc, req, json_pack("{s:s,s:s,s:s}", "t", "error",
+	gestor_reply(gc, req, json_pack("{s:s,s:s,s:s}", "t", "error",
 	    "code", code, "message", why));
 }
 
@@ -111,7 +99,7 @@ on_relay_target_read(enum gstore_rc rc, const struct guser *u, void *arg)
 	    kto, &code, &why) == -1) {
 		relay_refuse_req(gc, req, to, code, why);
 	} else {
-		relay_reply(gc, req, json_pack("{s:s,s:s,s:i,s:s}", "t", "ok",
+		gestor_reply(gc, req, json_pack("{s:s,s:s,s:i,s:s}", "t", "ok",
 		    "addr", addr, "port", port, "key", kfrom));
 		n = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "t", "relay-invite",
 		    "to", to, "from", gc->user, "addr", addr, "port", port,
@@ -146,7 +134,7 @@ gestor_relay_notified(struct gestor *g, const json_t *n, const char *origin)
 	f = json_pack("{s:s,s:s,s:s,s:i,s:s}", "t", "relay-invite", "from",
 	    m.u.relay.from, "addr", m.u.relay.addr, "port", m.u.relay.port,
 	    "key", m.u.relay.key);
-	relay_reply(t, NULL, f);
+	gestor_reply(t, NULL, f);
 	g->stats.relay_invites_in++;
 	log_info("gestor: relay-invite %s -> %s from gestor %s", m.u.relay.from,
 	    to, origin);
@@ -193,9 +181,9 @@ gestor_relay_request(struct gconn *gc, struct wire_msg *m)
 		relay_refuse(gc, m, code, why);
 		return;
 	}
-	relay_reply(gc, m->frame, json_pack("{s:s,s:s,s:i,s:s}", "t", "ok",
+	gestor_reply(gc, m->frame, json_pack("{s:s,s:s,s:i,s:s}", "t", "ok",
 	    "addr", a1, "port", p1, "key", kfrom));
-	relay_reply(t, NULL, json_pack("{s:s,s:s,s:s,s:i,s:s}", "t",
+	gestor_reply(t, NULL, json_pack("{s:s,s:s,s:s,s:i,s:s}", "t",
 	    "relay-invite", "from", gc->user, "addr", a2, "port", p2, "key", kto));
 	explicit_bzero(kfrom, sizeof(kfrom));
 	explicit_bzero(kto, sizeof(kto));

@@ -89,17 +89,6 @@ file_result(const struct pfile *f)
 	    "size", (json_int_t)f->size, "state", f->state);
 }
 
-static void
-new_id(char *out)
-{
-	unsigned char r[P2P_MSGID_HEX / 2];
-	size_t i;
-
-	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
-	for (i = 0; i < sizeof(r); i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
-}
-
 /*
  * An id given again (--id): the file stored under it if it is this
  * peer's, else an error. Returns true if r was answered.
@@ -320,7 +309,7 @@ peer_ctl_send_file(struct ctlreq *r, json_t *args, void *ctx)
 		snprintf(fs->f.id, sizeof(fs->f.id), "%s",
 		    json_string_value(json_object_get(args, "id")));
 	else
-		new_id(fs->f.id);
+		pg_new_id(fs->f.id);
 	snprintf(fs->f.peer, sizeof(fs->f.peer), "%s", user);
 	fs->f.outgoing = true;
 	snprintf(fs->f.name, sizeof(fs->f.name), "%s", json_string_value(name));

@@ -186,11 +186,9 @@ void
 pg_new_id(char *out)
 {
 	unsigned char r[P2P_MSGID_HEX / 2];
-	size_t i;
 
 	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
-	for (i = 0; i < sizeof(r); i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
+	util_hex(r, sizeof(r), out);
 }
 
 /*

@@ -57,7 +57,10 @@ int	 pg_leave_receive(struct peer_msgs *, const char *from, const char *id,
  * watch if it committed (else forget them).
  */
 void	 pg_events_flush(struct peer_msgs *, bool committed);
-/* A fresh random id (32 hex digits) for a group or a list delivery. */
+/*
+ * A fresh random id (32 hex digits): a message's, a file's, a group's
+ * or a list delivery's.
+ */
 void	 pg_new_id(char *out);
 /* A title: 1 to PGROUP_TITLE_MAX bytes of UTF-8, no control characters. */
 bool	 pg_valid_title(const char *);

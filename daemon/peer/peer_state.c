@@ -40,17 +40,6 @@ static void	on_expiry(evutil_socket_t, short, void *);
 
 /* ------------------------------------------------------------------ send */
 
-static void
-new_id(char *out)
-{
-	unsigned char r[P2P_MSGID_HEX / 2];
-	size_t i;
-
-	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
-	for (i = 0; i < sizeof(r); i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
-}
-
 /* Send every admitted send at the head of the line, in order. */
 static void
 presends_drain(struct peer_msgs *pm)
@@ -155,7 +144,7 @@ send_core(struct ctlreq *r, struct peer_msgs *pm, const struct send_args *a)
 	if (a->id != NULL)
 		snprintf(ps->m.id, sizeof(ps->m.id), "%s", a->id);
 	else
-		new_id(ps->m.id);
+		pg_new_id(ps->m.id);
 	snprintf(ps->m.peer, sizeof(ps->m.peer), "%s", user);
 	if (group != NULL)
 		snprintf(ps->m.group, sizeof(ps->m.group), "%s", g.id);
