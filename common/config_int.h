@@ -19,9 +19,12 @@ struct key {
 	double		 min, max;	/* numbers: inclusive range */
 };
 
-/* Every key, groups included (config.c). */
+/* Every key, groups included (config_schema.c). */
 extern const struct key	config_schema[];
 extern const size_t	config_schema_len;
+/* The defaults of every key (config_schema.c). */
+struct config;
+void	config_set_defaults(struct config *);
 
 /* a followed by b, malloc'd. */
 char	*config_path_join(const char *a, const char *b);
