@@ -91,7 +91,7 @@ _p2pchatctl()
 		w=${COMP_WORDS[i]}
 		case $w in
 		--password-file | --limit | --id | --timeout | --since | --user | \
-		    --group | --name)
+		    --group | --name | --ttl)
 			((i++))
 			;;
 		=) ((i++)) ;; # --opt=value, split at '=' by COMP_WORDBREAKS

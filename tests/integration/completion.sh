@@ -78,6 +78,9 @@ ctl alice send --wait=10 bob "hi bob" >/dev/null
 ctl alice send --wait=10 bert "hi bert" >/dev/null
 expect "bert bob" -c "$TMP/alice.conf" send b
 expect "bert bob" -c "$TMP/alice.conf" chat-delete b
+# An option's value is no positional argument: USER after --ttl N.
+expect "bert bob" -c "$TMP/alice.conf" send --ttl 60 b
+expect "$TMP/alpha.jsonl" -c "$TMP/alice.conf" send-file --ttl 60 bob "$TMP/alpha.j"
 expect "bob" -c "$TMP/alice.conf" history bo
 expect "bert bob" -c "$TMP/alice.conf" search hi --user b
 expect "bert" -c "$TMP/alice.conf" --json lookup be
