@@ -33,6 +33,12 @@ static const struct help_fields {
 	    "database database_since database_error cluster (this gestor's "
 	    "name in a PostgreSQL cluster) relay (the relay's address, or "
 	    "off)" },
+	{ CMD_LOOKUP,
+	    "user online addr port last_seen fingerprint verified route "
+	    "(direct or relay) route_why (why the relay) warning (for "
+	    "instance that the key changed)",
+	    "user online addr port last_seen fingerprint mail (the key the "
+	    "user takes mail for, empty for none)" },
 	{ CMD_STATS,
 	    "uptime; since this start: sent received delivered failed "
 	    "cancelled expired retries duplicates; now: pending held; in the "
@@ -105,6 +111,21 @@ help_all(void)
 	}
 	help_exit_status();
 	output_flush();
+}
+
+/* help group, group --help: each group command's help. */
+void
+help_group(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < CMD__MAX; i++) {
+		if (strncmp(ctl_cmds[i].name, "group ", 6) != 0)
+			continue;
+		if (n++ > 0)
+			printf("\n");
+		help_cmd(&ctl_cmds[i]);
+	}
 }
 
 /* watch and chat: every event line and its fields. */

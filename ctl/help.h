@@ -14,5 +14,6 @@ void	help_usage(FILE *);
 void	help_cmd_usage(FILE *, const struct ctl_cmd_desc *);
 void	help_all(void);
 void	help_cmd(const struct ctl_cmd_desc *);
+void	help_group(void);
 
 #endif

@@ -64,8 +64,9 @@ unknown_command(const char *name)
 
 /*
  * The command at argv[*i]: "group VERB" is one command of two words
- * (*i then moves to VERB). -1 if unknown; "group" without a known verb
- * is a usage error naming the verbs.
+ * (*i then moves to VERB). -1 if unknown; "group --help" prints every
+ * group command's help; "group" without a known verb is a usage error
+ * naming the verbs.
  */
 static int
 lookup_cmd(int argc, char **argv, int *i)
@@ -86,6 +87,11 @@ lookup_cmd(int argc, char **argv, int *i)
 		if (strncmp(ctl_cmds[c].name, "group ", 6) == 0)
 			snprintf(verbs + strlen(verbs), sizeof(verbs) - strlen(verbs),
 			    "%s%s", *verbs ? ", " : "", ctl_cmds[c].name + 6);
+	if (*i + 1 < argc && (strcmp(argv[*i + 1], "--help") == 0 ||
+	    strcmp(argv[*i + 1], "-h") == 0)) {
+		help_group();
+		exit(CTL_EXIT_OK);
+	}
 	if (*i + 1 < argc)
 		ctl_usage_error(NULL, "unknown group command '%s' (one of: %s)",
 		    argv[*i + 1], verbs);
@@ -100,6 +106,10 @@ help_main(int argc, char **argv)
 
 	if (argc == 0) {
 		help_all();
+		return CTL_EXIT_OK;
+	}
+	if (argc == 1 && strcmp(argv[0], "group") == 0) {
+		help_group();
 		return CTL_EXIT_OK;
 	}
 	if ((c = lookup_cmd(argc, argv, &i)) == -1)

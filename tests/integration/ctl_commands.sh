@@ -22,6 +22,14 @@ expect_exit 2 "$P2PCHATCTL" -c "$TMP/no-such.conf" status
 "$P2PCHATCTL" --version | grep -q '^p2pchatctl [0-9]' || fail "--version"
 "$P2PCHATCTL" help | grep -q '^  send USER' || fail "help"
 ctl alice send --help | grep -q '^usage: p2pchatctl send ' || fail "send --help"
+# "group" is a command of two words: its help lists every verb's.
+for h in "help group" "group --help" "group -h"; do
+	"$P2PCHATCTL" $h >"$TMP/out" || fail "$h: exit $?"
+	for v in create add remove rename leave show; do
+		grep -q "^usage: p2pchatctl group $v " "$TMP/out" || fail "$h lacks group $v"
+	done
+done
+expect_exit 2 "$P2PCHATCTL" group
 
 # No daemon: 4.
 expect_exit 4 "$P2PCHATCTL" -s "$TMP/nobody.sock" status
@@ -70,10 +78,10 @@ for c in "alice send nosuch hi" "alice lookup nosuch" "alice fingerprint nosuch"
 		fail "$c: $(cat "$TMP/err")"
 done
 
-# status --help and stats --help name every field each mode prints.
+# status, stats and lookup --help name every field each mode prints.
 for d in alice g; do
-	for c in status stats; do
-		help=$(ctl $d $c --help)
+	for c in status stats "lookup bob"; do
+		help=$(ctl $d ${c%% *} --help)
 		for k in $(ctl $d $c | cut -f1); do
 			printf '%s\n' "$help" | grep -qw -- "$k" ||
 				fail "$c --help lacks '$k' ($d)"
