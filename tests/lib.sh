@@ -177,6 +177,11 @@ gestor_state_is() {
 	[ "$(field "$1" gestor_state)" = "$2" ]
 }
 
+# online_at_gestor USER yes|no: the gestor g's lookup of USER says so.
+online_at_gestor() {
+	ctl g lookup "$1" | grep -q "^online	$2\$"
+}
+
 # expect_exit CODE COMMAND...: run COMMAND, require that exit status.
 expect_exit() {
 	local want=$1 rc=0
@@ -212,6 +217,26 @@ need_tools() {
 
 p2ptool() {
 	python3 "$P2PTOOL" "$@"
+}
+
+# fake_gestor NAME: stop the gestor NAME and put p2ptool's scripted
+# fake-gestor in its place (its port, its key: the peers' pin holds),
+# answering from $TMP/script; its pid in FAKE (killed at exit), what it
+# saw appended to $TMP/fake.out. Called again, it starts the fake again.
+fake_gestor() {
+	if [ ! -f "$TMP/fg.crt" ]; then
+		FAKE_PORT=${PORT_OF[$1]}
+		stop "$1"
+		printf 'cn = "gestor"\nexpiration_days = 2\nsigning_key\ntls_www_server\n' \
+		    >"$TMP/fg.tmpl"
+		certtool --generate-self-signed --load-privkey \
+		    "$TMP/$1/identity.key" --template "$TMP/fg.tmpl" --no-text \
+		    --outfile "$TMP/fg.crt" >/dev/null 2>&1 || fail "certtool"
+		trap 'kill $FAKE 2>/dev/null || true; cleanup' EXIT
+	fi
+	python3 "$P2PTOOL" fake-gestor "$TMP/fg.crt" "$TMP/$1/identity.key" \
+	    "$FAKE_PORT" "$TMP/script" 60 >>"$TMP/fake.out" 2>>"$TMP/fake.err" &
+	FAKE=$!
 }
 
 # client_cert NAME [KEY TYPE]: a throwaway self-signed certificate for raw

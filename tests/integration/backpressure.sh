@@ -10,8 +10,6 @@ HB_TIMEOUT=30	# a hog that misses heartbeats must be closed for not reading
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 need_tools python3 certtool
 
-online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
-
 HANDSHAKE_TIMEOUT=4.0
 LIMITS="send_timeout = 2.0;"
 start_gestor g

@@ -8,8 +8,6 @@ set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 need_tools python3 certtool
 
-online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
-
 HANDSHAKE_TIMEOUT=1.0
 LIMITS="max_connections = 24; login_attempts_per_minute = 3;"
 start_gestor g

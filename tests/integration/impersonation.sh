@@ -8,7 +8,6 @@ set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 need_tools python3 certtool
 
-online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
 no_chat_with() { ! ctl "$1" chats | cut -f1 | grep -qx "$2"; }
 
 start_gestor g

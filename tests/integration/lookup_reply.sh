@@ -13,18 +13,9 @@ start_gestor g
 start_peer alice g
 register alice >/dev/null || fail "register alice"
 wait_for "alice online" 10 gestor_state_is alice online
-port=${PORT_OF[g]}
-stop g
 # A scripted gestor with the real gestor's key: the peer's pin holds.
-printf 'cn = "gestor"\nexpiration_days = 2\nsigning_key\ntls_www_server\n' >"$TMP/fg.tmpl"
-certtool --generate-self-signed --load-privkey "$TMP/g/identity.key" \
-    --template "$TMP/fg.tmpl" --no-text --outfile "$TMP/fg.crt" >/dev/null 2>&1 ||
-	fail "certtool"
 printf 'ok\n' >"$TMP/script"
-python3 "$P2PTOOL" fake-gestor "$TMP/fg.crt" "$TMP/g/identity.key" "$port" "$TMP/script" 60 \
-    >"$TMP/fake.out" 2>"$TMP/fake.err" &
-FAKE=$!
-trap 'kill $FAKE 2>/dev/null || true; cleanup' EXIT
+fake_gestor g
 wait_for "alice resumed with the scripted gestor" 20 grep -q "^auth alice ok$" "$TMP/fake.out"
 wait_for "alice online" 10 gestor_state_is alice online
 

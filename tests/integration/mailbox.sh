@@ -9,7 +9,6 @@
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
-online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
 texts() { ctl "$1" history "$2" --limit 100000 | cut -f5; }
 deposited() { ctl alice pending | cut -f5 | grep -c "^deposited" || true; }
 gstat() { ctl g stats | awk -F'\t' -v k="$1" '$1 == k { print $2 }'; }

@@ -7,7 +7,6 @@
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
-online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
 deposited_at_least() { [ "$(field alice deposited)" -ge "$1" ]; }
 
 start_gestor g

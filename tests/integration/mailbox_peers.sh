@@ -11,7 +11,6 @@ set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 need_tools python3 certtool sqlite3 openssl
 
-online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
 count() { ctl "$1" history "$2" --limit 100000 | wc -l; }
 ndeposited() { field alice deposited; }
 

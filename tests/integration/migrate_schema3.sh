@@ -46,8 +46,6 @@ same_json() {	# same_json WHAT EXPECTED GOT
 	fi
 }
 
-online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
-
 start_gestor g
 start_peer alice g
 grep -q "migrated to schema version 7" "$TMP/alice.log" ||

@@ -16,7 +16,6 @@ proxy() {
 	wait_for "proxy $1" 10 test -s "$TMP/$1.port"
 	PORT_OF[$1]=$(cat "$TMP/$1.port")
 }
-online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
 
 # Long, unusual names so that a chance match in ciphertext is negligible.
 A=alicia.wire7 B=roberto.wire7

@@ -8,7 +8,6 @@
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
-online_at_gestor() { ctl g lookup "$1" | grep -q "^online	$2\$"; }
 delivered_count() { ctl "$1" history "$2" --limit 100000 | awk -F'\t' -v d="$3" '$2==d' | wc -l; }
 
 start_gestor g

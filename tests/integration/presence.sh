@@ -5,10 +5,6 @@
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
-online_at_gestor() {
-	ctl g lookup "$1" | grep -q "^online	$2\$"
-}
-
 start_gestor g
 start_peer alice g
 start_peer bob g

@@ -13,18 +13,9 @@ start_gestor g
 start_peer alice g
 register alice >/dev/null || fail "register alice"
 wait_for "alice online" 10 gestor_state_is alice online
-port=${PORT_OF[g]}
-stop g
-# The same key as the real gestor: the peer's pin holds.
-printf 'cn = "gestor"\nexpiration_days = 2\nsigning_key\ntls_www_server\n' >"$TMP/fg.tmpl"
-certtool --generate-self-signed --load-privkey "$TMP/g/identity.key" \
-    --template "$TMP/fg.tmpl" --no-text --outfile "$TMP/fg.crt" >/dev/null 2>&1 ||
-	fail "certtool"
+# A scripted gestor with the real gestor's key: the peer's pin holds.
 printf 'unavailable\n' >"$TMP/script"
-python3 "$P2PTOOL" fake-gestor "$TMP/fg.crt" "$TMP/g/identity.key" "$port" "$TMP/script" 60 \
-    >"$TMP/fake.out" 2>"$TMP/fake.err" &
-FAKE=$!
-trap 'kill $FAKE 2>/dev/null || true; cleanup' EXIT
+fake_gestor g
 
 auths() { grep -c "^auth alice $1\$" "$TMP/fake.out" || true; }
 # set_script CODE...: the fake's answers from now on.
@@ -67,9 +58,7 @@ logged_in || fail "session_replaced ended the session"
 # gestor restarts (a dropped link, transient) and then refuses the key.
 kill $FAKE; wait $FAKE 2>/dev/null || true
 set_script key_mismatch
-python3 "$P2PTOOL" fake-gestor "$TMP/fg.crt" "$TMP/g/identity.key" "$port" "$TMP/script" 60 \
-    >>"$TMP/fake.out" 2>>"$TMP/fake.err" &
-FAKE=$!
+fake_gestor g
 wait_for "alice logged out by key_mismatch" 15 sh -c "[ \"\$($P2PCHATCTL -c $TMP/alice.conf status | awk -F'\t' '\$1==\"state\"{print \$2}')\" = logged_out ]"
 grep -q "ended the session of alice: key_mismatch" "$TMP/alice.log" || fail "no log of the end"
 # ... and it stays ended across a restart, without asking again.
