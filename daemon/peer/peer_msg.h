@@ -2,19 +2,24 @@
  * Internals of peer messaging, shared by its files. Calls go down only,
  * layer by layer (tests/layout/circles.sh checks it):
  *
- *   peer.c, peer_ctl.c, peer_archive.c   account, control commands
+ *   peer.c, peer_ctl*.c, peer_archive.c  account, control commands
  *   peer_msg.c                           lifecycle: wires the hooks
+ *   peer_file.c                          files: send-file, save, accept
  *   peer_state.c                         send admission, cancel, expiry
  *   peer_links.c                         all links, presence pushes
  *   peer_link.c (+ peer_window.c)        one outgoing link
  *   peer_route.c                         direct or relayed
  *   peer_relay.c                         the relay client, invitations
  *   peer_in.c                            incoming connections
- *   peer_queue.c                         the group commit: sends,
- *                                        received messages, acks
+ *   peer_ftx.c, peer_frx.c               file transfers: send, receive
+ *   peer_mail.c, peer_mail_out.c         the mailbox: fetch, deposits
+ *   peer_queue.c, peer_queue_out.c       the group commit: sends,
+ *                                        received messages, acks; what
+ *                                        goes out after it
+ *   peer_group.c                         groups' membership lists
  *   peer_end.c, peer_wait.c              how messages end, who waits
- *   peer_event.c, peer_contact.c,        events, contacts, the gestor
- *   peer_gestor.c                        link; below them the store
+ *   peer_contact.c, peer_event.c,        contacts, events, the gestor
+ *   peer_gestor.c, peer_gestor_req.c     link; below them the store
  *
  * The connections hand the queue what they read (pm_receive, pm_ack) and
  * what the control socket asks to send arrives there too (pm_send); the
