@@ -47,7 +47,8 @@ watch_pid=$!
 trap 'kill "$watch_pid" 2>/dev/null || true' EXIT
 trap 'exit 0' INT TERM HUP
 
-while IFS=$'\t' read -r seq event _ts from id text <&3; do
+# A group message's line ends with the group's id and title: _group.
+while IFS=$'\t' read -r seq event _ts from id text _group <&3; do
 	if [ "$event" = message ]; then
 		# Fields escape tab, newline and backslash as \t \n \\; %b undoes it.
 		printf -v reply 'echo: %b' "$text"

@@ -27,7 +27,8 @@ watch_pid=$!
 trap 'kill "$watch_pid" 2>/dev/null || true' EXIT
 trap 'exit 0' INT TERM HUP
 
-while IFS=$'\t' read -r _seq event _ts from id text <&3; do
+# A group message's line ends with the group's id and title: _group.
+while IFS=$'\t' read -r _seq event _ts from id text _group <&3; do
 	[ "$event" = message ] || continue
 	printf -v text '%b' "$text"
 	"$@" "$from" "$text" </dev/null ||

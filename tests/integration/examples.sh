@@ -123,8 +123,14 @@ NOTIFY=$BG_PID
 ctl alice send bob "first note" >/dev/null
 printf 'two\nlines' | ctl alice send bob - >/dev/null
 wait_for "two notes" 10 sh -c "[ \$(grep -c '^\[alice\]' '$TMP/notes') = 2 ]"
+# A group message's line has two more columns (the group's id and title),
+# which are not part of the text.
+ctl alice group create team bob >/dev/null
+ctl alice send --group team "to the team" >/dev/null
+wait_for "three notes" 10 sh -c "[ \$(grep -c '^\[alice\]' '$TMP/notes') = 3 ]"
 stop_script "$NOTIFY"
-printf '[alice] [first note]\n[alice] [two\nlines]\n' | cmp -s - "$TMP/notes" ||
+printf '[alice] [first note]\n[alice] [two\nlines]\n[alice] [to the team]\n' |
+    cmp -s - "$TMP/notes" ||
 	fail "notify.sh ran: $(cat "$TMP/notes")"
 expect_exit 2 bash "$examples/notify.sh"
 
