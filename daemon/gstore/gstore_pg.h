@@ -227,7 +227,8 @@ const char *gpg_pq_msg(const char *m, char *buf, size_t len);
 /* gstore_pg_seal.c: the notifications' seal. */
 /*
  * Seal a notification (an object with "t"): origin, n and ts are set in
- * it; "MAC JSON" (caller frees), or NULL without a key or if too long.
+ * it; "MAC JSON" (caller frees), or NULL without a key, if too long or
+ * if the MAC cannot be computed.
  */
 char	*gpg_seal(struct gpg *, json_t *);
 /* A JSON array of sealed payloads for the notify statement (a: objects). */

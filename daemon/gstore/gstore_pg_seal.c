@@ -82,23 +82,22 @@ out:
 	return rc;
 }
 
-static void
+/* 0, or -1 if gnutls could not compute it (mac is then no MAC at all). */
+static int
 mac_of(const struct gpg *pg, const char *text, size_t len,
     unsigned char mac[32])
 {
-	if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, pg->key, sizeof(pg->key), text,
-	    len, mac) < 0)
-		memset(mac, 0, 32);
+	return gnutls_hmac_fast(GNUTLS_MAC_SHA256, pg->key, sizeof(pg->key),
+	    text, len, mac) < 0 ? -1 : 0;
 }
 
 char *
 gpg_seal(struct gpg *pg, json_t *o)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char mac[32];
 	struct timeval tv;
 	char *text, *out;
-	size_t len, i;
+	size_t len;
 
 	if (!pg->have_key)
 		return NULL;
@@ -117,12 +116,12 @@ gpg_seal(struct gpg *pg, json_t *o)
 		free(text);
 		return NULL;
 	}
-	mac_of(pg, text, len, mac);
-	out = xmalloc(GPG_MAC_HEX + 1 + len + 1);
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = hex[mac[i] >> 4];
-		out[2 * i + 1] = hex[mac[i] & 15];
+	if (mac_of(pg, text, len, mac) == -1) {
+		free(text);
+		return NULL;
 	}
+	out = xmalloc(GPG_MAC_HEX + 1 + len + 1);
+	util_hex(mac, sizeof(mac), out);
 	out[GPG_MAC_HEX] = ' ';
 	memcpy(out + GPG_MAC_HEX + 1, text, len + 1);
 	free(text);
@@ -250,7 +249,11 @@ gpg_unseal(struct gpg *pg, const char *payload)
 		refuse(pg, "not sealed");
 		return NULL;
 	}
-	mac_of(pg, payload + GPG_MAC_HEX + 1, len - GPG_MAC_HEX - 1, want);
+	if (mac_of(pg, payload + GPG_MAC_HEX + 1, len - GPG_MAC_HEX - 1,
+	    want) == -1) {
+		refuse(pg, "its MAC could not be computed");
+		return NULL;
+	}
 	for (i = 0; i < 32; i++)
 		diff |= (unsigned char)(want[i] ^ got[i]);
 	if (diff != 0) {
