@@ -221,6 +221,74 @@ on_copied(const char *code, const char *why, const char *sha256, int64_t size,
 	free(fs);
 }
 
+/*
+ * The members of group but this peer's user into *members (a new
+ * array); -1 (r answered) if it is not one's group or has no one else.
+ */
+static int
+group_recipients(struct peer_msgs *pm, struct ctlreq *r, const char *group,
+    json_t **members)
+{
+	struct pgroup g;
+	size_t i;
+	json_t *v;
+
+	if (pg_find_group(pm, r, group, &g) != 0)
+		return -1;
+	if (!g.member) {
+		ctlreq_error_obj(r, "not_member", json_pack("{s:s}", "group",
+		    g.id), "you are not a member of group %s (%s)", g.id,
+		    g.title);
+		return -1;
+	}
+	*members = json_array();
+	if (pgroup_members(pm->groups, g.id, add_member, *members) !=
+	    PSTORE_OK) {
+		ctlreq_error(r, ERR_INTERNAL, "cannot read the group");
+		goto fail;
+	}
+	json_array_foreach(*members, i, v)
+		if (strcmp(json_string_value(v), pm->p->user) == 0) {
+			json_array_remove(*members, i);
+			break;
+		}
+	if (json_array_size(*members) == 0) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "group %s has no other "
+		    "member", g.title);
+		goto fail;
+	}
+	return 0;
+fail:
+	json_decref(*members);
+	*members = NULL;
+	return -1;
+}
+
+/* True (r answered) if name or the file at fd cannot be sent. */
+static bool
+file_unfit(struct peer_msgs *pm, struct ctlreq *r, json_t *name, int fd)
+{
+	struct stat st;
+
+	if (name == NULL || json_string_length(name) > PFILE_NAME_MAX ||
+	    strlen(json_string_value(name)) != json_string_length(name)) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "'name' must be 1 to %d "
+		    "bytes of UTF-8 without NUL", PFILE_NAME_MAX);
+		return true;
+	}
+	if (fstat(fd, &st) == -1 || S_ISDIR(st.st_mode)) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "not a file that can be read");
+		return true;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > pm->p->d->cfg->files_max_size) {
+		ctlreq_error(r, ERR_INVALID_ARGUMENT, "%lld bytes: larger than "
+		    "files.max_size (%ld bytes)", (long long)st.st_size,
+		    pm->p->d->cfg->files_max_size);
+		return true;
+	}
+	return false;
+}
+
 void
 peer_ctl_send_file(struct ctlreq *r, json_t *args, void *ctx)
 {
@@ -228,14 +296,10 @@ peer_ctl_send_file(struct ctlreq *r, json_t *args, void *ctx)
 	const char *user = json_string_value(json_object_get(args, "user"));
 	const char *group = json_string_value(json_object_get(args, "group"));
 	json_t *name = json_object_get(args, "name"), *ttl, *members = NULL;
-	struct pgroup g;
 	int fd = ctlreq_take_fd(r);
 	double secs;
 	const char *why;
 	struct fsend *fs;
-	struct stat st;
-	size_t i;
-	json_t *v;
 
 	if (fd == -1) {
 		ctlreq_error(r, ERR_INVALID_ARGUMENT, "send-file needs the file "
@@ -253,51 +317,15 @@ peer_ctl_send_file(struct ctlreq *r, json_t *args, void *ctx)
 		goto fail;
 	}
 	if (group != NULL) {
-		if (pg_find_group(pm, r, group, &g) != 0)
+		if (group_recipients(pm, r, group, &members) != 0)
 			goto fail;
-		if (!g.member) {
-			ctlreq_error_obj(r, "not_member", json_pack("{s:s}", "group",
-			    g.id), "you are not a member of group %s (%s)", g.id,
-			    g.title);
-			goto fail;
-		}
-		members = json_array();
-		if (pgroup_members(pm->groups, g.id, add_member, members) !=
-		    PSTORE_OK) {
-			json_decref(members);
-			ctlreq_error(r, ERR_INTERNAL, "cannot read the group");
-			goto fail;
-		}
-		user = pm->p->user;	/* checked below, then one row a member */
-		json_array_foreach(members, i, v)
-			if (strcmp(json_string_value(v), pm->p->user) == 0) {
-				json_array_remove(members, i);
-				break;
-			}
-		if (json_array_size(members) == 0) {
-			json_decref(members);
-			ctlreq_error(r, ERR_INVALID_ARGUMENT, "group %s has no other "
-			    "member", g.title);
-			goto fail;
-		}
+		user = pm->p->user;	/* one row a member */
 	} else if (strcmp(user, pm->p->user) == 0) {
 		ctlreq_error(r, ERR_INVALID_ARGUMENT, "cannot send to yourself");
 		goto fail;
 	}
-	if (name == NULL || json_string_length(name) > PFILE_NAME_MAX ||
-	    strlen(json_string_value(name)) != json_string_length(name)) {
-		ctlreq_error(r, ERR_INVALID_ARGUMENT, "'name' must be 1 to %d "
-		    "bytes of UTF-8 without NUL", PFILE_NAME_MAX);
-		goto fail;
-	}
-	if (fstat(fd, &st) == -1 || S_ISDIR(st.st_mode)) {
-		ctlreq_error(r, ERR_INVALID_ARGUMENT, "not a file that can be read");
-		goto fail;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > pm->p->d->cfg->files_max_size) {
-		ctlreq_error(r, ERR_INVALID_ARGUMENT, "%lld bytes: larger than "
-		    "files.max_size (%ld bytes)", (long long)st.st_size,
-		    pm->p->d->cfg->files_max_size);
+	if (file_unfit(pm, r, name, fd)) {
+		json_decref(members);
 		goto fail;
 	}
 	fs = xcalloc(1, sizeof(*fs));
