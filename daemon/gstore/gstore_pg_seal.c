@@ -56,8 +56,18 @@ gpg_key_file(const char *path, unsigned char key[GPG_KEY_LEN], char **cause)
 		goto out;
 	}
 	while ((size_t)n < sizeof(buf) && (r = read(fd, buf + n,
-	    sizeof(buf) - (size_t)n)) > 0)
+	    sizeof(buf) - (size_t)n)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			/* Not a prefix of the key: another key than the others'. */
+			if (asprintf(cause, "cluster.key_file %s: %s", path,
+			    strerror(errno)) < 0)
+				*cause = NULL;
+			goto out;
+		}
 		n += r;
+	}
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
 	    buf[n - 1] == ' ' || buf[n - 1] == '\t'))
 		n--;
