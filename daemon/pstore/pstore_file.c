@@ -131,21 +131,29 @@ read_row(sqlite3_stmt *s, struct pfile *f)
 	return 0;
 }
 
-enum pstore_rc
-pfile_get(struct pfile_store *fs, const char *id, struct pfile *f)
+/* The one row statement st gives for key (failures logged as fn's). */
+static enum pstore_rc
+get_one(struct pfile_store *fs, int st, const char *key, struct pfile *f,
+    const char *fn)
 {
-	sqlite3_stmt *s = sqlutil_reset(fs->st[F_GET]);
+	sqlite3_stmt *s = sqlutil_reset(fs->st[st]);
 	int rc;
 
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(s)) == SQLITE_DONE) {
 		sqlite3_reset(s);
 		return PSTORE_NOTFOUND;
 	}
 	if (rc != SQLITE_ROW || read_row(s, f) == -1)
-		return pfile_fail(fs, __func__, s);
+		return pfile_fail(fs, fn, s);
 	sqlite3_reset(s);
 	return PSTORE_OK;
+}
+
+enum pstore_rc
+pfile_get(struct pfile_store *fs, const char *id, struct pfile *f)
+{
+	return get_one(fs, F_GET, id, f, __func__);
 }
 
 enum pstore_rc
@@ -173,18 +181,7 @@ pfile_foreach(struct pfile_store *fs, const char *peer,
 enum pstore_rc
 pfile_next_out(struct pfile_store *fs, const char *peer, struct pfile *f)
 {
-	sqlite3_stmt *s = sqlutil_reset(fs->st[F_NEXT]);
-	int rc;
-
-	sqlite3_bind_text(s, 1, peer, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(s)) == SQLITE_DONE) {
-		sqlite3_reset(s);
-		return PSTORE_NOTFOUND;
-	}
-	if (rc != SQLITE_ROW || read_row(s, f) == -1)
-		return pfile_fail(fs, __func__, s);
-	sqlite3_reset(s);
-	return PSTORE_OK;
+	return get_one(fs, F_NEXT, peer, f, __func__);
 }
 
 enum pstore_rc
