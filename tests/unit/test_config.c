@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "proto.h"
+#include "testutil.h"
 
 #define ETC_CONF	"/etc/p2pchat/p2pchatd.conf"
 #define FP	"sha256:" \
@@ -1010,11 +1011,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(config_suite(), LOG_LVL_INFO);
 }

@@ -13,6 +13,7 @@
 
 #include "ctlcmd.h"
 #include "proto.h"
+#include "testutil.h"
 
 #define ID1	"0123456789abcdef0123456789abcdef"
 #define ID2	"fedcba9876543210fedcba9876543210"
@@ -569,11 +570,5 @@ ctlcmd_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(ctlcmd_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(ctlcmd_suite(), LOG_LVL_INFO);
 }

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "frame.h"
+#include "testutil.h"
 
 #define MAXF	1024
 
@@ -307,11 +308,5 @@ frame_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(frame_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(frame_suite(), LOG_LVL_INFO);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "testutil.h"
 
 typedef int (*fuzz_fn)(const uint8_t *, size_t);
 
@@ -108,8 +109,6 @@ main(void)
 {
 	Suite *s = suite_create("fuzz_replay");
 	TCase *tc = tcase_create("corpora");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_frame);
 	tcase_add_test(tc, test_ctl);
@@ -117,9 +116,5 @@ main(void)
 	tcase_add_test(tc, test_valid);
 	tcase_add_test(tc, test_hot);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(s, LOG_LVL_INFO);
 }

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "hashpool.h"
+#include "testutil.h"
 
 struct result {
 	int	 calls;
@@ -307,8 +308,6 @@ main(void)
 {
 	Suite *s = suite_create("hashpool");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, hash_then_verify);
@@ -319,9 +318,5 @@ main(void)
 	tcase_add_test(tc, queue_is_bounded_per_source);
 	tcase_add_test(tc, cancelled_jobs_are_dropped);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return tu_run(s, LOG_LVL_INFO);
 }

@@ -17,6 +17,7 @@
 #include <gnutls/x509.h>
 
 #include "identity.h"
+#include "testutil.h"
 
 #define KEYNAME	"identity.key"
 #define HEX40	"fffff00000186a00000100010001000100010000"
@@ -322,11 +323,5 @@ identity_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(identity_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(identity_suite(), LOG_LVL_INFO);
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "jsonw.h"
+#include "testutil.h"
 
 /* Parse w's output and check it equals the JSON text expect. */
 static void
@@ -205,11 +206,5 @@ jsonw_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(jsonw_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(jsonw_suite(), LOG_LVL_INFO);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "passwd.h"
+#include "testutil.h"
 
 #define PW	"correct horse battery staple"
 
@@ -177,11 +178,5 @@ passwd_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(passwd_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(passwd_suite(), LOG_LVL_INFO);
 }

@@ -53,11 +53,5 @@ peer_gestor_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(peer_gestor_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(peer_gestor_suite(), LOG_LVL_INFO);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ratelimit.h"
+#include "testutil.h"
 
 #define T0	1000.0		/* any monotonic time */
 #define SLOTS	4096		/* the size of the old, fixed table */
@@ -469,11 +470,5 @@ ratelimit_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(ratelimit_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(ratelimit_suite(), LOG_LVL_INFO);
 }

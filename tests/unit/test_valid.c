@@ -12,6 +12,7 @@
 #include "proto.h"
 #include "util.h"
 #include "valid.h"
+#include "testutil.h"
 
 #define HEX64	"0123456789abcdef0123456789abcdef" \
 	"0123456789abcdef0123456789abcdef"
@@ -394,11 +395,5 @@ valid_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(valid_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(valid_suite(), LOG_LVL_INFO);
 }

@@ -14,6 +14,7 @@
 
 #include "proto.h"
 #include "wire.h"
+#include "testutil.h"
 
 #define ID1	"0123456789abcdef0123456789abcdef"
 #define FP	"sha256:" \
@@ -791,11 +792,5 @@ wire_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(wire_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(wire_suite(), LOG_LVL_INFO);
 }

@@ -16,6 +16,7 @@
 #include "jsonw.h"
 #include "wire.h"
 #include "wire_hot.h"
+#include "testutil.h"
 
 #define ID	"0123456789abcdef0123456789abcdef"
 #define MAXB	65536
@@ -245,8 +246,6 @@ main(void)
 {
 	Suite *s = suite_create("wire_hot");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_written_frames);
 	tcase_add_test(tc, test_other_spellings);
@@ -254,9 +253,5 @@ main(void)
 	tcase_add_test(tc, test_body_limit);
 	tcase_add_test(tc, test_ctl_send);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(s, LOG_LVL_INFO);
 }
