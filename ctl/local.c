@@ -141,27 +141,16 @@ str_of(const json_t *o, const char *key)
 }
 
 /*
- * send-file --wait: subscribe to events, then read the files' states (so
- * that no change falls between the two), then follow their file-state
- * events until each has ended or the time is up. ids: the file's id, or
- * a group's one id per member. Exit 0 all delivered; 1 one failed, was
- * rejected, cancelled or expired (the code is that state); 3 at the
- * timeout.
+ * Subscribe to events, then read the states of the files in st (so that
+ * no change falls between the two) into it.
  */
-static int
-file_wait(struct ctlconn *c, json_t *ids, double secs)
+static void
+file_watch_states(struct ctlconn *c, json_t *st)
 {
-	double deadline = secs > 0 ? util_mono() + secs : 0, left;
-	json_t *st = json_object(), *why = json_object();
-	json_t *e, *reply, *res, *err, *it, *ev, *v;
-	const char *id, *bad = NULL;
-	struct pollfd pfd;
+	json_t *e, *reply, *res, *err, *it;
 	json_int_t rid;
-	size_t i, open_n;
-	int n, rc;
+	size_t i;
 
-	json_array_foreach(ids, i, v)
-		json_object_set_new(st, json_string_value(v), json_string("pending"));
 	ctlconn_catch_signals();
 	e = json_object();
 	rid = ctlconn_request(c, "watch", e);
@@ -181,6 +170,66 @@ file_wait(struct ctlconn *c, json_t *ids, double secs)
 			json_object_set_new(st, str_of(it, "id"),
 			    json_string(str_of(it, "state")));
 	json_decref(reply);
+}
+
+/* The exit status (and what is printed) once the files of st are followed. */
+static int
+file_verdict(json_t *ids, json_t *st, json_t *why)
+{
+	const char *id, *bad = NULL;
+	json_t *e, *v;
+	int rc;
+
+	json_object_foreach(st, id, v)
+		if (bad == NULL && strcmp(json_string_value(v), "delivered") != 0)
+			bad = id;
+	if (bad == NULL) {
+		rc = CTL_EXIT_OK;
+		if (output_json()) {
+			e = json_pack("{s:O,s:s}", "ids", ids, "state", "delivered");
+			output_result(&ctl_cmds[CMD_SEND_FILE], e);
+			json_decref(e);
+		}
+	} else if (ctlconn_stop)
+		rc = CTL_EXIT_OK;
+	else {
+		const char *state = json_string_value(json_object_get(st, bad));
+		const char *reason = str_of(why, bad);
+
+		e = json_pack("{s:s,s:s++,s:s,s:s}", "code", file_ended(state) ?
+		    state : "timeout", "message", bad, ": ", *reason != '\0' ?
+		    reason : file_ended(state) ? "the file ended undelivered" :
+		    "not delivered yet", "id", bad, "state", state);
+		rc = output_error(e);
+		if (!file_ended(state))
+			rc = CTL_EXIT_TIMEOUT;
+		json_decref(e);
+	}
+	return rc;
+}
+
+/*
+ * send-file --wait: subscribe to events, then read the files' states (so
+ * that no change falls between the two), then follow their file-state
+ * events until each has ended or the time is up. ids: the file's id, or
+ * a group's one id per member. Exit 0 all delivered; 1 one failed, was
+ * rejected, cancelled or expired (the code is that state); 3 at the
+ * timeout.
+ */
+static int
+file_wait(struct ctlconn *c, json_t *ids, double secs)
+{
+	double deadline = secs > 0 ? util_mono() + secs : 0, left;
+	json_t *st = json_object(), *why = json_object();
+	json_t *e, *ev, *v;
+	const char *id;
+	struct pollfd pfd;
+	size_t i, open_n;
+	int n, rc;
+
+	json_array_foreach(ids, i, v)
+		json_object_set_new(st, json_string_value(v), json_string("pending"));
+	file_watch_states(c, st);
 	for (;;) {
 		open_n = 0;
 		json_object_foreach(st, id, v)
@@ -215,31 +264,7 @@ file_wait(struct ctlconn *c, json_t *ids, double secs)
 			exit(CTL_EXIT_NODAEMON);
 		}
 	}
-	json_object_foreach(st, id, v)
-		if (bad == NULL && strcmp(json_string_value(v), "delivered") != 0)
-			bad = id;
-	if (bad == NULL) {
-		rc = CTL_EXIT_OK;
-		if (output_json()) {
-			e = json_pack("{s:O,s:s}", "ids", ids, "state", "delivered");
-			output_result(&ctl_cmds[CMD_SEND_FILE], e);
-			json_decref(e);
-		}
-	} else if (ctlconn_stop)
-		rc = CTL_EXIT_OK;
-	else {
-		const char *state = json_string_value(json_object_get(st, bad));
-		const char *reason = str_of(why, bad);
-
-		e = json_pack("{s:s,s:s++,s:s,s:s}", "code", file_ended(state) ?
-		    state : "timeout", "message", bad, ": ", *reason != '\0' ?
-		    reason : file_ended(state) ? "the file ended undelivered" :
-		    "not delivered yet", "id", bad, "state", state);
-		rc = output_error(e);
-		if (!file_ended(state))
-			rc = CTL_EXIT_TIMEOUT;
-		json_decref(e);
-	}
+	rc = file_verdict(ids, st, why);
 	json_decref(st);
 	json_decref(why);
 	return rc;
