@@ -36,10 +36,17 @@ done
 start bob
 wait_for "the drain to start" 30 sh -c \
     "[ \$($P2PCHATCTL -c $TMP/alice.conf status | awk -F'\t' '\$1 == \"pending\" { print \$2 }') -lt $N ]"
-python3 - "$TMP/alice/peer.db" >"$TMP/locked" <<'PY'
-import sqlite3, sys, time
+# Bob is stopped while the lock is taken, so that a fast drain cannot end
+# before it (the lock waits for alice's commit in flight), and goes on at
+# once: his acks then reach alice while her store is locked.
+kill -STOP "${PIDS[bob]}"
+python3 - "$TMP/alice/peer.db" "${PIDS[bob]}" >"$TMP/locked" <<'PY'
+import os, signal, sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)
-db.execute("BEGIN IMMEDIATE")
+try:
+    db.execute("BEGIN IMMEDIATE")
+finally:
+    os.kill(int(sys.argv[2]), signal.SIGCONT)
 print(db.execute("SELECT count(*) FROM messages WHERE state = 'pending'").fetchone()[0])
 time.sleep(1.3)		# the stall under test, not a wait for a condition
 db.execute("COMMIT")
