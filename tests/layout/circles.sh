@@ -13,6 +13,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
 build=${1:-${P2PCHAT_BUILDDIR:-.}}
 allow=${CIRCLES_ALLOW:-$here/circles.allow}
 
@@ -86,9 +87,12 @@ done
 # "D FILE SYM" for what each object defines, "U FILE SYM" for what it uses.
 # FILE is the source file: daemon/x.o -> daemon/x.c; automake's per-target
 # prefix (p2pchatd-x.o) is dropped.
+# An object whose source is gone (a file moved or removed since this
+# tree was last built) is left out: its symbols are its successor's too.
 edges=$(for o in $objs; do
 	f=${o#"$build/"}; f=${f%.o}
 	b=${f##*/}; d=${f%/*}; b=${b#*-}; f=$d/$b.c
+	[ -f "$src/$f" ] || continue
 	nm -g --defined-only "$o" | awk -v f="$f" 'NF >= 3 { print "D", f, $3 }'
 	nm -u "$o" | awk -v f="$f" 'NF >= 2 { print "U", f, $2 }'
 done | awk '
