@@ -7,7 +7,7 @@
 #
 # Environment: BENCH_RUNS (3), BENCH_ONLY (space-separated subset of:
 # refs throughput latency relay flush memory gestor startup cluster group mailbox
-# ctlsend wire files), BENCH_GESTOR_NS
+# mailbox_e2e ctlsend wire files), BENCH_GESTOR_NS
 # ("1000 10000 100000"; a size needs that many descriptors per process and
 # is skipped where the hard limit is lower), BENCH_GESTOR_SECS (65), BENCH_QUICK=1 (smaller, for
 # trying the suite out; the numbers are then not comparable), KEEP_TMP=1.
@@ -20,7 +20,7 @@ P2PCHATCTL=${P2PCHATCTL:-$BUILD/p2pchatctl}
 BIN=${BENCH_BIN:-$BUILD/tests/bench}
 OUT=${BENCH_OUT:-$BUILD/bench}
 RUNS=${BENCH_RUNS:-3}
-ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster group mailbox ctlsend wire files}
+ONLY=${BENCH_ONLY:-refs throughput latency relay flush memory gestor startup cluster group mailbox mailbox_e2e ctlsend wire files}
 QUICK=${BENCH_QUICK:-0}
 
 N_MSGS=20000		# throughput
@@ -240,6 +240,76 @@ bench_mailbox() {
 	sample mailbox_drain_secs "$(jq .drain_secs <<<"$r")" s
 	sample mailbox_bytes_per_msg "$(jq .bytes_per_msg <<<"$r")" "B/msg"
 	rm -rf "$TMP/mailbox"
+}
+
+# The mailbox end to end (issue 28), real daemons: alice's direct rate to
+# bob first (bench_ctl feed, the comparison), then bob away: alice sends
+# N_MAIL (one `send --batch`, 200-byte bodies) with mailbox.after = 0.2 s;
+# the deposit rate is N_MAIL over the time from the batch to the last
+# deposit at the gestor (its mail_deposits). bob starts: the time from his
+# daemon's start to his login (gestor_state online; the fetch may have
+# begun) and to the last message fetched and stored (his received), and
+# the fetch rate over the latter. Bytes held at the gestor per message: its mail_bytes_held
+# (blobs) and the growth of gestor.db (pages in use, WAL included) over
+# N_MAIL.
+gestor_db_bytes() {
+	local q="SELECT (p.page_count - f.freelist_count) * s.page_size"
+	q="$q FROM pragma_page_count p, pragma_freelist_count f, pragma_page_size s"
+	sqlite3 "$TMP/g/gestor.db" "$q"
+}
+gstat_json() { ctl g --json stats | jq -r ".$1"; }
+
+bench_mailbox_e2e() {
+	local r t0 t1 d0 db0 db1 held
+	rm -rf "$TMP"/g "$TMP"/alice "$TMP"/bob "$TMP"/*.ctl
+	PORT_OF=()
+	start_gestor g "limits = { $(gestor_limits) };
+mailbox = { quota_messages = 1000000; quota_per_sender = 1000000;
+    quota_bytes = 1073741824L; };"
+	start_peer alice g "mailbox = { after = 0.2; };"
+	start_peer bob g
+	register alice
+	register bob
+	ctl bob lookup alice >/dev/null
+	ctl bob trust alice >/dev/null
+	r=$("$BIN/bench_ctl" feed "$(sock alice)" bob "$N_MAIL" 200 300) ||
+	    fail "direct feed"
+	sample mailbox_e2e_direct_msgs_per_s "$(jq .rate <<<"$r")" "msg/s"
+	stop bob
+	wait_for "bob offline" 20 sh -c "'$P2PCHATCTL' -c '$TMP/g.conf' lookup bob | grep -q '^online	offline\$'"
+	d0=$(gstat_json mail_deposits)
+	db0=$(gestor_db_bytes)
+	head -c $((N_MAIL * 150)) /dev/urandom | base64 -w 200 |
+	    head -n "$N_MAIL" >"$TMP/mail.in"
+	[ "$(wc -l <"$TMP/mail.in")" = "$N_MAIL" ] || fail "mail.in"
+	t0=$(now_ns)
+	ctl alice send --batch bob <"$TMP/mail.in" >/dev/null || fail "send --batch"
+	wait_for "$N_MAIL deposited" 600 sh -c "[ \"\$('$P2PCHATCTL' -c '$TMP/g.conf' --json stats | jq .mail_deposits)\" -ge $((d0 + N_MAIL)) ]"
+	t1=$(now_ns)
+	sample mailbox_e2e_deposit_per_s \
+	    "$(jq -n "$N_MAIL / (($t1 - $t0) / 1e9)")" "msg/s"
+	held=$(gstat_json mail_bytes_held)
+	db1=$(gestor_db_bytes)
+	sample mailbox_e2e_blob_bytes_per_msg \
+	    "$(jq -n "$held / $N_MAIL")" "B/msg"
+	sample mailbox_e2e_db_bytes_per_msg \
+	    "$(jq -n "($db1 - $db0) / $N_MAIL")" "B/msg"
+	[ "$(gstat_json mail_held)" = "$N_MAIL" ] ||
+	    fail "the gestor holds $(gstat_json mail_held), not $N_MAIL"
+	# bob's counters start at 0 with his daemon: received counts what
+	# was fetched and stored.
+	t0=$(now_ns)
+	start bob
+	wait_for "bob online" 60 sh -c "[ \"\$('$P2PCHATCTL' -c '$TMP/bob.conf' status | awk -F'\t' '\$1 == \"gestor_state\" { print \$2 }')\" = online ]"
+	sample mailbox_e2e_login_secs "$(jq -n "($(now_ns) - $t0) / 1e9")" s
+	wait_for "bob stored $N_MAIL" 600 sh -c "[ \"\$('$P2PCHATCTL' -c '$TMP/bob.conf' --json stats | jq .received)\" -ge $N_MAIL ]"
+	t1=$(now_ns)
+	sample mailbox_e2e_login_fetch_secs "$(jq -n "($t1 - $t0) / 1e9")" s
+	sample mailbox_e2e_fetch_per_s \
+	    "$(jq -n "$N_MAIL / (($t1 - $t0) / 1e9)")" "msg/s"
+	[ "$(ctl bob --json stats | jq .mail_fetched)" = "$N_MAIL" ] ||
+	    fail "bob fetched $(ctl bob --json stats | jq .mail_fetched), not $N_MAIL"
+	teardown
 }
 
 bench_throughput() {
@@ -538,6 +608,7 @@ targets() {
 	    (if m("relay_latency_p99_ms") and m("latency_p99_ms")
 	     then m("relay_latency_p99_ms") / m("latency_p99_ms") else null end); "<"; 2),
 	  t("10 000 pending flushed < 1 s"; m("pending_flush_secs"); "<"; 1),
+	  t("mailbox: 10 000 waiting fetched on login < 2 s"; m("mailbox_e2e_login_fetch_secs"); "<"; 2),
 	  t("gestor 10 000 peers: CPU < 15% of a core"; m("gestor_10000_cpu_pct"); "<"; 15),
 	  t("gestor 10 000 peers: p99 lookup < 10 ms"; m("gestor_10000_lookup_p99_ms"); "<"; 10),
 	  t("gestor 10 000 peers: RSS < 64 MiB"; m("gestor_10000_rss_mib"); "<"; 64),
@@ -682,6 +753,7 @@ for run in $(seq 1 "$RUNS"); do
 	if on flush || on memory; then log "pending flush and memory"; bench_flush; fi
 	if on startup; then log "start-up"; bench_startup; fi
 	if on mailbox; then log "mailbox ($N_MAIL messages)"; bench_mailbox; fi
+	if on mailbox_e2e; then log "mailbox end to end ($N_MAIL messages)"; bench_mailbox_e2e; fi
 	if on gestor; then
 		for n in $GESTOR_NS; do log "gestor load, $n peers"; bench_gestor "$n"; done
 	fi
