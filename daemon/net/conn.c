@@ -425,6 +425,18 @@ conn_is_ready(const struct conn *c)
 	return c->state == CONN_READY;
 }
 
+void
+conn_set_caps(struct conn *c, unsigned caps)
+{
+	c->peer_caps = caps;
+}
+
+bool
+conn_has_cap(const struct conn *c, unsigned cap)
+{
+	return c != NULL && cap < 32 && (c->peer_caps & (1u << cap)) != 0;
+}
+
 const char *
 conn_peer_fingerprint(const struct conn *c)
 {

@@ -105,6 +105,14 @@ const char	*conn_peer_addr(const struct conn *);
 int		 conn_peer_port(const struct conn *);
 /* Our numeric address on the socket (the one the peer reached); 0/-1. */
 int		 conn_local_addr(const struct conn *, char *buf, size_t len);
+/*
+ * What the other side said it can do: its hello's caps, as bits numbered
+ * by wire.h's enum wire_cap (wire_parse_hello reads them). Whoever read
+ * the hello sets them; 0 (an older peer's: none) until then. They live
+ * as long as the connection: a new connection says hello again.
+ */
+void		 conn_set_caps(struct conn *, unsigned caps);
+bool		 conn_has_cap(const struct conn *, unsigned cap);
 /* Bytes queued and not yet written (for back-pressure). */
 size_t		 conn_pending_bytes(const struct conn *);
 /* Stop/resume delivering frames (e.g. while a slow operation runs). */

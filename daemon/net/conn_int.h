@@ -101,6 +101,7 @@ struct conn {
 	char			 peer_fp[P2P_FP_LEN + 1];
 	char			 peer_addr[80];
 	int			 peer_port;
+	unsigned		 peer_caps;	/* conn_set_caps */
 };
 
 /* conn.c: buffers */

@@ -62,7 +62,22 @@ struct w_presence {
 	int		 port;
 	int64_t		 last_seen;
 };
-struct w_hello	 { int v; const char *user; };
+/*
+ * Capabilities, offered in hello's caps (an array of short names): what a
+ * peer can take beyond protocol v1's msg and ack. A hello without caps
+ * is an older peer's, with none; names this build does not know are
+ * ignored; a malformed caps refuses the hello. Peer code asks
+ * pm_link_has_cap() (the recipient's, on our link) or conn_has_cap()
+ * (the other side's, on any connection that said hello).
+ */
+enum wire_cap {
+	WCAP_FILE,		/* "file": file, chunk, file-pos, file-cancel */
+	WCAP__MAX		/* at most 32: caps are bits of an unsigned */
+};
+#define WIRE_MAX_CAPS		32	/* names in one caps array */
+#define WIRE_MAX_CAP_LEN	32	/* bytes of one name, [a-z0-9-] */
+/* caps: bit 1u << c for each known enum wire_cap c offered. */
+struct w_hello	 { int v; const char *user; unsigned caps; };
 /*
  * msg; gmsg {id,group,from,ts,body} (to NULL); gmembers {id,list,sig}
  * (body the list as signed, sig its signature, from and to NULL);
@@ -137,6 +152,9 @@ struct wire_msg {
 #define WIRE_CHUNK_B64	(WIRE_CHUNK / 3 * 4)	/* the same in base64 */
 
 const char	*wire_type_name(enum wire_type);
+const char	*wire_cap_name(enum wire_cap);
+/* Our hello as user: {t:"hello",v,user,caps: every cap we know}. */
+json_t		*wire_hello_new(const char *user);
 /*
  * Parse a frame (an object with a string "t", as conn delivers it).
  * Returns 0, or -1 with *code (ERR_UNKNOWN_TYPE or ERR_BAD_FRAME) and a

@@ -1,5 +1,6 @@
 /*
- * The parse of the frames between peers: hello, msg and ack, the group
+ * The parse of the frames between peers: hello (and the caps it offers),
+ * msg and ack, the group
  * frames (gmsg, gmembers, gleave), the file frames (file, chunk,
  * file-pos; file-cancel is an ack's shape). wire.c's table calls them.
  */
@@ -9,6 +10,75 @@
 #include "proto.h"
 #include "valid.h"
 #include "wire_int.h"
+
+static const char *const wire_caps[WCAP__MAX] = {
+	[WCAP_FILE] = "file",
+};
+
+_Static_assert(WCAP__MAX <= 32, "caps are the bits of an unsigned");
+
+const char *
+wire_cap_name(enum wire_cap c)
+{
+	return c < WCAP__MAX ? wire_caps[c] : "?";
+}
+
+json_t *
+wire_hello_new(const char *user)
+{
+	json_t *caps = json_array();
+	int c;
+
+	for (c = 0; c < WCAP__MAX; c++)
+		json_array_append_new(caps, json_string(wire_caps[c]));
+	return json_pack("{s:s,s:i,s:s,s:o}", "t", "hello", "v",
+	    P2P_PROTO_VERSION, "user", user, "caps", caps);
+}
+
+/* A cap's name: 1 to WIRE_MAX_CAP_LEN bytes of [a-z0-9-]. */
+static bool
+valid_cap(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 1 || n > WIRE_MAX_CAP_LEN)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* hello's caps: absent is none; the known ones as bits, others ignored. */
+static int
+hello_caps(json_t *f, unsigned *caps, char *err, size_t errlen)
+{
+	json_t *a = json_object_get(f, "caps"), *e;
+	size_t i;
+	int c;
+
+	*caps = 0;
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > WIRE_MAX_CAPS) {
+		snprintf(err, errlen, "member 'caps' must be an array of at most "
+		    "%d names", WIRE_MAX_CAPS);
+		return -1;
+	}
+	json_array_foreach(a, i, e) {
+		if (!json_is_string(e) || !valid_cap(json_string_value(e),
+		    json_string_length(e))) {
+			snprintf(err, errlen, "member 'caps' must hold names of 1 "
+			    "to %d bytes of a-z, 0-9 and '-'", WIRE_MAX_CAP_LEN);
+			return -1;
+		}
+		for (c = 0; c < WCAP__MAX; c++)
+			if (strcmp(json_string_value(e), wire_caps[c]) == 0)
+				*caps |= 1u << c;
+	}
+	return 0;
+}
 
 int
 wire_parse_hello(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
@@ -21,6 +91,8 @@ wire_parse_hello(json_t *f, struct wire_msg *m, size_t max, char *err, size_t er
 		return -1;
 	}
 	m->u.hello.v = (int)json_integer_value(v);
+	if (hello_caps(f, &m->u.hello.caps, err, errlen) == -1)
+		return -1;
 	m->u.hello.user = wire_get_user(f, "user", err, errlen);
 	return m->u.hello.user != NULL ? 0 : -1;
 }

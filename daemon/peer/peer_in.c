@@ -148,8 +148,7 @@ in_accept_hello(struct pin *in)
 		in_drop(in, ERR_NOT_LOGGED_IN, "this daemon has no account");
 		return;
 	}
-	hello = json_pack("{s:s,s:i,s:s}", "t", "hello", "v",
-	    P2P_PROTO_VERSION, "user", in->pm->p->user);
+	hello = wire_hello_new(in->pm->p->user);
 	in->state = IN_READY;
 	conn_set_untrusted(in->c, false);
 	if (in->hello_ev != NULL)
@@ -200,6 +199,7 @@ in_hello(struct pin *in, struct wire_msg *m)
 	char key[80], why[120];
 
 	snprintf(in->user, sizeof(in->user), "%s", m->u.hello.user);
+	conn_set_caps(in->c, m->u.hello.caps);
 	if (*p->user == '\0') {
 		in_drop(in, ERR_NOT_LOGGED_IN, "this daemon has no account");
 		return;

@@ -116,11 +116,21 @@ pm_link_heard(struct peer_msgs *pm, const char *user)
 		pm_kick(pm, user, true);
 }
 
-/* Messages or files to deliver to l's recipient. */
+bool
+pm_link_has_cap(const struct plink *l, enum wire_cap cap)
+{
+	return l->state == L_READY && conn_has_cap(l->c, cap);
+}
+
+/*
+ * Messages or files to deliver to l's recipient (files wait, the link
+ * idle, while the recipient's daemon takes none: maybe a newer one later).
+ */
 static bool
 link_has_work(struct plink *l)
 {
-	return pm_window_has_pending(l) || pm_ftx_pending(l->pm, l->user);
+	return pm_window_has_pending(l) || (pm_ftx_pending(l->pm, l->user) &&
+	    (l->state != L_READY || pm_link_has_cap(l, WCAP_FILE)));
 }
 
 /* Waiting for an answer: messages unacknowledged, or a file going out. */
@@ -482,8 +492,7 @@ on_link_ready(struct conn *c, void *arg)
 		link_wait_login(l);
 		return;
 	}
-	hello = json_pack("{s:s,s:i,s:s}", "t", "hello", "v", P2P_PROTO_VERSION,
-	    "user", l->pm->p->user);
+	hello = wire_hello_new(l->pm->p->user);
 	conn_send(c, hello);
 	json_decref(hello);
 	l->state = L_HELLO;
@@ -497,7 +506,9 @@ pm_link_pump(struct plink *l)
 		return;
 	if (l->inflight < PM_WINDOW)
 		pm_window_fill(l);
-	pm_ftx_link_up(l->pm, l->user, l->c);
+	/* An older recipient closes the link on a file frame: none to it. */
+	if (pm_link_has_cap(l, WCAP_FILE))
+		pm_ftx_link_up(l->pm, l->user, l->c);
 	link_watch(l);
 }
 
@@ -511,12 +522,17 @@ link_dispatch(struct conn *c, struct plink *l, const struct wire_msg *mp)
 	if (m.type == W_HELLO && l->state == L_HELLO &&
 	    strcmp(m.u.hello.user, l->user) == 0) {
 		l->state = L_READY;
+		conn_set_caps(c, m.u.hello.caps);
 		pm_window_reset(l);
 		if (!l->held_back)
 			l->attempts = 0;
 		*l->reason = '\0';
 		peer_route_up(l);
 		log_info("peer_msg: connected to %s at %s", l->user, l->addr);
+		if (!pm_link_has_cap(l, WCAP_FILE) &&
+		    pm_ftx_pending(l->pm, l->user))
+			log_info("peer_msg: files to %s wait: its daemon takes "
+			    "none (no \"file\" in its hello's caps)", l->user);
 		pm_link_pump(l);
 	} else if (m.type == W_ACK && l->state == L_READY) {
 		if (l->inflight > 0)

@@ -65,6 +65,11 @@ struct plink *pm_link_find(struct peer_msgs *, const char *user, bool create);
 void	 pm_link_free(struct plink *);
 /* Drop the connection at once (no callbacks) and forget what it carried. */
 void	 pm_link_drop(struct plink *);
+/*
+ * Whether l's recipient offered cap in its hello (wire.h's enum
+ * wire_cap): false until the link is ready, and for an older daemon.
+ */
+bool	 pm_link_has_cap(const struct plink *, enum wire_cap);
 /* A ready link: send what its window allows. */
 void	 pm_link_pump(struct plink *);
 

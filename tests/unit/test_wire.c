@@ -381,6 +381,77 @@ START_TEST(test_hello)
 }
 END_TEST
 
+#define HELLO_CAPS(caps) "{\"t\":\"hello\",\"v\":1,\"user\":\"alice\"," \
+	"\"caps\":" caps "}"
+
+/* caps: absent is none, known names are bits, unknown ones ignored. */
+START_TEST(test_hello_caps)
+{
+	char big[2048];
+	size_t n;
+	int i;
+
+	PARSES("{\"t\":\"hello\",\"v\":1,\"user\":\"alice\"}");
+	ck_assert_uint_eq(m.u.hello.caps, 0);
+	PARSES(HELLO_CAPS("[]"));
+	ck_assert_uint_eq(m.u.hello.caps, 0);
+	PARSES(HELLO_CAPS("[\"file\"]"));
+	ck_assert_uint_eq(m.u.hello.caps, 1u << WCAP_FILE);
+	PARSES(HELLO_CAPS("[\"x-future-2\",\"file\",\"file\",\"0\"]"));
+	ck_assert_uint_eq(m.u.hello.caps, 1u << WCAP_FILE);
+	PARSES(HELLO_CAPS("[\"files\",\"fil\"]"));
+	ck_assert_uint_eq(m.u.hello.caps, 0);
+	/* Not an array of strings. */
+	BAD_FRAME(HELLO_CAPS("\"file\""));
+	BAD_FRAME(HELLO_CAPS("{\"file\":true}"));
+	BAD_FRAME(HELLO_CAPS("null"));
+	BAD_FRAME(HELLO_CAPS("1"));
+	BAD_FRAME(HELLO_CAPS("[1]"));
+	BAD_FRAME(HELLO_CAPS("[\"file\",null]"));
+	BAD_FRAME(HELLO_CAPS("[[\"file\"]]"));
+	/* Bad names: empty, upper case, other characters, NUL, too long. */
+	BAD_FRAME(HELLO_CAPS("[\"\"]"));
+	BAD_FRAME(HELLO_CAPS("[\"File\"]"));
+	BAD_FRAME(HELLO_CAPS("[\"file_2\"]"));
+	BAD_FRAME(HELLO_CAPS("[\"fi le\"]"));
+	/* A NUL (frame.c refuses it already; built here by hand). */
+	ck_assert_int_eq(parse_obj(json_pack("{s:s,s:i,s:s,s:[o]}", "t", "hello",
+	    "v", 1, "user", "alice", "caps", json_stringn("file\0", 5))), -1);
+	ck_assert_str_eq(code, ERR_BAD_FRAME);
+	BAD_FRAME(HELLO_CAPS("[\"f\u00e9\"]"));
+	PARSES(HELLO_CAPS("[\"" "0123456789abcdef0123456789abcdef" "\"]"));
+	BAD_FRAME(HELLO_CAPS("[\"" "0123456789abcdef0123456789abcdef0" "\"]"));
+	/* WIRE_MAX_CAPS names pass, one more does not. */
+	for (i = 0; i <= WIRE_MAX_CAPS; i++) {
+		n = (size_t)snprintf(big, sizeof(big), "{\"t\":\"hello\",\"v\":1,"
+		    "\"user\":\"alice\",\"caps\":[\"file\"");
+		for (int j = 1; j < i + 1; j++)
+			n += (size_t)snprintf(big + n, sizeof(big) - n, ",\"c%d\"", j);
+		snprintf(big + n, sizeof(big) - n, "]}");
+		if (i + 1 <= WIRE_MAX_CAPS) {
+			PARSES(big);
+			ck_assert_uint_eq(m.u.hello.caps, 1u << WCAP_FILE);
+		} else
+			BAD_FRAME(big);
+	}
+}
+END_TEST
+
+/* Our own hello parses back with every cap we know. */
+START_TEST(test_hello_ours)
+{
+	json_t *h = wire_hello_new("alice");
+	char *text = json_dumps(h, JSON_COMPACT);
+
+	PARSES(text);
+	ck_assert_str_eq(m.u.hello.user, "alice");
+	ck_assert_uint_eq(m.u.hello.caps, (1u << WCAP__MAX) - 1);
+	ck_assert_str_eq(wire_cap_name(WCAP_FILE), "file");
+	free(text);
+	json_decref(h);
+}
+END_TEST
+
 struct member {
 	const char	*name;
 	const char	*good;		/* JSON text of a valid value */
@@ -777,6 +848,8 @@ wire_suite(void)
 	tcase_add_test(tc, test_watch);
 	tcase_add_test(tc, test_presence);
 	tcase_add_test(tc, test_hello);
+	tcase_add_test(tc, test_hello_caps);
+	tcase_add_test(tc, test_hello_ours);
 	tcase_add_test(tc, test_members_required);
 	tcase_add_test(tc, test_msg);
 	tcase_add_test(tc, test_msg_body);
