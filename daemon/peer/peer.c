@@ -287,8 +287,10 @@ ctl_status(struct ctlreq *r, json_t *args, void *ctx)
 	    "advertise", *d->cfg->advertise ? d->cfg->advertise : "",
 	    "fingerprint", identity_fingerprint(d->id),
 	    "pending", (json_int_t)peer_msgs_pending_count(p));
-	if (p->msgs != NULL)
+	if (p->msgs != NULL) {
 		json_object_update_new(o, peer_route_status(p->msgs));
+		json_object_update_new(o, peer_msgs_mail_status(p));
+	}
 	json_object_set_new(o, "last_seq", json_integer(peer_msgs_last_seq(p)));
 	/* Of those pending, how many wait in their recipients' mailboxes. */
 	json_object_set_new(o, "deposited",

@@ -72,6 +72,8 @@ void	peer_msgs_logged_out(struct peer *);
 long	peer_msgs_pending_count(struct peer *);
 /* The seq of the last stored event, 0 if none (watch --since now). */
 int64_t	peer_msgs_last_seq(struct peer *);
+/* status's fields of the mailbox (mail_held). */
+json_t	*peer_msgs_mail_status(struct peer *);
 
 /* peer_ctl.c, peer_state.c, peer_wait.c: control commands for messages */
 void	peer_ctl_send(struct ctlreq *, json_t *, void *);

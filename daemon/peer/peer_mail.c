@@ -57,6 +57,7 @@ pm_mail_fetch(struct peer_msgs *pm)
 	}
 	ml->fetching = true;
 	ml->after = 0;
+	ml->held_now = 0;
 	fetch_page(ml);
 }
 
@@ -72,9 +73,12 @@ page_clear(struct pmail *ml)
 	seal_msg_clear(&ml->cur);
 }
 
+/* The fetch is over; whole: it went through every page. */
 static void
-fetch_done(struct pmail *ml)
+fetch_done(struct pmail *ml, bool whole)
 {
+	if (whole)
+		ml->held = ml->held_now;
 	page_clear(ml);
 	ml->fetching = false;
 	if (ml->again) {
@@ -92,13 +96,13 @@ on_page(json_t *reply, const char *code, const char *msg, void *arg)
 	if (reply == NULL) {
 		if (!ml->pm->stopping)
 			log_info("peer_mail: cannot fetch mail: %s: %s", code, msg);
-		fetch_done(ml);
+		fetch_done(ml, false);
 		return;
 	}
 	mail = json_object_get(reply, "mail");
 	if (!json_is_array(mail) || json_array_size(mail) > WIRE_MAX_MBOX) {
 		log_warnx("peer_mail: the gestor's answer to mbox-get is malformed");
-		fetch_done(ml);
+		fetch_done(ml, false);
 		return;
 	}
 	ml->more = json_is_true(json_object_get(reply, "more"));
@@ -141,7 +145,7 @@ page_done(struct pmail *ml)
 	if (ml->more && !ml->pm->stopping)
 		fetch_page(ml);
 	else
-		fetch_done(ml);
+		fetch_done(ml, !ml->more);
 }
 
 /* The queue committed (or refused) a message of the page (pm_hooks). */
@@ -201,6 +205,45 @@ drop(struct pmail *ml, struct mitem *it, const char *why)
 	ml->dropped++;
 }
 
+enum judgement { JUDGE_TAKE, JUDGE_HOLD, JUDGE_LOOKUP };
+
+/*
+ * ml->cur is signed with key ml->curfp: take it if that is the key we
+ * know for from. A contact the user verified whose key changed since is
+ * held as messages to it are (peer_link.c): only its verified key is
+ * taken, and mail signed with the new one waits in the mailbox for
+ * `trust`. Any other key is the gestor's word (a lookup).
+ */
+static enum judgement
+judge(struct pmail *ml, const char *from)
+{
+	struct pcontact c;
+
+	if (pstore_contact_get(ml->pm->p->store, from, &c) != PSTORE_OK ||
+	    *c.fingerprint == '\0')
+		return JUDGE_LOOKUP;
+	if (c.verified && *c.prev_fingerprint != '\0') {
+		if (strcmp(c.prev_fingerprint, ml->curfp) == 0)
+			return JUDGE_TAKE;
+		return strcmp(c.fingerprint, ml->curfp) == 0 ? JUDGE_HOLD :
+		    JUDGE_LOOKUP;
+	}
+	return strcmp(c.fingerprint, ml->curfp) == 0 ? JUDGE_TAKE :
+	    JUDGE_LOOKUP;
+}
+
+/* Left in the mailbox, unshown, until the user trusts the new key. */
+static void
+hold(struct pmail *ml, struct mitem *it)
+{
+	log_warnx("peer_mail: deposit %lld from %s is signed with its new key "
+	    "%s, not the one you verified: held in the mailbox until "
+	    "'p2pchatctl trust %s'", (long long)it->id, it->from, ml->curfp,
+	    it->from);
+	it->outcome = 0;
+	ml->held_now++;
+}
+
 static void
 on_sender(json_t *reply, const char *code, const char *msg, void *arg)
 {
@@ -220,13 +263,16 @@ on_sender(json_t *reply, const char *code, const char *msg, void *arg)
 	    "fingerprint"))) == NULL || strcmp(fp, ml->curfp) != 0)
 		drop(ml, it, "not signed with the sender's key");
 	else {
-		/* Pinned (or a change of an unverified key recorded and
-		 * announced) as a direct connection's hello would be. */
+		/* Pinned, or a change recorded and announced (key-changed),
+		 * as a direct connection's hello would be. */
 		peer_contact_update(ml->pm->p, it->from, fp,
 		    json_string_value(json_object_get(reply, "addr")),
 		    (int)json_integer_value(json_object_get(reply, "port")),
 		    json_integer_value(json_object_get(reply, "last_seen")));
-		take(ml, it);
+		if (judge(ml, it->from) == JUDGE_HOLD)
+			hold(ml, it);
+		else
+			take(ml, it);
 	}
 	seal_msg_clear(&ml->cur);
 	ml->next++;
@@ -240,7 +286,6 @@ handle(struct pmail *ml)
 	const struct config *cf = ml->pm->p->d->cfg;
 	unsigned char *bin;
 	const char *blob, *from, *why;
-	struct pcontact c;
 	struct mitem *it;
 	json_t *o;
 	size_t blen, n;
@@ -278,22 +323,17 @@ handle(struct pmail *ml)
 			drop(ml, it, "its sender is not the account that deposited it");
 			continue;
 		}
-		if (pstore_contact_get(ml->pm->p->store, from, &c) == PSTORE_OK &&
-		    *c.fingerprint != '\0') {
-			if (strcmp(c.fingerprint, ml->curfp) == 0) {
-				take(ml, it);
-				continue;
-			}
-			if (c.verified) {
-				/* As a direct message would be held: kept. */
-				log_warnx("peer_mail: deposit %lld from %s is signed "
-				    "with another key than the one you verified; "
-				    "left in the mailbox", (long long)it->id, from);
-				it->outcome = 0;
-				continue;
-			}
+		switch (judge(ml, from)) {
+		case JUDGE_TAKE:
+			take(ml, it);
+			continue;
+		case JUDGE_HOLD:
+			hold(ml, it);
+			continue;
+		case JUDGE_LOOKUP:
+			break;
 		}
-		/* Not pinned (or pinned unverified): the gestor's word. */
+		/* Not the key we know: the gestor's word. */
 		pm_mail_req(ml, json_pack("{s:s,s:s}", "t", "lookup",
 		    "user", from), on_sender, ml);
 		return;
@@ -418,6 +458,15 @@ pm_mail_free(struct peer_msgs *pm)
 	event_free(ml->tick);
 	free(ml);
 	pm->mail = NULL;
+}
+
+json_t *
+pm_mail_status(struct peer_msgs *pm)
+{
+	struct pmail *ml = pm->mail;
+
+	return json_pack("{s:I}", "mail_held", (json_int_t)(ml != NULL ?
+	    ml->held : 0));
 }
 
 json_t *

@@ -54,6 +54,8 @@ struct pmail {
 	void			*stopped_arg;
 	/* counters (stats) */
 	unsigned long		 deposited, fetched, dropped;
+	long			 held;		/* left by the last whole fetch for `trust` */
+	long			 held_now;	/* the same, in the fetch under way */
 	long			 rows;		/* in mail_out: 0, deliveries skip it */
 };
 

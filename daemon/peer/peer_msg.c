@@ -47,6 +47,12 @@ peer_msgs_last_seq(struct peer *p)
 	return p->msgs != NULL ? pmsg_last_seq(p->msgs->ms) : 0;
 }
 
+json_t *
+peer_msgs_mail_status(struct peer *p)
+{
+	return pm_mail_status(p->msgs);
+}
+
 long
 peer_msgs_pending_count(struct peer *p)
 {

@@ -313,6 +313,8 @@ void	 pm_mail_delivered(struct peer_msgs *, const char *id);
 /* pm_hooks.mailed */
 void	 pm_mail_rx(struct peer_msgs *, void *from, const char *id, int outcome);
 json_t	*pm_mail_stats(struct peer_msgs *);
+/* status's mail_held (and what else status says of the mailbox). */
+json_t	*pm_mail_status(struct peer_msgs *);
 /* Message id was cancelled: withdraw its deposit, if any (a deposit
  * already fetched may still reach the recipient). */
 void	 pm_mail_withdraw(struct peer_msgs *, const char *id);
