@@ -14,6 +14,7 @@
 #include "peer_group.h"
 #include "peer_msg.h"
 #include "pstore_archive.h"
+#include "pstore_file.h"
 #include "util.h"
 #include "valid.h"
 
@@ -351,6 +352,20 @@ note_queued(const struct pmsg *m, void *arg)
 	return 0;
 }
 
+/* Files to or from the user still under way count as queued. */
+static int
+note_file(const struct pfile *f, void *arg)
+{
+	struct queued *q = arg;
+
+	if (f->outgoing ? strcmp(f->state, "pending") == 0 ||
+	    strcmp(f->state, "waiting") == 0 : strcmp(f->state, "receiving") ==
+	    0 || strcmp(f->state, "waiting") == 0 ||
+	    strcmp(f->state, "paused") == 0)
+		json_array_append_new(q->ids, json_string(f->id));
+	return 0;
+}
+
 /*
  * Messages still to go to the user are never dropped unasked: refused
  * (pending_messages) unless cancel_pending, then cancelled as `cancel`
@@ -364,7 +379,8 @@ chat_delete_queue(struct ctlreq *r, struct peer_msgs *pm, const char *user,
 	size_t n, i;
 	json_t *v;
 
-	if (parch_queued(pm->arch, user, note_queued, q) != PSTORE_OK) {
+	if (parch_queued(pm->arch, user, note_queued, q) != PSTORE_OK ||
+	    pfile_foreach(pm->files, user, note_file, q) != PSTORE_OK) {
 		ctlreq_error(r, ERR_INTERNAL, "cannot read the queue; nothing "
 		    "deleted");
 		return false;
@@ -372,7 +388,8 @@ chat_delete_queue(struct ctlreq *r, struct peer_msgs *pm, const char *user,
 	if ((n = json_array_size(q->ids)) > 0 && !cancel) {
 		ctlreq_error_obj(r, ERR_PENDING_MESSAGES, json_pack("{s:s,s:O}",
 		    "user", user, "ids", q->ids), "%zu message%s to %s still "
-		    "wait%s for delivery (pending or held); nothing deleted. "
+		    "wait%s for delivery (messages pending or held, files under "
+		    "way); nothing deleted. "
 		    "--cancel-pending cancels %s (never delivered) and deletes the "
 		    "chat; or wait until %s delivered", n, n == 1 ? "" : "s", user,
 		    n == 1 ? "s" : "", n == 1 ? "it" : "them",
@@ -385,9 +402,16 @@ chat_delete_queue(struct ctlreq *r, struct peer_msgs *pm, const char *user,
 		    "deleted; try again in a moment", user);
 		return false;
 	}
-	json_array_foreach(q->ids, i, v)
-		pm_finish(pm, json_string_value(v), "cancelled",
-		    "cancelled by chat-delete");
+	json_array_foreach(q->ids, i, v) {
+		const char *why = NULL;
+
+		if (pm_ftx_is_file(pm, json_string_value(v)))
+			json_decref(pm_ftx_cancel_one(pm, json_string_value(v),
+			    &why));
+		else
+			pm_finish(pm, json_string_value(v), "cancelled",
+			    "cancelled by chat-delete");
+	}
 	pm_expiry_arm(pm);
 	return true;
 }
@@ -398,7 +422,7 @@ peer_ctl_chat_delete(struct ctlreq *r, json_t *args, void *ctx)
 	struct peer_msgs *pm = pm_of_ctx(ctx);
 	const char *user = json_string_value(json_object_get(args, "user"));
 	struct queued q = { pm, json_array(), false };
-	int deleted = 0;
+	int deleted = 0, files = 0;
 
 	if (!chat_delete_queue(r, pm, user, json_is_true(json_object_get(args,
 	    "cancel_pending")), &q)) {
@@ -407,6 +431,7 @@ peer_ctl_chat_delete(struct ctlreq *r, json_t *args, void *ctx)
 	}
 	if (pstore_begin(pm->p->store) != PSTORE_OK ||
 	    parch_delete_chat(pm->arch, user, &deleted) != PSTORE_OK ||
+	    pfile_delete_peer(pm->files, user, &files) != PSTORE_OK ||
 	    pstore_commit(pm->p->store) != PSTORE_OK) {
 		pstore_rollback(pm->p->store);
 		json_decref(q.ids);
@@ -415,7 +440,10 @@ peer_ctl_chat_delete(struct ctlreq *r, json_t *args, void *ctx)
 		return;
 	}
 	pm->pending_gen++;	/* no window in memory keeps what is gone */
-	log_info("peer: chat with %s deleted: %d messages", user, deleted);
+	pm_ftx_gc(pm);		/* the files' stored copies no one needs */
+	log_info("peer: chat with %s deleted: %d messages, %d files", user,
+	    deleted, files);
+	deleted += files;	/* the history's lines */
 	ctlreq_reply(r, json_pack("{s:s,s:i,s:i}", "user", user, "deleted",
 	    deleted, "cancelled", (int)json_array_size(q.ids)));
 	json_decref(q.ids);

@@ -444,6 +444,14 @@ peer_ctl_save(struct ctlreq *r, json_t *args, void *ctx)
 		    "(state %s)", id, fs->f.state);
 		goto fail;
 	}
+	if (fs->f.outgoing && strcmp(fs->f.state, "pending") != 0 &&
+	    strcmp(fs->f.state, "waiting") != 0) {
+		ctlreq_error_obj(r, "not_stored", json_pack("{s:s,s:s}", "id", id,
+		    "state", fs->f.state), "file %s was sent and is %s: the "
+		    "sender keeps its copy only until the file is delivered, "
+		    "rejected, cancelled or expired", id, fs->f.state);
+		goto fail;
+	}
 	if ((fs->copy = filecopy_out(pm->fcopy, fs->f.sha256, fd, on_saved, fs,
 	    &why)) == NULL) {
 		ctlreq_error(r, ERR_INTERNAL, "%s", why);

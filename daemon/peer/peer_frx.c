@@ -470,15 +470,31 @@ pm_frx_decide(struct peer_msgs *pm, const char *id, bool accept,
 	return 0;
 }
 
-/* The sender gave up the file id (file-cancel on its connection). */
+/*
+ * The sender gave the file id up (file-cancel on its connection c, also
+ * when it comes back after cancelling while we were away). Answered
+ * with the file's state, so that the sender stops telling us.
+ */
 void
-pm_frx_cancelled(struct peer_msgs *pm, const char *from, const char *id)
+pm_frx_cancelled(struct peer_msgs *pm, struct conn *c, const char *from,
+    const char *id)
 {
+	struct frx *fr;
 	struct pfile f;
 
 	if (pfile_get(pm->files, id, &f) != PSTORE_OK || f.outgoing ||
-	    strcmp(f.peer, from) != 0 || (strcmp(f.state, "waiting") != 0 &&
-	    strcmp(f.state, "receiving") != 0))
+	    strcmp(f.peer, from) != 0) {
+		frx_pos(c, id, "cancelled", 0, NULL);	/* nothing of it here */
 		return;
+	}
+	if (strcmp(f.state, "waiting") != 0 && strcmp(f.state, "receiving") != 0 &&
+	    strcmp(f.state, "paused") != 0) {
+		frx_pos(c, id, f.state, 0, NULL);
+		return;
+	}
+	if ((fr = frx_find(pm->ftx, id)) != NULL && fr->verify != NULL)
+		return;		/* all here: the check's answer says so */
+	if (fr == NULL || fr->c != c)
+		frx_pos(c, id, "cancelled", 0, NULL);	/* else pm_frx_end does */
 	pm_frx_end(pm, &f, "cancelled", "cancelled by the sender");
 }

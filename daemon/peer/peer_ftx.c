@@ -50,6 +50,7 @@
 
 static void	ftx_next(struct peer_msgs *, const char *user, struct conn *);
 static void	on_expiry(evutil_socket_t, short, void *);
+static void	on_gc(evutil_socket_t, short, void *);
 
 int
 pm_ftx_start(struct peer_msgs *pm, char **cause)
@@ -63,10 +64,13 @@ pm_ftx_start(struct peer_msgs *pm, char **cause)
 	x->verifier = filecopy_pool_new(pm->p->d->base, x->dir);
 	x->any_pending = true;
 	if ((x->recheck = evtimer_new(pm->p->d->base, pm_frx_recheck, pm)) == NULL ||
-	    (x->expiry = evtimer_new(pm->p->d->base, on_expiry, pm)) == NULL)
+	    (x->expiry = evtimer_new(pm->p->d->base, on_expiry, pm)) == NULL ||
+	    (x->gc = evtimer_new(pm->p->d->base, on_gc, pm)) == NULL)
 		fatalx("%s: out of memory", __func__);
 	pm->ftx = x;
 	on_expiry(-1, 0, pm);	/* those due while we were down, and the timer */
+	x->gc_parts = true;	/* what a crash left, before any copy starts */
+	pm_ftx_gc(pm);
 	return 0;
 }
 
@@ -93,6 +97,7 @@ pm_ftx_free(struct peer_msgs *pm)
 	filecopy_pool_free(x->verifier);
 	event_free(x->recheck);
 	event_free(x->expiry);
+	event_free(x->gc);
 	free(x);
 	pm->ftx = NULL;
 }
@@ -116,7 +121,8 @@ pm_ftx_pending(struct peer_msgs *pm, const char *user)
 	struct pfile f;
 
 	return ftx_find(pm->ftx, user) != NULL || (pm->ftx->any_pending &&
-	    pfile_next_out(pm->files, user, &f) == PSTORE_OK);
+	    (pfile_next_out(pm->files, user, &f) == PSTORE_OK ||
+	    pfile_has_cancels(pm->files, user)));
 }
 
 void
@@ -265,6 +271,11 @@ pm_ftx_pos(struct peer_msgs *pm, const char *user, struct conn *c,
 	const char *state;
 
 	if (ft == NULL || ft->c != c || strcmp(ft->f.id, p->id) != 0) {
+		/* The answer to a file-cancel (pm_ftx_link_ready), or late. */
+		if (strcmp(p->state, "receiving") != 0 &&
+		    strcmp(p->state, "waiting") != 0 &&
+		    strcmp(p->state, "paused") != 0)
+			pfile_cancel_told(pm->files, p->id, user);
 		log_debug("file %s from %s: no such transfer", p->id, user);
 		return;
 	}
@@ -320,7 +331,28 @@ pm_ftx_pos(struct peer_msgs *pm, const char *user, struct conn *c,
 	log_info("file %s to %s: %s%s%s", ft->f.id, user, state,
 	    *p->reason != '\0' ? ": " : "", p->reason);
 	ftx_free(pm->ftx, ft);
+	pm_ftx_gc(pm);
 	ftx_next(pm, user, c);
+}
+
+static void
+send_cancel(const char *id, void *arg)
+{
+	json_t *o = json_pack("{s:s,s:s}", "t", "file-cancel", "id", id);
+
+	conn_send(arg, o);
+	json_decref(o);
+}
+
+/*
+ * The link to user came up on c: the files cancelled or expired that it
+ * has not answered for (it may have been offline then) are cancelled
+ * again; its file-pos answer ends each (pm_ftx_pos).
+ */
+void
+pm_ftx_link_ready(struct peer_msgs *pm, const char *user, struct conn *c)
+{
+	pfile_cancels(pm->files, user, send_cancel, c);
 }
 
 /* ------------------------------------------------- accept, reject, cancel */
@@ -337,6 +369,9 @@ pm_ftx_cancel_one(struct peer_msgs *pm, const char *id, const char **why)
 	if (f.outgoing && (strcmp(f.state, "pending") == 0 ||
 	    strcmp(f.state, "waiting") == 0)) {
 		pfile_set_state(pm->files, id, "cancelled", "cancelled by the user");
+		pfile_cancel_note(pm->files, id, f.peer);
+		pm->ftx->any_pending = true;	/* a cancel to tell */
+		pm_ftx_gc(pm);
 		ft = ftx_find(pm->ftx, f.peer);
 		if (ft != NULL && strcmp(ft->f.id, id) == 0) {
 			struct conn *c = ft->c;
@@ -353,7 +388,8 @@ pm_ftx_cancel_one(struct peer_msgs *pm, const char *id, const char **why)
 		log_info("file %s to %s: cancelled", id, f.peer);
 		snprintf(f.state, sizeof(f.state), "cancelled");
 	} else if (!f.outgoing && (strcmp(f.state, "waiting") == 0 ||
-	    strcmp(f.state, "receiving") == 0)) {
+	    strcmp(f.state, "receiving") == 0 ||
+	    strcmp(f.state, "paused") == 0)) {
 		pm_frx_end(pm, &f, "cancelled", "cancelled by the recipient");
 		snprintf(f.state, sizeof(f.state), "cancelled");
 	} else if (strcmp(f.state, "delivered") == 0 ||
@@ -385,6 +421,8 @@ expired_one(const struct pfile *f, void *arg)
 	log_info("file %s to %s: expired (not delivered within its ttl)", f->id,
 	    f->peer);
 	ftx_event(pm, f, "expired", "not delivered within its ttl");
+	pm->ftx->any_pending = true;	/* a cancel to tell (pfile_expire) */
+	pm_ftx_gc(pm);
 	if (ft == NULL || strcmp(ft->f.id, f->id) != 0)
 		return;
 	if ((c = ft->c) != NULL) {
@@ -421,4 +459,41 @@ void
 pm_ftx_expiry_arm(struct peer_msgs *pm)
 {
 	on_expiry(-1, 0, pm);
+}
+
+/* ----------------------------------------------------- the stored copies */
+
+/*
+ * Remove the stored copies no file needs any more (pfile_sweep): not
+ * while a copy runs (filecopy.c renames into the store before its
+ * callback adds the row that needs it), so then a moment later.
+ */
+static void
+on_gc(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_msgs *pm = arg;
+	struct pm_ftx *x = pm->ftx;
+	struct timeval tv = { FTX_GC_WAIT, 0 };
+	int n;
+
+	(void)fd;
+	(void)what;
+	if (filecopy_pool_busy(pm->fcopy) > 0 ||
+	    filecopy_pool_busy(x->verifier) > 0) {
+		evtimer_add(x->gc, &tv);
+		return;
+	}
+	if ((n = pfile_sweep(pm->files, x->dir, x->gc_parts)) > 0)
+		log_info("files: %d stored file%s no longer needed removed", n,
+		    n == 1 ? "" : "s");
+	x->gc_parts = false;
+}
+
+void
+pm_ftx_gc(struct peer_msgs *pm)
+{
+	struct timeval now = { 0, 0 };
+
+	if (pm->ftx != NULL && !evtimer_pending(pm->ftx->gc, NULL))
+		evtimer_add(pm->ftx->gc, &now);
 }

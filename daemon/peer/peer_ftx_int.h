@@ -23,6 +23,7 @@
 #define FRX_PROGRESS	1.0			/* s between file-progress */
 #define FRX_RECHECK	1			/* s between free-space checks */
 #define FRX_MARGIN	(1024 * 1024)		/* left free when resuming */
+#define FTX_GC_WAIT	1			/* s: sweep again after copies */
 
 enum ftx_state { FT_OFFERED, FT_SENDING, FT_WAITING, FT_DONE };
 
@@ -66,6 +67,8 @@ struct pm_ftx {
 	bool			 any_pending;
 	struct event		*recheck;	/* free space for paused files */
 	struct event		*expiry;	/* the next send-file --ttl */
+	struct event		*gc;		/* stored copies no file needs */
+	bool			 gc_parts;	/* and copies' leftovers (start) */
 };
 
 /* peer_frx.c */

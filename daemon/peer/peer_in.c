@@ -316,7 +316,7 @@ in_dispatch(struct conn *c, struct pin *in, struct wire_msg *mp)
 	} else if (in->state == IN_READY && m.type == W_CHUNK)
 		pm_frx_chunk(pm, c, in->user, &m.u.chunk);
 	else if (in->state == IN_READY && m.type == W_FILE_CANCEL)
-		pm_frx_cancelled(pm, in->user, m.u.ack.id);
+		pm_frx_cancelled(pm, c, in->user, m.u.ack.id);
 	else if (m.type == W_ERROR)
 		log_warnx_from(in->addr,
 		    "peer_msg: %s says %s: %s", in->addr, m.u.error.code,

@@ -529,8 +529,9 @@ link_dispatch(struct conn *c, struct plink *l, const struct wire_msg *mp)
 		*l->reason = '\0';
 		peer_route_up(l);
 		log_info("peer_msg: connected to %s at %s", l->user, l->addr);
-		if (!pm_link_has_cap(l, WCAP_FILE) &&
-		    pm_ftx_pending(l->pm, l->user))
+		if (pm_link_has_cap(l, WCAP_FILE))
+			pm_ftx_link_ready(l->pm, l->user, c);
+		else if (pm_ftx_pending(l->pm, l->user))
 			log_info("peer_msg: files to %s wait: its daemon takes "
 			    "none (no \"file\" in its hello's caps)", l->user);
 		pm_link_pump(l);

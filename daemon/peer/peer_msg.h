@@ -263,6 +263,10 @@ bool	 pm_ftx_busy(struct peer_msgs *, const char *user);
 void	 pm_ftx_link_up(struct peer_msgs *, const char *user, struct conn *);
 /* Sender: c's output has room (conn on_drain). */
 void	 pm_ftx_drain(struct peer_msgs *, const char *user, struct conn *);
+/* Sender: the link to user came up on c: cancels not yet answered. */
+void	 pm_ftx_link_ready(struct peer_msgs *, const char *user, struct conn *);
+/* Either side: remove (soon) the stored copies no file needs any more. */
+void	 pm_ftx_gc(struct peer_msgs *);
 /* Sender: the link to user is gone; the next offer resumes. */
 void	 pm_ftx_link_down(struct peer_msgs *, const char *user);
 /* Sender: the recipient's file-pos on c. */
@@ -279,8 +283,9 @@ void	 pm_frx_chunk(struct peer_msgs *, struct conn *, const char *from,
  */
 int	 pm_frx_decide(struct peer_msgs *, const char *id, bool accept,
 	    char *state, size_t len, const char **why);
-/* Recipient: the sender gave the file id up. */
-void	 pm_frx_cancelled(struct peer_msgs *, const char *from, const char *id);
+/* Recipient: the sender gave the file id up (answered on c). */
+void	 pm_frx_cancelled(struct peer_msgs *, struct conn *c, const char *from,
+	    const char *id);
 /*
  * Either side: cancel the file id; its item {id,state,reason} (why set
  * when it is too late), or NULL if no file has this id.

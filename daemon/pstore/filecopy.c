@@ -71,6 +71,12 @@ filecopy_pool_new(struct event_base *base, const char *dir)
 	return fp;
 }
 
+int
+filecopy_pool_busy(const struct filecopy_pool *fp)
+{
+	return fp->n;
+}
+
 static void
 copy_free(struct filecopy *fc)
 {

@@ -27,6 +27,8 @@ typedef void (*filecopy_cb)(const char *code, const char *why,
 		    const char *sha256, int64_t size, void *arg);
 
 struct filecopy_pool *filecopy_pool_new(struct event_base *, const char *dir);
+/* Copies running (or done, their callbacks not yet run). */
+int		 filecopy_pool_busy(const struct filecopy_pool *);
 /* Cancels every copy (callbacks not called) and waits for the threads. */
 void		 filecopy_pool_free(struct filecopy_pool *);
 /*

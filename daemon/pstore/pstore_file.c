@@ -3,9 +3,12 @@
  * store migration 10. Every row read is checked as it is copied out: a
  * value that does not fit its field is an error, not a truncation.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -15,7 +18,8 @@
 #include "util.h"
 
 enum stmt { F_ADD, F_GET, F_ALL, F_PEER, F_NEXT, F_STATE, F_COMMIT,
-    F_PEERS, F_ANY, F_DUE, F_NEXTEXP, F__MAX };
+    F_PEERS, F_ANY, F_DUE, F_NEXTEXP, F_NEEDED, F_LIVE_IN, F_DEL_PEER,
+    F_CANCEL_ADD, F_CANCEL_DEL, F_CANCELS, F_HAS_CANCEL, F__MAX };
 
 #define F_COLS	"seq, id, peer, direction, name, size, sha256, state," \
 	" committed, ts, reason, expires"
@@ -32,15 +36,32 @@ static const char *const sql[F__MAX] = {
 	    " ORDER BY seq LIMIT 1",
 	[F_STATE] = "UPDATE files SET state = ?2, reason = ?3 WHERE id = ?1",
 	[F_COMMIT] = "UPDATE files SET committed = ?2 WHERE id = ?1",
-	[F_PEERS] = "SELECT DISTINCT peer FROM files WHERE direction = 'out'"
-	    " AND (state = 'pending' OR state = 'waiting')",
+	[F_PEERS] = "SELECT peer FROM files WHERE direction = 'out'"
+	    " AND (state = 'pending' OR state = 'waiting') UNION"
+	    " SELECT peer FROM file_cancels",
 	[F_DUE] = "SELECT " F_COLS " FROM files WHERE direction = 'out' AND"
 	    " (state = 'pending' OR state = 'waiting') AND expires > 0 AND"
 	    " expires <= ?1",
 	[F_NEXTEXP] = "SELECT min(expires) FROM files WHERE direction = 'out'"
 	    " AND (state = 'pending' OR state = 'waiting') AND expires > 0",
 	[F_ANY] = "SELECT EXISTS (SELECT 1 FROM files WHERE direction = 'out'"
-	    " AND (state = 'pending' OR state = 'waiting'))",
+	    " AND (state = 'pending' OR state = 'waiting')) OR EXISTS (SELECT 1"
+	    " FROM file_cancels)",
+	/* A stored copy is needed while a file with its content is to be
+	 * sent or is (being) received and not deleted (schema 14). */
+	[F_NEEDED] = "SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1 AND"
+	    " ((direction = 'out' AND state IN ('pending', 'waiting')) OR"
+	    " (direction = 'in' AND state IN ('received', 'receiving',"
+	    " 'waiting', 'paused'))))",
+	[F_LIVE_IN] = "SELECT EXISTS (SELECT 1 FROM files WHERE id = ?1 AND"
+	    " direction = 'in' AND state IN ('receiving', 'waiting', 'paused'))",
+	[F_DEL_PEER] = "DELETE FROM files WHERE peer = ?1",
+	[F_CANCEL_ADD] = "INSERT OR REPLACE INTO file_cancels (id, peer) VALUES"
+	    " (?1, ?2)",
+	[F_CANCEL_DEL] = "DELETE FROM file_cancels WHERE id = ?1 AND peer = ?2",
+	[F_CANCELS] = "SELECT id FROM file_cancels WHERE peer = ?1 LIMIT 256",
+	[F_HAS_CANCEL] = "SELECT EXISTS (SELECT 1 FROM file_cancels WHERE"
+	    " peer = ?1)",
 };
 
 struct pfile_store {
@@ -260,7 +281,8 @@ pfile_expire(struct pfile_store *fs, int64_t now,
 	sqlite3_reset(s);
 	for (i = 0; i < n; i++) {
 		if (pfile_set_state(fs, due[i].id, "expired", "not delivered "
-		    "within its ttl") != PSTORE_OK)
+		    "within its ttl") != PSTORE_OK ||
+		    pfile_cancel_note(fs, due[i].id, due[i].peer) != PSTORE_OK)
 			return PSTORE_ERR;
 		fn(&due[i], arg);
 	}
@@ -270,4 +292,131 @@ pfile_expire(struct pfile_store *fs, int64_t now,
 	*next = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	return PSTORE_OK;
+}
+
+/* Runs st with ?1 = a, ?2 = b (NULL: unbound): one step, no row. */
+static enum pstore_rc
+run2(struct pfile_store *fs, int st, const char *a, const char *b,
+    const char *fn)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[st]);
+
+	sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+	if (b != NULL)
+		sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return pfile_fail(fs, fn, s);
+	sqlite3_reset(s);
+	return PSTORE_OK;
+}
+
+enum pstore_rc
+pfile_delete_peer(struct pfile_store *fs, const char *peer, int *deleted)
+{
+	enum pstore_rc rc = run2(fs, F_DEL_PEER, peer, NULL, __func__);
+
+	*deleted = rc == PSTORE_OK ? sqlite3_changes(fs->db) : 0;
+	return rc;
+}
+
+enum pstore_rc
+pfile_cancel_note(struct pfile_store *fs, const char *id, const char *peer)
+{
+	return run2(fs, F_CANCEL_ADD, id, peer, __func__);
+}
+
+enum pstore_rc
+pfile_cancel_told(struct pfile_store *fs, const char *id, const char *peer)
+{
+	return run2(fs, F_CANCEL_DEL, id, peer, __func__);
+}
+
+enum pstore_rc
+pfile_cancels(struct pfile_store *fs, const char *peer,
+    void (*fn)(const char *id, void *), void *arg)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[F_CANCELS]);
+	char id[P2P_MSGID_HEX + 1];
+	int rc;
+
+	sqlite3_bind_text(s, 1, peer, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (sqlutil_column_copy(s, 0, id, sizeof(id)) == 0)
+			fn(id, arg);
+	if (rc != SQLITE_DONE)
+		return pfile_fail(fs, __func__, s);
+	sqlite3_reset(s);
+	return PSTORE_OK;
+}
+
+/* Whether st (F_NEEDED, F_LIVE_IN, F_HAS_CANCEL) finds key; true on an
+ * error too. */
+static bool
+exists(struct pfile_store *fs, int st, const char *key)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[st]);
+	bool v;
+
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		pfile_fail(fs, __func__, s);
+		return true;	/* keep it: look again next time */
+	}
+	v = sqlite3_column_int(s, 0) != 0;
+	sqlite3_reset(s);
+	return v;
+}
+
+/* n hex digits, and nothing after them. */
+static bool
+all_hex(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return false;
+	return p[n] == '\0';
+}
+
+/* Whether the store's entry name is something no row needs any more. */
+static bool
+unneeded(struct pfile_store *fs, const char *name, bool parts)
+{
+	if (all_hex(name, 64))
+		return !exists(fs, F_NEEDED, name);
+	if (strncmp(name, ".in-", 4) == 0 && all_hex(name + 4, P2P_MSGID_HEX))
+		return !exists(fs, F_LIVE_IN, name + 4);
+	return parts && strncmp(name, ".part-", 6) == 0;
+}
+
+int
+pfile_sweep(struct pfile_store *fs, const char *dir, bool parts)
+{
+	char path[4400];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		log_warn("%s: %s", __func__, dir);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!unneeded(fs, de->d_name, parts))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) == 0)
+			n++;
+		else if (errno != ENOENT)
+			log_warn("%s: %s", __func__, path);
+	}
+	closedir(d);
+	return n;
+}
+
+bool
+pfile_has_cancels(struct pfile_store *fs, const char *peer)
+{
+	return exists(fs, F_HAS_CANCEL, peer);
 }

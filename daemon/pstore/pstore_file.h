@@ -46,7 +46,7 @@ enum pstore_rc	 pfile_set_state(struct pfile_store *, const char *id,
 /* The recipient wrote and synced the bytes up to off. */
 enum pstore_rc	 pfile_set_committed(struct pfile_store *, const char *id,
 		    int64_t off);
-/* fn for every peer with outgoing files to deliver. */
+/* fn for every peer with outgoing files to deliver or cancels to tell. */
 enum pstore_rc	 pfile_pending_peers(struct pfile_store *,
 		    void (*fn)(const char *peer, void *), void *arg);
 /*
@@ -56,7 +56,32 @@ enum pstore_rc	 pfile_pending_peers(struct pfile_store *,
 enum pstore_rc	 pfile_expire(struct pfile_store *, int64_t now,
 		    void (*fn)(const struct pfile *, void *), void *arg,
 		    int64_t *next);
-/* Whether any outgoing file waits for delivery (1 also on error). */
+/* Whether any outgoing file waits for delivery, or any cancel to be told
+ * (1 also on error). */
 int		 pfile_any_pending(struct pfile_store *);
+/* Delete every file sent to or received from peer (chat-delete). */
+enum pstore_rc	 pfile_delete_peer(struct pfile_store *, const char *peer,
+		    int *deleted);
+/*
+ * An outgoing file cancelled or expired: the recipient is to be told
+ * (file_cancels) until it answers (pfile_cancel_told). pfile_expire
+ * notes those it expires.
+ */
+enum pstore_rc	 pfile_cancel_note(struct pfile_store *, const char *id,
+		    const char *peer);
+enum pstore_rc	 pfile_cancel_told(struct pfile_store *, const char *id,
+		    const char *peer);
+/* Whether peer is to be told of a cancel (true on an error too). */
+bool		 pfile_has_cancels(struct pfile_store *, const char *peer);
+/* fn for (at most 256) ids of files to tell peer were cancelled. */
+enum pstore_rc	 pfile_cancels(struct pfile_store *, const char *peer,
+		    void (*fn)(const char *id, void *), void *arg);
+/*
+ * Remove from dir (data_dir/files) what no row needs: a stored copy no
+ * file to send or received file has, a partial file of no file being
+ * received, and with parts the leftovers of copies (only while none
+ * runs). The number removed, or -1.
+ */
+int		 pfile_sweep(struct pfile_store *, const char *dir, bool parts);
 
 #endif

@@ -401,6 +401,18 @@ static const char *const pstore_migrations[] = {
 	"  reason TEXT NOT NULL DEFAULT '',"
 	"  ts INTEGER NOT NULL DEFAULT 0"
 	") WITHOUT ROWID;",
+	/*
+	 * 13 -> 14: files that end (issue 29). file_cancels: an outgoing
+	 * file cancelled or expired that the recipient has not yet answered
+	 * for (it may have been offline): a file-cancel goes to it each time
+	 * its link comes up until it does. files_sha: which rows still need
+	 * a stored copy (data_dir/files/<sha256> is removed once none does).
+	 */
+	"CREATE TABLE file_cancels ("
+	"  id TEXT PRIMARY KEY,"
+	"  peer TEXT NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX files_sha ON files (sha256);",
 };
 #define PSTORE_VERSION \
 	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))
