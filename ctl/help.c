@@ -23,8 +23,10 @@ static const struct help_fields {
 	{ CMD_STATUS,
 	    "mode user state gestor gestor_state last_heartbeat listen "
 	    "advertise fingerprint pending deposited (of those, in their "
-	    "recipients' mailboxes) mail_held (mail signed with the new key of "
-	    "a verified contact, left in the mailbox until trust) last_seq (the seq of the last "
+	    "recipients' mailboxes) mail_waiting (mail for this account in its "
+	    "mailbox at the gestor, - if unknown) mail_held (of those, signed "
+	    "with the new key of a verified contact: left there until trust) "
+	    "last_seq (the seq of the last "
 	    "stored event, for watch --since) relay_use links_direct "
 	    "links_relay relay_invites; when there is one: gestor_error (why "
 	    "the link is down or the session cannot resume yet: it is kept "

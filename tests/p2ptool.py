@@ -48,6 +48,8 @@ p2pchatd's code.
                                   "mail ID FROM SIZE BLOB" line each
         ack:ID[,ID...]            mbox-ack; "ack CODE"
         withdraw:ID               mbox-withdraw; "withdraw CODE"
+        count                     mbox-count; "count ok n=N bytes=B" or
+                                  "count CODE"
         pushes:SECONDS            wait up to SECONDS for a pushed mbox;
                                   "pushes N" (how many came so far)
 
@@ -420,6 +422,13 @@ def mail_step(gs, parts):
         gs.send({"t": "mbox-ack",
                  "ids": [int(x) for x in parts[1].split(",")]})
         print("ack", code_of(gs.reply()))
+    elif parts[0] == "count":
+        gs.send({"t": "mbox-count"})
+        r = gs.reply()
+        if r.get("t") == "ok":
+            print("count ok n=%d bytes=%d" % (r["count"], r["bytes"]))
+        else:
+            print("count", code_of(r))
     elif parts[0] == "withdraw":
         gs.send({"t": "mbox-withdraw", "id": int(parts[1])})
         print("withdraw", code_of(gs.reply()))

@@ -214,7 +214,8 @@ void		 gestor_relay_notified(struct gestor *, const json_t *,
 /* Add the relay_* counters to a stats result. */
 void		 gestor_relay_stats(struct gestor *, json_t *);
 
-/* gestor_mail.c: the mailbox's frames (mbox-put, -get, -ack, -withdraw). */
+/* gestor_mail.c: the mailbox's frames (mbox-put, -get, -ack, -withdraw,
+ * -count). */
 void		 gestor_mail_frame(struct gconn *, struct wire_msg *);
 /* Another gestor of the cluster stored mail for user: push if here. */
 void		 gestor_mail_notified(struct gestor *, const char *user);

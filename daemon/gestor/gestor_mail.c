@@ -1,8 +1,9 @@
 /*
  * The gestor's mailbox (DESIGN.md "Mailbox"): logged-in peers deposit
  * blobs sealed for another user (mbox-put), fetch their own (mbox-get),
- * acknowledge what they committed (mbox-ack) and withdraw what they
- * deposited (mbox-withdraw); a recipient logged in here hears of new mail
+ * acknowledge what they committed (mbox-ack), withdraw what they
+ * deposited (mbox-withdraw) and count what waits for them (mbox-count,
+ * their status's mail_waiting); a recipient logged in here hears of new mail
  * at once (a pushed `mbox`), one logged in on another gestor of the
  * cluster through a "mail" notification. The gestor never reads a blob:
  * it checks that it is base64 and counts its bytes. Expired deposits are
@@ -282,10 +283,34 @@ mail_withdraw(struct gconn *gc, struct wire_msg *m)
 	    on_withdraw_done, gc);
 }
 
+static void
+on_count_done(enum gstore_rc rc, long n, long long bytes, void *arg)
+{
+	struct gconn *gc = arg;
+
+	gc->op = NULL;
+	if (rc == GSTORE_OK)
+		gestor_reply(gc, gc->req, json_pack("{s:s,s:I,s:I}", "t", "ok",
+		    "count", (json_int_t)n, "bytes", (json_int_t)bytes));
+	else
+		mail_store_error(gc, gc->req, rc);
+	gestor_req_end(gc);
+}
+
+/* How much mail waits for gc's user (its status's mail_waiting). */
+static void
+mail_count(struct gconn *gc, struct wire_msg *m)
+{
+	gestor_req_start(gc, m);
+	gc->op = gstore_mail_count(gc->g->store, gc->user, on_count_done, gc);
+}
+
 void
 gestor_mail_frame(struct gconn *gc, struct wire_msg *m)
 {
-	if (!gc->g->d->cfg->mail_enable && m->type != W_MBOX_ACK) {
+	/* Acks and counts only touch what is there already. */
+	if (!gc->g->d->cfg->mail_enable && m->type != W_MBOX_ACK &&
+	    m->type != W_MBOX_COUNT) {
 		gestor_req_start(gc, m);
 		mail_refuse(gc, m->frame, ERR_MAILBOX_DISABLED, NULL,
 		    "this gestor keeps no mail (mailbox.enable)",
@@ -305,6 +330,9 @@ gestor_mail_frame(struct gconn *gc, struct wire_msg *m)
 		break;
 	case W_MBOX_WITHDRAW:
 		mail_withdraw(gc, m);
+		break;
+	case W_MBOX_COUNT:
+		mail_count(gc, m);
 		break;
 	default:
 		break;

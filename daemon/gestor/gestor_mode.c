@@ -34,6 +34,7 @@ static const struct gframe gestor_frames[W__MAX] = {
 	[W_MBOX_GET] = { gestor_mail_frame, true },
 	[W_MBOX_ACK] = { gestor_mail_frame, true },
 	[W_MBOX_WITHDRAW] = { gestor_mail_frame, true },
+	[W_MBOX_COUNT] = { gestor_mail_frame, true },
 };
 
 int

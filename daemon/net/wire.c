@@ -52,6 +52,7 @@ static const struct {
 	[W_MBOX_GET] = { "mbox-get", parse_mbox_get },
 	[W_MBOX_ACK] = { "mbox-ack", parse_mbox_ack },
 	[W_MBOX_WITHDRAW] = { "mbox-withdraw", parse_mbox_id },
+	[W_MBOX_COUNT] = { "mbox-count", parse_ok },
 	[W_MBOX] = { "mbox", parse_ok },
 	[W_FILE] = { "file", wire_parse_file },
 	[W_CHUNK] = { "chunk", wire_parse_chunk },

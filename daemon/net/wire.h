@@ -36,6 +36,7 @@ enum wire_type {
 	W_MBOX_GET,
 	W_MBOX_ACK,
 	W_MBOX_WITHDRAW,
+	W_MBOX_COUNT,
 	W_MBOX,
 	W_FILE,
 	W_CHUNK,
@@ -114,7 +115,8 @@ struct w_relay {
 
 /*
  * The mailbox: mbox-put {to,blob} (blob base64, size its decoded bytes),
- * mbox-get {after[,limit]}, mbox-ack {ids:[...]}, mbox-withdraw {id}.
+ * mbox-get {after[,limit]}, mbox-ack {ids:[...]}, mbox-withdraw {id},
+ * mbox-count {} (the caller's deposits waiting: ok {count,bytes}).
  */
 struct w_mbox {
 	const char	*to, *blob;

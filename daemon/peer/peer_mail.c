@@ -40,6 +40,7 @@
 static void	fetch_page(struct pmail *);
 
 static void	handle(struct pmail *);
+static void	count(struct pmail *);
 
 /* ----------------------------------------------------------------- fetch */
 
@@ -58,6 +59,7 @@ pm_mail_fetch(struct peer_msgs *pm)
 	ml->fetching = true;
 	ml->after = 0;
 	ml->held_now = 0;
+	count(ml);
 	fetch_page(ml);
 }
 
@@ -84,7 +86,30 @@ fetch_done(struct pmail *ml, bool whole)
 	if (ml->again) {
 		ml->again = false;
 		pm_mail_fetch(ml->pm);
-	}
+	} else if (!ml->pm->stopping)
+		count(ml);
+}
+
+static void
+on_count(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	struct pmail *ml = arg;
+	json_int_t n = json_integer_value(json_object_get(reply, "count"));
+
+	if (reply != NULL && n >= 0)
+		ml->at_gestor = (long)n;
+	else if (reply == NULL && strcmp(code, ERR_UNKNOWN_TYPE) == 0)
+		ml->at_gestor = -1;	/* a gestor that does not count */
+}
+
+/*
+ * status's mail_waiting: counted by the gestor as a fetch starts and
+ * ends, less what the fetch acknowledged in between.
+ */
+static void
+count(struct pmail *ml)
+{
+	pm_mail_req(ml, json_pack("{s:s}", "t", "mbox-count"), on_count, ml);
 }
 
 static void
@@ -128,6 +153,7 @@ page_done(struct pmail *ml)
 {
 	json_t *ids = json_array();
 	size_t i;
+	long acked;
 
 	for (i = 0; i < ml->n; i++) {
 		if (ml->items[i].id > ml->after)
@@ -135,6 +161,9 @@ page_done(struct pmail *ml)
 		if (ml->items[i].outcome == 1)
 			json_array_append_new(ids, json_integer(ml->items[i].id));
 	}
+	acked = (long)json_array_size(ids);
+	if (ml->at_gestor > 0)
+		ml->at_gestor -= acked < ml->at_gestor ? acked : ml->at_gestor;
 	if (json_array_size(ids) > 0)
 		pm_mail_req(ml, json_pack("{s:s,s:o}", "t", "mbox-ack",
 		    "ids", ids), NULL, NULL);
@@ -413,6 +442,7 @@ pm_mail_start(struct peer_msgs *pm)
 
 	ml->pm = pm;
 	ml->rows = pmail_rows(pm->p->store);
+	ml->at_gestor = -1;
 	ml->tick = event_new(pm->p->d->base, -1, EV_PERSIST, pm_mail_tick, ml);
 	if (ml->tick == NULL)
 		fatalx("%s: out of memory", __func__);
@@ -465,8 +495,11 @@ pm_mail_status(struct peer_msgs *pm)
 {
 	struct pmail *ml = pm->mail;
 
-	return json_pack("{s:I}", "mail_held", (json_int_t)(ml != NULL ?
-	    ml->held : 0));
+	bool known = ml != NULL && ml->at_gestor >= 0 && *pm->p->user != '\0';
+
+	return json_pack("{s:o,s:I}", "mail_waiting", known ?
+	    json_integer((json_int_t)ml->at_gestor) : json_null(), "mail_held",
+	    (json_int_t)(ml != NULL ? ml->held : 0));
 }
 
 json_t *

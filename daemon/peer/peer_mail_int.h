@@ -56,6 +56,7 @@ struct pmail {
 	unsigned long		 deposited, fetched, dropped;
 	long			 held;		/* left by the last whole fetch for `trust` */
 	long			 held_now;	/* the same, in the fetch under way */
+	long			 at_gestor;	/* mail waiting for us (-1 unknown) */
 	long			 rows;		/* in mail_out: 0, deliveries skip it */
 };
 

@@ -50,8 +50,8 @@ expect "$TMP/out" "auth ok" "hb ok" "lookup ok mail=$BOB"
 	fail "bob's mail key written $(grep -c "gestor: bob takes mail" "$TMP/g.log") times"
 
 # Nothing before logging in.
-session alice put:bob:QUJD >"$TMP/out"
-expect "$TMP/out" "put not_authenticated reason=None"
+session alice put:bob:QUJD count >"$TMP/out"
+expect "$TMP/out" "put not_authenticated reason=None" "count not_authenticated"
 
 # Bob online: alice's deposits are pushed to him.
 # (bob resumed above already: wait for one more auth line than then.)
@@ -66,9 +66,12 @@ expect "$TMP/out" "register ok" "put ok id=1" "put ok id=2" \
     "put quota_exceeded reason=sender"
 wait "$bobpid" || fail "bob's session: $(cat "$TMP/bob.out")"
 expect "$TMP/bob.out" "auth ok" "pushes 1"
-session bob auth get:0 >"$TMP/out"
+session bob auth get:0 count >"$TMP/out"
 expect "$TMP/out" "auth ok" "get ok n=3 more=False" \
-    "mail 1 alice 3 b25l" "mail 2 alice 3 dHdv" "mail 3 alice 5 dGhyZWU="
+    "mail 1 alice 3 b25l" "mail 2 alice 3 dHdv" "mail 3 alice 5 dGhyZWU=" \
+    "count ok n=3 bytes=11"
+session alice auth count >"$TMP/out"
+expect "$TMP/out" "auth ok" "count ok n=0 bytes=0"
 
 # Pages; an ack of another's or of nothing is harmless; alice withdraws
 # what bob has not acked, and too late what he has.
@@ -107,3 +110,6 @@ relay = { listen = \"127.0.0.1:0\"; };"
 ctl g reload >/dev/null
 session alice auth put:bob:QUJD lookup:bob >"$TMP/out"
 expect "$TMP/out" "auth ok" "put mailbox_disabled reason=None" "lookup ok mail="
+# What is left still counts (status's mail_waiting).
+session bob auth count >"$TMP/out"
+expect "$TMP/out" "auth ok" "count ok n=1 bytes=5"

@@ -4,7 +4,8 @@
 # while he is offline, so the deposit is signed with her new key. Bob's
 # fetch holds it (left in the mailbox, not shown, counted in status,
 # the key change announced), also once the change is recorded and at
-# every later fetch, until bob trusts the new key: then it is shown once,
+# every later fetch (status: mail_waiting and mail_held 1), until bob
+# trusts the new key: then it is shown once,
 # and alice's new daemon sees it delivered.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
@@ -41,6 +42,7 @@ grep -q "peer: the key of alice changed" "$TMP/bob.log" ||
 ctl bob lookup alice | grep -q "^warning	key changed" ||
 	fail "no key-changed warning: $(ctl bob lookup alice)"
 [ "$(field bob mail_held)" = 1 ] || fail "status mail_held: $(ctl bob status)"
+wait_for "mail_waiting 1" 10 sh -c "[ \"\$($P2PCHATCTL -c $TMP/bob.conf status | awk -F'\t' '\$1 == \"mail_waiting\" { print \$2 }')\" = 1 ]"
 
 # The change is recorded now; a fetch at the next login still holds it.
 n=$(nheld)
@@ -53,6 +55,7 @@ ctl bob history alice | grep -q "from the new key" && fail "shown once the chang
 ctl bob trust alice "$fp2" >/dev/null || fail "trust the new key"
 wait_for "shown after trust" 20 sh -c "$P2PCHATCTL -c $TMP/bob.conf history alice | grep -q 'from the new key'"
 [ "$(ctl bob history alice | grep -c 'from the new key')" = 1 ] || fail "shown twice"
+wait_for "mail_waiting 0" 10 sh -c "[ \"\$($P2PCHATCTL -c $TMP/bob.conf status | awk -F'\t' '\$1 == \"mail_waiting\" { print \$2 }')\" = 0 ]"
 [ "$(field bob mail_held)" = 0 ] || fail "status mail_held after trust: $(ctl bob status)"
 
 # alice's new daemon: delivered (by bob's receipt or its own link).

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The mailbox on two gestors sharing one database (issue 28): bob is
 # logged in through gb; alice deposits through ga; bob is pushed an mbox
-# through the cluster's sealed notification channel, fetches and acks
-# through gb, and the row is gone from the shared database.
+# through the cluster's sealed notification channel, fetches, counts and
+# acks through gb, and the row is gone from the shared database.
 set -eu
 . "$(dirname "$0")/lib.sh"
 need_tools python3 certtool openssl
@@ -35,6 +35,7 @@ wait "$bobpid" || fail "bob's session: $(cat "$TMP/bob.out")"
 [ "$(sed -n 2,4p "$TMP/bob.out" | tr '\n' '|')" = "pushes 1|get ok n=1 more=False|mail 1 alice 5 aGVsbG8=|" ] ||
 	fail "bob on gb: $(tr '\n' '|' <"$TMP/bob.out")"
 [ "$(psql_q db "SELECT count(*) FROM mailbox")" = 1 ] || fail "the row before the ack"
-session gb bob auth ack:1 >"$TMP/out"
-grep -qx "ack ok" "$TMP/out" || fail "ack through gb: $(cat "$TMP/out")"
+session gb bob auth count ack:1 count >"$TMP/out"
+[ "$(tr '\n' '|' <"$TMP/out")" = "auth ok|count ok n=1 bytes=5|ack ok|count ok n=0 bytes=0|" ] ||
+	fail "count and ack through gb: $(tr '\n' '|' <"$TMP/out")"
 [ "$(psql_q db "SELECT count(*) FROM mailbox")" = 0 ] || fail "the row after the ack"

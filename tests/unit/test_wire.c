@@ -118,7 +118,8 @@ START_TEST(test_type_names)
 		[W_GMEMBERS] = "gmembers", [W_GLEAVE] = "gleave",
 		[W_MBOX_PUT] = "mbox-put",
 		[W_MBOX_GET] = "mbox-get", [W_MBOX_ACK] = "mbox-ack",
-		[W_MBOX_WITHDRAW] = "mbox-withdraw", [W_MBOX] = "mbox",
+		[W_MBOX_WITHDRAW] = "mbox-withdraw",
+		[W_MBOX_COUNT] = "mbox-count", [W_MBOX] = "mbox",
 		[W_FILE] = "file", [W_CHUNK] = "chunk", [W_FILE_POS] = "file-pos",
 		[W_FILE_CANCEL] = "file-cancel",
 	};
