@@ -9,6 +9,7 @@
 #   - alice -> carol goes direct, carol -> alice through the relay;
 #   - the relay's traffic, recorded with tcpdump, holds no message text
 #     and no username, only TLS records after the key preamble;
+#   - a file from alice to bobby goes through the relay, byte for byte;
 #   - a message queued while bobby is down is relayed when he returns;
 #   - kill -9 of the gestor (and its relay) in the middle of a stream of
 #     messages: after the restart every one is delivered once, in order;
@@ -88,6 +89,15 @@ for s in secret-text alice bobby carol hello; do
 	! grep -aq "$s" "$TMP/relay.pcap" || fail "'$s' readable in the relay's traffic"
 done
 log "relay traffic: $(stat -c %s "$TMP/relay.pcap") bytes recorded, no text, no name"
+
+# ---------------------------------------------------------------- a file
+# A file takes the relayed link too (issue 29), byte for byte, checked.
+head -c $((1536 * 1024 + 4321)) /dev/urandom >"$TMP/f"
+ctl alice send-file --wait=120 bobby "$TMP/f" >/dev/null ||
+	fail "send-file through the relay: $(ctl alice files bobby)"
+cmp "$TMP/f" "$TMP/bobby/files/$(sha256sum <"$TMP/f" | cut -d' ' -f1)" ||
+	fail "the file differs through the relay"
+route_is alice bobby relay || fail "the file's route: $(ctl alice lookup bobby)"
 
 # ------------------------------------------------------------- offline
 stop bobby KILL
