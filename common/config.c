@@ -220,9 +220,11 @@ apply(struct config *c, const struct key *k, config_setting_t *s,
 		return 0;
 	case K_DOUBLE:
 	case K_LONG:
+	case K_INT64:
 		if (get_number(s, &d) == -1 || !isfinite(d))
 			return fail(err, errlen, file, s, k->path, "must be a number");
-		if (k->type == K_LONG && config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		if (k->type != K_DOUBLE &&
+		    config_setting_type(s) == CONFIG_TYPE_FLOAT)
 			return fail(err, errlen, file, s, k->path, "must be an integer");
 		if (d < k->min || d > k->max) {
 			snprintf(msg, sizeof(msg), "must be between %g and %g",
@@ -231,6 +233,8 @@ apply(struct config *c, const struct key *k, config_setting_t *s,
 		}
 		if (k->type == K_DOUBLE)
 			*(double *)dst = d;
+		else if (k->type == K_INT64)	/* byte counts past 2^31 */
+			*(int64_t *)dst = (int64_t)d;
 		else
 			*(long *)dst = (long)d;
 		return 0;

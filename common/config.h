@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum p2p_mode { MODE_PEER, MODE_GESTOR };
 
@@ -38,7 +39,7 @@ struct config {
 	long		 watch_names_per_hour;	/* newly watched names, same */
 	/* peer: message requests (senders not written to, not trusted) */
 	long		 stranger_messages;	/* stored per sender */
-	long		 stranger_bytes;	/* stored per sender */
+	int64_t		 stranger_bytes;	/* stored per sender */
 	long		 stranger_per_minute;	/* stored per sender a minute */
 	long		 group_members;	/* peer: members of a group we admin */
 	int		 accept_advertise;	/* enum config_advertise */
@@ -48,8 +49,8 @@ struct config {
 	double		 idle_timeout;	/* peer: close idle outgoing links; 0 never */
 	bool		 sync_full;
 	/* files (peer): largest file sent or received */
-	long		 files_max_size;
-	long		 files_accept_size;	/* larger offers wait for accept */
+	int64_t		 files_max_size;
+	int64_t		 files_accept_size;	/* larger offers wait for accept */
 	/* relay (gestor): splice two outgoing peer connections */
 	char		*relay_listen;	/* "" disables */
 	char		*relay_advertise;	/* "" = the address peers reached */
@@ -71,7 +72,7 @@ struct config {
 	/* mailbox (gestor): sealed mail held for offline recipients */
 	bool		 mail_enable;
 	long		 mail_quota_messages;	/* per recipient */
-	long		 mail_quota_bytes;	/* per recipient */
+	int64_t		 mail_quota_bytes;	/* per recipient */
 	long		 mail_quota_per_sender;	/* per sender per recipient */
 	double		 mail_ttl;
 	/* mailbox (peer): deposit for offline recipients, take mail */

@@ -28,6 +28,8 @@ same_value(const struct key *k, const struct config *a, const struct config *b)
 		return *(const double *)x == *(const double *)y;
 	case K_LONG:
 		return *(const long *)x == *(const long *)y;
+	case K_INT64:
+		return *(const int64_t *)x == *(const int64_t *)y;
 	case K_SYNC:
 		return a->sync_full == b->sync_full;
 	case K_BOOL:

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-enum ktype { K_STR, K_DOUBLE, K_LONG, K_LIST, K_GROUP, K_MODE, K_LEVEL, K_SYNC,
+enum ktype { K_STR, K_DOUBLE, K_LONG, K_INT64, K_LIST, K_GROUP, K_MODE, K_LEVEL, K_SYNC,
     K_ADDR, K_FP, K_SOCK, K_RELAY_USE, K_MAIL_USE, K_ADV,
     K_BACKEND, K_CONNINFO, K_CLUSTER, K_BOOL };
 

@@ -48,7 +48,7 @@ const struct key config_schema[] = {
 	    100000000 },
 	{ "limits.stranger_messages", K_LONG, O(stranger_messages), 0,
 	    100000000 },
-	{ "limits.stranger_bytes", K_LONG, O(stranger_bytes), 0, 1099511627776 },
+	{ "limits.stranger_bytes", K_INT64, O(stranger_bytes), 0, 1099511627776 },
 	{ "limits.stranger_messages_per_minute", K_LONG, O(stranger_per_minute), 0,
 	    1000000 },
 	{ "limits.group_members", K_LONG, O(group_members), 2, 1024 },
@@ -57,8 +57,8 @@ const struct key config_schema[] = {
 	{ "limits.idle_timeout", K_DOUBLE, O(idle_timeout), 0, 86400 },
 	{ "limits.send_timeout", K_DOUBLE, O(send_timeout), 0.1, 3600 },
 	{ "files", K_GROUP, 0, 0, 0 },
-	{ "files.max_size", K_LONG, O(files_max_size), 0, 1099511627776 },
-	{ "files.accept_size", K_LONG, O(files_accept_size), 0, 1099511627776 },
+	{ "files.max_size", K_INT64, O(files_max_size), 0, 1099511627776 },
+	{ "files.accept_size", K_INT64, O(files_accept_size), 0, 1099511627776 },
 	{ "relay", K_GROUP, 0, 0, 0 },
 	{ "relay.listen", K_ADDR, O(relay_listen), 0, 0 },
 	{ "relay.advertise", K_ADDR, O(relay_advertise), 0, 0 },
@@ -86,7 +86,7 @@ const struct key config_schema[] = {
 	{ "mailbox.enable", K_BOOL, O(mail_enable), 0, 0 },
 	{ "mailbox.quota_messages", K_LONG, O(mail_quota_messages), 1,
 	    100000000 },
-	{ "mailbox.quota_bytes", K_LONG, O(mail_quota_bytes), 1024,
+	{ "mailbox.quota_bytes", K_INT64, O(mail_quota_bytes), 1024,
 	    1099511627776 },
 	{ "mailbox.quota_per_sender", K_LONG, O(mail_quota_per_sender), 1,
 	    100000000 },
@@ -125,8 +125,8 @@ config_set_defaults(struct config *c)
 	c->send_timeout = 30.0;
 	c->sync_full = true;
 	c->idle_timeout = 120.0;
-	c->files_max_size = 4294967296L;	/* 4 GiB */
-	c->files_accept_size = 104857600L;	/* 100 MiB */
+	c->files_max_size = INT64_C(4294967296);	/* 4 GiB */
+	c->files_accept_size = INT64_C(104857600);	/* 100 MiB */
 	c->relay_max_sessions = 1024;
 	c->relay_max_user_sessions = 16;
 	c->relay_max_source_sessions = 256;

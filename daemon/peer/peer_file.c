@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,7 +283,7 @@ file_unfit(struct peer_msgs *pm, struct ctlreq *r, json_t *name, int fd)
 	}
 	if (S_ISREG(st.st_mode) && st.st_size > pm->p->d->cfg->files_max_size) {
 		ctlreq_error(r, ERR_INVALID_ARGUMENT, "%lld bytes: larger than "
-		    "files.max_size (%ld bytes)", (long long)st.st_size,
+		    "files.max_size (%" PRId64 " bytes)", (long long)st.st_size,
 		    pm->p->d->cfg->files_max_size);
 		return true;
 	}

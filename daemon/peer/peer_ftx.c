@@ -165,9 +165,8 @@ ftx_pump(struct peer_msgs *pm, struct ftx *ft)
 	while (ft->state == FT_SENDING && ft->c != NULL &&
 	    ft->sent < ft->f.size && ft->sent - ft->acked < FTX_WINDOW &&
 	    conn_pending_bytes(ft->c) < CONN_DRAIN_LOW) {
-		n = (size_t)(ft->f.size - ft->sent);
-		if (n > WIRE_CHUNK)
-			n = WIRE_CHUNK;
+		n = ft->f.size - ft->sent > WIRE_CHUNK ? WIRE_CHUNK :
+		    (size_t)(ft->f.size - ft->sent);	/* 32-bit size_t */
 		if ((r = pread(ft->fd, buf, n, (off_t)ft->sent)) != (ssize_t)n) {
 			log_warnx("file %s to %s: cannot read the stored copy: %s",
 			    ft->f.id, ft->f.peer, r == -1 ? strerror(errno) :

@@ -13,6 +13,7 @@
  * acknowledge, which sends were stored, and that a commit happened.
  * What goes out after a commit is peer_queue_out.c's.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,7 +161,7 @@ stranger_refused(struct peer_msgs *pm, struct rx *rx, int64_t now,
 	    u.bytes + (int64_t)rx->m.body_len > cf->stranger_bytes) {
 		rx->code = ERR_QUOTA_EXCEEDED;
 		snprintf(rx->why, sizeof(rx->why), "message requests to %s are "
-		    "full (%ld messages, %ld bytes): kept queued until %s "
+		    "full (%ld messages, %" PRId64 " bytes): kept queued until %s "
 		    "writes to you or trusts you", pm->p->user,
 		    cf->stranger_messages, cf->stranger_bytes, pm->p->user);
 	} else if (u.recent >= cf->stranger_per_minute) {

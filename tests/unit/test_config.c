@@ -140,7 +140,7 @@ START_TEST(test_wrapping_integers)
 	c = load_ok(write_file("ok.conf", "mode = \"peer\"; # 99999999999\n"
 	    "/* 8589934592 */ files = { max_size = 8589934592L; accept_size ="
 	    " 2147483647; };\nlog_level = \"info\"; // 4294967296\n"), -1);
-	ck_assert_int_eq(c->files_max_size, 8589934592L);
+	ck_assert_int_eq(c->files_max_size, INT64_C(8589934592));
 	ck_assert_int_eq(c->files_accept_size, 2147483647);
 	config_free(c);
 }
@@ -184,6 +184,9 @@ START_TEST(test_defaults_no_file)
 	ck_assert_double_eq(c->max_clock_skew, 300);
 	ck_assert_double_eq(c->handshake_timeout, 10.0);
 	ck_assert(c->sync_full);
+	/* Past 2^31: 64 bits wide on ILP32 too (tests/build32.sh). */
+	ck_assert_int_eq(c->files_max_size, INT64_C(4294967296));
+	ck_assert_int_eq(c->files_accept_size, 104857600);
 	config_free(c);
 }
 END_TEST
@@ -899,6 +902,15 @@ START_TEST(test_changed)
 	ck_assert_str_eq(keys[5], "storage.synchronous");
 	/* At most max keys are put. */
 	ck_assert_uint_eq(config_changed(a, b, keys, 2), 2);
+	config_free(a);
+	config_free(b);
+	/* 64-bit keys: a change above 2^32 is a change. */
+	a = load_ok(write_file("c4.conf", "files = { max_size = 4294967296L; };\n"),
+	    CONFIG_MODE_DEFAULT);
+	b = load_ok(write_file("c5.conf", "files = { max_size = 8589934592L; };\n"),
+	    CONFIG_MODE_DEFAULT);
+	ck_assert_uint_eq(config_changed(a, b, keys, 16), 1);
+	ck_assert_str_eq(keys[0], "files.max_size");
 	config_free(a);
 	config_free(b);
 }
