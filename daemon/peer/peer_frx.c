@@ -178,6 +178,16 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
 	}
 	if ((rc = pfile_get(pm->files, wf->id, &f)) == PSTORE_ERR)
 		return;
+	if (rc == PSTORE_NOTFOUND && (rc = pfile_deleted(pm->files, wf->id,
+	    from, f.state, sizeof(f.state))) != PSTORE_NOTFOUND) {
+		/* Deleted with its chat: its end again, never the file. */
+		if (rc == PSTORE_OK)
+			frx_pos(c, wf->id, strcmp(f.state, "received") == 0 ||
+			    strcmp(f.state, "rejected") == 0 || strcmp(f.state,
+			    "failed") == 0 ? f.state : "cancelled", 0, "deleted by "
+			    "the recipient");
+		return;
+	}
 	if (rc == PSTORE_NOTFOUND) {
 		memset(&f, 0, sizeof(f));
 		snprintf(f.id, sizeof(f.id), "%s", wf->id);

@@ -19,7 +19,8 @@
 
 enum stmt { F_ADD, F_GET, F_ALL, F_PEER, F_NEXT, F_STATE, F_COMMIT,
     F_PEERS, F_ANY, F_DUE, F_NEXTEXP, F_NEEDED, F_LIVE_IN, F_DEL_PEER,
-    F_CANCEL_ADD, F_CANCEL_DEL, F_CANCELS, F_HAS_CANCEL, F__MAX };
+    F_CANCEL_ADD, F_CANCEL_DEL, F_CANCELS, F_HAS_CANCEL, F_TOMB,
+    F_TOMB_GET, F__MAX };
 
 #define F_COLS	"seq, id, peer, direction, name, size, sha256, state," \
 	" committed, ts, reason, expires"
@@ -56,6 +57,11 @@ static const char *const sql[F__MAX] = {
 	[F_LIVE_IN] = "SELECT EXISTS (SELECT 1 FROM files WHERE id = ?1 AND"
 	    " direction = 'in' AND state IN ('receiving', 'waiting', 'paused'))",
 	[F_DEL_PEER] = "DELETE FROM files WHERE peer = ?1",
+	[F_TOMB] = "INSERT OR REPLACE INTO files_deleted (id, peer, state)"
+	    " SELECT id, peer, state FROM files WHERE peer = ?1 AND"
+	    " direction = 'in'",
+	[F_TOMB_GET] = "SELECT state FROM files_deleted WHERE id = ?1 AND"
+	    " peer = ?2",
 	[F_CANCEL_ADD] = "INSERT OR REPLACE INTO file_cancels (id, peer) VALUES"
 	    " (?1, ?2)",
 	[F_CANCEL_DEL] = "DELETE FROM file_cancels WHERE id = ?1 AND peer = ?2",
@@ -313,10 +319,33 @@ run2(struct pfile_store *fs, int st, const char *a, const char *b,
 enum pstore_rc
 pfile_delete_peer(struct pfile_store *fs, const char *peer, int *deleted)
 {
-	enum pstore_rc rc = run2(fs, F_DEL_PEER, peer, NULL, __func__);
+	enum pstore_rc rc;
 
-	*deleted = rc == PSTORE_OK ? sqlite3_changes(fs->db) : 0;
-	return rc;
+	*deleted = 0;
+	if ((rc = run2(fs, F_TOMB, peer, NULL, __func__)) != PSTORE_OK ||
+	    (rc = run2(fs, F_DEL_PEER, peer, NULL, __func__)) != PSTORE_OK)
+		return rc;
+	*deleted = sqlite3_changes(fs->db);
+	return PSTORE_OK;
+}
+
+enum pstore_rc
+pfile_deleted(struct pfile_store *fs, const char *id, const char *peer,
+    char *state, size_t len)
+{
+	sqlite3_stmt *s = sqlutil_reset(fs->st[F_TOMB_GET]);
+	int rc;
+
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, peer, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return PSTORE_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW || sqlutil_column_copy(s, 0, state, len) == -1)
+		return pfile_fail(fs, __func__, s);
+	sqlite3_reset(s);
+	return PSTORE_OK;
 }
 
 enum pstore_rc

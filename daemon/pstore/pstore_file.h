@@ -7,6 +7,7 @@
 #define P2P_PSTORE_FILE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pstore.h"
@@ -59,9 +60,15 @@ enum pstore_rc	 pfile_expire(struct pfile_store *, int64_t now,
 /* Whether any outgoing file waits for delivery, or any cancel to be told
  * (1 also on error). */
 int		 pfile_any_pending(struct pfile_store *);
-/* Delete every file sent to or received from peer (chat-delete). */
+/*
+ * Delete every file sent to or received from peer (chat-delete); the ids
+ * received are kept with their state (files_deleted, pfile_deleted).
+ */
 enum pstore_rc	 pfile_delete_peer(struct pfile_store *, const char *peer,
 		    int *deleted);
+/* How file id from peer ended if it was deleted; PSTORE_NOTFOUND if not. */
+enum pstore_rc	 pfile_deleted(struct pfile_store *, const char *id,
+		    const char *peer, char *state, size_t len);
 /*
  * An outgoing file cancelled or expired: the recipient is to be told
  * (file_cancels) until it answers (pfile_cancel_told). pfile_expire

@@ -413,6 +413,17 @@ static const char *const pstore_migrations[] = {
 	"  peer TEXT NOT NULL"
 	") WITHOUT ROWID;"
 	"CREATE INDEX files_sha ON files (sha256);",
+	/*
+	 * 14 -> 15: files received, then deleted with their chat
+	 * (chat-delete): their ids and how they ended, so that a sender
+	 * that offers one again (it never heard the end) is answered with
+	 * that end instead of the file coming again.
+	 */
+	"CREATE TABLE files_deleted ("
+	"  id TEXT PRIMARY KEY,"
+	"  peer TEXT NOT NULL,"
+	"  state TEXT NOT NULL"
+	") WITHOUT ROWID;",
 };
 #define PSTORE_VERSION \
 	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))

@@ -56,10 +56,21 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM file_cancels").
 }
 wait_for "alice's notices answered" 10 no_cancels
 
-# chat-delete removes the chat's files and, then, their stored copies.
-ctl bob chat-delete alice --yes >"$TMP/del" || fail "chat-delete: $(cat "$TMP/del")"
+# chat-delete removes the chat's files and, then, their stored copies; a
+# file still under way counts as pending. One cancelled so while alice is
+# away is not taken again when she offers it anew: she is told it ended.
+id3=$(ctl alice send-file bob "$TMP/big")
+wait_for "the third waiting at bob" 30 state_is bob "$id3" waiting
+stop alice TERM
+expect_exit 1 ctl bob chat-delete alice --yes
+grep -q "^p2pchatctl: pending_messages: " "$TMP/err" || fail "chat-delete, a file under way: $(cat "$TMP/err")"
+ctl bob chat-delete alice --yes --cancel-pending >"$TMP/del" || fail "chat-delete: $(cat "$TMP/del")"
 [ -z "$(ctl bob files alice)" ] || fail "bob's files left: $(ctl bob files alice)"
+[ -z "$(ctl bob history alice)" ] || fail "bob's history left: $(ctl bob history alice)"
 wait_for "bob's copy of a removed" 10 gone bob "$(sha "$TMP/a")"
+start alice
+wait_for "alice told the third ended" 30 state_is alice "$id3" cancelled
+[ -z "$(ctl bob files alice)" ] || fail "the third came again: $(ctl bob files alice)"
 
 # What a crash left: a copy no file names, a partial copy, a partial
 # receipt of no file; all gone at the next start.
