@@ -78,7 +78,7 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    "interactive chat: lines typed are sent, incoming ones printed",
 	    { { "user", ARG_USER, 0 } }, SHAPE_STREAM, { NULL } },
 	[CMD_WAIT] = { "wait", P, 0, "ID... [--timeout SECONDS]",
-	    "wait until every given message is delivered",
+	    "wait until every given message or file is delivered",
 	    { { "ids", ARG_MSGID, ARGF_MULTI }, { "timeout", ARG_SECONDS, OPTL } },
 	    SHAPE_LIST, { "id", "state", "reason" } },
 	[CMD_CANCEL] = { "cancel", P, 0, "ID...",

@@ -151,6 +151,7 @@ ftx_event(struct peer_msgs *pm, const struct pfile *f, const char *state,
 		json_object_set_new(ev, "reason", json_string(reason));
 	peer_event(pm->p, ev);
 	json_decref(ev);
+	pm_waiters_update(pm, f->id);	/* wait ID: the row says the rest */
 }
 
 /* Put chunks on the connection while the window and its output allow. */
@@ -386,6 +387,7 @@ pm_ftx_cancel_one(struct peer_msgs *pm, const char *id, const char **why)
 		}
 		log_info("file %s to %s: cancelled", id, f.peer);
 		snprintf(f.state, sizeof(f.state), "cancelled");
+		pm_waiters_update(pm, id);
 	} else if (!f.outgoing && (strcmp(f.state, "waiting") == 0 ||
 	    strcmp(f.state, "receiving") == 0 ||
 	    strcmp(f.state, "paused") == 0)) {

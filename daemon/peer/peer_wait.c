@@ -10,18 +10,19 @@
 #include <string.h>
 
 #include "peer_msg.h"
+#include "pstore_file.h"
 #include "pstore_mail.h"
 #include "util.h"
 
 
 
-/* A state no message leaves. */
+/* A state no message (or file sent: rejected) leaves. */
 bool
 pm_state_is_end(const char *state)
 {
 	return strcmp(state, "delivered") == 0 || strcmp(state, "failed") == 0 ||
 	    strcmp(state, "cancelled") == 0 || strcmp(state, "expired") == 0 ||
-	    strcmp(state, "unknown") == 0;
+	    strcmp(state, "rejected") == 0 || strcmp(state, "unknown") == 0;
 }
 
 static bool
@@ -44,9 +45,17 @@ static json_t *
 item_of(struct peer_msgs *pm, json_t *id)
 {
 	struct pmsg m;
+	struct pfile f;
 
-	if (pmsg_get(pm->ms, json_string_value(id), &m, NULL) != PSTORE_OK)
+	if (pmsg_get(pm->ms, json_string_value(id), &m, NULL) != PSTORE_OK) {
+		/* A file sent (send-file): its row's state. */
+		if (pfile_get(pm->files, json_string_value(id), &f) == PSTORE_OK &&
+		    f.outgoing)
+			return json_pack("{s:O,s:s,s:s?}", "id", id, "state",
+			    f.state, "reason", *f.reason != '\0' ? f.reason :
+			    NULL);
 		return json_pack("{s:O,s:s}", "id", id, "state", "unknown");
+	}
 	return json_pack("{s:O,s:s,s:s?}", "id", id, "state",
 	    pmail_state(pm->p->store, &m, NULL, 0), "reason",
 	    *m.reason != '\0' ? m.reason : NULL);
@@ -197,13 +206,16 @@ peer_ctl_wait(struct ctlreq *r, json_t *args, void *ctx)
 	struct peer_msgs *pm = pm_of_ctx(ctx);
 	json_t *ids = json_object_get(args, "ids"), *v;
 	struct pmsg m;
+	struct pfile f;
 	size_t i;
 
 	json_array_foreach(ids, i, v) {
-		if (pmsg_get(pm->ms, json_string_value(v), &m, NULL) != PSTORE_OK ||
-		    !m.outgoing) {
+		if ((pmsg_get(pm->ms, json_string_value(v), &m, NULL) != PSTORE_OK ||
+		    !m.outgoing) && (pfile_get(pm->files, json_string_value(v),
+		    &f) != PSTORE_OK || !f.outgoing)) {
 			ctlreq_error_obj(r, "unknown_id", json_pack("{s:O}", "id", v),
-			    "no sent message with id %s", json_string_value(v));
+			    "no sent message or file with id %s",
+			    json_string_value(v));
 			return;
 		}
 	}

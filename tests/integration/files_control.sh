@@ -54,6 +54,18 @@ wait_for "accepted and received" 30 state_is bob "$id" received
 wait_for "delivered" 30 state_is alice "$id" delivered
 ctl bob save "$id" "$TMP/large.out" && cmp "$TMP/large" "$TMP/large.out" || fail "accepted copy"
 
+# wait ID takes a file's id too: 3 while it waits, 0 once delivered.
+id=$(ctl alice send-file bob "$TMP/large")
+wait_for "waiting at bob" 30 state_is bob "$id" waiting
+expect_exit 3 ctl alice wait "$id" --timeout 1
+grep -q "^p2pchatctl: timeout: $id waiting" "$TMP/err" || fail "wait, a file: $(cat "$TMP/err")"
+( rc=0; ctl alice wait "$id" --timeout 60 >"$TMP/wf.out" 2>&1 || rc=$?
+  echo $rc >"$TMP/wf.rc" ) &
+ctl bob accept "$id" >/dev/null || fail "accept"
+wait_for "wait to end" 60 test -s "$TMP/wf.rc"
+[ "$(cat "$TMP/wf.rc")" = 0 ] || fail "wait for a file: $(cat "$TMP/wf.rc") $(cat "$TMP/wf.out")"
+state_is alice "$id" delivered || fail "wait ended before delivery: $(state_of alice "$id")"
+
 # reject: the sender stops, its row says so.
 id=$(ctl alice send-file bob "$TMP/large")
 wait_for "waiting at bob" 30 state_is bob "$id" waiting
