@@ -90,7 +90,7 @@ const struct key config_schema[] = {
 	    1099511627776 },
 	{ "mailbox.quota_per_sender", K_LONG, O(mail_quota_per_sender), 1,
 	    100000000 },
-	{ "mailbox.ttl", K_DOUBLE, O(mail_ttl), 60, 31536000 },
+	{ "mailbox.ttl", K_DOUBLE, O(mail_ttl), 1, 31536000 },
 	{ "mailbox.use", K_MAIL_USE, O(mail_use), 0, 0 },
 	{ "mailbox.after", K_DOUBLE, O(mail_after), 0, 31536000 },
 };

@@ -21,7 +21,7 @@
 #include "log.h"
 #include "util.h"
 
-#define MAIL_EXPIRE_EVERY	60.0		/* seconds */
+#define MAIL_EXPIRE_EVERY	60.0		/* seconds, or mailbox.ttl if shorter */
 #define MAIL_REPLY_BYTES	(512 * 1024)	/* of blobs in one mbox-get reply */
 
 /*
@@ -73,12 +73,17 @@ mail_refuse(struct gconn *gc, json_t *req, const char *code,
 {
 	json_t *o = json_pack("{s:s,s:s,s:s}", "t", "error", "code", code,
 	    "message", msg);
+	const char *to = json_string_value(json_object_get(req, "to"));
 
 	if (reason != NULL)
 		json_object_set_new(o, "reason", json_string(reason));
 	(*counter)++;
-	log_info("gestor: mail from %s to %s refused: %s", gc->user,
-	    json_string_value(json_object_get(req, "to")), msg);
+	if (to != NULL)
+		log_info("gestor: mail from %s to %s refused: %s", gc->user, to,
+		    msg);
+	else
+		log_info("gestor: %s of %s refused: %s", json_string_value(
+		    json_object_get(req, "t")), gc->user, msg);
 	gestor_reply(gc, req, o);
 }
 
@@ -96,8 +101,10 @@ on_put_done(enum gstore_rc rc, int64_t id, void *arg)
 		s->mail_deposits++;
 		log_debug("gestor: mail %lld from %s to %s", (long long)id,
 		    gc->user, to);
-		gestor_reply(gc, gc->req, json_pack("{s:s,s:I}", "t", "ok", "id",
-		    (json_int_t)id));
+		/* How long it is kept: the sender's clock may differ. */
+		gestor_reply(gc, gc->req, json_pack("{s:s,s:I,s:I}", "t", "ok",
+		    "id", (json_int_t)id, "expires_in", (json_int_t)
+		    (gc->g->d->cfg->mail_ttl * 1000)));
 		if (!mail_push(gc->g, to)) {
 			hint = json_pack("{s:s,s:s}", "t", "mail", "user", to);
 			gstore_notify(gc->g->store, hint);
@@ -357,22 +364,24 @@ on_expired(enum gstore_rc rc, long n, void *arg)
 	}
 }
 
+/* Once a minute, or every mailbox.ttl as it is now (SIGHUP) if shorter. */
 static void
 on_expire_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct gestor *g = arg;
+	double every = g->d->cfg->mail_ttl < MAIL_EXPIRE_EVERY ?
+	    g->d->cfg->mail_ttl : MAIL_EXPIRE_EVERY;
+	struct timeval tv = daemon_tv(every);
 
 	gstore_mail_expire(g->store, util_now_ms(), on_expired, g);
+	event_add(g->mail_timer, &tv);
 }
 
 int
 gestor_mail_start(struct gestor *g)
 {
-	struct timeval tv = { (time_t)MAIL_EXPIRE_EVERY, 0 };
-
-	g->mail_timer = event_new(g->d->base, -1, EV_PERSIST, on_expire_timer,
-	    g);
-	if (g->mail_timer == NULL || event_add(g->mail_timer, &tv) != 0)
+	g->mail_timer = evtimer_new(g->d->base, on_expire_timer, g);
+	if (g->mail_timer == NULL)
 		return -1;
 	event_active(g->mail_timer, EV_TIMEOUT, 0);	/* once at start */
 	return 0;

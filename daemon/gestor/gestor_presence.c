@@ -53,6 +53,9 @@ reply_user(struct gconn *gc, json_t *req, const struct guser *u)
 
 	gestor_reply_open(&w, req);
 	gestor_user_write(&w, gc->g, u);
+	/* So that a sender can say why it deposits nothing. */
+	if (!gc->g->d->cfg->mail_enable)
+		jsonw_bool(&w, "mailbox", false);
 	gestor_reply_send(gc, &w);
 }
 

@@ -230,6 +230,21 @@ struct pending_rows {
 	json_t			*items;
 };
 
+/*
+ * A direct message due for the mailbox (pending mailbox.after) that no
+ * deposit round could take because the gestor is not reachable: said.
+ */
+static bool
+mail_unreachable(struct peer_msgs *pm, const struct pmsg *m)
+{
+	const struct config *cf = pm->p->d->cfg;
+
+	return cf->mail_use && *pm->p->user != '\0' && m->outgoing &&
+	    *m->group == '\0' && m->ref == 0 && strcmp(m->state, "pending") == 0 &&
+	    util_now_ms() - m->ts_sent >= (int64_t)(cf->mail_after * 1000) &&
+	    pgestor_state(pm->p->pg) != PG_ONLINE;
+}
+
 static int
 add_pending(const struct ppending *p, void *arg)
 {
@@ -246,6 +261,9 @@ add_pending(const struct ppending *p, void *arg)
 	    strcmp(state, "deposited") == 0 ? "deposited: in the recipient's "
 	    "mailbox at the gestor" : *p->reason ? p->reason : held ? "key changed" :
 	    "queued");
+	if (*mreason == '\0' && mail_unreachable(pr->pm, p->msg))
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), "; not "
+		    "deposited: the gestor is not reachable");
 	/* A group's list on its way to a member shows as such, not its text. */
 	row = json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:s%}",
 	    "id", p->msg->id, "user", p->msg->peer, "attempts", p->attempts,

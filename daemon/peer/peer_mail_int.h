@@ -13,6 +13,7 @@
 #define MAIL_PEERS	32	/* recipients looked up in one round */
 #define MAIL_ROUND	512	/* deposits in one round */
 #define MAIL_TICK	1.0	/* seconds between rounds */
+#define MAIL_EXPIRE_EVERY 5000	/* ms between looks for expired deposits */
 
 /* A deposit of the page being fetched. */
 struct mitem {
@@ -58,6 +59,7 @@ struct pmail {
 	long			 held_now;	/* the same, in the fetch under way */
 	long			 at_gestor;	/* mail waiting for us (-1 unknown) */
 	long			 rows;		/* in mail_out: 0, deliveries skip it */
+	int64_t			 expire_at;	/* next look for expired deposits (ms) */
 };
 
 /* peer_mail_out.c */

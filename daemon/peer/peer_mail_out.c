@@ -107,12 +107,16 @@ on_put(json_t *reply, const char *code, const char *msg, void *arg)
 	const char *id = json_string_value(json_array_get(mr->ids, mr->next));
 	char why[PMSG_REASON_MAX];
 	json_t *ev;
-	json_int_t dep;
+	json_int_t dep, ttl;
 	size_t i;
 
 	if (reply != NULL && (dep = json_integer_value(json_object_get(reply,
 	    "id"))) > 0) {
-		pm_mail_out_note(ml, id, mr->user, dep, "");
+		/* How long the gestor keeps it, by our clock (0: not said). */
+		ttl = json_integer_value(json_object_get(reply, "expires_in"));
+		pmail_note_until(ml->pm->p->store, id, mr->user, dep, "", ttl > 0 ?
+		    util_now_ms() + ttl : 0);
+		ml->rows = pmail_rows(ml->pm->p->store);
 		ml->deposited++;
 		ev = json_pack("{s:s,s:s}", "user", mr->user, "id", id);
 		peer_msgs_event(ml->pm->p, "deposited", ev);
@@ -221,7 +225,11 @@ pm_mail_key(struct pmail *ml, const char *user, json_t *reply,
 	    *c.fingerprint != '\0')
 		fp = c.fingerprint;
 	if (mk == NULL || *mk == '\0') {
-		snprintf(why, len, "mailbox: %s does not take mail", user);
+		if (json_is_false(json_object_get(reply, "mailbox")))
+			snprintf(why, len, "mailbox: the gestor keeps no mail (its "
+			    "mailbox.enable is off)");
+		else
+			snprintf(why, len, "mailbox: %s does not take mail", user);
 		return false;
 	}
 	if (fp == NULL || !seal_pk_is(mk, fp) || seal_pk_parse(mk, pk) != 0) {
@@ -283,6 +291,28 @@ collect(const char *id, const char *peer, void *arg)
 	return 0;
 }
 
+/*
+ * Deposits the gestor no longer keeps (mailbox.ttl) are pending again:
+ * due for a deposit after mailbox.after, as any message waiting for an
+ * offline recipient, and delivered directly meanwhile if it can be.
+ */
+static void
+expire(struct pmail *ml)
+{
+	int64_t now = util_now_ms();
+	long n;
+
+	if (ml->rows == 0 || now < ml->expire_at)
+		return;
+	ml->expire_at = now + MAIL_EXPIRE_EVERY;
+	n = pmail_expire(ml->pm->p->store, now, "mailbox: the deposit expired "
+	    "at the gestor (its mailbox.ttl) before it was fetched; deposited "
+	    "again if the recipient stays offline");
+	if (n > 0)
+		log_info("peer_mail: %ld deposits expired at the gestor: pending "
+		    "again", n);
+}
+
 /* One round: every message due goes to its recipient's mailbox. */
 void
 pm_mail_round_start(struct pmail *ml, bool all)
@@ -290,6 +320,9 @@ pm_mail_round_start(struct pmail *ml, bool all)
 	const struct config *cf = ml->pm->p->d->cfg;
 	struct mround r;
 	size_t i;
+
+	if (!all)
+		expire(ml);
 
 	if (!cf->mail_use || *pm_mail_me(ml) == '\0' || ml->dep > 0 ||
 	    pgestor_state(pm_mail_pg(ml)) != PG_ONLINE)

@@ -14,13 +14,21 @@ int
 pmail_note(struct pstore *ps, const char *id, const char *peer,
     int64_t deposit, const char *reason)
 {
+	return pmail_note_until(ps, id, peer, deposit, reason, 0);
+}
+
+int
+pmail_note_until(struct pstore *ps, const char *id, const char *peer,
+    int64_t deposit, const char *reason, int64_t expires)
+{
 	sqlite3_stmt *s;
 	int rc;
 
 	if (sqlite3_prepare_v2(pstore_db(ps), "INSERT OR REPLACE INTO mail_out"
-	    " (id, peer, deposit, reason, ts) VALUES (?1, ?2, ?3, ?4, ?5)", -1,
-	    &s, NULL) != SQLITE_OK)
+	    " (id, peer, deposit, reason, ts, expires) VALUES (?1, ?2, ?3, ?4,"
+	    " ?5, ?6)", -1, &s, NULL) != SQLITE_OK)
 		return -1;
+	sqlite3_bind_int64(s, 6, expires);
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, deposit);
@@ -92,6 +100,23 @@ pmail_due(struct pstore *ps, int64_t before, int64_t retry, int limit,
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+long
+pmail_expire(struct pstore *ps, int64_t now, const char *reason)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(pstore_db(ps), "UPDATE mail_out SET deposit = 0,"
+	    " reason = ?2, ts = ?1, expires = 0 WHERE deposit > 0 AND"
+	    " expires > 0 AND expires <= ?1", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? (long)sqlite3_changes(pstore_db(ps)) : -1;
 }
 
 long

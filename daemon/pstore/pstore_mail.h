@@ -1,6 +1,6 @@
 /*
  * The peer store's record of our deposits in recipients' mailboxes
- * (table mail_out, schema 13): written by peer_mail_out.c, read by whatever
+ * (table mail_out, schema 13, expires since 16): written by peer_mail_out.c, read by whatever
  * shows a message's state.
  */
 #ifndef P2P_PSTORE_MAIL_H
@@ -15,6 +15,15 @@
 /* Note message id deposited (deposit > 0) or refused (0, with reason). */
 int	pmail_note(struct pstore *, const char *id, const char *peer,
 	    int64_t deposit, const char *reason);
+/* The same, for a deposit the gestor keeps until expires (unix ms, ours). */
+int	pmail_note_until(struct pstore *, const char *id, const char *peer,
+	    int64_t deposit, const char *reason, int64_t expires);
+/*
+ * Deposits expired by now (unix ms) become refusals noted now, with
+ * reason: the message is pending again, due after mailbox.after. The
+ * number of them, or -1.
+ */
+long	pmail_expire(struct pstore *, int64_t now, const char *reason);
 /* The deposit of message id (> 0), 0 refused (*ts, reason), -1 none. */
 int64_t	pmail_get(struct pstore *, const char *id, int64_t *ts, char *reason,
 	    size_t len);

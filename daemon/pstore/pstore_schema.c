@@ -424,6 +424,12 @@ static const char *const pstore_migrations[] = {
 	"  peer TEXT NOT NULL,"
 	"  state TEXT NOT NULL"
 	") WITHOUT ROWID;",
+	/*
+	 * 15 -> 16: when a deposit expires at the gestor (issue 28), by our
+	 * clock (the gestor says how long it keeps it); 0 unknown. Once it
+	 * has, the message is pending again (peer_mail_out.c).
+	 */
+	"ALTER TABLE mail_out ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;",
 };
 #define PSTORE_VERSION \
 	((int)(sizeof(pstore_migrations) / sizeof(pstore_migrations[0])))

@@ -97,6 +97,8 @@ expect "$TMP/out" "register ok" "put quota_exceeded reason=size" \
 [ "$(wc -c <"$TMP/g.log")" -lt 1000000 ] || fail "a blob in the gestor's log"
 
 [ "$(stat_of mail_deposits)" = 4 ] || fail "mail_deposits $(stat_of mail_deposits)"
+# 3 + (2 + 1 + 2) + 1 deposits handed to bob, 1 to carol.
+[ "$(stat_of mail_fetched)" = 10 ] || fail "mail_fetched $(stat_of mail_fetched)"
 [ "$(stat_of mail_refused_quota)" = 2 ] || fail "mail_refused_quota"
 [ "$(stat_of mail_refused_no_user)" = 1 ] || fail "mail_refused_no_user"
 [ "$(stat_of mail_refused_no_mail)" = 1 ] || fail "mail_refused_no_mail"
@@ -110,6 +112,8 @@ relay = { listen = \"127.0.0.1:0\"; };"
 ctl g reload >/dev/null
 session alice auth put:bob:QUJD lookup:bob >"$TMP/out"
 expect "$TMP/out" "auth ok" "put mailbox_disabled reason=None" "lookup ok mail="
+[ "$(stat_of mail_refused_disabled)" = 1 ] ||
+	fail "mail_refused_disabled $(stat_of mail_refused_disabled)"
 # What is left still counts (status's mail_waiting).
 session bob auth count >"$TMP/out"
 expect "$TMP/out" "auth ok" "count ok n=1 bytes=5"

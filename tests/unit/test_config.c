@@ -582,7 +582,7 @@ START_TEST(test_mailbox)
 	load_fails("mailbox = { enable = \"yes\"; };\n", 1, "mailbox.enable");
 	load_fails("mailbox = { quota_messages = 0; };\n", 1,
 	    "mailbox.quota_messages");
-	load_fails("mailbox = { ttl = 1.0; };\n", 1, "mailbox.ttl");
+	load_fails("mailbox = { ttl = 0.5; };\n", 1, "mailbox.ttl");
 	load_fails("mailbox = { quota = 1; };\n", 1, "mailbox.quota");
 }
 END_TEST
