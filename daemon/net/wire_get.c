@@ -1,7 +1,8 @@
 /*
  * The checks of single members of a frame (wire.c, wire_peer.c): a string,
- * a username, a port, an integer in range, an offset, a SHA-256, a host,
- * a mail key, the size of base64 text. Each writes why into err on -1.
+ * a message id, text of 1 to N bytes of UTF-8, a username, a port, an
+ * integer in range, an offset, a SHA-256, a host, a mail key, the size of
+ * base64 text. Each writes why into err on -1 (or NULL).
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,37 @@ wire_get_str(json_t *o, const char *key, char *err, size_t errlen)
 		snprintf(err, errlen, "member '%s' must be a string", key);
 		return NULL;
 	}
+	return json_string_value(v);
+}
+
+/* A message id: 32 lowercase hex digits; NULL (with err set) if not. */
+const char *
+wire_get_msgid(json_t *o, const char *key, char *err, size_t errlen)
+{
+	const char *s = wire_get_str(o, key, err, errlen);
+
+	if (s != NULL && !valid_msgid(s)) {
+		snprintf(err, errlen, "member '%s' must be 32 lowercase hex digits",
+		    key);
+		return NULL;
+	}
+	return s;
+}
+
+/* Text of 1 to max bytes of UTF-8, its length in *len; NULL if not. */
+const char *
+wire_get_text(json_t *o, const char *key, size_t max, size_t *len, char *err,
+    size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v) || !valid_body(json_string_value(v),
+	    json_string_length(v), max)) {
+		snprintf(err, errlen, "member '%s' must be 1 to %zu bytes of UTF-8",
+		    key, max);
+		return NULL;
+	}
+	*len = json_string_length(v);
 	return json_string_value(v);
 }
 

@@ -16,6 +16,10 @@
 const char *wire_get_str(json_t *, const char *key, char *err, size_t errlen);
 const char *wire_get_user(json_t *, const char *key, char *err,
 	    size_t errlen);
+const char *wire_get_msgid(json_t *, const char *key, char *err,
+	    size_t errlen);
+const char *wire_get_text(json_t *, const char *key, size_t max, size_t *len,
+	    char *err, size_t errlen);
 int	wire_get_port(json_t *, const char *key, int *port, char *err,
 	    size_t errlen);
 int	wire_get_mail(json_t *, const char **mail, char *err, size_t errlen);

@@ -97,34 +97,46 @@ wire_parse_hello(json_t *f, struct wire_msg *m, size_t max, char *err, size_t er
 	return m->u.hello.user != NULL ? 0 : -1;
 }
 
-int
-wire_parse_msg(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+/* msg's and gmsg's ts and body. */
+static int
+get_ts_body(json_t *f, struct w_msg *msg, size_t max, char *err, size_t errlen)
 {
-	struct w_msg *msg = &m->u.msg;
-	json_t *ts = json_object_get(f, "ts"), *body = json_object_get(f, "body");
+	json_t *ts = json_object_get(f, "ts");
 
-	if ((msg->id = wire_get_str(f, "id", err, errlen)) == NULL ||
-	    (msg->from = wire_get_user(f, "from", err, errlen)) == NULL ||
-	    (msg->to = wire_get_user(f, "to", err, errlen)) == NULL)
-		return -1;
-	if (!valid_msgid(msg->id)) {
-		snprintf(err, errlen, "member 'id' must be 32 lowercase hex digits");
-		return -1;
-	}
 	if (!json_is_integer(ts) || json_integer_value(ts) < 0) {
 		snprintf(err, errlen, "member 'ts' must be a timestamp in ms");
 		return -1;
 	}
-	if (!json_is_string(body) || !valid_body(json_string_value(body),
-	    json_string_length(body), max)) {
-		snprintf(err, errlen, "member 'body' must be 1 to %zu bytes of UTF-8",
-		    max);
+	msg->ts = json_integer_value(ts);
+	msg->body = wire_get_text(f, "body", max, &msg->body_len, err, errlen);
+	return msg->body != NULL ? 0 : -1;
+}
+
+/* gmsg's and gleave's id and group, both 32 lowercase hex digits. */
+static int
+get_group_ids(json_t *f, struct w_msg *msg, char *err, size_t errlen)
+{
+	if ((msg->id = wire_get_str(f, "id", err, errlen)) == NULL ||
+	    (msg->group = wire_get_str(f, "group", err, errlen)) == NULL)
+		return -1;
+	if (!valid_msgid(msg->id) || !valid_msgid(msg->group)) {
+		snprintf(err, errlen, "members 'id' and 'group' must be 32 "
+		    "lowercase hex digits");
 		return -1;
 	}
-	msg->ts = json_integer_value(ts);
-	msg->body = json_string_value(body);
-	msg->body_len = json_string_length(body);
 	return 0;
+}
+
+int
+wire_parse_msg(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
+{
+	struct w_msg *msg = &m->u.msg;
+
+	if ((msg->id = wire_get_msgid(f, "id", err, errlen)) == NULL ||
+	    (msg->from = wire_get_user(f, "from", err, errlen)) == NULL ||
+	    (msg->to = wire_get_user(f, "to", err, errlen)) == NULL)
+		return -1;
+	return get_ts_body(f, msg, max, err, errlen);
 }
 
 /* A group message: msg's members but group for to. */
@@ -132,31 +144,11 @@ int
 wire_parse_gmsg(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 {
 	struct w_msg *msg = &m->u.msg;
-	json_t *ts = json_object_get(f, "ts"), *body = json_object_get(f, "body");
 
-	if ((msg->id = wire_get_str(f, "id", err, errlen)) == NULL ||
-	    (msg->group = wire_get_str(f, "group", err, errlen)) == NULL ||
+	if (get_group_ids(f, msg, err, errlen) == -1 ||
 	    (msg->from = wire_get_user(f, "from", err, errlen)) == NULL)
 		return -1;
-	if (!valid_msgid(msg->id) || !valid_msgid(msg->group)) {
-		snprintf(err, errlen, "members 'id' and 'group' must be 32 "
-		    "lowercase hex digits");
-		return -1;
-	}
-	if (!json_is_integer(ts) || json_integer_value(ts) < 0) {
-		snprintf(err, errlen, "member 'ts' must be a timestamp in ms");
-		return -1;
-	}
-	if (!json_is_string(body) || !valid_body(json_string_value(body),
-	    json_string_length(body), max)) {
-		snprintf(err, errlen, "member 'body' must be 1 to %zu bytes of UTF-8",
-		    max);
-		return -1;
-	}
-	msg->ts = json_integer_value(ts);
-	msg->body = json_string_value(body);
-	msg->body_len = json_string_length(body);
-	return 0;
+	return get_ts_body(f, msg, max, err, errlen);
 }
 
 /* A signed membership list: its meaning is checked by peer_group.c. */
@@ -165,24 +157,13 @@ wire_parse_gmembers(json_t *f, struct wire_msg *m, size_t max, char *err,
     size_t errlen)
 {
 	struct w_msg *msg = &m->u.msg;
-	json_t *list = json_object_get(f, "list");
 
-	if ((msg->id = wire_get_str(f, "id", err, errlen)) == NULL ||
+	if ((msg->id = wire_get_msgid(f, "id", err, errlen)) == NULL ||
 	    (msg->sig = wire_get_str(f, "sig", err, errlen)) == NULL)
 		return -1;
-	if (!valid_msgid(msg->id)) {
-		snprintf(err, errlen, "member 'id' must be 32 lowercase hex digits");
-		return -1;
-	}
-	if (!json_is_string(list) || !valid_body(json_string_value(list),
-	    json_string_length(list), WIRE_MAX_LIST)) {
-		snprintf(err, errlen, "member 'list' must be 1 to %d bytes of UTF-8",
-		    WIRE_MAX_LIST);
-		return -1;
-	}
-	msg->body = json_string_value(list);
-	msg->body_len = json_string_length(list);
-	return 0;
+	msg->body = wire_get_text(f, "list", WIRE_MAX_LIST, &msg->body_len, err,
+	    errlen);
+	return msg->body != NULL ? 0 : -1;
 }
 
 /* A member leaving a group: only its admin acts on it. */
@@ -192,14 +173,8 @@ wire_parse_gleave(json_t *f, struct wire_msg *m, size_t max, char *err,
 {
 	struct w_msg *msg = &m->u.msg;
 
-	if ((msg->id = wire_get_str(f, "id", err, errlen)) == NULL ||
-	    (msg->group = wire_get_str(f, "group", err, errlen)) == NULL)
+	if (get_group_ids(f, msg, err, errlen) == -1)
 		return -1;
-	if (!valid_msgid(msg->id) || !valid_msgid(msg->group)) {
-		snprintf(err, errlen, "members 'id' and 'group' must be 32 "
-		    "lowercase hex digits");
-		return -1;
-	}
 	msg->body = "";
 	return 0;
 }
@@ -207,20 +182,14 @@ wire_parse_gleave(json_t *f, struct wire_msg *m, size_t max, char *err,
 int
 wire_parse_ack(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 {
-	if ((m->u.ack.id = wire_get_str(f, "id", err, errlen)) == NULL)
-		return -1;
-	if (!valid_msgid(m->u.ack.id)) {
-		snprintf(err, errlen, "member 'id' must be 32 lowercase hex digits");
-		return -1;
-	}
-	return 0;
+	m->u.ack.id = wire_get_msgid(f, "id", err, errlen);
+	return m->u.ack.id != NULL ? 0 : -1;
 }
 
 int
 wire_parse_file(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 {
 	struct w_file *fl = &m->u.file;
-	json_t *name = json_object_get(f, "name");
 
 	if ((fl->id = wire_get_str(f, "id", err, errlen)) == NULL ||
 	    (fl->from = wire_get_user(f, "from", err, errlen)) == NULL ||
@@ -234,15 +203,9 @@ wire_parse_file(json_t *f, struct wire_msg *m, size_t max, char *err, size_t err
 		    "lowercase hex digits");
 		return -1;
 	}
-	if (!json_is_string(name) || !valid_body(json_string_value(name),
-	    json_string_length(name), WIRE_MAX_NAME)) {
-		snprintf(err, errlen, "member 'name' must be 1 to %d bytes of "
-		    "UTF-8", WIRE_MAX_NAME);
-		return -1;
-	}
-	fl->name = json_string_value(name);
-	fl->name_len = json_string_length(name);
-	return 0;
+	fl->name = wire_get_text(f, "name", WIRE_MAX_NAME, &fl->name_len, err,
+	    errlen);
+	return fl->name != NULL ? 0 : -1;
 }
 
 int
@@ -251,13 +214,9 @@ wire_parse_chunk(json_t *f, struct wire_msg *m, size_t max, char *err, size_t er
 	struct w_chunk *ch = &m->u.chunk;
 	json_t *data = json_object_get(f, "data");
 
-	if ((ch->id = wire_get_str(f, "id", err, errlen)) == NULL ||
+	if ((ch->id = wire_get_msgid(f, "id", err, errlen)) == NULL ||
 	    wire_get_off(f, "off", INT64_MAX / 2, &ch->off, err, errlen) == -1)
 		return -1;
-	if (!valid_msgid(ch->id)) {
-		snprintf(err, errlen, "member 'id' must be 32 lowercase hex digits");
-		return -1;
-	}
 	if (!json_is_string(data) || json_string_length(data) == 0 ||
 	    json_string_length(data) > WIRE_CHUNK_B64 + 4) {
 		snprintf(err, errlen, "member 'data' must be 1 to %d bytes of "
@@ -269,27 +228,25 @@ wire_parse_chunk(json_t *f, struct wire_msg *m, size_t max, char *err, size_t er
 	return 0;
 }
 
+/* The states a file-pos may report (DESIGN.md, the files table). */
+static const char *const fpos_states[] = { "receiving", "received", "waiting",
+	"paused", "failed", "rejected", "cancelled" };
+
 int
 wire_parse_fpos(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 {
 	struct w_fpos *fp = &m->u.fpos;
 	json_t *reason = json_object_get(f, "reason");
+	size_t i;
 
-	if ((fp->id = wire_get_str(f, "id", err, errlen)) == NULL ||
+	if ((fp->id = wire_get_msgid(f, "id", err, errlen)) == NULL ||
 	    (fp->state = wire_get_str(f, "state", err, errlen)) == NULL ||
 	    wire_get_off(f, "off", INT64_MAX / 2, &fp->off, err, errlen) == -1)
 		return -1;
-	if (!valid_msgid(fp->id)) {
-		snprintf(err, errlen, "member 'id' must be 32 lowercase hex digits");
-		return -1;
-	}
-	if (strcmp(fp->state, "receiving") != 0 &&
-	    strcmp(fp->state, "received") != 0 &&
-	    strcmp(fp->state, "waiting") != 0 &&
-	    strcmp(fp->state, "paused") != 0 &&
-	    strcmp(fp->state, "failed") != 0 &&
-	    strcmp(fp->state, "rejected") != 0 &&
-	    strcmp(fp->state, "cancelled") != 0) {
+	for (i = 0; i < sizeof(fpos_states) / sizeof(fpos_states[0]); i++)
+		if (strcmp(fp->state, fpos_states[i]) == 0)
+			break;
+	if (i == sizeof(fpos_states) / sizeof(fpos_states[0])) {
 		snprintf(err, errlen, "member 'state' must be receiving, received, "
 		    "waiting, paused, failed, rejected or cancelled");
 		return -1;
