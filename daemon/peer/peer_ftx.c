@@ -62,6 +62,7 @@ pm_ftx_start(struct peer_msgs *pm, char **cause)
 	TAILQ_INIT(&x->rxs);
 	snprintf(x->dir, sizeof(x->dir), "%s/files", pm->p->d->cfg->data_dir);
 	x->verifier = filecopy_pool_new(pm->p->d->base, x->dir);
+	x->sweep = filesweep_new(x->dir);
 	x->any_pending = true;
 	if ((x->recheck = evtimer_new(pm->p->d->base, pm_frx_recheck, pm)) == NULL ||
 	    (x->expiry = evtimer_new(pm->p->d->base, on_expiry, pm)) == NULL ||
@@ -95,6 +96,7 @@ pm_ftx_free(struct peer_msgs *pm)
 	while (!TAILQ_EMPTY(&x->rxs))
 		pm_frx_free(x, TAILQ_FIRST(&x->rxs));
 	filecopy_pool_free(x->verifier);
+	filesweep_free(x->sweep);
 	event_free(x->recheck);
 	event_free(x->expiry);
 	event_free(x->gc);
@@ -464,10 +466,17 @@ pm_ftx_expiry_arm(struct peer_msgs *pm)
 
 /* ----------------------------------------------------- the stored copies */
 
+static bool
+unneeded(const char *name, void *arg)
+{
+	return pfile_unneeded(arg, name);
+}
+
 /*
- * Remove the stored copies no file needs any more (pfile_sweep): not
+ * Remove the stored copies no file needs any more (filesweep.c): not
  * while a copy runs (filecopy.c renames into the store before its
- * callback adds the row that needs it), so then a moment later.
+ * callback adds the row that needs it), nor while the last sweep's
+ * unlinks run; then a moment later.
  */
 static void
 on_gc(evutil_socket_t fd, short what, void *arg)
@@ -480,11 +489,13 @@ on_gc(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (filecopy_pool_busy(pm->fcopy) > 0 ||
-	    filecopy_pool_busy(x->verifier) > 0) {
+	    filecopy_pool_busy(x->verifier) > 0 ||
+	    (n = filesweep_run(x->sweep, x->gc_parts, unneeded,
+	    pm->files)) == -1) {
 		evtimer_add(x->gc, &tv);
 		return;
 	}
-	if ((n = pfile_sweep(pm->files, x->dir, x->gc_parts)) > 0)
+	if (n > 0)
 		log_info("files: %d stored file%s no longer needed removed", n,
 		    n == 1 ? "" : "s");
 	x->gc_parts = false;

@@ -9,6 +9,7 @@
 #include <sys/queue.h>
 
 #include "filecopy.h"
+#include "filesweep.h"
 #include "peer_msg.h"
 #include "pstore_file.h"
 
@@ -68,6 +69,7 @@ struct pm_ftx {
 	struct event		*recheck;	/* free space for paused files */
 	struct event		*expiry;	/* the next send-file --ttl */
 	struct event		*gc;		/* stored copies no file needs */
+	struct filesweep	*sweep;
 	bool			 gc_parts;	/* and copies' leftovers (start) */
 };
 

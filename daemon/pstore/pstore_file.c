@@ -3,12 +3,9 @@
  * store migration 10. Every row read is checked as it is copied out: a
  * value that does not fit its field is an error, not a truncation.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -408,40 +405,14 @@ all_hex(const char *p, size_t n)
 	return p[n] == '\0';
 }
 
-/* Whether the store's entry name is something no row needs any more. */
-static bool
-unneeded(struct pfile_store *fs, const char *name, bool parts)
+bool
+pfile_unneeded(struct pfile_store *fs, const char *name)
 {
 	if (all_hex(name, 64))
 		return !exists(fs, F_NEEDED, name);
 	if (strncmp(name, ".in-", 4) == 0 && all_hex(name + 4, P2P_MSGID_HEX))
 		return !exists(fs, F_LIVE_IN, name + 4);
-	return parts && strncmp(name, ".part-", 6) == 0;
-}
-
-int
-pfile_sweep(struct pfile_store *fs, const char *dir, bool parts)
-{
-	char path[4400];
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
-
-	if ((d = opendir(dir)) == NULL) {
-		log_warn("%s: %s", __func__, dir);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (!unneeded(fs, de->d_name, parts))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (unlink(path) == 0)
-			n++;
-		else if (errno != ENOENT)
-			log_warn("%s: %s", __func__, path);
-	}
-	closedir(d);
-	return n;
+	return false;
 }
 
 bool

@@ -84,11 +84,10 @@ bool		 pfile_has_cancels(struct pfile_store *, const char *peer);
 enum pstore_rc	 pfile_cancels(struct pfile_store *, const char *peer,
 		    void (*fn)(const char *id, void *), void *arg);
 /*
- * Remove from dir (data_dir/files) what no row needs: a stored copy no
- * file to send or received file has, a partial file of no file being
- * received, and with parts the leftovers of copies (only while none
- * runs). The number removed, or -1.
+ * Whether name, an entry of data_dir/files, is something no row needs
+ * any more: a stored copy no file to send or received file has, or the
+ * partial file of no file being received (filesweep.c removes them).
  */
-int		 pfile_sweep(struct pfile_store *, const char *dir, bool parts);
+bool		 pfile_unneeded(struct pfile_store *, const char *name);
 
 #endif

@@ -88,6 +88,7 @@ stop alice KILL
 zero=$(printf '%064d' 0)
 : >"$TMP/alice/files/$zero"
 : >"$TMP/alice/files/.part-AbCdEf"
+: >"$TMP/alice/files/.gone-7-$zero"
 : >"$TMP/alice/files/.in-0123456789abcdef0123456789abcdef"
 start alice
 wait_for "the leftovers removed" 10 sh -c "[ -z \"\$(ls -A '$TMP/alice/files')\" ]"
