@@ -5,6 +5,8 @@
 # 3, a watch event), and the rest when she stops cleanly. Bob comes back
 # while she is away: he fetches everything once and in order, and his
 # receipts wait in her mailbox; alice returns and sees them delivered.
+# bob back while alice is online: the fetch and her link race, and
+# each message is shown once.
 # The gestor's database holds neither text nor message ids.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
@@ -118,6 +120,22 @@ start bob
 texts bob alice >"$TMP/got"
 diff "$TMP/want" "$TMP/got" >/dev/null || fail "bob's history at the end: $(tr '\n' '|' <"$TMP/got")"
 grep -q "never to be read" "$TMP/got" && fail "a withdrawn deposit was shown"
+
+# bob logs in while alice is online, her messages in his mailbox: his
+# fetch and her link race; each is shown once, in order, and delivered,
+# and nothing is left in his mailbox.
+stop bob TERM
+wait_for "bob offline" 5 online_at_gestor bob offline
+: >"$TMP/ids"
+for i in 8 9 10; do ctl alice send bob "secret words $i" >>"$TMP/ids"; echo "secret words $i" >>"$TMP/want"; done
+wait_for "3 deposited" 15 sh -c "[ \$($P2PCHATCTL -c $TMP/alice.conf pending | cut -f5 | grep -c '^deposited') = 3 ]"
+start bob
+while read -r id; do
+	ctl alice wait "$id" --timeout 20 >/dev/null || fail "$id not delivered with both online: $(ctl alice pending)"
+done <"$TMP/ids"
+texts bob alice >"$TMP/got"
+diff "$TMP/want" "$TMP/got" >/dev/null || fail "bob's history with both online: $(tr '\n' '|' <"$TMP/got")"
+wait_for "bob's mailbox empty" 10 sh -c "[ \"\$($P2PCHATCTL -c $TMP/g.conf stats | awk -F'\t' '\$1 == \"mail_held\" { print \$2 }')\" = 0 ]"
 
 # carol takes no mail (use "never"): nothing is deposited for her, and
 # alice's pending says why.

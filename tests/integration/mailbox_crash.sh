@@ -3,7 +3,8 @@
 # while alice deposits 300 messages for offline bob, then restarted; alice
 # goes on (what was not answered is deposited again) and stops; bob logs
 # in and has every message exactly once, in order. Then alice herself is
-# killed with SIGKILL mid-deposit and restarted: the same.
+# killed with SIGKILL mid-deposit and restarted: the same; and again,
+# three times at random moments.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -48,4 +49,29 @@ wait_for "bob has them all" 60 sh -c "[ \$($P2PCHATCTL -c $TMP/bob.conf history 
 seq 1 300 | sed 's/^/sender crash /' >>"$TMP/want"
 ctl bob history alice --limit 100000 | cut -f5 >"$TMP/got"
 diff "$TMP/want" "$TMP/got" >"$TMP/diff" || fail "bob's history after alice's crash: $(head -5 "$TMP/diff")"
+
+# alice killed with SIGKILL three times at random moments of her
+# deposits (the moments are logged): the same.
+stop bob TERM
+wait_for "bob offline" 5 online_at_gestor bob offline
+start alice
+wait_for "alice's queue empty (receipts again)" 30 sh -c "[ -z \"\$($P2PCHATCTL -c $TMP/alice.conf pending)\" ]"
+seq 1 200 | sed 's/^/random crash /' | ctl alice send bob --batch >/dev/null
+moments=""
+for k in 1 2 3; do
+	wait_for "deposits under way ($k)" 30 deposited_at_least $((k * 5))
+	ms=$((RANDOM % 300))
+	moments="$moments${moments:+,} $ms"
+	sleep "0.$(printf '%03d' "$ms")"	# the random moment, not a wait
+	stop alice KILL
+	start alice
+done
+log "alice killed at${moments} ms after deposits were under way"
+wait_for "all 200 deposited" 60 deposited_at_least 200
+stop_clean alice
+start bob
+wait_for "bob has the 200" 60 sh -c "[ \$($P2PCHATCTL -c $TMP/bob.conf history alice --limit 100000 | wc -l) -ge 801 ]"
+seq 1 200 | sed 's/^/random crash /' >>"$TMP/want"
+ctl bob history alice --limit 100000 | cut -f5 >"$TMP/got"
+diff "$TMP/want" "$TMP/got" >"$TMP/diff" || fail "bob's history after random kills (${moments} ms): $(head -5 "$TMP/diff")"
 log "ok"
