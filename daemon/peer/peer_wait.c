@@ -44,6 +44,8 @@ waiter_free(struct waiter *w)
 static json_t *
 item_of(struct peer_msgs *pm, json_t *id)
 {
+	char mreason[PMSG_REASON_MAX];
+	const char *state;
 	struct pmsg m;
 	struct pfile f;
 
@@ -56,9 +58,12 @@ item_of(struct peer_msgs *pm, json_t *id)
 			    NULL);
 		return json_pack("{s:O,s:s}", "id", id, "state", "unknown");
 	}
-	return json_pack("{s:O,s:s,s:s?}", "id", id, "state",
-	    pmail_state(pm->p->store, &m, NULL, 0), "reason",
-	    *m.reason != '\0' ? m.reason : NULL);
+	/* The mailbox's word first: a refused deposit says why, as pending. */
+	state = pmail_state(pm->p->store, &m, mreason, sizeof(mreason));
+	return json_pack("{s:O,s:s,s:s?}", "id", id, "state", state, "reason",
+	    *mreason != '\0' ? mreason : strcmp(state, "deposited") == 0 ?
+	    "in the recipient's mailbox at the gestor" : *m.reason != '\0' ?
+	    m.reason : NULL);
 }
 
 /* The first item that is (timeout: still open; else: ended badly). */

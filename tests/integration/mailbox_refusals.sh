@@ -76,6 +76,8 @@ restart_gestor "mailbox = { enable = false; };"
 id=$(ctl alice send bob "while the mailbox is off")
 echo "while the mailbox is off" >>"$TMP/want"
 wait_for "the reason: mailbox off" 15 sh -c "$P2PCHATCTL -c $TMP/alice.conf pending | grep -q 'the gestor keeps no mail'"
+expect_exit 3 ctl alice wait "$id" --timeout 0.2
+grep -q "pending: mailbox: the gestor keeps no mail" "$TMP/err" || fail "wait's reason: $(cat "$TMP/err")"
 [ "$(field alice deposited)" = 1 ] || fail "deposited while off: $(ctl alice pending)"
 restart_gestor ""
 wait_for "deposited once the mailbox is on" 20 deposited_is 2
