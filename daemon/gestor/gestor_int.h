@@ -162,13 +162,9 @@ void		 gestor_cluster_name(const struct config *, char *, size_t);
 /* Answer control requests still waiting for the store (shutdown). */
 void		 gestor_ctl_abort(struct gestor *);
 
-/* A request waiting for the store: gc's frames wait (gestor.c). */
+/* gestor_reply.c: a request waiting for the store (gc's frames wait) */
 void		 gestor_req_start(struct gconn *, struct wire_msg *);
 void		 gestor_req_end(struct gconn *);
-
-/* gestor.c: what the frame handlers share */
-unsigned	 gestor_bucket(const char *);
-int64_t		 gestor_now(void);
 /* Send o (stolen) with req's "n" (if req has one). */
 void		 gestor_reply(struct gconn *, json_t *req, json_t *o);
 /* {"t":"ok",...extra} echoing the request's "n"; extra is stolen. */
@@ -181,6 +177,10 @@ void		 gestor_reply_store_err(struct gconn *, json_t *req,
 /* A hot reply printed with jsonw: opened with "t" and "n", then sent. */
 void		 gestor_reply_open(struct jsonw *, json_t *req);
 void		 gestor_reply_send(struct gconn *, struct jsonw *);
+
+/* gestor.c: what the frame handlers share */
+unsigned	 gestor_bucket(const char *);
+int64_t		 gestor_now(void);
 /* The fields of gestor_user_json(), printed into w. */
 void		 gestor_user_write(struct jsonw *, struct gestor *,
 		    const struct guser *);
