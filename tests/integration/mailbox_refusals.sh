@@ -85,9 +85,9 @@ wait_for "deposited once the mailbox is on" 20 deposited_is 2
 # 4. Expiry: the gestor keeps deposits 2 s; it deletes them, alice's
 # message is pending again and deposited again.
 restart_gestor "mailbox = { ttl = 2; };"
+deps=$(gstat mail_deposits)
 id=$(ctl alice send bob "outlives its deposit")
 echo "outlives its deposit" >>"$TMP/want"
-deps=$(gstat mail_deposits)
 wait_for "deposited" 15 sh -c "[ \"\$($P2PCHATCTL -c $TMP/g.conf stats | awk -F'\t' '\$1 == \"mail_deposits\" { print \$2 }')\" -ge 1 ]"
 wait_for "expired at the gestor" 15 sh -c "[ \"\$($P2PCHATCTL -c $TMP/g.conf stats | awk -F'\t' '\$1 == \"mail_expired\" { print \$2 }')\" -ge 1 ]"
 wait_for "pending again at alice" 15 grep -q "peer_mail: [0-9]* deposits expired at the gestor" "$TMP/alice.log"
