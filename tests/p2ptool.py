@@ -59,10 +59,12 @@ p2pchatd's code.
       At a peer: say hello as HELLO_USER and, without waiting, send a msg
       from FROM to TO (dated TS, ms; default now); print every frame the
       peer sends back, then "closed" or "open".
-  p2ptool.py peer-frames PORT CERT KEY USER FILE
+  p2ptool.py peer-frames PORT CERT KEY USER FILE [CAPS]
       At a peer: say hello as USER, then send each line of FILE (a JSON
       object) as a frame; print every frame the peer sends back until it
-      is quiet for 2 s, then "closed" or "open".
+      is quiet for 2 s, then "closed" or "open". With CAPS (names
+      separated by commas), the hello offers them as caps; without, it
+      has no caps member (an older daemon's hello).
   p2ptool.py mute-peer CERT KEY USER PORTFILE SECONDS
       Listen as USER's daemon (port written to PORTFILE) for one
       connection: answer its hello, ack every gmembers and msg frame but
@@ -723,9 +725,12 @@ def impersonate(port, cert, key, hello_user, from_user, to_user, body,
         print(json.dumps(f))
 
 
-def peer_frames(port, cert, key, user, path):
+def peer_frames(port, cert, key, user, path, caps=None):
     s = tls_connect(port, cert, key, timeout=20)
-    out = frame({"t": "hello", "v": 1, "user": user})
+    hello = {"t": "hello", "v": 1, "user": user}
+    if caps is not None:
+        hello["caps"] = [c for c in caps.split(",") if c]
+    out = frame(hello)
     with open(path) as f:
         for line in f:
             if line.strip():
@@ -1261,7 +1266,8 @@ def main(argv):
         return impersonate(int(a[0]), a[1], a[2], a[3], a[4], a[5], a[6],
                            a[7] if len(a) > 7 else None)
     if cmd == "peer-frames":
-        return peer_frames(int(a[0]), a[1], a[2], a[3], a[4])
+        return peer_frames(int(a[0]), a[1], a[2], a[3], a[4],
+                           a[5] if len(a) > 5 else None)
     if cmd == "mute-peer":
         return mute_peer(a[0], a[1], a[2], a[3], float(a[4]))
     if cmd == "fake-peer":

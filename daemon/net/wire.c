@@ -58,6 +58,7 @@ static const struct {
 	[W_CHUNK] = { "chunk", wire_parse_chunk },
 	[W_FILE_POS] = { "file-pos", wire_parse_fpos },
 	[W_FILE_CANCEL] = { "file-cancel", wire_parse_ack },
+	[W_ACKS] = { "acks", wire_parse_acks },
 };
 
 const char *

@@ -42,6 +42,7 @@ enum wire_type {
 	W_CHUNK,
 	W_FILE_POS,
 	W_FILE_CANCEL,
+	W_ACKS,
 	W__MAX
 };
 
@@ -73,6 +74,7 @@ struct w_presence {
  */
 enum wire_cap {
 	WCAP_FILE,		/* "file": file, chunk, file-pos, file-cancel */
+	WCAP_ACKS,		/* "acks": acks {ids} for a batch of messages */
 	WCAP__MAX		/* at most 32: caps are bits of an unsigned */
 };
 #define WIRE_MAX_CAPS		32	/* names in one caps array */
@@ -92,6 +94,17 @@ struct w_msg {
 };
 #define WIRE_MAX_LIST	(64 * 1024)	/* bytes of a gmembers list */
 struct w_ack	 { const char *id; };
+/*
+ * acks {ids:[id,...]}: the recipient's acks for a batch of messages, in
+ * the order it stored them, 1 to WIRE_MAX_ACKS ids (to a peer whose hello
+ * offers "acks"; others get one ack each). Read with wire_acks_id().
+ */
+struct w_acks {
+	size_t		 n;
+	json_t		*ids;		/* the array (jansson's path), or NULL */
+	const char	*packed;	/* else n ids of 33 bytes (wire_hot.c) */
+};
+#define WIRE_MAX_ACKS	256	/* ids in one acks frame */
 /* A file offered (sender to recipient, on the sender's connection). */
 struct w_file {
 	const char	*id, *from, *to, *name, *sha256;
@@ -140,6 +153,7 @@ struct wire_msg {
 		struct w_hello		 hello;
 		struct w_msg		 msg;		/* msg, gmsg, gmembers */
 		struct w_ack		 ack;
+		struct w_acks		 acks;
 		struct w_file		 file;
 		struct w_chunk		 chunk;
 		struct w_fpos		 fpos;
@@ -155,6 +169,8 @@ struct wire_msg {
 
 const char	*wire_type_name(enum wire_type);
 const char	*wire_cap_name(enum wire_cap);
+/* The i-th id of an acks frame (i < a->n). */
+const char	*wire_acks_id(const struct w_acks *a, size_t i);
 /* Our hello as user: {t:"hello",v,user,caps: every cap we know}. */
 json_t		*wire_hello_new(const char *user);
 /*

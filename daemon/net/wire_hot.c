@@ -1,5 +1,5 @@
 /*
- * The hot frames (msg, ack) read without a jansson tree: see wire_hot.h.
+ * The hot frames (msg, ack, acks) read without a jansson tree: see wire_hot.h.
  * The reader takes a strict subset of what json_loadb(...,
  * JSON_REJECT_DUPLICATES) takes and declines the rest; what it takes it
  * must read to the same values. It declines rather than refuses so that
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ctlsock.h"
+#include "proto.h"
 #include "util.h"
 #include "valid.h"
 #include "wire_hot.h"
@@ -339,6 +340,66 @@ decline:
 	return NULL;
 }
 
+/*
+ * acks in the one shape p2pchatd writes, spaces allowed between tokens:
+ * {"t":"acks","ids":["<32 lowercase hex>",...]} with 1 to WIRE_MAX_ACKS
+ * ids, packed into h->buf (33 bytes each). Anything else declines.
+ */
+static struct wire_hot *
+hot_acks(const char *in, size_t len)
+{
+	struct wire_hot *h;
+	size_t i, k, n = 0;
+	char *out;
+
+	if ((h = malloc(sizeof(*h) + WIRE_MAX_ACKS * (P2P_MSGID_HEX + 1))) == NULL)
+		return NULL;
+	memset(&h->m, 0, sizeof(h->m));
+	out = h->buf;
+	i = skip_ws(in, len, 0);
+	if (i >= len || in[i] != '{' || (i = expect_key(in, len, i + 1,
+	    "t")) == 0 || (i = skip_ws(in, len, i)) > len - 6 ||
+	    memcmp(in + i, "\"acks\"", 6) != 0 ||
+	    (i = skip_ws(in, len, i + 6)) >= len || in[i] != ',' ||
+	    (i = expect_key(in, len, i + 1, "ids")) == 0 ||
+	    (i = skip_ws(in, len, i)) >= len || in[i++] != '[')
+		goto decline;
+	for (;;) {
+		i = skip_ws(in, len, i);
+		if (n == WIRE_MAX_ACKS || len - i < P2P_MSGID_HEX + 2 ||
+		    in[i] != '"' || in[i + 1 + P2P_MSGID_HEX] != '"')
+			goto decline;
+		for (k = 0; k < P2P_MSGID_HEX; k++) {
+			char c = in[i + 1 + k];
+
+			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+				goto decline;
+		}
+		memcpy(out, in + i + 1, P2P_MSGID_HEX);
+		out[P2P_MSGID_HEX] = '\0';
+		out += P2P_MSGID_HEX + 1;
+		n++;
+		i = skip_ws(in, len, i + P2P_MSGID_HEX + 2);
+		if (i < len && in[i] == ',') {
+			i++;
+			continue;
+		}
+		if (i < len && in[i] == ']')
+			break;
+		goto decline;
+	}
+	i = skip_ws(in, len, i + 1);
+	if (i >= len || in[i] != '}' || skip_ws(in, len, i + 1) != len)
+		goto decline;
+	h->m.type = W_ACKS;
+	h->m.u.acks.n = n;
+	h->m.u.acks.packed = h->buf;
+	return h;
+decline:
+	free(h);
+	return NULL;
+}
+
 struct wire_hot *
 wire_hot_parse(const unsigned char *payload, size_t n, size_t max_body)
 {
@@ -348,10 +409,13 @@ wire_hot_parse(const unsigned char *payload, size_t n, size_t max_body)
 	const char *t;
 	int nm;
 
-	/* Cheap first look: a hot frame starts {"t":"msg" or {"t":"ack". */
-	if (n < 12 || memcmp(payload, "{\"t\":\"", 6) != 0 ||
-	    (memcmp(payload + 6, "msg\"", 4) != 0 &&
-	    memcmp(payload + 6, "ack\"", 4) != 0))
+	/* Cheap first look: {"t":"msg", {"t":"ack" or {"t":"acks". */
+	if (n < 12 || memcmp(payload, "{\"t\":\"", 6) != 0)
+		return NULL;
+	if (memcmp(payload + 6, "acks\"", 5) == 0)
+		return hot_acks((const char *)payload, n);
+	if (memcmp(payload + 6, "msg\"", 4) != 0 &&
+	    memcmp(payload + 6, "ack\"", 4) != 0)
 		return NULL;
 	if ((h = malloc(sizeof(*h) + n + 1)) == NULL)
 		return NULL;

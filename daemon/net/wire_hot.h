@@ -1,5 +1,5 @@
 /*
- * The hot frames (msg, ack) read straight from their bytes, without a
+ * The hot frames (msg, ack, acks) read straight from their bytes, without a
  * jansson tree: a strict reader of one flat JSON object whose members are
  * strings and integers. It never refuses anything itself: whatever it
  * does not read with certainty (an escape in a key, a real number, a
@@ -19,7 +19,7 @@
 
 #include "wire.h"
 
-/* A hot frame as read: m (type W_MSG or W_ACK), its strings in buf. */
+/* A hot frame as read: m (W_MSG, W_ACK or W_ACKS), its strings in buf. */
 struct wire_hot {
 	struct wire_msg	 m;		/* m.frame is NULL */
 	char		 buf[];
@@ -49,7 +49,7 @@ int	hot_read_object(const char *in, size_t len, char *out,
 	    struct hot_member *mem, size_t maxmem);
 
 /*
- * A frame's payload (no header) as a valid msg or ack exactly as
+ * A frame's payload (no header) as a valid msg, ack or acks exactly as
  * wire_parse would take it (max_body bounds bodies), malloc'd; NULL to
  * decline: the caller decodes it with jansson.
  */

@@ -39,6 +39,7 @@ int	wire_parse_gmembers(json_t *, struct wire_msg *, size_t, char *,
 	    size_t);
 int	wire_parse_gleave(json_t *, struct wire_msg *, size_t, char *, size_t);
 int	wire_parse_ack(json_t *, struct wire_msg *, size_t, char *, size_t);
+int	wire_parse_acks(json_t *, struct wire_msg *, size_t, char *, size_t);
 int	wire_parse_file(json_t *, struct wire_msg *, size_t, char *, size_t);
 int	wire_parse_chunk(json_t *, struct wire_msg *, size_t, char *, size_t);
 int	wire_parse_fpos(json_t *, struct wire_msg *, size_t, char *, size_t);

@@ -1,6 +1,6 @@
 /*
  * The parse of the frames between peers: hello (and the caps it offers),
- * msg and ack, the group
+ * msg, ack and acks, the group
  * frames (gmsg, gmembers, gleave), the file frames (file, chunk,
  * file-pos; file-cancel is an ack's shape). wire.c's table calls them.
  */
@@ -13,6 +13,7 @@
 
 static const char *const wire_caps[WCAP__MAX] = {
 	[WCAP_FILE] = "file",
+	[WCAP_ACKS] = "acks",
 };
 
 _Static_assert(WCAP__MAX <= 32, "caps are the bits of an unsigned");
@@ -184,6 +185,41 @@ wire_parse_ack(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errl
 {
 	m->u.ack.id = wire_get_msgid(f, "id", err, errlen);
 	return m->u.ack.id != NULL ? 0 : -1;
+}
+
+/* acks {ids}: 1 to WIRE_MAX_ACKS message ids. */
+int
+wire_parse_acks(json_t *f, struct wire_msg *m, size_t max, char *err,
+    size_t errlen)
+{
+	json_t *a = json_object_get(f, "ids"), *e;
+	size_t i;
+
+	if (!json_is_array(a) || json_array_size(a) < 1 ||
+	    json_array_size(a) > WIRE_MAX_ACKS) {
+		snprintf(err, errlen, "member 'ids' must be an array of 1 to %d "
+		    "message ids", WIRE_MAX_ACKS);
+		return -1;
+	}
+	json_array_foreach(a, i, e) {
+		if (!json_is_string(e) || !valid_msgid(json_string_value(e))) {
+			snprintf(err, errlen, "member 'ids' must hold ids of 32 "
+			    "lowercase hex digits");
+			return -1;
+		}
+	}
+	m->u.acks.n = json_array_size(a);
+	m->u.acks.ids = a;
+	m->u.acks.packed = NULL;
+	return 0;
+}
+
+const char *
+wire_acks_id(const struct w_acks *a, size_t i)
+{
+	if (a->ids != NULL)
+		return json_string_value(json_array_get(a->ids, i));
+	return a->packed + i * (P2P_MSGID_HEX + 1);
 }
 
 int

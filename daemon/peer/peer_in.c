@@ -36,6 +36,9 @@ struct pin {
 	char			 addr[64];
 	char			 relayed_for[P2P_USERNAME_MAX + 1];	/* "" direct */
 	struct event		*hello_ev;	/* TLS + hello deadline */
+	/* acks {ids} being filled until the commit ends (in_ack_batch) */
+	char			*acks;
+	size_t			 acks_len, nacks;
 };
 
 static void	on_in_ready(struct conn *, void *);
@@ -95,7 +98,53 @@ pin_unref(struct pin *in)
 		return;
 	if (in->hello_ev != NULL)
 		event_free(in->hello_ev);
+	free(in->acks);
 	free(in);
+}
+
+/*
+ * acks {ids}: the acks of one commit's messages from a sender that offers
+ * "acks", one frame instead of one each (fewer frames to write, read and
+ * dispatch on both sides). At most WIRE_MAX_ACKS ids a frame.
+ */
+#define ACKS_HEAD	"{\"t\":\"acks\",\"ids\":["
+#define ACKS_BUF	(sizeof(ACKS_HEAD) + WIRE_MAX_ACKS * (P2P_MSGID_HEX + 3) + 2)
+
+static void
+in_flush_acks(struct pin *in)
+{
+	if (in->nacks == 0)
+		return;
+	/* The last id's ',' becomes the end. */
+	memcpy(in->acks + in->acks_len - 1, "]}", 2);
+	if (in->c != NULL)
+		conn_send_text(in->c, in->acks, in->acks_len + 1);
+	in->nacks = 0;
+}
+
+static void
+in_ack_batch(struct pin *in, const char *id)
+{
+	if (in->acks == NULL)
+		in->acks = xmalloc(ACKS_BUF);
+	if (in->nacks == 0)
+		in->acks_len = (size_t)snprintf(in->acks, ACKS_BUF, "%s", ACKS_HEAD);
+	in->acks[in->acks_len++] = '"';
+	memcpy(in->acks + in->acks_len, id, P2P_MSGID_HEX);
+	in->acks_len += P2P_MSGID_HEX;
+	memcpy(in->acks + in->acks_len, "\",", 2);
+	in->acks_len += 2;
+	if (++in->nacks == WIRE_MAX_ACKS)
+		in_flush_acks(in);
+}
+
+void
+pm_ins_flush_acks(struct peer_msgs *pm)
+{
+	struct pin *in;
+
+	TAILQ_FOREACH(in, &pm->ins, entry)
+		in_flush_acks(in);
 }
 
 static void
@@ -106,6 +155,7 @@ in_drop(struct pin *in, const char *code, const char *why)
 	log_warnx_from(in->addr, "peer_msg: closing %s (%s): %s", in->addr,
 	    *in->user ? in->user : "no hello", why);
 	if (in->c != NULL) {
+		in_flush_acks(in);	/* what was stored before this */
 		if (code != NULL)
 			conn_send_error(in->c, code, why);
 		pm_frx_gone(pm, in->c);	/* closed without on_in_close */
@@ -375,14 +425,19 @@ on_in_close(struct conn *c, const char *reason, void *arg)
 	pin_unref(in);
 }
 
-/* The queue stored (or already had) a message from in: acknowledge it. */
+/*
+ * The queue stored (or already had) a message from in: acknowledge it,
+ * in the commit's acks frame if its sender takes them, else at once.
+ */
 void
 pm_in_received(void *arg, const char *id, bool stored)
 {
 	struct pin *in = arg;
 	struct jsonw ack;
 
-	if (stored && in->c != NULL) {
+	if (stored && in->c != NULL && conn_has_cap(in->c, WCAP_ACKS))
+		in_ack_batch(in, id);
+	else if (stored && in->c != NULL) {
 		jsonw_init(&ack);
 		jsonw_open(&ack, NULL);
 		jsonw_str(&ack, "t", "ack");

@@ -541,6 +541,15 @@ link_dispatch(struct conn *c, struct plink *l, const struct wire_msg *mp)
 		l->held_back = false;
 		l->attempts = 0;
 		pm_ack(l->pm, l->user, m.u.ack.id);
+	} else if (m.type == W_ACKS && l->state == L_READY) {
+		size_t i;
+
+		for (i = 0; i < m.u.acks.n; i++)
+			pm_ack(l->pm, l->user, wire_acks_id(&m.u.acks, i));
+		l->inflight = l->inflight > (int)m.u.acks.n ?
+		    l->inflight - (int)m.u.acks.n : 0;
+		l->held_back = false;
+		l->attempts = 0;
 	} else if (m.type == W_FILE_POS && l->state == L_READY) {
 		pm_ftx_pos(l->pm, l->user, c, &m.u.fpos);
 	} else if (m.type == W_ERROR) {

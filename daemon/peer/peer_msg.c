@@ -25,6 +25,7 @@
 
 static const struct pm_hooks hooks = {
 	.received = pm_in_received,
+	.received_end = pm_ins_flush_acks,
 	.refused = pm_in_refused,
 	.queued = pm_links_queued,
 	.committed = pm_links_pump,

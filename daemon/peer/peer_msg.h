@@ -94,6 +94,11 @@ struct pm_hooks {
 	 */
 	void	(*received)(void *from, const char *id, bool stored);
 	/*
+	 * Every message of the commit was reported (received, refused):
+	 * send the acks batched for senders that take acks frames.
+	 */
+	void	(*received_end)(struct peer_msgs *);
+	/*
 	 * A message read on from was refused and not stored (a stranger
 	 * over its quota or rate): tell the sender why (code, why) and
 	 * close, so that it keeps the message and its order. The queue's
@@ -211,6 +216,8 @@ void	 pm_links_free(struct peer_msgs *);
 /* peer_in.c: incoming connections */
 /* Acknowledge a stored message on the connection it came on (pm_hooks). */
 void	 pm_in_received(void *in, const char *id, bool stored);
+/* The commit's acks batched per connection go out (pm_hooks). */
+void	 pm_ins_flush_acks(struct peer_msgs *);
 void	 pm_in_refused(void *in, const char *id, const char *code,
 	    const char *why);
 void	 pm_ins_close(struct peer_msgs *);

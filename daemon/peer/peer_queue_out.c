@@ -1,6 +1,7 @@
 /*
  * What goes out after the delivery queue's group commit (peer_queue.c),
- * in this order: the acks of the messages stored (through pm_hooks), the
+ * in this order: the acks of the messages stored (through pm_hooks: one
+ * acks frame per connection whose sender takes them, else one ack each), the
  * events to `watch` (message, delivered), the replies to the sends stored
  * (or found stored already), the waiters answered (send --wait, wait).
  */
@@ -222,6 +223,7 @@ pm_after_commit(struct peer_msgs *pm, int64_t now, const int64_t *seqs,
 		pm->stats.received++;
 		emit_message(pm, rx, seqs[i]);
 	}
+	pm->hooks->received_end(pm);
 	for (i = 0; i < pm->nacks; i++) {
 		if (dseqs[i] == 0)
 			continue;

@@ -4,8 +4,8 @@
  * the rest is a frame's payload and also a control request line.
  * Whatever the frame reader takes, jansson (json_loadb with
  * JSON_REJECT_DUPLICATES, as frame_decode calls it) must take too with
- * the same members and values, and wire_parse must give the same msg or
- * ack; whatever the `send` reader takes, ctlsock_parse_request must take
+ * the same members and values, and wire_parse must give the same msg,
+ * ack or acks; whatever the `send` reader takes, ctlsock_parse_request must take
  * as the same send request. What they decline goes to jansson in the
  * daemon, so it needs no check here.
  */
@@ -113,7 +113,14 @@ fuzz_hot(const uint8_t *data, size_t size)
 		FUZZ_CHECK(h->m.frame == NULL);
 		if (m.type == W_ACK)
 			FUZZ_CHECK(strcmp(m.u.ack.id, h->m.u.ack.id) == 0);
-		else {
+		else if (m.type == W_ACKS) {
+			size_t i;
+
+			FUZZ_CHECK(m.u.acks.n == h->m.u.acks.n);
+			for (i = 0; i < m.u.acks.n; i++)
+				FUZZ_CHECK(strcmp(wire_acks_id(&m.u.acks, i),
+				    wire_acks_id(&h->m.u.acks, i)) == 0);
+		} else {
 			FUZZ_CHECK(m.type == W_MSG);
 			FUZZ_CHECK(strcmp(m.u.msg.id, h->m.u.msg.id) == 0);
 			FUZZ_CHECK(strcmp(m.u.msg.from, h->m.u.msg.from) == 0);

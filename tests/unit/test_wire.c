@@ -121,7 +121,7 @@ START_TEST(test_type_names)
 		[W_MBOX_WITHDRAW] = "mbox-withdraw",
 		[W_MBOX_COUNT] = "mbox-count", [W_MBOX] = "mbox",
 		[W_FILE] = "file", [W_CHUNK] = "chunk", [W_FILE_POS] = "file-pos",
-		[W_FILE_CANCEL] = "file-cancel",
+		[W_FILE_CANCEL] = "file-cancel", [W_ACKS] = "acks",
 	};
 	int i;
 
@@ -402,6 +402,8 @@ START_TEST(test_hello_caps)
 	ck_assert_uint_eq(m.u.hello.caps, 1u << WCAP_FILE);
 	PARSES(HELLO_CAPS("[\"files\",\"fil\"]"));
 	ck_assert_uint_eq(m.u.hello.caps, 0);
+	PARSES(HELLO_CAPS("[\"acks\",\"file\"]"));
+	ck_assert_uint_eq(m.u.hello.caps, 1u << WCAP_FILE | 1u << WCAP_ACKS);
 	/* Not an array of strings. */
 	BAD_FRAME(HELLO_CAPS("\"file\""));
 	BAD_FRAME(HELLO_CAPS("{\"file\":true}"));
@@ -438,6 +440,51 @@ START_TEST(test_hello_caps)
 }
 END_TEST
 
+/* acks {ids}: 1 to WIRE_MAX_ACKS ids of 32 lowercase hex digits. */
+START_TEST(test_acks)
+{
+	char big[WIRE_MAX_ACKS * 40 + 64];
+	size_t n;
+	int i, k;
+
+	PARSES("{\"t\":\"acks\",\"ids\":[\"" ID1 "\"]}");
+	ck_assert_int_eq(m.type, W_ACKS);
+	ck_assert_uint_eq(m.u.acks.n, 1);
+	ck_assert_str_eq(wire_acks_id(&m.u.acks, 0), ID1);
+	PARSES("{\"t\":\"acks\",\"ids\":[\"" ID1 "\",\"ffffffffffffffff"
+	    "ffffffffffffffff\"]}");
+	ck_assert_uint_eq(m.u.acks.n, 2);
+	ck_assert_str_eq(wire_acks_id(&m.u.acks, 1),
+	    "ffffffffffffffffffffffffffffffff");
+	BAD_FRAME("{\"t\":\"acks\"}");
+	BAD_FRAME("{\"t\":\"acks\",\"ids\":[]}");
+	BAD_FRAME("{\"t\":\"acks\",\"ids\":\"" ID1 "\"}");
+	BAD_FRAME("{\"t\":\"acks\",\"ids\":{\"a\":\"" ID1 "\"}}");
+	BAD_FRAME("{\"t\":\"acks\",\"ids\":null}");
+	BAD_FRAME("{\"t\":\"acks\",\"ids\":[\"" ID1 "\",5]}");
+	BAD_FRAME("{\"t\":\"acks\",\"ids\":[[\"" ID1 "\"]]}");
+	BAD_FRAME("{\"t\":\"acks\",\"ids\":[\"0123456789ABCDEF0123456789abcdef\"]}");
+	BAD_FRAME("{\"t\":\"acks\",\"ids\":[\"0123456789abcdef0123456789abcde\"]}");
+	BAD_FRAME("{\"t\":\"acks\",\"ids\":[\"0123456789abcdef0123456789abcdef0\"]}");
+	BAD_FRAME("{\"t\":\"acks\",\"ids\":[\"0123456789abcdef0123456789abcdeg\"]}");
+	/* WIRE_MAX_ACKS ids pass, one more does not. */
+	for (k = WIRE_MAX_ACKS; k <= WIRE_MAX_ACKS + 1; k++) {
+		n = (size_t)snprintf(big, sizeof(big), "{\"t\":\"acks\",\"ids\":[");
+		for (i = 0; i < k; i++)
+			n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"%032x\"",
+			    i ? "," : "", i);
+		snprintf(big + n, sizeof(big) - n, "]}");
+		if (k == WIRE_MAX_ACKS) {
+			PARSES(big);
+			ck_assert_uint_eq(m.u.acks.n, WIRE_MAX_ACKS);
+			ck_assert_str_eq(wire_acks_id(&m.u.acks, 255),
+			    "000000000000000000000000000000ff");
+		} else
+			BAD_FRAME(big);
+	}
+}
+END_TEST
+
 /* Our own hello parses back with every cap we know. */
 START_TEST(test_hello_ours)
 {
@@ -448,6 +495,7 @@ START_TEST(test_hello_ours)
 	ck_assert_str_eq(m.u.hello.user, "alice");
 	ck_assert_uint_eq(m.u.hello.caps, (1u << WCAP__MAX) - 1);
 	ck_assert_str_eq(wire_cap_name(WCAP_FILE), "file");
+	ck_assert_str_eq(wire_cap_name(WCAP_ACKS), "acks");
 	free(text);
 	json_decref(h);
 }
@@ -851,6 +899,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_hello);
 	tcase_add_test(tc, test_hello_caps);
 	tcase_add_test(tc, test_hello_ours);
+	tcase_add_test(tc, test_acks);
 	tcase_add_test(tc, test_members_required);
 	tcase_add_test(tc, test_msg);
 	tcase_add_test(tc, test_msg_body);

@@ -37,7 +37,14 @@ expect_same(const char *p, size_t len)
 	ck_assert_int_eq(m.type, h->m.type);
 	if (m.type == W_ACK)
 		ck_assert_str_eq(m.u.ack.id, h->m.u.ack.id);
-	else {
+	else if (m.type == W_ACKS) {
+		size_t i;
+
+		ck_assert_uint_eq(m.u.acks.n, h->m.u.acks.n);
+		for (i = 0; i < m.u.acks.n; i++)
+			ck_assert_str_eq(wire_acks_id(&m.u.acks, i),
+			    wire_acks_id(&h->m.u.acks, i));
+	} else {
 		ck_assert_str_eq(m.u.msg.id, h->m.u.msg.id);
 		ck_assert_str_eq(m.u.msg.from, h->m.u.msg.from);
 		ck_assert_str_eq(m.u.msg.to, h->m.u.msg.to);
@@ -102,6 +109,25 @@ START_TEST(test_written_frames)
 }
 END_TEST
 
+/* acks frames as peer_in.c writes them: 1, 2 and WIRE_MAX_ACKS ids. */
+START_TEST(test_written_acks)
+{
+	char f[WIRE_MAX_ACKS * 40 + 64];
+	size_t n;
+	int i, k;
+	static const int counts[] = { 1, 2, WIRE_MAX_ACKS };
+
+	for (k = 0; k < 3; k++) {
+		n = (size_t)snprintf(f, sizeof(f), "{\"t\":\"acks\",\"ids\":[");
+		for (i = 0; i < counts[k]; i++)
+			n += (size_t)snprintf(f + n, sizeof(f) - n, "\"%032x\",",
+			    i * 7919);
+		memcpy(f + n - 1, "]}", 3);
+		expect_same(f, n + 1);
+	}
+}
+END_TEST
+
 START_TEST(test_other_spellings)
 {
 	/* Whitespace, escapes, members in another order after t, extras. */
@@ -111,6 +137,7 @@ START_TEST(test_other_spellings)
 		"{\"t\":\"msg\",\"id\":\"" ID "\",\"from\":\"alice\",\"to\":\"bob\","
 		    "\"ts\":5,\"body\":\"x\",\"v\":2,\"note\":\"\"}",
 		"{\"t\":\"ack\",\"id\":\"" ID "\",\"extra\":-12}",
+		"{\"t\":\"acks\" ,\n\"ids\" : [ \"" ID "\" ,\"" ID "\"\t] }\r\n",
 	};
 	size_t i;
 
@@ -163,6 +190,21 @@ START_TEST(test_declined)
 		"{\"t\":\"ack\",\"i\\u0064\":\"" ID "\"}",
 		"{\"id\":\"" ID "\",\"t\":\"ack\"}",
 		"{\"t\":\"hello\",\"v\":1,\"user\":\"alice\"}",
+		/* acks: refused by jansson or wire_parse, or another shape */
+		"{\"t\":\"acks\",\"ids\":[]}",
+		"{\"t\":\"acks\",\"ids\":[\"" ID "\",]}",
+		"{\"t\":\"acks\",\"ids\":[\"" ID "\"]",
+		"{\"t\":\"acks\",\"ids\":[\"" ID "\"]}x",
+		"{\"t\":\"acks\",\"ids\":[\"" ID "\"],\"ids\":[\"" ID "\"]}",
+		"{\"t\":\"acks\",\"ids\":[\"" ID "\"],\"x\":1}",
+		"{\"t\":\"acks\",\"ids\":\"" ID "\"}",
+		"{\"t\":\"acks\",\"ids\":[\"0123456789ABCDEF0123456789abcdef\"]}",
+		"{\"t\":\"acks\",\"ids\":[\"0123456789abcdef0123456789abcde\"]}",
+		"{\"t\":\"acks\",\"ids\":[\"\\u0030123456789abcdef0123456789abcdef\"]}",
+		"{\"t\":\"acks\",\"ids\":[5]}",
+		"{\"ids\":[\"" ID "\"],\"t\":\"acks\"}",
+		"{\"t\":\"acks\"}",
+		"{\"t\":\"acksx\",\"ids\":[\"" ID "\"]}",
 	};
 	size_t i;
 
@@ -248,6 +290,7 @@ main(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_written_frames);
+	tcase_add_test(tc, test_written_acks);
 	tcase_add_test(tc, test_other_spellings);
 	tcase_add_test(tc, test_declined);
 	tcase_add_test(tc, test_body_limit);
