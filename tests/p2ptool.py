@@ -64,13 +64,19 @@ p2pchatd's code.
       object) as a frame; print every frame the peer sends back until it
       is quiet for 2 s, then "closed" or "open". With CAPS (names
       separated by commas), the hello offers them as caps; without, it
-      has no caps member (an older daemon's hello).
-  p2ptool.py mute-peer CERT KEY USER PORTFILE SECONDS
+      has no caps member (an older daemon's hello). A line with "bin" is
+      sent as a binary chunk instead: {"bin":1,"id":ID,"off":N,"data":TEXT}
+      (its bytes; optional "type", "reserved", "len" to break it).
+  p2ptool.py mute-peer CERT KEY USER PORTFILE SECONDS [CAPS]
       Listen as USER's daemon (port written to PORTFILE) for one
       connection: answer its hello, ack every gmembers and msg frame but
       never a gmsg (a group message stays in flight), and say hello again
       every second so that the sender never finds the link silent; print
-      every frame received (one JSON line each) for SECONDS.
+      every frame received (one JSON line each) for SECONDS. With CAPS
+      (comma-separated), its hello offers them, and with "file" it takes
+      files: a file frame is answered receiving from 0, chunks (a JSON
+      chunk's data printed as its length, a binary chunk as {"bin":TYPE,
+      "id","off","len"}) count until the size offered, then received.
   p2ptool.py fake-peer CERT KEY USER PORTFILE SECONDS [REFUSAL]
       Listen on 127.0.0.1 (port written to PORTFILE) as USER's daemon:
       answer the first connection's hello, then send a msg back on that
@@ -152,6 +158,7 @@ p2pchatd's code.
       seconds from the first send that could not go on (the daemon had
       stopped reading) to the end.
 """
+import base64
 import json
 import os
 import select
@@ -211,6 +218,11 @@ def read_frame(s):
         body = recv_exact(s, struct.unpack(">I", hdr)[0])
         if body is None:
             return None
+        if body[:1] == b"\0" and len(body) >= 32:
+            # A binary chunk (daemon/net/wire.h, "Binary frames").
+            off, n = struct.unpack(">QI", body[20:32])
+            return {"bin": body[1], "id": body[4:20].hex(), "off": off,
+                    "len": n, "bytes": len(body) - 32}
         return json.loads(body)
     except (socket.timeout, TimeoutError):
         return "timeout"
@@ -671,7 +683,27 @@ def fake_peer(cert, key, user, portfile, seconds, refusal=None):
     return 0
 
 
-def mute_peer(cert, key, user, portfile, seconds):
+def mute_peer_file(s, f, files):
+    # The file frames of mute-peer CAPS with "file"; f printed after.
+    if f.get("t") == "file":
+        files[f["id"]] = [f["size"], 0]
+        s.sendall(frame({"t": "file-pos", "id": f["id"], "state": "receiving",
+                         "off": 0}))
+        return
+    if "bin" in f:
+        fid, n = f["id"], f["bytes"]
+    else:
+        fid, n = f.get("id"), len(base64.b64decode(f.get("data", "")))
+        f["data"] = len(f.get("data", ""))
+    if fid not in files:
+        return
+    files[fid][1] += n
+    if files[fid][1] >= files[fid][0]:
+        s.sendall(frame({"t": "file-pos", "id": fid, "state": "received",
+                         "off": files[fid][0]}))
+
+
+def mute_peer(cert, key, user, portfile, seconds, caps=None):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_cert_chain(cert, key)
@@ -686,7 +718,11 @@ def mute_peer(cert, key, user, portfile, seconds):
     raw, _ = ls.accept()
     s = ctx.wrap_socket(raw, server_side=True)
     s.settimeout(1)
-    hello = frame({"t": "hello", "v": 1, "user": user})
+    h = {"t": "hello", "v": 1, "user": user}
+    if caps is not None:
+        h["caps"] = [c for c in caps.split(",") if c]
+    hello = frame(h)
+    files = {}
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         f = read_frame(s)
@@ -695,6 +731,9 @@ def mute_peer(cert, key, user, portfile, seconds):
         if f == "timeout":
             s.sendall(hello)
             continue
+        if "file" in h.get("caps", []) and (f.get("t") in ("file", "chunk") or
+                                          "bin" in f):
+            mute_peer_file(s, f, files)
         print(json.dumps(f))
         sys.stdout.flush()
         if f.get("t") == "hello":
@@ -725,6 +764,14 @@ def impersonate(port, cert, key, hello_user, from_user, to_user, body,
         print(json.dumps(f))
 
 
+def bin_chunk(o):
+    # A binary chunk (daemon/net/wire.h, "Binary frames").
+    data = o["data"].encode()
+    return (bytes([0, o.get("type", 1)]) + struct.pack(">H", o.get("reserved", 0)) +
+            bytes.fromhex(o["id"]) +
+            struct.pack(">QI", o["off"], o.get("len", len(data))) + data)
+
+
 def peer_frames(port, cert, key, user, path, caps=None):
     s = tls_connect(port, cert, key, timeout=20)
     hello = {"t": "hello", "v": 1, "user": user}
@@ -734,7 +781,8 @@ def peer_frames(port, cert, key, user, path, caps=None):
     with open(path) as f:
         for line in f:
             if line.strip():
-                out += frame(json.loads(line))
+                o = json.loads(line)
+                out += frame(bin_chunk(o) if "bin" in o else o)
     s.sendall(out)
     s.settimeout(2)
     while True:
@@ -1269,7 +1317,8 @@ def main(argv):
         return peer_frames(int(a[0]), a[1], a[2], a[3], a[4],
                            a[5] if len(a) > 5 else None)
     if cmd == "mute-peer":
-        return mute_peer(a[0], a[1], a[2], a[3], float(a[4]))
+        return mute_peer(a[0], a[1], a[2], a[3], float(a[4]),
+                         a[5] if len(a) > 5 else None)
     if cmd == "fake-peer":
         return fake_peer(a[0], a[1], a[2], a[3], float(a[4]),
                          a[5] if len(a) > 5 else None)

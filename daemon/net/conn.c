@@ -6,7 +6,9 @@
  * four share conn_int.h and nothing else includes it.
  *
  * Frames queued with conn_send() go to an output buffer that a deferred
- * "work" event flushes once per loop turn, in records of up to 16 KiB.
+ * "work" event flushes once per loop turn, in records of up to 16 KiB;
+ * conn_send_bulk()'s go to a second one, which is sent from only when
+ * the first is empty, a whole frame at a time (conn_io.c).
  * Every libevent callback raises conn->depth while it runs, so a user
  * callback may close or abort the connection it was given: the memory is
  * released only when the outermost callback returns.
@@ -152,6 +154,7 @@ conn_free(struct conn *c)
 		close(c->fd);
 	conn_buf_free(&c->in);
 	conn_buf_free(&c->out);
+	conn_buf_free(&c->bulk);
 	free(c);
 }
 
@@ -365,6 +368,35 @@ conn_send_text(struct conn *c, const char *json, size_t len)
 }
 
 int
+conn_send_bulk(struct conn *c, const void *a, size_t alen, const void *b,
+    size_t blen)
+{
+	unsigned char *p;
+	size_t len = alen + blen;
+
+	if (c->state == CONN_CLOSING || c->state == CONN_DEAD)
+		return -1;
+	if (len == 0 || len > c->max_frame || len > UINT32_MAX) {
+		log_warnx("%s: %s port %d: frame not sent (%zu bytes)",
+		    __func__, c->peer_addr, c->peer_port, len);
+		return -1;
+	}
+	conn_buf_reserve(&c->bulk, FRAME_HDR + len);
+	p = c->bulk.data + c->bulk.len;
+	p[0] = (unsigned char)(len >> 24);
+	p[1] = (unsigned char)(len >> 16);
+	p[2] = (unsigned char)(len >> 8);
+	p[3] = (unsigned char)len;
+	memcpy(p + FRAME_HDR, a, alen);
+	if (blen > 0)
+		memcpy(p + FRAME_HDR + alen, b, blen);
+	c->bulk.len += FRAME_HDR + len;
+	if (c->state == CONN_READY)
+		conn_schedule(c);
+	return 0;
+}
+
+int
 conn_send_error(struct conn *c, const char *code, const char *message)
 {
 	json_t *obj;
@@ -493,6 +525,12 @@ size_t
 conn_pending_bytes(const struct conn *c)
 {
 	return conn_buf_used(&c->out);
+}
+
+size_t
+conn_bulk_bytes(const struct conn *c)
+{
+	return conn_buf_used(&c->bulk);
 }
 
 void

@@ -34,9 +34,9 @@ struct conn_cbs {
 	 * reason is for the log. The conn is freed after this returns. */
 	void	(*on_close)(struct conn *, const char *reason, void *arg);
 	/*
-	 * Optional: the output went out down to CONN_DRAIN_LOW bytes or
-	 * fewer (called after each flush while it stays there): room to
-	 * send more of something large without it crowding out the rest.
+	 * Optional: the bulk output (conn_send_bulk) went out down to
+	 * CONN_DRAIN_LOW bytes or fewer (called after each flush while it
+	 * stays there): room to queue more of something large.
 	 */
 	void	(*on_drain)(struct conn *, void *arg);
 	/*
@@ -47,6 +47,13 @@ struct conn_cbs {
 	 */
 	struct wire_hot *(*hot_parse)(const unsigned char *, size_t, void *arg);
 	void	(*on_hot)(struct conn *, struct wire_hot *, void *arg);
+	/*
+	 * Optional: a binary frame (frame.h's FRAME_BIN first), its payload
+	 * borrowed for the call. Without it a binary frame is a bad frame:
+	 * the connection is closed, as an older daemon would.
+	 */
+	void	(*on_binary)(struct conn *, const unsigned char *, size_t,
+		    void *arg);
 };
 
 #define CONN_DRAIN_LOW	(256 * 1024)
@@ -83,6 +90,16 @@ int		 conn_send(struct conn *, const json_t *frame);
  * with a string "t", written by this program, never by a peer. 0 or -1.
  */
 int		 conn_send_text(struct conn *, const char *json, size_t len);
+/*
+ * Queue one frame of bulk data (a file's chunk) whose payload is a[0..alen)
+ * then b[0..blen): JSON text as for conn_send_text, or a binary frame
+ * (frame.h's FRAME_BIN first). Bulk frames go out in order, each whole,
+ * but only when no other frame waits: a frame queued with conn_send*
+ * goes out next, behind at most the rest of one bulk frame already
+ * started. 0 or -1 (closed, or over max_frame).
+ */
+int		 conn_send_bulk(struct conn *, const void *a, size_t alen,
+		    const void *b, size_t blen);
 /* Queue {"t":"error","code":code,"message":message}. */
 int		 conn_send_error(struct conn *, const char *code, const char *message);
 /* Flush what is queued, send TLS close_notify, then free. No callbacks. */
@@ -115,6 +132,8 @@ void		 conn_set_caps(struct conn *, unsigned caps);
 bool		 conn_has_cap(const struct conn *, unsigned cap);
 /* Bytes queued and not yet written (for back-pressure). */
 size_t		 conn_pending_bytes(const struct conn *);
+/* The same of the bulk output (conn_send_bulk). */
+size_t		 conn_bulk_bytes(const struct conn *);
 /* Stop/resume delivering frames (e.g. while a slow operation runs). */
 void		 conn_pause(struct conn *, bool);
 /*

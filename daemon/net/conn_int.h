@@ -96,7 +96,10 @@ struct conn {
 
 	struct conn_buf		 in;
 	struct conn_buf		 out;
+	struct conn_buf		 bulk;		/* conn_send_bulk's frames */
+	size_t			 bulk_left;	/* of the bulk frame going out */
 	size_t			 retry_len;	/* record_send got E_AGAIN */
+	bool			 retry_bulk;	/* ... on bulk, not out */
 
 	char			 peer_fp[P2P_FP_LEN + 1];
 	char			 peer_addr[80];

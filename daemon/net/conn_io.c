@@ -33,23 +33,52 @@
 #include "proto.h"
 #include "util.h"
 
+/*
+ * Where the next record comes from, and its length: the one GnuTLS is
+ * waiting to send again, else the rest of the bulk frame going out,
+ * else the frames queued with conn_send* (all of them: a chat line never
+ * waits behind more than the rest of one bulk frame), else the next
+ * bulk frame. NULL when nothing is queued.
+ */
+static struct conn_buf *
+conn_next_record(struct conn *c, size_t *n)
+{
+	const unsigned char *p;
+
+	if (c->retry_len > 0) {
+		*n = c->retry_len;	/* same data and length again */
+		return c->retry_bulk ? &c->bulk : &c->out;
+	}
+	if (c->bulk_left == 0 && conn_buf_used(&c->out) > 0) {
+		*n = conn_buf_used(&c->out);
+		if (*n > CONN_RECORD_MAX)
+			*n = CONN_RECORD_MAX;
+		return &c->out;
+	}
+	if (c->bulk_left == 0) {
+		if (conn_buf_used(&c->bulk) == 0)
+			return NULL;
+		p = c->bulk.data + c->bulk.off;	/* whole frames: a header */
+		c->bulk_left = FRAME_HDR + ((size_t)p[0] << 24 |
+		    (size_t)p[1] << 16 | (size_t)p[2] << 8 | (size_t)p[3]);
+	}
+	*n = c->bulk_left < CONN_RECORD_MAX ? c->bulk_left : CONN_RECORD_MAX;
+	return &c->bulk;
+}
+
 /* Send what is queued; 0 all sent, 1 waiting for the socket, -1 gone. */
 static int
 conn_flush(struct conn *c)
 {
+	struct conn_buf *b;
 	size_t n;
 	ssize_t r;
 
-	while (conn_buf_used(&c->out) > 0) {
-		n = c->retry_len;
-		if (n == 0) {
-			n = conn_buf_used(&c->out);
-			if (n > CONN_RECORD_MAX)
-				n = CONN_RECORD_MAX;
-		}
-		r = gnutls_record_send(c->tls, c->out.data + c->out.off, n);
+	while ((b = conn_next_record(c, &n)) != NULL) {
+		r = gnutls_record_send(c->tls, b->data + b->off, n);
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
 			c->retry_len = n;	/* same data and length again */
+			c->retry_bulk = b == &c->bulk;
 			if (r == GNUTLS_E_INTERRUPTED)
 				continue;
 			event_add(c->wev, NULL);
@@ -61,13 +90,18 @@ conn_flush(struct conn *c)
 			return -1;
 		}
 		c->retry_len = 0;
-		conn_buf_consume(&c->out, (size_t)r);
+		conn_buf_consume(b, (size_t)r);
+		if (b == &c->bulk) {
+			c->bulk_left -= (size_t)r;
+			continue;
+		}
 		if (c->out_full && c->state == CONN_READY) {
 			conn_arm_send_deadline(c);	/* it reads: progress */
 			conn_out_update(c);
 		}
 	}
 	conn_buf_free(&c->out);		/* all sent: hold nothing while idle */
+	conn_buf_free(&c->bulk);
 	return 0;
 }
 
@@ -76,7 +110,7 @@ static void
 conn_drained(struct conn *c)
 {
 	if (c->state == CONN_READY && c->cbs.on_drain != NULL &&
-	    conn_buf_used(&c->out) <= CONN_DRAIN_LOW)
+	    conn_buf_used(&c->bulk) <= CONN_DRAIN_LOW)
 		c->cbs.on_drain(c, c->arg);
 }
 
@@ -125,6 +159,32 @@ conn_hot(struct conn *c, size_t *used)
 	return c->cbs.hot_parse(p + FRAME_HDR, n, c->arg);
 }
 
+/*
+ * A whole binary frame at the head of the input, handed to on_binary
+ * from the buffer itself (no copy) and consumed: true. Without
+ * on_binary, a bad frame: refused and closed, as jansson would have.
+ */
+static bool
+conn_binary(struct conn *c)
+{
+	const unsigned char *p = c->in.data + c->in.off;
+	size_t n;
+
+	if (!frame_binary(p, conn_buf_used(&c->in), conn_frame_max(c), &n))
+		return false;
+	if (c->cbs.on_binary == NULL) {
+		conn_buf_consume(&c->in, FRAME_HDR + n);
+		conn_send_error(c, "bad_frame", "binary frame not expected");
+		conn_failf(c, true, "bad frame: binary");
+		return true;
+	}
+	c->cbs.on_binary(c, p + FRAME_HDR, n, c->arg);
+	/* Closing frees the input: nothing left to consume then. */
+	if (c->state == CONN_READY)
+		conn_buf_consume(&c->in, FRAME_HDR + n);
+	return true;
+}
+
 /* Hand complete frames to the user until paused, closed or short. */
 static void
 conn_deliver(struct conn *c)
@@ -138,6 +198,8 @@ conn_deliver(struct conn *c)
 	while (c->state == CONN_READY && !c->paused && !c->out_full) {
 		if (conn_buf_used(&c->in) == 0)
 			break;
+		if (conn_binary(c))
+			continue;
 		if ((h = conn_hot(c, &used)) != NULL) {
 			conn_buf_consume(&c->in, used);
 			c->cbs.on_hot(c, h, c->arg);

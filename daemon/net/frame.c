@@ -1,6 +1,7 @@
 /*
  * Frame codec. A frame is a 4-byte big-endian payload length followed by
- * that many bytes of UTF-8 JSON: one object with a string member "t".
+ * that many bytes of UTF-8 JSON: one object with a string member "t"; or
+ * of a binary payload (FRAME_BIN first), which frame_binary finds.
  * Nothing here touches a socket; conn.c feeds bytes in and takes frames
  * out, and the fuzz target calls frame_decode() on arbitrary input.
  */
@@ -87,6 +88,24 @@ frame_decode(const unsigned char *buf, size_t len, size_t max_frame,
 	}
 	*obj = v;
 	return FRAME_OK;
+}
+
+bool
+frame_binary(const unsigned char *buf, size_t len, size_t max_frame,
+    size_t *n)
+{
+	size_t m;
+
+	*n = 0;
+	if (len <= FRAME_HDR)
+		return false;
+	m = (size_t)buf[0] << 24 | (size_t)buf[1] << 16 |
+	    (size_t)buf[2] << 8 | (size_t)buf[3];
+	if (m == 0 || m > max_frame || len - FRAME_HDR < m ||
+	    buf[FRAME_HDR] != FRAME_BIN)
+		return false;
+	*n = m;
+	return true;
 }
 
 /* Append serialised JSON; stop (-1) as soon as it is over the limit. */

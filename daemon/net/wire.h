@@ -75,6 +75,7 @@ struct w_presence {
 enum wire_cap {
 	WCAP_FILE,		/* "file": file, chunk, file-pos, file-cancel */
 	WCAP_ACKS,		/* "acks": acks {ids} for a batch of messages */
+	WCAP_FILE_BIN,		/* "file-bin": binary chunks (wire_bin.c) */
 	WCAP__MAX		/* at most 32: caps are bits of an unsigned */
 };
 #define WIRE_MAX_CAPS		32	/* names in one caps array */
@@ -111,8 +112,18 @@ struct w_file {
 	size_t		 name_len;
 	int64_t		 size, ts;
 };
-/* A piece of it: data (base64) for the bytes from off. */
-struct w_chunk	 { const char *id, *data; size_t data_len; int64_t off; };
+/*
+ * A piece of it: data for the bytes from off. In a chunk frame (JSON)
+ * data is base64; in a binary chunk (raw, wire_parse_binary) it is the
+ * bytes themselves, 1 to WIRE_CHUNK of them, and id points to idhex.
+ */
+struct w_chunk {
+	const char	*id, *data;
+	size_t		 data_len;
+	int64_t		 off;
+	bool		 raw;
+	char		 idhex[33];
+};
 /*
  * The recipient's word on a file: state receiving (send from off: what
  * it has written and synced), received (checked, shown), failed or
@@ -167,6 +178,24 @@ struct wire_msg {
 #define WIRE_CHUNK	(96 * 1024)	/* bytes of a file in one chunk */
 #define WIRE_CHUNK_B64	(WIRE_CHUNK / 3 * 4)	/* the same in base64 */
 
+/*
+ * Binary frames (frame.h's FRAME_BIN first), to a peer that offers
+ * "file-bin" in its hello. A binary chunk's payload is a fixed header
+ * of WIRE_BIN_HDR bytes, then the data:
+ *   0       FRAME_BIN (0x00)
+ *   1       WIRE_BIN_CHUNK (0x01), the type
+ *   2..3    zero (reserved)
+ *   4..19   the file's id, 16 bytes (32 hex digits in the JSON frames)
+ *   20..27  off, unsigned big-endian, below 2^62
+ *   28..31  the data's length, unsigned big-endian: exactly the bytes
+ *           after the header, 1 to WIRE_CHUNK
+ * Anything else (another type, a reserved byte set, a length that is not
+ * the frame's) is refused as a bad frame.
+ */
+#define WIRE_BIN_HDR	32
+#define WIRE_BIN_CHUNK	0x01
+#define WIRE_BCHUNK	(64 * 1024)	/* bytes a sender puts in one */
+
 const char	*wire_type_name(enum wire_type);
 const char	*wire_cap_name(enum wire_cap);
 /* The i-th id of an acks frame (i < a->n). */
@@ -180,6 +209,22 @@ json_t		*wire_hello_new(const char *user);
  */
 int		 wire_parse(json_t *frame, struct wire_msg *, size_t max_body,
 		    const char **code, char *err, size_t errlen);
+
+/*
+ * Parse a binary frame's payload p[0..n) (frame_binary found it whole):
+ * 0 with m filled (m->frame NULL; data points into p), or -1 with *code
+ * (ERR_UNKNOWN_TYPE for a type this build does not know, else
+ * ERR_BAD_FRAME) and a message in err.
+ */
+int		 wire_parse_binary(const unsigned char *p, size_t n,
+		    struct wire_msg *m, const char **code, char *err,
+		    size_t errlen);
+/*
+ * The header of a binary chunk of len bytes at off of file id (32 hex
+ * digits, as valid_msgid takes them) into hdr; the data follows it.
+ */
+void		 wire_bin_chunk_hdr(unsigned char hdr[WIRE_BIN_HDR],
+		    const char *id, int64_t off, size_t len);
 
 /*
  * The gestor's answer to relay ({addr,port,key}): 0, or -1 with a message

@@ -14,6 +14,7 @@
 static const char *const wire_caps[WCAP__MAX] = {
 	[WCAP_FILE] = "file",
 	[WCAP_ACKS] = "acks",
+	[WCAP_FILE_BIN] = "file-bin",
 };
 
 _Static_assert(WCAP__MAX <= 32, "caps are the bits of an unsigned");

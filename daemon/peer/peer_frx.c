@@ -353,6 +353,7 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 {
 	static unsigned char buf[WIRE_CHUNK];
 	struct frx *fr = frx_find(pm->ftx, ch->id);
+	const unsigned char *data = buf;
 	ssize_t r;
 	size_t n;
 
@@ -373,8 +374,11 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 		frx_pos(c, fr->f.id, "receiving", fr->f.committed, NULL);
 		return;
 	}
-	if (sodium_base642bin(buf, sizeof(buf), ch->data, ch->data_len, NULL,
-	    &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || n == 0) {
+	if (ch->raw) {		/* binary: 1 to WIRE_CHUNK bytes (wire_bin.c) */
+		data = (const unsigned char *)ch->data;
+		n = ch->data_len;
+	} else if (sodium_base642bin(buf, sizeof(buf), ch->data, ch->data_len,
+	    NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || n == 0) {
 		frx_fail(pm, fr, "a chunk that is not base64 of at most 96 KiB");
 		return;
 	}
@@ -382,7 +386,7 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 		frx_fail(pm, fr, "more bytes than the size offered");
 		return;
 	}
-	if ((r = pwrite(fr->fd, buf, n, (off_t)fr->next)) != (ssize_t)n) {
+	if ((r = pwrite(fr->fd, data, n, (off_t)fr->next)) != (ssize_t)n) {
 		frx_pause(pm, fr, r == -1 ? errno : ENOSPC);
 		return;
 	}

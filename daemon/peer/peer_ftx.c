@@ -6,7 +6,8 @@
  *   sender                                   recipient
  *   file {id,from,to,name,size,sha256,ts} ->  row in files, partial file
  *                                         <-  file-pos {id,receiving,off}
- *   chunk {id,off,data} ...               ->  written at off; every
+ *   chunk {id,off,data} ... (binary with   ->  written at off; every
+ *   "file-bin", wire_bin.c)
  *                                             FRX_COMMIT bytes synced and
  *                                             off committed in the store
  *                                         <-  file-pos {id,receiving,off}
@@ -16,9 +17,9 @@
  *
  * The sender keeps at most FTX_WINDOW bytes beyond what the recipient
  * acknowledged writing (every FRX_ACK bytes), and puts a chunk on the
- * connection only while its output holds less than CONN_DRAIN_LOW (conn's
- * on_drain calls back for more), so messages queued on the same
- * connection never wait behind more than that. After a disconnect or either side's kill -9 the next offer is
+ * connection's bulk output only while it holds less than CONN_DRAIN_LOW
+ * (conn's on_drain calls back for more); messages queued on the same
+ * connection go out before every chunk not yet started. After a disconnect or either side's kill -9 the next offer is
  * answered with the committed offset, and the transfer goes on from
  * there. Memory is bounded whatever the size: one chunk at a time.
  *
@@ -156,19 +157,47 @@ ftx_event(struct peer_msgs *pm, const struct pfile *f, const char *state,
 	pm_waiters_update(pm, f->id);	/* wait ID: the row says the rest */
 }
 
+/*
+ * One chunk of n bytes from ft->sent, read into buf: a binary chunk to a
+ * recipient that offers "file-bin", else base64 in a JSON chunk (an
+ * older daemon's). On the connection's bulk output: every other frame
+ * goes first. 0, or -1 (the connection is gone).
+ */
+static int
+ftx_send_chunk(struct ftx *ft, const unsigned char *buf, size_t n)
+{
+	static char text[WIRE_CHUNK_B64 + 256];
+	unsigned char hdr[WIRE_BIN_HDR];
+	size_t len;
+
+	if (conn_has_cap(ft->c, WCAP_FILE_BIN)) {
+		wire_bin_chunk_hdr(hdr, ft->f.id, ft->sent, n);
+		return conn_send_bulk(ft->c, hdr, sizeof(hdr), buf, n);
+	}
+	len = (size_t)snprintf(text, sizeof(text), "{\"t\":\"chunk\","
+	    "\"id\":\"%s\",\"off\":%lld,\"data\":\"", ft->f.id,
+	    (long long)ft->sent);
+	sodium_bin2base64(text + len, sizeof(text) - len - 2, buf, n,
+	    sodium_base64_VARIANT_ORIGINAL);
+	len += strlen(text + len);
+	memcpy(text + len, "\"}", 2);
+	return conn_send_bulk(ft->c, text, len + 2, NULL, 0);
+}
+
 /* Put chunks on the connection while the window and its output allow. */
 static void
 ftx_pump(struct peer_msgs *pm, struct ftx *ft)
 {
 	static unsigned char buf[WIRE_CHUNK];
-	static char text[WIRE_CHUNK_B64 + 256];
-	size_t n, hdr;
+	size_t n, max;
 	ssize_t r;
 
 	while (ft->state == FT_SENDING && ft->c != NULL &&
 	    ft->sent < ft->f.size && ft->sent - ft->acked < FTX_WINDOW &&
-	    conn_pending_bytes(ft->c) < CONN_DRAIN_LOW) {
-		n = ft->f.size - ft->sent > WIRE_CHUNK ? WIRE_CHUNK :
+	    conn_bulk_bytes(ft->c) < CONN_DRAIN_LOW) {
+		max = conn_has_cap(ft->c, WCAP_FILE_BIN) ? WIRE_BCHUNK :
+		    WIRE_CHUNK;
+		n = ft->f.size - ft->sent > (int64_t)max ? max :
 		    (size_t)(ft->f.size - ft->sent);	/* 32-bit size_t */
 		if ((r = pread(ft->fd, buf, n, (off_t)ft->sent)) != (ssize_t)n) {
 			log_warnx("file %s to %s: cannot read the stored copy: %s",
@@ -181,14 +210,7 @@ ftx_pump(struct peer_msgs *pm, struct ftx *ft)
 			ft->state = FT_DONE;
 			return;
 		}
-		hdr = (size_t)snprintf(text, sizeof(text), "{\"t\":\"chunk\","
-		    "\"id\":\"%s\",\"off\":%lld,\"data\":\"", ft->f.id,
-		    (long long)ft->sent);
-		sodium_bin2base64(text + hdr, sizeof(text) - hdr - 2, buf, n,
-		    sodium_base64_VARIANT_ORIGINAL);
-		hdr += strlen(text + hdr);
-		memcpy(text + hdr, "\"}", 2);
-		if (conn_send_text(ft->c, text, hdr + 2) == -1)
+		if (ftx_send_chunk(ft, buf, n) == -1)
 			return;
 		ft->sent += (int64_t)n;
 	}

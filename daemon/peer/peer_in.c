@@ -49,8 +49,11 @@ static void	on_in_hello_timeout(evutil_socket_t, short, void *);
 static struct wire_hot *in_hot_parse(const unsigned char *, size_t, void *);
 static void	on_in_hot(struct conn *, struct wire_hot *, void *);
 
+static void	on_in_binary(struct conn *, const unsigned char *, size_t,
+		    void *);
+
 static const struct conn_cbs in_cbs = { on_in_ready, on_in_frame, on_in_close,
-	NULL, in_hot_parse, on_in_hot };
+	NULL, in_hot_parse, on_in_hot, on_in_binary };
 
 
 void
@@ -409,6 +412,28 @@ on_in_hot(struct conn *c, struct wire_hot *h, void *arg)
 {
 	in_dispatch(c, arg, &h->m);
 	free(h);
+}
+
+/* A binary frame (a file's chunk): only once the hello is checked. */
+static void
+on_in_binary(struct conn *c, const unsigned char *p, size_t n, void *arg)
+{
+	struct pin *in = arg;
+	struct wire_msg m;
+	const char *code;
+	char err[256];
+
+	if (in->state != IN_READY) {
+		in_drop(in, ERR_BAD_FRAME, "a binary frame before hello");
+		return;
+	}
+	if (wire_parse_binary(p, n, &m, &code, err, sizeof(err)) == -1) {
+		log_warnx_from(in->addr,
+		    "peer_msg: %s: %s: %s", in->addr, code, err);
+		conn_send_error(c, code, err);
+		return;
+	}
+	in_dispatch(c, in, &m);
 }
 
 static void

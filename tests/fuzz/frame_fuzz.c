@@ -1,6 +1,7 @@
 /*
  * Fuzz target: the frame codec (daemon/net/frame.c) and every wire parser
- * (daemon/net/wire.c), on a byte stream as it would arrive inside TLS. The
+ * (daemon/net/wire.c, and wire_bin.c for binary frames), on a byte stream
+ * as it would arrive inside TLS. The
  * first input byte picks the frame and body limits, so the size checks
  * are reached with short inputs. Each decoded frame is parsed, its C
  * struct checked against the validators, re-encoded and decoded again:
@@ -205,6 +206,36 @@ check_frame(json_t *obj, size_t max_frame, size_t max_body)
 	check_roundtrip(obj, max_frame);
 }
 
+/*
+ * A binary frame's payload (wire_bin.c): refused cleanly, or a chunk
+ * whose every member is in range, whose data is exactly what follows
+ * the header, and whose header is the one the sender would write for
+ * it (one encoding per chunk: nothing loose is taken).
+ */
+static void
+check_binary(const uint8_t *p, size_t n)
+{
+	unsigned char hdr[WIRE_BIN_HDR];
+	struct wire_msg m;
+	const char *code = NULL;
+	char err[256] = "";
+
+	if (wire_parse_binary(p, n, &m, &code, err, sizeof(err)) == -1) {
+		FUZZ_CHECK(code != NULL && (strcmp(code, ERR_UNKNOWN_TYPE) == 0 ||
+		    strcmp(code, ERR_BAD_FRAME) == 0));
+		FUZZ_CHECK(*err != '\0');
+		return;
+	}
+	FUZZ_CHECK(m.type == W_CHUNK && m.frame == NULL && m.u.chunk.raw);
+	FUZZ_CHECK(valid_msgid(m.u.chunk.id));
+	FUZZ_CHECK(m.u.chunk.off >= 0 && m.u.chunk.off <= INT64_MAX / 2);
+	FUZZ_CHECK(m.u.chunk.data_len >= 1 && m.u.chunk.data_len <= WIRE_CHUNK);
+	FUZZ_CHECK(n == WIRE_BIN_HDR + m.u.chunk.data_len);
+	FUZZ_CHECK(m.u.chunk.data == (const char *)p + WIRE_BIN_HDR);
+	wire_bin_chunk_hdr(hdr, m.u.chunk.id, m.u.chunk.off, m.u.chunk.data_len);
+	FUZZ_CHECK(memcmp(hdr, p, WIRE_BIN_HDR) == 0);
+}
+
 int
 fuzz_frame(const uint8_t *data, size_t size)
 {
@@ -221,6 +252,15 @@ fuzz_frame(const uint8_t *data, size_t size)
 	size--;
 	while (off < size) {
 		*err = '\0';
+		/* As conn_io.c does: a whole binary frame first, else JSON. */
+		if (frame_binary(data + off, size - off, max_frame, &used)) {
+			FUZZ_CHECK(used >= 1 && used <= max_frame &&
+			    used <= size - off - FRAME_HDR);
+			FUZZ_CHECK(data[off + FRAME_HDR] == FRAME_BIN);
+			check_binary(data + off + FRAME_HDR, used);
+			off += FRAME_HDR + used;
+			continue;
+		}
 		st = frame_decode(data + off, size - off, max_frame, &obj, &used,
 		    err, sizeof(err));
 		if (st == FRAME_NEED_MORE) {

@@ -68,6 +68,31 @@ def frames():
     put("frame", "empty", lim + struct.pack(">I", 0))
     put("frame", "too_big_small_limit", bytes([0x00]) + frame(items["msg"]))
     put("frame", "truncated", lim + frame(items["msg"])[:20])
+    # Files: the JSON frames, and binary chunks (wire.h, "Binary frames").
+    files = {
+        "file": {"t": "file", "id": MSGID, "from": "alice", "to": "bob",
+                 "name": "report.pdf", "size": 10, "sha256": "ab" * 32,
+                 "ts": 1700000000000},
+        "chunk": {"t": "chunk", "id": MSGID, "off": 0, "data": "ZXZpbA=="},
+        "file_pos": {"t": "file-pos", "id": MSGID, "state": "receiving",
+                     "off": 4},
+        "file_cancel": {"t": "file-cancel", "id": MSGID},
+    }
+    for k, v in files.items():
+        put("frame", k, lim + frame(v))
+
+    def bchunk(off, data, typ=1, reserved=0, length=None):
+        n = len(data) if length is None else length
+        return (bytes([0, typ]) + struct.pack(">H", reserved) +
+                bytes.fromhex(MSGID) + struct.pack(">QI", off, n) + data)
+    put("frame", "bin_chunk", lim + frame(bchunk(4, b"evil")))
+    put("frame", "bin_chunk_big", lim + frame(bchunk(1 << 40, bytes(range(256)) * 64)))
+    put("frame", "bin_chunk_between", lim + frame(items["ack"]) +
+        frame(bchunk(0, b"x")) + frame(files["file_pos"]))
+    put("frame", "bin_bad_len", lim + frame(bchunk(0, b"abc", length=4)))
+    put("frame", "bin_bad_type", lim + frame(bchunk(0, b"abc", typ=9)))
+    put("frame", "bin_reserved", lim + frame(bchunk(0, b"abc", reserved=1)))
+    put("frame", "bin_short", lim + frame(bytes([0, 1, 0])))
 
 
 def ctl():

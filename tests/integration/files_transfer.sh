@@ -68,10 +68,14 @@ stop alice KILL
 start alice
 wait_for "alice resumes" 30 grep -q "file $id to bob: resuming at [1-9]" "$TMP/alice.log"
 at=$(grep -o "file $id to bob: resuming at [0-9]*" "$TMP/alice.log" | tail -1 | awk '{ print $NF }')
-wait_for "8 MiB more" 60 past "$id" $((at + 8 * 1048576))
+# Binary chunks go fast (~100 MiB/s idle): the sender is frozen as soon
+# as 8 MiB more are committed, so that bob is killed mid-file, then let go.
+freeze_past() { past "$@" && kill -STOP "${PIDS[alice]}"; }
+wait_for "8 MiB more" 60 freeze_past "$id" $((at + 8 * 1048576))
 [ "$(state_of bob "$id")" = receiving ] || fail "done before bob could be killed"
 stop bob KILL
 start bob
+kill -CONT "${PIDS[alice]}"
 watch_bg bob "$TMP/bob2.ev"
 wait_for "alice resumes again" 60 sh -c "[ \$(grep -c 'file $id to bob: resuming at [1-9]' '$TMP/alice.log') -ge 2 ]"
 again=$(grep -o "file $id to bob: resuming at [0-9]*" "$TMP/alice.log" | tail -1 | awk '{ print $NF }')
@@ -101,6 +105,22 @@ grep -q '"state": "failed"' "$TMP/tamper.out" || fail "tampered file not refused
 ! shown "$TMP/bob2.ev" "$bad" || fail "tampered file shown"
 [ ! -e "$TMP/bob/files/$(printf 'evil' | sha256sum | cut -d' ' -f1)" ] || fail "tampered bytes kept"
 [ -z "$(ls -A "$TMP/bob/files" | grep "^\.in-$bad")" ] || fail "tampered partial kept"
+# The same in binary chunks (wire.h, "Binary frames"): one whose length is
+# not its frame's is refused as a bad frame (the connection stays), the
+# tampered one found out by the SHA-256.
+bad=0123456789abcdef0123456789abcde2
+cat >"$TMP/tamper" <<JSON
+{"t":"file","id":"$bad","from":"alice","to":"bob","name":"b.bin","size":4,"sha256":"$good_sha","ts":1}
+{"bin":1,"id":"$bad","off":0,"data":"evi","len":4}
+{"bin":1,"id":"$bad","off":0,"data":"evil"}
+JSON
+p2ptool peer-frames "${PORT_OF[bob]}" "$TMP/alice.crt" "$TMP/alice/identity.key" alice \
+    "$TMP/tamper" >"$TMP/tamper.out"
+grep -q '"code": "bad_frame"' "$TMP/tamper.out" || fail "a wrong binary length taken: $(cat "$TMP/tamper.out")"
+grep -q '"state": "failed"' "$TMP/tamper.out" || fail "tampered binary chunk not refused: $(cat "$TMP/tamper.out")"
+[ "$(tail -n 1 "$TMP/tamper.out")" = open ] || fail "closed on a binary chunk: $(cat "$TMP/tamper.out")"
+[ "$(state_of bob "$bad")" = failed ] || fail "tampered binary state: $(ctl bob files)"
+! shown "$TMP/bob2.ev" "$bad" || fail "tampered binary file shown"
 stop_clean alice
 stop_clean bob
 log "PASS"
