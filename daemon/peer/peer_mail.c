@@ -38,6 +38,8 @@
 #include "util.h"
 
 static void	fetch_page(struct pmail *);
+static void	prefetch(struct pmail *, int64_t);
+static int64_t	last_id(json_t *);
 
 static void	handle(struct pmail *);
 static void	count(struct pmail *);
@@ -82,6 +84,14 @@ fetch_done(struct pmail *ml, bool whole)
 	if (whole)
 		ml->held = ml->held_now;
 	page_clear(ml);
+	json_decref(ml->ahead);
+	ml->ahead = NULL;
+	ml->want = false;
+	if (ml->prefetching) {
+		/* Its answer must not fall into a later fetch. */
+		ml->stale = true;
+		return;
+	}
 	ml->fetching = false;
 	if (ml->again) {
 		ml->again = false;
@@ -134,6 +144,8 @@ on_page(json_t *reply, const char *code, const char *msg, void *arg)
 	ml->page = json_incref(mail);
 	ml->n = json_array_size(mail);
 	ml->items = xcalloc(ml->n + 1, sizeof(*ml->items));
+	if (ml->more && !ml->pm->stopping)
+		prefetch(ml, last_id(mail));
 	handle(ml);
 }
 
@@ -143,6 +155,69 @@ fetch_page(struct pmail *ml)
 	pm_mail_req(ml, json_pack("{s:s,s:I,s:i}", "t", "mbox-get",
 	    "after", (json_int_t)ml->after, "limit", MAIL_PAGE), on_page,
 	    ml);
+}
+
+/* The largest id of a page (ids come in order, but do not trust it). */
+static int64_t
+last_id(json_t *mail)
+{
+	json_int_t id, max = 0;
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(mail, i, o)
+		if ((id = json_integer_value(json_object_get(o, "id"))) > max)
+			max = id;
+	return (int64_t)max;
+}
+
+static void
+on_ahead(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	struct pmail *ml = arg;
+
+	ml->prefetching = false;
+	if (ml->stale) {
+		ml->stale = false;
+		fetch_done(ml, false);
+	} else if (ml->want) {
+		ml->want = false;
+		on_page(reply, code, msg, ml);
+	} else if (reply != NULL)
+		ml->ahead = json_incref(reply);
+	/* else failed early: page_done asks again. */
+}
+
+/*
+ * The next page is asked for as soon as a page arrives, so that it is
+ * on its way while this one is opened and committed; it is acknowledged
+ * only after its own commit, as every page.
+ */
+static void
+prefetch(struct pmail *ml, int64_t after)
+{
+	if (after <= 0 || ml->prefetching || ml->ahead != NULL)
+		return;
+	ml->prefetching = true;
+	pm_mail_req(ml, json_pack("{s:s,s:I,s:i}", "t", "mbox-get",
+	    "after", (json_int_t)after, "limit", MAIL_PAGE), on_ahead, ml);
+}
+
+/* The page after the one done: fetched early, on its way, or asked now. */
+static void
+next_page(struct pmail *ml)
+{
+	json_t *reply;
+
+	if (ml->ahead != NULL) {
+		reply = ml->ahead;
+		ml->ahead = NULL;
+		on_page(reply, NULL, NULL, ml);
+		json_decref(reply);
+	} else if (ml->prefetching)
+		ml->want = true;
+	else
+		fetch_page(ml);
 }
 
 static void	receipts(struct pmail *);
@@ -172,7 +247,7 @@ page_done(struct pmail *ml)
 	receipts(ml);
 	page_clear(ml);
 	if (ml->more && !ml->pm->stopping)
-		fetch_page(ml);
+		next_page(ml);
 	else
 		fetch_done(ml, !ml->more);
 }
@@ -485,6 +560,7 @@ pm_mail_free(struct peer_msgs *pm)
 	if (ml == NULL)
 		return;
 	page_clear(ml);
+	json_decref(ml->ahead);
 	event_free(ml->tick);
 	free(ml);
 	pm->mail = NULL;

@@ -9,7 +9,7 @@
 #include "peer_msg.h"
 #include "seal.h"
 
-#define MAIL_PAGE	64	/* deposits fetched at once */
+#define MAIL_PAGE	WIRE_MAX_MBOX	/* deposits fetched at once */
 #define MAIL_PEERS	32	/* recipients looked up in one round */
 #define MAIL_ROUND	512	/* deposits in one round */
 #define MAIL_TICK	1.0	/* seconds between rounds */
@@ -41,6 +41,10 @@ struct pmail {
 	int64_t			 after;
 	bool			 more;
 	json_t			*page;
+	json_t			*ahead;		/* the next page, fetched early */
+	bool			 prefetching;	/* its mbox-get is in flight */
+	bool			 want;		/* page_done waits for it */
+	bool			 stale;		/* fetch_done waits for it */
 	struct mitem		*items;
 	size_t			 n, next, waiting;
 	bool			 submitted;
