@@ -44,6 +44,11 @@ p2pchatd's code.
         put:TO:BLOB               mbox-put; "put ok id=N" or
                                   "put CODE reason=R"
         putsize:TO:N              the same with a blob of N "A"s
+        puts:TO:KEY=BLOB,...      one mbox-put with blobs (KEY: the dedup
+                                  key); "puts ok R..." (R: an id, or
+                                  CODE/REASON) or "puts CODE"
+        mboxput                   "mbox_put N": the last register, login
+                                  or auth answer's mbox_put (or None)
         get:AFTER[:LIMIT]         mbox-get; "get ok n=N more=M" then one
                                   "mail ID FROM SIZE BLOB" line each
         ack:ID[,ID...]            mbox-ack; "ack CODE"
@@ -359,6 +364,7 @@ class GestorSession:
         self.s = s
         self.n = 0
         self.pushes = 0
+        self.session = {}
 
     def send(self, obj):
         self.n += 1
@@ -418,6 +424,19 @@ def mail_step(gs, parts):
             print("put ok id=%d" % r["id"])
         else:
             print("put", code_of(r), "reason=%s" % r.get("reason"))
+    elif parts[0] == "puts":
+        blobs = [dict(zip(("key", "blob"), kb.split("=", 1)))
+                 for kb in parts[2].split(",")]
+        gs.send({"t": "mbox-put", "to": parts[1], "blobs": blobs})
+        r = gs.reply()
+        if r.get("t") != "ok":
+            print("puts", code_of(r))
+            return True
+        print("puts ok " + " ".join(
+            str(x["id"]) if "id" in x else
+            "%s/%s" % (x.get("code"), x.get("reason")) for x in r["results"]))
+    elif parts[0] == "mboxput":
+        print("mbox_put", gs.session.get("mbox_put"))
     elif parts[0] == "get":
         f = {"t": "mbox-get", "after": int(parts[1])}
         if len(parts) > 2:
@@ -464,13 +483,15 @@ def gestor_session(port, cert, key, user, password, steps):
             if mail is not None:
                 f["mail"] = mail
             gs.send(f)
-            print(parts[0], code_of(gs.reply()))
+            gs.session = gs.reply()
+            print(parts[0], code_of(gs.session))
         elif parts[0] == "auth":
             f = {"t": "auth", "user": user}
             if mail is not None:
                 f["mail"] = mail
             gs.send(f)
-            print("auth", code_of(gs.reply()))
+            gs.session = gs.reply()
+            print("auth", code_of(gs.session))
         elif parts[0] == "mailkey":
             mail = parts[1]
         elif mail_step(gs, parts):

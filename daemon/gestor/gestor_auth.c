@@ -84,8 +84,8 @@ on_register_added(enum gstore_rc rc, void *arg)
 		log_info("gestor: registered %s from %s, key %s", u->name,
 		    gc->addr, gc->fp);
 		gestor_bind_session(gc, u->name, "");
-		gestor_reply_ok(gc, gc->req, json_pack("{s:s,s:s}", "user", u->name,
-		    "fingerprint", gc->fp));
+		gestor_reply_ok(gc, gc->req, json_pack("{s:s,s:s,s:i}", "user",
+		    u->name, "fingerprint", gc->fp, "mbox_put", WIRE_MAX_PUT));
 	}
 	gestor_req_end(gc);
 }
@@ -171,8 +171,9 @@ login_finish(struct gconn *gc, bool changed)
 		u->online = false;
 		gestor_notify_watchers(gc->g, u);
 	}
-	gestor_reply_ok(gc, gc->req, json_pack("{s:s,s:s,s:b}", "user", u->name,
-	    "fingerprint", gc->fp, "key_changed", changed));
+	gestor_reply_ok(gc, gc->req, json_pack("{s:s,s:s,s:b,s:i}", "user",
+	    u->name, "fingerprint", gc->fp, "key_changed", changed, "mbox_put",
+	    WIRE_MAX_PUT));
 	gestor_req_end(gc);
 }
 
@@ -294,8 +295,8 @@ on_auth_read(enum gstore_rc rc, const struct guser *u, void *arg)
 		gc->g->stats.logins++;
 		log_info("gestor: auth %s from %s", user, gc->addr);
 		gestor_bind_session(gc, user, u->mail);
-		gestor_reply_ok(gc, gc->req, json_pack("{s:s,s:s}", "user", user,
-		    "fingerprint", gc->fp));
+		gestor_reply_ok(gc, gc->req, json_pack("{s:s,s:s,s:i}", "user",
+		    user, "fingerprint", gc->fp, "mbox_put", WIRE_MAX_PUT));
 	}
 	gestor_req_end(gc);
 }

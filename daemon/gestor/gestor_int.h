@@ -217,6 +217,12 @@ void		 gestor_relay_stats(struct gestor *, json_t *);
 /* gestor_mail.c: the mailbox's frames (mbox-put, -get, -ack, -withdraw,
  * -count). */
 void		 gestor_mail_frame(struct gconn *, struct wire_msg *);
+/* gestor_mail_put.c: mbox-put with blobs (several deposits at once). */
+void		 gestor_mail_put_many(struct gconn *, struct wire_msg *);
+/* Mail for to was stored: push to its session here, or tell the cluster. */
+void		 gestor_mail_arrived(struct gestor *, const char *to);
+/* Push an mbox to to's session here; false if it is not here. */
+bool		 gestor_mail_push(struct gestor *, const char *to);
 /* Another gestor of the cluster stored mail for user: push if here. */
 void		 gestor_mail_notified(struct gestor *, const char *user);
 /* The expiry timer. */

@@ -50,22 +50,6 @@ mail_store_error(struct gconn *gc, json_t *req, enum gstore_rc rc)
 		mail_error(gc, req, ERR_INTERNAL, "the mailbox failed");
 }
 
-/* Tell to's session here that mail waits; true if it is here. */
-static bool
-mail_push(struct gestor *g, const char *to)
-{
-	struct gconn *s = gestor_session(g, to);
-	json_t *f;
-
-	if (s == NULL || s->state != GC_AUTHED)
-		return false;
-	f = json_pack("{s:s}", "t", "mbox");
-	conn_send(s->c, f);
-	json_decref(f);
-	g->stats.frames_out++;
-	return true;
-}
-
 /* A deposit refused: the reply says why, and the refusal is counted. */
 static void
 mail_refuse(struct gconn *gc, json_t *req, const char *code,
@@ -93,7 +77,6 @@ on_put_done(enum gstore_rc rc, int64_t id, void *arg)
 	struct gconn *gc = arg;
 	struct gestor_stats *s = &gc->g->stats;
 	const char *to = json_string_value(json_object_get(gc->req, "to"));
-	json_t *hint;
 
 	gc->op = NULL;
 	switch (rc) {
@@ -105,11 +88,7 @@ on_put_done(enum gstore_rc rc, int64_t id, void *arg)
 		gestor_reply(gc, gc->req, json_pack("{s:s,s:I,s:I}", "t", "ok",
 		    "id", (json_int_t)id, "expires_in", (json_int_t)
 		    (gc->g->d->cfg->mail_ttl * 1000)));
-		if (!mail_push(gc->g, to)) {
-			hint = json_pack("{s:s,s:s}", "t", "mail", "user", to);
-			gstore_notify(gc->g->store, hint);
-			json_decref(hint);
-		}
+		gestor_mail_arrived(gc->g, to);
 		break;
 	case GSTORE_NOTFOUND:
 		mail_refuse(gc, gc->req, ERR_NO_SUCH_USER, NULL, "no such user",
@@ -327,7 +306,10 @@ gestor_mail_frame(struct gconn *gc, struct wire_msg *m)
 	}
 	switch (m->type) {
 	case W_MBOX_PUT:
-		mail_put(gc, m);
+		if (m->u.mbox.blobs != NULL)
+			gestor_mail_put_many(gc, m);
+		else
+			mail_put(gc, m);
 		break;
 	case W_MBOX_GET:
 		mail_get(gc, m);
@@ -350,7 +332,7 @@ gestor_mail_frame(struct gconn *gc, struct wire_msg *m)
 void
 gestor_mail_notified(struct gestor *g, const char *user)
 {
-	mail_push(g, user);
+	gestor_mail_push(g, user);
 }
 
 static void

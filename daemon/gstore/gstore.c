@@ -72,6 +72,7 @@ op_free(struct gstore_op *op)
 		op->gs->be->drop(op->gs->impl, op);
 	util_zero(&op->u, sizeof(op->u));
 	free((char *)op->m.blob);
+	free(op->res);
 	free(op);
 }
 
@@ -125,6 +126,10 @@ deliver(struct gstore *gs, struct gstore_op *op)
 		break;
 	case GOP_MAIL_EXPIRE:
 		op->cb.count(op->rc, op->n, op->arg);
+		break;
+	case GOP_MAIL_PUT_MANY:
+		op->cb.mail_many(op->rc, op->res, op->rc == GSTORE_OK ?
+		    (size_t)op->limit : 0, op->arg);
 		break;
 	case GOP_MAIL_COUNT:
 		op->cb.mail_count(op->rc, op->n, op->bytes, op->arg);
@@ -314,6 +319,24 @@ gstore_mail_put(struct gstore *gs, const struct gmail *m,
 	op->lim = *lim;
 	op_name(op, m->to);
 	op->cb.mail = cb;
+	return op_start(op);
+}
+
+struct gstore_op *
+gstore_mail_put_many(struct gstore *gs, const struct gmail *m,
+    const char *blobs, size_t n, const struct gmail_limits *lim,
+    gstore_mail_many_cb cb, void *arg)
+{
+	struct gstore_op *op = op_new(gs, GOP_MAIL_PUT_MANY, arg);
+
+	memcpy(&op->m, m, sizeof(op->m));
+	op->m.id = 0;
+	op->m.blob = xstrdup(blobs);
+	op->limit = n >= 1 && n <= GSTORE_MAIL_PUT_MAX ? (int)n : -1;
+	op->res = xcalloc(GSTORE_MAIL_PUT_MAX, sizeof(*op->res));
+	op->lim = *lim;
+	op_name(op, m->to);
+	op->cb.mail_many = cb;
 	return op_start(op);
 }
 

@@ -158,6 +158,12 @@ typedef void (*gstore_count_cb)(enum gstore_rc, long n, void *arg);
 typedef int (*gstore_row_cb)(const struct guser *, void *arg);
 /* A deposit's id (mail_put) */
 typedef void (*gstore_mail_cb)(enum gstore_rc, int64_t id, void *arg);
+/*
+ * Several deposits' fates (mail_put_many), in order: an id (> 0), or the
+ * refusal (a GSTORE_* code, negated).
+ */
+typedef void (*gstore_mail_many_cb)(enum gstore_rc, const int64_t *res,
+    size_t n, void *arg);
 /* One deposit of a fetch; return -1 to stop early. */
 typedef int (*gstore_mail_row_cb)(const struct gmail *, void *arg);
 /* What mailboxes hold (mail_count). */
@@ -200,6 +206,20 @@ struct gstore_op *gstore_user_set_mail(struct gstore *, const char *name,
  */
 struct gstore_op *gstore_mail_put(struct gstore *, const struct gmail *m,
 		    const struct gmail_limits *lim, gstore_mail_cb, void *);
+/*
+ * n deposits from m->from for m->to (ts, expires from m) in one
+ * transaction, in order. blobs: a JSON array of n objects {blob (base64),
+ * size (its bytes), key (the sender's dedup key, an integer, or null)}.
+ * A key the sender already has a deposit under answers that deposit's id
+ * and stores nothing (a put again after a lost answer); else each is
+ * checked as mail_put's, and the first refusal refuses every later new
+ * one with it, so a mailbox never holds a later deposit without an
+ * earlier one. GSTORE_OK with every result, or an error and nothing.
+ */
+#define GSTORE_MAIL_PUT_MAX	64
+struct gstore_op *gstore_mail_put_many(struct gstore *, const struct gmail *m,
+		    const char *blobs, size_t n, const struct gmail_limits *lim,
+		    gstore_mail_many_cb, void *);
 /* Up to limit deposits for to with ids above after, oldest first. */
 struct gstore_op *gstore_mail_fetch(struct gstore *, const char *to,
 		    int64_t after, int limit, gstore_mail_row_cb row,

@@ -13,7 +13,7 @@
 enum gstore_kind { GOP_ADD, GOP_GET, GOP_SET_KEY, GOP_PRESENCE, GOP_FOREACH,
     GOP_COUNT, GOP_SET_MAIL,
     GOP_MAIL_PUT, GOP_MAIL_FETCH, GOP_MAIL_ACK, GOP_MAIL_WITHDRAW,
-    GOP_MAIL_EXPIRE, GOP_MAIL_COUNT,
+    GOP_MAIL_EXPIRE, GOP_MAIL_COUNT, GOP_MAIL_PUT_MANY,
     GOP_NOTIFY,		/* backend-internal: priv is the payload */
     GOP_SEEN_MANY };	/* backend-internal: heartbeat refreshes in priv */
 
@@ -41,6 +41,7 @@ struct gstore_op {
 		gstore_count_cb	 count;
 		gstore_mail_cb	 mail;
 		gstore_mail_count_cb mail_count;
+		gstore_mail_many_cb mail_many;
 	} cb;
 	gstore_row_cb		 row;
 	gstore_mail_row_cb	 mail_row;
@@ -52,14 +53,17 @@ struct gstore_op {
 	/*
 	 * Mail: the deposit (put: blob is op's own copy; fetch: to, and id
 	 * the one to start after; ack: to, and blob the ids as a JSON array;
-	 * withdraw: id and from), the
-	 * limits (put), how many (fetch). u.name is the recipient (the
-	 * sender for withdraw), which orders one user's operations.
+	 * withdraw: id and from; put_many: to, from, ts, expires, and blob
+	 * the deposits as a JSON array of {blob, size, key}, limit of
+	 * them), the limits (put), how many (fetch). u.name is the
+	 * recipient (the sender for withdraw), which orders one user's
+	 * operations.
 	 */
 	struct gmail		 m;
 	struct gmail_limits	 lim;
 	int			 limit;
 	/* Out. */
+	int64_t			*res;		/* put_many: limit results */
 	enum gstore_rc		 rc;
 	long			 n;
 	long long		 bytes;		/* mail_count */

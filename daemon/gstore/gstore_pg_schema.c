@@ -64,6 +64,13 @@ static const char *const gpg_migrations[] = {
 	"CREATE INDEX mailbox_rcpt ON mailbox (rcpt, id);"
 	"CREATE INDEX mailbox_sender ON mailbox (sender, id);"
 	"CREATE INDEX mailbox_expires ON mailbox (expires);",
+	/*
+	 * 4 -> 5: a deposit's dedup key (mbox-put's blobs): a put again
+	 * after a lost answer finds the first. Withdraw goes by id.
+	 */
+	"ALTER TABLE mailbox ADD COLUMN dkey bigint;"
+	"DROP INDEX mailbox_sender;"
+	"CREATE UNIQUE INDEX mailbox_dkey ON mailbox (sender, dkey);",
 };
 #define GPG_VERSION \
 	((int)(sizeof(gpg_migrations) / sizeof(gpg_migrations[0])))

@@ -75,6 +75,41 @@ static const char gpg_mail_put_sql[] =
 	"  SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::integer, "
 	"  $6::text FROM ok WHERE ok.rc = 0 RETURNING id) "
 	"SELECT (SELECT rc FROM ok), (SELECT id FROM ins)";
+/*
+ * $1 to, $2 from, $3 ts, $4 expires, $5 the deposits [{blob,size,key}],
+ * $6-$8 the limits. A row per deposit in order: its id (the one stored
+ * before under its key, or now) or 0, and the refusal (0: stored): the
+ * first refused refuses every later new one (sq_mail_put_many).
+ */
+static const char gpg_mail_put_many_sql[] =
+	"WITH u AS (SELECT mail FROM users WHERE name = $1::text), "
+	"b AS (SELECT t.ord, t.e->>'blob' AS blob, (t.e->>'size')::integer "
+	"  AS size, (t.e->>'key')::bigint AS dkey FROM "
+	"  json_array_elements($5::json) WITH ORDINALITY AS t(e, ord)), "
+	"old AS (SELECT b.ord, m.id FROM b JOIN mailbox m ON "
+	"  m.sender = $2::text AND m.dkey = b.dkey), "
+	"q AS (SELECT count(*) AS n, coalesce(sum(size), 0) AS b, "
+	"  count(*) FILTER (WHERE sender = $2::text) AS s FROM mailbox "
+	"  WHERE rcpt = $1::text), "
+	"nb AS (SELECT b.*, row_number() OVER w AS k, sum(b.size) OVER w AS run "
+	"  FROM b WHERE b.ord NOT IN (SELECT ord FROM old) "
+	"  WINDOW w AS (ORDER BY b.ord)), "
+	"rc AS (SELECT nb.ord, CASE WHEN NOT EXISTS (SELECT 1 FROM u) THEN 1 "
+	"  WHEN (SELECT mail FROM u) = '' THEN 4 "
+	"  WHEN $6::bigint > 0 AND q.n + nb.k > $6::bigint THEN 5 "
+	"  WHEN $7::bigint > 0 AND q.b + nb.run > $7::bigint THEN 6 "
+	"  WHEN $8::bigint > 0 AND q.s + nb.k > $8::bigint THEN 7 "
+	"  ELSE 0 END AS rc FROM nb, q), "
+	"f AS (SELECT min(ord) AS ord FROM rc WHERE rc <> 0), "
+	"ins AS (INSERT INTO mailbox (rcpt, sender, ts, expires, size, blob, "
+	"  dkey) SELECT $1::text, $2::text, $3::bigint, $4::bigint, nb.size, "
+	"  nb.blob, nb.dkey FROM nb WHERE nb.ord < coalesce((SELECT ord FROM f), "
+	"  nb.ord + 1) ORDER BY nb.ord RETURNING id, dkey) "
+	"SELECT b.ord, coalesce(old.id, ins.id, 0), CASE WHEN old.id IS NOT "
+	"  NULL OR ins.id IS NOT NULL THEN 0 ELSE (SELECT rc.rc FROM rc "
+	"  WHERE rc.ord = (SELECT ord FROM f)) END "
+	"FROM b LEFT JOIN old ON old.ord = b.ord "
+	"LEFT JOIN ins ON ins.dkey = b.dkey ORDER BY b.ord";
 static const char gpg_mail_fetch_sql[] =
 	"SELECT id, sender, rcpt, ts, expires, size, blob FROM mailbox "
 	"WHERE rcpt = $1::text AND id > $2::bigint ORDER BY id "
@@ -149,6 +184,7 @@ static const struct {
 	{ "p2p_notify", gpg_notify_sql },
 	{ "p2p_set_mail", gpg_set_mail_sql },
 	{ "p2p_mail_put", gpg_mail_put_sql },
+	{ "p2p_mail_put_many", gpg_mail_put_many_sql },
 	{ "p2p_mail_fetch", gpg_mail_fetch_sql },
 	{ "p2p_mail_ack", gpg_mail_ack_sql },
 	{ "p2p_mail_withdraw", gpg_mail_withdraw_sql },
@@ -237,6 +273,17 @@ gpg_mail_stmt(const struct gstore_op *op, struct gpg_stmt *st)
 		stmt_num(st, op->lim.bytes);
 		stmt_num(st, op->lim.per_sender);
 		break;
+	case GOP_MAIL_PUT_MANY:
+		stmt_prepared(st, gpg_mail_put_many_sql);
+		stmt_str(st, m->to);
+		stmt_str(st, m->from);
+		stmt_num(st, m->ts);
+		stmt_num(st, m->expires);
+		stmt_str(st, m->blob);
+		stmt_num(st, op->lim.messages);
+		stmt_num(st, op->lim.bytes);
+		stmt_num(st, op->lim.per_sender);
+		break;
 	case GOP_MAIL_FETCH:
 		stmt_prepared(st, gpg_mail_fetch_sql);
 		stmt_str(st, m->to);
@@ -277,6 +324,30 @@ one_num(PGresult *res, int col)
 	return strtoll(PQgetvalue(res, 0, col), NULL, 10);
 }
 
+/* A row per deposit: id, or the refusal (a gstore_rc), to op->res. */
+static enum gstore_rc
+gpg_mail_many_result(struct gstore_op *op, PGresult *res)
+{
+	long long id, rc;
+	int r;
+
+	if (PQntuples(res) != op->limit || PQnfields(res) != 3)
+		return GSTORE_ERR;
+	for (r = 0; r < op->limit; r++) {
+		id = PQgetisnull(res, r, 1) ? 0 : strtoll(PQgetvalue(res, r, 1),
+		    NULL, 10);
+		rc = PQgetisnull(res, r, 2) ? -1 : strtoll(PQgetvalue(res, r, 2),
+		    NULL, 10);
+		if (id > 0 && rc == 0)
+			op->res[r] = id;
+		else if (id == 0 && rc > 0 && rc <= GSTORE_QUOTA_SENDER)
+			op->res[r] = -rc;
+		else
+			return GSTORE_ERR;
+	}
+	return GSTORE_OK;
+}
+
 static enum gstore_rc
 gpg_mail_result(struct gstore_op *op, PGresult *res)
 {
@@ -297,6 +368,8 @@ gpg_mail_result(struct gstore_op *op, PGresult *res)
 		if ((op->m.id = one_num(res, 1)) <= 0)
 			return GSTORE_ERR;
 		return GSTORE_OK;
+	case GOP_MAIL_PUT_MANY:
+		return gpg_mail_many_result(op, res);
 	case GOP_MAIL_EXPIRE:
 		op->n = (long)one_num(res, 0);
 		return op->n < 0 ? GSTORE_ERR : GSTORE_OK;

@@ -72,6 +72,13 @@ static const char *const gstore_migrations[] = {
 	"CREATE INDEX mailbox_rcpt ON mailbox (rcpt, id);"
 	"CREATE INDEX mailbox_sender ON mailbox (sender, id);"
 	"CREATE INDEX mailbox_expires ON mailbox (expires);",
+	/*
+	 * 3 -> 4: a deposit's dedup key (mbox-put's blobs): a put again
+	 * after a lost answer finds the first. Withdraw goes by id.
+	 */
+	"ALTER TABLE mailbox ADD COLUMN dkey INTEGER;"
+	"DROP INDEX mailbox_sender;"
+	"CREATE UNIQUE INDEX mailbox_dkey ON mailbox (sender, dkey);",
 };
 #define GSTORE_VERSION \
 	((int)(sizeof(gstore_migrations) / sizeof(gstore_migrations[0])))
@@ -106,7 +113,8 @@ static const char *const gstore_sql[GS_MAX] = {
 	    " count(*), coalesce(sum(size), 0),"
 	    " coalesce(sum(sender = ?2), 0) FROM mailbox WHERE rcpt = ?1",
 	[GS_MAIL_PUT] = "INSERT INTO mailbox (rcpt, sender, ts, expires, size,"
-	    " blob) VALUES (?, ?, ?, ?, ?, ?)",
+	    " blob, dkey) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[GS_MAIL_DKEY] = "SELECT id FROM mailbox WHERE sender = ? AND dkey = ?",
 	[GS_MAIL_FETCH] = "SELECT id, sender, rcpt, ts, expires, size, blob"
 	    " FROM mailbox WHERE rcpt = ? AND id > ? ORDER BY id LIMIT ?",
 	[GS_MAIL_ACK] = "DELETE FROM mailbox WHERE rcpt = ? AND id IN"
@@ -322,7 +330,7 @@ sq_seen_step(struct gsqlite *gs, const char *name, const char *addr,
 }
 
 /* Run one of the prepared control statements; false if it failed. */
-static bool
+bool
 sq_exec(struct gsqlite *gs, enum gstore_stmt which)
 {
 	int rc = sqlite3_step(gstore_stmt(gs, which));

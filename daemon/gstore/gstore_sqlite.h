@@ -38,6 +38,7 @@ enum gstore_stmt {
 	GS_USER_SET_MAIL,
 	GS_MAIL_QUOTA,
 	GS_MAIL_PUT,
+	GS_MAIL_DKEY,
 	GS_MAIL_FETCH,
 	GS_MAIL_ACK,
 	GS_MAIL_WITHDRAW,
@@ -90,6 +91,9 @@ enum gstore_rc sq_user_set_mail(struct gsqlite *, const char *name,
 	    const char *mail);
 enum gstore_rc sq_mail_put(struct gsqlite *, struct gmail *,
 	    const struct gmail_limits *);
+enum gstore_rc sq_mail_put_many(struct gsqlite *, struct gstore_op *);
+/* Run one of the prepared control statements; false if it failed. */
+bool	sq_exec(struct gsqlite *, enum gstore_stmt);
 enum gstore_rc sq_mail_withdraw(struct gsqlite *, const char *from,
 	    int64_t id);
 /* ids: a JSON array of ids */

@@ -70,6 +70,9 @@ sq_be_start(void *impl, struct gstore_op *op)
 	case GOP_MAIL_PUT:
 		rc = sq_mail_put(gs, &op->m, &op->lim);
 		break;
+	case GOP_MAIL_PUT_MANY:
+		rc = sq_mail_put_many(gs, op);
+		break;
 	case GOP_MAIL_FETCH:
 		break;			/* stepped at delivery */
 	case GOP_MAIL_ACK:

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "gstore_int.h"
@@ -27,14 +28,17 @@ sq_user_set_mail(struct gsqlite *gs, const char *name, const char *mail)
 	return gstore_update(gs, st, __func__);
 }
 
-/* Whether m may go into its recipient's mailbox: OK or the refusal. */
+/* What m's recipient's mailbox holds, of everyone's and of m's sender. */
+struct sq_usage {
+	long long	 n, bytes, mine;
+};
+
+/* m->to's mailbox (usage), or why it takes nothing (NOTFOUND, NO_MAIL). */
 static enum gstore_rc
-sq_mail_quota(struct gsqlite *gs, const struct gmail *m,
-    const struct gmail_limits *lim)
+sq_mail_usage(struct gsqlite *gs, const struct gmail *m, struct sq_usage *q)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_QUOTA);
 	enum gstore_rc ret = GSTORE_OK;
-	long long n, bytes, mine;
 
 	if (sqlite3_bind_text(st, 1, m->to, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, m->from, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -43,40 +47,46 @@ sq_mail_quota(struct gsqlite *gs, const struct gmail *m,
 		sqlite3_reset(st);
 		return GSTORE_ERR;
 	}
-	n = sqlite3_column_int64(st, 1);
-	bytes = sqlite3_column_int64(st, 2);
-	mine = sqlite3_column_int64(st, 3);
+	q->n = sqlite3_column_int64(st, 1);
+	q->bytes = sqlite3_column_int64(st, 2);
+	q->mine = sqlite3_column_int64(st, 3);
 	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
 		ret = GSTORE_NOTFOUND;
 	else if (sqlite3_column_int(st, 0) == 0)
 		ret = GSTORE_NO_MAIL;
-	else if (lim->messages > 0 && n >= lim->messages)
-		ret = GSTORE_QUOTA_MESSAGES;
-	else if (lim->bytes > 0 && bytes + m->size > lim->bytes)
-		ret = GSTORE_QUOTA_BYTES;
-	else if (lim->per_sender > 0 && mine >= lim->per_sender)
-		ret = GSTORE_QUOTA_SENDER;
 	sqlite3_reset(st);
 	return ret;
 }
 
-enum gstore_rc
-sq_mail_put(struct gsqlite *gs, struct gmail *m,
+/* Whether size more bytes fit in a mailbox holding q: OK or the refusal. */
+static enum gstore_rc
+sq_mail_fits(const struct sq_usage *q, long size,
     const struct gmail_limits *lim)
 {
-	sqlite3_stmt *st;
-	enum gstore_rc ret;
+	if (lim->messages > 0 && q->n >= lim->messages)
+		return GSTORE_QUOTA_MESSAGES;
+	if (lim->bytes > 0 && q->bytes + size > lim->bytes)
+		return GSTORE_QUOTA_BYTES;
+	if (lim->per_sender > 0 && q->mine >= lim->per_sender)
+		return GSTORE_QUOTA_SENDER;
+	return GSTORE_OK;
+}
+
+/* Insert m (dkey: its dedup key, or NULL) and set m->id. */
+static enum gstore_rc
+sq_mail_insert(struct gsqlite *gs, struct gmail *m, const json_t *dkey)
+{
+	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_PUT);
 	int rc;
 
-	if ((ret = sq_mail_quota(gs, m, lim)) != GSTORE_OK)
-		return ret;
-	st = gstore_stmt(gs, GS_MAIL_PUT);
 	if (sqlite3_bind_text(st, 1, m->to, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, m->from, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, m->ts) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 4, m->expires) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 5, m->size) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 6, m->blob, -1, SQLITE_STATIC) != SQLITE_OK)
+	    sqlite3_bind_text(st, 6, m->blob, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    (json_is_integer(dkey) ? sqlite3_bind_int64(st, 7,
+	    json_integer_value(dkey)) : sqlite3_bind_null(st, 7)) != SQLITE_OK)
 		return GSTORE_ERR;
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -86,6 +96,105 @@ sq_mail_put(struct gsqlite *gs, struct gmail *m,
 	}
 	m->id = sqlite3_last_insert_rowid(gs->db);
 	return GSTORE_OK;
+}
+
+enum gstore_rc
+sq_mail_put(struct gsqlite *gs, struct gmail *m,
+    const struct gmail_limits *lim)
+{
+	struct sq_usage q;
+	enum gstore_rc ret;
+
+	if ((ret = sq_mail_usage(gs, m, &q)) != GSTORE_OK ||
+	    (ret = sq_mail_fits(&q, m->size, lim)) != GSTORE_OK)
+		return ret;
+	return sq_mail_insert(gs, m, NULL);
+}
+
+/* The id of from's deposit under dkey: 0 none, -1 an error. */
+static int64_t
+sq_mail_dkey(struct gsqlite *gs, const char *from, json_int_t dkey)
+{
+	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_DKEY);
+	int64_t id = -1;
+	int rc;
+
+	if (sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, dkey) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		id = 0;
+	else
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));
+	sqlite3_reset(st);
+	return id;
+}
+
+/* One deposit of a put_many, counted in q: its result (0: an error). */
+static int64_t
+sq_mail_one(struct gsqlite *gs, struct gstore_op *op, json_t *o,
+    struct sq_usage *q, enum gstore_rc *refused)
+{
+	json_t *key = json_object_get(o, "key");
+	struct gmail m = op->m;
+	int64_t id;
+
+	if (json_is_integer(key) && (id = sq_mail_dkey(gs, m.from,
+	    json_integer_value(key))) != 0)
+		return id > 0 ? id : 0;		/* stored before, or an error */
+	m.size = (long)json_integer_value(json_object_get(o, "size"));
+	m.blob = json_string_value(json_object_get(o, "blob"));
+	if (m.blob == NULL || m.size <= 0)
+		return 0;
+	if (*refused == GSTORE_OK)
+		*refused = sq_mail_fits(q, m.size, &op->lim);
+	if (*refused != GSTORE_OK)
+		return -(int64_t)*refused;
+	if (sq_mail_insert(gs, &m, key) != GSTORE_OK)
+		return 0;
+	q->n++;
+	q->bytes += m.size;
+	q->mine++;
+	return m.id;
+}
+
+/*
+ * A sender's deposits for one recipient in one transaction (one fsync),
+ * each one's id or refusal in op->res.
+ */
+enum gstore_rc
+sq_mail_put_many(struct gsqlite *gs, struct gstore_op *op)
+{
+	json_t *a = json_loads(op->m.blob, 0, NULL);
+	enum gstore_rc refused;
+	struct sq_usage q;
+	size_t i;
+
+	if (!json_is_array(a) || json_array_size(a) != (size_t)op->limit) {
+		json_decref(a);
+		return GSTORE_ERR;
+	}
+	if (!sq_exec(gs, GS_BEGIN)) {
+		json_decref(a);
+		return GSTORE_ERR;
+	}
+	if ((refused = sq_mail_usage(gs, &op->m, &q)) == GSTORE_ERR)
+		goto fail;
+	for (i = 0; i < json_array_size(a); i++)
+		if ((op->res[i] = sq_mail_one(gs, op, json_array_get(a, i), &q,
+		    &refused)) == 0)
+			goto fail;
+	json_decref(a);
+	if (sq_exec(gs, GS_COMMIT))
+		return GSTORE_OK;
+	sq_exec(gs, GS_ROLLBACK);
+	return GSTORE_ERR;
+fail:
+	json_decref(a);
+	sq_exec(gs, GS_ROLLBACK);
+	return GSTORE_ERR;
 }
 
 /* Withdraw: delete by (sender, id). */

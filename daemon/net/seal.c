@@ -38,6 +38,7 @@ struct seal_key {
 	unsigned char	 sign_sk[crypto_sign_SECRETKEYBYTES];
 	unsigned char	 box_pk[crypto_box_PUBLICKEYBYTES];
 	unsigned char	 box_sk[crypto_box_SECRETKEYBYTES];
+	unsigned char	 dedup[crypto_generichash_KEYBYTES];	/* seal_dedup_key */
 };
 
 static const char *seal_type_names[] = {
@@ -55,11 +56,34 @@ seal_key_new(const unsigned char seed[SEAL_SEED_LEN])
 	k = xcalloc(1, sizeof(*k));
 	if (crypto_sign_seed_keypair(k->sign_pk, k->sign_sk, seed) != 0 ||
 	    crypto_sign_ed25519_pk_to_curve25519(k->box_pk, k->sign_pk) != 0 ||
-	    crypto_sign_ed25519_sk_to_curve25519(k->box_sk, k->sign_sk) != 0) {
+	    crypto_sign_ed25519_sk_to_curve25519(k->box_sk, k->sign_sk) != 0 ||
+	    crypto_kdf_derive_from_key(k->dedup, sizeof(k->dedup), 1,
+	    "p2pmbox1", seed) != 0) {
 		seal_key_free(k);
 		return NULL;
 	}
 	return k;
+}
+
+/*
+ * The dedup key of a deposit (mbox-put's blobs): the same for the same
+ * message (or receipt) to the same recipient, so that the gestor keeps
+ * one copy of a deposit put again, and unlinkable to the message's id
+ * without our secret key (a keyed BLAKE2b, keyed by a subkey of it).
+ */
+void
+seal_dedup_key(const struct seal_key *k, enum seal_type type, const char *to,
+    const char *id, char out[SEAL_DEDUP_HEX + 1])
+{
+	crypto_generichash_state st;
+	unsigned char h[SEAL_DEDUP_HEX / 2], t = (unsigned char)type;
+
+	crypto_generichash_init(&st, k->dedup, sizeof(k->dedup), sizeof(h));
+	crypto_generichash_update(&st, &t, 1);
+	crypto_generichash_update(&st, (const unsigned char *)to, strlen(to) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)id, strlen(id));
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(out, SEAL_DEDUP_HEX + 1, h, sizeof(h));
 }
 
 void

@@ -76,4 +76,9 @@ int	seal_open(const struct seal_key *key, const char *me,
 	    struct seal_msg *m, char *fp, size_t fplen, const char **why);
 void	seal_msg_clear(struct seal_msg *);
 
+/* A deposit's dedup key for the gestor: hex, keyed by our secret key. */
+#define SEAL_DEDUP_HEX	16
+void	seal_dedup_key(const struct seal_key *, enum seal_type, const char *to,
+	    const char *id, char out[SEAL_DEDUP_HEX + 1]);
+
 #endif

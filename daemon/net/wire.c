@@ -112,15 +112,70 @@ parse_user(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 	return 0;
 }
 
+/* A dedup key: WIRE_MBOX_KEY lower-case hex digits. */
+static bool
+mbox_key_ok(json_t *key)
+{
+	const char *k = json_string_value(key);
+
+	return k != NULL && json_string_length(key) == WIRE_MBOX_KEY &&
+	    strspn(k, "0123456789abcdef") == WIRE_MBOX_KEY;
+}
+
+/*
+ * mbox-put's blobs: 1 to WIRE_MAX_PUT objects {blob, key}, every blob
+ * base64, every key a distinct dedup key. b->size is their sum.
+ */
+static int
+parse_mbox_blobs(json_t *blobs, struct w_mbox *b, char *err, size_t errlen)
+{
+	json_t *o, *blob, *key;
+	size_t i, j;
+	long size;
+
+	if (!json_is_array(blobs) || json_array_size(blobs) == 0 ||
+	    json_array_size(blobs) > WIRE_MAX_PUT) {
+		snprintf(err, errlen, "member 'blobs' must be an array of 1 to "
+		    "%d deposits", WIRE_MAX_PUT);
+		return -1;
+	}
+	b->size = 0;
+	json_array_foreach(blobs, i, o) {
+		blob = json_object_get(o, "blob");
+		key = json_object_get(o, "key");
+		if (!json_is_object(o) || !json_is_string(blob) ||
+		    (size = wire_base64_size(json_string_value(blob),
+		    json_string_length(blob))) <= 0 || !mbox_key_ok(key)) {
+			snprintf(err, errlen, "blobs[%zu] must be {blob: base64, "
+			    "key: %d hex digits}", i, WIRE_MBOX_KEY);
+			return -1;
+		}
+		for (j = 0; j < i; j++)
+			if (json_equal(key, json_object_get(json_array_get(blobs,
+			    j), "key"))) {
+				snprintf(err, errlen, "blobs[%zu]'s key is "
+				    "blobs[%zu]'s", i, j);
+				return -1;
+			}
+		b->size += size;
+	}
+	b->blobs = blobs;
+	return 0;
+}
+
 static int
 parse_mbox_put(json_t *f, struct wire_msg *m, size_t max, char *err,
     size_t errlen)
 {
 	struct w_mbox *b = &m->u.mbox;
 	json_t *blob = json_object_get(f, "blob");
+	json_t *blobs = json_object_get(f, "blobs");
 
 	if ((b->to = wire_get_user(f, "to", err, errlen)) == NULL)
 		return -1;
+	b->blobs = NULL;
+	if (blobs != NULL && blob == NULL)
+		return parse_mbox_blobs(blobs, b, err, errlen);
 	if (!json_is_string(blob) || (b->size = wire_base64_size(
 	    json_string_value(blob), json_string_length(blob))) <= 0) {
 		snprintf(err, errlen, "member 'blob' must be base64");

@@ -138,9 +138,11 @@ struct w_relay {
 };
 
 /*
- * The mailbox: mbox-put {to,blob} (blob base64, size its decoded bytes),
- * mbox-get {after[,limit]}, mbox-ack {ids:[...]}, mbox-withdraw {id},
- * mbox-count {} (the caller's deposits waiting: ok {count,bytes}).
+ * The mailbox: mbox-put {to,blob} (blob base64, size its decoded bytes)
+ * or {to,blobs:[{blob,key}]} (several deposits at once, each with its
+ * sender's dedup key: 16 hex digits, distinct), mbox-get {after[,limit]},
+ * mbox-ack {ids:[...]}, mbox-withdraw {id}, mbox-count {} (the caller's
+ * deposits waiting: ok {count,bytes}).
  */
 struct w_mbox {
 	const char	*to, *blob;
@@ -148,8 +150,11 @@ struct w_mbox {
 	int64_t		 after, id;
 	int		 limit;
 	json_t		*ids;		/* array of ids > 0 */
+	json_t		*blobs;		/* mbox-put's many, checked; or NULL */
 };
 #define WIRE_MAX_MBOX	256	/* deposits in one get or ack */
+#define WIRE_MAX_PUT	64	/* deposits in one mbox-put's blobs */
+#define WIRE_MBOX_KEY	16	/* hex digits of a deposit's dedup key */
 
 struct wire_msg {
 	enum wire_type	 type;

@@ -213,7 +213,7 @@ on_account_reply(json_t *reply, const char *code, const char *msg, void *arg)
 	if (json_object_get(reply, "key_changed") != NULL)
 		json_object_set(res, "key_changed",
 		    json_object_get(reply, "key_changed"));
-	pgestor_session_started(p->pg, p->user);
+	pgestor_session_started(p->pg, p->user, reply);
 	ctlreq_reply(pc->r, res);
 	free(pc);
 }

@@ -292,6 +292,21 @@ pgestor_permanent(const char *code)
 	    strcmp(code, ERR_BAD_CREDENTIALS) == 0);
 }
 
+/* What the session's answer says the gestor takes (0: an older one). */
+static void
+session_caps(struct pgestor *pg, json_t *reply)
+{
+	json_int_t n = json_integer_value(json_object_get(reply, "mbox_put"));
+
+	pg->mbox_put = n > 1 ? (int)(n < WIRE_MAX_PUT ? n : WIRE_MAX_PUT) : 0;
+}
+
+int
+pgestor_mbox_put(struct pgestor *pg)
+{
+	return pg->state == PG_ONLINE ? pg->mbox_put : 0;
+}
+
 static void
 on_auth_reply(json_t *reply, const char *code, const char *msg, void *arg)
 {
@@ -299,6 +314,7 @@ on_auth_reply(json_t *reply, const char *code, const char *msg, void *arg)
 	char why[900];
 
 	if (reply != NULL) {
+		session_caps(pg, reply);
 		went_online(pg);
 		return;
 	}
@@ -338,6 +354,7 @@ on_ready(struct conn *c, void *arg)
 	}
 	pg->last_rx = util_mono();
 	pg->state = PG_CONNECTED;
+	pg->mbox_put = 0;	/* until this gestor's session answer says */
 	log_info("peer_gestor: connected to %s", pg->addr);
 	if (*pg->account != '\0') {
 		pg->state = PG_AUTHING;
@@ -593,9 +610,10 @@ pgestor_mail_key(struct pgestor *pg)
 }
 
 void
-pgestor_session_started(struct pgestor *pg, const char *user)
+pgestor_session_started(struct pgestor *pg, const char *user, json_t *reply)
 {
 	pgestor_set_account(pg, user);
+	session_caps(pg, reply);
 	if (pg->state == PG_CONNECTED)
 		went_online(pg);
 }

@@ -70,7 +70,14 @@ void		 pgestor_request(struct pgestor *, json_t *frame, bool need_session,
 /* The account to resume on every connection, or NULL after logout. */
 void		 pgestor_set_account(struct pgestor *, const char *user);
 /* register/login succeeded on the live connection: it is now a session. */
-void		 pgestor_session_started(struct pgestor *, const char *user);
+/* reply: the gestor's answer to register or login. */
+void		 pgestor_session_started(struct pgestor *, const char *user,
+		    json_t *reply);
+/*
+ * How many deposits the gestor takes in one mbox-put (its session
+ * answer's mbox_put): 0, an older gestor's, takes one blob at a time.
+ */
+int		 pgestor_mbox_put(struct pgestor *);
 /* Drop the connection (logout) and reconnect without an account. */
 void		 pgestor_reset(struct pgestor *);
 /* Replace the presence subscription list (array of names, borrowed). */

@@ -53,6 +53,7 @@ struct pgestor {
 	int			 replaced;	/* session_replaced in a row */
 	bool			 stopped;
 	char			 mailkey[65];
+	int			 mbox_put;	/* deposits in one mbox-put */
 };
 
 /* After link_down: the next address now, the first one soon, or the

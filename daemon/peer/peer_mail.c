@@ -462,15 +462,11 @@ on_rcpt_sender(json_t *reply, const char *code, const char *msg, void *arg)
 	struct mrcpt *mr = arg;
 	unsigned char pk[SEAL_PK_LEN];
 	char why[PMSG_REASON_MAX];
-	json_t *id;
-	size_t i;
 
 	/* An online sender's link delivers again and gets our direct ack. */
 	if (reply != NULL && !json_is_true(json_object_get(reply, "online")) &&
 	    pm_mail_key(mr->ml, mr->user, reply, pk, why, sizeof(why)))
-		json_array_foreach(mr->ids, i, id)
-			pm_mail_deposit(mr->ml, mr->user, json_string_value(id), pk,
-			    SEAL_RECEIPT, NULL);
+		pm_mail_receipts(mr->ml, mr->user, mr->ids, pk);
 	json_decref(mr->ids);
 	pm_mail_round_end(mr->ml, false);
 	free(mr);

@@ -14,6 +14,7 @@
 #define MAIL_ROUND	512	/* deposits in one round */
 #define MAIL_TICK	1.0	/* seconds between rounds */
 #define MAIL_EXPIRE_EVERY 5000	/* ms between looks for expired deposits */
+#define MAIL_PUT_BYTES	(256 * 1024)	/* of base64 in one mbox-put */
 
 /* A deposit of the page being fetched. */
 struct mitem {
@@ -29,7 +30,9 @@ struct mpeer {
 	struct pmail	*ml;
 	char		 user[P2P_USERNAME_MAX + 1];
 	json_t		*ids;
-	size_t		 next;		/* the one being put */
+	size_t		 next;		/* the one being put (or after them) */
+	json_t		*batch;		/* the ids being put at once */
+	size_t		 first;		/* where the batch starts in ids */
 	unsigned char	 pk[SEAL_PK_LEN];
 };
 
@@ -82,6 +85,9 @@ void	pm_mail_round_end(struct pmail *, bool dep);
 /* Seal and put one message (or a receipt) for user. */
 int	pm_mail_deposit(struct pmail *, const char *user, const char *id,
 	    const unsigned char *rcpt, enum seal_type, struct mpeer *);
+/* Receipts for ids (messages from user, key rcpt) into user's mailbox. */
+void	pm_mail_receipts(struct pmail *, const char *user, json_t *ids,
+	    const unsigned char *rcpt);
 /* user's mail key from a lookup reply, if it is the key we pinned. */
 bool	pm_mail_key(struct pmail *, const char *user, json_t *reply,
 	    unsigned char pk[SEAL_PK_LEN], char *why, size_t len);

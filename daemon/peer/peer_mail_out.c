@@ -24,6 +24,8 @@
 #include "util.h"
 
 static void	chain(struct mpeer *);
+static void	put_why(char *, size_t, const char *, const char *);
+static void	refused_from(struct mpeer *, size_t, const char *);
 
 struct mround {
 	struct pmail	*ml;
@@ -99,39 +101,45 @@ pm_mail_round_end(struct pmail *ml, bool dep)
  * first refusal: a later message never reaches the mailbox before an
  * earlier one (a quota freed between two puts would let it).
  */
+/*
+ * Message id of mr's is in user's mailbox as deposit dep, kept ttl ms
+ * (the answer's expires_in; 0: not said).
+ */
+static void
+deposited(struct mpeer *mr, const char *id, int64_t dep, int64_t ttl)
+{
+	struct pmail *ml = mr->ml;
+	json_t *ev;
+
+	/* How long the gestor keeps it, by our clock. */
+	pmail_note_until(ml->pm->p->store, id, mr->user, dep, "", ttl > 0 ?
+	    util_now_ms() + ttl : 0);
+	ml->rows = pmail_rows(ml->pm->p->store);
+	ml->deposited++;
+	ev = json_pack("{s:s,s:s}", "user", mr->user, "id", id);
+	peer_msgs_event(ml->pm->p, "deposited", ev);
+	json_decref(ev);
+	pm_waiters_update(ml->pm, id);
+}
+
 static void
 on_put(json_t *reply, const char *code, const char *msg, void *arg)
 {
 	struct mpeer *mr = arg;
-	struct pmail *ml = mr->ml;
 	const char *id = json_string_value(json_array_get(mr->ids, mr->next));
 	char why[PMSG_REASON_MAX];
-	json_t *ev;
-	json_int_t dep, ttl;
-	size_t i;
+	json_int_t dep;
 
 	if (reply != NULL && (dep = json_integer_value(json_object_get(reply,
 	    "id"))) > 0) {
-		/* How long the gestor keeps it, by our clock (0: not said). */
-		ttl = json_integer_value(json_object_get(reply, "expires_in"));
-		pmail_note_until(ml->pm->p->store, id, mr->user, dep, "", ttl > 0 ?
-		    util_now_ms() + ttl : 0);
-		ml->rows = pmail_rows(ml->pm->p->store);
-		ml->deposited++;
-		ev = json_pack("{s:s,s:s}", "user", mr->user, "id", id);
-		peer_msgs_event(ml->pm->p, "deposited", ev);
-		json_decref(ev);
-		pm_waiters_update(ml->pm, id);
+		deposited(mr, id, dep, json_integer_value(json_object_get(reply,
+		    "expires_in")));
 		mr->next++;
 		chain(mr);
 		return;
 	}
-	snprintf(why, sizeof(why), "mailbox: %s: %s", code != NULL ? code :
-	    "bad_frame", msg != NULL ? msg : "no deposit id");
-	for (i = mr->next; i < json_array_size(mr->ids); i++)
-		pm_mail_out_note(ml, json_string_value(json_array_get(mr->ids, i)),
-		    mr->user, 0, why);
-	mr->next = json_array_size(mr->ids);
+	put_why(why, sizeof(why), code, msg);
+	refused_from(mr, mr->next, why);
 	chain(mr);
 }
 
@@ -144,11 +152,14 @@ on_receipt(json_t *reply, const char *code, const char *msg, void *arg)
 	pm_mail_round_end(arg, false);
 }
 
-/* Seal message id (or a receipt for it) for user (key rcpt) and put it;
- * a message's answer goes to on_put with mr. 0 if nothing was put. */
-int
-pm_mail_deposit(struct pmail *ml, const char *user, const char *id,
-    const unsigned char *rcpt, enum seal_type type, struct mpeer *mr)
+/*
+ * Message id (or a receipt for it) sealed for user (key rcpt), in base64
+ * (the caller frees it); NULL if there is nothing to put (no longer
+ * pending) or it cannot be sealed.
+ */
+static char *
+seal_b64(struct pmail *ml, const char *user, const char *id,
+    const unsigned char *rcpt, enum seal_type type)
 {
 	struct seal_msg sm;
 	struct pmsg m;
@@ -167,7 +178,7 @@ pm_mail_deposit(struct pmail *ml, const char *user, const char *id,
 		if (pmsg_get(ml->pm->ms, id, &m, &body) != PSTORE_OK ||
 		    strcmp(m.state, "pending") != 0 || body == NULL) {
 			free(body);
-			return 0;
+			return NULL;
 		}
 		sm.body = body;
 		sm.body_len = m.body_len;
@@ -177,13 +188,26 @@ pm_mail_deposit(struct pmail *ml, const char *user, const char *id,
 	    &len) == -1) {
 		free(body);
 		log_warnx("peer_mail: cannot seal %s for %s", id, user);
-		return 0;
+		return NULL;
 	}
 	free(body);
 	blen = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
 	b64 = xmalloc(blen);
 	sodium_bin2base64(b64, blen, blob, len, sodium_base64_VARIANT_ORIGINAL);
 	free(blob);
+	return b64;
+}
+
+/* Seal message id (or a receipt for it) for user (key rcpt) and put it;
+ * a message's answer goes to on_put with mr. 0 if nothing was put. */
+int
+pm_mail_deposit(struct pmail *ml, const char *user, const char *id,
+    const unsigned char *rcpt, enum seal_type type, struct mpeer *mr)
+{
+	char *b64 = seal_b64(ml, user, id, rcpt, type);
+
+	if (b64 == NULL)
+		return 0;
 	if (mr == NULL)
 		ml->busy++;	/* a receipt: a stop waits for it too */
 	pm_mail_req(ml, json_pack("{s:s,s:s,s:s}", "t", "mbox-put",
@@ -193,16 +217,181 @@ pm_mail_deposit(struct pmail *ml, const char *user, const char *id,
 	return 1;
 }
 
+/*
+ * Seal ids[*next...] for user into one mbox-put with blobs (at most what
+ * the gestor takes and MAIL_PUT_BYTES of base64), each with its dedup
+ * key; put, the ids sealed, in order, into *put. NULL if none was left
+ * to put.
+ */
+static json_t *
+seal_many(struct pmail *ml, const char *user, json_t *ids, size_t *next,
+    const unsigned char *rcpt, enum seal_type type, json_t **put)
+{
+	size_t max = (size_t)pgestor_mbox_put(pm_mail_pg(ml)), bytes = 0;
+	char key[SEAL_DEDUP_HEX + 1], *b64;
+	json_t *blobs = json_array();
+	const char *id;
+
+	*put = json_array();
+	for (; *next < json_array_size(ids) && json_array_size(blobs) < max &&
+	    bytes < MAIL_PUT_BYTES; (*next)++) {
+		id = json_string_value(json_array_get(ids, *next));
+		if ((b64 = seal_b64(ml, user, id, rcpt, type)) == NULL)
+			continue;
+		seal_dedup_key(identity_seal_key(ml->pm->p->d->id), type, user,
+		    id, key);
+		bytes += strlen(b64);
+		json_array_append_new(blobs, json_pack("{s:s,s:s}", "blob", b64,
+		    "key", key));
+		json_array_append_new(*put, json_string(id));
+		free(b64);
+	}
+	if (json_array_size(blobs) == 0) {
+		json_decref(blobs);
+		json_decref(*put);
+		*put = NULL;
+		return NULL;
+	}
+	return json_pack("{s:s,s:s,s:o}", "t", "mbox-put", "to", user, "blobs",
+	    blobs);
+}
+
+/* A refused deposit's reason, from a result or an error. */
+static void
+put_why(char *why, size_t len, const char *code, const char *msg)
+{
+	snprintf(why, len, "mailbox: %s: %s", code != NULL ? code :
+	    "bad_frame", msg != NULL ? msg : "no deposit id");
+}
+
+/* mr's deposits from ids[i] on are not in the mailbox, for why. */
+static void
+refused_from(struct mpeer *mr, size_t i, const char *why)
+{
+	for (; i < json_array_size(mr->ids); i++)
+		pm_mail_out_note(mr->ml, json_string_value(json_array_get(mr->ids,
+		    i)), mr->user, 0, why);
+	mr->next = json_array_size(mr->ids);
+}
+
+/*
+ * The answer to a put of several of mr's deposits (mr->batch, in order):
+ * each stored one is noted; the first refused one and every later one
+ * of mr's wait with the reason (the gestor refused the rest of the
+ * request too).
+ */
+static void
+on_put_many(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	struct mpeer *mr = arg;
+	json_t *res = json_object_get(reply, "results"), *r;
+	const char *id;
+	char why[PMSG_REASON_MAX];
+	json_int_t dep;
+	size_t i, j, n = json_array_size(mr->batch);
+
+	if (reply != NULL && (!json_is_array(res) || json_array_size(res) != n)) {
+		code = ERR_BAD_FRAME;
+		msg = "the gestor's answer to mbox-put is malformed";
+		reply = NULL;
+	}
+	for (i = 0; reply != NULL && i < n; i++) {
+		r = json_array_get(res, i);
+		id = json_string_value(json_array_get(mr->batch, i));
+		if ((dep = json_integer_value(json_object_get(r, "id"))) <= 0)
+			break;
+		deposited(mr, id, dep, json_integer_value(json_object_get(reply,
+		    "expires_in")));
+	}
+	if (i < n) {
+		if (reply != NULL) {
+			r = json_array_get(res, i);
+			code = json_string_value(json_object_get(r, "code"));
+			msg = json_string_value(json_object_get(r, "message"));
+		}
+		put_why(why, sizeof(why), code, msg);
+		/* batch[i] is in ids at or after where the batch started. */
+		for (j = mr->first; j < json_array_size(mr->ids); j++)
+			if (json_equal(json_array_get(mr->ids, j),
+			    json_array_get(mr->batch, i)))
+				break;
+		refused_from(mr, j, why);
+	}
+	json_decref(mr->batch);
+	mr->batch = NULL;
+	chain(mr);
+}
+
+/* Put the next of mr's deposits in one request; 0 if none was left. */
+static int
+put_many(struct mpeer *mr)
+{
+	struct pmail *ml = mr->ml;
+	json_t *f;
+
+	mr->first = mr->next;
+	f = seal_many(ml, mr->user, mr->ids, &mr->next, mr->pk, SEAL_MSG,
+	    &mr->batch);
+	if (f == NULL)
+		return 0;
+	pm_mail_req(ml, f, on_put_many, mr);
+	return 1;
+}
+
+static void
+on_receipts(json_t *reply, const char *code, const char *msg, void *arg)
+{
+	json_t *res = json_object_get(reply, "results"), *r;
+	size_t i, refused = 0;
+
+	json_array_foreach(res, i, r)
+		if (json_integer_value(json_object_get(r, "id")) <= 0)
+			refused++;
+	if (reply == NULL || refused > 0)
+		log_info("peer_mail: %zu receipts were not deposited: %s: %s "
+		    "(their senders' copies wait for a direct delivery)",
+		    reply == NULL ? (size_t)0 : refused, code != NULL ? code :
+		    "refused", msg != NULL ? msg : "by the gestor");
+	pm_mail_round_end(arg, false);
+}
+
+/* Receipts for ids (messages from user, key rcpt) into user's mailbox. */
+void
+pm_mail_receipts(struct pmail *ml, const char *user, json_t *ids,
+    const unsigned char *rcpt)
+{
+	size_t next = 0;
+	json_t *f, *put, *id;
+
+	if (pgestor_mbox_put(pm_mail_pg(ml)) <= 1) {
+		json_array_foreach(ids, next, id)
+			pm_mail_deposit(ml, user, json_string_value(id), rcpt,
+			    SEAL_RECEIPT, NULL);
+		return;
+	}
+	while ((f = seal_many(ml, user, ids, &next, rcpt, SEAL_RECEIPT,
+	    &put)) != NULL) {
+		json_decref(put);
+		ml->busy++;	/* a stop waits for it too */
+		pm_mail_req(ml, f, on_receipts, ml);
+	}
+}
+
 /* The next of mr's deposits, or the end of them. */
 static void
 chain(struct mpeer *mr)
 {
 	struct pmail *ml = mr->ml;
 
-	for (; mr->next < json_array_size(mr->ids); mr->next++)
-		if (pm_mail_deposit(ml, mr->user, json_string_value(json_array_get(mr->ids,
-		    mr->next)), mr->pk, SEAL_MSG, mr))
+	if (pgestor_mbox_put(pm_mail_pg(ml)) > 1) {
+		if (put_many(mr))
 			return;
+	} else
+		for (; mr->next < json_array_size(mr->ids); mr->next++)
+			if (pm_mail_deposit(ml, mr->user, json_string_value(
+			    json_array_get(mr->ids, mr->next)), mr->pk, SEAL_MSG,
+			    mr))
+				return;
 	json_decref(mr->ids);
 	free(mr);
 	pm_mail_round_end(ml, true);

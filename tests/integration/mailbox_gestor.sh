@@ -106,6 +106,23 @@ expect "$TMP/out" "register ok" "put quota_exceeded reason=size" \
 [ "$(stat_of mail_held)" = 1 ] || fail "mail_held $(stat_of mail_held)"
 [ "$(stat_of mail_bytes_held)" = 5 ] || fail "mail_bytes_held"
 
+# Several deposits in one request (blobs), as the session answer offers:
+# stored in order; put again (a lost answer), the same ids and nothing
+# new; the first refusal (alice's share, 3) refuses the rest; a key twice
+# in one request is a bad frame. bob fetches each once.
+K=00000000000000
+session alice auth mboxput puts:bob:${K}a1=MQ==,${K}a2=Mg== \
+    puts:bob:${K}a1=MQ==,${K}a2=Mg==,${K}a3=Mw==,${K}a4=NA== \
+    puts:nobody:${K}a5=NQ== puts:bob:${K}a6=Ng==,${K}a6=Nw== >"$TMP/out"
+expect "$TMP/out" "auth ok" "mbox_put 64" "puts ok 5 6" \
+    "puts ok 5 6 quota_exceeded/sender quota_exceeded/sender" \
+    "puts ok no_such_user/None" "puts bad_frame"
+session bob auth get:0 ack:5,6 >"$TMP/out"
+expect "$TMP/out" "auth ok" "get ok n=3 more=False" "mail 3 alice 5 dGhyZWU=" \
+    "mail 5 alice 1 MQ==" "mail 6 alice 1 Mg==" "ack ok"
+[ "$(stat_of mail_refused_quota)" = 4 ] || fail "mail_refused_quota"
+[ "$(stat_of mail_held)" = 1 ] || fail "mail_held $(stat_of mail_held)"
+
 # A gestor that keeps no mail says so, and publishes no mail key.
 write_conf g gestor "mailbox = { enable = false; };
 relay = { listen = \"127.0.0.1:0\"; };"

@@ -255,4 +255,103 @@ gm_check_mailbox(struct gstore *a, struct gstore *b)
 	}
 }
 
+static inline void
+gm_many_cb(enum gstore_rc rc, const int64_t *res, size_t n, void *arg)
+{
+	struct gm_wait *g = arg;
+
+	ck_assert_int_le(n, 16);
+	if (n > 0)
+		memcpy(g->ids, res, n * sizeof(*res));
+	g->rows = (int)n;
+	gw_done_cb(rc, arg);
+}
+
+/* Deposits of blobs ([{blob,size,key}], n of them) from -> to. */
+static inline enum gstore_rc
+gm_put_many(struct gstore *gs, const char *from, const char *to,
+    const char *blobs, size_t n, const struct gmail_limits *lim,
+    struct gm_wait *g)
+{
+	struct gmail m;
+
+	memset(g, 0, sizeof(*g));
+	memset(&m, 0, sizeof(m));
+	snprintf(m.from, sizeof(m.from), "%s", from);
+	snprintf(m.to, sizeof(m.to), "%s", to);
+	m.ts = 1765000000000;
+	m.expires = 9e12;
+	gstore_mail_put_many(gs, &m, blobs, n, lim, gm_many_cb, g);
+	return gw_wait(&g->w);
+}
+
+/*
+ * Several deposits at once (mbox-put's blobs), through a, checked
+ * through b: in order, a key put again answers the first deposit's id,
+ * the first refusal refuses every later new one. dave and erin must not
+ * exist yet.
+ */
+static inline void
+gm_check_put_many(struct gstore *a, struct gstore *b)
+{
+	struct gmail_limits lim = { 3, 0, 0 };
+	struct gm_wait g;
+	struct guser u;
+	long long bytes;
+	int64_t id1, id2, id3;
+
+	tu_make_user(&u, "dave", tu_fp_of("dave"), 1700000000);
+	ck_assert_int_eq(gw_add(a, &u), GSTORE_OK);
+	tu_make_user(&u, "erin", tu_fp_of("erin"), 1700000000);
+	ck_assert_int_eq(gw_add(a, &u), GSTORE_OK);
+	ck_assert_int_eq(gm_put_many(a, "dave", "erin", "[{\"blob\":\"MQ==\","
+	    "\"size\":1,\"key\":1}]", 1, &lim, &g), GSTORE_OK);
+	ck_assert_int_eq(g.rows, 1);
+	ck_assert_int_eq(g.ids[0], -GSTORE_NO_MAIL);
+	ck_assert_int_eq(gm_set_mail(b, "erin", true), GSTORE_OK);
+
+	ck_assert_int_eq(gm_put_many(a, "dave", "erin", "[{\"blob\":\"MQ==\","
+	    "\"size\":1,\"key\":1},{\"blob\":\"Mg==\",\"size\":1,"
+	    "\"key\":-2}]", 2, &lim, &g), GSTORE_OK);
+	ck_assert_int_eq(g.rows, 2);
+	id1 = g.ids[0];
+	id2 = g.ids[1];
+	ck_assert_int_gt(id1, 0);
+	ck_assert_int_gt(id2, id1);
+	/* Again after a lost answer: the same ids, one more stored. */
+	ck_assert_int_eq(gm_put_many(a, "dave", "erin", "[{\"blob\":\"eA==\","
+	    "\"size\":1,\"key\":1},{\"blob\":\"eQ==\",\"size\":1,"
+	    "\"key\":-2},{\"blob\":\"Mw==\",\"size\":1,\"key\":3}]", 3,
+	    &lim, &g), GSTORE_OK);
+	ck_assert_int_eq(g.rows, 3);
+	ck_assert_int_eq(g.ids[0], id1);
+	ck_assert_int_eq(g.ids[1], id2);
+	id3 = g.ids[2];
+	ck_assert_int_gt(id3, id2);
+	ck_assert_int_eq(gm_count(b, "erin", &bytes), 3);
+	/* The same key from another sender is another deposit. */
+	lim.messages = 0;
+	lim.bytes = 5;
+	ck_assert_int_eq(gm_put_many(a, "alice", "erin", "[{\"blob\":\"MQ==\","
+	    "\"size\":1,\"key\":1},{\"blob\":\"MTIz\",\"size\":3,"
+	    "\"key\":4},{\"blob\":\"Mg==\",\"size\":1,\"key\":5}]", 3,
+	    &lim, &g), GSTORE_OK);
+	ck_assert_int_gt(g.ids[0], id3);
+	/* 5 bytes: the second is refused, and the third, which fits, too. */
+	ck_assert_int_eq(g.ids[1], -GSTORE_QUOTA_BYTES);
+	ck_assert_int_eq(g.ids[2], -GSTORE_QUOTA_BYTES);
+	ck_assert_int_eq(gm_count(b, "erin", &bytes), 4);
+	ck_assert_int_eq(gm_fetch(b, "erin", 0, 10, &g), GSTORE_OK);
+	ck_assert_int_eq(g.rows, 4);
+	ck_assert_int_eq(g.ids[0], id1);
+	ck_assert_str_eq(g.blob[0], "MQ==");
+	ck_assert_str_eq(g.blob[1], "Mg==");
+	ck_assert_str_eq(g.from[3], "alice");
+	ck_assert_int_eq(gm_put_many(a, "dave", "nobody", "[{\"blob\":\"MQ==\","
+	    "\"size\":1,\"key\":9}]", 1, &lim, &g), GSTORE_OK);
+	ck_assert_int_eq(g.ids[0], -GSTORE_NOTFOUND);
+	ck_assert_int_eq(gm_put_many(a, "dave", "erin", "[]", 0, &lim, &g),
+	    GSTORE_ERR);
+}
+
 #endif

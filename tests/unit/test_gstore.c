@@ -110,13 +110,14 @@ START_TEST(test_mailbox)
 	struct gm_wait g;
 
 	gm_check_mailbox(gs, gs);
+	gm_check_put_many(gs, gs);
 	gstore_close(gs);
 	gs = open_ok();
 	ck_assert_int_eq(gm_fetch(gs, "bob", 0, 10, &g), GSTORE_OK);
 	ck_assert_int_eq(g.rows, 1);
 	ck_assert_str_eq(g.blob[0], "bmV3");
 	gstore_close(gs);
-	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 4);
 }
 END_TEST
 
@@ -148,7 +149,7 @@ START_TEST(test_mailbox_migrate)
 	ck_assert_int_eq(gw_get(gs, "alice", &got), GSTORE_OK);
 	ck_assert_str_eq(got.mail, "");
 	gstore_close(gs);
-	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 4);
 }
 END_TEST
 
@@ -316,7 +317,7 @@ START_TEST(test_reopen)
 	ck_assert_int_eq(gw_presence(gs, GSTORE_ONLINE, "alice", "127.0.0.1", 7001, 43),
 	    GSTORE_OK);
 	gstore_close(gs);
-	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 4);
 
 	gs = store_open(false, NULL);
 	ck_assert_ptr_nonnull(gs);
@@ -326,7 +327,7 @@ START_TEST(test_reopen)
 	ck_assert_int_eq(got.last_seen, 43);
 	ck_assert_str_eq(got.addr, "127.0.0.1");
 	gstore_close(gs);
-	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(tu_file_int(path, "PRAGMA user_version"), 4);
 }
 END_TEST
 

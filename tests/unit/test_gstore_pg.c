@@ -247,6 +247,7 @@ START_TEST(test_mailbox_two_gestors)
 	struct gstore *a = open_ok("ga", &sa), *b = open_ok("gb", &sb);
 
 	gm_check_mailbox(a, b);
+	gm_check_put_many(a, b);
 	gstore_close(a);
 	gstore_close(b);
 	json_decref(sa.notes);

@@ -745,6 +745,45 @@ START_TEST(test_mbox)
 	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blob\":\"aG!sbA==\"}");
 	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blob\":\"a===\"}");
 	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\"}");
+	ck_assert_ptr_null(m.u.mbox.blobs);
+	/* Several at once, each with a distinct dedup key. */
+	PARSES("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blobs\":["
+	    "{\"blob\":\"aGVsbG8=\",\"key\":\"0123456789abcdef\"},"
+	    "{\"blob\":\"aGVsbA==\",\"key\":\"0123456789abcdee\"}]}");
+	ck_assert_int_eq(json_array_size(m.u.mbox.blobs), 2);
+	ck_assert_int_eq(m.u.mbox.size, 9);
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blobs\":[]}");
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blobs\":["
+	    "{\"blob\":\"aGVsbG8=\",\"key\":\"0123456789abcdef\"},"
+	    "{\"blob\":\"aGVsbA==\",\"key\":\"0123456789abcdef\"}]}");
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blobs\":["
+	    "{\"blob\":\"aGVsbG8=\"}]}");
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blobs\":["
+	    "{\"blob\":\"aGVsbG8=\",\"key\":\"0123456789ABCDEF\"}]}");
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blobs\":["
+	    "{\"blob\":\"aGVsb\",\"key\":\"0123456789abcdef\"}]}");
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blobs\":["
+	    "\"aGVsbG8=\"]}");
+	BAD_FRAME("{\"t\":\"mbox-put\",\"to\":\"bob\",\"blobs\":{}}");
+	{
+		/* At most WIRE_MAX_PUT. */
+		json_t *many = json_array();
+		char k[WIRE_MBOX_KEY + 1];
+		int i;
+
+		for (i = 0; i <= WIRE_MAX_PUT; i++) {
+			snprintf(k, sizeof(k), "%016x", i);
+			json_array_append_new(many, json_pack("{s:s,s:s}", "blob",
+			    "aGVsbG8=", "key", k));
+		}
+		ck_assert_int_eq(parse_obj(json_pack("{s:s,s:s,s:O}", "t",
+		    "mbox-put", "to", "bob", "blobs", many)), -1);
+		json_array_remove(many, 0);
+		ck_assert_int_eq(parse_obj(json_pack("{s:s,s:s,s:O}", "t",
+		    "mbox-put", "to", "bob", "blobs", many)), 0);
+		ck_assert_int_eq(json_array_size(m.u.mbox.blobs), WIRE_MAX_PUT);
+		json_decref(many);
+	}
 	PARSES("{\"t\":\"mbox-get\",\"after\":0}");
 	ck_assert_int_eq(m.u.mbox.limit, WIRE_MAX_MBOX);
 	PARSES("{\"t\":\"mbox-get\",\"after\":7,\"limit\":3}");
