@@ -2,8 +2,9 @@
  * File transfers, the recipient's side (peer_ftx.c has the protocol and
  * the sender's): an offer makes a row and a partial file, or waits for
  * the user's accept (files.accept_size); chunks are written at their
- * offset, synced and committed every FRX_COMMIT bytes and acknowledged
- * every FRX_ACK; a full disk pauses the file until there is room; at the
+ * offset and acknowledged every FRX_ACK; every FRX_COMMIT bytes the file
+ * is synced on a thread (filecopy_sync) and what the sync covered is
+ * committed in the store (at most every FRX_COMMIT_GAP s); a full disk pauses the file until there is room; at the
  * end the SHA-256 is checked off the loop before the file is shown.
  */
 #include <sys/queue.h>
@@ -28,6 +29,9 @@
 #include "util.h"
 
 static void	frx_open(struct peer_msgs *, struct frx *);
+static void	frx_pause(struct peer_msgs *, struct frx *, int);
+static void	frx_sync(struct peer_msgs *, struct frx *);
+static void	frx_sync_cancel(struct frx *);
 
 void
 pm_frx_free(struct pm_ftx *x, struct frx *fr)
@@ -35,6 +39,8 @@ pm_frx_free(struct pm_ftx *x, struct frx *fr)
 	TAILQ_REMOVE(&x->rxs, fr, entry);
 	if (fr->verify != NULL)
 		filecopy_cancel(fr->verify);
+	if (fr->sync != NULL)
+		filecopy_cancel(fr->sync);
 	if (fr->fd != -1)
 		close(fr->fd);
 	free(fr);
@@ -218,7 +224,7 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
 	fr->c = c;
 	fr->f = f;
 	fr->fd = -1;
-	fr->next = fr->acked = f.committed;
+	fr->next = fr->acked = fr->synced = f.committed;
 	TAILQ_INSERT_TAIL(&x->rxs, fr, entry);
 	if (strcmp(f.state, "waiting") == 0) {
 		fr->waiting = true;	/* until accept ID: frx_open */
@@ -272,9 +278,10 @@ frx_pause(struct peer_msgs *pm, struct frx *fr, int err)
 	log_warnx("file %s from %s: paused at %lld of %lld bytes: %s",
 	    fr->f.id, fr->f.peer, (long long)fr->f.committed,
 	    (long long)fr->f.size, why);
+	frx_sync_cancel(fr);
 	if (ftruncate(fr->fd, (off_t)fr->f.committed) == -1)
 		log_warn("file %s: ftruncate", fr->f.id);
-	fr->next = fr->acked = fr->f.committed;
+	fr->next = fr->acked = fr->synced = fr->f.committed;
 	fr->paused = true;
 	pfile_set_state(pm->files, fr->f.id, "paused", why);
 	frx_pos(fr->c, fr->f.id, "paused", fr->f.committed, why);
@@ -322,18 +329,17 @@ pm_frx_recheck(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(pm->ftx->recheck, &tv);
 }
 
-/* Sync what was written and commit it: a resume starts there. */
+/* Commit off (synced already): a resume starts there. 0 or -1 (errno). */
 static int
-frx_commit(struct peer_msgs *pm, struct frx *fr)
+frx_commit(struct peer_msgs *pm, struct frx *fr, int64_t off)
 {
 	json_t *ev;
 
 	errno = 0;
-	if (fdatasync(fr->fd) == -1 ||
-	    pfile_set_committed(pm->files, fr->f.id, fr->next) != PSTORE_OK)
+	if (pfile_set_committed(pm->files, fr->f.id, off) != PSTORE_OK)
 		return -1;
-	fr->f.committed = fr->acked = fr->next;
-	frx_pos(fr->c, fr->f.id, "receiving", fr->next, NULL);
+	fr->f.committed = off;
+	fr->committed_at = util_mono();
 	if (util_mono() - fr->progress_at >= FRX_PROGRESS &&
 	    fr->next < fr->f.size) {
 		fr->progress_at = util_mono();
@@ -347,6 +353,75 @@ frx_commit(struct peer_msgs *pm, struct frx *fr)
 	return 0;
 }
 
+/* Stop a sync in flight: what it covers is dropped (frx_pause, a rewind). */
+static void
+frx_sync_cancel(struct frx *fr)
+{
+	if (fr->sync != NULL)
+		filecopy_cancel(fr->sync);
+	fr->sync = NULL;
+}
+
+/*
+ * A sync is done: commit what it covers (at most every FRX_COMMIT_GAP s,
+ * each commit being one of the store's: the last always), then the check
+ * once all is committed, or the next sync.
+ */
+static void
+frx_synced(const char *code, const char *why, const char *sha256,
+    int64_t size, void *arg)
+{
+	struct frx *fr = arg;
+	struct peer_msgs *pm = fr->pm;
+
+	(void)sha256;
+	(void)size;
+	fr->sync = NULL;
+	if (code != NULL) {
+		log_warnx("file %s from %s: %s", fr->f.id, fr->f.peer, why);
+		frx_pause(pm, fr, strcmp(code, ERR_NO_SPACE) == 0 ? ENOSPC : EIO);
+		return;
+	}
+	fr->synced = fr->syncing;
+	if ((fr->synced == fr->f.size ||
+	    util_mono() - fr->committed_at >= FRX_COMMIT_GAP) &&
+	    frx_commit(pm, fr, fr->synced) == -1) {
+		frx_pause(pm, fr, errno != 0 ? errno : EIO);
+		return;
+	}
+	if (fr->f.committed == fr->f.size)
+		frx_verify(pm, fr);
+	else if (fr->next - fr->synced >= FRX_COMMIT || fr->next == fr->f.size)
+		frx_sync(pm, fr);
+}
+
+/*
+ * Sync what is written, up to next, on a thread (an fdatasync on the
+ * loop stalled every frame behind it, chat lines too); frx_synced goes
+ * on. With no thread to spare, the last bytes are synced here (nothing
+ * else would): others wait for the next chunk.
+ */
+static void
+frx_sync(struct peer_msgs *pm, struct frx *fr)
+{
+	const char *why;
+
+	if (fr->sync != NULL)
+		return;		/* frx_synced starts the next */
+	fr->syncing = fr->next;
+	fr->sync = filecopy_sync(pm->ftx->verifier, fr->fd, frx_synced, fr,
+	    &why);
+	if (fr->sync != NULL || fr->next < fr->f.size)
+		return;
+	log_info("file %s from %s: syncing on the loop: %s", fr->f.id,
+	    fr->f.peer, why);
+	errno = 0;
+	if (fdatasync(fr->fd) == -1)
+		frx_pause(pm, fr, errno);
+	else
+		frx_synced(NULL, "", "", 0, fr);
+}
+
 void
 pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
     const struct w_chunk *ch)
@@ -356,6 +431,7 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 	const unsigned char *data = buf;
 	ssize_t r;
 	size_t n;
+	bool last;
 
 	if (fr != NULL && fr->c == c && fr->paused)
 		return;		/* sent before our word reached the sender */
@@ -367,10 +443,11 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 	}
 	if (ch->off != fr->next) {
 		/* Out of place: go back to what is committed, and say so. */
+		frx_sync_cancel(fr);
 		if (fr->next != fr->f.committed &&
 		    ftruncate(fr->fd, (off_t)fr->f.committed) == -1)
 			log_warn("file %s: ftruncate", fr->f.id);
-		fr->next = fr->acked = fr->f.committed;
+		fr->next = fr->acked = fr->synced = fr->f.committed;
 		frx_pos(c, fr->f.id, "receiving", fr->f.committed, NULL);
 		return;
 	}
@@ -391,15 +468,11 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 		return;
 	}
 	fr->next += (int64_t)n;
-	if ((fr->next - fr->f.committed >= FRX_COMMIT ||
-	    fr->next == fr->f.size) && frx_commit(pm, fr) == -1) {
-		frx_pause(pm, fr, errno != 0 ? errno : EIO);
-		return;
-	}
-	if (fr->next == fr->f.size) {
-		frx_verify(pm, fr);
-		return;
-	}
+	last = fr->next == fr->f.size;	/* frx_sync may check and free it */
+	if (last || fr->next - fr->synced >= FRX_COMMIT)
+		frx_sync(pm, fr);
+	if (last)
+		return;		/* frx_synced checks it once committed */
 	/* Flow control: written (not synced yet) is enough for the sender. */
 	if (fr->next - fr->acked >= FRX_ACK) {
 		fr->acked = fr->next;

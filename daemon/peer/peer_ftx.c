@@ -7,10 +7,11 @@
  *   file {id,from,to,name,size,sha256,ts} ->  row in files, partial file
  *                                         <-  file-pos {id,receiving,off}
  *   chunk {id,off,data} ... (binary with   ->  written at off; every
- *   "file-bin", wire_bin.c)
- *                                             FRX_COMMIT bytes synced and
- *                                             off committed in the store
+ *   "file-bin", wire_bin.c)                   FRX_COMMIT bytes synced on a
+ *                                             thread, and what was synced
+ *                                             committed in the store
  *                                         <-  file-pos {id,receiving,off}
+ *                                             (written: every FRX_ACK)
  *                                             at the end: SHA-256 checked
  *                                             off the loop, then shown
  *                                         <-  file-pos {id,received}

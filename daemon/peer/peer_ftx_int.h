@@ -20,7 +20,8 @@
  */
 #define FTX_WINDOW	(1024 * 1024)
 #define FRX_ACK		(128 * 1024)		/* written, acknowledged every */
-#define FRX_COMMIT	(4 * 1024 * 1024)	/* synced and committed every */
+#define FRX_COMMIT	(4 * 1024 * 1024)	/* synced every (off the loop) */
+#define FRX_COMMIT_GAP	0.25			/* s between store commits */
 #define FRX_PROGRESS	1.0			/* s between file-progress */
 #define FRX_RECHECK	1			/* s between free-space checks */
 #define FRX_MARGIN	(1024 * 1024)		/* left free when resuming */
@@ -47,6 +48,10 @@ struct frx {
 	int			 fd;		/* the partial file, or -1 */
 	int64_t			 next;		/* written up to */
 	int64_t			 acked;		/* next, as last told */
+	int64_t			 synced;	/* on disk up to (>= committed) */
+	int64_t			 syncing;	/* up to where sync will be */
+	struct filecopy		*sync;		/* an fdatasync on a thread */
+	double			 committed_at;	/* when (util_mono) */
 	struct filecopy		*verify;
 	double			 progress_at;
 	bool			 waiting;	/* for accept (files.accept_size) */

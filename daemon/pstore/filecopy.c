@@ -43,6 +43,7 @@ struct filecopy {
 	int64_t			 max;
 	char			*src;		/* verify: the file to check */
 	int			 dst;		/* out: where to copy, or -1 */
+	bool			 sync;		/* sync fd's data, nothing else */
 	char			 expect[FILECOPY_HEX + 1];
 	filecopy_cb		 cb;
 	void			*arg;
@@ -370,7 +371,13 @@ copy_thread(void *arg)
 	struct filecopy *fc = arg;
 	char b = 1;
 
-	if (fc->dst != -1)
+	if (fc->sync) {
+		if (fdatasync(fc->fd) == 0)
+			fc->code = NULL;
+		else
+			fail(fc, errno == ENOSPC ? ERR_NO_SPACE : ERR_INTERNAL,
+			    "cannot sync the file: %s", strerror(errno));
+	} else if (fc->dst != -1)
 		out_run(fc);
 	else if (fc->src != NULL)
 		verify_run(fc);
@@ -408,7 +415,8 @@ on_done(evutil_socket_t fd, short what, void *arg)
 
 static struct filecopy *
 copy_new(struct filecopy_pool *fp, int fd, int64_t max, const char *src,
-    const char *expect, int dst, filecopy_cb cb, void *arg, const char **why)
+    const char *expect, int dst, bool sync, filecopy_cb cb, void *arg,
+    const char **why)
 {
 	struct filecopy *fc;
 
@@ -424,6 +432,7 @@ copy_new(struct filecopy_pool *fp, int fd, int64_t max, const char *src,
 	fc->arg = arg;
 	fc->code = ERR_INTERNAL;
 	fc->dst = dst;
+	fc->sync = sync;
 	if (src != NULL) {
 		fc->src = xstrdup(src);
 		snprintf(fc->expect, sizeof(fc->expect), "%s", expect);
@@ -464,7 +473,7 @@ struct filecopy *
 filecopy_start(struct filecopy_pool *fp, int fd, int64_t max, filecopy_cb cb,
     void *arg, const char **why)
 {
-	return copy_new(fp, fd, max, NULL, NULL, -1, cb, arg, why);
+	return copy_new(fp, fd, max, NULL, NULL, -1, false, cb, arg, why);
 }
 
 void
@@ -488,7 +497,24 @@ filecopy_verify(struct filecopy_pool *fp, const char *path, const char *expect,
 		*why = "cannot open the file received";
 		return NULL;
 	}
-	if ((fc = copy_new(fp, fd, INT64_MAX, path, expect, -1, cb, arg,
+	if ((fc = copy_new(fp, fd, INT64_MAX, path, expect, -1, false, cb,
+	    arg, why)) == NULL)
+		return NULL;
+	return fc;
+}
+
+struct filecopy *
+filecopy_sync(struct filecopy_pool *fp, int fd, filecopy_cb cb, void *arg,
+    const char **why)
+{
+	struct filecopy *fc;
+	int dup;
+
+	if ((dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		*why = "out of descriptors";
+		return NULL;
+	}
+	if ((fc = copy_new(fp, dup, INT64_MAX, NULL, NULL, -1, true, cb, arg,
 	    why)) == NULL)
 		return NULL;
 	return fc;
@@ -508,7 +534,7 @@ filecopy_out(struct filecopy_pool *fp, const char *sha256, int dst,
 		*why = "the stored copy is gone";
 		return NULL;
 	}
-	if ((fc = copy_new(fp, fd, INT64_MAX, NULL, NULL, dst, cb, arg,
+	if ((fc = copy_new(fp, fd, INT64_MAX, NULL, NULL, dst, false, cb, arg,
 	    why)) == NULL) {
 		close(dst);
 		return NULL;

@@ -3,8 +3,10 @@
  * reads a descriptor a client passed (a regular file, a pipe), writes it
  * to DIR/.part-XXXXXX while hashing it with SHA-256, syncs it and renames
  * it to DIR/<sha256 in hex> (or drops it when that file is already there:
- * a file is stored once however often it is sent). The callback runs on
- * the loop's thread. Used by peer_file.c; calls nothing of the peer.
+ * a file is stored once however often it is sent). The same threads
+ * check a received file, copy one out, or sync a partial one. The
+ * callback runs on the loop's thread. Used by peer_file.c and
+ * peer_frx.c; calls nothing of the peer.
  */
 #ifndef P2P_FILECOPY_H
 #define P2P_FILECOPY_H
@@ -51,6 +53,13 @@ struct filecopy	*filecopy_verify(struct filecopy_pool *, const char *path,
  */
 struct filecopy	*filecopy_out(struct filecopy_pool *, const char *sha256,
 		    int dst, filecopy_cb, void *arg, const char **why);
+/*
+ * fdatasync a file off the loop: a descriptor of its own (a dup of fd,
+ * which the caller keeps and may close at once); code NULL once the
+ * file's data written before the call is on disk.
+ */
+struct filecopy	*filecopy_sync(struct filecopy_pool *, int fd, filecopy_cb,
+		    void *arg, const char **why);
 /* The callback will not be called; the partial file is removed. */
 void		 filecopy_cancel(struct filecopy *);
 
