@@ -10,7 +10,11 @@
  *   bench_ctl latency SENDER_SOCK RECIPIENT_SOCK USER COUNT INTERVAL_MS
  *	`watch` on the recipient, then single sends at a low rate: time from
  *	the send reply (and from the request) to the recipient's message
- *	event, p50/p99/max.
+ *	event, p50/p99/max. With BENCH_LAT_SAMPLES set to a path, one line
+ *	per message there too: its number, the wall-clock time of its
+ *	request (seconds, to compare with strace -tt or a log), the two
+ *	latencies (ms), and the CLOCK_MONOTONIC time of its request
+ *	(seconds, to compare with perf record -k CLOCK_MONOTONIC).
  *   bench_ctl wait SOCK ID TIMEOUT_SECS
  *	`wait` for one id; prints the wall-clock time of the reply (ns).
  *   bench_ctl startup SOCK LOGFILE PROGRAM [ARGS...]
@@ -322,6 +326,9 @@ cmd_latency(char **av)
 	long count = strtol(av[3], NULL, 10), i;
 	long interval_ms = strtol(av[4], NULL, 10);
 	int64_t *acc, *req, t_req, t_acc, t_ev, next, deadline;
+	const char *spath = getenv("BENCH_LAT_SAMPLES");
+	FILE *samples = NULL;
+	struct timespec wall;
 	char id[64];
 	json_t *o;
 	char *body;
@@ -331,6 +338,8 @@ cmd_latency(char **av)
 		die("latency: bad COUNT or INTERVAL_MS");
 	acc = calloc((size_t)count, sizeof(*acc));
 	req = calloc((size_t)count, sizeof(*req));
+	if (spath != NULL && (samples = fopen(spath, "w")) == NULL)
+		die("latency: %s: %s", spath, strerror(errno));
 	cc_open(&s, av[0]);
 	cc_open(&r, av[1]);
 	cc_request(&r, json_integer(0), "watch", json_object());
@@ -349,6 +358,7 @@ cmd_latency(char **av)
 		    "user", av[2], "text", body));
 		free(body);
 		t_req = bench_now_ns();
+		clock_gettime(CLOCK_REALTIME, &wall);
 		t_acc = t_ev = 0;
 		*id = '\0';
 		deadline = t_req + 10 * (int64_t)1000000000;
@@ -374,7 +384,14 @@ cmd_latency(char **av)
 		/* The event may come before the reply is read: clamp. */
 		acc[i] = t_ev > t_acc ? t_ev - t_acc : 0;
 		req[i] = t_ev - t_req;
+		if (samples != NULL)
+			fprintf(samples, "%ld %lld.%06ld %.3f %.3f %.6f\n", i,
+			    (long long)wall.tv_sec, wall.tv_nsec / 1000,
+			    (double)acc[i] / 1e6, (double)req[i] / 1e6,
+			    (double)t_req / 1e9);
 	}
+	if (samples != NULL)
+		fclose(samples);
 	printf("{\"count\":%ld,\"interval_ms\":%ld,"
 	    "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
 	    "\"from_request_p50_ms\":%.3f,\"from_request_p99_ms\":%.3f,"
