@@ -275,8 +275,11 @@ take(struct pmail *ml, struct mitem *it)
 	struct wire_msg w;
 
 	if (m->type == SEAL_RECEIPT) {
-		/* Its deposit was fetched: nothing to withdraw. */
-		pmail_forget(ml->pm->p->store, m->id);
+		/* Its deposit was fetched: nothing to withdraw. Only its
+		 * recipient says so: another's receipt (signed, but by
+		 * anyone with an account) forgets nothing, and pm_ack
+		 * marks nothing delivered. */
+		pmail_forget(ml->pm->p->store, m->id, m->from);
 		ml->rows = pmail_rows(ml->pm->p->store);
 		pm_ack(ml->pm, m->from, m->id);
 		it->outcome = 1;

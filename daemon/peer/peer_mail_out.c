@@ -581,6 +581,6 @@ pm_mail_delivered(struct peer_msgs *pm, const char *id)
 	    NULL) == -1)
 		return;
 	pm_mail_withdraw(pm, id);	/* a direct ack won: not needed */
-	pmail_forget(pm->p->store, id);
+	pmail_forget(pm->p->store, id, NULL);
 	pm->mail->rows--;
 }

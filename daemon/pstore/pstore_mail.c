@@ -135,15 +135,17 @@ pmail_rows(struct pstore *ps)
 }
 
 int
-pmail_forget(struct pstore *ps, const char *id)
+pmail_forget(struct pstore *ps, const char *id, const char *peer)
 {
 	sqlite3_stmt *s;
 	int rc;
 
 	if (sqlite3_prepare_v2(pstore_db(ps), "DELETE FROM mail_out WHERE"
-	    " id = ?1", -1, &s, NULL) != SQLITE_OK)
+	    " id = ?1 AND (?2 IS NULL OR peer = ?2)", -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (peer != NULL)
+		sqlite3_bind_text(s, 2, peer, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : -1;

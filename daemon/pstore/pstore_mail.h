@@ -41,8 +41,9 @@ int	pmail_due(struct pstore *, int64_t before, int64_t retry, int limit,
 	    int (*fn)(const char *id, const char *peer, void *), void *arg);
 /* Rows in mail_out. */
 long	pmail_rows(struct pstore *);
-/* Forget message id's deposit (delivered). */
-int	pmail_forget(struct pstore *, const char *id);
+/* Forget message id's deposit (delivered): only if it was for peer
+ * (a receipt's sender), or whoever it was for when peer is NULL. */
+int	pmail_forget(struct pstore *, const char *id, const char *peer);
 /* Messages of ours in recipients' mailboxes (deposited, still pending). */
 long	pmail_deposited(struct pstore *);
 

@@ -1,13 +1,17 @@
 /*
- * mailforge FROM TO KEY BODY: a message from FROM to TO sealed for KEY
- * (the recipient's Ed25519 public key, 64 hex digits) but signed with a
- * fresh random key, not FROM's: what a gestor (or anyone with its
- * database) would need to forge mail. Prints the blob in base64. For
- * tests/integration/mailbox_peers.sh only.
+ * mailforge [-s SEED] [-r] [-i ID] FROM TO KEY BODY: a message from FROM
+ * to TO sealed for KEY (the recipient's Ed25519 public key, 64 hex
+ * digits) but signed with a fresh random key, not FROM's: what a gestor
+ * (or anyone with its database) would need to forge mail. -s signs with
+ * the Ed25519 private key SEED (64 hex digits: a mallory's own key), -r
+ * makes it a receipt for ID (BODY is then ignored), -i gives the message
+ * id (default random). Prints the blob in base64. For the tests only
+ * (tests/integration/mailbox_peers.sh, mailbox_hostile.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -21,24 +25,41 @@ main(int argc, char **argv)
 	struct seal_key *k;
 	struct seal_msg m;
 	char *b64;
+	const char *id = NULL, *seedhex = NULL;
 	size_t len, blen;
+	int c, receipt = 0;
 
-	if (argc != 5 || sodium_init() < 0 || seal_pk_parse(argv[3], pk) != 0) {
-		fprintf(stderr, "usage: mailforge FROM TO KEY BODY\n");
-		return 2;
+	while ((c = getopt(argc, argv, "s:ri:")) != -1) {
+		switch (c) {
+		case 's': seedhex = optarg; break;
+		case 'r': receipt = 1; break;
+		case 'i': id = optarg; break;
+		default: goto usage;
+		}
 	}
-	randombytes_buf(seed, sizeof(seed));
+	argc -= optind;
+	argv += optind;
+	if (argc != 4 || sodium_init() < 0 || seal_pk_parse(argv[2], pk) != 0)
+		goto usage;
+	if (seedhex == NULL)
+		randombytes_buf(seed, sizeof(seed));
+	else if (sodium_hex2bin(seed, sizeof(seed), seedhex, strlen(seedhex),
+	    NULL, &len, NULL) != 0 || len != sizeof(seed))
+		goto usage;
 	if ((k = seal_key_new(seed)) == NULL)
 		return 1;
 	memset(&m, 0, sizeof(m));
-	m.type = SEAL_MSG;
-	snprintf(m.from, sizeof(m.from), "%s", argv[1]);
-	snprintf(m.to, sizeof(m.to), "%s", argv[2]);
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(m.id, sizeof(m.id), raw, sizeof(raw));
+	m.type = receipt ? SEAL_RECEIPT : SEAL_MSG;
+	snprintf(m.from, sizeof(m.from), "%s", argv[0]);
+	snprintf(m.to, sizeof(m.to), "%s", argv[1]);
+	if (id == NULL) {
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2hex(m.id, sizeof(m.id), raw, sizeof(raw));
+	} else
+		snprintf(m.id, sizeof(m.id), "%s", id);
 	m.ts = util_now_ms();
-	m.body = argv[4];
-	m.body_len = strlen(argv[4]);
+	m.body = receipt ? "" : argv[3];
+	m.body_len = strlen(m.body);
 	if (seal_seal(k, pk, &m, &blob, &len) != 0)
 		return 1;
 	blen = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
@@ -50,4 +71,7 @@ main(int argc, char **argv)
 	free(blob);
 	seal_key_free(k);
 	return 0;
+usage:
+	fprintf(stderr, "usage: mailforge [-s SEED] [-r] [-i ID] FROM TO KEY BODY\n");
+	return 2;
 }
