@@ -38,6 +38,9 @@ p2pchatd's code.
         watch:N:PREFIX            watch PREFIX0 .. PREFIX<N-1>; prints
                                   the reply's code ("ok" or the error)
         hb:PORT[:ADDR]            a heartbeat (with an advertised ADDR)
+        go                        print "ready", then wait for a line
+                                  on standard input (connected, so the
+                                  next step's timing is the gestor's)
         mailkey:HEX               register/login/auth from now on say
                                   they take mail for key HEX ("" none)
         lookup:NAME               prints "lookup CODE mail=KEY"
@@ -144,7 +147,8 @@ p2pchatd's code.
       connection, flushed at once.
   p2ptool.py login-storm GESTOR_PORT CERT KEY NADDR PER FIRST
       From NADDR source addresses 127.0.0.FIRST, FIRST+1, ..., open PER
-      connections each and send a login for a made-up user with a wrong
+      connections each (all TCP connections first, then their TLS
+      handshakes) and send a login for a made-up user with a wrong
       password on every one; print "sent=N" once all are sent, then read
       every reply and print the codes counted ("bad_credentials=B busy=U
       other=O").
@@ -185,6 +189,12 @@ def frame(obj):
 
 
 def tls_connect(port, cert, key, tls12=False, alpn=ALPN, timeout=10.0):
+    raw = socket.create_connection((HOST, port), timeout=timeout,
+                                   source_address=(SRC, 0) if SRC else None)
+    return tls_wrap(raw, cert, key, tls12, alpn, timeout)
+
+
+def tls_wrap(raw, cert, key, tls12=False, alpn=ALPN, timeout=10.0):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -197,8 +207,6 @@ def tls_connect(port, cert, key, tls12=False, alpn=ALPN, timeout=10.0):
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     if alpn:
         ctx.set_alpn_protocols([alpn])
-    raw = socket.create_connection((HOST, port), timeout=timeout,
-                                   source_address=(SRC, 0) if SRC else None)
     s = ctx.wrap_socket(raw, server_hostname="p2pchat")
     s.settimeout(timeout)
     return s
@@ -492,6 +500,9 @@ def gestor_session(port, cert, key, user, password, steps):
             gs.send(f)
             gs.session = gs.reply()
             print("auth", code_of(gs.session))
+        elif parts[0] == "go":
+            print("ready", flush=True)
+            sys.stdin.readline()
         elif parts[0] == "mailkey":
             mail = parts[1]
         elif mail_step(gs, parts):
@@ -1037,13 +1048,16 @@ def bad_frames(port, cert, key, n):
 
 
 def login_storm(port, cert, key, naddr, per, first):
-    global SRC
-    socks = []
+    # Every TCP connection first, then the TLS handshakes: the gestor logs
+    # each connection as it takes it, all within a second however long the
+    # handshakes take on a loaded machine.
+    raws = []
     for a in range(naddr):
-        SRC = "127.0.0.%d" % (first + a)
         for _ in range(per):
-            socks.append(tls_connect(port, cert, key, timeout=120))
-    SRC = None
+            raws.append(socket.create_connection(
+                (HOST, port), timeout=120,
+                source_address=("127.0.0.%d" % (first + a), 0)))
+    socks = [tls_wrap(raw, cert, key, timeout=120) for raw in raws]
     for i, s in enumerate(socks):
         s.sendall(frame({"t": "login", "user": "storm-%d" % i,
                          "password": BAD_PW % i, "n": 1}))
