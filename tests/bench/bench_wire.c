@@ -2,12 +2,15 @@
  * bench_wire: the cost of reading one hot frame (issue 31), the way the
  * daemon did (json_loadb into a tree, wire_parse, json_decref) beside
  * the hot reader (wire_hot_parse, free), on the frames the daemon
- * writes: a msg with a body of -s bytes and an ack. The two alternate in
+ * writes: a msg with a body of -s bytes, an ack, and an acks frame of
+ * ACKS_IDS ids (the cumulative ack of one commit). The two alternate in
  * rounds of 1 000 frames so that both see the same load. Prints
  * {"msg_jansson_ns":..,"msg_hot_ns":..,"ack_jansson_ns":..,"ack_hot_ns":..,
+ * "acks_jansson_ns_per_id":..,"acks_hot_ns_per_id":..,
  * "send_jansson_ns":..,"send_hot_ns":..} (send: the control socket's
  * request line, ctlsock_parse_request beside ctl_hot_send_parse)
- * (nanoseconds per frame, the median of the rounds).
+ * (nanoseconds per frame, or per id of the acks frame, the median of the
+ * rounds).
  *
  *	bench_wire [-n FRAMES] [-s BODY_BYTES]
  */
@@ -27,6 +30,7 @@
 
 #define ROUND	1000
 #define MAXB	65536
+#define ACKS_IDS	55	/* ids per commit in a make bench feed (364 commits, 20 001) */
 
 static int64_t
 bench_now_ns(void)
@@ -166,10 +170,11 @@ main(int argc, char **argv)
 {
 	int n = 200000, ac, rounds;
 	size_t size = 200, i;
-	double mj, mh, aj, ah, sj, sh;
+	double mj, mh, aj, ah, sj, sh, kj, kh;
 	json_t *req;
 	char *line;
-	struct jsonw w, a;
+	struct jsonw w, a, k;
+	char id[40];
 	char *body;
 
 	for (ac = 1; ac < argc; ac += 2) {
@@ -205,21 +210,35 @@ main(int argc, char **argv)
 	jsonw_str(&a, "t", "ack");
 	jsonw_str(&a, "id", "0123456789abcdef0123456789abcdef");
 	jsonw_close(&a);
+	/* acks as peer_in.c writes it (the same shape, printed by jsonw). */
+	jsonw_init(&k);
+	jsonw_open(&k, NULL);
+	jsonw_str(&k, "t", "acks");
+	jsonw_open_array(&k, "ids");
+	for (i = 0; i < ACKS_IDS; i++) {
+		snprintf(id, sizeof(id), "%032zx", i * 7919);
+		jsonw_str(&k, NULL, id);
+	}
+	jsonw_close_array(&k);
+	jsonw_close(&k);
 	/* The request line as p2pchatctl writes it (ctl/conn.c). */
 	req = json_pack("{s:I,s:s,s:{s:s,s:s%}}", "id", (json_int_t)1, "cmd",
 	    "send", "args", "user", "bob", "text", body, size);
 	line = json_dumps(req, JSON_COMPACT);
 	measure(jsonw_data(&w), jsonw_len(&w), rounds, &mj, &mh);
 	measure(jsonw_data(&a), jsonw_len(&a), rounds, &aj, &ah);
+	measure(jsonw_data(&k), jsonw_len(&k), rounds, &kj, &kh);
 	measure_ctl(line, strlen(line), rounds, &sj, &sh);
 	printf("{\"msg_jansson_ns\":%.1f,\"msg_hot_ns\":%.1f,"
 	    "\"ack_jansson_ns\":%.1f,\"ack_hot_ns\":%.1f,"
+	    "\"acks_jansson_ns_per_id\":%.1f,\"acks_hot_ns_per_id\":%.1f,"
 	    "\"send_jansson_ns\":%.1f,\"send_hot_ns\":%.1f}\n", mj, mh, aj,
-	    ah, sj, sh);
+	    ah, kj / ACKS_IDS, kh / ACKS_IDS, sj, sh);
 	free(line);
 	json_decref(req);
 	jsonw_free(&w);
 	jsonw_free(&a);
+	jsonw_free(&k);
 	free(body);
 	return 0;
 }

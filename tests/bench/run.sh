@@ -731,6 +731,8 @@ bench_wire() {
 	sample wire_msg_hot_ns "$(jq .msg_hot_ns <<<"$r")" "ns/frame"
 	sample wire_ack_jansson_ns "$(jq .ack_jansson_ns <<<"$r")" "ns/frame"
 	sample wire_ack_hot_ns "$(jq .ack_hot_ns <<<"$r")" "ns/frame"
+	sample wire_acks_jansson_ns_per_id "$(jq .acks_jansson_ns_per_id <<<"$r")" "ns/id"
+	sample wire_acks_hot_ns_per_id "$(jq .acks_hot_ns_per_id <<<"$r")" "ns/id"
 	sample wire_send_jansson_ns "$(jq .send_jansson_ns <<<"$r")" "ns/line"
 	sample wire_send_hot_ns "$(jq .send_hot_ns <<<"$r")" "ns/line"
 }
