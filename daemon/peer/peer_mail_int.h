@@ -56,6 +56,8 @@ struct pmail {
 	/* deposits */
 	int			 busy;		/* requests in flight (a stop waits) */
 	int			 dep;		/* of them, a deposit round's */
+	bool			 full;		/* the round took MAIL_ROUND */
+	unsigned long		 round_mark;	/* deposited when it began */
 	bool			 stopping;
 	bool			 closed;	/* the gestor link is stopped */
 	void			(*stopped)(void *);

@@ -29,6 +29,7 @@ static void	refused_from(struct mpeer *, size_t, const char *);
 
 struct mround {
 	struct pmail	*ml;
+	int		 rows;		/* due, of at most MAIL_ROUND */
 	int64_t		 before;	/* ts_sent at most this (ms) */
 	int64_t		 retry;		/* refused before this: not again yet */
 	struct mpeer	*peers[MAIL_PEERS];
@@ -80,11 +81,42 @@ pm_mail_out_get(struct pmail *ml, const char *id, int64_t *ts)
 	return pmail_get(ml->pm->p->store, id, ts, NULL, 0);
 }
 
+/*
+ * The notes of an answer (one per deposit, and its event) go in one
+ * transaction: one fsync for a batch, not two per message. rows (mail_out,
+ * counted) once at the end.
+ */
+static bool
+notes_begin(struct pmail *ml)
+{
+	return pstore_begin(ml->pm->p->store) == PSTORE_OK;
+}
+
+static void
+notes_end(struct pmail *ml, bool tx)
+{
+	if (tx && pstore_commit(ml->pm->p->store) != PSTORE_OK) {
+		log_warnx("peer_mail: cannot record the mailbox's answer");
+		pstore_rollback(ml->pm->p->store);
+	}
+	ml->rows = pmail_rows(ml->pm->p->store);
+}
+
 void
 pm_mail_round_end(struct pmail *ml, bool dep)
 {
-	if (dep)
-		ml->dep--;
+	/*
+	 * A round that took all it may (MAIL_ROUND) and deposited some is
+	 * followed by the next at once, not after MAIL_TICK: a sender's
+	 * backlog goes at the gestor's pace, and a stop deposits it all.
+	 */
+	if (dep && --ml->dep == 0 && ml->full &&
+	    ml->deposited > ml->round_mark) {
+		ml->full = false;
+		ml->busy++;
+		pm_mail_round_start(ml, ml->stopping);
+		ml->busy--;
+	}
 	if (--ml->busy > 0)
 		return;
 	if (ml->stopping && ml->stopped != NULL) {
@@ -111,10 +143,9 @@ deposited(struct mpeer *mr, const char *id, int64_t dep, int64_t ttl)
 	struct pmail *ml = mr->ml;
 	json_t *ev;
 
-	/* How long the gestor keeps it, by our clock. */
+	/* How long the gestor keeps it, by our clock (rows: notes_end). */
 	pmail_note_until(ml->pm->p->store, id, mr->user, dep, "", ttl > 0 ?
 	    util_now_ms() + ttl : 0);
-	ml->rows = pmail_rows(ml->pm->p->store);
 	ml->deposited++;
 	ev = json_pack("{s:s,s:s}", "user", mr->user, "id", id);
 	peer_msgs_event(ml->pm->p, "deposited", ev);
@@ -129,17 +160,18 @@ on_put(json_t *reply, const char *code, const char *msg, void *arg)
 	const char *id = json_string_value(json_array_get(mr->ids, mr->next));
 	char why[PMSG_REASON_MAX];
 	json_int_t dep;
+	bool tx = notes_begin(mr->ml);
 
 	if (reply != NULL && (dep = json_integer_value(json_object_get(reply,
 	    "id"))) > 0) {
 		deposited(mr, id, dep, json_integer_value(json_object_get(reply,
 		    "expires_in")));
 		mr->next++;
-		chain(mr);
-		return;
+	} else {
+		put_why(why, sizeof(why), code, msg);
+		refused_from(mr, mr->next, why);
 	}
-	put_why(why, sizeof(why), code, msg);
-	refused_from(mr, mr->next, why);
+	notes_end(mr->ml, tx);
 	chain(mr);
 }
 
@@ -269,8 +301,8 @@ static void
 refused_from(struct mpeer *mr, size_t i, const char *why)
 {
 	for (; i < json_array_size(mr->ids); i++)
-		pm_mail_out_note(mr->ml, json_string_value(json_array_get(mr->ids,
-		    i)), mr->user, 0, why);
+		pmail_note(mr->ml->pm->p->store, json_string_value(json_array_get(
+		    mr->ids, i)), mr->user, 0, why);
 	mr->next = json_array_size(mr->ids);
 }
 
@@ -289,6 +321,7 @@ on_put_many(json_t *reply, const char *code, const char *msg, void *arg)
 	char why[PMSG_REASON_MAX];
 	json_int_t dep;
 	size_t i, j, n = json_array_size(mr->batch);
+	bool tx = notes_begin(mr->ml);
 
 	if (reply != NULL && (!json_is_array(res) || json_array_size(res) != n)) {
 		code = ERR_BAD_FRAME;
@@ -317,6 +350,7 @@ on_put_many(json_t *reply, const char *code, const char *msg, void *arg)
 				break;
 		refused_from(mr, j, why);
 	}
+	notes_end(mr->ml, tx);
 	json_decref(mr->batch);
 	mr->batch = NULL;
 	chain(mr);
@@ -435,24 +469,23 @@ on_rcpt(json_t *reply, const char *code, const char *msg, void *arg)
 	struct mpeer *mr = arg;
 	struct pmail *ml = mr->ml;
 	char why[PMSG_REASON_MAX];
-	json_t *id;
-	size_t i;
+	bool tx;
 
 	if (reply == NULL)
 		snprintf(why, sizeof(why), "mailbox: cannot look up %s: %s",
 		    mr->user, code);
-	if (reply != NULL && json_is_true(json_object_get(reply, "online")))
-		/* Online: its link delivers; asked again after mailbox.after. */
-		json_array_foreach(mr->ids, i, id)
-			pm_mail_out_note(ml, json_string_value(id), mr->user, 0, "");
-	else if (reply != NULL && pm_mail_key(ml, mr->user, reply, mr->pk, why,
-	    sizeof(why))) {
+	if (reply != NULL && !json_is_true(json_object_get(reply, "online")) &&
+	    pm_mail_key(ml, mr->user, reply, mr->pk, why, sizeof(why))) {
 		mr->next = 0;
 		chain(mr);	/* ends the round's hold when done */
 		return;
-	} else
-		json_array_foreach(mr->ids, i, id)
-			pm_mail_out_note(ml, json_string_value(id), mr->user, 0, why);
+	}
+	/* Online: its link delivers; asked again after mailbox.after. */
+	if (reply != NULL && json_is_true(json_object_get(reply, "online")))
+		*why = '\0';
+	tx = notes_begin(ml);
+	refused_from(mr, 0, why);
+	notes_end(ml, tx);
 	json_decref(mr->ids);
 	free(mr);
 	pm_mail_round_end(ml, true);
@@ -464,6 +497,7 @@ collect(const char *id, const char *peer, void *arg)
 	struct mround *r = arg;
 	size_t i;
 
+	r->rows++;
 	for (i = 0; i < r->npeers; i++)
 		if (strcmp(r->peers[i]->user, peer) == 0)
 			break;
@@ -530,6 +564,8 @@ pm_mail_round_start(struct pmail *ml, bool all)
 		}
 		return;
 	}
+	ml->full = r.rows >= MAIL_ROUND;
+	ml->round_mark = ml->deposited;
 	/* The round holds itself until every lookup was sent. */
 	ml->busy++;
 	ml->dep++;
