@@ -71,6 +71,12 @@ static const char *const gpg_migrations[] = {
 	"ALTER TABLE mailbox ADD COLUMN dkey bigint;"
 	"DROP INDEX mailbox_sender;"
 	"CREATE UNIQUE INDEX mailbox_dkey ON mailbox (sender, dkey);",
+	/*
+	 * 5 -> 6: a blob kept as its bytes, a quarter smaller than its
+	 * base64 (fetched as base64: encode).
+	 */
+	"ALTER TABLE mailbox ALTER COLUMN blob TYPE bytea USING "
+	"decode(blob, 'base64');",
 };
 #define GPG_VERSION \
 	((int)(sizeof(gpg_migrations) / sizeof(gpg_migrations[0])))

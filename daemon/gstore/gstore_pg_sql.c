@@ -73,7 +73,7 @@ static const char gpg_mail_put_sql[] =
 	"  ELSE 0 END AS rc FROM q), "
 	"ins AS (INSERT INTO mailbox (rcpt, sender, ts, expires, size, blob) "
 	"  SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::integer, "
-	"  $6::text FROM ok WHERE ok.rc = 0 RETURNING id) "
+	"  decode($6::text, 'base64') FROM ok WHERE ok.rc = 0 RETURNING id) "
 	"SELECT (SELECT rc FROM ok), (SELECT id FROM ins)";
 /*
  * $1 to, $2 from, $3 ts, $4 expires, $5 the deposits [{blob,size,key}],
@@ -103,7 +103,8 @@ static const char gpg_mail_put_many_sql[] =
 	"f AS (SELECT min(ord) AS ord FROM rc WHERE rc <> 0), "
 	"ins AS (INSERT INTO mailbox (rcpt, sender, ts, expires, size, blob, "
 	"  dkey) SELECT $1::text, $2::text, $3::bigint, $4::bigint, nb.size, "
-	"  nb.blob, nb.dkey FROM nb WHERE nb.ord < coalesce((SELECT ord FROM f), "
+	"  decode(nb.blob, 'base64'), nb.dkey FROM nb WHERE nb.ord < "
+	"  coalesce((SELECT ord FROM f), "
 	"  nb.ord + 1) ORDER BY nb.ord RETURNING id, dkey) "
 	"SELECT b.ord, coalesce(old.id, ins.id, 0), CASE WHEN old.id IS NOT "
 	"  NULL OR ins.id IS NOT NULL THEN 0 ELSE (SELECT rc.rc FROM rc "
@@ -111,7 +112,8 @@ static const char gpg_mail_put_many_sql[] =
 	"FROM b LEFT JOIN old ON old.ord = b.ord "
 	"LEFT JOIN ins ON ins.dkey = b.dkey ORDER BY b.ord";
 static const char gpg_mail_fetch_sql[] =
-	"SELECT id, sender, rcpt, ts, expires, size, blob FROM mailbox "
+	"SELECT id, sender, rcpt, ts, expires, size, "
+	"translate(encode(blob, 'base64'), E'\\n', '') FROM mailbox "
 	"WHERE rcpt = $1::text AND id > $2::bigint ORDER BY id "
 	"LIMIT $3::integer";
 static const char gpg_mail_ack_sql[] =

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "gstore_int.h"
@@ -72,11 +73,29 @@ sq_mail_fits(const struct sq_usage *q, long size,
 	return GSTORE_OK;
 }
 
+/*
+ * A blob is kept as its bytes, a quarter smaller than its base64 (read
+ * back as base64: sq_mail_rows); one that does not decode (the wire
+ * checked it, so never) as its text.
+ */
+static int
+sq_bind_blob(sqlite3_stmt *st, int col, const char *b64, unsigned char **bin)
+{
+	size_t len = strlen(b64), n;
+
+	*bin = xmalloc(len / 4 * 3 + 1);
+	if (sodium_base642bin(*bin, len / 4 * 3 + 1, b64, len, NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) == 0)
+		return sqlite3_bind_blob(st, col, *bin, (int)n, SQLITE_STATIC);
+	return sqlite3_bind_text(st, col, b64, -1, SQLITE_STATIC);
+}
+
 /* Insert m (dkey: its dedup key, or NULL) and set m->id. */
 static enum gstore_rc
 sq_mail_insert(struct gsqlite *gs, struct gmail *m, const json_t *dkey)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_PUT);
+	unsigned char *bin = NULL;
 	int rc;
 
 	if (sqlite3_bind_text(st, 1, m->to, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -84,12 +103,17 @@ sq_mail_insert(struct gsqlite *gs, struct gmail *m, const json_t *dkey)
 	    sqlite3_bind_int64(st, 3, m->ts) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 4, m->expires) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 5, m->size) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 6, m->blob, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sq_bind_blob(st, 6, m->blob, &bin) != SQLITE_OK ||
 	    (json_is_integer(dkey) ? sqlite3_bind_int64(st, 7,
-	    json_integer_value(dkey)) : sqlite3_bind_null(st, 7)) != SQLITE_OK)
+	    json_integer_value(dkey)) : sqlite3_bind_null(st, 7)) != SQLITE_OK) {
+		sqlite3_clear_bindings(st);
+		free(bin);
 		return GSTORE_ERR;
+	}
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	free(bin);
 	if (rc != SQLITE_DONE) {
 		log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));
 		return GSTORE_ERR;
@@ -259,7 +283,10 @@ sq_mail_rows(struct gsqlite *gs, struct gstore_op *op)
 	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_FETCH);
 	enum gstore_rc ret = GSTORE_OK;
 	struct gmail m;
-	int rc;
+	char *b64 = NULL;
+	bool stop;
+	size_t n;
+	int rc, type;
 
 	if (sqlite3_bind_text(st, 1, op->m.to, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, op->m.id) != SQLITE_OK ||
@@ -268,9 +295,11 @@ sq_mail_rows(struct gsqlite *gs, struct gstore_op *op)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&m, 0, sizeof(m));
 		m.id = sqlite3_column_int64(st, 0);
+		type = sqlite3_column_type(st, 6);
 		if (sqlutil_column_copy(st, 1, m.from, sizeof(m.from)) == -1 ||
 		    sqlutil_column_copy(st, 2, m.to, sizeof(m.to)) == -1 ||
-		    sqlite3_column_type(st, 6) != SQLITE_TEXT) {
+		    (type != SQLITE_TEXT && (type != SQLITE_BLOB ||
+		    sqlite3_column_bytes(st, 6) == 0))) {
 			log_warnx("gstore: a mailbox row with a sender, "
 			    "recipient or blob that is not one: skipped");
 			continue;
@@ -278,8 +307,20 @@ sq_mail_rows(struct gsqlite *gs, struct gstore_op *op)
 		m.ts = sqlite3_column_int64(st, 3);
 		m.expires = sqlite3_column_int64(st, 4);
 		m.size = (long)sqlite3_column_int64(st, 5);
-		m.blob = (const char *)sqlite3_column_text(st, 6);
-		if (op->mail_row(&m, op->arg) == -1)
+		if (type == SQLITE_BLOB) {
+			/* Its bytes, as base64 again (sq_bind_blob). */
+			n = (size_t)sqlite3_column_bytes(st, 6);
+			b64 = xmalloc(sodium_base64_ENCODED_LEN(n,
+			    sodium_base64_VARIANT_ORIGINAL));
+			m.blob = sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(n,
+			    sodium_base64_VARIANT_ORIGINAL), sqlite3_column_blob(st,
+			    6), n, sodium_base64_VARIANT_ORIGINAL);
+		} else
+			m.blob = (const char *)sqlite3_column_text(st, 6);
+		stop = op->mail_row(&m, op->arg) == -1;
+		free(b64);
+		b64 = NULL;
+		if (stop)
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {

@@ -46,7 +46,9 @@ stop bob TERM
 wait_for "bob offline" 10 online_at_gestor bob offline
 ctl alice send bob "the real one" >/dev/null
 wait_for "alice's deposit" 20 deposited_is alice 1
-blob=$(sqlite3 "$db" "SELECT blob FROM mailbox WHERE sender = 'alice'")
+# (the gestor keeps a blob's bytes and answers them in base64)
+blob=$(sqlite3 "$db" "SELECT hex(blob) FROM mailbox WHERE sender = 'alice'" |
+    python3 -c 'import sys,base64; print(base64.b64encode(bytes.fromhex(sys.stdin.read().strip())).decode())')
 [ -n "$blob" ] || fail "no deposit of alice's in the gestor's database"
 stop_clean alice
 wait_for "alice offline" 10 online_at_gestor alice offline

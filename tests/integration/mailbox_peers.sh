@@ -29,7 +29,9 @@ wait_for "bob offline" 5 online_at_gestor bob offline
 ctl alice send bob "the real one" >/dev/null
 wait_for "deposited" 15 sh -c "[ \"\$($P2PCHATCTL -c $TMP/alice.conf status | awk -F'\t' '\$1 == \"deposited\" { print \$2 }')\" = 1 ]"
 db=$(find "$TMP/g" -name '*.db' | head -1)
-blob=$(sqlite3 "$db" "SELECT blob FROM mailbox WHERE sender = 'alice'")
+# (the gestor keeps a blob's bytes and answers them in base64)
+blob=$(sqlite3 "$db" "SELECT hex(blob) FROM mailbox WHERE sender = 'alice'" |
+    python3 -c 'import sys,base64; print(base64.b64encode(bytes.fromhex(sys.stdin.read().strip())).decode())')
 [ -n "$blob" ] || fail "no deposit in the gestor's database"
 start bob
 wait_for "bob has it" 20 sh -c "[ \$($P2PCHATCTL -c $TMP/bob.conf history alice | wc -l) = 2 ]"
