@@ -6,7 +6,12 @@
  *   box plaintext = signer's Ed25519 key (32) || signature (64) || payload
  *   signature     = Ed25519 over SEAL_CONTEXT || payload
  *   payload       = {"v":1,"type":"msg"|"receipt","from","to","id","ts","body"}
+ *                   a group's message: type "gmsg" and a member "group";
+ *                   a group's signed list: type "gmembers", body the
+ *                   list's text and a member "sig", its signature
  *
+ * A group blob looks like any other to the gestor (the same header:
+ * recipient, sender, size, time); what it says of a group is inside.
  * The signature covers the recipient's name, so a recipient cannot pass a
  * message on to someone else as if it had been written to them; the id is
  * inside too, so a blob deposited twice is the same message twice, which
@@ -44,6 +49,8 @@ struct seal_key {
 static const char *seal_type_names[] = {
 	[SEAL_MSG] = "msg",
 	[SEAL_RECEIPT] = "receipt",
+	[SEAL_GMSG] = "gmsg",
+	[SEAL_GMEMBERS] = "gmembers",
 };
 
 struct seal_key *
@@ -154,16 +161,38 @@ seal_pk_is(const char *hex, const char *fp)
 	    strcmp(have, fp) == 0;
 }
 
+static bool
+seal_hex(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n == 0 || n > max || n % 2 != 0)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
+
 static int
 seal_msg_valid(const struct seal_msg *m, size_t max_body)
 {
-	if ((unsigned)m->type > SEAL_RECEIPT || !valid_username(m->from) ||
+	if ((unsigned)m->type > SEAL_GMEMBERS || !valid_username(m->from) ||
 	    !valid_username(m->to) || !valid_msgid(m->id) || m->ts < 0 ||
 	    m->body == NULL || strlen(m->body) != m->body_len)
 		return 0;
-	if (m->type == SEAL_RECEIPT)
+	switch (m->type) {
+	case SEAL_RECEIPT:
 		return m->body_len == 0;
-	return valid_body(m->body, m->body_len, max_body);
+	case SEAL_GMSG:
+		return valid_msgid(m->group) &&
+		    valid_body(m->body, m->body_len, max_body);
+	case SEAL_GMEMBERS:
+		return m->sig != NULL && seal_hex(m->sig, SEAL_SIG_HEX_MAX) &&
+		    valid_body(m->body, m->body_len, SEAL_LIST_MAX);
+	default:
+		return valid_body(m->body, m->body_len, max_body);
+	}
 }
 
 /* The payload as compact JSON; NULL if jansson refuses. */
@@ -179,6 +208,12 @@ seal_payload(const struct seal_msg *m)
 	    m->body_len);
 	if (o == NULL)
 		return NULL;
+	if ((m->type == SEAL_GMSG && json_object_set_new(o, "group",
+	    json_string(m->group)) != 0) || (m->type == SEAL_GMEMBERS &&
+	    json_object_set_new(o, "sig", json_string(m->sig)) != 0)) {
+		json_decref(o);
+		return NULL;
+	}
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -272,20 +307,35 @@ static int
 seal_parse(const unsigned char *p, size_t plen, size_t max_body,
     struct seal_msg *m)
 {
-	const char *type, *from, *to, *id, *body;
+	const char *type, *from, *to, *id, *body, *extra = NULL;
 	json_int_t v, ts;
 	size_t blen;
 	json_t *o;
-	int t, r = -1;
+	int t, r = -1, u;
 
 	if ((o = json_loadb((const char *)p, plen, JSON_REJECT_DUPLICATES |
 	    JSON_ALLOW_NUL, NULL)) == NULL)
 		return -1;
-	if (json_unpack(o, "{s:I, s:s, s:s, s:s, s:s, s:I, s:s% !}", "v", &v,
-	    "type", &type, "from", &from, "to", &to, "id", &id, "ts", &ts,
-	    "body", &body, &blen) != 0 || v != 1 ||
-	    (t = seal_type_of(type)) == -1 || strlen(from) > P2P_USERNAME_MAX ||
-	    strlen(to) > P2P_USERNAME_MAX || strlen(id) > P2P_MSGID_HEX)
+	if ((type = json_string_value(json_object_get(o, "type"))) == NULL ||
+	    (t = seal_type_of(type)) == -1)
+		goto out;
+	/* Exactly the members of its type: a group's one more. */
+	if (t == SEAL_GMSG)
+		u = json_unpack(o, "{s:I, s:s, s:s, s:s, s:s, s:I, s:s%, s:s !}",
+		    "v", &v, "type", &type, "from", &from, "to", &to, "id", &id,
+		    "ts", &ts, "body", &body, &blen, "group", &extra);
+	else if (t == SEAL_GMEMBERS)
+		u = json_unpack(o, "{s:I, s:s, s:s, s:s, s:s, s:I, s:s%, s:s !}",
+		    "v", &v, "type", &type, "from", &from, "to", &to, "id", &id,
+		    "ts", &ts, "body", &body, &blen, "sig", &extra);
+	else
+		u = json_unpack(o, "{s:I, s:s, s:s, s:s, s:s, s:I, s:s% !}",
+		    "v", &v, "type", &type, "from", &from, "to", &to, "id", &id,
+		    "ts", &ts, "body", &body, &blen);
+	if (u != 0 || v != 1 || strlen(from) > P2P_USERNAME_MAX ||
+	    strlen(to) > P2P_USERNAME_MAX || strlen(id) > P2P_MSGID_HEX ||
+	    (t == SEAL_GMSG && strlen(extra) > P2P_MSGID_HEX) ||
+	    (t == SEAL_GMEMBERS && strlen(extra) > SEAL_SIG_HEX_MAX))
 		goto out;
 	memset(m, 0, sizeof(*m));
 	m->type = (enum seal_type)t;
@@ -297,6 +347,10 @@ seal_parse(const unsigned char *p, size_t plen, size_t max_body,
 	memcpy(m->body, body, blen);
 	m->body[blen] = '\0';
 	m->body_len = blen;
+	if (t == SEAL_GMSG)
+		snprintf(m->group, sizeof(m->group), "%s", extra);
+	if (t == SEAL_GMEMBERS)
+		m->sig = xstrdup(extra);
 	if (!seal_msg_valid(m, max_body)) {
 		seal_msg_clear(m);
 		goto out;
@@ -351,5 +405,6 @@ seal_msg_clear(struct seal_msg *m)
 		util_zero(m->body, m->body_len);
 		free(m->body);
 	}
+	free(m->sig);
 	memset(m, 0, sizeof(*m));
 }

@@ -25,7 +25,12 @@
 enum seal_type {
 	SEAL_MSG = 0,		/* a message */
 	SEAL_RECEIPT,		/* "id was delivered" (body empty) */
+	SEAL_GMSG,		/* a message to group (a gmsg) */
+	SEAL_GMEMBERS,		/* a group's signed list (a gmembers) */
 };
+
+#define SEAL_LIST_MAX	(64 * 1024)	/* bytes of a gmembers list (WIRE_MAX_LIST) */
+#define SEAL_SIG_HEX_MAX 256		/* hex digits of its signature */
 
 struct seal_msg {
 	enum seal_type	 type;
@@ -33,8 +38,11 @@ struct seal_msg {
 	char		 to[P2P_USERNAME_MAX + 1];
 	char		 id[P2P_MSGID_HEX + 1];
 	int64_t		 ts;		/* ms since the epoch, the sender's */
-	char		*body;		/* NUL-terminated; "" for a receipt */
+	char		*body;		/* NUL-terminated; "" for a receipt;
+					   gmembers: the list's signed text */
 	size_t		 body_len;
+	char		 group[P2P_MSGID_HEX + 1];	/* gmsg: the group's id */
+	char		*sig;		/* gmembers: the list's signature (hex) */
 };
 
 struct seal_key;

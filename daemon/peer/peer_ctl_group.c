@@ -13,6 +13,7 @@
 #include "log.h"
 #include "peer_group.h"
 #include "peer_msg.h"
+#include "pstore_mail.h"
 #include "util.h"
 #include "valid.h"
 
@@ -405,8 +406,20 @@ peer_ctl_group_leave(struct ctlreq *r, json_t *args, void *ctx)
 struct show {
 	struct peer_msgs	*pm;
 	const char		*id;
-	char			*names, *waiting;
+	char			*names, *waiting, *deposited;
 };
+
+/* Append "user:n" to *list, space-separated. */
+static void
+add_count(char **list, const char *user, long n)
+{
+	char *t;
+
+	if (asprintf(&t, "%s%s%s:%ld", *list, **list ? " " : "", user, n) == -1)
+		fatalx("%s: out of memory", __func__);
+	free(*list);
+	*list = t;
+}
 
 static int
 add_member(const char *user, void *arg)
@@ -419,13 +432,12 @@ add_member(const char *user, void *arg)
 		fatalx("%s: out of memory", __func__);
 	free(s->names);
 	s->names = t;
-	if (n > 0) {
-		if (asprintf(&t, "%s%s%s:%ld", s->waiting, *s->waiting ? " " : "",
-		    user, n) == -1)
-			fatalx("%s: out of memory", __func__);
-		free(s->waiting);
-		s->waiting = t;
-	}
+	if (n > 0)
+		add_count(&s->waiting, user, n);
+	/* Of those, the ones in the member's mailbox at the gestor. */
+	if (n > 0 && (n = pmail_group_deposited(s->pm->p->store, s->id,
+	    user)) > 0)
+		add_count(&s->deposited, user, n);
 	return 0;
 }
 
@@ -443,16 +455,18 @@ peer_ctl_group_show(struct ctlreq *r, json_t *args, void *ctx)
 	s.id = g.id;
 	s.names = xstrdup("");
 	s.waiting = xstrdup("");
+	s.deposited = xstrdup("");
 	if (pgroup_members(pm->groups, g.id, add_member, &s) != PSTORE_OK) {
 		ctlreq_error(r, ERR_INTERNAL, "cannot read group %s", g.id);
 	} else {
-		ctlreq_reply(r, json_pack("{s:s,s:s,s:s,s:I,s:b,s:s,s:s}", "id",
+		ctlreq_reply(r, json_pack("{s:s,s:s,s:s,s:I,s:b,s:s,s:s,s:s}", "id",
 		    g.id, "title", g.title, "admin", g.admin, "version",
 		    (json_int_t)g.version, "member", g.member, "members", s.names,
-		    "undelivered", s.waiting));
+		    "undelivered", s.waiting, "deposited", s.deposited));
 	}
 	free(s.names);
 	free(s.waiting);
+	free(s.deposited);
 }
 
 static int

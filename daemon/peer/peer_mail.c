@@ -42,6 +42,7 @@ static void	prefetch(struct pmail *, int64_t);
 static int64_t	last_id(json_t *);
 
 static void	handle(struct pmail *);
+static void	drop(struct pmail *, struct mitem *, const char *);
 static void	count(struct pmail *);
 
 /* ----------------------------------------------------------------- fetch */
@@ -61,6 +62,7 @@ pm_mail_fetch(struct peer_msgs *pm)
 	ml->fetching = true;
 	ml->after = 0;
 	ml->held_now = 0;
+	ml->left_group = 0;
 	count(ml);
 	fetch_page(ml);
 }
@@ -220,7 +222,6 @@ next_page(struct pmail *ml)
 		fetch_page(ml);
 }
 
-static void	receipts(struct pmail *);
 
 /* Every deposit of the page is committed or refused: acknowledge. */
 static void
@@ -244,12 +245,27 @@ page_done(struct pmail *ml)
 		    "ids", ids), NULL, NULL);
 	else
 		json_decref(ids);
-	receipts(ml);
+	pm_mail_receipts_owed(ml);
 	page_clear(ml);
 	if (ml->more && !ml->pm->stopping)
 		next_page(ml);
 	else
 		fetch_done(ml, !ml->more);
+}
+
+/*
+ * A group's newer list was applied (pm_hooks): group mail left in the
+ * mailbox as not from a member may be taken now.
+ */
+void
+pm_mail_list_applied(struct peer_msgs *pm)
+{
+	struct pmail *ml = pm->mail;
+
+	if (ml == NULL || ml->left_group == 0)
+		return;
+	ml->left_group = 0;
+	pm_mail_fetch(pm);
 }
 
 /* The queue committed (or refused) a message of the page (pm_hooks). */
@@ -260,7 +276,14 @@ pm_mail_rx(struct peer_msgs *pm, void *from, const char *id, int outcome)
 	struct mitem *it = from;
 
 	it->outcome = outcome == 1 ? 1 : 0;
-	if (outcome == -1)
+	if (outcome == -1 && it->group) {
+		/* Not from a member of the newest list we have (a list that
+		 * adds it may be on its way: fetched again when one comes). */
+		log_info("peer_mail: group message or list %s from %s refused "
+		    "(not from a member of the newest list we have, or a list "
+		    "held): left in the mailbox", id, it->from);
+		ml->left_group++;
+	} else if (outcome == -1)
 		log_info("peer_mail: %s from %s refused (message requests): "
 		    "left in the mailbox", id, it->from);
 	if (ml->waiting > 0 && --ml->waiting == 0 && ml->submitted)
@@ -278,24 +301,22 @@ take(struct pmail *ml, struct mitem *it)
 		/* Its deposit was fetched: nothing to withdraw. Only its
 		 * recipient says so: another's receipt (signed, but by
 		 * anyone with an account) forgets nothing, and pm_ack
-		 * marks nothing delivered. */
-		pmail_forget(ml->pm->p->store, m->id, m->from);
+		 * marks nothing delivered. A group's row to this member is
+		 * ID/member (peer_mail_group.c). */
+		pmail_forget_receipt(ml->pm->p->store, m->id, m->from);
 		ml->rows = pmail_rows(ml->pm->p->store);
 		pm_ack(ml->pm, m->from, m->id);
 		it->outcome = 1;
 		return;
 	}
-	memset(&w, 0, sizeof(w));
-	w.type = W_MSG;
-	w.frame = json_pack("{s:s,s:s,s:s%}", "id", m->id, "from", m->from,
-	    "body", m->body, m->body_len);
-	w.u.msg.id = json_string_value(json_object_get(w.frame, "id"));
-	w.u.msg.from = json_string_value(json_object_get(w.frame, "from"));
-	w.u.msg.body = json_string_value(json_object_get(w.frame, "body"));
-	w.u.msg.body_len = m->body_len;
-	w.u.msg.ts = m->ts;
+	/* As the same frame read on a link: a msg, gmsg or gmembers. */
+	if (pm_mail_wire(m, &w) != 0) {
+		drop(ml, it, "cannot read it");
+		return;
+	}
 	it->outcome = -2;
 	it->msg = true;
+	it->group = m->type != SEAL_MSG;
 	snprintf(it->msgid, sizeof(it->msgid), "%s", m->id);
 	ml->waiting++;
 	pm_receive_mail(ml->pm, it, &w);
@@ -451,62 +472,15 @@ handle(struct pmail *ml)
 		page_done(ml);
 }
 
-/* ------------------------------------------------------------- receipts */
-
-struct mrcpt {
-	struct pmail	*ml;
-	char		 user[P2P_USERNAME_MAX + 1];
-	json_t		*ids;
-};
-
-static void
-on_rcpt_sender(json_t *reply, const char *code, const char *msg, void *arg)
-{
-	struct mrcpt *mr = arg;
-	unsigned char pk[SEAL_PK_LEN];
-	char why[PMSG_REASON_MAX];
-
-	/* An online sender's link delivers again and gets our direct ack. */
-	if (reply != NULL && !json_is_true(json_object_get(reply, "online")) &&
-	    pm_mail_key(mr->ml, mr->user, reply, pk, why, sizeof(why)))
-		pm_mail_receipts(mr->ml, mr->user, mr->ids, pk);
-	json_decref(mr->ids);
-	pm_mail_round_end(mr->ml, false);
-	free(mr);
-}
-
-/* One lookup per sender of the page, then a sealed receipt per message. */
-static void
-receipts(struct pmail *ml)
-{
-	struct mrcpt *mr;
-	json_t *by = json_object(), *ids;
-	const char *user;
-	size_t i;
-	void *tmp;
-
-	for (i = 0; i < ml->n; i++) {
-		if (!ml->items[i].msg || ml->items[i].outcome != 1)
-			continue;
-		if ((ids = json_object_get(by, ml->items[i].from)) == NULL) {
-			ids = json_array();
-			json_object_set_new(by, ml->items[i].from, ids);
-		}
-		json_array_append_new(ids, json_string(ml->items[i].msgid));
-	}
-	json_object_foreach_safe(by, tmp, user, ids) {
-		mr = xcalloc(1, sizeof(*mr));
-		mr->ml = ml;
-		snprintf(mr->user, sizeof(mr->user), "%s", user);
-		mr->ids = json_incref(ids);
-		ml->busy++;
-		pm_mail_req(ml, json_pack("{s:s,s:s}", "t", "lookup",
-		    "user", user), on_rcpt_sender, mr);
-	}
-	json_decref(by);
-}
-
 /* ------------------------------------------------------------- lifecycle */
+
+/* Every MAIL_TICK: deposits no longer needed out, those due in. */
+static void
+tick(evutil_socket_t fd, short what, void *arg)
+{
+	pm_mail_sweep(arg);
+	pm_mail_round_start(arg, false);
+}
 
 int
 pm_mail_start(struct peer_msgs *pm)
@@ -517,7 +491,7 @@ pm_mail_start(struct peer_msgs *pm)
 	ml->pm = pm;
 	ml->rows = pmail_rows(pm->p->store);
 	ml->at_gestor = -1;
-	ml->tick = event_new(pm->p->d->base, -1, EV_PERSIST, pm_mail_tick, ml);
+	ml->tick = event_new(pm->p->d->base, -1, EV_PERSIST, tick, ml);
 	if (ml->tick == NULL)
 		fatalx("%s: out of memory", __func__);
 	event_add(ml->tick, &tv);
@@ -541,6 +515,7 @@ pm_mail_stop(struct peer_msgs *pm, void (*done)(void *), void *arg)
 	}
 	event_del(ml->tick);
 	ml->stopping = true;
+	pm_mail_sweep(ml);
 	pm_mail_round_start(ml, true);
 	if (ml->busy == 0) {
 		ml->closed = true;

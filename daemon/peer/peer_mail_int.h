@@ -1,7 +1,9 @@
 /*
- * Between peer_mail.c (the fetch of our mail, receipts, the module's
- * life) and peer_mail_out.c (our deposits, their notes, withdrawals),
- * which peer_mail.c calls; nothing else includes this.
+ * Between peer_mail.c (the fetch of our mail, the module's
+ * life), peer_mail_end.c (receipts, deposits no longer needed withdrawn),
+ * peer_mail_out.c (our deposits, their notes) and peer_mail_group.c (what
+ * a deposit seals, what a fetched one is), each calling only those after
+ * it; nothing else includes this.
  */
 #ifndef P2P_PEER_MAIL_INT_H
 #define P2P_PEER_MAIL_INT_H
@@ -15,6 +17,7 @@
 #define MAIL_TICK	1.0	/* seconds between rounds */
 #define MAIL_EXPIRE_EVERY 5000	/* ms between looks for expired deposits */
 #define MAIL_PUT_BYTES	(256 * 1024)	/* of base64 in one mbox-put */
+#define MAIL_SWEEP	64	/* deposits no longer needed withdrawn at once */
 
 /* A deposit of the page being fetched. */
 struct mitem {
@@ -23,6 +26,7 @@ struct mitem {
 	char	 msgid[P2P_MSGID_HEX + 1];
 	int	 outcome;	/* -2 in the queue, 1 ack it, 0 keep it */
 	bool	 msg;		/* a message: a receipt is owed */
+	bool	 group;		/* a group's message or list */
 };
 
 /* A recipient of a deposit round and its messages' ids, in order. */
@@ -58,6 +62,7 @@ struct pmail {
 	int			 dep;		/* of them, a deposit round's */
 	bool			 full;		/* the round took MAIL_ROUND */
 	unsigned long		 round_mark;	/* deposited when it began */
+	int			 withdrawing;	/* of them, mbox-withdraw */
 	bool			 stopping;
 	bool			 closed;	/* the gestor link is stopped */
 	void			(*stopped)(void *);
@@ -66,9 +71,12 @@ struct pmail {
 	unsigned long		 deposited, fetched, dropped;
 	long			 held;		/* left by the last whole fetch for `trust` */
 	long			 held_now;	/* the same, in the fetch under way */
+	long			 left_group;	/* group mail left: not (yet) a member */
 	long			 at_gestor;	/* mail waiting for us (-1 unknown) */
 	long			 rows;		/* in mail_out: 0, deliveries skip it */
 	int64_t			 expire_at;	/* next look for expired deposits (ms) */
+	int64_t			 sweep_at;	/* next look for deposits to withdraw */
+	unsigned long		 swept_gen;	/* pm->pending_gen then */
 };
 
 /* peer_mail_out.c */
@@ -95,7 +103,32 @@ bool	pm_mail_key(struct pmail *, const char *user, json_t *reply,
 	    unsigned char pk[SEAL_PK_LEN], char *why, size_t len);
 /* A deposit round: every pending message old enough (all: every one). */
 void	pm_mail_round_start(struct pmail *, bool all);
-/* The round timer (MAIL_TICK). */
-void	pm_mail_tick(evutil_socket_t, short, void *);
+
+/* peer_mail_end.c */
+/* Withdraw the deposits of messages that no longer wait (each round). */
+void	pm_mail_sweep(struct pmail *);
+/* The page's messages taken owe their senders receipts: one lookup per
+ * sender, a sealed receipt into the mailbox of each that is offline. */
+void	pm_mail_receipts_owed(struct pmail *);
+
+/* peer_mail_group.c */
+/*
+ * What a deposit of id seals into sm (from, to set): a direct message,
+ * or a group's message or list to one member (id MSGID/MEMBER); 0, or -1
+ * if id is no longer pending. pm_mail_fill_free frees what it set.
+ */
+int	pm_mail_fill(struct pmail *, const char *id, struct seal_msg *sm);
+void	pm_mail_fill_free(struct seal_msg *);
+/*
+ * A fetched message, group message or list as the frame a link would
+ * have read (w->frame holds its strings: the caller decrefs it); -1 for
+ * a receipt.
+ */
+int	pm_mail_wire(const struct seal_msg *, struct wire_msg *w);
+/*
+ * The "deposited" event of deposit id for user: {user, id} and, for a
+ * group's row MSGID/MEMBER, id MSGID and its group.
+ */
+json_t	*pm_mail_event(struct pmail *, const char *user, const char *id);
 
 #endif

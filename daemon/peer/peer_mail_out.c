@@ -147,10 +147,10 @@ deposited(struct mpeer *mr, const char *id, int64_t dep, int64_t ttl)
 	pmail_note_until(ml->pm->p->store, id, mr->user, dep, "", ttl > 0 ?
 	    util_now_ms() + ttl : 0);
 	ml->deposited++;
-	ev = json_pack("{s:s,s:s}", "user", mr->user, "id", id);
+	ev = pm_mail_event(ml, mr->user, id);
 	peer_msgs_event(ml->pm->p, "deposited", ev);
+	pm_waiters_update(ml->pm, json_string_value(json_object_get(ev, "id")));
 	json_decref(ev);
-	pm_waiters_update(ml->pm, id);
 }
 
 static void
@@ -194,9 +194,8 @@ seal_b64(struct pmail *ml, const char *user, const char *id,
     const unsigned char *rcpt, enum seal_type type)
 {
 	struct seal_msg sm;
-	struct pmsg m;
 	unsigned char *blob;
-	char *body = NULL, *b64;
+	char *b64;
 	size_t len, blen;
 
 	memset(&sm, 0, sizeof(sm));
@@ -206,23 +205,16 @@ seal_b64(struct pmail *ml, const char *user, const char *id,
 	snprintf(sm.id, sizeof(sm.id), "%s", id);
 	sm.ts = util_now_ms();
 	sm.body = (char *)"";
-	if (type == SEAL_MSG) {
-		if (pmsg_get(ml->pm->ms, id, &m, &body) != PSTORE_OK ||
-		    strcmp(m.state, "pending") != 0 || body == NULL) {
-			free(body);
-			return NULL;
-		}
-		sm.body = body;
-		sm.body_len = m.body_len;
-		sm.ts = m.ts_sent;
-	}
+	/* A message (direct, or a group's message or list to user). */
+	if (type == SEAL_MSG && pm_mail_fill(ml, id, &sm) != 0)
+		return NULL;
 	if (seal_seal(identity_seal_key(ml->pm->p->d->id), rcpt, &sm, &blob,
 	    &len) == -1) {
-		free(body);
+		pm_mail_fill_free(&sm);
 		log_warnx("peer_mail: cannot seal %s for %s", id, user);
 		return NULL;
 	}
-	free(body);
+	pm_mail_fill_free(&sm);
 	blen = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
 	b64 = xmalloc(blen);
 	sodium_bin2base64(b64, blen, blob, len, sodium_base64_VARIANT_ORIGINAL);
@@ -576,47 +568,4 @@ pm_mail_round_start(struct pmail *ml, bool all)
 		    "user", r.peers[i]->user), on_rcpt, r.peers[i]);
 	}
 	pm_mail_round_end(ml, true);
-}
-
-void
-pm_mail_tick(evutil_socket_t fd, short what, void *arg)
-{
-	pm_mail_round_start(arg, false);
-}
-
-static void
-on_withdrawn(json_t *reply, const char *code, const char *msg, void *arg)
-{
-	char *id = arg;
-
-	if (reply != NULL)
-		log_info("peer_mail: %s withdrawn from the mailbox", id);
-	else
-		log_info("peer_mail: cannot withdraw %s: %s: %s (the recipient "
-		    "may have fetched it)", id, code, msg);
-	free(id);
-}
-
-void
-pm_mail_withdraw(struct peer_msgs *pm, const char *id)
-{
-	int64_t dep;
-
-	if (pm->mail == NULL || (dep = pm_mail_out_get(pm->mail, id, NULL)) <= 0)
-		return;
-	pm_mail_req(pm->mail, json_pack("{s:s,s:I}", "t",
-	    "mbox-withdraw", "id", (json_int_t)dep), on_withdrawn,
-	    xstrdup(id));
-}
-
-void
-pm_mail_delivered(struct peer_msgs *pm, const char *id)
-{
-	/* Every delivery asks: most daemons have no deposit at all. */
-	if (pm->mail == NULL || pm->mail->rows == 0 || pm_mail_out_get(pm->mail, id,
-	    NULL) == -1)
-		return;
-	pm_mail_withdraw(pm, id);	/* a direct ack won: not needed */
-	pmail_forget(pm->p->store, id, NULL);
-	pm->mail->rows--;
 }

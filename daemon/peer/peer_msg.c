@@ -34,6 +34,7 @@ static const struct pm_hooks hooks = {
 	.heard = pm_link_heard,
 	.mailed = pm_mail_rx,
 	.delivered = pm_mail_delivered,
+	.list_applied = pm_mail_list_applied,
 };
 
 static const struct proute_hooks route_hooks = {

@@ -125,6 +125,8 @@ struct pm_hooks {
 		    int outcome);
 	/* A direct message of ours was delivered (ack or receipt). */
 	void	(*delivered)(struct peer_msgs *, const char *id);
+	/* The commit applied a group's newer list (gmembers). */
+	void	(*list_applied)(struct peer_msgs *);
 };
 
 struct peer_msgs {
@@ -166,6 +168,7 @@ struct peer_msgs {
 	unsigned long		 pending_gen;
 	size_t			 wq_bytes;	/* all links' windows in memory */
 	bool			 lists_changed;	/* a commit queued a group's list */
+	bool			 lists_applied;	/* a commit applied a group's list */
 	json_t			*group_events;	/* lines to stream after the commit */
 	/* files (peer_file.c) */
 	struct pfile_store	*files;
@@ -324,6 +327,8 @@ void	 pm_mail_fetch(struct peer_msgs *);
 void	 pm_mail_delivered(struct peer_msgs *, const char *id);
 /* pm_hooks.mailed */
 void	 pm_mail_rx(struct peer_msgs *, void *from, const char *id, int outcome);
+/* pm_hooks.list_applied: group mail left for want of a list is fetched again. */
+void	 pm_mail_list_applied(struct peer_msgs *);
 json_t	*pm_mail_stats(struct peer_msgs *);
 /* status's mail_held (and what else status says of the mailbox). */
 json_t	*pm_mail_status(struct peer_msgs *);

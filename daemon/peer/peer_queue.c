@@ -197,6 +197,8 @@ group_rx(struct peer_msgs *pm, struct rx *rx, int64_t *seq)
 		if (r == -1)
 			log_warnx("peer_queue: refused a group list from %s: %s",
 			    rx->m.peer, why);
+		if (r == 1)
+			pm->lists_applied = true;
 		if (r == -3) {
 			/* Not acknowledged: the admin keeps it queued. */
 			rx->code = ERR_KEY_MISMATCH;
@@ -397,6 +399,7 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 		pm_after_commit(pm, now, seqs, dseqs);
 	else {
 		pm->lists_changed = false;
+		pm->lists_applied = false;
 		pm->stats.commit_failures++;
 		log_error("peer_queue: cannot commit %zu messages, %zu acks and %zu "
 		    "sends; nothing acknowledged, the senders will retry", pm->nrx,

@@ -224,6 +224,11 @@ pm_after_commit(struct peer_msgs *pm, int64_t now, const int64_t *seqs,
 		emit_message(pm, rx, seqs[i]);
 	}
 	pm->hooks->received_end(pm);
+	/* After the mail's outcomes: what a new list lets in is fetched. */
+	if (pm->lists_applied) {
+		pm->lists_applied = false;
+		pm->hooks->list_applied(pm);
+	}
 	for (i = 0; i < pm->nacks; i++) {
 		if (dseqs[i] == 0)
 			continue;

@@ -249,6 +249,7 @@ static void
 cancel_group(struct peer_msgs *pm, const struct pmsg *m, const char **why)
 {
 	struct gopens o = { xcalloc(PG_MEMBERS_MAX, sizeof(*o.v)), 0 };
+	char rowid[P2P_MSGID_HEX + P2P_USERNAME_MAX + 2];
 	struct pmsg row;
 	size_t i, busy = 0;
 
@@ -266,6 +267,11 @@ cancel_group(struct peer_msgs *pm, const struct pmsg *m, const char **why)
 		if (pm_finish_row(pm, &row, "cancelled", "cancelled by the user") ==
 		    PSTORE_ERR)
 			*why = "cannot store the change (see the daemon's log)";
+		else {
+			/* Deposited for that member: out of its mailbox. */
+			snprintf(rowid, sizeof(rowid), "%s/%s", m->id, row.peer);
+			pm_mail_withdraw(pm, rowid);
+		}
 	}
 	if (busy > 0 && *why == NULL)
 		*why = "already sent to some members, waiting for their "

@@ -3,6 +3,7 @@
  * table mail_out.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -66,7 +67,7 @@ int
 pmail_due(struct pstore *ps, int64_t before, int64_t retry, int limit,
     int (*fn)(const char *, const char *, void *), void *arg)
 {
-	char id[P2P_MSGID_HEX + 1], peer[P2P_USERNAME_MAX + 1];
+	char id[PMAIL_ID_MAX + 1], peer[P2P_USERNAME_MAX + 1];
 	sqlite3_stmt *s;
 	int rc;
 
@@ -82,7 +83,8 @@ pmail_due(struct pstore *ps, int64_t before, int64_t retry, int limit,
 	    " GROUP BY o.peer) SELECT m.id, m.peer FROM messages m"
 	    " LEFT JOIN mail_out o ON o.id = m.id"
 	    " LEFT JOIN held h ON h.peer = m.peer WHERE m.state = 'pending' AND"
-	    " m.direction = 'out' AND m.grp = '' AND m.ref = 0 AND"
+	    " m.direction = 'out' AND ((m.grp = '' AND m.ref = 0) OR"
+	    " (m.grp <> '' AND (m.ref > 0 OR m.ref = -1))) AND"
 	    " m.ts_sent <= ?1 AND (o.id IS NULL OR (o.deposit = 0 AND"
 	    " o.ts <= ?2)) AND (h.seq IS NULL OR m.seq < h.seq)"
 	    " ORDER BY m.seq LIMIT ?3", -1, &s, NULL) != SQLITE_OK)
@@ -171,12 +173,122 @@ const char *
 pmail_state(struct pstore *ps, const struct pmsg *m, char *reason,
     size_t len)
 {
+	char rowid[PMAIL_ID_MAX + 1];
+
 	if (reason != NULL && len > 0)
 		*reason = '\0';
 	if (strcmp(m->state, "pending") != 0 || !m->outgoing ||
-	    *m->group != '\0')
+	    (*m->group != '\0' && m->ref == 0) || m->ref < -1)
 		return m->state;
-	if (pmail_get(ps, m->id, NULL, reason, len) > 0)
+	/* A group's delivery row to one member: MSGID/MEMBER. */
+	snprintf(rowid, sizeof(rowid), "%s%s%s", m->id, *m->group != '\0' ?
+	    "/" : "", *m->group != '\0' ? m->peer : "");
+	if (pmail_get(ps, rowid, NULL, reason, len) > 0)
 		return "deposited";
 	return m->state;
+}
+
+int
+pmail_forget_receipt(struct pstore *ps, const char *id, const char *peer)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(pstore_db(ps), "DELETE FROM mail_out WHERE"
+	    " peer = ?2 AND (id = ?1 OR id = ?1 || '/' || ?2)", -1, &s,
+	    NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, peer, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+pmail_done(struct pstore *ps, int limit,
+    int (*fn)(const char *, int64_t, void *), void *arg)
+{
+	char id[PMAIL_ID_MAX + 1];
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(pstore_db(ps), "SELECT o.id, o.deposit FROM"
+	    " mail_out o LEFT JOIN messages m ON m.id = o.id WHERE m.id IS NULL"
+	    " OR (m.state <> 'pending' AND m.state <> 'held') LIMIT ?1", -1, &s,
+	    NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int(s, 1, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(s,
+		    0));
+		if (fn(id, sqlite3_column_int64(s, 1), arg) == -1)
+			break;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+long
+pmail_group_deposited(struct pstore *ps, const char *group, const char *user)
+{
+	sqlite3_stmt *s;
+	long n = -1;
+
+	if (sqlite3_prepare_v2(pstore_db(ps), "SELECT count(*) FROM mail_out o"
+	    " JOIN messages m ON m.id = o.id WHERE o.peer = ?2 AND"
+	    " o.deposit > 0 AND m.state = 'pending' AND m.grp = ?1 AND"
+	    " m.ref > 0", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, user, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+enum pstore_rc
+pmail_sealable(struct pstore *ps, const char *id, enum pmail_kind *kind,
+    char *group, int64_t *ts, char **body, size_t *body_len, char **sig)
+{
+	sqlite3_stmt *s;
+	int64_t ref;
+	int rc;
+
+	*body = *sig = NULL;
+	/* A group row's body: its message's, or the group's newest list. */
+	if (sqlite3_prepare_v2(pstore_db(ps), "SELECT m.grp, m.ref, m.ts_sent,"
+	    " CASE WHEN m.ref = 0 THEN m.body WHEN m.ref > 0 THEN (SELECT b.body"
+	    " FROM messages b WHERE b.seq = m.ref) ELSE (SELECT g.list FROM"
+	    " groups g WHERE g.id = m.grp) END, (SELECT g.sig FROM groups g"
+	    " WHERE g.id = m.grp) FROM messages m WHERE m.id = ?1 AND"
+	    " m.direction = 'out' AND m.state = 'pending' AND (m.ref >= 0 OR"
+	    " m.ref = -1)", -1, &s, NULL) != SQLITE_OK)
+		return PSTORE_ERR;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 3) != SQLITE_NULL) {
+		snprintf(group, P2P_MSGID_HEX + 1, "%s", (const char *)
+		    sqlite3_column_text(s, 0));
+		ref = sqlite3_column_int64(s, 1);
+		*kind = *group == '\0' ? PMAIL_DIRECT : ref > 0 ? PMAIL_GMSG :
+		    PMAIL_GLIST;
+		*ts = sqlite3_column_int64(s, 2);
+		*body_len = (size_t)sqlite3_column_bytes(s, 3);
+		*body = xmalloc(*body_len + 1);
+		memcpy(*body, sqlite3_column_text(s, 3), *body_len);
+		(*body)[*body_len] = '\0';
+		if (*kind == PMAIL_GLIST && sqlite3_column_type(s, 4) !=
+		    SQLITE_NULL)
+			*sig = xstrdup((const char *)sqlite3_column_text(s, 4));
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW && *body != NULL && (*kind != PMAIL_GLIST ||
+	    *sig != NULL))
+		return PSTORE_OK;
+	free(*body);
+	*body = NULL;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_NOTFOUND :
+	    PSTORE_ERR;
 }

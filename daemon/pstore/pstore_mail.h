@@ -12,6 +12,13 @@
 #include "pstore.h"
 #include "pstore_msg.h"
 
+/*
+ * A deposit's id in mail_out: a direct message's id, or a group
+ * delivery row's, MSGID/MEMBER (a group message's or list's, ref > 0 or
+ * -1), so that each member's deposit of one group message has its row.
+ */
+#define PMAIL_ID_MAX	(P2P_MSGID_HEX + 1 + P2P_USERNAME_MAX)
+
 /* Note message id deposited (deposit > 0) or refused (0, with reason). */
 int	pmail_note(struct pstore *, const char *id, const char *peer,
 	    int64_t deposit, const char *reason);
@@ -33,8 +40,9 @@ const char *pmail_state(struct pstore *, const struct pmsg *m, char *reason,
 	    size_t len);
 
 /*
- * The direct messages of ours due for a deposit, oldest first, at most
- * limit: pending, sent at or before before (unix ms), neither deposited
+ * The messages of ours due for a deposit, oldest first, at most limit:
+ * direct ones and group delivery rows (a group message or list to one
+ * member; id MSGID/MEMBER), pending, sent at or before before (unix ms), neither deposited
  * nor refused after retry (unix ms). fn(id, peer, arg); -1 stops.
  */
 int	pmail_due(struct pstore *, int64_t before, int64_t retry, int limit,
@@ -44,6 +52,36 @@ long	pmail_rows(struct pstore *);
 /* Forget message id's deposit (delivered): only if it was for peer
  * (a receipt's sender), or whoever it was for when peer is NULL. */
 int	pmail_forget(struct pstore *, const char *id, const char *peer);
+/*
+ * Forget the deposit for peer that its receipt for id answers: message
+ * id's, or group row id/peer's.
+ */
+int	pmail_forget_receipt(struct pstore *, const char *id, const char *peer);
+/*
+ * Deposits whose message is no longer waiting (delivered directly,
+ * failed, cancelled, expired, a member removed from its group, deleted):
+ * fn(id, deposit) for at most limit of them (deposit 0: only a refusal
+ * to forget). -1 from fn stops.
+ */
+int	pmail_done(struct pstore *, int limit,
+	    int (*fn)(const char *id, int64_t deposit, void *), void *arg);
+/*
+ * A group's sent messages waiting in member user's mailbox (deposited,
+ * still pending); -1 on error.
+ */
+long	pmail_group_deposited(struct pstore *, const char *group,
+	    const char *user);
+/*
+ * What a deposit of message id (or group row MSGID/MEMBER) seals, if it
+ * is pending: its kind (a direct message, a group's message, a group's
+ * list), group, ts, body (malloc'd: the message's, or the group's newest
+ * list) and sig (malloc'd: that list's signature; else NULL).
+ * PSTORE_NOTFOUND if it is not pending.
+ */
+enum pmail_kind { PMAIL_DIRECT, PMAIL_GMSG, PMAIL_GLIST };
+enum pstore_rc pmail_sealable(struct pstore *, const char *id,
+	    enum pmail_kind *, char *group, int64_t *ts, char **body,
+	    size_t *body_len, char **sig);
 /* Messages of ours in recipients' mailboxes (deposited, still pending). */
 long	pmail_deposited(struct pstore *);
 

@@ -1,12 +1,15 @@
 /*
- * mailforge [-s SEED] [-r] [-i ID] FROM TO KEY BODY: a message from FROM
- * to TO sealed for KEY (the recipient's Ed25519 public key, 64 hex
- * digits) but signed with a fresh random key, not FROM's: what a gestor
+ * mailforge [-s SEED] [-r] [-i ID] [-g GROUP | -l SIG] FROM TO KEY BODY:
+ * a message from FROM to TO sealed for KEY (the recipient's Ed25519
+ * public key, 64 hex digits) but signed with a fresh random key, not FROM's: what a gestor
  * (or anyone with its database) would need to forge mail. -s signs with
  * the Ed25519 private key SEED (64 hex digits: a mallory's own key), -r
  * makes it a receipt for ID (BODY is then ignored), -i gives the message
- * id (default random). Prints the blob in base64. For the tests only
- * (tests/integration/mailbox_peers.sh, mailbox_hostile.sh).
+ * id (default random), -g makes it a message to group GROUP (a gmsg),
+ * -l a group's list (a gmembers: BODY the list's text, SIG its
+ * signature). Prints the blob in base64. For the tests only
+ * (tests/integration/mailbox_peers.sh, mailbox_hostile.sh,
+ * mailbox_group.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,15 +28,17 @@ main(int argc, char **argv)
 	struct seal_key *k;
 	struct seal_msg m;
 	char *b64;
-	const char *id = NULL, *seedhex = NULL;
+	const char *id = NULL, *seedhex = NULL, *group = NULL, *sig = NULL;
 	size_t len, blen;
 	int c, receipt = 0;
 
-	while ((c = getopt(argc, argv, "s:ri:")) != -1) {
+	while ((c = getopt(argc, argv, "s:ri:g:l:")) != -1) {
 		switch (c) {
 		case 's': seedhex = optarg; break;
 		case 'r': receipt = 1; break;
 		case 'i': id = optarg; break;
+		case 'g': group = optarg; break;
+		case 'l': sig = optarg; break;
 		default: goto usage;
 		}
 	}
@@ -49,7 +54,11 @@ main(int argc, char **argv)
 	if ((k = seal_key_new(seed)) == NULL)
 		return 1;
 	memset(&m, 0, sizeof(m));
-	m.type = receipt ? SEAL_RECEIPT : SEAL_MSG;
+	m.type = receipt ? SEAL_RECEIPT : group != NULL ? SEAL_GMSG :
+	    sig != NULL ? SEAL_GMEMBERS : SEAL_MSG;
+	if (group != NULL)
+		snprintf(m.group, sizeof(m.group), "%s", group);
+	m.sig = (char *)sig;
 	snprintf(m.from, sizeof(m.from), "%s", argv[0]);
 	snprintf(m.to, sizeof(m.to), "%s", argv[1]);
 	if (id == NULL) {
@@ -72,6 +81,7 @@ main(int argc, char **argv)
 	seal_key_free(k);
 	return 0;
 usage:
-	fprintf(stderr, "usage: mailforge [-s SEED] [-r] [-i ID] FROM TO KEY BODY\n");
+	fprintf(stderr, "usage: mailforge [-s SEED] [-r] [-i ID] [-g GROUP | "
+	    "-l SIG] FROM TO KEY BODY\n");
 	return 2;
 }

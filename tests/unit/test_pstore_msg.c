@@ -358,6 +358,127 @@ START_TEST(test_mail_due_in_order)
 }
 END_TEST
 
+/* Every id pmail_due finds, whole, space-separated. */
+static int
+due_all_cb(const char *mid, const char *peer, void *arg)
+{
+	char *out = arg;
+
+	snprintf(out + strlen(out), 1024 - strlen(out), "%s ", mid);
+	return 0;
+}
+
+static int
+done_cb(const char *mid, int64_t dep, void *arg)
+{
+	char *out = arg;
+
+	snprintf(out + strlen(out), 1024 - strlen(out), "%s=%lld ", mid,
+	    (long long)dep);
+	return 0;
+}
+
+static void
+sql(const char *q)
+{
+	char *err = NULL;
+
+	ck_assert_msg(sqlite3_exec(pstore_db(ps), q, NULL, NULL, &err) ==
+	    SQLITE_OK, "%s: %s", q, err);
+}
+
+/*
+ * A group's delivery rows go to the mailbox too, one per member (id
+ * MSGID/MEMBER): its message's body or the group's list and signature
+ * are sealed, the member's deposit shows on its row and is counted per
+ * member, its receipt (MSGID from MEMBER) forgets it, and a row that
+ * stops waiting is withdrawn.
+ */
+START_TEST(test_mail_group_rows)
+{
+	char out[1024], grp[P2P_MSGID_HEX + 1], *body, *sig, q[1024];
+	const char *g = "feedfeedfeedfeedfeedfeedfeedfeed";
+	enum pmail_kind kind;
+	struct pmsg m;
+	int64_t ts;
+	size_t len;
+
+	sql("INSERT INTO groups (id, title, admin, version, list, sig) VALUES"
+	    " ('feedfeedfeedfeedfeedfeedfeedfeed', 'team', 'alice', 2,"
+	    " '{\"the\":\"list\"}', 'abcd')");
+	snprintf(q, sizeof(q), "INSERT INTO messages (seq, id, peer, direction,"
+	    " body, ts_sent, state, grp, ref) VALUES (100, '%s', 'alice', 'out',"
+	    " 'to the team', 5000, 'sent', '%s', 0), (101, '%s/bob', 'bob',"
+	    " 'out', '', 5000, 'pending', '%s', 100), (102, '%s/carol', 'carol',"
+	    " 'out', '', 5000, 'pending', '%s', 100), (99, '%s/bob', 'bob',"
+	    " 'out', '', 4000, 'pending', '%s', -1), (98, '%s/alice', 'alice',"
+	    " 'out', '', 4000, 'pending', '%s', -2)", id(10), g, id(10), g,
+	    id(10), g, id(11), g, id(12), g);
+	sql(q);
+	out[0] = '\0';
+	ck_assert_int_eq(pmail_due(ps, INT64_MAX, INT64_MAX, 100, due_all_cb,
+	    out), 0);
+	/* The list first (older), then the message per member; no leave. */
+	snprintf(q, sizeof(q), "%s/bob %s/bob %s/carol ", id(11), id(10), id(10));
+	ck_assert_str_eq(out, q);
+
+	snprintf(q, sizeof(q), "%s/bob", id(10));
+	ck_assert_int_eq(pmail_sealable(ps, q, &kind, grp, &ts, &body, &len,
+	    &sig), PSTORE_OK);
+	ck_assert_int_eq(kind, PMAIL_GMSG);
+	ck_assert_str_eq(grp, g);
+	ck_assert_str_eq(body, "to the team");
+	ck_assert_uint_eq(len, 11);
+	ck_assert_int_eq(ts, 5000);
+	ck_assert_ptr_null(sig);
+	free(body);
+	snprintf(q, sizeof(q), "%s/bob", id(11));
+	ck_assert_int_eq(pmail_sealable(ps, q, &kind, grp, &ts, &body, &len,
+	    &sig), PSTORE_OK);
+	ck_assert_int_eq(kind, PMAIL_GLIST);
+	ck_assert_str_eq(body, "{\"the\":\"list\"}");
+	ck_assert_str_eq(sig, "abcd");
+	free(body);
+	free(sig);
+	/* Not the body row (sent), not a leave. */
+	ck_assert_int_eq(pmail_sealable(ps, id(10), &kind, grp, &ts, &body,
+	    &len, &sig), PSTORE_NOTFOUND);
+	snprintf(q, sizeof(q), "%s/alice", id(12));
+	ck_assert_int_eq(pmail_sealable(ps, q, &kind, grp, &ts, &body, &len,
+	    &sig), PSTORE_NOTFOUND);
+
+	/* Deposited for bob: his row shows it, group show counts it. */
+	snprintf(q, sizeof(q), "%s/bob", id(10));
+	ck_assert_int_eq(pmail_note(ps, q, "bob", 7, ""), 0);
+	snprintf(q, sizeof(q), "%s/carol", id(10));
+	ck_assert_int_eq(pmail_note(ps, q, "carol", 8, ""), 0);
+	memset(&m, 0, sizeof(m));
+	snprintf(m.id, sizeof(m.id), "%s", id(10));
+	snprintf(m.peer, sizeof(m.peer), "bob");
+	snprintf(m.state, sizeof(m.state), "pending");
+	snprintf(m.group, sizeof(m.group), "%s", g);
+	m.outgoing = true;
+	m.ref = 100;
+	ck_assert_str_eq(pmail_state(ps, &m, NULL, 0), "deposited");
+	m.ref = 0;	/* the body row itself */
+	ck_assert_str_eq(pmail_state(ps, &m, NULL, 0), "pending");
+	ck_assert_int_eq(pmail_group_deposited(ps, g, "bob"), 1);
+	ck_assert_int_eq(pmail_group_deposited(ps, g, "dave"), 0);
+	/* bob's receipt names the message: his deposit only is forgotten. */
+	ck_assert_int_eq(pmail_forget_receipt(ps, id(10), "bob"), 0);
+	ck_assert_int_eq(pmail_group_deposited(ps, g, "bob"), 0);
+	ck_assert_int_eq(pmail_group_deposited(ps, g, "carol"), 1);
+	/* carol removed: her row fails, its deposit is to withdraw. */
+	out[0] = '\0';
+	ck_assert_int_eq(pmail_done(ps, 10, done_cb, out), 0);
+	ck_assert_str_eq(out, "");
+	sql("UPDATE messages SET state = 'failed' WHERE seq = 102");
+	ck_assert_int_eq(pmail_done(ps, 10, done_cb, out), 0);
+	snprintf(q, sizeof(q), "%s/carol=8 ", id(10));
+	ck_assert_str_eq(out, q);
+}
+END_TEST
+
 START_TEST(test_queue_existing_id)
 {
 	struct pmsg m = mk(id(7), "bob", "again", 2000, "pending"), old;
@@ -1246,6 +1367,7 @@ pstore_msg_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_queue_pending);
 	tcase_add_test(tc, test_mail_due_in_order);
+	tcase_add_test(tc, test_mail_group_rows);
 	tcase_add_test(tc, test_queue_existing_id);
 	tcase_add_test(tc, test_queue_held);
 	tcase_add_test(tc, test_receive_dedup);

@@ -345,6 +345,14 @@ START_TEST(test_bad_payload)
 		"{\"v\":1,\"type\":\"msg\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":-1,\"body\":\"x\"}",
 		"{\"v\":1,\"type\":\"msg\",\"from\":\"alice\",\"from\":\"eve\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"x\"}",
 		"[1]",
+		/* a group's: exactly its members, a group id, a hex signature */
+		"{\"v\":1,\"type\":\"msg\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"x\",\"group\":\"" ID1 "\"}",
+		"{\"v\":1,\"type\":\"gmsg\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"x\"}",
+		"{\"v\":1,\"type\":\"gmsg\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"x\",\"group\":\"XYZ\"}",
+		"{\"v\":1,\"type\":\"gmsg\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"x\",\"group\":\"" ID1 "\",\"sig\":\"ab\"}",
+		"{\"v\":1,\"type\":\"gmembers\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"{}\"}",
+		"{\"v\":1,\"type\":\"gmembers\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"{}\",\"sig\":\"not hex\"}",
+		"{\"v\":1,\"type\":\"gmembers\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"{}\",\"sig\":\"\"}",
 	};
 	unsigned char sk[64], pk[32], *pt, *blob;
 	struct seal_msg out;
@@ -377,6 +385,68 @@ START_TEST(test_bad_payload)
 		free(blob);
 		free(pt);
 	}
+}
+END_TEST
+
+/* A group's message and a group's list: sealed, opened, what they say. */
+START_TEST(test_group)
+{
+	struct seal_msg m, out;
+	unsigned char *blob;
+	char fp[P2P_FP_LEN + 1], big[SEAL_LIST_MAX + 2];
+	const char *why = NULL;
+	size_t len;
+
+	msg_init(&m, "alice", "bob", "to the team");
+	m.type = SEAL_GMSG;
+	snprintf(m.group, sizeof(m.group), "%s", "fedcba9876543210fedcba9876543210");
+	blob = seal(ka, kb, &m, &len);
+	ck_assert_ptr_null(memmem(blob, len, "fedcba98", 8));
+	ck_assert_int_eq(try_open(kb, "bob", blob, len, &out, fp, &why), 0);
+	ck_assert_int_eq(out.type, SEAL_GMSG);
+	ck_assert_str_eq(out.group, "fedcba9876543210fedcba9876543210");
+	ck_assert_str_eq(out.body, "to the team");
+	ck_assert_str_eq(fp, fp_of(ka));
+	seal_msg_clear(&out);
+	free(blob);
+	/* For carol, bob cannot pass it on. */
+	blob = seal(ka, kb, &m, &len);
+	ck_assert_int_eq(try_open(kc, "carol", blob, len, &out, fp, &why), -1);
+	free(blob);
+	/* A gmsg without its group does not seal. */
+	m.group[0] = '\0';
+	ck_assert_int_eq(seal_seal(ka, seal_key_public(kb), &m, &blob, &len), -1);
+
+	msg_init(&m, "alice", "bob", "{\"group\":\"x\"}");
+	m.type = SEAL_GMEMBERS;
+	m.sig = (char *)"0a1b2c";
+	blob = seal(ka, kb, &m, &len);
+	ck_assert_int_eq(try_open(kb, "bob", blob, len, &out, fp, &why), 0);
+	ck_assert_int_eq(out.type, SEAL_GMEMBERS);
+	ck_assert_str_eq(out.body, "{\"group\":\"x\"}");
+	ck_assert_str_eq(out.sig, "0a1b2c");
+	ck_assert_str_eq(out.group, "");
+	seal_msg_clear(&out);
+	free(blob);
+	/* A list is held to its own limit, not max_message_bytes. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	m.body = big;
+	m.body_len = SEAL_LIST_MAX;
+	big[SEAL_LIST_MAX] = '\0';
+	blob = seal(ka, kb, &m, &len);
+	ck_assert_int_eq(seal_open(kb, "bob", blob, len, 10, &out, fp,
+	    sizeof(fp), &why), 0);
+	seal_msg_clear(&out);
+	free(blob);
+	big[SEAL_LIST_MAX] = 'x';
+	m.body_len = SEAL_LIST_MAX + 1;
+	ck_assert_int_eq(seal_seal(ka, seal_key_public(kb), &m, &blob, &len), -1);
+	/* Without its signature it does not seal. */
+	m.body = (char *)"{}";
+	m.body_len = 2;
+	m.sig = NULL;
+	ck_assert_int_eq(seal_seal(ka, seal_key_public(kb), &m, &blob, &len), -1);
 }
 END_TEST
 
@@ -461,6 +531,7 @@ seal_suite(void)
 	tcase_add_test(tc, test_replayed);
 	tcase_add_test(tc, test_bad_payload);
 	tcase_add_test(tc, test_max_body);
+	tcase_add_test(tc, test_group);
 	tcase_add_test(tc, test_identity_key);
 	suite_add_tcase(s, tc);
 	return s;
