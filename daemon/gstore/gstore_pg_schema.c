@@ -75,8 +75,8 @@ static const char *const gpg_migrations[] = {
 	 * 5 -> 6: a blob kept as its bytes, a quarter smaller than its
 	 * base64 (fetched as base64: encode).
 	 */
-	"ALTER TABLE mailbox ALTER COLUMN blob TYPE bytea USING "
-	"decode(blob, 'base64');",
+	("ALTER TABLE mailbox ALTER COLUMN blob TYPE bytea USING "
+	"decode(blob, 'base64');"),
 };
 #define GPG_VERSION \
 	((int)(sizeof(gpg_migrations) / sizeof(gpg_migrations[0])))
