@@ -13,7 +13,10 @@
  *                         reconnect with backoff, timers
  *   gstore_pg_seal.c      the notifications' seal (HMAC, replays)
  *   gstore_pg_sql.c       the statements with their parameters and
- *                         results
+ *                         results: users, presence, the cluster
+ *   gstore_pg_mail.c      the same for the mailbox
+ *   gstore_pg_stmt.c      a statement's parameters and prepared name,
+ *                         a result's columns read
  *   gstore_pg_schema.c    the schema and its migrations
  */
 #ifndef P2P_GSTORE_PG_H
@@ -135,6 +138,12 @@ struct gpg_stmt {
 	char		 buf[10][32];	/* numbers formatted for values[] */
 };
 
+/* A statement the workers prepare at set-up, and its name there. */
+struct gpg_prep {
+	const char	*name;
+	const char	*sql;
+};
+
 /*
  * Open-time work on a blocking connection, before the loop runs: check
  * the server's schema version, migrate it (under an advisory lock, so
@@ -164,6 +173,27 @@ enum gstore_rc gpg_op_result(struct gstore_op *, PGresult *);
 /* Deliver the rows a listing kept in op->priv; free them. */
 void	gpg_rows(struct gstore_op *);
 void	gpg_rows_free(struct gstore_op *);
+
+/* gstore_pg_mail.c: the mailbox's operations (gpg_op_stmt and the rest
+ * hand them over) and the statements to prepare for them. */
+extern const struct gpg_prep gpg_mail_prepared[];
+extern const size_t gpg_mail_nprepared;
+void	gpg_mail_stmt(const struct gstore_op *, struct gpg_stmt *);
+enum gstore_rc gpg_mail_result(struct gstore_op *, PGresult *);
+void	gpg_mail_rows(struct gstore_op *);
+
+/* gstore_pg_stmt.c: building a statement, reading a result. */
+void	gpg_stmt_init(struct gpg_stmt *, const char *sql);
+/* sql, prepared under the name tab[0..n) gives it (else unprepared). */
+void	gpg_stmt_prepared(struct gpg_stmt *, const struct gpg_prep *tab,
+	    size_t n, const char *sql);
+void	gpg_stmt_str(struct gpg_stmt *, const char *);
+void	gpg_stmt_num(struct gpg_stmt *, int64_t);
+void	gpg_stmt_dbl(struct gpg_stmt *, double);
+/* Column c of row r into dst[size]; -1 if NULL or too long. */
+int	gpg_col_copy(PGresult *, int r, int c, char *dst, size_t size);
+/* One row of one column, as a number; -1 if the result is not that. */
+long long gpg_one_num(PGresult *, int col);
 
 /* Many users' last_seen: payload from gpg_seen_take. */
 void	gpg_seen_stmt(const char *payload, struct gpg_stmt *);

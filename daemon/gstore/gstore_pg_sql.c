@@ -1,7 +1,7 @@
 /*
  * The gestor's store on PostgreSQL, its statements: each operation's
- * statement, parameters and result (the schema and its migrations are
- * gstore_pg_schema.c). Presence rows carry their owning gestor and an
+ * statement, parameters and result (the mailbox's are gstore_pg_mail.c,
+ * the schema and its migrations gstore_pg_schema.c). Presence rows carry their owning gestor and an
  * expiry; a change of presence one session makes is sent to the other
  * gestors by pg_notify in the statement that makes it (the payload
  * sealed beforehand, gpg_seal_op); the set statements (reap, reconcile,
@@ -51,85 +51,6 @@ static const char gpg_foreach_sql[] =
 	"SELECT " GPG_USER_COLS " FROM users u ORDER BY u.name";
 static const char gpg_count_sql[] = "SELECT count(*) FROM users";
 
-/* ------------------------------------------------------------ the mailbox */
-
-static const char gpg_set_mail_sql[] =
-	"WITH upd AS (UPDATE users SET mail = $2::text WHERE name = $1::text "
-	"RETURNING 1) SELECT count(*) FROM upd";
-/*
- * $1 to, $2 from, $3 ts, $4 expires, $5 size, $6 blob, $7-$9 the limits
- * (0: none). One row: the refusal as a gstore_rc (0: stored), the id.
- */
-static const char gpg_mail_put_sql[] =
-	"WITH u AS (SELECT mail FROM users WHERE name = $1::text), "
-	"q AS (SELECT count(*) AS n, coalesce(sum(size), 0) AS b, "
-	"  count(*) FILTER (WHERE sender = $2::text) AS s FROM mailbox "
-	"  WHERE rcpt = $1::text), "
-	"ok AS (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM u) THEN 1 "
-	"  WHEN (SELECT mail FROM u) = '' THEN 4 "
-	"  WHEN $7::bigint > 0 AND q.n >= $7::bigint THEN 5 "
-	"  WHEN $8::bigint > 0 AND q.b + $5::bigint > $8::bigint THEN 6 "
-	"  WHEN $9::bigint > 0 AND q.s >= $9::bigint THEN 7 "
-	"  ELSE 0 END AS rc FROM q), "
-	"ins AS (INSERT INTO mailbox (rcpt, sender, ts, expires, size, blob) "
-	"  SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::integer, "
-	"  decode($6::text, 'base64') FROM ok WHERE ok.rc = 0 RETURNING id) "
-	"SELECT (SELECT rc FROM ok), (SELECT id FROM ins)";
-/*
- * $1 to, $2 from, $3 ts, $4 expires, $5 the deposits [{blob,size,key}],
- * $6-$8 the limits. A row per deposit in order: its id (the one stored
- * before under its key, or now) or 0, and the refusal (0: stored): the
- * first refused refuses every later new one (sq_mail_put_many).
- */
-static const char gpg_mail_put_many_sql[] =
-	"WITH u AS (SELECT mail FROM users WHERE name = $1::text), "
-	"b AS (SELECT t.ord, t.e->>'blob' AS blob, (t.e->>'size')::integer "
-	"  AS size, (t.e->>'key')::bigint AS dkey FROM "
-	"  json_array_elements($5::json) WITH ORDINALITY AS t(e, ord)), "
-	"old AS (SELECT b.ord, m.id FROM b JOIN mailbox m ON "
-	"  m.sender = $2::text AND m.dkey = b.dkey), "
-	"q AS (SELECT count(*) AS n, coalesce(sum(size), 0) AS b, "
-	"  count(*) FILTER (WHERE sender = $2::text) AS s FROM mailbox "
-	"  WHERE rcpt = $1::text), "
-	"nb AS (SELECT b.*, row_number() OVER w AS k, sum(b.size) OVER w AS run "
-	"  FROM b WHERE b.ord NOT IN (SELECT ord FROM old) "
-	"  WINDOW w AS (ORDER BY b.ord)), "
-	"rc AS (SELECT nb.ord, CASE WHEN NOT EXISTS (SELECT 1 FROM u) THEN 1 "
-	"  WHEN (SELECT mail FROM u) = '' THEN 4 "
-	"  WHEN $6::bigint > 0 AND q.n + nb.k > $6::bigint THEN 5 "
-	"  WHEN $7::bigint > 0 AND q.b + nb.run > $7::bigint THEN 6 "
-	"  WHEN $8::bigint > 0 AND q.s + nb.k > $8::bigint THEN 7 "
-	"  ELSE 0 END AS rc FROM nb, q), "
-	"f AS (SELECT min(ord) AS ord FROM rc WHERE rc <> 0), "
-	"ins AS (INSERT INTO mailbox (rcpt, sender, ts, expires, size, blob, "
-	"  dkey) SELECT $1::text, $2::text, $3::bigint, $4::bigint, nb.size, "
-	"  decode(nb.blob, 'base64'), nb.dkey FROM nb WHERE nb.ord < "
-	"  coalesce((SELECT ord FROM f), "
-	"  nb.ord + 1) ORDER BY nb.ord RETURNING id, dkey) "
-	"SELECT b.ord, coalesce(old.id, ins.id, 0), CASE WHEN old.id IS NOT "
-	"  NULL OR ins.id IS NOT NULL THEN 0 ELSE (SELECT rc.rc FROM rc "
-	"  WHERE rc.ord = (SELECT ord FROM f)) END "
-	"FROM b LEFT JOIN old ON old.ord = b.ord "
-	"LEFT JOIN ins ON ins.dkey = b.dkey ORDER BY b.ord";
-static const char gpg_mail_fetch_sql[] =
-	"SELECT id, sender, rcpt, ts, expires, size, "
-	"translate(encode(blob, 'base64'), E'\\n', '') FROM mailbox "
-	"WHERE rcpt = $1::text AND id > $2::bigint ORDER BY id "
-	"LIMIT $3::integer";
-static const char gpg_mail_ack_sql[] =
-	"WITH d AS (DELETE FROM mailbox WHERE rcpt = $1::text AND id IN "
-	"(SELECT x::bigint FROM json_array_elements_text($2::json) AS x) "
-	"RETURNING 1) SELECT count(*) FROM d";
-static const char gpg_mail_withdraw_sql[] =
-	"WITH d AS (DELETE FROM mailbox WHERE sender = $1::text AND "
-	"id = $2::bigint RETURNING 1) SELECT count(*) FROM d";
-static const char gpg_mail_expire_sql[] =
-	"WITH d AS (DELETE FROM mailbox WHERE expires <= $1::bigint "
-	"RETURNING 1) SELECT count(*) FROM d";
-static const char gpg_mail_count_sql[] =
-	"SELECT count(*), coalesce(sum(size), 0) FROM mailbox "
-	"WHERE $1::boolean OR rcpt = $2::text";
-
 /*
  * $1 name, $2 addr, $3 port, $4 last_seen, $5 gestor, $6 ttl, $7 the
  * sealed hint {t:"presence",user,online} (gpg_seal_op).
@@ -153,13 +74,6 @@ static const char gpg_offline_sql[] =
 	"SELECT pg_notify('" GPG_CHANNEL "', $7::text) FROM u, "
 	"  (SELECT $6::float8) AS unused";
 
-static void
-stmt_init(struct gpg_stmt *st, const char *sql)
-{
-	memset(st, 0, sizeof(*st));
-	st->sql = sql;
-}
-
 static const char gpg_seen_sql[] =
 	"UPDATE users u SET last_seen = s.t FROM (SELECT name, max(t) AS t "
 	"  FROM unnest($1::text[], $2::bigint[]) AS x(name, t) "
@@ -171,10 +85,7 @@ static const char gpg_notify_sql[] =
 	"  json_array_elements_text($1::json) AS x";
 
 /* The statements the workers run, by their prepared names. */
-static const struct {
-	const char	*name;
-	const char	*sql;
-} gpg_prepared[] = {
+static const struct gpg_prep gpg_prepared[] = {
 	{ "p2p_add", gpg_add_sql },
 	{ "p2p_get", gpg_get_sql },
 	{ "p2p_set_key", gpg_set_key_sql },
@@ -184,14 +95,6 @@ static const struct {
 	{ "p2p_offline", gpg_offline_sql },
 	{ "p2p_seen", gpg_seen_sql },
 	{ "p2p_notify", gpg_notify_sql },
-	{ "p2p_set_mail", gpg_set_mail_sql },
-	{ "p2p_mail_put", gpg_mail_put_sql },
-	{ "p2p_mail_put_many", gpg_mail_put_many_sql },
-	{ "p2p_mail_fetch", gpg_mail_fetch_sql },
-	{ "p2p_mail_ack", gpg_mail_ack_sql },
-	{ "p2p_mail_withdraw", gpg_mail_withdraw_sql },
-	{ "p2p_mail_expire", gpg_mail_expire_sql },
-	{ "p2p_mail_count", gpg_mail_count_sql },
 };
 #define GPG_NPREPARED	(sizeof(gpg_prepared) / sizeof(gpg_prepared[0]))
 
@@ -199,221 +102,34 @@ static const struct {
 static void
 stmt_prepared(struct gpg_stmt *st, const char *sql)
 {
-	size_t i;
-
-	stmt_init(st, sql);
-	for (i = 0; i < GPG_NPREPARED; i++)
-		if (gpg_prepared[i].sql == sql)
-			st->name = gpg_prepared[i].name;
+	gpg_stmt_prepared(st, gpg_prepared, GPG_NPREPARED, sql);
 }
 
 const char *
 gpg_worker_setup_sql(void)
 {
 	static char *text;
+	const struct gpg_prep *q;
 	size_t i, len;
 	char *p;
 
 	if (text != NULL)
 		return text;
 	len = strlen(GPG_VERSION_SQL) + 1;
-	for (i = 0; i < GPG_NPREPARED; i++)
-		len += strlen("; PREPARE  AS ") + strlen(gpg_prepared[i].name) +
-		    strlen(gpg_prepared[i].sql);
+	for (i = 0; i < GPG_NPREPARED + gpg_mail_nprepared; i++) {
+		q = i < GPG_NPREPARED ? &gpg_prepared[i] :
+		    &gpg_mail_prepared[i - GPG_NPREPARED];
+		len += strlen("; PREPARE  AS ") + strlen(q->name) +
+		    strlen(q->sql);
+	}
 	p = text = xmalloc(len);
 	p += sprintf(p, "%s", GPG_VERSION_SQL);
-	for (i = 0; i < GPG_NPREPARED; i++)
-		p += sprintf(p, "; PREPARE %s AS %s", gpg_prepared[i].name,
-		    gpg_prepared[i].sql);
+	for (i = 0; i < GPG_NPREPARED + gpg_mail_nprepared; i++) {
+		q = i < GPG_NPREPARED ? &gpg_prepared[i] :
+		    &gpg_mail_prepared[i - GPG_NPREPARED];
+		p += sprintf(p, "; PREPARE %s AS %s", q->name, q->sql);
+	}
 	return text;
-}
-
-static void
-stmt_str(struct gpg_stmt *st, const char *v)
-{
-	st->values[st->n++] = v;
-}
-
-static void
-stmt_num(struct gpg_stmt *st, int64_t v)
-{
-	snprintf(st->buf[st->n], sizeof(st->buf[st->n]), "%lld", (long long)v);
-	st->values[st->n] = st->buf[st->n];
-	st->n++;
-}
-
-static void
-stmt_dbl(struct gpg_stmt *st, double v)
-{
-	snprintf(st->buf[st->n], sizeof(st->buf[st->n]), "%.3f", v);
-	st->values[st->n] = st->buf[st->n];
-	st->n++;
-}
-
-static int	col_copy(PGresult *, int, int, char *, size_t);
-
-static void
-gpg_mail_stmt(const struct gstore_op *op, struct gpg_stmt *st)
-{
-	const struct gmail *m = &op->m;
-
-	switch (op->kind) {
-	case GOP_SET_MAIL:
-		stmt_prepared(st, gpg_set_mail_sql);
-		stmt_str(st, op->u.name);
-		stmt_str(st, op->u.mail);
-		break;
-	case GOP_MAIL_PUT:
-		stmt_prepared(st, gpg_mail_put_sql);
-		stmt_str(st, m->to);
-		stmt_str(st, m->from);
-		stmt_num(st, m->ts);
-		stmt_num(st, m->expires);
-		stmt_num(st, m->size);
-		stmt_str(st, m->blob);
-		stmt_num(st, op->lim.messages);
-		stmt_num(st, op->lim.bytes);
-		stmt_num(st, op->lim.per_sender);
-		break;
-	case GOP_MAIL_PUT_MANY:
-		stmt_prepared(st, gpg_mail_put_many_sql);
-		stmt_str(st, m->to);
-		stmt_str(st, m->from);
-		stmt_num(st, m->ts);
-		stmt_num(st, m->expires);
-		stmt_str(st, m->blob);
-		stmt_num(st, op->lim.messages);
-		stmt_num(st, op->lim.bytes);
-		stmt_num(st, op->lim.per_sender);
-		break;
-	case GOP_MAIL_FETCH:
-		stmt_prepared(st, gpg_mail_fetch_sql);
-		stmt_str(st, m->to);
-		stmt_num(st, m->id);
-		stmt_num(st, op->limit);
-		break;
-	case GOP_MAIL_ACK:
-		stmt_prepared(st, gpg_mail_ack_sql);
-		stmt_str(st, m->to);
-		stmt_str(st, m->blob);
-		break;
-	case GOP_MAIL_WITHDRAW:
-		stmt_prepared(st, gpg_mail_withdraw_sql);
-		stmt_str(st, m->from);
-		stmt_num(st, m->id);
-		break;
-	case GOP_MAIL_EXPIRE:
-		stmt_prepared(st, gpg_mail_expire_sql);
-		stmt_num(st, m->expires);
-		break;
-	case GOP_MAIL_COUNT:
-		stmt_prepared(st, gpg_mail_count_sql);
-		stmt_str(st, op->limit == 1 ? "true" : "false");
-		stmt_str(st, m->to);
-		break;
-	default:
-		break;
-	}
-}
-
-/* One row of one column, as a number; -1 if the result is not that. */
-static long long
-one_num(PGresult *res, int col)
-{
-	if (PQntuples(res) != 1 || PQnfields(res) <= col ||
-	    PQgetisnull(res, 0, col))
-		return -1;
-	return strtoll(PQgetvalue(res, 0, col), NULL, 10);
-}
-
-/* A row per deposit: id, or the refusal (a gstore_rc), to op->res. */
-static enum gstore_rc
-gpg_mail_many_result(struct gstore_op *op, PGresult *res)
-{
-	long long id, rc;
-	int r;
-
-	if (PQntuples(res) != op->limit || PQnfields(res) != 3)
-		return GSTORE_ERR;
-	for (r = 0; r < op->limit; r++) {
-		id = PQgetisnull(res, r, 1) ? 0 : strtoll(PQgetvalue(res, r, 1),
-		    NULL, 10);
-		rc = PQgetisnull(res, r, 2) ? -1 : strtoll(PQgetvalue(res, r, 2),
-		    NULL, 10);
-		if (id > 0 && rc == 0)
-			op->res[r] = id;
-		else if (id == 0 && rc > 0 && rc <= GSTORE_QUOTA_SENDER)
-			op->res[r] = -rc;
-		else
-			return GSTORE_ERR;
-	}
-	return GSTORE_OK;
-}
-
-static enum gstore_rc
-gpg_mail_result(struct gstore_op *op, PGresult *res)
-{
-	long long v;
-
-	switch (op->kind) {
-	case GOP_SET_MAIL:
-	case GOP_MAIL_ACK:
-	case GOP_MAIL_WITHDRAW:
-		if ((v = one_num(res, 0)) < 0)
-			return GSTORE_ERR;
-		return v > 0 ? GSTORE_OK : GSTORE_NOTFOUND;
-	case GOP_MAIL_PUT:
-		if ((v = one_num(res, 0)) < 0 || v > GSTORE_QUOTA_SENDER)
-			return GSTORE_ERR;
-		if (v != 0)
-			return (enum gstore_rc)v;
-		if ((op->m.id = one_num(res, 1)) <= 0)
-			return GSTORE_ERR;
-		return GSTORE_OK;
-	case GOP_MAIL_PUT_MANY:
-		return gpg_mail_many_result(op, res);
-	case GOP_MAIL_EXPIRE:
-		op->n = (long)one_num(res, 0);
-		return op->n < 0 ? GSTORE_ERR : GSTORE_OK;
-	case GOP_MAIL_COUNT:
-		op->n = (long)one_num(res, 0);
-		op->bytes = one_num(res, 1);
-		return op->n < 0 || op->bytes < 0 ? GSTORE_ERR : GSTORE_OK;
-	case GOP_MAIL_FETCH:
-		if (PQnfields(res) != 7)
-			return GSTORE_ERR;
-		op->priv = res;		/* rows delivered by gpg_rows */
-		return GSTORE_OK;
-	default:
-		return GSTORE_OK;
-	}
-}
-
-/* The deposits a fetch kept in op->priv, to op->mail_row. */
-static void
-gpg_mail_rows(struct gstore_op *op)
-{
-	PGresult *res = op->priv;
-	struct gmail m;
-	int r;
-
-	for (r = 0; r < PQntuples(res); r++) {
-		memset(&m, 0, sizeof(m));
-		if (col_copy(res, r, 1, m.from, sizeof(m.from)) == -1 ||
-		    col_copy(res, r, 2, m.to, sizeof(m.to)) == -1 ||
-		    PQgetisnull(res, r, 6)) {
-			log_warnx("gstore: a mailbox row with a sender, "
-			    "recipient or blob that is not one: skipped");
-			continue;
-		}
-		m.id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-		m.ts = strtoll(PQgetvalue(res, r, 3), NULL, 10);
-		m.expires = strtoll(PQgetvalue(res, r, 4), NULL, 10);
-		m.size = strtol(PQgetvalue(res, r, 5), NULL, 10);
-		m.blob = PQgetvalue(res, r, 6);
-		if (op->mail_row(&m, op->arg) == -1)
-			break;
-	}
 }
 
 void
@@ -425,38 +141,38 @@ gpg_op_stmt(const struct gstore_op *op, const char *self, double ttl,
 	switch (op->kind) {
 	case GOP_ADD:
 		stmt_prepared(st, gpg_add_sql);
-		stmt_str(st, u->name);
-		stmt_str(st, u->hash);
-		stmt_str(st, u->fingerprint);
-		stmt_num(st, u->created);
-		stmt_num(st, u->last_seen);
-		stmt_str(st, u->addr);
-		stmt_num(st, u->port);
+		gpg_stmt_str(st, u->name);
+		gpg_stmt_str(st, u->hash);
+		gpg_stmt_str(st, u->fingerprint);
+		gpg_stmt_num(st, u->created);
+		gpg_stmt_num(st, u->last_seen);
+		gpg_stmt_str(st, u->addr);
+		gpg_stmt_num(st, u->port);
 		break;
 	case GOP_GET:
 		stmt_prepared(st, gpg_get_sql);
-		stmt_str(st, self);
-		stmt_str(st, u->name);
+		gpg_stmt_str(st, self);
+		gpg_stmt_str(st, u->name);
 		break;
 	case GOP_SET_KEY:
 		stmt_prepared(st, gpg_set_key_sql);
-		stmt_str(st, u->name);
-		stmt_str(st, u->fingerprint);
+		gpg_stmt_str(st, u->name);
+		gpg_stmt_str(st, u->fingerprint);
 		break;
 	case GOP_PRESENCE:
 		stmt_prepared(st, op->presence == GSTORE_OFFLINE ? gpg_offline_sql :
 		    gpg_online_sql);
-		stmt_str(st, u->name);
-		stmt_str(st, u->addr);
-		stmt_num(st, u->port);
-		stmt_num(st, u->last_seen);
-		stmt_str(st, self);
-		stmt_dbl(st, ttl);
-		stmt_str(st, op->priv != NULL ? op->priv : "");
+		gpg_stmt_str(st, u->name);
+		gpg_stmt_str(st, u->addr);
+		gpg_stmt_num(st, u->port);
+		gpg_stmt_num(st, u->last_seen);
+		gpg_stmt_str(st, self);
+		gpg_stmt_dbl(st, ttl);
+		gpg_stmt_str(st, op->priv != NULL ? op->priv : "");
 		break;
 	case GOP_FOREACH:
 		stmt_prepared(st, gpg_foreach_sql);
-		stmt_str(st, self);
+		gpg_stmt_str(st, self);
 		break;
 	case GOP_COUNT:
 		stmt_prepared(st, gpg_count_sql);
@@ -471,18 +187,6 @@ gpg_op_stmt(const struct gstore_op *op, const char *self, double ttl,
 		gpg_mail_stmt(op, st);
 		break;
 	}
-}
-
-/* Copy column c of row r into dst[size]; -1 if NULL or too long. */
-static int
-col_copy(PGresult *res, int r, int c, char *dst, size_t size)
-{
-	int len = PQgetlength(res, r, c);
-
-	if (PQgetisnull(res, r, c) || len < 0 || (size_t)len >= size)
-		return -1;
-	memcpy(dst, PQgetvalue(res, r, c), (size_t)len + 1);
-	return 0;
 }
 
 /*
@@ -500,20 +204,20 @@ user_row(PGresult *res, int r, struct guser *u)
 		    PQnfields(res));
 		return -1;
 	}
-	if (col_copy(res, r, 0, u->name, sizeof(u->name)) == -1 ||
-	    col_copy(res, r, 1, u->hash, sizeof(u->hash)) == -1 ||
-	    col_copy(res, r, 2, u->fingerprint, sizeof(u->fingerprint)) == -1) {
+	if (gpg_col_copy(res, r, 0, u->name, sizeof(u->name)) == -1 ||
+	    gpg_col_copy(res, r, 1, u->hash, sizeof(u->hash)) == -1 ||
+	    gpg_col_copy(res, r, 2, u->fingerprint, sizeof(u->fingerprint)) == -1) {
 		log_warnx("gstore: a users row with a name, hash or fingerprint "
 		    "missing or too long: skipped");
 		return -1;
 	}
-	addr_long = col_copy(res, r, 5, u->addr, sizeof(u->addr)) == -1;
+	addr_long = gpg_col_copy(res, r, 5, u->addr, sizeof(u->addr)) == -1;
 	if (addr_long)
 		*u->addr = '\0';
 	u->created = strtoll(PQgetvalue(res, r, 3), NULL, 10);
 	u->last_seen = strtoll(PQgetvalue(res, r, 4), NULL, 10);
 	u->online = PQgetvalue(res, r, 7)[0] == 't';
-	if (col_copy(res, r, 8, u->mail, sizeof(u->mail)) == -1)
+	if (gpg_col_copy(res, r, 8, u->mail, sizeof(u->mail)) == -1)
 		*u->mail = '\0';	/* not a key: no mail (gstore_row_check) */
 	return gstore_row_check(u, addr_long,
 	    strtoll(PQgetvalue(res, r, 6), NULL, 10));
@@ -607,15 +311,15 @@ void
 gpg_seen_stmt(const char *payload, struct gpg_stmt *st)
 {
 	stmt_prepared(st, gpg_seen_sql);
-	stmt_str(st, payload);
-	stmt_str(st, payload + strlen(payload) + 1);
+	gpg_stmt_str(st, payload);
+	gpg_stmt_str(st, payload + strlen(payload) + 1);
 }
 
 /* $1 gestor, $2 ttl (users' last_seen: gpg_seen_stmt) */
 void
 gpg_renew_stmt(const char *self, double ttl, struct gpg_stmt *st)
 {
-	stmt_init(st,
+	gpg_stmt_init(st,
 	    "WITH l AS (INSERT INTO gestors (name, expires) VALUES ($1, "
 	    "  now() + make_interval(secs => $2::float8)) ON CONFLICT (name) DO "
 	    "  UPDATE SET expires = EXCLUDED.expires), "
@@ -623,8 +327,8 @@ gpg_renew_stmt(const char *self, double ttl, struct gpg_stmt *st)
 	    "  make_interval(secs => $2::float8) WHERE gestor = $1 "
 	    "  RETURNING name) "
 	    "SELECT count(*) FROM r");
-	stmt_str(st, self);
-	stmt_dbl(st, ttl);
+	gpg_stmt_str(st, self);
+	gpg_stmt_dbl(st, ttl);
 }
 
 /*
@@ -634,14 +338,14 @@ gpg_renew_stmt(const char *self, double ttl, struct gpg_stmt *st)
 void
 gpg_reap_stmt(const char *self, struct gpg_stmt *st)
 {
-	stmt_init(st,
+	gpg_stmt_init(st,
 	    "WITH dead AS (DELETE FROM gestors WHERE expires < now() AND "
 	    "  name <> $1 RETURNING name), "
 	    "gone AS (DELETE FROM presence WHERE gestor <> $1 AND "
 	    "  (gestor IN (SELECT name FROM dead) OR expires < now()) "
 	    "  RETURNING name, gestor) "
 	    "SELECT name, gestor FROM gone");
-	stmt_str(st, self);
+	gpg_stmt_str(st, self);
 }
 
 /*
@@ -655,7 +359,7 @@ void
 gpg_reconcile_stmt(const char *self, double ttl, const char *sessions,
     struct gpg_stmt *st)
 {
-	stmt_init(st,
+	gpg_stmt_init(st,
 	    "WITH l AS (INSERT INTO gestors (name, expires) VALUES ($1, "
 	    "  now() + make_interval(secs => $3::float8)) ON CONFLICT (name) DO "
 	    "  UPDATE SET expires = EXCLUDED.expires), "
@@ -675,26 +379,26 @@ gpg_reconcile_stmt(const char *self, double ttl, const char *sessions,
 	    "SELECT name, 'taken'::text FROM taken UNION ALL "
 	    "SELECT name, 'gone' FROM gone UNION ALL "
 	    "SELECT name, 'up' FROM up");
-	stmt_str(st, self);
-	stmt_str(st, sessions);
-	stmt_dbl(st, ttl);
+	gpg_stmt_str(st, self);
+	gpg_stmt_str(st, sessions);
+	gpg_stmt_dbl(st, ttl);
 }
 
 void
 gpg_notify_stmt(const char *payload, struct gpg_stmt *st)
 {
 	stmt_prepared(st, gpg_notify_sql);
-	stmt_str(st, payload);
+	gpg_stmt_str(st, payload);
 }
 
 /* A clean stop: this gestor's users go offline at once, its lease ends. */
 void
 gpg_bye_stmt(const char *self, struct gpg_stmt *st)
 {
-	stmt_init(st,
+	gpg_stmt_init(st,
 	    "WITH l AS (DELETE FROM gestors WHERE name = $1), "
 	    "gone AS (DELETE FROM presence WHERE gestor = $1 "
 	    "  RETURNING name) "
 	    "SELECT name FROM gone");
-	stmt_str(st, self);
+	gpg_stmt_str(st, self);
 }
