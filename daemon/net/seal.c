@@ -8,7 +8,9 @@
  *   payload       = {"v":1,"type":"msg"|"receipt","from","to","id","ts","body"}
  *                   a group's message: type "gmsg" and a member "group";
  *                   a group's signed list: type "gmembers", body the
- *                   list's text and a member "sig", its signature
+ *                   list's text and a member "sig", its signature; a
+ *                   member leaving a group: type "gleave", body "" and
+ *                   a member "group"
  *
  * A group blob looks like any other to the gestor (the same header:
  * recipient, sender, size, time); what it says of a group is inside.
@@ -51,6 +53,7 @@ static const char *seal_type_names[] = {
 	[SEAL_RECEIPT] = "receipt",
 	[SEAL_GMSG] = "gmsg",
 	[SEAL_GMEMBERS] = "gmembers",
+	[SEAL_GLEAVE] = "gleave",
 };
 
 struct seal_key *
@@ -177,7 +180,7 @@ seal_hex(const char *s, size_t max)
 static int
 seal_msg_valid(const struct seal_msg *m, size_t max_body)
 {
-	if ((unsigned)m->type > SEAL_GMEMBERS || !valid_username(m->from) ||
+	if ((unsigned)m->type > SEAL_GLEAVE || !valid_username(m->from) ||
 	    !valid_username(m->to) || !valid_msgid(m->id) || m->ts < 0 ||
 	    m->body == NULL || strlen(m->body) != m->body_len)
 		return 0;
@@ -187,6 +190,8 @@ seal_msg_valid(const struct seal_msg *m, size_t max_body)
 	case SEAL_GMSG:
 		return valid_msgid(m->group) &&
 		    valid_body(m->body, m->body_len, max_body);
+	case SEAL_GLEAVE:
+		return valid_msgid(m->group) && m->body_len == 0;
 	case SEAL_GMEMBERS:
 		return m->sig != NULL && seal_hex(m->sig, SEAL_SIG_HEX_MAX) &&
 		    valid_body(m->body, m->body_len, SEAL_LIST_MAX);
@@ -208,9 +213,10 @@ seal_payload(const struct seal_msg *m)
 	    m->body_len);
 	if (o == NULL)
 		return NULL;
-	if ((m->type == SEAL_GMSG && json_object_set_new(o, "group",
-	    json_string(m->group)) != 0) || (m->type == SEAL_GMEMBERS &&
-	    json_object_set_new(o, "sig", json_string(m->sig)) != 0)) {
+	if (((m->type == SEAL_GMSG || m->type == SEAL_GLEAVE) &&
+	    json_object_set_new(o, "group", json_string(m->group)) != 0) ||
+	    (m->type == SEAL_GMEMBERS && json_object_set_new(o, "sig",
+	    json_string(m->sig)) != 0)) {
 		json_decref(o);
 		return NULL;
 	}
@@ -320,7 +326,7 @@ seal_parse(const unsigned char *p, size_t plen, size_t max_body,
 	    (t = seal_type_of(type)) == -1)
 		goto out;
 	/* Exactly the members of its type: a group's one more. */
-	if (t == SEAL_GMSG)
+	if (t == SEAL_GMSG || t == SEAL_GLEAVE)
 		u = json_unpack(o, "{s:I, s:s, s:s, s:s, s:s, s:I, s:s%, s:s !}",
 		    "v", &v, "type", &type, "from", &from, "to", &to, "id", &id,
 		    "ts", &ts, "body", &body, &blen, "group", &extra);
@@ -334,7 +340,8 @@ seal_parse(const unsigned char *p, size_t plen, size_t max_body,
 		    "ts", &ts, "body", &body, &blen);
 	if (u != 0 || v != 1 || strlen(from) > P2P_USERNAME_MAX ||
 	    strlen(to) > P2P_USERNAME_MAX || strlen(id) > P2P_MSGID_HEX ||
-	    (t == SEAL_GMSG && strlen(extra) > P2P_MSGID_HEX) ||
+	    ((t == SEAL_GMSG || t == SEAL_GLEAVE) &&
+	    strlen(extra) > P2P_MSGID_HEX) ||
 	    (t == SEAL_GMEMBERS && strlen(extra) > SEAL_SIG_HEX_MAX))
 		goto out;
 	memset(m, 0, sizeof(*m));
@@ -347,7 +354,7 @@ seal_parse(const unsigned char *p, size_t plen, size_t max_body,
 	memcpy(m->body, body, blen);
 	m->body[blen] = '\0';
 	m->body_len = blen;
-	if (t == SEAL_GMSG)
+	if (t == SEAL_GMSG || t == SEAL_GLEAVE)
 		snprintf(m->group, sizeof(m->group), "%s", extra);
 	if (t == SEAL_GMEMBERS)
 		m->sig = xstrdup(extra);

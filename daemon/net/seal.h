@@ -27,6 +27,7 @@ enum seal_type {
 	SEAL_RECEIPT,		/* "id was delivered" (body empty) */
 	SEAL_GMSG,		/* a message to group (a gmsg) */
 	SEAL_GMEMBERS,		/* a group's signed list (a gmembers) */
+	SEAL_GLEAVE,		/* its sender leaves group (a gleave; body "") */
 };
 
 #define SEAL_LIST_MAX	(64 * 1024)	/* bytes of a gmembers list (WIRE_MAX_LIST) */
@@ -41,7 +42,7 @@ struct seal_msg {
 	char		*body;		/* NUL-terminated; "" for a receipt;
 					   gmembers: the list's signed text */
 	size_t		 body_len;
-	char		 group[P2P_MSGID_HEX + 1];	/* gmsg: the group's id */
+	char		 group[P2P_MSGID_HEX + 1];	/* gmsg, gleave: the group */
 	char		*sig;		/* gmembers: the list's signature (hex) */
 };
 

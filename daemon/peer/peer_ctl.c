@@ -240,7 +240,7 @@ mail_unreachable(struct peer_msgs *pm, const struct pmsg *m)
 	const struct config *cf = pm->p->d->cfg;
 
 	return cf->mail_use && *pm->p->user != '\0' && m->outgoing &&
-	    (*m->group == '\0' ? m->ref == 0 : m->ref > 0 || m->ref == -1) &&
+	    (*m->group == '\0' || m->ref != 0) &&
 	    strcmp(m->state, "pending") == 0 &&
 	    util_now_ms() - m->ts_sent >= (int64_t)(cf->mail_after * 1000) &&
 	    pgestor_state(pm->p->pg) != PG_ONLINE;

@@ -4,7 +4,8 @@
  * it is on"). A group message or list waiting for an offline member is a
  * delivery row MSGID/MEMBER (pstore_group.h); it is deposited for that
  * member like a direct message, sealed as a "gmsg" (group, from, ts, body,
- * id) or a "gmembers" (the admin's signed list and its signature): the
+ * id), a "gmembers" (the admin's signed list and its signature) or a
+ * "gleave" (a member leaving, for the admin, who is offline): the
  * gestor sees the usual header (recipient, sender, size, time) and learns
  * nothing of the group. Fetched, it goes through the group commit as the
  * same frame read on a link would (peer_queue.c group_rx): a list is
@@ -41,8 +42,8 @@ pm_mail_fill(struct pmail *ml, const char *id, struct seal_msg *sm)
 		return -1;
 	}
 	sm->type = kind == PMAIL_GMSG ? SEAL_GMSG : kind == PMAIL_GLIST ?
-	    SEAL_GMEMBERS : SEAL_MSG;
-	if (kind != PMAIL_GMSG)
+	    SEAL_GMEMBERS : kind == PMAIL_GLEAVE ? SEAL_GLEAVE : SEAL_MSG;
+	if (kind != PMAIL_GMSG && kind != PMAIL_GLEAVE)
 		sm->group[0] = '\0';
 	/* A group row's id is MSGID/MEMBER: the member acks MSGID. */
 	snprintf(sm->id, sizeof(sm->id), "%.*s", P2P_MSGID_HEX, id);
@@ -80,6 +81,11 @@ pm_mail_wire(const struct seal_msg *m, struct wire_msg *w)
 		w->type = W_GMSG;
 		w->frame = json_pack("{s:s,s:s,s:s%,s:s}", "id", m->id, "from",
 		    m->from, "body", m->body, m->body_len, "group", m->group);
+		break;
+	case SEAL_GLEAVE:
+		w->type = W_GLEAVE;
+		w->frame = json_pack("{s:s,s:s,s:s,s:s}", "id", m->id, "from",
+		    m->from, "body", "", "group", m->group);
 		break;
 	case SEAL_GMEMBERS:
 		w->type = W_GMEMBERS;

@@ -84,7 +84,7 @@ pmail_due(struct pstore *ps, int64_t before, int64_t retry, int limit,
 	    " LEFT JOIN mail_out o ON o.id = m.id"
 	    " LEFT JOIN held h ON h.peer = m.peer WHERE m.state = 'pending' AND"
 	    " m.direction = 'out' AND ((m.grp = '' AND m.ref = 0) OR"
-	    " (m.grp <> '' AND (m.ref > 0 OR m.ref = -1))) AND"
+	    " (m.grp <> '' AND m.ref <> 0)) AND"
 	    " m.ts_sent <= ?1 AND (o.id IS NULL OR (o.deposit = 0 AND"
 	    " o.ts <= ?2)) AND (h.seq IS NULL OR m.seq < h.seq)"
 	    " ORDER BY m.seq LIMIT ?3", -1, &s, NULL) != SQLITE_OK)
@@ -178,7 +178,7 @@ pmail_state(struct pstore *ps, const struct pmsg *m, char *reason,
 	if (reason != NULL && len > 0)
 		*reason = '\0';
 	if (strcmp(m->state, "pending") != 0 || !m->outgoing ||
-	    (*m->group != '\0' && m->ref == 0) || m->ref < -1)
+	    (*m->group != '\0' && m->ref == 0))
 		return m->state;
 	/* A group's delivery row to one member: MSGID/MEMBER. */
 	snprintf(rowid, sizeof(rowid), "%s%s%s", m->id, *m->group != '\0' ?
@@ -260,11 +260,11 @@ pmail_sealable(struct pstore *ps, const char *id, enum pmail_kind *kind,
 	/* A group row's body: its message's, or the group's newest list. */
 	if (sqlite3_prepare_v2(pstore_db(ps), "SELECT m.grp, m.ref, m.ts_sent,"
 	    " CASE WHEN m.ref = 0 THEN m.body WHEN m.ref > 0 THEN (SELECT b.body"
-	    " FROM messages b WHERE b.seq = m.ref) ELSE (SELECT g.list FROM"
-	    " groups g WHERE g.id = m.grp) END, (SELECT g.sig FROM groups g"
-	    " WHERE g.id = m.grp) FROM messages m WHERE m.id = ?1 AND"
-	    " m.direction = 'out' AND m.state = 'pending' AND (m.ref >= 0 OR"
-	    " m.ref = -1)", -1, &s, NULL) != SQLITE_OK)
+	    " FROM messages b WHERE b.seq = m.ref) WHEN m.ref = -1 THEN (SELECT"
+	    " g.list FROM groups g WHERE g.id = m.grp) ELSE '' END, (SELECT g.sig"
+	    " FROM groups g WHERE g.id = m.grp) FROM messages m WHERE m.id = ?1"
+	    " AND m.direction = 'out' AND m.state = 'pending'", -1, &s,
+	    NULL) != SQLITE_OK)
 		return PSTORE_ERR;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
@@ -273,7 +273,7 @@ pmail_sealable(struct pstore *ps, const char *id, enum pmail_kind *kind,
 		    sqlite3_column_text(s, 0));
 		ref = sqlite3_column_int64(s, 1);
 		*kind = *group == '\0' ? PMAIL_DIRECT : ref > 0 ? PMAIL_GMSG :
-		    PMAIL_GLIST;
+		    ref == -1 ? PMAIL_GLIST : PMAIL_GLEAVE;
 		*ts = sqlite3_column_int64(s, 2);
 		*body_len = (size_t)sqlite3_column_bytes(s, 3);
 		*body = xmalloc(*body_len + 1);

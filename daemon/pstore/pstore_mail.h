@@ -14,8 +14,9 @@
 
 /*
  * A deposit's id in mail_out: a direct message's id, or a group
- * delivery row's, MSGID/MEMBER (a group message's or list's, ref > 0 or
- * -1), so that each member's deposit of one group message has its row.
+ * delivery row's, MSGID/MEMBER (a group message's, list's or leave's,
+ * ref > 0, -1, -2), so that each member's deposit of one group message
+ * has its row.
  */
 #define PMAIL_ID_MAX	(P2P_MSGID_HEX + 1 + P2P_USERNAME_MAX)
 
@@ -74,11 +75,11 @@ long	pmail_group_deposited(struct pstore *, const char *group,
 /*
  * What a deposit of message id (or group row MSGID/MEMBER) seals, if it
  * is pending: its kind (a direct message, a group's message, a group's
- * list), group, ts, body (malloc'd: the message's, or the group's newest
+ * list, our leaving a group to its admin: body ""), group, ts, body (malloc'd: the message's, or the group's newest
  * list) and sig (malloc'd: that list's signature; else NULL).
  * PSTORE_NOTFOUND if it is not pending.
  */
-enum pmail_kind { PMAIL_DIRECT, PMAIL_GMSG, PMAIL_GLIST };
+enum pmail_kind { PMAIL_DIRECT, PMAIL_GMSG, PMAIL_GLIST, PMAIL_GLEAVE };
 enum pstore_rc pmail_sealable(struct pstore *, const char *id,
 	    enum pmail_kind *, char *group, int64_t *ts, char **body,
 	    size_t *body_len, char **sig);

@@ -8,7 +8,9 @@
 # message. A removed member's deposit is withdrawn and never shown, and
 # the list that removes it reaches it. Forged group blobs (from alice
 # signed by another key; from mallory, not a member; a list from
-# mallory) change nothing. The gestor's files hold no group id.
+# mallory) change nothing. A member leaving while the admin is away:
+# the admin gets it from its mailbox. The gestor's files hold no group
+# id.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 need_tools python3 certtool sqlite3 openssl
@@ -138,4 +140,13 @@ for s in "forged by a stranger" "mallory was here"; do
 	[ "$(count bob team "$s")" = 0 ] || fail "shown at bob: $s"
 done
 has_version bob "$gid" 3 || fail "bob's group changed: $(ctl bob groups)"
+
+# bob leaves while alice, the admin, is away: his gleave waits in her
+# mailbox (his clean stop deposits it); alice, back, takes him off.
+ctl bob group leave team >/dev/null || fail "group leave"
+stop_clean bob
+wait_for "bob offline" 5 online_at_gestor bob offline
+start alice
+wait_for "bob off the list" 20 shows members "alice dave"
+[ "$(version_at alice "$gid")" = 4 ] || fail "alice's list: $(ctl alice groups)"
 log "ok"

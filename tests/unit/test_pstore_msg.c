@@ -418,8 +418,9 @@ START_TEST(test_mail_group_rows)
 	out[0] = '\0';
 	ck_assert_int_eq(pmail_due(ps, INT64_MAX, INT64_MAX, 100, due_all_cb,
 	    out), 0);
-	/* The list first (older), then the message per member; no leave. */
-	snprintf(q, sizeof(q), "%s/bob %s/bob %s/carol ", id(11), id(10), id(10));
+	/* In their order: our leave, the list, the message per member. */
+	snprintf(q, sizeof(q), "%s/alice %s/bob %s/bob %s/carol ", id(12), id(11),
+	    id(10), id(10));
 	ck_assert_str_eq(out, q);
 
 	snprintf(q, sizeof(q), "%s/bob", id(10));
@@ -440,12 +441,17 @@ START_TEST(test_mail_group_rows)
 	ck_assert_str_eq(sig, "abcd");
 	free(body);
 	free(sig);
-	/* Not the body row (sent), not a leave. */
-	ck_assert_int_eq(pmail_sealable(ps, id(10), &kind, grp, &ts, &body,
-	    &len, &sig), PSTORE_NOTFOUND);
 	snprintf(q, sizeof(q), "%s/alice", id(12));
 	ck_assert_int_eq(pmail_sealable(ps, q, &kind, grp, &ts, &body, &len,
-	    &sig), PSTORE_NOTFOUND);
+	    &sig), PSTORE_OK);
+	ck_assert_int_eq(kind, PMAIL_GLEAVE);
+	ck_assert_str_eq(grp, g);
+	ck_assert_str_eq(body, "");
+	free(body);
+	free(sig);
+	/* Not the body row (sent). */
+	ck_assert_int_eq(pmail_sealable(ps, id(10), &kind, grp, &ts, &body,
+	    &len, &sig), PSTORE_NOTFOUND);
 
 	/* Deposited for bob: his row shows it, group show counts it. */
 	snprintf(q, sizeof(q), "%s/bob", id(10));

@@ -353,6 +353,8 @@ START_TEST(test_bad_payload)
 		"{\"v\":1,\"type\":\"gmembers\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"{}\"}",
 		"{\"v\":1,\"type\":\"gmembers\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"{}\",\"sig\":\"not hex\"}",
 		"{\"v\":1,\"type\":\"gmembers\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"{}\",\"sig\":\"\"}",
+		"{\"v\":1,\"type\":\"gleave\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"x\",\"group\":\"" ID1 "\"}",
+		"{\"v\":1,\"type\":\"gleave\",\"from\":\"alice\",\"to\":\"bob\",\"id\":\"" ID1 "\",\"ts\":1,\"body\":\"\"}",
 	};
 	unsigned char sk[64], pk[32], *pt, *blob;
 	struct seal_msg out;
@@ -447,6 +449,18 @@ START_TEST(test_group)
 	m.body_len = 2;
 	m.sig = NULL;
 	ck_assert_int_eq(seal_seal(ka, seal_key_public(kb), &m, &blob, &len), -1);
+
+	/* A member leaving: the group, an empty body. */
+	msg_init(&m, "bob", "alice", "");
+	m.type = SEAL_GLEAVE;
+	snprintf(m.group, sizeof(m.group), "%s", "fedcba9876543210fedcba9876543210");
+	blob = seal(kb, ka, &m, &len);
+	ck_assert_int_eq(try_open(ka, "alice", blob, len, &out, fp, &why), 0);
+	ck_assert_int_eq(out.type, SEAL_GLEAVE);
+	ck_assert_str_eq(out.group, "fedcba9876543210fedcba9876543210");
+	ck_assert_str_eq(out.body, "");
+	seal_msg_clear(&out);
+	free(blob);
 }
 END_TEST
 
