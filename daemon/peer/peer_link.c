@@ -8,7 +8,9 @@
  * that fails backs off and retries; a presence push from the gestor (a
  * contact back online, maybe at a new address) retries at once
  * (peer_msgs_presence). This file is one link; what the others ask of
- * all links together is peer_links.c.
+ * all links together is peer_links.c; its state between connection and
+ * frames (work, awaiting, the stall and idle timers, the pump, dropping
+ * the connection) is peer_link_state.c.
  *
  * This file calls the route (peer_route.c), the queue (pm_ack), the ends
  * of messages (peer_end.c) and the store's pending queries; the queue
@@ -116,30 +118,6 @@ pm_link_heard(struct peer_msgs *pm, const char *user)
 		pm_kick(pm, user, true);
 }
 
-bool
-pm_link_has_cap(const struct plink *l, enum wire_cap cap)
-{
-	return l->state == L_READY && conn_has_cap(l->c, cap);
-}
-
-/*
- * Messages or files to deliver to l's recipient (files wait, the link
- * idle, while the recipient's daemon takes none: maybe a newer one later).
- */
-static bool
-link_has_work(struct plink *l)
-{
-	return pm_window_has_pending(l) || (pm_ftx_pending(l->pm, l->user) &&
-	    (l->state != L_READY || pm_link_has_cap(l, WCAP_FILE)));
-}
-
-/* Waiting for an answer: messages unacknowledged, or a file going out. */
-static bool
-link_awaits(struct plink *l)
-{
-	return l->inflight > 0 || pm_ftx_busy(l->pm, l->user);
-}
-
 void
 pm_kick(struct peer_msgs *pm, const char *user, bool now)
 {
@@ -160,61 +138,6 @@ pm_kick(struct peer_msgs *pm, const char *user, bool now)
 }
 
 /*
- * A connection can die without a word: the recipient's host vanished or
- * changed address, or the network is cut. TCP would retransmit into the
- * void for many minutes. So a link that waits for an answer (the hello,
- * or acks for messages in flight) and hears nothing for
- * heartbeat.timeout (at least the handshake timeout) is given up, and
- * its messages are retried, maybe at a new address.
- */
-static double
-stall_limit(const struct plink *l)
-{
-	const struct config *cfg = l->pm->p->d->cfg;
-
-	return fmax(cfg->hb_timeout, cfg->handshake_timeout);
-}
-
-static void
-link_watch(struct plink *l)
-{
-	double idle = l->pm->p->d->cfg->idle_timeout;
-	struct timeval tv;
-
-	if (l->state == L_READY && !link_awaits(l) && idle > 0) {
-		tv = daemon_tv(idle);
-		evtimer_add(l->idle, &tv);	/* idle from now */
-	} else
-		evtimer_del(l->idle);
-	if (l->state != L_HELLO && (l->state != L_READY || !link_awaits(l))) {
-		evtimer_del(l->stall);
-		return;
-	}
-	if (evtimer_pending(l->stall, NULL))
-		return;
-	l->heard = util_mono();
-	tv = daemon_tv(stall_limit(l));
-	evtimer_add(l->stall, &tv);
-}
-
-/* Drop the connection at once (no callbacks) and forget what it carried. */
-void
-pm_link_drop(struct plink *l)
-{
-	if (l->c != NULL)
-		conn_close(l->c);
-	peer_route_cancel(l);
-	l->c = NULL;
-	l->state = L_IDLE;
-	l->inflight = 0;
-	l->sent_upto = 0;
-	pm_window_reset(l);
-	pm_ftx_link_down(l->pm, l->user);
-	evtimer_del(l->stall);
-	evtimer_del(l->idle);
-}
-
-/*
  * Nothing sent or awaited for limits.idle_timeout: close the link, so
  * that neither the relay nor the recipient holds a dead session. It
  * reconnects when there is something to send.
@@ -224,7 +147,7 @@ on_link_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct plink *l = arg;
 
-	if (l->state != L_READY || link_awaits(l) || link_has_work(l))
+	if (l->state != L_READY || pm_link_awaits(l) || pm_link_has_work(l))
 		return;
 	log_info("peer_msg: %s: closing the idle link (%s)", l->user,
 	    l->via_relay ? "relay" : "direct");
@@ -235,11 +158,11 @@ static void
 on_link_stall(evutil_socket_t fd, short what, void *arg)
 {
 	struct plink *l = arg;
-	double quiet = util_mono() - l->heard, limit = stall_limit(l);
+	double quiet = util_mono() - l->heard, limit = pm_link_stall_limit(l);
 	struct timeval tv;
 	char why[128];
 
-	if (l->state != L_HELLO && (l->state != L_READY || !link_awaits(l)))
+	if (l->state != L_HELLO && (l->state != L_READY || !pm_link_awaits(l)))
 		return;
 	if (quiet < limit) {
 		tv = daemon_tv(limit - quiet);
@@ -249,7 +172,7 @@ on_link_stall(evutil_socket_t fd, short what, void *arg)
 	snprintf(why, sizeof(why), "no answer from %s for %.1f s", l->addr, quiet);
 	log_warnx("peer_msg: %s: %s; dropping the connection", l->user, why);
 	pm_link_drop(l);
-	if (link_has_work(l))
+	if (pm_link_has_work(l))
 		link_failed(l, why);
 }
 
@@ -325,7 +248,7 @@ link_connect(struct plink *l)
 	bool known = pstore_contact_get(pm->p->store, l->user, &c) == PSTORE_OK;
 	bool have_addr, asked;
 
-	if (l->lookup_pending || !link_has_work(l))
+	if (l->lookup_pending || !pm_link_has_work(l))
 		return;
 	if (*pm->p->user == '\0') {
 		link_wait_login(l);
@@ -496,20 +419,7 @@ on_link_ready(struct conn *c, void *arg)
 	conn_send(c, hello);
 	json_decref(hello);
 	l->state = L_HELLO;
-	link_watch(l);
-}
-
-void
-pm_link_pump(struct plink *l)
-{
-	if (l->state != L_READY)
-		return;
-	if (l->inflight < PM_WINDOW)
-		pm_window_fill(l);
-	/* An older recipient closes the link on a file frame: none to it. */
-	if (pm_link_has_cap(l, WCAP_FILE))
-		pm_ftx_link_up(l->pm, l->user, l->c);
-	link_watch(l);
+	pm_link_watch(l);
 }
 
 /* A parsed frame, from jansson (on_link_frame) or read hot (on_link_hot). */
@@ -573,7 +483,7 @@ link_dispatch(struct conn *c, struct plink *l, const struct wire_msg *mp)
 		log_warnx_from(l->user,
 		    "peer_msg: unexpected '%s' from %s", wire_type_name(m.type),
 		    l->user);
-	link_watch(l);
+	pm_link_watch(l);
 }
 
 static void
@@ -629,7 +539,7 @@ on_link_close(struct conn *c, const char *reason, void *arg)
 	snprintf(why, sizeof(why), "%s%s%s", l->refused, *l->refused ? "; " : "",
 	    reason);
 	*l->refused = '\0';
-	if (link_has_work(l))
+	if (pm_link_has_work(l))
 		link_failed(l, why);
 }
 

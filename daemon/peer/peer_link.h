@@ -63,6 +63,8 @@ struct plink {
 /* user's link; made when create is set and there is none. */
 struct plink *pm_link_find(struct peer_msgs *, const char *user, bool create);
 void	 pm_link_free(struct plink *);
+
+/* peer_link_state.c: a link's state, for peer_link.c and peer_links.c */
 /* Drop the connection at once (no callbacks) and forget what it carried. */
 void	 pm_link_drop(struct plink *);
 /*
@@ -72,6 +74,14 @@ void	 pm_link_drop(struct plink *);
 bool	 pm_link_has_cap(const struct plink *, enum wire_cap);
 /* A ready link: send what its window allows. */
 void	 pm_link_pump(struct plink *);
+/* Messages or files to deliver to l's recipient. */
+bool	 pm_link_has_work(struct plink *);
+/* Waiting for an answer: messages unacknowledged, or a file going out. */
+bool	 pm_link_awaits(struct plink *);
+/* How long a link awaiting an answer may hear nothing. */
+double	 pm_link_stall_limit(const struct plink *);
+/* Arm or clear the stall and idle timers for the link's state now. */
+void	 pm_link_watch(struct plink *);
 
 /* peer_link.c: what the route tells a link (struct proute_hooks) */
 /* A relay paired us: run TLS as client on fd for the link. */
