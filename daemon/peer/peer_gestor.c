@@ -51,10 +51,8 @@
 #include <event2/dns.h>
 #include <gnutls/crypto.h>
 
-#include "identity.h"
 #include "log.h"
 #include "peer_gestor_int.h"
-#include "seal.h"
 #include "util.h"
 
 #define PG_BACKOFF_CAP	30.0	/* seconds, at most, between rounds */
@@ -280,33 +278,6 @@ went_online(struct pgestor *pg)
 		pg->cbs.mail(pg->arg);
 }
 
-/*
- * The answers that end the account session: about the account itself,
- * not about the gestor's state (see the table at the top).
- */
-bool
-pgestor_permanent(const char *code)
-{
-	return code != NULL && (strcmp(code, ERR_KEY_MISMATCH) == 0 ||
-	    strcmp(code, ERR_NO_SUCH_USER) == 0 ||
-	    strcmp(code, ERR_BAD_CREDENTIALS) == 0);
-}
-
-/* What the session's answer says the gestor takes (0: an older one). */
-static void
-session_caps(struct pgestor *pg, json_t *reply)
-{
-	json_int_t n = json_integer_value(json_object_get(reply, "mbox_put"));
-
-	pg->mbox_put = n > 1 ? (int)(n < WIRE_MAX_PUT ? n : WIRE_MAX_PUT) : 0;
-}
-
-int
-pgestor_mbox_put(struct pgestor *pg)
-{
-	return pg->state == PG_ONLINE ? pg->mbox_put : 0;
-}
-
 static void
 on_auth_reply(json_t *reply, const char *code, const char *msg, void *arg)
 {
@@ -314,7 +285,7 @@ on_auth_reply(json_t *reply, const char *code, const char *msg, void *arg)
 	char why[900];
 
 	if (reply != NULL) {
-		session_caps(pg, reply);
+		pg_session_caps(pg, reply);
 		went_online(pg);
 		return;
 	}
@@ -595,25 +566,11 @@ on_hb(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------------ setters */
 
-/*
- * The key this daemon takes mail for (mailbox.use "auto"): its identity's
- * raw Ed25519 public key in hex, sent with register, login and auth; ""
- * (none) with "never".
- */
-const char *
-pgestor_mail_key(struct pgestor *pg)
-{
-	if (!pg->d->cfg->mail_use)
-		return "";
-	seal_pk_hex(seal_key_public(identity_seal_key(pg->d->id)), pg->mailkey);
-	return pg->mailkey;
-}
-
 void
 pgestor_session_started(struct pgestor *pg, const char *user, json_t *reply)
 {
 	pgestor_set_account(pg, user);
-	session_caps(pg, reply);
+	pg_session_caps(pg, reply);
 	if (pg->state == PG_CONNECTED)
 		went_online(pg);
 }

@@ -78,5 +78,7 @@ bool	pg_reqs_expire(struct pgestor *, double now);
 bool	pg_bad_lookup(struct pg_req *, json_t *reply);
 /* The gestor's key is the pinned one (or trusted on first use). */
 bool	pg_gestor_key_ok(struct pgestor *, const char *fp);
+/* What the session's answer says the gestor takes (mbox_put). */
+void	pg_session_caps(struct pgestor *, json_t *reply);
 
 #endif

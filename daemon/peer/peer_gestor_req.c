@@ -3,7 +3,9 @@
  * state machine: the requests (numbered, queued until the link or the
  * session can take them, sent in order, failed together when the link
  * goes down, expired), the check of the gestor's key (pinned, else
- * trusted on first use), and what the rest of the peer reads of the link.
+ * trusted on first use), what the session's answers mean (which end it,
+ * what the gestor takes), the key this daemon takes mail for, and what
+ * the rest of the peer reads of the link.
  */
 #include <sys/queue.h>
 
@@ -13,8 +15,10 @@
 
 #include <event2/event.h>
 
+#include "identity.h"
 #include "log.h"
 #include "peer_gestor_int.h"
+#include "seal.h"
 #include "util.h"
 
 static const char *const pg_state_names[] = {
@@ -192,6 +196,49 @@ pg_gestor_key_ok(struct pgestor *pg, const char *fp)
 	snprintf(pg->last_error, sizeof(pg->last_error),
 	    "gestor key changed to %s; set gestor.fingerprint to accept it", fp);
 	return false;
+}
+
+/* ---------------------------------------------------------- the session */
+
+/*
+ * The answers that end the account session: about the account itself,
+ * not about the gestor's state (the table at the top of peer_gestor.c).
+ */
+bool
+pgestor_permanent(const char *code)
+{
+	return code != NULL && (strcmp(code, ERR_KEY_MISMATCH) == 0 ||
+	    strcmp(code, ERR_NO_SUCH_USER) == 0 ||
+	    strcmp(code, ERR_BAD_CREDENTIALS) == 0);
+}
+
+/* What the session's answer says the gestor takes (0: an older one). */
+void
+pg_session_caps(struct pgestor *pg, json_t *reply)
+{
+	json_int_t n = json_integer_value(json_object_get(reply, "mbox_put"));
+
+	pg->mbox_put = n > 1 ? (int)(n < WIRE_MAX_PUT ? n : WIRE_MAX_PUT) : 0;
+}
+
+int
+pgestor_mbox_put(struct pgestor *pg)
+{
+	return pg->state == PG_ONLINE ? pg->mbox_put : 0;
+}
+
+/*
+ * The key this daemon takes mail for (mailbox.use "auto"): its identity's
+ * raw Ed25519 public key in hex, sent with register, login and auth; ""
+ * (none) with "never".
+ */
+const char *
+pgestor_mail_key(struct pgestor *pg)
+{
+	if (!pg->d->cfg->mail_use)
+		return "";
+	seal_pk_hex(seal_key_public(identity_seal_key(pg->d->id)), pg->mailkey);
+	return pg->mailkey;
 }
 
 /* ------------------------------------------------------------------ setters */
