@@ -5,7 +5,8 @@
 # stop; the member, back while the sender is away, gets it once; the
 # sender, back, sees it delivered by the member's receipt. A member added
 # while offline gets the signed list from the mailbox too and then the
-# message. A removed member's deposit is withdrawn and never shown, and
+# message. A cancelled message's deposits and a removed member's are
+# withdrawn and never shown, and
 # the list that removes it reaches it. Forged group blobs (from alice
 # signed by another key; from mallory, not a member; a list from
 # mallory) change nothing. A member leaving while the admin is away:
@@ -94,16 +95,22 @@ offline dave
 start alice
 ctl alice wait "$id3" --timeout 20 >/dev/null || fail "welcome not delivered: $(ctl alice pending)"
 
-# carol away, a message deposited for her, then removed: the deposit is
-# withdrawn, she never shows it, and the list that removes her reaches
-# her mailbox.
+# carol away (dave too): a message deposited for both and cancelled is
+# withdrawn from both mailboxes. Another one deposited for carol, then
+# she is removed: the deposit is withdrawn, she never shows either, and
+# the list that removes her reaches her mailbox.
 offline carol
 wd=$(gstat mail_withdrawn)
+idc=$(ctl alice send --group team "cancel me") || fail "send"
+wait_for "deposited for carol and dave" 15 shows deposited "carol:1 dave:1"
+wait_for "bob has it" 10 shows undelivered "carol:1 dave:1"
+ctl alice cancel "$idc" >/dev/null || fail "cancel: $(ctl alice group show team)"
+wait_for "both withdrawn" 10 sh -c "[ \"\$($P2PCHATCTL -c $TMP/g.conf stats | awk -F'\t' '\$1 == \"mail_withdrawn\" { print \$2 }')\" = $((wd + 2)) ]"
+[ "$(show deposited)" = - ] || fail "group show after the cancel: $(ctl alice group show team)"
 ctl alice send --group team "not for carol after all" >/dev/null || fail "send"
-# (dave is away too)
 wait_for "deposited for carol" 15 shows deposited "carol:1 dave:1"
 ctl alice group remove team carol >/dev/null || fail "group remove"
-wait_for "carol's deposit withdrawn" 10 sh -c "[ \"\$($P2PCHATCTL -c $TMP/g.conf stats | awk -F'\t' '\$1 == \"mail_withdrawn\" { print \$2 }')\" = $((wd + 1)) ]"
+wait_for "carol's deposit withdrawn" 10 sh -c "[ \"\$($P2PCHATCTL -c $TMP/g.conf stats | awk -F'\t' '\$1 == \"mail_withdrawn\" { print \$2 }')\" = $((wd + 3)) ]"
 [ "$(show deposited)" = dave:1 ] || fail "group show after the removal: $(ctl alice group show team)"
 stop_clean alice
 start carol
@@ -111,6 +118,7 @@ wait_for "carol has version 3" 20 has_version carol "$gid" 3
 [ "$(ctl carol groups | awk -F'\t' -v g="$gid" '$1 == g { print $6 }')" = no ] ||
 	fail "carol still a member: $(ctl carol groups)"
 [ "$(count carol team "not for carol")" = 0 ] || fail "a withdrawn deposit shown to carol"
+[ "$(count carol team "cancel me")" = 0 ] || fail "a cancelled message shown to carol"
 
 # Forgeries for bob, offline: a group message from alice signed with
 # another key, one from mallory (not a member) signed with her own key,
