@@ -147,10 +147,11 @@ const struct ctl_cmd_desc ctl_cmds[CMD__MAX] = {
 	    "admin takes you off the list", { { "group", ARG_STR, 0 } },
 	    SHAPE_KV, { "id", "title", "member" } },
 	[CMD_GROUP_SHOW] = { "group show", P, 0, "GROUP",
-	    "show a group: its admin, version, members, and what each has not "
-	    "received yet", { { "group", ARG_STR, 0 } }, SHAPE_KV,
+	    "show a group: its admin, version, members, what each has not "
+	    "received yet, and what of it waits in their mailboxes",
+	    { { "group", ARG_STR, 0 } }, SHAPE_KV,
 	    { "id", "title", "admin", "version", "member", "members",
-	      "undelivered" } },
+	      "undelivered", "deposited" } },
 	[CMD_GROUPS] = { "groups", P, 0, "",
 	    "list groups (GROUP in other commands: an id, a unique prefix of "
 	    "one, or a title)", { { NULL } }, SHAPE_LIST,
