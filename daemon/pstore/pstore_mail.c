@@ -169,6 +169,25 @@ pmail_deposited(struct pstore *ps)
 	return n;
 }
 
+/* Deposits of group message id's member rows (id/MEMBER), still pending. */
+static long
+group_deposits(struct pstore *ps, const char *id)
+{
+	sqlite3_stmt *s;
+	long n = 0;
+
+	if (sqlite3_prepare_v2(pstore_db(ps), "SELECT count(*) FROM mail_out o"
+	    " JOIN messages m ON m.id = o.id WHERE o.id > ?1 || '/' AND"
+	    " o.id < ?1 || '0' AND o.deposit > 0 AND m.state = 'pending'", -1,
+	    &s, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
 const char *
 pmail_state(struct pstore *ps, const struct pmsg *m, char *reason,
     size_t len)
@@ -177,6 +196,16 @@ pmail_state(struct pstore *ps, const struct pmsg *m, char *reason,
 
 	if (reason != NULL && len > 0)
 		*reason = '\0';
+	if (strcmp(m->state, "pending") == 0 && m->outgoing &&
+	    *m->group != '\0' && m->ref == 0 && reason != NULL) {
+		/* A group's message: how many members' copies are deposited. */
+		long n = group_deposits(ps, m->id);
+
+		if (n > 0)
+			snprintf(reason, len, "%s%s%ld in members' mailboxes at the "
+			    "gestor", m->reason, *m->reason ? "; " : "", n);
+		return m->state;
+	}
 	if (strcmp(m->state, "pending") != 0 || !m->outgoing ||
 	    (*m->group != '\0' && m->ref == 0))
 		return m->state;

@@ -36,7 +36,9 @@ long	pmail_expire(struct pstore *, int64_t now, const char *reason);
 int64_t	pmail_get(struct pstore *, const char *id, int64_t *ts, char *reason,
 	    size_t len);
 /* m's state as shown: "deposited" for a pending message of ours in a
- * mailbox; reason (if not NULL) the refusal of a deposit, or "". */
+ * mailbox; reason (if not NULL) the refusal of a deposit, or "" (for a
+ * group's message: m's reason and how many members' copies are
+ * deposited, or "" when none is). */
 const char *pmail_state(struct pstore *, const struct pmsg *m, char *reason,
 	    size_t len);
 

@@ -47,6 +47,8 @@ wait_for "deposited for bob" 15 shows deposited bob:1
 [ "$(show undelivered)" = bob:1 ] || fail "group show: $(ctl alice group show team)"
 ctl alice pending | grep "^$id1	bob	" | grep -q "deposited" || fail "pending: $(ctl alice pending)"
 expect_exit 3 ctl alice wait "$id1" --timeout 0.5
+grep -q "1 of 2 members have it; 1 in members' mailboxes at the gestor" "$TMP/err" ||
+	fail "wait's reason: $(cat "$TMP/err")"
 # A clean stop deposits what waits for less than mailbox.after too.
 stop alice TERM
 write_conf alice peer "gestor = { addresses = [ \"127.0.0.1:${PORT_OF[g]}\" ]; };

@@ -466,8 +466,11 @@ START_TEST(test_mail_group_rows)
 	m.outgoing = true;
 	m.ref = 100;
 	ck_assert_str_eq(pmail_state(ps, &m, NULL, 0), "deposited");
-	m.ref = 0;	/* the body row itself */
-	ck_assert_str_eq(pmail_state(ps, &m, NULL, 0), "pending");
+	m.ref = 0;	/* the body row itself: pending, and why */
+	snprintf(m.reason, sizeof(m.reason), "0 of 2 members have it");
+	ck_assert_str_eq(pmail_state(ps, &m, out, sizeof(out)), "pending");
+	ck_assert_str_eq(out, "0 of 2 members have it; 2 in members' mailboxes "
+	    "at the gestor");
 	ck_assert_int_eq(pmail_group_deposited(ps, g, "bob"), 1);
 	ck_assert_int_eq(pmail_group_deposited(ps, g, "dave"), 0);
 	/* bob's receipt names the message: his deposit only is forgotten. */
