@@ -139,6 +139,14 @@ valid_msgid(const char *s)
 }
 
 bool
+valid_hex_bytes(const char *s, size_t max)
+{
+	size_t n = s != NULL ? strnlen(s, max + 1) : 0;
+
+	return n > 0 && n <= max && n % 2 == 0 && all_lower_hex(s, n);
+}
+
+bool
 valid_address(const char *s)
 {
 	size_t n = s != NULL ? strnlen(s, 64) : 0;

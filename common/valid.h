@@ -24,6 +24,8 @@ size_t	valid_utf8_lines(const char *s, size_t len, size_t *lines, size_t max);
 bool	valid_body(const char *, size_t, size_t max);
 /* 32 lowercase hex digits. */
 bool	valid_msgid(const char *);
+/* 1..max/2 bytes as lowercase hex: an even number of digits, at most max. */
+bool	valid_hex_bytes(const char *, size_t max);
 /* "sha256:" followed by 64 lowercase hex digits. */
 bool	valid_fingerprint(const char *);
 /* A host name or address as peers publish them: 1..63 of [0-9A-Za-z.:-]. */

@@ -164,19 +164,6 @@ seal_pk_is(const char *hex, const char *fp)
 	    strcmp(have, fp) == 0;
 }
 
-static bool
-seal_hex(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max + 1);
-
-	if (n == 0 || n > max || n % 2 != 0)
-		return false;
-	for (; *s != '\0'; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return false;
-	return true;
-}
-
 static int
 seal_msg_valid(const struct seal_msg *m, size_t max_body)
 {
@@ -193,7 +180,7 @@ seal_msg_valid(const struct seal_msg *m, size_t max_body)
 	case SEAL_GLEAVE:
 		return valid_msgid(m->group) && m->body_len == 0;
 	case SEAL_GMEMBERS:
-		return m->sig != NULL && seal_hex(m->sig, SEAL_SIG_HEX_MAX) &&
+		return m->sig != NULL && valid_hex_bytes(m->sig, SEAL_SIG_HEX_MAX) &&
 		    valid_body(m->body, m->body_len, SEAL_LIST_MAX);
 	default:
 		return valid_body(m->body, m->body_len, max_body);

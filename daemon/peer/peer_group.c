@@ -100,19 +100,6 @@ list_text(const struct glist *l)
 	return s;
 }
 
-static bool
-all_hex(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max + 1);
-
-	if (n == 0 || n > max || n % 2 != 0)
-		return false;
-	for (; *s != '\0'; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return false;
-	return true;
-}
-
 /* Parse and check a list's text into l: 0, or -1 with why. */
 static int
 list_parse(const char *text, size_t len, struct glist *l, char *why,
@@ -137,7 +124,7 @@ list_parse(const char *text, size_t len, struct glist *l, char *why,
 	members = json_object_get(j, "members");
 	if (id == NULL || !valid_msgid(id) || title == NULL ||
 	    !pg_valid_title(title) || admin == NULL || !valid_username(admin) ||
-	    key == NULL || !all_hex(key, IDENTITY_KEY_HEX_MAX) ||
+	    key == NULL || !valid_hex_bytes(key, IDENTITY_KEY_HEX_MAX) ||
 	    !json_is_integer(v) || json_integer_value(v) < 1 ||
 	    !json_is_array(members) || json_array_size(members) > PG_MEMBERS_MAX) {
 		snprintf(why, whylen, "the list lacks a member or has a bad one");

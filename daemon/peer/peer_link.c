@@ -529,13 +529,7 @@ on_link_close(struct conn *c, const char *reason, void *arg)
 	struct plink *l = arg;
 	char why[600];
 
-	l->c = NULL;
-	l->state = L_IDLE;
-	l->inflight = 0;
-	l->sent_upto = 0;
-	pm_window_reset(l);
-	pm_ftx_link_down(l->pm, l->user);
-	evtimer_del(l->stall);
+	pm_link_forget(l);
 	snprintf(why, sizeof(why), "%s%s%s", l->refused, *l->refused ? "; " : "",
 	    reason);
 	*l->refused = '\0';

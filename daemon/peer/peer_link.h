@@ -67,6 +67,8 @@ void	 pm_link_free(struct plink *);
 /* peer_link_state.c: a link's state, for peer_link.c and peer_links.c */
 /* Drop the connection at once (no callbacks) and forget what it carried. */
 void	 pm_link_drop(struct plink *);
+/* The connection is gone (closed): forget what it carried. */
+void	 pm_link_forget(struct plink *);
 /*
  * Whether l's recipient offered cap in its hello (wire.h's enum
  * wire_cap): false until the link is ready, and for an older daemon.

@@ -75,13 +75,10 @@ pm_link_watch(struct plink *l)
 	evtimer_add(l->stall, &tv);
 }
 
-/* Drop the connection at once (no callbacks) and forget what it carried. */
+/* The connection is gone: forget what it carried. */
 void
-pm_link_drop(struct plink *l)
+pm_link_forget(struct plink *l)
 {
-	if (l->c != NULL)
-		conn_close(l->c);
-	peer_route_cancel(l);
 	l->c = NULL;
 	l->state = L_IDLE;
 	l->inflight = 0;
@@ -89,6 +86,16 @@ pm_link_drop(struct plink *l)
 	pm_window_reset(l);
 	pm_ftx_link_down(l->pm, l->user);
 	evtimer_del(l->stall);
+}
+
+/* Drop the connection at once (no callbacks) and forget what it carried. */
+void
+pm_link_drop(struct plink *l)
+{
+	if (l->c != NULL)
+		conn_close(l->c);
+	peer_route_cancel(l);
+	pm_link_forget(l);
 	evtimer_del(l->idle);
 }
 

@@ -272,6 +272,24 @@ START_TEST(test_msgid)
 }
 END_TEST
 
+/* Bytes as lowercase hex (signatures, keys): even, 2..max digits. */
+START_TEST(test_hex_bytes)
+{
+	ck_assert(valid_hex_bytes("00", 2));
+	ck_assert(valid_hex_bytes("0123456789abcdef", 16));
+	ck_assert(valid_hex_bytes("ab", 128));
+	ck_assert(!valid_hex_bytes("0123456789abcdef", 15));
+	ck_assert(!valid_hex_bytes("abc", 128));
+	ck_assert(!valid_hex_bytes("", 128));
+	ck_assert(!valid_hex_bytes(NULL, 128));
+	ck_assert(!valid_hex_bytes("AB", 128));
+	ck_assert(!valid_hex_bytes("a g", 128));
+	ck_assert(!valid_hex_bytes("ag", 128));
+	ck_assert(!valid_hex_bytes(rep('a', 130), 128));
+	ck_assert(valid_hex_bytes(rep('a', 128), 128));
+}
+END_TEST
+
 START_TEST(test_hex)
 {
 	const unsigned char b[] = { 0x00, 0x9f, 0xa0, 0xff };
@@ -386,6 +404,7 @@ valid_suite(void)
 	tcase_add_test(tc, test_utf8_trim);
 	tcase_add_test(tc, test_utf8_lines);
 	tcase_add_test(tc, test_msgid);
+	tcase_add_test(tc, test_hex_bytes);
 	tcase_add_test(tc, test_fingerprint);
 	tcase_add_test(tc, test_hex);
 	suite_add_tcase(s, tc);
