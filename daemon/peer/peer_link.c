@@ -279,6 +279,10 @@ link_connect(struct plink *l)
 			return;
 		}
 	}
+	if (peer_route_no_direct(l, why, sizeof(why))) {
+		link_failed(l, why);
+		return;
+	}
 	if (!have_addr || *c.fingerprint == '\0') {
 		link_failed(l, no_address_why(l, asked, have_addr, why,
 		    sizeof(why)));

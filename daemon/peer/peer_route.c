@@ -92,6 +92,23 @@ peer_route_want_relay(struct plink *l, bool have_addr)
 	return false;
 }
 
+/*
+ * relay.use = "always" is for a user who hides her address from her
+ * contacts: it never connects directly, not even to a cached address
+ * while the gestor, and so its relay, cannot be asked (at a start before
+ * the gestor link is up, or while the gestor is down), nor to a contact
+ * the gestor says is offline. True, with why, when l must wait instead.
+ */
+bool
+peer_route_no_direct(struct plink *l, char *why, size_t len)
+{
+	if (l->pm->p->d->cfg->relay_use != RELAY_ALWAYS)
+		return false;
+	snprintf(why, len, "%s", l->said_offline ? "relay.use = always" :
+	    "no relay while the gestor is unreachable (relay.use = always)");
+	return true;
+}
+
 double
 peer_route_direct_timeout(struct plink *l)
 {

@@ -30,6 +30,8 @@ struct proute_hooks {
 
 /* A new attempt: true when it should go through the relay at once. */
 bool		 peer_route_want_relay(struct plink *, bool have_addr);
+/* relay.use = "always" and no relay now: l must not go direct (why). */
+bool		 peer_route_no_direct(struct plink *, char *why, size_t len);
 /* Connect timeout for the direct route (short when the relay is a fallback). */
 double		 peer_route_direct_timeout(struct plink *);
 /* Ask the gestor for a relay session and connect through it. */
