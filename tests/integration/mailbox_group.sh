@@ -10,8 +10,9 @@
 # the list that removes it reaches it. Forged group blobs (from alice
 # signed by another key; from mallory, not a member; a list from
 # mallory) change nothing. A member leaving while the admin is away:
-# the admin gets it from its mailbox. The gestor's files hold no group
-# id.
+# the admin gets it from its mailbox. A member's message that comes
+# before the list naming its sender stays in the mailbox until the list
+# comes. The gestor's files hold no group id.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 need_tools python3 certtool sqlite3 openssl
@@ -159,4 +160,31 @@ wait_for "bob offline" 5 online_at_gestor bob offline
 start alice
 wait_for "bob off the list" 20 shows members "alice dave"
 [ "$(version_at alice "$gid")" = 4 ] || fail "alice's list: $(ctl alice groups)"
+
+# erin, offline, is added, and alice's list for her stays with alice
+# (mailbox.after long, then killed); dave writes to the group and his
+# clean stop deposits it for erin. erin, back, has no list naming dave:
+# she leaves his message in her mailbox; alice's list then comes
+# directly, and erin fetches again and takes it.
+start_peer erin g
+register erin >/dev/null
+offline erin
+stop alice TERM
+write_conf alice peer "gestor = { addresses = [ \"127.0.0.1:${PORT_OF[g]}\" ]; };
+mailbox = { after = 3600; };"
+start alice
+start dave
+wait_for "dave has version 4" 20 has_version dave "$gid" 4
+ctl alice group add team erin >/dev/null || fail "group add erin"
+wait_for "dave has version 5" 10 has_version dave "$gid" 5
+stop alice KILL
+wait_for "alice offline" 5 online_at_gestor alice offline
+ctl dave send --group team "hello erin" >/dev/null || fail "dave's send"
+stop_clean dave
+start erin
+wait_for "erin leaves it in her mailbox" 20 grep -q "peer_mail: group message or list .* from dave refused" "$TMP/erin.log"
+[ -z "$(version_at erin "$gid")" ] || fail "erin has the group already: $(ctl erin groups)"
+start alice
+wait_for "erin has the list" 20 has_version erin "$gid" 5
+wait_for "erin has dave's message" 20 has_count erin team "hello erin" 1
 log "ok"
