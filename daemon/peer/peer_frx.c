@@ -333,24 +333,33 @@ pm_frx_recheck(evutil_socket_t fd, short what, void *arg)
 static int
 frx_commit(struct peer_msgs *pm, struct frx *fr, int64_t off)
 {
-	json_t *ev;
-
 	errno = 0;
 	if (pfile_set_committed(pm->files, fr->f.id, off) != PSTORE_OK)
 		return -1;
 	fr->f.committed = off;
 	fr->committed_at = util_mono();
-	if (util_mono() - fr->progress_at >= FRX_PROGRESS &&
-	    fr->next < fr->f.size) {
-		fr->progress_at = util_mono();
-		ev = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "event",
-		    "file-progress", "from", fr->f.peer, "id", fr->f.id, "name",
-		    fr->f.name, "size", (json_int_t)fr->f.size, "received",
-		    (json_int_t)fr->next);
-		peer_event(pm->p, ev);
-		json_decref(ev);
-	}
 	return 0;
+}
+
+/*
+ * file-progress, at most every FRX_PROGRESS s, as each sync starts (every
+ * FRX_COMMIT bytes received) before the last: from the bytes received,
+ * not from the commits, which a fast transfer can leave all to its end.
+ */
+static void
+frx_progress(struct peer_msgs *pm, struct frx *fr)
+{
+	json_t *ev;
+
+	if (fr->next >= fr->f.size ||
+	    util_mono() - fr->progress_at < FRX_PROGRESS)
+		return;
+	fr->progress_at = util_mono();
+	ev = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "event", "file-progress",
+	    "from", fr->f.peer, "id", fr->f.id, "name", fr->f.name, "size",
+	    (json_int_t)fr->f.size, "received", (json_int_t)fr->next);
+	peer_event(pm->p, ev);
+	json_decref(ev);
 }
 
 /* Stop a sync in flight: what it covers is dropped (frx_pause, a rewind). */
@@ -408,6 +417,7 @@ frx_sync(struct peer_msgs *pm, struct frx *fr)
 
 	if (fr->sync != NULL)
 		return;		/* frx_synced starts the next */
+	frx_progress(pm, fr);
 	fr->syncing = fr->next;
 	fr->sync = filecopy_sync(pm->ftx->verifier, fr->fd, frx_synced, fr,
 	    &why);
