@@ -29,21 +29,21 @@
 int
 pm_mail_fill(struct pmail *ml, const char *id, struct seal_msg *sm)
 {
-	enum pmail_kind kind;
+	enum pmsg_kind kind;
 	enum pstore_rc rc;
 	char *body, *sig;
 	size_t len;
 
-	rc = pmail_sealable(ml->pm->p->store, id, &kind, sm->group, &sm->ts,
-	    &body, &len, &sig);
+	rc = pmsg_sealable(ml->pm->ms, id, &kind, sm->group, &sm->ts, &body,
+	    &len, &sig);
 	if (rc != PSTORE_OK) {
 		if (rc == PSTORE_ERR)
 			log_warnx("peer_mail: cannot read %s to deposit it", id);
 		return -1;
 	}
-	sm->type = kind == PMAIL_GMSG ? SEAL_GMSG : kind == PMAIL_GLIST ?
-	    SEAL_GMEMBERS : kind == PMAIL_GLEAVE ? SEAL_GLEAVE : SEAL_MSG;
-	if (kind != PMAIL_GMSG && kind != PMAIL_GLEAVE)
+	sm->type = kind == PMSG_GMSG ? SEAL_GMSG : kind == PMSG_GLIST ?
+	    SEAL_GMEMBERS : kind == PMSG_GLEAVE ? SEAL_GLEAVE : SEAL_MSG;
+	if (kind != PMSG_GMSG && kind != PMSG_GLEAVE)
 		sm->group[0] = '\0';
 	/* A group row's id is MSGID/MEMBER: the member acks MSGID. */
 	snprintf(sm->id, sizeof(sm->id), "%.*s", P2P_MSGID_HEX, id);

@@ -74,17 +74,6 @@ int	pmail_done(struct pstore *, int limit,
  */
 long	pmail_group_deposited(struct pstore *, const char *group,
 	    const char *user);
-/*
- * What a deposit of message id (or group row MSGID/MEMBER) seals, if it
- * is pending: its kind (a direct message, a group's message, a group's
- * list, our leaving a group to its admin: body ""), group, ts, body (malloc'd: the message's, or the group's newest
- * list) and sig (malloc'd: that list's signature; else NULL).
- * PSTORE_NOTFOUND if it is not pending.
- */
-enum pmail_kind { PMAIL_DIRECT, PMAIL_GMSG, PMAIL_GLIST, PMAIL_GLEAVE };
-enum pstore_rc pmail_sealable(struct pstore *, const char *id,
-	    enum pmail_kind *, char *group, int64_t *ts, char **body,
-	    size_t *body_len, char **sig);
 /* Messages of ours in recipients' mailboxes (deposited, still pending). */
 long	pmail_deposited(struct pstore *);
 

@@ -136,6 +136,13 @@ static const char *const sql[S__MAX] = {
 	[S_HISTORY] = "SELECT * FROM (SELECT " MCOLS " FROM messages"
 	    " WHERE peer = ?1 AND grp = '' ORDER BY seq DESC LIMIT ?2)"
 	    " ORDER BY seq",
+	/* What a deposit seals (pstore_queue.c pmsg_sealable). */
+	[S_SEALABLE] = "SELECT m.grp, m.ref, m.ts_sent, CASE WHEN m.ref = 0"
+	    " THEN m.body WHEN m.ref > 0 THEN (SELECT b.body FROM messages b"
+	    " WHERE b.seq = m.ref) WHEN m.ref = -1 THEN (SELECT g.list FROM"
+	    " groups g WHERE g.id = m.grp) ELSE '' END, (SELECT g.sig FROM"
+	    " groups g WHERE g.id = m.grp) FROM messages m WHERE m.id = ?1 AND"
+	    " m.direction = 'out' AND m.state = 'pending'",
 };
 
 struct pmsg_store *

@@ -173,4 +173,17 @@ int64_t	pmsg_last_seq(struct pmsg_store *);
 enum pstore_rc pmsg_events_since(struct pmsg_store *, int64_t after,
 	    int (*)(int64_t, const char *, const char *, void *), void *);
 
+/*
+ * What a mailbox deposit of message id (or group row MSGID/MEMBER)
+ * seals, if it is pending: its kind (a direct message, a group's
+ * message, a group's list, our leaving a group to its admin: body ""),
+ * group, ts, body (malloc'd: the message's, or the group's newest list)
+ * and sig (malloc'd: that list's signature; else NULL). PSTORE_NOTFOUND
+ * if it is not pending. (pstore_queue.c)
+ */
+enum pmsg_kind { PMSG_DIRECT, PMSG_GMSG, PMSG_GLIST, PMSG_GLEAVE };
+enum pstore_rc pmsg_sealable(struct pmsg_store *, const char *id,
+	    enum pmsg_kind *, char *group, int64_t *ts, char **body,
+	    size_t *body_len, char **sig);
+
 #endif

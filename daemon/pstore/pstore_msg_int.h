@@ -39,6 +39,7 @@ enum stmt {
 	S_GROUP_STATE,
 	S_GROUP_BAD,
 	S_GROUP_FINISH,
+	S_SEALABLE,
 	S__MAX
 };
 

@@ -152,3 +152,40 @@ pmsg_hold(struct pmsg_store *ms, const char *peer, bool hold)
 		pmsg_bind(s, 2, why);
 	return pmsg_run(ms, s, "hold");
 }
+
+enum pstore_rc
+pmsg_sealable(struct pmsg_store *ms, const char *id, enum pmsg_kind *kind,
+    char *group, int64_t *ts, char **body, size_t *body_len, char **sig)
+{
+	/* A group row's body: its message's, or the group's newest list. */
+	sqlite3_stmt *s = pmsg_st(ms, S_SEALABLE);
+	int64_t ref;
+	int rc;
+
+	*body = *sig = NULL;
+	pmsg_bind(s, 1, id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 3) != SQLITE_NULL) {
+		snprintf(group, P2P_MSGID_HEX + 1, "%s", (const char *)
+		    sqlite3_column_text(s, 0));
+		ref = sqlite3_column_int64(s, 1);
+		*kind = *group == '\0' ? PMSG_DIRECT : ref > 0 ? PMSG_GMSG :
+		    ref == -1 ? PMSG_GLIST : PMSG_GLEAVE;
+		*ts = sqlite3_column_int64(s, 2);
+		*body_len = (size_t)sqlite3_column_bytes(s, 3);
+		*body = xmalloc(*body_len + 1);
+		memcpy(*body, sqlite3_column_text(s, 3), *body_len);
+		(*body)[*body_len] = '\0';
+		if (*kind == PMSG_GLIST && sqlite3_column_type(s, 4) !=
+		    SQLITE_NULL)
+			*sig = xstrdup((const char *)sqlite3_column_text(s, 4));
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW && *body != NULL && (*kind != PMSG_GLIST ||
+	    *sig != NULL))
+		return PSTORE_OK;
+	free(*body);
+	*body = NULL;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PSTORE_NOTFOUND :
+	    pmsg_fail(ms, "sealable");
+}

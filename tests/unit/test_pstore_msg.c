@@ -398,7 +398,7 @@ START_TEST(test_mail_group_rows)
 {
 	char out[1024], grp[P2P_MSGID_HEX + 1], *body, *sig, q[1024];
 	const char *g = "feedfeedfeedfeedfeedfeedfeedfeed";
-	enum pmail_kind kind;
+	enum pmsg_kind kind;
 	struct pmsg m;
 	int64_t ts;
 	size_t len;
@@ -424,9 +424,9 @@ START_TEST(test_mail_group_rows)
 	ck_assert_str_eq(out, q);
 
 	snprintf(q, sizeof(q), "%s/bob", id(10));
-	ck_assert_int_eq(pmail_sealable(ps, q, &kind, grp, &ts, &body, &len,
+	ck_assert_int_eq(pmsg_sealable(ms, q, &kind, grp, &ts, &body, &len,
 	    &sig), PSTORE_OK);
-	ck_assert_int_eq(kind, PMAIL_GMSG);
+	ck_assert_int_eq(kind, PMSG_GMSG);
 	ck_assert_str_eq(grp, g);
 	ck_assert_str_eq(body, "to the team");
 	ck_assert_uint_eq(len, 11);
@@ -434,23 +434,23 @@ START_TEST(test_mail_group_rows)
 	ck_assert_ptr_null(sig);
 	free(body);
 	snprintf(q, sizeof(q), "%s/bob", id(11));
-	ck_assert_int_eq(pmail_sealable(ps, q, &kind, grp, &ts, &body, &len,
+	ck_assert_int_eq(pmsg_sealable(ms, q, &kind, grp, &ts, &body, &len,
 	    &sig), PSTORE_OK);
-	ck_assert_int_eq(kind, PMAIL_GLIST);
+	ck_assert_int_eq(kind, PMSG_GLIST);
 	ck_assert_str_eq(body, "{\"the\":\"list\"}");
 	ck_assert_str_eq(sig, "abcd");
 	free(body);
 	free(sig);
 	snprintf(q, sizeof(q), "%s/alice", id(12));
-	ck_assert_int_eq(pmail_sealable(ps, q, &kind, grp, &ts, &body, &len,
+	ck_assert_int_eq(pmsg_sealable(ms, q, &kind, grp, &ts, &body, &len,
 	    &sig), PSTORE_OK);
-	ck_assert_int_eq(kind, PMAIL_GLEAVE);
+	ck_assert_int_eq(kind, PMSG_GLEAVE);
 	ck_assert_str_eq(grp, g);
 	ck_assert_str_eq(body, "");
 	free(body);
 	free(sig);
 	/* Not the body row (sent). */
-	ck_assert_int_eq(pmail_sealable(ps, id(10), &kind, grp, &ts, &body,
+	ck_assert_int_eq(pmsg_sealable(ms, id(10), &kind, grp, &ts, &body,
 	    &len, &sig), PSTORE_NOTFOUND);
 
 	/* Deposited for bob: his row shows it, group show counts it. */
