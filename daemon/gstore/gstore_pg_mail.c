@@ -35,7 +35,8 @@ static const char gpg_mail_put_sql[] =
 /*
  * $1 to, $2 from, $3 ts, $4 expires, $5 the deposits [{blob,size,key}],
  * $6-$8 the limits. A row per deposit in order: its id (the one stored
- * before under its key, or now) or 0, and the refusal (0: stored): the
+ * before under its key, now kept until $4 at least, or now) or 0, and
+ * the refusal (0: stored): the
  * first refused refuses every later new one (sq_mail_put_many).
  */
 static const char gpg_mail_put_many_sql[] =
@@ -43,8 +44,9 @@ static const char gpg_mail_put_many_sql[] =
 	"b AS (SELECT t.ord, t.e->>'blob' AS blob, (t.e->>'size')::integer "
 	"  AS size, (t.e->>'key')::bigint AS dkey FROM "
 	"  json_array_elements($5::json) WITH ORDINALITY AS t(e, ord)), "
-	"old AS (SELECT b.ord, m.id FROM b JOIN mailbox m ON "
-	"  m.sender = $2::text AND m.dkey = b.dkey), "
+	"old AS (UPDATE mailbox m SET expires = greatest(m.expires, "
+	"  $4::bigint) FROM b WHERE m.sender = $2::text AND m.dkey = b.dkey "
+	"  RETURNING b.ord, m.id), "
 	"q AS (SELECT count(*) AS n, coalesce(sum(size), 0) AS b, "
 	"  count(*) FILTER (WHERE sender = $2::text) AS s FROM mailbox "
 	"  WHERE rcpt = $1::text), "

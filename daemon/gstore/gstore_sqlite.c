@@ -114,7 +114,9 @@ static const char *const gstore_sql[GS_MAX] = {
 	    " coalesce(sum(sender = ?2), 0) FROM mailbox WHERE rcpt = ?1",
 	[GS_MAIL_PUT] = "INSERT INTO mailbox (rcpt, sender, ts, expires, size,"
 	    " blob, dkey) VALUES (?, ?, ?, ?, ?, ?, ?)",
-	[GS_MAIL_DKEY] = "SELECT id FROM mailbox WHERE sender = ? AND dkey = ?",
+	/* A deposit put again is kept as long as the new put says. */
+	[GS_MAIL_DKEY] = "UPDATE mailbox SET expires = max(expires, ?3)"
+	    " WHERE sender = ?1 AND dkey = ?2 RETURNING id",
 	[GS_MAIL_FETCH] = "SELECT id, sender, rcpt, ts, expires, size, blob"
 	    " FROM mailbox WHERE rcpt = ? AND id > ? ORDER BY id LIMIT ?",
 	[GS_MAIL_ACK] = "DELETE FROM mailbox WHERE rcpt = ? AND id IN"

@@ -135,16 +135,22 @@ sq_mail_put(struct gsqlite *gs, struct gmail *m,
 	return sq_mail_insert(gs, m, NULL);
 }
 
-/* The id of from's deposit under dkey: 0 none, -1 an error. */
+/*
+ * The id of from's deposit under dkey, now kept until expires at least
+ * (a put again after it expired, before the expiry deleted it, must not
+ * answer a deposit about to go): 0 none, -1 an error.
+ */
 static int64_t
-sq_mail_dkey(struct gsqlite *gs, const char *from, json_int_t dkey)
+sq_mail_dkey(struct gsqlite *gs, const char *from, json_int_t dkey,
+    int64_t expires)
 {
 	sqlite3_stmt *st = gstore_stmt(gs, GS_MAIL_DKEY);
 	int64_t id = -1;
 	int rc;
 
 	if (sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, dkey) != SQLITE_OK)
+	    sqlite3_bind_int64(st, 2, dkey) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, expires) != SQLITE_OK)
 		return -1;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
@@ -166,7 +172,7 @@ sq_mail_one(struct gsqlite *gs, struct gstore_op *op, json_t *o,
 	int64_t id;
 
 	if (json_is_integer(key) && (id = sq_mail_dkey(gs, m.from,
-	    json_integer_value(key))) != 0)
+	    json_integer_value(key), m.expires)) != 0)
 		return id > 0 ? id : 0;		/* stored before, or an error */
 	m.size = (long)json_integer_value(json_object_get(o, "size"));
 	m.blob = json_string_value(json_object_get(o, "blob"));

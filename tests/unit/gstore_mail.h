@@ -267,11 +267,12 @@ gm_many_cb(enum gstore_rc rc, const int64_t *res, size_t n, void *arg)
 	gw_done_cb(rc, arg);
 }
 
-/* Deposits of blobs ([{blob,size,key}], n of them) from -> to. */
+/* Deposits of blobs ([{blob,size,key}], n of them) from -> to, kept
+ * until expires. */
 static inline enum gstore_rc
-gm_put_many(struct gstore *gs, const char *from, const char *to,
+gm_put_many_until(struct gstore *gs, const char *from, const char *to,
     const char *blobs, size_t n, const struct gmail_limits *lim,
-    struct gm_wait *g)
+    int64_t expires, struct gm_wait *g)
 {
 	struct gmail m;
 
@@ -280,9 +281,17 @@ gm_put_many(struct gstore *gs, const char *from, const char *to,
 	snprintf(m.from, sizeof(m.from), "%s", from);
 	snprintf(m.to, sizeof(m.to), "%s", to);
 	m.ts = 1765000000000;
-	m.expires = 9e12;
+	m.expires = expires;
 	gstore_mail_put_many(gs, &m, blobs, n, lim, gm_many_cb, g);
 	return gw_wait(&g->w);
+}
+
+static inline enum gstore_rc
+gm_put_many(struct gstore *gs, const char *from, const char *to,
+    const char *blobs, size_t n, const struct gmail_limits *lim,
+    struct gm_wait *g)
+{
+	return gm_put_many_until(gs, from, to, blobs, n, lim, 9e12, g);
 }
 
 /*
@@ -352,6 +361,30 @@ gm_check_put_many(struct gstore *a, struct gstore *b)
 	ck_assert_int_eq(g.ids[0], -GSTORE_NOTFOUND);
 	ck_assert_int_eq(gm_put_many(a, "dave", "erin", "[]", 0, &lim, &g),
 	    GSTORE_ERR);
+
+	/*
+	 * A key put again once its deposit expired, before the expiry
+	 * deleted it (it runs once a minute), answers that deposit: it is
+	 * kept as long as the new put says, not deleted at the old expiry
+	 * while the sender believes it deposited for a whole ttl more.
+	 */
+	{
+		struct gmail_limits none = { 0, 0, 0 };
+		struct gwait w = { 0 };
+		const char *k7 = "[{\"blob\":\"Nw==\",\"size\":1,\"key\":7}]";
+
+		ck_assert_int_eq(gm_put_many_until(a, "dave", "erin", k7, 1, &none,
+		    1000, &g), GSTORE_OK);
+		id1 = g.ids[0];
+		ck_assert_int_gt(id1, 0);
+		ck_assert_int_eq(gm_put_many_until(a, "dave", "erin", k7, 1, &none,
+		    9e12, &g), GSTORE_OK);
+		ck_assert_int_eq(g.ids[0], id1);
+		gstore_mail_expire(b, 2000, gw_count_cb, &w);
+		ck_assert_int_eq(gw_wait(&w), GSTORE_OK);
+		ck_assert_int_eq(w.n, 0);
+		ck_assert_int_eq(gm_count(b, "erin", &bytes), 5);
+	}
 }
 
 #endif
