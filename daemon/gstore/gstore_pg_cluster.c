@@ -50,15 +50,40 @@ hint_add(json_t *a, const char *user, bool online, const char *owner,
 }
 
 /*
+ * Whether user is one of this gestor's sessions now (*now: the sessions,
+ * asked once). A row the reconcile took back as gone is one that came
+ * online after the reconcile read the sessions: its worker wrote the row
+ * before the reconcile's statement ran.
+ */
+static bool
+session_now(struct gpg *pg, json_t **now, const char *user)
+{
+	json_t *e;
+	size_t i;
+
+	if (*now == NULL && pg->sessions != NULL)
+		*now = pg->sessions(pg->arg);
+	json_array_foreach(*now, i, e) {
+		const char *name = json_string_value(json_object_get(e, "name"));
+
+		if (name != NULL && strcmp(name, user) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Rows of the reconcile, (name, what): "taken" (another live gestor holds
  * the user now: our session ends), "gone" (our row went: offline), "up"
- * (our row was written: online); the others hear of the last two.
+ * (our row was written: online); the others hear of the last two. A
+ * session gone that is here now came online meanwhile: the next
+ * reconcile writes its row again, and nobody hears it went offline.
  */
 void
 gpg_reconcile_result(struct gpconn *c, PGresult *res)
 {
 	struct gpg *pg = c->pg;
-	json_t *n, *hints;
+	json_t *n, *hints, *now = NULL;
 	const char *name, *what;
 	int r;
 
@@ -79,9 +104,13 @@ gpg_reconcile_result(struct gpconn *c, PGresult *res)
 			if (n != NULL)
 				pg->on_notify(n, pg->arg);
 			json_decref(n);
-		} else if (strcmp(what, "gone") == 0 || strcmp(what, "up") == 0)
+		} else if (strcmp(what, "gone") == 0 &&
+		    session_now(pg, &now, name))
+			pg->reconcile_due = true;
+		else if (strcmp(what, "gone") == 0 || strcmp(what, "up") == 0)
 			hint_add(hints, name, what[0] == 'u', NULL, NULL);
 	}
+	json_decref(now);
 	gpg_hints_send(pg, hints);
 }
 

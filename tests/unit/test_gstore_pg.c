@@ -32,6 +32,9 @@ static char script[4096];
 struct seen {
 	json_t	*notes;
 	int	 ups, downs;
+	/* With a sessions callback: what it answers first, then later. */
+	json_t	*sessions, *later;
+	int	 sessions_asked;
 };
 
 static void
@@ -51,6 +54,20 @@ on_state(enum gstore_state st, void *arg)
 		s->ups++;
 	else
 		s->downs++;
+}
+
+/* The gestor's sessions: s->sessions, then s->later from the second call. */
+static json_t *
+on_sessions(void *arg)
+{
+	struct seen *s = arg;
+	json_t *a = json_deep_copy(s->sessions);
+
+	if (s->sessions_asked++ == 0 && s->later != NULL) {
+		json_decref(s->sessions);
+		s->sessions = json_incref(s->later);
+	}
+	return a;
 }
 
 static int
@@ -98,21 +115,33 @@ open_as(const char *name, const char *ci, struct seen *s, char **cause)
 	o.request_timeout = 1.0;
 	o.on_notify = on_note;
 	o.on_state = on_state;
+	if (s->sessions != NULL)
+		o.sessions = on_sessions;
 	o.arg = s;
 	return gstore_open(&o, cause);
+}
+
+/* A store for gestor name; with sessions: a gestor's sessions callback. */
+static struct gstore *
+open_sessions(const char *name, struct seen *s, json_t *sessions,
+    json_t *later)
+{
+	char *cause = NULL;
+	struct gstore *gs;
+
+	memset(s, 0, sizeof(*s));
+	s->notes = json_array();
+	s->sessions = sessions;
+	s->later = later;
+	gs = open_as(name, conninfo, s, &cause);
+	ck_assert_msg(gs != NULL, "gstore_open: %s", cause);
+	return gs;
 }
 
 static struct gstore *
 open_ok(const char *name, struct seen *s)
 {
-	char *cause = NULL;
-	struct gstore *gs;
-
-	s->notes = json_array();
-	s->ups = s->downs = 0;
-	gs = open_as(name, conninfo, s, &cause);
-	ck_assert_msg(gs != NULL, "gstore_open: %s", cause);
-	return gs;
+	return open_sessions(name, s, NULL, NULL);
 }
 
 static void
@@ -349,6 +378,55 @@ START_TEST(test_presence_two_gestors)
 	gstore_close(a);
 	gstore_close(b);
 	json_decref(sa.notes);
+	json_decref(sb.notes);
+}
+END_TEST
+
+/*
+ * A session that comes online while the reconcile is under way: the
+ * reconcile read the sessions before it, and its row, written meanwhile,
+ * was taken back as gone. It is written again by the next reconcile, and
+ * the other gestors never hear it went offline.
+ */
+START_TEST(test_reconcile_meets_login)
+{
+	struct seen sa, sb;
+	struct gstore *a, *b = open_ok("gb", &sb);
+	struct guser u, got;
+	json_t *n;
+	double end;
+	size_t i;
+
+	wait_reconciled("gb");
+	tu_make_user(&u, "alice", TU_FP_A, 1700000000);
+	ck_assert_int_eq(gw_add(b, &u), GSTORE_OK);
+	/* Her row as a's worker writes it before a's first reconcile runs. */
+	sql("UPDATE users SET addr = '198.18.0.5', port = 7001 WHERE name = "
+	    "'alice'; INSERT INTO presence VALUES ('alice', 'ga', '198.18.0.5', "
+	    "7001, now() + interval '1 hour')");
+	a = open_sessions("ga", &sa, json_array(), json_pack("[{s:s,s:s,s:i,"
+	    "s:i}]", "name", "alice", "addr", "198.18.0.5", "port", 7001,
+	    "last_seen", 1700000100));
+	wait_reconciled("ga");
+	end = util_mono() + 10;
+	do {
+		run_for(0.05);
+		ck_assert_int_eq(gw_get(b, "alice", &got), GSTORE_OK);
+	} while (!got.online && util_mono() < end);
+	ck_assert_msg(got.online, "alice's row was taken back for good "
+	    "(reconciles: %d)", sa.sessions_asked);
+	ck_assert_str_eq(got.addr, "198.18.0.5");
+	ck_assert_int_ge(sa.sessions_asked, 2);
+	/* b heard only that she is online. */
+	ck_assert_int_ge(wait_notes(&sb, 1), 1);
+	json_array_foreach(sb.notes, i, n)
+		ck_assert_msg(json_is_true(json_object_get(n, "online")),
+		    "b heard alice offline");
+	gstore_close(a);
+	gstore_close(b);
+	json_decref(sa.notes);
+	json_decref(sa.sessions);
+	json_decref(sa.later);
 	json_decref(sb.notes);
 }
 END_TEST
@@ -613,6 +691,7 @@ gstore_pg_suite(void)
 	tcase_add_test(tc, test_users);
 	tcase_add_test(tc, test_foreach);
 	tcase_add_test(tc, test_presence_two_gestors);
+	tcase_add_test(tc, test_reconcile_meets_login);
 	tcase_add_test(tc, test_mailbox_two_gestors);
 	tcase_add_test(tc, test_lapsed_gestor);
 	tcase_add_test(tc, test_restart_clears_own_rows);
