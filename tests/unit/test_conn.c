@@ -58,6 +58,12 @@ struct side {
 	int		 pause_at;	/* pause after this many frames */
 	bool		 paused;
 	bool		 frame_while_paused;
+	/* bulk frames (conn_send_bulk): "k" or a binary frame's byte 1 */
+	int		 seq;		/* frames of any kind so far */
+	int		 chat_seq;	/* seq of the "chat" frame, or -1 */
+	int		 bulk_next;	/* expected k */
+	bool		 bulk_bad;	/* out of order or not intact */
+	int		 nbin;
 };
 
 struct rawcli {
@@ -88,7 +94,11 @@ static void	on_ready(struct conn *, void *);
 static void	on_frame(struct conn *, json_t *, void *);
 static void	on_close(struct conn *, const char *, void *);
 
-static const struct conn_cbs cbs = { on_ready, on_frame, on_close };
+static void	on_binary(struct conn *, const unsigned char *, size_t,
+		    void *);
+
+static const struct conn_cbs cbs = { on_ready, on_frame, on_close, NULL,
+	NULL, NULL, on_binary };
 
 /* Run the loop until cond holds, failing the test after secs. */
 #define RUN_UNTIL(cond, secs) do {					\
@@ -182,6 +192,12 @@ on_frame(struct conn *c, json_t *f, void *arg)
 	if (json_is_integer(n) && json_integer_value(n) != sd->next++)
 		sd->out_of_order = true;
 	check_body(sd, f);
+	if (strcmp(sd->last_t, "chat") == 0)
+		sd->chat_seq = sd->seq;
+	if (json_is_integer(json_object_get(f, "k")) &&
+	    json_integer_value(json_object_get(f, "k")) != sd->bulk_next++)
+		sd->bulk_bad = true;
+	sd->seq++;
 
 	if (sd->close_at > 0 && sd->nframes == sd->close_at) {
 		conn_close(c);
@@ -204,6 +220,23 @@ on_frame(struct conn *c, json_t *f, void *arg)
 		sd->paused = true;
 		evtimer_add(resume_ev, &tv);
 	}
+}
+
+/* A binary frame: 0x00, k, then 'a', 'b', ... */
+static void
+on_binary(struct conn *c, const unsigned char *p, size_t n, void *arg)
+{
+	struct side *sd = arg;
+	size_t i;
+
+	(void)c;
+	sd->nbin++;
+	if (n < 2 || p[0] != 0 || p[1] != (unsigned char)sd->bulk_next++)
+		sd->bulk_bad = true;
+	for (i = 2; i < n; i++)
+		if (p[i] != (unsigned char)('a' + (i - 2) % 26))
+			sd->bulk_bad = true;
+	sd->seq++;
 }
 
 static void
@@ -323,6 +356,7 @@ setup(void)
 	memset(&cli, 0, sizeof(cli));
 	srv.max_frame = cli.max_frame = MIB;
 	srv.timeout = cli.timeout = 5.0;
+	srv.chat_seq = cli.chat_seq = -1;
 }
 
 static void
@@ -535,6 +569,82 @@ START_TEST(test_big_frame)
 	ck_assert_uint_eq(cli.bodylen, len);
 	ck_assert(!srv.body_bad && !cli.body_bad);
 	ck_assert(!srv.out_of_order);
+}
+END_TEST
+
+/*
+ * Bulk frames (a file's chunks, JSON or binary) go out whole and in order,
+ * but a frame queued after them with conn_send goes first: a chat line
+ * never waits behind the chunks queued before it.
+ */
+START_TEST(test_bulk_yields)
+{
+	const size_t len = 60 * 1024;
+	unsigned char *b = malloc(len);
+	char hdr[64];
+	struct timeval tv;
+	json_t *f;
+	size_t i, h, rem;
+	int k, started;
+
+	for (i = 0; i < len; i++)
+		b[i] = (unsigned char)('a' + i % 26);
+	client_connect();
+	RUN_UNTIL(srv.ready && cli.ready, 5);
+	for (k = 0; k < 16; k++) {
+		if (k % 2 == 0) {
+			h = (size_t)snprintf(hdr, sizeof(hdr),
+			    "{\"t\":\"bulk\",\"k\":%d,\"body\":\"", k);
+			b[len - 2] = '"';
+			b[len - 1] = '}';
+		} else {
+			hdr[0] = 0;
+			hdr[1] = (char)k;
+			h = 2;
+		}
+		ck_assert_int_eq(conn_send_bulk(cli.c, hdr, h, b, k % 2 == 0 ?
+		    len : len - 2), 0);
+	}
+	ck_assert_uint_ge(conn_bulk_bytes(cli.c), 16 * (len - 2));
+	f = json_pack("{s:s}", "t", "chat");
+	ck_assert_int_eq(conn_send(cli.c, f), 0);
+	json_decref(f);
+	RUN_UNTIL(srv.seq == 17, 10);
+	ck_assert_int_eq(srv.chat_seq, 0);	/* before every chunk */
+	ck_assert_int_eq(srv.nbin, 8);
+	ck_assert(!srv.bulk_bad);
+	RUN_UNTIL(conn_bulk_bytes(cli.c) == 0, 5);
+	/*
+	 * Queued while chunks go out (the reader paused, the kernel's
+	 * buffers full): behind the chunks already started, before all
+	 * the others.
+	 */
+	conn_pause(srv.c, true);
+	for (k = 0; k < 256; k++) {
+		hdr[0] = 0;
+		hdr[1] = (char)(k + 16);
+		ck_assert_int_eq(conn_send_bulk(cli.c, hdr, 2, b, len - 2), 0);
+	}
+	do {		/* until the sender can put no more in the kernel */
+		rem = conn_bulk_bytes(cli.c);
+		tv.tv_sec = 0;
+		tv.tv_usec = 100000;
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	} while (conn_bulk_bytes(cli.c) != rem);
+	ck_assert_uint_ge(rem, 2 * (len + 4));
+	started = 256 - (int)(rem / (len + 4));	/* frames of 4 + len */
+	f = json_pack("{s:s}", "t", "chat");
+	ck_assert_int_eq(conn_send(cli.c, f), 0);
+	json_decref(f);
+	conn_pause(srv.c, false);
+	RUN_UNTIL(srv.seq == 17 + 257, 20);
+	/* (+1: the next one, when GnuTLS holds its first record) */
+	ck_assert_msg(srv.chat_seq == 17 + started ||
+	    srv.chat_seq == 17 + started + 1, "chat after %d frames, %d started",
+	    srv.chat_seq - 17, started);
+	ck_assert(!srv.bulk_bad && !srv.closed);
+	free(b);
 }
 END_TEST
 
@@ -778,6 +888,7 @@ conn_suite(void)
 	tcase_add_test(tc, test_group_fallback);
 	tcase_add_test(tc, test_many_frames);
 	tcase_add_test(tc, test_big_frame);
+	tcase_add_test(tc, test_bulk_yields);
 	tcase_add_test(tc, test_too_big);
 	tcase_add_test(tc, test_handshake_timeout);
 	tcase_add_test(tc, test_tls12_refused);
