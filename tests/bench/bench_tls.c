@@ -5,9 +5,12 @@
  * the daemon's request/ack window. A forked child plays the recipient
  * and acks every msg at once; the parent keeps `window` msgs in flight.
  * What is left out compared with the daemons is exactly the storage and
- * the control socket, so this is the transport's limit.
+ * the control socket, so this is the transport's limit. With -b the
+ * records are binary frames of BODY_BYTES (conn_send_bulk, on_binary:
+ * no JSON at all, as a file's chunks go), still acked one by one: TLS
+ * and the framing alone, the reference for files.
  *
- *   bench_tls [-n RECORDS] [-w WINDOW] [-s BODY_BYTES] DIR
+ *   bench_tls [-b] [-n RECORDS] [-w WINDOW] [-s BODY_BYTES] DIR
  *
  * DIR holds the two throw-away identity keys. Prints one JSON object.
  */
@@ -40,6 +43,8 @@ struct sender {
 	long			 n, sent, acked;
 	int			 window, inflight;
 	char			*body;
+	size_t			 bodylen;
+	bool			 binary;	/* -b */
 	int64_t			 t0, t1;
 	bool			 failed;
 };
@@ -50,15 +55,19 @@ static void	snd_close(struct conn *, const char *, void *);
 static void	rcv_frame(struct conn *, json_t *, void *);
 static void	rcv_close(struct conn *, const char *, void *);
 
+static void	rcv_binary(struct conn *, const unsigned char *, size_t,
+		    void *);
+
 static const struct conn_cbs snd_cbs = { snd_ready, snd_frame, snd_close };
-static const struct conn_cbs rcv_cbs = { NULL, rcv_frame, rcv_close };
+static const struct conn_cbs rcv_cbs = { NULL, rcv_frame, rcv_close, NULL,
+	NULL, NULL, rcv_binary };
 
 static void usage(void) __attribute__((noreturn));
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_tls [-n RECORDS] [-w WINDOW] "
+	fprintf(stderr, "usage: bench_tls [-b] [-n RECORDS] [-w WINDOW] "
 	    "[-s BODY_BYTES] DIR\n");
 	exit(2);
 }
@@ -88,6 +97,15 @@ rcv_frame(struct conn *c, json_t *frame, void *arg)
 
 	conn_send(c, ack);
 	json_decref(ack);
+}
+
+/* A binary record: acked at once, like a msg. */
+static void
+rcv_binary(struct conn *c, const unsigned char *p, size_t n, void *arg)
+{
+	static const char ack[] = "{\"t\":\"ack\"}";
+
+	conn_send_text(c, ack, sizeof(ack) - 1);
 }
 
 static void
@@ -122,6 +140,12 @@ snd_pump(struct sender *s)
 	json_t *f;
 
 	while (s->inflight < s->window && s->sent < s->n) {
+		if (s->binary) {
+			conn_send_bulk(s->c, s->body, s->bodylen, NULL, 0);
+			s->sent++;
+			s->inflight++;
+			continue;
+		}
 		snprintf(id, sizeof(id), "%032lx", s->sent);
 		f = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "t", "msg", "id", id,
 		    "from", "alice", "to", "bob", "ts", (json_int_t)1700000000000,
@@ -179,8 +203,11 @@ main(int argc, char **argv)
 	int ch, lfd, status;
 	pid_t pid;
 
-	while ((ch = getopt(argc, argv, "n:w:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "bn:w:s:")) != -1) {
 		switch (ch) {
+		case 'b':
+			s.binary = true;
+			break;
 		case 'n':
 			s.n = strtol(optarg, NULL, 10);
 			break;
@@ -221,6 +248,8 @@ main(int argc, char **argv)
 	s.body = malloc(body + 1);
 	memset(s.body, 'x', body);
 	s.body[body] = '\0';
+	s.body[0] = s.binary ? 0 : 'x';		/* frame.h's FRAME_BIN */
+	s.bodylen = body;
 	s.base = event_base_new();
 	s.c = conn_connect(s.base, load_ctx(argv[optind], "sender.key"),
 	    (struct sockaddr *)&sin, sizeof(sin), MAX_FRAME, 10, &snd_cbs, &s);
