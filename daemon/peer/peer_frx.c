@@ -234,21 +234,50 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
 	frx_open(pm, fr);
 }
 
+/*
+ * Committed bytes, no partial file: killed after a check that passed (the
+ * bytes are in the store) before the state was written: received; else
+ * from 0 (a partial file made anew reads as zeros). True if fr is done.
+ */
+static bool
+frx_lost(struct peer_msgs *pm, struct frx *fr, const char *path)
+{
+	char final[4200];
+	struct stat st;
+
+	if (fr->f.committed == 0 || access(path, F_OK) == 0 || errno != ENOENT)
+		return false;
+	snprintf(final, sizeof(final), "%s/%s", pm->ftx->dir, fr->f.sha256);
+	if (fr->f.committed == fr->f.size && stat(final, &st) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_size == fr->f.size) {
+		on_verified(NULL, "", fr->f.sha256, fr->f.size, fr);
+		return true;
+	}
+	log_warnx("file %s from %s: its partial file is gone; from 0 again",
+	    fr->f.id, fr->f.peer);
+	pfile_set_committed(pm->files, fr->f.id, 0);
+	fr->f.committed = fr->next = fr->acked = fr->synced = 0;
+	return false;
+}
+
 /* Open the partial file and say where to go on from. */
 static void
 frx_open(struct peer_msgs *pm, struct frx *fr)
 {
 	struct pm_ftx *x = pm->ftx;
-	const struct pfile f = fr->f;
 	struct conn *c = fr->c;
+	struct pfile f;
 	char path[4200];
 
+	frx_partial(x, fr->f.id, path, sizeof(path));
+	if (frx_lost(pm, fr, path))
+		return;
+	f = fr->f;
 	fr->waiting = false;
 	if (strcmp(f.state, "receiving") != 0) {	/* paused before */
 		pfile_set_state(pm->files, f.id, "receiving", NULL);
 		snprintf(fr->f.state, sizeof(fr->f.state), "receiving");
 	}
-	frx_partial(x, f.id, path, sizeof(path));
 	if ((fr->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
 	    ftruncate(fr->fd, (off_t)f.committed) == -1) {
 		log_warn("file %s from %s: %s", f.id, f.peer, path);
