@@ -286,7 +286,22 @@ pm_mail_rx(struct peer_msgs *pm, void *from, const char *id, int outcome)
 	} else if (outcome == -1)
 		log_info("peer_mail: %s from %s refused (message requests): "
 		    "left in the mailbox", id, it->from);
+	/*
+	 * Not from here: this runs inside the queue's walk of the batch it
+	 * committed, and the next page (fetched early) would add to that
+	 * batch while it is walked, and be dropped with it.
+	 */
 	if (ml->waiting > 0 && --ml->waiting == 0 && ml->submitted)
+		event_active(ml->done_ev, EV_TIMEOUT, 0);
+}
+
+/* The page's last message was committed (pm_mail_rx), a turn later. */
+static void
+on_page_committed(evutil_socket_t fd, short what, void *arg)
+{
+	struct pmail *ml = arg;
+
+	if (ml->page != NULL && ml->submitted && ml->waiting == 0)
 		page_done(ml);
 }
 
@@ -492,6 +507,9 @@ pm_mail_start(struct peer_msgs *pm)
 	ml->rows = pmail_rows(pm->p->store);
 	ml->at_gestor = -1;
 	ml->tick = event_new(pm->p->d->base, -1, EV_PERSIST, tick, ml);
+	ml->done_ev = event_new(pm->p->d->base, -1, 0, on_page_committed, ml);
+	if (ml->done_ev == NULL)
+		fatalx("%s: out of memory", __func__);
 	if (ml->tick == NULL)
 		fatalx("%s: out of memory", __func__);
 	event_add(ml->tick, &tv);
@@ -535,6 +553,7 @@ pm_mail_free(struct peer_msgs *pm)
 		return;
 	page_clear(ml);
 	json_decref(ml->ahead);
+	event_free(ml->done_ev);
 	event_free(ml->tick);
 	free(ml);
 	pm->mail = NULL;

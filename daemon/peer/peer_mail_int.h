@@ -49,6 +49,7 @@ struct pmail {
 	bool			 more;
 	json_t			*page;
 	json_t			*ahead;		/* the next page, fetched early */
+	struct event		*done_ev;	/* the page committed: page_done */
 	bool			 prefetching;	/* its mbox-get is in flight */
 	bool			 want;		/* page_done waits for it */
 	bool			 stale;		/* fetch_done waits for it */
