@@ -2,10 +2,11 @@
  * File transfers, the recipient's side (peer_ftx.c has the protocol and
  * the sender's): an offer makes a row and a partial file, or waits for
  * the user's accept (files.accept_size); chunks are written at their
- * offset and acknowledged every FRX_ACK; every FRX_COMMIT bytes the file
- * is synced on a thread (filecopy_sync) and what the sync covered is
- * committed in the store (at most every FRX_COMMIT_GAP s); a full disk pauses the file until there is room; at the
- * end the SHA-256 is checked off the loop before the file is shown.
+ * offset, hashed as they come and acknowledged every FRX_ACK; every
+ * FRX_COMMIT bytes the file is synced on a thread and what the sync
+ * covered is committed (at most every FRX_COMMIT_GAP s); a full disk
+ * pauses the file until there is room; at the end the SHA-256 is checked
+ * before the file is shown (read again on a thread only after a resume).
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
@@ -31,16 +32,15 @@
 static void	frx_open(struct peer_msgs *, struct frx *);
 static void	frx_pause(struct peer_msgs *, struct frx *, int);
 static void	frx_sync(struct peer_msgs *, struct frx *);
-static void	frx_sync_cancel(struct frx *);
+static void	frx_rewind(struct frx *);
 
 void
 pm_frx_free(struct pm_ftx *x, struct frx *fr)
 {
 	TAILQ_REMOVE(&x->rxs, fr, entry);
-	if (fr->verify != NULL)
-		filecopy_cancel(fr->verify);
-	if (fr->sync != NULL)
-		filecopy_cancel(fr->sync);
+	filecopy_cancel(fr->verify);
+	filecopy_cancel(fr->sync);
+	filecopy_hash_free(fr->hash);
 	if (fr->fd != -1)
 		close(fr->fd);
 	free(fr);
@@ -131,7 +131,9 @@ frx_verify(struct peer_msgs *pm, struct frx *fr)
 		fr->fd = -1;
 	}
 	frx_partial(pm->ftx, fr->f.id, path, sizeof(path));
+	/* Hashed as written: not read again (else the thread finds out). */
 	if ((fr->verify = filecopy_verify(pm->ftx->verifier, path, fr->f.sha256,
+	    fr->hash != NULL && filecopy_hash_is(fr->hash, fr->f.sha256),
 	    on_verified, fr, &why)) == NULL) {
 		log_warnx("file %s from %s: cannot check it now: %s", fr->f.id,
 		    fr->f.peer, why);
@@ -285,6 +287,8 @@ frx_open(struct peer_msgs *pm, struct frx *fr)
 		pm_frx_free(x, fr);
 		return;
 	}
+	if (f.committed == 0)	/* from the first byte: hashed as it comes */
+		fr->hash = filecopy_hash_new();
 	frx_pos(c, f.id, "receiving", f.committed, NULL);
 	if (f.committed == f.size)
 		frx_verify(pm, fr);
@@ -307,7 +311,7 @@ frx_pause(struct peer_msgs *pm, struct frx *fr, int err)
 	log_warnx("file %s from %s: paused at %lld of %lld bytes: %s",
 	    fr->f.id, fr->f.peer, (long long)fr->f.committed,
 	    (long long)fr->f.size, why);
-	frx_sync_cancel(fr);
+	frx_rewind(fr);
 	if (ftruncate(fr->fd, (off_t)fr->f.committed) == -1)
 		log_warn("file %s: ftruncate", fr->f.id);
 	fr->next = fr->acked = fr->synced = fr->f.committed;
@@ -391,13 +395,17 @@ frx_progress(struct peer_msgs *pm, struct frx *fr)
 	json_decref(ev);
 }
 
-/* Stop a sync in flight: what it covers is dropped (frx_pause, a rewind). */
+/*
+ * Back to what is committed (frx_pause, a chunk out of place): the sync
+ * in flight is dropped, and the hash unless it starts again from zero.
+ */
 static void
-frx_sync_cancel(struct frx *fr)
+frx_rewind(struct frx *fr)
 {
-	if (fr->sync != NULL)
-		filecopy_cancel(fr->sync);
+	filecopy_cancel(fr->sync);
 	fr->sync = NULL;
+	filecopy_hash_free(fr->hash);
+	fr->hash = fr->f.committed == 0 ? filecopy_hash_new() : NULL;
 }
 
 /*
@@ -482,7 +490,7 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 	}
 	if (ch->off != fr->next) {
 		/* Out of place: go back to what is committed, and say so. */
-		frx_sync_cancel(fr);
+		frx_rewind(fr);
 		if (fr->next != fr->f.committed &&
 		    ftruncate(fr->fd, (off_t)fr->f.committed) == -1)
 			log_warn("file %s: ftruncate", fr->f.id);
@@ -506,6 +514,8 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 		frx_pause(pm, fr, r == -1 ? errno : ENOSPC);
 		return;
 	}
+	if (fr->hash != NULL)
+		filecopy_hash_add(fr->hash, data, n);
 	fr->next += (int64_t)n;
 	last = fr->next == fr->f.size;	/* frx_sync may check and free it */
 	if (last || fr->next - fr->synced >= FRX_COMMIT)

@@ -54,6 +54,7 @@ struct frx {
 	int64_t			 synced;	/* on disk up to (>= committed) */
 	int64_t			 syncing;	/* up to where sync will be */
 	struct filecopy		*sync;		/* an fdatasync on a thread */
+	struct filecopy_hash	*hash;		/* of [0, next), or NULL */
 	double			 committed_at;	/* when (util_mono) */
 	struct filecopy		*verify;
 	double			 progress_at;

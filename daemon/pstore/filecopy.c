@@ -44,6 +44,7 @@ struct filecopy {
 	char			*src;		/* verify: the file to check */
 	int			 dst;		/* out: where to copy, or -1 */
 	bool			 sync;		/* sync fd's data, nothing else */
+	bool			 hashed;	/* verify: checked already */
 	char			 expect[FILECOPY_HEX + 1];
 	filecopy_cb		 cb;
 	void			*arg;
@@ -194,6 +195,16 @@ verify_run(struct filecopy *fc)
 	ssize_t n;
 	int dfd;
 
+	if (fc->hashed) {		/* by the caller, as it wrote it */
+		snprintf(fc->sha256, sizeof(fc->sha256), "%s", fc->expect);
+		if (fstat(fc->fd, &st) == -1) {
+			fail(fc, ERR_INTERNAL, "cannot read the file received: %s",
+			    strerror(errno));
+			goto out;
+		}
+		fc->size = st.st_size;
+		goto store;
+	}
 	if (gnutls_hash_init(&hd, GNUTLS_DIG_SHA256) < 0) {
 		fail(fc, ERR_INTERNAL, "cannot hash");
 		goto out;
@@ -218,6 +229,7 @@ verify_run(struct filecopy *fc)
 		unlink(fc->src);
 		goto out;
 	}
+store:
 	snprintf(final, sizeof(final), "%s/%s", fc->pool->dir, fc->sha256);
 	if (stat(final, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size == fc->size)
@@ -415,8 +427,8 @@ on_done(evutil_socket_t fd, short what, void *arg)
 
 static struct filecopy *
 copy_new(struct filecopy_pool *fp, int fd, int64_t max, const char *src,
-    const char *expect, int dst, bool sync, filecopy_cb cb, void *arg,
-    const char **why)
+    const char *expect, int dst, bool sync, bool hashed, filecopy_cb cb,
+    void *arg, const char **why)
 {
 	struct filecopy *fc;
 
@@ -433,6 +445,7 @@ copy_new(struct filecopy_pool *fp, int fd, int64_t max, const char *src,
 	fc->code = ERR_INTERNAL;
 	fc->dst = dst;
 	fc->sync = sync;
+	fc->hashed = hashed;
 	if (src != NULL) {
 		fc->src = xstrdup(src);
 		snprintf(fc->expect, sizeof(fc->expect), "%s", expect);
@@ -473,7 +486,8 @@ struct filecopy *
 filecopy_start(struct filecopy_pool *fp, int fd, int64_t max, filecopy_cb cb,
     void *arg, const char **why)
 {
-	return copy_new(fp, fd, max, NULL, NULL, -1, false, cb, arg, why);
+	return copy_new(fp, fd, max, NULL, NULL, -1, false, false, cb, arg,
+	    why);
 }
 
 void
@@ -481,6 +495,8 @@ filecopy_cancel(struct filecopy *fc)
 {
 	char b = 1;
 
+	if (fc == NULL)
+		return;
 	atomic_store(&fc->cancelled, true);
 	while (write(fc->cancel[1], &b, 1) == -1 && errno == EINTR)
 		;
@@ -488,7 +504,7 @@ filecopy_cancel(struct filecopy *fc)
 
 struct filecopy *
 filecopy_verify(struct filecopy_pool *fp, const char *path, const char *expect,
-    filecopy_cb cb, void *arg, const char **why)
+    bool hashed, filecopy_cb cb, void *arg, const char **why)
 {
 	struct filecopy *fc;
 	int fd;
@@ -497,10 +513,52 @@ filecopy_verify(struct filecopy_pool *fp, const char *path, const char *expect,
 		*why = "cannot open the file received";
 		return NULL;
 	}
-	if ((fc = copy_new(fp, fd, INT64_MAX, path, expect, -1, false, cb,
-	    arg, why)) == NULL)
+	if ((fc = copy_new(fp, fd, INT64_MAX, path, expect, -1, false, hashed,
+	    cb, arg, why)) == NULL)
 		return NULL;
 	return fc;
+}
+
+struct filecopy_hash {
+	gnutls_hash_hd_t	 hd;
+};
+
+struct filecopy_hash *
+filecopy_hash_new(void)
+{
+	struct filecopy_hash *h = xcalloc(1, sizeof(*h));
+
+	if (gnutls_hash_init(&h->hd, GNUTLS_DIG_SHA256) < 0) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+filecopy_hash_add(struct filecopy_hash *h, const void *p, size_t n)
+{
+	gnutls_hash(h->hd, p, n);
+}
+
+bool
+filecopy_hash_is(struct filecopy_hash *h, const char *expect)
+{
+	unsigned char md[32];
+	char hex[FILECOPY_HEX + 1];
+
+	gnutls_hash_output(h->hd, md);	/* and starts it again */
+	util_hex(md, sizeof(md), hex);
+	return strcmp(hex, expect) == 0;
+}
+
+void
+filecopy_hash_free(struct filecopy_hash *h)
+{
+	if (h == NULL)
+		return;
+	gnutls_hash_deinit(h->hd, NULL);
+	free(h);
 }
 
 struct filecopy *
@@ -514,8 +572,8 @@ filecopy_sync(struct filecopy_pool *fp, int fd, filecopy_cb cb, void *arg,
 		*why = "out of descriptors";
 		return NULL;
 	}
-	if ((fc = copy_new(fp, dup, INT64_MAX, NULL, NULL, -1, true, cb, arg,
-	    why)) == NULL)
+	if ((fc = copy_new(fp, dup, INT64_MAX, NULL, NULL, -1, true, false, cb,
+	    arg, why)) == NULL)
 		return NULL;
 	return fc;
 }
@@ -534,8 +592,8 @@ filecopy_out(struct filecopy_pool *fp, const char *sha256, int dst,
 		*why = "the stored copy is gone";
 		return NULL;
 	}
-	if ((fc = copy_new(fp, fd, INT64_MAX, NULL, NULL, dst, false, cb, arg,
-	    why)) == NULL) {
+	if ((fc = copy_new(fp, fd, INT64_MAX, NULL, NULL, dst, false, false, cb,
+	    arg, why)) == NULL) {
 		close(dst);
 		return NULL;
 	}

@@ -11,6 +11,7 @@
 #ifndef P2P_FILECOPY_H
 #define P2P_FILECOPY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -43,10 +44,24 @@ struct filecopy	*filecopy_start(struct filecopy_pool *, int fd, int64_t max,
  * Check the file at path against expect (hex): if its SHA-256 is that,
  * sync it and rename it to DIR/<sha256> (removed if that is there
  * already); if not, remove it and report ERR_BAD_FRAME. The callback's
- * code is NULL only when the file is in the store.
+ * code is NULL only when the file is in the store. With hashed, the
+ * caller has hashed every byte of it as it wrote them (filecopy_hash) and
+ * found expect: the file is not read again.
  */
 struct filecopy	*filecopy_verify(struct filecopy_pool *, const char *path,
-		    const char *expect, filecopy_cb, void *arg, const char **why);
+		    const char *expect, bool hashed, filecopy_cb, void *arg,
+		    const char **why);
+/*
+ * A SHA-256 taken as a file's bytes are written, in order (a file being
+ * received: its check at the end then needs no second pass over it).
+ * new: NULL if GnuTLS cannot hash; is: whether the bytes so far are
+ * expect (hex).
+ */
+struct filecopy_hash;
+struct filecopy_hash *filecopy_hash_new(void);
+void		 filecopy_hash_add(struct filecopy_hash *, const void *, size_t);
+bool		 filecopy_hash_is(struct filecopy_hash *, const char *expect);
+void		 filecopy_hash_free(struct filecopy_hash *);
 /*
  * Copy the stored DIR/<sha256> into dst (taken: closed by the copy), a
  * file or a pipe; size is what was written.
@@ -60,7 +75,7 @@ struct filecopy	*filecopy_out(struct filecopy_pool *, const char *sha256,
  */
 struct filecopy	*filecopy_sync(struct filecopy_pool *, int fd, filecopy_cb,
 		    void *arg, const char **why);
-/* The callback will not be called; the partial file is removed. */
+/* The callback will not be called; the partial file is removed. NULL: none. */
 void		 filecopy_cancel(struct filecopy *);
 
 #endif
