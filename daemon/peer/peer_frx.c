@@ -29,7 +29,6 @@
 #include "pstore_file.h"
 #include "util.h"
 
-static void	frx_open(struct peer_msgs *, struct frx *);
 static void	frx_pause(struct peer_msgs *, struct frx *, int);
 static void	frx_sync(struct peer_msgs *, struct frx *);
 static void	frx_rewind(struct frx *);
@@ -46,8 +45,8 @@ pm_frx_free(struct pm_ftx *x, struct frx *fr)
 	free(fr);
 }
 
-static void
-frx_pos(struct conn *c, const char *id, const char *state, int64_t off,
+void
+pm_frx_pos(struct conn *c, const char *id, const char *state, int64_t off,
     const char *reason)
 {
 	json_t *o;
@@ -62,8 +61,8 @@ frx_pos(struct conn *c, const char *id, const char *state, int64_t off,
 	json_decref(o);
 }
 
-static void
-frx_partial(const struct pm_ftx *x, const char *id, char *path, size_t len)
+void
+pm_frx_partial(const struct pm_ftx *x, const char *id, char *path, size_t len)
 {
 	/* id is 32 hex digits (wire.c): never a path of the sender's. */
 	snprintf(path, len, "%s/.in-%s", x->dir, id);
@@ -77,9 +76,9 @@ frx_fail(struct peer_msgs *pm, struct frx *fr, const char *why)
 
 	log_warnx("file %s from %s: %s", fr->f.id, fr->f.peer, why);
 	pfile_set_state(pm->files, fr->f.id, "failed", why);
-	frx_partial(pm->ftx, fr->f.id, path, sizeof(path));
+	pm_frx_partial(pm->ftx, fr->f.id, path, sizeof(path));
 	unlink(path);
-	frx_pos(fr->c, fr->f.id, "failed", 0, why);
+	pm_frx_pos(fr->c, fr->f.id, "failed", 0, why);
 	pm_frx_free(pm->ftx, fr);
 }
 
@@ -115,7 +114,7 @@ on_verified(const char *code, const char *why, const char *sha256,
 	    (json_int_t)fr->f.ts);
 	peer_msgs_event(pm->p, "file", data);
 	json_decref(data);
-	frx_pos(fr->c, fr->f.id, "received", fr->f.size, NULL);
+	pm_frx_pos(fr->c, fr->f.id, "received", fr->f.size, NULL);
 	pm_frx_free(pm->ftx, fr);
 }
 
@@ -130,7 +129,7 @@ frx_verify(struct peer_msgs *pm, struct frx *fr)
 		close(fr->fd);
 		fr->fd = -1;
 	}
-	frx_partial(pm->ftx, fr->f.id, path, sizeof(path));
+	pm_frx_partial(pm->ftx, fr->f.id, path, sizeof(path));
 	/* Hashed as written: not read again (else the thread finds out). */
 	if ((fr->verify = filecopy_verify(pm->ftx->verifier, path, fr->f.sha256,
 	    fr->hash != NULL && filecopy_hash_is(fr->hash, fr->f.sha256),
@@ -141,8 +140,8 @@ frx_verify(struct peer_msgs *pm, struct frx *fr)
 	}
 }
 
-static struct frx *
-frx_find(struct pm_ftx *x, const char *id)
+struct frx *
+pm_frx_find(struct pm_ftx *x, const char *id)
 {
 	struct frx *fr;
 
@@ -167,17 +166,17 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
 	 * would take far more of the disk than they may.
 	 */
 	if (preq_accepted(pm->requests, from) != 1) {
-		frx_pos(c, wf->id, "rejected", 0, "files are taken only from "
+		pm_frx_pos(c, wf->id, "rejected", 0, "files are taken only from "
 		    "contacts (written to or trusted); write to the recipient "
 		    "first, or ask it to write to you");
 		return;
 	}
 	if (wf->size > pm->p->d->cfg->files_max_size) {
-		frx_pos(c, wf->id, "rejected", 0, "larger than the recipient's "
+		pm_frx_pos(c, wf->id, "rejected", 0, "larger than the recipient's "
 		    "files.max_size");
 		return;
 	}
-	if ((fr = frx_find(x, wf->id)) != NULL) {
+	if ((fr = pm_frx_find(x, wf->id)) != NULL) {
 		if (fr->verify != NULL) {
 			fr->c = c;	/* answered when the check is done */
 			return;
@@ -190,7 +189,7 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
 	    from, f.state, sizeof(f.state))) != PSTORE_NOTFOUND) {
 		/* Deleted with its chat: its end again, never the file. */
 		if (rc == PSTORE_OK)
-			frx_pos(c, wf->id, strcmp(f.state, "received") == 0 ||
+			pm_frx_pos(c, wf->id, strcmp(f.state, "received") == 0 ||
 			    strcmp(f.state, "rejected") == 0 || strcmp(f.state,
 			    "failed") == 0 ? f.state : "cancelled", 0, "deleted by "
 			    "the recipient");
@@ -209,16 +208,16 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
 		    pm->p->d->cfg->files_accept_size ? "waiting" : "receiving");
 		f.ts = wf->ts;
 		if (pfile_add(pm->files, &f) != PSTORE_OK) {
-			frx_pos(c, wf->id, "failed", 0, "cannot store it");
+			pm_frx_pos(c, wf->id, "failed", 0, "cannot store it");
 			return;
 		}
 	} else if (f.outgoing || strcmp(f.peer, from) != 0 ||
 	    f.size != wf->size || strcmp(f.sha256, wf->sha256) != 0) {
-		frx_pos(c, wf->id, "failed", 0, "this id is another file's");
+		pm_frx_pos(c, wf->id, "failed", 0, "this id is another file's");
 		return;
 	} else if (strcmp(f.state, "receiving") != 0 &&
 	    strcmp(f.state, "waiting") != 0 && strcmp(f.state, "paused") != 0) {
-		frx_pos(c, f.id, f.state, f.committed, *f.reason ? f.reason : NULL);
+		pm_frx_pos(c, f.id, f.state, f.committed, *f.reason ? f.reason : NULL);
 		return;
 	}
 	fr = xcalloc(1, sizeof(*fr));
@@ -230,10 +229,10 @@ pm_frx_offer(struct peer_msgs *pm, struct conn *c, const char *from,
 	TAILQ_INSERT_TAIL(&x->rxs, fr, entry);
 	if (strcmp(f.state, "waiting") == 0) {
 		fr->waiting = true;	/* until accept ID: frx_open */
-		frx_pos(c, f.id, "waiting", 0, NULL);
+		pm_frx_pos(c, f.id, "waiting", 0, NULL);
 		return;
 	}
-	frx_open(pm, fr);
+	pm_frx_open(pm, fr);
 }
 
 /*
@@ -263,15 +262,15 @@ frx_lost(struct peer_msgs *pm, struct frx *fr, const char *path)
 }
 
 /* Open the partial file and say where to go on from. */
-static void
-frx_open(struct peer_msgs *pm, struct frx *fr)
+void
+pm_frx_open(struct peer_msgs *pm, struct frx *fr)
 {
 	struct pm_ftx *x = pm->ftx;
 	struct conn *c = fr->c;
 	struct pfile f;
 	char path[4200];
 
-	frx_partial(x, fr->f.id, path, sizeof(path));
+	pm_frx_partial(x, fr->f.id, path, sizeof(path));
 	if (frx_lost(pm, fr, path))
 		return;
 	f = fr->f;
@@ -283,13 +282,13 @@ frx_open(struct peer_msgs *pm, struct frx *fr)
 	if ((fr->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
 	    ftruncate(fr->fd, (off_t)f.committed) == -1) {
 		log_warn("file %s from %s: %s", f.id, f.peer, path);
-		frx_pos(c, f.id, "failed", 0, "cannot write it");
+		pm_frx_pos(c, f.id, "failed", 0, "cannot write it");
 		pm_frx_free(x, fr);
 		return;
 	}
 	if (f.committed == 0)	/* from the first byte: hashed as it comes */
 		fr->hash = filecopy_hash_new();
-	frx_pos(c, f.id, "receiving", f.committed, NULL);
+	pm_frx_pos(c, f.id, "receiving", f.committed, NULL);
 	if (f.committed == f.size)
 		frx_verify(pm, fr);
 }
@@ -317,7 +316,7 @@ frx_pause(struct peer_msgs *pm, struct frx *fr, int err)
 	fr->next = fr->acked = fr->synced = fr->f.committed;
 	fr->paused = true;
 	pfile_set_state(pm->files, fr->f.id, "paused", why);
-	frx_pos(fr->c, fr->f.id, "paused", fr->f.committed, why);
+	pm_frx_pos(fr->c, fr->f.id, "paused", fr->f.committed, why);
 	if (!evtimer_pending(pm->ftx->recheck, NULL))
 		evtimer_add(pm->ftx->recheck, &tv);
 }
@@ -356,7 +355,7 @@ pm_frx_recheck(evutil_socket_t fd, short what, void *arg)
 		log_info("file %s from %s: room again; resuming at %lld",
 		    fr->f.id, fr->f.peer, (long long)fr->f.committed);
 		pfile_set_state(pm->files, fr->f.id, "receiving", NULL);
-		frx_pos(fr->c, fr->f.id, "receiving", fr->f.committed, NULL);
+		pm_frx_pos(fr->c, fr->f.id, "receiving", fr->f.committed, NULL);
 	}
 	if (again)
 		evtimer_add(pm->ftx->recheck, &tv);
@@ -474,7 +473,7 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
     const struct w_chunk *ch)
 {
 	static unsigned char buf[WIRE_CHUNK];
-	struct frx *fr = frx_find(pm->ftx, ch->id);
+	struct frx *fr = pm_frx_find(pm->ftx, ch->id);
 	const unsigned char *data = buf;
 	ssize_t r;
 	size_t n;
@@ -495,7 +494,7 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 		    ftruncate(fr->fd, (off_t)fr->f.committed) == -1)
 			log_warn("file %s: ftruncate", fr->f.id);
 		fr->next = fr->acked = fr->synced = fr->f.committed;
-		frx_pos(c, fr->f.id, "receiving", fr->f.committed, NULL);
+		pm_frx_pos(c, fr->f.id, "receiving", fr->f.committed, NULL);
 		return;
 	}
 	if (ch->raw) {		/* binary: 1 to WIRE_CHUNK bytes (wire_bin.c) */
@@ -525,7 +524,7 @@ pm_frx_chunk(struct peer_msgs *pm, struct conn *c, const char *from,
 	/* Flow control: written (not synced yet) is enough for the sender. */
 	if (fr->next - fr->acked >= FRX_ACK) {
 		fr->acked = fr->next;
-		frx_pos(c, fr->f.id, "receiving", fr->next, NULL);
+		pm_frx_pos(c, fr->f.id, "receiving", fr->next, NULL);
 	}
 }
 
@@ -544,93 +543,4 @@ pm_frx_gone(struct peer_msgs *pm, struct conn *c)
 		else
 			pm_frx_free(pm->ftx, fr);
 	}
-}
-
-/* End an incoming file by the user's word (rejected, cancelled). */
-void
-pm_frx_end(struct peer_msgs *pm, const struct pfile *f, const char *state,
-    const char *reason)
-{
-	struct frx *fr = frx_find(pm->ftx, f->id);
-	char path[4200];
-
-	pfile_set_state(pm->files, f->id, state, reason);
-	frx_partial(pm->ftx, f->id, path, sizeof(path));
-	if (fr != NULL) {
-		frx_pos(fr->c, f->id, state, 0, reason);
-		pm_frx_free(pm->ftx, fr);
-	}
-	unlink(path);
-	log_info("file %s from %s: %s", f->id, f->peer, state);
-}
-
-int
-pm_frx_decide(struct peer_msgs *pm, const char *id, bool accept,
-    char *state, size_t len, const char **why)
-{
-	struct frx *fr;
-	struct pfile f;
-
-	if (pfile_get(pm->files, id, &f) != PSTORE_OK || f.outgoing) {
-		*why = "no file received with this id";
-		return -1;
-	}
-	if (strcmp(f.state, "waiting") != 0 &&
-	    (accept || strcmp(f.state, "receiving") != 0)) {
-		snprintf(state, len, "%s", f.state);
-		if (strcmp(f.state, "receiving") == 0 ||
-		    strcmp(f.state, "received") == 0 ||
-		    strcmp(f.state, "rejected") == 0)
-			return accept == (strcmp(f.state, "rejected") != 0) ? 0 :
-			    (*why = "already decided", -1);
-		*why = "it is not waiting for an answer";
-		return -1;
-	}
-	if (!accept) {
-		pm_frx_end(pm, &f, "rejected", "rejected by the recipient");
-		snprintf(state, len, "rejected");
-		return 0;
-	}
-	if (pfile_set_state(pm->files, id, "receiving", NULL) != PSTORE_OK) {
-		*why = "cannot store the change";
-		return -1;
-	}
-	snprintf(state, len, "receiving");
-	if ((fr = frx_find(pm->ftx, id)) != NULL && fr->waiting) {
-		snprintf(fr->f.state, sizeof(fr->f.state), "receiving");
-		if (fr->c != NULL)
-			frx_open(pm, fr);
-		else
-			pm_frx_free(pm->ftx, fr);	/* the next offer goes on */
-	}
-	return 0;
-}
-
-/*
- * The sender gave the file id up (file-cancel on its connection c, also
- * when it comes back after cancelling while we were away). Answered
- * with the file's state, so that the sender stops telling us.
- */
-void
-pm_frx_cancelled(struct peer_msgs *pm, struct conn *c, const char *from,
-    const char *id)
-{
-	struct frx *fr;
-	struct pfile f;
-
-	if (pfile_get(pm->files, id, &f) != PSTORE_OK || f.outgoing ||
-	    strcmp(f.peer, from) != 0) {
-		frx_pos(c, id, "cancelled", 0, NULL);	/* nothing of it here */
-		return;
-	}
-	if (strcmp(f.state, "waiting") != 0 && strcmp(f.state, "receiving") != 0 &&
-	    strcmp(f.state, "paused") != 0) {
-		frx_pos(c, id, f.state, 0, NULL);
-		return;
-	}
-	if ((fr = frx_find(pm->ftx, id)) != NULL && fr->verify != NULL)
-		return;		/* all here: the check's answer says so */
-	if (fr == NULL || fr->c != c)
-		frx_pos(c, id, "cancelled", 0, NULL);	/* else pm_frx_end does */
-	pm_frx_end(pm, &f, "cancelled", "cancelled by the sender");
 }

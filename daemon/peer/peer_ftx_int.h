@@ -1,7 +1,8 @@
 /*
- * Between peer_ftx.c (the sender's side, the life of both, cancels) and
- * peer_frx.c (the recipient's side), which peer_ftx.c calls; nothing
- * else includes this.
+ * Between peer_ftx.c (the sender's side, the life of both, cancels),
+ * peer_frx_word.c (the recipient's: a file ended or let through by a
+ * word) and peer_frx.c (the recipient's transfer), each calling only the
+ * ones after it; nothing else includes this.
  */
 #ifndef P2P_PEER_FTX_INT_H
 #define P2P_PEER_FTX_INT_H
@@ -84,10 +85,21 @@ struct pm_ftx {
 
 /* peer_frx.c */
 void	pm_frx_free(struct pm_ftx *, struct frx *);
+struct frx *pm_frx_find(struct pm_ftx *, const char *id);
+/* Tell c (if not NULL) where file id stands: file-pos. */
+void	pm_frx_pos(struct conn *c, const char *id, const char *state,
+	    int64_t off, const char *reason);
+/* The partial file's path: DIR/.in-<id>. */
+void	pm_frx_partial(const struct pm_ftx *, const char *id, char *path,
+	    size_t len);
+/* Open the partial file and say where to go on from. */
+void	pm_frx_open(struct peer_msgs *, struct frx *);
+/* Paused files: resume those that have room again (the recheck timer). */
+void	pm_frx_recheck(evutil_socket_t, short, void *);
+
+/* peer_frx_word.c (calls peer_frx.c) */
 /* End an incoming file by the user's word (rejected, cancelled). */
 void	pm_frx_end(struct peer_msgs *, const struct pfile *f, const char *state,
 	    const char *reason);
-/* Paused files: resume those that have room again (the recheck timer). */
-void	pm_frx_recheck(evutil_socket_t, short, void *);
 
 #endif
