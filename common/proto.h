@@ -73,6 +73,7 @@ enum ctl_exit {
 #define ERR_KEY_TAKEN		"key_taken"		/* register/login: the key is another account's */
 #define ERR_WRONG_ACCOUNT	"wrong_account"		/* register/login: the store is another account's */
 #define ERR_NOT_MEMBER		"not_member"		/* group: not in its newest list */
+#define ERR_ID_TAKEN		"id_taken"		/* peer: the recipient holds another message with this id */
 #define ERR_NO_SUCH_USER	"no_such_user"
 #define ERR_PENDING_MESSAGES	"pending_messages"	/* chat-delete: --cancel-pending? */
 #define ERR_TOO_LATE		"too_late"		/* a message already in flight */

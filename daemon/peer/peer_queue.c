@@ -176,6 +176,20 @@ stranger_refused(struct peer_msgs *pm, struct rx *rx, int64_t now,
 }
 
 /*
+ * The message's id is another message's here (another sender's, or
+ * ours): taking it for a resend acknowledged a message never shown.
+ * Refused; its sender keeps it, with the reason. -1.
+ */
+static int
+id_taken(struct peer_msgs *pm, struct rx *rx)
+{
+	rx->code = ERR_ID_TAKEN;
+	snprintf(rx->why, sizeof(rx->why), "%s holds another message with id "
+	    "%s: cancel it and send it with another id", pm->p->user, rx->m.id);
+	return -1;
+}
+
+/*
  * A group's frame, inside the batch's transaction: a list is checked and
  * applied (or refused, and logged: acknowledged all the same, so that
  * nobody resends it), a message is stored only from a member to a
@@ -231,6 +245,8 @@ group_rx(struct peer_msgs *pm, struct rx *rx, int64_t *seq)
 		return -1;
 	}
 	rc = pmsg_receive(pm->ms, &rx->m, seq);
+	if (rc == PSTORE_CONFLICT)
+		return id_taken(pm, rx);
 	return rc == PSTORE_ERR ? -2 : rc == PSTORE_EXISTS ? 0 : 1;
 }
 
@@ -335,6 +351,11 @@ commit_batch(struct peer_msgs *pm, int64_t now, int64_t *seqs, int64_t *dseqs)
 		rc = pmsg_receive(pm->ms, &pm->rx[i].m, &seqs[i]);
 		if (rc == PSTORE_ERR)
 			goto fail;
+		if (rc == PSTORE_CONFLICT) {
+			seqs[i] = id_taken(pm, &pm->rx[i]);
+			refused++;
+			continue;
+		}
 		if (rc == PSTORE_OK && pm->rx[i].stranger &&
 		    preq_note(pm->requests, pm->rx[i].m.peer,
 		    (int64_t)pm->rx[i].m.body_len, now, STRANGER_WINDOW) !=

@@ -201,8 +201,10 @@ pm_after_commit(struct peer_msgs *pm, int64_t now, const int64_t *seqs,
 			continue;
 		}
 		if (seqs[i] == -1) {
-			if (rx->code != NULL && rx->type != W_MSG) {
-				if (strcmp(rx->code, ERR_NOT_MEMBER) == 0)
+			if (rx->code != NULL && (rx->type != W_MSG ||
+			    strcmp(rx->code, ERR_ID_TAKEN) == 0)) {
+				if (strcmp(rx->code, ERR_NOT_MEMBER) == 0 ||
+				    strcmp(rx->code, ERR_ID_TAKEN) == 0)
 					log_warnx("peer_queue: refused %s from %s: %s",
 					    rx->m.id, rx->m.peer, rx->why);
 			} else if (rx->code != NULL) {

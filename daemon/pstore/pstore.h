@@ -26,7 +26,7 @@
 struct pstore;
 
 enum pstore_rc { PSTORE_OK = 0, PSTORE_NOTFOUND = 1, PSTORE_EXISTS = 2,
-    PSTORE_ERR = -1 };
+    PSTORE_CONFLICT = 3, PSTORE_ERR = -1 };
 
 struct pcontact {
 	char	 name[P2P_USERNAME_MAX + 1];

@@ -69,6 +69,9 @@ static const char *const sql[S__MAX] = {
 	    " " OPEN_OUT,
 	/* Not RETURNING: SQLite keeps returned rows in an ephemeral table. */
 	[S_SEQ_OF] = "SELECT seq, ref, grp FROM messages WHERE id = ?1",
+	/* The message id holds is one received from peer (in group grp). */
+	[S_SAME_IN] = "SELECT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND"
+	    " peer = ?2 AND direction = 'in' AND grp = ?3)",
 	/* A group message's delivery row to peer is ID/peer (schema 9). */
 	[S_GDELIVERED] = "UPDATE messages SET state = 'delivered', ts_received ="
 	    " ?2, reason = '' WHERE id = ?1 || '/' || ?3 AND peer = ?3 AND"
@@ -395,8 +398,17 @@ pmsg_receive(struct pmsg_store *ms, const struct pmsg *m, int64_t *seq)
 	pmsg_bind(s, 6, m->group);
 	if (pmsg_run(ms, s, "receive") != PSTORE_OK)
 		return PSTORE_ERR;
-	if (sqlite3_changes(ms->db) == 0)
-		return PSTORE_EXISTS;
+	if (sqlite3_changes(ms->db) == 0) {
+		/* A resend, or the id is another message's (another
+		 * sender's, or ours): then it is not this one. */
+		s = pmsg_st(ms, S_SAME_IN);
+		pmsg_bind(s, 1, m->id);
+		pmsg_bind(s, 2, m->peer);
+		pmsg_bind(s, 3, m->group);
+		if (sqlite3_step(s) != SQLITE_ROW)
+			return pmsg_fail(ms, "receive");
+		return sqlite3_column_int(s, 0) ? PSTORE_EXISTS : PSTORE_CONFLICT;
+	}
 	msg = sqlite3_last_insert_rowid(ms->db);
 	if (*m->group != '\0')
 		pchat_group_key(m->group, key, sizeof(key));

@@ -87,8 +87,10 @@ enum pstore_rc pmsg_get(struct pmsg_store *, const char *id, struct pmsg *,
 
 /*
  * Inside a transaction (pstore_begin/commit): store one received
- * message; PSTORE_EXISTS for a duplicate id (nothing stored). *seq gets
- * the event's seq.
+ * message; PSTORE_EXISTS for a resend (the id is a message received from
+ * the same sender: nothing stored), PSTORE_CONFLICT when the id is
+ * another message's (another sender's, or ours). *seq gets the event's
+ * seq.
  */
 enum pstore_rc pmsg_receive(struct pmsg_store *, const struct pmsg *,
 	    int64_t *seq);

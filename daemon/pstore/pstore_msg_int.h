@@ -40,6 +40,7 @@ enum stmt {
 	S_GROUP_BAD,
 	S_GROUP_FINISH,
 	S_SEALABLE,
+	S_SAME_IN,
 	S__MAX
 };
 
