@@ -529,6 +529,29 @@ START_TEST(test_identity_key)
 }
 END_TEST
 
+/* A deposit's dedup key: the same for the same deposit, else not. */
+START_TEST(test_dedup_key)
+{
+	char k1[SEAL_DEDUP_HEX + 1], k2[SEAL_DEDUP_HEX + 1];
+
+	seal_dedup_key(ka, SEAL_MSG, "bob", ID1, k1);
+	ck_assert_uint_eq(strlen(k1), SEAL_DEDUP_HEX);
+	ck_assert_uint_eq(strspn(k1, "0123456789abcdef"), SEAL_DEDUP_HEX);
+	seal_dedup_key(ka, SEAL_MSG, "bob", ID1, k2);
+	ck_assert_str_eq(k1, k2);
+	seal_dedup_key(ka, SEAL_RECEIPT, "bob", ID1, k2);
+	ck_assert_str_ne(k1, k2);
+	seal_dedup_key(ka, SEAL_MSG, "carol", ID1, k2);
+	ck_assert_str_ne(k1, k2);
+	seal_dedup_key(ka, SEAL_MSG, "bob", "0123456789abcdef0123456789abcdee",
+	    k2);
+	ck_assert_str_ne(k1, k2);
+	/* Another identity: another key (the gestor cannot compute it). */
+	seal_dedup_key(kc, SEAL_MSG, "bob", ID1, k2);
+	ck_assert_str_ne(k1, k2);
+}
+END_TEST
+
 static Suite *
 seal_suite(void)
 {
@@ -547,6 +570,7 @@ seal_suite(void)
 	tcase_add_test(tc, test_max_body);
 	tcase_add_test(tc, test_group);
 	tcase_add_test(tc, test_identity_key);
+	tcase_add_test(tc, test_dedup_key);
 	suite_add_tcase(s, tc);
 	return s;
 }
