@@ -405,6 +405,7 @@ frx_rewind(struct frx *fr)
 	fr->sync = NULL;
 	filecopy_hash_free(fr->hash);
 	fr->hash = fr->f.committed == 0 ? filecopy_hash_new() : NULL;
+	fr->reserved = false;	/* the truncate gives the blocks back */
 }
 
 /*
@@ -455,8 +456,9 @@ frx_sync(struct peer_msgs *pm, struct frx *fr)
 		return;		/* frx_synced starts the next */
 	frx_progress(pm, fr);
 	fr->syncing = fr->next;
-	fr->sync = filecopy_sync(pm->ftx->verifier, fr->fd, frx_synced, fr,
-	    &why);
+	fr->sync = filecopy_sync(pm->ftx->verifier, fr->fd, fr->reserved ? 0 :
+	    fr->f.size, frx_synced, fr, &why);
+	fr->reserved = fr->reserved || fr->sync != NULL;
 	if (fr->sync != NULL || fr->next < fr->f.size)
 		return;
 	log_info("file %s from %s: syncing on the loop: %s", fr->f.id,

@@ -56,6 +56,7 @@ struct frx {
 	int64_t			 syncing;	/* up to where sync will be */
 	struct filecopy		*sync;		/* an fdatasync on a thread */
 	struct filecopy_hash	*hash;		/* of [0, next), or NULL */
+	bool			 reserved;	/* its blocks allocated */
 	double			 committed_at;	/* when (util_mono) */
 	struct filecopy		*verify;
 	double			 progress_at;

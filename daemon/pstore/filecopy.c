@@ -384,6 +384,12 @@ copy_thread(void *arg)
 	char b = 1;
 
 	if (fc->sync) {
+#ifdef FALLOC_FL_KEEP_SIZE
+		/* Best effort: without it, the writes allocate as they go. */
+		if (fc->max > 0)
+			(void)fallocate(fc->fd, FALLOC_FL_KEEP_SIZE, 0,
+			    (off_t)fc->max);
+#endif
 		if (fdatasync(fc->fd) == 0)
 			fc->code = NULL;
 		else
@@ -562,8 +568,8 @@ filecopy_hash_free(struct filecopy_hash *h)
 }
 
 struct filecopy *
-filecopy_sync(struct filecopy_pool *fp, int fd, filecopy_cb cb, void *arg,
-    const char **why)
+filecopy_sync(struct filecopy_pool *fp, int fd, int64_t reserve,
+    filecopy_cb cb, void *arg, const char **why)
 {
 	struct filecopy *fc;
 	int dup;
@@ -572,7 +578,7 @@ filecopy_sync(struct filecopy_pool *fp, int fd, filecopy_cb cb, void *arg,
 		*why = "out of descriptors";
 		return NULL;
 	}
-	if ((fc = copy_new(fp, dup, INT64_MAX, NULL, NULL, -1, true, false, cb,
+	if ((fc = copy_new(fp, dup, reserve, NULL, NULL, -1, true, false, cb,
 	    arg, why)) == NULL)
 		return NULL;
 	return fc;

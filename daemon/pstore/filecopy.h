@@ -71,10 +71,14 @@ struct filecopy	*filecopy_out(struct filecopy_pool *, const char *sha256,
 /*
  * fdatasync a file off the loop: a descriptor of its own (a dup of fd,
  * which the caller keeps and may close at once); code NULL once the
- * file's data written before the call is on disk.
+ * file's data written before the call is on disk. reserve > 0: first
+ * allocate its blocks up to reserve bytes, size unchanged (best effort:
+ * blocks allocated by the kernel's writeback as the data comes made
+ * every other fsync on the file system, a message's commit too, wait
+ * for that data in ext4's journal).
  */
-struct filecopy	*filecopy_sync(struct filecopy_pool *, int fd, filecopy_cb,
-		    void *arg, const char **why);
+struct filecopy	*filecopy_sync(struct filecopy_pool *, int fd, int64_t reserve,
+		    filecopy_cb, void *arg, const char **why);
 /* The callback will not be called; the partial file is removed. NULL: none. */
 void		 filecopy_cancel(struct filecopy *);
 
