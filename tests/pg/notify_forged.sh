@@ -119,11 +119,11 @@ sealed=$(python3 -c 'import hmac, hashlib, sys, time
 j = "{\"t\":\"session\",\"user\":\"erin\",\"origin\":\"gd\",\"n\":%d,\"ts\":%d}" % (time.time() * 1e6 + 5e12, time.time())
 print(hmac.new(bytes.fromhex(sys.argv[1]), j.encode(), hashlib.sha256).hexdigest() + " " + j)' "$dbkey")
 mq "SELECT pg_notify('p2pchat', '$sealed');"
-wait_for "gc drops it" 10 test "$(stat gc cluster_refused)" -ge 1
+wait_for "gc drops it" 30 test "$(stat gc cluster_refused)" -ge 1
 grep -q "session replaced" "$TMP/gc.log" && fail "a notification sealed with the database's key ended erin's session"
 [ "$(field erin gestor_state)" = online ] || fail "erin is $(field erin gestor_state)"
 stop fred
-wait_for "erin told fred is offline (gd -> gc)" 10 grep -q "presence	-	fred	-	offline" "$TMP/erin.events"
+wait_for "erin told fred is offline (gd -> gc)" 30 grep -q "presence	-	fred	-	offline" "$TMP/erin.events"
 stop_clean gd
 stop_clean gc
 log "ok"
