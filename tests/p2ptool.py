@@ -70,7 +70,8 @@ p2pchatd's code.
   p2ptool.py peer-frames PORT CERT KEY USER FILE [CAPS]
       At a peer: say hello as USER, then send each line of FILE (a JSON
       object) as a frame; print every frame the peer sends back until it
-      is quiet for 2 s, then "closed" or "open". With CAPS (names
+      is quiet for 2 s ($P2PTOOL_QUIET s if set), then "closed" or
+      "open". With CAPS (names
       separated by commas), the hello offers them as caps; without, it
       has no caps member (an older daemon's hello). A line with "bin" is
       sent as a binary chunk instead: {"bin":1,"id":ID,"off":N,"data":TEXT}
@@ -816,7 +817,7 @@ def peer_frames(port, cert, key, user, path, caps=None):
                 o = json.loads(line)
                 out += frame(bin_chunk(o) if "bin" in o else o)
     s.sendall(out)
-    s.settimeout(2)
+    s.settimeout(float(os.environ.get("P2PTOOL_QUIET", "2")))
     while True:
         f = read_frame(s)
         if f is None:
@@ -825,7 +826,7 @@ def peer_frames(port, cert, key, user, path, caps=None):
         if f == "timeout":
             print("open")
             return 0
-        print(json.dumps(f))
+        print(json.dumps(f), flush=True)
 
 
 # ------------------------------------------------------------------ frames

@@ -405,7 +405,6 @@ frx_rewind(struct frx *fr)
 	fr->sync = NULL;
 	filecopy_hash_free(fr->hash);
 	fr->hash = fr->f.committed == 0 ? filecopy_hash_new() : NULL;
-	fr->reserved = false;	/* the truncate gives the blocks back */
 }
 
 /*
@@ -442,6 +441,23 @@ frx_synced(const char *code, const char *why, const char *sha256,
 }
 
 /*
+ * Where a sync reserves the file's blocks up to (filecopy_sync): ahead of
+ * what came by as much again, FRX_RESERVE to 8 * FRX_RESERVE, never past
+ * its size. Writeback still finds a fast transfer's blocks allocated, and
+ * a file that stops coming (or is larger than the free space) holds
+ * little more of the disk than its bytes: reserved whole at its first
+ * sync, 4 MiB of a contact's offer held all the size offered.
+ */
+static int64_t
+frx_reserve(const struct frx *fr)
+{
+	int64_t ahead = fr->next < FRX_RESERVE ? FRX_RESERVE :
+	    fr->next > 8 * FRX_RESERVE ? 8 * FRX_RESERVE : fr->next;
+
+	return fr->f.size - fr->next > ahead ? fr->next + ahead : fr->f.size;
+}
+
+/*
  * Sync what is written, up to next, on a thread (an fdatasync on the
  * loop stalled every frame behind it, chat lines too); frx_synced goes
  * on. With no thread to spare, the last bytes are synced here (nothing
@@ -456,9 +472,8 @@ frx_sync(struct peer_msgs *pm, struct frx *fr)
 		return;		/* frx_synced starts the next */
 	frx_progress(pm, fr);
 	fr->syncing = fr->next;
-	fr->sync = filecopy_sync(pm->ftx->verifier, fr->fd, fr->reserved ? 0 :
-	    fr->f.size, frx_synced, fr, &why);
-	fr->reserved = fr->reserved || fr->sync != NULL;
+	fr->sync = filecopy_sync(pm->ftx->verifier, fr->fd, frx_reserve(fr),
+	    frx_synced, fr, &why);
 	if (fr->sync != NULL || fr->next < fr->f.size)
 		return;
 	log_info("file %s from %s: syncing on the loop: %s", fr->f.id,

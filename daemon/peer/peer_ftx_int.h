@@ -29,6 +29,7 @@
 #define FRX_PROGRESS	1.0			/* s between file-progress */
 #define FRX_RECHECK	1			/* s between free-space checks */
 #define FRX_MARGIN	(1024 * 1024)		/* left free when resuming */
+#define FRX_RESERVE	(16 * 1024 * 1024)	/* blocks reserved ahead, at least */
 #define FTX_GC_WAIT	1			/* s: sweep again after copies */
 
 enum ftx_state { FT_OFFERED, FT_SENDING, FT_WAITING, FT_DONE };
@@ -56,7 +57,6 @@ struct frx {
 	int64_t			 syncing;	/* up to where sync will be */
 	struct filecopy		*sync;		/* an fdatasync on a thread */
 	struct filecopy_hash	*hash;		/* of [0, next), or NULL */
-	bool			 reserved;	/* its blocks allocated */
 	double			 committed_at;	/* when (util_mono) */
 	struct filecopy		*verify;
 	double			 progress_at;
