@@ -82,9 +82,14 @@ static const char gpg_mail_ack_sql[] =
 static const char gpg_mail_withdraw_sql[] =
 	"WITH d AS (DELETE FROM mailbox WHERE sender = $1::text AND "
 	"id = $2::bigint RETURNING 1) SELECT count(*) FROM d";
+/* With the later deposits of the same sender for the same recipient
+ * (gstore_sqlite.c says why). */
 static const char gpg_mail_expire_sql[] =
-	"WITH d AS (DELETE FROM mailbox WHERE expires <= $1::bigint "
-	"RETURNING 1) SELECT count(*) FROM d";
+	"WITH x AS (SELECT sender, rcpt, min(id) AS first FROM mailbox "
+	"WHERE expires <= $1::bigint GROUP BY sender, rcpt), "
+	"d AS (DELETE FROM mailbox m USING x WHERE x.sender = m.sender AND "
+	"x.rcpt = m.rcpt AND m.id >= x.first RETURNING 1) "
+	"SELECT count(*) FROM d";
 static const char gpg_mail_count_sql[] =
 	"SELECT count(*), coalesce(sum(size), 0) FROM mailbox "
 	"WHERE $1::boolean OR rcpt = $2::text";

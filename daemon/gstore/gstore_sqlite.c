@@ -122,7 +122,16 @@ static const char *const gstore_sql[GS_MAX] = {
 	[GS_MAIL_ACK] = "DELETE FROM mailbox WHERE rcpt = ? AND id IN"
 	    " (SELECT value FROM json_each(?))",
 	[GS_MAIL_WITHDRAW] = "DELETE FROM mailbox WHERE sender = ? AND id = ?",
-	[GS_MAIL_EXPIRE] = "DELETE FROM mailbox WHERE expires <= ?",
+	/*
+	 * An expired deposit takes the later ones of its sender for its
+	 * recipient with it: the recipient would fetch them without it, out
+	 * of order (the sender deposits them all again, in order).
+	 */
+	[GS_MAIL_EXPIRE] = "WITH x AS (SELECT sender, rcpt, min(id) AS first"
+	    " FROM mailbox WHERE expires <= ?1 GROUP BY sender, rcpt)"
+	    " DELETE FROM mailbox WHERE id >= (SELECT min(first) FROM x) AND"
+	    " EXISTS (SELECT 1 FROM x WHERE x.sender = mailbox.sender AND"
+	    " x.rcpt = mailbox.rcpt AND x.first <= mailbox.id)",
 	[GS_MAIL_COUNT] = "SELECT count(*), coalesce(sum(size), 0)"
 	    " FROM mailbox WHERE ?1 OR rcpt = ?2",
 	[GS_SYNC_SOFT] = "PRAGMA synchronous = NORMAL",

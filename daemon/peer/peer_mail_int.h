@@ -37,6 +37,7 @@ struct mpeer {
 	size_t		 next;		/* the one being put (or after them) */
 	json_t		*batch;		/* the ids being put at once */
 	size_t		 first;		/* where the batch starts in ids */
+	int64_t		 put_at;	/* when the put was asked (unix ms) */
 	unsigned char	 pk[SEAL_PK_LEN];
 };
 

@@ -143,9 +143,15 @@ deposited(struct mpeer *mr, const char *id, int64_t dep, int64_t ttl)
 	struct pmail *ml = mr->ml;
 	json_t *ev;
 
-	/* How long the gestor keeps it, by our clock (rows: notes_end). */
-	pmail_note_until(ml->pm->p->store, id, mr->user, dep, "", ttl > 0 ?
-	    util_now_ms() + ttl : 0);
+	/*
+	 * How long the gestor keeps it, by our clock (rows: notes_end),
+	 * counted from when we asked (the gestor's count starts later) and
+	 * less the second between two looks (expire): no later message is
+	 * deposited after this one is gone there (the recipient would fetch
+	 * it first, out of order).
+	 */
+	pmail_note_until(ml->pm->p->store, id, mr->user, dep, "", ttl <= 0 ? 0 :
+	    mr->put_at + (ttl > 2000 ? ttl - 1000 : ttl / 2));
 	ml->deposited++;
 	ev = pm_mail_event(ml, mr->user, id);
 	peer_msgs_event(ml->pm->p, "deposited", ev);
@@ -234,6 +240,8 @@ pm_mail_deposit(struct pmail *ml, const char *user, const char *id,
 		return 0;
 	if (mr == NULL)
 		ml->busy++;	/* a receipt: a stop waits for it too */
+	else
+		mr->put_at = util_now_ms();
 	pm_mail_req(ml, json_pack("{s:s,s:s,s:s}", "t", "mbox-put",
 	    "to", user, "blob", b64), mr != NULL ? on_put : on_receipt,
 	    mr != NULL ? (void *)mr : (void *)ml);
@@ -360,6 +368,7 @@ put_many(struct mpeer *mr)
 	    &mr->batch);
 	if (f == NULL)
 		return 0;
+	mr->put_at = util_now_ms();
 	pm_mail_req(ml, f, on_put_many, mr);
 	return 1;
 }
@@ -512,14 +521,14 @@ collect(const char *id, const char *peer, void *arg)
  * offline recipient, and delivered directly meanwhile if it can be.
  */
 static void
-expire(struct pmail *ml)
+expire(struct pmail *ml, bool now_too)
 {
 	int64_t now = util_now_ms();
 	long n;
 
-	if (ml->rows == 0 || now < ml->expire_at)
+	if (ml->rows == 0 || (now < ml->expire_at && !now_too))
 		return;
-	ml->expire_at = now + MAIL_EXPIRE_EVERY;
+	ml->expire_at = now + 1000;	/* deposited() counts on it */
 	n = pmail_expire(ml->pm->p->store, now, "mailbox: the deposit expired "
 	    "at the gestor (its mailbox.ttl) before it was fetched; deposited "
 	    "again if the recipient stays offline");
@@ -536,8 +545,9 @@ pm_mail_round_start(struct pmail *ml, bool all)
 	struct mround r;
 	size_t i;
 
-	if (!all)
-		expire(ml);
+	/* Also before a stop's round: a later message must not go while an
+	 * earlier one's deposit is gone. */
+	expire(ml, all);
 
 	if (!cf->mail_use || *pm_mail_me(ml) == '\0' || ml->dep > 0 ||
 	    pgestor_state(pm_mail_pg(ml)) != PG_ONLINE)

@@ -32,6 +32,9 @@
 #                               "random": a new one; the seed is printed)
 #   P2PCHAT_MAILCHAOS_FAULTS=n  how many faults (make check: 30)
 #   P2PCHAT_MAILCHAOS_GAP=ms    mean time between two faults (600)
+#   P2PCHAT_MAILCHAOS_TTL=s     the gestor's mailbox.ttl (default 30 days):
+#                               a few seconds makes deposits expire while
+#                               bob is away
 # `make chaos-mail` runs a long one (MAIL_CHAOS_FAULTS, MAIL_CHAOS_SEED).
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
@@ -62,7 +65,13 @@ RUN=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 
 PEERS="alice carol bob"
 SENDERS_OF="alice carol"
-start_gestor g
+# A short mailbox.ttl makes deposits expire while bob is away: their
+# senders deposit them again.
+TTL=${P2PCHAT_MAILCHAOS_TTL:-}
+case $TTL in *[!0-9]*) fail "P2PCHAT_MAILCHAOS_TTL: seconds" ;; esac
+GEXTRA=
+[ -z "$TTL" ] || GEXTRA="mailbox = { ttl = $TTL.0; };"
+start_gestor g "$GEXTRA"
 for u in $PEERS; do start_peer "$u" g "mailbox = { after = 0.3; };"; done
 for u in $PEERS; do register "$u" >/dev/null || fail "register $u"; done
 for u in $PEERS; do wait_for "$u online" 20 online_at_gestor "$u" online; done
@@ -222,8 +231,9 @@ inspect() {
 LOGGED_OUT=
 login_bob() { ctl bob login bob --password-file "$(password bob)" >/dev/null; }
 arrive() {
+	alive bob || start bob	# (logged out, it stays so across a restart)
 	if [ -z "$LOGGED_OUT" ]; then
-		start bob
+		:
 	elif [ -n "${DOWN[g]:-}" ]; then
 		log "bob does not log in: the gestor is ${DOWN[g]}"
 	elif login_bob 2>"$TMP/login.err"; then
@@ -288,11 +298,8 @@ log "all $FAULTS faults injected in $(( ($(now_ms) - t0) / 1000 )) s; healing"
 heal_due all
 check_crashes
 unset "DOWN[bob]"
-if [ -n "$LOGGED_OUT" ]; then
-	wait_for "bob logged in again" 60 login_bob
-else
-	alive bob || start bob
-fi
+alive bob || start bob
+[ -z "$LOGGED_OUT" ] || wait_for "bob logged in again" 60 login_bob
 
 # --------------------------------------------------------------- settle
 settled() {

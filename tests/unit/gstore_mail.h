@@ -253,6 +253,32 @@ gm_check_mailbox(struct gstore *a, struct gstore *b)
 		    GSTORE_NOTFOUND);
 		ck_assert_int_eq(gm_ack_many(b, "bob", ids, 0), GSTORE_ERR);
 	}
+
+	/*
+	 * An expired deposit takes the later ones of its sender for its
+	 * recipient with it (fetched without it, they came out of order);
+	 * an earlier one and another sender's stay.
+	 */
+	{
+		int64_t e1, e2, e3;
+
+		ck_assert_int_eq(gm_put(a, "alice", "bob", "ZTE=", 2000, &none,
+		    &e1), GSTORE_OK);
+		ck_assert_int_eq(gm_put(a, "alice", "bob", "ZTI=", 9e12, &none,
+		    &e2), GSTORE_OK);
+		ck_assert_int_eq(gm_put(a, "carol", "bob", "ZTM=", 9e12, &none,
+		    &e3), GSTORE_OK);
+		ck_assert_int_gt(e2, e1);
+		w = (struct gwait){ 0 };
+		gstore_mail_expire(b, 2000, gw_count_cb, &w);
+		ck_assert_int_eq(gw_wait(&w), GSTORE_OK);
+		ck_assert_int_eq(w.n, 2);
+		ck_assert_int_eq(gm_fetch(b, "bob", 0, 10, &g), GSTORE_OK);
+		ck_assert_int_eq(g.rows, 2);
+		ck_assert_int_eq(g.ids[0], id1);
+		ck_assert_int_eq(g.ids[1], e3);
+		ck_assert_int_eq(gm_ack(b, "bob", e3), GSTORE_OK);
+	}
 }
 
 static inline void
