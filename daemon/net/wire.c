@@ -81,6 +81,10 @@ parse_error(json_t *f, struct wire_msg *m, size_t max, char *err, size_t errlen)
 	if ((m->u.error.code = wire_get_str(f, "code", err, errlen)) == NULL)
 		return -1;
 	m->u.error.message = json_is_string(msg) ? json_string_value(msg) : "";
+	m->u.error.id = NULL;
+	if (json_object_get(f, "id") != NULL &&
+	    (m->u.error.id = wire_get_msgid(f, "id", err, errlen)) == NULL)
+		return -1;
 	return 0;
 }
 

@@ -46,7 +46,8 @@ enum wire_type {
 	W__MAX
 };
 
-struct w_error	 { const char *code, *message; };
+/* id: the message refused (32 hex digits), NULL when the frame names none. */
+struct w_error	 { const char *code, *message, *id; };
 /*
  * register, login, auth: mail is the key (64 hex digits) the peer accepts
  * mail for, "" for none, or NULL when the member is absent.

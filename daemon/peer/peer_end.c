@@ -64,6 +64,25 @@ pm_fail_one(const struct pmsg *m, void *arg)
 	return 0;
 }
 
+/*
+ * The recipient refused message id for good: it holds another message
+ * under that id (id_taken), and would refuse every resend. The message
+ * fails with the recipient's reason, so the messages behind it go and its
+ * waiters learn now; only a direct message of ours to that recipient.
+ */
+void
+pm_fail_refused(struct peer_msgs *pm, const char *user, const char *id,
+    const char *why)
+{
+	struct pmsg m;
+
+	if (pmsg_get(pm->ms, id, &m, NULL) != PSTORE_OK || !m.outgoing ||
+	    *m.group != '\0' || strcmp(m.peer, user) != 0 ||
+	    pm_state_is_end(m.state))
+		return;
+	pm_finish(pm, id, "failed", why);
+}
+
 static int
 collect_id(const struct pmsg *m, void *arg)
 {

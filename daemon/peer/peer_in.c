@@ -480,7 +480,17 @@ void
 pm_in_refused(void *arg, const char *id, const char *code, const char *why)
 {
 	struct pin *in = arg;
+	json_t *e;
 
+	/* id_taken names the message: its sender fails it (pm_fail_refused). */
+	if (in->c != NULL && strcmp(code, ERR_ID_TAKEN) == 0 &&
+	    (e = json_pack("{s:s,s:s,s:s,s:s}", "t", "error", "code", code,
+	    "message", why, "id", id)) != NULL) {
+		in_flush_acks(in);
+		conn_send(in->c, e);
+		json_decref(e);
+		code = NULL;		/* said */
+	}
 	if (in->c != NULL)
 		in_drop(in, code, why);
 	pin_unref(in);

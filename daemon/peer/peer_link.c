@@ -476,6 +476,9 @@ link_dispatch(struct conn *c, struct plink *l, const struct wire_msg *mp)
 		if (strcmp(m.u.error.code, ERR_QUOTA_EXCEEDED) == 0 ||
 		    strcmp(m.u.error.code, ERR_RATE_LIMITED) == 0)
 			l->held_back = true;
+		if (strcmp(m.u.error.code, ERR_ID_TAKEN) == 0 &&
+		    m.u.error.id != NULL)
+			pm_fail_refused(l->pm, l->user, m.u.error.id, l->refused);
 	} else if (m.type == W_MSG) {
 		/* Each side sends on the connection it opened itself. */
 		log_warnx_from(l->user,

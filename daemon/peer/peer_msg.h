@@ -256,6 +256,9 @@ enum pstore_rc pm_finish_row(struct peer_msgs *, const struct pmsg *,
 	    const char *state, const char *reason);
 /* A pmsg_fn failing each message with pending_fail.why. */
 int	 pm_fail_one(const struct pmsg *, void *);
+/* user refused our direct message id for good (id_taken): it fails. */
+void	 pm_fail_refused(struct peer_msgs *, const char *user, const char *id,
+	    const char *why);
 void	 pm_hold(struct peer_msgs *, const char *user);
 
 /* peer_ftx.c: file transfers on the links (called by peer_link.c, peer_in.c) */

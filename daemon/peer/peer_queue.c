@@ -185,7 +185,7 @@ id_taken(struct peer_msgs *pm, struct rx *rx)
 {
 	rx->code = ERR_ID_TAKEN;
 	snprintf(rx->why, sizeof(rx->why), "%s holds another message with id "
-	    "%s: cancel it and send it with another id", pm->p->user, rx->m.id);
+	    "%s: send it again with another id", pm->p->user, rx->m.id);
 	return -1;
 }
 

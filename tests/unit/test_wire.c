@@ -173,6 +173,17 @@ START_TEST(test_ok_error)
 	BAD_FRAME("{\"t\":\"error\"}");
 	BAD_FRAME("{\"t\":\"error\",\"code\":5}");
 	BAD_FRAME("{\"t\":\"error\",\"code\":null,\"message\":\"m\"}");
+	/* id: the message refused (id_taken), optional, strictly checked */
+	ck_assert_ptr_null(m.u.error.id);
+	PARSES("{\"t\":\"error\",\"code\":\"id_taken\",\"id\":"
+	    "\"0123456789abcdef0123456789abcdef\"}");
+	ck_assert_str_eq(m.u.error.id, "0123456789abcdef0123456789abcdef");
+	PARSES("{\"t\":\"error\",\"code\":\"x\"}");
+	ck_assert_ptr_null(m.u.error.id);
+	BAD_FRAME("{\"t\":\"error\",\"code\":\"id_taken\",\"id\":"
+	    "\"0123456789ABCDEF0123456789abcdef\"}");
+	BAD_FRAME("{\"t\":\"error\",\"code\":\"id_taken\",\"id\":\"2a\"}");
+	BAD_FRAME("{\"t\":\"error\",\"code\":\"id_taken\",\"id\":42}");
 }
 END_TEST
 
