@@ -94,6 +94,7 @@ fetch_done(struct pmail *ml, bool whole)
 		ml->stale = true;
 		return;
 	}
+	pm_mail_receipts_send(ml);
 	ml->fetching = false;
 	if (ml->again) {
 		ml->again = false;
@@ -553,6 +554,7 @@ pm_mail_free(struct peer_msgs *pm)
 		return;
 	page_clear(ml);
 	json_decref(ml->ahead);
+	json_decref(ml->owed);
 	event_free(ml->done_ev);
 	event_free(ml->tick);
 	free(ml);

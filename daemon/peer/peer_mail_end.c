@@ -159,25 +159,43 @@ on_rcpt_sender(json_t *reply, const char *code, const char *msg, void *arg)
 	free(mr);
 }
 
-/* One lookup per sender of the page, then a sealed receipt per message. */
+/*
+ * The page's messages taken owe their senders receipts, noted by sender
+ * until the fetch is over (pm_mail_receipts_send): sealing one (a
+ * signature and a box each) costs what opening a message does, and
+ * would slow the fetch it follows by as much.
+ */
 void
 pm_mail_receipts_owed(struct pmail *ml)
 {
-	struct mrcpt *mr;
-	json_t *by = json_object(), *ids;
-	const char *user;
+	json_t *ids;
 	size_t i;
-	void *tmp;
 
+	if (ml->owed == NULL)
+		ml->owed = json_object();
 	for (i = 0; i < ml->n; i++) {
 		if (!ml->items[i].msg || ml->items[i].outcome != 1)
 			continue;
-		if ((ids = json_object_get(by, ml->items[i].from)) == NULL) {
+		if ((ids = json_object_get(ml->owed, ml->items[i].from)) == NULL) {
 			ids = json_array();
-			json_object_set_new(by, ml->items[i].from, ids);
+			json_object_set_new(ml->owed, ml->items[i].from, ids);
 		}
 		json_array_append_new(ids, json_string(ml->items[i].msgid));
 	}
+}
+
+/* The fetch is over: one lookup per sender owed, then its receipts. */
+void
+pm_mail_receipts_send(struct pmail *ml)
+{
+	struct mrcpt *mr;
+	json_t *by = ml->owed, *ids;
+	const char *user;
+	void *tmp;
+
+	ml->owed = NULL;
+	if (by == NULL)
+		return;
 	json_object_foreach_safe(by, tmp, user, ids) {
 		mr = xcalloc(1, sizeof(*mr));
 		mr->ml = ml;

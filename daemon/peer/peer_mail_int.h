@@ -50,6 +50,7 @@ struct pmail {
 	bool			 more;
 	json_t			*page;
 	json_t			*ahead;		/* the next page, fetched early */
+	json_t			*owed;		/* receipts: sender -> [ids] */
 	struct event		*done_ev;	/* the page committed: page_done */
 	bool			 prefetching;	/* its mbox-get is in flight */
 	bool			 want;		/* page_done waits for it */
@@ -109,9 +110,11 @@ void	pm_mail_round_start(struct pmail *, bool all);
 /* peer_mail_end.c */
 /* Withdraw the deposits of messages that no longer wait (each round). */
 void	pm_mail_sweep(struct pmail *);
-/* The page's messages taken owe their senders receipts: one lookup per
- * sender, a sealed receipt into the mailbox of each that is offline. */
+/* The page's messages taken owe their senders receipts (ml->owed). */
 void	pm_mail_receipts_owed(struct pmail *);
+/* The fetch is over: one lookup per sender owed, a sealed receipt per
+ * message into the mailbox of each that is offline. */
+void	pm_mail_receipts_send(struct pmail *);
 
 /* peer_mail_group.c */
 /*
