@@ -107,17 +107,35 @@ pmail_due(struct pstore *ps, int64_t before, int64_t retry, int limit,
 long
 pmail_expire(struct pstore *ps, int64_t now, const char *reason)
 {
+	/*
+	 * First the later deposits for the same recipient (larger ids) are
+	 * taken for expired too: the gestor deletes them with an expired one
+	 * (gstore_sqlite.c), and, noted deposited still, they stayed out of
+	 * the round while newer messages were deposited, which the recipient
+	 * fetched first. (One statement would see its own changes: the
+	 * earlier deposit, no longer one, would take nothing with it.)
+	 */
+	static const char *const sql[2] = {
+		"UPDATE mail_out SET expires = 1 WHERE deposit > 0 AND"
+		" deposit > (SELECT min(e.deposit) FROM mail_out e WHERE"
+		" e.peer = mail_out.peer AND e.deposit > 0 AND e.expires > 0 AND"
+		" e.expires <= ?1)",
+		"UPDATE mail_out SET deposit = 0, reason = ?2, ts = ?1,"
+		" expires = 0 WHERE deposit > 0 AND expires > 0 AND expires <= ?1",
+	};
 	sqlite3_stmt *s;
-	int rc;
+	int i, rc = SQLITE_DONE;
 
-	if (sqlite3_prepare_v2(pstore_db(ps), "UPDATE mail_out SET deposit = 0,"
-	    " reason = ?2, ts = ?1, expires = 0 WHERE deposit > 0 AND"
-	    " expires > 0 AND expires <= ?1", -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	for (i = 0; i < 2 && rc == SQLITE_DONE; i++) {
+		if (sqlite3_prepare_v2(pstore_db(ps), sql[i], -1, &s, NULL) !=
+		    SQLITE_OK)
+			return -1;
+		sqlite3_bind_int64(s, 1, now);
+		if (i == 1)
+			sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		sqlite3_finalize(s);
+	}
 	return rc == SQLITE_DONE ? (long)sqlite3_changes(pstore_db(ps)) : -1;
 }
 

@@ -27,9 +27,10 @@ int	pmail_note(struct pstore *, const char *id, const char *peer,
 int	pmail_note_until(struct pstore *, const char *id, const char *peer,
 	    int64_t deposit, const char *reason, int64_t expires);
 /*
- * Deposits expired by now (unix ms) become refusals noted now, with
- * reason: the message is pending again, due after mailbox.after. The
- * number of them, or -1.
+ * Deposits expired by now (unix ms), and the later ones for the same
+ * recipient (the gestor deletes them too), become refusals noted now,
+ * with reason: the message is pending again, due after mailbox.after.
+ * The number of them, or -1.
  */
 long	pmail_expire(struct pstore *, int64_t now, const char *reason);
 /* The deposit of message id (> 0), 0 refused (*ts, reason), -1 none. */

@@ -358,6 +358,37 @@ START_TEST(test_mail_due_in_order)
 }
 END_TEST
 
+/*
+ * A deposit taken for expired takes the later deposits for the same
+ * recipient with it, as the gestor's expiry does (it deletes them with
+ * it): noted as still deposited, the later ones stayed out of the round
+ * while newer messages were deposited, and were fetched after those.
+ */
+START_TEST(test_mail_expire_takes_later)
+{
+	int64_t now = util_now_ms();
+
+	queue_ok(1, "bob", "one", 1000);
+	queue_ok(2, "bob", "two", 1001);
+	queue_ok(3, "carol", "three", 1002);
+	queue_ok(4, "bob", "four", 1003);
+	/* 4 deposited first, then 1 (due first), then 2, and carol's 3. */
+	ck_assert_int_eq(pmail_note_until(ps, id(4), "bob", 5, "", now + 99000),
+	    0);
+	ck_assert_int_eq(pmail_note_until(ps, id(1), "bob", 7, "", now - 1), 0);
+	ck_assert_int_eq(pmail_note_until(ps, id(2), "bob", 8, "", now + 99000),
+	    0);
+	ck_assert_int_eq(pmail_note_until(ps, id(3), "carol", 9, "", now + 99000),
+	    0);
+	ck_assert_int_eq(pmail_expire(ps, now, "expired"), 2);
+	ck_assert_int_eq(pmail_get(ps, id(1), NULL, NULL, 0), 0);
+	ck_assert_int_eq(pmail_get(ps, id(2), NULL, NULL, 0), 0);
+	ck_assert_int_eq(pmail_get(ps, id(4), NULL, NULL, 0), 5);
+	ck_assert_int_eq(pmail_get(ps, id(3), NULL, NULL, 0), 9);
+	ck_assert_int_eq(pmail_expire(ps, now, "expired"), 0);
+}
+END_TEST
+
 /* Every id pmail_due finds, whole, space-separated. */
 static int
 due_all_cb(const char *mid, const char *peer, void *arg)
@@ -1376,6 +1407,7 @@ pstore_msg_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_queue_pending);
 	tcase_add_test(tc, test_mail_due_in_order);
+	tcase_add_test(tc, test_mail_expire_takes_later);
 	tcase_add_test(tc, test_mail_group_rows);
 	tcase_add_test(tc, test_queue_existing_id);
 	tcase_add_test(tc, test_queue_held);
