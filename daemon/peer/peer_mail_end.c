@@ -38,15 +38,23 @@ on_withdrawn(json_t *reply, const char *code, const char *msg, void *arg)
 	struct mwithdraw *w = arg;
 	struct pmail *ml = w->ml;
 
+	/*
+	 * Too late is the usual end of a deposit whose message went
+	 * directly too: the recipient, back, fetched it (a debug line, not
+	 * one a message at info: 10 000 of them after one fetch).
+	 */
 	if (reply != NULL)
 		log_info("peer_mail: %s withdrawn from the mailbox", w->id);
+	else if (strcmp(code, ERR_TOO_LATE) == 0)
+		log_debug("peer_mail: %s no longer in the mailbox: %s", w->id,
+		    msg);
 	else
-		log_info("peer_mail: cannot withdraw %s: %s: %s (the recipient "
-		    "may have fetched it)", w->id, code, msg);
-	if (reply != NULL || strcmp(code, ERR_TOO_LATE) == 0) {
-		pmail_forget(ml->pm->p->store, w->id, NULL);
-		ml->rows = pmail_rows(ml->pm->p->store);
-	}
+		log_info("peer_mail: cannot withdraw %s: %s: %s", w->id, code,
+		    msg);
+	/* Counted down, not again: a count per answer read the table. */
+	if ((reply != NULL || strcmp(code, ERR_TOO_LATE) == 0) &&
+	    pmail_forget(ml->pm->p->store, w->id, NULL) > 0 && ml->rows > 0)
+		ml->rows--;
 	ml->withdrawing--;
 	free(w);
 	pm_mail_round_end(ml, false);

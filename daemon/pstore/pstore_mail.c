@@ -182,7 +182,7 @@ pmail_forget(struct pstore *ps, const char *id, const char *peer)
 		sqlite3_bind_text(s, 2, peer, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_DONE ? sqlite3_changes(pstore_db(ps)) : -1;
 }
 
 long

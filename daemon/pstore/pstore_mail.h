@@ -54,7 +54,8 @@ int	pmail_due(struct pstore *, int64_t before, int64_t retry, int limit,
 /* Rows in mail_out. */
 long	pmail_rows(struct pstore *);
 /* Forget message id's deposit (delivered): only if it was for peer
- * (a receipt's sender), or whoever it was for when peer is NULL. */
+ * (a receipt's sender), or whoever it was for when peer is NULL. The
+ * rows forgotten (0 or 1), -1 on error. */
 int	pmail_forget(struct pstore *, const char *id, const char *peer);
 /*
  * Forget the deposit for peer that its receipt for id answers: message
