@@ -35,6 +35,14 @@
 #include "util.h"
 
 #define STOP_GRACE	1.5	/* seconds for connections to close cleanly */
+/*
+ * A peer's stop deposits every pending message for an offline recipient
+ * (the mailbox): it is waited for while the gestor keeps answering
+ * (STOP_GRACE after each answer), for at most STOP_LONGEST seconds in
+ * all (some 50 000 messages at this machine's pace), within systemd's
+ * TimeoutStopSec. What is left stays pending.
+ */
+#define STOP_LONGEST	60.0
 
 #ifdef HAVE_POSTGRESQL
 #define GESTOR_BACKENDS	" postgresql"
@@ -51,7 +59,7 @@ struct options {
 
 static struct event	*ev_sigterm, *ev_sigint, *ev_sighup, *ev_stop, *ev_drain;
 static struct event	*ev_logsum;	/* summaries of suppressed log lines */
-static double		 stop_deadline;
+static double		 stop_began, stop_deadline;
 static struct options	 opts = { NULL, CONFIG_MODE_DEFAULT, 0, 0 };
 static struct config	*cur_cfg;
 /* The mode's control handlers and the ones every mode shares. */
@@ -223,7 +231,8 @@ on_stop(evutil_socket_t fd, short what, void *arg)
 	event_del(ev_sigint);
 	event_del(ev_sighup);
 	/* Let TLS sessions finish closing, for at most STOP_GRACE seconds. */
-	stop_deadline = util_mono() + STOP_GRACE;
+	stop_began = util_mono();
+	stop_deadline = stop_began + STOP_GRACE;
 	ev_drain = event_new(d->base, -1, EV_PERSIST, on_drain, d);
 	event_add(ev_drain, &tick);
 }
@@ -232,10 +241,19 @@ static void
 on_drain(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
+	double now = util_mono(), until = stop_deadline, busy = 0;
 
-	if (conn_live() > 0 && util_mono() < stop_deadline)
+	if (d->cfg->mode != MODE_GESTOR && (busy = peer_stop_busy(d)) > 0 &&
+	    busy + STOP_GRACE > until)
+		until = busy + STOP_GRACE < stop_began + STOP_LONGEST ?
+		    busy + STOP_GRACE : stop_began + STOP_LONGEST;
+	if (conn_live() > 0 && now < until)
 		return;
-	if (conn_live() > 0)
+	if (busy > 0)
+		log_warnx("main: the stop's deposits into the mailbox ended "
+		    "after %.1f s; what is left stays pending (deposited after "
+		    "mailbox.after, or at the next stop)", now - stop_began);
+	else if (conn_live() > 0)
 		log_warnx("main: %d connections still closing; exiting anyway",
 		    conn_live());
 	event_del(ev_drain);

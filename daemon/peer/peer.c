@@ -565,6 +565,12 @@ peer_stop(struct daemon *d)
 		pgestor_stop(p->pg);
 }
 
+double
+peer_stop_busy(struct daemon *d)
+{
+	return d->peer != NULL ? peer_msgs_mail_progress(d->peer) : 0;
+}
+
 void
 peer_free(struct daemon *d)
 {

@@ -534,6 +534,7 @@ pm_mail_stop(struct peer_msgs *pm, void (*done)(void *), void *arg)
 	}
 	event_del(ml->tick);
 	ml->stopping = true;
+	ml->progress = util_mono();
 	pm_mail_sweep(ml);
 	pm_mail_round_start(ml, true);
 	if (ml->busy == 0) {
@@ -543,6 +544,16 @@ pm_mail_stop(struct peer_msgs *pm, void (*done)(void *), void *arg)
 	ml->stopped = done;
 	ml->stopped_arg = arg;
 	return true;
+}
+
+double
+pm_mail_stop_progress(struct peer_msgs *pm)
+{
+	struct pmail *ml = pm->mail;
+
+	if (ml == NULL || !ml->stopping || ml->closed || ml->busy == 0)
+		return 0;
+	return ml->progress;
 }
 
 void

@@ -67,6 +67,7 @@ struct pmail {
 	unsigned long		 round_mark;	/* deposited when it began */
 	int			 withdrawing;	/* of them, mbox-withdraw */
 	bool			 stopping;
+	double			 progress;	/* stopping: last answer (util_mono) */
 	bool			 closed;	/* the gestor link is stopped */
 	void			(*stopped)(void *);
 	void			*stopped_arg;
