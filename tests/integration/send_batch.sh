@@ -4,7 +4,8 @@
 # pipelined burst stored in a few group commits, not one per message
 # (alice's commit count from /metrics, bob stopped so that no ack
 # commits); --jsonl with given ids is idempotent; bad lines are reported
-# with their line numbers (exit 1) and the others still sent.
+# with their line numbers (exit 1) and the others still sent; a burst to
+# an unknown recipient is one lookup at the gestor.
 set -eu
 . "${TESTS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -97,6 +98,17 @@ printf 'a\nb\n' | { expect_exit 1 ctl alice --json send --batch nosuchuser; }
 	fail "--json errors: $(cat "$TMP/out")"
 grep -q '"line": *2' "$TMP/out" || fail "no line in --json error: $(cat "$TMP/out")"
 grep -q "no_such_user: line 2: " "$TMP/err" || fail "stderr: $(cat "$TMP/err")"
+
+# A burst to a recipient never heard of asks the gestor once, not once a
+# line (it asked 1 026 times for make bench's first 20 000): every send
+# behind the first waits for that one answer, here no_such_user for all.
+lookups() { ctl g --json stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["lookups"])'; }
+l0=$(lookups)
+seq 1 50 | { expect_exit 1 ctl alice --json send --batch nosuchuser2; }
+[ "$(grep -c '"code": *"no_such_user"' "$TMP/out")" = 50 ] ||
+	fail "50 sends to nobody: $(head -c 600 "$TMP/out")"
+l1=$(lookups)
+[ $((l1 - l0)) = 1 ] || fail "50 sends to an unknown user: $((l1 - l0)) lookups"
 
 # Usage: no TEXT, --id or --group with --batch; --jsonl only with it.
 expect_exit 2 ctl alice send --batch bob hello
