@@ -91,6 +91,11 @@ int		 conn_send(struct conn *, const json_t *frame);
  */
 int		 conn_send_text(struct conn *, const char *json, size_t len);
 /*
+ * Write what conn_send* queued now, not at the end of the loop turn
+ * (before a blocking fsync, so that the other side works meanwhile).
+ */
+void		 conn_push(struct conn *);
+/*
  * Queue one frame of bulk data (a file's chunk) whose payload is a[0..alen)
  * then b[0..blen): JSON text as for conn_send_text, or a binary frame
  * (frame.h's FRAME_BIN first). Bulk frames go out in order, each whole,

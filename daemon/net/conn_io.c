@@ -105,6 +105,16 @@ conn_flush(struct conn *c)
 	return 0;
 }
 
+void
+conn_push(struct conn *c)
+{
+	if (c->state != CONN_READY || conn_buf_used(&c->out) == 0)
+		return;
+	conn_enter(c);
+	conn_flush(c);
+	conn_leave(c);
+}
+
 /* Room in the output: tell whoever sends large things (conn_cbs). */
 static void
 conn_drained(struct conn *c)

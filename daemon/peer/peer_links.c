@@ -65,6 +65,19 @@ pm_links_pump(struct peer_msgs *pm)
 }
 
 void
+pm_links_refill(struct peer_msgs *pm)
+{
+	struct plink *l;
+
+	TAILQ_FOREACH(l, &pm->links, entry) {
+		if (l->state != L_READY || l->inflight >= PM_WINDOW)
+			continue;
+		pm_window_fill(l);
+		conn_push(l->c);
+	}
+}
+
+void
 pm_links_queued(struct peer_msgs *pm, const struct pmsg *m)
 {
 	pm_window_queued(pm_link_find(pm, m->peer, true), m);

@@ -28,6 +28,7 @@ static const struct pm_hooks hooks = {
 	.received_end = pm_ins_flush_acks,
 	.refused = pm_in_refused,
 	.queued = pm_links_queued,
+	.acked = pm_links_refill,
 	.committed = pm_links_pump,
 	.expires = pm_expiry_arm,
 	.kick_all = pm_kick_all,

@@ -108,6 +108,13 @@ struct pm_hooks {
 		    const char *why);
 	/* A send was stored (m->seq its place in the queue): deliver it. */
 	void	(*queued)(struct peer_msgs *, const struct pmsg *m);
+	/*
+	 * Acks are about to be committed: the windows they opened are
+	 * filled and written out before the commit's fsync, so that the
+	 * recipients store the next messages while we wait for ours (what
+	 * is sent is stored already; an ack only ever marks it delivered).
+	 */
+	void	(*acked)(struct peer_msgs *);
 	/* After every commit: acks may have opened the windows. */
 	void	(*committed)(struct peer_msgs *);
 	/* A send with an expiry was stored: the expiry timer may move. */
@@ -210,6 +217,8 @@ bool	 pm_link_in_flight(struct peer_msgs *, const char *user, int64_t seq);
 int	 pm_links_ready(struct peer_msgs *);
 /* After a commit: fill the window of every ready link. */
 void	 pm_links_pump(struct peer_msgs *);
+/* Before a commit of acks: fill the windows and write them out now. */
+void	 pm_links_refill(struct peer_msgs *);
 /* A send was stored: deliver it. */
 void	 pm_links_queued(struct peer_msgs *, const struct pmsg *);
 /* Shutdown: close every link (peer_msgs_stop); free them (peer_msgs_free). */

@@ -410,6 +410,8 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 
 	if (pm->nrx == 0 && pm->nacks == 0 && pm->ntxs == 0)
 		return;
+	if (pm->nacks > 0)
+		pm->hooks->acked(pm);
 	seqs = xcalloc(pm->nrx + 1, sizeof(*seqs));
 	dseqs = xcalloc(pm->nacks + 1, sizeof(*dseqs));
 	t0 = util_mono();
