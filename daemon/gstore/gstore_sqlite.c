@@ -37,6 +37,8 @@
 #include "sqlutil.h"
 #include "util.h"
 
+#define GSTORE_WAL_PAGES	1000	/* the checkpointer's turn */
+
 /*
  * Migration i takes user_version from i to i + 1, in its own
  * transaction. Append new migrations; never edit one that has shipped.
@@ -171,7 +173,7 @@ sq_open(struct event_base *base, const char *path, bool sync_full,
 		return NULL;
 	}
 	gs->sync_full = sync_full;
-	gstore_ckpt_start(&gs->ck, gs->db, path, sync_full);
+	gs->ck = sqlckpt_start(gs->db, path, sync_full, GSTORE_WAL_PAGES);
 	return gs;
 }
 
@@ -184,7 +186,7 @@ sq_close(struct gsqlite *gs)
 		sq_seen_flush(gs);	/* a clean stop loses no refresh */
 	if (gs->seen_ev != NULL)
 		event_free(gs->seen_ev);
-	gstore_ckpt_stop(&gs->ck);
+	sqlckpt_stop(gs->ck);
 	sqlutil_finalize(gs->stmt, GS_MAX);
 	if (sqlite3_close(gs->db) != SQLITE_OK)
 		log_warnx("%s: %s", __func__, sqlite3_errmsg(gs->db));

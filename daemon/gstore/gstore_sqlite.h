@@ -2,30 +2,18 @@
  * Between the files of the gestor's SQLite store: gstore_sqlite.c (the
  * database: open, close, statements, users, presence batching),
  * gstore_sqlite_mail.c (the mailbox), gstore_sqlite_be.c (the backend
- * that runs each operation on them) and gstore_sqlite_ckpt.c (WAL
- * checkpoints off the event loop: SQLite's automatic one ran inside the
- * commit that crossed 1000 pages and held every request behind its
- * writes and fsyncs, most of the p99 of lookups with 10 000 peers; a
- * thread with its own connection checkpoints when the WAL has grown and
- * the loop's commits go on meanwhile). Nothing else includes this.
+ * that runs each operation on them); its WAL is checkpointed off the
+ * event loop (core/sqlckpt.c). Nothing else includes this.
  */
 #ifndef P2P_GSTORE_SQLITE_H
 #define P2P_GSTORE_SQLITE_H
 
-#include <pthread.h>
 #include <stdbool.h>
 
 #include <sqlite3.h>
 
 #include "gstore_int.h"
-
-struct gckpt {
-	pthread_t	 thread;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	bool		 due, stop, running;
-	sqlite3		*db;		/* the thread's own connection */
-};
+#include "sqlckpt.h"
 
 enum gstore_stmt {
 	GS_USER_ADD,
@@ -56,7 +44,7 @@ struct gsqlite {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[GS_MAX];
 	bool		 sync_full;
-	struct gckpt	 ck;
+	struct sqlckpt	*ck;		/* the WAL's checkpointer thread */
 	/* Presence writes waiting for their transaction, in order. */
 	TAILQ_HEAD(, gstore_op)	 seen;
 	int		 nseen;
@@ -102,14 +90,5 @@ enum gstore_rc sq_mail_expire(struct gsqlite *, int64_t now, long *n);
 enum gstore_rc sq_mail_count(struct gsqlite *, struct gstore_op *);
 /* A fetch's rows, stepped at delivery. */
 enum gstore_rc sq_mail_rows(struct gsqlite *, struct gstore_op *);
-
-/*
- * Start the checkpointer of db (the loop's connection to path); without
- * it (logged) SQLite keeps checkpointing inline.
- */
-void	gstore_ckpt_start(struct gckpt *, sqlite3 *db, const char *path,
-	    bool sync_full);
-/* Stop and join it; close its connection. */
-void	gstore_ckpt_stop(struct gckpt *);
 
 #endif
