@@ -473,7 +473,7 @@ frx_sync(struct peer_msgs *pm, struct frx *fr)
 	frx_progress(pm, fr);
 	fr->syncing = fr->next;
 	fr->sync = filecopy_sync(pm->ftx->verifier, fr->fd, frx_reserve(fr),
-	    frx_synced, fr, &why);
+	    fr->synced, fr->syncing, frx_synced, fr, &why);
 	if (fr->sync != NULL || fr->next < fr->f.size)
 		return;
 	log_info("file %s from %s: syncing on the loop: %s", fr->f.id,

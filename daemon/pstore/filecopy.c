@@ -44,6 +44,8 @@ struct filecopy {
 	char			*src;		/* verify: the file to check */
 	int			 dst;		/* out: where to copy, or -1 */
 	bool			 sync;		/* sync fd's data, nothing else */
+	int64_t			 drop_from;	/* sync: then drop [from, to) */
+	int64_t			 drop_to;	/* from the page cache */
 	bool			 hashed;	/* verify: checked already */
 	char			 expect[FILECOPY_HEX + 1];
 	filecopy_cb		 cb;
@@ -390,9 +392,14 @@ copy_thread(void *arg)
 			(void)fallocate(fc->fd, FALLOC_FL_KEEP_SIZE, 0,
 			    (off_t)fc->max);
 #endif
-		if (fdatasync(fc->fd) == 0)
+		if (fdatasync(fc->fd) == 0) {
 			fc->code = NULL;
-		else
+			/* Clean now: their pages go back to be reused. */
+			if (fc->drop_to > fc->drop_from)
+				(void)posix_fadvise(fc->fd, (off_t)fc->drop_from,
+				    (off_t)(fc->drop_to - fc->drop_from),
+				    POSIX_FADV_DONTNEED);
+		} else
 			fail(fc, errno == ENOSPC ? ERR_NO_SPACE : ERR_INTERNAL,
 			    "cannot sync the file: %s", strerror(errno));
 	} else if (fc->dst != -1)
@@ -433,8 +440,8 @@ on_done(evutil_socket_t fd, short what, void *arg)
 
 static struct filecopy *
 copy_new(struct filecopy_pool *fp, int fd, int64_t max, const char *src,
-    const char *expect, int dst, bool sync, bool hashed, filecopy_cb cb,
-    void *arg, const char **why)
+    const char *expect, int dst, bool sync, const int64_t *drop, bool hashed,
+    filecopy_cb cb, void *arg, const char **why)
 {
 	struct filecopy *fc;
 
@@ -451,6 +458,10 @@ copy_new(struct filecopy_pool *fp, int fd, int64_t max, const char *src,
 	fc->code = ERR_INTERNAL;
 	fc->dst = dst;
 	fc->sync = sync;
+	if (drop != NULL) {
+		fc->drop_from = drop[0];
+		fc->drop_to = drop[1];
+	}
 	fc->hashed = hashed;
 	if (src != NULL) {
 		fc->src = xstrdup(src);
@@ -492,7 +503,7 @@ struct filecopy *
 filecopy_start(struct filecopy_pool *fp, int fd, int64_t max, filecopy_cb cb,
     void *arg, const char **why)
 {
-	return copy_new(fp, fd, max, NULL, NULL, -1, false, false, cb, arg,
+	return copy_new(fp, fd, max, NULL, NULL, -1, false, NULL, false, cb, arg,
 	    why);
 }
 
@@ -519,7 +530,7 @@ filecopy_verify(struct filecopy_pool *fp, const char *path, const char *expect,
 		*why = "cannot open the file received";
 		return NULL;
 	}
-	if ((fc = copy_new(fp, fd, INT64_MAX, path, expect, -1, false, hashed,
+	if ((fc = copy_new(fp, fd, INT64_MAX, path, expect, -1, false, NULL, hashed,
 	    cb, arg, why)) == NULL)
 		return NULL;
 	return fc;
@@ -569,19 +580,18 @@ filecopy_hash_free(struct filecopy_hash *h)
 
 struct filecopy *
 filecopy_sync(struct filecopy_pool *fp, int fd, int64_t reserve,
-    filecopy_cb cb, void *arg, const char **why)
+    int64_t drop_from, int64_t drop_to, filecopy_cb cb, void *arg,
+    const char **why)
 {
-	struct filecopy *fc;
+	const int64_t drop[2] = { drop_from, drop_to };
 	int dup;
 
 	if ((dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
 		*why = "out of descriptors";
 		return NULL;
 	}
-	if ((fc = copy_new(fp, dup, reserve, NULL, NULL, -1, true, false, cb,
-	    arg, why)) == NULL)
-		return NULL;
-	return fc;
+	return copy_new(fp, dup, reserve, NULL, NULL, -1, true, drop, false,
+	    cb, arg, why);
 }
 
 struct filecopy *
@@ -598,7 +608,7 @@ filecopy_out(struct filecopy_pool *fp, const char *sha256, int dst,
 		*why = "the stored copy is gone";
 		return NULL;
 	}
-	if ((fc = copy_new(fp, fd, INT64_MAX, NULL, NULL, dst, false, false, cb,
+	if ((fc = copy_new(fp, fd, INT64_MAX, NULL, NULL, dst, false, NULL, false, cb,
 	    arg, why)) == NULL) {
 		close(dst);
 		return NULL;

@@ -75,10 +75,16 @@ struct filecopy	*filecopy_out(struct filecopy_pool *, const char *sha256,
  * allocate its blocks up to reserve bytes, size unchanged (best effort:
  * blocks allocated by the kernel's writeback as the data comes made
  * every other fsync on the file system, a message's commit too, wait
- * for that data in ext4's journal).
+ * for that data in ext4's journal). Once synced, the pages of
+ * [drop_from, drop_to) (written before the call) leave the page cache
+ * (best effort): a file received is written once and not read again,
+ * and the next bytes written reuse the pages rather than take new ones
+ * (under a hypervisor that takes freed memory back, a page never used
+ * or given back costs far more to write than one just freed).
  */
 struct filecopy	*filecopy_sync(struct filecopy_pool *, int fd, int64_t reserve,
-		    filecopy_cb, void *arg, const char **why);
+		    int64_t drop_from, int64_t drop_to, filecopy_cb,
+		    void *arg, const char **why);
 /* The callback will not be called; the partial file is removed. NULL: none. */
 void		 filecopy_cancel(struct filecopy *);
 
