@@ -4,7 +4,9 @@
  * can take half a second (1 GiB on ext4). On the loop each entry the
  * caller calls unneeded is renamed (metadata only, quick) to .gone-*, so
  * that it is out of the store's names at once (a new copy of the same
- * content is a new file); a thread then unlinks the .gone-* entries.
+ * content is a new file); a thread then unlinks the .gone-* entries, a
+ * large one given back 64 MiB at a time first (each step synced: one
+ * journal commit freeing 1 GiB held every fsync meanwhile).
  * Used by peer_ftx.c; calls nothing of the peer.
  */
 #ifndef P2P_FILESWEEP_H
