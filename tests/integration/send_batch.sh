@@ -102,9 +102,19 @@ grep -q "no_such_user: line 2: " "$TMP/err" || fail "stderr: $(cat "$TMP/err")"
 # A burst to a recipient never heard of asks the gestor once, not once a
 # line (it asked 1 026 times for make bench's first 20 000): every send
 # behind the first waits for that one answer, here no_such_user for all.
+# The gestor is stopped until alice has read all 50 (p2pchatctl writes
+# them before it reads an answer): else a line read after the answer
+# asks again, as it should, and the count is the timing's.
 lookups() { ctl g --json stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["lookups"])'; }
+sends_read() { grep -c 'ctlsock: send$' "$TMP/alice.log" || true; }
 l0=$(lookups)
-seq 1 50 | { expect_exit 1 ctl alice --json send --batch nosuchuser2; }
+s0=$(sends_read)
+kill -STOP "${PIDS[g]}"
+{ seq 1 50 | { expect_exit 1 ctl alice --json send --batch nosuchuser2; }; } &
+batch=$!
+wait_for "alice to read the 50 sends" 20 sh -c "[ \$(grep -c 'ctlsock: send\$' '$TMP/alice.log') -ge $((s0 + 50)) ]"
+kill -CONT "${PIDS[g]}"
+wait "$batch" || fail "send --batch to nobody"
 [ "$(grep -c '"code": *"no_such_user"' "$TMP/out")" = 50 ] ||
 	fail "50 sends to nobody: $(head -c 600 "$TMP/out")"
 l1=$(lookups)
