@@ -150,6 +150,7 @@ struct peer_msgs {
 	struct event		*flush_ev;
 	struct event		*ckpt_ev;	/* WAL checkpoint after replies */
 	struct event		*fts_ev;	/* full-text index, off the commit */
+	double			 fts_since;	/* its first deferral (util_mono), 0 */
 	struct rx		*rx;
 	size_t			 nrx, rxcap;
 	struct ackq		*acks;

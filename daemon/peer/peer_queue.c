@@ -25,7 +25,8 @@
 #include "peer_queue_int.h"
 #include "util.h"
 
-#define FTS_DELAY_US	100000	/* the full-text index after a commit */
+#define FTS_DELAY_US	100000	/* the full-text index after the last commit */
+#define FTS_DEFER_MAX	1.0	/* ... or this long after the first (s) */
 #define FTS_BATCH	512	/* rows indexed per loop turn */
 
 static const struct timeval fts_delay = { 0, FTS_DELAY_US };
@@ -457,14 +458,26 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 
 		evtimer_add(pm->ckpt_ev, &at_once);
 	}
-	if (rc == 0 && !evtimer_pending(pm->fts_ev, NULL))
-		evtimer_add(pm->fts_ev, &fts_delay);
+	/*
+	 * The index waits until the commits pause (the window drained, the
+	 * sends stopped): each commit puts it off by FTS_DELAY_US again,
+	 * for at most FTS_DEFER_MAX in all, so that a steady stream still
+	 * has it written every second.
+	 */
+	if (rc == 0) {
+		if (pm->fts_since == 0)
+			pm->fts_since = util_mono();
+		if (!evtimer_pending(pm->fts_ev, NULL) ||
+		    util_mono() - pm->fts_since < FTS_DEFER_MAX)
+			evtimer_add(pm->fts_ev, &fts_delay);
+	}
 }
 
 /*
  * The full-text index of what the commits stored (issue 31): not in the
  * commit that stores a message (the sender's and the recipient's hot
- * path), but FTS_DELAY_US after a commit, for everything the commits
+ * path), but once the commits pause (FTS_DELAY_US after the last one, or
+ * FTS_DEFER_MAX after the first), for everything the commits
  * since noted in fts_pending, at most FTS_BATCH rows a loop turn so that
  * no turn waits long for it. The notes are committed with the messages,
  * so a kill -9 loses none (peer_msgs_start indexes them), and `search`
@@ -477,6 +490,7 @@ on_fts(evutil_socket_t fd, short what, void *arg)
 	struct peer_msgs *pm = arg;
 	int rc;
 
+	pm->fts_since = 0;
 	if ((rc = pstore_fts_flush(pm->p->store, FTS_BATCH)) == 1)
 		evtimer_add(pm->fts_ev, &now);
 	else if (rc == -1) {
