@@ -17,8 +17,14 @@ register bob >/dev/null
 wait_for "bob online" 10 gestor_state_is bob online
 
 # send, then search as soon as the reply is read, 20 times.
-python3 - "$TMP/alice.ctl/ctl.sock" <<'PY' || fail "search missed a message just sent"
-import json, socket, sys
+# Then the index waits while the commits go on (each puts it off by
+# 0.1 s), but for at most a second: a steady stream of sends (one every
+# 40 ms, each committed twice, the send and bob's ack) still has it
+# written while it flows. Read from the store as the last reply comes:
+# fewer noted than sent (all 60 would be noted still if each commit put
+# the index off for good).
+python3 - "$TMP/alice.ctl/ctl.sock" "$TMP/alice/peer.db" <<'PY' ||
+import json, socket, sqlite3, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 f = s.makefile("rwb")
@@ -36,35 +42,16 @@ for i in range(20):
     ids = [m["id"] for m in r["result"]["items"]]
     if ids != [mid]:
         sys.exit("search for needle%d right after its send: %s, not [%s]" % (i, ids, mid))
-PY
-
-# The index waits while the commits go on (each puts it off by 0.1 s),
-# but for at most a second: a steady stream of sends (one every 40 ms,
-# each committed twice, the send and bob's ack) still has it written
-# while it flows. Read from the store as the last reply comes: fewer
-# noted than sent (all 60 would be noted still if each commit put the
-# index off for good).
-python3 - "$TMP/alice.ctl/ctl.sock" "$TMP/alice/peer.db" <<'PY' || fail "the index waited for the stream to end"
-import json, socket, sqlite3, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-f = s.makefile("rwb")
 db = sqlite3.connect(sys.argv[2], timeout=10)
-def call(n, cmd, args):
-    f.write((json.dumps({"id": n, "cmd": cmd, "args": args}) + "\n").encode())
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if r.get("id") == n:
-            return r
 for i in range(60):
     call(100 + i, "send", {"user": "bob", "text": "stream%d" % i})
     time.sleep(0.04)
 noted = db.execute("SELECT count(*) FROM fts_pending").fetchone()[0]
 print("search_index: %d of 60 streamed sends noted, not yet indexed, at the end" % noted, file=sys.stderr)
 if noted >= 60:
-    sys.exit("all %d still noted after a 2.4 s stream" % noted)
+    sys.exit("the index waited for the stream to end: all %d still noted after a 2.4 s stream" % noted)
 PY
+	fail "search missed a message just sent, or the index waited for the stream's end (above)"
 
 # A burst, then kill -9 before the index is written; the next start
 # indexes what was noted, with no search to make it.
