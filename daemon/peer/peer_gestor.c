@@ -197,6 +197,16 @@ attempt(struct pgestor *pg)
 
 	if (pg->stopped)
 		return;
+	/*
+	 * One link at a time. link_down fails the requests in flight, and a
+	 * failed request's callback may ask again (the mailbox's fetch),
+	 * which connects an idle link at once; link_down then went on to
+	 * connect too, and pg->c was overwritten: the first connection,
+	 * still pg's, called on_ready later with pg->c NULL (a SIGSEGV seen
+	 * under valgrind, where handshakes are slow).
+	 */
+	if (pg->c != NULL || pg->dnsreq != NULL)
+		return;
 	if (!wanted(pg)) {
 		/* Logged out, nothing to ask: connect when a request comes. */
 		pg->state = PG_DISCONNECTED;
