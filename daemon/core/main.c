@@ -37,10 +37,11 @@
 #define STOP_GRACE	1.5	/* seconds for connections to close cleanly */
 /*
  * A peer's stop deposits every pending message for an offline recipient
- * (the mailbox): it is waited for while the gestor keeps answering
- * (STOP_GRACE after each answer), for at most STOP_LONGEST seconds in
- * all (some 50 000 messages at this machine's pace), within systemd's
- * TimeoutStopSec. What is left stays pending.
+ * (the mailbox): it is waited for while its requests are in flight (a
+ * gestor that stops answering fails them within PG_REQUEST_TIMEOUT),
+ * for at most STOP_LONGEST seconds in all (some 50 000 messages at this
+ * machine's pace), within systemd's TimeoutStopSec. What is left stays
+ * pending.
  */
 #define STOP_LONGEST	60.0
 
@@ -241,15 +242,15 @@ static void
 on_drain(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	double now = util_mono(), until = stop_deadline, busy = 0;
+	double now = util_mono();
+	bool busy = d->cfg->mode != MODE_GESTOR && peer_stop_busy(d);
 
-	if (d->cfg->mode != MODE_GESTOR && (busy = peer_stop_busy(d)) > 0 &&
-	    busy + STOP_GRACE > until)
-		until = busy + STOP_GRACE < stop_began + STOP_LONGEST ?
-		    busy + STOP_GRACE : stop_began + STOP_LONGEST;
-	if (conn_live() > 0 && now < until)
+	/* The connections' grace starts once the deposits are over. */
+	if (busy && now < stop_began + STOP_LONGEST)
+		stop_deadline = now + STOP_GRACE;
+	if (conn_live() > 0 && now < stop_deadline)
 		return;
-	if (busy > 0)
+	if (busy)
 		log_warnx("main: the stop's deposits into the mailbox ended "
 		    "after %.1f s; what is left stays pending (deposited after "
 		    "mailbox.after, or at the next stop)", now - stop_began);

@@ -565,10 +565,10 @@ peer_stop(struct daemon *d)
 		pgestor_stop(p->pg);
 }
 
-double
+bool
 peer_stop_busy(struct daemon *d)
 {
-	return d->peer != NULL ? peer_msgs_mail_progress(d->peer) : 0;
+	return d->peer != NULL && peer_msgs_mail_stopping(d->peer);
 }
 
 void

@@ -12,12 +12,12 @@ int	peer_start(struct daemon *, char **cause);
 void	peer_reload(struct daemon *);
 void	peer_stop(struct daemon *);
 /*
- * After peer_stop: while the stop still has work that moves on (every
- * pending message for an offline recipient deposited into its mailbox),
- * when it last moved (util_mono), so that the daemon waits for it; 0
- * when none is left.
+ * After peer_stop: the stop still has work in flight (every pending
+ * message for an offline recipient deposited into its mailbox; each
+ * request is answered or fails within PG_REQUEST_TIMEOUT), which the
+ * daemon waits for.
  */
-double	peer_stop_busy(struct daemon *);
+bool	peer_stop_busy(struct daemon *);
 void	peer_free(struct daemon *);
 
 struct metrics_out;

@@ -67,8 +67,8 @@ void	peer_msgs_mail(struct peer *);
 /* Stopping: deposit what waits for offline recipients; true while the
  * deposits are in flight (done(arg) follows). */
 bool	peer_msgs_mail_stop(struct peer *, void (*done)(void *), void *arg);
-/* pm_mail_stop_progress. */
-double	peer_msgs_mail_progress(struct peer *);
+/* pm_mail_stopping. */
+bool	peer_msgs_mail_stopping(struct peer *);
 /* The account session ended: close every link to other peers. */
 void	peer_msgs_logged_out(struct peer *);
 long	peer_msgs_pending_count(struct peer *);

@@ -534,7 +534,6 @@ pm_mail_stop(struct peer_msgs *pm, void (*done)(void *), void *arg)
 	}
 	event_del(ml->tick);
 	ml->stopping = true;
-	ml->progress = util_mono();
 	pm_mail_sweep(ml);
 	pm_mail_round_start(ml, true);
 	if (ml->busy == 0) {
@@ -546,14 +545,12 @@ pm_mail_stop(struct peer_msgs *pm, void (*done)(void *), void *arg)
 	return true;
 }
 
-double
-pm_mail_stop_progress(struct peer_msgs *pm)
+bool
+pm_mail_stopping(struct peer_msgs *pm)
 {
 	struct pmail *ml = pm->mail;
 
-	if (ml == NULL || !ml->stopping || ml->closed || ml->busy == 0)
-		return 0;
-	return ml->progress;
+	return ml != NULL && ml->stopping && !ml->closed && ml->busy > 0;
 }
 
 void

@@ -67,7 +67,6 @@ struct pmail {
 	unsigned long		 round_mark;	/* deposited when it began */
 	int			 withdrawing;	/* of them, mbox-withdraw */
 	bool			 stopping;
-	double			 progress;	/* stopping: last answer (util_mono) */
 	bool			 closed;	/* the gestor link is stopped */
 	void			(*stopped)(void *);
 	void			*stopped_arg;

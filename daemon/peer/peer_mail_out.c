@@ -110,8 +110,6 @@ pm_mail_round_end(struct pmail *ml, bool dep)
 	 * followed by the next at once, not after MAIL_TICK: a sender's
 	 * backlog goes at the gestor's pace, and a stop deposits it all.
 	 */
-	if (ml->stopping)
-		ml->progress = util_mono();	/* the stop waits on */
 	if (dep && --ml->dep == 0 && ml->full &&
 	    ml->deposited > ml->round_mark) {
 		ml->full = false;

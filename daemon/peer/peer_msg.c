@@ -136,10 +136,10 @@ peer_msgs_mail_stop(struct peer *p, void (*done)(void *), void *arg)
 	return p->msgs != NULL && pm_mail_stop(p->msgs, done, arg);
 }
 
-double
-peer_msgs_mail_progress(struct peer *p)
+bool
+peer_msgs_mail_stopping(struct peer *p)
 {
-	return p->msgs != NULL ? pm_mail_stop_progress(p->msgs) : 0;
+	return p->msgs != NULL && pm_mail_stopping(p->msgs);
 }
 
 void

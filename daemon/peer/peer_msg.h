@@ -333,9 +333,8 @@ int	 pm_mail_start(struct peer_msgs *);
  * true: deposits are in flight, done(arg) is called when they are over.
  */
 bool	 pm_mail_stop(struct peer_msgs *, void (*done)(void *), void *arg);
-/* While a stop's deposits go: when the gestor last answered one
- * (util_mono); 0 once they are over. */
-double	 pm_mail_stop_progress(struct peer_msgs *);
+/* A stop's deposits (or other mailbox requests) are still in flight. */
+bool	 pm_mail_stopping(struct peer_msgs *);
 void	 pm_mail_free(struct peer_msgs *);
 /* Fetch the mail waiting at the gestor (login, resume, pushed mbox). */
 void	 pm_mail_fetch(struct peer_msgs *);
